@@ -1,0 +1,41 @@
+"""Shared fixtures: where the project and the third-party corpus live, and skip rules."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+PUBLIC = SHARED / "captures" / "public"
+CAPTURES = ROOT / "captures"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def public_dir() -> Path:
+    """``../shared/captures/public``; the test is skipped when it is absent."""
+    if not PUBLIC.is_dir():
+        pytest.skip(f"third-party capture corpus not found at {PUBLIC}")
+    return PUBLIC
+
+
+@pytest.fixture(scope="session")
+def tshark() -> str:
+    """Path of the tshark binary; the test is skipped when it is not installed."""
+    path = shutil.which("tshark")
+    if path is None:
+        pytest.skip("tshark is not installed (apt-get install tshark)")
+    return path
+
+
+def public_files(*patterns: str) -> list[Path]:
+    """Corpus files matching glob patterns (empty when the corpus is absent)."""
+    if not PUBLIC.is_dir():
+        return []
+    out: list[Path] = []
+    for pat in patterns or ("**/*.pcap", "**/*.pcapng", "**/*.cap"):
+        out.extend(sorted(PUBLIC.glob(pat)))
+    return sorted(set(out))

@@ -1,0 +1,38 @@
+"""Decoder settings: which UDP ports carry which tunnel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DecodeOptions"]
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """Which UDP ports the decoder treats as tunnels, and how far it digs."""
+
+    vxlan_ports: frozenset[int] = frozenset({4789, 8472})
+    """VXLAN (RFC 7348): IANA 4789 and Linux/Cilium/flannel's 8472."""
+    gpe_ports: frozenset[int] = frozenset({4790})
+    """VXLAN-GPE."""
+    geneve_ports: frozenset[int] = frozenset({6081})
+    """Geneve (RFC 8926)."""
+    guess_tunnels: bool = True
+    """Also accept a VXLAN header on other UDP ports when it passes strict sanity checks."""
+    max_tunnel_depth: int = 4
+    """Stop digging after this many nested tunnels (the rest is left undecoded, with an error)."""
+
+    def with_ports(
+        self, *, vxlan: tuple[int, ...] = (), geneve: tuple[int, ...] = (), gpe: tuple[int, ...] = ()
+    ) -> DecodeOptions:
+        """A copy with extra tunnel ports added."""
+        for p in (*vxlan, *geneve, *gpe):
+            if not 0 < int(p) < 65536:
+                raise ValueError(f"UDP port must be 1..65535, got {p}")
+        return DecodeOptions(
+            vxlan_ports=self.vxlan_ports | frozenset(vxlan),
+            gpe_ports=self.gpe_ports | frozenset(gpe),
+            geneve_ports=self.geneve_ports | frozenset(geneve),
+            guess_tunnels=self.guess_tunnels,
+            max_tunnel_depth=self.max_tunnel_depth,
+        )

@@ -1,0 +1,188 @@
+"""The packets table's schema: every column's name, kind, pandas dtype and one-line meaning.
+
+This module is the single owner of column names. ``docs/columns.md`` is generated from it
+(``python -m vxlanlens.schema > docs/columns.md``) and a test fails when the file is stale.
+
+Column *kinds* tell the decoder what it must hand over and the table builder how to convert it:
+
+``int``    integer field: a NumPy integer array plus a validity mask (null where not present)
+``bool``   flag: a NumPy bool array plus a validity mask
+``mac``    MAC address: a ``uint64`` array (the 48 bits, network order) plus a validity mask;
+           shown as lowercase ``aa:bb:cc:dd:ee:ff``
+``ip``     IP address: a ``(n, 16)`` ``uint8`` array (IPv4 in the first 4 bytes) plus a family
+           array (``0`` null, ``4``, ``6``); shown in canonical text form (RFC 5952 for IPv6)
+``text``   short text: an object array of ``str`` or ``None``
+``record`` filled from the capture record, not by the protocol decoder
+
+Unprefixed columns describe the *pod frame*: the innermost frame of a tunnelled packet, or the
+frame itself when there is no tunnel, so the same packet seen inside a pod and inside VXLAN on
+a node's eth0 has the same unprefixed values. ``outer_*`` columns describe the outermost
+(underlay) headers and are null for frames without a tunnel.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+__all__ = ["COLUMNS", "COLUMN_NAMES", "KINDS", "Column", "column", "columns_markdown"]
+
+KINDS = ("record", "int", "bool", "mac", "ip", "text")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the packets table."""
+
+    name: str
+    kind: str
+    dtype: str
+    doc: str
+    group: str
+
+
+def _c(group: str, name: str, kind: str, dtype: str, doc: str) -> Column:
+    if kind not in KINDS:  # pragma: no cover - guarded by a test
+        raise ValueError(f"unknown column kind {kind!r}")
+    return Column(name=name, kind=kind, dtype=dtype, doc=doc, group=group)
+
+
+_R, _O, _T, _L2, _L3, _L4, _IC, _ND, _AR, _ER, _DE = (
+    "record",
+    "outer (underlay)",
+    "tunnel",
+    "pod frame: link layer",
+    "pod frame: IP",
+    "pod frame: transport",
+    "pod frame: ICMP / ICMPv6",
+    "pod frame: neighbour discovery",
+    "pod frame: ARP",
+    "pod frame: packet quoted in an ICMP error",
+    "decoding",
+)
+
+COLUMNS: tuple[Column, ...] = (
+    # --- record -------------------------------------------------------------------------
+    _c(_R, "capture", "record", "category", "Capture label: the file's stem, or LABEL from `LABEL=PATH`."),
+    _c(_R, "frame_no", "record", "int64", "Frame number within its capture, 1-based as Wireshark counts."),
+    _c(_R, "ts", "record", "datetime64[ns, UTC]", "Capture timestamp (UTC)."),
+    _c(_R, "ts_ns", "record", "int64", "Capture timestamp in integer nanoseconds since the Unix epoch."),
+    _c(_R, "linktype", "record", "UInt16", "LINKTYPE_ value of the record (1 Ethernet, 113 Linux SLL, 276 Linux SLL2, 101 raw IP, ...)."),
+    _c(_R, "interface", "record", "category", "pcapng interface name (`if_name`, else `ifN` by IDB index); null for classic pcap."),
+    _c(_R, "wire_len", "record", "UInt32", "Original length of the frame on the wire, in bytes."),
+    _c(_R, "cap_len", "record", "UInt32", "Number of bytes captured (less than `wire_len` when the snap length cut the frame)."),
+    _c(_R, "comment", "record", "object", "pcapng packet comment (`opt_comment`), if any."),
+    _c(_L2, "ifindex", "int", "UInt32", "Interface index from a Linux SLL2 header (`tcpdump -i any`)."),
+    _c(_L2, "pkt_type", "text", "category", "Linux SLL/SLL2 packet type: host, broadcast, multicast, otherhost, outgoing (or the number)."),
+    # --- outer (underlay) headers -----------------------------------------------------------
+    _c(_O, "outer_src_mac", "mac", "category", "Underlay Ethernet source MAC (tunnelled frames only)."),
+    _c(_O, "outer_dst_mac", "mac", "category", "Underlay Ethernet destination MAC (tunnelled frames only)."),
+    _c(_O, "outer_vlan", "int", "UInt16", "Underlay 802.1Q VLAN id (outermost tag)."),
+    _c(_O, "outer_ip_version", "int", "UInt8", "Underlay IP version, 4 or 6."),
+    _c(_O, "outer_src_ip", "ip", "category", "Underlay source IP: normally the sending node's address."),
+    _c(_O, "outer_dst_ip", "ip", "category", "Underlay destination IP: normally the receiving node's address."),
+    _c(_O, "outer_ttl", "int", "UInt8", "Underlay IPv4 TTL or IPv6 hop limit."),
+    _c(_O, "outer_sport", "int", "UInt16", "Underlay UDP source port (an entropy hash of the inner flow for VXLAN/Geneve)."),
+    _c(_O, "outer_dport", "int", "UInt16", "Underlay UDP destination port (8472/4789 VXLAN, 6081 Geneve, ...)."),
+    _c(_O, "outer_udp_len", "int", "UInt16", "Underlay UDP length field."),
+    _c(_O, "outer_udp_checksum", "int", "UInt16", "Underlay UDP checksum field (0 means none was computed)."),
+    # --- tunnel ---------------------------------------------------------------------------
+    _c(_T, "tunnel", "text", "category", "Innermost tunnel protocol: vxlan, vxlan-gpe or geneve; null when not tunnelled."),
+    _c(_T, "tunnel_depth", "int", "UInt8", "Number of nested tunnel headers (0 when not tunnelled)."),
+    _c(_T, "vni", "int", "UInt32", "24-bit VNI of the innermost tunnel (in Cilium: the sender's security identity)."),
+    _c(_T, "outer_vni", "int", "UInt32", "VNI of the outermost tunnel when tunnels are nested (else equal to `vni`)."),
+    _c(_T, "vxlan_flags", "int", "UInt8", "VXLAN / VXLAN-GPE flags byte (0x08 = I bit; 0x0c is scapy's default)."),
+    _c(_T, "vxlan_gbp", "int", "UInt16", "VXLAN group-policy id (when the G bit 0x80 is set)."),
+    _c(_T, "tunnel_proto", "int", "UInt16", "What the innermost tunnel carries, as an Ethertype (0x6558 Ethernet, 0x0800 IPv4, 0x86dd IPv6, ...)."),
+    _c(_T, "geneve_options", "text", "object", "Geneve options as `class/type/len` items joined by `;` (hex class and type, length in bytes), with `C` when the critical bit is set."),
+    _c(_T, "geneve_critical", "bool", "boolean", "Geneve C flag: the header carries critical options."),
+    # --- pod frame: link layer ------------------------------------------------------------
+    _c(_L2, "src_mac", "mac", "category", "Source MAC of the pod frame (inner frame when tunnelled; SLL/SLL2 source address)."),
+    _c(_L2, "dst_mac", "mac", "category", "Destination MAC of the pod frame (null for SLL/SLL2 and raw IP)."),
+    _c(_L2, "vlan", "int", "UInt16", "802.1Q VLAN id of the pod frame (outer tag of QinQ)."),
+    _c(_L2, "vlan2", "int", "UInt16", "Second (inner) VLAN id of a QinQ pod frame."),
+    _c(_L2, "ethertype", "int", "UInt16", "Ethertype of the pod frame's payload after any VLAN tags."),
+    # --- pod frame: IP --------------------------------------------------------------------
+    _c(_L3, "ip_version", "int", "UInt8", "IP version of the pod frame, 4 or 6."),
+    _c(_L3, "src_ip", "ip", "category", "Source IP of the pod frame."),
+    _c(_L3, "dst_ip", "ip", "category", "Destination IP of the pod frame."),
+    _c(_L3, "ttl", "int", "UInt8", "IPv4 TTL or IPv6 hop limit of the pod frame."),
+    _c(_L3, "ip_proto", "int", "UInt8", "Transport protocol: IPv4 protocol, or the IPv6 next header after extension headers."),
+    _c(_L3, "ip_len", "int", "UInt32", "IPv4 total length, or 40 + the IPv6 payload length."),
+    _c(_L3, "ip_id", "int", "UInt32", "IPv4 identification, or the IPv6 fragment header's identification."),
+    _c(_L3, "frag_offset", "int", "UInt16", "Fragment offset in bytes (IPv4 or IPv6 fragment header)."),
+    _c(_L3, "more_fragments", "bool", "boolean", "More-fragments flag (IPv4 MF or IPv6 fragment header M)."),
+    _c(_L3, "dont_fragment", "bool", "boolean", "IPv4 don't-fragment (DF) flag."),
+    _c(_L3, "ip6_ext", "text", "category", "IPv6 extension headers in order, comma-separated (hop-by-hop, routing, fragment, dest-opts)."),
+    # --- pod frame: transport -------------------------------------------------------------
+    _c(_L4, "sport", "int", "UInt16", "UDP or TCP source port."),
+    _c(_L4, "dport", "int", "UInt16", "UDP or TCP destination port."),
+    _c(_L4, "tcp_flags", "int", "UInt16", "TCP flags (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, ...)."),
+    _c(_L4, "tcp_seq", "int", "UInt32", "TCP sequence number."),
+    _c(_L4, "tcp_ack", "int", "UInt32", "TCP acknowledgement number."),
+    _c(_L4, "payload_len", "int", "UInt32", "Bytes of transport payload on the wire (after the UDP/TCP/ICMP header)."),
+    # --- pod frame: ICMP ------------------------------------------------------------------
+    _c(_IC, "icmp_type", "int", "UInt8", "ICMP or ICMPv6 type."),
+    _c(_IC, "icmp_code", "int", "UInt8", "ICMP or ICMPv6 code."),
+    _c(_IC, "echo_id", "int", "UInt16", "Echo request/reply identifier (ICMP 8/0, ICMPv6 128/129)."),
+    _c(_IC, "echo_seq", "int", "UInt16", "Echo request/reply sequence number."),
+    _c(_IC, "mtu", "int", "UInt32", "MTU of an ICMPv6 Packet Too Big or an ICMP fragmentation-needed message, or of an RA MTU option."),
+    # --- pod frame: neighbour discovery -----------------------------------------------------
+    _c(_ND, "nd_target", "ip", "category", "Target address of an ICMPv6 Neighbor Solicitation/Advertisement (or Redirect)."),
+    _c(_ND, "nd_flags", "text", "category", "Neighbor Advertisement flags as letters, a subset of `RSO` in that order (empty when none is set); RA: `M`/`O` letters."),
+    _c(_ND, "nd_lladdr", "mac", "category", "Link-layer address option: source LLA of NS/RS/RA, target LLA of NA."),
+    # --- pod frame: ARP -------------------------------------------------------------------
+    _c(_AR, "arp_op", "int", "UInt16", "ARP opcode (1 request, 2 reply, 3/4 RARP)."),
+    _c(_AR, "arp_sender_mac", "mac", "category", "ARP sender hardware address."),
+    _c(_AR, "arp_sender_ip", "ip", "category", "ARP sender protocol address."),
+    _c(_AR, "arp_target_mac", "mac", "category", "ARP target hardware address."),
+    _c(_AR, "arp_target_ip", "ip", "category", "ARP target protocol address."),
+    # --- packet quoted by an ICMP error -------------------------------------------------------
+    _c(_ER, "emb_ip_version", "int", "UInt8", "IP version of the packet quoted in an ICMP/ICMPv6 error."),
+    _c(_ER, "emb_src_ip", "ip", "category", "Source IP of the quoted packet."),
+    _c(_ER, "emb_dst_ip", "ip", "category", "Destination IP of the quoted packet."),
+    _c(_ER, "emb_ip_proto", "int", "UInt8", "Transport protocol of the quoted packet."),
+    _c(_ER, "emb_ip_len", "int", "UInt32", "Length of the quoted packet as its IP header states it."),
+    _c(_ER, "emb_sport", "int", "UInt16", "Source port of the quoted packet (UDP/TCP)."),
+    _c(_ER, "emb_dport", "int", "UInt16", "Destination port of the quoted packet (UDP/TCP)."),
+    _c(_ER, "emb_echo_id", "int", "UInt16", "Echo identifier of a quoted echo request."),
+    _c(_ER, "emb_echo_seq", "int", "UInt16", "Echo sequence number of a quoted echo request."),
+    # --- decoding -------------------------------------------------------------------------
+    _c(_DE, "decode_layer", "text", "category", "Layer at which decoding stopped with an error (e.g. `ipv6`, `vxlan`, `icmpv6`); null when the frame decoded fully."),
+    _c(_DE, "decode_error", "text", "category", "What went wrong at `decode_layer`: expected, found and byte offset; null when the frame decoded fully."),
+)
+
+COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+_BY_NAME = {c.name: c for c in COLUMNS}
+
+
+def column(name: str) -> Column:
+    """The :class:`Column` called ``name`` (``KeyError`` if there is none)."""
+    return _BY_NAME[name]
+
+
+def columns_markdown() -> str:
+    """The Markdown text of ``docs/columns.md``."""
+    lines = [
+        "# Packets table columns",
+        "",
+        "Generated from `vxlanlens/schema.py` by `python -m vxlanlens.schema > docs/columns.md`;",
+        "do not edit by hand (a test fails when this file is stale).",
+        "",
+        "One row per captured frame. Unprefixed columns describe the *pod frame* (the innermost",
+        "frame of a tunnelled packet, or the frame itself); `outer_*` columns describe the underlay",
+        "and are null when the frame carries no tunnel. MACs are lowercase `aa:bb:cc:dd:ee:ff`,",
+        "IPs are in canonical text form. Null is pandas' `<NA>`.",
+        "",
+    ]
+    group = None
+    for c in COLUMNS:
+        if c.group != group:
+            group = c.group
+            lines += ["", f"## {group}", "", "| column | dtype | meaning |", "|---|---|---|"]
+        lines.append(f"| `{c.name}` | `{c.dtype}` | {c.doc} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.stdout.write(columns_markdown())
