@@ -1,5 +1,47 @@
-"""vxlanlens: explain Kubernetes overlay (Cilium VXLAN/Geneve) packet captures."""
+"""vxlanlens: explain Kubernetes overlay (Cilium VXLAN/Geneve) packet captures.
+
+Typical use::
+
+    import vxlanlens
+    cap = vxlanlens.read(["pod.pcap", "node.pcap"])
+    cap.packets          # pandas DataFrame, one row per frame (docs/columns.md)
+"""
 
 from ._version import __version__
+from .capture import Capture, CaptureSource, read
+from .decode import DecodeOptions
+from .errors import (
+    CaptureError,
+    DecodeError,
+    EngineError,
+    RenderError,
+    SchemaError,
+    TopologyError,
+    TopologyParseError,
+    TruncatedCaptureError,
+    TruncatedFrameError,
+    UnknownFormatError,
+    VxlanlensError,
+)
+from .schema import COLUMN_NAMES, COLUMNS
 
-__all__ = ["__version__"]
+__all__ = [
+    "COLUMNS",
+    "COLUMN_NAMES",
+    "Capture",
+    "CaptureError",
+    "CaptureSource",
+    "DecodeError",
+    "DecodeOptions",
+    "EngineError",
+    "RenderError",
+    "SchemaError",
+    "TopologyError",
+    "TopologyParseError",
+    "TruncatedCaptureError",
+    "TruncatedFrameError",
+    "UnknownFormatError",
+    "VxlanlensError",
+    "__version__",
+    "read",
+]

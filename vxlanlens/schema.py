@@ -1,7 +1,7 @@
 """The packets table's schema: every column's name, kind, pandas dtype and one-line meaning.
 
 This module is the single owner of column names. ``docs/columns.md`` is generated from it
-(``python -m vxlanlens.schema > docs/columns.md``) and a test fails when the file is stale.
+(``python scripts/gen_docs.py``) and a test fails when the file is stale.
 
 Column *kinds* tell the decoder what it must hand over and the table builder how to convert it:
 
@@ -22,7 +22,6 @@ a node's eth0 has the same unprefixed values. ``outer_*`` columns describe the o
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 __all__ = ["COLUMNS", "COLUMN_NAMES", "KINDS", "Column", "column", "columns_markdown"]
@@ -61,6 +60,7 @@ _R, _O, _T, _L2, _L3, _L4, _IC, _ND, _AR, _ER, _DE = (
     "decoding",
 )
 
+# fmt: off
 COLUMNS: tuple[Column, ...] = (
     # --- record -------------------------------------------------------------------------
     _c(_R, "capture", "record", "category", "Capture label: the file's stem, or LABEL from `LABEL=PATH`."),
@@ -151,6 +151,7 @@ COLUMNS: tuple[Column, ...] = (
     _c(_DE, "decode_layer", "text", "category", "Layer at which decoding stopped with an error (e.g. `ipv6`, `vxlan`, `icmpv6`); null when the frame decoded fully."),
     _c(_DE, "decode_error", "text", "category", "What went wrong at `decode_layer`: expected, found and byte offset; null when the frame decoded fully."),
 )
+# fmt: on
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 _BY_NAME = {c.name: c for c in COLUMNS}
@@ -166,7 +167,7 @@ def columns_markdown() -> str:
     lines = [
         "# Packets table columns",
         "",
-        "Generated from `vxlanlens/schema.py` by `python -m vxlanlens.schema > docs/columns.md`;",
+        "Generated from `vxlanlens/schema.py` by `python scripts/gen_docs.py`;",
         "do not edit by hand (a test fails when this file is stale).",
         "",
         "One row per captured frame. Unprefixed columns describe the *pod frame* (the innermost",
@@ -183,6 +184,3 @@ def columns_markdown() -> str:
         lines.append(f"| `{c.name}` | `{c.dtype}` | {c.doc} |")
     return "\n".join(lines) + "\n"
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.stdout.write(columns_markdown())

@@ -1,0 +1,94 @@
+"""The table builder: decoded NumPy columns in, the documented DataFrame out."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import numpy as np
+import pandas as pd
+
+from vxlanlens.decode.result import DecodedBatch
+from vxlanlens.read.records import InterfaceInfo, RecordBatch
+from vxlanlens.schema import COLUMN_NAMES
+from vxlanlens.table import TableBuilder, format_mac
+
+
+def _ip16(text: str) -> np.ndarray:
+    packed = ipaddress.ip_address(text).packed
+    return np.frombuffer(packed.ljust(16, b"\0"), dtype=np.uint8)
+
+
+def _batch(n: int, capture: str = "a", interfaces: tuple[InterfaceInfo, ...] = ()) -> RecordBatch:
+    b = RecordBatch.from_frames([b"\0" * 14] * n, capture=capture, ts_ns=[1_720_770_268_594_775_000 + i for i in range(n)])
+    if interfaces:
+        b = RecordBatch(**{**b.__dict__, "interfaces": interfaces, "interface": np.zeros(n, np.int64)})
+    return b
+
+
+def test_format_mac() -> None:
+    assert format_mac(0x4E5B5745633B) == "4e:5b:57:45:63:3b"
+    assert format_mac(0) == "00:00:00:00:00:00"
+
+
+def test_builder_converts_every_kind() -> None:
+    n = 3
+    dec = DecodedBatch(n=n)
+    dec.ints["vni"] = (np.array([40172, 0, 7], np.uint32), np.array([True, False, True]))
+    dec.ints["ttl"] = (np.array([64, 63, 255], np.uint8), np.ones(3, bool))
+    dec.bools["dont_fragment"] = (np.array([True, False, False]), np.array([True, True, False]))
+    dec.macs["src_mac"] = (np.array([0x4E5B5745633B, 0xA279144780B3, 0x4E5B5745633B], np.uint64), np.ones(3, bool))
+    addr = np.zeros((n, 16), np.uint8)
+    addr[0] = _ip16("fd00:10:244:1::4749")
+    addr[1] = _ip16("10.244.1.233")
+    dec.ips["src_ip"] = (addr, np.array([6, 4, 0], np.uint8))
+    dec.texts["tunnel"] = np.array(["vxlan", None, "geneve"], dtype=object)
+    dec.texts["geneve_options"] = np.array([None, None, "0x0132/0x01/8"], dtype=object)
+    dec.check()
+
+    tb = TableBuilder()
+    tb.add(_batch(n), dec)
+    df = tb.build()
+    assert list(df.columns) == list(COLUMN_NAMES)
+    assert df["vni"].tolist()[0] == 40172 and df["vni"].isna().tolist() == [False, True, False]
+    assert df["ttl"].tolist() == [64, 63, 255]
+    assert df["dont_fragment"].isna().tolist() == [False, False, True]
+    assert df["src_mac"].tolist() == ["4e:5b:57:45:63:3b", "a2:79:14:47:80:b3", "4e:5b:57:45:63:3b"]
+    assert df["src_ip"].astype(object).where(df["src_ip"].notna(), None).tolist() == [
+        "fd00:10:244:1::4749",
+        "10.244.1.233",
+        None,
+    ]
+    assert df["tunnel"].astype(object).where(df["tunnel"].notna(), None).tolist() == ["vxlan", None, "geneve"]
+    assert df["geneve_options"].tolist() == [None, None, "0x0132/0x01/8"]
+    assert df["dst_mac"].isna().all()  # not touched by the decoder: null everywhere
+    assert df["frame_no"].tolist() == [1, 2, 3]
+    assert df["ts"].iloc[0] == pd.Timestamp("2024-07-12 07:44:28.594775", tz="UTC")
+    assert df["capture"].tolist() == ["a", "a", "a"]
+
+
+def test_categories_shared_across_batches_and_captures() -> None:
+    tb = TableBuilder()
+    for cap, mac in (("pod", 0x4E5B5745633B), ("node", 0x4E5B5745633B), ("node", 1)):
+        dec = DecodedBatch(n=2)
+        dec.macs["src_mac"] = (np.array([mac, 2], np.uint64), np.array([True, False]))
+        tb.add(_batch(2, cap, (InterfaceInfo(index=0, linktype=1, name="eth0"),)), dec)
+    df = tb.build()
+    assert len(df) == 6
+    assert df["src_mac"].tolist()[::2] == ["4e:5b:57:45:63:3b", "4e:5b:57:45:63:3b", "00:00:00:00:00:01"]
+    assert df["src_mac"].isna().tolist()[1::2] == [True, True, True]
+    assert sorted(df["src_mac"].cat.categories) == ["00:00:00:00:00:01", "4e:5b:57:45:63:3b"]
+    assert df["capture"].tolist() == ["pod", "pod", "node", "node", "node", "node"]
+    assert set(df["interface"]) == {"eth0"}
+
+
+def test_ipv4_ignores_bytes_past_four() -> None:
+    addr = np.zeros((2, 16), np.uint8)
+    addr[:, :4] = [10, 0, 0, 1]
+    addr[1, 8] = 99  # garbage after an IPv4 address must not make a second category
+    dec = DecodedBatch(n=2)
+    dec.ips["dst_ip"] = (addr, np.array([4, 4], np.uint8))
+    tb = TableBuilder()
+    tb.add(_batch(2), dec)
+    df = tb.build()
+    assert df["dst_ip"].tolist() == ["10.0.0.1", "10.0.0.1"]
+    assert len(df["dst_ip"].cat.categories) == 1

@@ -1,0 +1,1 @@
+"""Rendering: terminal text, Markdown, HTML, JSON and plots (nothing here decodes)."""
