@@ -1,0 +1,102 @@
+"""Pieces shared by the pcap and pcapng parsers: column containers, gathers, time conversion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "MAX_BLOCK",
+    "SNAP_SLACK",
+    "Columns",
+    "caplen_limit",
+    "gather",
+    "units_to_ns",
+    "wrap_int64",
+]
+
+SNAP_SLACK = 256 * 1024
+"""A record may exceed its interface's snap length by at most this much (BIG TCP, GSO)."""
+
+MAX_BLOCK = 64 * 1024 * 1024
+"""Largest pcapng block (and classic pcap record) accepted before calling the file corrupt."""
+
+_INT64_MIN = -(1 << 63)
+
+
+def caplen_limit(snaplen: int | None) -> int:
+    """Largest believable captured length for an interface with this snap length.
+
+    0, missing or absurd snap lengths count as "unlimited" (256 KiB, libpcap's usual maximum).
+    """
+    s = snaplen if snaplen is not None and 0 < snaplen < (1 << 31) else 0
+    return max(s, 262144) + SNAP_SLACK
+
+
+def wrap_int64(x: int) -> int:
+    """``x`` reduced to a signed 64-bit integer (two's-complement wrap-around)."""
+    return ((x - _INT64_MIN) % (1 << 64)) + _INT64_MIN
+
+
+def gather(u8: np.ndarray, offsets: np.ndarray, width: int) -> np.ndarray:
+    """``width`` bytes starting at each offset, as a C-contiguous ``(n, width)`` uint8 matrix."""
+    idx = offsets[:, None] + np.arange(width, dtype=np.int64)
+    return u8[idx]
+
+
+def units_to_ns(units: np.ndarray, kind: str, exp: int, offset_s: int = 0) -> tuple[np.ndarray, int]:
+    """Timestamps in nanoseconds from counts of ``10**-exp`` (kind ``"d"``) or ``2**-exp``
+    (kind ``"b"``) seconds since the epoch, plus ``offset_s`` seconds.
+
+    ``units`` is uint64. Gives (int64 nanoseconds, number of values that did not fit in int64
+    nanoseconds and wrapped around modulo 2**64).
+    """
+    u = units.astype(np.uint64, copy=False)
+    lim = np.uint64((1 << 63) - 1)
+    if kind == "d":
+        if exp <= 9:
+            mult = 10 ** (9 - exp)
+            ns = u * np.uint64(mult)
+            over = int(np.count_nonzero(u > np.uint64(((1 << 63) - 1) // mult)))
+        elif exp - 9 >= 20:
+            ns = np.zeros_like(u)
+            over = 0
+        else:
+            ns = u // np.uint64(10 ** (exp - 9))
+            over = int(np.count_nonzero(ns > lim))
+    else:
+        if exp == 0:
+            ns = u * np.uint64(10**9)
+            over = int(np.count_nonzero(u > np.uint64(((1 << 63) - 1) // 10**9)))
+        else:
+            sec = u >> np.uint64(exp) if exp < 64 else np.zeros_like(u)
+            frac = u & np.uint64((1 << exp) - 1) if exp < 64 else u
+            if exp <= 34:
+                frac_ns = (frac * np.uint64(10**9)) >> np.uint64(exp)
+            else:
+                shift = exp - 34
+                f = frac >> np.uint64(shift) if shift < 64 else np.zeros_like(u)
+                frac_ns = (f * np.uint64(10**9)) >> np.uint64(34)
+            ns = sec * np.uint64(10**9) + frac_ns
+            over = int(np.count_nonzero(sec > np.uint64(((1 << 63) - 1) // 10**9)))
+    out = ns.view(np.int64)
+    if offset_s:
+        out = out + np.int64(wrap_int64(offset_s * 10**9))
+    return out, over
+
+
+@dataclass
+class Columns:
+    """Records parsed from one buffer, before frame numbers are assigned."""
+
+    offsets: np.ndarray
+    cap_len: np.ndarray
+    wire_len: np.ndarray
+    ts_ns: np.ndarray
+    linktype: np.ndarray
+    interface: np.ndarray
+    comments: dict[int, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.offsets.shape[0])

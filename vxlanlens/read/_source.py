@@ -1,0 +1,271 @@
+"""Byte sources for the capture readers: files, stdin or file objects, possibly compressed.
+
+Compression is recognised by the first bytes of the stream, never by the file name. The
+source counts the *compressed* bytes it has consumed so that a progress bar can compare them
+with the file size.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import os
+import zlib
+from typing import BinaryIO
+
+from ..errors import CaptureError
+
+__all__ = ["COMPRESSION_MAGICS", "Source", "open_source"]
+
+# (name, magic bytes) in the order they are tried.
+COMPRESSION_MAGICS: tuple[tuple[str, bytes], ...] = (
+    ("gzip", b"\x1f\x8b"),
+    ("bzip2", b"BZh"),
+    ("xz", b"\xfd7zXZ\x00"),
+    ("zstd", b"\x28\xb5\x2f\xfd"),
+)
+
+_SNIFF = 8
+
+
+class _CountingReader(io.RawIOBase):
+    """A raw reader over a binary file object that serves ``prefix`` first and counts bytes.
+
+    ``count`` is the number of bytes taken from the underlying object (the prefix included,
+    since it was read from it while sniffing).
+    """
+
+    def __init__(self, raw: BinaryIO, prefix: bytes) -> None:
+        super().__init__()
+        self._raw = raw
+        self._prefix = prefix
+        self.count = len(prefix)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        view = memoryview(b).cast("B")
+        if self._prefix:
+            n = min(len(view), len(self._prefix))
+            view[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        data = self._raw.read(len(view))
+        if not data:
+            return 0
+        n = len(data)
+        view[:n] = data
+        self.count += n
+        return n
+
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        if self._prefix:
+            if size is None or size < 0:
+                out = self._prefix + self._raw.read()
+                self.count += len(out) - len(self._prefix)
+                self._prefix = b""
+                return out
+            out = self._prefix[:size]
+            self._prefix = self._prefix[size:]
+            return out
+        data = self._raw.read(size) if size is not None and size >= 0 else self._raw.read()
+        data = bytes(data or b"")
+        self.count += len(data)
+        return data
+
+
+class Source:
+    """A decompressed byte stream with a compressed-bytes counter.
+
+    ``read(n)`` returns exactly ``n`` bytes unless the stream ends first. A compressed stream
+    that stops before its end-of-stream marker is treated as the end of the data and noted in
+    ``truncated_compression`` (the reader turns that into a warning).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        counter: _CountingReader,
+        stream: BinaryIO | _CountingReader,
+        compression: str | None,
+        owned: BinaryIO | None,
+    ) -> None:
+        self.path = path
+        self.compression = compression
+        self._counter = counter
+        self._stream = stream
+        self._owned = owned
+        self._eof = False
+        self.truncated_compression = False
+        self.offset = 0
+        """Decompressed bytes handed out so far."""
+
+    @property
+    def bytes_read(self) -> int:
+        """Compressed (on-disk) bytes consumed so far."""
+        return self._counter.count
+
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` bytes; fewer only at the end of the data."""
+        if self._eof or n <= 0:
+            return b""
+        parts: list[bytes] = []
+        want = n
+        while want > 0:
+            try:
+                data = self._stream.read(want)
+            except EOFError:
+                # A compressed stream cut before its end marker: what came out is all there is.
+                self.truncated_compression = True
+                data = b""
+            except (OSError, zlib.error, lzma.LZMAError, ValueError) as exc:
+                raise CaptureError(
+                    f"the {self.compression or 'file'} data cannot be read: "
+                    f"{_one_line(exc)} (after {self.offset + n - want} bytes of "
+                    f"{'decompressed ' if self.compression else ''}data)",
+                    path=self.path,
+                ) from exc
+            except Exception as exc:  # zstandard.ZstdError and friends
+                if self.compression == "zstd":
+                    raise CaptureError(
+                        f"the zstd data cannot be read: {_one_line(exc)}", path=self.path
+                    ) from exc
+                raise
+            if not data:
+                self._eof = True
+                break
+            parts.append(data)
+            want -= len(data)
+        out = parts[0] if len(parts) == 1 else b"".join(parts)
+        self.offset += len(out)
+        return out
+
+    def close(self) -> None:
+        """Close the decompressor and the file if this source opened it."""
+        try:
+            if self._stream is not self._counter:
+                close = getattr(self._stream, "close", None)
+                if close is not None:
+                    close()
+        finally:
+            if self._owned is not None:
+                self._owned.close()
+                self._owned = None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _zstd_stream(counter: _CountingReader, path: str) -> BinaryIO:
+    try:
+        import zstandard  # type: ignore[import-not-found]
+    except ImportError:
+        zstandard = None
+    if zstandard is not None:
+        dctx = zstandard.ZstdDecompressor()
+        return dctx.stream_reader(counter, read_size=1 << 20, read_across_frames=True)  # type: ignore[no-any-return]
+    try:
+        from compression import zstd as _zstd  # type: ignore[import-not-found]
+    except ImportError:
+        raise CaptureError(
+            "the file is zstd-compressed but neither the 'zstandard' package nor Python's "
+            "'compression.zstd' module is available; install it with "
+            "'pip install zstandard' or decompress the file first (zstd -d)",
+            path=path,
+        ) from None
+    return _zstd.ZstdFile(counter)  # type: ignore[no-any-return]
+
+
+def open_source(source: str | os.PathLike[str] | BinaryIO) -> tuple[Source, int | None]:
+    """Open a path, ``"-"`` (stdin) or binary file object; sniff and undo compression.
+
+    Gives the source and the on-disk size (``None`` when unknown, e.g. for a pipe).
+    Raises :class:`CaptureError` for missing files, directories and unreadable files.
+    """
+    owned: BinaryIO | None = None
+    size: int | None = None
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        if path == "-":
+            import sys
+
+            raw: BinaryIO = sys.stdin.buffer
+            size = _size_of(raw)
+        else:
+            if os.path.isdir(path):
+                raise CaptureError("is a directory, expected a capture file", path=path)
+            try:
+                raw = open(path, "rb", buffering=0)  # noqa: SIM115 (closed by Source.close)
+            except FileNotFoundError:
+                raise CaptureError("no such file", path=path) from None
+            except PermissionError:
+                raise CaptureError("permission denied while opening the file", path=path) from None
+            except OSError as exc:
+                raise CaptureError(f"cannot open the file: {_one_line(exc)}", path=path) from None
+            owned = raw
+            size = _size_of(raw)
+    else:
+        raw = source
+        name = getattr(source, "name", None)
+        path = name if isinstance(name, str) and name and not name.startswith("<") else "-"
+        size = _size_of(raw)
+
+    try:
+        head = _read_some(raw, _SNIFF, path)
+        counter = _CountingReader(raw, head)
+        compression: str | None = None
+        for name_, magic in COMPRESSION_MAGICS:
+            if head.startswith(magic):
+                compression = name_
+                break
+        stream: BinaryIO | _CountingReader
+        if compression is None:
+            stream = counter
+        elif compression == "gzip":
+            stream = gzip.GzipFile(fileobj=counter, mode="rb")  # type: ignore[arg-type]
+        elif compression == "bzip2":
+            stream = bz2.BZ2File(counter, mode="rb")
+        elif compression == "xz":
+            stream = lzma.LZMAFile(counter, mode="rb")  # noqa: SIM115
+        else:
+            stream = _zstd_stream(counter, path)
+    except BaseException:
+        if owned is not None:
+            owned.close()
+        raise
+    return Source(path, counter, stream, compression, owned), size
+
+
+def _read_some(raw: BinaryIO, n: int, path: str) -> bytes:
+    parts: list[bytes] = []
+    got = 0
+    while got < n:
+        try:
+            data = raw.read(n - got)
+        except OSError as exc:
+            raise CaptureError(f"cannot read the file: {_one_line(exc)}", path=path) from None
+        if not data:
+            break
+        parts.append(bytes(data))
+        got += len(data)
+    return b"".join(parts)
+
+
+def _size_of(raw: BinaryIO) -> int | None:
+    try:
+        st = os.fstat(raw.fileno())
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        getbuf = getattr(raw, "getbuffer", None)
+        if getbuf is not None:
+            try:
+                return len(getbuf())
+            except Exception:
+                return None
+        return None
+    import stat
+
+    return st.st_size if stat.S_ISREG(st.st_mode) else None

@@ -1,0 +1,298 @@
+"""Opening captures and streaming their records as :class:`RecordBatch` objects.
+
+The data is read in large chunks (8 MiB by default). A chunk is walked record header by record
+header in a tight loop that only collects offsets; timestamps, lengths and interfaces are then
+extracted for the whole chunk at once with NumPy. Each batch's ``data`` is the chunk itself
+(record headers included, hence "with gaps"), so nothing is copied per record and memory stays
+bounded by a few chunks whatever the file size.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+import numpy as np
+
+from ..errors import CaptureError, TruncatedCaptureError
+from ._common import MAX_BLOCK, Columns
+from ._source import COMPRESSION_MAGICS, Source, open_source
+from .pcap import PCAP_MAGICS, PcapParser, parse_header
+from .pcapng import PCAPNG_MAGIC, PcapngParser
+from .records import InterfaceInfo, RecordBatch
+
+__all__ = ["CHUNK_SIZE", "CaptureReader", "label_for", "open_capture", "parse_capture_arg"]
+
+CHUNK_SIZE = 8 * 1024 * 1024
+"""Bytes of decompressed data read at a time."""
+
+_HEAD_SIZE = 64 * 1024
+_COMPRESSION_SUFFIXES = (".gz", ".gzip", ".bz2", ".xz", ".zst", ".zstd", ".lzma")
+
+
+def label_for(path: str) -> str:
+    """The default capture label of a path: its file name without compression and capture
+    suffixes (``"dir/pod.pcap.gz"`` -> ``"pod"``); ``"stdin"`` for ``"-"``."""
+    if path == "-":
+        return "stdin"
+    name = Path(path).name
+    lower = name.lower()
+    for suf in _COMPRESSION_SUFFIXES:
+        if lower.endswith(suf) and len(name) > len(suf):
+            name = name[: -len(suf)]
+            break
+    stem = Path(name).stem
+    return stem or name or path
+
+
+def parse_capture_arg(arg: str) -> tuple[str, str]:
+    """Split a command-line capture argument into (label, path).
+
+    ``"label=path"`` gives ``(label, path)``, ``"path"`` gives ``(label_for(path), path)`` and
+    ``"-"`` gives ``("stdin", "-")``. An argument that names an existing file is always a path,
+    even when it contains ``=``; so is one whose part before ``=`` contains a path separator.
+    """
+    if arg == "-" or os.path.exists(arg) or "=" not in arg:
+        return label_for(arg), arg
+    label, _, path = arg.partition("=")
+    if "/" in label or os.sep in label:
+        return label_for(arg), arg
+    if not label:
+        raise CaptureError(
+            f"empty label in capture argument {arg!r}; expected LABEL=PATH or PATH"
+        )
+    if not path:
+        raise CaptureError(f"empty path in capture argument {arg!r}; expected LABEL=PATH or PATH")
+    return label, path
+
+
+def _describe_head(head: bytes) -> str:
+    shown = head[:8].hex(" ")
+    if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head[:8]):
+        return f"{shown} ({head[:8].decode('ascii')!r}: looks like text, not a capture file)"
+    return shown
+
+
+class CaptureReader:
+    """A capture file opened for streaming. Use :func:`open_capture` to make one.
+
+    Attributes: ``path`` (as given, ``"-"`` for stdin), ``label``, ``size`` (bytes on disk,
+    compressed size, ``None`` when unknown), ``bytes_read`` (on-disk bytes consumed so far),
+    ``interfaces`` (all interfaces seen so far), ``warnings`` (one-line messages about
+    recoverable problems such as a truncated last record), ``format`` (``"pcap"`` or
+    ``"pcapng"``) and ``compression`` (``None``, ``"gzip"``, ``"bzip2"``, ``"xz"``, ``"zstd"``).
+
+    Classic pcap records have ``interface == -1`` (the file has no interfaces; ``interfaces``
+    holds one entry that describes the file header). pcapng records index ``interfaces``.
+    """
+
+    def __init__(
+        self, source: Source, size: int | None, label: str, chunk_size: int = CHUNK_SIZE
+    ) -> None:
+        self._source = source
+        self.path: str = source.path
+        self.label: str = label
+        self.size: int | None = size
+        self.warnings: list[str] = []
+        self.compression: str | None = source.compression
+        self._chunk = max(int(chunk_size), 4096)
+        self._frames = 0
+        self._closed = False
+        self._done = False
+        try:
+            self._open()
+        except BaseException:
+            source.close()
+            raise
+
+    # ------------------------------------------------------------------ opening
+    def _where_kind(self) -> str:
+        return f" ({self.compression}-compressed)" if self.compression else ""
+
+    def _open(self) -> None:
+        head = self._source.read(_HEAD_SIZE)
+        if not head:
+            if self.compression:
+                msg = f"the {self.compression} data decompresses to nothing; expected a capture"
+            else:
+                msg = "file is empty (0 bytes); expected a pcap or pcapng capture"
+            raise CaptureError(msg, path=self.path)
+        magic = head[:4]
+        parser: PcapParser | PcapngParser
+        if magic in PCAP_MAGICS:
+            header = parse_header(head, self.path)
+            parser = PcapParser(header, self.path, self.warnings)
+            self.format = "pcap"
+        elif magic == PCAPNG_MAGIC:
+            want = PcapngParser.first_block_len(head)
+            if want is not None and len(head) < want <= MAX_BLOCK:
+                head += self._source.read(want - len(head))
+            parser = PcapngParser(head, self.path, self.warnings)
+            self.format = "pcapng"
+        else:
+            expected = (
+                "a pcap magic (d4 c3 b2 a1, a1 b2 c3 d4, 4d 3c b2 a1 or a1 b2 3c 4d), "
+                "a pcapng Section Header Block (0a 0d 0d 0a)"
+            )
+            if self.compression is None:
+                expected += " or " + ", ".join(
+                    f"{name} ({magic_.hex(' ')})" for name, magic_ in COMPRESSION_MAGICS
+                ) + " compression"
+            too_short = len(head) < 4 and any(
+                m.startswith(head) for m in (*PCAP_MAGICS, PCAPNG_MAGIC)
+            )
+            cls = TruncatedCaptureError if too_short else CaptureError
+            raise cls(
+                f"not a pcap or pcapng capture{self._where_kind()}: the first bytes are "
+                f"{_describe_head(head)}; expected {expected}",
+                path=self.path,
+                where="byte 0",
+            )
+        self._parser = parser
+        self._buf = head
+        self._pos = parser.start
+        self._base = 0
+        self._eof = len(head) < _HEAD_SIZE
+        self._pending: list[tuple[Columns, bytes, int]] = []
+        self._need = 0
+        self._step()
+
+    # ------------------------------------------------------------------ public surface
+    @property
+    def bytes_read(self) -> int:
+        """On-disk (compressed) bytes consumed so far."""
+        return self._source.bytes_read
+
+    @property
+    def interfaces(self) -> list[InterfaceInfo]:
+        """All interfaces seen so far (pcapng: IDB order across sections)."""
+        return list(self._parser.interfaces)
+
+    def _step(self) -> None:
+        """Parse what the buffer holds; queue the resulting columns."""
+        cols, self._pos, self._need = self._parser.parse(
+            self._buf, self._pos, self._base, self._frames
+        )
+        if cols is not None:
+            self._pending.append((cols, self._buf, self._frames + 1))
+            self._frames += len(cols)
+
+    def _fill(self) -> bool:
+        """Read the next chunk; False at the end of the data."""
+        if self._eof:
+            return False
+        have = len(self._buf) - self._pos
+        want = max(self._chunk, self._need - have)
+        data = self._source.read(want)
+        if len(data) < want:
+            self._eof = True
+        if not data:
+            return False
+        self._base += self._pos
+        self._buf = self._buf[self._pos :] + data
+        self._pos = 0
+        return True
+
+    def _finish(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        if self._pos < len(self._buf):
+            self.warnings.append(
+                self._parser.describe_partial(self._buf, self._pos, self._base, self._frames)
+            )
+        if self._source.truncated_compression:
+            self.warnings.append(
+                f"{self.path}: the {self.compression} stream ends before its end-of-stream "
+                f"marker (the compressed file is truncated); records up to that point are kept"
+            )
+        finish = getattr(self._parser, "finish", None)
+        if finish is not None:
+            finish()
+
+    def batches(self, max_frames: int = 32768) -> Iterator[RecordBatch]:
+        """Stream the records as batches of at most ``max_frames`` records, in file order.
+
+        Single pass: a second call continues where the first stopped. Raises
+        :class:`CaptureError` for corrupt data; a file cut inside its last record gives the
+        complete records and a line in ``warnings``.
+        """
+        if max_frames < 1:
+            raise ValueError("max_frames must be at least 1")
+        if self._closed:
+            raise CaptureError("the capture reader is closed", path=self.path)
+        while True:
+            while self._pending:
+                cols, buf, first = self._pending.pop(0)
+                yield from self._cut(cols, buf, first, max_frames)
+            if self._done:
+                return
+            if not self._fill():
+                self._finish()
+                continue
+            self._step()
+
+    def _cut(
+        self, cols: Columns, buf: bytes, first: int, max_frames: int
+    ) -> Iterator[RecordBatch]:
+        data = np.frombuffer(buf, dtype=np.uint8)
+        n = len(cols)
+        ifaces = tuple(self._parser.interfaces)
+        for lo in range(0, n, max_frames):
+            hi = min(n, lo + max_frames)
+            comments = {k - lo: v for k, v in cols.comments.items() if lo <= k < hi}
+            yield RecordBatch(
+                capture=self.label,
+                data=data,
+                offsets=cols.offsets[lo:hi],
+                cap_len=cols.cap_len[lo:hi],
+                wire_len=cols.wire_len[lo:hi],
+                ts_ns=cols.ts_ns[lo:hi],
+                linktype=cols.linktype[lo:hi],
+                frame_no=np.arange(first + lo, first + hi, dtype=np.int64),
+                interface=cols.interface[lo:hi],
+                interfaces=ifaces,
+                comments=comments,
+            )
+
+    def close(self) -> None:
+        """Close the file (if this reader opened it) and any decompressor."""
+        if not self._closed:
+            self._closed = True
+            self._source.close()
+
+    def __enter__(self) -> CaptureReader:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"CaptureReader(path={self.path!r}, label={self.label!r}, format={self.format!r}, "
+            f"compression={self.compression!r}, interfaces={len(self._parser.interfaces)})"
+        )
+
+
+def open_capture(
+    source: str | os.PathLike[str] | BinaryIO, label: str | None = None
+) -> CaptureReader:
+    """Open a capture for streaming: a path, ``"-"`` for standard input, or a binary file object.
+
+    The format (pcap or pcapng) and compression (gzip, bzip2, xz, zstd) are recognised from the
+    first bytes. The label defaults to the file stem without suffixes (``"stdin"`` for stdin and
+    unnamed file objects). Raises :class:`CaptureError` (never ``OSError``) when the file is
+    missing, a directory, empty, of an unknown format or has a bad header.
+    """
+    src, size = open_source(source)
+    if label is None:
+        label = label_for(src.path)
+    return CaptureReader(src, size, label)
