@@ -45,7 +45,9 @@ def gather(u8: np.ndarray, offsets: np.ndarray, width: int) -> np.ndarray:
     return u8[idx]
 
 
-def units_to_ns(units: np.ndarray, kind: str, exp: int, offset_s: int = 0) -> tuple[np.ndarray, int]:
+def units_to_ns(
+    units: np.ndarray, kind: str, exp: int, offset_s: int = 0
+) -> tuple[np.ndarray, int]:
     """Timestamps in nanoseconds from counts of ``10**-exp`` (kind ``"d"``) or ``2**-exp``
     (kind ``"b"``) seconds since the epoch, plus ``offset_s`` seconds.
 

@@ -61,9 +61,7 @@ def parse_capture_arg(arg: str) -> tuple[str, str]:
     if "/" in label or os.sep in label:
         return label_for(arg), arg
     if not label:
-        raise CaptureError(
-            f"empty label in capture argument {arg!r}; expected LABEL=PATH or PATH"
-        )
+        raise CaptureError(f"empty label in capture argument {arg!r}; expected LABEL=PATH or PATH")
     if not path:
         raise CaptureError(f"empty path in capture argument {arg!r}; expected LABEL=PATH or PATH")
     return label, path
@@ -138,9 +136,13 @@ class CaptureReader:
                 "a pcapng Section Header Block (0a 0d 0d 0a)"
             )
             if self.compression is None:
-                expected += " or " + ", ".join(
-                    f"{name} ({magic_.hex(' ')})" for name, magic_ in COMPRESSION_MAGICS
-                ) + " compression"
+                expected += (
+                    " or "
+                    + ", ".join(
+                        f"{name} ({magic_.hex(' ')})" for name, magic_ in COMPRESSION_MAGICS
+                    )
+                    + " compression"
+                )
             too_short = len(head) < 4 and any(
                 m.startswith(head) for m in (*PCAP_MAGICS, PCAPNG_MAGIC)
             )
@@ -235,9 +237,7 @@ class CaptureReader:
                 continue
             self._step()
 
-    def _cut(
-        self, cols: Columns, buf: bytes, first: int, max_frames: int
-    ) -> Iterator[RecordBatch]:
+    def _cut(self, cols: Columns, buf: bytes, first: int, max_frames: int) -> Iterator[RecordBatch]:
         data = np.frombuffer(buf, dtype=np.uint8)
         n = len(cols)
         ifaces = tuple(self._parser.interfaces)

@@ -170,7 +170,9 @@ class PcapngParser:
                 path=self.path,
                 where=f"byte {base + pos + 12}",
             )
-        for _code, _val, _at in self._options(buf, pos + 24, pos + blen - 4, endian, SHB, pos, base):
+        for _code, _val, _at in self._options(
+            buf, pos + 24, pos + blen - 4, endian, SHB, pos, base
+        ):
             pass
         self._section = _Section(endian=endian, offset=base + pos)
         self._sections += 1
@@ -251,8 +253,7 @@ class PcapngParser:
             elif code == 9:
                 if len(val) != 1:
                     raise CaptureError(
-                        f"if_tsresol option at byte {base + at} has length {len(val)}; "
-                        f"expected 1",
+                        f"if_tsresol option at byte {base + at} has length {len(val)}; expected 1",
                         path=self.path,
                         where=f"byte {base + pos}",
                     )
@@ -260,8 +261,7 @@ class PcapngParser:
             elif code == 14:
                 if len(val) != 8:
                     raise CaptureError(
-                        f"if_tsoffset option at byte {base + at} has length {len(val)}; "
-                        f"expected 8",
+                        f"if_tsoffset option at byte {base + at} has length {len(val)}; expected 8",
                         path=self.path,
                         where=f"byte {base + pos}",
                     )
@@ -405,7 +405,15 @@ class PcapngParser:
         return pos + 28, cap, orig, ts, iface, comment
 
     def _check_caplen(
-        self, cap: int, orig: int, iface: int, blen: int, hdr: int, what: str, frame: int, where: str
+        self,
+        cap: int,
+        orig: int,
+        iface: int,
+        blen: int,
+        hdr: int,
+        what: str,
+        frame: int,
+        where: str,
     ) -> None:
         if hdr + cap + (-cap % 4) + 4 > blen:
             raise CaptureError(
