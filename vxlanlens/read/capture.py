@@ -88,7 +88,7 @@ class CaptureReader:
     """
 
     def __init__(
-        self, source: Source, size: int | None, label: str, chunk_size: int = CHUNK_SIZE
+        self, source: Source, size: int | None, label: str, chunk_size: int | None = None
     ) -> None:
         self._source = source
         self.path: str = source.path
@@ -96,7 +96,7 @@ class CaptureReader:
         self.size: int | None = size
         self.warnings: list[str] = []
         self.compression: str | None = source.compression
-        self._chunk = max(int(chunk_size), 4096)
+        self._chunk = max(1, int(CHUNK_SIZE if chunk_size is None else chunk_size))
         self._frames = 0
         self._closed = False
         self._done = False
@@ -111,7 +111,8 @@ class CaptureReader:
         return f" ({self.compression}-compressed)" if self.compression else ""
 
     def _open(self) -> None:
-        head = self._source.read(_HEAD_SIZE)
+        head_size = max(_HEAD_SIZE, 64)
+        head = self._source.read(head_size)
         if not head:
             if self.compression:
                 msg = f"the {self.compression} data decompresses to nothing; expected a capture"
@@ -157,7 +158,7 @@ class CaptureReader:
         self._buf = head
         self._pos = parser.start
         self._base = 0
-        self._eof = len(head) < _HEAD_SIZE
+        self._eof = len(head) < head_size
         self._pending: list[tuple[Columns, bytes, int]] = []
         self._need = 0
         self._step()
