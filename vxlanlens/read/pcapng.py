@@ -72,6 +72,11 @@ BLOCK_NAMES = {
 _MIN_LEN = {SHB: 28, IDB: 20, PB: 32, SPB: 16, EPB: 32}
 
 
+def _text(val: bytes) -> str:
+    """A UTF-8 option value, cut at the first NUL (some writers add a C terminator)."""
+    return val.split(b"\x00", 1)[0].decode("utf-8", "replace")
+
+
 def block_name(btype: int) -> str:
     """A human name for a block type."""
     return BLOCK_NAMES.get(btype, f"block of type 0x{btype:08x}")
@@ -247,9 +252,9 @@ class PcapngParser:
         kind, exp, offset_s = "d", 6, 0
         for code, val, at in self._options(buf, pos + 16, pos + blen - 4, e, IDB, pos, base):
             if code == 2:
-                name = val.decode("utf-8", "replace").rstrip("\x00")
+                name = _text(val)
             elif code == 3:
-                desc = val.decode("utf-8", "replace").rstrip("\x00")
+                desc = _text(val)
             elif code == 9:
                 if len(val) != 1:
                     raise CaptureError(
@@ -443,7 +448,7 @@ class PcapngParser:
         self, buf: bytes, start: int, end: int, e: str, btype: int, pos: int, base: int
     ) -> str | None:
         texts = [
-            val.decode("utf-8", "replace")
+            _text(val)
             for code, val, _at in self._options(buf, start, end, e, btype, pos, base)
             if code == 1
         ]
