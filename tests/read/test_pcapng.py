@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from readcraft import BE, LE, block, epb, frame, idb, option, options, pb, shb, spb
-
 from conftest import public_files
+from readcraft import BE, LE, block, epb, frame, idb, options, pb, shb, spb
+
 from vxlanlens.errors import CaptureError, TruncatedCaptureError
 from vxlanlens.read import RecordBatch, open_capture
 
