@@ -1,0 +1,230 @@
+"""Shared preparation of the packets table: validation, observation points and integer codes.
+
+Everything downstream works on NumPy ``int64`` arrays: IPs and MACs become codes into one
+dictionary per kind (so ``src_ip`` of a request and ``dst_ip`` of its reply compare as
+integers), nullable integers become ``-1`` where null, and several columns are folded into one
+``uint64`` key with :func:`key_hash`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SchemaError, VxlanlensError
+
+IP_COLUMNS = (
+    "src_ip",
+    "dst_ip",
+    "nd_target",
+    "arp_sender_ip",
+    "arp_target_ip",
+    "emb_src_ip",
+    "emb_dst_ip",
+    "outer_src_ip",
+    "outer_dst_ip",
+)
+MAC_COLUMNS = (
+    "src_mac",
+    "dst_mac",
+    "nd_lladdr",
+    "arp_sender_mac",
+    "arp_target_mac",
+    "outer_src_mac",
+    "outer_dst_mac",
+)
+
+# Columns the exchanges / journeys code reads; a table lacking one of them is rejected.
+REQUIRED = (
+    "capture",
+    "frame_no",
+    "ts_ns",
+    "interface",
+    "ifindex",
+    "tunnel",
+    "vni",
+    "ip_version",
+    "ip_proto",
+    "ip_id",
+    "frag_offset",
+    "ttl",
+    "sport",
+    "dport",
+    "tcp_flags",
+    "tcp_seq",
+    "tcp_ack",
+    "payload_len",
+    "icmp_type",
+    "icmp_code",
+    "echo_id",
+    "echo_seq",
+    "mtu",
+    "nd_flags",
+    "arp_op",
+    "emb_ip_version",
+    "emb_ip_proto",
+    "emb_sport",
+    "emb_dport",
+    "emb_echo_id",
+    "emb_echo_seq",
+    "outer_ip_version",
+    "outer_sport",
+    "outer_dport",
+    *IP_COLUMNS,
+    *MAC_COLUMNS,
+)
+
+
+def check_table(packets: object, where: str) -> pd.DataFrame:
+    """``packets`` itself when it is a DataFrame with every column we read; else SchemaError."""
+    if not isinstance(packets, pd.DataFrame):
+        raise SchemaError(f"{where}: expected a packets DataFrame, found {type(packets).__name__}")
+    missing = [c for c in REQUIRED if c not in packets.columns]
+    if missing:
+        shown = ", ".join(missing[:8]) + (", ..." if len(missing) > 8 else "")
+        raise SchemaError(
+            f"{where}: expected the packets-table columns of vxlanlens.schema, "
+            f"missing {len(missing)}: {shown}"
+        )
+    return packets
+
+
+def check_positive(value: float, name: str, where: str) -> float:
+    """``value`` as a float when it is a finite number > 0; else VxlanlensError."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not np.isfinite(v) or v <= 0:
+        raise VxlanlensError(f"{where}: expected {name} > 0 seconds, found {value!r}")
+    return v
+
+
+def ints(s: pd.Series, fill: int = -1) -> np.ndarray:
+    """A nullable integer/boolean column as ``int64`` with ``fill`` where null."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    if s.dtype == object:
+        s = pd.to_numeric(s, errors="coerce")
+    return s.astype("Int64").to_numpy(dtype=np.int64, na_value=fill)
+
+
+def _as_categorical(s: pd.Series) -> pd.Categorical:
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.array  # type: ignore[return-value]
+    values = s.astype(object).where(s.notna(), None)
+    return pd.Categorical(values.map(lambda v: v if v is None else str(v)))
+
+
+class Dictionary:
+    """One code space for several categorical columns (IPs, or MACs)."""
+
+    def __init__(self, columns: Iterable[pd.Series]) -> None:
+        cats = [_as_categorical(s) for s in columns]
+        parts = [pd.Index(c.categories.astype(object), dtype=object) for c in cats]
+        allv = pd.Index(
+            np.concatenate([p.to_numpy() for p in parts]) if parts else [], dtype=object
+        )
+        self.values = allv.unique()
+        self._cats = cats
+
+    def codes(self, i: int) -> np.ndarray:
+        """Codes of the ``i``-th column given to the constructor (``-1`` where null)."""
+        cat = self._cats[i]
+        mapping = self.values.get_indexer(pd.Index(cat.categories.astype(object), dtype=object))
+        codes = np.asarray(cat.codes, dtype=np.int64)
+        out = np.full(codes.shape, -1, dtype=np.int64)
+        ok = codes >= 0
+        out[ok] = mapping[codes[ok]]
+        return out
+
+    def code_of(self, text: str) -> int:
+        """The code of ``text`` (``-2``, matching nothing, when no column holds it)."""
+        loc = self.values.get_indexer([text])[0]
+        return int(loc) if loc >= 0 else -2
+
+    def categorical(self, codes: np.ndarray) -> pd.Categorical:
+        """A categorical of these codes (``-1`` → null), with only the categories used."""
+        cat = pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=self.values)
+        return cat.remove_unused_categories()
+
+
+class Prepared:
+    """The packets table as integer arrays, computed once per call."""
+
+    def __init__(self, packets: pd.DataFrame) -> None:
+        self.df = packets
+        self.n = len(packets)
+        self.ts = packets["ts_ns"].to_numpy(dtype=np.int64)
+        self.frame = packets["frame_no"].to_numpy(dtype=np.int64)
+        cap = _as_categorical(packets["capture"])
+        self.capture_names = list(pd.Index(cap.categories).astype(str))
+        self.cap = np.asarray(cap.codes, dtype=np.int64)
+        self.ip = Dictionary(packets[c] for c in IP_COLUMNS)
+        self.mac = Dictionary(packets[c] for c in MAC_COLUMNS)
+        self._ipc = {c: self.ip.codes(i) for i, c in enumerate(IP_COLUMNS)}
+        self._macc = {c: self.mac.codes(i) for i, c in enumerate(MAC_COLUMNS)}
+        self._ints: dict[str, np.ndarray] = {}
+        self._points(packets)
+        self.tunnelled = packets["tunnel"].notna().to_numpy(dtype=bool).astype(np.int64)
+        flags = _as_categorical(packets["nd_flags"])
+        self.nd_flag_names = [str(x) for x in flags.categories]
+        self.flagc = np.asarray(flags.codes, dtype=np.int64)
+        # per flag code: the S (solicited) flag is set; last slot for null
+        self.nd_has_s = np.asarray(["S" in x for x in self.nd_flag_names] + [False], dtype=bool)
+
+    def _points(self, packets: pd.DataFrame) -> None:
+        iface = _as_categorical(packets["interface"])
+        ifc = np.asarray(iface.codes, dtype=np.int64)
+        ifx = self.int("ifindex")
+        trip = pd.DataFrame({"c": self.cap, "i": ifc, "x": ifx})
+        point = trip.groupby(["c", "i", "x"], sort=True, dropna=False).ngroup().to_numpy()
+        self.point = point.astype(np.int64)
+        uniq = trip.drop_duplicates().sort_values(["c", "i", "x"]).reset_index(drop=True)
+        n_if = uniq.groupby("c")["i"].nunique()
+        n_ix = uniq.groupby("c")["x"].nunique()
+        names = [str(x) for x in iface.categories]
+        labels = []
+        for c, i, x in uniq.itertuples(index=False):
+            parts = [self.capture_names[c] if c >= 0 else "?"]
+            if n_if.get(c, 1) > 1 and i >= 0:
+                parts.append(names[i])
+            if n_ix.get(c, 1) > 1 and x >= 0:
+                parts.append(f"if{x}")
+            labels.append("/".join(parts))
+        # two points may print the same (e.g. interface null and named); keep them apart
+        seen: dict[str, int] = {}
+        for k, lab in enumerate(labels):
+            if lab in seen:
+                labels[k] = f"{lab}#{k}"
+            seen[lab] = k
+        self.point_names = labels
+        self.point_capture = uniq["c"].to_numpy(dtype=np.int64)
+
+    def int(self, name: str) -> np.ndarray:
+        """Column ``name`` as ``int64`` with ``-1`` for null (cached)."""
+        a = self._ints.get(name)
+        if a is None:
+            a = self._ints[name] = ints(self.df[name])
+        return a
+
+    def ipc(self, name: str) -> np.ndarray:
+        """Codes of IP column ``name`` in the shared IP dictionary."""
+        return self._ipc[name]
+
+    def macc(self, name: str) -> np.ndarray:
+        """Codes of MAC column ``name`` in the shared MAC dictionary."""
+        return self._macc[name]
+
+    def text(self, name: str) -> np.ndarray:
+        """A text/categorical column as an object array (``None`` where null)."""
+        s = self.df[name]
+        return s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
+
+
+def key_hash(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """One ``uint64`` per row combining the ``int64`` arrays ``columns`` (same on both sides)."""
+    frame = pd.DataFrame({f"k{i}": np.asarray(c, dtype=np.int64) for i, c in enumerate(columns)})
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)

@@ -1,0 +1,270 @@
+"""Documented columns of the exchanges, journeys and clock-offsets tables.
+
+Each table's columns are a tuple of ``(name, dtype, doc)``; ``docs/exchanges.md`` embeds them
+(``exchanges_markdown()`` gives the file's text and a test fails when the file is stale).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CLOCK_COLUMNS",
+    "EXCHANGE_COLUMNS",
+    "JOURNEY_COLUMNS",
+    "KINDS",
+    "STATUSES",
+]
+
+KINDS: tuple[str, ...] = ("arp", "nd", "echo", "tcp", "icmp-error")
+
+STATUSES: tuple[tuple[str, str], ...] = (
+    (
+        "answered",
+        "The request got a reply that passed verification (addressed to the requester, after the request, within the timeout).",
+    ),
+    ("unanswered", "No verified reply within the timeout at this observation point."),
+    (
+        "unsolicited",
+        "A reply with no matching request before it at this point within the timeout (for `icmp-error`: the packet it quotes was not seen here).",
+    ),
+    (
+        "duplicate",
+        "A retransmitted request (same key as an earlier request at this point, within the timeout of the previous copy; `duplicate_of` names the first copy), or a repeated reply to an already answered request (`duplicate_of` names the first reply).",
+    ),
+    (
+        "gratuitous",
+        "A gratuitous ARP: an announcement (request or reply whose sender IP equals its target IP); nobody is expected to answer.",
+    ),
+    (
+        "dad",
+        "A duplicate-address-detection probe nobody contested: an NS from `::`, or an ARP probe from 0.0.0.0. A contested probe is `answered` (the address is in use) and says so in `note`.",
+    ),
+)
+
+EXCHANGE_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    (
+        "kind",
+        "category",
+        "`arp`, `nd` (IPv6 neighbour solicitation/advertisement), `echo` (ICMP and ICMPv6), `tcp` (handshake) or `icmp-error`.",
+    ),
+    (
+        "status",
+        "category",
+        "`answered`, `unanswered`, `unsolicited`, `duplicate`, `gratuitous` or `dad` (see the table of statuses).",
+    ),
+    (
+        "key",
+        "str",
+        "Readable key of the exchange, e.g. `who-has fd00::1 from fe80::2` or `fd00::1 > fd00::2 id 44 seq 0`.",
+    ),
+    (
+        "point",
+        "category",
+        "Observation point: the capture label, followed by `/interface` or `/ifN` when the capture holds several interfaces (pcapng IDBs, SLL2 ifindex of `-i any`). Request and reply are always paired at one point.",
+    ),
+    (
+        "ts",
+        "datetime64[ns, UTC]",
+        "Time of the row's first frame: the request, or the reply when there is no request.",
+    ),
+    ("request_capture", "category", "Capture of the request frame (null when there is none)."),
+    (
+        "request_frame",
+        "Int64",
+        "Frame number of the request (for `icmp-error`: of the packet the error quotes).",
+    ),
+    ("reply_capture", "category", "Capture of the reply frame (null when there is none)."),
+    (
+        "reply_frame",
+        "Int64",
+        "Frame number of the reply (for `icmp-error`: of the ICMP error itself).",
+    ),
+    (
+        "latency_s",
+        "Float64",
+        "Seconds from the request frame to the reply frame, in the capture's own clock.",
+    ),
+    (
+        "requester_mac",
+        "category",
+        "Who asked, by MAC: the request's source MAC (ARP: sender hardware address); for an unsolicited reply, the MAC it was sent to.",
+    ),
+    (
+        "requester_ip",
+        "category",
+        "Who asked, by IP: the request's source IP (ARP: sender IP; `::` or 0.0.0.0 for DAD probes); for an unsolicited reply, the IP it was sent to.",
+    ),
+    (
+        "responder_mac",
+        "category",
+        "Who answered, by MAC: the reply's source MAC (NA without one: its target link-layer address; ARP: sender hardware address).",
+    ),
+    (
+        "responder_ip",
+        "category",
+        "Who answered, by IP: the reply's source IP (ARP: sender IP; `icmp-error`: the router that sent the error).",
+    ),
+    (
+        "target",
+        "category",
+        "What was asked for: ARP target IP, NS target, echo/TCP destination IP, the destination of the packet an ICMP error quotes.",
+    ),
+    (
+        "answer",
+        "category",
+        "What the reply was: `is-at`, `na`, `echo-reply`, `syn-ack`, `rst`, or the ICMP error (`packet-too-big`, `frag-needed`, `dest-unreachable`, `time-exceeded`, `parameter-problem`).",
+    ),
+    ("ip_version", "UInt8", "IP version of the exchange (4 for ARP)."),
+    (
+        "tunnelled",
+        "boolean",
+        "The request or the reply was seen inside a tunnel (VXLAN/Geneve) at this point.",
+    ),
+    (
+        "vni_request",
+        "UInt32",
+        "VNI around the request (in Cilium: the sender's identity). Never used for pairing.",
+    ),
+    (
+        "vni_reply",
+        "UInt32",
+        "VNI around the reply; differs from `vni_request` in Cilium since each side sends its own identity.",
+    ),
+    (
+        "retransmissions",
+        "UInt32",
+        "Number of retransmitted copies of this request (rows with status `duplicate`); e.g. SYN retransmissions.",
+    ),
+    (
+        "duplicate_of",
+        "Int64",
+        "For `duplicate` rows: frame number of the first copy (of the request, or of the first reply).",
+    ),
+    ("echo_id", "UInt16", "Echo identifier (`echo`), or of the quoted echo (`icmp-error`)."),
+    ("echo_seq", "UInt16", "Echo sequence number (`echo`), or of the quoted echo (`icmp-error`)."),
+    (
+        "sport",
+        "UInt16",
+        "Requester's TCP port (`tcp`), or the quoted packet's source port (`icmp-error`).",
+    ),
+    (
+        "dport",
+        "UInt16",
+        "Responder's TCP port (`tcp`), or the quoted packet's destination port (`icmp-error`).",
+    ),
+    (
+        "nd_flags",
+        "category",
+        "Flags of the Neighbor Advertisement, a subset of `RSO` (R router, S solicited, O override).",
+    ),
+    ("nd_lladdr", "category", "Target link-layer address option of the Neighbor Advertisement."),
+    ("icmp_type", "UInt8", "`icmp-error`: ICMP/ICMPv6 type of the error."),
+    ("icmp_code", "UInt8", "`icmp-error`: ICMP/ICMPv6 code of the error."),
+    (
+        "mtu",
+        "UInt32",
+        "`icmp-error`: the MTU announced by a Packet Too Big or fragmentation-needed message.",
+    ),
+    (
+        "note",
+        "str",
+        "Short remark when there is one: DAD conflict, ARP probe, which headers an ICMP error quotes, ...",
+    ),
+)
+
+JOURNEY_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    (
+        "journey",
+        "Int64",
+        "Journey number (0-based, in order of the first observation's corrected time).",
+    ),
+    ("obs", "Int64", "Observation number within the journey, 1-based, in corrected-time order."),
+    ("n_obs", "Int64", "Number of observations of this journey."),
+    (
+        "point",
+        "category",
+        "Observation point (capture, or capture/interface; see the exchanges table).",
+    ),
+    ("capture", "category", "Capture of this observation."),
+    ("frame_no", "Int64", "Frame number of this observation in its capture."),
+    (
+        "ts",
+        "datetime64[ns, UTC]",
+        "Timestamp of the frame as its capture recorded it (the capture's own clock).",
+    ),
+    (
+        "clock_offset_s",
+        "Float64",
+        "Estimated offset of this capture's clock against the reference capture (see `clock_offsets`); 0 for the reference, null when it could not be estimated.",
+    ),
+    (
+        "ts_corrected",
+        "datetime64[ns, UTC]",
+        "`ts` minus the clock offset: the time in the reference capture's clock.",
+    ),
+    ("since_first_s", "Float64", "Corrected seconds since the journey's first observation."),
+    (
+        "hop_latency_s",
+        "Float64",
+        "Corrected seconds since the previous observation (null for the first).",
+    ),
+    ("is_last", "boolean", "This is the last point where the packet was seen."),
+    (
+        "last_point",
+        "category",
+        "The last point where the packet was seen (same on every row of a journey).",
+    ),
+    (
+        "key",
+        "str",
+        "Readable description of the pod packet, e.g. `fd00::1 > fd00::2 icmpv6 echo-request id 44 seq 0`.",
+    ),
+    ("src_ip", "category", "Pod-frame source IP (ARP: sender IP)."),
+    ("dst_ip", "category", "Pod-frame destination IP (ARP: target IP)."),
+    ("ip_proto", "UInt8", "Pod-frame transport protocol."),
+    ("ttl", "UInt8", "Pod-frame TTL / hop limit at this point (it drops by one per routing hop)."),
+    (
+        "src_mac",
+        "category",
+        "Pod-frame source MAC at this point (not used for matching: it changes along the path).",
+    ),
+    ("dst_mac", "category", "Pod-frame destination MAC at this point."),
+    ("tunnelled", "boolean", "The packet was inside a tunnel at this point."),
+    ("vni", "UInt32", "VNI of the tunnel at this point."),
+    ("outer_src_ip", "category", "Underlay source IP at this point (tunnelled observations)."),
+    ("outer_dst_ip", "category", "Underlay destination IP at this point."),
+)
+
+CLOCK_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("capture", "category", "Capture label."),
+    ("reference", "category", "The reference capture whose clock the offsets are relative to."),
+    (
+        "offset_s",
+        "Float64",
+        "Estimated clock offset: this capture's clock minus the reference's (subtract it from this capture's timestamps). Null when no packet links the capture to the reference.",
+    ),
+    (
+        "spread_s",
+        "Float64",
+        "Interquartile range of the time differences behind the estimate (largest over the two directions), a measure of its uncertainty.",
+    ),
+    (
+        "one_way_delay_s",
+        "Float64",
+        "Half the difference between the two directions' medians: the transit time between the two points (two-way estimates only).",
+    ),
+    (
+        "n_matched",
+        "Int64",
+        "Number of packets matched between this capture and the one it was compared with.",
+    ),
+    (
+        "via",
+        "category",
+        "The capture it was compared with (the reference, or an intermediate capture when no packet links it to the reference directly).",
+    ),
+    (
+        "method",
+        "category",
+        "`reference`, `two-way` (packets in both directions: delay cancels out), `one-way` (one direction only: the offset includes the transit time) or `none`.",
+    ),
+)

@@ -1,0 +1,408 @@
+"""Journeys: the same pod packet recognised at several observation points, and capture clocks.
+
+A packet is recognised by a fingerprint of pod-frame fields that do not change along an overlay
+path: addresses, protocol, IPv4 identification and fragment offset, ports, TCP flags, sequence
+and acknowledgement numbers, ICMP type/code/id/sequence, ND target, ARP opcode and addresses,
+payload length, and the quoted header of ICMP errors. MACs, TTL/hop limit and every outer
+(underlay) header are left out: they change from hop to hop.
+
+Captures taken on different machines have different clocks. :func:`clock_offsets` estimates each
+capture's offset against a reference capture from packets seen in both (median of the time
+differences, per direction, so that the transit time cancels out when packets go both ways);
+:func:`journeys` orders observations by the corrected time.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+
+from ..errors import VxlanlensError
+from ._prep import Prepared, check_positive, check_table, key_hash
+from .columns import CLOCK_COLUMNS, JOURNEY_COLUMNS
+
+__all__ = ["clock_offsets", "journeys"]
+
+_FP_INTS = (
+    "ip_version",
+    "ip_proto",
+    "ip_id",
+    "frag_offset",
+    "sport",
+    "dport",
+    "tcp_flags",
+    "tcp_seq",
+    "tcp_ack",
+    "payload_len",
+    "icmp_type",
+    "icmp_code",
+    "echo_id",
+    "echo_seq",
+    "arp_op",
+    "emb_ip_proto",
+    "emb_sport",
+    "emb_dport",
+    "emb_echo_id",
+    "emb_echo_seq",
+)
+_FP_IPS = (
+    "src_ip",
+    "dst_ip",
+    "nd_target",
+    "arp_sender_ip",
+    "arp_target_ip",
+    "emb_src_ip",
+    "emb_dst_ip",
+)
+
+# Within one capture, sightings of one fingerprint closer than this are taken as one packet seen
+# at several interfaces (``-i any``); farther apart, as distinct packets (unusable for clocks).
+_SAME_PACKET_NS = 1_000_000_000
+
+
+def _fingerprints(p: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """Rows that can be recognised (an IP or ARP pod frame) and their fingerprints."""
+    rows = np.flatnonzero((p.ipc("src_ip") >= 0) | (p.int("arp_op") >= 0))
+    cols = [p.int(c)[rows] for c in _FP_INTS] + [p.ipc(c)[rows] for c in _FP_IPS]
+    return rows, key_hash(cols)
+
+
+def _iqr(x: np.ndarray) -> float:
+    q1, q3 = np.percentile(x, [25, 75])
+    return float(q3 - q1)
+
+
+def _pair_stats(diff: np.ndarray, dirn: np.ndarray) -> tuple[float, float, float, str]:
+    """Offset, spread, one-way delay and method from time differences (ns) and directions."""
+    a, b = diff[dirn == 0], diff[dirn == 1]
+    if len(a) and len(b):
+        ma, mb = float(np.median(a)), float(np.median(b))
+        return (ma + mb) / 2, max(_iqr(a), _iqr(b)), abs(ma - mb) / 2, "two-way"
+    return float(np.median(diff)), _iqr(diff), float("nan"), "one-way"
+
+
+def _offsets(
+    p: Prepared, rows: np.ndarray, fp: np.ndarray, reference: str | None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The clock-offsets table and the offset in ns per capture code (NaN when unknown)."""
+    present = np.unique(p.cap[p.cap >= 0])
+    names = p.capture_names
+    if reference is None:
+        ref = int(p.cap[0]) if p.n and p.cap[0] >= 0 else (int(present[0]) if len(present) else -1)
+    else:
+        if reference not in names or names.index(reference) not in set(present.tolist()):
+            raise VxlanlensError(
+                f"clock offsets: expected a reference among the captures "
+                f"({', '.join(names[c] for c in present)}), found {reference!r}"
+            )
+        ref = names.index(reference)
+    src, dst = p.ipc("src_ip")[rows], p.ipc("dst_ip")[rows]
+    u = pd.DataFrame(
+        {"cap": p.cap[rows], "fp": fp, "ts": p.ts[rows], "dirn": (src < dst).astype(np.int8)}
+    )
+    stats: dict[tuple[int, int], tuple[float, float, float, str, int]] = {}
+    if len(present) > 1 and len(u):
+        g = u.groupby(["cap", "fp"], sort=False).agg(
+            ts=("ts", "min"), hi=("ts", "max"), dirn=("dirn", "first")
+        )
+        g = g[(g["hi"] - g["ts"]) <= _SAME_PACKET_NS].reset_index()
+        g = g[g.groupby("fp")["cap"].transform("size") >= 2]
+        m = g.merge(g, on="fp", suffixes=("_a", "_b"))
+        m = m[m["cap_a"] < m["cap_b"]]
+        diff = (m["ts_b"] - m["ts_a"]).to_numpy(np.float64)
+        dirn = m["dirn_a"].to_numpy(np.int8)
+        ca, cb = m["cap_a"].to_numpy(np.int64), m["cap_b"].to_numpy(np.int64)
+        order = np.lexsort((cb, ca))
+        diff, dirn, ca, cb = diff[order], dirn[order], ca[order], cb[order]
+        bounds = np.flatnonzero(np.r_[True, (ca[1:] != ca[:-1]) | (cb[1:] != cb[:-1]), True])
+        for s, e in itertools.pairwise(bounds):
+            off, spread, delay, method = _pair_stats(diff[s:e], dirn[s:e])
+            stats[(int(ca[s]), int(cb[s]))] = (off, spread, delay, method, e - s)
+    # Prim's tree from the reference: follow the links with the most matched packets
+    offset = np.full(len(names), np.nan)
+    info: dict[int, tuple[float, float, float, str, int, int]] = {}
+    if ref >= 0:
+        offset[ref] = 0.0
+        info[ref] = (0.0, 0.0, float("nan"), "reference", 0, ref)
+        done = {ref}
+        while True:
+            best = None
+            for (a, b), st in stats.items():
+                for frm, to, sign in ((a, b, 1.0), (b, a, -1.0)):
+                    if frm in done and to not in done and (best is None or st[4] > best[3][4]):
+                        best = (frm, to, sign, st)
+            if best is None:
+                break
+            frm, to, sign, (off, spread, delay, method, nm) = best
+            offset[to] = offset[frm] + sign * off
+            info[to] = (offset[to], spread, delay, method, nm, frm)
+            done.add(to)
+    recs = []
+    for c in present:
+        c = int(c)
+        off, spread, delay, method, nm, via = info.get(
+            c, (float("nan"), float("nan"), float("nan"), "none", 0, -1)
+        )
+        recs.append((c, off / 1e9, spread / 1e9, delay / 1e9, nm, via, method))
+    table = pd.DataFrame(
+        {
+            "capture": pd.Categorical.from_codes([r[0] for r in recs], categories=names),
+            "reference": pd.Categorical.from_codes([ref] * len(recs), categories=names),
+            "offset_s": pd.array([r[1] for r in recs], dtype="Float64"),
+            "spread_s": pd.array([r[2] for r in recs], dtype="Float64"),
+            "one_way_delay_s": pd.array([r[3] for r in recs], dtype="Float64"),
+            "n_matched": pd.array([r[4] for r in recs], dtype="Int64"),
+            "via": pd.Categorical.from_codes([r[5] for r in recs], categories=names),
+            "method": pd.Categorical(
+                [r[6] for r in recs], categories=["reference", "two-way", "one-way", "none"]
+            ),
+        }
+    )
+    for col in ("offset_s", "spread_s", "one_way_delay_s"):
+        table[col] = table[col].mask(table[col].isna(), pd.NA)
+    return table[[c for c, _, _ in CLOCK_COLUMNS]], offset
+
+
+def clock_offsets(packets: pd.DataFrame, *, reference: str | None = None) -> pd.DataFrame:
+    """Per capture, the estimated offset of its clock against a reference capture.
+
+    The reference is ``reference`` (a capture label) or the capture of the table's first row.
+    Offsets come from packets seen in both captures (median time difference; with packets in
+    both directions, the mean of the two directions' medians, so the transit time cancels out);
+    a capture that shares no packet with the reference is linked through another capture, or
+    gets a null offset. Columns: :data:`CLOCK_COLUMNS`.
+    """
+    check_table(packets, "clock_offsets")
+    p = Prepared(packets)
+    rows, fp = _fingerprints(p)
+    table, _ = _offsets(p, rows, fp, reference)
+    return table
+
+
+def journeys(
+    packets: pd.DataFrame,
+    *,
+    max_skew_s: float = 5.0,
+    min_observations: int = 1,
+    reference: str | None = None,
+) -> pd.DataFrame:
+    """One row per (journey, observation): the same pod packet at each point where it was seen.
+
+    Observations of one fingerprint are ordered by clock-corrected time (see
+    :func:`clock_offsets`); a new journey starts when the gap to the previous sighting exceeds
+    ``max_skew_s`` seconds or when the packet shows up again at a point it has already passed
+    (a retransmission). Journeys with fewer than ``min_observations`` observations are left out.
+    Columns: :data:`JOURNEY_COLUMNS`.
+    """
+    check_table(packets, "journeys")
+    skew = check_positive(max_skew_s, "max_skew_s", "journeys")
+    p = Prepared(packets)
+    rows, fp = _fingerprints(p)
+    _, offset = _offsets(p, rows, fp, reference)
+    off_ns = np.where(np.isnan(offset), 0, np.round(offset)).astype(np.int64)
+    cap = p.cap[rows]
+    corr = p.ts[rows] - np.where(cap >= 0, off_ns[np.maximum(cap, 0)], 0)
+    point = p.point[rows]
+    order = np.lexsort((p.frame[rows], point, corr, fp))
+    rows, fp, corr, point = rows[order], fp[order], corr[order], point[order]
+    n = len(rows)
+    jstart = _journey_starts(fp, corr, point, round(skew * 1e9))
+    jid = np.cumsum(jstart) - 1
+    starts = np.flatnonzero(jstart)
+    size = np.diff(np.r_[starts, n])
+    n_obs = size[jid] if n else np.zeros(0, np.int64)
+    keep = n_obs >= max(1, int(min_observations))
+    obs = np.arange(n) - starts[jid] if n else np.zeros(0, np.int64)
+    first_corr = corr[starts[jid]] if n else np.zeros(0, np.int64)
+    prev = np.r_[0, corr[:-1]] if n else np.zeros(0, np.int64)
+    hop = np.where(obs > 0, (corr - prev) / 1e9, np.nan)
+    last_pos = starts + size - 1
+    last_point = point[last_pos][jid] if n else np.zeros(0, np.int64)
+    # renumber journeys by first-observation time
+    jorder = np.lexsort((point[starts], corr[starts])) if n else np.zeros(0, np.int64)
+    new_id = np.empty(len(starts), np.int64)
+    new_id[jorder] = np.arange(len(starts))
+    jnum = new_id[jid] if n else np.zeros(0, np.int64)
+    sel = np.flatnonzero(keep)
+    sel = sel[np.lexsort((obs[sel], jnum[sel]))]
+    r = rows[sel]
+    _, jnum_dense = np.unique(jnum[sel], return_inverse=True)
+    caps = p.capture_names
+    cap_off = offset[np.maximum(p.cap[r], 0)] / 1e9
+    df = pd.DataFrame(
+        {
+            "journey": pd.array(jnum_dense.reshape(-1), dtype="Int64"),
+            "obs": pd.array(obs[sel] + 1, dtype="Int64"),
+            "n_obs": pd.array(n_obs[sel], dtype="Int64"),
+            "point": pd.Categorical.from_codes(point[sel], categories=p.point_names),
+            "capture": pd.Categorical.from_codes(p.cap[r], categories=caps),
+            "frame_no": pd.array(p.frame[r], dtype="Int64"),
+            "ts": pd.to_datetime(p.ts[r], unit="ns", utc=True),
+            "clock_offset_s": pd.array(np.where(np.isnan(cap_off), None, cap_off), dtype="Float64"),
+            "ts_corrected": pd.to_datetime(corr[sel], unit="ns", utc=True),
+            "since_first_s": pd.array((corr[sel] - first_corr[sel]) / 1e9, dtype="Float64"),
+            "hop_latency_s": pd.array(
+                np.where(np.isnan(hop[sel]), None, hop[sel]), dtype="Float64"
+            ),
+            "is_last": pd.array(obs[sel] == n_obs[sel] - 1, dtype="boolean"),
+            "last_point": pd.Categorical.from_codes(last_point[sel], categories=p.point_names),
+            "key": _packet_keys(p, r),
+            "src_ip": p.ip.categorical(
+                np.where(p.ipc("src_ip")[r] >= 0, p.ipc("src_ip")[r], p.ipc("arp_sender_ip")[r])
+            ),
+            "dst_ip": p.ip.categorical(
+                np.where(p.ipc("dst_ip")[r] >= 0, p.ipc("dst_ip")[r], p.ipc("arp_target_ip")[r])
+            ),
+            "ip_proto": _nullable(p.int("ip_proto")[r], "UInt8"),
+            "ttl": _nullable(p.int("ttl")[r], "UInt8"),
+            "src_mac": p.mac.categorical(p.macc("src_mac")[r]),
+            "dst_mac": p.mac.categorical(p.macc("dst_mac")[r]),
+            "tunnelled": pd.array(p.tunnelled[r] == 1, dtype="boolean"),
+            "vni": _nullable(p.int("vni")[r], "UInt32"),
+            "outer_src_ip": p.ip.categorical(p.ipc("outer_src_ip")[r]),
+            "outer_dst_ip": p.ip.categorical(p.ipc("outer_dst_ip")[r]),
+        }
+    )
+    return df[[c for c, _, _ in JOURNEY_COLUMNS]]
+
+
+def _journey_starts(
+    fp: np.ndarray, corr: np.ndarray, point: np.ndarray, skew_ns: int
+) -> np.ndarray:
+    """Boolean array over sorted sightings: True where a new journey begins."""
+    n = len(fp)
+    start = np.ones(n, bool)
+    if n == 0:
+        return start
+    start[1:] = (fp[1:] != fp[:-1]) | ((corr[1:] - corr[:-1]) > skew_ns)
+    cl = np.cumsum(start) - 1
+    cstarts = np.flatnonzero(start)
+    csize = np.diff(np.r_[cstarts, n])
+    # distinct points per cluster
+    pairs = np.unique(np.stack([cl, point]), axis=1)
+    distinct = np.bincount(pairs[0], minlength=len(cstarts))
+    single = distinct == 1
+    start |= single[cl]  # one point only: each sighting is its own packet
+    mixed = np.flatnonzero((csize > distinct) & ~single)
+    for c in mixed:  # a point seen twice in a cluster: split where a point repeats
+        s, e = cstarts[c], cstarts[c] + csize[c]
+        seen: set[int] = set()
+        for i in range(s, e):
+            pt = int(point[i])
+            if pt in seen:
+                start[i] = True
+                seen = set()
+            seen.add(pt)
+    return start
+
+
+def _nullable(values: np.ndarray, dtype: str) -> pd.api.extensions.ExtensionArray:
+    v = np.asarray(values, dtype=np.int64)
+    mask = v < 0
+    np_dtype = pd.api.types.pandas_dtype(dtype).numpy_dtype
+    return pd.arrays.IntegerArray(np.where(mask, 0, v).astype(np_dtype), mask)
+
+
+_TCP_FLAGS = ((0x01, "F"), (0x02, "S"), (0x04, "R"), (0x08, "P"), (0x10, "A"), (0x20, "U"))
+_ICMP_NAMES = {
+    (4, 0): "echo-reply",
+    (4, 8): "echo-request",
+    (4, 3): "dest-unreachable",
+    (4, 11): "time-exceeded",
+    (6, 1): "dest-unreachable",
+    (6, 2): "packet-too-big",
+    (6, 3): "time-exceeded",
+    (6, 128): "echo-request",
+    (6, 129): "echo-reply",
+    (6, 133): "router-solicitation",
+    (6, 134): "router-advertisement",
+    (6, 135): "neighbor-solicitation",
+    (6, 136): "neighbor-advertisement",
+}
+
+
+def _strs(values: np.ndarray, fmt) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Object array of ``fmt(v)`` computed once per distinct value."""
+    uniq, inv = np.unique(values, return_inverse=True)
+    texts = np.asarray([fmt(int(u)) if u >= 0 else "?" for u in uniq], dtype=object)
+    return texts[inv.reshape(-1)] if len(values) else np.zeros(0, dtype=object)
+
+
+def _ip_text(p: Prepared, codes: np.ndarray) -> np.ndarray:
+    vals = np.asarray([*list(p.ip.values), "?"], dtype=object)
+    return vals[np.where(codes >= 0, codes, len(vals) - 1)]
+
+
+def _packet_keys(p: Prepared, r: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """A short readable description of each pod packet."""
+    n = len(r)
+    out = np.empty(n, dtype=object)
+    if n == 0:
+        return pd.array(out, dtype="str")
+    ver, proto = p.int("ip_version")[r], p.int("ip_proto")[r]
+    src, dst = _ip_text(p, p.ipc("src_ip")[r]), _ip_text(p, p.ipc("dst_ip")[r])
+    head = src + " > " + dst + " "
+    arp = p.int("arp_op")[r] >= 0
+    if arp.any():
+        op = p.int("arp_op")[r][arp]
+        out[arp] = (
+            "arp "
+            + _strs(op, lambda v: {1: "who-has", 2: "is-at"}.get(v, f"op {v}"))
+            + " "
+            + _ip_text(p, p.ipc("arp_target_ip")[r][arp])
+            + " tell "
+            + _ip_text(p, p.ipc("arp_sender_ip")[r][arp])
+        )
+    icmp = ~arp & ((proto == 1) | (proto == 58))
+    if icmp.any():
+        t, c = p.int("icmp_type")[r][icmp], p.int("icmp_code")[r][icmp]
+        v = ver[icmp]
+        name = _strs(
+            v * 1000 + t, lambda x: _ICMP_NAMES.get((x // 1000, x % 1000), f"type {x % 1000}")
+        )
+        text = head[icmp] + np.where(v == 6, "icmpv6 ", "icmp ") + name
+        eid, seq = p.int("echo_id")[r][icmp], p.int("echo_seq")[r][icmp]
+        e = eid >= 0
+        text[e] = text[e] + " id " + _strs(eid[e], str) + " seq " + _strs(seq[e], str)
+        tg = p.ipc("nd_target")[r][icmp]
+        nd = tg >= 0
+        text[nd] = text[nd] + " target " + _ip_text(p, tg[nd])
+        other = ~e & ~nd & (c > 0)
+        text[other] = text[other] + " code " + _strs(c[other], str)
+        out[icmp] = text
+    tcp = ~arp & (proto == 6)
+    if tcp.any():
+        fl = p.int("tcp_flags")[r][tcp]
+        letters = _strs(
+            fl, lambda f: "".join(ch for bit, ch in _TCP_FLAGS if f >= 0 and f & bit) or "."
+        )
+        out[tcp] = (
+            head[tcp]
+            + "tcp "
+            + _strs(p.int("sport")[r][tcp], str)
+            + " > "
+            + _strs(p.int("dport")[r][tcp], str)
+            + " ["
+            + letters
+            + "] seq "
+            + _strs(p.int("tcp_seq")[r][tcp], str)
+            + " len "
+            + _strs(p.int("payload_len")[r][tcp], str)
+        )
+    udp = ~arp & (proto == 17)
+    if udp.any():
+        out[udp] = (
+            head[udp]
+            + "udp "
+            + _strs(p.int("sport")[r][udp], str)
+            + " > "
+            + _strs(p.int("dport")[r][udp], str)
+            + " len "
+            + _strs(p.int("payload_len")[r][udp], str)
+        )
+    rest = ~(arp | icmp | tcp | udp)
+    if rest.any():
+        out[rest] = head[rest] + "proto " + _strs(proto[rest], str)
+    return pd.array(out, dtype="str")

@@ -1,0 +1,710 @@
+"""Request/reply pairing: the exchanges table.
+
+Every kind of exchange follows the same plan, linear in the number of packets up to sorting:
+
+1. pick the request rows and the reply rows of the packets table;
+2. give each a key (``uint64`` hash of integer codes) built so that a request and the reply that
+   answers it have the same key *only if* the reply is addressed back to the requester (echo: the
+   addresses swapped; NA: the solicitor's address or all-nodes; ARP: the requester's MAC; TCP:
+   the ports swapped and the acknowledgement number = the SYN's sequence number + 1). The
+   observation point (capture, or one interface of it) is always part of the key; the VNI never is;
+3. sort requests and replies together by (key, time) once and walk the sorted arrays with NumPy:
+   a request within the timeout of the previous request of its key is a retransmission
+   (``duplicate``); a reply answers the latest request of its key before it, when that request is
+   within the timeout; the first such reply answers the chain of copies, later ones are
+   ``duplicate`` replies; a reply without a request is ``unsolicited``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import numpy as np
+import pandas as pd
+
+from ..errors import VxlanlensError
+from ._prep import Prepared, check_positive, check_table, key_hash
+from .columns import EXCHANGE_COLUMNS, KINDS
+
+__all__ = ["exchanges"]
+
+_STATUS = ("answered", "unanswered", "unsolicited", "duplicate", "gratuitous", "dad")
+ANSWERED, UNANSWERED, UNSOLICITED, DUPLICATE, GRATUITOUS, DAD = range(6)
+
+_NOTES = (
+    "",
+    "DAD probe contested: the address is in use",
+    "ARP probe (sender IP 0.0.0.0)",
+    "ARP probe contested: the address is in use",
+    "the error quotes the underlay (outer) headers of a tunnelled frame",
+    "the error quotes a packet not seen at this point",
+    "reply to a multicast/broadcast echo",
+    "NA sent to all-nodes",
+)
+(
+    N_NONE,
+    N_DAD_CONTESTED,
+    N_ARP_PROBE,
+    N_ARP_PROBE_CONTESTED,
+    N_OUTER,
+    N_NOT_SEEN,
+    N_MCAST_ECHO,
+    N_NA_ALLNODES,
+) = range(len(_NOTES))
+
+_ANSWERS = (
+    "is-at",
+    "na",
+    "echo-reply",
+    "syn-ack",
+    "rst",
+    "packet-too-big",
+    "frag-needed",
+    "dest-unreachable",
+    "time-exceeded",
+    "parameter-problem",
+)
+A = {name: i for i, name in enumerate(_ANSWERS)}
+
+
+def _take(arr: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``arr[rows]`` with ``-1`` where ``rows`` is ``-1``."""
+    out = arr[np.maximum(rows, 0)]
+    return np.where(rows >= 0, out, -1)
+
+
+def _pick(a_req: np.ndarray, req: np.ndarray, a_rep: np.ndarray, rep: np.ndarray) -> np.ndarray:
+    """From the request row where there is one, else from the reply row."""
+    return np.where(req >= 0, _take(a_req, req), _take(a_rep, rep))
+
+
+class _Pairs:
+    """Result of one pairing run, in packet-row space (``-1`` = none)."""
+
+    def __init__(self) -> None:
+        self.req = np.zeros(0, np.int64)
+        self.rep = np.zeros(0, np.int64)
+        self.status = np.zeros(0, np.int64)
+        self.dup_of = np.zeros(0, np.int64)
+        self.retrans = np.zeros(0, np.int64)
+        self.rep_valid_rows = np.zeros(0, np.int64)
+        self.last_req_of_reply = np.zeros(0, np.int64)
+
+
+def _pair(
+    rq_rows: np.ndarray,
+    rq_key: np.ndarray,
+    rp_rows: np.ndarray,
+    rp_key: np.ndarray,
+    ts: np.ndarray,
+    frame: np.ndarray,
+    timeout_ns: int,
+) -> _Pairs:
+    """Pair request rows with reply rows of equal key (see the module docstring)."""
+    nq = len(rq_rows)
+    rows = np.concatenate([rq_rows, rp_rows]).astype(np.int64)
+    key = np.concatenate([rq_key, rp_key]).astype(np.uint64)
+    role = np.concatenate([np.zeros(nq, np.int8), np.ones(len(rp_rows), np.int8)])
+    t = ts[rows]
+    order = np.lexsort((frame[rows], role, t, key))
+    rows, key, role, t = rows[order], key[order], role[order], t[order]
+    n = len(rows)
+    pos = np.arange(n, dtype=np.int64)
+    out = _Pairs()
+    if n == 0:
+        return out
+    newgrp = np.empty(n, bool)
+    newgrp[0] = True
+    newgrp[1:] = key[1:] != key[:-1]
+    gstart = np.maximum.accumulate(np.where(newgrp, pos, 0))
+    isreq = role == 0
+    lastreq = np.maximum.accumulate(np.where(isreq, pos, -1))
+    prevreq = np.empty(n, np.int64)
+    prevreq[0] = -1
+    prevreq[1:] = lastreq[:-1]
+    # requests: continue the chain of the previous request of the key when within the timeout
+    near_prev = (prevreq >= gstart) & (t - t[np.maximum(prevreq, 0)] <= timeout_ns)
+    start = isreq & ~near_prev
+    head = np.maximum.accumulate(np.where(start, pos, -1))
+    # replies: answer the latest request of the key before them, when within the timeout
+    isrep = ~isreq
+    valid = isrep & (lastreq >= gstart) & (t - t[np.maximum(lastreq, 0)] <= timeout_ns)
+    vr = pos[valid]
+    vhead = head[lastreq[vr]]
+    first = np.empty(len(vr), bool)
+    if len(vr):
+        first[0] = True
+        first[1:] = vhead[1:] != vhead[:-1]
+    answer_of_head = np.full(n, -1, np.int64)
+    answer_of_head[vhead[first]] = vr[first]
+    copies = np.bincount(head[isreq], minlength=n)
+
+    heads = pos[start]
+    dreq = pos[isreq & ~start]
+    drep = vr[~first]
+    unsol = pos[isrep & ~valid]
+
+    def rowsof(p: np.ndarray) -> np.ndarray:
+        return np.where(p >= 0, rows[np.maximum(p, 0)], -1)
+
+    ans = answer_of_head[heads]
+    parts_req = [rows[heads], rows[dreq], rowsof(lastreq[drep]), np.full(len(unsol), -1)]
+    parts_rep = [rowsof(ans), np.full(len(dreq), -1), rows[drep], rows[unsol]]
+    parts_status = [
+        np.where(ans >= 0, ANSWERED, UNANSWERED),
+        np.full(len(dreq), DUPLICATE),
+        np.full(len(drep), DUPLICATE),
+        np.full(len(unsol), UNSOLICITED),
+    ]
+    parts_dup = [
+        np.full(len(heads), -1),
+        rows[head[dreq]],
+        rowsof(answer_of_head[vhead[~first]]),
+        np.full(len(unsol), -1),
+    ]
+    parts_retrans = [
+        copies[heads] - 1,
+        np.zeros(len(dreq), np.int64),
+        np.zeros(len(drep), np.int64),
+        np.zeros(len(unsol), np.int64),
+    ]
+    out.req = np.concatenate(parts_req).astype(np.int64)
+    out.rep = np.concatenate(parts_rep).astype(np.int64)
+    out.status = np.concatenate(parts_status).astype(np.int64)
+    out.dup_of = np.concatenate(parts_dup).astype(np.int64)
+    out.retrans = np.concatenate(parts_retrans).astype(np.int64)
+    out.rep_valid_rows = rows[vr]
+    # for every reply position, the request it was matched with (for icmp-error)
+    last = np.full(n, -1, np.int64)
+    last[vr] = rows[lastreq[vr]]
+    back = np.empty(n, np.int64)
+    back[order] = np.arange(n)
+    out.last_req_of_reply = last[back[nq:]]
+    return out
+
+
+def _drop_expanded_unsolicited(p: _Pairs, expanded: bool) -> np.ndarray:
+    """Row mask: keep one unsolicited row per reply, none when a copy of it was matched."""
+    keep = np.ones(len(p.status), bool)
+    if not expanded:
+        return keep
+    uns = p.status == UNSOLICITED
+    matched = np.isin(p.rep, p.rep_valid_rows)
+    keep &= ~(uns & matched)
+    # several unmatched copies of one reply: keep the first
+    idx = np.flatnonzero(uns & keep)
+    _, first = np.unique(p.rep[idx], return_index=True)
+    drop = np.setdiff1d(idx, idx[first])
+    keep[drop] = False
+    return keep
+
+
+class _Builder:
+    """Collects the rows of every kind, then makes the DataFrame."""
+
+    NAMES = (
+        "kind",
+        "req",
+        "rep",
+        "status",
+        "dup_of",
+        "retrans",
+        "note",
+        "answer",
+        "requester_mac",
+        "requester_ip",
+        "responder_mac",
+        "responder_ip",
+        "target",
+        "ip_version",
+        "echo_id",
+        "echo_seq",
+        "sport",
+        "dport",
+        "icmp_type",
+        "icmp_code",
+        "mtu",
+        "nd_flags",
+        "nd_lladdr",
+    )
+
+    def __init__(self, prep: Prepared) -> None:
+        self.p = prep
+        self.parts: list[dict[str, np.ndarray]] = []
+
+    def add(self, **cols: np.ndarray | int) -> None:
+        n = len(cols["req"])  # type: ignore[arg-type]
+        full = {}
+        for name in self.NAMES:
+            v = cols.get(name, -1)
+            full[name] = np.broadcast_to(np.asarray(v, dtype=np.int64), (n,)).copy()
+        self.parts.append(full)
+
+    def frame(self) -> pd.DataFrame:
+        p = self.p
+        if self.parts:
+            c = {k: np.concatenate([part[k] for part in self.parts]) for k in self.NAMES}
+        else:
+            c = {k: np.zeros(0, np.int64) for k in self.NAMES}
+        req, rep = c["req"], c["rep"]
+        first = np.where(req >= 0, req, rep)
+        order = np.lexsort(
+            (c["kind"], _take(p.frame, first), _take(p.point, first), _take(p.ts, first))
+        )
+        c = {k: v[order] for k, v in c.items()}
+        req, rep, first = c["req"], c["rep"], first[order]
+        df = pd.DataFrame(index=pd.RangeIndex(len(req)))
+        df["kind"] = pd.Categorical.from_codes(c["kind"], categories=list(KINDS))
+        df["status"] = pd.Categorical.from_codes(c["status"], categories=list(_STATUS))
+        df["key"] = ""
+        df["point"] = pd.Categorical.from_codes(_take(p.point, first), categories=p.point_names)
+        df["ts"] = pd.to_datetime(_take(p.ts, first), unit="ns", utc=True)
+        caps = p.capture_names
+        df["request_capture"] = pd.Categorical.from_codes(_take(p.cap, req), categories=caps)
+        df["request_frame"] = _nullable(_take(p.frame, req), "Int64")
+        df["reply_capture"] = pd.Categorical.from_codes(_take(p.cap, rep), categories=caps)
+        df["reply_frame"] = _nullable(_take(p.frame, rep), "Int64")
+        both = (req >= 0) & (rep >= 0)
+        lat = (_take(p.ts, rep) - _take(p.ts, req)) / 1e9
+        df["latency_s"] = pd.array(np.where(both, lat, np.nan), dtype="Float64")
+        for name in ("requester_mac", "responder_mac", "nd_lladdr"):
+            df[name] = p.mac.categorical(c[name])
+        for name in ("requester_ip", "responder_ip", "target"):
+            df[name] = p.ip.categorical(c[name])
+        df["answer"] = pd.Categorical.from_codes(c["answer"], categories=list(_ANSWERS))
+        df["ip_version"] = _nullable(c["ip_version"], "UInt8")
+        tun = p.tunnelled
+        df["tunnelled"] = pd.array((_take(tun, req) == 1) | (_take(tun, rep) == 1), dtype="boolean")
+        vni = p.int("vni")
+        df["vni_request"] = _nullable(_take(vni, req), "UInt32")
+        df["vni_reply"] = _nullable(_take(vni, rep), "UInt32")
+        df["retransmissions"] = _nullable(np.maximum(c["retrans"], 0), "UInt32")
+        df["duplicate_of"] = _nullable(_take(p.frame, c["dup_of"]), "Int64")
+        for name, dt in (
+            ("echo_id", "UInt16"),
+            ("echo_seq", "UInt16"),
+            ("sport", "UInt16"),
+            ("dport", "UInt16"),
+        ):
+            df[name] = _nullable(c[name], dt)
+        flags = p.nd_flag_names
+        df["nd_flags"] = pd.Categorical.from_codes(c["nd_flags"], categories=flags)
+        df["nd_lladdr"] = df.pop("nd_lladdr")
+        df["icmp_type"] = _nullable(c["icmp_type"], "UInt8")
+        df["icmp_code"] = _nullable(c["icmp_code"], "UInt8")
+        df["mtu"] = _nullable(c["mtu"], "UInt32")
+        notes = np.asarray(_NOTES, dtype=object)[np.maximum(c["note"], 0)]
+        df["note"] = pd.array(np.where(c["note"] > 0, notes, None), dtype="str")
+        df["key"] = _keys(df, c)
+        df = df[[name for name, _, _ in EXCHANGE_COLUMNS]]
+        for name, dtype, _ in EXCHANGE_COLUMNS:
+            if dtype != "category" and str(df[name].dtype) != dtype:
+                df[name] = df[name].astype(dtype)
+        return df
+
+
+def _nullable(values: np.ndarray, dtype: str) -> pd.api.extensions.ExtensionArray:
+    """A nullable integer array of ``dtype`` from ``int64`` values, null where negative."""
+    v = np.asarray(values, dtype=np.int64)
+    mask = v < 0
+    np_dtype = pd.api.types.pandas_dtype(dtype).numpy_dtype
+    return pd.arrays.IntegerArray(np.where(mask, 0, v).astype(np_dtype), mask)
+
+
+def _text(cat: pd.Series) -> np.ndarray:
+    """Object array of a categorical's text, ``?`` where null."""
+    arr = cat.array
+    cats = np.asarray(arr.categories.astype(object), dtype=object)
+    codes = np.asarray(arr.codes)
+    out = np.empty(len(codes), dtype=object)
+    out[:] = "?"
+    ok = codes >= 0
+    out[ok] = cats[codes[ok]]
+    return out
+
+
+def _num(v: np.ndarray) -> np.ndarray:
+    """Object array of the decimal text of integers, ``?`` where ``-1``."""
+    v = np.asarray(v, dtype=np.int64)
+    uniq, inv = np.unique(v, return_inverse=True)
+    texts = np.asarray([str(int(u)) if u >= 0 else "?" for u in uniq], dtype=object)
+    return texts[inv.reshape(-1)] if len(v) else np.zeros(0, dtype=object)
+
+
+def _keys(df: pd.DataFrame, c: dict[str, np.ndarray]) -> pd.api.extensions.ExtensionArray:
+    """The readable ``key`` of every row."""
+    n = len(df)
+    out = np.empty(n, dtype=object)
+    kind = c["kind"]
+    rq_ip, tgt = _text(df["requester_ip"]), _text(df["target"])
+    for k, name in enumerate(KINDS):
+        m = kind == k
+        if not m.any():
+            continue
+        a, t = rq_ip[m], tgt[m]
+        if name == "arp":
+            out[m] = "who-has " + t + " tell " + a
+        elif name == "nd":
+            out[m] = "who-has " + t + " from " + a
+        elif name == "echo":
+            out[m] = (
+                a + " > " + t + " id " + _num(c["echo_id"][m]) + " seq " + _num(c["echo_seq"][m])
+            )
+        elif name == "tcp":
+            out[m] = _hostport(a, c["sport"][m]) + " > " + _hostport(t, c["dport"][m]) + " syn"
+        else:
+            what = np.asarray(_ANSWERS, dtype=object)[np.maximum(c["answer"][m], 0)]
+            text = what + " about " + a + " > " + t
+            ports = c["dport"][m] >= 0
+            text[ports] = text[ports] + " port " + _num(c["dport"][m][ports])
+            mtu = c["mtu"][m] >= 0
+            text[mtu] = text[mtu] + " mtu " + _num(c["mtu"][m][mtu])
+            out[m] = text
+    return pd.array(out, dtype="str")
+
+
+def _hostport(ip: np.ndarray, port: np.ndarray) -> np.ndarray:
+    v6 = np.fromiter((":" in x for x in ip), dtype=bool, count=len(ip))
+    host = ip.copy()
+    host[v6] = "[" + ip[v6] + "]"
+    return host + ":" + _num(port)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _arp(p: Prepared, b: _Builder, timeout_ns: int) -> None:
+    op = p.int("arp_op")
+    spa, tpa = p.ipc("arp_sender_ip"), p.ipc("arp_target_ip")
+    sha, tha = p.macc("arp_sender_mac"), p.macc("arp_target_mac")
+    zero = p.ip.code_of("0.0.0.0")
+    grat = ((op == 1) | (op == 2)) & (spa >= 0) & (spa == tpa) & (spa != zero)
+    rq = np.flatnonzero((op == 1) & ~grat & (tpa >= 0) & (sha >= 0))
+    rp = np.flatnonzero((op == 2) & ~grat & (spa >= 0) & (tha >= 0))
+    res = _pair(
+        rq,
+        key_hash([p.point[rq], tpa[rq], sha[rq]]),
+        rp,
+        key_hash([p.point[rp], spa[rp], tha[rp]]),
+        p.ts,
+        p.frame,
+        timeout_ns,
+    )
+    probe = _take(spa, res.req) == zero
+    status, note = res.status.copy(), np.zeros(len(res.status), np.int64)
+    note[probe] = N_ARP_PROBE
+    status[probe & (status == UNANSWERED)] = DAD
+    note[probe & (status == ANSWERED)] = N_ARP_PROBE_CONTESTED
+    g = np.flatnonzero(grat)
+    none = np.full(len(g), -1)
+    common = {"kind": KINDS.index("arp"), "ip_version": 4}
+    b.add(
+        req=res.req,
+        rep=res.rep,
+        status=status,
+        dup_of=res.dup_of,
+        retrans=res.retrans,
+        note=note,
+        answer=np.where(res.rep >= 0, A["is-at"], -1),
+        requester_mac=_pick(sha, res.req, tha, res.rep),
+        requester_ip=_pick(spa, res.req, tpa, res.rep),
+        responder_mac=_take(sha, res.rep),
+        responder_ip=_take(spa, res.rep),
+        target=_pick(tpa, res.req, spa, res.rep),
+        **common,
+    )
+    # gratuitous ARP: one row each, the announcement is the "request"
+    b.add(
+        req=g,
+        rep=none,
+        status=np.full(len(g), GRATUITOUS),
+        requester_mac=sha[g],
+        requester_ip=spa[g],
+        target=tpa[g],
+        **common,
+    )
+
+
+def _nd(p: Prepared, b: _Builder, timeout_ns: int) -> None:
+    typ, ver = p.int("icmp_type"), p.int("ip_version")
+    src, dst, tgt = p.ipc("src_ip"), p.ipc("dst_ip"), p.ipc("nd_target")
+    unspec, allnodes = p.ip.code_of("::"), p.ip.code_of("ff02::1")
+    solicited = p.nd_has_s[np.maximum(p.flagc, 0)] & (p.flagc >= 0)
+    rq = np.flatnonzero((ver == 6) & (typ == 135) & (tgt >= 0) & (src >= 0))
+    na = (ver == 6) & (typ == 136) & (tgt >= 0)
+    # NAs addressed to one solicitor: they answer only when solicited (S flag)
+    uni = np.flatnonzero(na & (dst != allnodes))
+    uni_ok = solicited[uni].astype(np.int64)
+    # NAs to all-nodes answer every solicitor of that target at that point (with S), and DAD
+    # probes (a defence, S clear); each becomes one copy per solicitor, plus a literal copy
+    mc = np.flatnonzero(na & (dst == allnodes))
+    rq_frame = pd.DataFrame({"pt": p.point[rq], "tgt": tgt[rq], "who": src[rq]}).drop_duplicates()
+    mc_frame = pd.DataFrame({"row": mc, "pt": p.point[mc], "tgt": tgt[mc], "s": solicited[mc]})
+    exp = mc_frame.merge(rq_frame, on=["pt", "tgt"], how="inner")
+    exp = exp[exp["s"] | (exp["who"] == unspec)]
+    rp = np.concatenate([uni, exp["row"].to_numpy(np.int64), mc])
+    rp_who = np.concatenate([dst[uni], exp["who"].to_numpy(np.int64), dst[mc]])
+    rp_ok = np.concatenate([uni_ok, np.ones(len(exp), np.int64), np.zeros(len(mc), np.int64)])
+    res = _pair(
+        rq,
+        key_hash([p.point[rq], tgt[rq], src[rq], np.ones(len(rq), np.int64)]),
+        rp,
+        key_hash([p.point[rp], tgt[rp], rp_who, rp_ok]),
+        p.ts,
+        p.frame,
+        timeout_ns,
+    )
+    keep = _drop_expanded_unsolicited(res, expanded=len(mc) > 0)
+    req, rep = res.req[keep], res.rep[keep]
+    status = res.status[keep]
+    note = np.zeros(len(req), np.int64)
+    dad = _take(src, req) == unspec
+    status[dad & (status == UNANSWERED)] = DAD
+    note[dad & (status == ANSWERED)] = N_DAD_CONTESTED
+    note[(note == 0) & (_take(dst, rep) == allnodes)] = N_NA_ALLNODES
+    na_mac = np.where(p.macc("src_mac") >= 0, p.macc("src_mac"), p.macc("nd_lladdr"))
+    b.add(
+        kind=KINDS.index("nd"),
+        req=req,
+        rep=rep,
+        status=status,
+        dup_of=res.dup_of[keep],
+        retrans=res.retrans[keep],
+        note=note,
+        answer=np.where(rep >= 0, A["na"], -1),
+        requester_mac=_pick(p.macc("src_mac"), req, p.macc("dst_mac"), rep),
+        requester_ip=_pick(src, req, dst, rep),
+        responder_mac=_take(na_mac, rep),
+        responder_ip=_take(src, rep),
+        target=_pick(tgt, req, tgt, rep),
+        ip_version=6,
+        nd_flags=_take(p.flagc, rep),
+        nd_lladdr=_take(p.macc("nd_lladdr"), rep),
+    )
+
+
+def _is_multicast(p: Prepared) -> np.ndarray:
+    """Per IP code: multicast or broadcast (IPv4 224/4 and 255.255.255.255, IPv6 ff00::/8)."""
+    vals = p.ip.values
+    out = np.zeros(len(vals) + 1, bool)  # last slot: code -1
+    for i, v in enumerate(vals):
+        s = str(v)
+        if ":" in s:
+            out[i] = s[:2].lower() == "ff"
+        else:
+            first = s.split(".", 1)[0]
+            out[i] = (first.isdigit() and 224 <= int(first) <= 239) or s == "255.255.255.255"
+    return out
+
+
+def _echo(p: Prepared, b: _Builder, timeout_ns: int) -> None:
+    typ, ver = p.int("icmp_type"), p.int("ip_version")
+    src, dst = p.ipc("src_ip"), p.ipc("dst_ip")
+    eid, seq = p.int("echo_id"), p.int("echo_seq")
+    ok = (src >= 0) & (dst >= 0) & (eid >= 0) & (seq >= 0)
+    is_rq = ok & (((ver == 4) & (typ == 8)) | ((ver == 6) & (typ == 128)))
+    is_rp = ok & (((ver == 4) & (typ == 0)) | ((ver == 6) & (typ == 129)))
+    rq, rp = np.flatnonzero(is_rq), np.flatnonzero(is_rp)
+    mcast = _is_multicast(p)
+    # replies to a multicast/broadcast request come from anyone: add one copy of each reply
+    # keyed on the multicast address the requester used with that id/seq
+    mrq = rq[mcast[dst[rq]]]
+    exp = pd.DataFrame(
+        {"pt": p.point[mrq], "who": src[mrq], "grp": dst[mrq], "id": eid[mrq], "sq": seq[mrq]}
+    ).drop_duplicates()
+    rpf = pd.DataFrame({"row": rp, "pt": p.point[rp], "who": dst[rp], "id": eid[rp], "sq": seq[rp]})
+    exp = rpf.merge(exp, on=["pt", "who", "id", "sq"], how="inner") if len(exp) else exp.iloc[:0]
+    erows = exp["row"].to_numpy(np.int64) if len(exp) else np.zeros(0, np.int64)
+    egrp = exp["grp"].to_numpy(np.int64) if len(exp) else np.zeros(0, np.int64)
+    rp_all = np.concatenate([rp, erows])
+    peer = np.concatenate([src[rp], egrp])
+    res = _pair(
+        rq,
+        key_hash([p.point[rq], ver[rq], src[rq], dst[rq], eid[rq], seq[rq]]),
+        rp_all,
+        key_hash([p.point[rp_all], ver[rp_all], dst[rp_all], peer, eid[rp_all], seq[rp_all]]),
+        p.ts,
+        p.frame,
+        timeout_ns,
+    )
+    keep = _drop_expanded_unsolicited(res, expanded=len(erows) > 0)
+    req, rep = res.req[keep], res.rep[keep]
+    note = np.where(mcast[_take(dst, req)] & (rep >= 0), N_MCAST_ECHO, 0)
+    b.add(
+        kind=KINDS.index("echo"),
+        req=req,
+        rep=rep,
+        status=res.status[keep],
+        dup_of=res.dup_of[keep],
+        retrans=res.retrans[keep],
+        note=note,
+        answer=np.where(rep >= 0, A["echo-reply"], -1),
+        requester_mac=_pick(p.macc("src_mac"), req, p.macc("dst_mac"), rep),
+        requester_ip=_pick(src, req, dst, rep),
+        responder_mac=_take(p.macc("src_mac"), rep),
+        responder_ip=_take(src, rep),
+        target=_pick(dst, req, src, rep),
+        ip_version=_pick(ver, req, ver, rep),
+        echo_id=_pick(eid, req, eid, rep),
+        echo_seq=_pick(seq, req, seq, rep),
+    )
+
+
+def _tcp(p: Prepared, b: _Builder, timeout_ns: int) -> None:
+    proto, fl = p.int("ip_proto"), p.int("tcp_flags")
+    src, dst = p.ipc("src_ip"), p.ipc("dst_ip")
+    sp, dp = p.int("sport"), p.int("dport")
+    sq, ak = p.int("tcp_seq"), p.int("tcp_ack")
+    ver = p.int("ip_version")
+    ok = (proto == 6) & (fl >= 0) & (src >= 0) & (dst >= 0) & (sp >= 0) & (dp >= 0)
+    syn = ok & ((fl & 0x16) == 0x02) & (sq >= 0)
+    synack = ok & ((fl & 0x16) == 0x12) & (ak >= 0)
+    rst = ok & ((fl & 0x14) == 0x14) & (ak >= 0)
+    rq = np.flatnonzero(syn)
+    rp = np.flatnonzero(synack | rst)
+    res = _pair(
+        rq,
+        key_hash([p.point[rq], src[rq], dst[rq], sp[rq], dp[rq], (sq[rq] + 1) & 0xFFFFFFFF]),
+        rp,
+        key_hash([p.point[rp], dst[rp], src[rp], dp[rp], sp[rp], ak[rp]]),
+        p.ts,
+        p.frame,
+        timeout_ns,
+    )
+    # a RST that answers no SYN belongs to an established connection: not a handshake reply
+    keep = ~((res.status == UNSOLICITED) & rst[np.maximum(res.rep, 0)])
+    req, rep = res.req[keep], res.rep[keep]
+    b.add(
+        kind=KINDS.index("tcp"),
+        req=req,
+        rep=rep,
+        status=res.status[keep],
+        dup_of=res.dup_of[keep],
+        retrans=res.retrans[keep],
+        answer=np.where(rep >= 0, np.where(rst[np.maximum(rep, 0)], A["rst"], A["syn-ack"]), -1),
+        requester_mac=_pick(p.macc("src_mac"), req, p.macc("dst_mac"), rep),
+        requester_ip=_pick(src, req, dst, rep),
+        responder_mac=_take(p.macc("src_mac"), rep),
+        responder_ip=_take(src, rep),
+        target=_pick(dst, req, src, rep),
+        ip_version=_pick(ver, req, ver, rep),
+        sport=_pick(sp, req, dp, rep),
+        dport=_pick(dp, req, sp, rep),
+    )
+
+
+def _icmp_error(p: Prepared, b: _Builder, timeout_ns: int) -> None:
+    typ, code, ver = p.int("icmp_type"), p.int("icmp_code"), p.int("ip_version")
+    v4err = (ver == 4) & np.isin(typ, (3, 11, 12))
+    v6err = (ver == 6) & np.isin(typ, (1, 2, 3, 4))
+    esrc, edst = p.ipc("emb_src_ip"), p.ipc("emb_dst_ip")
+    err = np.flatnonzero((v4err | v6err) & (esrc >= 0) & (edst >= 0))
+    answer = np.full(p.n, -1, np.int64)
+    answer[v4err & (typ == 3) & (code == 4)] = A["frag-needed"]
+    answer[v4err & (typ == 3) & (code != 4)] = A["dest-unreachable"]
+    answer[v4err & (typ == 11)] = A["time-exceeded"]
+    answer[v4err & (typ == 12)] = A["parameter-problem"]
+    answer[v6err & (typ == 1)] = A["dest-unreachable"]
+    answer[v6err & (typ == 2)] = A["packet-too-big"]
+    answer[v6err & (typ == 3)] = A["time-exceeded"]
+    answer[v6err & (typ == 4)] = A["parameter-problem"]
+    # candidates: every other packet's pod frame, and the underlay headers of tunnelled frames
+    src, dst = p.ipc("src_ip"), p.ipc("dst_ip")
+    not_err = ~(v4err | v6err)
+    inner = np.flatnonzero(not_err & (src >= 0) & (dst >= 0))
+    osrc, odst = p.ipc("outer_src_ip"), p.ipc("outer_dst_ip")
+    outer = np.flatnonzero((p.tunnelled == 1) & (osrc >= 0) & (odst >= 0))
+    cand = np.concatenate([inner, outer])
+    c_ver = np.concatenate([ver[inner], p.int("outer_ip_version")[outer]])
+    c_src = np.concatenate([src[inner], osrc[outer]])
+    c_dst = np.concatenate([dst[inner], odst[outer]])
+    c_proto = np.concatenate([p.int("ip_proto")[inner], np.full(len(outer), 17)])
+    c_sp = np.concatenate([p.int("sport")[inner], p.int("outer_sport")[outer]])
+    c_dp = np.concatenate([p.int("dport")[inner], p.int("outer_dport")[outer]])
+    c_id = np.concatenate([p.int("echo_id")[inner], np.full(len(outer), -1)])
+    c_sq = np.concatenate([p.int("echo_seq")[inner], np.full(len(outer), -1)])
+    ekey = [
+        p.point[err],
+        p.int("emb_ip_version")[err],
+        esrc[err],
+        edst[err],
+        p.int("emb_ip_proto")[err],
+        p.int("emb_sport")[err],
+        p.int("emb_dport")[err],
+        p.int("emb_echo_id")[err],
+        p.int("emb_echo_seq")[err],
+    ]
+    ckey = [p.point[cand], c_ver, c_src, c_dst, c_proto, c_sp, c_dp, c_id, c_sq]
+    # the candidate arrays hold packet rows; mark the outer ones by a row offset of p.n
+    cand_tag = np.concatenate([inner, outer + p.n])
+    ts2 = np.concatenate([p.ts, p.ts])
+    fr2 = np.concatenate([p.frame, p.frame])
+    res = _pair(cand_tag, key_hash(ckey), err, key_hash(ekey), ts2, fr2, timeout_ns)
+    matched = res.last_req_of_reply  # tagged row or -1, per error
+    is_outer = matched >= p.n
+    req = np.where(matched >= 0, matched % p.n, -1)
+    status = np.where(req >= 0, ANSWERED, UNSOLICITED)
+    note = np.where(req < 0, N_NOT_SEEN, np.where(is_outer, N_OUTER, N_NONE))
+    b.add(
+        kind=KINDS.index("icmp-error"),
+        req=req,
+        rep=err,
+        status=status,
+        note=note,
+        answer=answer[err],
+        requester_mac=np.where(
+            is_outer,
+            _take(p.macc("outer_src_mac"), req),
+            _pick(p.macc("src_mac"), req, p.macc("dst_mac"), err),
+        ),
+        requester_ip=esrc[err],
+        responder_mac=p.macc("src_mac")[err],
+        responder_ip=src[err],
+        target=edst[err],
+        ip_version=ver[err],
+        echo_id=p.int("emb_echo_id")[err],
+        echo_seq=p.int("emb_echo_seq")[err],
+        sport=p.int("emb_sport")[err],
+        dport=p.int("emb_dport")[err],
+        icmp_type=typ[err],
+        icmp_code=code[err],
+        mtu=p.int("mtu")[err],
+    )
+
+
+_KIND_FUNCS = {"arp": _arp, "nd": _nd, "echo": _echo, "tcp": _tcp, "icmp-error": _icmp_error}
+
+
+def exchanges(
+    packets: pd.DataFrame,
+    *,
+    timeout_s: float = 3.0,
+    kinds: Collection[str] | None = None,
+) -> pd.DataFrame:
+    """The exchanges table of a packets table: one row per request/reply exchange.
+
+    ``kinds`` limits the result to some of ``arp``, ``nd``, ``echo``, ``tcp``, ``icmp-error``
+    (all by default). A reply counts only when it comes after its request, at the same
+    observation point, within ``timeout_s`` seconds, and addressed back to the requester.
+    Columns: :data:`EXCHANGE_COLUMNS` (documented in ``docs/exchanges.md``); rows are in order
+    of their first frame's time.
+    """
+    check_table(packets, "exchanges")
+    timeout = check_positive(timeout_s, "timeout_s", "exchanges")
+    if kinds is None:
+        chosen = list(KINDS)
+    else:
+        if isinstance(kinds, str):
+            kinds = [kinds]
+        unknown = sorted(set(kinds) - set(KINDS))
+        if unknown:
+            raise VxlanlensError(
+                f"exchanges: expected kinds among {', '.join(KINDS)}, found {', '.join(map(repr, unknown))}"
+            )
+        chosen = [k for k in KINDS if k in set(kinds)]
+    prep = Prepared(packets)
+    builder = _Builder(prep)
+    timeout_ns = round(timeout * 1e9)
+    for kind in chosen:
+        _KIND_FUNCS[kind](prep, builder, timeout_ns)
+    return builder.frame()
