@@ -2,5 +2,6 @@
 
 from .options import DecodeOptions
 from .result import DecodedBatch
+from .stack import decode_batch
 
-__all__ = ["DecodeOptions", "DecodedBatch"]
+__all__ = ["DecodeOptions", "DecodedBatch", "decode_batch"]

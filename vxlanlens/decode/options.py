@@ -23,7 +23,11 @@ class DecodeOptions:
     """Stop digging after this many nested tunnels (the rest is left undecoded, with an error)."""
 
     def with_ports(
-        self, *, vxlan: tuple[int, ...] = (), geneve: tuple[int, ...] = (), gpe: tuple[int, ...] = ()
+        self,
+        *,
+        vxlan: tuple[int, ...] = (),
+        geneve: tuple[int, ...] = (),
+        gpe: tuple[int, ...] = (),
     ) -> DecodeOptions:
         """A copy with extra tunnel ports added."""
         for p in (*vxlan, *geneve, *gpe):

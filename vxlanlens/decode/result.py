@@ -47,4 +47,6 @@ class DecodedBatch:
                 arrays = value if isinstance(value, tuple) else (value,)
                 for a in arrays:
                     if a.shape[0] != self.n:
-                        raise ValueError(f"column {name!r} has {a.shape[0]} rows, expected {self.n}")
+                        raise ValueError(
+                            f"column {name!r} has {a.shape[0]} rows, expected {self.n}"
+                        )

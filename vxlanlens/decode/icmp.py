@@ -1,0 +1,196 @@
+"""ICMP and ICMPv6: echo, errors with the quoted packet, Packet Too Big, neighbour discovery."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._state import P_DONE, State, mac, raw, u8, u16, u32
+
+__all__ = ["icmp", "icmpv6"]
+
+_ECHO4 = (0, 8, 13, 14, 15, 16, 17, 18)  # echo, timestamp, information, address mask: id/seq
+_ERR4 = (3, 4, 5, 11, 12)
+_ERR6 = (1, 2, 3, 4)
+_ND_MIN = {
+    135: (24, "ICMPv6 Neighbor Solicitation"),
+    136: (24, "ICMPv6 Neighbor Advertisement"),
+    134: (16, "ICMPv6 Router Advertisement"),
+    137: (40, "ICMPv6 Redirect"),
+}
+_ND_OPTS_AT = {133: 8, 134: 16, 135: 24, 136: 24, 137: 40}
+_MAX_ND_OPTIONS = 128
+_MAX_QUOTED_EXT = 4
+
+
+def _isin(v: np.ndarray, values: tuple[int, ...]) -> np.ndarray:
+    m = np.zeros(v.shape, dtype=bool)
+    for x in values:
+        m |= v == x
+    return m
+
+
+def _header(st: State, rows: np.ndarray, layer: str, what: str) -> tuple[np.ndarray, ...]:
+    rows = rows[st.need(rows, 8, layer, what)]
+    b = st.base(rows)
+    t, c = u8(st.data, b, 0), u8(st.data, b, 1)
+    out = st.out
+    out.int("icmp_type", rows, t)
+    out.int("icmp_code", rows, c)
+    out.int("payload_len", rows, st.end[rows] - st.pos[rows] - 8)
+    st.nxt[rows] = P_DONE
+    return rows, b, t, c
+
+
+def icmp(st: State, rows: np.ndarray) -> None:
+    """ICMP: type, code, echo id/seq, fragmentation-needed MTU, the packet quoted by an error."""
+    rows, b, t, c = _header(st, rows, "icmp", "ICMP header")
+    d, out = st.data, st.out
+    echo = _isin(t, _ECHO4)
+    out.int("echo_id", rows[echo], u16(d, b[echo], 4))
+    out.int("echo_seq", rows[echo], u16(d, b[echo], 6))
+    fn = (t == 3) & (c == 4)
+    out.int("mtu", rows[fn], u16(d, b[fn], 6))
+    _quoted(st, rows[_isin(t, _ERR4)], "icmp", 4)
+
+
+def icmpv6(st: State, rows: np.ndarray) -> None:
+    """ICMPv6: echo, errors (quoted packet), Packet Too Big, RS/RA/NS/NA/Redirect with options."""
+    rows, b, t, _c = _header(st, rows, "icmpv6", "ICMPv6 header")
+    d, out = st.data, st.out
+    echo = (t == 128) | (t == 129)
+    out.int("echo_id", rows[echo], u16(d, b[echo], 4))
+    out.int("echo_seq", rows[echo], u16(d, b[echo], 6))
+    ptb = t == 2
+    out.int("mtu", rows[ptb], u32(d, b[ptb], 4))
+    _quoted(st, rows[_isin(t, _ERR6)], "icmpv6", 6)
+
+    nd = (t >= 133) & (t <= 137)
+    if not nd.any():
+        return
+    rows, b, t = rows[nd], b[nd], t[nd]
+    for typ, (size, what) in _ND_MIN.items():
+        m = t == typ
+        if m.any():
+            m[m] = ~st.need(rows[m], size, "icmpv6", what)
+            keep = ~m
+            rows, b, t = rows[keep], b[keep], t[keep]
+    tgt = (t == 135) | (t == 136) | (t == 137)
+    out.ip("nd_target", rows[tgt], raw(d, b[tgt], 8, 16))
+    na = t == 136
+    st.nd_flags[rows[na]] = (u8(d, b[na], 4) >> 5) & 7
+    ra = t == 134
+    st.nd_flags[rows[ra]] = 8 + ((u8(d, b[ra], 5) >> 6) & 3)
+    start = np.zeros(rows.size, dtype=np.int64)
+    for typ, at in _ND_OPTS_AT.items():
+        start[t == typ] = at
+    _nd_options(st, rows, start, t)
+
+
+def _nd_options(st: State, rows: np.ndarray, start: np.ndarray, msg: np.ndarray) -> None:
+    """Walk ND options (RFC 4861 4.6): link-layer address options and the RA MTU option."""
+    d, out = st.data, st.out
+    cur = st.pos[rows] + start
+    for _ in range(_MAX_ND_OPTIONS):
+        m = cur < st.end[rows]
+        rows, cur, msg = rows[m], cur[m], msg[m]
+        if rows.size == 0:
+            return
+        ok = st.need(rows, 2, "icmpv6", "ND option header", at=cur - st.pos[rows])
+        rows, cur, msg = rows[ok], cur[ok], msg[ok]
+        ob = st.start[rows] + cur
+        typ = u8(d, ob, 0)
+        ln = u8(d, ob, 1) * 8
+        zero = ln == 0
+        st.fail(
+            rows[zero],
+            "icmpv6",
+            "ND option length must be at least 1 (RFC 4861), found 0 at offset {b}",
+            0,
+            cur[zero],
+        )
+        nz = ~zero
+        rows, cur, msg, ob, typ, ln = rows[nz], cur[nz], msg[nz], ob[nz], typ[nz], ln[nz]
+        ok = st.need(rows, ln, "icmpv6", "ND option", at=cur - st.pos[rows])
+        rows, cur, msg, ob, typ, ln = rows[ok], cur[ok], msg[ok], ob[ok], typ[ok], ln[ok]
+        src_lla = (typ == 1) & ((msg == 133) | (msg == 134) | (msg == 135))
+        tgt_lla = (typ == 2) & ((msg == 136) | (msg == 137))
+        lla = (src_lla | tgt_lla) & (ln >= 8)
+        out.mac("nd_lladdr", rows[lla], mac(d, ob[lla], 2))
+        mtu = (typ == 5) & (msg == 134) & (ln >= 8)
+        out.int("mtu", rows[mtu], u32(d, ob[mtu], 4))
+        cur = cur + ln
+
+
+def _quoted(st: State, rows: np.ndarray, layer: str, family: int) -> None:
+    """Decode the IP header (and ports / echo id) of the packet quoted by an ICMP error."""
+    if rows.size == 0:
+        return
+    d, out = st.data, st.out
+    name = "IPv4" if family == 4 else "IPv6"
+    size = 20 if family == 4 else 40
+    rows = rows[st.need(rows, size, layer, f"quoted {name} header", at=8)]
+    qb = st.base(rows) + 8
+    ver = u8(d, qb, 0) >> 4
+    bad = ver != family
+    st.fail(
+        rows[bad],
+        layer,
+        f"quoted packet: expected IP version {family}, found {{a}} at offset {{b}}",
+        ver[bad],
+        st.pos[rows[bad]] + 8,
+    )
+    rows, qb = rows[~bad], qb[~bad]
+    if family == 4:
+        ihl = (u8(d, qb, 0) & 0x0F) * 4
+        small = ihl < 20
+        st.fail(
+            rows[small],
+            layer,
+            "quoted IPv4 header length (IHL) must be at least 20 bytes, found {a} at offset {b}",
+            ihl[small],
+            st.pos[rows[small]] + 8,
+        )
+        rows, qb, ihl = rows[~small], qb[~small], ihl[~small]
+        ok = st.need(rows, ihl, layer, "quoted IPv4 header with options", at=8)
+        rows, qb, ihl = rows[ok], qb[ok], ihl[ok]
+        nh = u8(d, qb, 9)
+        first = (u16(d, qb, 6) & 0x1FFF) == 0
+        out.ip("emb_src_ip", rows, raw(d, qb, 12, 4))
+        out.ip("emb_dst_ip", rows, raw(d, qb, 16, 4))
+        out.int("emb_ip_len", rows, u16(d, qb, 2))
+        l4 = st.pos[rows] + 8 + ihl
+        echo_proto, echo_types = 1, (0, 8)
+    else:
+        nh = u8(d, qb, 6)
+        first = np.ones(rows.size, dtype=bool)
+        out.ip("emb_src_ip", rows, raw(d, qb, 8, 16))
+        out.ip("emb_dst_ip", rows, raw(d, qb, 24, 16))
+        out.int("emb_ip_len", rows, 40 + u16(d, qb, 4))
+        l4 = st.pos[rows] + 48
+        lim = np.minimum(st.cap[rows], st.end[rows])
+        for _ in range(_MAX_QUOTED_EXT):
+            ext = ((nh == 0) | (nh == 43) | (nh == 60) | (nh == 44)) & (l4 + 8 <= lim)
+            if not ext.any():
+                break
+            hb = st.start[rows[ext]] + l4[ext]
+            enh = nh[ext]
+            isfrag = enh == 44
+            ln = np.where(isfrag, 8, (u8(d, hb, 1) + 1) * 8)
+            first[ext] &= ~isfrag | ((u16(d, hb, 2) >> 3) == 0)
+            nh[ext] = u8(d, hb, 0)
+            l4[ext] += ln
+        echo_proto, echo_types = 58, (128, 129)
+    out.int("emb_ip_version", rows, family)
+    out.int("emb_ip_proto", rows, nh)
+    lim = np.minimum(st.cap[rows], st.end[rows])
+    ports = ((nh == 6) | (nh == 17)) & first & (l4 + 4 <= lim)
+    pb = st.start[rows[ports]] + l4[ports]
+    out.int("emb_sport", rows[ports], u16(d, pb, 0))
+    out.int("emb_dport", rows[ports], u16(d, pb, 2))
+    ech = (nh == echo_proto) & first & (l4 + 8 <= lim)
+    eb = st.start[rows[ech]] + l4[ech]
+    et = u8(d, eb, 0)
+    is_echo = _isin(et, echo_types)
+    er, eb = rows[ech][is_echo], eb[is_echo]
+    out.int("emb_echo_id", er, u16(d, eb, 4))
+    out.int("emb_echo_seq", er, u16(d, eb, 6))

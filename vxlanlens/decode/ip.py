@@ -1,0 +1,209 @@
+"""IPv4 (options, fragments, BIG TCP) and IPv6 (extension headers, fragments, BIG TCP)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._state import (
+    P_DONE,
+    P_ICMP,
+    P_ICMP6,
+    P_IP6EXT,
+    P_TCP,
+    P_UDP,
+    State,
+    raw,
+    u8,
+    u16,
+    u32,
+)
+
+__all__ = ["EXT_NAMES", "ipv4", "ipv6", "ipv6_ext"]
+
+_NEXT4 = np.zeros(256, dtype=np.int8)
+_NEXT4[1] = P_ICMP
+_NEXT4[6] = P_TCP
+_NEXT4[17] = P_UDP
+
+_NEXT6 = np.zeros(256, dtype=np.int8)
+_NEXT6[6] = P_TCP
+_NEXT6[17] = P_UDP
+_NEXT6[58] = P_ICMP6
+
+# IPv6 next-header value -> extension code (0: not an extension header).
+_EXT = np.zeros(256, dtype=np.int64)
+_EXT[0] = 1  # hop-by-hop options
+_EXT[43] = 2  # routing
+_EXT[44] = 3  # fragment
+_EXT[60] = 4  # destination options
+_EXT[51] = 5  # authentication header: stop
+_EXT[50] = 6  # ESP: stop
+_EXT[59] = 7  # no next header: stop
+
+EXT_NAMES = ("", "hop-by-hop", "routing", "fragment", "dest-opts", "ah", "esp", "no-next")
+"""Names used in ``ip6_ext``, by extension code."""
+
+_MAX_EXT = 12
+
+
+def ipv4(st: State, rows: np.ndarray) -> None:
+    """IPv4 header: checks version, IHL and total length, then fields; fragments stop at L3."""
+    rows = rows[st.need(rows, 20, "ipv4", "IPv4 header")]
+    d = st.data
+    b = st.base(rows)
+    v0 = u8(d, b, 0)
+    ver, ihl = v0 >> 4, (v0 & 0x0F) * 4
+    bad = ver != 4
+    st.fail(
+        rows[bad],
+        "ipv4",
+        "IPv4 header: expected version 4, found {a} at offset {b}",
+        ver[bad],
+        st.pos[rows[bad]],
+    )
+    bad2 = ~bad & (ihl < 20)
+    st.fail(
+        rows[bad2],
+        "ipv4",
+        "IPv4 header length (IHL) must be at least 20 bytes, found {a} at offset {b}",
+        ihl[bad2],
+        st.pos[rows[bad2]],
+    )
+    keep = ~(bad | bad2)
+    rows, b, ihl = rows[keep], b[keep], ihl[keep]
+    ok = st.need(rows, ihl, "ipv4", "IPv4 header with options")
+    rows, b, ihl = rows[ok], b[ok], ihl[ok]
+
+    pos = st.pos[rows]
+    tl = u16(d, b, 2)
+    jumbo = tl == 0  # BIG TCP / GSO: the length is whatever was captured
+    avail = st.end[rows] - pos
+    short = ~jumbo & (tl < ihl)
+    st.fail(
+        rows[short],
+        "ipv4",
+        "IPv4 total length {a} is shorter than its {c}-byte header at offset {b}",
+        tl[short],
+        pos[short],
+        ihl[short],
+    )
+    over = ~jumbo & ~short & (tl > avail)
+    st.fail(
+        rows[over],
+        "ipv4",
+        "IPv4 total length {a} exceeds the {c} bytes left in the frame at offset {b}",
+        tl[over],
+        pos[over],
+        avail[over],
+    )
+    keep = ~(short | over)
+    rows, b, ihl, tl, jumbo, pos = rows[keep], b[keep], ihl[keep], tl[keep], jumbo[keep], pos[keep]
+
+    st.jumbo[rows] = jumbo
+    end = np.where(jumbo, st.end[rows], pos + tl)
+    st.end[rows] = end
+    out = st.out
+    proto = u8(d, b, 9)
+    flags = u16(d, b, 6)
+    frag = (flags & 0x1FFF) * 8
+    out.int("ip_version", rows, 4)
+    out.ip("src_ip", rows, raw(d, b, 12, 4))
+    out.ip("dst_ip", rows, raw(d, b, 16, 4))
+    out.int("ttl", rows, u8(d, b, 8))
+    out.int("ip_proto", rows, proto)
+    out.int("ip_len", rows, end - pos)
+    out.int("ip_id", rows, u16(d, b, 4))
+    out.int("frag_offset", rows, frag)
+    out.bool("more_fragments", rows, (flags & 0x2000) != 0)
+    out.bool("dont_fragment", rows, (flags & 0x4000) != 0)
+    st.pos[rows] = pos + ihl
+    st.nxt[rows] = np.where(frag == 0, _NEXT4[proto], P_DONE)
+
+
+def ipv6(st: State, rows: np.ndarray) -> None:
+    """IPv6 fixed header: checks version and payload length, then fields; extensions follow."""
+    rows = rows[st.need(rows, 40, "ipv6", "IPv6 header")]
+    d = st.data
+    b = st.base(rows)
+    ver = u8(d, b, 0) >> 4
+    bad = ver != 6
+    st.fail(
+        rows[bad],
+        "ipv6",
+        "IPv6 header: expected version 6, found {a} at offset {b}",
+        ver[bad],
+        st.pos[rows[bad]],
+    )
+    rows, b = rows[~bad], b[~bad]
+    pos = st.pos[rows]
+    plen = u16(d, b, 4)
+    jumbo = plen == 0  # jumbogram / BIG TCP: the length is whatever was captured
+    avail = st.end[rows] - pos - 40
+    over = ~jumbo & (plen > avail)
+    st.fail(
+        rows[over],
+        "ipv6",
+        "IPv6 payload length {a} exceeds the {c} bytes left after the header at offset {b}",
+        plen[over],
+        pos[over],
+        avail[over],
+    )
+    keep = ~over
+    rows, b, pos, plen, jumbo = rows[keep], b[keep], pos[keep], plen[keep], jumbo[keep]
+
+    st.jumbo[rows] = jumbo
+    end = np.where(jumbo, st.end[rows], pos + 40 + plen)
+    st.end[rows] = end
+    out = st.out
+    out.int("ip_version", rows, 6)
+    out.ip("src_ip", rows, raw(d, b, 8, 16))
+    out.ip("dst_ip", rows, raw(d, b, 24, 16))
+    out.int("ttl", rows, u8(d, b, 7))
+    out.int("ip_len", rows, end - pos)
+    st.proto[rows] = u8(d, b, 6)
+    st.extseq[rows] = 0
+    st.pos[rows] = pos + 40
+    st.nxt[rows] = P_IP6EXT
+
+
+def _finish6(st: State, rows: np.ndarray, nxt: np.ndarray | int) -> None:
+    st.out.int("ip_proto", rows, st.proto[rows])
+    st.nxt[rows] = nxt
+
+
+def ipv6_ext(st: State, rows: np.ndarray) -> None:
+    """Walk IPv6 extension headers (bounded), then dispatch on the last next-header value."""
+    d = st.data
+    for _ in range(_MAX_EXT):
+        nh = st.proto[rows]
+        code = _EXT[nh]
+        plain = code == 0
+        _finish6(st, rows[plain], _NEXT6[nh[plain]])
+        rows, code = rows[~plain], code[~plain]
+        if rows.size == 0:
+            return
+        st.extseq[rows] = (st.extseq[rows] << 3) | code
+        stop = code >= 5  # AH, ESP, no next header: stop cleanly
+        _finish6(st, rows[stop], P_DONE)
+        rows, code = rows[~stop], code[~stop]
+        ok = st.need(rows, 8, "ipv6-ext", "IPv6 extension header")
+        rows, code = rows[ok], code[ok]
+        b = st.base(rows)
+        st.proto[rows] = u8(d, b, 0)
+        frag = code == 3
+        if frag.any():
+            fr, fb = rows[frag], b[frag]
+            fo = u16(d, fb, 2)
+            off = (fo >> 3) * 8
+            st.out.int("ip_id", fr, u32(d, fb, 4))
+            st.out.int("frag_offset", fr, off)
+            st.out.bool("more_fragments", fr, (fo & 1) != 0)
+            st.pos[fr] += 8
+            later = off != 0  # a non-first fragment carries no transport header
+            _finish6(st, fr[later], P_DONE)
+        opt = rows[~frag]
+        hl = (u8(d, b[~frag], 1) + 1) * 8
+        ok = st.need(opt, hl, "ipv6-ext", "IPv6 extension header")
+        st.pos[opt[ok]] += hl[ok]
+        rows = rows[st.nxt[rows] == P_IP6EXT]
+    _finish6(st, rows, P_DONE)

@@ -1,0 +1,189 @@
+"""The protocol stack: run the layer stages over a batch, then assemble :class:`DecodedBatch`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..read.records import RecordBatch
+from . import arp, icmp, ip, link, transport, tunnel
+from ._state import (
+    LAYERS,
+    P_ARP,
+    P_ETH,
+    P_ETYPE,
+    P_GENEVE,
+    P_GPE,
+    P_ICMP,
+    P_ICMP6,
+    P_IP6EXT,
+    P_IPV4,
+    P_IPV6,
+    P_LOOP,
+    P_NULL,
+    P_RAW,
+    P_SLL,
+    P_SLL2,
+    P_TCP,
+    P_UDP,
+    P_VXLAN,
+    TUNNEL_NAMES,
+    State,
+    template_text,
+)
+from .ip import EXT_NAMES
+from .options import DecodeOptions
+from .result import DecodedBatch
+
+__all__ = ["PKT_TYPES", "decode_batch", "geneve_option_text"]
+
+_STAGES: tuple[tuple[int, Callable[[State, np.ndarray], None]], ...] = (
+    (P_SLL, link.sll),
+    (P_SLL2, link.sll2),
+    (P_NULL, link.null),
+    (P_LOOP, link.loop),
+    (P_RAW, link.raw_ip),
+    (P_ETH, link.ethernet),
+    (P_ETYPE, link.ethertype),
+    (P_IPV4, ip.ipv4),
+    (P_IPV6, ip.ipv6),
+    (P_IP6EXT, ip.ipv6_ext),
+    (P_ARP, arp.arp),
+    (P_UDP, transport.udp),
+    (P_TCP, transport.tcp),
+    (P_ICMP, icmp.icmp),
+    (P_ICMP6, icmp.icmpv6),
+    (P_VXLAN, tunnel.vxlan),
+    (P_GPE, tunnel.gpe),
+    (P_GENEVE, tunnel.geneve),
+)
+
+PKT_TYPES = {0: "host", 1: "broadcast", 2: "multicast", 3: "otherhost", 4: "outgoing"}
+"""Linux SLL/SLL2 packet types (``pkt_type``); other values are shown as their number."""
+
+_ND_FLAG_TEXT = np.array(
+    ["".join(ch for ch, bit in (("R", 4), ("S", 2), ("O", 1)) if code & bit) for code in range(8)]
+    + ["".join(ch for ch, bit in (("M", 2), ("O", 1)) if code & bit) for code in range(4)],
+    dtype=object,
+)
+
+_DEFAULT_OPTIONS = DecodeOptions()
+
+
+def decode_batch(batch: RecordBatch, options: DecodeOptions = _DEFAULT_OPTIONS) -> DecodedBatch:
+    """Decode every record of ``batch`` into the protocol columns of the packets table.
+
+    Gives one row per record, never raises for bad bytes: a frame that cannot be decoded keeps
+    the fields decoded before the problem plus ``decode_layer`` and ``decode_error``.
+    """
+    st = State(batch, options)
+    if st.n:
+        link.start(st)
+        for _level in range(max(options.max_tunnel_depth, 0) + 2):
+            if not st.nxt.any():
+                break
+            for code, stage in _STAGES:
+                rows = st.pending(code)
+                if rows.size:
+                    stage(st, rows)
+        st.nxt[:] = 0
+    return _finish(st)
+
+
+def geneve_option_text(packed: int) -> str:
+    """One ``geneve_options`` item: ``0xCLASS/0xTYPE[C]/LEN``.
+
+    CLASS is 4 lowercase hex digits, TYPE the full type byte as 2 lowercase hex digits
+    (including the critical bit 0x80), followed by an uppercase ``C`` when that bit is set,
+    and LEN the option's total length in bytes including its 4-byte header (as tcpdump
+    prints it), e.g. ``0x0132/0x01/8`` or ``0x0000/0x80C/8``.
+    """
+    cls, typ, ln = packed >> 16, (packed >> 8) & 0xFF, packed & 0xFF
+    return f"0x{cls:04x}/0x{typ:02x}{'C' if typ & 0x80 else ''}/{ln}"
+
+
+def _text_by_unique(n: int, mask: np.ndarray, keys: np.ndarray, fmt: Callable) -> np.ndarray:
+    """Object array: ``fmt(key)`` where ``mask``, else None; formats each distinct key once."""
+    out = np.full(n, None, dtype=object)
+    if mask.any():
+        sel = keys[mask]
+        uniq, inv = np.unique(sel, axis=0 if sel.ndim > 1 else None, return_inverse=True)
+        texts = np.empty(len(uniq), dtype=object)
+        texts[:] = [fmt(u) for u in uniq]
+        out[mask] = texts[inv.reshape(-1)]
+    return out
+
+
+def _ext_text(seq: int) -> str:
+    names = []
+    seq = int(seq)
+    while seq:
+        names.append(EXT_NAMES[seq & 7])
+        seq >>= 3
+    return ",".join(reversed(names))
+
+
+def _error_text(row: np.ndarray) -> str:
+    tpl, a, b, c, d = (int(x) for x in row)
+    return template_text(tpl).format(a=a, b=b, c=c, d=d)
+
+
+def _geneve_texts(st: State) -> np.ndarray:
+    n = st.n
+    out = np.full(n, None, dtype=object)
+    grows = np.flatnonzero(st.gen >= 0)
+    if grows.size == 0:
+        return out
+    out[grows] = ""
+    rs, js, cs = [], [], []
+    for serial, records in st.geneve_opts:
+        for j, r, code in records:
+            keep = st.gen[r] == serial
+            rs.append(r[keep])
+            js.append(np.full(int(keep.sum()), j, dtype=np.int64))
+            cs.append(code[keep])
+    if not rs:
+        return out
+    r, j, c = np.concatenate(rs), np.concatenate(js), np.concatenate(cs)
+    if r.size == 0:
+        return out
+    slot = np.full(n, -1, dtype=np.int64)
+    slot[grows] = np.arange(grows.size)
+    mat = np.full((grows.size, int(j.max()) + 1), -1, dtype=np.int64)
+    mat[slot[r], j] = c
+    has = (mat >= 0).any(axis=1)
+    texts = _text_by_unique(
+        grows.size,
+        has,
+        mat,
+        lambda row: ";".join(geneve_option_text(int(x)) for x in row if x >= 0),
+    )
+    out[grows[has]] = texts[has]
+    return out
+
+
+def _finish(st: State) -> DecodedBatch:
+    n = st.n
+    out = st.out
+    out.int("tunnel_depth", np.arange(n), st.depth)
+    texts: dict[str, np.ndarray] = {}
+    tun = np.array(TUNNEL_NAMES, dtype=object)
+    texts["tunnel"] = tun[st.tunnel]
+    texts["pkt_type"] = _text_by_unique(
+        n, st.pkt_type >= 0, st.pkt_type, lambda v: PKT_TYPES.get(int(v), str(int(v)))
+    )
+    nd = np.full(n, None, dtype=object)
+    m = st.nd_flags >= 0
+    nd[m] = _ND_FLAG_TEXT[st.nd_flags[m]]
+    texts["nd_flags"] = nd
+    texts["ip6_ext"] = _text_by_unique(n, st.extseq > 0, st.extseq, _ext_text)
+    texts["geneve_options"] = _geneve_texts(st)
+    err = st.err_layer > 0
+    layers = np.array([None, *LAYERS[1:]], dtype=object)
+    texts["decode_layer"] = layers[st.err_layer]
+    keys = np.concatenate([st.err_tpl[:, None].astype(np.int64), st.err_args], axis=1)
+    texts["decode_error"] = _text_by_unique(n, err, keys, _error_text)
+    return DecodedBatch(
+        n=n, ints=out.ints, bools=out.bools, macs=out.macs, ips=out.ips, texts=texts
+    )

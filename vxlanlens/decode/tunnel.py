@@ -1,0 +1,345 @@
+"""UDP tunnels: VXLAN (RFC 7348, with the group-policy extension), VXLAN-GPE and Geneve (RFC 8926).
+
+:func:`classify` decides, for UDP rows, whether the payload is a tunnel header. The port only
+nominates a candidate; the header must agree (see :func:`classify` for the exact rules), so a
+Geneve header on a VXLAN port is decoded as Geneve and the reverse too, and a payload that is
+neither is left alone (no tunnel, no error).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from ._state import (
+    P_ARP,
+    P_DONE,
+    P_ETH,
+    P_GENEVE,
+    P_GPE,
+    P_IPV4,
+    P_IPV6,
+    P_VXLAN,
+    State,
+    raw,
+    u8,
+    u16,
+    u24,
+)
+
+__all__ = ["GUESS_MIN_PAYLOAD", "classify", "geneve", "gpe", "vxlan"]
+
+_VX, _GP, _GN = 1, 2, 4
+
+_GENEVE_PROTOS = (0x6558, 0x0800, 0x86DD, 0x0806)
+_PROTO_NEXT = {0x6558: P_ETH, 0x0800: P_IPV4, 0x86DD: P_IPV6, 0x0806: P_ARP}
+_GPE_PROTO = {1: 0x0800, 2: 0x86DD, 3: 0x6558, 4: 0x894F}
+_GPE_NEXT = {1: P_IPV4, 2: P_IPV6, 3: P_ETH}
+
+GUESS_MIN_PAYLOAD = 8 + 14 + 16
+"""Captured UDP payload bytes the VXLAN guess inspects (header, inner Ethernet, inner L3 start)."""
+
+_OUTER_MOVES = (
+    ("src_mac", "outer_src_mac"),
+    ("dst_mac", "outer_dst_mac"),
+    ("vlan", "outer_vlan"),
+    ("ip_version", "outer_ip_version"),
+    ("src_ip", "outer_src_ip"),
+    ("dst_ip", "outer_dst_ip"),
+    ("ttl", "outer_ttl"),
+    ("sport", "outer_sport"),
+    ("dport", "outer_dport"),
+)
+_POD_COLUMNS = (
+    "src_mac",
+    "dst_mac",
+    "vlan",
+    "vlan2",
+    "ethertype",
+    "ip_version",
+    "src_ip",
+    "dst_ip",
+    "ttl",
+    "ip_proto",
+    "ip_len",
+    "ip_id",
+    "frag_offset",
+    "more_fragments",
+    "dont_fragment",
+    "sport",
+    "dport",
+    "payload_len",
+)
+_TUNNEL_COLUMNS = ("vni", "vxlan_flags", "vxlan_gbp", "tunnel_proto", "geneve_critical")
+
+
+@lru_cache(maxsize=16)
+def _port_table(vxlan: frozenset[int], gpe: frozenset[int], geneve: frozenset[int]) -> np.ndarray:
+    t = np.zeros(65536, dtype=np.uint8)
+    for ports, bit in ((vxlan, _VX), (gpe, _GP), (geneve, _GN)):
+        for p in ports:
+            if 0 <= int(p) < 65536:
+                t[int(p)] |= bit
+    return t
+
+
+def _isin(v: np.ndarray, values: tuple[int, ...]) -> np.ndarray:
+    m = np.zeros(v.shape, dtype=bool)
+    for x in values:
+        m |= v == x
+    return m
+
+
+def _guess(g: np.ndarray, wire: np.ndarray) -> np.ndarray:
+    """Mask of rows whose payload ``g`` (m, GUESS_MIN_PAYLOAD bytes) is surely VXLAN."""
+    flags_ok = (g[:, 0] == 0x08) & ((g[:, 1] | g[:, 2] | g[:, 3] | g[:, 7]) == 0)
+    et = (g[:, 20] << 8) | g[:, 21]
+    unicast_src = (g[:, 14] & 1) == 0
+    left = wire - 22  # bytes after the inner Ethernet header
+    v0 = g[:, 22]
+    ihl = (v0 & 0x0F) * 4
+    tl = (g[:, 24] << 8) | g[:, 25]
+    ip4 = (et == 0x0800) & ((v0 >> 4) == 4) & (ihl >= 20) & (tl >= ihl) & (tl <= left)
+    plen = (g[:, 26] << 8) | g[:, 27]
+    ip6 = (et == 0x86DD) & ((v0 >> 4) == 6) & (40 + plen <= left)
+    htype = (g[:, 22] << 8) | g[:, 23]
+    ptype = (g[:, 24] << 8) | g[:, 25]
+    op = (g[:, 28] << 8) | g[:, 29]
+    arp = (
+        (et == 0x0806)
+        & (htype == 1)
+        & (ptype == 0x0800)
+        & (g[:, 26] == 6)
+        & (g[:, 27] == 4)
+        & (op >= 1)
+        & (op <= 4)
+        & (left >= 28)
+    )
+    return flags_ok & unicast_src & (ip4 | ip6 | arp)
+
+
+def classify(st: State, rows: np.ndarray, sport: np.ndarray, dport: np.ndarray) -> None:
+    """Set ``nxt`` to a tunnel for UDP ``rows`` (positioned after the UDP header) whose payload is one.
+
+    Candidates are rows with either port in ``options.vxlan_ports`` / ``gpe_ports`` /
+    ``geneve_ports``. With at least 8 payload bytes, the header decides:
+
+    1. VXLAN-GPE on a GPE port: P bit 0x04 set and next protocol 1..4;
+    2. VXLAN on a VXLAN port: I bit 0x08 set, unless the header is a strict Geneve header;
+    3. Geneve on a Geneve port: version 0, unless it is a strict VXLAN header and not a strict
+       Geneve one; on a VXLAN or GPE port: a strict Geneve header;
+    4. VXLAN on a Geneve or GPE port: a strict VXLAN header;
+    5. anything else: not a tunnel (no error).
+
+    Strict VXLAN: flags exactly 0x08, reserved bytes 1-3 and 7 zero. Strict Geneve: version 0,
+    reserved flag bits and byte 7 zero, protocol 0x6558/0x0800/0x86dd/0x0806, options within the
+    UDP payload. A candidate whose payload is 8+ bytes on the wire but under 8 captured fails
+    at the tunnel layer (header truncated).
+
+    With ``options.guess_tunnels``, a row on no tunnel port is VXLAN when the payload has at least
+    ``GUESS_MIN_PAYLOAD`` bytes captured and (see :func:`_guess`): strict VXLAN flags; inner
+    Ethernet with a unicast source MAC and Ethertype 0x0800, 0x86dd or 0x0806 (no VLAN tag);
+    then an inner IPv4 header with version 4, IHL >= 5 and IHL*4 <= total length <= the bytes
+    left, or an IPv6 header with version 6 and 40 + payload length <= the bytes left, or an ARP
+    header with hardware type 1, protocol 0x0800, lengths 6/4 and opcode 1..4.
+    """
+    o = st.options
+    tbl = _port_table(o.vxlan_ports, o.gpe_ports, o.geneve_ports)
+    kind = tbl[sport] | tbl[dport]
+    pos = st.pos[rows]
+    wire = st.end[rows] - pos
+    capt = st.cap[rows] - pos
+    on = kind != 0
+    hdr = wire >= 8
+    cut = on & hdr & (capt < 8)
+    if cut.any():
+        for bit, layer, name in (
+            (_VX, "vxlan", "VXLAN"),
+            (_GP, "vxlan-gpe", "VXLAN-GPE"),
+            (_GN, "geneve", "Geneve"),
+        ):
+            m = cut & ((kind & bit) != 0)
+            st.fail(
+                rows[m],
+                layer,
+                f"{name} header needs 8 bytes at offset {{b}}, only {{c}} captured",
+                8,
+                pos[m],
+                capt[m],
+            )
+            cut &= ~m
+    cand = np.flatnonzero(on & hdr & (capt >= 8))
+    if cand.size:
+        r, k = rows[cand], kind[cand]
+        g = raw(st.data, st.base(r), 0, 8).astype(np.int64)
+        b0 = g[:, 0]
+        ibit = (b0 & 0x08) != 0
+        gproto = (g[:, 2] << 8) | g[:, 3]
+        gver0 = (b0 >> 6) == 0
+        gen_strict = (
+            gver0
+            & _isin(gproto, _GENEVE_PROTOS)
+            & ((g[:, 1] & 0x3F) == 0)
+            & (g[:, 7] == 0)
+            & ((b0 & 0x3F) * 4 + 8 <= wire[cand])
+        )
+        vx_strict = (b0 == 0x08) & ((g[:, 1] | g[:, 2] | g[:, 3] | g[:, 7]) == 0)
+        gpe_ok = ((b0 & 0x04) != 0) & (g[:, 3] >= 1) & (g[:, 3] <= 4)
+        on_vx, on_gp, on_gn = (k & _VX) != 0, (k & _GP) != 0, (k & _GN) != 0
+        res = np.zeros(r.size, dtype=np.int8)
+        todo = np.ones(r.size, dtype=bool)
+        for cond, code in (
+            (on_gp & gpe_ok, P_GPE),
+            (on_vx & ibit & ~gen_strict, P_VXLAN),
+            (
+                (on_gn & gver0 & ~(vx_strict & ~gen_strict)) | ((on_vx | on_gp) & gen_strict),
+                P_GENEVE,
+            ),
+            ((on_gn | on_gp) & vx_strict, P_VXLAN),
+        ):
+            m = todo & cond
+            res[m] = code
+            todo &= ~m
+        st.nxt[r] = res
+    if o.guess_tunnels:
+        gs = np.flatnonzero(~on & (capt >= GUESS_MIN_PAYLOAD) & (wire >= 8 + 14 + 20))
+        if gs.size:
+            r = rows[gs]
+            g = raw(st.data, st.base(r), 0, GUESS_MIN_PAYLOAD).astype(np.int64)
+            st.nxt[r[_guess(g, wire[gs])]] = P_VXLAN
+
+
+def _enter(st: State, rows: np.ndarray, layer: str, code: int) -> tuple[np.ndarray, np.ndarray]:
+    """Account for a tunnel header at ``rows``: depth, outermost underlay to ``outer_*``.
+
+    Returns the rows that entered and a mask of those for which it is the outermost tunnel.
+    """
+    limit = st.options.max_tunnel_depth
+    over = st.depth[rows] >= limit
+    st.fail(
+        rows[over],
+        layer,
+        "tunnels nested deeper than max_tunnel_depth {a} at offset {b}",
+        limit,
+        st.pos[rows[over]],
+    )
+    rows = rows[~over]
+    first = st.depth[rows] == 0
+    fr = rows[first]
+    out = st.out
+    out.move(_OUTER_MOVES, fr)
+    out.int("outer_udp_len", fr, st.udp_len[fr])
+    out.int("outer_udp_checksum", fr, st.udp_csum[fr])
+    out.clear(_POD_COLUMNS + _TUNNEL_COLUMNS, rows)
+    st.extseq[rows] = 0
+    st.jumbo[rows] = False
+    st.gen[rows] = -1
+    st.depth[rows] += 1
+    st.tunnel[rows] = code
+    return rows, first
+
+
+def vxlan(st: State, rows: np.ndarray) -> None:
+    """VXLAN header: flags, VNI, group-policy id when the G bit is set; an Ethernet frame follows."""
+    rows = rows[st.need(rows, 8, "vxlan", "VXLAN header")]
+    rows, first = _enter(st, rows, "vxlan", 1)
+    d, b = st.data, st.base(rows)
+    flags = u8(d, b, 0)
+    vni = u24(d, b, 4)
+    out = st.out
+    out.int("vxlan_flags", rows, flags)
+    out.int("vni", rows, vni)
+    out.int("outer_vni", rows[first], vni[first])
+    out.int("tunnel_proto", rows, 0x6558)
+    gbp = (flags & 0x80) != 0
+    out.int("vxlan_gbp", rows[gbp], u16(d, b[gbp], 2))
+    st.pos[rows] += 8
+    st.nxt[rows] = P_ETH
+
+
+def gpe(st: State, rows: np.ndarray) -> None:
+    """VXLAN-GPE header: flags, next protocol (IPv4, IPv6, Ethernet; NSH and others stop), VNI."""
+    rows = rows[st.need(rows, 8, "vxlan-gpe", "VXLAN-GPE header")]
+    rows, first = _enter(st, rows, "vxlan-gpe", 2)
+    d, b = st.data, st.base(rows)
+    nproto = u8(d, b, 3)
+    vni = u24(d, b, 4)
+    out = st.out
+    out.int("vxlan_flags", rows, u8(d, b, 0))
+    out.int("vni", rows, vni)
+    out.int("outer_vni", rows[first], vni[first])
+    nxt = np.zeros(rows.size, dtype=np.int8)
+    for value, et in _GPE_PROTO.items():
+        m = nproto == value
+        out.int("tunnel_proto", rows[m], et)
+        nxt[m] = _GPE_NEXT.get(value, P_DONE)
+    st.pos[rows] += 8
+    st.nxt[rows] = nxt
+
+
+def geneve(st: State, rows: np.ndarray) -> None:
+    """Geneve header and its TLV options; the protocol type says what follows."""
+    rows = rows[st.need(rows, 8, "geneve", "Geneve header")]
+    rows, first = _enter(st, rows, "geneve", 3)
+    d = st.data
+    b = st.base(rows)
+    b0 = u8(d, b, 0)
+    ver = b0 >> 6
+    bad = ver != 0
+    st.fail(
+        rows[bad],
+        "geneve",
+        "Geneve header: expected version 0, found {a} at offset {b}",
+        ver[bad],
+        st.pos[rows[bad]],
+    )
+    optlen = (b0 & 0x3F) * 4
+    ok = ~bad
+    ok[ok] = st.need(rows[ok], 8 + optlen[ok], "geneve", "Geneve header with options")
+    rows, first, optlen = rows[ok], first[ok], optlen[ok]
+
+    # Walk the options (each a multiple of 4 bytes, so an option header always fits).
+    serial = len(st.geneve_opts)
+    records: list[tuple[int, np.ndarray, np.ndarray]] = []
+    act = rows
+    cur = st.pos[rows] + 8
+    stop = cur + optlen
+    for j in range(64):
+        m = cur < stop
+        act, cur, stop = act[m], cur[m], stop[m]
+        if act.size == 0:
+            break
+        ob = st.start[act] + cur
+        cls, typ = u16(d, ob, 0), u8(d, ob, 2)
+        ln = (u8(d, ob, 3) & 0x1F) * 4 + 4
+        over = cur + ln > stop
+        st.fail(
+            act[over],
+            "geneve",
+            "Geneve option at offset {b} declares {a} bytes, only {c} left in the options",
+            ln[over],
+            cur[over],
+            (stop - cur)[over],
+        )
+        keep = ~over
+        records.append((j, act[keep], (cls[keep] << 16) | (typ[keep] << 8) | ln[keep]))
+        act, cur, stop = act[keep], cur[keep] + ln[keep], stop[keep]
+
+    good = st.nxt[rows] == P_GENEVE
+    rows, first, optlen = rows[good], first[good], optlen[good]
+    b = st.base(rows)
+    vni = u24(d, b, 4)
+    proto = u16(d, b, 2)
+    out = st.out
+    out.int("vni", rows, vni)
+    out.int("outer_vni", rows[first], vni[first])
+    out.int("tunnel_proto", rows, proto)
+    out.bool("geneve_critical", rows, (u8(d, b, 1) & 0x40) != 0)
+    st.gen[rows] = serial
+    st.geneve_opts.append((serial, records))
+    nxt = np.zeros(rows.size, dtype=np.int8)
+    for value, code in _PROTO_NEXT.items():
+        nxt[proto == value] = code
+    st.pos[rows] += 8 + optlen
+    st.nxt[rows] = nxt
