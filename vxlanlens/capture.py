@@ -12,10 +12,9 @@ from typing import BinaryIO
 
 import pandas as pd
 
-from . import decode as _decode
-from . import read as _read
-from .decode import DecodeOptions
+from .decode import DecodeOptions, decode_batch
 from .errors import CaptureError
+from .read import open_capture, parse_capture_arg
 from .read.records import InterfaceInfo
 from .table import TableBuilder
 
@@ -97,10 +96,10 @@ def read(
     sources: list[CaptureSource] = []
     warnings: list[str] = []
     for label, spec in resolved:
-        with _read.open_capture(spec, label=label) as reader:
+        with open_capture(spec, label=label) as reader:
             start = len(builder)
             for batch in reader.batches(max_frames=batch_frames):
-                builder.add(batch, _decode.decode_batch(batch, opts))
+                builder.add(batch, decode_batch(batch, opts))
                 if progress is not None:
                     progress(done_before + reader.bytes_read, total)
             done_before += reader.bytes_read
@@ -124,7 +123,7 @@ def _labels(specs: list[CaptureSpec]) -> list[tuple[str, CaptureSpec]]:
     for spec in specs:
         if isinstance(spec, (str, os.PathLike)):
             text = os.fspath(spec)
-            label, path = _read.parse_capture_arg(text)
+            label, path = parse_capture_arg(text)
             out.append((label, path, path != text))
         else:
             name = getattr(spec, "name", None)

@@ -1,0 +1,114 @@
+"""Explain: paths in words and findings with evidence, from packets, exchanges and topology."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pandas as pd
+
+from ..topology import Topology
+from .context import Context
+from .findings import FINDING_IDS, detect
+from .model import SCHEMA_VERSION, SEVERITIES, Evidence, Explanation, Finding, Hop, Path
+from .paths import build_paths
+
+__all__ = [
+    "FINDING_IDS",
+    "SCHEMA_VERSION",
+    "SEVERITIES",
+    "Evidence",
+    "Explanation",
+    "Finding",
+    "Hop",
+    "Path",
+    "explain",
+]
+
+
+def explain(
+    packets: pd.DataFrame,
+    topology: Topology,
+    exchanges: pd.DataFrame,
+    journeys: pd.DataFrame,
+    *,
+    captures: list[dict[str, Any]] | None = None,
+    loaded: bool = False,
+) -> Explanation:
+    """The explanation of annotated packets, their exchanges and journeys under a topology.
+
+    ``loaded`` says whether any topology dump was given (otherwise every fact of ``topology``
+    was inferred from the captures, and the explanation says so).
+    """
+    ctx = Context(
+        packets=packets, topology=topology, exchanges=exchanges, journeys=journeys, loaded=loaded
+    )
+    paths, left_out = build_paths(ctx)
+    findings = detect(ctx)
+    _attach(paths, findings)
+    unknowns = list(dict.fromkeys(topology.unknown))
+    if not loaded:
+        unknowns.insert(
+            0,
+            "No topology dump was given: interface names, pod names and identities' labels are inferred from the captures or unknown.",
+        )
+    if left_out:
+        unknowns.append(
+            f"{left_out} more exchanges were paired but are not given a path each (see `vxlanlens exchanges`)."
+        )
+    return Explanation(
+        captures=captures or [],
+        topology=_topology_summary(ctx),
+        paths=paths,
+        findings=findings,
+        unknowns=unknowns,
+        counts=_counts(ctx),
+    )
+
+
+def _attach(paths: list[Path], findings: list[Finding]) -> None:
+    """Give each path the findings whose evidence frames it shares."""
+    for path in paths:
+        frames = {e for hop in (*path.hops, *path.reply_hops) for e in hop.evidence}
+        if not frames:
+            continue
+        path.findings = [f for f in findings if frames.intersection(f.evidence)]
+
+
+def _topology_summary(ctx: Context) -> dict[str, Any]:
+    topo = ctx.topology
+    return {
+        "loaded": ctx.loaded,
+        "sources": list(topo.sources),
+        "nodes": [n.label for n in topo.nodes],
+        "pods": [p.label for p in topo.pods],
+        "interfaces": len(topo.interfaces),
+        "conflicts": [c.to_dict() for c in topo.conflicts],
+        "capture_points": [
+            {
+                "capture": p.capture,
+                "kind": p.kind,
+                "node": p.node,
+                "pod": p.pod,
+                "frames": p.frames,
+                "how": p.how,
+            }
+            for p in ctx.points.values()
+        ],
+    }
+
+
+def _counts(ctx: Context) -> dict[str, int]:
+    p = ctx.packets
+    out: dict[str, int] = {
+        "frames": len(p),
+        "tunnelled_frames": int(p["tunnel"].notna().sum()),
+        "decode_errors": int(p["decode_error"].notna().sum()),
+        "exchanges": len(ctx.exchanges),
+    }
+    if not ctx.exchanges.empty:
+        for (kind, status), n in Counter(
+            zip(ctx.exchanges["kind"].astype(str), ctx.exchanges["status"].astype(str), strict=True)
+        ).items():
+            out[f"{kind}_{status}"] = n
+    return out

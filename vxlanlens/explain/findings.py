@@ -1,0 +1,878 @@
+"""Findings: stable ids, a severity, one plain statement each, and the evidence behind it.
+
+Every detector takes the :class:`~vxlanlens.explain.context.Context` and returns findings;
+``docs/explanations.md`` lists every id with what triggers it and what to do about it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+import pandas as pd
+
+from ..topology.model import RESERVED_IDENTITIES, Source
+from .context import Context, ev, na, vals
+from .model import Evidence, Finding
+
+__all__ = ["DETECTORS", "FINDING_IDS", "detect"]
+
+VXLAN_OVERHEAD = {4: 50, 6: 70}
+"""Bytes VXLAN adds in front of the pod's IP packet: Ethernet 14 + outer IP (20 / 40) + UDP 8 + VXLAN 8."""
+GENEVE_BASE = 8
+DEFAULT_UNDERLAY_MTU = 1500
+MAX_EVIDENCE = 12
+
+
+def _src_ev(source: Source) -> Evidence:
+    return Evidence(source=str(source))
+
+
+def _frames(
+    rows: pd.DataFrame, cap: str = "request_capture", frame: str = "request_frame"
+) -> list[Evidence]:
+    out = []
+    for c, f in zip(rows[cap], rows[frame], strict=True):
+        e = ev(c, f)
+        if e is not None:
+            out.append(e)
+    return out
+
+
+def _pair_frames(rows: pd.DataFrame) -> list[Evidence]:
+    out = _frames(rows) + _frames(rows, "reply_capture", "reply_frame")
+    return sorted(set(out), key=lambda e: (e.capture or "", e.frame_no or 0))[:MAX_EVIDENCE]
+
+
+def _us(seconds: object) -> str:
+    s = vals(seconds)
+    if s is None:
+        return "?"
+    s = float(s)  # type: ignore[arg-type]
+    return f"{s * 1e6:.0f} µs" if s < 1e-3 else f"{s * 1e3:.3f} ms"
+
+
+def _flags(flags: object) -> str:
+    f = vals(flags)
+    return ",".join(str(f)) if f else "none"
+
+
+def _route_gateways(ctx: Context, family: int) -> dict[str, list]:
+    """Default-route next hops by pod namespace, from routes loaded from dumps."""
+    out: dict[str, list] = defaultdict(list)
+    for r in ctx.topology.routes:
+        if r.family == family and r.dst == "default" and r.via:
+            out[r.via].append(r)
+    return out
+
+
+# --- gateway findings ---------------------------------------------------------------------------
+
+
+def gateway_answered_by_ebpf(ctx: Context) -> list[Finding]:
+    """An IPv6 gateway on no interface, answered by the pod's own lxc veth MAC."""
+    ex = ctx.exchanges
+    if ex.empty:
+        return []
+    nd = ex[(ex["kind"] == "nd") & (ex["status"] == "answered")]
+    if nd.empty:
+        return []
+    gateways = _route_gateways(ctx, 6)
+    routers = set(ctx.topology.router_ips())
+    out = []
+    for (target, requester_mac), rows in nd.groupby(
+        ["target", "requester_mac"], observed=True, sort=False
+    ):
+        target, requester_mac = str(target), str(requester_mac)
+        responders = sorted({str(m) for m in rows["responder_mac"].dropna()})
+        flags = sorted({str(f) for f in rows["nd_flags"].dropna()})
+        is_router = "R" in "".join(flags)
+        pod = ctx.pod_of(mac=requester_mac)
+        if pod is None:
+            pod = ctx.pod_of(ip=rows["requester_ip"].iloc[0])
+        is_gateway = target in gateways or target in routers
+        lxc_pod = ctx.topology.pod_by_host_mac(responders[0]) if responders else None
+        by_lxc = bool(responders) and (
+            (pod is not None and pod.host_mac in responders)
+            or (lxc_pod is not None and pod is None)
+        )
+        if not (is_gateway or is_router):
+            continue
+        if not by_lxc and ctx.loaded and pod is not None and pod.host_mac:
+            continue  # answered by something else than the lxc veth: not this finding
+        lookup = ctx.topology.interfaces_with_address(target)
+        if lookup.matches:
+            continue  # configured somewhere: answered by its owner, nothing special
+        who = ctx.mac_text(responders[0]) if responders else "?"
+        pod_text = pod.label if pod is not None else f"the pod with MAC {requester_mac}"
+        if lookup.checked:
+            where = (
+                f"is configured on no interface ({lookup.checked} interfaces checked in the dumps)"
+            )
+        else:
+            where = "is not known to be configured on any interface (no interface dump was given, so this could not be checked)"
+        neigh = [n for n in ctx.topology.neighbors if n.ip == target and n.lladdr in responders]
+        neigh_text = ""
+        if neigh:
+            n0 = neigh[0]
+            state = f" {n0.state}" if n0.state else ""
+            router = " router" if n0.router else ""
+            neigh_text = f" The pod's neighbour table maps it to {n0.lladdr}{router}{state}."
+        lat = rows["latency_s"].dropna()
+        lat_text = f" within {_us(lat.max())}" if len(lat) else ""
+        lladdr = sorted({str(m) for m in rows["nd_lladdr"].dropna()})
+        lladdr_text = f", target link-layer address {lladdr[0]}" if lladdr else ""
+        if pod is not None and pod.host_mac in responders:
+            whose = "the pod's own host-side veth"
+        elif lxc_pod is not None:
+            whose = f"the host-side veth of {lxc_pod.label}"
+        else:
+            whose = "by the datapath rule, the pod's host-side lxc veth (no dump names it)"
+        statement = (
+            f"The IPv6 gateway {target} of {pod_text} {where}, yet {len(rows)} Neighbor "
+            f"Solicitation(s) for it were answered{lat_text} by {who} — {whose} — with flags "
+            f"{', '.join(_flags(f) for f in flags) or 'none'}{lladdr_text}.{neigh_text} Cilium's eBPF program on the "
+            f"lxc veth answers the solicitation itself; the address need not exist anywhere as long "
+            f"as a hook answers for it (Calico does the same with 169.254.1.1)."
+        )
+        evidence = _pair_frames(rows) + [_src_ev(n.source) for n in neigh[:2]]
+        evidence += [_src_ev(r.source) for r in gateways.get(target, [])[:2]]
+        out.append(
+            Finding(
+                "gateway-answered-by-ebpf",
+                "info",
+                statement,
+                evidence,
+                {
+                    "gateway": target,
+                    "pod": pod.label if pod is not None else None,
+                    "answered_by": responders,
+                    "nd_flags": flags,
+                    "interfaces_checked": lookup.checked,
+                    "solicitations": len(rows),
+                },
+            )
+        )
+    return out
+
+
+def gateway_is_cilium_host(ctx: Context) -> list[Finding]:
+    """A pod's IPv4 next hop is its node's cilium_host address, answered (if ARPed) by the lxc MAC."""
+    out = []
+    ex = ctx.exchanges
+    arp = ex[(ex["kind"] == "arp")] if not ex.empty else ex
+    seen: set[str] = set()
+    for via, routes in _route_gateways(ctx, 4).items():
+        lookup = ctx.topology.interfaces_with_address(via)
+        hosts = [i for i in lookup.matches if i.kind == "cilium_host"]
+        if not hosts:
+            continue
+        host = hosts[0]
+        pods = sorted({r.namespace for r in routes if r.namespace and r.namespace != "host"})
+        rows = arp[arp["target"].astype(str) == via] if not arp.empty else arp
+        answered = rows[rows["status"] == "answered"] if not rows.empty else rows
+        if not answered.empty:
+            macs = sorted({str(m) for m in answered["responder_mac"].dropna()})
+            arp_text = f" Its ARP requests were answered by {', '.join(ctx.mac_text(m) for m in macs)} (Cilium's eBPF on the lxc veth answers ARP, whatever the target except the pod's own address)."
+        elif not rows.empty:
+            arp_text = " Its ARP requests in the captures got no answer."
+        else:
+            arp_text = " No ARP for it appears in the captures (the pod's neighbour entry was already cached, or no IPv4 traffic was captured)."
+        node = f" of {host.node}" if host.node else ""
+        statement = (
+            f"The IPv4 next hop {via} of {', '.join(pods) or 'the pod'} is the address of "
+            f"cilium_host{node} (the node's Cilium router IP).{arp_text}"
+        )
+        evidence = [_src_ev(r.source) for r in routes[:2]] + [_src_ev(host.source)]
+        evidence += _pair_frames(rows) if not rows.empty else []
+        seen.add(via)
+        out.append(
+            Finding(
+                "gateway-is-cilium-host",
+                "info",
+                statement,
+                evidence,
+                {"gateway": via, "interface": host.label, "node": host.node},
+            )
+        )
+    # without dumps: an ARP for a gateway answered by the same MAC that answers the IPv6 gateway
+    if not arp.empty:
+        nd = ex[(ex["kind"] == "nd") & (ex["status"] == "answered")]
+        nd_by = {
+            (str(a), str(b)) for a, b in zip(nd["requester_mac"], nd["responder_mac"], strict=True)
+        }
+        for (target, req_mac), rows in arp[arp["status"] == "answered"].groupby(
+            ["target", "requester_mac"], observed=True, sort=False
+        ):
+            target = str(target)
+            if target in seen:
+                continue
+            macs = sorted({str(m) for m in rows["responder_mac"].dropna()})
+            if not any((str(req_mac), m) in nd_by for m in macs) and not any(
+                ctx.topology.pod_by_host_mac(m) for m in macs
+            ):
+                continue
+            seen.add(target)
+            statement = (
+                f"The pod with MAC {req_mac} resolves its IPv4 gateway {target} to {', '.join(ctx.mac_text(m) for m in macs)}, "
+                f"the same MAC that answers its IPv6 gateway: the pod's lxc veth, where Cilium's eBPF answers ARP. "
+                f"{target} is most likely the node's cilium_host router IP (no interface dump was given to confirm it)."
+            )
+            out.append(
+                Finding(
+                    "gateway-is-cilium-host",
+                    "info",
+                    statement,
+                    _pair_frames(rows),
+                    {"gateway": target, "interface": None, "node": None},
+                )
+            )
+    return out
+
+
+# --- tunnel findings -------------------------------------------------------------------------------
+
+
+def vni_identity(ctx: Context) -> list[Finding]:
+    """What each VNI means: the sender's security identity."""
+    p = ctx.packets
+    tun = p[p["vni"].notna()]
+    if tun.empty:
+        return []
+    out = []
+    for vni, rows in tun.groupby("vni", sort=True):
+        vni = int(vni)
+        ident = ctx.topology.identity(vni)
+        senders = sorted(
+            {ctx.pod_label(ip=ip) or str(ip) for ip in rows["src_ip"].dropna().astype(str)}
+        )
+        senders = senders or sorted({str(m) for m in rows["src_mac"].dropna().astype(str)})
+        if ident is not None and ident.labels and vni not in RESERVED_IDENTITIES:
+            what = f"identity {ident.description}"
+        elif vni in RESERVED_IDENTITIES:
+            what = f"the reserved identity {vni} ({RESERVED_IDENTITIES[vni]})"
+        elif vni >= 256:
+            what = f"identity {vni} (a cluster-allocated identity; labels unknown: no identity dump given)"
+        else:
+            what = f"identity {vni}"
+        tunnels = sorted({str(t) for t in rows["tunnel"].dropna()})
+        statement = (
+            f"{'/'.join(t.upper() for t in tunnels)} VNI {vni} is the security identity of the sender, "
+            f"not a network: Cilium writes the source {what} into the VNI. Seen on {len(rows)} frame(s) "
+            f"sent by {', '.join(senders[:4])}{' and others' if len(senders) > 4 else ''}."
+        )
+        evidence = [
+            Evidence(capture=str(c), frame_no=int(f))
+            for c, f in zip(rows["capture"], rows["frame_no"], strict=True)
+        ][:MAX_EVIDENCE]
+        if ident is not None and ident.confidence == "loaded" and ident.source.file:
+            evidence.append(_src_ev(ident.source))
+        out.append(
+            Finding(
+                "vni-identity",
+                "info",
+                statement,
+                evidence,
+                {"vni": vni, "labels": list(ident.labels) if ident else [], "senders": senders},
+            )
+        )
+    ex = ctx.exchanges
+    if not ex.empty:
+        both = ex[ex["vni_request"].notna() & ex["vni_reply"].notna()]
+        if not both.empty:
+            same = both[both["vni_request"] == both["vni_reply"]]
+            diff = both[both["vni_request"] != both["vni_reply"]]
+            if not diff.empty:
+                r = diff.iloc[0]
+                out.append(
+                    Finding(
+                        "vni-identity",
+                        "info",
+                        f"Request and reply carry different VNIs ({int(r['vni_request'])} and {int(r['vni_reply'])} "
+                        f"for {r['key']}): by design, each side puts its own identity in the VNI, so a VNI "
+                        f"never pairs a request with its reply.",
+                        _pair_frames(diff),
+                        {"vni_request": int(r["vni_request"]), "vni_reply": int(r["vni_reply"])},
+                    )
+                )
+            if not same.empty:
+                r = same.iloc[0]
+                out.append(
+                    Finding(
+                        "vni-identity",
+                        "info",
+                        f"Request and reply carry the same VNI {int(r['vni_request'])} ({r['key']}): the two "
+                        f"pods have the same security identity (the same identity labels, e.g. pods of one "
+                        f"Deployment or DaemonSet). Pods with different labels would send different VNIs.",
+                        _pair_frames(same),
+                        {"vni_request": int(r["vni_request"]), "vni_reply": int(r["vni_reply"])},
+                    )
+                )
+    return out
+
+
+def inner_macs(ctx: Context) -> list[Finding]:
+    """What the inner MACs of tunnelled frames are: the sending pod's eth0 and its own lxc veth."""
+    p = ctx.packets
+    tun = p[p["tunnel"].notna() & p["src_mac"].notna()]
+    if tun.empty:
+        return []
+    out = []
+    groups = tun.groupby(["src_mac", "dst_mac", "src_ip", "dst_ip"], observed=True, sort=False)
+    for (smac, dmac, sip, dip), rows in list(groups)[:8]:
+        sender = ctx.pod_of(ip=sip, mac=smac)
+        src_name, dst_name = ctx.mac_name(smac), ctx.mac_name(dmac)
+        first = rows.iloc[0]
+        node = ctx.node_label(first["outer_src_ip"]) or f"node {first['outer_src_ip']}"
+        if sender is not None and sender.mac == str(smac) and sender.host_mac == str(dmac):
+            meaning = (
+                f"the sending pod's eth0 → its own host-side veth ({sender.host_interface or 'lxc'}), "
+                f"both on the sending node {sender.node or node}"
+            )
+        elif src_name and dst_name:
+            meaning = f"{src_name} → {dst_name}"
+        else:
+            meaning = (
+                "by Cilium's datapath, the sending pod's eth0 → its host-side lxc veth on the sending "
+                f"node {node}: Cilium redirects the pod's frame into the tunnel without rewriting its "
+                "Ethernet header (not confirmed by a dump)"
+            )
+        same_at_pod = _same_frame_elsewhere(ctx, rows.iloc[0])
+        same_text = (
+            f" The inner frame is the one the pod sent, unchanged ({same_at_pod})."
+            if same_at_pod
+            else ""
+        )
+        statement = (
+            f"Inside the tunnel from {node}, frames {sip} → {dip} carry inner MACs {smac} → {dmac}: "
+            f"{meaning}.{same_text}"
+        )
+        evidence = [
+            Evidence(capture=str(c), frame_no=int(f))
+            for c, f in zip(rows["capture"], rows["frame_no"], strict=True)
+        ][:6]
+        out.append(
+            Finding(
+                "inner-macs",
+                "info",
+                statement,
+                evidence,
+                {
+                    "src_mac": str(smac),
+                    "dst_mac": str(dmac),
+                    "src_ip": str(sip),
+                    "dst_ip": str(dip),
+                },
+            )
+        )
+    return out
+
+
+def _same_frame_elsewhere(ctx: Context, row: pd.Series) -> str | None:
+    """Where the same pod frame (same MACs, addresses, id/seq) was seen outside a tunnel."""
+    p = ctx.packets
+    m = (
+        p["tunnel"].isna()
+        & (p["src_mac"].astype(str) == str(row["src_mac"]))
+        & (p["dst_mac"].astype(str) == str(row["dst_mac"]))
+        & (p["src_ip"].astype(str) == str(row["src_ip"]))
+        & (p["dst_ip"].astype(str) == str(row["dst_ip"]))
+    )
+    for col in ("echo_id", "echo_seq", "ip_id", "tcp_seq"):
+        if not na(row[col]):
+            m &= p[col] == row[col]
+    hit = p[m.fillna(False)]
+    if hit.empty:
+        return None
+    h = hit.iloc[0]
+    return f"same MACs and addresses as {h['capture']}#{int(h['frame_no'])}"
+
+
+def hop_limit(ctx: Context) -> list[Finding]:
+    """How many routing hops the TTL / hop limit of answers shows."""
+    out = []
+    ex = ctx.exchanges
+    if ex.empty:
+        return out
+    replies = ex[(ex["kind"].isin(["echo", "tcp"])) & ex["reply_frame"].notna()]
+    done: set[tuple] = set()
+    for _, r in replies.iterrows():
+        row = ctx.row(r["reply_capture"], r["reply_frame"])
+        if row is None or na(row["ttl"]) or not na(row["tunnel"]):
+            continue
+        key = (str(row["src_ip"]), str(row["dst_ip"]), int(row["ttl"]))
+        if key in done:
+            continue
+        done.add(key)
+        ttl = int(row["ttl"])
+        sent = _ttl_at_sender(ctx, row)
+        if sent is not None:
+            initial, where = sent
+            how = f"it left its sender with {initial} (seen at {where})"
+        else:
+            initial = next(x for x in (64, 128, 255) if ttl <= x)
+            how = f"assuming the sender's usual initial {initial}"
+        hops = initial - ttl
+        word = "hop limit" if row["ip_version"] == 6 else "TTL"
+        hop_text = {0: "no routing hop", 1: "one routing hop"}.get(hops, f"{hops} routing hops")
+        meaning = (
+            " — in Cilium's tunnel mode, the delivery to the pod on the receiving node decrements it once"
+            if hops == 1
+            else ""
+        )
+        statement = (
+            f"The {r['answer'] or 'reply'} from {ctx.ip_text(row['src_ip'])} reached {ctx.point_text(str(row['capture']))} "
+            f"with {word} {ttl}; {how}: {hop_text}{meaning}."
+        )
+        evidence = [Evidence(capture=str(row["capture"]), frame_no=int(row["frame_no"]))]
+        if sent is not None:
+            evidence.append(
+                Evidence(capture=where.split("#")[0], frame_no=int(where.split("#")[1]))
+            )
+        out.append(
+            Finding(
+                "hop-limit",
+                "info",
+                statement,
+                evidence,
+                {"ttl": ttl, "initial": initial, "hops": hops, "src_ip": key[0]},
+            )
+        )
+    return out
+
+
+def _ttl_at_sender(ctx: Context, row: pd.Series) -> tuple[int, str] | None:
+    """The TTL the same packet had earlier on its path (e.g. inside the tunnel), if seen."""
+    j = ctx.journeys
+    if j.empty:
+        return None
+    me = j[
+        (j["capture"].astype(str) == str(row["capture"])) & (j["frame_no"] == int(row["frame_no"]))
+    ]
+    if me.empty:
+        return None
+    jid = me["journey"].iloc[0]
+    obs = j[j["journey"] == jid].sort_values("obs")
+    first = obs.iloc[0]
+    if int(first["frame_no"]) == int(row["frame_no"]) and str(first["capture"]) == str(
+        row["capture"]
+    ):
+        return None
+    if na(first["ttl"]) or int(first["ttl"]) <= int(row["ttl"]):
+        return None
+    return int(first["ttl"]), f"{first['capture']}#{int(first['frame_no'])}"
+
+
+def dual_stack(ctx: Context) -> list[Finding]:
+    """Pods with both address families, and which families the captures exercise."""
+    p = ctx.packets
+    fams = {int(v) for v in p["ip_version"].dropna().unique()}
+    if (p["arp_op"].notna()).any():
+        fams.add(4)
+    exercised = " and ".join(f"IPv{v}" for v in sorted(fams)) or "no IP"
+    out = []
+    for pod in ctx.topology.pods:
+        v4 = [ip for ip in pod.ips if ipaddress.ip_address(ip).version == 4]
+        v6 = [ip for ip in pod.ips if ipaddress.ip_address(ip).version == 6]
+        if not (v4 and v6):
+            continue
+        used = p[p["src_ip"].astype(str).isin(pod.ips) | p["dst_ip"].astype(str).isin(pod.ips)]
+        used_f = sorted({int(v) for v in used["ip_version"].dropna().unique()})
+        used_text = " and ".join(f"IPv{v}" for v in used_f) if used_f else "neither family"
+        statement = (
+            f"{pod.label} is dual-stack: IPv4 {', '.join(v4)} and IPv6 {', '.join(v6)} on one eth0. "
+            f"The captures exercise {used_text} for it ({exercised} overall)."
+        )
+        evidence = [_src_ev(pod.source)]
+        if not used.empty:
+            evidence += [
+                Evidence(
+                    capture=str(used["capture"].iloc[0]), frame_no=int(used["frame_no"].iloc[0])
+                )
+            ]
+        out.append(
+            Finding(
+                "dual-stack",
+                "info",
+                statement,
+                evidence,
+                {"pod": pod.label, "ipv4": v4, "ipv6": v6, "exercised": used_f},
+            )
+        )
+    return out
+
+
+# --- problems -------------------------------------------------------------------------------------
+
+
+def unanswered(ctx: Context) -> list[Finding]:
+    """Requests nobody answered: NS, ARP, echo (with the last point where the packet was seen)."""
+    ex = ctx.exchanges
+    if ex.empty:
+        return []
+    out = []
+    routers = (
+        set(ctx.topology.router_ips()) | set(_route_gateways(ctx, 6)) | set(_route_gateways(ctx, 4))
+    )
+    # a request counts as unanswered only if no observation point saw it answered
+    for (kind, key), rows in ex[ex["kind"].isin(["nd", "arp", "echo", "tcp"])].groupby(
+        ["kind", "key"], observed=True, sort=False
+    ):
+        if (rows["status"] == "answered").any() or not (rows["status"] == "unanswered").any():
+            continue
+        un = rows[rows["status"] == "unanswered"]
+        r = un.iloc[0]
+        target = str(r["target"])
+        who = ctx.pod_label(ip=r["requester_ip"], mac=r["requester_mac"]) or str(r["requester_ip"])
+        retrans = int(vals(rows["retransmissions"].max()) or 0)
+        tries = f" ({retrans + 1} tries)" if retrans else ""
+        evidence = _frames(un)[:MAX_EVIDENCE]
+        if kind == "nd":
+            if target in routers:
+                reason = (
+                    "it is the pod's router IP, which Cilium's eBPF program on the lxc veth should answer: "
+                    "check that the endpoint's programs are loaded (cilium-dbg bpf endpoint list / cilium-dbg endpoint list)"
+                )
+            elif ctx.topology.pod_by_ip(target) is not None:
+                reason = "it is a pod address; Cilium answers an NS for a local endpoint, so the endpoint may not be local or not ready"
+            else:
+                reason = (
+                    "Cilium's eBPF answers an NS only for the router IP and local endpoints and drops the rest "
+                    '("Unknown L3 target address"), so a solicitation for another address stays unanswered'
+                )
+            out.append(
+                Finding(
+                    "ns-unanswered",
+                    "problem",
+                    f"Neighbor Solicitation from {who} for {target} was never answered{tries}: {reason}.",
+                    evidence,
+                    {"target": target, "requester": who},
+                )
+            )
+        elif kind == "arp":
+            if target == str(r["requester_ip"]):
+                continue
+            reason = (
+                "Cilium's eBPF on the lxc veth answers ARP for any target except the pod's own address, so no answer "
+                "means the lxc program is missing or the frame never reached it"
+            )
+            out.append(
+                Finding(
+                    "arp-unanswered",
+                    "problem",
+                    f"ARP request from {who} for {target} was never answered{tries}: {reason}.",
+                    evidence,
+                    {"target": target, "requester": who},
+                )
+            )
+        elif kind == "echo":
+            last = _last_seen(ctx, un)
+            out.append(
+                Finding(
+                    "echo-unanswered",
+                    "problem",
+                    f"Echo request {key} from {who} was never answered{tries}; {last}.",
+                    evidence,
+                    {"key": str(key), "target": target},
+                )
+            )
+        elif kind == "tcp":
+            out.append(
+                Finding(
+                    "tcp-unanswered",
+                    "problem",
+                    f"TCP SYN {key} from {who} got neither SYN/ACK nor RST{tries}; {_last_seen(ctx, un)}.",
+                    evidence,
+                    {"key": str(key), "target": target},
+                )
+            )
+    return out
+
+
+def _last_seen(ctx: Context, rows: pd.DataFrame) -> str:
+    """Where an unanswered request was last seen, and which captures did not see it."""
+    j = ctx.journeys
+    seen: list[tuple[str, int]] = []
+    for c, f in zip(rows["request_capture"], rows["request_frame"], strict=True):
+        if not na(c):
+            seen.append((str(c), int(f)))
+    if not j.empty and seen:
+        me = j[(j["capture"].astype(str) == seen[0][0]) & (j["frame_no"] == seen[0][1])]
+        if not me.empty:
+            obs = j[j["journey"] == me["journey"].iloc[0]].sort_values("obs")
+            seen = [(str(c), int(f)) for c, f in zip(obs["capture"], obs["frame_no"], strict=True)]
+    last_cap, last_frame = seen[-1]
+    row = ctx.row(last_cap, last_frame)
+    inside = ""
+    if row is not None and not na(row["tunnel"]):
+        inside = f" inside {str(row['tunnel']).upper()} from {ctx.ip_text(row['outer_src_ip'])} to {ctx.ip_text(row['outer_dst_ip'])}"
+    text = f"it was last seen at {ctx.point_text(last_cap)} (frame {last_frame}){inside}"
+    caps_seen = {c for c, _ in seen}
+    ts = row["ts"] if row is not None else None
+    missing = [
+        ctx.point_text(c)
+        for c in ctx.points
+        if c not in caps_seen
+        and ts is not None
+        and ctx.covers(c, ts)
+        and ctx.points[c].kind in ("node", "pod")
+    ]
+    if missing:
+        text += f", and not at {', '.join(missing)}, which was capturing at that time"
+        if row is not None and not na(row["tunnel"]):
+            text += (
+                ": it was lost between the two points (underlay, or the receiving node's datapath)"
+            )
+    return text
+
+
+def mtu(ctx: Context) -> list[Finding]:
+    """Inner packets larger than the underlay MTU minus the tunnel overhead; Packet Too Big."""
+    out = []
+    p = ctx.packets
+    ex = ctx.exchanges
+    if not ex.empty:
+        errs = ex[
+            (ex["kind"] == "icmp-error") & ex["answer"].isin(["packet-too-big", "frag-needed"])
+        ]
+        for _, r in errs.iterrows():
+            mtu_v = vals(r["mtu"])
+            quoted = (
+                f" about {r['request_capture']}#{int(r['request_frame'])}"
+                if not na(r["request_frame"])
+                else ""
+            )
+            out.append(
+                Finding(
+                    "packet-too-big",
+                    "warning",
+                    f"{'ICMPv6 Packet Too Big' if r['answer'] == 'packet-too-big' else 'ICMP fragmentation needed'} from "
+                    f"{ctx.ip_text(r['responder_ip'])} to {ctx.ip_text(r['requester_ip'])}{quoted}: the path MTU is {mtu_v}. "
+                    f"With a 1500-byte underlay, VXLAN leaves 1450 bytes for the pod's packets over IPv4 (1430 over IPv6).",
+                    _pair_frames(pd.DataFrame([r])),
+                    {"mtu": mtu_v},
+                )
+            )
+    ip_len = p["ip_len"]
+    if ip_len.notna().any():
+        overhead = VXLAN_OVERHEAD[4]
+        tun = p[p["outer_ip_version"].notna()]
+        if not tun.empty and (tun["outer_ip_version"] == 6).mean() > 0.5:
+            overhead = VXLAN_OVERHEAD[6]
+        underlay = _underlay_mtu(ctx)
+        limit = underlay - overhead
+        big = p[(ip_len > limit).fillna(False)]
+        if p["outer_ip_version"].notna().any() or len(big):
+            big = big[(big["dont_fragment"].fillna(False)) | (big["ip_version"] == 6)]
+        if not big.empty:
+            worst = int(big["ip_len"].max())
+            assumed = (
+                "" if _underlay_known(ctx) else " (assumed: no dump gives the node's eth0 MTU)"
+            )
+            out.append(
+                Finding(
+                    "mtu-exceeded",
+                    "problem",
+                    f"{len(big)} pod packet(s) of up to {worst} bytes that may not be fragmented exceed {limit} bytes, "
+                    f"the underlay MTU {underlay}{assumed} minus the {overhead}-byte tunnel overhead: they cannot be "
+                    f"encapsulated whole and are dropped or answered with Packet Too Big.",
+                    [
+                        Evidence(capture=str(c), frame_no=int(f))
+                        for c, f in zip(big["capture"], big["frame_no"], strict=True)
+                    ][:MAX_EVIDENCE],
+                    {
+                        "limit": limit,
+                        "largest": worst,
+                        "underlay_mtu": underlay,
+                        "overhead": overhead,
+                    },
+                )
+            )
+    return out
+
+
+def _underlay_known(ctx: Context) -> bool:
+    return any(i.kind == "underlay" and i.mtu for i in ctx.topology.interfaces)
+
+
+def _underlay_mtu(ctx: Context) -> int:
+    mtus = [i.mtu for i in ctx.topology.interfaces if i.kind == "underlay" and i.mtu]
+    return min(mtus) if mtus else DEFAULT_UNDERLAY_MTU
+
+
+def asymmetric_path(ctx: Context) -> list[Finding]:
+    """A reply that came back from another node than the one the request was tunnelled to."""
+    out = []
+    ex = ctx.exchanges
+    if ex.empty:
+        return out
+    both = ex[
+        ex["reply_frame"].notna() & ex["request_frame"].notna() & ex["tunnelled"].fillna(False)
+    ]
+    for _, r in both.iterrows():
+        req = ctx.row(r["request_capture"], r["request_frame"])
+        rep = ctx.row(r["reply_capture"], r["reply_frame"])
+        if req is None or rep is None or na(req["outer_dst_ip"]) or na(rep["outer_src_ip"]):
+            continue
+        if str(req["outer_dst_ip"]) != str(rep["outer_src_ip"]):
+            out.append(
+                Finding(
+                    "asymmetric-path",
+                    "warning",
+                    f"{r['key']}: the request was tunnelled to {ctx.ip_text(req['outer_dst_ip'])} but the reply came "
+                    f"back from {ctx.ip_text(rep['outer_src_ip'])}: the two directions take different paths "
+                    f"(stale routes or pod CIDR on another node?).",
+                    _pair_frames(pd.DataFrame([r])),
+                    {
+                        "request_to": str(req["outer_dst_ip"]),
+                        "reply_from": str(rep["outer_src_ip"]),
+                    },
+                )
+            )
+    return out
+
+
+def unknown_mac(ctx: Context) -> list[Finding]:
+    """Unicast MACs in pod frames that no dump explains (only when dumps were given)."""
+    if not ctx.loaded:
+        return []
+    p = ctx.packets
+    counts: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for col in ("src_mac", "dst_mac"):
+        sub = p[p[col].notna()]
+        for mac, c, f in zip(
+            sub[col].astype(str), sub["capture"].astype(str), sub["frame_no"], strict=True
+        ):
+            if len(counts[mac]) < 3:
+                counts[mac].append((c, int(f)))
+    unknown = {}
+    for mac, frames in counts.items():
+        if int(mac[:2], 16) & 1:
+            continue
+        ifaces = ctx.topology.interfaces_by_mac(mac)
+        if any(i.confidence == "loaded" for i in ifaces):
+            continue
+        pod = ctx.topology.pod_by_mac(mac) or ctx.topology.pod_by_host_mac(mac)
+        if pod is not None and pod.confidence == "loaded":
+            continue
+        unknown[mac] = frames
+    if not unknown:
+        return []
+    shown = sorted(unknown)[:6]
+    evidence = [Evidence(capture=c, frame_no=f) for m in shown for c, f in unknown[m][:2]]
+    return [
+        Finding(
+            "unknown-mac",
+            "warning",
+            f"{len(unknown)} MAC(s) in pod frames belong to no interface of the dumps given: {', '.join(ctx.mac_text(m) for m in shown)}"
+            f"{' ...' if len(unknown) > 6 else ''}. Add the dumps of the node or pod they belong to (e.g. the other node's ip -j addr).",
+            evidence,
+            {"macs": sorted(unknown)},
+        )
+    ]
+
+
+def duplicate_address(ctx: Context) -> list[Finding]:
+    """One IP claimed by several MACs (ARP senders, contested DAD)."""
+    out = []
+    p = ctx.packets
+    arp = p[
+        p["arp_sender_ip"].notna()
+        & p["arp_sender_mac"].notna()
+        & (p["arp_sender_ip"].astype(str) != "0.0.0.0")
+    ]
+    routers = set(ctx.topology.router_ips()) | set(_route_gateways(ctx, 4))
+    for ip, rows in arp.groupby(arp["arp_sender_ip"].astype(str), sort=False):
+        macs = sorted({str(m) for m in rows["arp_sender_mac"]})
+        if len(macs) < 2:
+            continue
+        if ip in routers or all(ctx.topology.pod_by_host_mac(m) for m in macs):
+            continue  # each lxc veth answers for the router IP with its own MAC: by design
+        lxc_like = _gateway_responders(ctx)
+        if ip in lxc_like:
+            continue
+        out.append(
+            Finding(
+                "duplicate-address",
+                "problem",
+                f"{ip} is claimed by {len(macs)} MACs in ARP: {', '.join(ctx.mac_text(m) for m in macs)}.",
+                [
+                    Evidence(capture=str(c), frame_no=int(f))
+                    for c, f in zip(rows["capture"], rows["frame_no"], strict=True)
+                ][:MAX_EVIDENCE],
+                {"ip": ip, "macs": macs},
+            )
+        )
+    ex = ctx.exchanges
+    if not ex.empty:
+        dad = ex[
+            (ex["kind"] == "nd")
+            & (ex["requester_ip"].astype(str) == "::")
+            & (ex["status"] == "answered")
+        ]
+        for _, r in dad.iterrows():
+            out.append(
+                Finding(
+                    "duplicate-address",
+                    "problem",
+                    f"Duplicate address detection for {r['target']} was answered by {ctx.mac_text(r['responder_mac'])}: the address is already in use.",
+                    _pair_frames(pd.DataFrame([r])),
+                    {"ip": str(r["target"]), "macs": [str(r["responder_mac"])]},
+                )
+            )
+    return out
+
+
+def _gateway_responders(ctx: Context) -> set[str]:
+    """Targets answered with the R flag or to several pods by their own lxc: router-like IPs."""
+    ex = ctx.exchanges
+    if ex.empty:
+        return set()
+    nd = ex[(ex["kind"] == "nd") & ex["nd_flags"].astype(str).str.contains("R", na=False)]
+    return {str(t) for t in nd["target"].dropna()}
+
+
+DETECTORS: tuple[Callable[[Context], list[Finding]], ...] = (
+    unanswered,
+    mtu,
+    asymmetric_path,
+    duplicate_address,
+    unknown_mac,
+    gateway_answered_by_ebpf,
+    gateway_is_cilium_host,
+    vni_identity,
+    inner_macs,
+    hop_limit,
+    dual_stack,
+)
+
+FINDING_IDS: tuple[str, ...] = (
+    "gateway-answered-by-ebpf",
+    "gateway-is-cilium-host",
+    "vni-identity",
+    "inner-macs",
+    "hop-limit",
+    "dual-stack",
+    "ns-unanswered",
+    "arp-unanswered",
+    "echo-unanswered",
+    "tcp-unanswered",
+    "mtu-exceeded",
+    "packet-too-big",
+    "asymmetric-path",
+    "unknown-mac",
+    "duplicate-address",
+)
+"""Every finding id vxlanlens can emit (documented in docs/explanations.md)."""
+
+
+def detect(
+    ctx: Context, detectors: Iterable[Callable[[Context], list[Finding]]] = DETECTORS
+) -> list[Finding]:
+    """All findings, most severe first (stable within a severity)."""
+    found: list[Finding] = []
+    for d in detectors:
+        found.extend(d(ctx))
+    order = {"problem": 0, "warning": 1, "info": 2}
+    return sorted(found, key=lambda f: order[f.severity])

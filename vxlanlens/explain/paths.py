@@ -1,0 +1,371 @@
+"""Paths: for each exchange, the ordered hops its request (and reply) took, seen or inferred."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .context import Context, Point, ev, na, vals
+from .model import Evidence, Hop, Path
+
+__all__ = ["build_paths"]
+
+MAX_PATHS = 200
+"""More exchanges than this are summarised, not given a path each."""
+
+
+def _observations(ctx: Context, rows: pd.DataFrame, side: str) -> list[tuple[Point, pd.Series]]:
+    """(capture point, packets row) of every frame of one side (``request`` / ``reply``),
+    including the other observations of the same packet found by the journeys."""
+    frames: list[tuple[str, int]] = []
+    for c, f in zip(rows[f"{side}_capture"], rows[f"{side}_frame"], strict=True):
+        if not na(c) and not na(f):
+            frames.append((str(c), int(f)))
+    j = ctx.journeys
+    if not j.empty and frames:
+        keys = set(frames)
+        mine = j[
+            [(str(c), int(f)) in keys for c, f in zip(j["capture"], j["frame_no"], strict=True)]
+        ]
+        if not mine.empty:
+            obs = j[j["journey"].isin(mine["journey"].unique())]
+            frames += [
+                (str(c), int(f)) for c, f in zip(obs["capture"], obs["frame_no"], strict=True)
+            ]
+    out = []
+    for cap, frame in dict.fromkeys(frames):
+        row = ctx.row(cap, frame)
+        if row is not None:
+            out.append((ctx.points[cap], row))
+    return sorted(out, key=lambda pr: pr[1]["ts_ns"])
+
+
+def _at(
+    obs: list[tuple[Point, pd.Series]],
+    kind: str,
+    *,
+    pod: str | None = None,
+    node_ip: str | None = None,
+    tunnelled: bool | None = None,
+) -> list[pd.Series]:
+    out = []
+    for point, row in obs:
+        if point.kind != kind:
+            continue
+        if pod is not None and point.pod != pod:
+            continue
+        if node_ip is not None and point.node_ip != node_ip:
+            continue
+        if tunnelled is not None and na(row["tunnel"]) == tunnelled:
+            continue
+        out.append(row)
+    return out
+
+
+def _evs(rows: list[pd.Series]) -> list[Evidence]:
+    out = []
+    for r in rows:
+        e = ev(r["capture"], r["frame_no"])
+        if e is not None:
+            out.append(e)
+    return out
+
+
+def _frame_text(ctx: Context, row: pd.Series) -> str:
+    ttl = vals(row["ttl"])
+    word = "hop limit" if vals(row["ip_version"]) == 6 else "TTL"
+    ttl_text = f", {word} {ttl}" if ttl is not None else ""
+    return f"{ctx.mac_text(row['src_mac'])} → {ctx.mac_text(row['dst_mac'])}, {row['src_ip']} → {row['dst_ip']}{ttl_text}"
+
+
+def _direction(
+    ctx: Context, obs: list[tuple[Point, pd.Series]], src_ip: str, dst_ip: str, src_mac: object
+) -> list[Hop]:
+    """Hops from the pod with ``src_ip`` to the pod with ``dst_ip`` through the overlay."""
+    hops: list[Hop] = []
+    spod = ctx.pod_of(ip=src_ip, mac=src_mac)
+    dpod = ctx.pod_of(ip=dst_ip)
+    tun = [row for _, row in obs if not na(row["tunnel"])]
+    outer_src = str(tun[0]["outer_src_ip"]) if tun else None
+    outer_dst = str(tun[0]["outer_dst_ip"]) if tun else None
+    snode = (
+        (spod.node if spod is not None else None)
+        or ctx.node_label(outer_src)
+        or (f"node {outer_src}" if outer_src else None)
+    )
+    dnode = (
+        (dpod.node if dpod is not None else None)
+        or ctx.node_label(outer_dst)
+        or ctx.node_of_pod_ip(dst_ip)
+        or (f"node {outer_dst}" if outer_dst else None)
+    )
+    slabel = spod.label if spod is not None else f"pod {src_ip}"
+    dlabel = dpod.label if dpod is not None else f"pod {dst_ip}"
+
+    # 1. the sending pod's eth0
+    seen = (
+        _at(obs, "pod", pod=spod.label if spod is not None else None, tunnelled=False)
+        if spod
+        else []
+    )
+    if not seen:
+        seen = [
+            row
+            for p, row in obs
+            if p.kind in ("pod", "unknown")
+            and na(row["tunnel"])
+            and str(row["src_mac"]) == str(src_mac)
+        ]
+    first_seen = seen[0] if seen else None
+    hops.append(
+        Hop(
+            f"{slabel} eth0",
+            "pod-eth0",
+            bool(seen),
+            node=snode,
+            pod=slabel,
+            mac=str(src_mac) if not na(src_mac) else None,
+            note=(
+                f"sent {_frame_text(ctx, first_seen)}"
+                if first_seen is not None
+                else "no capture at the sending pod"
+            ),
+            evidence=_evs(seen[:2]),
+        )
+    )
+    # 2. its lxc veth and Cilium's program there
+    lxc_mac = (
+        str(first_seen["dst_mac"])
+        if first_seen is not None
+        else (str(tun[0]["dst_mac"]) if tun else None)
+    )
+    lxc_name = (spod.host_interface if spod is not None and spod.host_interface else None) or (
+        f"lxc veth {lxc_mac}" if lxc_mac else "lxc veth"
+    )
+    hops.append(
+        Hop(
+            f"{lxc_name} on {snode or '?'}",
+            "lxc",
+            False,
+            node=snode,
+            pod=slabel,
+            mac=lxc_mac,
+            note=(
+                "the other end of the pod's veth: every frame the pod sends arrives here "
+                "(the frames' destination MAC is this veth's)"
+            ),
+        )
+    )
+    same_node = dpod is not None and spod is not None and dpod.node and dpod.node == spod.node
+    if same_node or (not tun and dpod is not None and spod is not None):
+        hops.append(
+            Hop(
+                f"eBPF on {lxc_name}",
+                "ebpf",
+                False,
+                node=snode,
+                note="Cilium delivers locally: redirect to the destination pod's lxc veth, no tunnel",
+            )
+        )
+    else:
+        hops.append(
+            Hop(
+                f"eBPF on {lxc_name} → cilium_vxlan"
+                if not tun or str(tun[0]["tunnel"]) != "geneve"
+                else f"eBPF on {lxc_name} → cilium_geneve",
+                "ebpf",
+                False,
+                node=snode,
+                note="Cilium's program looks up the destination's node and redirects the frame to the tunnel device, Ethernet header unchanged",
+            )
+        )
+        sent = _at(obs, "node", node_ip=outer_src, tunnelled=True) if outer_src else []
+        t0 = tun[0] if tun else None
+        tun_text = (
+            f"{str(t0['tunnel']).upper()} VNI {vals(t0['vni'])}, {t0['outer_src_ip']}:{vals(t0['outer_sport'])} → "
+            f"{t0['outer_dst_ip']}:{vals(t0['outer_dport'])}; inner {_frame_text(ctx, t0)}"
+            if t0 is not None
+            else "not captured"
+        )
+        hops.append(
+            Hop(
+                f"{snode or 'sending node'} eth0{f' {outer_src}' if outer_src else ''}",
+                "underlay",
+                bool(sent),
+                node=snode,
+                note=tun_text
+                if sent
+                else f"encapsulated here (inferred); {tun_text}"
+                if t0 is not None
+                else "encapsulated here (inferred; no node capture)",
+                evidence=_evs(sent[:2]),
+            )
+        )
+        hops.append(
+            Hop("underlay network", "network", False, note="between the nodes' eth0 (not captured)")
+        )
+        recv = _at(obs, "node", node_ip=outer_dst, tunnelled=True) if outer_dst else []
+        hops.append(
+            Hop(
+                f"{dnode or 'receiving node'} eth0{f' {outer_dst}' if outer_dst else ''}",
+                "underlay",
+                bool(recv),
+                node=dnode,
+                note=("arrived: " + _frame_text(ctx, recv[0]))
+                if recv
+                else "no capture on the receiving node's eth0",
+                evidence=_evs(recv[:2]),
+            )
+        )
+        hops.append(
+            Hop(
+                f"cilium_vxlan → eBPF on {dnode or '?'}",
+                "ebpf",
+                False,
+                node=dnode,
+                note="decapsulated; Cilium delivers to the destination pod's lxc veth, rewriting the MACs to lxc → pod and decrementing the hop limit once",
+            )
+        )
+    dlxc = dpod.host_interface if dpod is not None and dpod.host_interface else "lxc veth"
+    hops.append(
+        Hop(
+            f"{dlxc} on {dnode or '?'}",
+            "lxc",
+            False,
+            node=dnode,
+            pod=dlabel,
+            mac=dpod.host_mac if dpod is not None else None,
+            note="host side of the destination pod's veth",
+        )
+    )
+    got = _at(obs, "pod", pod=dpod.label, tunnelled=False) if dpod is not None else []
+    hops.append(
+        Hop(
+            f"{dlabel} eth0",
+            "pod-eth0",
+            bool(got),
+            node=dnode,
+            pod=dlabel,
+            mac=dpod.mac if dpod is not None else None,
+            note=("received " + _frame_text(ctx, got[0]))
+            if got
+            else "no capture at the destination pod",
+            evidence=_evs(got[:2]),
+        )
+    )
+    return hops
+
+
+def _gateway_hops(ctx: Context, rows: pd.DataFrame, kind: str) -> tuple[list[Hop], list[Hop]]:
+    """NS/NA or ARP between a pod and what answers on its lxc veth."""
+    r = rows.iloc[0]
+    pod = ctx.pod_of(ip=r["requester_ip"], mac=r["requester_mac"])
+    plabel = pod.label if pod is not None else f"pod {r['requester_mac']}"
+    node = pod.node if pod is not None else None
+    req_rows = [row for _, row in _observations(ctx, rows, "request")]
+    rep_rows = [row for _, row in _observations(ctx, rows, "reply")]
+    what = "Neighbor Solicitation" if kind == "nd" else "ARP request"
+    req = [
+        Hop(
+            f"{plabel} eth0",
+            "pod-eth0",
+            bool(req_rows),
+            node=node,
+            pod=plabel,
+            mac=str(r["requester_mac"]),
+            note=f"{what} for {r['target']} from {r['requester_ip']}",
+            evidence=_evs(req_rows[:1]),
+        )
+    ]
+    reply: list[Hop] = []
+    if not na(r["responder_mac"]):
+        name = ctx.mac_name(r["responder_mac"]) or f"MAC {r['responder_mac']}"
+        answer = "Neighbor Advertisement" if kind == "nd" else "ARP reply"
+        flags = (
+            f" flags {','.join(str(vals(r['nd_flags'])))}"
+            if kind == "nd" and vals(r["nd_flags"])
+            else ""
+        )
+        lat = vals(r["latency_s"])
+        lat_text = f" after {lat * 1e6:.0f} µs" if lat is not None else ""
+        reply = [
+            Hop(
+                f"{name}",
+                "lxc",
+                True,
+                node=node,
+                pod=plabel,
+                mac=str(r["responder_mac"]),
+                note=f"{answer}{flags}{lat_text} from {r['responder_ip']}",
+                evidence=_evs(rep_rows[:1]),
+            ),
+            Hop(
+                f"{plabel} eth0",
+                "pod-eth0",
+                True,
+                node=node,
+                pod=plabel,
+                note="received the answer",
+                evidence=_evs(rep_rows[:1]),
+            ),
+        ]
+    return req, reply
+
+
+def _summary(ctx: Context, kind: str, key: str, rows: pd.DataFrame) -> str:
+    statuses = rows["status"].astype(str)
+    if (statuses == "answered").any():
+        ans = rows[statuses == "answered"]
+        lat = ans["latency_s"].dropna()
+        at = ", ".join(sorted({str(c) for c in ans["request_capture"].dropna()}))
+        lat_text = f" in {lat.iloc[0] * 1e3:.3f} ms at {at}" if len(lat) else ""
+        who = vals(ans["responder_mac"].iloc[0])
+        by = f" by {ctx.mac_text(who)}" if kind in ("nd", "arp") and who else ""
+        status = f"answered{by}{lat_text}"
+    else:
+        status = ", ".join(sorted(set(statuses)))
+    label = {
+        "nd": "NS/NA",
+        "arp": "ARP",
+        "echo": "echo",
+        "tcp": "TCP handshake",
+        "icmp-error": "ICMP error",
+    }.get(kind, kind)
+    return f"{label} {key}: {status}"
+
+
+def build_paths(ctx: Context) -> tuple[list[Path], int]:
+    """One path per logical exchange (the same exchange seen at several points is one path);
+    returns the paths and how many exchanges were left without one (over :data:`MAX_PATHS`)."""
+    ex = ctx.exchanges
+    if ex.empty:
+        return [], 0
+    ex = ex[ex["status"].astype(str) != "duplicate"]
+    groups = list(ex.groupby(["kind", "key"], observed=True, sort=False))
+    paths: list[Path] = []
+    for (kind, key), rows in groups[:MAX_PATHS]:
+        kind, key = str(kind), str(key)
+        if kind in ("nd", "arp"):
+            req, rep = _gateway_hops(ctx, rows, kind)
+        elif kind in ("echo", "tcp"):
+            r = rows.iloc[0]
+            req_obs = _observations(ctx, rows, "request")
+            rep_obs = _observations(ctx, rows, "reply")
+            src_ip, dst_ip = str(r["requester_ip"]), str(r["target"])
+            req = _direction(ctx, req_obs, src_ip, dst_ip, r["requester_mac"])
+            rep = []
+            if rep_obs:
+                rep_src_mac = next(
+                    (
+                        row["src_mac"]
+                        for p, row in rep_obs
+                        if not na(row["tunnel"]) or p.kind == "pod"
+                    ),
+                    None,
+                )
+                rep = _direction(ctx, rep_obs, dst_ip, src_ip, rep_src_mac)
+        else:
+            req, rep = [], []
+        paths.append(
+            Path(kind=kind, summary=_summary(ctx, kind, key, rows), hops=req, reply_hops=rep)
+        )
+    return paths, max(0, len(groups) - MAX_PATHS)

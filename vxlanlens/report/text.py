@@ -1,0 +1,117 @@
+"""Terminal text of an explanation: a short summary first, then findings, then one block per path."""
+
+from __future__ import annotations
+
+import textwrap
+
+from ..explain.model import SEVERITIES, Explanation, Finding, Hop, Path
+
+__all__ = ["explanation_text"]
+
+WIDTH = 100
+_MARK = {"problem": "PROBLEM", "warning": "WARNING", "info": "info"}
+
+
+def _wrap(text: str, indent: str, first: str = "") -> list[str]:
+    return textwrap.wrap(
+        text,
+        width=WIDTH,
+        initial_indent=indent + first,
+        subsequent_indent=indent + " " * len(first),
+    ) or [indent + first]
+
+
+def _evidence(f: Finding, limit: int = 8) -> str:
+    shown = [str(e) for e in f.evidence[:limit]]
+    more = f" (+{len(f.evidence) - limit} more)" if len(f.evidence) > limit else ""
+    return ", ".join(shown) + more
+
+
+def _hop_lines(hops: list[Hop], indent: str) -> list[str]:
+    lines = []
+    for i, h in enumerate(hops, 1):
+        mark = "seen    " if h.observed else "inferred"
+        ev = f"  [{', '.join(str(e) for e in h.evidence[:3])}]" if h.evidence else ""
+        lines.append(f"{indent}{i:>2}. {mark}  {h.place}{ev}")
+        if h.note:
+            lines += _wrap(h.note, indent + " " * 16)
+    return lines
+
+
+def _path_lines(n: int, path: Path) -> list[str]:
+    lines = [f"Path {n}: {path.summary}"]
+    if path.hops:
+        lines.append("  request:")
+        lines += _hop_lines(path.hops, "    ")
+    if path.reply_hops:
+        lines.append("  reply:")
+        lines += _hop_lines(path.reply_hops, "    ")
+    if path.findings:
+        lines.append("  findings: " + ", ".join(sorted({f.id for f in path.findings})))
+    return lines
+
+
+def explanation_text(exp: Explanation) -> str:
+    """The explanation as plain text for a terminal (about 100 columns wide)."""
+    out: list[str] = []
+    c = exp.counts
+    out.append(
+        f"vxlanlens explain: {len(exp.captures)} capture(s), {c.get('frames', 0)} frames ({c.get('tunnelled_frames', 0)} tunnelled)"
+    )
+    points = {p["capture"]: p for p in exp.topology.get("capture_points", [])}
+    for cap in exp.captures:
+        p = points.get(cap["label"], {})
+        where = ""
+        if p.get("kind") == "pod":
+            where = f"at pod {p.get('pod')} eth0"
+        elif p.get("kind") == "node":
+            where = f"on the underlay of {p.get('node')}"
+        elif p:
+            where = f"capture point {p.get('kind')}"
+        out.append(
+            f"  {cap['label']:<16} {cap['frames']:>7} frames  {cap.get('path', '')}  {where}".rstrip()
+        )
+    topo = exp.topology
+    if topo.get("loaded"):
+        out.append(
+            f"Topology: {len(topo.get('sources', []))} dump(s); nodes: {', '.join(topo.get('nodes', [])) or '-'}; pods: {', '.join(topo.get('pods', [])) or '-'}"
+        )
+    else:
+        out.append(
+            f"Topology: inferred from the captures only; nodes: {', '.join(topo.get('nodes', [])) or '-'}; pods: {', '.join(topo.get('pods', [])) or '-'}"
+        )
+    ex_parts = []
+    for key, n in sorted(c.items()):
+        if "_" in key and key.split("_", 1)[0] in ("nd", "arp", "echo", "tcp", "icmp-error"):
+            ex_parts.append(f"{key.replace('_', ' ')}: {n}")
+    out.append(
+        f"Exchanges: {c.get('exchanges', 0)}" + (f" ({'; '.join(ex_parts)})" if ex_parts else "")
+    )
+    sev = exp.by_severity()
+    out.append(
+        "Findings: " + ", ".join(f"{sev[s]} {s}{'s' if sev[s] != 1 else ''}" for s in SEVERITIES)
+    )
+    if c.get("decode_errors"):
+        out.append(
+            f"Decode errors: {c['decode_errors']} frame(s) could not be fully decoded (see `vxlanlens packets`)"
+        )
+    for conflict in topo.get("conflicts", []):
+        out.append(
+            f"Topology conflict: {conflict.get('subject')} {conflict.get('field')}: {conflict.get('resolution')}"
+        )
+
+    if exp.findings:
+        out += ["", "Findings"]
+        for f in exp.findings:
+            out += _wrap(f.statement, "  ", f"[{_MARK[f.severity]}] {f.id}: ")
+            if f.evidence:
+                out += _wrap(_evidence(f), "      ", "evidence: ")
+    if exp.paths:
+        for n, path in enumerate(exp.paths, 1):
+            out.append("")
+            out += _path_lines(n, path)
+    if exp.unknowns:
+        out += ["", "Not known from this input"]
+        for u in exp.unknowns:
+            out += _wrap(u, "  ", "- ")
+    return "\n".join(out) + "\n"
