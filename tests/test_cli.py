@@ -19,7 +19,7 @@ REF = ROOT / "captures" / "cilium-dual-stack"
 POD, NODE = str(REF / "pod-eth0.pcap"), str(REF / "worker-eth0.pcap")
 
 
-def run(*args: str, input: bytes | None = None):  # noqa: A002
+def run(*args: str, input: bytes | None = None):
     return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
@@ -56,7 +56,16 @@ def test_packets_json_lines_have_every_column() -> None:
 
 def test_packets_csv_columns_and_label(tmp_path: Path) -> None:
     out = tmp_path / "p.csv"
-    res = run("packets", "-f", "csv", "--columns", "capture,frame_no,vni,src_ip", "-o", str(out), f"node={NODE}")
+    res = run(
+        "packets",
+        "-f",
+        "csv",
+        "--columns",
+        "capture,frame_no,vni,src_ip",
+        "-o",
+        str(out),
+        f"node={NODE}",
+    )
     assert res.exit_code == 0
     df = pd.read_csv(out)
     assert list(df.columns) == ["capture", "frame_no", "vni", "src_ip"]

@@ -45,6 +45,6 @@ def test_empty_table_has_schema_dtypes() -> None:
     df = empty_packets()
     assert list(df.columns) == list(COLUMN_NAMES)
     for c in COLUMNS:
-        assert str(df[c.name].dtype) == c.dtype or c.dtype == "category" and isinstance(
-            df[c.name].dtype, pd.CategoricalDtype
+        assert str(df[c.name].dtype) == c.dtype or (
+            c.dtype == "category" and isinstance(df[c.name].dtype, pd.CategoricalDtype)
         ), (c.name, df[c.name].dtype)

@@ -19,9 +19,13 @@ def _ip16(text: str) -> np.ndarray:
 
 
 def _batch(n: int, capture: str = "a", interfaces: tuple[InterfaceInfo, ...] = ()) -> RecordBatch:
-    b = RecordBatch.from_frames([b"\0" * 14] * n, capture=capture, ts_ns=[1_720_770_268_594_775_000 + i for i in range(n)])
+    b = RecordBatch.from_frames(
+        [b"\0" * 14] * n, capture=capture, ts_ns=[1_720_770_268_594_775_000 + i for i in range(n)]
+    )
     if interfaces:
-        b = RecordBatch(**{**b.__dict__, "interfaces": interfaces, "interface": np.zeros(n, np.int64)})
+        b = RecordBatch(
+            **{**b.__dict__, "interfaces": interfaces, "interface": np.zeros(n, np.int64)}
+        )
     return b
 
 
@@ -36,7 +40,10 @@ def test_builder_converts_every_kind() -> None:
     dec.ints["vni"] = (np.array([40172, 0, 7], np.uint32), np.array([True, False, True]))
     dec.ints["ttl"] = (np.array([64, 63, 255], np.uint8), np.ones(3, bool))
     dec.bools["dont_fragment"] = (np.array([True, False, False]), np.array([True, True, False]))
-    dec.macs["src_mac"] = (np.array([0x4E5B5745633B, 0xA279144780B3, 0x4E5B5745633B], np.uint64), np.ones(3, bool))
+    dec.macs["src_mac"] = (
+        np.array([0x4E5B5745633B, 0xA279144780B3, 0x4E5B5745633B], np.uint64),
+        np.ones(3, bool),
+    )
     addr = np.zeros((n, 16), np.uint8)
     addr[0] = _ip16("fd00:10:244:1::4749")
     addr[1] = _ip16("10.244.1.233")
@@ -58,7 +65,11 @@ def test_builder_converts_every_kind() -> None:
         "10.244.1.233",
         None,
     ]
-    assert df["tunnel"].astype(object).where(df["tunnel"].notna(), None).tolist() == ["vxlan", None, "geneve"]
+    assert df["tunnel"].astype(object).where(df["tunnel"].notna(), None).tolist() == [
+        "vxlan",
+        None,
+        "geneve",
+    ]
     assert df["geneve_options"].tolist() == [None, None, "0x0132/0x01/8"]
     assert df["dst_mac"].isna().all()  # not touched by the decoder: null everywhere
     assert df["frame_no"].tolist() == [1, 2, 3]
@@ -74,7 +85,11 @@ def test_categories_shared_across_batches_and_captures() -> None:
         tb.add(_batch(2, cap, (InterfaceInfo(index=0, linktype=1, name="eth0"),)), dec)
     df = tb.build()
     assert len(df) == 6
-    assert df["src_mac"].tolist()[::2] == ["4e:5b:57:45:63:3b", "4e:5b:57:45:63:3b", "00:00:00:00:00:01"]
+    assert df["src_mac"].tolist()[::2] == [
+        "4e:5b:57:45:63:3b",
+        "4e:5b:57:45:63:3b",
+        "00:00:00:00:00:01",
+    ]
     assert df["src_mac"].isna().tolist()[1::2] == [True, True, True]
     assert sorted(df["src_mac"].cat.categories) == ["00:00:00:00:00:01", "4e:5b:57:45:63:3b"]
     assert df["capture"].tolist() == ["pod", "pod", "node", "node", "node", "node"]
