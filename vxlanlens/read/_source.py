@@ -97,6 +97,9 @@ class Source:
         self.compression = compression
         self._counter = counter
         self._stream = stream
+        # read1 returns after one read of the underlying data, so that an EOFError from a
+        # truncated compressed stream cannot swallow bytes that were already decompressed.
+        self._read = getattr(stream, "read1", None) or stream.read
         self._owned = owned
         self._eof = False
         self.truncated_compression = False
@@ -116,7 +119,7 @@ class Source:
         want = n
         while want > 0:
             try:
-                data = self._stream.read(want)
+                data = self._read(want)
             except EOFError:
                 # A compressed stream cut before its end marker: what came out is all there is.
                 self.truncated_compression = True
@@ -160,14 +163,55 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+class _ZstdReader:
+    """Decompresses concatenated zstd frames from ``raw`` piece by piece.
+
+    Unlike ``zstandard``'s stream reader, it raises ``EOFError`` when the data stops inside
+    a frame, so that a truncated ``.zst`` file is reported instead of silently shortened.
+    """
+
+    _PIECE = 128 * 1024
+
+    def __init__(self, raw: _CountingReader, zstandard: object) -> None:
+        self._raw = raw
+        self._dctx = zstandard.ZstdDecompressor()  # type: ignore[attr-defined]
+        self._dobj = self._dctx.decompressobj()
+        self._pending = b""
+        self._in_frame = False
+
+    def read1(self, n: int) -> bytes:
+        while not self._pending:
+            data = self._raw.read(self._PIECE)
+            if not data:
+                if self._in_frame:
+                    raise EOFError("zstd data ends inside a frame")
+                return b""
+            while data:
+                self._in_frame = True
+                out = self._dobj.decompress(data)
+                self._pending += out
+                if self._dobj.eof:
+                    data = self._dobj.unused_data
+                    self._dobj = self._dctx.decompressobj()
+                    self._in_frame = False
+                else:
+                    data = b""
+        out, self._pending = self._pending[:n], self._pending[n:]
+        return out
+
+    read = read1
+
+    def close(self) -> None:
+        self._pending = b""
+
+
 def _zstd_stream(counter: _CountingReader, path: str) -> BinaryIO:
     try:
         import zstandard  # type: ignore[import-not-found]
     except ImportError:
         zstandard = None
     if zstandard is not None:
-        dctx = zstandard.ZstdDecompressor()
-        return dctx.stream_reader(counter, read_size=1 << 20, read_across_frames=True)  # type: ignore[no-any-return]
+        return _ZstdReader(counter, zstandard)  # type: ignore[return-value]
     try:
         from compression import zstd as _zstd  # type: ignore[import-not-found]
     except ImportError:

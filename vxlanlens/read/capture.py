@@ -114,6 +114,12 @@ class CaptureReader:
         head_size = max(_HEAD_SIZE, 64)
         head = self._source.read(head_size)
         if not head:
+            if self.compression and self._source.truncated_compression:
+                raise TruncatedCaptureError(
+                    f"the {self.compression} stream ends before any data could be decompressed "
+                    f"(the compressed file is truncated); expected a capture",
+                    path=self.path,
+                )
             if self.compression:
                 msg = f"the {self.compression} data decompresses to nothing; expected a capture"
             else:
