@@ -165,7 +165,7 @@ class CaptureReader:
         self._pos = parser.start
         self._base = 0
         self._eof = len(head) < head_size
-        self._pending: list[tuple[Columns, bytes, int]] = []
+        self._pending: list[tuple[Columns, bytes, int, int]] = []
         self._need = 0
         self._step()
 
@@ -186,7 +186,7 @@ class CaptureReader:
             self._buf, self._pos, self._base, self._frames
         )
         if cols is not None:
-            self._pending.append((cols, self._buf, self._frames + 1))
+            self._pending.append((cols, self._buf, self._frames + 1, 0))
             self._frames += len(cols)
 
     def _fill(self) -> bool:
@@ -235,8 +235,7 @@ class CaptureReader:
             raise CaptureError("the capture reader is closed", path=self.path)
         while True:
             while self._pending:
-                cols, buf, first = self._pending.pop(0)
-                yield from self._cut(cols, buf, first, max_frames)
+                yield self._next_batch(max_frames)
             if self._done:
                 return
             if not self._fill():
@@ -244,26 +243,30 @@ class CaptureReader:
                 continue
             self._step()
 
-    def _cut(self, cols: Columns, buf: bytes, first: int, max_frames: int) -> Iterator[RecordBatch]:
-        data = np.frombuffer(buf, dtype=np.uint8)
+    def _next_batch(self, max_frames: int) -> RecordBatch:
+        """Cut the next batch off the first pending piece (the cut point survives between
+        calls of :meth:`batches`)."""
+        cols, buf, first, lo = self._pending[0]
         n = len(cols)
-        ifaces = tuple(self._parser.interfaces)
-        for lo in range(0, n, max_frames):
-            hi = min(n, lo + max_frames)
-            comments = {k - lo: v for k, v in cols.comments.items() if lo <= k < hi}
-            yield RecordBatch(
-                capture=self.label,
-                data=data,
-                offsets=cols.offsets[lo:hi],
-                cap_len=cols.cap_len[lo:hi],
-                wire_len=cols.wire_len[lo:hi],
-                ts_ns=cols.ts_ns[lo:hi],
-                linktype=cols.linktype[lo:hi],
-                frame_no=np.arange(first + lo, first + hi, dtype=np.int64),
-                interface=cols.interface[lo:hi],
-                interfaces=ifaces,
-                comments=comments,
-            )
+        hi = min(n, lo + max_frames)
+        if hi == n:
+            self._pending.pop(0)
+        else:
+            self._pending[0] = (cols, buf, first, hi)
+        comments = {k - lo: v for k, v in cols.comments.items() if lo <= k < hi}
+        return RecordBatch(
+            capture=self.label,
+            data=np.frombuffer(buf, dtype=np.uint8),
+            offsets=cols.offsets[lo:hi],
+            cap_len=cols.cap_len[lo:hi],
+            wire_len=cols.wire_len[lo:hi],
+            ts_ns=cols.ts_ns[lo:hi],
+            linktype=cols.linktype[lo:hi],
+            frame_no=np.arange(first + lo, first + hi, dtype=np.int64),
+            interface=cols.interface[lo:hi],
+            interfaces=tuple(self._parser.interfaces),
+            comments=comments,
+        )
 
     def close(self) -> None:
         """Close the file (if this reader opened it) and any decompressor."""
