@@ -1,0 +1,1 @@
+def infer(packets): raise NotImplementedError

@@ -1,0 +1,538 @@
+"""Loaders for iproute2 output: ``ip addr`` / ``ip link`` (text, ``-d``, ``-s``, and ``-j``
+JSON), ``ip route`` / ``ip -6 route`` and ``ip neigh`` / ``ip -6 neigh`` (text and JSON).
+
+A dump taken inside a pod's namespace (only ``lo`` and an ``eth0@ifN`` veth, no Cilium
+devices) is recognised as such even when it was not bound to a pod, and yields a pod with its
+eth0 MAC and addresses; a dump with Cilium devices is a node's root namespace.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import replace
+from typing import Any
+
+from ._util import (
+    Ctx,
+    int_or_error,
+    interface_kind,
+    ip_or_error,
+    is_link_local,
+    jpath,
+    mac_or_error,
+    split_pod_ref,
+)
+from .model import Interface, Neighbor, Node, NodeFact, Peer, Pod, Route, Topology, canonical_ip
+
+__all__ = [
+    "looks_like_ip_addr",
+    "looks_like_ip_neigh",
+    "looks_like_ip_route",
+    "parse_ip_addr_json",
+    "parse_ip_addr_text",
+    "parse_ip_neigh_json",
+    "parse_ip_neigh_text",
+    "parse_ip_route_json",
+    "parse_ip_route_text",
+]
+
+_HDR = re.compile(r"^(\d+):\s+(\S+?):\s+<([^>]*)>(.*)$")
+_MTU = re.compile(r"\bmtu\s+(\d+)")
+_NETNS = re.compile(r"\blink-netns\s+(\S+)")
+_NETNSID = re.compile(r"\blink-netnsid\s+(\d+)")
+_DETAIL_KINDS = {"veth", "vxlan", "geneve", "bridge", "dummy", "macvlan", "ipvlan", "vlan",
+                 "bond", "wireguard", "tun", "ipip", "sit", "gre", "ip6tnl"}
+
+
+def looks_like_ip_addr(text: str) -> bool:
+    """Whether the first non-blank line is an ``ip addr``/``ip link`` interface header."""
+    for line in text.splitlines():
+        if line.strip():
+            return bool(_HDR.match(line.strip()))
+    return False
+
+
+# --- ip addr / ip link text ---------------------------------------------------------------------
+def parse_ip_addr_text(text: str, ctx: Ctx, topo: Topology) -> None:
+    """Add the interfaces of an ``ip addr`` / ``ip link`` text dump (any of ``-d``/``-s``)."""
+    raw: list[dict[str, Any]] = []
+    cur: dict[str, Any] | None = None
+    for i, line in enumerate(text.splitlines()):
+        if not line.strip():
+            continue
+        if not line[0].isspace():
+            m = _HDR.match(line.strip())
+            if not m:
+                raise ctx.error(
+                    "expected an interface header like '2: eth0: <FLAGS> mtu ...' or an "
+                    f"indented detail line, found {line.strip()[:60]!r}", line=i)
+            ifindex = int_or_error(ctx, m.group(1), line=i, what="interface index")
+            name, _, peer = m.group(2).partition("@")
+            if not name:
+                raise ctx.error(f"empty interface name in {line.strip()[:60]!r}", line=i)
+            mtu = _MTU.search(m.group(4))
+            cur = {"line": i, "ifindex": ifindex, "name": name, "peer": peer or None,
+                   "mtu": int(mtu.group(1)) if mtu else None, "mac": None, "addrs": [],
+                   "netns": None, "netnsid": None, "info_kind": None, "detail_seen": False}
+            raw.append(cur)
+            continue
+        if cur is None:
+            raise ctx.error(f"expected an interface header before {line.strip()[:60]!r}", line=i)
+        words = line.split()
+        w0 = words[0]
+        if w0.startswith("link/"):
+            ltype = w0[5:]
+            if ltype in ("ether", "loopback") and len(words) > 1:
+                cur["mac"] = mac_or_error(ctx, words[1], line=i)
+            nn = _NETNS.search(line)
+            if nn:
+                cur["netns"] = nn.group(1)
+            nid = _NETNSID.search(line)
+            if nid:
+                cur["netnsid"] = int(nid.group(1))
+        elif w0 in ("inet", "inet6"):
+            if len(words) < 2:
+                raise ctx.error(f"expected an address after {w0!r}", line=i)
+            try:
+                iface = ipaddress.ip_interface(words[1])
+            except ValueError:
+                raise ctx.error(f"expected an address/prefix after {w0!r}, found {words[1][:60]!r}",
+                                line=i) from None
+            if (iface.version == 6) != (w0 == "inet6"):
+                raise ctx.error(f"{w0} line carries an IPv{iface.version} address {words[1]!r}", line=i)
+            cur["addrs"].append((str(iface), i))
+        elif not cur["detail_seen"] and w0 in _DETAIL_KINDS and cur["mac"] is not None:
+            cur["info_kind"] = w0
+            cur["detail_seen"] = True
+        # everything else (valid_lft, altname, RX:/TX: counters, -d details) is ignored
+    if not raw:
+        raise ctx.error("expected at least one interface header like '1: lo: <LOOPBACK,UP> ...'", line=0)
+    _add_interfaces(raw, ctx, topo)
+
+
+# --- ip -j addr / ip -j link --------------------------------------------------------------------
+def parse_ip_addr_json(data: list[Any], ctx: Ctx, topo: Topology) -> None:
+    """Add the interfaces of ``ip -j [-d] addr`` / ``ip -j link`` output (a JSON list)."""
+    raw: list[dict[str, Any]] = []
+    for k, item in enumerate(data):
+        p = jpath("$", k)
+        if not isinstance(item, dict):
+            raise ctx.error(f"expected an interface object, found {type(item).__name__}", path=p)
+        if "ifname" not in item:
+            if item == {}:
+                continue  # ip -j prints {} for some filtered entries
+            raise ctx.error("expected an interface object with 'ifname'", path=p)
+        name = str(item["ifname"])
+        ifindex = int_or_error(ctx, item.get("ifindex"), path=jpath(p, "ifindex"), what="ifindex")
+        peer_idx = int_or_error(ctx, item.get("link_index"), path=jpath(p, "link_index"), what="ifindex")
+        link = item.get("link")
+        peer: str | None = None
+        if peer_idx is not None:
+            peer = f"if{peer_idx}"
+        elif isinstance(link, str) and link:
+            peer = link
+        mac = None
+        if item.get("link_type") in ("ether", "loopback", None):
+            mac = mac_or_error(ctx, item.get("address"), path=jpath(p, "address"))
+        addrs = []
+        ai = item.get("addr_info", [])
+        if not isinstance(ai, list):
+            raise ctx.error("expected a list", path=jpath(p, "addr_info"))
+        for j, a in enumerate(ai):
+            ap = jpath(p, "addr_info", j)
+            if not isinstance(a, dict) or "local" not in a:
+                if isinstance(a, dict) and not a:
+                    continue
+                raise ctx.error("expected an address object with 'local'", path=ap)
+            plen = int_or_error(ctx, a.get("prefixlen"), path=jpath(ap, "prefixlen"), what="prefix length")
+            try:
+                iface = ipaddress.ip_interface(f"{a['local']}/{plen if plen is not None else ''}".rstrip("/"))
+            except ValueError:
+                raise ctx.error(f"expected an address, found {str(a['local'])[:60]!r}",
+                                path=jpath(ap, "local")) from None
+            addrs.append((str(iface), ap))
+        linkinfo = item.get("linkinfo")
+        info_kind = linkinfo.get("info_kind") if isinstance(linkinfo, dict) else None
+        netnsid = item.get("link_netnsid")
+        raw.append({
+            "path": p, "ifindex": ifindex, "name": name, "peer": peer,
+            "mtu": item.get("mtu") if isinstance(item.get("mtu"), int) else None,
+            "mac": mac, "addrs": addrs, "netns": None,
+            "netnsid": netnsid if isinstance(netnsid, int) else None,
+            "info_kind": info_kind if isinstance(info_kind, str) else None,
+        })
+    if not raw:
+        raise ctx.error("expected at least one interface in the ip -j output", path="$")
+    _add_interfaces(raw, ctx, topo)
+
+
+# --- shared: interfaces → model --------------------------------------------------------------------
+def _is_pod_netns(raw: list[dict[str, Any]]) -> bool:
+    names = [r["name"] for r in raw if r["name"] != "lo"]
+    if any(n.startswith(("lxc", "cilium_")) for n in names):
+        return False
+    if names != ["eth0"]:
+        return False
+    eth0 = next(r for r in raw if r["name"] == "eth0")
+    peer = eth0["peer"] or ""
+    if not (peer.startswith("if") and peer[2:].isdigit()):
+        return False
+    v4 = [a for a, _ in eth0["addrs"] if ipaddress.ip_interface(a).version == 4]
+    # Cilium gives pods /32 IPv4 addresses; a node's eth0 carries a subnet (kind: /16)
+    return all(a.endswith("/32") for a in v4)
+
+
+def _decide_netns(raw: list[dict[str, Any]], ctx: Ctx) -> None:
+    if ctx.netns is not None:
+        return
+    if ctx.pod is not None or _is_pod_netns(raw):
+        ctx.netns = "pod"
+        ctx.netns_key = f"pod@{ctx.file}:{ctx.line_offset}"
+        ns, name = split_pod_ref(ctx.pod)
+        if name is None and ctx.host_hint:
+            name = ctx.host_hint
+        ctx.namespace_label = f"{ns}/{name}" if ns and name else name
+    else:
+        ctx.netns = "host"
+
+
+def _where(ctx: Ctx, r: dict[str, Any]) -> dict[str, Any]:
+    return {"line": r["line"]} if "line" in r else {"path": r["path"]}
+
+
+def _add_interfaces(raw: list[dict[str, Any]], ctx: Ctx, topo: Topology) -> None:
+    _decide_netns(raw, ctx)
+    in_pod = ctx.netns == "pod"
+    namespace = (ctx.namespace_label or "pod") if in_pod else "host"
+    for r in raw:
+        kind, note = interface_kind(r["name"], in_pod=in_pod)
+        if kind == "other" and r.get("info_kind") in ("vxlan", "geneve") and not in_pod:
+            note = f"{r['info_kind']} device"
+        peer = None
+        pstr = r["peer"]
+        if pstr or r["netns"] or r["netnsid"] is not None:
+            pidx = int(pstr[2:]) if pstr and pstr.startswith("if") and pstr[2:].isdigit() else None
+            pname = pstr if pstr and pidx is None and pstr != "NONE" else None
+            peer = Peer(ifindex=pidx, name=pname, netns=r["netns"], netnsid=r["netnsid"])
+        iface = Interface(
+            source=ctx.src(**_where(ctx, r)),
+            confidence="loaded",
+            node=ctx.node,
+            namespace=namespace,
+            name=r["name"],
+            kind=kind,
+            mac=r["mac"],
+            ifindex=r["ifindex"],
+            addresses=[a for a, _ in r["addrs"]],
+            peer=peer,
+            mtu=r["mtu"],
+            note=note,
+        )
+        iface.netns_key = ctx.netns_key
+        topo.interfaces.append(iface)
+        if in_pod and kind == "pod-eth0":
+            ns, name = split_pod_ref(ctx.pod)
+            pod = Pod(
+                source=ctx.src(**_where(ctx, r)),
+                confidence="loaded",
+                namespace=ns,
+                name=name,
+                node=ctx.node,
+                ips=_global_ips(r["addrs"]),
+                mac=r["mac"],
+            )
+            if name is None and ctx.host_hint:
+                pod.name = ctx.host_hint
+                pod.field_sources["name"] = (
+                    ctx.src(**_where(ctx, r), note="pod name taken from the shell prompt's host name"),
+                    "inferred-low",
+                )
+            pod.netns_key = ctx.netns_key
+            topo.pods.append(pod)
+        if not in_pod and ctx.node is not None:
+            _node_facts(iface, r, ctx, topo)
+
+
+def _global_ips(addrs: list[tuple[str, Any]]) -> list[str]:
+    out = []
+    for a, _ in addrs:
+        c = canonical_ip(a)
+        if c and not is_link_local(c) and not ipaddress.ip_address(c).is_loopback:
+            out.append(c)
+    return sorted(out, key=lambda x: ipaddress.ip_address(x).version)
+
+
+def _node_facts(iface: Interface, r: dict[str, Any], ctx: Ctx, topo: Topology) -> None:
+    """Underlay addresses and IPv4 router IPs of a bound node from its interfaces."""
+    node = _get_node(topo, ctx.node, iface.source)
+    for a, where in r["addrs"]:
+        c = canonical_ip(a)
+        if c is None or is_link_local(c):
+            continue
+        src = ctx.src(**({"line": where} if isinstance(where, int) else {"path": where}))
+        if iface.kind == "underlay":
+            node.addresses.append(NodeFact(source=src, confidence="loaded", value=c, role="address"))
+        elif iface.kind == "cilium_host" and ipaddress.ip_address(c).version == 4:
+            node.router_ips.append(
+                NodeFact(source=replace(src, note="IPv4 address of cilium_host"),
+                         confidence="loaded", value=c, role="router-ip"))
+
+
+def _get_node(topo: Topology, name: str, source: Any) -> Node:
+    n = topo.node(name)
+    if n is None:
+        n = Node(source=source, confidence="loaded", name=name)
+        topo.nodes.append(n)
+    return n
+
+
+# --- ip route -----------------------------------------------------------------------------------
+_ROUTE_TYPES = {"unicast", "local", "broadcast", "multicast", "throw", "unreachable",
+                "prohibit", "blackhole", "nat", "anycast"}
+_ROUTE_KEYS = {"via", "dev", "proto", "scope", "src", "metric", "mtu", "pref", "table",
+               "advmss", "initcwnd", "initrwnd", "expires", "onlink", "linkdown", "dead",
+               "pervasive", "offload", "nexthop", "weight", "realms", "hoplimit", "rtt",
+               "rttvar", "window", "cwnd", "ssthresh", "features", "quickack", "congctl",
+               "fastopen_no_cookie", "tos", "from", "nhid", "lock", "error", "rt_offload",
+               "rt_trap", "trap", "notify"}
+
+
+def _route_dst_ok(tok: str) -> bool:
+    if tok == "default":
+        return True
+    try:
+        ipaddress.ip_network(tok, strict=False)
+        return True
+    except ValueError:
+        return False
+
+
+def looks_like_ip_route(text: str) -> bool:
+    """Whether every non-blank line looks like an ``ip route`` line (and there is one)."""
+    seen = False
+    for line in text.splitlines():
+        s = line.split()
+        if not s:
+            continue
+        if line[0].isspace() and s[0] == "nexthop":
+            continue
+        tok = s[1] if s[0] in _ROUTE_TYPES and len(s) > 1 else s[0]
+        if not _route_dst_ok(tok):
+            return False
+        if len(s) > 1 and not any(w in ("via", "dev", "proto", "scope", "metric") for w in s):
+            return False
+        seen = True
+    return seen
+
+
+def parse_ip_route_text(text: str, ctx: Ctx, topo: Topology, family: int | None = None) -> None:
+    """Add the routes of ``ip route`` / ``ip -6 route`` text."""
+    n = 0
+    for i, line in enumerate(text.splitlines()):
+        words = line.split()
+        if not words:
+            continue
+        if line[0].isspace() and words[0] == "nexthop":
+            continue  # multipath members: the route line itself was recorded
+        rtype = None
+        if words[0] in _ROUTE_TYPES:
+            rtype, words = words[0], words[1:]
+            if not words:
+                raise ctx.error(f"expected a destination after route type {rtype!r}", line=i)
+        dst_tok = words[0]
+        if not _route_dst_ok(dst_tok):
+            raise ctx.error(f"expected a route destination (prefix, address or 'default'), "
+                            f"found {dst_tok[:60]!r}", line=i)
+        kv: dict[str, str] = {}
+        k = 1
+        while k < len(words):
+            w = words[k]
+            if w in ("mtu", "via") and k + 2 < len(words) and words[k + 1] in ("lock", "inet", "inet6"):
+                kv.setdefault(w, words[k + 2])
+                k += 3
+                continue
+            if w in ("onlink", "linkdown", "dead", "pervasive", "offload", "trap", "rt_offload",
+                     "rt_trap", "notify"):
+                k += 1
+                continue
+            if k + 1 < len(words):
+                kv.setdefault(w, words[k + 1])
+            k += 2
+        via = ip_or_error(ctx, kv["via"], line=i, what="gateway address") if "via" in kv else None
+        src_ip = ip_or_error(ctx, kv["src"], line=i, what="source address") if "src" in kv else None
+        dst = "default" if dst_tok == "default" else str(ipaddress.ip_network(dst_tok, strict=False))
+        fam = family
+        if dst != "default":
+            fam = ipaddress.ip_network(dst).version
+        elif via:
+            fam = ipaddress.ip_address(via).version
+        r = Route(
+            source=ctx.src(line=i),
+            confidence="loaded",
+            node=ctx.node,
+            namespace=_ns_label(ctx),
+            family=fam or 4,
+            dst=dst,
+            via=via,
+            dev=kv.get("dev"),
+            type=rtype,
+            proto=kv.get("proto"),
+            scope=kv.get("scope"),
+            src=src_ip,
+            metric=int_or_error(ctx, kv.get("metric"), line=i, what="metric"),
+            mtu=int_or_error(ctx, kv.get("mtu"), line=i, what="MTU"),
+            pref=kv.get("pref"),
+            table=kv.get("table"),
+            text=" ".join(line.split()),
+        )
+        r.netns_key = ctx.netns_key
+        topo.routes.append(r)
+        n += 1
+    if n == 0:
+        raise ctx.error("expected at least one route line", line=0)
+
+
+def parse_ip_route_json(data: list[Any], ctx: Ctx, topo: Topology) -> None:
+    """Add the routes of ``ip -j route`` output."""
+    for k, item in enumerate(data):
+        p = jpath("$", k)
+        if not isinstance(item, dict) or "dst" not in item:
+            raise ctx.error("expected a route object with 'dst'", path=p)
+        dst_tok = str(item["dst"])
+        if not _route_dst_ok(dst_tok):
+            raise ctx.error(f"expected a route destination, found {dst_tok[:60]!r}", path=jpath(p, "dst"))
+        dst = "default" if dst_tok == "default" else str(ipaddress.ip_network(dst_tok, strict=False))
+        via = ip_or_error(ctx, item.get("gateway"), path=jpath(p, "gateway"), what="gateway address")
+        mtu = None
+        metrics = item.get("metrics")
+        if isinstance(metrics, list):
+            for mm in metrics:
+                if isinstance(mm, dict) and "mtu" in mm:
+                    mtu = int_or_error(ctx, mm["mtu"], path=jpath(p, "metrics"), what="MTU")
+        fam = ipaddress.ip_network(dst).version if dst != "default" else (
+            ipaddress.ip_address(via).version if via else 4)
+        r = Route(
+            source=ctx.src(path=p),
+            confidence="loaded",
+            node=ctx.node,
+            namespace=_ns_label(ctx),
+            family=fam,
+            dst=dst,
+            via=via,
+            dev=_str(item.get("dev")),
+            type=_str(item.get("type")),
+            proto=_str(item.get("protocol")),
+            scope=_str(item.get("scope")),
+            src=ip_or_error(ctx, item.get("prefsrc"), path=jpath(p, "prefsrc"), what="source address"),
+            metric=int_or_error(ctx, item.get("metric"), path=jpath(p, "metric"), what="metric"),
+            mtu=mtu,
+            pref=_str(item.get("pref")),
+            table=_str(item.get("table")),
+        )
+        r.netns_key = ctx.netns_key
+        topo.routes.append(r)
+
+
+def _str(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+def _ns_label(ctx: Ctx) -> str | None:
+    if ctx.netns == "pod":
+        return ctx.namespace_label or "pod"
+    if ctx.netns == "host":
+        return "host"
+    if ctx.pod is not None:
+        return ctx.pod
+    return None
+
+
+# --- ip neigh -----------------------------------------------------------------------------------
+_NEIGH_STATES = {"PERMANENT", "NOARP", "REACHABLE", "STALE", "NONE", "INCOMPLETE", "DELAY",
+                 "PROBE", "FAILED"}
+
+
+def looks_like_ip_neigh(text: str) -> bool:
+    """Whether every non-blank line looks like an ``ip neigh`` entry (and there is one)."""
+    seen = False
+    for line in text.splitlines():
+        s = line.split()
+        if not s:
+            continue
+        if canonical_ip(s[0]) is None or "/" in s[0]:
+            return False
+        if not (set(s) & (_NEIGH_STATES | {"lladdr"})):
+            return False
+        seen = True
+    return seen
+
+
+def parse_ip_neigh_text(text: str, ctx: Ctx, topo: Topology) -> None:
+    """Add the entries of ``ip neigh`` / ``ip -6 neigh`` text."""
+    n = 0
+    for i, line in enumerate(text.splitlines()):
+        words = line.split()
+        if not words:
+            continue
+        ip = ip_or_error(ctx, words[0] if "/" not in words[0] else "", line=i,
+                         what="neighbour address") if words[0] else None
+        if ip is None:
+            raise ctx.error(f"expected a neighbour address, found {words[0][:60]!r}", line=i)
+        kv: dict[str, str] = {}
+        flags: list[str] = []
+        k = 1
+        while k < len(words):
+            w = words[k]
+            if w in ("dev", "lladdr", "proxy", "nud", "vrf") and k + 1 < len(words):
+                kv[w] = words[k + 1]
+                k += 2
+            else:
+                flags.append(w)
+                k += 1
+        states = [f for f in flags if f in _NEIGH_STATES]
+        if not states and "lladdr" not in kv:
+            raise ctx.error(f"expected 'lladdr MAC' or a state (REACHABLE, STALE, ...) in "
+                            f"{' '.join(words)[:60]!r}", line=i)
+        nb = Neighbor(
+            source=ctx.src(line=i),
+            confidence="loaded",
+            node=ctx.node,
+            namespace=_ns_label(ctx),
+            ip=ip,
+            dev=kv.get("dev"),
+            lladdr=mac_or_error(ctx, kv.get("lladdr"), line=i, what="link-layer address"),
+            router="router" in flags,
+            state=",".join(states) or None,
+        )
+        nb.netns_key = ctx.netns_key
+        topo.neighbors.append(nb)
+        n += 1
+    if n == 0:
+        raise ctx.error("expected at least one neighbour entry", line=0)
+
+
+def parse_ip_neigh_json(data: list[Any], ctx: Ctx, topo: Topology) -> None:
+    """Add the entries of ``ip -j neigh`` output."""
+    for k, item in enumerate(data):
+        p = jpath("$", k)
+        if not isinstance(item, dict) or "dst" not in item:
+            raise ctx.error("expected a neighbour object with 'dst'", path=p)
+        ip = ip_or_error(ctx, item["dst"], path=jpath(p, "dst"), what="neighbour address")
+        state = item.get("state")
+        if isinstance(state, list):
+            state = ",".join(str(s) for s in state)
+        nb = Neighbor(
+            source=ctx.src(path=p),
+            confidence="loaded",
+            node=ctx.node,
+            namespace=_ns_label(ctx),
+            ip=ip or "",
+            dev=_str(item.get("dev")),
+            lladdr=mac_or_error(ctx, item.get("lladdr"), path=jpath(p, "lladdr"),
+                                what="link-layer address"),
+            router="router" in item,
+            state=_str(state),
+        )
+        nb.netns_key = ctx.netns_key
+        topo.neighbors.append(nb)

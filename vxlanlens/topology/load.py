@@ -1,0 +1,388 @@
+"""Loading topology dumps: format sniffing, pasted sessions, directories, bindings.
+
+:func:`load` takes a path, raw bytes or pasted text and returns a merged :class:`Topology`.
+:func:`load_many` takes ``PATH``, ``NODE=PATH`` or ``NODE/POD=PATH`` strings (``POD`` may be
+``NAMESPACE/NAME``, i.e. ``NODE/NAMESPACE/NAME=PATH``).
+
+A ``str`` argument is taken as text when it holds a newline or starts with ``{``/``[``, else as
+a path. A wrong guess never yields an empty model silently: an input no loader recognises
+raises :class:`~vxlanlens.errors.UnknownFormatError` listing the formats tried, and a
+recognised but malformed one raises :class:`~vxlanlens.errors.TopologyParseError` naming the
+file and the line (or JSON path).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import TopologyError, UnknownFormatError
+from . import cilium, iproute, kube, manual
+from ._util import Ctx, LineMap, yaml_documents
+from .model import Topology
+from .session import classify_command, split_session
+
+__all__ = ["FORMATS", "load", "load_many", "parse_spec"]
+
+FORMATS = (
+    "ip addr / ip link text (pasted, with prompts)",
+    "ip -j addr / ip -j link JSON",
+    "ip route / ip -6 route (text, JSON)",
+    "ip neigh / ip -6 neigh (text, JSON)",
+    "cilium(-dbg) endpoint list (JSON old and new shape, text)",
+    "cilium(-dbg) identity list (text, JSON)",
+    "kubectl get pods -o wide",
+    "Pod / Node / CiliumEndpoint / CiliumNode / CiliumIdentity objects or lists (JSON, YAML)",
+    "vxlanlens topology YAML",
+    "cilium sysdump zip",
+    "cilium-bugtool tar(.gz)",
+    "a directory of these",
+)
+
+_CAPTURE_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
+                   b"\x0a\x0d\x0d\x0a")
+MAX_TEXT = 64 * 1024 * 1024
+
+
+def _unknown(label: str, found: str) -> UnknownFormatError:
+    return UnknownFormatError(
+        f"expected a topology dump ({'; '.join(FORMATS)}), found {found}", path=label)
+
+
+def parse_spec(spec: str) -> tuple[str | None, str | None, str]:
+    """Split ``NODE=PATH`` / ``NODE/POD=PATH`` / ``NODE/NS/POD=PATH`` / ``PATH`` into
+    ``(node, pod, path)``; a spec whose whole text is an existing path is a plain path."""
+    if "=" not in spec or os.path.exists(spec):
+        return None, None, spec
+    bind, path = spec.split("=", 1)
+    if not bind or not path:
+        raise TopologyError(f"expected PATH, NODE=PATH or NODE/POD=PATH, found {spec!r}")
+    node, _, pod = bind.partition("/")
+    return node or None, pod or None, path
+
+
+def load(path_or_text: str | os.PathLike[str] | bytes, *, node: str | None = None,
+         pod: str | None = None) -> Topology:
+    """Load one dump (file, directory, sysdump zip, bytes or pasted text), bound to ``node``
+    and, for a pod's own dump, ``pod`` (``"name"`` or ``"ns/name"``); returns the merged model."""
+    from .merge import merge
+
+    return merge(load_raw(path_or_text, node=node, pod=pod))
+
+
+def load_many(specs: list[str] | tuple[str, ...]) -> Topology:
+    """Load every ``PATH`` / ``NODE=PATH`` / ``NODE/POD=PATH`` spec and merge them."""
+    from .merge import merge
+
+    raws = []
+    for spec in specs:
+        node, pod, path = parse_spec(str(spec))
+        raws.append(load_raw(Path(path), node=node, pod=pod))
+    return merge(*raws)
+
+
+def load_raw(path_or_text: str | os.PathLike[str] | bytes, *, node: str | None = None,
+             pod: str | None = None) -> Topology:
+    """Like :func:`load` but without merging/linking (the loaders' facts as they were read)."""
+    topo = Topology()
+    if isinstance(path_or_text, bytes):
+        load_blob(path_or_text, "<bytes>", topo, node=node, pod=pod, base_dir=None)
+    elif isinstance(path_or_text, str) and ("\n" in path_or_text or path_or_text.lstrip()[:1] in ("{", "[")):
+        load_text(path_or_text, Ctx(file="<text>", node=node, pod=pod), topo, base_dir=None)
+    else:
+        p = Path(path_or_text)
+        if p.is_dir():
+            _load_dir(p, topo, node=node, pod=pod)
+        elif p.is_file():
+            try:
+                data = p.read_bytes()
+            except OSError as e:
+                raise TopologyError(f"cannot read the dump: {e.strerror or e}", path=str(p)) from None
+            load_blob(data, str(p), topo, node=node, pod=pod, base_dir=p.parent)
+        else:
+            raise TopologyError("expected a topology dump file or directory, found nothing at this path",
+                                path=str(p))
+    if topo.is_empty():
+        raise _unknown(topo.sources[0] if topo.sources else str(path_or_text)[:80], "no facts in it")
+    return topo
+
+
+def load_blob(data: bytes, label: str, topo: Topology, *, node: str | None, pod: str | None,
+              base_dir: Path | None, hint: str | None = None, family: int | None = None) -> None:
+    """Load bytes: a sysdump zip, a bugtool tar(.gz), or text."""
+    from . import sysdump
+
+    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        sysdump.load_zip(data, label, topo)
+        return
+    if data[:2] == b"\x1f\x8b" or sysdump.is_tar(data):
+        sysdump.load_tar(data, label, topo, node=node)
+        return
+    if data[:4] in _CAPTURE_MAGICS:
+        raise _unknown(label, "a packet capture (pcap/pcapng); pass captures separately")
+    if len(data) > MAX_TEXT:
+        raise TopologyError(f"expected a text dump under {MAX_TEXT >> 20} MiB, found {len(data)} bytes",
+                            path=label)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise _unknown(label, f"binary data (not UTF-8 text at byte {e.start})") from None
+    if "\x00" in text:
+        raise _unknown(label, f"binary data (NUL byte at character {text.index(chr(0))})")
+    load_text(text, Ctx(file=label, node=node, pod=pod), topo, base_dir=base_dir, hint=hint, family=family)
+
+
+def _strip_fences(text: str) -> str:
+    lines = text.split("\n")
+    return "\n".join("" if ln.strip().startswith("```") else ln for ln in lines)
+
+
+def load_text(text: str, ctx: Ctx, topo: Topology, *, base_dir: Path | None,
+              hint: str | None = None, family: int | None = None) -> None:
+    """Load a text dump: a pasted session (split at prompts) or one format, sniffed."""
+    text = _strip_fences(text.replace("\r\n", "\n").replace("\r", "\n"))
+    if ctx.file not in topo.sources:
+        topo.sources.append(ctx.file)
+    if not text.strip():
+        raise _unknown(ctx.file, "an empty file")
+    if hint is None:
+        pieces = split_session(text)
+        if pieces is not None:
+            _load_session(pieces, ctx, topo, base_dir)
+            return
+    _load_piece(text, ctx, topo, base_dir=base_dir, hint=hint, family=family)
+
+
+def _load_session(pieces: list[Any], ctx: Ctx, topo: Topology, base_dir: Path | None) -> None:
+    before = _count(topo)
+    for pc in pieces:
+        if not pc.text.strip():
+            continue
+        sub = ctx.at(pc.first_line)
+        if pc.host:
+            sub.host_hint = pc.host
+        where = f"{ctx.file}:{(pc.prompt_line or 0) + 1}"
+        if pc.command is None:
+            try:
+                _load_piece(pc.text, sub, topo, base_dir=base_dir)
+            except UnknownFormatError:
+                topo.notes.append(f"{ctx.file}:1: text before the first prompt is not a dump; ignored")
+            ctx.adopt(sub)
+            continue
+        fmt, fam = classify_command(pc.command)
+        if fmt is None:
+            try:
+                _load_piece(pc.text, sub, topo, base_dir=base_dir)
+            except UnknownFormatError:
+                topo.notes.append(f"{where}: output of `{pc.command[:60]}` is not a dump; ignored")
+        else:
+            _load_piece(pc.text, sub, topo, base_dir=base_dir, hint=fmt, family=fam)
+        ctx.adopt(sub)
+    if _count(topo) == before:
+        raise _unknown(ctx.file, "a shell session with no dump output in it")
+
+
+def _count(topo: Topology) -> int:
+    return (len(topo.nodes) + len(topo.interfaces) + len(topo.pods) + len(topo.routes)
+            + len(topo.neighbors) + len(topo.identities))
+
+
+def _load_piece(text: str, ctx: Ctx, topo: Topology, *, base_dir: Path | None,
+                hint: str | None = None, family: int | None = None) -> None:
+    s = text.lstrip()
+    lead = len(text) - len(s)
+    lead_lines = text[:lead].count("\n")
+    if s[:1] in ("{", "["):
+        try:
+            data = json.loads(s)
+        except (json.JSONDecodeError, RecursionError) as e:
+            if s[:1] == "{" or hint is not None or not _maybe_yaml(s):
+                line = getattr(e, "lineno", 1) - 1 + lead_lines
+                raise ctx.error(f"expected valid JSON, found {getattr(e, 'msg', 'nesting too deep')}",
+                                line=line) from None
+        else:
+            _dispatch(data, ctx, topo, None, base_dir, lead_lines)
+            return
+    if hint == "ip-addr" or (hint is None and iproute.looks_like_ip_addr(text)):
+        iproute.parse_ip_addr_text(text, ctx, topo)
+        return
+    if hint == "ip-neigh" or (hint is None and iproute.looks_like_ip_neigh(text)):
+        iproute.parse_ip_neigh_text(text, ctx, topo)
+        return
+    if hint == "ip-route" or (hint is None and iproute.looks_like_ip_route(text)):
+        iproute.parse_ip_route_text(text, ctx, topo, family=family)
+        return
+    if cilium.looks_like_endpoint_list_text(text):
+        cilium.parse_endpoint_list_text(text, ctx, topo)
+        return
+    if cilium.looks_like_identity_list_text(text):
+        cilium.parse_identity_list_text(text, ctx, topo)
+        return
+    if kube.looks_like_pods_wide(text):
+        kube.parse_pods_wide(text, ctx, topo)
+        return
+    if hint in ("endpoints", "identities"):
+        raise ctx.error(f"expected {hint} as JSON or as cilium's text table, found "
+                        f"{s.splitlines()[0][:60]!r}", line=lead_lines)
+    try:
+        docs, lines = yaml_documents(text)
+    except (yaml.YAMLError, RecursionError, ValueError, TypeError) as e:
+        mark = getattr(e, "problem_mark", None)
+        if hint == "kubectl" or _looks_structured_yaml(text):
+            raise ctx.error(f"expected valid YAML, found {getattr(e, 'problem', None) or 'a syntax error'}",
+                            line=mark.line if mark is not None else None) from None
+        raise _unknown(ctx.file, f"{_first(text)!r}") from None
+    docs = [d for d in docs if d is not None]
+    if docs and all(isinstance(d, (dict, list)) for d in docs):
+        for d in docs:
+            _dispatch(d, ctx, topo, lines, base_dir, 0)
+        return
+    raise _unknown(ctx.file, f"{_first(text)!r}")
+
+
+def _first(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:60]
+    return ""
+
+
+def _maybe_yaml(s: str) -> bool:
+    return s.startswith("[") and "\n" not in s.strip()
+
+
+def _looks_structured_yaml(text: str) -> bool:
+    head = text.lstrip()[:400]
+    return head.startswith(("apiVersion:", "kind:", "items:", manual.MARKER + ":", "---"))
+
+
+_KIND = {
+    "Pod": kube.parse_k8s_pod,
+    "Node": kube.parse_k8s_node,
+    "CiliumEndpoint": cilium.parse_cilium_endpoint,
+    "CiliumNode": cilium.parse_cilium_node,
+    "CiliumIdentity": cilium.parse_cilium_identity,
+}
+
+
+def _dispatch(data: Any, ctx: Ctx, topo: Topology, lines: LineMap | None, base_dir: Path | None,
+              lead_lines: int) -> None:
+    def where(obj: Any, path: str) -> dict[str, Any]:
+        w: dict[str, Any] = {"path": path}
+        if lines is not None and id(obj) in lines:
+            w["line"] = lines[id(obj)] - 1
+        return w
+
+    if isinstance(data, list):
+        items = [x for x in data if x != {}]
+        if not items:
+            raise _unknown(ctx.file, "an empty JSON/YAML list (no facts)")
+        first = items[0]
+        if not isinstance(first, dict):
+            raise _unknown(ctx.file, f"a list of {type(first).__name__}")
+        if "ifname" in first:
+            iproute.parse_ip_addr_json(data, ctx, topo)
+        elif cilium.is_endpoint_item(first):
+            cilium.parse_endpoint_list_json(data, ctx, topo)
+        elif "dst" in first and any(k in first for k in ("lladdr", "state", "router")) and not any(
+                k in first for k in ("gateway", "protocol", "scope", "flags", "prefsrc")):
+            iproute.parse_ip_neigh_json(data, ctx, topo)
+        elif "dst" in first:
+            iproute.parse_ip_route_json(data, ctx, topo)
+        elif "id" in first and "labels" in first:
+            cilium.parse_identity_list_json(data, ctx, topo)
+        elif "kind" in first:
+            for k, item in enumerate(data):
+                _object(item, ctx, topo, where(item, f"$[{k}]"))
+        else:
+            raise _unknown(ctx.file, f"a list of objects with keys {sorted(map(str, first))[:8]}")
+        return
+    if not isinstance(data, dict):
+        raise _unknown(ctx.file, f"a {type(data).__name__}")
+    if manual.looks_like_manual(data):
+        dumps = manual.parse_manual(data, ctx, topo, lines or LineMap())
+        for d in dumps:
+            if base_dir is None:
+                topo.notes.append(f"{ctx.file}:{d['line']}: dumps entry {d['path']!r} ignored "
+                                  "(the topology file is not on disk)")
+                continue
+            target = (base_dir / d["path"]).resolve()
+            sub = load_raw(target, node=d["node"], pod=d["pod"])
+            _absorb(topo, sub)
+        return
+    if isinstance(data.get("items"), list):
+        for k, item in enumerate(data["items"]):
+            _object(item, ctx, topo, where(item, f"$.items[{k}]"))
+        if not data["items"]:
+            raise _unknown(ctx.file, f"an empty {data.get('kind', 'list')} (no items)")
+        return
+    if "kind" in data:
+        _object(data, ctx, topo, where(data, "$"))
+        return
+    raise _unknown(ctx.file, f"an object with keys {sorted(map(str, data))[:8]}")
+
+
+def _object(item: Any, ctx: Ctx, topo: Topology, w: dict[str, Any]) -> None:
+    if not isinstance(item, dict):
+        raise ctx.error(f"expected a Kubernetes object, found {type(item).__name__}", line=w.get("line"),
+                        path=w["path"])
+    kind = item.get("kind")
+    fn = _KIND.get(str(kind))
+    if fn is None:
+        raise _unknown(ctx.file, f"objects of kind {str(kind)[:40]!r} (at {w['path']})")
+    fn(item, ctx, topo, w)
+
+
+def _absorb(topo: Topology, sub: Topology) -> None:
+    for name in ("nodes", "interfaces", "pods", "routes", "neighbors", "identities", "captures",
+                 "conflicts", "unknown", "notes", "sources"):
+        getattr(topo, name).extend(getattr(sub, name))
+
+
+_SKIP_SUFFIXES = {".pcap", ".pcapng", ".cap", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".html",
+                  ".py", ".ipynb"}
+
+
+def _load_dir(root: Path, topo: Topology, *, node: str | None, pod: str | None) -> None:
+    files = sorted(p for p in root.rglob("*") if p.is_file()
+                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    bound: dict[Path, tuple[str | None, str | None]] = {}
+    manifests: set[Path] = set()
+    for f in files:
+        if f.suffix in (".yaml", ".yml"):
+            try:
+                docs, _ = yaml_documents(f.read_text(encoding="utf-8"))
+            except (yaml.YAMLError, UnicodeDecodeError, OSError, RecursionError, ValueError, TypeError):
+                continue
+            for d in docs:
+                if manual.looks_like_manual(d) and isinstance(d.get("dumps"), list):
+                    manifests.add(f)
+                    for e in d["dumps"]:
+                        if isinstance(e, dict) and e.get("path"):
+                            bound[(f.parent / str(e["path"])).resolve()] = (e.get("node"), e.get("pod"))
+    for f in files:
+        if f.resolve() in bound and f not in manifests:
+            continue  # loaded through its manifest, with its binding
+        if f.suffix.lower() in _SKIP_SUFFIXES or f.name.lower().startswith(("readme", "license")):
+            topo.notes.append(f"{f}: skipped (not a topology dump)")
+            continue
+        sub = Topology()
+        try:
+            data = f.read_bytes()
+            load_blob(data, str(f), sub, node=node, pod=pod, base_dir=f.parent)
+        except UnknownFormatError as e:
+            topo.notes.append(f"{f}: skipped ({e.message[:120]})")
+            continue
+        except OSError as e:
+            raise TopologyError(f"cannot read the dump: {e.strerror or e}", path=str(f)) from None
+        _absorb(topo, sub)
+    if topo.is_empty():
+        raise UnknownFormatError(f"expected at least one topology dump in the directory, found none "
+                                 f"among {len(files)} files (formats tried: {'; '.join(FORMATS)})",
+                                 path=str(root))
+
+

@@ -1,0 +1,378 @@
+"""Merging topologies from several sources, and linking their facts together.
+
+Rules:
+
+- Facts are taken in order of confidence (loaded, then inferred-high, then inferred-low), so a
+  loaded fact always wins over an inferred one.
+- Objects are matched by name (nodes, pods by namespace/name, interfaces by node, namespace and
+  name), else by MAC or address (an unnamed inferred pod joins the loaded pod with its IP or
+  eth0 MAC; an unnamed inferred node joins the loaded node with its underlay address).
+- A field that one source leaves empty is filled from another (recorded in ``field_sources``);
+  two different values are a :class:`~vxlanlens.topology.model.Conflict` holding both claims and
+  their sources; the kept value is the most trusted (the first loaded one at equal trust).
+
+Linking, after merging: a pod's ``eth0@ifN`` is paired with the host interface of ifindex N
+whose own peer is the pod's eth0 ifindex (that is the pod's lxc veth); the gateway of a pod's
+default route becomes a router IP of its node; CiliumEndpoint node addresses become node
+names; objects of a pod's namespace dump take the pod's name once it is known.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+from dataclasses import replace
+from typing import Any
+
+from .model import (
+    CONFIDENCES,
+    CapturePoint,
+    Conflict,
+    Identity,
+    Interface,
+    Node,
+    NodeFact,
+    Pod,
+    Source,
+    Topology,
+)
+
+__all__ = ["merge"]
+
+
+def _rank(c: str) -> int:
+    return CONFIDENCES.index(c) if c in CONFIDENCES else len(CONFIDENCES)
+
+
+def _empty(v: Any) -> bool:
+    return v is None or v == "" or v == [] or v is False
+
+
+class _Merger:
+    def __init__(self) -> None:
+        self.out = Topology()
+
+    # --- conflicts -------------------------------------------------------------------------
+    def conflict(self, subject: str, fname: str, kept: Any, kept_src: Source, kept_conf: str,
+                 other: Any, other_src: Source, other_conf: str) -> None:
+        if kept_conf == "loaded" and other_conf == "loaded":
+            res = "kept the first loaded value; the dumps disagree"
+        elif kept_conf == "loaded":
+            res = "kept the loaded value over the inferred one"
+        else:
+            res = "kept the more confident inferred value"
+        self.out.conflicts.append(Conflict(subject=subject, field=fname,
+                                           values=[(kept, kept_src, kept_conf), (other, other_src, other_conf)],
+                                           resolution=res))
+
+    def fields(self, subject: str, dst: Any, src: Any, names: tuple[str, ...]) -> None:
+        for f in names:
+            a, b = getattr(dst, f), getattr(src, f)
+            if _empty(b):
+                continue
+            if isinstance(a, list):
+                added = False
+                for x in b:
+                    if x not in a:
+                        a.append(x)
+                        added = True
+                if added and src.source != dst.source:
+                    dst.field_sources.setdefault(f, (src.source, src.confidence))
+                continue
+            if _empty(a):
+                setattr(dst, f, b)
+                if src.source != dst.source:
+                    dst.field_sources[f] = (src.source, src.confidence)
+                continue
+            if a != b and f != "netns_key":
+                ks, kc = dst.field_sources.get(f, (dst.source, dst.confidence))
+                self.conflict(subject, f, a, ks, kc, b, src.source, src.confidence)
+        for f, sc in src.field_sources.items():
+            dst.field_sources.setdefault(f, sc)
+
+    # --- nodes ---------------------------------------------------------------------------------
+    def node(self, n: Node) -> None:
+        nodes = self.out.nodes
+        ips = {f.value for f in n.addresses}
+        match = None
+        if n.name:
+            match = next((m for m in nodes if m.name == n.name), None)
+            if match is None:
+                match = next((m for m in nodes if m.name is None and ips & {f.value for f in m.addresses}), None)
+                if match is not None:
+                    match.name = n.name
+        else:
+            match = next((m for m in nodes if ips & {f.value for f in m.addresses}), None)
+        if match is None:
+            nodes.append(n)
+            return
+        for attr in ("addresses", "router_ips", "pod_cidrs"):
+            have = {f.value for f in getattr(match, attr)}
+            for f in getattr(n, attr):
+                if f.value not in have:
+                    getattr(match, attr).append(f)
+                    have.add(f.value)
+        if _rank(n.confidence) < _rank(match.confidence):
+            match.source, match.confidence = n.source, n.confidence
+
+    # --- interfaces ----------------------------------------------------------------------------
+    def interface(self, i: Interface) -> None:
+        for m in self.out.interfaces:
+            if not _compatible(m.node, i.node) or not _compatible(m.name, i.name):
+                continue
+            same = False
+            if m.name and i.name and m.name == i.name:
+                same = (m.node == i.node or None in (m.node, i.node)) and _ns_compatible(m, i)
+                if same and m.node is None and i.node is None and m.mac and i.mac and m.mac != i.mac:
+                    same = False
+            elif (m.mac and i.mac and m.mac == i.mac) or (m.ifindex is not None and m.ifindex == i.ifindex and m.node and m.node == i.node
+                  and m.namespace == i.namespace and (m.name is None or i.name is None)):
+                same = True
+            if same:
+                self.fields(f"interface {m.label} on {m.node or '?'}", m, i,
+                            ("node", "namespace", "name", "mac", "ifindex", "addresses", "peer", "mtu",
+                             "pod", "note", "netns_key"))
+                if m.kind == "other" and i.kind != "other":
+                    m.kind = i.kind
+                return
+        self.out.interfaces.append(i)
+
+    # --- pods ------------------------------------------------------------------------------------
+    def pod(self, p: Pod) -> None:
+        match = None
+        for m in self.out.pods:
+            if m.name and p.name:
+                if m.name == p.name and _compatible(m.namespace, p.namespace):
+                    match = m
+                    break
+                continue
+            if not _compatible(m.node, p.node):
+                continue
+            if (m.mac and p.mac and m.mac == p.mac) or (
+                    not m.host_network and not p.host_network and set(m.ips) & set(p.ips)):
+                match = m
+                break
+        if match is None:
+            self.out.pods.append(p)
+            return
+        self.fields(f"pod {match.label}", match, p,
+                    ("namespace", "name", "node", "ips", "mac", "host_interface", "host_mac",
+                     "endpoint_id", "identity", "node_ip", "netns_key"))
+        match.host_network = match.host_network or p.host_network
+
+    def identity(self, ident: Identity) -> None:
+        for m in self.out.identities:
+            if m.id == ident.id:
+                if not m.labels:
+                    m.labels = list(ident.labels)
+                elif ident.labels and set(m.labels) != set(ident.labels):
+                    self.conflict(f"identity {m.id}", "labels", m.labels, m.source, m.confidence,
+                                  ident.labels, ident.source, ident.confidence)
+                return
+        self.out.identities.append(ident)
+
+    def capture(self, c: CapturePoint) -> None:
+        for m in self.out.captures:
+            if m.capture == c.capture:
+                if m.node is None:
+                    m.node = c.node
+                if m.pod is None:
+                    m.pod = c.pod
+                return
+        self.out.captures.append(c)
+
+
+def _compatible(a: Any, b: Any) -> bool:
+    return a is None or b is None or a == b
+
+
+def _ns_compatible(a: Interface, b: Interface) -> bool:
+    if a.namespace == b.namespace or None in (a.namespace, b.namespace):
+        return True
+    # an unnamed pod namespace ("pod") can turn out to be a named one
+    return "host" not in (a.namespace, b.namespace)
+
+
+def merge(*topologies: Topology) -> Topology:
+    """One model from several: loaded facts win, conflicts are kept, then facts are linked
+    (veth pairs, router IPs, node names); the inputs are not modified."""
+    src = [copy.deepcopy(t) for t in topologies]
+    m = _Merger()
+    out = m.out
+    for kind in ("nodes", "interfaces", "pods", "identities", "captures"):
+        items = [x for t in src for x in getattr(t, kind)]
+        items.sort(key=lambda x: _rank(x.confidence))
+        add = {"nodes": m.node, "interfaces": m.interface, "pods": m.pod, "identities": m.identity,
+               "captures": m.capture}[kind]
+        for x in items:
+            add(x)
+    seen_r: set[tuple[Any, ...]] = set()
+    for r in sorted((r for t in src for r in t.routes), key=lambda x: _rank(x.confidence)):
+        key = (r.node, r.namespace, r.netns_key, r.family, r.dst, r.via, r.dev, r.table)
+        if key not in seen_r:
+            seen_r.add(key)
+            out.routes.append(r)
+    seen_n: set[tuple[Any, ...]] = set()
+    for nb in sorted((n for t in src for n in t.neighbors), key=lambda x: _rank(x.confidence)):
+        key = (nb.node, nb.namespace, nb.netns_key, nb.ip, nb.dev, nb.lladdr)
+        if key not in seen_n:
+            seen_n.add(key)
+            out.neighbors.append(nb)
+    for t in src:
+        out.conflicts.extend(t.conflicts)
+        for attr in ("notes", "sources", "unknown"):
+            for x in getattr(t, attr):
+                if x not in getattr(out, attr):
+                    getattr(out, attr).append(x)
+    _link(out, m)
+    out.unknown = [u for u in out.unknown if _still_unknown(u, out)]
+    return out
+
+
+def _still_unknown(line: str, t: Topology) -> bool:
+    topic = line.split(":", 1)[0]
+    if topic == "interface names":
+        return not any(i.name and i.confidence == "loaded" for i in t.interfaces)
+    if topic == "pod names":
+        return not any(p.name for p in t.pods)
+    if topic == "node names":
+        return not any(n.name for n in t.nodes)
+    if topic == "identity labels":
+        return not any(i.labels and i.confidence == "loaded" for i in t.identities)
+    return True
+
+
+def _link(t: Topology, m: _Merger) -> None:
+    # pods known by the address of their node (CiliumEndpoint status.networking.node)
+    for p in t.pods:
+        if p.node is None and p.node_ip:
+            n = t.node_by_ip(p.node_ip)
+            if n is not None and n.name:
+                p.node = n.name
+                p.field_sources["node"] = (replace(p.source, note=f"node with address {p.node_ip}"),
+                                           p.confidence)
+    # a pod namespace dump's objects take the pod's identity
+    by_key = {p.netns_key: p for p in t.pods if p.netns_key}
+    _propagate(t, by_key)
+    _pair_veths(t, by_key)
+    _propagate(t, by_key)
+    # host interfaces named by a pod (endpoint list) ↔ interfaces of that node
+    for p in t.pods:
+        if p.host_mac and not p.host_interface:
+            i = t.interface_by_mac(p.host_mac)
+            if i is not None and i.name and i.namespace == "host":
+                p.host_interface = i.name
+                p.field_sources.setdefault("host_interface", (i.source, i.confidence))
+        if p.host_interface or p.host_mac:
+            for i in t.interfaces:
+                if i.namespace != "host" or not _compatible(i.node, p.node):
+                    continue
+                if (p.host_mac and i.mac == p.host_mac) or (p.host_interface and i.name == p.host_interface
+                                                            and i.node and i.node == p.node):
+                    if i.pod is None and p.ref:
+                        i.pod = p.ref
+                    if p.host_mac is None and i.mac:
+                        p.host_mac = i.mac
+                        p.field_sources.setdefault("host_mac", (i.source, i.confidence))
+                    if p.node is None and i.node:
+                        p.node = i.node
+                        p.field_sources.setdefault("node", (i.source, i.confidence))
+    # router IPs from the pods' default routes
+    for r in t.routes:
+        if r.dst != "default" or not r.via or r.namespace in (None, "host"):
+            continue
+        p = by_key.get(r.netns_key) or (t.pod(r.namespace) if r.namespace not in ("pod",) else None)
+        node_name = (p.node if p else None) or r.node
+        if not node_name:
+            continue
+        n = _ensure_node(t, node_name, r.source)
+        if r.via not in {f.value for f in n.router_ips} and not ipaddress.ip_address(r.via).is_link_local:
+            n.router_ips.append(NodeFact(source=replace(r.source, note="gateway of a pod's default route"),
+                                         confidence=r.confidence, value=r.via, role="router-ip"))
+    # every node named anywhere exists
+    for objs in (t.pods, t.interfaces, t.routes, t.neighbors):
+        for o in objs:
+            if o.node:
+                _ensure_node(t, o.node, o.source)
+    # host-network pods: their IP is their node's
+    node_ips = {f.value for n in t.nodes for f in n.addresses}
+    for p in t.pods:
+        if p.ips and not p.host_network and set(p.ips) <= node_ips and p.confidence == "loaded":
+            p.host_network = True
+    # the same IP claimed by two different named pods, or by two named nodes
+    owner: dict[str, Pod] = {}
+    for p in t.pods:
+        if p.host_network or not p.name:
+            continue
+        for ip in p.ips:
+            q = owner.setdefault(ip, p)
+            if q is not p and q.ref != p.ref:
+                m.conflict(f"ip {ip}", "pod", q.ref, q.source, q.confidence, p.ref, p.source, p.confidence)
+    nowner: dict[str, Node] = {}
+    for n in t.nodes:
+        for f in n.addresses:
+            q = nowner.setdefault(f.value, n)
+            if q is not n and q.name and n.name:
+                m.conflict(f"address {f.value}", "node", q.name, q.source, q.confidence, n.name, f.source,
+                           f.confidence)
+
+
+def _propagate(t: Topology, by_key: dict[str, Pod]) -> None:
+    for objs in (t.interfaces, t.routes, t.neighbors):
+        for o in objs:
+            p = by_key.get(o.netns_key) if o.netns_key else None
+            if p is None:
+                continue
+            if p.ref:
+                o.namespace = p.ref
+            if o.node is None and p.node:
+                o.node = p.node
+            if isinstance(o, Interface) and o.kind == "pod-eth0":
+                o.pod = p.ref
+
+
+def _ensure_node(t: Topology, name: str, source: Source) -> Node:
+    n = t.node(name)
+    if n is None:
+        n = Node(source=source, confidence="loaded", name=name)
+        t.nodes.append(n)
+    return n
+
+
+def _pair_veths(t: Topology, by_key: dict[str, Pod]) -> None:
+    host_by_idx: dict[int, list[Interface]] = {}
+    for i in t.interfaces:
+        if i.namespace == "host" and i.ifindex is not None and i.confidence == "loaded":
+            host_by_idx.setdefault(i.ifindex, []).append(i)
+    for i in t.interfaces:
+        if i.kind != "pod-eth0" or i.peer is None or i.peer.ifindex is None:
+            continue
+        p = by_key.get(i.netns_key) if i.netns_key else (t.pod(i.pod) if i.pod else None)
+        if p is None:
+            continue
+        cands = [
+            h for h in host_by_idx.get(i.peer.ifindex, [])
+            if h.peer is not None and h.peer.ifindex is not None and h.peer.ifindex == i.ifindex
+            and (p.node is None or h.node in (None, p.node))
+        ]
+        nodes = {h.node for h in cands}
+        if len(cands) != 1:
+            if len(cands) > 1:
+                t.notes.append(f"{p.label}: eth0@if{i.peer.ifindex} matches {len(cands)} host interfaces on "
+                               f"nodes {sorted(map(str, nodes))}; bind the dump with NODE/POD=PATH")
+            continue
+        h = cands[0]
+        note = f"veth pair: {i.name}@if{i.peer.ifindex} in the pod, {h.name}@if{h.peer.ifindex} on the node"  # type: ignore[union-attr]
+        why = replace(h.source, note=note)
+        if p.host_interface is None:
+            p.host_interface = h.name
+            p.field_sources["host_interface"] = (why, "loaded")
+        if p.host_mac is None and h.mac:
+            p.host_mac = h.mac
+            p.field_sources["host_mac"] = (why, "loaded")
+        if p.node is None and h.node:
+            p.node = h.node
+            p.field_sources["node"] = (why, "loaded")
+            i.node = h.node
+        if h.pod is None:
+            h.pod = p.ref
