@@ -90,9 +90,6 @@ def template_text(code: int) -> str:
 
 
 # --- byte readers: ``d`` is the batch's data, ``b`` an int64 array of absolute offsets ---------
-_AR = {k: np.arange(k, dtype=np.int64) for k in (4, 6, 8, 16)}
-
-
 def u8(d: np.ndarray, b: np.ndarray, k: int | np.ndarray = 0) -> np.ndarray:
     """Byte ``k`` after each offset, as int64."""
     return d[b + k].astype(np.int64)
@@ -110,18 +107,24 @@ def u24(d: np.ndarray, b: np.ndarray, k: int | np.ndarray = 0) -> np.ndarray:
     return (d[i].astype(np.int64) << 16) | (d[i + 1].astype(np.int64) << 8) | d[i + 2]
 
 
-def u32(d: np.ndarray, b: np.ndarray, k: int | np.ndarray = 0) -> np.ndarray:
-    """Big-endian 32-bit field at ``b + k``, as int64."""
-    g = d[(b + k)[:, None] + _AR[4]]
-    return g.view(">u4")[:, 0].astype(np.int64)
+def _windows(d: np.ndarray, size: int) -> np.ndarray | None:
+    """Read-only ``(len(d) - size + 1, size)`` view of every ``size``-byte window of ``d``."""
+    if d.shape[0] < size:
+        return None
+    return np.lib.stride_tricks.sliding_window_view(d, size)
 
 
 def raw(d: np.ndarray, b: np.ndarray, k: int | np.ndarray, size: int) -> np.ndarray:
     """``(m, size)`` uint8 matrix of the ``size`` bytes at ``b + k`` (addresses)."""
-    ar = _AR.get(size)
-    if ar is None:
-        ar = np.arange(size, dtype=np.int64)
-    return d[(b + k)[:, None] + ar]
+    w = _windows(d, size)
+    if w is None:  # no row can have that many bytes; only empty reads get here
+        return np.zeros((np.shape(b)[0], size), dtype=np.uint8)
+    return w[b + k]
+
+
+def u32(d: np.ndarray, b: np.ndarray, k: int | np.ndarray = 0) -> np.ndarray:
+    """Big-endian 32-bit field at ``b + k``, as int64."""
+    return raw(d, b, k, 4).view(">u4")[:, 0].astype(np.int64)
 
 
 def mac(d: np.ndarray, b: np.ndarray, k: int | np.ndarray = 0) -> np.ndarray:
@@ -288,15 +291,16 @@ class State:
     ) -> np.ndarray:
         """Mask of ``rows`` that have ``nbytes`` at ``pos + at``; the others fail at ``layer``.
 
-        A row fails when the bytes run past its captured length (reported as truncation when
-        the capture ends no later than the enclosing packet) or past the end its enclosing
-        headers declare (``limit``, by default the row's current packet end).
+        A row fails when the bytes run past its captured length while the packet goes on
+        (truncated by the snap length: "only N captured"), or past the end its enclosing headers
+        declare (``limit``, by default the row's current packet end: "only N left in the
+        ``container``").
         """
         p = self.pos[rows] + at
         req = p + nbytes
         lim = self.end[rows] if limit is None else limit
         cap = self.cap[rows]
-        trunc = (req > cap) & (cap <= lim)  # the capture ended first
+        trunc = (req > cap) & (cap < lim)  # the capture ended before the packet did
         short = ~trunc & (req > lim)  # the enclosing headers declare too few bytes
         if short.any():
             nb = nbytes[short] if isinstance(nbytes, np.ndarray) else nbytes

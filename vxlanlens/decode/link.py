@@ -77,7 +77,7 @@ def start(st: State) -> None:
 
 def ethernet(st: State, rows: np.ndarray) -> None:
     """Ethernet II / 802.3 header: destination and source MAC, then the type/length field."""
-    rows = rows[st.need(rows, 14, "ethernet", "Ethernet header")]
+    rows = rows[st.need(rows, 14, "ethernet", "Ethernet header", container="frame")]
     d, b = st.data, st.base(rows)
     st.out.mac("dst_mac", rows, mac(d, b, 0))
     st.out.mac("src_mac", rows, mac(d, b, 6))
@@ -96,7 +96,7 @@ def ethertype(st: State, rows: np.ndarray) -> None:
         if not tag.any():
             break
         t = rows[tag]
-        t = t[st.need(t, 4, "vlan", "802.1Q/802.1ad tag")]
+        t = t[st.need(t, 4, "vlan", "802.1Q/802.1ad tag", container="frame")]
         b = st.base(t)
         if i < 2:
             st.out.int("vlan" if i == 0 else "vlan2", t, u16(d, b, 0) & 0x0FFF)
@@ -112,11 +112,13 @@ def ethertype(st: State, rows: np.ndarray) -> None:
         # protocols below 0x0600 (0x0004 = 802.2 LLC, 0x0001 = Novell 802.3) just stop.
         llc = rows[small & st.llc_ok[rows]]
         st.nxt[rows[small]] = P_DONE
-        llc = llc[st.need(llc, 3, "llc", "802.2 LLC header")]
+        llc = llc[st.need(llc, 3, "llc", "802.2 LLC header", container="frame")]
         b = st.base(llc)
         snap = (u8(d, b, 0) == 0xAA) & (u8(d, b, 1) == 0xAA) & (u8(d, b, 2) == 0x03)
         snap_rows = llc[snap]
-        snap_rows = snap_rows[st.need(snap_rows, 8, "llc", "802.2 LLC/SNAP header")]
+        snap_rows = snap_rows[
+            st.need(snap_rows, 8, "llc", "802.2 LLC/SNAP header", container="frame")
+        ]
         st.etype[snap_rows] = u16(d, st.base(snap_rows), 6)
         st.pos[snap_rows] += 8
         rows = np.concatenate([rows[~small], snap_rows])
@@ -136,7 +138,7 @@ def _cooked_next(st: State, rows: np.ndarray, proto: np.ndarray, hatype: np.ndar
 
 def sll(st: State, rows: np.ndarray) -> None:
     """Linux cooked capture v1 (16 bytes): packet type, ARPHRD, address, protocol."""
-    rows = rows[st.need(rows, 16, "sll", "Linux SLL header")]
+    rows = rows[st.need(rows, 16, "sll", "Linux SLL header", container="frame")]
     d, b = st.data, st.base(rows)
     st.pkt_type[rows] = u16(d, b, 0)
     alen = u16(d, b, 4)
@@ -148,7 +150,7 @@ def sll(st: State, rows: np.ndarray) -> None:
 
 def sll2(st: State, rows: np.ndarray) -> None:
     """Linux cooked capture v2 (20 bytes): protocol, ifindex, ARPHRD, packet type, address."""
-    rows = rows[st.need(rows, 20, "sll2", "Linux SLL2 header")]
+    rows = rows[st.need(rows, 20, "sll2", "Linux SLL2 header", container="frame")]
     d, b = st.data, st.base(rows)
     st.out.int("ifindex", rows, u32(d, b, 4))
     st.pkt_type[rows] = u8(d, b, 10)
@@ -169,7 +171,7 @@ def _family_next(st: State, rows: np.ndarray, fam: np.ndarray) -> None:
 
 def null(st: State, rows: np.ndarray) -> None:
     """BSD loopback (LINKTYPE_NULL): a 4-byte address family in the capturing host's order."""
-    rows = rows[st.need(rows, 4, "loopback", "BSD loopback header")]
+    rows = rows[st.need(rows, 4, "loopback", "BSD loopback header", container="frame")]
     d, b = st.data, st.base(rows)
     b0, b1, b2, b3 = (u8(d, b, k) for k in range(4))
     big = (b0 | b1 | b2) == 0
@@ -179,13 +181,13 @@ def null(st: State, rows: np.ndarray) -> None:
 
 def loop(st: State, rows: np.ndarray) -> None:
     """OpenBSD loopback (LINKTYPE_LOOP): a 4-byte address family in network order."""
-    rows = rows[st.need(rows, 4, "loopback", "loopback header")]
+    rows = rows[st.need(rows, 4, "loopback", "loopback header", container="frame")]
     _family_next(st, rows, u32(st.data, st.base(rows), 0))
 
 
 def raw_ip(st: State, rows: np.ndarray) -> None:
     """Raw IP: the version nibble says IPv4 or IPv6."""
-    rows = rows[st.need(rows, 1, "raw-ip", "raw IP header")]
+    rows = rows[st.need(rows, 1, "raw-ip", "raw IP header", container="frame")]
     v = u8(st.data, st.base(rows), 0) >> 4
     bad = (v != 4) & (v != 6)
     st.fail(
