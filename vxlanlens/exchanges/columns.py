@@ -12,6 +12,7 @@ __all__ = [
     "JOURNEY_COLUMNS",
     "KINDS",
     "STATUSES",
+    "exchanges_markdown",
 ]
 
 KINDS: tuple[str, ...] = ("arp", "nd", "echo", "tcp", "icmp-error")
@@ -268,3 +269,111 @@ CLOCK_COLUMNS: tuple[tuple[str, str, str], ...] = (
         "`reference`, `two-way` (packets in both directions: delay cancels out), `one-way` (one direction only: the offset includes the transit time) or `none`.",
     ),
 )
+
+
+_INTRO = """\
+# Exchanges and journeys
+
+Generated from `vxlanlens/exchanges/columns.py` (`exchanges_markdown()`); do not edit by hand
+(a test fails when this file is stale).
+
+```python
+from vxlanlens.exchanges import exchanges, journeys, clock_offsets
+ex = exchanges(packets, timeout_s=3.0, kinds=None)   # one row per exchange
+jr = journeys(packets, max_skew_s=5.0)               # one row per (journey, observation)
+co = clock_offsets(packets)                          # one row per capture
+```
+
+All three take the packets table (`docs/columns.md`) and return pandas DataFrames.
+
+## How requests and replies are paired
+
+Pairing happens **per observation point**: a capture, or one interface of a capture that holds
+several (pcapng interfaces, SLL2 interface indexes of `tcpdump -i any`). A request seen in
+capture A is answered only by a reply seen in capture A; the same exchange seen in several
+captures gives one row per capture, and `journeys()` ties the copies together.
+
+Requests and replies get a key and are sorted by (key, time) once; no packet is compared with
+every other. A reply answers the latest request of its key before it when that request is less
+than `timeout_s` old. The key is built so that a reply matches only when it is addressed back
+to the requester. **The VNI is never part of a key**: Cilium writes the sender's identity into
+it, so a request and its reply carry different VNIs (both are reported).
+
+| kind | request | reply | key (besides the observation point) |
+|---|---|---|---|
+| `arp` | ARP request (op 1) | ARP reply (op 2) | requested IP = the reply's sender IP; the requester's MAC = the reply's target MAC |
+| `nd` | Neighbor Solicitation (ICMPv6 135) | Neighbor Advertisement (136) | NS target = NA target; NA with the S flag sent to the solicitor's source address; an NA to all-nodes `ff02::1` answers every solicitor of that target (with S) and DAD probes (without S); an NA without S to a unicast address answers nothing |
+| `echo` | ICMP 8 / ICMPv6 128 | ICMP 0 / ICMPv6 129 | addresses swapped, echo id, sequence number; a request to a multicast/broadcast address is answered by a reply from anyone (the first is `answered`, the others `duplicate`) |
+| `tcp` | SYN (without ACK/RST) | SYN/ACK, or RST/ACK | addresses and ports swapped; acknowledgement number = SYN sequence + 1. A RST that answers no SYN is not reported |
+| `icmp-error` | the packet the error quotes | ICMP dest-unreachable (incl. frag-needed), time-exceeded, parameter-problem; ICMPv6 dest-unreachable, Packet Too Big, time-exceeded, parameter-problem | the quoted IP version, addresses, protocol, ports and echo id/seq (`emb_*` columns) against each earlier packet's pod frame and, for tunnelled frames, its underlay headers; the closest earlier match within `timeout_s` wins |
+
+Several requests with one key within `timeout_s` of each other are one request and its
+retransmissions: the first gets the row with the answer and the `retransmissions` count, the
+others are `duplicate` rows. Echo sequence numbers that wrap around, or an id/seq reused later,
+are new exchanges as soon as the previous request is older than the timeout. Several pods using
+the same echo id are kept apart by their addresses. The latency is measured from the first copy
+of the request to the reply, in the capture's own clock.
+
+Statuses:
+
+| status | meaning |
+|---|---|
+"""
+
+_JOURNEYS = """
+## Journeys across observation points
+
+A packet that leaves a pod may be seen in the pod's capture, inside VXLAN/Geneve on the node's
+eth0, on the other node's eth0, and in the other pod; an `-i any` capture sees it once per
+interface. `journeys()` recognises the sightings of one packet by a fingerprint of **pod-frame
+fields only**: IP version, source and destination IP, protocol, IPv4 identification (or the IPv6
+fragment id) and fragment offset, ports, TCP flags, sequence and acknowledgement numbers, ICMP
+type/code/id/sequence, ND target, ARP opcode and addresses, payload length, and the quoted
+header of ICMP errors. MACs, TTL / hop limit and all outer (underlay) headers are left out:
+they change along the path (the tables still show them per observation).
+
+Sightings of one fingerprint are sorted by clock-corrected time; a new journey starts when the
+gap to the previous sighting is larger than `max_skew_s`, or when the packet shows up again at a
+point it has already passed (a retransmission). Packets that look exactly alike (e.g. IPv6 UDP
+datagrams with the same ports and length sent within `max_skew_s`) cannot be told apart: the
+packets table has no payload bytes to hash.
+
+Columns (one row per journey and observation):
+
+| column | dtype | meaning |
+|---|---|---|
+"""
+
+_CLOCKS = """
+## Clock offsets
+
+Captures taken on different machines have different clocks; the tables never assume they agree.
+`clock_offsets()` matches packets seen in two captures (fingerprints seen once per capture, or at
+several interfaces of one capture within a second) and takes the median of the time differences.
+When packets go both ways between the two captures, it takes the mean of the two directions'
+medians, so the transit time cancels out (assuming it is the same both ways) and reports half
+their difference as the one-way delay; with one direction only, the offset includes the transit
+time. Captures that share no packet with the reference are linked through another capture (the
+link with the most matched packets wins), else their offset is null. `journeys()` subtracts the
+offsets before ordering observations.
+
+| column | dtype | meaning |
+|---|---|---|
+"""
+
+
+def _table(cols: tuple[tuple[str, str, str], ...]) -> list[str]:
+    return [f"| `{name}` | `{dtype}` | {doc} |" for name, dtype, doc in cols]
+
+
+def exchanges_markdown() -> str:
+    """The Markdown text of ``docs/exchanges.md``."""
+    lines = [_INTRO.rstrip("\n")]
+    lines += [f"| `{name}` | {doc} |" for name, doc in STATUSES]
+    lines += ["", "## Exchanges table columns", "", "| column | dtype | meaning |", "|---|---|---|"]
+    lines += _table(EXCHANGE_COLUMNS)
+    lines += [_JOURNEYS.rstrip("\n")]
+    lines += _table(JOURNEY_COLUMNS)
+    lines += [_CLOCKS.rstrip("\n")]
+    lines += _table(CLOCK_COLUMNS)
+    return "\n".join(lines) + "\n"

@@ -57,8 +57,8 @@ _FP_IPS = (
     "emb_dst_ip",
 )
 
-# Within one capture, sightings of one fingerprint closer than this are taken as one packet seen
-# at several interfaces (``-i any``); farther apart, as distinct packets (unusable for clocks).
+# Within one capture, sightings of one fingerprint at different interfaces (``-i any``) closer
+# than this are taken as one packet; farther apart, as distinct packets (unusable for clocks).
 _SAME_PACKET_NS = 1_000_000_000
 
 
@@ -100,10 +100,19 @@ def _offsets(
         ref = names.index(reference)
     src, dst = p.ipc("src_ip")[rows], p.ipc("dst_ip")[rows]
     u = pd.DataFrame(
-        {"cap": p.cap[rows], "fp": fp, "ts": p.ts[rows], "dirn": (src < dst).astype(np.int8)}
+        {
+            "cap": p.cap[rows],
+            "fp": fp,
+            "pt": p.point[rows],
+            "ts": p.ts[rows],
+            "dirn": (src < dst).astype(np.int8),
+        }
     )
     stats: dict[tuple[int, int], tuple[float, float, float, str, int]] = {}
     if len(present) > 1 and len(u):
+        # a fingerprint seen twice at one point is repeated traffic: useless for clocks
+        again = u.duplicated(["fp", "pt"], keep=False).to_numpy()
+        u = u[~np.isin(u["fp"].to_numpy(), u["fp"].to_numpy()[again])]
         g = u.groupby(["cap", "fp"], sort=False).agg(
             ts=("ts", "min"), hi=("ts", "max"), dirn=("dirn", "first")
         )
@@ -117,7 +126,7 @@ def _offsets(
         order = np.lexsort((cb, ca))
         diff, dirn, ca, cb = diff[order], dirn[order], ca[order], cb[order]
         bounds = np.flatnonzero(np.r_[True, (ca[1:] != ca[:-1]) | (cb[1:] != cb[:-1]), True])
-        for s, e in itertools.pairwise(bounds):
+        for s, e in itertools.pairwise(bounds if len(diff) else []):
             off, spread, delay, method = _pair_stats(diff[s:e], dirn[s:e])
             stats[(int(ca[s]), int(cb[s]))] = (off, spread, delay, method, e - s)
     # Prim's tree from the reference: follow the links with the most matched packets
