@@ -383,3 +383,33 @@ def test_interface_names_match_tshark(
         assert [i.name for i in cap.interfaces] == want
         names = [cap.interfaces[int(i)].name for b in batches for i in b.interface]
     assert names == [r[0] for r in tshark_fields(tshark, path, "frame.interface_name")]
+
+
+def epb_with_options(opts: list[tuple[int, bytes]], n: int = 1) -> bytes:
+    body = struct.pack("<IIIII", 0, 0, n, 60, 60) + frame(n)  # iface 0, ts n, 60 bytes
+    return block(6, body + options(opts))
+
+
+def test_epb_options_without_comment_are_checked_in_bulk() -> None:
+    flags = (2, struct.pack("<I", 1))  # epb_flags: inbound
+    many = [(0x8000 + i, b"x" * (i % 5)) for i in range(40)] + [(1, b"late comment")]
+    data = shb() + idb(1) + b"".join(epb_with_options([flags], i) for i in range(10))
+    data += epb_with_options(many, 10)
+    batches, warnings, _ = read_all(data)
+    got = rows(batches)
+    assert [r[1] for r in got] == [i * 1000 for i in range(11)]
+    assert [r[7] for r in got] == [None] * 10 + ["late comment"]
+    assert warnings == []
+
+
+def test_epb_option_running_past_the_block() -> None:
+    good = epb_with_options([(2, struct.pack("<I", 1))])
+    bad = bytearray(epb_with_options([(2, struct.pack("<I", 1))], 2))
+    bad[28 + 60 + 2 : 28 + 60 + 4] = struct.pack("<H", 40)  # epb_flags length 4 -> 40
+    start = SHB_LEN + len(idb(1)) + len(good)
+    with pytest.raises(
+        CaptureError,
+        match=rf"byte {start}: option 2 at byte {start + 88} of the Enhanced Packet Block has "
+        r"length 40, which runs past",
+    ):
+        read_all(shb() + idb(1) + good + bytes(bad))

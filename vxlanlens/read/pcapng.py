@@ -559,10 +559,33 @@ class PcapngParser:
             first = base + int(bo[int(np.argmax(m))])
             ts[rows[m]] = self._ts(units[m], gi, first)
         with_opts = np.nonzero(blen > 32 + padded)[0]
-        for k in with_opts.tolist():
-            p = int(bo[k])
+        if with_opts.size == 0:
+            return
+        # Walk the options of all these blocks in lockstep (option k of every block at once);
+        # blocks with a comment, a bad option or very many options go to the Python walk.
+        start = bo[with_opts] + 28 + padded[with_opts]
+        stop = bo[with_opts] + blen[with_opts] - 4
+        slow = np.zeros(with_opts.size, dtype=bool)
+        p = start.copy()
+        active = np.arange(with_opts.size)
+        u2 = np.dtype(e + "u2")
+        for _ in range(16):
+            if active.size == 0:
+                break
+            pa = p[active]
+            head = gather(u8, pa, 4).view(u2).astype(np.int64)
+            code, olen = head[:, 0], head[:, 1]
+            nxt = pa + 4 + olen + (-olen % 4)
+            bad = (code == 1) | ((code != 0) & (pa + 4 + olen > stop[active]))
+            slow[active[bad]] = True
+            go_on = (code != 0) & ~bad & (nxt < stop[active])
+            p[active] = nxt
+            active = active[go_on]
+        slow[active] = True
+        for k in with_opts[slow].tolist():
+            q = int(bo[k])
             comment = self._comment(
-                buf, p + 28 + int(padded[k]), p + int(blen[k]) - 4, e, EPB, p, base
+                buf, q + 28 + int(padded[k]), q + int(blen[k]) - 4, e, EPB, q, base
             )
             if comment is not None:
                 comments[int(rows[k])] = comment
