@@ -6,12 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-PUBLIC = SHARED / "captures" / "public"
-CAPTURES = ROOT / "captures"
-DATA = Path(__file__).resolve().parent / "data"
+from testpaths import CAPTURES, DATA, PUBLIC, ROOT, SHARED, public_files  # noqa: F401 - re-exported
 
 
 @pytest.fixture(scope="session")
@@ -29,13 +24,3 @@ def tshark() -> str:
     if path is None:
         pytest.skip("tshark is not installed (apt-get install tshark)")
     return path
-
-
-def public_files(*patterns: str) -> list[Path]:
-    """Corpus files matching glob patterns (empty when the corpus is absent)."""
-    if not PUBLIC.is_dir():
-        return []
-    out: list[Path] = []
-    for pat in patterns or ("**/*.pcap", "**/*.pcapng", "**/*.cap"):
-        out.extend(sorted(PUBLIC.glob(pat)))
-    return sorted(set(out))

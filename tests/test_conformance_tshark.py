@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CAPTURES, PUBLIC, public_files
+from testpaths import CAPTURES, PUBLIC, public_files
 
 pytestmark = pytest.mark.needs_tshark
 

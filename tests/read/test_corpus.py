@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import PUBLIC, public_files
+from testpaths import PUBLIC, public_files
 
 from vxlanlens.read import open_capture
 

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import public_files
+from testpaths import public_files
 from readcraft import BE, LE, block, epb, frame, idb, options, pb, shb, spb
 
 from vxlanlens.errors import CaptureError, TruncatedCaptureError
