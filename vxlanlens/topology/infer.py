@@ -1,1 +1,314 @@
-def infer(packets): raise NotImplementedError
+"""Inferring a topology from a packets table alone (columns of :mod:`vxlanlens.schema`).
+
+Rules, each giving facts with their evidence frames (``capture``, ``frame_no``; a few per fact):
+
+- **Node underlay addresses** (inferred-high): the outer source and destination IPs of
+  tunnelled frames. Nodes stay unnamed (``"node 172.18.0.3"``) until a dump names them.
+- **Pods behind nodes** (inferred-high): a tunnelled frame whose VNI is a workload identity
+  (≥ 256) comes from a pod: its inner source IP and MAC are the pod's eth0 address and MAC, the
+  VNI is its identity, and the outer source IP is its node. The inner destination IP lives
+  behind the outer destination node (inferred-low: it may be a host address). The inner
+  destination MAC of such a frame is the sender's lxc veth (inferred-low).
+- **Gateways and their answering MAC** (inferred-high): a Neighbor Solicitation answered by a
+  Neighbor Advertisement for the same target, sent to the solicitor: the solicitor is a pod
+  (its MAC and address), the target resolves to the answering MAC (a neighbour entry in the
+  pod's namespace), and that MAC is the pod's host-side veth (kind ``lxc``). With the R flag
+  the target is a router IP of the pod's node. ARP request/reply pairs give the same facts for
+  IPv4 (the router IP then with confidence inferred-low).
+- **Pod CIDRs** (inferred-low): the /24 (IPv4) or /64 (IPv6) around the pod IPs seen behind a
+  node, when all of them fall into one such prefix and no other node's pods do.
+- **SLL2 interface indexes** (inferred-high): ``tcpdump -i any`` frames carry an ifindex; the
+  source MAC of outgoing frames is that interface's MAC, and an interface carrying tunnelled
+  frames is an underlay NIC.
+- **Capture points**: the node whose underlay address appears in every tunnelled frame of a
+  capture is where that capture was taken.
+
+What cannot be known from frames is listed in ``Topology.unknown``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from typing import Any
+
+import pandas as pd
+
+from .merge import merge
+from .model import (
+    CapturePoint,
+    Identity,
+    Interface,
+    Neighbor,
+    Node,
+    NodeFact,
+    Pod,
+    Source,
+    Topology,
+)
+
+__all__ = ["EVIDENCE_FRAMES", "infer"]
+
+EVIDENCE_FRAMES = 5
+"""At most this many evidence frames are kept per inferred fact."""
+
+
+def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    if name in df.columns:
+        return df[name].astype(object).where(df[name].notna(), None)
+    return pd.Series([None] * len(df), index=df.index, dtype=object)
+
+
+def _ev(df: pd.DataFrame, mask: Any = None) -> tuple[tuple[str, int], ...]:
+    sub = df if mask is None else df[mask]
+    sub = sub.head(EVIDENCE_FRAMES)
+    return tuple((str(c), int(n)) for c, n in zip(sub["_cap"], sub["_fno"], strict=False))
+
+
+def _src(frames: tuple[tuple[str, int], ...], note: str) -> Source:
+    return Source(frames=frames, note=note)
+
+
+def _is_unicast_global(ip: Any) -> bool:
+    if not ip:
+        return False
+    try:
+        a = ipaddress.ip_address(str(ip))
+    except ValueError:
+        return False
+    return not (a.is_link_local or a.is_multicast or a.is_unspecified or a.is_loopback
+                or (a.version == 4 and str(a) == "255.255.255.255"))
+
+
+def infer(packets: pd.DataFrame) -> Topology:
+    """A topology inferred from a packets table: every fact with evidence frames and a
+    confidence, plus what could not be known (see the module docstring for the rules)."""
+    topo = Topology()
+    if len(packets) == 0:
+        topo.unknown.append("everything: the packets table is empty")
+        return topo
+    df = pd.DataFrame({
+        "_cap": _col(packets, "capture").astype(str) if "capture" in packets.columns
+        else pd.Series(["?"] * len(packets), index=packets.index),
+        "_fno": packets["frame_no"].astype("int64") if "frame_no" in packets.columns
+        else pd.Series(range(1, len(packets) + 1), index=packets.index),
+    })
+    for c in ("tunnel", "outer_src_ip", "outer_dst_ip", "src_mac", "dst_mac", "src_ip", "dst_ip", "vni",
+              "icmp_type", "nd_target", "nd_flags", "nd_lladdr", "arp_op", "arp_sender_mac",
+              "arp_sender_ip", "arp_target_mac", "arp_target_ip", "ifindex", "pkt_type"):
+        df[c] = _col(packets, c)
+    df = df.reset_index(drop=True)
+
+    node_ips = _nodes(df, topo)
+    _tunnelled_pods(df, topo, node_ips)
+    _gateways_ns(df, topo)
+    _gateways_arp(df, topo)
+    _sll2(df, topo)
+    _captures(df, topo)
+    out = merge(topo)
+    _unknowns(out, df)
+    return out
+
+
+def _nodes(df: pd.DataFrame, topo: Topology) -> set[str]:
+    tun = df[df["tunnel"].notna() & df["outer_src_ip"].notna()]
+    ips: dict[str, None] = {}
+    for ip in list(tun["outer_src_ip"]) + list(tun["outer_dst_ip"]):
+        if ip:
+            ips.setdefault(str(ip), None)
+    for ip in ips:
+        frames = _ev(tun, (tun["outer_src_ip"] == ip) | (tun["outer_dst_ip"] == ip))
+        src = _src(frames, "outer (underlay) address of tunnelled frames")
+        topo.nodes.append(Node(source=src, confidence="inferred-high",
+                               addresses=[NodeFact(source=src, confidence="inferred-high", value=ip,
+                                                   role="address")]))
+    return set(ips)
+
+
+def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> None:
+    tun = df[df["tunnel"].notna() & df["outer_src_ip"].notna() & df["src_ip"].notna()]
+    if tun.empty:
+        return
+    behind: dict[str, set[str]] = defaultdict(set)
+    # senders: workload identity in the VNI → the inner source is a pod
+    vni = pd.to_numeric(tun["vni"], errors="coerce")
+    snd = tun[(vni >= 256) & tun["src_ip"].map(_is_unicast_global)]
+    keys = snd[["src_ip", "src_mac", "outer_src_ip", "vni", "dst_mac"]].drop_duplicates()
+    vnis_seen: set[int] = set()
+    for row in keys.itertuples(index=False):
+        ip, mac, nip, v, dmac = row
+        if str(ip) in node_ips:
+            continue
+        mask = (snd["src_ip"] == ip) & (snd["outer_src_ip"] == nip)
+        frames = _ev(snd, mask)
+        src = _src(frames, f"inner source of tunnelled frames from node {nip} with VNI {int(v)}")
+        pod = Pod(source=src, confidence="inferred-high", ips=[str(ip)], mac=str(mac) if mac else None,
+                  identity=int(v), node_ip=str(nip))
+        if dmac:
+            pod.host_mac = str(dmac)
+            pod.field_sources["host_mac"] = (
+                _src(frames, "inner destination MAC of the pod's tunnelled frames: its lxc veth"),
+                "inferred-low")
+        topo.pods.append(pod)
+        behind[str(nip)].add(str(ip))
+        if int(v) not in vnis_seen:
+            vnis_seen.add(int(v))
+            topo.identities.append(Identity(
+                source=_src(_ev(snd, pd.to_numeric(snd["vni"], errors="coerce") == v),
+                            "VNI of tunnelled frames"), confidence="inferred-high", id=int(v)))
+    # receivers: the inner destination lives behind the outer destination node
+    rcv = tun[tun["dst_ip"].map(_is_unicast_global) & tun["outer_dst_ip"].notna()]
+    for ip, nip in rcv[["dst_ip", "outer_dst_ip"]].drop_duplicates().itertuples(index=False):
+        if str(ip) in node_ips:
+            continue
+        frames = _ev(rcv, (rcv["dst_ip"] == ip) & (rcv["outer_dst_ip"] == nip))
+        topo.pods.append(Pod(source=_src(frames, f"inner destination of tunnelled frames to node {nip}"),
+                             confidence="inferred-low", ips=[str(ip)], node_ip=str(nip)))
+    _pod_cidrs(topo, behind)
+
+
+def _pod_cidrs(topo: Topology, behind: dict[str, set[str]]) -> None:
+    guesses: dict[str, list[str]] = {}
+    for nip, ips in behind.items():
+        nets = []
+        for fam, plen in ((4, 24), (6, 64)):
+            fam_ips = [ipaddress.ip_address(x) for x in ips if ipaddress.ip_address(x).version == fam]
+            cands = {ipaddress.ip_network(f"{a}/{plen}", strict=False) for a in fam_ips}
+            if len(cands) == 1:
+                nets.append(str(next(iter(cands))))
+        guesses[nip] = nets
+    owners: dict[str, int] = defaultdict(int)
+    for nets in guesses.values():
+        for n in nets:
+            owners[n] += 1
+    for nip, nets in guesses.items():
+        node = next((n for n in topo.nodes if nip in (f.value for f in n.addresses)), None)
+        if node is None:
+            continue
+        for n in nets:
+            if owners[n] == 1:
+                node.pod_cidrs.append(NodeFact(
+                    source=Source(frames=node.addresses[0].source.frames,
+                                  note="assumed /24 or /64 around the pod IPs seen behind this node"),
+                    confidence="inferred-low", value=n, role="pod-cidr"))
+
+
+def _gateways_ns(df: pd.DataFrame, topo: Topology) -> None:
+    t = pd.to_numeric(df["icmp_type"], errors="coerce")
+    ns = df[(t == 135) & df["nd_target"].notna()].copy()
+    na = df[(t == 136) & df["nd_target"].notna()].copy()
+    if ns.empty or na.empty:
+        return
+    ns["sol_mac"] = ns["nd_lladdr"].where(ns["nd_lladdr"].notna(), ns["src_mac"])
+    na["ans_mac"] = na["nd_lladdr"].where(na["nd_lladdr"].notna(), na["src_mac"])
+    for cap, target, sol in ns[["_cap", "nd_target", "sol_mac"]].drop_duplicates().itertuples(index=False):
+        if not sol:
+            continue
+        answers = na[(na["_cap"] == cap) & (na["nd_target"] == target)
+                     & ((na["dst_mac"] == sol) | na["dst_mac"].isna())]
+        if answers.empty or not answers["ans_mac"].iloc[0]:
+            continue
+        ans = str(answers["ans_mac"].iloc[0])
+        flags = str(answers["nd_flags"].iloc[0] or "")
+        router = "R" in flags
+        reqs = ns[(ns["_cap"] == cap) & (ns["nd_target"] == target) & (ns["sol_mac"] == sol)]
+        frames = _ev(reqs) + _ev(answers)
+        sol_ips = [str(x) for x in reqs["src_ip"].dropna().unique() if _is_unicast_global(x)]
+        _gateway(topo, df, str(sol), sol_ips, str(target), ans, router, frames, "NS/NA")
+
+
+def _gateways_arp(df: pd.DataFrame, topo: Topology) -> None:
+    op = pd.to_numeric(df["arp_op"], errors="coerce")
+    req = df[(op == 1) & df["arp_sender_mac"].notna() & df["arp_target_ip"].notna()]
+    rep = df[(op == 2) & df["arp_sender_mac"].notna() & df["arp_sender_ip"].notna()]
+    if req.empty or rep.empty:
+        return
+    for cap, target, sol, sip in req[["_cap", "arp_target_ip", "arp_sender_mac", "arp_sender_ip"]] \
+            .drop_duplicates().itertuples(index=False):
+        if sip == target:
+            continue  # gratuitous ARP
+        answers = rep[(rep["_cap"] == cap) & (rep["arp_sender_ip"] == target)
+                      & ((rep["arp_target_mac"] == sol) | rep["arp_target_mac"].isna())]
+        if answers.empty:
+            continue
+        ans = str(answers["arp_sender_mac"].iloc[0])
+        reqs = req[(req["_cap"] == cap) & (req["arp_target_ip"] == target) & (req["arp_sender_mac"] == sol)]
+        frames = _ev(reqs) + _ev(answers)
+        sol_ips = [str(sip)] if _is_unicast_global(sip) else []
+        _gateway(topo, df, str(sol), sol_ips, str(target), ans, False, frames, "ARP")
+
+
+def _gateway(topo: Topology, df: pd.DataFrame, sol: str, sol_ips: list[str], target: str, ans: str,
+             router: bool, frames: tuple[tuple[str, int], ...], how: str) -> None:
+    key = f"inferred:{sol}"
+    # the solicitor's own addresses: sources of its frames outside tunnels
+    own = df[(df["src_mac"] == sol) & df["tunnel"].isna()]
+    for ip in own["src_ip"].dropna().unique():
+        if _is_unicast_global(ip) and str(ip) not in sol_ips and str(ip) != target:
+            sol_ips.append(str(ip))
+    sol_ips.sort(key=lambda x: ipaddress.ip_address(x).version)
+    psrc = _src(frames, f"sent the {how.split('/')[0]} for {target}")
+    pod = Pod(source=psrc, confidence="inferred-high", ips=sol_ips, mac=sol, host_mac=ans)
+    pod.field_sources["host_mac"] = (_src(frames, f"answered the pod's {how} for {target}"), "inferred-high")
+    pod.netns_key = key
+    topo.pods.append(pod)
+    nb = Neighbor(source=_src(frames, f"{how} exchange" + (" with the R flag" if router else "")),
+                  confidence="inferred-high", ip=target, lladdr=ans, router=router, state="seen")
+    nb.netns_key = key
+    topo.neighbors.append(nb)
+    topo.interfaces.append(Interface(
+        source=_src(frames, f"answered the {how} of pod MAC {sol} for {target}: the pod's host-side veth"),
+        confidence="inferred-high", namespace="host", kind="lxc", mac=ans, pod=None))
+    if not router and how == "ARP":
+        nb.source = _src(frames, "ARP exchange; the target is probably the pod's IPv4 gateway")
+
+
+def _sll2(df: pd.DataFrame, topo: Topology) -> None:
+    rows = df[df["ifindex"].notna()]
+    if rows.empty:
+        return
+    for (cap, idx), grp in rows.groupby(["_cap", "ifindex"], sort=True):
+        out = grp[grp["pkt_type"] == "outgoing"]
+        macs = [m for m in out["src_mac"].dropna().unique() if m]
+        tunnelled = grp["tunnel"].notna().any()
+        kind = "underlay" if tunnelled else "other"
+        mac = str(macs[0]) if len(macs) == 1 else None
+        note = f"SLL2 interface index in capture {cap}" + (" carrying tunnelled frames" if tunnelled else "")
+        ev = _ev(out if mac else grp)
+        topo.interfaces.append(Interface(source=_src(ev, note), confidence="inferred-high",
+                                         namespace=None, kind=kind, mac=mac, ifindex=int(idx)))
+
+
+def _captures(df: pd.DataFrame, topo: Topology) -> None:
+    tun = df[df["tunnel"].notna() & df["outer_src_ip"].notna() & df["outer_dst_ip"].notna()]
+    for cap, grp in tun.groupby("_cap", sort=True):
+        common: set[str] | None = None
+        for s, d in grp[["outer_src_ip", "outer_dst_ip"]].drop_duplicates().itertuples(index=False):
+            pair = {str(s), str(d)}
+            common = pair if common is None else common & pair
+        if common and len(common) == 1:
+            ip = next(iter(common))
+            topo.captures.append(CapturePoint(
+                source=_src(_ev(grp), f"every tunnelled frame of the capture has {ip} as an outer address"),
+                confidence="inferred-high", capture=str(cap), node_ip=ip))
+
+
+def _unknowns(topo: Topology, df: pd.DataFrame) -> None:
+    u = topo.unknown
+    u.append("interface names: no `ip addr` dump given; interfaces are known by MAC or ifindex only")
+    if topo.pods:
+        u.append("pod names: no pod or endpoint dump given; pods are known by address and MAC")
+    if topo.nodes:
+        u.append("node names: no node dump given; nodes are known by underlay address")
+    else:
+        u.append("node addresses: no tunnelled frame in the captures")
+    vnis = sorted({i.id for i in topo.identities if i.id >= 256})
+    if vnis:
+        shown = ", ".join(map(str, vnis[:8])) + (", ..." if len(vnis) > 8 else "")
+        u.append(f"identity labels: no identity dump given (VNIs seen: {shown})")
+    gws = sorted({n.ip for n in topo.neighbors})
+    if gws:
+        u.append("gateway addresses: whether " + ", ".join(gws[:4]) + (" ..." if len(gws) > 4 else "")
+                 + " is configured on any interface cannot be told without `ip addr` dumps")
+    if not any(n.pod_cidrs for n in topo.nodes) and topo.nodes:
+        u.append("pod CIDRs: no CiliumNode/Node dump and too few pod addresses to guess them")

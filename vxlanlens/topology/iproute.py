@@ -195,6 +195,7 @@ def _decide_netns(raw: list[dict[str, Any]], ctx: Ctx) -> None:
         ctx.namespace_label = f"{ns}/{name}" if ns and name else name
     else:
         ctx.netns = "host"
+        ctx.netns_key = f"host@{ctx.file}:{ctx.line_offset}"
 
 
 def _where(ctx: Ctx, r: dict[str, Any]) -> dict[str, Any]:

@@ -50,7 +50,7 @@ MAX_TEXT = 64 * 1024 * 1024
 
 def _unknown(label: str, found: str) -> UnknownFormatError:
     return UnknownFormatError(
-        f"expected a topology dump ({'; '.join(FORMATS)}), found {found}", path=label)
+        f"found {found}, expected a topology dump (formats tried: {'; '.join(FORMATS)})", path=label)
 
 
 def parse_spec(spec: str) -> tuple[str | None, str | None, str]:
@@ -174,7 +174,9 @@ def _load_session(pieces: list[Any], ctx: Ctx, topo: Topology, base_dir: Path | 
             ctx.adopt(sub)
             continue
         fmt, fam = classify_command(pc.command)
-        if fmt is None:
+        if not pc.command:
+            topo.notes.append(f"{where}: output after an empty prompt ignored")
+        elif fmt is None:
             try:
                 _load_piece(pc.text, sub, topo, base_dir=base_dir)
             except UnknownFormatError:
@@ -343,6 +345,39 @@ def _absorb(topo: Topology, sub: Topology) -> None:
         getattr(topo, name).extend(getattr(sub, name))
 
 
+def _load_file_into(f: Path, topo: Topology, *, node: str | None, pod: str | None) -> None:
+    sub = Topology()
+    try:
+        data = f.read_bytes()
+        load_blob(data, str(f), sub, node=node, pod=pod, base_dir=f.parent)
+    except UnknownFormatError as e:
+        topo.notes.append(f"{f}: skipped ({e.message[:120]})")
+        return
+    except OSError as e:
+        raise TopologyError(f"cannot read the dump: {e.strerror or e}", path=str(f)) from None
+    _absorb(topo, sub)
+
+
+def _folder_binding(folder: Path, group: list[Path], topo: Topology) -> tuple[str | None, str | None]:
+    """A sub-folder named after a node or a pod binds its dumps: to the pod when its
+    interface dump is a pod's namespace, to the node when it is a host's (or holds endpoints)."""
+    probe = Topology()
+    for f in group:
+        try:
+            load_blob(f.read_bytes(), str(f), probe, node=None, pod=None, base_dir=f.parent)
+        except (TopologyError, OSError):
+            continue
+    kinds = {i.kind for i in probe.interfaces}
+    if "pod-eth0" in kinds and not kinds & {"lxc", "cilium_host", "cilium_net", "underlay"}:
+        topo.notes.append(f"{folder}: dumps bound to pod {folder.name!r} (folder name; pod namespace dump)")
+        return None, folder.name
+    if kinds & {"lxc", "cilium_host", "cilium_net", "underlay", "cilium_vxlan"} or any(
+            p.endpoint_id is not None for p in probe.pods):
+        topo.notes.append(f"{folder}: dumps bound to node {folder.name!r} (folder name; host namespace dump)")
+        return folder.name, None
+    return None, None
+
+
 _SKIP_SUFFIXES = {".pcap", ".pcapng", ".cap", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".html",
                   ".py", ".ipynb"}
 
@@ -364,22 +399,20 @@ def _load_dir(root: Path, topo: Topology, *, node: str | None, pod: str | None) 
                     for e in d["dumps"]:
                         if isinstance(e, dict) and e.get("path"):
                             bound[(f.parent / str(e["path"])).resolve()] = (e.get("node"), e.get("pod"))
+    groups: dict[Path, list[Path]] = {}
     for f in files:
         if f.resolve() in bound and f not in manifests:
             continue  # loaded through its manifest, with its binding
         if f.suffix.lower() in _SKIP_SUFFIXES or f.name.lower().startswith(("readme", "license")):
             topo.notes.append(f"{f}: skipped (not a topology dump)")
             continue
-        sub = Topology()
-        try:
-            data = f.read_bytes()
-            load_blob(data, str(f), sub, node=node, pod=pod, base_dir=f.parent)
-        except UnknownFormatError as e:
-            topo.notes.append(f"{f}: skipped ({e.message[:120]})")
-            continue
-        except OSError as e:
-            raise TopologyError(f"cannot read the dump: {e.strerror or e}", path=str(f)) from None
-        _absorb(topo, sub)
+        groups.setdefault(f.parent, []).append(f)
+    for folder, group in groups.items():
+        gnode, gpod = node, pod
+        if folder != root and node is None and pod is None:
+            gnode, gpod = _folder_binding(folder, group, topo)
+        for f in group:
+            _load_file_into(f, topo, node=gnode, pod=gpod)
     if topo.is_empty():
         raise UnknownFormatError(f"expected at least one topology dump in the directory, found none "
                                  f"among {len(files)} files (formats tried: {'; '.join(FORMATS)})",

@@ -32,6 +32,7 @@ from .model import (
     Interface,
     Node,
     NodeFact,
+    Peer,
     Pod,
     Source,
     Topology,
@@ -84,6 +85,11 @@ class _Merger:
                 if src.source != dst.source:
                     dst.field_sources[f] = (src.source, src.confidence)
                 continue
+            if isinstance(a, Peer) and isinstance(b, Peer):
+                both = _merge_peer(a, b)
+                if both is not None:
+                    setattr(dst, f, both)
+                    continue
             if a != b and f != "netns_key":
                 ks, kc = dst.field_sources.get(f, (dst.source, dst.confidence))
                 self.conflict(subject, f, a, ks, kc, b, src.source, src.confidence)
@@ -182,6 +188,16 @@ class _Merger:
         self.out.captures.append(c)
 
 
+def _merge_peer(a: Peer, b: Peer) -> Peer | None:
+    out = {}
+    for k in ("ifindex", "name", "netns", "netnsid"):
+        x, y = getattr(a, k), getattr(b, k)
+        if x is not None and y is not None and x != y:
+            return None
+        out[k] = x if x is not None else y
+    return Peer(**out)
+
+
 def _compatible(a: Any, b: Any) -> bool:
     return a is None or b is None or a == b
 
@@ -190,7 +206,7 @@ def _ns_compatible(a: Interface, b: Interface) -> bool:
     if a.namespace == b.namespace or None in (a.namespace, b.namespace):
         return True
     # an unnamed pod namespace ("pod") can turn out to be a named one
-    return "host" not in (a.namespace, b.namespace)
+    return "host" not in (a.namespace, b.namespace) and "pod" in (a.namespace, b.namespace)
 
 
 def merge(*topologies: Topology) -> Topology:
@@ -256,6 +272,7 @@ def _link(t: Topology, m: _Merger) -> None:
     _propagate(t, by_key)
     _pair_veths(t, by_key)
     _propagate(t, by_key)
+    _host_dumps(t)
     # host interfaces named by a pod (endpoint list) ↔ interfaces of that node
     for p in t.pods:
         if p.host_mac and not p.host_interface:
@@ -277,18 +294,32 @@ def _link(t: Topology, m: _Merger) -> None:
                     if p.node is None and i.node:
                         p.node = i.node
                         p.field_sources.setdefault("node", (i.source, i.confidence))
-    # router IPs from the pods' default routes
-    for r in t.routes:
-        if r.dst != "default" or not r.via or r.namespace in (None, "host"):
+    # captures and pods known by their node's address
+    for c in t.captures:
+        if c.node is None and c.node_ip:
+            n = t.node_by_ip(c.node_ip)
+            if n is not None and n.name:
+                c.node = n.name
+    # router IPs from the pods' default routes and from router neighbour entries
+    gws = [(r.via, r, "gateway of a pod's default route") for r in t.routes
+           if r.dst == "default" and r.via and r.namespace not in (None, "host")]
+    gws += [(nb.ip, nb, "a pod's neighbour entry with the router flag") for nb in t.neighbors
+            if nb.router and nb.namespace != "host" and (nb.netns_key or nb.namespace)]
+    for ip, fact, why in gws:
+        p = by_key.get(fact.netns_key) if fact.netns_key else None
+        if p is None and fact.namespace not in (None, "pod"):
+            p = t.pod(fact.namespace)
+        n = None
+        node_name = (p.node if p else None) or fact.node
+        if node_name:
+            n = _ensure_node(t, node_name, fact.source)
+        elif p is not None and p.node_ip:
+            n = t.node_by_ip(p.node_ip)
+        if n is None or ipaddress.ip_address(ip).is_link_local:
             continue
-        p = by_key.get(r.netns_key) or (t.pod(r.namespace) if r.namespace not in ("pod",) else None)
-        node_name = (p.node if p else None) or r.node
-        if not node_name:
-            continue
-        n = _ensure_node(t, node_name, r.source)
-        if r.via not in {f.value for f in n.router_ips} and not ipaddress.ip_address(r.via).is_link_local:
-            n.router_ips.append(NodeFact(source=replace(r.source, note="gateway of a pod's default route"),
-                                         confidence=r.confidence, value=r.via, role="router-ip"))
+        if ip not in {f.value for f in n.router_ips}:
+            n.router_ips.append(NodeFact(source=replace(fact.source, note=why),
+                                         confidence=fact.confidence, value=ip, role="router-ip"))
     # every node named anywhere exists
     for objs in (t.pods, t.interfaces, t.routes, t.neighbors):
         for o in objs:
@@ -323,12 +354,40 @@ def _propagate(t: Topology, by_key: dict[str, Pod]) -> None:
             p = by_key.get(o.netns_key) if o.netns_key else None
             if p is None:
                 continue
-            if p.ref:
-                o.namespace = p.ref
+            o.namespace = p.ref or p.label
             if o.node is None and p.node:
                 o.node = p.node
             if isinstance(o, Interface) and o.kind == "pod-eth0":
                 o.pod = p.ref
+
+
+def _host_dumps(t: Topology) -> None:
+    """An unbound host dump whose node became known (through a veth pair) gives that node all
+    its interfaces, its underlay addresses and its cilium_host IPv4 router IP."""
+    groups: dict[str, list[Interface]] = {}
+    for i in t.interfaces:
+        if i.netns_key and i.netns_key.startswith("host@"):
+            groups.setdefault(i.netns_key, []).append(i)
+    for members in groups.values():
+        nodes = {i.node for i in members if i.node}
+        if len(nodes) != 1:
+            continue
+        name = next(iter(nodes))
+        n = _ensure_node(t, name, members[0].source)
+        for i in members:
+            if i.node is None:
+                i.node = name
+                i.field_sources.setdefault("node", (replace(i.source, note="same dump as a paired veth"),
+                                                    "loaded"))
+            for ip in i.ips():
+                if ipaddress.ip_address(ip).is_link_local:
+                    continue
+                if i.kind == "underlay" and ip not in {f.value for f in n.addresses}:
+                    n.addresses.append(NodeFact(source=i.source, confidence="loaded", value=ip, role="address"))
+                if (i.kind == "cilium_host" and ipaddress.ip_address(ip).version == 4
+                        and ip not in {f.value for f in n.router_ips}):
+                    n.router_ips.append(NodeFact(source=replace(i.source, note="IPv4 address of cilium_host"),
+                                                 confidence="loaded", value=ip, role="router-ip"))
 
 
 def _ensure_node(t: Topology, name: str, source: Source) -> Node:

@@ -444,10 +444,13 @@ class CapturePoint(_Fact):
     capture: str = ""
     node: str | None = None
     pod: str | None = None
+    node_ip: str | None = None
+    """Underlay address of the capture's node (named in ``node`` once a dump names it)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"capture": self.capture, "node": self.node, "pod": self.pod, **self._meta()}
+        return {"capture": self.capture, "node": self.node, "pod": self.pod, "node_ip": self.node_ip,
+                **self._meta()}
 
 
 @dataclass
@@ -554,7 +557,7 @@ class Topology:
     def interfaces_by_mac(self, mac: str) -> list[Interface]:
         """All interfaces with this MAC (usually one), loaded ones first."""
         m = canonical_mac(mac)
-        if m is None:
+        if m is None or m == "00:00:00:00:00:00":
             return []
         found = [i for i in self.interfaces if i.mac == m]
         return sorted(found, key=lambda i: _conf_rank(i.confidence))
@@ -735,7 +738,8 @@ class Topology:
         section(
             "Captures",
             ["capture", "node", "pod", "source"],
-            [[c.capture, d(c.node), d(c.pod), src(c)] for c in self.captures],
+            [[c.capture, d(c.node or (f"node {c.node_ip}" if c.node_ip else None)), d(c.pod), src(c)]
+             for c in self.captures],
         )
         if self.conflicts:
             out.append(f"Conflicts ({len(self.conflicts)})")

@@ -16,7 +16,7 @@ __all__ = ["Piece", "bugtool_command", "classify_command", "split_session"]
 
 _PROMPT = re.compile(
     r"^(?P<prompt>(?P<who>\[[^\]\n]{1,80}\]|[\w.\-]{1,64}@[\w.\-]{1,64}(?::[^\s#$%>]{0,80})?"
-    r"|[\w.\-/~:]{0,80})\s?[#$%>])\s+(?P<cmd>\S.*)$"
+    r"|[\w.\-/~:]{0,80})\s?[#$%>])(?:\s+(?P<cmd>\S.*))?\s*$"
 )
 _KNOWN = {
     "ip", "kubectl", "k", "cilium", "cilium-dbg", "docker", "crictl", "nsenter", "sudo", "cat",
@@ -42,8 +42,10 @@ def _prompt(line: str) -> tuple[str, str | None] | None:
     m = _PROMPT.match(line)
     if not m:
         return None
-    who, cmd = m.group("who") or "", m.group("cmd").strip()
-    first = cmd.split()[0]
+    who, cmd = m.group("who") or "", (m.group("cmd") or "").strip()
+    if not cmd and not ("@" in who or who.startswith("[") or "~" in who):
+        return None
+    first = cmd.split()[0] if cmd else ""
     bare = not who or who in ("/", "~")
     if bare and first not in _KNOWN:
         return None
