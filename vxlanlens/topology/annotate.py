@@ -1,2 +1,142 @@
-ANNOTATION_COLUMNS = ()
-def annotate(p, t): raise NotImplementedError
+"""Annotating a packets table with the topology: which interface, pod and node each MAC and IP
+belongs to, and which identity each VNI names.
+
+:func:`annotate` returns a copy of the table with these added columns (all ``category``,
+null where the topology cannot resolve the value):
+
+``src_if``          Interface owning ``src_mac``: its name (``eth0`` for a pod's eth0,
+                    ``lxc237a31216c0f``), or ``"<kind> <mac>"`` when only inferred (``lxc a2:79:...``).
+``dst_if``          Interface owning ``dst_mac`` (same form; null for broadcast/multicast).
+``src_pod``         Pod that sent the pod frame: by ``src_ip``, else by ``src_mac`` (its eth0);
+                    ``namespace/name``, ``name``, or ``"pod <ip>"`` when unnamed.
+``dst_pod``         Pod the pod frame is addressed to: by ``dst_ip``, else by ``dst_mac``.
+``src_node``        Node of the sender: the source pod's node, else the node owning ``src_ip``,
+                    else the node of ``src_if``; the node's name or ``"node <underlay ip>"``.
+``dst_node``        Node of the receiver (same rules with the destination).
+``outer_src_node``  Node owning ``outer_src_ip`` (tunnelled frames only).
+``outer_dst_node``  Node owning ``outer_dst_ip`` (tunnelled frames only).
+``vni_identity``    The Cilium identity named by ``vni``: ``"40172 (k8s:app=cni, ...)"`` when its
+                    labels are known, ``"6 remote-node"`` for reserved ids, else the number.
+
+The work is done once per distinct MAC, IP and VNI (a capture has few) and mapped onto rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SchemaError
+from ..schema import Column
+from .model import Interface, Node, Pod, Topology
+
+__all__ = ["ANNOTATION_COLUMNS", "annotate"]
+
+_G = "annotation (topology)"
+ANNOTATION_COLUMNS: tuple[Column, ...] = (
+    Column("src_if", "text", "category", "Interface owning `src_mac` (name, `eth0` for a pod's eth0, or `<kind> <mac>` when only inferred).", _G),
+    Column("dst_if", "text", "category", "Interface owning `dst_mac` (same form; null for broadcast/multicast).", _G),
+    Column("src_pod", "text", "category", "Pod that sent the pod frame (by `src_ip`, else by `src_mac`): `ns/name`, or `pod <ip>` when unnamed.", _G),
+    Column("dst_pod", "text", "category", "Pod the pod frame is addressed to (by `dst_ip`, else by `dst_mac`).", _G),
+    Column("src_node", "text", "category", "Node of the sender (source pod's node, else owner of `src_ip`, else node of `src_if`): name or `node <underlay ip>`.", _G),
+    Column("dst_node", "text", "category", "Node of the receiver (same rules with the destination).", _G),
+    Column("outer_src_node", "text", "category", "Node owning `outer_src_ip` (tunnelled frames only).", _G),
+    Column("outer_dst_node", "text", "category", "Node owning `outer_dst_ip` (tunnelled frames only).", _G),
+    Column("vni_identity", "text", "category", "Cilium identity named by `vni`: `40172 (k8s:app=cni, ...)`, `6 remote-node`, or the number.", _G),
+)
+
+
+def _map(series: pd.Series | None, n: int, fn: Callable[[Any], Any]) -> np.ndarray:
+    """``fn`` applied once per distinct value of ``series``; an object array (None for null)."""
+    if series is None:
+        return np.full(n, None, dtype=object)
+    cat = series if isinstance(series.dtype, pd.CategoricalDtype) else series.astype("category")
+    cats = list(cat.cat.categories)
+    table = np.array([fn(c) for c in cats] + [None], dtype=object)
+    codes = np.asarray(cat.cat.codes)
+    return table[np.where(codes < 0, len(cats), codes)]
+
+
+def _first(*arrays: np.ndarray) -> np.ndarray:
+    out = arrays[0].copy()
+    for a in arrays[1:]:
+        holes = pd.isna(out)
+        out[holes] = a[holes]
+    return out
+
+
+def _cat(a: np.ndarray) -> pd.Categorical:
+    return pd.Categorical(pd.Series(a, dtype=object).where(pd.notna(a), None))
+
+
+def annotate(packets: pd.DataFrame, topology: Topology) -> pd.DataFrame:
+    """A copy of ``packets`` with the columns of :data:`ANNOTATION_COLUMNS` added."""
+    if not isinstance(packets, pd.DataFrame):
+        raise SchemaError(f"expected a pandas DataFrame of packets, found {type(packets).__name__}")
+    t = topology
+    n = len(packets)
+
+    def col(name: str) -> pd.Series | None:
+        return packets[name] if name in packets.columns else None
+
+    def node_label(node: Node | None) -> str | None:
+        return node.label if node is not None else None
+
+    def pod_node(p: Pod | None) -> str | None:
+        if p is None:
+            return None
+        if p.node:
+            return p.node
+        if p.node_ip:
+            return node_label(t.node_by_ip(p.node_ip)) or f"node {p.node_ip}"
+        return None
+
+    def if_of_mac(mac: Any) -> tuple[str | None, str | None]:
+        """(interface label, node label) for a MAC."""
+        p = t.pod_by_mac(str(mac))
+        if p is not None:
+            return "eth0", pod_node(p)
+        i: Interface | None = t.interface_by_mac(str(mac))
+        if i is not None:
+            node = i.node or (pod_node(t.pod(i.pod)) if i.pod else None)
+            return i.label, node
+        p = t.pod_by_host_mac(str(mac))
+        if p is not None:
+            return p.host_interface or f"lxc {p.host_mac}", pod_node(p)
+        return None, None
+
+    def pod_of_ip(ip: Any) -> Pod | None:
+        return t.pod_by_ip(str(ip))
+
+    out = packets.copy()
+    cols: dict[str, np.ndarray] = {}
+    for side in ("src", "dst"):
+        mac_if = _map(col(f"{side}_mac"), n, lambda m: if_of_mac(m)[0])
+        mac_node = _map(col(f"{side}_mac"), n, lambda m: if_of_mac(m)[1])
+        ip_pod = _map(col(f"{side}_ip"), n, lambda ip: (p.label if (p := pod_of_ip(ip)) else None))
+        ip_pod_node = _map(col(f"{side}_ip"), n, lambda ip: pod_node(pod_of_ip(ip)))
+        mac_pod = _map(col(f"{side}_mac"), n, lambda m: (p.label if (p := t.pod_by_mac(str(m))) else None))
+        mac_pod_node = _map(col(f"{side}_mac"), n, lambda m: pod_node(t.pod_by_mac(str(m))))
+        ip_node = _map(col(f"{side}_ip"), n, lambda ip: node_label(t.node_by_ip(str(ip))))
+        cols[f"{side}_if"] = mac_if
+        cols[f"{side}_pod"] = _first(ip_pod, mac_pod)
+        cols[f"{side}_node"] = _first(ip_pod_node, mac_pod_node, ip_node, mac_node)
+    for side in ("src", "dst"):
+        cols[f"outer_{side}_node"] = _map(col(f"outer_{side}_ip"), n,
+                                          lambda ip: node_label(t.node_by_ip(str(ip))))
+
+    def vni_name(v: Any) -> str | None:
+        try:
+            iv = int(v)
+        except (TypeError, ValueError):
+            return None
+        ident = t.identity(iv)
+        return ident.description if ident is not None else str(iv)
+
+    cols["vni_identity"] = _map(col("vni"), n, vni_name)
+    for c in ANNOTATION_COLUMNS:
+        out[c.name] = _cat(cols[c.name])
+    return out

@@ -52,6 +52,7 @@ def _empty(v: Any) -> bool:
 class _Merger:
     def __init__(self) -> None:
         self.out = Topology()
+        self.alias: dict[str, str] = {}
 
     # --- conflicts -------------------------------------------------------------------------
     def conflict(self, subject: str, fname: str, kept: Any, kept_src: Source, kept_conf: str,
@@ -82,7 +83,7 @@ class _Merger:
                 continue
             if _empty(a):
                 setattr(dst, f, b)
-                if src.source != dst.source:
+                if src.source != dst.source and f != "netns_key":
                     dst.field_sources[f] = (src.source, src.confidence)
                 continue
             if isinstance(a, Peer) and isinstance(b, Peer):
@@ -90,7 +91,11 @@ class _Merger:
                 if both is not None:
                     setattr(dst, f, both)
                     continue
-            if a != b and f != "netns_key":
+            if f == "netns_key":
+                if a != b:
+                    self.alias[b] = a
+                continue
+            if a != b:
                 ks, kc = dst.field_sources.get(f, (dst.source, dst.confidence))
                 self.conflict(subject, f, a, ks, kc, b, src.source, src.confidence)
         for f, sc in src.field_sources.items():
@@ -268,7 +273,12 @@ def _link(t: Topology, m: _Merger) -> None:
                 p.field_sources["node"] = (replace(p.source, note=f"node with address {p.node_ip}"),
                                            p.confidence)
     # a pod namespace dump's objects take the pod's identity
+    for objs in (t.interfaces, t.routes, t.neighbors, t.pods):
+        for o in objs:
+            while o.netns_key in m.alias:
+                o.netns_key = m.alias[o.netns_key]
     by_key = {p.netns_key: p for p in t.pods if p.netns_key}
+    _fold_inferred_nodes(t)
     _propagate(t, by_key)
     _pair_veths(t, by_key)
     _propagate(t, by_key)
@@ -361,6 +371,25 @@ def _propagate(t: Topology, by_key: dict[str, Pod]) -> None:
                 o.pod = p.ref
 
 
+def _fold_inferred_nodes(t: Topology) -> None:
+    """An unnamed (inferred) node whose address is the node address of a pod placed on a named
+    node is that named node."""
+    for p in t.pods:
+        if not (p.node and p.node_ip):
+            continue
+        named = t.node(p.node)
+        if named is None:
+            continue
+        for u in list(t.nodes):
+            if u.name is None and p.node_ip in (f.value for f in u.addresses):
+                for attr in ("addresses", "router_ips", "pod_cidrs"):
+                    have = {f.value for f in getattr(named, attr)}
+                    for f in getattr(u, attr):
+                        if f.value not in have:
+                            getattr(named, attr).append(f)
+                t.nodes.remove(u)
+
+
 def _host_dumps(t: Topology) -> None:
     """An unbound host dump whose node became known (through a veth pair) gives that node all
     its interfaces, its underlay addresses and its cilium_host IPv4 router IP."""
@@ -435,3 +464,6 @@ def _pair_veths(t: Topology, by_key: dict[str, Pod]) -> None:
             i.node = h.node
         if h.pod is None:
             h.pod = p.ref
+        if h.node is None and p.node:
+            h.node = p.node
+            h.field_sources["node"] = (replace(i.source, note=f"veth peer of {p.label}'s eth0"), p.confidence)
