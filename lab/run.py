@@ -1,0 +1,893 @@
+#!/usr/bin/env python3
+"""vxlanlens real-traffic lab: Cilium's dual-stack overlay datapath in network namespaces.
+
+Builds two "nodes" (network namespaces joined by an underlay veth called eth0 on both sides),
+each with cilium_host/cilium_net, a tunnel device and one pod (its own namespace, eth0 <-> lxc
+veth), attaches small eBPF programs (lab/bpf/) that do what Cilium's datapath does, drives real
+traffic with ping and Python sockets, captures it with tcpdump at every point at once, dumps the
+topology the way users paste it, writes a README per scenario and tears everything down.
+
+Usage (root): ``python3 lab/run.py [--out DIR] [--scenario NAME ...] [--list]``.
+Only the Python standard library is used; the tools it runs are listed in lab/apt-packages.txt.
+All namespaces are named ``vxl-*``; nothing touches the host's own interfaces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ipaddress
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LAB = Path(__file__).resolve().parent
+ROOT = LAB.parent
+BPF_DIR = LAB / "bpf"
+NS_PREFIX = "vxl-"
+sys.path.insert(0, str(LAB))
+from readme import write_readme  # noqa: E402  (lab/readme.py, next to this file)
+
+# --------------------------------------------------------------------------------------------
+# Topology. Values marked REF come from /work/shared/scenario/cilium-dual-stack.md; everything
+# else is invented for the lab (and listed as such in every scenario README).
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Pod:
+    """One pod: its namespace, eth0 and the host-side lxc veth on its node."""
+
+    name: str
+    netns: str
+    eth0_mac: str
+    eth0_ifindex: int
+    ipv4: str
+    ipv6: str
+    lxc_name: str
+    lxc_mac: str
+    lxc_ifindex: int
+    endpoint_id: int
+    container_id: str
+    labels: list[str]
+    invented: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Node:
+    """One node: namespace, underlay eth0, cilium_host/net, tunnel device and its pods."""
+
+    name: str
+    short: str
+    netns: str
+    eth0_mac: str
+    eth0_ifindex: int
+    ipv4: str
+    ipv6: str
+    cilium_host_mac: str
+    cilium_net_mac: str
+    tunnel_mac: str
+    router_ipv4: str
+    router_ipv6: str
+    pod_cidr4: str
+    pod_cidr6: str
+    host_endpoint_id: int
+    pods: list[Pod]
+    invented: list[str] = field(default_factory=list)
+
+
+DAEMONSET_LABELS = [
+    "k8s:app=cni",
+    "k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=default",
+    "k8s:io.cilium.k8s.policy.cluster=default",
+    "k8s:io.cilium.k8s.policy.serviceaccount=default",
+    "k8s:io.kubernetes.pod.namespace=default",
+]
+
+POD1 = Pod(
+    name="cni-7t9p4",  # REF
+    netns="vxl-cni-7t9p4",
+    eth0_mac="4e:5b:57:45:63:3b",  # REF
+    eth0_ifindex=18,  # REF
+    ipv4="10.244.1.233",  # REF
+    ipv6="fd00:10:244:1::4749",  # REF
+    lxc_name="lxc237a31216c0f",  # REF
+    lxc_mac="a2:79:14:47:80:b3",  # REF
+    lxc_ifindex=19,  # REF
+    endpoint_id=1377,
+    container_id="6c0f2a8e4b1d7935e2a0c4f18b6d3e9a7f5c1b2d4e6a8c0f2b4d6e8a0c2e4f61",
+    labels=[*DAEMONSET_LABELS, "k8s:lab.vxlanlens.io/side=client"],
+    invented=["endpoint id", "container id", "label lab.vxlanlens.io/side=client"],
+)
+POD2 = Pod(
+    name="cni-8qgcs",  # REF
+    netns="vxl-cni-8qgcs",
+    eth0_mac="b6:61:48:ae:63:f5",  # REF
+    eth0_ifindex=11,  # REF
+    ipv4="10.244.2.245",  # REF
+    ipv6="fd00:10:244:2::9461",  # REF
+    lxc_name="lxc9e2b4c7d1a05",
+    lxc_mac="5e:0c:93:7a:1d:42",
+    lxc_ifindex=12,  # REF (eth0@if12)
+    endpoint_id=2504,
+    container_id="9a41d7e03c5b8f26a1e4d0c7b39f5e82d6a0c4b1e7f3d9a5c2b8e6f4a0d2c8b3",
+    labels=[*DAEMONSET_LABELS, "k8s:lab.vxlanlens.io/side=server"],
+    invented=["lxc name", "lxc MAC", "endpoint id", "container id",
+              "label lab.vxlanlens.io/side=server"],
+)
+WORKER = Node(
+    name="cilium-dual-stack-worker",  # REF
+    short="worker",
+    netns="vxl-worker",
+    eth0_mac="02:42:ac:12:00:04",
+    eth0_ifindex=8,
+    ipv4="172.18.0.4",
+    ipv6="fc00:f853:ccd:e793::4",  # REF (on cilium_host in the walkthrough)
+    cilium_host_mac="32:ed:4d:67:b2:e1",  # REF
+    cilium_net_mac="6a:4f:0e:91:c2:7d",
+    tunnel_mac="96:2c:5d:1e:a0:44",
+    router_ipv4="10.244.1.154",  # REF
+    router_ipv6="fd00:10:244:1::22f1",  # REF
+    pod_cidr4="10.244.1.0/24",  # REF
+    pod_cidr6="fd00:10:244:1::/64",  # REF
+    host_endpoint_id=112,
+    pods=[POD1],
+    invented=["eth0 MAC/ifindex", "eth0 IPv4 172.18.0.4", "cilium_net MAC", "tunnel MAC",
+              "host endpoint id"],
+)
+WORKER2 = Node(
+    name="cilium-dual-stack-worker2",  # REF
+    short="worker2",
+    netns="vxl-worker2",
+    eth0_mac="02:42:ac:12:00:03",
+    eth0_ifindex=6,
+    ipv4="172.18.0.3",
+    ipv6="fc00:f853:ccd:e793::3",
+    cilium_host_mac="8e:d1:37:5a:0b:96",
+    cilium_net_mac="f2:63:a8:14:7c:e5",
+    tunnel_mac="5a:b7:02:c9:3e:18",
+    router_ipv4="10.244.2.71",
+    router_ipv6="fd00:10:244:2::a3c5",
+    pod_cidr4="10.244.2.0/24",  # REF
+    pod_cidr6="fd00:10:244:2::/64",  # REF
+    host_endpoint_id=3021,
+    pods=[POD2],
+    invented=["eth0 MAC/ifindex", "eth0 IPv4 172.18.0.3 and IPv6 fc00:f853:ccd:e793::3",
+              "cilium_host MAC", "cilium_net MAC", "tunnel MAC", "router IPv4 10.244.2.71",
+              "router IPv6 fd00:10:244:2::a3c5", "host endpoint id"],
+)
+NODES = [WORKER, WORKER2]
+PODS = [POD1, POD2]
+CILIUM_NET_IFINDEX, CILIUM_HOST_IFINDEX, TUNNEL_IFINDEX = 2, 3, 4
+VXLAN_PORT, GENEVE_PORT = 8472, 6081
+
+
+def node_of(pod: Pod) -> Node:
+    """The node that hosts ``pod``."""
+    return next(n for n in NODES if pod in n.pods)
+
+
+# --------------------------------------------------------------------------------------------
+# Scenario definitions
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    """One command run inside a pod's namespace during the capture window."""
+
+    pod: Pod
+    argv: list[str]
+    what: str
+    expect_rc: tuple[int, ...] = (0,)
+    background: bool = False
+
+
+@dataclass
+class Scenario:
+    """A lab run: datapath variant, identities, what runs, and how its README is written."""
+
+    name: str
+    title: str
+    tunnel: str  # "vxlan" | "geneve"
+    underlay: str  # "ipv4" | "ipv6"
+    identities: dict[str, int]
+    steps: list[Step]
+    ndp_responder: dict[str, bool] = field(default_factory=dict)
+    servers: list[Step] = field(default_factory=list)
+    settle: float = 0.3
+    description: str = ""
+
+
+IDENT_CLIENT, IDENT_SERVER, IDENT_SHARED = 30155, 48217, 27040
+
+
+def _ping(pod: Pod, family: int, dst: str, *extra: str, wait: int = 2) -> list[str]:
+    return ["ping", f"-{family}", "-n", "-c", "1", "-W", str(wait), *extra, dst]
+
+
+TCP_SERVER = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("::", 8080)); s.listen(4)
+print("listening", flush=True)
+for _ in range(int(sys.argv[1])):
+    c, _a = s.accept()
+    while c.recv(4096):
+        pass
+    c.close()
+"""
+
+TCP_CLIENT = r"""
+import socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+c = socket.socket(fam, socket.SOCK_STREAM)
+c.settimeout(3)
+try:
+    c.connect((host, port))
+except ConnectionRefusedError:
+    print("refused"); sys.exit(3)
+c.sendall(b"hello\n")
+c.shutdown(socket.SHUT_WR)
+c.recv(16)
+c.close()
+print("connected")
+"""
+
+
+def scenarios() -> list[Scenario]:
+    """All lab scenarios, in the order they run."""
+    diff = {POD1.name: IDENT_CLIENT, POD2.name: IDENT_SERVER}
+    same = {POD1.name: IDENT_SHARED, POD2.name: IDENT_SHARED}
+    return [
+        Scenario(
+            "ipv6-ping", "IPv6 ping between pods on two nodes, empty neighbour caches",
+            "vxlan", "ipv4", diff,
+            [Step(POD1, _ping(POD1, 6, POD2.ipv6), f"ping -6 -c 1 {POD2.ipv6} from {POD1.name}")],
+        ),
+        Scenario(
+            "ipv4-ping", "IPv4 ping between pods on two nodes, empty neighbour caches",
+            "vxlan", "ipv4", diff,
+            [Step(POD1, _ping(POD1, 4, POD2.ipv4), f"ping -4 -c 1 {POD2.ipv4} from {POD1.name}")],
+        ),
+        Scenario(
+            "no-such-pod", "ping to pod addresses that no endpoint owns (encapsulated, never answered)",
+            "vxlan", "ipv4", diff,
+            [
+                Step(POD1, _ping(POD1, 6, "fd00:10:244:2::dead", wait=1),
+                     f"ping -6 -c 1 fd00:10:244:2::dead from {POD1.name}", (1,)),
+                Step(POD1, _ping(POD1, 4, "10.244.2.99", wait=1),
+                     f"ping -4 -c 1 10.244.2.99 from {POD1.name}", (1,)),
+            ],
+        ),
+        Scenario(
+            "ns-unanswered", "the lxc NDP responder removed: the gateway NS is never answered",
+            "vxlan", "ipv4", diff,
+            [Step(POD1, _ping(POD1, 6, POD2.ipv6, wait=4),
+                  f"ping -6 -c 1 {POD2.ipv6} from {POD1.name}", (1,))],
+            ndp_responder={POD1.name: False},
+        ),
+        Scenario(
+            "mtu-df", "ping with DF at and over the 1450 route MTU",
+            "vxlan", "ipv4", diff,
+            [
+                Step(POD1, _ping(POD1, 4, POD2.ipv4, "-M", "do", "-s", "1422"),
+                     f"ping -4 -M do -s 1422 {POD2.ipv4} (IPv4 packet of 1450 bytes)"),
+                Step(POD1, _ping(POD1, 4, POD2.ipv4, "-M", "do", "-s", "1472"),
+                     f"ping -4 -M do -s 1472 {POD2.ipv4} (IPv4 packet of 1500 bytes)", (1, 2)),
+                Step(POD1, _ping(POD1, 6, POD2.ipv6, "-M", "do", "-s", "1402"),
+                     f"ping -6 -M do -s 1402 {POD2.ipv6} (IPv6 packet of 1450 bytes)"),
+                Step(POD1, _ping(POD1, 6, POD2.ipv6, "-M", "do", "-s", "1452"),
+                     f"ping -6 -M do -s 1452 {POD2.ipv6} (IPv6 packet of 1500 bytes)", (1, 2)),
+            ],
+        ),
+        Scenario(
+            "tcp-connect", "TCP connect to a listening port (8080) and to a closed port (8081)",
+            "vxlan", "ipv4", diff,
+            [
+                Step(POD1, ["python3", "-c", TCP_CLIENT, POD2.ipv6, "8080"],
+                     f"TCP connect [{POD2.ipv6}]:8080, send 'hello\\n', close"),
+                Step(POD1, ["python3", "-c", TCP_CLIENT, POD2.ipv6, "8081"],
+                     f"TCP connect [{POD2.ipv6}]:8081 (closed)", (3,)),
+                Step(POD1, ["python3", "-c", TCP_CLIENT, POD2.ipv4, "8080"],
+                     f"TCP connect {POD2.ipv4}:8080, send 'hello\\n', close"),
+                Step(POD1, ["python3", "-c", TCP_CLIENT, POD2.ipv4, "8081"],
+                     f"TCP connect {POD2.ipv4}:8081 (closed)", (3,)),
+            ],
+            servers=[Step(POD2, ["python3", "-c", TCP_SERVER, "2"],
+                          f"TCP listener on [::]:8080 (dual stack) in {POD2.name}",
+                          background=True)],
+        ),
+        Scenario(
+            "geneve-ipv6-ping", "Geneve (6081) variant: IPv6 then IPv4 ping, both pods one identity",
+            "geneve", "ipv4", same,
+            [
+                Step(POD1, _ping(POD1, 6, POD2.ipv6), f"ping -6 -c 1 {POD2.ipv6} from {POD1.name}"),
+                Step(POD1, _ping(POD1, 4, POD2.ipv4), f"ping -4 -c 1 {POD2.ipv4} from {POD1.name}"),
+            ],
+        ),
+        Scenario(
+            "ipv6-underlay", "VXLAN over an IPv6 underlay: IPv6 then IPv4 ping",
+            "vxlan", "ipv6", diff,
+            [
+                Step(POD1, _ping(POD1, 6, POD2.ipv6), f"ping -6 -c 1 {POD2.ipv6} from {POD1.name}"),
+                Step(POD1, _ping(POD1, 4, POD2.ipv4), f"ping -4 -c 1 {POD2.ipv4} from {POD1.name}"),
+            ],
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------------------------
+
+
+class LabError(RuntimeError):
+    """A lab step failed; the message names the command and its output."""
+
+
+def run(argv: list[str], netns: str | None = None, check: bool = True,
+        timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """Run a command (optionally inside a lab namespace) and give its completed process."""
+    if netns is not None:
+        assert netns.startswith(NS_PREFIX), netns
+        argv = ["ip", "netns", "exec", netns, *argv]
+    cp = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    if check and cp.returncode != 0:
+        raise LabError(f"{' '.join(argv)!r} exited {cp.returncode}: {cp.stderr.strip() or cp.stdout.strip()}")
+    return cp
+
+
+def ip(netns: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run ``ip -n NETNS ARGS`` and give its completed process."""
+    assert netns.startswith(NS_PREFIX), netns
+    return run(["ip", "-n", netns, *args], check=check)
+
+
+def sysctl(netns: str, key: str, value: str) -> None:
+    """Set one sysctl inside a lab namespace."""
+    run(["sysctl", "-q", "-w", f"{key}={value}"], netns=netns)
+
+
+def lab_namespaces() -> list[str]:
+    """Names of all existing namespaces that belong to the lab."""
+    cp = run(["ip", "netns", "list"], check=False)
+    return [line.split()[0] for line in cp.stdout.splitlines()
+            if line.split() and line.split()[0].startswith(NS_PREFIX)]
+
+
+def teardown() -> None:
+    """Delete every ``vxl-*`` namespace (their veths, tunnel devices and programs go with them)."""
+    for ns in lab_namespaces():
+        run(["ip", "netns", "del", ns], check=False)
+
+
+def mac_bytes(mac: str) -> str:
+    """``aa:bb:..`` as a C initialiser list."""
+    return ",".join(f"0x{b}" for b in mac.split(":"))
+
+
+def ip6_bytes(addr: str) -> str:
+    """An IPv6 address as a C initialiser list of its 16 bytes."""
+    return ",".join(f"0x{b:02x}" for b in ipaddress.IPv6Address(addr).packed)
+
+
+def ip4_int(addr: str) -> str:
+    """An IPv4 address as a host-order C integer literal."""
+    return f"0x{int(ipaddress.IPv4Address(addr)):08x}"
+
+
+# --------------------------------------------------------------------------------------------
+# Requirements
+# --------------------------------------------------------------------------------------------
+
+
+def missing_requirements() -> list[str]:
+    """What this machine lacks to run the lab (empty when everything is there)."""
+    missing = []
+    if os.geteuid() != 0:
+        missing.append("root (the lab creates network namespaces)")
+    for tool, pkg in (("ip", "iproute2"), ("tc", "iproute2"), ("clang", "clang"),
+                      ("tcpdump", "tcpdump"), ("ping", "iputils-ping"), ("tshark", "tshark"),
+                      ("sysctl", "procps")):
+        if shutil.which(tool) is None:
+            missing.append(f"{tool} (apt package {pkg})")
+    if not Path("/usr/include/bpf/bpf_helpers.h").exists():
+        missing.append("/usr/include/bpf/bpf_helpers.h (apt package libbpf-dev)")
+    return missing
+
+
+def probe_kernel() -> list[str]:
+    """Kernel features the lab needs that are missing (creates and deletes one namespace)."""
+    if missing_requirements():
+        return ["(requirements missing, kernel not probed)"]
+    ns = f"{NS_PREFIX}probe-{os.getpid()}"
+    problems = []
+    try:
+        cp = run(["ip", "netns", "add", ns], check=False)
+        if cp.returncode != 0:
+            return [f"ip netns add: {cp.stderr.strip()}"]
+        cp = ip(ns, "link", "add", "p0", "type", "veth", "peer", "name", "p1", check=False)
+        if cp.returncode != 0:
+            problems.append(f"veth: {cp.stderr.strip()}")
+        cp = ip(ns, "link", "add", "vx", "type", "vxlan", "external", "dstport", "8472", check=False)
+        if cp.returncode != 0:
+            problems.append(f"vxlan external: {cp.stderr.strip()}")
+        cp = run(["tc", "qdisc", "add", "dev", "p0", "clsact"], netns=ns, check=False)
+        if cp.returncode != 0:
+            problems.append(f"tc clsact: {cp.stderr.strip()}")
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                src, obj = Path(tmp) / "p.c", Path(tmp) / "p.o"
+                src.write_text('#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n'
+                               'SEC("probe") int probe_prog(struct __sk_buff *s) { return 0; }\n'
+                               'char l[] SEC("license") = "GPL";\n')
+                cp = run(["clang", "-O2", "-target", "bpf", *_clang_includes(), "-c", str(src),
+                          "-o", str(obj)], check=False)
+                if cp.returncode != 0:
+                    problems.append(f"clang -target bpf: {cp.stderr.strip()[:200]}")
+                else:
+                    cp = run(["tc", "filter", "add", "dev", "p0", "ingress", "bpf", "da", "obj",
+                              str(obj), "sec", "probe"], netns=ns, check=False)
+                    if cp.returncode != 0:
+                        problems.append(f"tc filter bpf da: {cp.stderr.strip()[:200]}")
+    finally:
+        run(["ip", "netns", "del", ns], check=False)
+    return problems
+
+
+def geneve_supported() -> tuple[bool, str]:
+    """Whether the kernel can create a Geneve device, and the error text when it cannot."""
+    ns = f"{NS_PREFIX}probe-g-{os.getpid()}"
+    try:
+        run(["ip", "netns", "add", ns])
+        cp = ip(ns, "link", "add", "cilium_geneve", "type", "geneve", "external", check=False)
+        return cp.returncode == 0, cp.stderr.strip()
+    finally:
+        run(["ip", "netns", "del", ns], check=False)
+
+
+def _clang_includes() -> list[str]:
+    arch_dirs = sorted(Path("/usr/include").glob("*-linux-gnu*"))
+    return [f"-I{d}" for d in arch_dirs if (d / "asm").is_dir()]
+
+
+# --------------------------------------------------------------------------------------------
+# Building the datapath
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Variant:
+    """How this run's datapath is built (recorded in the README)."""
+
+    tunnel: str
+    underlay: str
+    tunnel_dev: str
+    geneve_mode: str = ""  # "kernel" | "ebpf" (when tunnel == "geneve")
+    geneve_error: str = ""
+
+
+def build(sc: Scenario, workdir: Path) -> Variant:
+    """Create namespaces, links, addresses, routes and attach the eBPF programs."""
+    variant = Variant(sc.tunnel, sc.underlay, "cilium_vxlan")
+    if sc.tunnel == "geneve":
+        ok, err = geneve_supported()
+        variant.tunnel_dev = "cilium_geneve" if ok else ""
+        variant.geneve_mode = "kernel" if ok else "ebpf"
+        variant.geneve_error = err
+    for ns in [n.netns for n in NODES] + [p.netns for p in PODS]:
+        run(["ip", "netns", "add", ns])
+        run(["ip", "link", "set", "lo", "up"], netns=ns)
+        # Quiet, deterministic IPv6: no DAD delay, no router solicitations, fast MLD reports.
+        for key, val in (("net.ipv6.conf.default.accept_dad", "0"),
+                         ("net.ipv6.conf.all.accept_dad", "0"),
+                         ("net.ipv6.conf.default.router_solicitations", "0"),
+                         ("net.ipv6.conf.default.mldv2_unsolicited_report_interval", "1"),
+                         ("net.ipv6.conf.default.mldv1_unsolicited_report_interval", "1")):
+            sysctl(ns, key, val)
+    for node in NODES:
+        ns = node.netns
+        for key in ("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"):
+            sysctl(ns, key, "1")
+        ip(ns, "link", "add", "cilium_host", "index", str(CILIUM_HOST_IFINDEX), "address",
+           node.cilium_host_mac, "type", "veth", "peer", "name", "cilium_net", "index",
+           str(CILIUM_NET_IFINDEX), "address", node.cilium_net_mac)
+        if variant.tunnel_dev == "cilium_vxlan":
+            ip(ns, "link", "add", "cilium_vxlan", "index", str(TUNNEL_IFINDEX), "address",
+               node.tunnel_mac, "type", "vxlan", "external", "dstport", str(VXLAN_PORT),
+               *(["udp6zerocsumrx"] if sc.underlay == "ipv6" else []))
+        elif variant.tunnel_dev == "cilium_geneve":
+            ip(ns, "link", "add", "cilium_geneve", "index", str(TUNNEL_IFINDEX), "address",
+               node.tunnel_mac, "type", "geneve", "external", "dstport", str(GENEVE_PORT))
+    ip(WORKER.netns, "link", "add", "eth0", "index", str(WORKER.eth0_ifindex), "address",
+       WORKER.eth0_mac, "type", "veth", "peer", "name", "eth0", "index",
+       str(WORKER2.eth0_ifindex), "address", WORKER2.eth0_mac, "netns", WORKER2.netns)
+    for node in NODES:
+        for pod in node.pods:
+            ip(node.netns, "link", "add", pod.lxc_name, "index", str(pod.lxc_ifindex), "address",
+               pod.lxc_mac, "type", "veth", "peer", "name", "eth0", "index",
+               str(pod.eth0_ifindex), "address", pod.eth0_mac, "netns", pod.netns)
+    for node in NODES:
+        ns = node.netns
+        ip(ns, "addr", "add", f"{node.ipv4}/16", "dev", "eth0")
+        ip(ns, "addr", "add", f"{node.ipv6}/64", "dev", "eth0", "nodad")
+        ip(ns, "addr", "add", f"{node.router_ipv4}/32", "dev", "cilium_host", "scope", "link")
+        ip(ns, "addr", "add", f"{node.ipv6}/128", "dev", "cilium_host", "nodad")
+        devs = ["eth0", "cilium_net", "cilium_host", *(p.lxc_name for p in node.pods)]
+        if variant.tunnel_dev:
+            devs.append(variant.tunnel_dev)
+        for dev in devs:
+            ip(ns, "link", "set", dev, "up")
+        other = WORKER2 if node is WORKER else WORKER
+        ip(ns, "route", "add", f"{node.router_ipv4}/32", "dev", "cilium_host", "scope", "link")
+        ip(ns, "route", "add", node.pod_cidr4, "via", node.router_ipv4, "dev", "cilium_host",
+           "src", node.router_ipv4)
+        ip(ns, "route", "add", other.pod_cidr4, "via", node.router_ipv4, "dev", "cilium_host",
+           "src", node.router_ipv4, "mtu", "1450")
+        ip(ns, "-6", "route", "add", node.router_ipv6, "dev", "cilium_host")
+        ip(ns, "-6", "route", "add", node.pod_cidr6, "via", node.router_ipv6, "dev", "cilium_host")
+        ip(ns, "-6", "route", "add", other.pod_cidr6, "via", node.router_ipv6, "dev",
+           "cilium_host", "mtu", "1450")
+    for pod in PODS:
+        ns, node = pod.netns, node_of(pod)
+        ip(ns, "addr", "add", f"{pod.ipv4}/32", "dev", "eth0")
+        ip(ns, "addr", "add", f"{pod.ipv6}/128", "dev", "eth0", "nodad")
+        ip(ns, "link", "set", "eth0", "up")
+        ip(ns, "route", "add", node.router_ipv4, "dev", "eth0", "scope", "link")
+        ip(ns, "route", "add", "default", "via", node.router_ipv4, "dev", "eth0", "mtu", "1450")
+        ip(ns, "-6", "route", "add", node.router_ipv6, "dev", "eth0", "metric", "1024")
+        ip(ns, "-6", "route", "add", "default", "via", node.router_ipv6, "dev", "eth0",
+           "metric", "1024", "mtu", "1450")
+    attach_programs(sc, variant, workdir)
+    return variant
+
+
+def _compile(src: str, obj: Path, defines: dict[str, str], extra: list[str]) -> None:
+    header = obj.with_suffix(".h")
+    header.write_text("".join(f"#define {k} {v}\n" for k, v in defines.items()))
+    run(["clang", "-O2", "-g", "-Wall", "-Werror", "-target", "bpf", *_clang_includes(), *extra,
+         "-include", str(header), "-c", str(BPF_DIR / src), "-o", str(obj)], timeout=120)
+
+
+def _attach(netns: str, dev: str, obj: Path, sec: str) -> None:
+    run(["tc", "qdisc", "replace", "dev", dev, "clsact"], netns=netns)
+    run(["tc", "filter", "replace", "dev", dev, "ingress", "prio", "1", "handle", "1", "bpf",
+         "da", "obj", str(obj), "sec", sec], netns=netns)
+
+
+def attach_programs(sc: Scenario, variant: Variant, workdir: Path) -> None:
+    """Compile one object per endpoint and per node (config baked in) and attach them."""
+    ebpf_geneve = variant.geneve_mode == "ebpf"
+    extra = ["-DENCAP_BPF_GENEVE"] if ebpf_geneve else []
+    for node in NODES:
+        other = WORKER2 if node is WORKER else WORKER
+        eps = ", ".join(
+            f"{{{p.lxc_ifindex}, {ip4_int(p.ipv4)}, {{{ip6_bytes(p.ipv6)}}}, "
+            f"{{{mac_bytes(p.eth0_mac)},{mac_bytes(p.lxc_mac)}}}}}" for p in node.pods)
+        ndefs = {"N_ENDPOINTS": str(len(node.pods)), "LOCAL_ENDPOINTS": eps,
+                 "NODE_IPV4": ip4_int(node.ipv4)}
+        obj = workdir / f"overlay-{node.short}.o"
+        _compile("bpf_overlay.c", obj, ndefs, extra)
+        if ebpf_geneve:
+            _attach(node.netns, "eth0", obj, "from-netdev")
+        else:
+            _attach(node.netns, variant.tunnel_dev, obj, "from-overlay")
+        for pod in node.pods:
+            net4 = ipaddress.IPv4Network(other.pod_cidr4)
+            defs = {
+                "LXC_MAC": mac_bytes(pod.lxc_mac),
+                "POD_IPV4": ip4_int(pod.ipv4),
+                "ROUTER_IPV6": ip6_bytes(node.router_ipv6),
+                "REMOTE_V6_PREFIX": ip6_bytes(str(ipaddress.IPv6Network(other.pod_cidr6)[0])),
+                "IDENTITY": str(sc.identities[pod.name]),
+                "TUNNEL_IFINDEX": str(TUNNEL_IFINDEX),
+                "REMOTE_V4_NET": ip4_int(str(net4.network_address)),
+                "REMOTE_V4_MASK": ip4_int(str(net4.netmask)),
+                "REMOTE_NODE_IPV4": ip4_int(other.ipv4),
+                "ENABLE_ARP_RESPONDER": "1",
+                "ENABLE_NDP_RESPONDER": "1" if sc.ndp_responder.get(pod.name, True) else "0",
+                "NODE_IPV4": ip4_int(node.ipv4),
+                "NODE_MAC": mac_bytes(node.eth0_mac),
+                "PEER_NODE_MAC": mac_bytes(other.eth0_mac),
+                "UNDERLAY_IFINDEX": str(node.eth0_ifindex),
+            }
+            if sc.underlay == "ipv6":
+                defs["UNDERLAY_IPV6"] = "1"
+                defs["REMOTE_NODE_IPV6"] = ip6_bytes(other.ipv6)
+            obj = workdir / f"lxc-{pod.name}.o"
+            _compile("bpf_lxc.c", obj, defs, extra)
+            _attach(node.netns, pod.lxc_name, obj, "from-container")
+    if ebpf_geneve:
+        # The eBPF-built Geneve frames leave through eth0 directly; the peer's eth0 MAC is
+        # written by the program, so the underlay needs no neighbour resolution.
+        pass
+
+
+# --------------------------------------------------------------------------------------------
+# Capturing
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CapturePoint:
+    """One tcpdump: namespace, interface and output file name."""
+
+    netns: str
+    iface: str
+    filename: str
+    what: str
+
+
+def capture_points() -> list[CapturePoint]:
+    """Every capture point: each pod's eth0, each node's eth0 and each node's ``-i any``."""
+    pts = [CapturePoint(p.netns, "eth0", f"pod-{p.name}-eth0.pcap",
+                        f"pod {p.name} eth0 (Ethernet)") for p in PODS]
+    for n in NODES:
+        pts.append(CapturePoint(n.netns, "eth0", f"node-{n.short}-eth0.pcap",
+                                f"node {n.name} eth0 (Ethernet)"))
+        pts.append(CapturePoint(n.netns, "any", f"node-{n.short}-any.pcap",
+                                f"node {n.name} -i any (Linux SLL2, all interfaces)"))
+    return pts
+
+
+class Captures:
+    """tcpdump on every capture point, started together and stopped cleanly."""
+
+    def __init__(self, outdir: Path) -> None:
+        self.outdir = outdir
+        self.procs: list[tuple[CapturePoint, subprocess.Popen[bytes]]] = []
+        self.stats: dict[str, str] = {}
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start all captures and return once every tcpdump reports that it is listening."""
+        for pt in capture_points():
+            argv = ["ip", "netns", "exec", pt.netns, "tcpdump", "-U", "--immediate-mode", "-n",
+                    "-p", "-s", "9216", "-B", "8192", "-i", pt.iface, "-w", str(self.outdir / pt.filename)]
+            proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self.procs.append((pt, proc))
+        deadline = time.monotonic() + timeout
+        for pt, proc in self.procs:
+            assert proc.stderr is not None
+            sel = selectors.DefaultSelector()
+            sel.register(proc.stderr, selectors.EVENT_READ)
+            buf = b""
+            while b"listening on" not in buf:
+                left = deadline - time.monotonic()
+                if left <= 0 or proc.poll() is not None:
+                    raise LabError(f"tcpdump on {pt.netns}/{pt.iface} did not start: {buf!r}")
+                if sel.select(left):
+                    chunk = os.read(proc.stderr.fileno(), 4096)
+                    if not chunk:
+                        continue
+                    buf += chunk
+            sel.close()
+
+    def stop(self) -> None:
+        """SIGINT every tcpdump, wait for it, and keep its packet counts."""
+        time.sleep(0.3)  # let the last frames reach the capture buffers
+        for _pt, proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for pt, proc in self.procs:
+            try:
+                _out, err = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                _out, err = proc.communicate()
+            lines = [ln for ln in err.decode(errors="replace").splitlines() if "packets" in ln]
+            self.stats[pt.filename] = "; ".join(lines)
+            dropped = [ln for ln in lines if "dropped by kernel" in ln and not ln.startswith("0 ")]
+            if dropped:
+                raise LabError(f"tcpdump on {pt.netns}/{pt.iface} lost frames: {dropped[0]}")
+        self.procs = []
+
+    def kill(self) -> None:
+        """Stop any tcpdump still running (used on failure)."""
+        for _pt, proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=5)
+            if proc.poll() is None:
+                proc.kill()
+        self.procs = []
+
+
+# --------------------------------------------------------------------------------------------
+# Topology dumps
+# --------------------------------------------------------------------------------------------
+
+DUMPS = [
+    ("ip-j-d-addr.json", ["-j", "-d", "addr"]),
+    ("ip-d-a-l.txt", ["-d", "a", "l"]),
+    ("ip-r.txt", ["r"]),
+    ("ip-6-r.txt", ["-6", "r"]),
+    ("ip-j-r.json", ["-j", "r"]),
+    ("ip-j-6-r.json", ["-j", "-6", "r"]),
+    ("ip-n.txt", ["n"]),
+    ("ip-6-n.txt", ["-6", "n"]),
+    ("ip-j-n.json", ["-j", "n"]),
+    ("ip-j-6-n.json", ["-j", "-6", "n"]),
+]
+
+
+def dump_topology(outdir: Path, sc: Scenario, variant: Variant) -> None:
+    """Write ``topology/<node or pod>/`` with ip dumps, and a cilium-dbg endpoint list per node."""
+    targets = [(n.name, n.netns) for n in NODES] + [(p.name, p.netns) for p in PODS]
+    for name, ns in targets:
+        d = outdir / "topology" / name
+        d.mkdir(parents=True, exist_ok=True)
+        for fname, args in DUMPS:
+            cp = ip(ns, *args)
+            if fname.endswith(".json"):
+                json.loads(cp.stdout or "[]")  # must be valid JSON; kept exactly as ip printed it
+            (d / fname).write_text(cp.stdout)
+    for node in NODES:
+        links = {lk["ifname"]: lk for lk in json.loads(ip(node.netns, "-j", "link").stdout)}
+        (outdir / "topology" / node.name / "cilium-dbg-endpoint-list.json").write_text(
+            json.dumps(endpoint_list(node, sc, links), indent=2) + "\n")
+
+
+def _endpoint(ep_id: int, ident: int, labels: list[str], networking: dict[str, object],
+              external: dict[str, str]) -> dict[str, object]:
+    options = {"Conntrack": "Enabled", "ConntrackAccounting": "Enabled", "Debug": "Disabled",
+               "DropNotification": "Enabled", "MonitorAggregationLevel": "None",
+               "PolicyAuditMode": "Disabled", "TraceNotification": "Enabled"}
+    return {
+        "id": ep_id,
+        "spec": {"label-configuration": {}, "options": options},
+        "status": {
+            "external-identifiers": external,
+            "health": {"bpf": "OK", "connected": True, "overallHealth": "OK", "policy": "OK"},
+            "identity": {"id": ident, "labels": labels},
+            "labels": {"realized": {}, "security-relevant": labels},
+            "networking": networking,
+            "policy": {"realized": {"id": ident, "policy-enabled": "none"},
+                       "spec": {"id": ident, "policy-enabled": "none"}},
+            "realized": {"label-configuration": {}, "options": options},
+            "state": "ready",
+        },
+    }
+
+
+def endpoint_list(node: Node, sc: Scenario, links: dict[str, dict[str, object]]) -> list[object]:
+    """A ``cilium-dbg endpoint list -o json``-shaped array for one node (lab values)."""
+    out: list[object] = [_endpoint(
+        node.host_endpoint_id, 1,
+        ["reserved:host"],
+        {"addressing": [{}], "host-mac": links["cilium_host"]["address"],
+         "interface-name": "cilium_host", "mac": links["cilium_host"]["address"]},
+        {})]
+    for pod in node.pods:
+        ident = sc.identities[pod.name]
+        labels = pod.labels if ident != IDENT_SHARED else DAEMONSET_LABELS
+        out.append(_endpoint(
+            pod.endpoint_id, ident, labels,
+            {"addressing": [{"ipv4": pod.ipv4, "ipv6": pod.ipv6}],
+             "container-interface-name": "eth0",
+             "host-mac": links[pod.lxc_name]["address"],
+             "interface-index": links[pod.lxc_name]["ifindex"],
+             "interface-name": pod.lxc_name, "mac": pod.eth0_mac},
+            {"cni-attachment-id": f"{pod.container_id}:eth0", "container-id": pod.container_id,
+             "k8s-namespace": "default", "k8s-pod-name": pod.name,
+             "pod-name": f"default/{pod.name}"}))
+    return sorted(out, key=lambda e: e["id"])  # type: ignore[index]
+
+
+# --------------------------------------------------------------------------------------------
+# Running a scenario
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StepResult:
+    """What one step printed and how it ended."""
+
+    step: Step
+    rc: int
+    output: str
+
+
+def run_scenario(sc: Scenario, outdir: Path, log: Callable[[str], None]) -> None:
+    """Build, capture, drive, dump, describe and tear down one scenario into ``outdir``."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    for old in list(outdir.glob("*.pcap")) + [outdir / "README.md"]:
+        old.unlink(missing_ok=True)
+    if (outdir / "topology").is_dir():
+        shutil.rmtree(outdir / "topology")
+    teardown()
+    caps = Captures(outdir)
+    servers: list[subprocess.Popen[str]] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="vxl-lab-") as tmp:
+            variant = build(sc, Path(tmp))
+        time.sleep(1.0)  # let link-up MLD reports pass before the capture window
+        for srv in sc.servers:
+            proc = subprocess.Popen(["ip", "netns", "exec", srv.pod.netns, *srv.argv],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            servers.append(proc)
+            assert proc.stdout is not None
+            if proc.stdout.readline().strip() != "listening":
+                raise LabError(f"server {srv.what} did not start")
+        caps.start()
+        time.sleep(sc.settle)
+        results = []
+        for step in sc.steps:
+            cp = run(step.argv, netns=step.pod.netns, check=False, timeout=20)
+            out = (cp.stdout + cp.stderr).strip()
+            if cp.returncode not in step.expect_rc:
+                raise LabError(f"{step.what}: exit {cp.returncode}, expected {step.expect_rc}: {out}")
+            results.append(StepResult(step, cp.returncode, out))
+            time.sleep(0.2)
+        for proc in servers:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
+        caps.stop()
+        dump_topology(outdir, sc, variant)
+        write_readme(outdir, sc, variant, results, caps.stats, NODES)
+        log(f"{sc.name}: ok -> {outdir}")
+    finally:
+        caps.kill()
+        for proc in servers:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        teardown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; gives the process exit status."""
+    names = [s.name for s in scenarios()]
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "captures",
+                    help="parent folder; each scenario goes to OUT/lab-<name>/ (default: captures/)")
+    ap.add_argument("--scenario", action="append", choices=names, help="run only these")
+    ap.add_argument("--list", action="store_true", help="list scenarios and exit")
+    ap.add_argument("--check", action="store_true",
+                    help="print what is missing to run the lab (exit 1 if anything is)")
+    ap.add_argument("--teardown", action="store_true", help="remove any lab namespaces and exit")
+    args = ap.parse_args(argv)
+    if args.list:
+        for s in scenarios():
+            print(f"{s.name:18} {s.title}")
+        return 0
+    if args.teardown:
+        teardown()
+        return 0
+    missing = missing_requirements() or probe_kernel()
+    if args.check or missing:
+        for m in missing:
+            print(f"missing: {m}", file=sys.stderr)
+        return 1 if missing else 0
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, on_signal)
+    selected = [s for s in scenarios() if not args.scenario or s.name in args.scenario]
+    try:
+        for sc in selected:
+            run_scenario(sc, args.out / f"lab-{sc.name}", log)
+    finally:
+        teardown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
