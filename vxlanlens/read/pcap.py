@@ -95,6 +95,7 @@ class PcapParser:
             InterfaceInfo(index=0, linktype=header.linktype, snaplen=header.snaplen)
         ]
         self._caplen = struct.Struct(header.endian + "I").unpack_from
+        self._walk_caplen = struct.Struct(header.endian + "8xI").unpack_from
         self._u4 = np.dtype(header.endian + "u4")
         self._sub_mult = 1 if header.nanosecond else 1000
         self._limit = caplen_limit(header.snaplen)
@@ -115,13 +116,14 @@ class PcapParser:
         ``base`` is the stream offset of ``buf[0]``. Gives (columns or None, position after the
         last complete record, bytes needed from that position to make progress).
         """
-        unpack = self._caplen
+        unpack = self._walk_caplen  # incl_len of the record starting at the given offset
         offs: list[int] = []
         append = offs.append
         end = len(buf)
         try:
             while True:
-                nxt = pos + 16 + unpack(buf, pos + 8)[0]
+                (caplen,) = unpack(buf, pos)
+                nxt = pos + 16 + caplen
                 if nxt > end:
                     break
                 append(pos)
@@ -130,7 +132,7 @@ class PcapParser:
             pass
         need = RECORD_HEADER_LEN
         if pos + RECORD_HEADER_LEN <= end:
-            caplen = unpack(buf, pos + 8)[0]
+            caplen = self._caplen(buf, pos + 8)[0]
             if caplen > self._limit:
                 self._bad(buf, pos, base, frames_before + len(offs) + 1)
             need = RECORD_HEADER_LEN + caplen
