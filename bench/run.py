@@ -385,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generated {path} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     size = path.stat().st_size
 
+    load_before = os.getloadavg()[0]
     results = []
     for tool in tools:
         print(f"running {tool} ...", file=sys.stderr)
@@ -392,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {json.dumps(results[-1])}", file=sys.stderr)
 
     machine = _machine()
+    machine["load average (1 min) before / after"] = f"{load_before:.2f} / {os.getloadavg()[0]:.2f}"
     for r in results:
         if "version" in r:
             machine[str(r["tool"])] = str(r["version"])
