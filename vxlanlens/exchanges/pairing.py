@@ -608,12 +608,18 @@ def _icmp_error(p: Prepared, b: _Builder, timeout_ns: int) -> None:
     answer[v6err & (typ == 2)] = A["packet-too-big"]
     answer[v6err & (typ == 3)] = A["time-exceeded"]
     answer[v6err & (typ == 4)] = A["parameter-problem"]
-    # candidates: every other packet's pod frame, and the underlay headers of tunnelled frames
+    if len(err) == 0:
+        return
+    # candidates: every other packet's pod frame, and the underlay headers of tunnelled frames,
+    # first narrowed to the addresses that some error quotes (cheap integer tests)
     src, dst = p.ipc("src_ip"), p.ipc("dst_ip")
+    quoted_src, quoted_dst = np.unique(esrc[err]), np.unique(edst[err])
     not_err = ~(v4err | v6err)
-    inner = np.flatnonzero(not_err & (src >= 0) & (dst >= 0))
+    inner = np.flatnonzero(not_err & np.isin(src, quoted_src) & np.isin(dst, quoted_dst))
     osrc, odst = p.ipc("outer_src_ip"), p.ipc("outer_dst_ip")
-    outer = np.flatnonzero((p.tunnelled == 1) & (osrc >= 0) & (odst >= 0))
+    outer = np.flatnonzero(
+        (p.tunnelled == 1) & np.isin(osrc, quoted_src) & np.isin(odst, quoted_dst)
+    )
     cand = np.concatenate([inner, outer])
     c_ver = np.concatenate([ver[inner], p.int("outer_ip_version")[outer]])
     c_src = np.concatenate([src[inner], osrc[outer]])
