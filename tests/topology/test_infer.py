@@ -1,0 +1,119 @@
+"""Inference from packets tables: small tables built with the schema's names and dtypes, and the
+shipped reference captures when the reader is available."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from vxlanlens.schema import COLUMNS
+from vxlanlens.topology import infer, load_many, merge
+
+ROOT = Path(__file__).resolve().parents[2]
+CAPS = ROOT / "captures" / "cilium-dual-stack"
+DATA = Path(__file__).resolve().parent / "data"
+
+POD_MAC, LXC_MAC, POD6, GW6 = "4e:5b:57:45:63:3b", "a2:79:14:47:80:b3", "fd00:10:244:1::4749", "fd00:10:244:1::22f1"
+
+
+def table(rows: list[dict]) -> pd.DataFrame:
+    """A packets table with every schema column, in its dtype, from a few row dicts."""
+    data = {}
+    for c in COLUMNS:
+        vals = [r.get(c.name) for r in rows]
+        if c.dtype.startswith("datetime"):
+            data[c.name] = pd.to_datetime(pd.Series([0] * len(rows)), utc=True)
+        elif c.dtype == "int64":
+            data[c.name] = pd.Series([v or 0 for v in vals], dtype="int64")
+        else:
+            data[c.name] = pd.Series(vals, dtype="object" if c.dtype == "object" else c.dtype)
+    return pd.DataFrame(data)
+
+
+def walkthrough_rows() -> list[dict]:
+    pod = dict(capture="pod", linktype=1)
+    node = dict(capture="node", linktype=1, tunnel="vxlan", outer_src_ip="172.18.0.3", outer_dst_ip="172.18.0.4",
+                vni=40172)
+    return [
+        dict(pod, frame_no=1, src_mac=POD_MAC, dst_mac="33:33:ff:00:22:f1", src_ip="fe80::4c5b:57ff:fe45:633b",
+             dst_ip="ff02::1:ff00:22f1", icmp_type=135, nd_target=GW6, nd_lladdr=POD_MAC),
+        dict(pod, frame_no=2, src_mac=LXC_MAC, dst_mac=POD_MAC, src_ip=GW6, dst_ip="fe80::4c5b:57ff:fe45:633b",
+             icmp_type=136, nd_target=GW6, nd_flags="RS", nd_lladdr=LXC_MAC),
+        dict(pod, frame_no=3, src_mac=POD_MAC, dst_mac=LXC_MAC, src_ip=POD6, dst_ip="fd00:10:244:2::9461", icmp_type=128),
+        dict(node, frame_no=1, src_mac=POD_MAC, dst_mac=LXC_MAC, src_ip=POD6, dst_ip="fd00:10:244:2::9461",
+             icmp_type=128),
+        dict(node, frame_no=2, outer_src_ip="172.18.0.4", outer_dst_ip="172.18.0.3", vni=40999,
+             src_mac="b6:61:48:ae:63:f5", dst_mac="9e:2f:0c:71:d4:a8", src_ip="fd00:10:244:2::9461", dst_ip=POD6,
+             icmp_type=129),
+    ]
+
+
+def test_infer_small_table() -> None:
+    t = infer(table(walkthrough_rows()))
+    assert {n.addresses[0].value for n in t.nodes} == {"172.18.0.3", "172.18.0.4"}
+    assert all(n.name is None and n.confidence == "inferred-high" for n in t.nodes)
+    lxc = t.interface_by_mac(LXC_MAC)
+    assert lxc.kind == "lxc" and lxc.confidence == "inferred-high"
+    assert set(lxc.source.frames) == {("pod", 1), ("pod", 2)}
+    pod = t.pod_by_mac(POD_MAC)
+    assert pod.ips == [POD6] and pod.host_mac == LXC_MAC and pod.identity == 40172 and pod.node_ip == "172.18.0.3"
+    assert t.pod_by_ip("fd00:10:244:2::9461").identity == 40999
+    nb = t.neighbors[0]
+    assert (nb.ip, nb.lladdr, nb.router) == (GW6, LXC_MAC, True)
+    assert GW6 in [f.value for f in t.node_by_ip("172.18.0.3").router_ips]
+    assert any(u.startswith("interface names") for u in t.unknown)
+    assert any(u.startswith("identity labels") and "40172" in u for u in t.unknown)
+
+
+def test_infer_arp_and_sll2() -> None:
+    rows = [
+        dict(capture="any", frame_no=1, linktype=276, ifindex=19, pkt_type="host", src_mac="4e:5b:57:45:63:3b",
+             arp_op=1, arp_sender_mac=POD_MAC, arp_sender_ip="10.244.1.233", arp_target_ip="10.244.1.154",
+             arp_target_mac="00:00:00:00:00:00"),
+        dict(capture="any", frame_no=2, linktype=276, ifindex=19, pkt_type="outgoing", src_mac=LXC_MAC,
+             arp_op=2, arp_sender_mac=LXC_MAC, arp_sender_ip="10.244.1.154", arp_target_mac=POD_MAC,
+             arp_target_ip="10.244.1.233"),
+    ]
+    t = infer(table(rows))
+    assert t.pod_by_mac(POD_MAC).ips == ["10.244.1.233"]
+    assert t.pod_by_mac(POD_MAC).host_mac == LXC_MAC
+    assert any(n.ip == "10.244.1.154" and n.lladdr == LXC_MAC and not n.router for n in t.neighbors)
+    idx = [i for i in t.interfaces if i.ifindex == 19]
+    assert idx and idx[0].mac == LXC_MAC
+
+
+def test_empty_table() -> None:
+    t = infer(table([]))
+    assert t.is_empty() and t.unknown
+
+
+def test_loaded_facts_win_and_inferred_nodes_fold_into_named_ones() -> None:
+    loaded = load_many([f"cilium-dual-stack-worker={DATA / 'walkthrough-node-worker.txt'}",
+                        f"cilium-dual-stack-worker/cni-7t9p4={DATA / 'walkthrough-pod-cni-7t9p4.txt'}"])
+    rows = walkthrough_rows()
+    rows[3]["src_mac"] = "4e:5b:57:45:63:00"  # a capture that disagrees with the dump
+    t = merge(infer(table(rows)), loaded)
+    pod = t.pod("cni-7t9p4")
+    assert pod.mac == POD_MAC and pod.confidence == "loaded"
+    assert any(c.field == "mac" and "loaded value" in c.resolution for c in t.conflicts)
+    worker = t.node("cilium-dual-stack-worker")
+    assert "172.18.0.3" in [f.value for f in worker.addresses]
+    assert not any(u.startswith("interface names") for u in t.unknown)
+
+
+@pytest.mark.skipif(not (CAPS / "pod-eth0.pcap").exists(), reason="shipped captures absent")
+def test_infer_from_shipped_reference_captures() -> None:
+    import vxlanlens
+
+    read = getattr(vxlanlens, "read", None)
+    if read is None:
+        pytest.skip("vxlanlens.read not available yet")
+    packets = read([str(CAPS / "pod-eth0.pcap"), str(CAPS / "worker-eth0.pcap")]).packets
+    t = infer(packets)
+    assert t.interface_by_mac(LXC_MAC).kind == "lxc"
+    assert t.pod_by_mac(POD_MAC).host_mac == LXC_MAC
+    assert {f.value for n in t.nodes for f in n.addresses} == {"172.18.0.3", "172.18.0.4"}
+    assert any(u.startswith("interface names") for u in t.unknown)
+    assert any(u.startswith("pod names") for u in t.unknown)
