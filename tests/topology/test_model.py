@@ -59,3 +59,14 @@ def test_format_table_shows_every_fact_with_its_source() -> None:
                    "router STALE", "ciliumnodes.json $.items[0]", "Nodes (2)"):
         assert needle in text, needle
     assert Topology().format_table() == "(empty topology)\n"
+
+
+def test_docs_example_topology_file_loads(tmp_path: Path) -> None:
+    from vxlanlens.topology import load
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "topology.md").read_text()
+    block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    block = block.split("dumps:", 1)[0]
+    t = load(block)
+    assert t.pod("default/cni-8qgcs").host_mac == "9e:2f:0c:71:d4:a8"
+    assert t.router_ips("cilium-dual-stack-worker2") == ["10.244.2.71", "fd00:10:244:2::a3c5"]
