@@ -89,50 +89,68 @@ def template_text(code: int) -> str:
     return _TEMPLATES[code]
 
 
-# --- byte readers: ``d`` is the batch's data, ``b`` an int64 array of absolute offsets ---------
-def u8(d: np.ndarray, b: np.ndarray, k: int | np.ndarray = 0) -> np.ndarray:
+# --- byte readers: ``d`` holds the batch's data, ``b`` an int64 array of absolute offsets -------
+
+
+class Bytes:
+    """The batch's bytes with unaligned big-endian views, so that one gather reads one field.
+
+    ``v2[i]`` / ``v4[i]`` are the 16/32-bit big-endian integers starting at byte ``i``, and
+    ``w16[i]`` the 16 bytes starting there (zero-copy views of ``d``).
+    """
+
+    def __init__(self, data: np.ndarray) -> None:
+        d = np.ascontiguousarray(data, dtype=np.uint8)
+        n = d.shape[0]
+        self.d = d
+        self.v2 = self._view(d, ">u2", n - 1)
+        self.v4 = self._view(d, ">u4", n - 3)
+        self.w16 = np.lib.stride_tricks.sliding_window_view(d, 16) if n >= 16 else None
+
+    @staticmethod
+    def _view(d: np.ndarray, dtype: str, count: int) -> np.ndarray:
+        if count <= 0:
+            return np.zeros(0, dtype=dtype)
+        return np.ndarray(shape=(count,), dtype=dtype, buffer=d, strides=(1,))
+
+
+def u8(d: Bytes, b: np.ndarray, k: int | np.ndarray = 0) -> np.ndarray:
     """Byte ``k`` after each offset, as int64."""
-    return d[b + k].astype(np.int64)
+    return d.d[b + k].astype(np.int64)
 
 
-def u16(d: np.ndarray, b: np.ndarray, k: int | np.ndarray = 0) -> np.ndarray:
+def u16(d: Bytes, b: np.ndarray, k: int | np.ndarray = 0) -> np.ndarray:
     """Big-endian 16-bit field at ``b + k``, as int64."""
-    i = b + k
-    return (d[i].astype(np.int64) << 8) | d[i + 1]
+    return d.v2[b + k].astype(np.int64)
 
 
-def u24(d: np.ndarray, b: np.ndarray, k: int | np.ndarray = 0) -> np.ndarray:
+def u24(d: Bytes, b: np.ndarray, k: int | np.ndarray = 0) -> np.ndarray:
     """Big-endian 24-bit field at ``b + k`` (a VNI), as int64."""
     i = b + k
-    return (d[i].astype(np.int64) << 16) | (d[i + 1].astype(np.int64) << 8) | d[i + 2]
+    return (d.v2[i].astype(np.int64) << 8) | d.d[i + 2]
 
 
-def _windows(d: np.ndarray, size: int) -> np.ndarray | None:
-    """Read-only ``(len(d) - size + 1, size)`` view of every ``size``-byte window of ``d``."""
-    if d.shape[0] < size:
-        return None
-    return np.lib.stride_tricks.sliding_window_view(d, size)
-
-
-def raw(d: np.ndarray, b: np.ndarray, k: int | np.ndarray, size: int) -> np.ndarray:
-    """``(m, size)`` uint8 matrix of the ``size`` bytes at ``b + k`` (addresses)."""
-    w = _windows(d, size)
-    if w is None:  # no row can have that many bytes; only empty reads get here
-        return np.zeros((np.shape(b)[0], size), dtype=np.uint8)
-    return w[b + k]
-
-
-def u32(d: np.ndarray, b: np.ndarray, k: int | np.ndarray = 0) -> np.ndarray:
+def u32(d: Bytes, b: np.ndarray, k: int | np.ndarray = 0) -> np.ndarray:
     """Big-endian 32-bit field at ``b + k``, as int64."""
-    return raw(d, b, k, 4).view(">u4")[:, 0].astype(np.int64)
+    return d.v4[b + k].astype(np.int64)
 
 
-def mac(d: np.ndarray, b: np.ndarray, k: int | np.ndarray = 0) -> np.ndarray:
+def raw(d: Bytes, b: np.ndarray, k: int | np.ndarray, size: int) -> np.ndarray:
+    """``(m, size)`` uint8 matrix of the ``size`` bytes at ``b + k`` (addresses, sniffing)."""
+    i = b + k
+    if size == 4:
+        return d.v4[i].astype(">u4").view(np.uint8).reshape(-1, 4)
+    if size == 16 and d.w16 is not None:
+        return d.w16[i]
+    if d.d.shape[0] < size:  # no row can have that many bytes; only empty reads get here
+        return np.zeros((np.shape(i)[0], size), dtype=np.uint8)
+    return np.lib.stride_tricks.sliding_window_view(d.d, size)[i]
+
+
+def mac(d: Bytes, b: np.ndarray, k: int | np.ndarray = 0) -> np.ndarray:
     """48-bit MAC addresses at ``b + k`` as uint64 (network order)."""
-    g = raw(d, b, k, 6)
-    pad = np.zeros((g.shape[0], 8), dtype=np.uint8)
-    pad[:, 2:] = g
-    return pad.view(">u8")[:, 0].astype(np.uint64)
+    i = b + k
+    return (d.v2[i].astype(np.uint64) << np.uint64(32)) | d.v4[i + 2].astype(np.uint64)
 
 
 class Out:
@@ -227,7 +245,7 @@ class State:
         n = len(batch)
         self.n = n
         self.options = options
-        self.data = np.ascontiguousarray(batch.data, dtype=np.uint8)
+        self.data = Bytes(batch.data)
         self.start = np.asarray(batch.offsets, dtype=np.int64)
         self.cap = np.asarray(batch.cap_len, dtype=np.int64)
         # The end of the current packet as its headers declare it; starts at the wire length.
