@@ -35,7 +35,7 @@ ROOT = LAB.parent
 BPF_DIR = LAB / "bpf"
 NS_PREFIX = "vxl-"
 sys.path.insert(0, str(LAB))
-from readme import write_readme  # noqa: E402  (lab/readme.py, next to this file)
+from lab_readme import write_readme  # noqa: E402  (lab/lab_readme.py, next to this file)
 
 # --------------------------------------------------------------------------------------------
 # Topology. Values marked REF come from /work/shared/scenario/cilium-dual-stack.md; everything
@@ -804,7 +804,7 @@ class StepResult:
 def run_scenario(sc: Scenario, outdir: Path, log: Callable[[str], None]) -> None:
     """Build, capture, drive, dump, describe and tear down one scenario into ``outdir``."""
     outdir.mkdir(parents=True, exist_ok=True)
-    for old in list(outdir.glob("*.pcap")) + [outdir / "README.md"]:
+    for old in [*outdir.glob("*.pcap"), outdir / "README.md"]:
         old.unlink(missing_ok=True)
     if (outdir / "topology").is_dir():
         shutil.rmtree(outdir / "topology")

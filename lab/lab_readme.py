@@ -7,6 +7,7 @@ regenerates consistent READMEs. Used by lab/run.py; standard library only.
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 from dataclasses import dataclass, field
@@ -298,7 +299,7 @@ class Writer:
             nss = self.c.find(pf, "ns", target=router)
             nas = self.c.find(pf, "na", target=router)
             if not answered:
-                gaps = [f"{b.t - a.t:.1f} s" for a, b in zip(nss, nss[1:])]
+                gaps = [f"{b.t - a.t:.1f} s" for a, b in itertools.pairwise(nss)]
                 self.say(f"Pod {pod.name} eth0 ({pf}): {len(nss)} Neighbor Solicitations for the "
                          f"IPv6 gateway {router} from {nss[0].src} (MAC {pod.eth0_mac}) in frames "
                          f"{_frames(nss)} (retries {', '.join(gaps)} apart), and **no** Neighbor "
