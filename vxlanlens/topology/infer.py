@@ -80,6 +80,12 @@ def _is_unicast_global(ip: Any) -> bool:
                 or (a.version == 4 and str(a) == "255.255.255.255"))
 
 
+def _unicast(series: pd.Series) -> pd.Series:
+    """Row mask: the address is a global unicast one (decided once per distinct address)."""
+    good = {u for u in series.dropna().unique() if _is_unicast_global(u)}
+    return series.isin(good)
+
+
 def infer(packets: pd.DataFrame) -> Topology:
     """A topology inferred from a packets table: every fact with evidence frames and a
     confidence, plus what could not be known (see the module docstring for the rules)."""
@@ -132,7 +138,7 @@ def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> Non
     behind: dict[str, set[str]] = defaultdict(set)
     # senders: workload identity in the VNI → the inner source is a pod
     vni = pd.to_numeric(tun["vni"], errors="coerce")
-    snd = tun[(vni >= 256) & tun["src_ip"].map(_is_unicast_global)]
+    snd = tun[(vni >= 256) & _unicast(tun["src_ip"])]
     keys = snd[["src_ip", "src_mac", "outer_src_ip", "vni", "dst_mac"]].drop_duplicates()
     vnis_seen: set[int] = set()
     for row in keys.itertuples(index=False):
@@ -157,7 +163,7 @@ def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> Non
                 source=_src(_ev(snd, pd.to_numeric(snd["vni"], errors="coerce") == v),
                             "VNI of tunnelled frames"), confidence="inferred-high", id=int(v)))
     # receivers: the inner destination lives behind the outer destination node
-    rcv = tun[tun["dst_ip"].map(_is_unicast_global) & tun["outer_dst_ip"].notna()]
+    rcv = tun[_unicast(tun["dst_ip"]) & tun["outer_dst_ip"].notna()]
     for ip, nip in rcv[["dst_ip", "outer_dst_ip"]].drop_duplicates().itertuples(index=False):
         if str(ip) in node_ips:
             continue
