@@ -238,6 +238,10 @@ def journeys(
     sel = sel[np.lexsort((obs[sel], jnum[sel]))]
     r = rows[sel]
     _, jnum_dense = np.unique(jnum[sel], return_inverse=True)
+    # one description per journey (its observations share the fingerprint)
+    keys_of_journey = np.empty(len(starts), dtype=object)
+    kept = np.flatnonzero(size >= max(1, int(min_observations)))
+    keys_of_journey[kept] = _packet_keys(p, rows[starts[kept]])
     caps = p.capture_names
     cap_off = offset[np.maximum(p.cap[r], 0)] / 1e9
     df = pd.DataFrame(
@@ -257,7 +261,7 @@ def journeys(
             ),
             "is_last": pd.array(obs[sel] == n_obs[sel] - 1, dtype="boolean"),
             "last_point": pd.Categorical.from_codes(last_point[sel], categories=p.point_names),
-            "key": _packet_keys(p, r),
+            "key": pd.array(keys_of_journey[jid[sel]], dtype="str"),
             "src_ip": p.ip.categorical(
                 np.where(p.ipc("src_ip")[r] >= 0, p.ipc("src_ip")[r], p.ipc("arp_sender_ip")[r])
             ),
@@ -344,12 +348,12 @@ def _ip_text(p: Prepared, codes: np.ndarray) -> np.ndarray:
     return vals[np.where(codes >= 0, codes, len(vals) - 1)]
 
 
-def _packet_keys(p: Prepared, r: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """A short readable description of each pod packet."""
+def _packet_keys(p: Prepared, r: np.ndarray) -> np.ndarray:
+    """A short readable description of each pod packet (object array)."""
     n = len(r)
     out = np.empty(n, dtype=object)
     if n == 0:
-        return pd.array(out, dtype="str")
+        return out
     ver, proto = p.int("ip_version")[r], p.int("ip_proto")[r]
     src, dst = _ip_text(p, p.ipc("src_ip")[r]), _ip_text(p, p.ipc("dst_ip")[r])
     head = src + " > " + dst + " "
@@ -414,4 +418,4 @@ def _packet_keys(p: Prepared, r: np.ndarray) -> pd.api.extensions.ExtensionArray
     rest = ~(arp | icmp | tcp | udp)
     if rest.any():
         out[rest] = head[rest] + "proto " + _strs(proto[rest], str)
-    return pd.array(out, dtype="str")
+    return out
