@@ -9,8 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from testpaths import public_files
 from readcraft import BE, LE, block, epb, frame, idb, options, pb, shb, spb
+from testpaths import public_files
 
 from vxlanlens.errors import CaptureError, TruncatedCaptureError
 from vxlanlens.read import RecordBatch, open_capture

@@ -35,6 +35,7 @@ section has not described.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -215,7 +216,7 @@ class PcapngParser:
 
     def _options(
         self, buf: bytes, start: int, end: int, endian: str, btype: int, pos: int, base: int
-    ):  # type: ignore[no-untyped-def]
+    ) -> Iterator[tuple[int, bytes, int]]:
         """Yield (code, value, offset) for each option in ``buf[start:end]``; check lengths."""
         hdr = struct.Struct(endian + "HH").unpack_from
         p = start
