@@ -281,7 +281,11 @@ def _expected(fr: _Frame) -> dict[str, Any]:
         exp["vni"] = _opt_int(fr.get(f"{p[last]}.vni", last))
         exp["outer_vni"] = _opt_int(fr.get(f"{p[first]}.vni", first))
         eth = fr.first(("eth",), 0, first)
-        exp["outer_src_mac"], exp["outer_dst_mac"] = fr.get("eth.src", eth), fr.get("eth.dst", eth)
+        if eth is not None:
+            exp["outer_src_mac"] = fr.get("eth.src", eth)
+            exp["outer_dst_mac"] = fr.get("eth.dst", eth)
+        else:  # Linux cooked capture (-i any): only the source address
+            exp["outer_src_mac"] = fr.get("sll.src.eth", fr.first(("sll",), 0, first))
         ip = fr.first(("ip", "ipv6"), 0, first)
         if ip is not None:
             exp["outer_src_ip"] = fr.get(f"{p[ip]}.src", ip)
