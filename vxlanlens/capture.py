@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -12,11 +13,18 @@ from typing import BinaryIO
 
 import pandas as pd
 
+from ._version import __version__
 from .decode import DecodeOptions, decode_batch
-from .errors import CaptureError
+from .errors import CaptureError, RenderError
+from .exchanges import exchanges as pair_exchanges
+from .exchanges import journeys as find_journeys
+from .explain import Explanation, explain
 from .read import open_capture, parse_capture_arg
 from .read.records import InterfaceInfo
+from .report.markdown import explanation_markdown
+from .report.text import explanation_text
 from .table import TableBuilder
+from .topology import Topology, annotate, infer, load_many, merge
 
 __all__ = ["Capture", "CaptureSource", "read"]
 
@@ -43,7 +51,12 @@ class CaptureSource:
 
 @dataclass
 class Capture:
-    """Captures read and decoded: the packets table and where it came from."""
+    """Captures read and decoded: the packets table, where it came from, and what it means.
+
+    Everything beyond ``packets`` is computed on first use and kept: ``topology`` (the dumps
+    given, merged with what the captures show), ``annotated`` (packets with interface, pod and
+    node names), ``exchanges``, ``journeys`` and :meth:`explain`.
+    """
 
     packets: pd.DataFrame
     """One row per frame; columns as documented in ``docs/columns.md``."""
@@ -51,18 +64,91 @@ class Capture:
     warnings: list[str] = field(default_factory=list)
     """Human one-line notes about the input (e.g. a file cut short in its last record)."""
     options: DecodeOptions = field(default_factory=DecodeOptions)
+    loaded_topology: Topology | None = None
+    """The topology loaded from the dumps given to :func:`read` (``None`` when none was)."""
+    timeout_s: float = 3.0
+    """How long a request waits for its answer when exchanges are paired."""
 
     def __repr__(self) -> str:
         labels = ", ".join(s.label for s in self.sources)
         return f"<Capture {len(self.packets)} frames from {len(self.sources)} capture(s): {labels}>"
 
+    @cached_property
+    def inferred_topology(self) -> Topology:
+        """What the captures alone show about nodes, pods and interfaces (with evidence frames)."""
+        return infer(self.packets)
+
+    @cached_property
+    def topology(self) -> Topology:
+        """The loaded topology merged with the inferred one (loaded facts win; conflicts kept)."""
+        if self.loaded_topology is None:
+            return self.inferred_topology
+        return merge(self.loaded_topology, self.inferred_topology)
+
+    @cached_property
+    def annotated(self) -> pd.DataFrame:
+        """The packets table plus ``src_if``, ``dst_if``, ``src_pod``, ... (see docs/columns.md)."""
+        return annotate(self.packets, self.topology)
+
+    @cached_property
+    def exchanges(self) -> pd.DataFrame:
+        """Requests paired with their answers, one row per exchange and observation point."""
+        return pair_exchanges(self.packets, timeout_s=self.timeout_s)
+
+    @cached_property
+    def journeys(self) -> pd.DataFrame:
+        """The same packet seen at several capture points, one row per observation."""
+        return find_journeys(self.packets)
+
+    def report(
+        self, fmt: str = "md", *, explanation: Explanation | None = None, command: str | None = None
+    ) -> str:
+        """The explanation rendered as ``text``, ``md`` (Markdown for a ticket) or ``json``."""
+        exp = explanation if explanation is not None else self.explain()
+        if fmt == "json":
+            return json.dumps(exp.to_dict(), indent=2, default=str) + "\n"
+        if fmt == "md":
+            meta = {
+                "command": command,
+                "version": __version__,
+                "files": [
+                    {"name": s.path, "size": s.size, "sha256": s.sha256} for s in self.sources
+                ],
+            }
+            return explanation_markdown(exp, meta)
+        if fmt == "text":
+            return explanation_text(exp)
+        raise RenderError(f"unknown report format {fmt!r}: expected text, md or json")
+
+    def explain(self) -> Explanation:
+        """Paths in words and findings with evidence (see docs/explanations.md)."""
+        return explain(
+            self.annotated,
+            self.topology,
+            self.exchanges,
+            self.journeys,
+            captures=[
+                {
+                    "label": s.label,
+                    "path": s.path,
+                    "format": s.format,
+                    "frames": s.frames,
+                    "size": s.size,
+                }
+                for s in self.sources
+            ],
+            loaded=self.loaded_topology is not None and not self.loaded_topology.is_empty(),
+        )
+
 
 CaptureSpec = str | os.PathLike[str] | BinaryIO
+TopologySpec = str | os.PathLike[str] | Topology
 
 
 def read(
     captures: CaptureSpec | Sequence[CaptureSpec],
     *,
+    topology: TopologySpec | Sequence[TopologySpec] | None = None,
     vxlan_ports: Sequence[int] = (),
     geneve_ports: Sequence[int] = (),
     gpe_ports: Sequence[int] = (),
@@ -70,14 +156,18 @@ def read(
     options: DecodeOptions | None = None,
     progress: ProgressCallback | None = None,
     batch_frames: int = 32768,
+    timeout_s: float = 3.0,
 ) -> Capture:
     """Read and decode one or more captures into a :class:`Capture`.
 
     Each capture is a path, ``LABEL=PATH``, ``-`` for stdin, or an open binary file. Labels
     (the ``capture`` column) default to the file's stem; equal stems are told apart by their
     parent folder. Extra tunnel ports add to the defaults (VXLAN 4789/8472, VXLAN-GPE 4790,
-    Geneve 6081).
+    Geneve 6081). ``topology`` is one or more dumps (``PATH``, ``NODE=PATH``,
+    ``NODE/POD=PATH``, a folder, a sysdump zip; see docs/topology.md) or a :class:`Topology`;
+    it is loaded before any capture is read, so a bad dump fails fast.
     """
+    loaded = _load_topology(topology)
     if isinstance(captures, (str, os.PathLike)) or hasattr(captures, "read"):
         specs: list[CaptureSpec] = [captures]  # type: ignore[list-item]
     else:
@@ -114,7 +204,28 @@ def read(
                     interfaces=tuple(reader.interfaces),
                 )
             )
-    return Capture(packets=builder.build(), sources=sources, warnings=warnings, options=opts)
+    return Capture(
+        packets=builder.build(),
+        sources=sources,
+        warnings=warnings,
+        options=opts,
+        loaded_topology=loaded,
+        timeout_s=timeout_s,
+    )
+
+
+def _load_topology(topology: TopologySpec | Sequence[TopologySpec] | None) -> Topology | None:
+    if topology is None:
+        return None
+    if isinstance(topology, Topology):
+        return topology
+    items = [topology] if isinstance(topology, (str, os.PathLike)) else list(topology)
+    topos = [t for t in items if isinstance(t, Topology)]
+    specs = [os.fspath(t) for t in items if not isinstance(t, Topology)]
+    result = load_many(specs) if specs else None
+    for t in topos:
+        result = t if result is None else merge(result, t)
+    return result
 
 
 def _labels(specs: list[CaptureSpec]) -> list[tuple[str, CaptureSpec]]:

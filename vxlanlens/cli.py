@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -83,29 +84,6 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
-
-
-def load_captures(
-    captures: Sequence[str],
-    vxlan_ports: tuple[int, ...],
-    geneve_ports: tuple[int, ...],
-    no_guess: bool,
-) -> Capture:
-    """Read the captures named on the command line, with a progress bar and warnings on stderr."""
-    progress = _Progress()
-    try:
-        cap = read(
-            list(captures),
-            vxlan_ports=vxlan_ports,
-            geneve_ports=geneve_ports,
-            guess_tunnels=not no_guess,
-            progress=progress,
-        )
-    finally:
-        progress.close()
-    for warning in cap.warnings:
-        click.echo(f"vxlanlens: warning: {warning}", err=True)
-    return cap
 
 
 @contextmanager
@@ -206,7 +184,7 @@ def packets(
     columns: str | None,
 ) -> None:
     """Decode captures into the packets table: one row per frame, outer and pod headers apart."""
-    cap = load_captures(captures, vxlan_ports, geneve_ports, no_guess)
+    cap = load_all(captures, (), vxlan_ports, geneve_ports, no_guess)
     df = cap.packets
     if columns:
         wanted = [c.strip() for c in columns.split(",") if c.strip()]
@@ -224,6 +202,221 @@ def packets(
                 fh.write(line + "\n")
         return
     write_table(df, fmt, out)
+
+
+def topology_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--topology PATH`` (repeatable): the dumps that name interfaces, pods and nodes."""
+    return click.option(
+        "-t",
+        "--topology",
+        "topology",
+        multiple=True,
+        metavar="[NODE[/POD]=]PATH",
+        help=(
+            "A topology dump: ip a l / ip -j addr / ip r / ip n text or JSON, cilium-dbg endpoint "
+            "list, kubectl get pods, CiliumNode/CiliumEndpoint, a sysdump zip, a folder of these, or "
+            "a vxlanlens topology YAML. NODE= / NODE/POD= says whose dump it is. Repeatable."
+        ),
+    )(func)
+
+
+def load_all(
+    captures: Sequence[str],
+    topology: Sequence[str],
+    vxlan_ports: tuple[int, ...],
+    geneve_ports: tuple[int, ...],
+    no_guess: bool,
+    timeout: float = 3.0,
+) -> Capture:
+    """Captures plus topology dumps, read with progress and warnings on stderr."""
+    progress = _Progress()
+    try:
+        cap = read(
+            list(captures),
+            topology=list(topology) or None,
+            vxlan_ports=vxlan_ports,
+            geneve_ports=geneve_ports,
+            guess_tunnels=not no_guess,
+            progress=progress,
+            timeout_s=timeout,
+        )
+    finally:
+        progress.close()
+    for warning in cap.warnings:
+        click.echo(f"vxlanlens: warning: {warning}", err=True)
+    return cap
+
+
+_SEVERITY_RANK = {"info": 0, "warning": 1, "problem": 2}
+
+
+@cli.command()
+@capture_options
+@topology_option
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "md", "json"]),
+    default="text",
+    show_default=True,
+    help="text for a terminal, md (Markdown) for a ticket, json (versioned schema) for scripts.",
+)
+@click.option("-o", "--output", "out", metavar="FILE", help="Write to FILE instead of stdout.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["problem", "warning"]),
+    help="Exit with status 3 when a finding of this severity (or worse) is present.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.0),
+    default=3.0,
+    show_default=True,
+    help="Seconds a request waits for its answer.",
+)
+def explain(
+    captures: tuple[str, ...],
+    topology: tuple[str, ...],
+    vxlan_ports: tuple[int, ...],
+    geneve_ports: tuple[int, ...],
+    no_guess: bool,
+    fmt: str,
+    out: str | None,
+    fail_on: str | None,
+    timeout: float,
+) -> None:
+    """Explain what the captures show: paths in words, findings with evidence.
+
+    Works with captures alone (saying what it inferred and what it could not know); topology dumps
+    add interface, pod and node names and let it check addresses against interfaces.
+    """
+    cap = load_all(captures, topology, vxlan_ports, geneve_ports, no_guess, timeout)
+    exp = cap.explain()
+    words = ["vxlanlens", "explain", *captures]
+    words += [w for t in topology for w in ("--topology", t)]
+    words += [w for p in vxlan_ports for w in ("--vxlan-port", str(p))]
+    words += [w for p in geneve_ports for w in ("--geneve-port", str(p))]
+    words += ["--no-guess"] * no_guess + ["--format", fmt]
+    command = " ".join(shlex.quote(w) for w in words)
+    text = cap.report(fmt, explanation=exp, command=command)
+    with output(out) as fh:
+        fh.write(text)
+    if fail_on is not None:
+        worst = max((_SEVERITY_RANK[f.severity] for f in exp.findings), default=0)
+        if worst >= _SEVERITY_RANK[fail_on]:
+            raise SystemExit(3)
+
+
+@cli.command()
+@capture_options
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="table for a terminal; json (JSON Lines) or csv with every column (docs/exchanges.md).",
+)
+@click.option("-o", "--output", "out", metavar="FILE", help="Write to FILE instead of stdout.")
+@click.option(
+    "-k",
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(["arp", "nd", "echo", "tcp", "icmp-error"]),
+    help="Only exchanges of this kind. Repeatable.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.0),
+    default=3.0,
+    show_default=True,
+    help="Seconds a request waits for its answer.",
+)
+@click.option(
+    "--journeys",
+    "show_journeys",
+    is_flag=True,
+    help="List journeys (one packet seen at several points) instead.",
+)
+def exchanges(
+    captures: tuple[str, ...],
+    vxlan_ports: tuple[int, ...],
+    geneve_ports: tuple[int, ...],
+    no_guess: bool,
+    fmt: str,
+    out: str | None,
+    kinds: tuple[str, ...],
+    timeout: float,
+    show_journeys: bool,
+) -> None:
+    """Pair requests with their answers: ARP, NS/NA, echo, TCP handshakes, ICMP errors."""
+    cap = load_all(captures, (), vxlan_ports, geneve_ports, no_guess, timeout)
+    df = cap.journeys if show_journeys else cap.exchanges
+    if kinds and not show_journeys:
+        df = df[df["kind"].astype(str).isin(kinds)]
+    if fmt == "table":
+        if show_journeys:
+            cols = [
+                "journey",
+                "obs",
+                "point",
+                "frame_no",
+                "ts",
+                "hop_latency_s",
+                "ttl",
+                "tunnelled",
+                "vni",
+                "key",
+            ]
+        else:
+            cols = [
+                "kind", "status", "key", "point", "request_frame", "reply_frame", "latency_s",
+                "responder_mac", "responder_ip", "answer",
+            ]  # fmt: skip
+        with output(out) as fh:
+            if df.empty:
+                fh.write("(none)\n")
+            else:
+                fh.write(df[[c for c in cols if c in df.columns]].to_string(index=False) + "\n")
+        return
+    write_table(df, fmt, out)
+
+
+@cli.command(name="topology")
+@topology_option
+@click.argument("captures", nargs=-1, metavar="[CAPTURE]...")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table for a terminal; json with the documented shape (docs/topology.md).",
+)
+@click.option("-o", "--output", "out", metavar="FILE", help="Write to FILE instead of stdout.")
+def topology_cmd(
+    topology: tuple[str, ...], captures: tuple[str, ...], fmt: str, out: str | None
+) -> None:
+    """Show the topology model: loaded from dumps, inferred from captures, with every fact's source."""
+    if not topology and not captures:
+        raise click.UsageError("give at least one --topology dump or one capture")
+    if captures:
+        topo = load_all(captures, topology, (), (), False).topology
+    else:
+        from .topology import load_many
+
+        topo = load_many(list(topology))
+    with output(out) as fh:
+        if fmt == "json":
+            import json
+
+            fh.write(json.dumps(topo.to_dict(), indent=2, default=str) + "\n")
+        else:
+            fh.write(topo.format_table().rstrip("\n") + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -103,8 +103,9 @@ class Context:
             return f"{pod.label} eth0"
         pod = self.topology.pod_by_host_mac(m)
         if pod is not None:
-            name = pod.host_interface or "lxc veth"
-            return f"{name}, host-side veth of {pod.label}"
+            if pod.host_interface:
+                return f"{pod.host_interface}, host-side veth of {pod.label}"
+            return f"host-side lxc veth of {pod.label}"
         iface = self.topology.interface_by_mac(m)
         if iface is not None:
             where = f" on {iface.node}" if iface.node else ""

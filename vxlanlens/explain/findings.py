@@ -25,8 +25,15 @@ DEFAULT_UNDERLAY_MTU = 1500
 MAX_EVIDENCE = 12
 
 
-def _src_ev(source: Source) -> Evidence:
-    return Evidence(source=str(source))
+def _src_evs(source: Source) -> list[Evidence]:
+    """Evidence for a topology fact: its dump location, or the frames it was inferred from."""
+    if source.frames:
+        return [Evidence(capture=c, frame_no=int(n)) for c, n in source.frames]
+    return [Evidence(source=str(source))]
+
+
+def _dedup(evidence: list[Evidence]) -> list[Evidence]:
+    return list(dict.fromkeys(evidence))[:MAX_EVIDENCE]
 
 
 def _frames(
@@ -105,6 +112,14 @@ def gateway_answered_by_ebpf(ctx: Context) -> list[Finding]:
         if lookup.matches:
             continue  # configured somewhere: answered by its owner, nothing special
         who = ctx.mac_text(responders[0]) if responders else "?"
+        if pod is not None and pod.host_mac in responders and pod.host_interface:
+            whose = "the pod's own host-side veth"
+        elif pod is not None and pod.host_mac in responders:
+            whose = "the pod's own host-side veth (its name is not in the dumps)"
+        elif lxc_pod is not None:
+            whose = f"the host-side veth of {lxc_pod.label}"
+        else:
+            whose = "by Cilium's datapath rule the pod's host-side lxc veth (no dump names it)"
         pod_text = pod.label if pod is not None else f"the pod with MAC {requester_mac}"
         if lookup.checked:
             where = (
@@ -112,7 +127,11 @@ def gateway_answered_by_ebpf(ctx: Context) -> list[Finding]:
             )
         else:
             where = "is not known to be configured on any interface (no interface dump was given, so this could not be checked)"
-        neigh = [n for n in ctx.topology.neighbors if n.ip == target and n.lladdr in responders]
+        neigh = [
+            n
+            for n in ctx.topology.neighbors
+            if n.ip == target and n.lladdr in responders and n.confidence == "loaded"
+        ]
         neigh_text = ""
         if neigh:
             n0 = neigh[0]
@@ -123,12 +142,6 @@ def gateway_answered_by_ebpf(ctx: Context) -> list[Finding]:
         lat_text = f" within {_us(lat.max())}" if len(lat) else ""
         lladdr = sorted({str(m) for m in rows["nd_lladdr"].dropna()})
         lladdr_text = f", target link-layer address {lladdr[0]}" if lladdr else ""
-        if pod is not None and pod.host_mac in responders:
-            whose = "the pod's own host-side veth"
-        elif lxc_pod is not None:
-            whose = f"the host-side veth of {lxc_pod.label}"
-        else:
-            whose = "by the datapath rule, the pod's host-side lxc veth (no dump names it)"
         statement = (
             f"The IPv6 gateway {target} of {pod_text} {where}, yet {len(rows)} Neighbor "
             f"Solicitation(s) for it were answered{lat_text} by {who} — {whose} — with flags "
@@ -136,8 +149,9 @@ def gateway_answered_by_ebpf(ctx: Context) -> list[Finding]:
             f"lxc veth answers the solicitation itself; the address need not exist anywhere as long "
             f"as a hook answers for it (Calico does the same with 169.254.1.1)."
         )
-        evidence = _pair_frames(rows) + [_src_ev(n.source) for n in neigh[:2]]
-        evidence += [_src_ev(r.source) for r in gateways.get(target, [])[:2]]
+        evidence = _pair_frames(rows) + [e for n in neigh[:2] for e in _src_evs(n.source)]
+        evidence += [e for r in gateways.get(target, [])[:2] for e in _src_evs(r.source)]
+        evidence = _dedup(evidence)
         out.append(
             Finding(
                 "gateway-answered-by-ebpf",
@@ -170,6 +184,12 @@ def gateway_is_cilium_host(ctx: Context) -> list[Finding]:
             continue
         host = hosts[0]
         pods = sorted({r.namespace for r in routes if r.namespace and r.namespace != "host"})
+        if not pods and host.node:
+            pods = sorted(
+                p.label
+                for p in ctx.topology.pods
+                if p.node == host.node and p.confidence == "loaded"
+            )
         rows = arp[arp["target"].astype(str) == via] if not arp.empty else arp
         answered = rows[rows["status"] == "answered"] if not rows.empty else rows
         if not answered.empty:
@@ -180,12 +200,13 @@ def gateway_is_cilium_host(ctx: Context) -> list[Finding]:
         else:
             arp_text = " No ARP for it appears in the captures (the pod's neighbour entry was already cached, or no IPv4 traffic was captured)."
         node = f" of {host.node}" if host.node else ""
+        route_text = f" (`{routes[0].text.strip()}`)" if routes[0].text else ""
         statement = (
-            f"The IPv4 next hop {via} of {', '.join(pods) or 'the pod'} is the address of "
-            f"cilium_host{node} (the node's Cilium router IP).{arp_text}"
+            f"The IPv4 default route{route_text} of {', '.join(pods) or 'the pod'} points at {via}, the address of "
+            f"cilium_host{node}: the node's Cilium router IP is the pods' IPv4 next hop.{arp_text}"
         )
-        evidence = [_src_ev(r.source) for r in routes[:2]] + [_src_ev(host.source)]
-        evidence += _pair_frames(rows) if not rows.empty else []
+        evidence = [e for r in routes[:2] for e in _src_evs(r.source)] + _src_evs(host.source)
+        evidence = _dedup(evidence + (_pair_frames(rows) if not rows.empty else []))
         seen.add(via)
         out.append(
             Finding(
@@ -267,7 +288,7 @@ def vni_identity(ctx: Context) -> list[Finding]:
             for c, f in zip(rows["capture"], rows["frame_no"], strict=True)
         ][:MAX_EVIDENCE]
         if ident is not None and ident.confidence == "loaded" and ident.source.file:
-            evidence.append(_src_ev(ident.source))
+            evidence += _src_evs(ident.source)
         out.append(
             Finding(
                 "vni-identity",
@@ -326,10 +347,8 @@ def inner_macs(ctx: Context) -> list[Finding]:
         first = rows.iloc[0]
         node = ctx.node_label(first["outer_src_ip"]) or f"node {first['outer_src_ip']}"
         if sender is not None and sender.mac == str(smac) and sender.host_mac == str(dmac):
-            meaning = (
-                f"the sending pod's eth0 → its own host-side veth ({sender.host_interface or 'lxc'}), "
-                f"both on the sending node {sender.node or node}"
-            )
+            veth = f" ({sender.host_interface})" if sender.host_interface else ""
+            meaning = f"the sending pod's eth0 → its own host-side veth{veth}, both on the sending node ({sender.node or node})"
         elif src_name and dst_name:
             meaning = f"{src_name} → {dst_name}"
         else:
@@ -484,7 +503,7 @@ def dual_stack(ctx: Context) -> list[Finding]:
             f"{pod.label} is dual-stack: IPv4 {', '.join(v4)} and IPv6 {', '.join(v6)} on one eth0. "
             f"The captures exercise {used_text} for it ({exercised} overall)."
         )
-        evidence = [_src_ev(pod.source)]
+        evidence = _src_evs(pod.source)
         if not used.empty:
             evidence += [
                 Evidence(
@@ -760,13 +779,16 @@ def unknown_mac(ctx: Context) -> list[Finding]:
     if not unknown:
         return []
     shown = sorted(unknown)[:6]
-    evidence = [Evidence(capture=c, frame_no=f) for m in shown for c, f in unknown[m][:2]]
+    evidence = _dedup([Evidence(capture=c, frame_no=f) for m in shown for c, f in unknown[m][:2]])
+    explained = all(ctx.mac_name(m) for m in unknown)
     return [
         Finding(
             "unknown-mac",
-            "warning",
+            "info" if explained else "warning",
             f"{len(unknown)} MAC(s) in pod frames belong to no interface of the dumps given: {', '.join(ctx.mac_text(m) for m in shown)}"
-            f"{' ...' if len(unknown) > 6 else ''}. Add the dumps of the node or pod they belong to (e.g. the other node's ip -j addr).",
+            f"{' ...' if len(unknown) > 6 else ''}."
+            + (" What they are is inferred from the captures only." if explained else "")
+            + " Add the dumps of the node or pod they belong to (e.g. the other node's ip -j addr) to name them.",
             evidence,
             {"macs": sorted(unknown)},
         )

@@ -77,6 +77,11 @@ def _frame_text(ctx: Context, row: pd.Series) -> str:
     return f"{ctx.mac_text(row['src_mac'])} → {ctx.mac_text(row['dst_mac'])}, {row['src_ip']} → {row['dst_ip']}{ttl_text}"
 
 
+def _node_eth0(node: str | None, ip: str | None, fallback: str) -> str:
+    name = node or fallback
+    return f"{name} eth0" + (f" ({ip})" if ip and ip not in name else "")
+
+
 def _direction(
     ctx: Context, obs: list[tuple[Point, pd.Series]], src_ip: str, dst_ip: str, src_mac: object
 ) -> list[Hop]:
@@ -188,7 +193,7 @@ def _direction(
         )
         hops.append(
             Hop(
-                f"{snode or 'sending node'} eth0{f' {outer_src}' if outer_src else ''}",
+                _node_eth0(snode, outer_src, "sending node"),
                 "underlay",
                 bool(sent),
                 node=snode,
@@ -206,7 +211,7 @@ def _direction(
         recv = _at(obs, "node", node_ip=outer_dst, tunnelled=True) if outer_dst else []
         hops.append(
             Hop(
-                f"{dnode or 'receiving node'} eth0{f' {outer_dst}' if outer_dst else ''}",
+                _node_eth0(dnode, outer_dst, "receiving node"),
                 "underlay",
                 bool(recv),
                 node=dnode,

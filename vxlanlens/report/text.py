@@ -63,7 +63,7 @@ def explanation_text(exp: Explanation) -> str:
         p = points.get(cap["label"], {})
         where = ""
         if p.get("kind") == "pod":
-            where = f"at pod {p.get('pod')} eth0"
+            where = f"at {p.get('pod')} eth0"
         elif p.get("kind") == "node":
             where = f"on the underlay of {p.get('node')}"
         elif p:

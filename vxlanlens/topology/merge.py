@@ -260,6 +260,8 @@ def _still_unknown(line: str, t: Topology) -> bool:
         return not any(n.name for n in t.nodes)
     if topic == "identity labels":
         return not any(i.labels and i.confidence == "loaded" for i in t.identities)
+    if topic == "gateway addresses":
+        return not any(i.name and i.confidence == "loaded" for i in t.interfaces)
     return True
 
 
