@@ -8,9 +8,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from vxlanlens.exchanges.columns import exchanges_markdown  # noqa: E402
 from vxlanlens.schema import columns_markdown  # noqa: E402
 
-GENERATED = {ROOT / "docs" / "columns.md": columns_markdown}
+GENERATED = {
+    ROOT / "docs" / "columns.md": columns_markdown,
+    ROOT / "docs" / "exchanges.md": exchanges_markdown,
+}
 
 if __name__ == "__main__":
     for path, make in GENERATED.items():

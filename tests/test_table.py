@@ -70,7 +70,9 @@ def test_builder_converts_every_kind() -> None:
         None,
         "geneve",
     ]
-    assert df["geneve_options"].tolist() == [None, None, "0x0132/0x01/8"]
+    assert df["geneve_options"].astype(object).where(
+        df["geneve_options"].notna(), None
+    ).tolist() == [None, None, "0x0132/0x01/8"]
     assert df["dst_mac"].isna().all()  # not touched by the decoder: null everywhere
     assert df["frame_no"].tolist() == [1, 2, 3]
     assert df["ts"].iloc[0] == pd.Timestamp("2024-07-12 07:44:28.594775", tz="UTC")

@@ -8,7 +8,7 @@ a few bytes per cell whatever the capture size.
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 from collections.abc import Iterable
 
 import numpy as np
@@ -35,11 +35,21 @@ def format_mac(value: int) -> str:
     return ":".join(h[i : i + 2] for i in range(0, 12, 2))
 
 
-def _format_ip(key: bytes) -> str:
-    family, addr = key[0], key[1:]
+def _format_ip(key: tuple[int, int, int]) -> str:
+    """Canonical text of an ``(family, high 64 bits, low 64 bits)`` key (RFC 5952 for IPv6)."""
+    family, hi, lo = key
     if family == 4:
-        return str(ipaddress.IPv4Address(addr[:4]))
-    return str(ipaddress.IPv6Address(addr))
+        return socket.inet_ntop(socket.AF_INET, (hi & 0xFFFFFFFF).to_bytes(4, "big"))
+    return socket.inet_ntop(socket.AF_INET6, hi.to_bytes(8, "big") + lo.to_bytes(8, "big"))
+
+
+def _factorize_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes of the distinct ``(a, b)`` pairs (hash based, linear), and each pair's parts."""
+    ca, ua = pd.factorize(a)
+    cb, ub = pd.factorize(b)
+    combined = ca.astype(np.int64) * len(ub) + cb
+    codes, uc = pd.factorize(combined)
+    return codes, ua[uc // len(ub)], ub[uc % len(ub)]
 
 
 class _Interner:
@@ -196,8 +206,8 @@ class TableBuilder:
             self._cols[name].add_null(n)
             return
         values, valid = np.asarray(pair[0], dtype=np.uint64), np.asarray(pair[1], dtype=bool)
-        uniq, inverse = np.unique(values[valid], return_inverse=True)
-        self._add_code(name, [int(u) for u in uniq], inverse, valid)
+        codes, uniq = pd.factorize(values[valid])
+        self._add_code(name, uniq.tolist(), codes, valid)
 
     def _add_ip(self, name: str, pair: tuple[np.ndarray, np.ndarray] | None, n: int) -> None:
         if pair is None:
@@ -208,13 +218,14 @@ class TableBuilder:
         if not valid.any():
             self._cols[name].add_null(n)
             return
-        key = np.empty((int(valid.sum()), 17), dtype=np.uint8)
-        key[:, 0] = family[valid]
-        key[:, 1:] = addr[valid]
-        key[key[:, 0] == 4, 5:] = 0  # only the first 4 bytes of an IPv4 address count
-        voids = np.ascontiguousarray(key).view(np.dtype((np.void, 17))).ravel()
-        uniq, inverse = np.unique(voids, return_inverse=True)
-        self._add_code(name, [u.tobytes() for u in uniq], inverse.ravel(), valid)
+        words = np.ascontiguousarray(addr[valid]).view(">u8").astype(np.uint64)
+        v4 = family[valid] == 4
+        hi = np.where(v4, words[:, 0] >> np.uint64(32), words[:, 0])  # IPv4: only 4 bytes count
+        lo = np.where(v4, np.uint64(0), words[:, 1])
+        pair_codes, uh, ul = _factorize_pairs(hi, lo)
+        codes, uniq = pd.factorize(pair_codes.astype(np.int64) * 2 + v4)
+        keys = [(4 if u & 1 else 6, int(uh[u >> 1]), int(ul[u >> 1])) for u in uniq.tolist()]
+        self._add_code(name, keys, codes, valid)
 
     def _add_text(self, name: str, values: np.ndarray | None, n: int) -> None:
         if values is None:
@@ -237,10 +248,11 @@ class TableBuilder:
             elif col.name == "ts":
                 data[col.name] = pd.to_datetime(_cat(self._ts, np.int64), unit="ns", utc=True)
             elif col.name == "comment":
-                comment = np.full(n, None, dtype=object)
+                codes = np.full(n, -1, dtype=np.int32)
+                texts: dict[str, int] = {}
                 for i, text in self._comments.items():
-                    comment[i] = text
-                data[col.name] = comment
+                    codes[i] = texts.setdefault(text, len(texts))
+                data[col.name] = _categorical(codes, list(texts))
             elif isinstance(acc, _MaskedColumn):
                 data[col.name] = acc.array(col.dtype)
             else:
@@ -253,12 +265,7 @@ class TableBuilder:
                     cats = [str(k) for k in keys]
                 cat = acc.categorical(cats)
                 data[col.name] = cat if col.dtype == "category" else np.asarray(cat, dtype=object)
-        df = pd.DataFrame(data, index=pd.RangeIndex(n))
-        for name in ("comment", "geneve_options"):
-            if df[name].dtype != object:
-                df[name] = df[name].astype(object)
-            df[name] = df[name].where(df[name].notna(), None)
-        return df
+        return pd.DataFrame(data, index=pd.RangeIndex(n))
 
 
 def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
