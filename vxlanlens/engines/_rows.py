@@ -1,0 +1,94 @@
+"""Per-frame dictionaries of column values -> :class:`DecodedBatch` (shared by the slow engines)."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import numpy as np
+
+from ..decode.result import DecodedBatch
+from ..schema import COLUMNS
+
+__all__ = ["PROTOCOL_COLUMNS", "mac_int", "rows_to_batch"]
+
+_NP = {"UInt8": np.uint8, "UInt16": np.uint16, "UInt32": np.uint32}
+
+PROTOCOL_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.kind != "record")
+"""Every column a decoder fills (all but the record columns)."""
+
+
+def mac_int(text: str | bytes | int) -> int:
+    """A MAC address (``aa:bb:..`` text, 6 bytes or an int) as a 48-bit integer."""
+    if isinstance(text, int):
+        return text & 0xFFFFFFFFFFFF
+    if isinstance(text, bytes):
+        return int.from_bytes(text[:6], "big")
+    return int(str(text).replace(":", "").replace("-", "")[:12], 16)
+
+
+def _ip_bytes(value: Any) -> tuple[int, bytes]:
+    addr = ipaddress.ip_address(value)
+    return addr.version, addr.packed
+
+
+def rows_to_batch(rows: list[dict[str, Any]]) -> DecodedBatch:
+    """Columns of ``rows`` (one dict per frame: column name -> value, absent = null).
+
+    Values: ``int`` for int columns, ``bool`` for bool ones, MAC text or int, IP text or
+    packed bytes, ``str`` for text columns.
+    """
+    n = len(rows)
+    out = DecodedBatch(n=n)
+    present: set[str] = set()
+    for r in rows:
+        present.update(r)
+    for col in COLUMNS:
+        name = col.name
+        if col.kind == "record" or name not in present:
+            continue
+        if col.kind == "int":
+            vals = np.zeros(n, dtype=_NP.get(col.dtype, np.int64))
+            ok = np.zeros(n, dtype=bool)
+            for i, r in enumerate(rows):
+                v = r.get(name)
+                if v is not None:
+                    vals[i] = int(v)
+                    ok[i] = True
+            out.ints[name] = (vals, ok)
+        elif col.kind == "bool":
+            vals = np.zeros(n, dtype=bool)
+            ok = np.zeros(n, dtype=bool)
+            for i, r in enumerate(rows):
+                v = r.get(name)
+                if v is not None:
+                    vals[i] = bool(v)
+                    ok[i] = True
+            out.bools[name] = (vals, ok)
+        elif col.kind == "mac":
+            vals = np.zeros(n, dtype=np.uint64)
+            ok = np.zeros(n, dtype=bool)
+            for i, r in enumerate(rows):
+                v = r.get(name)
+                if v is not None:
+                    vals[i] = mac_int(v)
+                    ok[i] = True
+            out.macs[name] = (vals, ok)
+        elif col.kind == "ip":
+            addr = np.zeros((n, 16), dtype=np.uint8)
+            fam = np.zeros(n, dtype=np.uint8)
+            for i, r in enumerate(rows):
+                v = r.get(name)
+                if v is not None:
+                    version, packed = _ip_bytes(v)
+                    addr[i, : len(packed)] = np.frombuffer(packed, dtype=np.uint8)
+                    fam[i] = version
+            out.ips[name] = (addr, fam)
+        else:
+            texts = np.full(n, None, dtype=object)
+            for i, r in enumerate(rows):
+                v = r.get(name)
+                if v is not None:
+                    texts[i] = str(v)
+            out.texts[name] = texts
+    return out
