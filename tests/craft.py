@@ -148,8 +148,9 @@ class Cluster:
     ) -> None:
         """One echo from pod ``src`` to pod ``dst`` (on another node), seen at all four points.
 
-        ``lost``: ``"underlay"`` (request left the source node but never reached the other
-        node), ``"remote"`` (reached the other node but was never answered), ``None``.
+        ``lost``: ``"sender"`` (seen on the sending pod only: dropped before encapsulation),
+        ``"underlay"`` (request left the source node but never reached the other node),
+        ``"remote"`` (reached the other node but was never answered), ``None``.
         ``reply_via``: a node name whose underlay the reply comes from instead of the
         destination node (an asymmetric path). ``dst_ip`` overrides the destination address
         (e.g. a pod address that does not exist; then ``dst`` only names the node it lives on).
@@ -174,6 +175,8 @@ class Cluster:
 
         req = Ether(src=a.mac, dst=a.lxc_mac) / l3(sip, dip, 64) / echo_req() / payload
         self.at(src, req)
+        if lost == "sender":
+            return
         self.at(a.node, self.encap(na, nb, req, a.identity, sport=41000 + seq), dt_us=25)
         if lost == "underlay":
             return
@@ -249,6 +252,7 @@ def write_pcap(path: Path, frames: list[tuple[int, bytes]]) -> Path:
 
 def write_pcaps(cluster: Cluster, folder: Path) -> dict[str, Path]:
     """One ``<point>.pcap`` per capture point; returns point -> path."""
+    folder.mkdir(parents=True, exist_ok=True)
     return {
         point: write_pcap(folder / f"{point}.pcap", frames)
         for point, frames in cluster.frames.items()

@@ -113,13 +113,18 @@ def _offsets(
         # a fingerprint seen twice at one point is repeated traffic: useless for clocks
         again = u.duplicated(["fp", "pt"], keep=False).to_numpy()
         u = u[~np.isin(u["fp"].to_numpy(), u["fp"].to_numpy()[again])]
-        g = u.groupby(["cap", "fp"], sort=False).agg(
+        # one sighting per point (a `-i any` capture sees a packet at several interfaces, and
+        # the datapath may hold it between them, e.g. while the underlay resolves a neighbour)
+        g = u.groupby(["cap", "pt", "fp"], sort=False).agg(
             ts=("ts", "min"), hi=("ts", "max"), dirn=("dirn", "first")
         )
         g = g[(g["hi"] - g["ts"]) <= _SAME_PACKET_NS].reset_index()
-        g = g[g.groupby("fp")["cap"].transform("size") >= 2]
+        g = g[g.groupby("fp")["cap"].transform("nunique") >= 2]
         m = g.merge(g, on="fp", suffixes=("_a", "_b"))
         m = m[m["cap_a"] < m["cap_b"]]
+        # between two captures, compare the closest pair of points (least transit in between)
+        m = m.assign(_abs=(m["ts_b"] - m["ts_a"]).abs())
+        m = m.sort_values("_abs", kind="stable").drop_duplicates(["cap_a", "cap_b", "fp"])
         diff = (m["ts_b"] - m["ts_a"]).to_numpy(np.float64)
         dirn = m["dirn_a"].to_numpy(np.int8)
         ca, cb = m["cap_a"].to_numpy(np.int64), m["cap_b"].to_numpy(np.int64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -56,6 +57,8 @@ class Point:
     frames: int = 0
     how: str = ""
     """How the place was recognised, in words."""
+    candidates: tuple[str, ...] = ()
+    """Underlay IPs the capture could have been taken at, when it cannot be told which."""
 
 
 @dataclass
@@ -69,6 +72,8 @@ class Context:
     loaded: bool
     """Whether any topology dump was given (facts not only inferred from the captures)."""
     points: dict[str, Point] = field(default_factory=dict)
+    underlay_ips: set[str] = field(default_factory=set)
+    """Addresses of the nodes' underlay (outer addresses of tunnelled frames)."""
     _rows: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -76,6 +81,9 @@ class Context:
         if len(p):
             keys = zip(p["capture"].astype(str), p["frame_no"].astype(int), strict=True)
             self._rows = {k: i for i, k in enumerate(keys)}
+        self.underlay_ips = {
+            str(x) for col in ("outer_src_ip", "outer_dst_ip") for x in p[col].dropna().unique()
+        }
         self.points = {cap: self._classify(str(cap)) for cap in p["capture"].astype(str).unique()}
 
     # --- rows ------------------------------------------------------------------------------
@@ -181,22 +189,7 @@ class Context:
                 )
         tunnelled = df["tunnel"].notna()
         if tunnelled.any():
-            ips: Counter[str] = Counter()
-            sub = df[tunnelled]
-            for col in ("outer_src_ip", "outer_dst_ip"):
-                ips.update(sub[col].dropna().astype(str))
-            # the capture's own node is on one side of (almost) every tunnelled frame
-            node_ip, count = ips.most_common(1)[0] if ips else (None, 0)
-            kind = "node" if count >= 0.9 * len(sub) and tunnelled.mean() > 0.5 else "mixed"
-            label = self.node_label(node_ip) or (f"node {node_ip}" if node_ip else None)
-            return Point(
-                capture,
-                kind,
-                node=label,
-                node_ip=node_ip,
-                frames=n,
-                how=f"{node_ip} is an end of the tunnelled frames",
-            )
+            return self._classify_node(capture, df, tunnelled)
         macs: Counter[str] = Counter()
         for col in ("src_mac", "dst_mac"):
             for mac in df[col].dropna().astype(str):
@@ -215,6 +208,70 @@ class Context:
                 how=f"frames to and from {mac}, the pod's eth0 MAC",
             )
         return Point(capture, "unknown", frames=n, how="no tunnelled frame and no known pod MAC")
+
+    _GENERIC = frozenset(
+        "eth0 eth1 ens3 ens4 ens5 node nodes pod any capture cap pcap pcapng tcpdump if lo underlay host dump trace out in".split()
+    )
+
+    def _classify_node(self, capture: str, df: pd.DataFrame, tunnelled: pd.Series) -> Point:
+        """A capture with tunnelled frames: the node whose address is an end of every one of them."""
+        sub = df[tunnelled]
+        n = len(df)
+        ends: Counter[str] = Counter()
+        for a, b in zip(
+            sub["outer_src_ip"].astype(str), sub["outer_dst_ip"].astype(str), strict=True
+        ):
+            ends.update({a, b})
+        always = sorted(ip for ip, k in ends.items() if k == len(sub))
+        if len(always) == 1:
+            ip = always[0]
+            label = self.node_label(ip) or f"node {ip}"
+            return Point(
+                capture,
+                "node",
+                node=label,
+                node_ip=ip,
+                frames=n,
+                how=f"{ip} is an end of every tunnelled frame",
+            )
+        if len(always) == 2:
+            ip = self._guess_by_name(capture, always) or self._guess_by_arp(df, always)
+            if ip is not None:
+                label = self.node_label(ip) or f"node {ip}"
+                return Point(
+                    capture, "node", node=label, node_ip=ip, frames=n, candidates=tuple(always),
+                    how=f"both {always[0]} and {always[1]} are ends of every tunnelled frame; {ip} guessed from the capture's name or its own ARP/NS",
+                )  # fmt: skip
+            names = " or ".join(self.node_label(ip) or ip for ip in always)
+            return Point(
+                capture, "node", node=names, frames=n, candidates=tuple(always),
+                how=f"both {always[0]} and {always[1]} are ends of every tunnelled frame, so which node it was taken on cannot be told",
+            )  # fmt: skip
+        return Point(
+            capture, "mixed", frames=n, how="tunnelled frames between several pairs of nodes"
+        )
+
+    def _guess_by_name(self, capture: str, ips: list[str]) -> str | None:
+        """The one candidate node whose name shares a distinctive word with the capture's label."""
+        words = {
+            w for w in re.split(r"[^a-z0-9]+", capture.lower()) if w and w not in self._GENERIC
+        }
+        hits = []
+        for ip in ips:
+            node = self.topology.node_by_ip(ip)
+            if node is None or not node.name:
+                continue
+            if words & set(re.split(r"[^a-z0-9]+", node.name.lower())):
+                hits.append(ip)
+        return hits[0] if len(hits) == 1 else None
+
+    def _guess_by_arp(self, df: pd.DataFrame, ips: list[str]) -> str | None:
+        """The candidate that resolves the other one on the underlay (its own ARP request / NS)."""
+        plain = df[df["tunnel"].isna()]
+        askers = set(plain.loc[plain["arp_op"] == 1, "arp_sender_ip"].dropna().astype(str))
+        askers |= set(plain.loc[plain["icmp_type"] == 135, "src_ip"].dropna().astype(str))
+        hits = [ip for ip in ips if ip in askers]
+        return hits[0] if len(hits) == 1 else None
 
     def point_text(self, capture: str) -> str:
         """``pod-eth0 (cni-7t9p4 eth0)`` / ``worker-eth0 (underlay of worker, 172.18.0.3)``."""
@@ -238,9 +295,25 @@ class Context:
             if p.kind == kind and (pod is None or p.pod == pod) and (node is None or p.node == node)
         ]
 
-    def covers(self, capture: str, ts: pd.Timestamp) -> bool:
-        """Whether a capture was running at time ``ts`` (its first to last frame)."""
+    def interface_at(self, row: pd.Series) -> str | None:
+        """The interface a frame was captured on, when the capture says (pcapng name, SLL2 ifindex)."""
+        point = self.points.get(str(row["capture"]))
+        if not na(row["ifindex"]) and point is not None and point.node:
+            for iface in self.topology.interfaces:
+                if (
+                    iface.ifindex == int(row["ifindex"])
+                    and iface.node == point.node
+                    and iface.namespace in (None, "host")
+                ):
+                    return f"{iface.label} on {point.node}"
+            return f"ifindex {int(row['ifindex'])}"
+        if not na(row["interface"]) and str(row["interface"]) not in ("", "if0"):
+            return str(row["interface"])
+        return None
+
+    def span(self, capture: str) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+        """Time of a capture's first and last frame (``None`` when it has none)."""
         df = self.packets[self.packets["capture"].astype(str) == capture]
         if df.empty:
-            return False
-        return bool(df["ts"].min() <= ts <= df["ts"].max())
+            return None, None
+        return df["ts"].min(), df["ts"].max()

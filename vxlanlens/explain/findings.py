@@ -227,8 +227,10 @@ def gateway_is_cilium_host(ctx: Context) -> list[Finding]:
             ["target", "requester_mac"], observed=True, sort=False
         ):
             target = str(target)
-            if target in seen:
+            if target in seen or target in ctx.underlay_ips:
                 continue
+            if str(rows["requester_ip"].iloc[0]) in ctx.underlay_ips:
+                continue  # nodes resolving each other on the underlay
             macs = sorted({str(m) for m in rows["responder_mac"].dropna()})
             if not any((str(req_mac), m) in nd_by for m in macs) and not any(
                 ctx.topology.pod_by_host_mac(m) for m in macs
@@ -420,6 +422,10 @@ def hop_limit(ctx: Context) -> list[Finding]:
         row = ctx.row(r["reply_capture"], r["reply_frame"])
         if row is None or na(row["ttl"]) or not na(row["tunnel"]):
             continue
+        point = ctx.points.get(str(row["capture"]))
+        requester = ctx.pod_label(ip=r["requester_ip"], mac=r["requester_mac"])
+        if point is not None and point.kind == "pod" and requester and point.pod != requester:
+            continue  # the reply leaving the answering pod, not arriving at the requester
         key = (str(row["src_ip"]), str(row["dst_ip"]), int(row["ttl"]))
         if key in done:
             continue
@@ -587,6 +593,15 @@ def unanswered(ctx: Context) -> list[Finding]:
             )
         elif kind == "echo":
             last = _last_seen(ctx, un)
+            if (
+                ctx.loaded
+                and ctx.topology.pod_by_ip(target) is None
+                and target not in ctx.underlay_ips
+            ):
+                home = ctx.topology.node_by_pod_cidr(target)
+                last += f"; no pod of the dumps has {target}" + (
+                    f" (it lies in the pod CIDR of {home.label})" if home else ""
+                )
             out.append(
                 Finding(
                     "echo-unanswered",
@@ -609,6 +624,34 @@ def unanswered(ctx: Context) -> list[Finding]:
     return out
 
 
+def _furthest(ctx: Context, seen: list[tuple[str, int]], exchange: pd.Series) -> tuple[str, int]:
+    """The observation furthest along the path (sending pod, sending node, receiving node,
+    receiving pod), the latest in time among equals: clocks of different captures cannot
+    order packets a few microseconds apart, the path can."""
+    rowsof = [(c, f, ctx.row(c, f)) for c, f in seen]
+    tunnelled = [r for _, _, r in rowsof if r is not None and not na(r["tunnel"])]
+    src_node = str(tunnelled[0]["outer_src_ip"]) if tunnelled else None
+    dst_node = str(tunnelled[0]["outer_dst_ip"]) if tunnelled else None
+    requester = ctx.pod_label(ip=exchange["requester_ip"], mac=exchange["requester_mac"])
+
+    def rank(item: tuple[str, int, pd.Series | None]) -> float:
+        cap, _, r = item
+        p = ctx.points.get(cap)
+        if p is None or r is None:
+            return 0.0
+        if p.kind == "pod":
+            return 0.0 if p.pod == requester else 3.0
+        inside = not na(r["tunnel"])
+        if p.node_ip is not None and p.node_ip == dst_node:
+            return 2.0 if inside else 2.5
+        if p.node_ip is not None and p.node_ip == src_node:
+            return 1.0 if inside else 0.5
+        return 1.5
+
+    best = max(enumerate(rowsof), key=lambda it: (rank(it[1]), it[0]))[1]
+    return best[0], best[1]
+
+
 def _last_seen(ctx: Context, rows: pd.DataFrame) -> str:
     """Where an unanswered request was last seen, and which captures did not see it."""
     j = ctx.journeys
@@ -621,28 +664,34 @@ def _last_seen(ctx: Context, rows: pd.DataFrame) -> str:
         if not me.empty:
             obs = j[j["journey"] == me["journey"].iloc[0]].sort_values("obs")
             seen = [(str(c), int(f)) for c, f in zip(obs["capture"], obs["frame_no"], strict=True)]
-    last_cap, last_frame = seen[-1]
+    last_cap, last_frame = _furthest(ctx, seen, rows.iloc[0])
     row = ctx.row(last_cap, last_frame)
     inside = ""
     if row is not None and not na(row["tunnel"]):
         inside = f" inside {str(row['tunnel']).upper()} from {ctx.ip_text(row['outer_src_ip'])} to {ctx.ip_text(row['outer_dst_ip'])}"
-    text = f"it was last seen at {ctx.point_text(last_cap)} (frame {last_frame}){inside}"
+    where = ctx.point_text(last_cap).removeprefix(last_cap).strip(" ()")
+    iface = ctx.interface_at(row) if row is not None else None
+    if iface:
+        where = f"{iface}; {where}" if where else iface
+    text = (
+        f"it was last seen at {last_cap}#{last_frame}" + (f" ({where})" if where else "") + inside
+    )
     caps_seen = {c for c, _ in seen}
     ts = row["ts"] if row is not None else None
-    missing = [
-        ctx.point_text(c)
-        for c in ctx.points
-        if c not in caps_seen
-        and ts is not None
-        and ctx.covers(c, ts)
-        and ctx.points[c].kind in ("node", "pod")
-    ]
-    if missing:
-        text += f", and not at {', '.join(missing)}, which was capturing at that time"
-        if row is not None and not na(row["tunnel"]):
-            text += (
-                ": it was lost between the two points (underlay, or the receiving node's datapath)"
-            )
+    running, maybe = [], []
+    for c, p in ctx.points.items():
+        if c in caps_seen or ts is None or p.kind not in ("node", "pod"):
+            continue
+        start, end = ctx.span(c)
+        if start is None or start > ts:
+            continue
+        (running if end is not None and end >= ts else maybe).append(c)
+    if running:
+        text += f"; {', '.join(running)} captured before and after it and did not see it"
+    if maybe:
+        text += f"; {', '.join(maybe)} did not see it either (its last frame is earlier: it may have stopped)"
+    if (running or maybe) and row is not None and not na(row["tunnel"]):
+        text += ": it was lost after leaving the sending node (in the underlay, or in the receiving node's datapath)"
     return text
 
 
@@ -680,31 +729,52 @@ def mtu(ctx: Context) -> list[Finding]:
         if not tun.empty and (tun["outer_ip_version"] == 6).mean() > 0.5:
             overhead = VXLAN_OVERHEAD[6]
         underlay = _underlay_mtu(ctx)
+        known = _underlay_known(ctx)
+        if not known:
+            # frames seen on the underlay prove at least that much MTU
+            eth = tun[(tun["linktype"] == 1) & tun["decode_error"].isna()]
+            if not eth.empty:
+                underlay = max(underlay, int(eth["wire_len"].max()) - 14)
         limit = underlay - overhead
         big = p[(ip_len > limit).fillna(False)]
-        if p["outer_ip_version"].notna().any() or len(big):
-            big = big[(big["dont_fragment"].fillna(False)) | (big["ip_version"] == 6)]
+        big = big[(big["dont_fragment"].fillna(False)) | (big["ip_version"] == 6)]
         if not big.empty:
             worst = int(big["ip_len"].max())
+            keys = big[
+                [
+                    "src_ip",
+                    "dst_ip",
+                    "ip_proto",
+                    "ip_len",
+                    "ip_id",
+                    "echo_id",
+                    "echo_seq",
+                    "tcp_seq",
+                ]
+            ]
+            distinct = len(keys.astype(str).drop_duplicates())
             assumed = (
-                "" if _underlay_known(ctx) else " (assumed: no dump gives the node's eth0 MTU)"
+                "" if known else " (no dump gives it: 1500, or the largest underlay frame seen)"
             )
             out.append(
                 Finding(
                     "mtu-exceeded",
                     "problem",
-                    f"{len(big)} pod packet(s) of up to {worst} bytes that may not be fragmented exceed {limit} bytes, "
-                    f"the underlay MTU {underlay}{assumed} minus the {overhead}-byte tunnel overhead: they cannot be "
-                    f"encapsulated whole and are dropped or answered with Packet Too Big.",
-                    [
-                        Evidence(capture=str(c), frame_no=int(f))
-                        for c, f in zip(big["capture"], big["frame_no"], strict=True)
-                    ][:MAX_EVIDENCE],
+                    f"{distinct} pod packet(s) of up to {worst} bytes that may not be fragmented exceed {limit} bytes "
+                    f"({len(big)} observation(s)), the underlay MTU {underlay}{assumed} minus the {overhead}-byte "
+                    f"tunnel overhead: they cannot be encapsulated whole and are dropped or answered with Packet Too Big.",
+                    _dedup(
+                        [
+                            Evidence(capture=str(c), frame_no=int(f))
+                            for c, f in zip(big["capture"], big["frame_no"], strict=True)
+                        ]
+                    ),
                     {
                         "limit": limit,
                         "largest": worst,
                         "underlay_mtu": underlay,
                         "overhead": overhead,
+                        "packets": distinct,
                     },
                 )
             )

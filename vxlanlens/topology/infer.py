@@ -162,14 +162,13 @@ def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> Non
             topo.identities.append(Identity(
                 source=_src(_ev(snd, pd.to_numeric(snd["vni"], errors="coerce") == v),
                             "VNI of tunnelled frames"), confidence="inferred-high", id=int(v)))
-    # receivers: the inner destination lives behind the outer destination node
+    # receivers: the inner destination is routed to the outer destination node. That says
+    # where its prefix lives, not that a pod has the address (it may not exist: see the
+    # no-such-pod lab scenario), so it feeds the pod-CIDR guess only.
     rcv = tun[_unicast(tun["dst_ip"]) & tun["outer_dst_ip"].notna()]
     for ip, nip in rcv[["dst_ip", "outer_dst_ip"]].drop_duplicates().itertuples(index=False):
-        if str(ip) in node_ips:
-            continue
-        frames = _ev(rcv, (rcv["dst_ip"] == ip) & (rcv["outer_dst_ip"] == nip))
-        topo.pods.append(Pod(source=_src(frames, f"inner destination of tunnelled frames to node {nip}"),
-                             confidence="inferred-low", ips=[str(ip)], node_ip=str(nip)))
+        if str(ip) not in node_ips:
+            behind[str(nip)].add(str(ip))
     _pod_cidrs(topo, behind)
 
 
@@ -244,8 +243,19 @@ def _gateways_arp(df: pd.DataFrame, topo: Topology) -> None:
         _gateway(topo, df, str(sol), sol_ips, str(target), ans, False, frames, "ARP")
 
 
+def _underlay_ips(df: pd.DataFrame) -> set[str]:
+    """Addresses of the nodes' underlay: the outer addresses of tunnelled frames."""
+    out: set[str] = set()
+    for col in ("outer_src_ip", "outer_dst_ip"):
+        out.update(str(x) for x in df[col].dropna().unique())
+    return out
+
+
 def _gateway(topo: Topology, df: pd.DataFrame, sol: str, sol_ips: list[str], target: str, ans: str,
              router: bool, frames: tuple[tuple[str, int], ...], how: str) -> None:
+    underlay = _underlay_ips(df)
+    if target in underlay or any(ip in underlay for ip in sol_ips):
+        return  # nodes resolving each other on the underlay: not a pod and its gateway
     key = f"inferred:{sol}"
     # the solicitor's own addresses: sources of its frames outside tunnels
     own = df[(df["src_mac"] == sol) & df["tunnel"].isna()]
