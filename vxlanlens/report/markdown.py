@@ -1,170 +1,283 @@
 """Markdown for bug tickets: summary, findings by severity, one section per path with a Mermaid
-sequence diagram, evidence in ``<details>`` blocks, and how to reproduce. Stays under the size a
-GitHub or Jira comment accepts."""
+sequence diagram (participants are interfaces), evidence in ``<details>`` blocks, and how to
+reproduce (command line, vxlanlens version, capture files with sizes and SHA-256).
+
+The report stays under the size a GitHub comment accepts (65,536 characters, counted as UTF-16
+code units as GitHub does): when it would not, whole path sections become one-line rows of a
+table and rows are left out with a note saying how many.
+"""
 
 from __future__ import annotations
 
-import itertools
 import re
+from collections.abc import Callable
 from typing import Any
 
-from ..explain.model import SEVERITIES, Explanation, Hop, Path
+from ..explain.model import SEVERITIES, Explanation, Finding, Hop
+from .sequence import Sequence, sequence
 
-__all__ = ["MAX_CHARS", "explanation_markdown", "mermaid_sequence"]
+__all__ = [
+    "COMMENT_LIMIT",
+    "MAX_CHARS",
+    "explanation_markdown",
+    "md_escape",
+    "mermaid_sequence",
+    "mermaid_text",
+    "text_length",
+]
 
+COMMENT_LIMIT = 65_536
+"""What a GitHub comment accepts, in characters."""
 MAX_CHARS = 65_000
-"""A GitHub comment takes 65,536 characters; the report stays below that."""
+"""The report's budget: below :data:`COMMENT_LIMIT` with room for a reader's own words."""
 _ICON = {"problem": "🔴", "warning": "🟠", "info": "🔵"}
+_EVIDENCE_SHOWN = 10
 
 
-def _md(text: object) -> str:
-    """Text safe inside Markdown: no HTML, no table breaks."""
-    s = str(text)
+def text_length(text: str) -> int:
+    """Length as GitHub counts it (UTF-16 code units: an emoji counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def md_escape(text: object) -> str:
+    """Text safe inside Markdown prose and table cells: no HTML, no table breaks, no accidental
+    code spans, links or emphasis."""
+    s = str(text).replace("\r", " ").replace("\n", " ")
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return s.replace("|", "\\|").replace("\n", " ")
+    s = re.sub(r"([\\`*\[\]|])", r"\\\1", s)
+    return re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", s)
 
 
-def _mermaid_text(text: object) -> str:
-    """Text safe in a Mermaid label: entity codes for the characters Mermaid parses."""
-    s = str(text).replace("\n", " ")
-    for ch, code in (
-        ("#", "#35;"),
-        (";", "#59;"),
-        (":", "#58;"),
-        ("<", "#lt;"),
-        (">", "#gt;"),
-        ("%", "#37;"),
-    ):
-        s = s.replace(ch, code)
-    return s
+def mermaid_text(text: object) -> str:
+    """Text safe in a Mermaid label or participant alias: the characters Mermaid's lexer or a
+    Markdown code fence would act on become Mermaid entity codes (``#35;`` ...)."""
+    s = str(text).replace("\r", " ").replace("\n", " ")
+    out = []
+    for ch in s:
+        if ch in "#;:<>%`{}\"'&\\|":
+            out.append(f"#{ord(ch)};")
+        else:
+            out.append(ch)
+    return "".join(out).strip() or "?"
 
 
-def _participants(path: Path) -> list[Hop]:
-    seen: dict[str, Hop] = {}
-    for h in (*path.hops, *path.reply_hops):
-        if h.kind == "network":
-            continue
-        seen.setdefault(h.place, h)
-    return list(seen.values())
+def mermaid_sequence(exp: Explanation, path_index: int) -> str:
+    """A Mermaid ``sequenceDiagram`` of one path: participants are the interfaces it crosses
+    (boxed by node), solid arrows where the packet was seen at both ends, dotted where not,
+    tunnelled moves inside a shaded ``rect``, and notes for requests nobody answered."""
+    seq = sequence(exp, path_index)
+    return _mermaid(seq)
 
 
-def mermaid_sequence(path: Path) -> str:
-    """A Mermaid ``sequenceDiagram`` of a path: participants are interfaces, arrows hops."""
-    parts = _participants(path)
-    ids = {h.place: f"p{i}" for i, h in enumerate(parts)}
+def _mermaid(seq: Sequence) -> str:
+    ids = [f"L{i}" for i in range(len(seq.lanes))]
     lines = ["sequenceDiagram"]
-    for h in parts:
-        lines.append(f"    participant {ids[h.place]} as {_mermaid_text(h.place)}")
-
-    def arrows(hops: list[Hop], what: str) -> None:
-        chain = [h for h in hops if h.kind != "network"]
-        for a, b in itertools.pairwise(chain):
-            arrow = "->>" if b.observed or a.observed else "-->>"
-            label = what + (" (seen)" if b.observed else "")
-            if b.kind == "underlay" and a.kind == "underlay":
-                label = f"{what} across the underlay"
-            lines.append(f"    {ids[a.place]}{arrow}{ids[b.place]}: {_mermaid_text(label)}")
-
-    kind = {"nd": "NS", "arp": "ARP who-has", "echo": "echo request", "tcp": "SYN"}.get(
-        path.kind, path.kind
-    )
-    answer = {"nd": "NA", "arp": "ARP reply", "echo": "echo reply", "tcp": "SYN/ACK or RST"}.get(
-        path.kind, "reply"
-    )
-    arrows(path.hops, kind)
-    if path.reply_hops:
-        arrows(path.reply_hops, answer)
-    elif path.hops and "unanswered" in path.summary:
-        lines.append(f"    Note over {ids[path.hops[0].place]}: {_mermaid_text('no answer')}")
+    for node, idx in seq.groups():
+        lines.append(f"    box transparent {mermaid_text(node)}")
+        for i in idx:
+            lines.append(f"    participant {ids[i]} as {mermaid_text(seq.lanes[i].title)}")
+        lines.append("    end")
+    marks: dict[int, list[int]] = {}
+    for m_i, m in enumerate(seq.marks):
+        marks.setdefault(m.after, []).append(m_i)
+    in_rect = False
+    for a_i, a in enumerate(seq.arrows):
+        if a.tunnelled and not in_rect:
+            lines.append("    rect rgba(217, 115, 13, 0.15)")
+            in_rect = True
+        elif not a.tunnelled and in_rect:
+            lines.append("    end")
+            in_rect = False
+        if a.dst is None:
+            lines.append(
+                f"    Note right of {ids[a.src]}: {mermaid_text(a.label + ' ✗ no answer')}"
+            )
+        else:
+            arrow = "->>" if a.observed else "-->>"
+            lines.append(f"    {ids[a.src]}{arrow}{ids[a.dst]}: {mermaid_text(a.label)}")
+        for m_i in marks.get(a_i, []):
+            if in_rect:
+                lines.append("    end")
+                in_rect = False
+            m = seq.marks[m_i]
+            text = f"✗ {m.text}" if m.kind == "unanswered" else m.text
+            lines.append(f"    Note over {ids[m.lane]}: {mermaid_text(text)}")
+    if in_rect:
+        lines.append("    end")
     return "\n".join(lines)
 
 
-def _hop_table(hops: list[Hop]) -> list[str]:
-    rows = ["| # | seen? | where | what | evidence |", "|---|---|---|---|---|"]
+def _fence(text: str, lang: str = "") -> list[str]:
+    """A code fence longer than any run of backticks in ``text``."""
+    run = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, run + 1)
+    return [f"{fence}{lang}", text, fence]
+
+
+def _hop_rows(hops: list[Hop]) -> list[str]:
+    rows = []
     for i, h in enumerate(hops, 1):
         seen = "seen" if h.observed else "inferred"
         ev = ", ".join(str(e) for e in h.evidence[:4])
-        rows.append(f"| {i} | {seen} | {_md(h.place)} | {_md(h.note)} | {_md(ev)} |")
+        rows.append(
+            f"| {i} | {seen} | {md_escape(h.place)} | {md_escape(h.note)} | {md_escape(ev)} |"
+        )
     return rows
 
 
-def _path_section(n: int, path: Path) -> list[str]:
-    out = [f"### Path {n}: {_md(path.summary)}", ""]
+_HOP_HEAD = ["| # | seen? | where | what | evidence |", "|---|---|---|---|---|"]
+
+
+def _path_section(exp: Explanation, n: int) -> list[str]:
+    path = exp.paths[n]
+    out = [f"### Path {n + 1}: {md_escape(path.summary)}", ""]
     if path.hops:
-        out += ["```mermaid", mermaid_sequence(path), "```", ""]
+        out += [*_fence(mermaid_sequence(exp, n), "mermaid"), ""]
         out += ["<details><summary>Hops and evidence</summary>", "", "**Request**", ""]
-        out += _hop_table(path.hops)
+        out += _HOP_HEAD + _hop_rows(path.hops)
         if path.reply_hops:
             out += ["", "**Reply**", ""]
-            out += _hop_table(path.reply_hops)
+            out += _HOP_HEAD + _hop_rows(path.reply_hops)
         out += ["", "</details>", ""]
     if path.findings:
-        out.append(
-            "Findings: " + ", ".join(f"`{f}`" for f in sorted({f.id for f in path.findings}))
-        )
-        out.append("")
+        ids = sorted({f.id for f in path.findings})
+        out += ["Findings: " + ", ".join(f"`{i}`" for i in ids), ""]
     return out
 
 
-def explanation_markdown(exp: Explanation, meta: dict[str, Any] | None = None) -> str:
-    """The explanation as Markdown for a ticket; ``meta`` may hold ``command``, ``version`` and
-    ``files`` (name, size, sha256) to say how to reproduce it."""
-    meta = meta or {}
+def _finding_lines(f: Finding) -> list[str]:
+    out = [f"- {_ICON[f.severity]} **{f.severity}** `{f.id}`: {md_escape(f.statement)}"]
+    if f.evidence:
+        ev = ", ".join(str(e) for e in f.evidence[:_EVIDENCE_SHOWN])
+        more = (
+            f" (+{len(f.evidence) - _EVIDENCE_SHOWN} more)"
+            if len(f.evidence) > _EVIDENCE_SHOWN
+            else ""
+        )
+        out.append(f"  <sub>evidence: {md_escape(ev)}{more}</sub>")
+    return out
+
+
+def _capture_rows(exp: Explanation) -> list[str]:
+    points = {p.get("capture"): p for p in exp.topology.get("capture_points", [])}
+    rows = []
+    for cap in exp.captures:
+        p = points.get(cap.get("label"), {})
+        kind = p.get("kind") or "?"
+        where = {
+            "pod": f"pod {p.get('pod')} eth0",
+            "node": f"underlay of {p.get('node')}",
+        }.get(kind, kind)
+        rows.append(
+            f"| {md_escape(cap.get('label'))} | {cap.get('frames', '?')} | {md_escape(where)} |"
+        )
+    return rows
+
+
+def _fit(rows: list[str], budget: int, note: Callable[[int], str]) -> tuple[list[str], int]:
+    """As many ``rows`` as fit in ``budget`` characters (with room for the note); the rows kept
+    and how many were left out."""
+    used, kept = 0, []
+    for i, row in enumerate(rows):
+        cost = text_length(row) + 1
+        room = budget - (text_length(note(len(rows) - i)) + 2 if i < len(rows) - 1 else 0)
+        if used + cost > room:
+            return kept, len(rows) - i
+        kept.append(row)
+        used += cost
+    return kept, 0
+
+
+def _left_note(what: str, hint: str) -> Callable[[int], str]:
+    def note(k: int) -> str:
+        return f"_{k} more {what} left out to stay under {COMMENT_LIMIT:,} characters; {hint}._"
+
+    return note
+
+
+def explanation_markdown(
+    exp: Explanation, meta: dict[str, Any] | None = None, *, max_chars: int = MAX_CHARS
+) -> str:
+    """The explanation as Markdown for a ticket, at most ``max_chars`` characters.
+
+    ``meta`` may hold ``command`` (the command line), ``version`` and ``files`` (dicts with
+    ``name``, ``size``, ``sha256``) so a reader can reproduce the report.
+    """
     c = exp.counts
     sev = exp.by_severity()
-    out = ["## vxlanlens: what the captures show", ""]
-    out.append(
-        f"{len(exp.captures)} capture(s), {c.get('frames', 0)} frames ({c.get('tunnelled_frames', 0)} tunnelled), "
-        f"{c.get('exchanges', 0)} exchanges; findings: "
+    head = ["## vxlanlens: what the captures show", ""]
+    head.append(
+        f"{len(exp.captures)} capture(s), {c.get('frames', 0)} frames "
+        f"({c.get('tunnelled_frames', 0)} tunnelled), {c.get('exchanges', 0)} exchanges, "
+        f"{len(exp.paths)} path(s); findings: "
         + ", ".join(f"**{sev[s]} {s}{'s' if sev[s] != 1 else ''}**" for s in SEVERITIES)
         + "."
     )
-    out.append("")
-    topo = exp.topology
-    if not topo.get("loaded"):
-        out += ["> No topology dump was given: names below are inferred from the captures.", ""]
-    points = {p["capture"]: p for p in topo.get("capture_points", [])}
-    out += ["| capture | frames | taken at |", "|---|---|---|"]
-    for cap in exp.captures:
-        p = points.get(cap["label"], {})
-        where = {"pod": f"pod {p.get('pod')} eth0", "node": f"underlay of {p.get('node')}"}.get(
-            p.get("kind", ""), p.get("kind", "?")
-        )
-        out.append(f"| `{_md(cap['label'])}` | {cap['frames']} | {_md(where)} |")
-    out.append("")
-    if exp.findings:
-        out += ["### Findings", ""]
-        for s in SEVERITIES:
-            for f in (f for f in exp.findings if f.severity == s):
-                ev = ", ".join(str(e) for e in f.evidence[:10])
-                more = f" (+{len(f.evidence) - 10})" if len(f.evidence) > 10 else ""
-                out.append(f"- {_ICON[s]} **{s}** `{f.id}`: {_md(f.statement)}")
-                if ev:
-                    out.append(f"  <sub>evidence: {_md(ev)}{more}</sub>")
-        out.append("")
-    body_limit = MAX_CHARS - 4000
-    sections: list[str] = []
-    left = 0
-    for n, path in enumerate(exp.paths, 1):
-        sec = "\n".join(_path_section(n, path))
-        if len("\n".join(out)) + sum(len(s) for s in sections) + len(sec) > body_limit:
-            left = len(exp.paths) - n + 1
-            break
-        sections.append(sec)
-    if sections:
-        out += ["### Paths", "", *sections]
-    if left:
-        out += [
-            f"_{left} more path(s) left out to stay under {MAX_CHARS} characters; run `vxlanlens explain` for all of them._",
-            "",
-        ]
+    head.append("")
+    worst = next((f for s in SEVERITIES[:2] for f in exp.findings if f.severity == s), None)
+    if worst is not None:
+        head += [f"> {_ICON[worst.severity]} `{worst.id}`: {md_escape(worst.statement)}", ""]
+    if not exp.topology.get("loaded"):
+        head += ["> No topology dump was given: names below are inferred from the captures.", ""]
+    head += ["| capture | frames | taken at |", "|---|---|---|", *_capture_rows(exp), ""]
+
+    tail: list[str] = []
     if exp.unknowns:
-        out += ["### Not known from this input", ""] + [f"- {_md(u)}" for u in exp.unknowns] + [""]
-    out += _reproduce(meta)
-    text = "\n".join(out).rstrip() + "\n"
-    if len(text) > MAX_CHARS:
-        text = text[: MAX_CHARS - 200] + "\n\n_(report cut to stay under the comment size limit)_\n"
-    return re.sub(r"\n{3,}", "\n\n", text)
+        tail += ["### Not known from this input", ""]
+        tail += [f"- {md_escape(u)}" for u in exp.unknowns] + [""]
+    tail += _reproduce(meta or {})
+
+    budget = max_chars - text_length("\n".join(head + tail)) - 400
+    body: list[str] = []
+    if exp.findings:
+        rows: list[str] = []
+        for s in SEVERITIES:
+            for f in exp.findings:
+                if f.severity == s:
+                    rows.append("\n".join(_finding_lines(f)))
+        note = _left_note("finding(s)", "run `vxlanlens explain --format json` for all of them")
+        kept, left = _fit(rows, budget // 2 if exp.paths else budget, note)
+        body += ["### Findings", "", *kept]
+        if left:
+            body += ["", note(left)]
+        body.append("")
+    budget -= text_length("\n".join(body))
+
+    if exp.paths:
+        body += ["### Paths", ""]
+        budget -= 20
+        sections: list[str] = []
+        n = 0
+        for n in range(len(exp.paths)):
+            sec = "\n".join(_path_section(exp, n))
+            if text_length(sec) + 1 > budget:
+                break
+            sections.append(sec)
+            budget -= text_length(sec) + 1
+        else:
+            n = len(exp.paths)
+        body += sections
+        if n < len(exp.paths):
+            rows = [
+                f"| {i + 1} | {md_escape(p.kind)} | {md_escape(p.summary)} |"
+                for i, p in enumerate(exp.paths[n:], start=n)
+            ]
+            note = _left_note("row(s)", "run `vxlanlens explain` for all paths")
+            table = [
+                "",
+                f"{len(rows)} more path(s), in short:",
+                "",
+                "| # | kind | summary |",
+                "|---|---|---|",
+            ]
+            kept, left = _fit(rows, budget - text_length("\n".join(table)) - 10, note)
+            body += table + kept
+            if left:
+                body += ["", note(left)]
+            body.append("")
+    text = "\n".join(head + body + tail)
+    text = re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
+    return text
 
 
 def _reproduce(meta: dict[str, Any]) -> list[str]:
@@ -172,16 +285,17 @@ def _reproduce(meta: dict[str, Any]) -> list[str]:
         return []
     out = ["<details><summary>How to reproduce</summary>", ""]
     if meta.get("command"):
-        out += ["```sh", str(meta["command"]), "```", ""]
+        out += [*_fence(str(meta["command"]), "sh"), ""]
     if meta.get("version"):
-        out.append(f"vxlanlens {_md(meta['version'])}")
-        out.append("")
+        out += [f"vxlanlens {md_escape(meta['version'])}", ""]
     files = meta.get("files") or []
     if files:
         out += ["| file | bytes | SHA-256 |", "|---|---|---|"]
         for f in files:
+            size = f.get("size")
             out.append(
-                f"| `{_md(f.get('name'))}` | {f.get('size') or '?'} | `{f.get('sha256') or '-'}` |"
+                f"| {md_escape(f.get('name'))} | {size if size is not None else '?'} | "
+                f"{md_escape(f.get('sha256') or '-')} |"
             )
         out.append("")
     out += ["</details>", ""]
