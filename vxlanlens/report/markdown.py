@@ -54,7 +54,7 @@ def mermaid_text(text: object) -> str:
     s = str(text).replace("\r", " ").replace("\n", " ")
     out = []
     for ch in s:
-        if ch in "#;:<>%`{}\"'&\\|":
+        if ch in "#;<>%`&":
             out.append(f"#{ord(ch)};")
         else:
             out.append(ch)
