@@ -111,15 +111,17 @@ def gateway_answered_by_ebpf(ctx: Context) -> list[Finding]:
         lookup = ctx.topology.interfaces_with_address(target)
         if lookup.matches:
             continue  # configured somewhere: answered by its owner, nothing special
-        who = ctx.mac_text(responders[0]) if responders else "?"
+        mac = responders[0] if responders else "?"
         if pod is not None and pod.host_mac in responders and pod.host_interface:
-            whose = "the pod's own host-side veth"
+            who = f"{mac}, the MAC of {pod.host_interface}: the pod's own host-side veth"
+        elif pod is not None and pod.host_mac in responders and ctx.loaded:
+            who = f"{mac}, the pod's own host-side veth (its name is not in the dumps)"
         elif pod is not None and pod.host_mac in responders:
-            whose = "the pod's own host-side veth (its name is not in the dumps)"
+            who = f"{mac}: by Cilium's datapath, the pod's own host-side lxc veth (no dump was given to name it)"
         elif lxc_pod is not None:
-            whose = f"the host-side veth of {lxc_pod.label}"
+            who = f"{mac}, the host-side veth of {lxc_pod.label}"
         else:
-            whose = "by Cilium's datapath rule the pod's host-side lxc veth (no dump names it)"
+            who = f"{mac}, by Cilium's datapath rule the pod's host-side lxc veth (no dump names it)"
         pod_text = pod.label if pod is not None else f"the pod with MAC {requester_mac}"
         if lookup.checked:
             where = (
@@ -144,7 +146,7 @@ def gateway_answered_by_ebpf(ctx: Context) -> list[Finding]:
         lladdr_text = f", target link-layer address {lladdr[0]}" if lladdr else ""
         statement = (
             f"The IPv6 gateway {target} of {pod_text} {where}, yet {len(rows)} Neighbor "
-            f"Solicitation(s) for it were answered{lat_text} by {who} — {whose} — with flags "
+            f"Solicitation(s) for it were answered{lat_text} by {who}, with flags "
             f"{', '.join(_flags(f) for f in flags) or 'none'}{lladdr_text}.{neigh_text} Cilium's eBPF program on the "
             f"lxc veth answers the solicitation itself; the address need not exist anywhere as long "
             f"as a hook answers for it (Calico does the same with 169.254.1.1)."
@@ -365,6 +367,16 @@ def inner_macs(ctx: Context) -> list[Finding]:
             if same_at_pod
             else ""
         )
+        other = tun[
+            (tun["src_ip"].astype(str) == str(dip)) & (tun["dst_ip"].astype(str) == str(sip))
+        ]
+        if not other.empty:
+            omac = (str(other["src_mac"].iloc[0]), str(other["dst_mac"].iloc[0]))
+            if omac != (str(dmac), str(smac)):
+                same_text += (
+                    f" These MACs differ from those of the opposite direction ({omac[0]} → {omac[1]}): each "
+                    "direction carries its own sender's MACs, which live on different nodes."
+                )
         statement = (
             f"Inside the tunnel from {node}, frames {sip} → {dip} carry inner MACs {smac} → {dmac}: "
             f"{meaning}.{same_text}"
