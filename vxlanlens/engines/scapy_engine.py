@@ -740,7 +740,9 @@ class _Frame:
                 b = self.buf[cur : cur + 4]
                 cls, typ, ln = int.from_bytes(b[:2], "big"), b[2], (b[3] & 0x1F) * 4 + 4
             if cur + ln > stop:
-                self.fail("geneve", f"Geneve option at {cur} declares {ln} bytes, {stop - cur} left")
+                self.fail(
+                    "geneve", f"Geneve option at {cur} declares {ln} bytes, {stop - cur} left"
+                )
             items.append(f"0x{cls:04x}/0x{typ:02x}{'C' if typ & 0x80 else ''}/{ln}")
             cur += ln
             k += 1

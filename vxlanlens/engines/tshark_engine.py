@@ -1,0 +1,604 @@
+"""The tshark engine: Wireshark's dissectors, their fields mapped to the packets columns.
+
+:func:`decode_batch_tshark` has the fast decoder's contract (``RecordBatch`` + ``DecodeOptions``
+in, :class:`~vxlanlens.decode.DecodedBatch` out). The batch's records (from vxlanlens' own
+streaming reader) are written to a temporary pcapng file, one interface per link type, with
+their captured bytes and wire lengths; ``tshark -r`` dissects that file with ``-d
+udp.port==P,vxlan`` for each VXLAN port, ``-d udp.port==P,geneve`` for each Geneve port and
+``-d udp.port==P,vxlan_gpe`` for each VXLAN-GPE port, and frames are matched to records by
+``frame.number`` (the record's row in the batch, plus one). Framing, timestamps and interfaces
+therefore come from vxlanlens' reader; only the protocol dissection is tshark's. tshark's own
+default port bindings (4789, 4790, 6081) stay active whatever ``options`` says, and tshark never
+guesses a VXLAN header on other ports (``options.guess_tunnels`` is not honoured).
+
+Why ``-T fields`` and not pyshark or ``-T json``/``-T ek``: pyshark parses tshark's PDML into
+one Python object per field (measured on this project's captures: about 300 frames/s, and it
+starts an event loop per file); ``-T json`` spends most of its time writing and parsing the
+whole protocol tree (every field, ~10 KB per frame). ``-T fields -E occurrence=a`` prints
+only the fields needed, one line per frame, and runs at tshark's own dissection speed (several
+thousand frames per second, see ``docs/conformance.md``). Every occurrence of a field comes
+comma-joined in dissection order, and ``frame.protocols`` (``eth:ethertype:ip:udp:vxlan:eth:
+...``) says which protocol instance each occurrence belongs to:
+
+* layers before the first tunnel header (vxlan, geneve) are the underlay: ``outer_*``;
+* layers after the last tunnel header are the pod frame: the unprefixed columns;
+* an IP header after an ICMP/ICMPv6 error is the quoted packet (``emb_*``); any other second
+  IP header (IP-in-IP, GRE) ends the pod frame.
+
+Columns tshark does not give in a comparable form are left null (see :data:`NOT_DECODED`).
+tshark missing: :class:`~vxlanlens.errors.EngineError` naming the Debian package.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+from typing import Any
+
+from ..decode.options import DecodeOptions
+from ..decode.result import DecodedBatch
+from ..errors import EngineError
+from ..read.records import RecordBatch
+from ._rows import rows_to_batch
+
+__all__ = ["NOT_DECODED", "decode_batch_tshark", "find_tshark", "write_pcapng"]
+
+_DEFAULT = DecodeOptions()
+
+NOT_DECODED: frozenset[str] = frozenset({"decode_layer", "decode_error"})
+"""Columns the tshark engine leaves null: tshark's expert info has no equivalent layer/text."""
+
+# tshark field -> the protocol (as named in frame.protocols) whose instances it occurs in.
+_FIELDS: dict[str, str] = {
+    "frame.number": "",
+    "frame.protocols": "",
+    "eth.src": "eth",
+    "eth.dst": "eth",
+    "eth.type": "eth",
+    "vlan.id": "vlan",
+    "vlan.etype": "vlan",
+    "sll.pkttype": "sll",
+    "sll.src.eth": "sll",
+    "sll.ifindex": "sll",
+    "sll.etype": "sll",
+    "llc.type": "llc",
+    "ip.hdr_len": "ip",
+    "ip.len": "ip",
+    "ip.id": "ip",
+    "ip.flags.df": "ip",
+    "ip.flags.mf": "ip",
+    "ip.frag_offset": "ip",
+    "ip.ttl": "ip",
+    "ip.proto": "ip",
+    "ip.src": "ip",
+    "ip.dst": "ip",
+    "ipv6.plen": "ipv6",
+    "ipv6.nxt": "ipv6",
+    "ipv6.hlim": "ipv6",
+    "ipv6.src": "ipv6",
+    "ipv6.dst": "ipv6",
+    "ipv6.hopopts.nxt": "ipv6.hopopts",
+    "ipv6.hopopts.len_oct": "ipv6.hopopts",
+    "ipv6.routing.nxt": "ipv6.routing",
+    "ipv6.routing.len_oct": "ipv6.routing",
+    "ipv6.dstopts.nxt": "ipv6.dstopts",
+    "ipv6.dstopts.len_oct": "ipv6.dstopts",
+    "ipv6.fraghdr.nxt": "ipv6.fraghdr",
+    "ipv6.fraghdr.offset": "ipv6.fraghdr",
+    "ipv6.fraghdr.more": "ipv6.fraghdr",
+    "ipv6.fraghdr.ident": "ipv6.fraghdr",
+    "udp.srcport": "udp",
+    "udp.dstport": "udp",
+    "udp.length": "udp",
+    "udp.checksum": "udp",
+    "tcp.srcport": "tcp",
+    "tcp.dstport": "tcp",
+    "tcp.seq_raw": "tcp",
+    "tcp.ack_raw": "tcp",
+    "tcp.flags": "tcp",
+    "tcp.len": "tcp",
+    "vxlan.flags": "vxlan",
+    "vxlan.gbp": "vxlan",
+    "vxlan.vni": "vxlan",
+    "geneve.vni": "geneve",
+    "geneve.proto_type": "geneve",
+    "geneve.flags.critical": "geneve",
+    "geneve.option.class": "",
+    "geneve.option.type": "",
+    "geneve.option.length": "",
+    "icmp.type": "icmp",
+    "icmp.code": "icmp",
+    "icmp.ident": "icmp",
+    "icmp.seq": "icmp",
+    "icmp.mtu": "icmp",
+    "icmpv6.type": "icmpv6",
+    "icmpv6.code": "icmpv6",
+    "icmpv6.echo.identifier": "icmpv6",
+    "icmpv6.echo.sequence_number": "icmpv6",
+    "icmpv6.mtu": "icmpv6",
+    "icmpv6.nd.ns.target_address": "icmpv6",
+    "icmpv6.nd.na.target_address": "icmpv6",
+    "icmpv6.nd.rd.target_address": "icmpv6",
+    "icmpv6.nd.na.flag.r": "icmpv6",
+    "icmpv6.nd.na.flag.s": "icmpv6",
+    "icmpv6.nd.na.flag.o": "icmpv6",
+    "icmpv6.nd.ra.flag.m": "icmpv6",
+    "icmpv6.nd.ra.flag.o": "icmpv6",
+    "icmpv6.opt.mtu": "",
+    "icmpv6.opt.linkaddr": "",
+    "arp.opcode": "arp",
+    "arp.src.hw_mac": "arp",
+    "arp.src.proto_ipv4": "arp",
+    "arp.dst.hw_mac": "arp",
+    "arp.dst.proto_ipv4": "arp",
+}
+_FIELD_NAMES = tuple(_FIELDS)
+
+_ECHO4 = {0, 8, 13, 14, 15, 16, 17, 18}  # tshark 4.0 shows icmp.ident/seq for these types
+# field -> (type field, predicate on the instance's type): the instances that carry the field
+_CONDITIONAL: dict[str, tuple[str, Any]] = {
+    "icmp.ident": ("icmp.type", lambda t: t in _ECHO4),
+    "icmp.seq": ("icmp.type", lambda t: t in _ECHO4),
+    "icmp.mtu": ("icmp.type", lambda t: t == 3),
+    "icmpv6.echo.identifier": ("icmpv6.type", lambda t: t in (128, 129)),
+    "icmpv6.echo.sequence_number": ("icmpv6.type", lambda t: t in (128, 129)),
+    "icmpv6.mtu": ("icmpv6.type", lambda t: t == 2),
+    "icmpv6.nd.ns.target_address": ("icmpv6.type", lambda t: t == 135),
+    "icmpv6.nd.na.target_address": ("icmpv6.type", lambda t: t == 136),
+    "icmpv6.nd.rd.target_address": ("icmpv6.type", lambda t: t == 137),
+    "icmpv6.nd.na.flag.r": ("icmpv6.type", lambda t: t == 136),
+    "icmpv6.nd.na.flag.s": ("icmpv6.type", lambda t: t == 136),
+    "icmpv6.nd.na.flag.o": ("icmpv6.type", lambda t: t == 136),
+    "icmpv6.nd.ra.flag.m": ("icmpv6.type", lambda t: t == 134),
+    "icmpv6.nd.ra.flag.o": ("icmpv6.type", lambda t: t == 134),
+    "vxlan.gbp": ("vxlan.flags", lambda f: bool(f & 0x8000)),
+}
+_ICMP_ERRORS = {3, 4, 5, 11, 12}
+_ICMP6_ERRORS = {1, 2, 3, 4}
+_EXT = {
+    "ipv6.hopopts": "hop-by-hop",
+    "ipv6.routing": "routing",
+    "ipv6.fraghdr": "fragment",
+    "ipv6.dstopts": "dest-opts",
+}
+_PKT_TYPES = {0: "host", 1: "broadcast", 2: "multicast", 3: "otherhost", 4: "outgoing"}
+_TUNNELS = ("vxlan", "geneve", "vxlan_gpe")
+
+
+def find_tshark() -> str:
+    """Path of the ``tshark`` binary (``$TSHARK`` first, then ``PATH``).
+
+    Raises :class:`EngineError` naming the package to install when it is missing.
+    """
+    env = os.environ.get("TSHARK")
+    path = env if env and os.path.isfile(env) else shutil.which("tshark")
+    if path is None:
+        raise EngineError(
+            "the tshark engine needs the tshark program, which was not found on PATH; "
+            "install it with 'apt-get install tshark' (Debian/Ubuntu) or 'dnf install wireshark-cli'"
+        )
+    return path
+
+
+def write_pcapng(batch: RecordBatch, path: str) -> None:
+    """Write ``batch``'s records to ``path`` as pcapng (one interface per link type).
+
+    Captured bytes and wire lengths are kept; timestamps are the records' (microseconds).
+    """
+    linktypes = sorted({int(x) for x in batch.linktype})
+    ifid = {lt: i for i, lt in enumerate(linktypes)}
+    with open(path, "wb") as fh:
+        fh.write(struct.pack("<IIIHHqI", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1, 28))
+        for lt in linktypes:
+            fh.write(struct.pack("<IIHHII", 1, 20, lt & 0xFFFF, 0, 0, 20))
+        data = batch.data
+        for i in range(len(batch)):
+            start, cap = int(batch.offsets[i]), int(batch.cap_len[i])
+            pkt = data[start : start + cap].tobytes()
+            pad = (-cap) % 4
+            total = 32 + cap + pad
+            us = max(int(batch.ts_ns[i]), 0) // 1000
+            fh.write(
+                struct.pack(
+                    "<IIIIIII",
+                    6,
+                    total,
+                    ifid[int(batch.linktype[i])],
+                    (us >> 32) & 0xFFFFFFFF,
+                    us & 0xFFFFFFFF,
+                    cap,
+                    max(int(batch.wire_len[i]), cap),
+                )
+            )
+            fh.write(pkt + b"\0" * pad + struct.pack("<I", total))
+
+
+def _run(tshark: str, path: str, options: DecodeOptions) -> list[list[str]]:
+    cmd = [tshark, "-n", "-r", path]
+    for ports, name in (
+        (options.vxlan_ports, "vxlan"),
+        (options.geneve_ports, "geneve"),
+        (options.gpe_ports, "vxlan_gpe"),
+    ):
+        for p in sorted(ports):
+            cmd += ["-d", f"udp.port=={int(p)},{name}"]
+    cmd += ["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"]
+    for f in _FIELD_NAMES:
+        cmd += ["-e", f]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise EngineError(f"cannot run {tshark}: {exc}") from exc
+    if proc.returncode != 0:
+        tail = " ".join(proc.stderr.split())[-300:]
+        raise EngineError(f"tshark failed (exit {proc.returncode}) on a batch: {tail}")
+    rows = []
+    for line in proc.stdout.splitlines():
+        cells = line.split("\t")
+        if len(cells) != len(_FIELD_NAMES):
+            raise EngineError(
+                f"tshark printed {len(cells)} fields, expected {len(_FIELD_NAMES)}: {line[:120]!r}"
+            )
+        rows.append(cells)
+    return rows
+
+
+def _int(text: str) -> int:
+    return int(text, 0)
+
+
+def _flag(text: str) -> bool:
+    return text in ("1", "True", "true")
+
+
+class _Frame:
+    """One tshark line with its occurrences attributed to protocol instances."""
+
+    def __init__(self, cells: list[str]) -> None:
+        self.row = {
+            f: (c.split(",") if c else []) for f, c in zip(_FIELD_NAMES, cells, strict=True)
+        }
+        protos = self.row["frame.protocols"]
+        self.protos = protos[0].split(":") if protos else []
+        self.values: dict[str, dict[int, str]] = {}
+        for field, proto in _FIELDS.items():
+            if proto:
+                self.values[field] = self._attribute(field, proto)
+
+    def _attribute(self, field: str, proto: str) -> dict[int, str]:
+        occ = self.row[field]
+        inst = [i for i, p in enumerate(self.protos) if p == proto]
+        if field in _CONDITIONAL:
+            type_field, pred = _CONDITIONAL[field]
+            types = self.values.get(type_field) or self._attribute(type_field, proto)
+            inst = [i for i in inst if i in types and pred(_int(types[i]))]
+        if not occ or len(occ) > len(inst):
+            return {}
+        # fewer values than layers: a cut frame, whose last layers lack the field
+        return dict(zip(inst, occ, strict=False))
+
+    def get(self, field: str, index: int | None) -> str | None:
+        if index is None:
+            return None
+        return self.values[field].get(index)
+
+    def geti(self, field: str, index: int | None) -> int | None:
+        text = self.get(field, index)
+        return None if text is None else _int(text)
+
+    def first(self, names: tuple[str, ...], lo: int, hi: int) -> int | None:
+        for i in range(lo, hi):
+            if self.protos[i] in names:
+                return i
+        return None
+
+    def all(self, names: tuple[str, ...], lo: int, hi: int) -> list[int]:
+        return [i for i in range(lo, hi) if self.protos[i] in names]
+
+
+def _map(fr: _Frame, options: DecodeOptions) -> dict[str, Any]:
+    """The packets-table values tshark gives for one frame."""
+    p = fr.protos
+    n = len(p)
+    v: dict[str, Any] = {}
+    tunnels = [i for i, name in enumerate(p) if name in _TUNNELS]
+    v["tunnel_depth"] = len(tunnels)
+    pod_lo = 0
+    if tunnels:
+        first, last = tunnels[0], tunnels[-1]
+        _tunnel(fr, v, first, last, options)
+        eth = fr.first(("eth",), 0, first)
+        v["outer_src_mac"], v["outer_dst_mac"] = fr.get("eth.src", eth), fr.get("eth.dst", eth)
+        if eth is None:
+            v["outer_src_mac"] = fr.get("sll.src.eth", fr.first(("sll",), 0, first))
+        vlan = fr.first(("vlan",), 0, first)
+        v["outer_vlan"] = fr.geti("vlan.id", vlan)
+        ip = fr.first(("ip", "ipv6"), 0, first)
+        if ip is not None:
+            v6 = p[ip] == "ipv6"
+            v["outer_ip_version"] = 6 if v6 else 4
+            v["outer_src_ip"] = fr.get(f"{p[ip]}.src", ip)
+            v["outer_dst_ip"] = fr.get(f"{p[ip]}.dst", ip)
+            v["outer_ttl"] = fr.geti("ipv6.hlim" if v6 else "ip.ttl", ip)
+        udp = fr.first(("udp",), 0, first)
+        v["outer_sport"] = fr.geti("udp.srcport", udp)
+        v["outer_dport"] = fr.geti("udp.dstport", udp)
+        v["outer_udp_len"] = fr.geti("udp.length", udp)
+        v["outer_udp_checksum"] = fr.geti("udp.checksum", udp)
+        pod_lo = last + 1
+    sll = fr.first(("sll",), 0, n)
+    if sll is not None:
+        pt = fr.geti("sll.pkttype", sll)
+        if pt is not None:
+            v["pkt_type"] = _PKT_TYPES.get(pt, str(pt))
+        v["ifindex"] = fr.geti("sll.ifindex", sll)
+    # the pod frame: from pod_lo to the end, split at a quoted (emb) or second IP header
+    ip = fr.first(("ip", "ipv6"), pod_lo, n)
+    pod_hi = n
+    emb_lo = None
+    if ip is not None:
+        nxt = fr.first(("ip", "ipv6"), ip + 1, n)
+        if nxt is not None:
+            pod_hi = nxt
+            icmp = fr.first(("icmp", "icmpv6"), ip + 1, nxt)
+            if icmp is not None:
+                t = fr.geti(f"{p[icmp]}.type", icmp)
+                if t in (_ICMP_ERRORS if p[icmp] == "icmp" else _ICMP6_ERRORS):
+                    emb_lo = nxt
+    _link(fr, v, pod_lo, pod_hi, ip)
+    if ip is not None:
+        _ip(fr, v, ip, pod_hi)
+    _transport(fr, v, pod_lo, pod_hi, ip)
+    arp = fr.first(("arp",), pod_lo, pod_hi)
+    if arp is not None:
+        v["arp_op"] = fr.geti("arp.opcode", arp)
+        v["arp_sender_mac"] = fr.get("arp.src.hw_mac", arp)
+        v["arp_sender_ip"] = fr.get("arp.src.proto_ipv4", arp)
+        v["arp_target_mac"] = fr.get("arp.dst.hw_mac", arp)
+        v["arp_target_ip"] = fr.get("arp.dst.proto_ipv4", arp)
+    if emb_lo is not None:
+        _emb(fr, v, emb_lo, n)
+    return {k: x for k, x in v.items() if x is not None}
+
+
+def _tunnel(fr: _Frame, v: dict[str, Any], first: int, last: int, options: DecodeOptions) -> None:
+    p = fr.protos
+    name = p[last]
+    udp = fr.first(("udp",), max(fr.all(("udp",), 0, last) or [0]), last)
+    ports = {fr.geti("udp.srcport", udp), fr.geti("udp.dstport", udp)}
+    if name == "vxlan_gpe" or (name == "vxlan" and ports & set(options.gpe_ports)):
+        v["tunnel"] = "vxlan-gpe"
+    else:
+        v["tunnel"] = name
+    field = "geneve.vni" if name == "geneve" else "vxlan.vni"
+    v["vni"] = fr.geti(field, last)
+    ofield = "geneve.vni" if p[first] == "geneve" else "vxlan.vni"
+    v["outer_vni"] = fr.geti(ofield, first)
+    if name == "vxlan" and v["tunnel"] == "vxlan":
+        flags = fr.geti("vxlan.flags", last)
+        if flags is not None:
+            v["vxlan_flags"] = flags >> 8
+        v["vxlan_gbp"] = fr.geti("vxlan.gbp", last)
+        v["tunnel_proto"] = 0x6558
+    elif name == "geneve":
+        v["tunnel_proto"] = fr.geti("geneve.proto_type", last)
+        crit = fr.get("geneve.flags.critical", last)
+        v["geneve_critical"] = None if crit is None else _flag(crit)
+        if len(fr.all(("geneve",), 0, len(p))) == 1:
+            cls, typ, ln = (fr.row[f"geneve.option.{k}"] for k in ("class", "type", "length"))
+            # tshark 4.0 names the header's total option length geneve.option.length too
+            if len(ln) == len(cls) + 1:
+                ln = ln[1:]
+            if not cls:
+                v["geneve_options"] = ""
+            elif len(cls) == len(typ) == len(ln):
+                v["geneve_options"] = ";".join(
+                    f"0x{_int(c):04x}/0x{_int(t):02x}{'C' if _int(t) & 0x80 else ''}/{_int(x)}"
+                    for c, t, x in zip(cls, typ, ln, strict=True)
+                )
+
+
+def _link(fr: _Frame, v: dict[str, Any], lo: int, hi: int, ip: int | None) -> None:
+    stop = ip if ip is not None else hi
+    eth = fr.first(("eth",), lo, stop)
+    if eth is not None:
+        v["src_mac"], v["dst_mac"] = fr.get("eth.src", eth), fr.get("eth.dst", eth)
+    elif lo == 0:
+        sll = fr.first(("sll",), 0, stop)
+        v["src_mac"] = fr.get("sll.src.eth", sll)
+    vlans = fr.all(("vlan",), lo, stop)
+    if vlans:
+        v["vlan"] = fr.geti("vlan.id", vlans[0])
+        if len(vlans) > 1:
+            v["vlan2"] = fr.geti("vlan.id", vlans[1])
+        v["ethertype"] = fr.geti("vlan.etype", vlans[-1])
+    else:
+        llc = fr.first(("llc",), lo, stop)
+        sll = fr.first(("sll",), 0, stop) if lo == 0 else None
+        if llc is not None:
+            v["ethertype"] = fr.geti("llc.type", llc)
+        elif eth is not None:
+            v["ethertype"] = fr.geti("eth.type", eth)
+        elif sll is not None:
+            v["ethertype"] = fr.geti("sll.etype", sll)
+
+
+def _ip(fr: _Frame, v: dict[str, Any], ip: int, hi: int) -> None:
+    p = fr.protos
+    if p[ip] == "ip":
+        v["ip_version"] = 4
+        v["src_ip"], v["dst_ip"] = fr.get("ip.src", ip), fr.get("ip.dst", ip)
+        v["ttl"] = fr.geti("ip.ttl", ip)
+        v["ip_proto"] = fr.geti("ip.proto", ip)
+        tl = fr.geti("ip.len", ip)
+        v["ip_len"] = tl if tl else None
+        v["ip_id"] = fr.geti("ip.id", ip)
+        v["frag_offset"] = fr.geti("ip.frag_offset", ip)
+        mf, df = fr.get("ip.flags.mf", ip), fr.get("ip.flags.df", ip)
+        v["more_fragments"] = None if mf is None else _flag(mf)
+        v["dont_fragment"] = None if df is None else _flag(df)
+        return
+    v["ip_version"] = 6
+    v["src_ip"], v["dst_ip"] = fr.get("ipv6.src", ip), fr.get("ipv6.dst", ip)
+    v["ttl"] = fr.geti("ipv6.hlim", ip)
+    plen = fr.geti("ipv6.plen", ip)
+    v["ip_len"] = 40 + plen if plen else None
+    nh = fr.geti("ipv6.nxt", ip)
+    names = []
+    k = ip + 1
+    while k < hi and p[k] in _EXT:
+        names.append(_EXT[p[k]])
+        nh = fr.geti(f"{p[k]}.nxt", k)
+        if p[k] == "ipv6.fraghdr":
+            v["ip_id"] = fr.geti("ipv6.fraghdr.ident", k)
+            off = fr.geti("ipv6.fraghdr.offset", k)
+            v["frag_offset"] = None if off is None else off * 8
+            more = fr.get("ipv6.fraghdr.more", k)
+            v["more_fragments"] = None if more is None else _flag(more)
+        k += 1
+    if k < hi and p[k] in ("ah", "esp"):
+        names.append(p[k])
+        nh = 51 if p[k] == "ah" else 50
+    if names:
+        v["ip6_ext"] = ",".join(names)
+    v["ip_proto"] = nh
+
+
+def _ip_payload(fr: _Frame, ip: int, upto: int) -> int | None:
+    """Bytes after the IP header (and IPv6 extension headers up to ``upto``), or None."""
+    p = fr.protos
+    if p[ip] == "ip":
+        tl, hl = fr.geti("ip.len", ip), fr.geti("ip.hdr_len", ip)
+        return None if not tl or hl is None else tl - hl
+    plen = fr.geti("ipv6.plen", ip)
+    if not plen:
+        return None
+    for k in range(ip + 1, upto):
+        if p[k] == "ipv6.fraghdr":
+            plen -= 8
+        elif p[k] in _EXT:
+            ln = fr.geti(f"{p[k]}.len_oct", k)
+            if ln is None:
+                return None
+            plen -= ln
+    return plen
+
+
+def _transport(fr: _Frame, v: dict[str, Any], lo: int, hi: int, ip: int | None) -> None:
+    p = fr.protos
+    l4 = fr.first(("tcp", "udp"), lo, hi)
+    if l4 is not None:
+        v["sport"] = fr.geti(f"{p[l4]}.srcport", l4)
+        v["dport"] = fr.geti(f"{p[l4]}.dstport", l4)
+        if p[l4] == "tcp":
+            v["tcp_seq"] = fr.geti("tcp.seq_raw", l4)
+            v["tcp_ack"] = fr.geti("tcp.ack_raw", l4)
+            flags = fr.geti("tcp.flags", l4)
+            v["tcp_flags"] = None if flags is None else flags & 0x1FF
+            v["payload_len"] = fr.geti("tcp.len", l4)
+        else:
+            ulen = fr.geti("udp.length", l4)
+            v["payload_len"] = ulen - 8 if ulen else None
+    ic = fr.first(("icmp", "icmpv6"), lo, hi)
+    if ic is None:
+        return
+    if ip is not None:
+        pl = _ip_payload(fr, ip, ic)
+        v["payload_len"] = None if pl is None else pl - 8
+    if p[ic] == "icmp":
+        t = v["icmp_type"] = fr.geti("icmp.type", ic)
+        c = v["icmp_code"] = fr.geti("icmp.code", ic)
+        if t in _ECHO4:
+            v["echo_id"] = fr.geti("icmp.ident", ic)
+            v["echo_seq"] = fr.geti("icmp.seq", ic)
+        if t == 3 and c == 4:
+            v["mtu"] = fr.geti("icmp.mtu", ic)
+        return
+    t = v["icmp_type"] = fr.geti("icmpv6.type", ic)
+    v["icmp_code"] = fr.geti("icmpv6.code", ic)
+    v["echo_id"] = fr.geti("icmpv6.echo.identifier", ic)
+    v["echo_seq"] = fr.geti("icmpv6.echo.sequence_number", ic)
+    v["mtu"] = fr.geti("icmpv6.mtu", ic)
+    if t == 134 and fr.row["icmpv6.opt.mtu"]:
+        v["mtu"] = _int(fr.row["icmpv6.opt.mtu"][-1])
+    for f in ("ns", "na", "rd"):
+        v["nd_target"] = v.get("nd_target") or fr.get(f"icmpv6.nd.{f}.target_address", ic)
+    if t == 136:
+        flags = [fr.get(f"icmpv6.nd.na.flag.{x}", ic) for x in "rso"]
+        if None not in flags:
+            v["nd_flags"] = "".join(L for L, f in zip("RSO", flags, strict=True) if _flag(f))
+    if t == 134:
+        flags = [fr.get(f"icmpv6.nd.ra.flag.{x}", ic) for x in "mo"]
+        if None not in flags:
+            v["nd_flags"] = "".join(L for L, f in zip("MO", flags, strict=True) if _flag(f))
+    if t in (133, 134, 135, 136, 137):
+        lla = fr.row["icmpv6.opt.linkaddr"]
+        v["nd_lladdr"] = lla[-1] if lla else None
+
+
+def _emb(fr: _Frame, v: dict[str, Any], lo: int, n: int) -> None:
+    p = fr.protos
+    v6 = p[lo] == "ipv6"
+    v["emb_ip_version"] = 6 if v6 else 4
+    v["emb_src_ip"] = fr.get(f"{p[lo]}.src", lo)
+    v["emb_dst_ip"] = fr.get(f"{p[lo]}.dst", lo)
+    if v6:
+        plen = fr.geti("ipv6.plen", lo)
+        v["emb_ip_len"] = None if plen is None else 40 + plen
+        nh = fr.geti("ipv6.nxt", lo)
+        k = lo + 1
+        while k < n and p[k] in _EXT:
+            nh = fr.geti(f"{p[k]}.nxt", k)
+            k += 1
+        v["emb_ip_proto"] = nh
+    else:
+        v["emb_ip_len"] = fr.geti("ip.len", lo)
+        v["emb_ip_proto"] = fr.geti("ip.proto", lo)
+    l4 = fr.first(("tcp", "udp"), lo, n)
+    if l4 is not None:
+        v["emb_sport"] = fr.geti(f"{p[l4]}.srcport", l4)
+        v["emb_dport"] = fr.geti(f"{p[l4]}.dstport", l4)
+    eic = fr.first(("icmp", "icmpv6"), lo, n)
+    if eic is not None:
+        if p[eic] == "icmp":
+            if fr.geti("icmp.type", eic) in (0, 8):
+                v["emb_echo_id"] = fr.geti("icmp.ident", eic)
+                v["emb_echo_seq"] = fr.geti("icmp.seq", eic)
+        else:
+            v["emb_echo_id"] = fr.geti("icmpv6.echo.identifier", eic)
+            v["emb_echo_seq"] = fr.geti("icmpv6.echo.sequence_number", eic)
+
+
+def decode_batch_tshark(batch: RecordBatch, options: DecodeOptions = _DEFAULT) -> DecodedBatch:
+    """Decode every record of ``batch`` with tshark into the packets table's protocol columns.
+
+    One tshark run per batch (on a temporary pcapng of the batch's records). Raises
+    :class:`EngineError` when tshark is missing, fails, or prints a frame count that does not
+    match the batch.
+    """
+    n = len(batch)
+    if n == 0:
+        return DecodedBatch(n=0)
+    tshark = find_tshark()
+    fd, path = tempfile.mkstemp(prefix="vxlanlens-", suffix=".pcapng")
+    os.close(fd)
+    try:
+        write_pcapng(batch, path)
+        lines = _run(tshark, path, options)
+    finally:
+        os.unlink(path)
+    rows: list[dict[str, Any]] = [{} for _ in range(n)]
+    seen = 0
+    for cells in lines:
+        fr = _Frame(cells)
+        no = _int(fr.row["frame.number"][0]) if fr.row["frame.number"] else 0
+        if not 1 <= no <= n:
+            raise EngineError(f"tshark reported frame {no}; the batch has {n} records")
+        rows[no - 1] = _map(fr, options)
+        seen += 1
+    if seen != n:
+        raise EngineError(f"tshark dissected {seen} frames; the batch has {n} records")
+    return rows_to_batch(rows)
