@@ -104,7 +104,10 @@ def test_conclusion_5_vxlan_keeps_the_pod_frame(with_dumps) -> None:
 def test_conclusion_6_reply_inner_macs_belong_to_the_other_pod(with_dumps) -> None:
     _, exp = with_dumps
     (rep,) = [f for f in _by_id(exp, "inner-macs") if f.details["src_ip"] == "fd00:10:244:2::9461"]
-    assert rep.details["src_mac"] == "b6:61:48:ae:63:f5" and rep.details["dst_mac"] == "9e:2f:0c:71:d4:a8"
+    assert (
+        rep.details["src_mac"] == "b6:61:48:ae:63:f5"
+        and rep.details["dst_mac"] == "9e:2f:0c:71:d4:a8"
+    )
     assert "sending pod's eth0 → its own host-side veth" in rep.statement
     assert "differ from those of the opposite direction" in rep.statement
     assert _frames(rep) == {"worker-eth0#2"}
@@ -156,7 +159,9 @@ def _normalise(text: str) -> str:
         ("explain-no-topology.txt", "text", False),
     ],
 )
-def test_golden(name: str, fmt: str, dumps: bool, with_dumps, without_dumps, update_golden: bool) -> None:
+def test_golden(
+    name: str, fmt: str, dumps: bool, with_dumps, without_dumps, update_golden: bool
+) -> None:
     cap, exp = with_dumps if dumps else without_dumps
     text = _normalise(cap.report(fmt, explanation=exp, command="vxlanlens explain ..."))
     if fmt == "json":
@@ -166,4 +171,6 @@ def test_golden(name: str, fmt: str, dumps: bool, with_dumps, without_dumps, upd
         path.write_text(text, encoding="utf-8")
         pytest.skip(f"rewrote {path.name}")
     assert path.exists(), f"missing golden file {path}: run pytest --update-golden"
-    assert text == path.read_text(encoding="utf-8"), f"{name} changed: rerun with --update-golden and review"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"{name} changed: rerun with --update-golden and review"
+    )

@@ -434,6 +434,8 @@ def hop_limit(ctx: Context) -> list[Finding]:
         row = ctx.row(r["reply_capture"], r["reply_frame"])
         if row is None or na(row["ttl"]) or not na(row["tunnel"]):
             continue
+        if not na(r["requester_mac"]) and str(row["dst_mac"]) != str(r["requester_mac"]):
+            continue  # not (yet) delivered to the requester: e.g. decapsulated, not yet routed
         point = ctx.points.get(str(row["capture"]))
         requester = ctx.pod_label(ip=r["requester_ip"], mac=r["requester_mac"])
         if point is not None and point.kind == "pod" and requester and point.pod != requester:

@@ -1,0 +1,116 @@
+"""Crafted failure scenarios: each gives the right problem finding, and no false ones.
+
+The captures are built by tests/craft.py with addresses unlike the reference scenario's, so
+nothing here can pass by matching the reference's values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import vxlanlens
+from craft import Cluster, reference_like_cluster, write_pcaps
+from vxlanlens.explain import Explanation
+
+
+def explain(cluster: Cluster, folder: Path) -> Explanation:
+    paths = write_pcaps(cluster, folder)
+    return vxlanlens.read([f"{k}={v}" for k, v in sorted(paths.items())]).explain()
+
+
+def ids(exp: Explanation, severity: str | None = None) -> list[str]:
+    return [f.id for f in exp.findings if severity is None or f.severity == severity]
+
+
+def test_healthy_exchange_has_no_problem(tmp_path: Path) -> None:
+    c = reference_like_cluster()
+    c.ns_gateway("client", from_link_local=True)
+    c.arp_gateway("client")
+    c.echo("client", "server")
+    c.echo("client", "server", v6=False, seq=1)
+    exp = explain(c, tmp_path)
+    assert ids(exp, "problem") == [] and ids(exp, "warning") == []
+    assert "gateway-answered-by-ebpf" in ids(exp)
+    # request and reply VNIs differ here (different identities): said, and paired anyway
+    assert any("different VNIs (51234 and 60001" in f.statement for f in exp.findings)
+    echo = [p for p in exp.paths if p.kind == "echo"]
+    assert len(echo) == 2 and all("answered" in p.summary for p in echo)
+
+
+def test_ns_never_answered(tmp_path: Path) -> None:
+    c = reference_like_cluster()
+    c.ns_gateway("client", answered=False)
+    exp = explain(c, tmp_path)
+    assert ids(exp, "problem") == ["ns-unanswered"]
+    (f,) = exp.findings
+    assert "fd00:aa:1::77" in f.statement and [str(e) for e in f.evidence] == ["client#1"]
+    assert "gateway-answered-by-ebpf" not in ids(exp)
+
+
+def test_echo_lost_after_encapsulation(tmp_path: Path) -> None:
+    c = reference_like_cluster()
+    c.ns_gateway("client")
+    c.echo("client", "server")  # a good one first: the captures are running
+    c.echo("client", "server", seq=7, lost="underlay")
+    c.echo("client", "server", seq=8)  # and a good one after: node-b was capturing
+    exp = explain(c, tmp_path)
+    assert ids(exp, "problem") == ["echo-unanswered"]
+    (f,) = [f for f in exp.findings if f.id == "echo-unanswered"]
+    assert "seq 7" in f.statement
+    assert "last seen at node-a#" in f.statement and "inside VXLAN" in f.statement
+    assert "node-b" in f.statement and "did not see it" in f.statement
+    assert "lost after leaving the sending node" in f.statement
+    assert {"client#", "node-a#"} == {str(e).split("#")[0] + "#" for e in f.evidence}
+
+
+def test_oversized_inner_packet(tmp_path: Path) -> None:
+    c = reference_like_cluster()
+    c.echo("client", "server")
+    c.echo("client", "server", seq=1, size=1452, lost="sender")  # 1500-byte IPv6 packet
+    c.packet_too_big("client", c.frames["client"][-1][1])
+    exp = explain(c, tmp_path)
+    assert set(ids(exp, "problem")) == {"mtu-exceeded", "echo-unanswered"}
+    assert ids(exp, "warning") == ["packet-too-big"]
+    (mtu,) = [f for f in exp.findings if f.id == "mtu-exceeded"]
+    assert (
+        mtu.details["limit"] == 1450
+        and mtu.details["largest"] == 1500
+        and mtu.details["packets"] == 1
+    )
+    (ptb,) = [f for f in exp.findings if f.id == "packet-too-big"]
+    assert "1450" in ptb.statement
+
+
+def test_reply_taking_another_path(tmp_path: Path) -> None:
+    c = reference_like_cluster()
+    c.node("node-c", "192.168.50.13", "02:42:c0:a8:32:0d", "10.10.3.1", "fd00:aa:3::99")
+    c.echo("client", "server", reply_via="node-c")
+    exp = explain(c, tmp_path)
+    assert ids(exp, "problem") == []
+    assert ids(exp, "warning") == ["asymmetric-path"]
+    (f,) = [f for f in exp.findings if f.id == "asymmetric-path"]
+    assert f.details == {"request_to": "192.168.50.12", "reply_from": "192.168.50.13"}
+
+
+def test_arp_never_answered_and_tcp_refused(tmp_path: Path) -> None:
+    c = reference_like_cluster()
+    c.arp_gateway("client", answered=False)
+    c.tcp_syn("client", "server", 81, answer="rst")
+    c.tcp_syn("client", "server", 80, answer="synack")
+    exp = explain(c, tmp_path)
+    assert ids(exp, "problem") == ["arp-unanswered"]
+    tcp = [p for p in exp.paths if p.kind == "tcp"]
+    assert len(tcp) == 2 and all("answered" in p.summary for p in tcp)
+
+
+@pytest.mark.parametrize("lost", ["underlay", "remote"])
+def test_unanswered_echo_without_node_captures(tmp_path: Path, lost: str) -> None:
+    c = reference_like_cluster()
+    c.echo("client", "server", seq=3, lost=lost)
+    for point in ("node-a", "node-b", "server"):
+        c.frames.pop(point, None)
+    exp = explain(c, tmp_path)
+    assert ids(exp, "problem") == ["echo-unanswered"]
+    assert "last seen at client#1" in exp.findings[0].statement
