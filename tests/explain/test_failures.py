@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from craft import Cluster, reference_like_cluster, write_pcaps
 
 import vxlanlens
-from craft import Cluster, reference_like_cluster, write_pcaps
 from vxlanlens.explain import Explanation
 
 
