@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -135,3 +136,85 @@ def test_main_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         main(["packets", "-f", "json", POD])
     assert exc.value.code == 0
     assert io.StringIO(capsys.readouterr().out).read().count("\n") == 6
+
+
+TOPO = REF / "topology"
+
+
+def test_explain_text_default_and_exit_0() -> None:
+    res = run("explain", POD, NODE)
+    assert res.exit_code == 0, res.output
+    out = res.stdout
+    assert out.startswith("vxlanlens explain: 2 capture(s), 8 frames (2 tunnelled)")
+    assert "gateway-answered-by-ebpf" in out and "Path 3: echo" in out
+
+
+def test_explain_with_topology_json_shape() -> None:
+    res = run("explain", POD, NODE, "--topology", str(TOPO), "--format", "json")
+    assert res.exit_code == 0
+    doc = json.loads(res.stdout)
+    assert doc["schema_version"] == 1
+    assert set(doc) >= {"schema_version", "captures", "topology", "paths", "findings"}
+    assert {p["kind"] for p in doc["paths"]} == {"nd", "echo"}
+    for f in doc["findings"]:
+        assert set(f) >= {"id", "severity", "statement", "evidence"}
+        for e in f["evidence"]:
+            assert ("capture" in e and "frame_no" in e) or "source" in e
+    for p in doc["paths"]:
+        assert set(p) >= {"kind", "summary", "hops", "findings"}
+
+
+def test_explain_markdown_reproducible(tmp_path: Path) -> None:
+    out = tmp_path / "r.md"
+    res = run("explain", POD, NODE, "-t", str(TOPO), "-f", "md", "-o", str(out))
+    assert res.exit_code == 0 and res.stdout == ""
+    md = out.read_text()
+    assert "```mermaid" in md and "sequenceDiagram" in md
+    assert "vxlanlens explain" in md and __version__ in md
+    assert hashlib.sha256(Path(POD).read_bytes()).hexdigest() in md
+
+
+def test_explain_fail_on(tmp_path: Path) -> None:
+    assert run("explain", POD, NODE, "--fail-on", "warning").exit_code == 0
+    lab = ROOT / "captures" / "lab-ns-unanswered"
+    if not lab.is_dir():
+        pytest.skip("lab captures not shipped")
+    caps = [str(p) for p in sorted(lab.glob("*.pcap"))]
+    assert run("explain", *caps).exit_code == 0
+    res = run("explain", *caps, "--fail-on", "problem")
+    assert res.exit_code == 3 and "ns-unanswered" in res.stdout
+
+
+def test_explain_bad_topology_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "dump.txt"
+    bad.write_text("this is not any dump format\n")
+    res = run("explain", POD, "--topology", str(bad))
+    assert res.exit_code == 1
+    assert len(res.stderr.strip().splitlines()) == 1 and "dump.txt" in res.stderr
+
+
+def test_exchanges_command() -> None:
+    res = run("exchanges", POD, "--kind", "nd")
+    assert res.exit_code == 0
+    assert res.stdout.count("answered") == 2 and "a2:79:14:47:80:b3" in res.stdout
+    res = run("exchanges", POD, NODE, "-f", "json")
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert {r["kind"] for r in rows} == {"nd", "echo"}
+    for key in ("kind", "status", "key", "request_capture", "request_frame", "reply_capture", "reply_frame",
+                "latency_s", "requester_mac", "requester_ip", "responder_mac", "responder_ip", "target"):  # fmt: skip
+        assert key in rows[0]
+    res = run("exchanges", POD, NODE, "--journeys")
+    assert res.exit_code == 0 and "worker-eth0" in res.stdout
+
+
+def test_topology_command_json_and_table() -> None:
+    res = run("topology", "--topology", str(TOPO), "-f", "json")
+    assert res.exit_code == 0
+    doc = json.loads(res.stdout)
+    for key in ("nodes", "interfaces", "pods", "routes", "neighbors", "identities", "conflicts"):
+        assert key in doc
+    lxc = [i for i in doc["interfaces"] if i["name"] == "lxc237a31216c0f"]
+    assert lxc and lxc[0]["mac"] == "a2:79:14:47:80:b3" and lxc[0]["ifindex"] == 19
+    res = run("topology", "--topology", str(TOPO), POD)
+    assert res.exit_code == 0 and "lxc237a31216c0f" in res.stdout
+    assert run("topology").exit_code == 2
