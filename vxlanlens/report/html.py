@@ -80,6 +80,7 @@ _JS = """
       });
     });
   });
+  document.documentElement.setAttribute('data-sortable', String(tables.length));
 })();
 """
 
@@ -128,11 +129,14 @@ def _table(head: list[str], rows: list[list[Cell]], *, sortable: bool = True, cl
 
 
 def _ladder_img(exp: Explanation, index: int | None) -> str:
+    import matplotlib
+
     from .plots import ladder
 
     fig = ladder(exp, index)
     buf = io.BytesIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "vxlanlens"})
+    with matplotlib.rc_context({"svg.hashsalt": "vxlanlens"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "vxlanlens"})
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     what = "all paths" if index is None else f"path {index + 1}"
     return (

@@ -14,7 +14,9 @@ import os
 import textwrap
 from pathlib import Path as FsPath
 
+import matplotlib
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyBboxPatch
@@ -104,6 +106,7 @@ def ladder(exp: Explanation, path_index: int | None = None, *, ax: Axes | None =
     height = axes_h + top + bottom
     if ax is None:
         fig = Figure(figsize=(width, height), dpi=100, layout="none")
+        FigureCanvasAgg(fig)  # draws without any display or pyplot state
         ax = fig.add_axes((0.02, bottom / height, 0.96, axes_h / height))
     else:
         fig = ax.figure  # type: ignore[assignment]
@@ -448,7 +451,8 @@ def save_ladder(
         )
     fig = ladder(exp, path_index)
     try:
-        fig.savefig(out, format=fmt, dpi=150 if fmt == "png" else 100, metadata=_metadata(fmt))
+        with matplotlib.rc_context({"svg.hashsalt": "vxlanlens"}):
+            fig.savefig(out, format=fmt, dpi=150 if fmt == "png" else 100, metadata=_metadata(fmt))
     except OSError as exc:
         raise RenderError(
             f"ladder output {str(out)!r}: cannot write: {exc.strerror or exc}"

@@ -1,0 +1,157 @@
+"""Ladder diagrams, tested by structure (lanes, arrows, labels), not pixels."""
+
+from __future__ import annotations
+
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+
+from vxlanlens.errors import RenderError
+from vxlanlens.report.plots import COLORS, ladder, save_ladder
+from vxlanlens.report.sequence import sequence
+
+from .helpers import lab, reference
+
+
+def _gid(fig: Figure, gid: str) -> list:
+    return [a for a in fig.axes[0].get_children() if a.get_gid() == gid]
+
+
+def _gids(fig: Figure, prefix: str) -> list:
+    return [a for a in fig.axes[0].get_children() if (a.get_gid() or "").startswith(prefix)]
+
+
+def _texts(fig: Figure) -> list[str]:
+    ax = fig.axes[0]
+    return [t.get_text() for t in ax.texts] + [ax.get_title(loc="left")]
+
+
+def test_reference_ladder_lanes_arrows_labels():
+    exp = reference().explain()
+    seq = sequence(exp)
+    fig = ladder(exp)
+    lane_lines = [a for a in _gids(fig, "lane-") if not a.get_gid().startswith("lane-title")]
+    titles = _gids(fig, "lane-title-")
+    assert len(lane_lines) == len(titles) == len(seq.lanes) == 8
+    title_text = [t.get_text() for t in titles]
+    assert title_text[:4] == [
+        "cni-7t9p4\neth0",
+        "lxc237a31216c0f",
+        "cilium_vxlan",
+        "eth0 172.18.0.3",
+    ]
+    # grouped by node: the node names are drawn once each
+    texts = _texts(fig)
+    assert texts.count("cilium-dual-stack-worker") == 1
+    # one arrow per move, in time order: NS, NA, NS, NA, then the echo there and back
+    arrows = _gid(fig, "arrow")
+    assert len(arrows) == len(seq.arrows) == 4 + 2 * 7  # 8 lanes: 7 moves each way
+    labels = [t.get_text() for t in _gid(fig, "arrow-label")]
+    assert labels[:4] == [
+        "NS who-has fd00:10:244:1::22f1",
+        "NA fd00:10:244:1::22f1 [R,S]",
+        "NS who-has fd00:10:244:1::22f1",
+        "NA fd00:10:244:1::22f1 [R,S]",
+    ]
+    assert labels[4] == "echo req id 44 seq 0"
+    assert labels.count("VXLAN VNI 40172") == 2
+    assert labels[-1] == "echo reply id 44 seq 0"
+    # tunnelled moves are drawn thick and orange; the others not
+    for a, arrow in zip(seq.arrows, arrows, strict=True):
+        patch = arrow.arrow_patch
+        assert (patch.get_linewidth() > 2) == a.tunnelled
+        if a.tunnelled:
+            assert patch.get_edgecolor()[:3] == pytest.approx(
+                tuple(int(COLORS["tunnel"][i : i + 2], 16) / 255 for i in (1, 3, 5))
+            )
+        # dashed exactly when the packet was not seen at both ends
+        assert (patch.get_linestyle() in ("-", "solid")) == a.observed
+    # observed vs inferred points: pod-eth0#5 and #6 and worker-eth0#1, #2 are seen
+    assert len(_gid(fig, "seen")) > 0 and len(_gid(fig, "inferred")) > 0
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert {"request", "reply", "tunnelled (outer header)", "seen in a capture", "inferred"} <= set(
+        legend
+    )
+    assert not _gid(fig, "mark-unanswered")
+
+
+def test_unanswered_ns_is_marked():
+    exp = lab("lab-ns-unanswered").explain()
+    fig = ladder(exp, 0)
+    assert len(_gids(fig, "lane-title-")) == 1
+    assert _gid(fig, "mark-unanswered")
+    texts = _texts(fig)
+    assert "no answer" in texts
+    assert "NS who-has fd00:10:244:1::22f1" in texts
+    assert "no answer" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+
+
+def test_unanswered_echo_is_marked_with_last_seen():
+    exp = lab("lab-no-such-pod").explain()
+    i = next(i for i, p in enumerate(exp.paths) if p.kind == "echo")
+    fig = ladder(exp, i)
+    assert _gid(fig, "mark-unanswered")
+    assert _gid(fig, "mark-last-seen")
+    assert "last seen here" in _texts(fig)
+
+
+def _overlaps(fig: Figure) -> list[tuple[str, str]]:
+    """Pairs of lane titles whose boxes overlap once drawn."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = []
+    for t in _gids(fig, "lane-title-"):
+        assert isinstance(t, Text)
+        boxes.append((t.get_text(), t.get_bbox_patch().get_window_extent(renderer)))
+    return [
+        (a, b) for i, (a, ba) in enumerate(boxes) for b, bb in boxes[i + 1 :] if ba.overlaps(bb)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "lanes"), [("lab-ns-unanswered", 1), ("reference-nd", 2), ("lab-no-such-pod", 12)]
+)
+def test_readable_from_few_to_many_lanes(scenario, lanes):
+    if scenario == "reference-nd":
+        exp, index = reference().explain(), 0
+    else:
+        exp, index = lab(scenario).explain(), None
+    fig = ladder(exp, index)
+    assert len(_gids(fig, "lane-title-")) == lanes
+    assert _overlaps(fig) == []
+    # the figure grows with the lanes, so lanes keep their width
+    width_per_lane = fig.get_figwidth() / max(lanes, 1)
+    assert width_per_lane >= 1.4
+    assert fig.get_figwidth() <= 30
+    # labels stay short enough to read: at most 3 lines per lane title
+    assert all(t.get_text().count("\n") <= 2 for t in _gids(fig, "lane-title-"))
+
+
+def test_draws_into_given_axes():
+    exp = reference().explain()
+    fig = Figure(figsize=(8, 6))
+    ax = fig.add_subplot()
+    assert ladder(exp, 2, ax=ax) is fig
+
+
+def test_bad_index_and_suffix(tmp_path):
+    exp = reference().explain()
+    with pytest.raises(IndexError):
+        ladder(exp, 99)
+    with pytest.raises(RenderError, match=r"\.png, \.svg or \.pdf"):
+        save_ladder(exp, tmp_path / "ladder.gif")
+
+
+@pytest.mark.parametrize(
+    ("suffix", "magic"), [(".png", b"\x89PNG"), (".svg", b"<?xml"), (".pdf", b"%PDF")]
+)
+def test_save_ladder_by_suffix(tmp_path, suffix, magic):
+    out = save_ladder(reference().explain(), tmp_path / f"ladder{suffix}")
+    assert out.read_bytes().startswith(magic)
+
+
+def test_same_input_same_svg(tmp_path):
+    exp = reference().explain()
+    a = save_ladder(exp, tmp_path / "a.svg").read_bytes()
+    b = save_ladder(exp, tmp_path / "b.svg").read_bytes()
+    assert a == b
