@@ -60,6 +60,7 @@ _FIELDS: dict[str, str] = {
     "eth.type": "eth",
     "vlan.id": "vlan",
     "vlan.etype": "vlan",
+    "ieee8021ad.id": "ieee8021ad",
     "sll.pkttype": "sll",
     "sll.src.eth": "sll",
     "sll.ifindex": "sll",
@@ -166,6 +167,7 @@ _EXT = {
 }
 _PKT_TYPES = {0: "host", 1: "broadcast", 2: "multicast", 3: "otherhost", 4: "outgoing"}
 _TUNNELS = ("vxlan", "geneve", "vxlan_gpe")
+_TAGS = ("vlan", "ieee8021ad")
 
 
 def find_tshark() -> str:
@@ -217,7 +219,8 @@ def write_pcapng(batch: RecordBatch, path: str) -> None:
 
 
 def _run(tshark: str, path: str, options: DecodeOptions) -> list[list[str]]:
-    cmd = [tshark, "-n", "-r", path]
+    # no reassembly: every frame is dissected on its own, as the other engines do
+    cmd = [tshark, "-n", "-r", path, "-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE"]
     for ports, name in (
         (options.vxlan_ports, "vxlan"),
         (options.geneve_ports, "geneve"),
@@ -314,8 +317,8 @@ def _map(fr: _Frame, options: DecodeOptions) -> dict[str, Any]:
         v["outer_src_mac"], v["outer_dst_mac"] = fr.get("eth.src", eth), fr.get("eth.dst", eth)
         if eth is None:
             v["outer_src_mac"] = fr.get("sll.src.eth", fr.first(("sll",), 0, first))
-        vlan = fr.first(("vlan",), 0, first)
-        v["outer_vlan"] = fr.geti("vlan.id", vlan)
+        vlan = fr.first(_TAGS, 0, first)
+        v["outer_vlan"] = None if vlan is None else fr.geti(f"{p[vlan]}.id", vlan)
         ip = fr.first(("ip", "ipv6"), 0, first)
         if ip is not None:
             v6 = p[ip] == "ipv6"
@@ -409,12 +412,14 @@ def _link(fr: _Frame, v: dict[str, Any], lo: int, hi: int, ip: int | None) -> No
     elif lo == 0:
         sll = fr.first(("sll",), 0, stop)
         v["src_mac"] = fr.get("sll.src.eth", sll)
-    vlans = fr.all(("vlan",), lo, stop)
+    vlans = fr.all(_TAGS, lo, stop)
+    p = fr.protos
     if vlans:
-        v["vlan"] = fr.geti("vlan.id", vlans[0])
+        v["vlan"] = fr.geti(f"{p[vlans[0]]}.id", vlans[0])
         if len(vlans) > 1:
-            v["vlan2"] = fr.geti("vlan.id", vlans[1])
-        v["ethertype"] = fr.geti("vlan.etype", vlans[-1])
+            v["vlan2"] = fr.geti(f"{p[vlans[1]]}.id", vlans[1])
+        if p[vlans[-1]] == "vlan":  # tshark 4.0 has no ieee8021ad.etype field
+            v["ethertype"] = fr.geti("vlan.etype", vlans[-1])
     else:
         llc = fr.first(("llc",), lo, stop)
         sll = fr.first(("sll",), 0, stop) if lo == 0 else None
@@ -436,7 +441,8 @@ def _ip(fr: _Frame, v: dict[str, Any], ip: int, hi: int) -> None:
         tl = fr.geti("ip.len", ip)
         v["ip_len"] = tl if tl else None
         v["ip_id"] = fr.geti("ip.id", ip)
-        v["frag_offset"] = fr.geti("ip.frag_offset", ip)
+        off = fr.geti("ip.frag_offset", ip)  # tshark 4.0: in 8-byte units
+        v["frag_offset"] = None if off is None else off * 8
         mf, df = fr.get("ip.flags.mf", ip), fr.get("ip.flags.df", ip)
         v["more_fragments"] = None if mf is None else _flag(mf)
         v["dont_fragment"] = None if df is None else _flag(df)
