@@ -1,15 +1,15 @@
 """Builds the packets table (one pandas DataFrame) from record batches and their decoded columns.
 
 Values are accumulated batch by batch in compact NumPy form: integers in their final width
-with a validity mask, MACs / IPs / texts as integer codes into per-column dictionaries of the
-distinct values seen. Strings are made once per *distinct* value at the end, so the table costs
-a few bytes per cell whatever the capture size.
+with a validity mask, MACs / IPs / texts as integer codes into each batch's distinct values
+(hash-based factorization, no Python work per packet or per value while batches stream in).
+At the end the batches' distinct values are unified and turned into text once per *distinct*
+value, so the table costs a few bytes per cell whatever the capture size.
 """
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -31,14 +31,12 @@ _INT_NUMPY = {
 
 def format_mac(value: int) -> str:
     """``aa:bb:cc:dd:ee:ff`` text of a 48-bit MAC held in an integer."""
-    h = f"{int(value) & 0xFFFFFFFFFFFF:012x}"
-    return ":".join(h[i : i + 2] for i in range(0, 12, 2))
+    return (int(value) & 0xFFFFFFFFFFFF).to_bytes(6, "big").hex(":")
 
 
-def _format_ip(key: tuple[int, int, int]) -> str:
-    """Canonical text of an ``(family, high 64 bits, low 64 bits)`` key (RFC 5952 for IPv6)."""
-    family, hi, lo = key
-    if family == 4:
+def _format_ip(v4: bool, hi: int, lo: int) -> str:
+    """Canonical text of an address held as two 64-bit halves (RFC 5952 for IPv6)."""
+    if v4:
         return socket.inet_ntop(socket.AF_INET, (hi & 0xFFFFFFFF).to_bytes(4, "big"))
     return socket.inet_ntop(socket.AF_INET6, hi.to_bytes(8, "big") + lo.to_bytes(8, "big"))
 
@@ -47,52 +45,76 @@ def _factorize_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """Codes of the distinct ``(a, b)`` pairs (hash based, linear), and each pair's parts."""
     ca, ua = pd.factorize(a)
     cb, ub = pd.factorize(b)
-    combined = ca.astype(np.int64) * len(ub) + cb
+    combined = ca.astype(np.int64) * max(len(ub), 1) + cb
     codes, uc = pd.factorize(combined)
-    return codes, ua[uc // len(ub)], ub[uc % len(ub)]
-
-
-class _Interner:
-    """Maps distinct keys to dense integer codes, in order of first appearance."""
-
-    __slots__ = ("codes", "keys")
-
-    def __init__(self) -> None:
-        self.codes: dict[object, int] = {}
-        self.keys: list[object] = []
-
-    def encode(self, uniques: Iterable[object]) -> np.ndarray:
-        out = []
-        codes = self.codes
-        for key in uniques:
-            code = codes.get(key)
-            if code is None:
-                code = codes[key] = len(self.keys)
-                self.keys.append(key)
-            out.append(code)
-        return np.asarray(out, dtype=np.int64)
+    return codes, ua[uc // max(len(ub), 1)], ub[uc % max(len(ub), 1)]
 
 
 class _CodedColumn:
-    """A categorical column built from per-batch codes."""
+    """A categorical column: per batch, codes into that batch's distinct values; the batches'
+    distinct values are unified once, in :meth:`finish`, so no Python work is done per value
+    while batches stream in.
 
-    def __init__(self) -> None:
-        self.interner = _Interner()
-        self.parts: list[np.ndarray] = []
+    ``kind`` is ``mac`` (values: ``uint64``), ``ip`` (values: ``(hi, lo, v4)`` arrays) or
+    ``text`` (values: object array of ``str``).
+    """
 
-    def add_keys(self, uniques: Iterable[object], inverse: np.ndarray, valid: np.ndarray) -> None:
-        global_codes = self.interner.encode(uniques)
-        codes = np.full(valid.shape[0], -1, dtype=np.int32)
-        if global_codes.size:
-            codes[valid] = global_codes[inverse]
-        self.parts.append(codes)
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.codes: list[np.ndarray] = []
+        self.uniques: list[tuple[np.ndarray, ...]] = []
+
+    def add(self, codes: np.ndarray, valid: np.ndarray, uniques: tuple[np.ndarray, ...]) -> None:
+        """Rows ``valid`` take ``uniques[codes]``; the others are null."""
+        full = np.full(valid.shape[0], -1, dtype=np.int32)
+        full[valid] = codes
+        self.codes.append(full)
+        self.uniques.append(uniques)
 
     def add_null(self, n: int) -> None:
-        self.parts.append(np.full(n, -1, dtype=np.int32))
+        self.codes.append(np.full(n, -1, dtype=np.int32))
+        self.uniques.append(())
 
-    def categorical(self, categories: list[str]) -> pd.Categorical:
-        codes = np.concatenate(self.parts) if self.parts else np.zeros(0, np.int32)
-        return _categorical(codes, categories)
+    def finish(self) -> pd.Categorical:
+        """The column as a categorical of its text values."""
+        parts = [u for u in self.uniques if u and len(u[0])]
+        offsets, total = [], 0
+        for u in self.uniques:
+            offsets.append(total)
+            total += len(u[0]) if u else 0
+        if not parts:
+            codes = np.concatenate(self.codes) if self.codes else np.zeros(0, np.int32)
+            return pd.Categorical.from_codes(
+                np.full(codes.shape, -1, np.int32), categories=pd.Index([], dtype=object)
+            )
+        if self.kind == "ip":
+            hi = np.concatenate([u[0] for u in parts])
+            lo = np.concatenate([u[1] for u in parts])
+            v4 = np.concatenate([u[2] for u in parts])
+            pair, uh, ul = _factorize_pairs(hi, lo)
+            gcodes, uniq = pd.factorize(pair.astype(np.int64) * 2 + v4)
+            cats = [
+                _format_ip(bool(k & 1), h, lo)
+                for k, h, lo in zip(
+                    uniq.tolist(), uh[uniq >> 1].tolist(), ul[uniq >> 1].tolist(), strict=True
+                )
+            ]
+        else:
+            values = np.concatenate([u[0] for u in parts])
+            gcodes, uniq = pd.factorize(values)
+            if self.kind == "mac":
+                cats = [format_mac(v) for v in uniq.tolist()]
+            else:
+                cats = [str(v) for v in uniq]
+        gcodes = gcodes.astype(np.int32)
+        out = []
+        for codes, u, off in zip(self.codes, self.uniques, offsets, strict=True):
+            if not u or not len(u[0]):
+                out.append(codes)
+                continue
+            mapping = gcodes[off : off + len(u[0])]
+            out.append(np.where(codes >= 0, mapping[np.maximum(codes, 0)], -1).astype(np.int32))
+        return _categorical(np.concatenate(out), cats)
 
 
 def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
@@ -147,8 +169,10 @@ class TableBuilder:
     def _new(col: Column) -> object:
         if col.name in ("frame_no", "ts", "ts_ns", "comment"):
             return None
-        if col.kind in ("mac", "ip", "text") or col.dtype == "category":
-            return _CodedColumn()
+        if col.kind in ("mac", "ip"):
+            return _CodedColumn(col.kind)
+        if col.kind == "text" or col.dtype == "category":
+            return _CodedColumn("text")
         if col.kind == "bool":
             return _MaskedColumn(np.bool_)
         return _MaskedColumn(_INT_NUMPY[col.dtype])
@@ -167,7 +191,9 @@ class TableBuilder:
         for i, text in batch.comments.items():
             self._comments[base + int(i)] = text
         every = np.ones(n, dtype=bool)
-        self._add_code("capture", [batch.capture], np.zeros(n, np.int64), every)
+        self._cols["capture"].add(
+            np.zeros(n, np.int64), every, (np.array([batch.capture], dtype=object),)
+        )
         self._cols["linktype"].add(batch.linktype, every)
         self._cols["wire_len"].add(batch.wire_len, every)
         self._cols["cap_len"].add(batch.cap_len, every)
@@ -190,16 +216,13 @@ class TableBuilder:
                 self._add_text(col.name, decoded.texts.get(col.name), n)
         self._n += n
 
-    def _add_code(self, name: str, uniques: list, inverse: np.ndarray, valid: np.ndarray) -> None:
-        self._cols[name].add_keys(uniques, inverse, valid)
-
     def _add_interface(self, batch: RecordBatch) -> None:
         idx = np.asarray(batch.interface, dtype=np.int64)
         valid = idx >= 0
         names = {i.index: (i.name or f"if{i.index}") for i in batch.interfaces}
-        uniq, inverse = np.unique(idx[valid], return_inverse=True)
-        keys = [names.get(int(u), f"if{int(u)}") for u in uniq]
-        self._add_code("interface", keys, inverse, valid)
+        codes, uniq = pd.factorize(idx[valid])
+        keys = np.array([names.get(int(u), f"if{int(u)}") for u in uniq], dtype=object)
+        self._cols["interface"].add(codes, valid, (keys,))
 
     def _add_mac(self, name: str, pair: tuple[np.ndarray, np.ndarray] | None, n: int) -> None:
         if pair is None:
@@ -207,7 +230,7 @@ class TableBuilder:
             return
         values, valid = np.asarray(pair[0], dtype=np.uint64), np.asarray(pair[1], dtype=bool)
         codes, uniq = pd.factorize(values[valid])
-        self._add_code(name, uniq.tolist(), codes, valid)
+        self._cols[name].add(codes, valid, (uniq,))
 
     def _add_ip(self, name: str, pair: tuple[np.ndarray, np.ndarray] | None, n: int) -> None:
         if pair is None:
@@ -224,8 +247,8 @@ class TableBuilder:
         lo = np.where(v4, np.uint64(0), words[:, 1])
         pair_codes, uh, ul = _factorize_pairs(hi, lo)
         codes, uniq = pd.factorize(pair_codes.astype(np.int64) * 2 + v4)
-        keys = [(4 if u & 1 else 6, int(uh[u >> 1]), int(ul[u >> 1])) for u in uniq.tolist()]
-        self._add_code(name, keys, codes, valid)
+        half = uniq >> 1
+        self._cols[name].add(codes, valid, (uh[half], ul[half], (uniq & 1).astype(np.int64)))
 
     def _add_text(self, name: str, values: np.ndarray | None, n: int) -> None:
         if values is None:
@@ -233,7 +256,7 @@ class TableBuilder:
             return
         codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
         valid = codes >= 0
-        self._add_code(name, list(uniques), codes[valid], valid)
+        self._cols[name].add(codes[valid], valid, (np.asarray(uniques, dtype=object),))
 
     def build(self) -> pd.DataFrame:
         """The packets table: one row per record added, columns exactly as in the schema."""
@@ -256,15 +279,7 @@ class TableBuilder:
             elif isinstance(acc, _MaskedColumn):
                 data[col.name] = acc.array(col.dtype)
             else:
-                keys = acc.interner.keys
-                if col.kind == "mac":
-                    cats = [format_mac(k) for k in keys]
-                elif col.kind == "ip":
-                    cats = [_format_ip(k) for k in keys]
-                else:
-                    cats = [str(k) for k in keys]
-                cat = acc.categorical(cats)
-                data[col.name] = cat if col.dtype == "category" else np.asarray(cat, dtype=object)
+                data[col.name] = acc.finish()
         return pd.DataFrame(data, index=pd.RangeIndex(n))
 
 
