@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs, then run all of it.
-#   - system packages (tshark, tcpdump, and what lab/apt-packages.txt lists) through apt when root
+#   - system packages (tshark, tcpdump, chromium, and what lab/apt-packages.txt lists) through apt when root
 #   - a virtual environment in .venv with vxlanlens and its test extras
 # Extra arguments go to pytest (e.g. `bash scripts/test.sh -k decode -x`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(tshark tcpdump)
+apt_packages=(tshark tcpdump chromium)
 if [ -f lab/apt-packages.txt ]; then
   while read -r pkg; do
     pkg=${pkg%%#*}; pkg=${pkg//[[:space:]]/}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -218,3 +219,40 @@ def test_topology_command_json_and_table() -> None:
     res = run("topology", "--topology", str(TOPO), POD)
     assert res.exit_code == 0 and "lxc237a31216c0f" in res.stdout
     assert run("topology").exit_code == 2
+
+
+def test_report_html_and_diagram(tmp_path: Path) -> None:
+    html_out = tmp_path / "r.html"
+    res = run("report", POD, NODE, "-t", str(TOPO), "-o", str(html_out))
+    assert res.exit_code == 0
+    page = html_out.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "gateway-answered-by-ebpf" in page
+    assert hashlib.sha256(Path(NODE).read_bytes()).hexdigest() in page
+    png = tmp_path / "ladder.png"
+    res = run("diagram", POD, NODE, "-o", str(png), "--path", "3")
+    assert res.exit_code == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert run("diagram", POD, NODE, "-o", str(png), "--path", "9").exit_code == 2
+    assert run("diagram", POD, NODE, "-o", str(tmp_path / "x.gif")).exit_code == 1
+
+
+@pytest.mark.parametrize("engine", ["scapy", "tshark"])
+def test_packets_engines_agree_on_reference(engine: str, tmp_path: Path) -> None:
+    if engine == "tshark" and shutil.which("tshark") is None:
+        pytest.skip("tshark is not installed")
+    fast = run("packets", "-f", "json", POD, NODE).stdout
+    other = run("packets", "-f", "json", "--engine", engine, POD, NODE)
+    assert other.exit_code == 0
+    cols = (
+        "src_mac",
+        "dst_mac",
+        "src_ip",
+        "dst_ip",
+        "vni",
+        "outer_src_ip",
+        "icmp_type",
+        "nd_target",
+        "ttl",
+    )
+    a = [{k: json.loads(x)[k] for k in cols} for x in fast.splitlines()]
+    b = [{k: json.loads(x)[k] for k in cols} for x in other.stdout.splitlines()]
+    assert a == b

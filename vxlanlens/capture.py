@@ -9,22 +9,28 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import pandas as pd
 
 from ._version import __version__
-from .decode import DecodeOptions, decode_batch
+from .decode import DecodeOptions
+from .engines import decoder_for
 from .errors import CaptureError, RenderError
 from .exchanges import exchanges as pair_exchanges
 from .exchanges import journeys as find_journeys
 from .explain import Explanation, explain
 from .read import open_capture, parse_capture_arg
 from .read.records import InterfaceInfo
+from .report import capture_repr_html
 from .report.markdown import explanation_markdown
 from .report.text import explanation_text
 from .table import TableBuilder
 from .topology import Topology, annotate, infer, load_many, merge
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["Capture", "CaptureSource", "read"]
 
@@ -118,7 +124,26 @@ class Capture:
             return explanation_markdown(exp, meta)
         if fmt == "text":
             return explanation_text(exp)
-        raise RenderError(f"unknown report format {fmt!r}: expected text, md or json")
+        if fmt == "html":
+            from .report.html import explanation_html  # draws with matplotlib
+
+            return explanation_html(exp, packets=self.packets, meta=self._meta(command))
+        raise RenderError(f"unknown report format {fmt!r}: expected text, md, html or json")
+
+    def _meta(self, command: str | None) -> dict[str, Any]:
+        return {
+            "command": command,
+            "version": __version__,
+            "files": [{"name": s.path, "size": s.size, "sha256": s.sha256} for s in self.sources],
+        }
+
+    @property
+    def plot(self) -> _Plots:
+        """Diagrams of the explanation: ``cap.plot.ladder()`` gives a matplotlib Figure."""
+        return _Plots(self)
+
+    def _repr_html_(self) -> str:
+        return capture_repr_html(self)
 
     def explain(self) -> Explanation:
         """Paths in words and findings with evidence (see docs/explanations.md)."""
@@ -141,6 +166,19 @@ class Capture:
         )
 
 
+class _Plots:
+    """``cap.plot``: diagrams of a capture's explanation."""
+
+    def __init__(self, cap: Capture) -> None:
+        self._cap = cap
+
+    def ladder(self, path_index: int | None = None, *, ax: Axes | None = None) -> Figure:
+        """A ladder diagram (lanes = interfaces, arrows = packets) of one path, or of all."""
+        from .report.plots import ladder  # matplotlib only when a diagram is asked for
+
+        return ladder(self._cap.explain(), path_index, ax=ax)
+
+
 CaptureSpec = str | os.PathLike[str] | BinaryIO
 TopologySpec = str | os.PathLike[str] | Topology
 
@@ -157,6 +195,7 @@ def read(
     progress: ProgressCallback | None = None,
     batch_frames: int = 32768,
     timeout_s: float = 3.0,
+    engine: str = "fast",
 ) -> Capture:
     """Read and decode one or more captures into a :class:`Capture`.
 
@@ -165,8 +204,11 @@ def read(
     parent folder. Extra tunnel ports add to the defaults (VXLAN 4789/8472, VXLAN-GPE 4790,
     Geneve 6081). ``topology`` is one or more dumps (``PATH``, ``NODE=PATH``,
     ``NODE/POD=PATH``, a folder, a sysdump zip; see docs/topology.md) or a :class:`Topology`;
-    it is loaded before any capture is read, so a bad dump fails fast.
+    it is loaded before any capture is read, so a bad dump fails fast. ``engine`` picks the
+    protocol decoder: ``fast`` (vxlanlens' own), ``scapy`` or ``tshark`` (same table, other
+    dissectors; see docs/conformance.md).
     """
+    decode = decoder_for(engine)
     loaded = _load_topology(topology)
     if isinstance(captures, (str, os.PathLike)) or hasattr(captures, "read"):
         specs: list[CaptureSpec] = [captures]  # type: ignore[list-item]
@@ -189,7 +231,7 @@ def read(
         with open_capture(spec, label=label) as reader:
             start = len(builder)
             for batch in reader.batches(max_frames=batch_frames):
-                builder.add(batch, decode_batch(batch, opts))
+                builder.add(batch, decode(batch, opts))
                 if progress is not None:
                     progress(done_before + reader.bytes_read, total)
             done_before += reader.bytes_read

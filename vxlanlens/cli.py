@@ -170,6 +170,13 @@ def cli() -> None:
 )
 @click.option("-o", "--output", "out", metavar="FILE", help="Write to FILE instead of stdout.")
 @click.option(
+    "--engine",
+    type=click.Choice(["fast", "scapy", "tshark"]),
+    default="fast",
+    show_default=True,
+    help="Decoder: vxlanlens' own (fast), scapy's dissectors, or tshark's (Wireshark); same columns.",
+)
+@click.option(
     "--columns",
     metavar="COL,...",
     help="Only these columns (csv, json, parquet), in this order. See docs/columns.md.",
@@ -181,10 +188,11 @@ def packets(
     no_guess: bool,
     fmt: str,
     out: str | None,
+    engine: str,
     columns: str | None,
 ) -> None:
     """Decode captures into the packets table: one row per frame, outer and pod headers apart."""
-    cap = load_all(captures, (), vxlan_ports, geneve_ports, no_guess)
+    cap = load_all(captures, (), vxlan_ports, geneve_ports, no_guess, engine=engine)
     df = cap.packets
     if columns:
         wanted = [c.strip() for c in columns.split(",") if c.strip()]
@@ -227,6 +235,7 @@ def load_all(
     geneve_ports: tuple[int, ...],
     no_guess: bool,
     timeout: float = 3.0,
+    engine: str = "fast",
 ) -> Capture:
     """Captures plus topology dumps, read with progress and warnings on stderr."""
     progress = _Progress()
@@ -239,6 +248,7 @@ def load_all(
             guess_tunnels=not no_guess,
             progress=progress,
             timeout_s=timeout,
+            engine=engine,
         )
     finally:
         progress.close()
@@ -257,10 +267,10 @@ _SEVERITY_RANK = {"info": 0, "warning": 1, "problem": 2}
     "-f",
     "--format",
     "fmt",
-    type=click.Choice(["text", "md", "json"]),
+    type=click.Choice(["text", "md", "html", "json"]),
     default="text",
     show_default=True,
-    help="text for a terminal, md (Markdown) for a ticket, json (versioned schema) for scripts.",
+    help="text for a terminal, md (Markdown) for a ticket, html (one self-contained file), json (versioned schema) for scripts.",
 )
 @click.option("-o", "--output", "out", metavar="FILE", help="Write to FILE instead of stdout.")
 @click.option(
@@ -383,6 +393,89 @@ def exchanges(
                 fh.write(df[[c for c in cols if c in df.columns]].to_string(index=False) + "\n")
         return
     write_table(df, fmt, out)
+
+
+@cli.command()
+@capture_options
+@topology_option
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "md", "json"]),
+    default="html",
+    show_default=True,
+    help="html: one self-contained file with ladder diagrams; md: for a GitHub/Jira comment; json.",
+)
+@click.option("-o", "--output", "out", metavar="FILE", help="Write to FILE instead of stdout.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.0),
+    default=3.0,
+    show_default=True,
+    help="Seconds a request waits for its answer.",
+)
+def report(
+    captures: tuple[str, ...],
+    topology: tuple[str, ...],
+    vxlan_ports: tuple[int, ...],
+    geneve_ports: tuple[int, ...],
+    no_guess: bool,
+    fmt: str,
+    out: str | None,
+    timeout: float,
+) -> None:
+    """Write a report to attach to a bug ticket: HTML (default), Markdown or JSON.
+
+    The report says how to reproduce it: the command line, the vxlanlens version, and the
+    capture files' names, sizes and SHA-256.
+    """
+    cap = load_all(captures, topology, vxlan_ports, geneve_ports, no_guess, timeout)
+    words = ["vxlanlens", "report", *captures]
+    words += [w for t in topology for w in ("--topology", t)]
+    words += ["--format", fmt]
+    text = cap.report(fmt, command=" ".join(shlex.quote(w) for w in words))
+    with output(out) as fh:
+        fh.write(text)
+
+
+@cli.command()
+@capture_options
+@topology_option
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    required=True,
+    metavar="FILE",
+    help="Where to write the diagram; its suffix picks the format: .png, .svg or .pdf.",
+)
+@click.option(
+    "-p",
+    "--path",
+    "path_index",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Only path N (as numbered by explain); default: all paths.",
+)
+def diagram(
+    captures: tuple[str, ...],
+    topology: tuple[str, ...],
+    vxlan_ports: tuple[int, ...],
+    geneve_ports: tuple[int, ...],
+    no_guess: bool,
+    out: str,
+    path_index: int | None,
+) -> None:
+    """Draw a ladder diagram: lanes are interfaces (grouped by node and pod), arrows packets."""
+    from .report.plots import save_ladder
+
+    cap = load_all(captures, topology, vxlan_ports, geneve_ports, no_guess)
+    exp = cap.explain()
+    if path_index is not None and path_index > len(exp.paths):
+        raise click.BadParameter(f"there are {len(exp.paths)} path(s)", param_hint="--path")
+    save_ladder(exp, out, None if path_index is None else path_index - 1)
+    click.echo(f"vxlanlens: wrote {out}", err=True)
 
 
 @cli.command(name="topology")

@@ -352,7 +352,13 @@ def inner_macs(ctx: Context) -> list[Finding]:
         node = ctx.node_label(first["outer_src_ip"]) or f"node {first['outer_src_ip']}"
         if sender is not None and sender.mac == str(smac) and sender.host_mac == str(dmac):
             veth = f" ({sender.host_interface})" if sender.host_interface else ""
-            meaning = f"the sending pod's eth0 → its own host-side veth{veth}, both on the sending node ({sender.node or node})"
+            hm = sender.field_sources.get("host_mac")
+            loaded = sender.confidence == "loaded" and (hm is None or hm[1] == "loaded")
+            how = "" if loaded else " — by Cilium's datapath rule, inferred from the captures (no dump confirms it)"
+            meaning = (
+                f"the sending pod's eth0 → its own host-side veth{veth}, both on the sending node "
+                f"({sender.node or node}){how}"
+            )
         elif src_name and dst_name:
             meaning = f"{src_name} → {dst_name}"
         else:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "RENDERERS",
     "SCHEMA_VERSION",
     "SEVERITIES",
     "Evidence",
@@ -20,6 +22,10 @@ SCHEMA_VERSION = 1
 
 SEVERITIES = ("problem", "warning", "info")
 """Finding severities, most severe first."""
+
+RENDERERS: dict[str, Callable[[Explanation], str]] = {}
+"""Notebook faces (``"html"``, ``"markdown"``), registered by :mod:`vxlanlens.report` so that
+this module never imports the layer that renders it."""
 
 
 @dataclass(frozen=True, order=True)
@@ -143,6 +149,14 @@ class Explanation:
     def finding_ids(self) -> list[str]:
         """The ids of all findings, in order."""
         return [f.id for f in self.findings]
+
+    def _repr_html_(self) -> str | None:
+        render = RENDERERS.get("html")
+        return render(self) if render is not None else None
+
+    def _repr_markdown_(self) -> str | None:
+        render = RENDERERS.get("markdown")
+        return render(self) if render is not None else None
 
     def to_dict(self) -> dict[str, Any]:
         """The versioned JSON document of ``vxlanlens explain --format json``."""

@@ -1,16 +1,16 @@
 """Rendering: terminal text, Markdown, HTML, JSON and plots (nothing here decodes).
 
-The small functions below give library objects their Jupyter faces; ``Explanation`` and
-``Capture`` call them from ``_repr_html_`` / ``_repr_markdown_``.
+The small functions below give library objects their Jupyter faces: importing this package
+registers them in :data:`vxlanlens.explain.model.RENDERERS` (so the explain layer never imports
+the report layer), and ``Capture._repr_html_`` calls :func:`capture_repr_html`.
 """
 
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ..explain.model import Explanation
+from ..explain.model import RENDERERS, Explanation
 
 __all__ = ["capture_repr_html", "explanation_repr_html", "explanation_repr_markdown"]
 
@@ -46,3 +46,7 @@ def capture_repr_html(cap: Any) -> str:
         + (f"<ul>{warn}</ul>" if warn else "")
         + "</div>"
     )
+
+
+RENDERERS["html"] = explanation_repr_html
+RENDERERS["markdown"] = explanation_repr_markdown
