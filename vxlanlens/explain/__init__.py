@@ -66,13 +66,17 @@ def explain(
     )
 
 
+_GLOBAL = frozenset({"dual-stack"})
+"""Findings about the whole capture set, not about one path (their frames are examples)."""
+
+
 def _attach(paths: list[Path], findings: list[Finding]) -> None:
     """Give each path the findings whose evidence frames it shares."""
     for path in paths:
         frames = {e for hop in (*path.hops, *path.reply_hops) for e in hop.evidence}
         if not frames:
             continue
-        path.findings = [f for f in findings if frames.intersection(f.evidence)]
+        path.findings = [f for f in findings if f.id not in _GLOBAL and frames.intersection(f.evidence)]
 
 
 def _topology_summary(ctx: Context) -> dict[str, Any]:

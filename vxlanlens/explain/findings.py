@@ -950,13 +950,13 @@ DETECTORS: tuple[Callable[[Context], list[Finding]], ...] = (
     mtu,
     asymmetric_path,
     duplicate_address,
-    unknown_mac,
     gateway_answered_by_ebpf,
     gateway_is_cilium_host,
     vni_identity,
     inner_macs,
     hop_limit,
     dual_stack,
+    unknown_mac,
 )
 
 FINDING_IDS: tuple[str, ...] = (
