@@ -18,6 +18,8 @@ def _wrap(text: str, indent: str, first: str = "") -> list[str]:
         width=WIDTH,
         initial_indent=indent + first,
         subsequent_indent=indent + " " * len(first),
+        break_on_hyphens=False,
+        break_long_words=False,
     ) or [indent + first]
 
 
