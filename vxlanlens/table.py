@@ -158,7 +158,7 @@ class TableBuilder:
 
     def __init__(self) -> None:
         self._n = 0
-        self._cols: dict[str, object] = {}
+        self._cols: dict[str, object] | None = {}
         for col in COLUMNS:
             self._cols[col.name] = self._new(col)
         self._comments: dict[int, str] = {}
@@ -259,13 +259,21 @@ class TableBuilder:
         self._cols[name].add(codes[valid], valid, (np.asarray(uniques, dtype=object),))
 
     def build(self) -> pd.DataFrame:
-        """The packets table: one row per record added, columns exactly as in the schema."""
+        """The packets table: one row per record added, columns exactly as in the schema.
+
+        The builder is consumed: each column's parts are released as soon as the column is
+        built, so the peak memory stays near the size of the table.
+        """
+        if self._cols is None:
+            raise RuntimeError("TableBuilder.build() was already called")
         n = self._n
+        cols, self._cols = self._cols, None
         data: dict[str, object] = {}
         for col in COLUMNS:
-            acc = self._cols[col.name]
+            acc = cols.pop(col.name)
             if col.name == "frame_no":
                 data[col.name] = _cat(self._frame_no, np.int64)
+                self._frame_no = []
             elif col.name == "ts_ns":
                 data[col.name] = _cat(self._ts, np.int64)
             elif col.name == "ts":
@@ -280,7 +288,9 @@ class TableBuilder:
                 data[col.name] = acc.array(col.dtype)
             else:
                 data[col.name] = acc.finish()
-        return pd.DataFrame(data, index=pd.RangeIndex(n))
+            del acc
+        self._ts = []
+        return pd.DataFrame(data, index=pd.RangeIndex(n), copy=False)
 
 
 def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
