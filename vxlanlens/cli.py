@@ -259,6 +259,26 @@ def load_all(
 
 _SEVERITY_RANK = {"info": 0, "warning": 1, "problem": 2}
 
+timeout_option = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.0),
+    default=3.0,
+    show_default=True,
+    help="Seconds a request waits for its answer.",
+)
+
+
+def _command_line(
+    command: str, captures: Sequence[str], topology: Sequence[str], fmt: str, **extra: Any
+) -> str:
+    """The shell command that reproduces a report, for the report itself."""
+    words = ["vxlanlens", command, *captures]
+    words += [w for t in topology for w in ("--topology", t)]
+    words += [w for p in extra.get("vxlan_ports", ()) for w in ("--vxlan-port", str(p))]
+    words += [w for p in extra.get("geneve_ports", ()) for w in ("--geneve-port", str(p))]
+    words += ["--no-guess"] * bool(extra.get("no_guess")) + ["--format", fmt]
+    return " ".join(shlex.quote(w) for w in words)
+
 
 @cli.command()
 @capture_options
@@ -278,13 +298,7 @@ _SEVERITY_RANK = {"info": 0, "warning": 1, "problem": 2}
     type=click.Choice(["problem", "warning"]),
     help="Exit with status 3 when a finding of this severity (or worse) is present.",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.0),
-    default=3.0,
-    show_default=True,
-    help="Seconds a request waits for its answer.",
-)
+@timeout_option
 def explain(
     captures: tuple[str, ...],
     topology: tuple[str, ...],
@@ -303,12 +317,15 @@ def explain(
     """
     cap = load_all(captures, topology, vxlan_ports, geneve_ports, no_guess, timeout)
     exp = cap.explain()
-    words = ["vxlanlens", "explain", *captures]
-    words += [w for t in topology for w in ("--topology", t)]
-    words += [w for p in vxlan_ports for w in ("--vxlan-port", str(p))]
-    words += [w for p in geneve_ports for w in ("--geneve-port", str(p))]
-    words += ["--no-guess"] * no_guess + ["--format", fmt]
-    command = " ".join(shlex.quote(w) for w in words)
+    command = _command_line(
+        "explain",
+        captures,
+        topology,
+        fmt,
+        vxlan_ports=vxlan_ports,
+        geneve_ports=geneve_ports,
+        no_guess=no_guess,
+    )
     text = cap.report(fmt, explanation=exp, command=command)
     with output(out) as fh:
         fh.write(text)
@@ -338,13 +355,7 @@ def explain(
     type=click.Choice(["arp", "nd", "echo", "tcp", "icmp-error"]),
     help="Only exchanges of this kind. Repeatable.",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.0),
-    default=3.0,
-    show_default=True,
-    help="Seconds a request waits for its answer.",
-)
+@timeout_option
 @click.option(
     "--journeys",
     "show_journeys",
@@ -408,13 +419,7 @@ def exchanges(
     help="html: one self-contained file with ladder diagrams; md: for a GitHub/Jira comment; json.",
 )
 @click.option("-o", "--output", "out", metavar="FILE", help="Write to FILE instead of stdout.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.0),
-    default=3.0,
-    show_default=True,
-    help="Seconds a request waits for its answer.",
-)
+@timeout_option
 def report(
     captures: tuple[str, ...],
     topology: tuple[str, ...],
@@ -431,10 +436,16 @@ def report(
     capture files' names, sizes and SHA-256.
     """
     cap = load_all(captures, topology, vxlan_ports, geneve_ports, no_guess, timeout)
-    words = ["vxlanlens", "report", *captures]
-    words += [w for t in topology for w in ("--topology", t)]
-    words += ["--format", fmt]
-    text = cap.report(fmt, command=" ".join(shlex.quote(w) for w in words))
+    command = _command_line(
+        "report",
+        captures,
+        topology,
+        fmt,
+        vxlan_ports=vxlan_ports,
+        geneve_ports=geneve_ports,
+        no_guess=no_guess,
+    )
+    text = cap.report(fmt, command=command)
     with output(out) as fh:
         fh.write(text)
 
