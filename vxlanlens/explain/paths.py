@@ -205,8 +205,25 @@ def _direction(
                 evidence=_evs(sent[:2]),
             )
         )
+        between = [
+            row
+            for p, row in obs
+            if p.kind == "node" and p.node_ip is None and not na(row["tunnel"])
+        ]
+        caps = ", ".join(sorted({f"{r['capture']}#{int(r['frame_no'])}" for r in between}))
         hops.append(
-            Hop("underlay network", "network", False, note="between the nodes' eth0 (not captured)")
+            Hop(
+                "underlay network",
+                "network",
+                bool(between),
+                note=(
+                    f"seen on the underlay ({caps}), in a capture taken on one of the two nodes: which one "
+                    "cannot be told from its frames"
+                    if between
+                    else "between the nodes' eth0 (not captured)"
+                ),
+                evidence=_evs(between[:2]),
+            )
         )
         recv = _at(obs, "node", node_ip=outer_dst, tunnelled=True) if outer_dst else []
         hops.append(
