@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -114,11 +115,18 @@ def test_directory(tmp_path: Path) -> None:
         open_capture(tmp_path)
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads anything")
-def test_unreadable(tmp_path: Path) -> None:
+def test_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "secret.pcap"
     path.write_bytes(PCAP)
     path.chmod(0)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # root reads anything: make the open fail the way it fails for everyone else
+        source = importlib.import_module("vxlanlens.read._source")
+
+        def denied(*_a: object, **_k: object) -> None:
+            raise PermissionError(13, "Permission denied", str(path))
+
+        monkeypatch.setattr(source, "open", denied, raising=False)
     with pytest.raises(CaptureError, match="permission denied"):
         open_capture(path)
 
