@@ -52,6 +52,12 @@ def explain(
             0,
             "No topology dump was given: interface names, pod names and identities' labels are inferred from the captures or unknown.",
         )
+    if not ctx.cilium_likely:
+        unknowns.insert(
+            0,
+            "Nothing in this input shows Cilium (no Cilium interface, identity or eBPF gateway answer): "
+            "paths are drawn on Cilium's datapath model and may not fit this network.",
+        )
     if left_out:
         unknowns.append(
             f"{left_out} more exchanges were paired but are not given a path each (see `vxlanlens exchanges`)."
@@ -76,7 +82,9 @@ def _attach(paths: list[Path], findings: list[Finding]) -> None:
         frames = {e for hop in (*path.hops, *path.reply_hops) for e in hop.evidence}
         if not frames:
             continue
-        path.findings = [f for f in findings if f.id not in _GLOBAL and frames.intersection(f.evidence)]
+        path.findings = [
+            f for f in findings if f.id not in _GLOBAL and frames.intersection(f.evidence)
+        ]
 
 
 def _topology_summary(ctx: Context) -> dict[str, Any]:

@@ -74,6 +74,7 @@ class Context:
     points: dict[str, Point] = field(default_factory=dict)
     underlay_ips: set[str] = field(default_factory=set)
     """Addresses of the nodes' underlay (outer addresses of tunnelled frames)."""
+    _cilium: list[str] | None = None
     _rows: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -113,6 +114,8 @@ class Context:
         if pod is not None:
             if pod.host_interface:
                 return f"{pod.host_interface}, host-side veth of {pod.label}"
+            if not self.cilium_likely:
+                return f"the MAC that answers {pod.label}'s gateway"
             return f"host-side lxc veth of {pod.label}"
         iface = self.topology.interface_by_mac(m)
         if iface is not None:
@@ -310,6 +313,39 @@ class Context:
         if not na(row["interface"]) and str(row["interface"]) not in ("", "if0"):
             return str(row["interface"])
         return None
+
+    @property
+    def cilium_signals(self) -> list[str]:
+        """What in the input says it comes from Cilium (empty when nothing does)."""
+        if self._cilium is not None:
+            return self._cilium
+        out: list[str] = []
+        kinds = {i.kind for i in self.topology.interfaces if i.confidence == "loaded"}
+        named = sorted(kinds & {"cilium_host", "cilium_net", "cilium_vxlan", "cilium_geneve"})
+        if named:
+            out.append(f"the dumps show {', '.join(named)}")
+        if any(i.confidence == "loaded" and i.labels for i in self.topology.identities):
+            out.append("the dumps list Cilium identities")
+        ex = self.exchanges
+        if not ex.empty and "nd_flags" in ex:
+            na_rs = ex[(ex["kind"] == "nd") & (ex["nd_flags"].astype(str) == "RS")]
+            if not na_rs.empty:
+                out.append(
+                    "a pod's gateway was answered with the R and S flags but not O, as Cilium's eBPF answers"
+                )
+        if not ex.empty and {"vni_request", "vni_reply"} <= set(ex.columns):
+            both = ex[ex["vni_request"].notna() & ex["vni_reply"].notna()]
+            if not both.empty and (both["vni_request"] != both["vni_reply"]).any():
+                out.append(
+                    "requests and replies carry different VNIs, as Cilium's per-sender identities do"
+                )
+        self._cilium = out
+        return out
+
+    @property
+    def cilium_likely(self) -> bool:
+        """Whether the input shows signs of Cilium's datapath (see :attr:`cilium_signals`)."""
+        return bool(self.cilium_signals)
 
     def span(self, capture: str) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
         """Time of a capture's first and last frame (``None`` when it has none)."""

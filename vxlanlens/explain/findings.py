@@ -121,7 +121,9 @@ def gateway_answered_by_ebpf(ctx: Context) -> list[Finding]:
         elif lxc_pod is not None:
             who = f"{mac}, the host-side veth of {lxc_pod.label}"
         else:
-            who = f"{mac}, by Cilium's datapath rule the pod's host-side lxc veth (no dump names it)"
+            who = (
+                f"{mac}, by Cilium's datapath rule the pod's host-side lxc veth (no dump names it)"
+            )
         pod_text = pod.label if pod is not None else f"the pod with MAC {requester_mac}"
         if lookup.checked:
             where = (
@@ -234,10 +236,8 @@ def gateway_is_cilium_host(ctx: Context) -> list[Finding]:
             if str(rows["requester_ip"].iloc[0]) in ctx.underlay_ips:
                 continue  # nodes resolving each other on the underlay
             macs = sorted({str(m) for m in rows["responder_mac"].dropna()})
-            if not any((str(req_mac), m) in nd_by for m in macs) and not any(
-                ctx.topology.pod_by_host_mac(m) for m in macs
-            ):
-                continue
+            if not any((str(req_mac), m) in nd_by for m in macs):
+                continue  # only the IPv6 gateway's eBPF signature ties this MAC to an lxc veth
             seen.add(target)
             statement = (
                 f"The pod with MAC {req_mac} resolves its IPv4 gateway {target} to {', '.join(ctx.mac_text(m) for m in macs)}, "
@@ -282,11 +282,21 @@ def vni_identity(ctx: Context) -> list[Finding]:
         else:
             what = f"identity {vni}"
         tunnels = sorted({str(t) for t in rows["tunnel"].dropna()})
-        statement = (
-            f"{'/'.join(t.upper() for t in tunnels)} VNI {vni} is the security identity of the sender, "
-            f"not a network: Cilium writes the source {what} into the VNI. Seen on {len(rows)} frame(s) "
-            f"sent by {', '.join(senders[:4])}{' and others' if len(senders) > 4 else ''}."
-        )
+        sent_by = f"Seen on {len(rows)} frame(s) sent by {', '.join(senders[:4])}{' and others' if len(senders) > 4 else ''}."
+        if ctx.cilium_likely or (
+            ident is not None and ident.labels and ident.confidence == "loaded"
+        ):
+            statement = (
+                f"{'/'.join(t.upper() for t in tunnels)} VNI {vni} is the security identity of the sender, "
+                f"not a network: Cilium writes the source {what} into the VNI. {sent_by}"
+            )
+        else:
+            statement = (
+                f"{'/'.join(t.upper() for t in tunnels)} VNI {vni}: in Cilium the VNI is the sender's security "
+                f"identity, not a network; nothing in this input shows Cilium, so it may also be an ordinary "
+                f"VXLAN/Geneve network id (a Cilium identity dump or a capture with different request and "
+                f"reply VNIs would tell). {sent_by}"
+            )
         evidence = [
             Evidence(capture=str(c), frame_no=int(f))
             for c, f in zip(rows["capture"], rows["frame_no"], strict=True)
@@ -327,9 +337,14 @@ def vni_identity(ctx: Context) -> list[Finding]:
                     Finding(
                         "vni-identity",
                         "info",
-                        f"Request and reply carry the same VNI {int(r['vni_request'])} ({r['key']}): the two "
-                        f"pods have the same security identity (the same identity labels, e.g. pods of one "
-                        f"Deployment or DaemonSet). Pods with different labels would send different VNIs.",
+                        f"Request and reply carry the same VNI {int(r['vni_request'])} ({r['key']}): "
+                        + (
+                            "the two pods have the same security identity (the same identity labels, e.g. pods of "
+                            "one Deployment or DaemonSet). Pods with different labels would send different VNIs."
+                            if ctx.cilium_likely
+                            else "in Cilium, the two ends have the same identity; in an ordinary overlay, the VNI "
+                            "is the network both ends are in."
+                        ),
                         _pair_frames(same),
                         {"vni_request": int(r["vni_request"]), "vni_reply": int(r["vni_reply"])},
                     )
@@ -350,11 +365,20 @@ def inner_macs(ctx: Context) -> list[Finding]:
         src_name, dst_name = ctx.mac_name(smac), ctx.mac_name(dmac)
         first = rows.iloc[0]
         node = ctx.node_label(first["outer_src_ip"]) or f"node {first['outer_src_ip']}"
-        if sender is not None and sender.mac == str(smac) and sender.host_mac == str(dmac):
+        if not ctx.cilium_likely and not ctx.loaded:
+            meaning = (
+                "the sender's own MAC → its next hop's MAC (a gateway, or the peer itself on one L2 segment); the frame went into the tunnel "
+                "as the sender sent it"
+            )
+        elif sender is not None and sender.mac == str(smac) and sender.host_mac == str(dmac):
             veth = f" ({sender.host_interface})" if sender.host_interface else ""
             hm = sender.field_sources.get("host_mac")
             loaded = sender.confidence == "loaded" and (hm is None or hm[1] == "loaded")
-            how = "" if loaded else " — by Cilium's datapath rule, inferred from the captures (no dump confirms it)"
+            how = (
+                ""
+                if loaded
+                else " — by Cilium's datapath rule, inferred from the captures (no dump confirms it)"
+            )
             meaning = (
                 f"the sending pod's eth0 → its own host-side veth{veth}, both on the sending node "
                 f"({sender.node or node}){how}"
