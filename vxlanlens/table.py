@@ -241,8 +241,15 @@ class TableBuilder:
         if not valid.any():
             self._cols[name].add_null(n)
             return
+        fam = family[valid]
+        if (fam == 4).all():  # the common case of an IPv4 column: one factorization
+            v4addr = np.ascontiguousarray(addr[valid][:, :4]).view(">u4").ravel().astype(np.uint64)
+            codes, uniq = pd.factorize(v4addr)
+            zeros = np.zeros(len(uniq), np.uint64)
+            self._cols[name].add(codes, valid, (uniq, zeros, np.ones(len(uniq), np.int64)))
+            return
         words = np.ascontiguousarray(addr[valid]).view(">u8").astype(np.uint64)
-        v4 = family[valid] == 4
+        v4 = fam == 4
         hi = np.where(v4, words[:, 0] >> np.uint64(32), words[:, 0])  # IPv4: only 4 bytes count
         lo = np.where(v4, np.uint64(0), words[:, 1])
         pair_codes, uh, ul = _factorize_pairs(hi, lo)

@@ -337,9 +337,13 @@ def _summary(ctx: Context, kind: str, key: str, rows: pd.DataFrame) -> str:
     statuses = rows["status"].astype(str)
     if (statuses == "answered").any():
         ans = rows[statuses == "answered"]
-        lat = ans["latency_s"].dropna()
-        at = ", ".join(sorted({str(c) for c in ans["request_capture"].dropna()}))
-        lat_text = f" in {lat.iloc[0] * 1e3:.3f} ms at {at}" if len(lat) else ""
+        timed = ans[ans["latency_s"].notna()]
+        per_point = [
+            f"{float(t) * 1e3:.3f} ms at {p}"
+            for p, t in zip(timed["point"].astype(str), timed["latency_s"], strict=True)
+        ]
+        shown = ", ".join(dict.fromkeys(per_point[:4])) + (", ..." if len(per_point) > 4 else "")
+        lat_text = f" in {shown}" if per_point else ""
         who = vals(ans["responder_mac"].iloc[0])
         by = f" by {ctx.mac_text(who)}" if kind in ("nd", "arp") and who else ""
         status = f"answered{by}{lat_text}"
