@@ -464,12 +464,20 @@ def hop_limit(ctx: Context) -> list[Finding]:
         row = ctx.row(r["reply_capture"], r["reply_frame"])
         if row is None or na(row["ttl"]) or not na(row["tunnel"]):
             continue
-        if not na(r["requester_mac"]) and str(row["dst_mac"]) != str(r["requester_mac"]):
+        if na(row["dst_mac"]):  # cooked (-i any) capture: no destination MAC
+            if _later_copy(ctx, row):
+                continue  # seen again further along (e.g. on the lxc veth after cilium_vxlan)
+        elif not na(r["requester_mac"]) and str(row["dst_mac"]) != str(r["requester_mac"]):
             continue  # not (yet) delivered to the requester: e.g. decapsulated, not yet routed
         point = ctx.points.get(str(row["capture"]))
         requester = ctx.pod_label(ip=r["requester_ip"], mac=r["requester_mac"])
         if point is not None and point.kind == "pod" and requester and point.pod != requester:
             continue  # the reply leaving the answering pod, not arriving at the requester
+        rpod = ctx.pod_of(ip=r["requester_ip"], mac=r["requester_mac"])
+        if point is not None and point.kind == "node" and rpod is not None:
+            homes = {rpod.node, getattr(rpod, "node_ip", None)} - {None}
+            if homes and not homes & {point.node, point.node_ip}:
+                continue  # a node capture on the answering side: the reply has not arrived yet
         key = (str(row["src_ip"]), str(row["dst_ip"]), int(row["ttl"]))
         if key in done:
             continue
@@ -509,6 +517,22 @@ def hop_limit(ctx: Context) -> list[Finding]:
             )
         )
     return out
+
+
+def _later_copy(ctx: Context, row: pd.Series) -> bool:
+    """Whether the same pod packet appears again, outside a tunnel, later in the same capture."""
+    p = ctx.packets
+    m = (
+        (p["capture"].astype(str) == str(row["capture"]))
+        & (p["frame_no"] > int(row["frame_no"]))
+        & p["tunnel"].isna()
+        & (p["src_ip"].astype(str) == str(row["src_ip"]))
+        & (p["dst_ip"].astype(str) == str(row["dst_ip"]))
+    )
+    for col in ("ip_proto", "echo_id", "echo_seq", "tcp_seq", "tcp_flags"):
+        if not na(row[col]):
+            m &= p[col] == row[col]
+    return bool(m.fillna(False).any())
 
 
 def _ttl_at_sender(ctx: Context, row: pd.Series) -> tuple[int, str] | None:
