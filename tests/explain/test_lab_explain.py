@@ -109,3 +109,15 @@ def test_ipv6_underlay() -> None:
     assert problems(exp) == []
     echo = [p for p in exp.paths if p.kind == "echo"]
     assert any("fc00:f853:ccd:e793::4" in h.place for p in echo for h in p.hops)
+
+
+def test_node_any_capture_alone() -> None:
+    path = CAPTURES / "lab-ipv6-ping" / "node-worker-any.pcap"
+    if not path.exists():
+        pytest.skip("lab captures not shipped")
+    exp = vxlanlens.read(str(path)).explain()
+    assert problems(exp) == []
+    (hop,) = by(exp, "hop-limit")
+    assert hop.details["hops"] == 1 and hop.details["ttl"] == 63
+    assert len(by(exp, "gateway-answered-by-ebpf")) == 1
+    assert any("different VNIs (30155 and 48217" in f.statement for f in by(exp, "vni-identity"))
