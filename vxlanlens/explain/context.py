@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from ..topology import Topology
@@ -75,9 +76,14 @@ class Context:
     underlay_ips: set[str] = field(default_factory=set)
     """Addresses of the nodes' underlay (outer addresses of tunnelled frames)."""
     _cilium: list[str] | None = None
+    _journey_of: dict[tuple[str, int], int] | None = None
+    _row_cache: dict[tuple[str, int], pd.Series] = field(default_factory=dict)
+    _journey_obs: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
     _rows: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if isinstance(self.topology, Topology):
+            self.topology = self.topology.indexed()  # thousands of look-ups follow
         p = self.packets
         if len(p):
             keys = zip(p["capture"].astype(str), p["frame_no"].astype(int), strict=True)
@@ -92,8 +98,46 @@ class Context:
         """The packets-table row of a frame, or ``None``."""
         if na(capture) or na(frame):
             return None
-        i = self._rows.get((str(capture), int(frame)))  # type: ignore[arg-type]
-        return None if i is None else self.packets.iloc[i]
+        key = (str(capture), int(frame))  # type: ignore[call-overload]
+        hit = self._row_cache.get(key)
+        if hit is None:
+            i = self._rows.get(key)
+            if i is None:
+                return None
+            hit = self._row_cache[key] = self.packets.iloc[i]
+        return hit
+
+    def values_at(self, captures: pd.Series, frames: pd.Series, column: str) -> np.ndarray:
+        """``column`` of the packets at many ``(capture, frame)`` pairs (None where there is none)."""
+        values = self.packets[column].astype(object).to_numpy()
+        idx = [
+            self._rows.get((str(c), int(f)), -1) if not (na(c) or na(f)) else -1
+            for c, f in zip(captures.tolist(), frames.tolist(), strict=True)
+        ]
+        out = np.empty(len(idx), dtype=object)
+        for k, i in enumerate(idx):
+            v = values[i] if i >= 0 else None
+            out[k] = None if na(v) else v
+        return out
+
+    # --- journeys --------------------------------------------------------------------------
+    def journey_frames(self, capture: object, frame: object) -> list[tuple[str, int]]:
+        """Every observation ``(capture, frame_no)`` of the packet seen at this frame, in
+        journey order (just this frame when it belongs to no journey)."""
+        if na(capture) or na(frame):
+            return []
+        if self._journey_of is None:
+            self._journey_of, self._journey_obs = {}, {}
+            j = self.journeys
+            if not j.empty:
+                order = j.sort_values(["journey", "obs"], kind="stable")
+                for jid, c, f in zip(order["journey"].tolist(), order["capture"].astype(str).tolist(),
+                                     order["frame_no"].tolist(), strict=True):  # fmt: skip
+                    self._journey_of[(c, int(f))] = int(jid)
+                    self._journey_obs.setdefault(int(jid), []).append((c, int(f)))
+        key = (str(capture), int(frame))  # type: ignore[call-overload]
+        jid = self._journey_of.get(key)
+        return list(self._journey_obs[jid]) if jid is not None else [key]
 
     # --- names -----------------------------------------------------------------------------
     def mac_name(self, mac: object) -> str | None:

@@ -23,6 +23,13 @@ VXLAN_OVERHEAD = {4: 50, 6: 70}
 GENEVE_BASE = 8
 DEFAULT_UNDERLAY_MTU = 1500
 MAX_EVIDENCE = 12
+MAX_INNER_MAC_FINDINGS = 8
+MAX_VNI_FINDINGS = 12
+MAX_DUAL_STACK_FINDINGS = 8
+MAX_PER_KIND = 20
+"""Findings of one id stated one by one; the rest are counted in one more finding."""
+"""VNIs named one by one; the others are counted in one finding."""
+"""The inner-MAC pattern of this many distinct conversations is explained; more would repeat it."""
 
 
 def _src_evs(source: Source) -> list[Evidence]:
@@ -88,6 +95,17 @@ def gateway_answered_by_ebpf(ctx: Context) -> list[Finding]:
     gateways = _route_gateways(ctx, 6)
     routers = set(ctx.topology.router_ips())
     out = []
+    pairs = nd[["target", "requester_mac"]].astype(str).drop_duplicates()
+    left_out = max(0, len(pairs) - MAX_PER_KIND)
+    if left_out:
+        first = pairs.head(MAX_PER_KIND)
+        wanted = set(first.itertuples(index=False, name=None))
+        nd = nd[
+            [
+                k in wanted
+                for k in zip(nd["target"].astype(str), nd["requester_mac"].astype(str), strict=True)
+            ]
+        ]
     for (target, requester_mac), rows in nd.groupby(
         ["target", "requester_mac"], observed=True, sort=False
     ):
@@ -170,6 +188,15 @@ def gateway_answered_by_ebpf(ctx: Context) -> list[Finding]:
                     "interfaces_checked": lookup.checked,
                     "solicitations": len(rows),
                 },
+            )
+        )
+    if left_out and out:
+        out.append(
+            _more(
+                "gateway-answered-by-ebpf",
+                "info",
+                left_out,
+                "solicitations of a gateway by other pods, not checked one by one",
             )
         )
     return out
@@ -266,6 +293,26 @@ def vni_identity(ctx: Context) -> list[Finding]:
     if tun.empty:
         return []
     out = []
+    counts = tun["vni"].value_counts()
+    shown = set(counts.index[:MAX_VNI_FINDINGS].tolist())
+    if len(counts) > MAX_VNI_FINDINGS:
+        rest = counts.iloc[MAX_VNI_FINDINGS:]
+        first = tun[tun["vni"].isin(rest.index)].head(MAX_EVIDENCE)
+        out.append(
+            Finding(
+                "vni-identity",
+                "info",
+                f"{len(counts)} different VNIs are in use; the {MAX_VNI_FINDINGS} seen most often are "
+                f"named below, and {len(rest)} more carry {int(rest.sum())} frame(s) between them "
+                f"(`vxlanlens packets --columns vni,src_ip,dst_ip` lists them all).",
+                [
+                    Evidence(capture=str(c), frame_no=int(f))
+                    for c, f in zip(first["capture"], first["frame_no"], strict=True)
+                ],
+                {"vnis": len(counts), "not_shown": len(rest)},
+            )
+        )
+    tun = tun[tun["vni"].isin(shown)]
     for vni, rows in tun.groupby("vni", sort=True):
         vni = int(vni)
         ident = ctx.topology.identity(vni)
@@ -355,12 +402,20 @@ def vni_identity(ctx: Context) -> list[Finding]:
 def inner_macs(ctx: Context) -> list[Finding]:
     """What the inner MACs of tunnelled frames are: the sending pod's eth0 and its own lxc veth."""
     p = ctx.packets
-    tun = p[p["tunnel"].notna() & p["src_mac"].notna()]
+    tun = p[p["tunnel"].notna() & p["src_mac"].notna() & p["src_ip"].notna() & p["dst_ip"].notna()]
     if tun.empty:
         return []
     out = []
-    groups = tun.groupby(["src_mac", "dst_mac", "src_ip", "dst_ip"], observed=True, sort=False)
-    for (smac, dmac, sip, dip), rows in list(groups)[:8]:
+    keys = ["src_mac", "dst_mac", "src_ip", "dst_ip"]
+    as_text = pd.DataFrame(
+        {k: tun[k].astype(object).where(tun[k].notna(), "-").astype(str) for k in keys}
+    )
+    first = as_text.drop_duplicates().head(MAX_INNER_MAC_FINDINGS)
+    for smac, dmac, sip, dip in first.itertuples(index=False):
+        rows = tun[
+            (as_text["src_mac"] == smac) & (as_text["dst_mac"] == dmac)
+            & (as_text["src_ip"] == sip) & (as_text["dst_ip"] == dip)
+        ]  # fmt: skip
         sender = ctx.pod_of(ip=sip, mac=smac)
         src_name, dst_name = ctx.mac_name(smac), ctx.mac_name(dmac)
         first = rows.iloc[0]
@@ -537,22 +592,11 @@ def _later_copy(ctx: Context, row: pd.Series) -> bool:
 
 def _ttl_at_sender(ctx: Context, row: pd.Series) -> tuple[int, str] | None:
     """The TTL the same packet had earlier on its path (e.g. inside the tunnel), if seen."""
-    j = ctx.journeys
-    if j.empty:
+    obs = ctx.journey_frames(row["capture"], row["frame_no"])
+    if len(obs) < 2 or obs[0] == (str(row["capture"]), int(row["frame_no"])):
         return None
-    me = j[
-        (j["capture"].astype(str) == str(row["capture"])) & (j["frame_no"] == int(row["frame_no"]))
-    ]
-    if me.empty:
-        return None
-    jid = me["journey"].iloc[0]
-    obs = j[j["journey"] == jid].sort_values("obs")
-    first = obs.iloc[0]
-    if int(first["frame_no"]) == int(row["frame_no"]) and str(first["capture"]) == str(
-        row["capture"]
-    ):
-        return None
-    if na(first["ttl"]) or int(first["ttl"]) <= int(row["ttl"]):
+    first = ctx.row(*obs[0])
+    if first is None or na(first["ttl"]) or int(first["ttl"]) <= int(row["ttl"]):
         return None
     return int(first["ttl"]), f"{first['capture']}#{int(first['frame_no'])}"
 
@@ -565,25 +609,53 @@ def dual_stack(ctx: Context) -> list[Finding]:
         fams.add(4)
     exercised = " and ".join(f"IPv{v}" for v in sorted(fams)) or "no IP"
     out = []
+    dual = []
     for pod in ctx.topology.pods:
         v4 = [ip for ip in pod.ips if ipaddress.ip_address(ip).version == 4]
         v6 = [ip for ip in pod.ips if ipaddress.ip_address(ip).version == 6]
-        if not (v4 and v6):
-            continue
-        used = p[p["src_ip"].astype(str).isin(pod.ips) | p["dst_ip"].astype(str).isin(pod.ips)]
-        used_f = sorted({int(v) for v in used["ip_version"].dropna().unique()})
+        if v4 and v6:
+            dual.append((pod, v4, v6))
+    if not dual:
+        return out
+    # per address: the IP versions it was used with and its first frame (one pass)
+    both = pd.concat(
+        [
+            p[["src_ip", "ip_version", "capture", "frame_no"]].rename(columns={"src_ip": "ip"}),
+            p[["dst_ip", "ip_version", "capture", "frame_no"]].rename(columns={"dst_ip": "ip"}),
+        ]
+    )
+    both = both[both["ip"].notna()]
+    both = both.assign(ip=both["ip"].astype(object).astype(str))
+    versions: dict[str, set[int]] = {}
+    for ip, ver in both[["ip", "ip_version"]].dropna().drop_duplicates().itertuples(index=False):
+        versions.setdefault(ip, set()).add(int(ver))
+    first_frame = {
+        ip: Evidence(capture=str(c), frame_no=int(f))
+        for ip, c, f in both.drop_duplicates("ip")[["ip", "capture", "frame_no"]].itertuples(
+            index=False
+        )
+    }
+    if len(dual) > MAX_DUAL_STACK_FINDINGS:
+        out.append(
+            Finding(
+                "dual-stack",
+                "info",
+                f"{len(dual)} pods have both an IPv4 and an IPv6 address; the first "
+                f"{MAX_DUAL_STACK_FINDINGS} are named below (`vxlanlens topology` lists them all).",
+                [],
+                {"pods": len(dual)},
+            )
+        )
+        dual = dual[:MAX_DUAL_STACK_FINDINGS]
+    for pod, v4, v6 in dual:
+        used_f = sorted({v for ip in pod.ips for v in versions.get(ip, ())})
+        seen_at = [first_frame[ip] for ip in pod.ips if ip in first_frame]
         used_text = " and ".join(f"IPv{v}" for v in used_f) if used_f else "neither family"
         statement = (
             f"{pod.label} is dual-stack: IPv4 {', '.join(v4)} and IPv6 {', '.join(v6)} on one eth0. "
             f"The captures exercise {used_text} for it ({exercised} overall)."
         )
-        evidence = _src_evs(pod.source)
-        if not used.empty:
-            evidence += [
-                Evidence(
-                    capture=str(used["capture"].iloc[0]), frame_no=int(used["frame_no"].iloc[0])
-                )
-            ]
+        evidence = _src_evs(pod.source) + seen_at[:1]
         out.append(
             Finding(
                 "dual-stack",
@@ -609,9 +681,31 @@ def unanswered(ctx: Context) -> list[Finding]:
         set(ctx.topology.router_ips()) | set(_route_gateways(ctx, 6)) | set(_route_gateways(ctx, 4))
     )
     # a request counts as unanswered only if no observation point saw it answered
-    for (kind, key), rows in ex[ex["kind"].isin(["nd", "arp", "echo", "tcp"])].groupby(
-        ["kind", "key"], observed=True, sort=False
-    ):
+    req = ex[ex["kind"].isin(["nd", "arp", "echo", "tcp"])]
+    st = req["status"].astype(str)
+    flags = pd.DataFrame(
+        {
+            "kind": req["kind"].astype(str),
+            "key": req["key"].astype(str),
+            "ans": st == "answered",
+            "un": st == "unanswered",
+        }
+    )
+    agg = flags.groupby(["kind", "key"], sort=False).agg(ans=("ans", "any"), un=("un", "any"))
+    lost = agg[agg["un"] & ~agg["ans"]].reset_index()
+    count: dict[str, int] = {}
+    keep = set()
+    for kind, key in zip(lost["kind"], lost["key"], strict=True):
+        count[kind] = count.get(kind, 0) + 1
+        if count[kind] <= MAX_PER_KIND:
+            keep.add((kind, key))
+    sel = req[[(k, v) in keep for k, v in zip(flags["kind"], flags["key"], strict=True)]]
+    more = {k: n - MAX_PER_KIND for k, n in count.items() if n > MAX_PER_KIND}
+    what = {"nd": ("ns-unanswered", "unanswered Neighbor Solicitations"), "arp": ("arp-unanswered", "unanswered ARP requests"),
+            "echo": ("echo-unanswered", "unanswered echo requests"), "tcp": ("tcp-unanswered", "unanswered TCP SYNs")}  # fmt: skip
+    for kind, n in more.items():
+        out.append(_more(what[kind][0], "problem", n, what[kind][1]))
+    for (kind, key), rows in sel.groupby(["kind", "key"], observed=True, sort=False):
         if (rows["status"] == "answered").any() or not (rows["status"] == "unanswered").any():
             continue
         un = rows[rows["status"] == "unanswered"]
@@ -722,16 +816,12 @@ def _furthest(ctx: Context, seen: list[tuple[str, int]], exchange: pd.Series) ->
 
 def _last_seen(ctx: Context, rows: pd.DataFrame) -> str:
     """Where an unanswered request was last seen, and which captures did not see it."""
-    j = ctx.journeys
     seen: list[tuple[str, int]] = []
     for c, f in zip(rows["request_capture"], rows["request_frame"], strict=True):
         if not na(c):
             seen.append((str(c), int(f)))
-    if not j.empty and seen:
-        me = j[(j["capture"].astype(str) == seen[0][0]) & (j["frame_no"] == seen[0][1])]
-        if not me.empty:
-            obs = j[j["journey"] == me["journey"].iloc[0]].sort_values("obs")
-            seen = [(str(c), int(f)) for c, f in zip(obs["capture"], obs["frame_no"], strict=True)]
+    if seen:
+        seen = ctx.journey_frames(*seen[0])
     last_cap, last_frame = _furthest(ctx, seen, rows.iloc[0])
     row = ctx.row(last_cap, last_frame)
     inside = ""
@@ -867,27 +957,49 @@ def asymmetric_path(ctx: Context) -> list[Finding]:
     both = ex[
         ex["reply_frame"].notna() & ex["request_frame"].notna() & ex["tunnelled"].fillna(False)
     ]
-    for _, r in both.iterrows():
-        req = ctx.row(r["request_capture"], r["request_frame"])
-        rep = ctx.row(r["reply_capture"], r["reply_frame"])
-        if req is None or rep is None or na(req["outer_dst_ip"]) or na(rep["outer_src_ip"]):
-            continue
-        if str(req["outer_dst_ip"]) != str(rep["outer_src_ip"]):
-            out.append(
-                Finding(
-                    "asymmetric-path",
-                    "warning",
-                    f"{r['key']}: the request was tunnelled to {ctx.ip_text(req['outer_dst_ip'])} but the reply came "
-                    f"back from {ctx.ip_text(rep['outer_src_ip'])}: the two directions take different paths "
-                    f"(stale routes or pod CIDR on another node?).",
-                    _pair_frames(pd.DataFrame([r])),
-                    {
-                        "request_to": str(req["outer_dst_ip"]),
-                        "reply_from": str(rep["outer_src_ip"]),
-                    },
-                )
+    if both.empty:
+        return out
+    to = ctx.values_at(both["request_capture"], both["request_frame"], "outer_dst_ip")
+    back = ctx.values_at(both["reply_capture"], both["reply_frame"], "outer_src_ip")
+    odd = [
+        k
+        for k in range(len(both))
+        if to[k] is not None and back[k] is not None and str(to[k]) != str(back[k])
+    ]
+    for k in odd[:MAX_PER_KIND]:
+        r = both.iloc[k]
+        out.append(
+            Finding(
+                "asymmetric-path",
+                "warning",
+                f"{r['key']}: the request was tunnelled to {ctx.ip_text(to[k])} but the reply came "
+                f"back from {ctx.ip_text(back[k])}: the two directions take different paths "
+                f"(stale routes or pod CIDR on another node?).",
+                _pair_frames(pd.DataFrame([r])),
+                {"request_to": str(to[k]), "reply_from": str(back[k])},
             )
+        )
+    if len(odd) > MAX_PER_KIND:
+        out.append(
+            _more(
+                "asymmetric-path",
+                "warning",
+                len(odd) - MAX_PER_KIND,
+                "exchanges with the same asymmetry",
+            )
+        )
     return out
+
+
+def _more(fid: str, severity: str, n: int, what: str) -> Finding:
+    """One finding that counts the cases left out of a long list."""
+    return Finding(
+        fid,
+        severity,
+        f"... and {n} more {what} (`vxlanlens exchanges` lists them all).",
+        [],
+        {"more": n},
+    )
 
 
 def unknown_mac(ctx: Context) -> list[Finding]:

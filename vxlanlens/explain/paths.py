@@ -20,17 +20,8 @@ def _observations(ctx: Context, rows: pd.DataFrame, side: str) -> list[tuple[Poi
     for c, f in zip(rows[f"{side}_capture"], rows[f"{side}_frame"], strict=True):
         if not na(c) and not na(f):
             frames.append((str(c), int(f)))
-    j = ctx.journeys
-    if not j.empty and frames:
-        keys = set(frames)
-        mine = j[
-            [(str(c), int(f)) in keys for c, f in zip(j["capture"], j["frame_no"], strict=True)]
-        ]
-        if not mine.empty:
-            obs = j[j["journey"].isin(mine["journey"].unique())]
-            frames += [
-                (str(c), int(f)) for c, f in zip(obs["capture"], obs["frame_no"], strict=True)
-            ]
+    for cap, frame in list(frames):
+        frames += ctx.journey_frames(cap, frame)
     out = []
     for cap, frame in dict.fromkeys(frames):
         row = ctx.row(cap, frame)
@@ -366,9 +357,15 @@ def build_paths(ctx: Context) -> tuple[list[Path], int]:
     if ex.empty:
         return [], 0
     ex = ex[ex["status"].astype(str) != "duplicate"]
-    groups = list(ex.groupby(["kind", "key"], observed=True, sort=False))
+    grouped = ex.groupby(["kind", "key"], observed=True, sort=False)
+    total = grouped.ngroups
+    keys = ex[["kind", "key"]].astype(str).drop_duplicates().head(MAX_PATHS)
+    wanted = set(keys.itertuples(index=False, name=None))
+    chosen = ex[
+        [k in wanted for k in zip(ex["kind"].astype(str), ex["key"].astype(str), strict=True)]
+    ]
     paths: list[Path] = []
-    for (kind, key), rows in groups[:MAX_PATHS]:
+    for (kind, key), rows in chosen.groupby(["kind", "key"], observed=True, sort=False):
         kind, key = str(kind), str(key)
         if kind in ("nd", "arp"):
             req, rep = _gateway_hops(ctx, rows, kind)
@@ -394,4 +391,4 @@ def build_paths(ctx: Context) -> tuple[list[Path], int]:
         paths.append(
             Path(kind=kind, summary=_summary(ctx, kind, key, rows), hops=req, reply_hops=rep)
         )
-    return paths, max(0, len(groups) - MAX_PATHS)
+    return paths, max(0, total - MAX_PATHS)

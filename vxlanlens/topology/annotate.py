@@ -76,7 +76,7 @@ def annotate(packets: pd.DataFrame, topology: Topology) -> pd.DataFrame:
     """A copy of ``packets`` with the columns of :data:`ANNOTATION_COLUMNS` added."""
     if not isinstance(packets, pd.DataFrame):
         raise SchemaError(f"expected a pandas DataFrame of packets, found {type(packets).__name__}")
-    t = topology
+    t = topology.indexed() if isinstance(topology, Topology) else topology
     n = len(packets)
 
     def col(name: str) -> pd.Series | None:

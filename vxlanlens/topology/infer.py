@@ -60,9 +60,30 @@ def _col(df: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _ev(df: pd.DataFrame, mask: Any = None) -> tuple[tuple[str, int], ...]:
-    sub = df if mask is None else df[mask]
-    sub = sub.head(EVIDENCE_FRAMES)
-    return tuple((str(c), int(n)) for c, n in zip(sub["_cap"], sub["_fno"], strict=False))
+    caps, frames = df["_cap"], df["_fno"]
+    if mask is not None:
+        caps, frames = caps[mask], frames[mask]
+    return tuple(
+        (str(c), int(n))
+        for c, n in zip(
+            caps.iloc[:EVIDENCE_FRAMES].tolist(),
+            frames.iloc[:EVIDENCE_FRAMES].tolist(),
+            strict=False,
+        )
+    )
+
+
+def _ev_by(df: pd.DataFrame, keys: list[str]) -> dict[Any, tuple[tuple[str, int], ...]]:
+    """Evidence frames (the first few) of every distinct value of ``keys``, in one pass."""
+    if df.empty:
+        return {}
+    head = df.groupby(keys, sort=False, dropna=False).head(EVIDENCE_FRAMES)
+    out: dict[Any, list[tuple[str, int]]] = defaultdict(list)
+    key_cols = [head[k].tolist() for k in keys]
+    for i, (c, n) in enumerate(zip(head["_cap"].tolist(), head["_fno"].tolist(), strict=True)):
+        key = key_cols[0][i] if len(keys) == 1 else tuple(col[i] for col in key_cols)
+        out[key].append((str(c), int(n)))
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def _src(frames: tuple[tuple[str, int], ...], note: str) -> Source:
@@ -76,8 +97,13 @@ def _is_unicast_global(ip: Any) -> bool:
         a = ipaddress.ip_address(str(ip))
     except ValueError:
         return False
-    return not (a.is_link_local or a.is_multicast or a.is_unspecified or a.is_loopback
-                or (a.version == 4 and str(a) == "255.255.255.255"))
+    return not (
+        a.is_link_local
+        or a.is_multicast
+        or a.is_unspecified
+        or a.is_loopback
+        or (a.version == 4 and str(a) == "255.255.255.255")
+    )
 
 
 def _unicast(series: pd.Series) -> pd.Series:
@@ -93,25 +119,48 @@ def infer(packets: pd.DataFrame) -> Topology:
     if len(packets) == 0:
         topo.unknown.append("everything: the packets table is empty")
         return topo
-    df = pd.DataFrame({
-        "_cap": _col(packets, "capture").astype(str) if "capture" in packets.columns
-        else pd.Series(["?"] * len(packets), index=packets.index),
-        "_fno": packets["frame_no"].astype("int64") if "frame_no" in packets.columns
-        else pd.Series(range(1, len(packets) + 1), index=packets.index),
-    })
-    for c in ("tunnel", "outer_src_ip", "outer_dst_ip", "src_mac", "dst_mac", "src_ip", "dst_ip", "vni",
-              "icmp_type", "nd_target", "nd_flags", "nd_lladdr", "arp_op", "arp_sender_mac",
-              "arp_sender_ip", "arp_target_mac", "arp_target_ip", "ifindex", "pkt_type"):
+    df = pd.DataFrame(
+        {
+            "_cap": _col(packets, "capture").astype(str)
+            if "capture" in packets.columns
+            else pd.Series(["?"] * len(packets), index=packets.index),
+            "_fno": packets["frame_no"].astype("int64")
+            if "frame_no" in packets.columns
+            else pd.Series(range(1, len(packets) + 1), index=packets.index),
+        }
+    )
+    for c in (
+        "tunnel",
+        "outer_src_ip",
+        "outer_dst_ip",
+        "src_mac",
+        "dst_mac",
+        "src_ip",
+        "dst_ip",
+        "vni",
+        "icmp_type",
+        "nd_target",
+        "nd_flags",
+        "nd_lladdr",
+        "arp_op",
+        "arp_sender_mac",
+        "arp_sender_ip",
+        "arp_target_mac",
+        "arp_target_ip",
+        "ifindex",
+        "pkt_type",
+    ):
         df[c] = _col(packets, c)
     df = df.reset_index(drop=True)
 
     node_ips = _nodes(df, topo)
     _tunnelled_pods(df, topo, node_ips)
-    _gateways_ns(df, topo)
-    _gateways_arp(df, topo)
+    seen = _Seen(df)
+    _gateways_ns(df, topo, seen)
+    _gateways_arp(df, topo, seen)
     _sll2(df, topo)
     _captures(df, topo)
-    out = merge(topo)
+    out = merge(topo, copy=False)
     _unknowns(out, df)
     return out
 
@@ -122,12 +171,25 @@ def _nodes(df: pd.DataFrame, topo: Topology) -> set[str]:
     for ip in list(tun["outer_src_ip"]) + list(tun["outer_dst_ip"]):
         if ip:
             ips.setdefault(str(ip), None)
+    both = pd.concat(
+        [
+            tun[["_cap", "_fno", "outer_src_ip"]].rename(columns={"outer_src_ip": "ip"}),
+            tun[["_cap", "_fno", "outer_dst_ip"]].rename(columns={"outer_dst_ip": "ip"}),
+        ]
+    ).sort_values(["_cap", "_fno"], kind="stable")
+    evidence = _ev_by(both, ["ip"])
     for ip in ips:
-        frames = _ev(tun, (tun["outer_src_ip"] == ip) | (tun["outer_dst_ip"] == ip))
+        frames = evidence.get(ip, ())
         src = _src(frames, "outer (underlay) address of tunnelled frames")
-        topo.nodes.append(Node(source=src, confidence="inferred-high",
-                               addresses=[NodeFact(source=src, confidence="inferred-high", value=ip,
-                                                   role="address")]))
+        topo.nodes.append(
+            Node(
+                source=src,
+                confidence="inferred-high",
+                addresses=[
+                    NodeFact(source=src, confidence="inferred-high", value=ip, role="address")
+                ],
+            )
+        )
     return set(ips)
 
 
@@ -141,27 +203,39 @@ def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> Non
     snd = tun[(vni >= 256) & _unicast(tun["src_ip"])]
     keys = snd[["src_ip", "src_mac", "outer_src_ip", "vni", "dst_mac"]].drop_duplicates()
     vnis_seen: set[int] = set()
+    pod_ev = _ev_by(snd, ["src_ip", "outer_src_ip"])
+    vni_ev = _ev_by(snd.assign(_vni=pd.to_numeric(snd["vni"], errors="coerce")), ["_vni"])
     for row in keys.itertuples(index=False):
         ip, mac, nip, v, dmac = row
         if str(ip) in node_ips:
             continue
-        mask = (snd["src_ip"] == ip) & (snd["outer_src_ip"] == nip)
-        frames = _ev(snd, mask)
+        frames = pod_ev.get((ip, nip), ())
         src = _src(frames, f"inner source of tunnelled frames from node {nip} with VNI {int(v)}")
-        pod = Pod(source=src, confidence="inferred-high", ips=[str(ip)], mac=str(mac) if mac else None,
-                  identity=int(v), node_ip=str(nip))
+        pod = Pod(
+            source=src,
+            confidence="inferred-high",
+            ips=[str(ip)],
+            mac=str(mac) if mac else None,
+            identity=int(v),
+            node_ip=str(nip),
+        )
         if dmac:
             pod.host_mac = str(dmac)
             pod.field_sources["host_mac"] = (
                 _src(frames, "inner destination MAC of the pod's tunnelled frames: its lxc veth"),
-                "inferred-low")
+                "inferred-low",
+            )
         topo.pods.append(pod)
         behind[str(nip)].add(str(ip))
         if int(v) not in vnis_seen:
             vnis_seen.add(int(v))
-            topo.identities.append(Identity(
-                source=_src(_ev(snd, pd.to_numeric(snd["vni"], errors="coerce") == v),
-                            "VNI of tunnelled frames"), confidence="inferred-high", id=int(v)))
+            topo.identities.append(
+                Identity(
+                    source=_src(vni_ev.get(float(v), vni_ev.get(v, ())), "VNI of tunnelled frames"),
+                    confidence="inferred-high",
+                    id=int(v),
+                )
+            )
     # receivers: the inner destination is routed to the outer destination node. That says
     # where its prefix lives, not that a pod has the address (it may not exist: see the
     # no-such-pod lab scenario), so it feeds the pod-CIDR guess only.
@@ -177,7 +251,9 @@ def _pod_cidrs(topo: Topology, behind: dict[str, set[str]]) -> None:
     for nip, ips in behind.items():
         nets = []
         for fam, plen in ((4, 24), (6, 64)):
-            fam_ips = [ipaddress.ip_address(x) for x in ips if ipaddress.ip_address(x).version == fam]
+            fam_ips = [
+                ipaddress.ip_address(x) for x in ips if ipaddress.ip_address(x).version == fam
+            ]
             cands = {ipaddress.ip_network(f"{a}/{plen}", strict=False) for a in fam_ips}
             if len(cands) == 1:
                 nets.append(str(next(iter(cands))))
@@ -192,13 +268,20 @@ def _pod_cidrs(topo: Topology, behind: dict[str, set[str]]) -> None:
             continue
         for n in nets:
             if owners[n] == 1:
-                node.pod_cidrs.append(NodeFact(
-                    source=Source(frames=node.addresses[0].source.frames,
-                                  note="assumed /24 or /64 around the pod IPs seen behind this node"),
-                    confidence="inferred-low", value=n, role="pod-cidr"))
+                node.pod_cidrs.append(
+                    NodeFact(
+                        source=Source(
+                            frames=node.addresses[0].source.frames,
+                            note="assumed /24 or /64 around the pod IPs seen behind this node",
+                        ),
+                        confidence="inferred-low",
+                        value=n,
+                        role="pod-cidr",
+                    )
+                )
 
 
-def _gateways_ns(df: pd.DataFrame, topo: Topology) -> None:
+def _gateways_ns(df: pd.DataFrame, topo: Topology, seen: _Seen) -> None:
     t = pd.to_numeric(df["icmp_type"], errors="coerce")
     ns = df[(t == 135) & df["nd_target"].notna()].copy()
     na = df[(t == 136) & df["nd_target"].notna()].copy()
@@ -206,75 +289,119 @@ def _gateways_ns(df: pd.DataFrame, topo: Topology) -> None:
         return
     ns["sol_mac"] = ns["nd_lladdr"].where(ns["nd_lladdr"].notna(), ns["src_mac"])
     na["ans_mac"] = na["nd_lladdr"].where(na["nd_lladdr"].notna(), na["src_mac"])
-    for cap, target, sol in ns[["_cap", "nd_target", "sol_mac"]].drop_duplicates().itertuples(index=False):
+    na_by = {k: g for k, g in na.groupby(["_cap", "nd_target"], sort=False)}
+    ns_by = {k: g for k, g in ns.groupby(["_cap", "nd_target", "sol_mac"], sort=False)}
+    for (cap, target, sol), reqs in ns_by.items():
         if not sol:
             continue
-        answers = na[(na["_cap"] == cap) & (na["nd_target"] == target)
-                     & ((na["dst_mac"] == sol) | na["dst_mac"].isna())]
+        cand = na_by.get((cap, target))
+        if cand is None:
+            continue
+        answers = cand[(cand["dst_mac"] == sol) | cand["dst_mac"].isna()]
         if answers.empty or not answers["ans_mac"].iloc[0]:
             continue
         ans = str(answers["ans_mac"].iloc[0])
         flags = str(answers["nd_flags"].iloc[0] or "")
         router = "R" in flags
-        reqs = ns[(ns["_cap"] == cap) & (ns["nd_target"] == target) & (ns["sol_mac"] == sol)]
         frames = _ev(reqs) + _ev(answers)
         sol_ips = [str(x) for x in reqs["src_ip"].dropna().unique() if _is_unicast_global(x)]
-        _gateway(topo, df, str(sol), sol_ips, str(target), ans, router, frames, "NS/NA")
+        _gateway(topo, seen, str(sol), sol_ips, str(target), ans, router, frames, "NS/NA")
 
 
-def _gateways_arp(df: pd.DataFrame, topo: Topology) -> None:
+def _gateways_arp(df: pd.DataFrame, topo: Topology, seen: _Seen) -> None:
     op = pd.to_numeric(df["arp_op"], errors="coerce")
     req = df[(op == 1) & df["arp_sender_mac"].notna() & df["arp_target_ip"].notna()]
     rep = df[(op == 2) & df["arp_sender_mac"].notna() & df["arp_sender_ip"].notna()]
     if req.empty or rep.empty:
         return
-    for cap, target, sol, sip in req[["_cap", "arp_target_ip", "arp_sender_mac", "arp_sender_ip"]] \
-            .drop_duplicates().itertuples(index=False):
+    rep_by = {k: g for k, g in rep.groupby(["_cap", "arp_sender_ip"], sort=False)}
+    req_by = {
+        k: g
+        for k, g in req.groupby(
+            ["_cap", "arp_target_ip", "arp_sender_mac", "arp_sender_ip"], sort=False
+        )
+    }
+    for (cap, target, sol, sip), reqs in req_by.items():
         if sip == target:
             continue  # gratuitous ARP
-        answers = rep[(rep["_cap"] == cap) & (rep["arp_sender_ip"] == target)
-                      & ((rep["arp_target_mac"] == sol) | rep["arp_target_mac"].isna())]
+        cand = rep_by.get((cap, target))
+        if cand is None:
+            continue
+        answers = cand[(cand["arp_target_mac"] == sol) | cand["arp_target_mac"].isna()]
         if answers.empty:
             continue
         ans = str(answers["arp_sender_mac"].iloc[0])
-        reqs = req[(req["_cap"] == cap) & (req["arp_target_ip"] == target) & (req["arp_sender_mac"] == sol)]
         frames = _ev(reqs) + _ev(answers)
         sol_ips = [str(sip)] if _is_unicast_global(sip) else []
-        _gateway(topo, df, str(sol), sol_ips, str(target), ans, False, frames, "ARP")
+        _gateway(topo, seen, str(sol), sol_ips, str(target), ans, False, frames, "ARP")
 
 
-def _underlay_ips(df: pd.DataFrame) -> set[str]:
-    """Addresses of the nodes' underlay: the outer addresses of tunnelled frames."""
-    out: set[str] = set()
-    for col in ("outer_src_ip", "outer_dst_ip"):
-        out.update(str(x) for x in df[col].dropna().unique())
-    return out
+class _Seen:
+    """Facts about the whole table that several rules need, computed once."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        plain = df[df["tunnel"].isna() & df["src_mac"].notna() & df["src_ip"].notna()]
+        pairs = plain[["src_mac", "src_ip"]].drop_duplicates()
+        self.own_ips: dict[str, list[str]] = defaultdict(list)
+        """Source IPs of every source MAC's untunnelled frames."""
+        for mac, ip in zip(pairs["src_mac"].tolist(), pairs["src_ip"].tolist(), strict=True):
+            self.own_ips[str(mac)].append(str(ip))
+        self.underlay: set[str] = set()
+        """Addresses of the nodes' underlay: the outer addresses of tunnelled frames."""
+        for col in ("outer_src_ip", "outer_dst_ip"):
+            self.underlay.update(str(x) for x in df[col].dropna().unique())
 
 
-def _gateway(topo: Topology, df: pd.DataFrame, sol: str, sol_ips: list[str], target: str, ans: str,
-             router: bool, frames: tuple[tuple[str, int], ...], how: str) -> None:
-    underlay = _underlay_ips(df)
-    if target in underlay or any(ip in underlay for ip in sol_ips):
+def _gateway(
+    topo: Topology,
+    seen: _Seen,
+    sol: str,
+    sol_ips: list[str],
+    target: str,
+    ans: str,
+    router: bool,
+    frames: tuple[tuple[str, int], ...],
+    how: str,
+) -> None:
+    if target in seen.underlay or any(ip in seen.underlay for ip in sol_ips):
         return  # nodes resolving each other on the underlay: not a pod and its gateway
     key = f"inferred:{sol}"
     # the solicitor's own addresses: sources of its frames outside tunnels
-    own = df[(df["src_mac"] == sol) & df["tunnel"].isna()]
-    for ip in own["src_ip"].dropna().unique():
+    for ip in seen.own_ips.get(sol, ()):
         if _is_unicast_global(ip) and str(ip) not in sol_ips and str(ip) != target:
             sol_ips.append(str(ip))
     sol_ips.sort(key=lambda x: ipaddress.ip_address(x).version)
     psrc = _src(frames, f"sent the {how.split('/')[0]} for {target}")
     pod = Pod(source=psrc, confidence="inferred-high", ips=sol_ips, mac=sol, host_mac=ans)
-    pod.field_sources["host_mac"] = (_src(frames, f"answered the pod's {how} for {target}"), "inferred-high")
+    pod.field_sources["host_mac"] = (
+        _src(frames, f"answered the pod's {how} for {target}"),
+        "inferred-high",
+    )
     pod.netns_key = key
     topo.pods.append(pod)
-    nb = Neighbor(source=_src(frames, f"{how} exchange" + (" with the R flag" if router else "")),
-                  confidence="inferred-high", ip=target, lladdr=ans, router=router, state="seen")
+    nb = Neighbor(
+        source=_src(frames, f"{how} exchange" + (" with the R flag" if router else "")),
+        confidence="inferred-high",
+        ip=target,
+        lladdr=ans,
+        router=router,
+        state="seen",
+    )
     nb.netns_key = key
     topo.neighbors.append(nb)
-    topo.interfaces.append(Interface(
-        source=_src(frames, f"answered the {how} of pod MAC {sol} for {target}: the pod's host-side veth"),
-        confidence="inferred-high", namespace="host", kind="lxc", mac=ans, pod=None))
+    topo.interfaces.append(
+        Interface(
+            source=_src(
+                frames,
+                f"answered the {how} of pod MAC {sol} for {target}: the pod's host-side veth",
+            ),
+            confidence="inferred-high",
+            namespace="host",
+            kind="lxc",
+            mac=ans,
+            pod=None,
+        )
+    )
     if not router and how == "ARP":
         nb.source = _src(frames, "ARP exchange; the target is probably the pod's IPv4 gateway")
 
@@ -289,10 +416,20 @@ def _sll2(df: pd.DataFrame, topo: Topology) -> None:
         tunnelled = grp["tunnel"].notna().any()
         kind = "underlay" if tunnelled else "other"
         mac = str(macs[0]) if len(macs) == 1 else None
-        note = f"SLL2 interface index in capture {cap}" + (" carrying tunnelled frames" if tunnelled else "")
+        note = f"SLL2 interface index in capture {cap}" + (
+            " carrying tunnelled frames" if tunnelled else ""
+        )
         ev = _ev(out if mac else grp)
-        topo.interfaces.append(Interface(source=_src(ev, note), confidence="inferred-high",
-                                         namespace=None, kind=kind, mac=mac, ifindex=int(idx)))
+        topo.interfaces.append(
+            Interface(
+                source=_src(ev, note),
+                confidence="inferred-high",
+                namespace=None,
+                kind=kind,
+                mac=mac,
+                ifindex=int(idx),
+            )
+        )
 
 
 def _captures(df: pd.DataFrame, topo: Topology) -> None:
@@ -304,14 +441,24 @@ def _captures(df: pd.DataFrame, topo: Topology) -> None:
             common = pair if common is None else common & pair
         if common and len(common) == 1:
             ip = next(iter(common))
-            topo.captures.append(CapturePoint(
-                source=_src(_ev(grp), f"every tunnelled frame of the capture has {ip} as an outer address"),
-                confidence="inferred-high", capture=str(cap), node_ip=ip))
+            topo.captures.append(
+                CapturePoint(
+                    source=_src(
+                        _ev(grp),
+                        f"every tunnelled frame of the capture has {ip} as an outer address",
+                    ),
+                    confidence="inferred-high",
+                    capture=str(cap),
+                    node_ip=ip,
+                )
+            )
 
 
 def _unknowns(topo: Topology, df: pd.DataFrame) -> None:
     u = topo.unknown
-    u.append("interface names: no `ip addr` dump given; interfaces are known by MAC or ifindex only")
+    u.append(
+        "interface names: no `ip addr` dump given; interfaces are known by MAC or ifindex only"
+    )
     if topo.pods:
         u.append("pod names: no pod or endpoint dump given; pods are known by address and MAC")
     if topo.nodes:
@@ -324,7 +471,11 @@ def _unknowns(topo: Topology, df: pd.DataFrame) -> None:
         u.append(f"identity labels: no identity dump given (VNIs seen: {shown})")
     gws = sorted({n.ip for n in topo.neighbors})
     if gws:
-        u.append("gateway addresses: whether " + ", ".join(gws[:4]) + (" ..." if len(gws) > 4 else "")
-                 + " is configured on any interface cannot be told without `ip addr` dumps")
+        u.append(
+            "gateway addresses: whether "
+            + ", ".join(gws[:4])
+            + (" ..." if len(gws) > 4 else "")
+            + " is configured on any interface cannot be told without `ip addr` dumps"
+        )
     if not any(n.pod_cidrs for n in topo.nodes) and topo.nodes:
         u.append("pod CIDRs: no CiliumNode/Node dump and too few pod addresses to guess them")

@@ -19,8 +19,9 @@ names; objects of a pod's namespace dump take the pod's name once it is known.
 
 from __future__ import annotations
 
-import copy
+import copy as _copy
 import ipaddress
+from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
@@ -53,19 +54,42 @@ class _Merger:
     def __init__(self) -> None:
         self.out = Topology()
         self.alias: dict[str, str] = {}
+        # pods by name, eth0 MAC and IP, so that matching a pod is not a scan of all pods
+        self._pod_keys: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self._if_keys: dict[tuple[str, object], list[int]] = defaultdict(list)
+
+    def _index_pod(self, i: int, p: Pod) -> None:
+        keys = [("name", p.name), ("mac", p.mac)] + [("ip", ip) for ip in p.ips]
+        for key in keys:
+            if key[1] and i not in self._pod_keys[key]:
+                self._pod_keys[key].append(i)
 
     # --- conflicts -------------------------------------------------------------------------
-    def conflict(self, subject: str, fname: str, kept: Any, kept_src: Source, kept_conf: str,
-                 other: Any, other_src: Source, other_conf: str) -> None:
+    def conflict(
+        self,
+        subject: str,
+        fname: str,
+        kept: Any,
+        kept_src: Source,
+        kept_conf: str,
+        other: Any,
+        other_src: Source,
+        other_conf: str,
+    ) -> None:
         if kept_conf == "loaded" and other_conf == "loaded":
             res = "kept the first loaded value; the dumps disagree"
         elif kept_conf == "loaded":
             res = "kept the loaded value over the inferred one"
         else:
             res = "kept the more confident inferred value"
-        self.out.conflicts.append(Conflict(subject=subject, field=fname,
-                                           values=[(kept, kept_src, kept_conf), (other, other_src, other_conf)],
-                                           resolution=res))
+        self.out.conflicts.append(
+            Conflict(
+                subject=subject,
+                field=fname,
+                values=[(kept, kept_src, kept_conf), (other, other_src, other_conf)],
+                resolution=res,
+            )
+        )
 
     def fields(self, subject: str, dst: Any, src: Any, names: tuple[str, ...]) -> None:
         for f in names:
@@ -109,7 +133,10 @@ class _Merger:
         if n.name:
             match = next((m for m in nodes if m.name == n.name), None)
             if match is None:
-                match = next((m for m in nodes if m.name is None and ips & {f.value for f in m.addresses}), None)
+                match = next(
+                    (m for m in nodes if m.name is None and ips & {f.value for f in m.addresses}),
+                    None,
+                )
                 if match is not None:
                     match.name = n.name
         else:
@@ -127,49 +154,111 @@ class _Merger:
             match.source, match.confidence = n.source, n.confidence
 
     # --- interfaces ----------------------------------------------------------------------------
+    def _index_iface(self, k: int, i: Interface) -> None:
+        for key in (("name", i.name), ("mac", i.mac), ("ifindex", i.ifindex)):
+            if key[1] is not None and k not in self._if_keys[key]:
+                self._if_keys[key].append(k)
+
     def interface(self, i: Interface) -> None:
-        for m in self.out.interfaces:
+        ifaces = self.out.interfaces
+        keys = (("name", i.name), ("mac", i.mac), ("ifindex", i.ifindex))
+        near = sorted({k for key in keys if key[1] is not None for k in self._if_keys.get(key, ())})
+        for k in near:  # in insertion order, as a scan of every interface would meet them
+            m = ifaces[k]
             if not _compatible(m.node, i.node) or not _compatible(m.name, i.name):
                 continue
             same = False
             if m.name and i.name and m.name == i.name:
                 same = (m.node == i.node or None in (m.node, i.node)) and _ns_compatible(m, i)
-                if same and m.node is None and i.node is None and m.mac and i.mac and m.mac != i.mac:
+                if (
+                    same
+                    and m.node is None
+                    and i.node is None
+                    and m.mac
+                    and i.mac
+                    and m.mac != i.mac
+                ):
                     same = False
-            elif (m.mac and i.mac and m.mac == i.mac) or (m.ifindex is not None and m.ifindex == i.ifindex and m.node and m.node == i.node
-                  and m.namespace == i.namespace and (m.name is None or i.name is None)):
+            elif (m.mac and i.mac and m.mac == i.mac) or (
+                m.ifindex is not None
+                and m.ifindex == i.ifindex
+                and m.node
+                and m.node == i.node
+                and m.namespace == i.namespace
+                and (m.name is None or i.name is None)
+            ):
                 same = True
             if same:
-                self.fields(f"interface {m.label} on {m.node or '?'}", m, i,
-                            ("node", "namespace", "name", "mac", "ifindex", "addresses", "peer", "mtu",
-                             "pod", "note", "netns_key"))
+                self.fields(
+                    f"interface {m.label} on {m.node or '?'}",
+                    m,
+                    i,
+                    (
+                        "node",
+                        "namespace",
+                        "name",
+                        "mac",
+                        "ifindex",
+                        "addresses",
+                        "peer",
+                        "mtu",
+                        "pod",
+                        "note",
+                        "netns_key",
+                    ),
+                )
                 if m.kind == "other" and i.kind != "other":
                     m.kind = i.kind
+                self._index_iface(k, m)
                 return
-        self.out.interfaces.append(i)
+        ifaces.append(i)
+        self._index_iface(len(ifaces) - 1, i)
 
     # --- pods ------------------------------------------------------------------------------------
     def pod(self, p: Pod) -> None:
+        pods = self.out.pods
+        keys = [("name", p.name), ("mac", p.mac)] + [("ip", ip) for ip in p.ips]
+        candidates = sorted({i for key in keys if key[1] for i in self._pod_keys.get(key, ())})
         match = None
-        for m in self.out.pods:
+        for i in candidates:  # in insertion order, as a scan of every pod would meet them
+            m = pods[i]
             if m.name and p.name:
                 if m.name == p.name and _compatible(m.namespace, p.namespace):
-                    match = m
+                    match = (i, m)
                     break
                 continue
             if not _compatible(m.node, p.node):
                 continue
             if (m.mac and p.mac and m.mac == p.mac) or (
-                    not m.host_network and not p.host_network and set(m.ips) & set(p.ips)):
-                match = m
+                not m.host_network and not p.host_network and set(m.ips) & set(p.ips)
+            ):
+                match = (i, m)
                 break
         if match is None:
-            self.out.pods.append(p)
+            pods.append(p)
+            self._index_pod(len(pods) - 1, p)
             return
-        self.fields(f"pod {match.label}", match, p,
-                    ("namespace", "name", "node", "ips", "mac", "host_interface", "host_mac",
-                     "endpoint_id", "identity", "node_ip", "netns_key"))
-        match.host_network = match.host_network or p.host_network
+        i, m = match
+        self.fields(
+            f"pod {m.label}",
+            m,
+            p,
+            (
+                "namespace",
+                "name",
+                "node",
+                "ips",
+                "mac",
+                "host_interface",
+                "host_mac",
+                "endpoint_id",
+                "identity",
+                "node_ip",
+                "netns_key",
+            ),
+        )
+        m.host_network = m.host_network or p.host_network
+        self._index_pod(i, m)
 
     def identity(self, ident: Identity) -> None:
         for m in self.out.identities:
@@ -177,8 +266,16 @@ class _Merger:
                 if not m.labels:
                     m.labels = list(ident.labels)
                 elif ident.labels and set(m.labels) != set(ident.labels):
-                    self.conflict(f"identity {m.id}", "labels", m.labels, m.source, m.confidence,
-                                  ident.labels, ident.source, ident.confidence)
+                    self.conflict(
+                        f"identity {m.id}",
+                        "labels",
+                        m.labels,
+                        m.source,
+                        m.confidence,
+                        ident.labels,
+                        ident.source,
+                        ident.confidence,
+                    )
                 return
         self.out.identities.append(ident)
 
@@ -214,17 +311,23 @@ def _ns_compatible(a: Interface, b: Interface) -> bool:
     return "host" not in (a.namespace, b.namespace) and "pod" in (a.namespace, b.namespace)
 
 
-def merge(*topologies: Topology) -> Topology:
+def merge(*topologies: Topology, copy: bool = True) -> Topology:
     """One model from several: loaded facts win, conflicts are kept, then facts are linked
-    (veth pairs, router IPs, node names); the inputs are not modified."""
-    src = [copy.deepcopy(t) for t in topologies]
+    (veth pairs, router IPs, node names). The inputs are not modified, unless ``copy=False``
+    (for a caller that throws the inputs away: it saves copying every fact)."""
+    src = [_copy.deepcopy(t) for t in topologies] if copy else list(topologies)
     m = _Merger()
     out = m.out
     for kind in ("nodes", "interfaces", "pods", "identities", "captures"):
         items = [x for t in src for x in getattr(t, kind)]
         items.sort(key=lambda x: _rank(x.confidence))
-        add = {"nodes": m.node, "interfaces": m.interface, "pods": m.pod, "identities": m.identity,
-               "captures": m.capture}[kind]
+        add = {
+            "nodes": m.node,
+            "interfaces": m.interface,
+            "pods": m.pod,
+            "identities": m.identity,
+            "captures": m.capture,
+        }[kind]
         for x in items:
             add(x)
     seen_r: set[tuple[Any, ...]] = set()
@@ -272,8 +375,10 @@ def _link(t: Topology, m: _Merger) -> None:
             n = t.node_by_ip(p.node_ip)
             if n is not None and n.name:
                 p.node = n.name
-                p.field_sources["node"] = (replace(p.source, note=f"node with address {p.node_ip}"),
-                                           p.confidence)
+                p.field_sources["node"] = (
+                    replace(p.source, note=f"node with address {p.node_ip}"),
+                    p.confidence,
+                )
     # a pod namespace dump's objects take the pod's identity
     for objs in (t.interfaces, t.routes, t.neighbors, t.pods):
         for o in objs:
@@ -286,6 +391,13 @@ def _link(t: Topology, m: _Merger) -> None:
     _propagate(t, by_key)
     _host_dumps(t)
     # host interfaces named by a pod (endpoint list) ↔ interfaces of that node
+    by_mac: dict[str, list[Interface]] = defaultdict(list)
+    by_name: dict[str, list[Interface]] = defaultdict(list)
+    for i in t.interfaces:
+        if i.mac:
+            by_mac[i.mac].append(i)
+        if i.name:
+            by_name[i.name].append(i)
     for p in t.pods:
         if p.host_mac and not p.host_interface:
             i = t.interface_by_mac(p.host_mac)
@@ -293,11 +405,14 @@ def _link(t: Topology, m: _Merger) -> None:
                 p.host_interface = i.name
                 p.field_sources.setdefault("host_interface", (i.source, i.confidence))
         if p.host_interface or p.host_mac:
-            for i in t.interfaces:
+            near = by_mac.get(p.host_mac, []) if p.host_mac else []
+            near = near + [i for i in by_name.get(p.host_interface or "", []) if i not in near]
+            for i in sorted(near, key=t.interfaces.index):
                 if i.namespace != "host" or not _compatible(i.node, p.node):
                     continue
-                if (p.host_mac and i.mac == p.host_mac) or (p.host_interface and i.name == p.host_interface
-                                                            and i.node and i.node == p.node):
+                if (p.host_mac and i.mac == p.host_mac) or (
+                    p.host_interface and i.name == p.host_interface and i.node and i.node == p.node
+                ):
                     if i.pod is None and p.ref:
                         i.pod = p.ref
                     if p.host_mac is None and i.mac:
@@ -313,10 +428,16 @@ def _link(t: Topology, m: _Merger) -> None:
             if n is not None and n.name:
                 c.node = n.name
     # router IPs from the pods' default routes and from router neighbour entries
-    gws = [(r.via, r, "gateway of a pod's default route") for r in t.routes
-           if r.dst == "default" and r.via and r.namespace not in (None, "host")]
-    gws += [(nb.ip, nb, "a pod's neighbour entry with the router flag") for nb in t.neighbors
-            if nb.router and nb.namespace != "host" and (nb.netns_key or nb.namespace)]
+    gws = [
+        (r.via, r, "gateway of a pod's default route")
+        for r in t.routes
+        if r.dst == "default" and r.via and r.namespace not in (None, "host")
+    ]
+    gws += [
+        (nb.ip, nb, "a pod's neighbour entry with the router flag")
+        for nb in t.neighbors
+        if nb.router and nb.namespace != "host" and (nb.netns_key or nb.namespace)
+    ]
     for ip, fact, why in gws:
         p = by_key.get(fact.netns_key) if fact.netns_key else None
         if p is None and fact.namespace not in (None, "pod"):
@@ -330,8 +451,14 @@ def _link(t: Topology, m: _Merger) -> None:
         if n is None or ipaddress.ip_address(ip).is_link_local:
             continue
         if ip not in {f.value for f in n.router_ips}:
-            n.router_ips.append(NodeFact(source=replace(fact.source, note=why),
-                                         confidence=fact.confidence, value=ip, role="router-ip"))
+            n.router_ips.append(
+                NodeFact(
+                    source=replace(fact.source, note=why),
+                    confidence=fact.confidence,
+                    value=ip,
+                    role="router-ip",
+                )
+            )
     # every node named anywhere exists
     for objs in (t.pods, t.interfaces, t.routes, t.neighbors):
         for o in objs:
@@ -350,14 +477,24 @@ def _link(t: Topology, m: _Merger) -> None:
         for ip in p.ips:
             q = owner.setdefault(ip, p)
             if q is not p and q.ref != p.ref:
-                m.conflict(f"ip {ip}", "pod", q.ref, q.source, q.confidence, p.ref, p.source, p.confidence)
+                m.conflict(
+                    f"ip {ip}", "pod", q.ref, q.source, q.confidence, p.ref, p.source, p.confidence
+                )
     nowner: dict[str, Node] = {}
     for n in t.nodes:
         for f in n.addresses:
             q = nowner.setdefault(f.value, n)
             if q is not n and q.name and n.name:
-                m.conflict(f"address {f.value}", "node", q.name, q.source, q.confidence, n.name, f.source,
-                           f.confidence)
+                m.conflict(
+                    f"address {f.value}",
+                    "node",
+                    q.name,
+                    q.source,
+                    q.confidence,
+                    n.name,
+                    f.source,
+                    f.confidence,
+                )
 
 
 def _propagate(t: Topology, by_key: dict[str, Pod]) -> None:
@@ -408,17 +545,29 @@ def _host_dumps(t: Topology) -> None:
         for i in members:
             if i.node is None:
                 i.node = name
-                i.field_sources.setdefault("node", (replace(i.source, note="same dump as a paired veth"),
-                                                    "loaded"))
+                i.field_sources.setdefault(
+                    "node", (replace(i.source, note="same dump as a paired veth"), "loaded")
+                )
             for ip in i.ips():
                 if ipaddress.ip_address(ip).is_link_local:
                     continue
                 if i.kind == "underlay" and ip not in {f.value for f in n.addresses}:
-                    n.addresses.append(NodeFact(source=i.source, confidence="loaded", value=ip, role="address"))
-                if (i.kind == "cilium_host" and ipaddress.ip_address(ip).version == 4
-                        and ip not in {f.value for f in n.router_ips}):
-                    n.router_ips.append(NodeFact(source=replace(i.source, note="IPv4 address of cilium_host"),
-                                                 confidence="loaded", value=ip, role="router-ip"))
+                    n.addresses.append(
+                        NodeFact(source=i.source, confidence="loaded", value=ip, role="address")
+                    )
+                if (
+                    i.kind == "cilium_host"
+                    and ipaddress.ip_address(ip).version == 4
+                    and ip not in {f.value for f in n.router_ips}
+                ):
+                    n.router_ips.append(
+                        NodeFact(
+                            source=replace(i.source, note="IPv4 address of cilium_host"),
+                            confidence="loaded",
+                            value=ip,
+                            role="router-ip",
+                        )
+                    )
 
 
 def _ensure_node(t: Topology, name: str, source: Source) -> Node:
@@ -441,15 +590,20 @@ def _pair_veths(t: Topology, by_key: dict[str, Pod]) -> None:
         if p is None:
             continue
         cands = [
-            h for h in host_by_idx.get(i.peer.ifindex, [])
-            if h.peer is not None and h.peer.ifindex is not None and h.peer.ifindex == i.ifindex
+            h
+            for h in host_by_idx.get(i.peer.ifindex, [])
+            if h.peer is not None
+            and h.peer.ifindex is not None
+            and h.peer.ifindex == i.ifindex
             and (p.node is None or h.node in (None, p.node))
         ]
         nodes = {h.node for h in cands}
         if len(cands) != 1:
             if len(cands) > 1:
-                t.notes.append(f"{p.label}: eth0@if{i.peer.ifindex} matches {len(cands)} host interfaces on "
-                               f"nodes {sorted(map(str, nodes))}; bind the dump with NODE/POD=PATH")
+                t.notes.append(
+                    f"{p.label}: eth0@if{i.peer.ifindex} matches {len(cands)} host interfaces on "
+                    f"nodes {sorted(map(str, nodes))}; bind the dump with NODE/POD=PATH"
+                )
             continue
         h = cands[0]
         note = f"veth pair: {i.name}@if{i.peer.ifindex} in the pod, {h.name}@if{h.peer.ifindex} on the node"  # type: ignore[union-attr]
@@ -468,4 +622,7 @@ def _pair_veths(t: Topology, by_key: dict[str, Pod]) -> None:
             h.pod = p.ref
         if h.node is None and p.node:
             h.node = p.node
-            h.field_sources["node"] = (replace(i.source, note=f"veth peer of {p.label}'s eth0"), p.confidence)
+            h.field_sources["node"] = (
+                replace(i.source, note=f"veth peer of {p.label}'s eth0"),
+                p.confidence,
+            )

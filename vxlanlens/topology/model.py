@@ -46,6 +46,7 @@ __all__ = [
     "Route",
     "Source",
     "Topology",
+    "TopologyIndex",
     "canonical_ip",
     "canonical_mac",
 ]
@@ -631,6 +632,12 @@ class Topology:
         """Router IPs of ``node`` (of all nodes when ``None``)."""
         return [f.value for n in self.nodes if node in (None, n.name) for f in n.router_ips]
 
+    def indexed(self) -> TopologyIndex:
+        """A read-only view answering the same look-ups through dictionaries built once, for
+        callers that ask thousands of questions (annotation, explanation). Build it after the
+        model is complete: it does not see later changes."""
+        return TopologyIndex(self)
+
     def is_empty(self) -> bool:
         """True when the model holds no fact at all."""
         return not (
@@ -784,3 +791,105 @@ def _route_text(r: Route) -> str:
         if v is not None:
             parts += [k, str(v)]
     return " ".join(parts)
+
+
+class TopologyIndex:
+    """:meth:`Topology.indexed`: the look-ups of a :class:`Topology` by dictionary.
+
+    Every look-up gives what the :class:`Topology` method of the same name gives; anything
+    else (``pods``, ``routes``, ``to_dict()``, ...) is the topology's own.
+    """
+
+    def __init__(self, topology: Topology) -> None:
+        self._t = topology
+        by_rank = sorted(topology.pods, key=lambda p: _conf_rank(p.confidence))  # stable
+        self._pod_ip: dict[str, Pod] = {}
+        self._pod_mac: dict[str, Pod] = {}
+        for p in by_rank:
+            if not p.host_network:
+                for ip in p.ips:
+                    self._pod_ip.setdefault(ip, p)
+            if p.mac:
+                self._pod_mac.setdefault(p.mac, p)
+        self._pod_host_mac: dict[str, Pod] = {}
+        for p in topology.pods:
+            if p.host_mac:
+                self._pod_host_mac.setdefault(p.host_mac, p)
+        self._if_mac: dict[str, list[Interface]] = {}
+        for i in sorted(topology.interfaces, key=lambda i: _conf_rank(i.confidence)):
+            if i.mac:
+                self._if_mac.setdefault(i.mac, []).append(i)
+        self._node_addr: dict[str, Node] = {}
+        self._node_router: dict[str, Node] = {}
+        for n in topology.nodes:
+            for f in n.addresses:
+                self._node_addr.setdefault(f.value, n)
+            for f in n.router_ips:
+                self._node_router.setdefault(f.value, n)
+        self._host_if_node: dict[str, str] = {}
+        for i in topology.interfaces:
+            if i.namespace == "host" and i.node:
+                for ip in i.ips():
+                    self._host_if_node.setdefault(ip, i.node)
+        self._identity: dict[int, Identity] = {}
+        for ident in topology.identities:
+            self._identity.setdefault(ident.id, ident)
+        self._cache: dict[tuple[str, object], object] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._t, name)
+
+    def pod_by_ip(self, ip: str) -> Pod | None:
+        """See :meth:`Topology.pod_by_ip`."""
+        c = canonical_ip(ip)
+        return None if c is None else self._pod_ip.get(c)
+
+    def pod_by_mac(self, mac: str) -> Pod | None:
+        """See :meth:`Topology.pod_by_mac`."""
+        m = canonical_mac(mac)
+        return None if m is None else self._pod_mac.get(m)
+
+    def pod_by_host_mac(self, mac: str) -> Pod | None:
+        """See :meth:`Topology.pod_by_host_mac`."""
+        m = canonical_mac(mac)
+        return None if m is None else self._pod_host_mac.get(m)
+
+    def interfaces_by_mac(self, mac: str) -> list[Interface]:
+        """See :meth:`Topology.interfaces_by_mac`."""
+        m = canonical_mac(mac)
+        return [] if m is None else list(self._if_mac.get(m, []))
+
+    def interface_by_mac(self, mac: str) -> Interface | None:
+        """See :meth:`Topology.interface_by_mac`."""
+        found = self.interfaces_by_mac(mac)
+        return found[0] if found else None
+
+    def node_by_ip(self, ip: str) -> Node | None:
+        """See :meth:`Topology.node_by_ip`."""
+        c = canonical_ip(ip)
+        if c is None:
+            return None
+        n = self._node_addr.get(c) or self._node_router.get(c)
+        if n is not None:
+            return n
+        name = self._host_if_node.get(c)
+        return self._t.node(name) if name else None
+
+    def node_by_pod_cidr(self, ip: str) -> Node | None:
+        """See :meth:`Topology.node_by_pod_cidr` (remembered per address)."""
+        key = ("cidr", ip)
+        if key not in self._cache:
+            self._cache[key] = self._t.node_by_pod_cidr(ip)
+        return self._cache[key]  # type: ignore[return-value]
+
+    def identity(self, id: int) -> Identity | None:
+        """See :meth:`Topology.identity`."""
+        found = self._identity.get(id)
+        return found if found is not None else self._t.identity(id)
+
+    def interfaces_with_address(self, ip: str) -> AddressLookup:
+        """See :meth:`Topology.interfaces_with_address` (remembered per address)."""
+        key = ("addr", ip)
+        if key not in self._cache:
+            self._cache[key] = self._t.interfaces_with_address(ip)
+        return self._cache[key]  # type: ignore[return-value]
