@@ -25,7 +25,8 @@ def cli_markdown() -> str:
         "(a test fails when this file is stale).",
         "",
     ]
-    ctx = click.Context(cli, info_name="vxlanlens", terminal_width=100, max_content_width=100)
+    settings = {**cli.context_settings, "terminal_width": 100, "max_content_width": 100}
+    ctx = click.Context(cli, info_name="vxlanlens", **settings)
     out += ["## vxlanlens", "", "```", cli.get_help(ctx), "```", ""]
     for name in sorted(cli.commands):
         cmd = cli.commands[name]

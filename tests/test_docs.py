@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 from pathlib import Path
 
@@ -20,10 +21,13 @@ def _generated() -> dict[Path, object]:
 
 @pytest.mark.parametrize("path", sorted(_generated()), ids=lambda p: p.name)
 def test_generated_doc_is_current(path: Path) -> None:
-    make = _generated()[path]
-    assert path.read_text(encoding="utf-8") == make(), (
-        f"{path.name} is stale: run python scripts/gen_docs.py"
+    want, have = _generated()[path](), path.read_text(encoding="utf-8")
+    diff = "\n".join(
+        difflib.unified_diff(
+            have.splitlines(), want.splitlines(), "on disk", "generated", lineterm="", n=1
+        )
     )
+    assert have == want, f"{path.name} is stale: run python scripts/gen_docs.py\n{diff[:3000]}"
 
 
 def test_ci_runs_the_readme_test_command() -> None:
