@@ -45,7 +45,16 @@ def test_ipv6_ping() -> None:
     echo = [p for p in exp.paths if p.kind == "echo"]
     assert len(echo) == 1
     seen = [h for h in echo[0].hops if h.observed]
-    assert [h.kind for h in seen] == ["pod-eth0", "underlay", "underlay", "pod-eth0"]
+    # pod eth0, the sending node's -i any (lxc, cilium_vxlan), both eth0s, the receiving node's
+    # -i any after decapsulation, the other pod's eth0
+    assert [h.kind for h in seen] == [
+        "pod-eth0",
+        "ebpf",
+        "underlay",
+        "underlay",
+        "ebpf",
+        "pod-eth0",
+    ]
 
 
 def test_ipv6_ping_without_topology_still_has_no_problem() -> None:

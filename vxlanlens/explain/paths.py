@@ -96,6 +96,8 @@ def _direction(
     )
     slabel = spod.label if spod is not None else f"pod {src_ip}"
     dlabel = dpod.label if dpod is not None else f"pod {dst_ip}"
+    if dpod is None and ctx.loaded and not ctx.topology.is_empty():
+        dlabel = f"{dst_ip} (no pod of the dumps)"
 
     # 1. the sending pod's eth0
     seen = (
@@ -163,15 +165,27 @@ def _direction(
             )
         )
     else:
+        # a `-i any` capture on the sending node sees the packet on the lxc veth / tunnel device
+        pre = _at(obs, "node", node_ip=outer_src, tunnelled=False) if outer_src else []
+        pre_at = ", ".join(dict.fromkeys(w for r in pre[:3] if (w := ctx.interface_at(r))))
         hops.append(
             Hop(
                 f"eBPF on {lxc_name} → cilium_vxlan"
                 if not tun or str(tun[0]["tunnel"]) != "geneve"
                 else f"eBPF on {lxc_name} → cilium_geneve",
                 "ebpf",
-                False,
+                bool(pre),
                 node=snode,
-                note="Cilium's program looks up the destination's node and redirects the frame to the tunnel device, Ethernet header unchanged",
+                note=(
+                    f"seen before encapsulation ({pre_at}); "
+                    if pre_at
+                    else "seen before encapsulation; "
+                    if pre
+                    else ""
+                )
+                + "Cilium's program looks up the destination's node and redirects the frame to the "
+                "tunnel device, Ethernet header unchanged",
+                evidence=_evs(pre[:2]),
             )
         )
         sent = _at(obs, "node", node_ip=outer_src, tunnelled=True) if outer_src else []
@@ -229,13 +243,25 @@ def _direction(
                 evidence=_evs(recv[:2]),
             )
         )
+        # a `-i any` capture on the receiving node sees the packet again after decapsulation
+        inner = _at(obs, "node", node_ip=outer_dst, tunnelled=False) if outer_dst else []
+        where = ", ".join(dict.fromkeys(w for r in inner[:3] if (w := ctx.interface_at(r))))
         hops.append(
             Hop(
                 f"cilium_vxlan → eBPF on {dnode or '?'}",
                 "ebpf",
-                False,
+                bool(inner),
                 node=dnode,
-                note="decapsulated; Cilium delivers to the destination pod's lxc veth, rewriting the MACs to lxc → pod and decrementing the hop limit once",
+                note=(
+                    f"seen decapsulated ({where}); "
+                    if inner and where
+                    else "seen decapsulated; "
+                    if inner
+                    else "decapsulated; "
+                )
+                + "Cilium delivers to the destination pod's lxc veth, rewriting the MACs to lxc → pod and "
+                "decrementing the hop limit once",
+                evidence=_evs(inner[:2]),
             )
         )
     dlxc = dpod.host_interface if dpod is not None and dpod.host_interface else "lxc veth"
@@ -261,6 +287,8 @@ def _direction(
             mac=dpod.mac if dpod is not None else None,
             note=("received " + _frame_text(ctx, got[0]))
             if got
+            else "no pod of the dumps has this address"
+            if dpod is None and ctx.loaded
             else "no capture at the destination pod",
             evidence=_evs(got[:2]),
         )
