@@ -15,16 +15,52 @@ from pathlib import Path
 from typing import Any
 
 FIELDS = [
-    "frame.number", "frame.time_relative", "frame.len", "frame.protocols", "sll.ifindex",
-    "sll.pkttype", "sll.src.eth", "eth.src", "eth.dst", "ip.src", "ip.dst", "ip.ttl",
-    "ip.flags.df", "ip.len", "ipv6.src", "ipv6.dst", "ipv6.hlim", "ipv6.plen", "udp.srcport",
-    "udp.dstport", "vxlan.vni", "geneve.vni", "arp.opcode", "arp.src.hw_mac",
-    "arp.src.proto_ipv4", "arp.dst.proto_ipv4", "icmpv6.type", "icmpv6.nd.ns.target_address",
-    "icmpv6.nd.na.target_address", "icmpv6.nd.na.flag.r", "icmpv6.nd.na.flag.s",
-    "icmpv6.nd.na.flag.o", "icmpv6.opt.linkaddr", "icmpv6.echo.identifier",
-    "icmpv6.echo.sequence_number", "icmp.type", "icmp.ident", "icmp.seq", "tcp.srcport",
-    "tcp.dstport", "tcp.flags.syn", "tcp.flags.ack", "tcp.flags.fin", "tcp.flags.reset",
-    "tcp.len", "tcp.options.mss_val",
+    "frame.number",
+    "frame.time_relative",
+    "frame.len",
+    "frame.protocols",
+    "sll.ifindex",
+    "sll.pkttype",
+    "sll.src.eth",
+    "eth.src",
+    "eth.dst",
+    "ip.src",
+    "ip.dst",
+    "ip.ttl",
+    "ip.flags.df",
+    "ip.len",
+    "ipv6.src",
+    "ipv6.dst",
+    "ipv6.hlim",
+    "ipv6.plen",
+    "udp.srcport",
+    "udp.dstport",
+    "vxlan.vni",
+    "geneve.vni",
+    "arp.opcode",
+    "arp.src.hw_mac",
+    "arp.src.proto_ipv4",
+    "arp.dst.proto_ipv4",
+    "icmpv6.type",
+    "icmpv6.nd.ns.target_address",
+    "icmpv6.nd.na.target_address",
+    "icmpv6.nd.na.flag.r",
+    "icmpv6.nd.na.flag.s",
+    "icmpv6.nd.na.flag.o",
+    "icmpv6.opt.linkaddr",
+    "icmpv6.echo.identifier",
+    "icmpv6.echo.sequence_number",
+    "icmp.type",
+    "icmp.ident",
+    "icmp.seq",
+    "tcp.srcport",
+    "tcp.dstport",
+    "tcp.flags.syn",
+    "tcp.flags.ack",
+    "tcp.flags.fin",
+    "tcp.flags.reset",
+    "tcp.len",
+    "tcp.options.mss_val",
 ]
 DECODE_AS = ["-d", "udp.port==8472,vxlan", "-d", "udp.port==6081,geneve"]
 PKTTYPE = {0: "in", 1: "in broadcast", 2: "in multicast", 3: "in otherhost", 4: "out"}
@@ -67,8 +103,10 @@ class Frame:
         """One line: tunnel, pod-frame MACs, and what the pod frame is."""
         parts = []
         if self.tunnel:
-            parts.append(f"{self.tunnel.upper()} VNI {self.vni} {self.outer_src}:{self.outer_sport}"
-                         f" → {self.outer_dst}:{self.outer_dport} |")
+            parts.append(
+                f"{self.tunnel.upper()} VNI {self.vni} {self.outer_src}:{self.outer_sport}"
+                f" → {self.outer_dst}:{self.outer_dport} |"
+            )
         if self.src_mac or self.dst_mac:
             parts.append(f"{self.src_mac or '?'} → {self.dst_mac or '(SLL2: no dst)'} |")
         i = self.info
@@ -79,16 +117,22 @@ class Frame:
         elif self.kind == "ns":
             parts.append(f"NS who-has {i['target']} from {self.src} hlim {self.hops}")
         elif self.kind == "na":
-            parts.append(f"NA {i['target']} is-at {i.get('lladdr')} flags {i['flags']} "
-                         f"from {self.src} to {self.dst} hlim {self.hops}")
+            parts.append(
+                f"NA {i['target']} is-at {i.get('lladdr')} flags {i['flags']} "
+                f"from {self.src} to {self.dst} hlim {self.hops}"
+            )
         elif self.kind in ("echo-request", "echo-reply"):
             fam = "ICMPv6" if self.l3 == "ipv6" else "ICMP"
             hl = "hlim" if self.l3 == "ipv6" else "ttl"
-            parts.append(f"{fam} {self.kind.replace('-', ' ')} {self.src} → {self.dst} "
-                         f"id 0x{i['id']:04x} seq {i['seq']} {hl} {self.hops} len {self.ip_len}")
+            parts.append(
+                f"{fam} {self.kind.replace('-', ' ')} {self.src} → {self.dst} "
+                f"id 0x{i['id']:04x} seq {i['seq']} {hl} {self.hops} len {self.ip_len}"
+            )
         elif self.kind == "tcp":
-            parts.append(f"TCP {self.src}:{i['sport']} → {self.dst}:{i['dport']} [{i['flags']}]"
-                         f" len {i['len']}")
+            parts.append(
+                f"TCP {self.src}:{i['sport']} → {self.dst}:{i['dport']} [{i['flags']}]"
+                f" len {i['len']}"
+            )
         else:
             parts.append(f"{self.l3 or ''} {self.src or ''} → {self.dst or ''}".strip())
         return " ".join(parts)
@@ -165,38 +209,55 @@ def _classify(fr: Frame, lay: dict[str, list[str]]) -> None:
     op = _first_int(_vals(lay, "arp.opcode"))
     if op in (1, 2):
         fr.kind = "arp-request" if op == 1 else "arp-reply"
-        fr.info = {"sha": _vals(lay, "arp.src.hw_mac")[0], "spa": _vals(lay, "arp.src.proto_ipv4")[0],
-                   "tpa": _vals(lay, "arp.dst.proto_ipv4")[0]}
+        fr.info = {
+            "sha": _vals(lay, "arp.src.hw_mac")[0],
+            "spa": _vals(lay, "arp.src.proto_ipv4")[0],
+            "tpa": _vals(lay, "arp.dst.proto_ipv4")[0],
+        }
         return
     t6 = _first_int(_vals(lay, "icmpv6.type"))
     if t6 == 135:
         fr.kind = "ns"
-        fr.info = {"target": _vals(lay, "icmpv6.nd.ns.target_address")[0],
-                   "lladdr": (_vals(lay, "icmpv6.opt.linkaddr") or [None])[0]}
+        fr.info = {
+            "target": _vals(lay, "icmpv6.nd.ns.target_address")[0],
+            "lladdr": (_vals(lay, "icmpv6.opt.linkaddr") or [None])[0],
+        }
     elif t6 == 136:
-        flags = "".join(name for name, key in (("R", "r"), ("S", "s"), ("O", "o"))
-                        if _vals(lay, f"icmpv6.nd.na.flag.{key}") in (["1"], ["True"]))
+        flags = "".join(
+            name
+            for name, key in (("R", "r"), ("S", "s"), ("O", "o"))
+            if _vals(lay, f"icmpv6.nd.na.flag.{key}") in (["1"], ["True"])
+        )
         fr.kind = "na"
-        fr.info = {"target": _vals(lay, "icmpv6.nd.na.target_address")[0],
-                   "lladdr": (_vals(lay, "icmpv6.opt.linkaddr") or [None])[0],
-                   "flags": ",".join(flags) or "none"}
+        fr.info = {
+            "target": _vals(lay, "icmpv6.nd.na.target_address")[0],
+            "lladdr": (_vals(lay, "icmpv6.opt.linkaddr") or [None])[0],
+            "flags": ",".join(flags) or "none",
+        }
     elif t6 in (128, 129):
         fr.kind = "echo-request" if t6 == 128 else "echo-reply"
-        fr.info = {"id": _first_int(_vals(lay, "icmpv6.echo.identifier")),
-                   "seq": _first_int(_vals(lay, "icmpv6.echo.sequence_number"))}
+        fr.info = {
+            "id": _first_int(_vals(lay, "icmpv6.echo.identifier")),
+            "seq": _first_int(_vals(lay, "icmpv6.echo.sequence_number")),
+        }
     t4 = _first_int(_vals(lay, "icmp.type"))
     if t4 in (0, 8):
         fr.kind = "echo-request" if t4 == 8 else "echo-reply"
-        fr.info = {"id": _first_int(_vals(lay, "icmp.ident")),
-                   "seq": _first_int(_vals(lay, "icmp.seq"))}
+        fr.info = {
+            "id": _first_int(_vals(lay, "icmp.ident")),
+            "seq": _first_int(_vals(lay, "icmp.seq")),
+        }
     if _vals(lay, "tcp.srcport"):
         names = [("SYN", "syn"), ("ACK", "ack"), ("FIN", "fin"), ("RST", "reset")]
         flags = ",".join(n for n, k in names if _vals(lay, f"tcp.flags.{k}") in (["1"], ["True"]))
         fr.kind = "tcp"
-        fr.info = {"sport": _first_int(_vals(lay, "tcp.srcport")),
-                   "dport": _first_int(_vals(lay, "tcp.dstport")), "flags": flags,
-                   "len": _first_int(_vals(lay, "tcp.len")),
-                   "mss": _first_int(_vals(lay, "tcp.options.mss_val"))}
+        fr.info = {
+            "sport": _first_int(_vals(lay, "tcp.srcport")),
+            "dport": _first_int(_vals(lay, "tcp.dstport")),
+            "flags": flags,
+            "len": _first_int(_vals(lay, "tcp.len")),
+            "mss": _first_int(_vals(lay, "tcp.options.mss_val")),
+        }
 
 
 # --------------------------------------------------------------------------------------------
@@ -216,8 +277,10 @@ class Caps:
         for fr in self.frames[file]:
             if kind is not None and fr.kind != kind:
                 continue
-            if all((getattr(fr, k) if hasattr(fr, k) else fr.info.get(k)) == v
-                   for k, v in conds.items()):
+            if all(
+                (getattr(fr, k) if hasattr(fr, k) else fr.info.get(k)) == v
+                for k, v in conds.items()
+            ):
                 out.append(fr)
         return out
 
@@ -260,8 +323,14 @@ def any_file(node: Any) -> str:
 class Writer:
     """Builds the 'What a correct analysis must say' bullets of one scenario."""
 
-    def __init__(self, caps: Caps, sc: Any, variant: Any, nodes: list[Any],
-                 ifnames: dict[str, dict[int, str]]) -> None:
+    def __init__(
+        self,
+        caps: Caps,
+        sc: Any,
+        variant: Any,
+        nodes: list[Any],
+        ifnames: dict[str, dict[int, str]],
+    ) -> None:
         self.c, self.sc, self.variant, self.nodes, self.ifnames = caps, sc, variant, nodes, ifnames
         self.bullets: list[str] = []
 
@@ -300,35 +369,43 @@ class Writer:
             nas = self.c.find(pf, "na", target=router)
             if not answered:
                 gaps = [f"{b.t - a.t:.1f} s" for a, b in itertools.pairwise(nss)]
-                self.say(f"Pod {pod.name} eth0 ({pf}): {len(nss)} Neighbor Solicitations for the "
-                         f"IPv6 gateway {router} from {nss[0].src} (MAC {pod.eth0_mac}) in frames "
-                         f"{_frames(nss)} (retries {', '.join(gaps)} apart), and **no** Neighbor "
-                         f"Advertisement: the NS is unanswered. {router} is configured on no "
-                         f"interface (topology dumps), so only the eBPF responder on "
-                         f"{pod.lxc_name} could answer, and it is missing in this scenario.")
+                self.say(
+                    f"Pod {pod.name} eth0 ({pf}): {len(nss)} Neighbor Solicitations for the "
+                    f"IPv6 gateway {router} from {nss[0].src} (MAC {pod.eth0_mac}) in frames "
+                    f"{_frames(nss)} (retries {', '.join(gaps)} apart), and **no** Neighbor "
+                    f"Advertisement: the NS is unanswered. {router} is configured on no "
+                    f"interface (topology dumps), so only the eBPF responder on "
+                    f"{pod.lxc_name} could answer, and it is missing in this scenario."
+                )
                 return
             ns, na = nss[0], next(a for a in nas if a.n > nss[0].n)
-            self.say(f"Pod {pod.name} eth0 ({pf}): NS for {router} from {ns.src} "
-                     f"(MAC {pod.eth0_mac}, to {ns.dst}) in frame {ns.n} is answered in frame "
-                     f"{na.n} by an NA from MAC {na.src_mac} = {pod.lxc_name}, the pod's own "
-                     f"host-side veth on {node.name}, with flags {na.info['flags']} (R=1, S=1, "
-                     f"O=0), target link-layer address {na.info['lladdr']}, IPv6 source {na.src}, "
-                     f"destination {na.dst}, hop limit {na.hops}, {_us(ns, na)} later.")
-            self.say(f"{router} (the pod's IPv6 default gateway) is assigned to no interface on "
-                     f"{node.name} (see topology/{node.name}/ip-j-d-addr.json), so the NA was "
-                     f"generated by the eBPF program on {pod.lxc_name}, not by a kernel owning "
-                     f"the address; neither the NS nor the NA appears on {eth_file(node)}.")
+            self.say(
+                f"Pod {pod.name} eth0 ({pf}): NS for {router} from {ns.src} "
+                f"(MAC {pod.eth0_mac}, to {ns.dst}) in frame {ns.n} is answered in frame "
+                f"{na.n} by an NA from MAC {na.src_mac} = {pod.lxc_name}, the pod's own "
+                f"host-side veth on {node.name}, with flags {na.info['flags']} (R=1, S=1, "
+                f"O=0), target link-layer address {na.info['lladdr']}, IPv6 source {na.src}, "
+                f"destination {na.dst}, hop limit {na.hops}, {_us(ns, na)} later."
+            )
+            self.say(
+                f"{router} (the pod's IPv6 default gateway) is assigned to no interface on "
+                f"{node.name} (see topology/{node.name}/ip-j-d-addr.json), so the NA was "
+                f"generated by the eBPF program on {pod.lxc_name}, not by a kernel owning "
+                f"the address; neither the NS nor the NA appears on {eth_file(node)}."
+            )
         else:
             router = node.router_ipv4
             req = self.c.find(pf, "arp-request", tpa=router)[0]
             rep = next(a for a in self.c.find(pf, "arp-reply", spa=router) if a.n > req.n)
-            self.say(f"Pod {pod.name} eth0 ({pf}): ARP who-has {router} tell {req.info['spa']} "
-                     f"(frame {req.n}, broadcast from {pod.eth0_mac}) is answered in frame "
-                     f"{rep.n}: {router} is-at {rep.info['sha']} = {pod.lxc_name}'s MAC, "
-                     f"{_us(req, rep)} later. {router} is cilium_host's address on {node.name} "
-                     f"(cilium_host MAC {node.cilium_host_mac}), yet the answer carries the lxc "
-                     f"MAC: the eBPF program on {pod.lxc_name} answered, not the kernel on "
-                     f"cilium_host; nothing of it appears on {eth_file(node)}.")
+            self.say(
+                f"Pod {pod.name} eth0 ({pf}): ARP who-has {router} tell {req.info['spa']} "
+                f"(frame {req.n}, broadcast from {pod.eth0_mac}) is answered in frame "
+                f"{rep.n}: {router} is-at {rep.info['sha']} = {pod.lxc_name}'s MAC, "
+                f"{_us(req, rep)} later. {router} is cilium_host's address on {node.name} "
+                f"(cilium_host MAC {node.cilium_host_mac}), yet the answer carries the lxc "
+                f"MAC: the eBPF program on {pod.lxc_name} answered, not the kernel on "
+                f"cilium_host; nothing of it appears on {eth_file(node)}."
+            )
 
     def underlay(self, src: Any, dst: Any) -> None:
         """Bullet for underlay neighbour resolution on the sender's eth0 (if captured)."""
@@ -337,30 +414,38 @@ class Writer:
             reqs = self.c.find(ef, "ns", target=dst.ipv6)
             reps = self.c.find(ef, "na", target=dst.ipv6)
             if reqs and reps:
-                self.say(f"Underlay on {ef}: NS for {dst.ipv6} from {reqs[0].src} (frame "
-                         f"{reqs[0].n}) answered by NA frame {reps[0].n} from {reps[0].src_mac} "
-                         f"(flags {reps[0].info['flags']}): node-to-node neighbour discovery by "
-                         f"the kernels, before the first tunnel packet.")
+                self.say(
+                    f"Underlay on {ef}: NS for {dst.ipv6} from {reqs[0].src} (frame "
+                    f"{reqs[0].n}) answered by NA frame {reps[0].n} from {reps[0].src_mac} "
+                    f"(flags {reps[0].info['flags']}): node-to-node neighbour discovery by "
+                    f"the kernels, before the first tunnel packet."
+                )
             return
         reqs = self.c.find(ef, "arp-request", tpa=dst.ipv4)
         reps = self.c.find(ef, "arp-reply", spa=dst.ipv4)
         if reqs and reps:
-            self.say(f"Underlay on {ef}: ARP who-has {dst.ipv4} tell {src.ipv4} (frame "
-                     f"{reqs[0].n}) answered by frame {reps[0].n}: {dst.ipv4} is-at "
-                     f"{reps[0].info['sha']} ({dst.name}'s eth0, answered by its kernel), "
-                     f"before the first tunnel packet.")
+            self.say(
+                f"Underlay on {ef}: ARP who-has {dst.ipv4} tell {src.ipv4} (frame "
+                f"{reqs[0].n}) answered by frame {reps[0].n}: {dst.ipv4} is-at "
+                f"{reps[0].info['sha']} ({dst.name}'s eth0, answered by its kernel), "
+                f"before the first tunnel packet."
+            )
         elif not reqs:
-            self.say(f"No underlay ARP/NS on {ef}: in this variant the tunnel frames carry "
-                     f"fixed node MACs written by the eBPF program.")
+            self.say(
+                f"No underlay ARP/NS on {ef}: in this variant the tunnel frames carry "
+                f"fixed node MACs written by the eBPF program."
+            )
 
     # -- echo journeys -----------------------------------------------------------------------
 
     def _obs(self, node: Any, fr_list: list[Frame]) -> str:
         names = self.ifnames.get(node.name, {})
-        return "; ".join(f"frame {f.n} ({f.where(names)}"
-                         + (f", {f.tunnel.upper()} VNI {f.vni}" if f.tunnel else "")
-                         + (f", hop limit/TTL {f.hops})" if f.hops is not None else ")")
-                         for f in fr_list)
+        return "; ".join(
+            f"frame {f.n} ({f.where(names)}"
+            + (f", {f.tunnel.upper()} VNI {f.vni}" if f.tunnel else "")
+            + (f", hop limit/TTL {f.hops})" if f.hops is not None else ")")
+            for f in fr_list
+        )
 
     def echo(self, src: Any, dst_ip: str, fam: int, answered: bool, what: str = "") -> None:
         """Bullets for one ping: every observation of the request and of the reply."""
@@ -375,60 +460,83 @@ class Writer:
         tag = f"{proto} echo request id 0x{ident:04x} ({ident}) seq {seq} {src.ipv6 if fam == 6 else src.ipv4} → {dst_ip}"
         if what:
             tag += f" ({what})"
-        self.say(f"{tag}: leaves pod {src.name} eth0 in frame {req.n} with src MAC {req.src_mac} "
-                 f"(pod eth0) → dst MAC {req.dst_mac} ({src.lxc_name}), {hl} {req.hops}, IP "
-                 f"length {req.ip_len}.")
+        self.say(
+            f"{tag}: leaves pod {src.name} eth0 in frame {req.n} with src MAC {req.src_mac} "
+            f"(pod eth0) → dst MAC {req.dst_mac} ({src.lxc_name}), {hl} {req.hops}, IP "
+            f"length {req.ip_len}."
+        )
         a_eth = c.one(eth_file(a_node), "echo-request", **key, dst=dst_ip)
         port = a_eth.outer_dport
-        self.say(f"The same request on {eth_file(a_node)} frame {a_eth.n} is inside "
-                 f"{a_eth.tunnel.upper() if a_eth.tunnel else '??'} (UDP {a_eth.outer_sport} → "
-                 f"{port}) from {a_eth.outer_src} ({a_node.name}) to {a_eth.outer_dst} "
-                 f"({b_node.name}), VNI {a_eth.vni} = the sender's {self.ident(src)}; the inner "
-                 f"frame keeps exactly the pod's MACs {a_eth.src_mac} → {a_eth.dst_mac} and "
-                 f"{hl} {a_eth.hops}; frame length {a_eth.length} bytes.")
-        self.say(f"{a_node.name} -i any ({any_file(a_node)}) sees the request "
-                 f"{len(c.find(any_file(a_node), 'echo-request', **key, dst=dst_ip))} times, one "
-                 f"journey: {self._obs(a_node, c.find(any_file(a_node), 'echo-request', **key, dst=dst_ip))}.")
+        self.say(
+            f"The same request on {eth_file(a_node)} frame {a_eth.n} is inside "
+            f"{a_eth.tunnel.upper() if a_eth.tunnel else '??'} (UDP {a_eth.outer_sport} → "
+            f"{port}) from {a_eth.outer_src} ({a_node.name}) to {a_eth.outer_dst} "
+            f"({b_node.name}), VNI {a_eth.vni} = the sender's {self.ident(src)}; the inner "
+            f"frame keeps exactly the pod's MACs {a_eth.src_mac} → {a_eth.dst_mac} and "
+            f"{hl} {a_eth.hops}; frame length {a_eth.length} bytes."
+        )
+        self.say(
+            f"{a_node.name} -i any ({any_file(a_node)}) sees the request "
+            f"{len(c.find(any_file(a_node), 'echo-request', **key, dst=dst_ip))} times, one "
+            f"journey: {self._obs(a_node, c.find(any_file(a_node), 'echo-request', **key, dst=dst_ip))}."
+        )
         b_eth = c.one(eth_file(b_node), "echo-request", **key, dst=dst_ip)
         b_any = c.find(any_file(b_node), "echo-request", **key, dst=dst_ip)
         if dst_pod is None:
-            self.say(f"It arrives on {eth_file(b_node)} frame {b_eth.n} (VNI {b_eth.vni}) and, "
-                     f"in {any_file(b_node)}, {self._obs(b_node, b_any)}; no endpoint on "
-                     f"{b_node.name} owns {dst_ip} (no pod has it: topology and "
-                     f"cilium-dbg-endpoint-list.json), so it is dropped after decapsulation: it "
-                     f"reaches no pod eth0.")
+            self.say(
+                f"It arrives on {eth_file(b_node)} frame {b_eth.n} (VNI {b_eth.vni}) and, "
+                f"in {any_file(b_node)}, {self._obs(b_node, b_any)}; no endpoint on "
+                f"{b_node.name} owns {dst_ip} (no pod has it: topology and "
+                f"cilium-dbg-endpoint-list.json), so it is dropped after decapsulation: it "
+                f"reaches no pod eth0."
+            )
         else:
             d = c.one(pod_file(dst_pod), "echo-request", **key, dst=dst_ip)
-            self.say(f"It arrives on {eth_file(b_node)} frame {b_eth.n} (VNI {b_eth.vni}); on "
-                     f"{any_file(b_node)}: {self._obs(b_node, b_any)}; delivered to pod "
-                     f"{dst_pod.name} eth0 in frame {d.n} with MACs rewritten to {d.src_mac} "
-                     f"({dst_pod.lxc_name}) → {d.dst_mac} (pod eth0) and {hl} {d.hops} "
-                     f"(decremented once: one routing hop).")
+            self.say(
+                f"It arrives on {eth_file(b_node)} frame {b_eth.n} (VNI {b_eth.vni}); on "
+                f"{any_file(b_node)}: {self._obs(b_node, b_any)}; delivered to pod "
+                f"{dst_pod.name} eth0 in frame {d.n} with MACs rewritten to {d.src_mac} "
+                f"({dst_pod.lxc_name}) → {d.dst_mac} (pod eth0) and {hl} {d.hops} "
+                f"(decremented once: one routing hop)."
+            )
         if not answered:
-            replies = [f for fl in c.frames.values() for f in fl
-                       if f.kind == "echo-reply" and f.info.get("id") == ident]
-            self.say(f"No echo reply with id 0x{ident:04x} appears in any capture "
-                     f"({len(replies)} found): the echo is unanswered (lost at {b_node.name}). "
-                     f"No ICMP error comes back either.")
+            replies = [
+                f
+                for fl in c.frames.values()
+                for f in fl
+                if f.kind == "echo-reply" and f.info.get("id") == ident
+            ]
+            self.say(
+                f"No echo reply with id 0x{ident:04x} appears in any capture "
+                f"({len(replies)} found): the echo is unanswered (lost at {b_node.name}). "
+                f"No ICMP error comes back either."
+            )
             return
         assert dst_pod is not None
         r_pod = c.one(pod_file(dst_pod), "echo-reply", **key, src=dst_ip)
         r_b = c.one(eth_file(b_node), "echo-reply", **key, src=dst_ip)
         r_a = c.one(pod_file(src), "echo-reply", **key, src=dst_ip)
-        self.say(f"The echo reply leaves pod {dst_pod.name} in frame {r_pod.n} "
-                 f"({r_pod.src_mac} → {r_pod.dst_mac}, {hl} {r_pod.hops}); on "
-                 f"{eth_file(b_node)} frame {r_b.n} it is inside VNI {r_b.vni} = "
-                 f"{self.ident(dst_pod)}, from {r_b.outer_src} to {r_b.outer_dst}; inner MACs "
-                 f"{r_b.src_mac} → {r_b.dst_mac} (the replying pod's eth0 and its own lxc on "
-                 f"{b_node.name}, different from the request's inner MACs).")
-        vni_note = ("the request and the reply carry different VNIs "
-                    f"({a_eth.vni} vs {r_b.vni}): the VNI is the sender's identity, not a "
-                    "network" if a_eth.vni != r_b.vni else
-                    f"request and reply carry the same VNI {a_eth.vni} because both pods have "
-                    "the same identity (same labels); the VNI is still the sender's identity")
-        self.say(f"The reply reaches pod {src.name} eth0 in frame {r_a.n} "
-                 f"({r_a.src_mac} → {r_a.dst_mac}, {hl} {r_a.hops}): the echo is answered, "
-                 f"round trip at the pod {_us(req, r_a)}; {vni_note}.")
+        self.say(
+            f"The echo reply leaves pod {dst_pod.name} in frame {r_pod.n} "
+            f"({r_pod.src_mac} → {r_pod.dst_mac}, {hl} {r_pod.hops}); on "
+            f"{eth_file(b_node)} frame {r_b.n} it is inside VNI {r_b.vni} = "
+            f"{self.ident(dst_pod)}, from {r_b.outer_src} to {r_b.outer_dst}; inner MACs "
+            f"{r_b.src_mac} → {r_b.dst_mac} (the replying pod's eth0 and its own lxc on "
+            f"{b_node.name}, different from the request's inner MACs)."
+        )
+        vni_note = (
+            "the request and the reply carry different VNIs "
+            f"({a_eth.vni} vs {r_b.vni}): the VNI is the sender's identity, not a "
+            "network"
+            if a_eth.vni != r_b.vni
+            else f"request and reply carry the same VNI {a_eth.vni} because both pods have "
+            "the same identity (same labels); the VNI is still the sender's identity"
+        )
+        self.say(
+            f"The reply reaches pod {src.name} eth0 in frame {r_a.n} "
+            f"({r_a.src_mac} → {r_a.dst_mac}, {hl} {r_a.hops}): the echo is answered, "
+            f"round trip at the pod {_us(req, r_a)}; {vni_note}."
+        )
 
 
 def ifname_maps(outdir: Path, nodes: list[Any]) -> dict[str, dict[int, str]]:
@@ -458,68 +566,92 @@ def scenario_bullets(w: Writer) -> None:
         w.echo(src, "fd00:10:244:2::dead", 6, answered=False)
         w.gateway(src, 4)
         w.echo(src, "10.244.2.99", 4, answered=False)
-        w.say(f"Nothing reaches pod {dst.name}: {pod_file(dst)} holds "
-              f"{len(c.frames[pod_file(dst)])} frames.")
+        w.say(
+            f"Nothing reaches pod {dst.name}: {pod_file(dst)} holds "
+            f"{len(c.frames[pod_file(dst)])} frames."
+        )
     elif name == "ns-unanswered":
         w.gateway(src, 6, answered=False)
         others = {f: len(c.frames[f]) for f in c.frames if f != pod_file(src)}
-        w.say("Because the gateway never resolves, the echo request is never sent: no echo "
-              "request appears in any capture, and nothing at all appears on the other capture "
-              f"points except the solicitations seen on {src.lxc_name} in {any_file(a_node)} "
-              f"(frame counts: {', '.join(f'{k}: {v}' for k, v in sorted(others.items()))}).")
-        w.say("ping reports 'Destination unreachable: Address unreachable' after ~3 s: that ICMPv6 "
-              "error is generated inside the pod's own stack and is not on the wire.")
+        w.say(
+            "Because the gateway never resolves, the echo request is never sent: no echo "
+            "request appears in any capture, and nothing at all appears on the other capture "
+            f"points except the solicitations seen on {src.lxc_name} in {any_file(a_node)} "
+            f"(frame counts: {', '.join(f'{k}: {v}' for k, v in sorted(others.items()))})."
+        )
+        w.say(
+            "ping reports 'Destination unreachable: Address unreachable' after ~3 s: that ICMPv6 "
+            "error is generated inside the pod's own stack and is not on the wire."
+        )
     elif name == "mtu-df":
         w.gateway(src, 4)
         w.echo(src, dst.ipv4, 4, answered=True, what="DF set, IPv4 packet 1450 bytes = route MTU")
         w.echo(src, dst.ipv6, 6, answered=True, what="IPv6 packet 1450 bytes = route MTU")
         big = [f for fl in c.frames.values() for f in fl if (f.ip_len or 0) > 1450 and not f.tunnel]
-        w.say("With 50 bytes of VXLAN-over-IPv4 overhead, each 1450-byte pod packet becomes a "
-              "1500-byte outer IPv4 packet (a 1514-byte frame on node eth0): exactly the underlay "
-              "MTU, so nothing is fragmented.")
-        w.say(f"The 1500-byte pings (IPv4 with DF, and IPv6) appear in **no** capture ({len(big)} "
-              "pod frames larger than 1450 bytes): the pod's kernel refused them against the "
-              "route MTU 1450 of its default route (ping: 'local error: message too long, "
-              "mtu=1450'); no ICMP 'fragmentation needed' / Packet Too Big is on the wire.")
+        w.say(
+            "With 50 bytes of VXLAN-over-IPv4 overhead, each 1450-byte pod packet becomes a "
+            "1500-byte outer IPv4 packet (a 1514-byte frame on node eth0): exactly the underlay "
+            "MTU, so nothing is fragmented."
+        )
+        w.say(
+            f"The 1500-byte pings (IPv4 with DF, and IPv6) appear in **no** capture ({len(big)} "
+            "pod frames larger than 1450 bytes): the pod's kernel refused them against the "
+            "route MTU 1450 of its default route (ping: 'local error: message too long, "
+            "mtu=1450'); no ICMP 'fragmentation needed' / Packet Too Big is on the wire."
+        )
     elif name == "tcp-connect":
         for fam, dip in ((6, dst.ipv6), (4, dst.ipv4)):
             pf = pod_file(src)
             syn_ok = c.one(pf, "tcp", dst=dip, dport=8080, flags="SYN")
-            synack = c.one(pf, "tcp", src=dip, sport=8080, flags="SYN,ACK", dport=syn_ok.info["sport"])
+            synack = c.one(
+                pf, "tcp", src=dip, sport=8080, flags="SYN,ACK", dport=syn_ok.info["sport"]
+            )
             fins = c.find(pf, "tcp", dst=dip, dport=8080, sport=syn_ok.info["sport"])
-            w.say(f"TCP {syn_ok.src}:{syn_ok.info['sport']} → {dip}:8080 at {pf}: SYN frame "
-                  f"{syn_ok.n} (MSS {syn_ok.info['mss']}, i.e. route MTU 1450 minus "
-                  f"{'60' if fam == 6 else '40'} bytes of headers), SYN,ACK frame {synack.n} "
-                  f"(MSS {synack.info['mss']}), then ACK: the handshake completes; 6 bytes of data, "
-                  f"then FIN from both sides (client frames {_frames(fins)}).")
+            w.say(
+                f"TCP {syn_ok.src}:{syn_ok.info['sport']} → {dip}:8080 at {pf}: SYN frame "
+                f"{syn_ok.n} (MSS {syn_ok.info['mss']}, i.e. route MTU 1450 minus "
+                f"{'60' if fam == 6 else '40'} bytes of headers), SYN,ACK frame {synack.n} "
+                f"(MSS {synack.info['mss']}), then ACK: the handshake completes; 6 bytes of data, "
+                f"then FIN from both sides (client frames {_frames(fins)})."
+            )
             syn_rst = c.one(pf, "tcp", dst=dip, dport=8081, flags="SYN")
             rst = c.one(pf, "tcp", src=dip, sport=8081, flags="ACK,RST")
-            w.say(f"TCP {syn_rst.src}:{syn_rst.info['sport']} → {dip}:8081 at {pf}: SYN frame "
-                  f"{syn_rst.n} answered by RST,ACK frame {rst.n} from {dip}: port closed, "
-                  f"connection refused by pod {dst.name} (not by the network).")
+            w.say(
+                f"TCP {syn_rst.src}:{syn_rst.info['sport']} → {dip}:8081 at {pf}: SYN frame "
+                f"{syn_rst.n} answered by RST,ACK frame {rst.n} from {dip}: port closed, "
+                f"connection refused by pod {dst.name} (not by the network)."
+            )
             be = c.one(eth_file(a_node), "tcp", src=dip, sport=8081, flags="ACK,RST")
-            w.say(f"On {eth_file(a_node)} that RST,ACK is frame {be.n}, inside VXLAN VNI {be.vni} "
-                  f"= {w.ident(dst)}, while the SYNs carry VNI {w.sc.identities[src.name]} "
-                  f"= {w.ident(src)}.")
+            w.say(
+                f"On {eth_file(a_node)} that RST,ACK is frame {be.n}, inside VXLAN VNI {be.vni} "
+                f"= {w.ident(dst)}, while the SYNs carry VNI {w.sc.identities[src.name]} "
+                f"= {w.ident(src)}."
+            )
         w.gateway(src, 6)
         w.gateway(src, 4)
-        w.say(f"In {any_file(b_node)} every TCP segment appears three times (eth0 inside VXLAN, "
-              f"{w.variant.tunnel_dev} after decapsulation, the lxc veth): these are the same "
-              "packets at three points, not retransmissions (tshark's TCP analysis mislabels them).")
+        w.say(
+            f"In {any_file(b_node)} every TCP segment appears three times (eth0 inside VXLAN, "
+            f"{w.variant.tunnel_dev} after decapsulation, the lxc veth): these are the same "
+            "packets at three points, not retransmissions (tshark's TCP analysis mislabels them)."
+        )
     elif name == "geneve-ipv6-ping":
         w.gateway(src, 6)
         w.echo(src, dst.ipv6, 6, answered=True)
         w.gateway(src, 4)
         w.echo(src, dst.ipv4, 4, answered=True)
         tun = [f for f in c.frames[eth_file(a_node)] if f.tunnel]
-        w.say(f"All {len(tun)} tunnel frames on {eth_file(a_node)} are Geneve (UDP 6081, "
-              "protocol 0x6558 Ethernet, no options), none VXLAN; the VNI is "
-              f"{w.sc.identities[src.name]} both ways because both pods share one identity.")
+        w.say(
+            f"All {len(tun)} tunnel frames on {eth_file(a_node)} are Geneve (UDP 6081, "
+            "protocol 0x6558 Ethernet, no options), none VXLAN; the VNI is "
+            f"{w.sc.identities[src.name]} both ways because both pods share one identity."
+        )
         if w.variant.geneve_mode == "ebpf":
-            w.say("The -i any captures show no cilium_geneve interface: in this run the Geneve "
-                  "header was written by the eBPF program on the lxc veth and removed by one on "
-                  "the receiving eth0 (the kernel had no geneve driver), so the decapsulated "
-                  "frame is seen only on the lxc veth.")
+            w.say(
+                "The -i any captures show no cilium_geneve interface: in this run the Geneve "
+                "header was written by the eBPF program on the lxc veth and removed by one on "
+                "the receiving eth0 (the kernel had no geneve driver), so the decapsulated "
+                "frame is seen only on the lxc veth."
+            )
         w.underlay(a_node, b_node)
     elif name == "ipv6-underlay":
         w.gateway(src, 6)
@@ -528,17 +660,20 @@ def scenario_bullets(w: Writer) -> None:
         w.gateway(src, 4)
         w.echo(src, dst.ipv4, 4, answered=True)
         tun = [f for f in c.frames[eth_file(a_node)] if f.tunnel]
-        w.say(f"All {len(tun)} tunnel frames on {eth_file(a_node)} are VXLAN over IPv6 between "
-              f"{a_node.ipv6} and {b_node.ipv6} (70 bytes of overhead: a 118-byte pod frame "
-              "becomes a 188-byte frame); the outer UDP checksum is set (IPv6), and in these "
-              "captures it holds only the pseudo-header sum because the sender's veth offloads "
-              "the checksum: not an error.")
+        w.say(
+            f"All {len(tun)} tunnel frames on {eth_file(a_node)} are VXLAN over IPv6 between "
+            f"{a_node.ipv6} and {b_node.ipv6} (70 bytes of overhead: a 118-byte pod frame "
+            "becomes a 188-byte frame); the outer UDP checksum is set (IPv6), and in these "
+            "captures it holds only the pseudo-header sum because the sender's veth offloads "
+            "the checksum: not an error."
+        )
     else:
         raise ValueError(f"no README text for scenario {name}")
 
 
-def write_readme(outdir: Path, sc: Any, variant: Any, results: list[Any],
-                 stats: dict[str, str], nodes: list[Any]) -> None:
+def write_readme(
+    outdir: Path, sc: Any, variant: Any, results: list[Any], stats: dict[str, str], nodes: list[Any]
+) -> None:
     """Write ``outdir/README.md`` for a finished scenario run."""
     files = sorted(stats)
     c = Caps(outdir, files)
@@ -546,47 +681,76 @@ def write_readme(outdir: Path, sc: Any, variant: Any, results: list[Any],
     w = Writer(c, sc, variant, nodes, ifn)
     scenario_bullets(w)
     L: list[str] = [f"# Lab scenario `{sc.name}`: {sc.title}", ""]
-    L += ["Made by `lab/run.py --scenario " + sc.name + "` (real Linux kernel traffic in network "
-          "namespaces; see lab/README.md). Regenerate rather than edit: this file is written from "
-          "the captures.", ""]
+    L += [
+        "Made by `lab/run.py --scenario " + sc.name + "` (real Linux kernel traffic in network "
+        "namespaces; see lab/README.md). Regenerate rather than edit: this file is written from "
+        "the captures.",
+        "",
+    ]
     L += ["## Datapath", ""]
     if variant.tunnel == "geneve":
         if variant.geneve_mode == "kernel":
             L.append("- Tunnel: Geneve, kernel device `cilium_geneve` (external, UDP 6081).")
         else:
-            L.append("- Tunnel: Geneve on UDP 6081, **built by eBPF**: this kernel has no geneve "
-                     "driver (`ip link add cilium_geneve type geneve external` failed with "
-                     f"`{variant.geneve_error}`), so the lxc program writes outer Ethernet/IPv4/"
-                     "UDP/Geneve itself and redirects to eth0, and a program on the receiving "
-                     "eth0 strips them. There is no `cilium_geneve` device in the dumps.")
+            L.append(
+                "- Tunnel: Geneve on UDP 6081, **built by eBPF**: this kernel has no geneve "
+                "driver (`ip link add cilium_geneve type geneve external` failed with "
+                f"`{variant.geneve_error}`), so the lxc program writes outer Ethernet/IPv4/"
+                "UDP/Geneve itself and redirects to eth0, and a program on the receiving "
+                "eth0 strips them. There is no `cilium_geneve` device in the dumps."
+            )
     else:
-        L.append(f"- Tunnel: VXLAN, kernel device `cilium_vxlan` (external/collect_md, UDP 8472), "
-                 f"{variant.underlay.upper()} underlay.")
-    L.append("- eBPF on each lxc veth (tc ingress, `lab/bpf/bpf_lxc.c`): ARP and router-NS "
-             "responder, tunnel key (VNI = sender identity) + redirect; on the tunnel device "
-             "(`lab/bpf/bpf_overlay.c`): TTL/hop limit − 1, MACs → lxc/pod, redirect to the lxc.")
+        L.append(
+            f"- Tunnel: VXLAN, kernel device `cilium_vxlan` (external/collect_md, UDP 8472), "
+            f"{variant.underlay.upper()} underlay."
+        )
+    L.append(
+        "- eBPF on each lxc veth (tc ingress, `lab/bpf/bpf_lxc.c`): ARP and router-NS "
+        "responder, tunnel key (VNI = sender identity) + redirect; on the tunnel device "
+        "(`lab/bpf/bpf_overlay.c`): TTL/hop limit − 1, MACs → lxc/pod, redirect to the lxc."
+    )
     if sc.ndp_responder:
         off = [k for k, v in sc.ndp_responder.items() if not v]
         L.append(f"- **NDP responder disabled** on the lxc of: {', '.join(off)}.")
-    L += ["", "## Topology", "",
-          "| node | eth0 | IPv4 / IPv6 | router IPs | pod CIDRs |", "|---|---|---|---|---|"]
+    L += [
+        "",
+        "## Topology",
+        "",
+        "| node | eth0 | IPv4 / IPv6 | router IPs | pod CIDRs |",
+        "|---|---|---|---|---|",
+    ]
     for n in nodes:
-        L.append(f"| {n.name} | {n.eth0_mac} | {n.ipv4} / {n.ipv6} | {n.router_ipv4}, "
-                 f"{n.router_ipv6} | {n.pod_cidr4}, {n.pod_cidr6} |")
-    L += ["", "| pod | node | eth0 MAC | IPv4 / IPv6 | lxc (MAC) | identity |",
-          "|---|---|---|---|---|---|"]
+        L.append(
+            f"| {n.name} | {n.eth0_mac} | {n.ipv4} / {n.ipv6} | {n.router_ipv4}, "
+            f"{n.router_ipv6} | {n.pod_cidr4}, {n.pod_cidr6} |"
+        )
+    L += [
+        "",
+        "| pod | node | eth0 MAC | IPv4 / IPv6 | lxc (MAC) | identity |",
+        "|---|---|---|---|---|---|",
+    ]
     for n in nodes:
         for p in n.pods:
-            L.append(f"| {p.name} | {n.name} | {p.eth0_mac} | {p.ipv4} / {p.ipv6} | "
-                     f"{p.lxc_name} ({p.lxc_mac}) | {w.ident(p)} |")
-    L += ["", "Invented for the lab (not in the reference walkthrough): "
-          + "; ".join(f"{n.name}: {', '.join(n.invented)}" for n in nodes) + "; "
-          + "; ".join(f"{p.name}: {', '.join(p.invented)}" for n in nodes for p in n.pods)
-          + "; all identities. Everything else is the reference scenario's.", ""]
-    L += ["Dumps in `topology/<node or pod>/`: `ip -j -d addr`, `ip -d a l`, `ip r`, `ip -6 r`, "
-          "`ip n`, `ip -6 n` (text and JSON) per namespace, taken after the traffic, and "
-          "`cilium-dbg-endpoint-list.json` per node (the shape of `cilium-dbg endpoint list -o "
-          "json`, lab values; no health endpoint).", ""]
+            L.append(
+                f"| {p.name} | {n.name} | {p.eth0_mac} | {p.ipv4} / {p.ipv6} | "
+                f"{p.lxc_name} ({p.lxc_mac}) | {w.ident(p)} |"
+            )
+    L += [
+        "",
+        "Invented for the lab (not in the reference walkthrough): "
+        + "; ".join(f"{n.name}: {', '.join(n.invented)}" for n in nodes)
+        + "; "
+        + "; ".join(f"{p.name}: {', '.join(p.invented)}" for n in nodes for p in n.pods)
+        + "; all identities. Everything else is the reference scenario's.",
+        "",
+    ]
+    L += [
+        "Dumps in `topology/<node or pod>/`: `ip -j -d addr`, `ip -d a l`, `ip r`, `ip -6 r`, "
+        "`ip n`, `ip -6 n` (text and JSON) per namespace, taken after the traffic, and "
+        "`cilium-dbg-endpoint-list.json` per node (the shape of `cilium-dbg endpoint list -o "
+        "json`, lab values; no health endpoint).",
+        "",
+    ]
     L += ["## What was run", ""]
     for srv in sc.servers:
         L.append(f"- background: {srv.what}")
@@ -594,14 +758,22 @@ def write_readme(outdir: Path, sc: Any, variant: Any, results: list[Any],
         L += [f"- `{r.step.pod.name}`: {r.step.what} → exit {r.rc}", "", "  ```"]
         L += [f"  {ln}" for ln in r.output.splitlines() if ln.strip()]
         L += ["  ```"]
-    L += ["", "## Captures", "",
-          "| file | point | frames | tcpdump |", "|---|---|---|---|"]
+    L += ["", "## Captures", "", "| file | point | frames | tcpdump |", "|---|---|---|---|"]
     for f in files:
-        point = ("pod eth0" if f.startswith("pod-") else
-                 "node -i any (LINUX_SLL2)" if f.endswith("-any.pcap") else "node eth0")
+        point = (
+            "pod eth0"
+            if f.startswith("pod-")
+            else "node -i any (LINUX_SLL2)"
+            if f.endswith("-any.pcap")
+            else "node eth0"
+        )
         L.append(f"| {f} | {point} | {len(c.frames[f])} | {stats[f]} |")
-    L += ["", "Decode VXLAN with `tshark -d udp.port==8472,vxlan` (tshark does not decode 8472 by "
-          "default).", ""]
+    L += [
+        "",
+        "Decode VXLAN with `tshark -d udp.port==8472,vxlan` (tshark does not decode 8472 by "
+        "default).",
+        "",
+    ]
     for f in files:
         owner = next((n.name for n in nodes if f"-{n.short}-" in f), "")
         names = ifn.get(owner, {})

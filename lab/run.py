@@ -121,8 +121,13 @@ POD2 = Pod(
     endpoint_id=2504,
     container_id="9a41d7e03c5b8f26a1e4d0c7b39f5e82d6a0c4b1e7f3d9a5c2b8e6f4a0d2c8b3",
     labels=[*DAEMONSET_LABELS, "k8s:lab.vxlanlens.io/side=server"],
-    invented=["lxc name", "lxc MAC", "endpoint id", "container id",
-              "label lab.vxlanlens.io/side=server"],
+    invented=[
+        "lxc name",
+        "lxc MAC",
+        "endpoint id",
+        "container id",
+        "label lab.vxlanlens.io/side=server",
+    ],
 )
 WORKER = Node(
     name="cilium-dual-stack-worker",  # REF
@@ -141,8 +146,13 @@ WORKER = Node(
     pod_cidr6="fd00:10:244:1::/64",  # REF
     host_endpoint_id=112,
     pods=[POD1],
-    invented=["eth0 MAC/ifindex", "eth0 IPv4 172.18.0.4", "cilium_net MAC", "tunnel MAC",
-              "host endpoint id"],
+    invented=[
+        "eth0 MAC/ifindex",
+        "eth0 IPv4 172.18.0.4",
+        "cilium_net MAC",
+        "tunnel MAC",
+        "host endpoint id",
+    ],
 )
 WORKER2 = Node(
     name="cilium-dual-stack-worker2",  # REF
@@ -161,9 +171,16 @@ WORKER2 = Node(
     pod_cidr6="fd00:10:244:2::/64",  # REF
     host_endpoint_id=3021,
     pods=[POD2],
-    invented=["eth0 MAC/ifindex", "eth0 IPv4 172.18.0.3 and IPv6 fc00:f853:ccd:e793::3",
-              "cilium_host MAC", "cilium_net MAC", "tunnel MAC", "router IPv4 10.244.2.71",
-              "router IPv6 fd00:10:244:2::a3c5", "host endpoint id"],
+    invented=[
+        "eth0 MAC/ifindex",
+        "eth0 IPv4 172.18.0.3 and IPv6 fc00:f853:ccd:e793::3",
+        "cilium_host MAC",
+        "cilium_net MAC",
+        "tunnel MAC",
+        "router IPv4 10.244.2.71",
+        "router IPv6 fd00:10:244:2::a3c5",
+        "host endpoint id",
+    ],
 )
 NODES = [WORKER, WORKER2]
 PODS = [POD1, POD2]
@@ -253,74 +270,145 @@ def scenarios() -> list[Scenario]:
     same = {POD1.name: IDENT_SHARED, POD2.name: IDENT_SHARED}
     return [
         Scenario(
-            "ipv6-ping", "IPv6 ping between pods on two nodes, empty neighbour caches",
-            "vxlan", "ipv4", diff,
+            "ipv6-ping",
+            "IPv6 ping between pods on two nodes, empty neighbour caches",
+            "vxlan",
+            "ipv4",
+            diff,
             [Step(POD1, _ping(POD1, 6, POD2.ipv6), f"ping -6 -c 1 {POD2.ipv6} from {POD1.name}")],
         ),
         Scenario(
-            "ipv4-ping", "IPv4 ping between pods on two nodes, empty neighbour caches",
-            "vxlan", "ipv4", diff,
+            "ipv4-ping",
+            "IPv4 ping between pods on two nodes, empty neighbour caches",
+            "vxlan",
+            "ipv4",
+            diff,
             [Step(POD1, _ping(POD1, 4, POD2.ipv4), f"ping -4 -c 1 {POD2.ipv4} from {POD1.name}")],
         ),
         Scenario(
-            "no-such-pod", "ping to pod addresses that no endpoint owns (encapsulated, never answered)",
-            "vxlan", "ipv4", diff,
+            "no-such-pod",
+            "ping to pod addresses that no endpoint owns (encapsulated, never answered)",
+            "vxlan",
+            "ipv4",
+            diff,
             [
-                Step(POD1, _ping(POD1, 6, "fd00:10:244:2::dead", wait=1),
-                     f"ping -6 -c 1 fd00:10:244:2::dead from {POD1.name}", (1,)),
-                Step(POD1, _ping(POD1, 4, "10.244.2.99", wait=1),
-                     f"ping -4 -c 1 10.244.2.99 from {POD1.name}", (1,)),
+                Step(
+                    POD1,
+                    _ping(POD1, 6, "fd00:10:244:2::dead", wait=1),
+                    f"ping -6 -c 1 fd00:10:244:2::dead from {POD1.name}",
+                    (1,),
+                ),
+                Step(
+                    POD1,
+                    _ping(POD1, 4, "10.244.2.99", wait=1),
+                    f"ping -4 -c 1 10.244.2.99 from {POD1.name}",
+                    (1,),
+                ),
             ],
         ),
         Scenario(
-            "ns-unanswered", "the lxc NDP responder removed: the gateway NS is never answered",
-            "vxlan", "ipv4", diff,
-            [Step(POD1, _ping(POD1, 6, POD2.ipv6, wait=4),
-                  f"ping -6 -c 1 {POD2.ipv6} from {POD1.name}", (1,))],
+            "ns-unanswered",
+            "the lxc NDP responder removed: the gateway NS is never answered",
+            "vxlan",
+            "ipv4",
+            diff,
+            [
+                Step(
+                    POD1,
+                    _ping(POD1, 6, POD2.ipv6, wait=4),
+                    f"ping -6 -c 1 {POD2.ipv6} from {POD1.name}",
+                    (1,),
+                )
+            ],
             ndp_responder={POD1.name: False},
         ),
         Scenario(
-            "mtu-df", "ping with DF at and over the 1450 route MTU",
-            "vxlan", "ipv4", diff,
+            "mtu-df",
+            "ping with DF at and over the 1450 route MTU",
+            "vxlan",
+            "ipv4",
+            diff,
             [
-                Step(POD1, _ping(POD1, 4, POD2.ipv4, "-M", "do", "-s", "1422"),
-                     f"ping -4 -M do -s 1422 {POD2.ipv4} (IPv4 packet of 1450 bytes)"),
-                Step(POD1, _ping(POD1, 4, POD2.ipv4, "-M", "do", "-s", "1472"),
-                     f"ping -4 -M do -s 1472 {POD2.ipv4} (IPv4 packet of 1500 bytes)", (1, 2)),
-                Step(POD1, _ping(POD1, 6, POD2.ipv6, "-M", "do", "-s", "1402"),
-                     f"ping -6 -M do -s 1402 {POD2.ipv6} (IPv6 packet of 1450 bytes)"),
-                Step(POD1, _ping(POD1, 6, POD2.ipv6, "-M", "do", "-s", "1452"),
-                     f"ping -6 -M do -s 1452 {POD2.ipv6} (IPv6 packet of 1500 bytes)", (1, 2)),
+                Step(
+                    POD1,
+                    _ping(POD1, 4, POD2.ipv4, "-M", "do", "-s", "1422"),
+                    f"ping -4 -M do -s 1422 {POD2.ipv4} (IPv4 packet of 1450 bytes)",
+                ),
+                Step(
+                    POD1,
+                    _ping(POD1, 4, POD2.ipv4, "-M", "do", "-s", "1472"),
+                    f"ping -4 -M do -s 1472 {POD2.ipv4} (IPv4 packet of 1500 bytes)",
+                    (1, 2),
+                ),
+                Step(
+                    POD1,
+                    _ping(POD1, 6, POD2.ipv6, "-M", "do", "-s", "1402"),
+                    f"ping -6 -M do -s 1402 {POD2.ipv6} (IPv6 packet of 1450 bytes)",
+                ),
+                Step(
+                    POD1,
+                    _ping(POD1, 6, POD2.ipv6, "-M", "do", "-s", "1452"),
+                    f"ping -6 -M do -s 1452 {POD2.ipv6} (IPv6 packet of 1500 bytes)",
+                    (1, 2),
+                ),
             ],
         ),
         Scenario(
-            "tcp-connect", "TCP connect to a listening port (8080) and to a closed port (8081)",
-            "vxlan", "ipv4", diff,
+            "tcp-connect",
+            "TCP connect to a listening port (8080) and to a closed port (8081)",
+            "vxlan",
+            "ipv4",
+            diff,
             [
-                Step(POD1, ["python3", "-c", TCP_CLIENT, POD2.ipv6, "8080"],
-                     f"TCP connect [{POD2.ipv6}]:8080, send 'hello\\n', close"),
-                Step(POD1, ["python3", "-c", TCP_CLIENT, POD2.ipv6, "8081"],
-                     f"TCP connect [{POD2.ipv6}]:8081 (closed)", (3,)),
-                Step(POD1, ["python3", "-c", TCP_CLIENT, POD2.ipv4, "8080"],
-                     f"TCP connect {POD2.ipv4}:8080, send 'hello\\n', close"),
-                Step(POD1, ["python3", "-c", TCP_CLIENT, POD2.ipv4, "8081"],
-                     f"TCP connect {POD2.ipv4}:8081 (closed)", (3,)),
+                Step(
+                    POD1,
+                    ["python3", "-c", TCP_CLIENT, POD2.ipv6, "8080"],
+                    f"TCP connect [{POD2.ipv6}]:8080, send 'hello\\n', close",
+                ),
+                Step(
+                    POD1,
+                    ["python3", "-c", TCP_CLIENT, POD2.ipv6, "8081"],
+                    f"TCP connect [{POD2.ipv6}]:8081 (closed)",
+                    (3,),
+                ),
+                Step(
+                    POD1,
+                    ["python3", "-c", TCP_CLIENT, POD2.ipv4, "8080"],
+                    f"TCP connect {POD2.ipv4}:8080, send 'hello\\n', close",
+                ),
+                Step(
+                    POD1,
+                    ["python3", "-c", TCP_CLIENT, POD2.ipv4, "8081"],
+                    f"TCP connect {POD2.ipv4}:8081 (closed)",
+                    (3,),
+                ),
             ],
-            servers=[Step(POD2, ["python3", "-c", TCP_SERVER, "2"],
-                          f"TCP listener on [::]:8080 (dual stack) in {POD2.name}",
-                          background=True)],
+            servers=[
+                Step(
+                    POD2,
+                    ["python3", "-c", TCP_SERVER, "2"],
+                    f"TCP listener on [::]:8080 (dual stack) in {POD2.name}",
+                    background=True,
+                )
+            ],
         ),
         Scenario(
-            "geneve-ipv6-ping", "Geneve (6081) variant: IPv6 then IPv4 ping, both pods one identity",
-            "geneve", "ipv4", same,
+            "geneve-ipv6-ping",
+            "Geneve (6081) variant: IPv6 then IPv4 ping, both pods one identity",
+            "geneve",
+            "ipv4",
+            same,
             [
                 Step(POD1, _ping(POD1, 6, POD2.ipv6), f"ping -6 -c 1 {POD2.ipv6} from {POD1.name}"),
                 Step(POD1, _ping(POD1, 4, POD2.ipv4), f"ping -4 -c 1 {POD2.ipv4} from {POD1.name}"),
             ],
         ),
         Scenario(
-            "ipv6-underlay", "VXLAN over an IPv6 underlay: IPv6 then IPv4 ping",
-            "vxlan", "ipv6", diff,
+            "ipv6-underlay",
+            "VXLAN over an IPv6 underlay: IPv6 then IPv4 ping",
+            "vxlan",
+            "ipv6",
+            diff,
             [
                 Step(POD1, _ping(POD1, 6, POD2.ipv6), f"ping -6 -c 1 {POD2.ipv6} from {POD1.name}"),
                 Step(POD1, _ping(POD1, 4, POD2.ipv4), f"ping -4 -c 1 {POD2.ipv4} from {POD1.name}"),
@@ -338,15 +426,18 @@ class LabError(RuntimeError):
     """A lab step failed; the message names the command and its output."""
 
 
-def run(argv: list[str], netns: str | None = None, check: bool = True,
-        timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def run(
+    argv: list[str], netns: str | None = None, check: bool = True, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
     """Run a command (optionally inside a lab namespace) and give its completed process."""
     if netns is not None:
         assert netns.startswith(NS_PREFIX), netns
         argv = ["ip", "netns", "exec", netns, *argv]
     cp = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     if check and cp.returncode != 0:
-        raise LabError(f"{' '.join(argv)!r} exited {cp.returncode}: {cp.stderr.strip() or cp.stdout.strip()}")
+        raise LabError(
+            f"{' '.join(argv)!r} exited {cp.returncode}: {cp.stderr.strip() or cp.stdout.strip()}"
+        )
     return cp
 
 
@@ -364,8 +455,11 @@ def sysctl(netns: str, key: str, value: str) -> None:
 def lab_namespaces() -> list[str]:
     """Names of all existing namespaces that belong to the lab."""
     cp = run(["ip", "netns", "list"], check=False)
-    return [line.split()[0] for line in cp.stdout.splitlines()
-            if line.split() and line.split()[0].startswith(NS_PREFIX)]
+    return [
+        line.split()[0]
+        for line in cp.stdout.splitlines()
+        if line.split() and line.split()[0].startswith(NS_PREFIX)
+    ]
 
 
 def teardown() -> None:
@@ -399,9 +493,15 @@ def missing_requirements() -> list[str]:
     missing = []
     if os.geteuid() != 0:
         missing.append("root (the lab creates network namespaces)")
-    for tool, pkg in (("ip", "iproute2"), ("tc", "iproute2"), ("clang", "clang"),
-                      ("tcpdump", "tcpdump"), ("ping", "iputils-ping"), ("tshark", "tshark"),
-                      ("sysctl", "procps")):
+    for tool, pkg in (
+        ("ip", "iproute2"),
+        ("tc", "iproute2"),
+        ("clang", "clang"),
+        ("tcpdump", "tcpdump"),
+        ("ping", "iputils-ping"),
+        ("tshark", "tshark"),
+        ("sysctl", "procps"),
+    ):
         if shutil.which(tool) is None:
             missing.append(f"{tool} (apt package {pkg})")
     if not Path("/usr/include/bpf/bpf_helpers.h").exists():
@@ -422,7 +522,9 @@ def probe_kernel() -> list[str]:
         cp = ip(ns, "link", "add", "p0", "type", "veth", "peer", "name", "p1", check=False)
         if cp.returncode != 0:
             problems.append(f"veth: {cp.stderr.strip()}")
-        cp = ip(ns, "link", "add", "vx", "type", "vxlan", "external", "dstport", "8472", check=False)
+        cp = ip(
+            ns, "link", "add", "vx", "type", "vxlan", "external", "dstport", "8472", check=False
+        )
         if cp.returncode != 0:
             problems.append(f"vxlan external: {cp.stderr.strip()}")
         cp = run(["tc", "qdisc", "add", "dev", "p0", "clsact"], netns=ns, check=False)
@@ -431,16 +533,46 @@ def probe_kernel() -> list[str]:
         else:
             with tempfile.TemporaryDirectory() as tmp:
                 src, obj = Path(tmp) / "p.c", Path(tmp) / "p.o"
-                src.write_text('#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n'
-                               'SEC("probe") int probe_prog(struct __sk_buff *s) { return 0; }\n'
-                               'char l[] SEC("license") = "GPL";\n')
-                cp = run(["clang", "-O2", "-target", "bpf", *_clang_includes(), "-c", str(src),
-                          "-o", str(obj)], check=False)
+                src.write_text(
+                    "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n"
+                    'SEC("probe") int probe_prog(struct __sk_buff *s) { return 0; }\n'
+                    'char l[] SEC("license") = "GPL";\n'
+                )
+                cp = run(
+                    [
+                        "clang",
+                        "-O2",
+                        "-target",
+                        "bpf",
+                        *_clang_includes(),
+                        "-c",
+                        str(src),
+                        "-o",
+                        str(obj),
+                    ],
+                    check=False,
+                )
                 if cp.returncode != 0:
                     problems.append(f"clang -target bpf: {cp.stderr.strip()[:200]}")
                 else:
-                    cp = run(["tc", "filter", "add", "dev", "p0", "ingress", "bpf", "da", "obj",
-                              str(obj), "sec", "probe"], netns=ns, check=False)
+                    cp = run(
+                        [
+                            "tc",
+                            "filter",
+                            "add",
+                            "dev",
+                            "p0",
+                            "ingress",
+                            "bpf",
+                            "da",
+                            "obj",
+                            str(obj),
+                            "sec",
+                            "probe",
+                        ],
+                        netns=ns,
+                        check=False,
+                    )
                     if cp.returncode != 0:
                         problems.append(f"tc filter bpf da: {cp.stderr.strip()[:200]}")
     finally:
@@ -492,34 +624,114 @@ def build(sc: Scenario, workdir: Path) -> Variant:
         run(["ip", "netns", "add", ns])
         run(["ip", "link", "set", "lo", "up"], netns=ns)
         # Quiet, deterministic IPv6: no DAD delay, no router solicitations, fast MLD reports.
-        for key, val in (("net.ipv6.conf.default.accept_dad", "0"),
-                         ("net.ipv6.conf.all.accept_dad", "0"),
-                         ("net.ipv6.conf.default.router_solicitations", "0"),
-                         ("net.ipv6.conf.default.mldv2_unsolicited_report_interval", "1"),
-                         ("net.ipv6.conf.default.mldv1_unsolicited_report_interval", "1")):
+        for key, val in (
+            ("net.ipv6.conf.default.accept_dad", "0"),
+            ("net.ipv6.conf.all.accept_dad", "0"),
+            ("net.ipv6.conf.default.router_solicitations", "0"),
+            ("net.ipv6.conf.default.mldv2_unsolicited_report_interval", "1"),
+            ("net.ipv6.conf.default.mldv1_unsolicited_report_interval", "1"),
+        ):
             sysctl(ns, key, val)
     for node in NODES:
         ns = node.netns
         for key in ("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"):
             sysctl(ns, key, "1")
-        ip(ns, "link", "add", "cilium_host", "index", str(CILIUM_HOST_IFINDEX), "address",
-           node.cilium_host_mac, "type", "veth", "peer", "name", "cilium_net", "index",
-           str(CILIUM_NET_IFINDEX), "address", node.cilium_net_mac)
+        ip(
+            ns,
+            "link",
+            "add",
+            "cilium_host",
+            "index",
+            str(CILIUM_HOST_IFINDEX),
+            "address",
+            node.cilium_host_mac,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "cilium_net",
+            "index",
+            str(CILIUM_NET_IFINDEX),
+            "address",
+            node.cilium_net_mac,
+        )
         if variant.tunnel_dev == "cilium_vxlan":
-            ip(ns, "link", "add", "cilium_vxlan", "index", str(TUNNEL_IFINDEX), "address",
-               node.tunnel_mac, "type", "vxlan", "external", "dstport", str(VXLAN_PORT),
-               *(["udp6zerocsumrx"] if sc.underlay == "ipv6" else []))
+            ip(
+                ns,
+                "link",
+                "add",
+                "cilium_vxlan",
+                "index",
+                str(TUNNEL_IFINDEX),
+                "address",
+                node.tunnel_mac,
+                "type",
+                "vxlan",
+                "external",
+                "dstport",
+                str(VXLAN_PORT),
+                *(["udp6zerocsumrx"] if sc.underlay == "ipv6" else []),
+            )
         elif variant.tunnel_dev == "cilium_geneve":
-            ip(ns, "link", "add", "cilium_geneve", "index", str(TUNNEL_IFINDEX), "address",
-               node.tunnel_mac, "type", "geneve", "external", "dstport", str(GENEVE_PORT))
-    ip(WORKER.netns, "link", "add", "eth0", "index", str(WORKER.eth0_ifindex), "address",
-       WORKER.eth0_mac, "type", "veth", "peer", "name", "eth0", "index",
-       str(WORKER2.eth0_ifindex), "address", WORKER2.eth0_mac, "netns", WORKER2.netns)
+            ip(
+                ns,
+                "link",
+                "add",
+                "cilium_geneve",
+                "index",
+                str(TUNNEL_IFINDEX),
+                "address",
+                node.tunnel_mac,
+                "type",
+                "geneve",
+                "external",
+                "dstport",
+                str(GENEVE_PORT),
+            )
+    ip(
+        WORKER.netns,
+        "link",
+        "add",
+        "eth0",
+        "index",
+        str(WORKER.eth0_ifindex),
+        "address",
+        WORKER.eth0_mac,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "index",
+        str(WORKER2.eth0_ifindex),
+        "address",
+        WORKER2.eth0_mac,
+        "netns",
+        WORKER2.netns,
+    )
     for node in NODES:
         for pod in node.pods:
-            ip(node.netns, "link", "add", pod.lxc_name, "index", str(pod.lxc_ifindex), "address",
-               pod.lxc_mac, "type", "veth", "peer", "name", "eth0", "index",
-               str(pod.eth0_ifindex), "address", pod.eth0_mac, "netns", pod.netns)
+            ip(
+                node.netns,
+                "link",
+                "add",
+                pod.lxc_name,
+                "index",
+                str(pod.lxc_ifindex),
+                "address",
+                pod.lxc_mac,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "index",
+                str(pod.eth0_ifindex),
+                "address",
+                pod.eth0_mac,
+                "netns",
+                pod.netns,
+            )
     for node in NODES:
         ns = node.netns
         ip(ns, "addr", "add", f"{node.ipv4}/16", "dev", "eth0")
@@ -533,14 +745,47 @@ def build(sc: Scenario, workdir: Path) -> Variant:
             ip(ns, "link", "set", dev, "up")
         other = WORKER2 if node is WORKER else WORKER
         ip(ns, "route", "add", f"{node.router_ipv4}/32", "dev", "cilium_host", "scope", "link")
-        ip(ns, "route", "add", node.pod_cidr4, "via", node.router_ipv4, "dev", "cilium_host",
-           "src", node.router_ipv4)
-        ip(ns, "route", "add", other.pod_cidr4, "via", node.router_ipv4, "dev", "cilium_host",
-           "src", node.router_ipv4, "mtu", "1450")
+        ip(
+            ns,
+            "route",
+            "add",
+            node.pod_cidr4,
+            "via",
+            node.router_ipv4,
+            "dev",
+            "cilium_host",
+            "src",
+            node.router_ipv4,
+        )
+        ip(
+            ns,
+            "route",
+            "add",
+            other.pod_cidr4,
+            "via",
+            node.router_ipv4,
+            "dev",
+            "cilium_host",
+            "src",
+            node.router_ipv4,
+            "mtu",
+            "1450",
+        )
         ip(ns, "-6", "route", "add", node.router_ipv6, "dev", "cilium_host")
         ip(ns, "-6", "route", "add", node.pod_cidr6, "via", node.router_ipv6, "dev", "cilium_host")
-        ip(ns, "-6", "route", "add", other.pod_cidr6, "via", node.router_ipv6, "dev",
-           "cilium_host", "mtu", "1450")
+        ip(
+            ns,
+            "-6",
+            "route",
+            "add",
+            other.pod_cidr6,
+            "via",
+            node.router_ipv6,
+            "dev",
+            "cilium_host",
+            "mtu",
+            "1450",
+        )
     for pod in PODS:
         ns, node = pod.netns, node_of(pod)
         ip(ns, "addr", "add", f"{pod.ipv4}/32", "dev", "eth0")
@@ -549,8 +794,21 @@ def build(sc: Scenario, workdir: Path) -> Variant:
         ip(ns, "route", "add", node.router_ipv4, "dev", "eth0", "scope", "link")
         ip(ns, "route", "add", "default", "via", node.router_ipv4, "dev", "eth0", "mtu", "1450")
         ip(ns, "-6", "route", "add", node.router_ipv6, "dev", "eth0", "metric", "1024")
-        ip(ns, "-6", "route", "add", "default", "via", node.router_ipv6, "dev", "eth0",
-           "metric", "1024", "mtu", "1450")
+        ip(
+            ns,
+            "-6",
+            "route",
+            "add",
+            "default",
+            "via",
+            node.router_ipv6,
+            "dev",
+            "eth0",
+            "metric",
+            "1024",
+            "mtu",
+            "1450",
+        )
     attach_programs(sc, variant, workdir)
     return variant
 
@@ -558,14 +816,51 @@ def build(sc: Scenario, workdir: Path) -> Variant:
 def _compile(src: str, obj: Path, defines: dict[str, str], extra: list[str]) -> None:
     header = obj.with_suffix(".h")
     header.write_text("".join(f"#define {k} {v}\n" for k, v in defines.items()))
-    run(["clang", "-O2", "-g", "-Wall", "-Werror", "-target", "bpf", *_clang_includes(), *extra,
-         "-include", str(header), "-c", str(BPF_DIR / src), "-o", str(obj)], timeout=120)
+    run(
+        [
+            "clang",
+            "-O2",
+            "-g",
+            "-Wall",
+            "-Werror",
+            "-target",
+            "bpf",
+            *_clang_includes(),
+            *extra,
+            "-include",
+            str(header),
+            "-c",
+            str(BPF_DIR / src),
+            "-o",
+            str(obj),
+        ],
+        timeout=120,
+    )
 
 
 def _attach(netns: str, dev: str, obj: Path, sec: str) -> None:
     run(["tc", "qdisc", "replace", "dev", dev, "clsact"], netns=netns)
-    run(["tc", "filter", "replace", "dev", dev, "ingress", "prio", "1", "handle", "1", "bpf",
-         "da", "obj", str(obj), "sec", sec], netns=netns)
+    run(
+        [
+            "tc",
+            "filter",
+            "replace",
+            "dev",
+            dev,
+            "ingress",
+            "prio",
+            "1",
+            "handle",
+            "1",
+            "bpf",
+            "da",
+            "obj",
+            str(obj),
+            "sec",
+            sec,
+        ],
+        netns=netns,
+    )
 
 
 def attach_programs(sc: Scenario, variant: Variant, workdir: Path) -> None:
@@ -576,9 +871,14 @@ def attach_programs(sc: Scenario, variant: Variant, workdir: Path) -> None:
         other = WORKER2 if node is WORKER else WORKER
         eps = ", ".join(
             f"{{{p.lxc_ifindex}, {ip4_int(p.ipv4)}, {{{ip6_bytes(p.ipv6)}}}, "
-            f"{{{mac_bytes(p.eth0_mac)},{mac_bytes(p.lxc_mac)}}}}}" for p in node.pods)
-        ndefs = {"N_ENDPOINTS": str(len(node.pods)), "LOCAL_ENDPOINTS": eps,
-                 "NODE_IPV4": ip4_int(node.ipv4)}
+            f"{{{mac_bytes(p.eth0_mac)},{mac_bytes(p.lxc_mac)}}}}}"
+            for p in node.pods
+        )
+        ndefs = {
+            "N_ENDPOINTS": str(len(node.pods)),
+            "LOCAL_ENDPOINTS": eps,
+            "NODE_IPV4": ip4_int(node.ipv4),
+        }
         obj = workdir / f"overlay-{node.short}.o"
         _compile("bpf_overlay.c", obj, ndefs, extra)
         if ebpf_geneve:
@@ -633,13 +933,24 @@ class CapturePoint:
 
 def capture_points() -> list[CapturePoint]:
     """Every capture point: each pod's eth0, each node's eth0 and each node's ``-i any``."""
-    pts = [CapturePoint(p.netns, "eth0", f"pod-{p.name}-eth0.pcap",
-                        f"pod {p.name} eth0 (Ethernet)") for p in PODS]
+    pts = [
+        CapturePoint(p.netns, "eth0", f"pod-{p.name}-eth0.pcap", f"pod {p.name} eth0 (Ethernet)")
+        for p in PODS
+    ]
     for n in NODES:
-        pts.append(CapturePoint(n.netns, "eth0", f"node-{n.short}-eth0.pcap",
-                                f"node {n.name} eth0 (Ethernet)"))
-        pts.append(CapturePoint(n.netns, "any", f"node-{n.short}-any.pcap",
-                                f"node {n.name} -i any (Linux SLL2, all interfaces)"))
+        pts.append(
+            CapturePoint(
+                n.netns, "eth0", f"node-{n.short}-eth0.pcap", f"node {n.name} eth0 (Ethernet)"
+            )
+        )
+        pts.append(
+            CapturePoint(
+                n.netns,
+                "any",
+                f"node-{n.short}-any.pcap",
+                f"node {n.name} -i any (Linux SLL2, all interfaces)",
+            )
+        )
     return pts
 
 
@@ -654,8 +965,25 @@ class Captures:
     def start(self, timeout: float = 10.0) -> None:
         """Start all captures and return once every tcpdump reports that it is listening."""
         for pt in capture_points():
-            argv = ["ip", "netns", "exec", pt.netns, "tcpdump", "-U", "--immediate-mode", "-n",
-                    "-p", "-s", "9216", "-B", "8192", "-i", pt.iface, "-w", str(self.outdir / pt.filename)]
+            argv = [
+                "ip",
+                "netns",
+                "exec",
+                pt.netns,
+                "tcpdump",
+                "-U",
+                "--immediate-mode",
+                "-n",
+                "-p",
+                "-s",
+                "9216",
+                "-B",
+                "8192",
+                "-i",
+                pt.iface,
+                "-w",
+                str(self.outdir / pt.filename),
+            ]
             proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             self.procs.append((pt, proc))
         deadline = time.monotonic() + timeout
@@ -738,14 +1066,26 @@ def dump_topology(outdir: Path, sc: Scenario, variant: Variant) -> None:
     for node in NODES:
         links = {lk["ifname"]: lk for lk in json.loads(ip(node.netns, "-j", "link").stdout)}
         (outdir / "topology" / node.name / "cilium-dbg-endpoint-list.json").write_text(
-            json.dumps(endpoint_list(node, sc, links), indent=2) + "\n")
+            json.dumps(endpoint_list(node, sc, links), indent=2) + "\n"
+        )
 
 
-def _endpoint(ep_id: int, ident: int, labels: list[str], networking: dict[str, object],
-              external: dict[str, str]) -> dict[str, object]:
-    options = {"Conntrack": "Enabled", "ConntrackAccounting": "Enabled", "Debug": "Disabled",
-               "DropNotification": "Enabled", "MonitorAggregationLevel": "None",
-               "PolicyAuditMode": "Disabled", "TraceNotification": "Enabled"}
+def _endpoint(
+    ep_id: int,
+    ident: int,
+    labels: list[str],
+    networking: dict[str, object],
+    external: dict[str, str],
+) -> dict[str, object]:
+    options = {
+        "Conntrack": "Enabled",
+        "ConntrackAccounting": "Enabled",
+        "Debug": "Disabled",
+        "DropNotification": "Enabled",
+        "MonitorAggregationLevel": "None",
+        "PolicyAuditMode": "Disabled",
+        "TraceNotification": "Enabled",
+    }
     return {
         "id": ep_id,
         "spec": {"label-configuration": {}, "options": options},
@@ -755,8 +1095,10 @@ def _endpoint(ep_id: int, ident: int, labels: list[str], networking: dict[str, o
             "identity": {"id": ident, "labels": labels},
             "labels": {"realized": {}, "security-relevant": labels},
             "networking": networking,
-            "policy": {"realized": {"id": ident, "policy-enabled": "none"},
-                       "spec": {"id": ident, "policy-enabled": "none"}},
+            "policy": {
+                "realized": {"id": ident, "policy-enabled": "none"},
+                "spec": {"id": ident, "policy-enabled": "none"},
+            },
             "realized": {"label-configuration": {}, "options": options},
             "state": "ready",
         },
@@ -765,25 +1107,45 @@ def _endpoint(ep_id: int, ident: int, labels: list[str], networking: dict[str, o
 
 def endpoint_list(node: Node, sc: Scenario, links: dict[str, dict[str, object]]) -> list[object]:
     """A ``cilium-dbg endpoint list -o json``-shaped array for one node (lab values)."""
-    out: list[object] = [_endpoint(
-        node.host_endpoint_id, 1,
-        ["reserved:host"],
-        {"addressing": [{}], "host-mac": links["cilium_host"]["address"],
-         "interface-name": "cilium_host", "mac": links["cilium_host"]["address"]},
-        {})]
+    out: list[object] = [
+        _endpoint(
+            node.host_endpoint_id,
+            1,
+            ["reserved:host"],
+            {
+                "addressing": [{}],
+                "host-mac": links["cilium_host"]["address"],
+                "interface-name": "cilium_host",
+                "mac": links["cilium_host"]["address"],
+            },
+            {},
+        )
+    ]
     for pod in node.pods:
         ident = sc.identities[pod.name]
         labels = pod.labels if ident != IDENT_SHARED else DAEMONSET_LABELS
-        out.append(_endpoint(
-            pod.endpoint_id, ident, labels,
-            {"addressing": [{"ipv4": pod.ipv4, "ipv6": pod.ipv6}],
-             "container-interface-name": "eth0",
-             "host-mac": links[pod.lxc_name]["address"],
-             "interface-index": links[pod.lxc_name]["ifindex"],
-             "interface-name": pod.lxc_name, "mac": pod.eth0_mac},
-            {"cni-attachment-id": f"{pod.container_id}:eth0", "container-id": pod.container_id,
-             "k8s-namespace": "default", "k8s-pod-name": pod.name,
-             "pod-name": f"default/{pod.name}"}))
+        out.append(
+            _endpoint(
+                pod.endpoint_id,
+                ident,
+                labels,
+                {
+                    "addressing": [{"ipv4": pod.ipv4, "ipv6": pod.ipv6}],
+                    "container-interface-name": "eth0",
+                    "host-mac": links[pod.lxc_name]["address"],
+                    "interface-index": links[pod.lxc_name]["ifindex"],
+                    "interface-name": pod.lxc_name,
+                    "mac": pod.eth0_mac,
+                },
+                {
+                    "cni-attachment-id": f"{pod.container_id}:eth0",
+                    "container-id": pod.container_id,
+                    "k8s-namespace": "default",
+                    "k8s-pod-name": pod.name,
+                    "pod-name": f"default/{pod.name}",
+                },
+            )
+        )
     return sorted(out, key=lambda e: e["id"])  # type: ignore[index]
 
 
@@ -816,8 +1178,12 @@ def run_scenario(sc: Scenario, outdir: Path, log: Callable[[str], None]) -> None
             variant = build(sc, Path(tmp))
         time.sleep(1.0)  # let link-up MLD reports pass before the capture window
         for srv in sc.servers:
-            proc = subprocess.Popen(["ip", "netns", "exec", srv.pod.netns, *srv.argv],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            proc = subprocess.Popen(
+                ["ip", "netns", "exec", srv.pod.netns, *srv.argv],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             servers.append(proc)
             assert proc.stdout is not None
             if proc.stdout.readline().strip() != "listening":
@@ -829,7 +1195,9 @@ def run_scenario(sc: Scenario, outdir: Path, log: Callable[[str], None]) -> None
             cp = run(step.argv, netns=step.pod.netns, check=False, timeout=20)
             out = (cp.stdout + cp.stderr).strip()
             if cp.returncode not in step.expect_rc:
-                raise LabError(f"{step.what}: exit {cp.returncode}, expected {step.expect_rc}: {out}")
+                raise LabError(
+                    f"{step.what}: exit {cp.returncode}, expected {step.expect_rc}: {out}"
+                )
             results.append(StepResult(step, cp.returncode, out))
             time.sleep(0.2)
         for proc in servers:
@@ -852,12 +1220,19 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; gives the process exit status."""
     names = [s.name for s in scenarios()]
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "captures",
-                    help="parent folder; each scenario goes to OUT/lab-<name>/ (default: captures/)")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "captures",
+        help="parent folder; each scenario goes to OUT/lab-<name>/ (default: captures/)",
+    )
     ap.add_argument("--scenario", action="append", choices=names, help="run only these")
     ap.add_argument("--list", action="store_true", help="list scenarios and exit")
-    ap.add_argument("--check", action="store_true",
-                    help="print what is missing to run the lab (exit 1 if anything is)")
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help="print what is missing to run the lab (exit 1 if anything is)",
+    )
     ap.add_argument("--teardown", action="store_true", help="remove any lab namespaces and exit")
     args = ap.parse_args(argv)
     if args.list:

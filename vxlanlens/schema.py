@@ -183,4 +183,3 @@ def columns_markdown() -> str:
             lines += ["", f"## {group}", "", "| column | dtype | meaning |", "|---|---|---|"]
         lines.append(f"| `{c.name}` | `{c.dtype}` | {c.doc} |")
     return "\n".join(lines) + "\n"
-

@@ -17,12 +17,22 @@ import pytest
 
 CAPTURES = Path(__file__).resolve().parent.parent.parent / "captures"
 SCENARIOS = [
-    "ipv6-ping", "ipv4-ping", "no-such-pod", "ns-unanswered", "mtu-df", "tcp-connect",
-    "geneve-ipv6-ping", "ipv6-underlay",
+    "ipv6-ping",
+    "ipv4-ping",
+    "no-such-pod",
+    "ns-unanswered",
+    "mtu-df",
+    "tcp-connect",
+    "geneve-ipv6-ping",
+    "ipv6-underlay",
 ]
 PCAPS = [
-    "pod-cni-7t9p4-eth0.pcap", "pod-cni-8qgcs-eth0.pcap", "node-worker-eth0.pcap",
-    "node-worker2-eth0.pcap", "node-worker-any.pcap", "node-worker2-any.pcap",
+    "pod-cni-7t9p4-eth0.pcap",
+    "pod-cni-8qgcs-eth0.pcap",
+    "node-worker-eth0.pcap",
+    "node-worker2-eth0.pcap",
+    "node-worker-any.pcap",
+    "node-worker2-any.pcap",
 ]
 NODES = ["cilium-dual-stack-worker", "cilium-dual-stack-worker2"]
 PODS = ["cni-7t9p4", "cni-8qgcs"]
@@ -44,8 +54,20 @@ def scen(name: str) -> Path:
 
 def fields(tshark: str, pcap: Path, flt: str, *names: str) -> list[list[str]]:
     """Rows of tshark ``-T fields`` values (8472 decoded as VXLAN) for frames matching ``flt``."""
-    argv = [tshark, "-n", "-r", str(pcap), "-d", "udp.port==8472,vxlan", "-Y", flt,
-            "-T", "fields", "-E", "separator=|"]
+    argv = [
+        tshark,
+        "-n",
+        "-r",
+        str(pcap),
+        "-d",
+        "udp.port==8472,vxlan",
+        "-Y",
+        flt,
+        "-T",
+        "fields",
+        "-E",
+        "separator=|",
+    ]
     for n in names:
         argv += ["-e", n]
     cp = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60)
@@ -73,8 +95,13 @@ def test_scenario_folder_complete(name: str) -> None:
     assert len(bullets) >= 3, f"{name}: too few checkable bullets"
     for who in NODES + PODS:
         t = d / "topology" / who
-        for j in ("ip-j-d-addr.json", "ip-j-r.json", "ip-j-6-r.json", "ip-j-n.json",
-                  "ip-j-6-n.json"):
+        for j in (
+            "ip-j-d-addr.json",
+            "ip-j-r.json",
+            "ip-j-6-r.json",
+            "ip-j-n.json",
+            "ip-j-6-n.json",
+        ):
             assert isinstance(json.loads((t / j).read_text()), list), t / j
         for txt in ("ip-d-a-l.txt", "ip-r.txt", "ip-6-r.txt", "ip-n.txt", "ip-6-n.txt"):
             assert (t / txt).is_file(), t / txt
@@ -83,8 +110,9 @@ def test_scenario_folder_complete(name: str) -> None:
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_endpoint_list_shape(name: str) -> None:
     for node, pod in zip(NODES, PODS, strict=True):
-        eps = json.loads((scen(name) / "topology" / node / "cilium-dbg-endpoint-list.json")
-                         .read_text())
+        eps = json.loads(
+            (scen(name) / "topology" / node / "cilium-dbg-endpoint-list.json").read_text()
+        )
         byname = {e["status"]["external-identifiers"].get("k8s-pod-name"): e for e in eps}
         assert pod in byname
         net = byname[pod]["status"]["networking"]
@@ -99,9 +127,19 @@ def test_endpoint_list_shape(name: str) -> None:
 
 
 def test_ipv6_node_capture_vxlan_between_node_ips(tshark: str) -> None:
-    rows = fields(tshark, scen("ipv6-ping") / "node-worker-eth0.pcap", "vxlan",
-                  "ip.src", "ip.dst", "udp.dstport", "vxlan.vni", "eth.src", "eth.dst",
-                  "icmpv6.type", "ipv6.hlim")
+    rows = fields(
+        tshark,
+        scen("ipv6-ping") / "node-worker-eth0.pcap",
+        "vxlan",
+        "ip.src",
+        "ip.dst",
+        "udp.dstport",
+        "vxlan.vni",
+        "eth.src",
+        "eth.dst",
+        "icmpv6.type",
+        "ipv6.hlim",
+    )
     assert len(rows) == 2
     req, rep = rows
     assert req[0:3] == [W1, W2, "8472"] and rep[0:3] == [W2, W1, "8472"]
@@ -114,28 +152,60 @@ def test_ipv6_node_capture_vxlan_between_node_ips(tshark: str) -> None:
 
 
 def test_ipv6_hop_limit_63_on_delivery(tshark: str) -> None:
-    got = fields(tshark, scen("ipv6-ping") / "pod-cni-8qgcs-eth0.pcap", "icmpv6.type==128",
-                 "ipv6.hlim", "eth.src", "eth.dst")
+    got = fields(
+        tshark,
+        scen("ipv6-ping") / "pod-cni-8qgcs-eth0.pcap",
+        "icmpv6.type==128",
+        "ipv6.hlim",
+        "eth.src",
+        "eth.dst",
+    )
     assert got == [["63", LXC2_MAC, POD2_MAC]]
-    back = fields(tshark, scen("ipv6-ping") / "pod-cni-7t9p4-eth0.pcap", "icmpv6.type==129",
-                  "ipv6.hlim", "eth.src", "eth.dst")
+    back = fields(
+        tshark,
+        scen("ipv6-ping") / "pod-cni-7t9p4-eth0.pcap",
+        "icmpv6.type==129",
+        "ipv6.hlim",
+        "eth.src",
+        "eth.dst",
+    )
     assert back == [["63", LXC1_MAC, POD1_MAC]]
 
 
 def test_ipv6_gateway_ns_answered_by_lxc_mac(tshark: str) -> None:
     pcap = scen("ipv6-ping") / "pod-cni-7t9p4-eth0.pcap"
-    ns = fields(tshark, pcap, "icmpv6.type==135", "frame.number", "icmpv6.nd.ns.target_address",
-                "eth.src")
-    na = fields(tshark, pcap, "icmpv6.type==136", "frame.number", "eth.src", "ipv6.src",
-                "ipv6.hlim", "icmpv6.nd.na.flag.r", "icmpv6.nd.na.flag.s", "icmpv6.nd.na.flag.o",
-                "icmpv6.opt.linkaddr", "icmpv6.checksum.status", "icmpv6.nd.na.target_address")
+    ns = fields(
+        tshark, pcap, "icmpv6.type==135", "frame.number", "icmpv6.nd.ns.target_address", "eth.src"
+    )
+    na = fields(
+        tshark,
+        pcap,
+        "icmpv6.type==136",
+        "frame.number",
+        "eth.src",
+        "ipv6.src",
+        "ipv6.hlim",
+        "icmpv6.nd.na.flag.r",
+        "icmpv6.nd.na.flag.s",
+        "icmpv6.nd.na.flag.o",
+        "icmpv6.opt.linkaddr",
+        "icmpv6.checksum.status",
+        "icmpv6.nd.na.target_address",
+    )
     assert len(ns) == 1 and ns[0][1:] == [ROUTER1_6, POD1_MAC]
     assert len(na) == 1
     assert int(na[0][0]) > int(ns[0][0])
     assert na[0][1:] == [LXC1_MAC, ROUTER1_6, "255", "1", "1", "0", LXC1_MAC, "1", ROUTER1_6]
     # nothing of the gateway exchange crosses the node's eth0
-    assert fields(tshark, scen("ipv6-ping") / "node-worker-eth0.pcap", "icmpv6.type==135 || "
-                  "icmpv6.type==136", "frame.number") == []
+    assert (
+        fields(
+            tshark,
+            scen("ipv6-ping") / "node-worker-eth0.pcap",
+            "icmpv6.type==135 || icmpv6.type==136",
+            "frame.number",
+        )
+        == []
+    )
 
 
 def test_ipv4_arp_answered_by_lxc_and_ttl_63(tshark: str) -> None:
@@ -143,42 +213,72 @@ def test_ipv4_arp_answered_by_lxc_and_ttl_63(tshark: str) -> None:
     rep = fields(tshark, pod, "arp.opcode==2", "eth.src", "arp.src.hw_mac", "arp.src.proto_ipv4")
     assert rep == [[LXC1_MAC, LXC1_MAC, ROUTER1_4]]
     assert fields(tshark, pod, "icmp.type==0", "ip.ttl") == [["63"]]
-    assert fields(tshark, scen("ipv4-ping") / "pod-cni-8qgcs-eth0.pcap", "icmp.type==8",
-                  "ip.ttl") == [["63"]]
-    enc = fields(tshark, scen("ipv4-ping") / "node-worker-eth0.pcap", "vxlan && icmp.type==8",
-                 "ip.src", "ip.dst", "udp.dstport", "eth.src", "eth.dst", "vxlan.vni")
-    assert enc == [[f"{W1},{POD1_4}", f"{W2},{POD2_4}", "8472",
-                    f"02:42:ac:12:00:04,{POD1_MAC}", f"02:42:ac:12:00:03,{LXC1_MAC}",
-                    str(ID_CLIENT)]]
+    assert fields(
+        tshark, scen("ipv4-ping") / "pod-cni-8qgcs-eth0.pcap", "icmp.type==8", "ip.ttl"
+    ) == [["63"]]
+    enc = fields(
+        tshark,
+        scen("ipv4-ping") / "node-worker-eth0.pcap",
+        "vxlan && icmp.type==8",
+        "ip.src",
+        "ip.dst",
+        "udp.dstport",
+        "eth.src",
+        "eth.dst",
+        "vxlan.vni",
+    )
+    assert enc == [
+        [
+            f"{W1},{POD1_4}",
+            f"{W2},{POD2_4}",
+            "8472",
+            f"02:42:ac:12:00:04,{POD1_MAC}",
+            f"02:42:ac:12:00:03,{LXC1_MAC}",
+            str(ID_CLIENT),
+        ]
+    ]
 
 
 def test_no_such_pod_encapsulated_never_answered(tshark: str) -> None:
     d = scen("no-such-pod")
-    reqs = fields(tshark, d / "node-worker2-eth0.pcap", "vxlan && (icmp.type==8 || "
-                  "icmpv6.type==128)", "ipv6.dst", "ip.dst")
+    reqs = fields(
+        tshark,
+        d / "node-worker2-eth0.pcap",
+        "vxlan && (icmp.type==8 || icmpv6.type==128)",
+        "ipv6.dst",
+        "ip.dst",
+    )
     dsts = {r[0] or r[1].split(",")[1] for r in reqs}
     assert dsts == {"fd00:10:244:2::dead", "10.244.2.99"}
     for f in PCAPS:
-        assert fields(tshark, d / f, "icmp.type==0 || icmpv6.type==129 || icmp.type==3 || "
-                      "icmpv6.type==1", "frame.number") == [], f
+        assert (
+            fields(
+                tshark,
+                d / f,
+                "icmp.type==0 || icmpv6.type==129 || icmp.type==3 || icmpv6.type==1",
+                "frame.number",
+            )
+            == []
+        ), f
     assert fields(tshark, d / "pod-cni-8qgcs-eth0.pcap", "frame", "frame.number") == []
 
 
 def test_ns_unanswered(tshark: str) -> None:
     d = scen("ns-unanswered")
-    ns = fields(tshark, d / "pod-cni-7t9p4-eth0.pcap", "icmpv6.type==135",
-                "icmpv6.nd.ns.target_address")
+    ns = fields(
+        tshark, d / "pod-cni-7t9p4-eth0.pcap", "icmpv6.type==135", "icmpv6.nd.ns.target_address"
+    )
     assert len(ns) >= 2 and {r[0] for r in ns} == {ROUTER1_6}
     for f in PCAPS:
-        assert fields(tshark, d / f, "icmpv6.type==136 || icmpv6.type==128",
-                      "frame.number") == [], f
+        assert (
+            fields(tshark, d / f, "icmpv6.type==136 || icmpv6.type==128", "frame.number") == []
+        ), f
     assert fields(tshark, d / "node-worker-eth0.pcap", "frame", "frame.number") == []
 
 
 def test_mtu_df_fits_exactly_and_oversize_never_sent(tshark: str) -> None:
     d = scen("mtu-df")
-    big = fields(tshark, d / "node-worker-eth0.pcap", "vxlan", "frame.len", "ip.len",
-                 "ip.flags.df")
+    big = fields(tshark, d / "node-worker-eth0.pcap", "vxlan", "frame.len", "ip.len", "ip.flags.df")
     assert len(big) == 4
     assert {r[0] for r in big} == {"1514"}
     for f in ("pod-cni-7t9p4-eth0.pcap", "pod-cni-8qgcs-eth0.pcap"):
@@ -194,28 +294,45 @@ def test_tcp_listening_and_closed_ports(tshark: str) -> None:
     rst = fields(tshark, pod, "tcp.flags.reset==1", "tcp.srcport", "ipv6.src", "ip.src")
     assert [r[0] for r in synack] == ["8080", "8080"]
     assert [(r[0], r[1] or r[2]) for r in rst] == [("8081", POD2_6), ("8081", POD2_4)]
-    vnis = fields(tshark, scen("tcp-connect") / "node-worker-eth0.pcap", "vxlan",
-                  "vxlan.vni", "tcp.srcport")
+    vnis = fields(
+        tshark, scen("tcp-connect") / "node-worker-eth0.pcap", "vxlan", "vxlan.vni", "tcp.srcport"
+    )
     for vni, sport in vnis:
         assert int(vni) == (ID_SERVER if sport in ("8080", "8081") else ID_CLIENT)
 
 
 def test_geneve_variant(tshark: str) -> None:
     d = scen("geneve-ipv6-ping")
-    rows = fields(tshark, d / "node-worker-eth0.pcap", "udp", "udp.dstport", "geneve.vni",
-                  "geneve.proto_type", "ip.src")
+    rows = fields(
+        tshark,
+        d / "node-worker-eth0.pcap",
+        "udp",
+        "udp.dstport",
+        "geneve.vni",
+        "geneve.proto_type",
+        "ip.src",
+    )
     assert len(rows) == 4
     assert {r[0] for r in rows} == {"6081"}
     assert {int(r[1], 16) for r in rows} == {ID_SHARED}
     assert fields(tshark, d / "node-worker-eth0.pcap", "vxlan", "frame.number") == []
     assert fields(tshark, d / "pod-cni-8qgcs-eth0.pcap", "icmpv6.type==128", "ipv6.hlim") == [
-        ["63"]]
+        ["63"]
+    ]
 
 
 def test_ipv6_underlay(tshark: str) -> None:
     d = scen("ipv6-underlay")
-    rows = fields(tshark, d / "node-worker-eth0.pcap", "vxlan", "ipv6.src", "ipv6.dst",
-                  "udp.dstport", "vxlan.vni", "frame.len")
+    rows = fields(
+        tshark,
+        d / "node-worker-eth0.pcap",
+        "vxlan",
+        "ipv6.src",
+        "ipv6.dst",
+        "udp.dstport",
+        "vxlan.vni",
+        "frame.len",
+    )
     assert len(rows) == 4
     for src, dst, port, vni, _len in rows:
         first_src, first_dst = src.split(",")[0], dst.split(",")[0]

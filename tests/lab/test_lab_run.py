@@ -19,8 +19,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent.parent
 LAB_RUN = ROOT / "lab" / "run.py"
 PCAPS = [
-    "pod-cni-7t9p4-eth0.pcap", "pod-cni-8qgcs-eth0.pcap", "node-worker-eth0.pcap",
-    "node-worker2-eth0.pcap", "node-worker-any.pcap", "node-worker2-any.pcap",
+    "pod-cni-7t9p4-eth0.pcap",
+    "pod-cni-8qgcs-eth0.pcap",
+    "node-worker-eth0.pcap",
+    "node-worker2-eth0.pcap",
+    "node-worker-any.pcap",
+    "node-worker2-any.pcap",
 ]
 
 
@@ -46,8 +50,13 @@ def lab_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if kernel:
         pytest.skip("kernel support missing: " + "; ".join(kernel))
     out = tmp_path_factory.mktemp("lab")
-    cp = subprocess.run([sys.executable, str(LAB_RUN), "--out", str(out)], capture_output=True,
-                        text=True, timeout=280, check=False)
+    cp = subprocess.run(
+        [sys.executable, str(LAB_RUN), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
     assert cp.returncode == 0, f"lab/run.py failed:\n{cp.stderr[-3000:]}"
     return out
 
@@ -68,21 +77,65 @@ def test_fresh_captures_decode_with_tshark(lab_out: Path, tshark: str) -> None:
             pcap = d / name
             assert pcap.is_file(), pcap
             bad = subprocess.run(
-                [tshark, "-n", "-r", str(pcap), "-d", "udp.port==8472,vxlan", "-Y",
-                 "_ws.malformed", "-T", "fields", "-e", "frame.number"],
-                capture_output=True, text=True, check=True, timeout=60).stdout.split()
+                [
+                    tshark,
+                    "-n",
+                    "-r",
+                    str(pcap),
+                    "-d",
+                    "udp.port==8472,vxlan",
+                    "-Y",
+                    "_ws.malformed",
+                    "-T",
+                    "fields",
+                    "-e",
+                    "frame.number",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=60,
+            ).stdout.split()
             assert bad == [], f"{pcap}: malformed frames {bad}"
         assert "## What a correct analysis must say" in (d / "README.md").read_text()
     # the core facts, on the fresh run
     hl = subprocess.run(
-        [tshark, "-n", "-r", str(lab_out / "lab-ipv6-ping" / "pod-cni-8qgcs-eth0.pcap"),
-         "-Y", "icmpv6.type==128", "-T", "fields", "-e", "ipv6.hlim"],
-        capture_output=True, text=True, check=True).stdout.split()
+        [
+            tshark,
+            "-n",
+            "-r",
+            str(lab_out / "lab-ipv6-ping" / "pod-cni-8qgcs-eth0.pcap"),
+            "-Y",
+            "icmpv6.type==128",
+            "-T",
+            "fields",
+            "-e",
+            "ipv6.hlim",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert hl == ["63"]
     vx = subprocess.run(
-        [tshark, "-n", "-r", str(lab_out / "lab-ipv6-ping" / "node-worker-eth0.pcap"),
-         "-d", "udp.port==8472,vxlan", "-Y", "vxlan", "-T", "fields", "-e", "vxlan.vni"],
-        capture_output=True, text=True, check=True).stdout.split()
+        [
+            tshark,
+            "-n",
+            "-r",
+            str(lab_out / "lab-ipv6-ping" / "node-worker-eth0.pcap"),
+            "-d",
+            "udp.port==8472,vxlan",
+            "-Y",
+            "vxlan",
+            "-T",
+            "fields",
+            "-e",
+            "vxlan.vni",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert len(vx) == 2 and vx[0] != vx[1]
 
 

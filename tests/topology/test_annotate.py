@@ -15,19 +15,28 @@ NODE = "cilium-dual-stack-worker"
 
 
 def topo():  # type: ignore[no-untyped-def]
-    return load_many([f"{NODE}={DATA / 'walkthrough-node-worker.txt'}",
-                      f"{NODE}/cni-7t9p4={DATA / 'walkthrough-pod-cni-7t9p4.txt'}",
-                      str(DATA / "cilium-identity-list.txt")])
+    return load_many(
+        [
+            f"{NODE}={DATA / 'walkthrough-node-worker.txt'}",
+            f"{NODE}/cni-7t9p4={DATA / 'walkthrough-pod-cni-7t9p4.txt'}",
+            str(DATA / "cilium-identity-list.txt"),
+        ]
+    )
 
 
 def test_annotate_with_loaded_topology() -> None:
     p = table(walkthrough_rows())
     a = annotate(p, merge(topo(), infer(p)))
-    assert list(a.columns[-len(ANNOTATION_COLUMNS):]) == [c.name for c in ANNOTATION_COLUMNS]
+    assert list(a.columns[-len(ANNOTATION_COLUMNS) :]) == [c.name for c in ANNOTATION_COLUMNS]
     assert all(isinstance(a[c.name].dtype, pd.CategoricalDtype) for c in ANNOTATION_COLUMNS)
     assert len(a) == len(p) and "src_if" not in p.columns  # a copy
     na = a.iloc[1]
-    assert (na.src_if, na.dst_if, na.dst_pod, na.src_node) == ("lxc237a31216c0f", "eth0", "cni-7t9p4", NODE)
+    assert (na.src_if, na.dst_if, na.dst_pod, na.src_node) == (
+        "lxc237a31216c0f",
+        "eth0",
+        "cni-7t9p4",
+        NODE,
+    )
     req = a.iloc[3]
     assert (req.src_pod, req.outer_src_node, req.dst_node) == ("cni-7t9p4", NODE, "node 172.18.0.4")
     assert req.vni_identity.startswith("40172 (k8s:app=cni")

@@ -47,9 +47,9 @@ def test_mutated_samples(path: Path, data: st.DataObject) -> None:
         if op == "flip" and raw:
             raw[i] = data.draw(st.integers(0, 255))
         elif op == "cut":
-            del raw[i:i + data.draw(st.integers(1, 40))]
+            del raw[i : i + data.draw(st.integers(1, 40))]
         elif raw:
-            raw[i:i] = raw[i:i + data.draw(st.integers(1, 40))]
+            raw[i:i] = raw[i : i + data.draw(st.integers(1, 40))]
     _only_ours(load, bytes(raw))
 
 
@@ -60,22 +60,67 @@ _line = st.text(alphabet="0123456789abcdef:./@<> -_lxcethinet6rodvaSTALEmu\t", m
 @given(st.lists(_line, max_size=8))
 def test_text_parsers_directly(lines: list[str]) -> None:
     text = "\n".join(lines)
-    for fn in (iproute.parse_ip_addr_text, iproute.parse_ip_neigh_text, iproute.parse_ip_route_text,
-               cilium.parse_identity_list_text, kube.parse_pods_wide, cilium.parse_endpoint_list_text):
-        hdr = {kube.parse_pods_wide: "NAME   READY   STATUS   RESTARTS   AGE   IP   NODE\n",
-               cilium.parse_identity_list_text: "ID   LABELS\n",
-               cilium.parse_endpoint_list_text: (DATA / "cilium-endpoint-list.txt").read_text().splitlines()[0] + "\n"}
+    for fn in (
+        iproute.parse_ip_addr_text,
+        iproute.parse_ip_neigh_text,
+        iproute.parse_ip_route_text,
+        cilium.parse_identity_list_text,
+        kube.parse_pods_wide,
+        cilium.parse_endpoint_list_text,
+    ):
+        hdr = {
+            kube.parse_pods_wide: "NAME   READY   STATUS   RESTARTS   AGE   IP   NODE\n",
+            cilium.parse_identity_list_text: "ID   LABELS\n",
+            cilium.parse_endpoint_list_text: (DATA / "cilium-endpoint-list.txt")
+            .read_text()
+            .splitlines()[0]
+            + "\n",
+        }
         _only_ours(fn, hdr.get(fn, "") + text, Ctx(file="f"), Topology())
 
 
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 70000) | st.text(max_size=12)
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 70000)
+    | st.text(max_size=12)
     | st.sampled_from(["10.0.0.1", "fd00::1", "aa:bb:cc:dd:ee:ff", "default", "eth0"]),
-    lambda c: st.lists(c, max_size=4) | st.dictionaries(
-        st.sampled_from(["ifname", "ifindex", "address", "addr_info", "local", "prefixlen", "dst", "gateway",
-                         "lladdr", "state", "id", "status", "networking", "addressing", "ipv4", "mac",
-                         "kind", "items", "metadata", "name", "spec", "labels", "identity", "podIPs", "ip"]),
-        c, max_size=5),
+    lambda c: (
+        st.lists(c, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "ifname",
+                    "ifindex",
+                    "address",
+                    "addr_info",
+                    "local",
+                    "prefixlen",
+                    "dst",
+                    "gateway",
+                    "lladdr",
+                    "state",
+                    "id",
+                    "status",
+                    "networking",
+                    "addressing",
+                    "ipv4",
+                    "mac",
+                    "kind",
+                    "items",
+                    "metadata",
+                    "name",
+                    "spec",
+                    "labels",
+                    "identity",
+                    "podIPs",
+                    "ip",
+                ]
+            ),
+            c,
+            max_size=5,
+        )
+    ),
     max_leaves=20,
 )
 

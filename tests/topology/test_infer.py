@@ -15,7 +15,12 @@ ROOT = Path(__file__).resolve().parents[2]
 CAPS = ROOT / "captures" / "cilium-dual-stack"
 DATA = Path(__file__).resolve().parent / "data"
 
-POD_MAC, LXC_MAC, POD6, GW6 = "4e:5b:57:45:63:3b", "a2:79:14:47:80:b3", "fd00:10:244:1::4749", "fd00:10:244:1::22f1"
+POD_MAC, LXC_MAC, POD6, GW6 = (
+    "4e:5b:57:45:63:3b",
+    "a2:79:14:47:80:b3",
+    "fd00:10:244:1::4749",
+    "fd00:10:244:1::22f1",
+)
 
 
 def table(rows: list[dict]) -> pd.DataFrame:
@@ -34,19 +39,68 @@ def table(rows: list[dict]) -> pd.DataFrame:
 
 def walkthrough_rows() -> list[dict]:
     pod = dict(capture="pod", linktype=1)
-    node = dict(capture="node", linktype=1, tunnel="vxlan", outer_src_ip="172.18.0.3", outer_dst_ip="172.18.0.4",
-                vni=40172)
+    node = dict(
+        capture="node",
+        linktype=1,
+        tunnel="vxlan",
+        outer_src_ip="172.18.0.3",
+        outer_dst_ip="172.18.0.4",
+        vni=40172,
+    )
     return [
-        dict(pod, frame_no=1, src_mac=POD_MAC, dst_mac="33:33:ff:00:22:f1", src_ip="fe80::4c5b:57ff:fe45:633b",
-             dst_ip="ff02::1:ff00:22f1", icmp_type=135, nd_target=GW6, nd_lladdr=POD_MAC),
-        dict(pod, frame_no=2, src_mac=LXC_MAC, dst_mac=POD_MAC, src_ip=GW6, dst_ip="fe80::4c5b:57ff:fe45:633b",
-             icmp_type=136, nd_target=GW6, nd_flags="RS", nd_lladdr=LXC_MAC),
-        dict(pod, frame_no=3, src_mac=POD_MAC, dst_mac=LXC_MAC, src_ip=POD6, dst_ip="fd00:10:244:2::9461", icmp_type=128),
-        dict(node, frame_no=1, src_mac=POD_MAC, dst_mac=LXC_MAC, src_ip=POD6, dst_ip="fd00:10:244:2::9461",
-             icmp_type=128),
-        dict(node, frame_no=2, outer_src_ip="172.18.0.4", outer_dst_ip="172.18.0.3", vni=40999,
-             src_mac="b6:61:48:ae:63:f5", dst_mac="9e:2f:0c:71:d4:a8", src_ip="fd00:10:244:2::9461", dst_ip=POD6,
-             icmp_type=129),
+        dict(
+            pod,
+            frame_no=1,
+            src_mac=POD_MAC,
+            dst_mac="33:33:ff:00:22:f1",
+            src_ip="fe80::4c5b:57ff:fe45:633b",
+            dst_ip="ff02::1:ff00:22f1",
+            icmp_type=135,
+            nd_target=GW6,
+            nd_lladdr=POD_MAC,
+        ),
+        dict(
+            pod,
+            frame_no=2,
+            src_mac=LXC_MAC,
+            dst_mac=POD_MAC,
+            src_ip=GW6,
+            dst_ip="fe80::4c5b:57ff:fe45:633b",
+            icmp_type=136,
+            nd_target=GW6,
+            nd_flags="RS",
+            nd_lladdr=LXC_MAC,
+        ),
+        dict(
+            pod,
+            frame_no=3,
+            src_mac=POD_MAC,
+            dst_mac=LXC_MAC,
+            src_ip=POD6,
+            dst_ip="fd00:10:244:2::9461",
+            icmp_type=128,
+        ),
+        dict(
+            node,
+            frame_no=1,
+            src_mac=POD_MAC,
+            dst_mac=LXC_MAC,
+            src_ip=POD6,
+            dst_ip="fd00:10:244:2::9461",
+            icmp_type=128,
+        ),
+        dict(
+            node,
+            frame_no=2,
+            outer_src_ip="172.18.0.4",
+            outer_dst_ip="172.18.0.3",
+            vni=40999,
+            src_mac="b6:61:48:ae:63:f5",
+            dst_mac="9e:2f:0c:71:d4:a8",
+            src_ip="fd00:10:244:2::9461",
+            dst_ip=POD6,
+            icmp_type=129,
+        ),
     ]
 
 
@@ -58,7 +112,12 @@ def test_infer_small_table() -> None:
     assert lxc.kind == "lxc" and lxc.confidence == "inferred-high"
     assert set(lxc.source.frames) == {("pod", 1), ("pod", 2)}
     pod = t.pod_by_mac(POD_MAC)
-    assert pod.ips == [POD6] and pod.host_mac == LXC_MAC and pod.identity == 40172 and pod.node_ip == "172.18.0.3"
+    assert (
+        pod.ips == [POD6]
+        and pod.host_mac == LXC_MAC
+        and pod.identity == 40172
+        and pod.node_ip == "172.18.0.3"
+    )
     assert t.pod_by_ip("fd00:10:244:2::9461").identity == 40999
     nb = t.neighbors[0]
     assert (nb.ip, nb.lladdr, nb.router) == (GW6, LXC_MAC, True)
@@ -69,12 +128,32 @@ def test_infer_small_table() -> None:
 
 def test_infer_arp_and_sll2() -> None:
     rows = [
-        dict(capture="any", frame_no=1, linktype=276, ifindex=19, pkt_type="host", src_mac="4e:5b:57:45:63:3b",
-             arp_op=1, arp_sender_mac=POD_MAC, arp_sender_ip="10.244.1.233", arp_target_ip="10.244.1.154",
-             arp_target_mac="00:00:00:00:00:00"),
-        dict(capture="any", frame_no=2, linktype=276, ifindex=19, pkt_type="outgoing", src_mac=LXC_MAC,
-             arp_op=2, arp_sender_mac=LXC_MAC, arp_sender_ip="10.244.1.154", arp_target_mac=POD_MAC,
-             arp_target_ip="10.244.1.233"),
+        dict(
+            capture="any",
+            frame_no=1,
+            linktype=276,
+            ifindex=19,
+            pkt_type="host",
+            src_mac="4e:5b:57:45:63:3b",
+            arp_op=1,
+            arp_sender_mac=POD_MAC,
+            arp_sender_ip="10.244.1.233",
+            arp_target_ip="10.244.1.154",
+            arp_target_mac="00:00:00:00:00:00",
+        ),
+        dict(
+            capture="any",
+            frame_no=2,
+            linktype=276,
+            ifindex=19,
+            pkt_type="outgoing",
+            src_mac=LXC_MAC,
+            arp_op=2,
+            arp_sender_mac=LXC_MAC,
+            arp_sender_ip="10.244.1.154",
+            arp_target_mac=POD_MAC,
+            arp_target_ip="10.244.1.233",
+        ),
     ]
     t = infer(table(rows))
     assert t.pod_by_mac(POD_MAC).ips == ["10.244.1.233"]
@@ -90,8 +169,12 @@ def test_empty_table() -> None:
 
 
 def test_loaded_facts_win_and_inferred_nodes_fold_into_named_ones() -> None:
-    loaded = load_many([f"cilium-dual-stack-worker={DATA / 'walkthrough-node-worker.txt'}",
-                        f"cilium-dual-stack-worker/cni-7t9p4={DATA / 'walkthrough-pod-cni-7t9p4.txt'}"])
+    loaded = load_many(
+        [
+            f"cilium-dual-stack-worker={DATA / 'walkthrough-node-worker.txt'}",
+            f"cilium-dual-stack-worker/cni-7t9p4={DATA / 'walkthrough-pod-cni-7t9p4.txt'}",
+        ]
+    )
     rows = walkthrough_rows()
     rows[3]["src_mac"] = "4e:5b:57:45:63:00"  # a capture that disagrees with the dump
     t = merge(infer(table(rows)), loaded)

@@ -33,14 +33,25 @@ def test_walkthrough_dumps_give_the_issue_facts() -> None:
     assert pod.host_interface == "lxc237a31216c0f"
     lxc = t.interface_by_mac("a2:79:14:47:80:b3")
     assert lxc is not None
-    assert (lxc.name, lxc.ifindex, lxc.node, lxc.kind, lxc.pod) == ("lxc237a31216c0f", 19, NODE, "lxc", "cni-7t9p4")
+    assert (lxc.name, lxc.ifindex, lxc.node, lxc.kind, lxc.pod) == (
+        "lxc237a31216c0f",
+        19,
+        NODE,
+        "lxc",
+        "cni-7t9p4",
+    )
     host = next(i for i in t.interfaces if i.name == "cilium_host")
     assert "10.244.1.154/32" in host.addresses
     assert "10.244.1.154" in t.router_ips(NODE)
     assert "fd00:10:244:1::22f1" in t.router_ips(NODE)
     nb = next(n for n in t.neighbors if n.ip == "fd00:10:244:1::22f1")
     assert (nb.lladdr, nb.router, nb.state, nb.namespace, nb.node) == (
-        "a2:79:14:47:80:b3", True, "STALE", "cni-7t9p4", NODE)
+        "a2:79:14:47:80:b3",
+        True,
+        "STALE",
+        "cni-7t9p4",
+        NODE,
+    )
     # the IPv6 gateway is configured on no interface, and we say how many were checked
     look = t.interfaces_with_address("fd00:10:244:1::22f1")
     assert not look and look.checked == 9
@@ -52,9 +63,15 @@ def test_walkthrough_dumps_give_the_issue_facts() -> None:
 
 
 def test_walkthrough_unbound_pairs_veth_and_names_pod_from_prompt() -> None:
-    t = load_many([str(DATA / "walkthrough-node-worker.txt"), str(DATA / "walkthrough-pod-cni-7t9p4.txt")])
+    t = load_many(
+        [str(DATA / "walkthrough-node-worker.txt"), str(DATA / "walkthrough-pod-cni-7t9p4.txt")]
+    )
     pod = t.pod("cni-7t9p4")
-    assert pod is not None and pod.host_interface == "lxc237a31216c0f" and pod.host_mac == "a2:79:14:47:80:b3"
+    assert (
+        pod is not None
+        and pod.host_interface == "lxc237a31216c0f"
+        and pod.host_mac == "a2:79:14:47:80:b3"
+    )
     assert pod.field_sources["name"][1] == "inferred-low"
     assert pod.node is None
 
@@ -68,7 +85,11 @@ def test_shipped_walkthrough_dumps() -> None:
     pod = t.pod("cni-7t9p4")
     assert pod is not None and pod.mac == "4e:5b:57:45:63:3b"
     assert set(pod.ips) == {"10.244.1.233", "fd00:10:244:1::4749"}
-    assert (pod.host_interface, pod.host_mac, pod.node) == ("lxc237a31216c0f", "a2:79:14:47:80:b3", NODE)
+    assert (pod.host_interface, pod.host_mac, pod.node) == (
+        "lxc237a31216c0f",
+        "a2:79:14:47:80:b3",
+        NODE,
+    )
     assert t.interface_by_mac("a2:79:14:47:80:b3").ifindex == 19
     assert "10.244.1.154" in t.router_ips(NODE)
     assert any(n.ip == "fd00:10:244:1::22f1" and n.router for n in t.neighbors)
@@ -77,7 +98,9 @@ def test_shipped_walkthrough_dumps() -> None:
     assert whole.pod("cni-7t9p4").host_interface == "lxc237a31216c0f"
 
 
-@pytest.mark.skipif(not (ROOT / "captures" / "lab-ipv4-ping" / "topology").is_dir(), reason="lab dumps absent")
+@pytest.mark.skipif(
+    not (ROOT / "captures" / "lab-ipv4-ping" / "topology").is_dir(), reason="lab dumps absent"
+)
 def test_folder_per_node_and_pod_binds_by_folder_name() -> None:
     t = load(ROOT / "captures" / "lab-ipv4-ping" / "topology")
     assert {p.ref for p in t.pods} == {"default/cni-7t9p4", "default/cni-8qgcs"}
@@ -87,7 +110,11 @@ def test_folder_per_node_and_pod_binds_by_folder_name() -> None:
 
 def test_pasted_session_split_at_prompts() -> None:
     text = (DATA / "walkthrough-pod-cni-7t9p4.txt").read_text()
-    noisy = "Here is what I see:\n\n" + text + "$ ping6 -c 1 fd00:10:244:2::9461\n64 bytes from x: seq=0\n"
+    noisy = (
+        "Here is what I see:\n\n"
+        + text
+        + "$ ping6 -c 1 fd00:10:244:2::9461\n64 bytes from x: seq=0\n"
+    )
     t = load(noisy, node=NODE, pod="default/cni-7t9p4")
     assert len(t.routes) == 6 and len(t.neighbors) == 1
     assert t.pod("cni-7t9p4").namespace == "default"
@@ -97,42 +124,119 @@ def test_pasted_session_split_at_prompts() -> None:
 @pytest.mark.parametrize(
     ("name", "check"),
     [
-        ("ip-j-d-addr-node.json", lambda t: t.interface_by_mac("02:42:ac:12:00:03").kind == "underlay"
-         and t.node("N").addresses[0].value == "172.18.0.3" and t.router_ips("N") == ["10.244.1.154"]
-         and next(i for i in t.interfaces if i.name == "lxc237a31216c0f").peer.ifindex == 18),
-        ("ip-d-link-node.txt", lambda t: [i.kind for i in t.interfaces] == ["cilium_vxlan", "underlay"]),
-        ("ip-r-node.txt", lambda t: len(t.routes) == 6 and t.routes[3].mtu == 1450
-         and t.routes[5].type == "blackhole" and t.routes[1].src == "10.244.1.154"),
-        ("ip-n-node.txt", lambda t: [n.state for n in t.neighbors] == ["REACHABLE", "STALE", "FAILED", "DELAY"]
-         and t.neighbors[3].router and t.neighbors[2].lladdr is None),
-        ("cilium-dbg-endpoint-list.json", lambda t: t.pod("default/cni-7t9p4").host_mac == "a2:79:14:47:80:b3"
-         and t.pod("default/cni-7t9p4").identity == 40172 and len(t.pods) == 1
-         and next(i for i in t.interfaces if i.name == "lxc_health").note is not None),
-        ("cilium-endpoint-list-old.json", lambda t: t.pod("kube-system/coredns-64897985d-x2x7q").mac
-         == "66:0a:3c:e1:17:02"),
-        ("cilium-endpoint-list.txt", lambda t: t.pod_by_ip("10.244.1.233").identity == 40172
-         and len(t.identity(40172).labels) == 3 and len(t.pods) == 1),
-        ("cilium-identity-list.txt", lambda t: len(t.identity(40172).labels) == 4 and t.identity(6).labels
-         == ["reserved:remote-node"]),
+        (
+            "ip-j-d-addr-node.json",
+            lambda t: (
+                t.interface_by_mac("02:42:ac:12:00:03").kind == "underlay"
+                and t.node("N").addresses[0].value == "172.18.0.3"
+                and t.router_ips("N") == ["10.244.1.154"]
+                and next(i for i in t.interfaces if i.name == "lxc237a31216c0f").peer.ifindex == 18
+            ),
+        ),
+        (
+            "ip-d-link-node.txt",
+            lambda t: [i.kind for i in t.interfaces] == ["cilium_vxlan", "underlay"],
+        ),
+        (
+            "ip-r-node.txt",
+            lambda t: (
+                len(t.routes) == 6
+                and t.routes[3].mtu == 1450
+                and t.routes[5].type == "blackhole"
+                and t.routes[1].src == "10.244.1.154"
+            ),
+        ),
+        (
+            "ip-n-node.txt",
+            lambda t: (
+                [n.state for n in t.neighbors] == ["REACHABLE", "STALE", "FAILED", "DELAY"]
+                and t.neighbors[3].router
+                and t.neighbors[2].lladdr is None
+            ),
+        ),
+        (
+            "cilium-dbg-endpoint-list.json",
+            lambda t: (
+                t.pod("default/cni-7t9p4").host_mac == "a2:79:14:47:80:b3"
+                and t.pod("default/cni-7t9p4").identity == 40172
+                and len(t.pods) == 1
+                and next(i for i in t.interfaces if i.name == "lxc_health").note is not None
+            ),
+        ),
+        (
+            "cilium-endpoint-list-old.json",
+            lambda t: t.pod("kube-system/coredns-64897985d-x2x7q").mac == "66:0a:3c:e1:17:02",
+        ),
+        (
+            "cilium-endpoint-list.txt",
+            lambda t: (
+                t.pod_by_ip("10.244.1.233").identity == 40172
+                and len(t.identity(40172).labels) == 3
+                and len(t.pods) == 1
+            ),
+        ),
+        (
+            "cilium-identity-list.txt",
+            lambda t: (
+                len(t.identity(40172).labels) == 4
+                and t.identity(6).labels == ["reserved:remote-node"]
+            ),
+        ),
         ("cilium-identity-list.json", lambda t: t.identity(40172).labels[0] == "k8s:app=cni"),
-        ("kubectl-get-pods-A-wide.txt", lambda t: t.pod("cni-8qgcs").node == "cilium-dual-stack-worker2"
-         and t.pod("kube-system/cilium-5xk2p").host_network and t.pod_by_ip("172.18.0.3") is None
-         and t.node("cilium-dual-stack-worker").addresses[0].confidence == "inferred-high"
-         and t.pod("coredns-64897985d-x2x7q").ips == []),
-        ("k8s-pods.json", lambda t: t.pod("cni-8qgcs").ips == ["10.244.2.245", "fd00:10:244:2::9461"]
-         and t.pod("cilium-9kq4z").host_network
-         and [f.value for f in t.node("cilium-dual-stack-worker2").addresses]
-         == ["172.18.0.4", "fc00:f853:ccd:e793::4"]),
-        ("pod.yaml", lambda t: t.pod("cni-7t9p4").node == NODE and t.pod("cni-7t9p4").source.line == 1),
-        ("ciliumendpoints.yaml", lambda t: t.pod("cni-7t9p4").node_ip == "172.18.0.3"
-         and t.pod("cni-7t9p4").source.line == 3),
-        ("ciliumnodes.json", lambda t: t.router_ips("cilium-dual-stack-worker2") == ["10.244.2.71"]
-         and t.node_by_pod_cidr("fd00:10:244:2::9461").name == "cilium-dual-stack-worker2"),
-        ("ciliumidentities.yaml", lambda t: t.identity(40172).labels == ["k8s:app=cni",
-                                                                         "k8s:io.kubernetes.pod.namespace=default"]),
-        ("k8s-nodes.yaml", lambda t: [f.value for f in t.node(NODE).pod_cidrs] == ["10.244.1.0/24", "fd00:10:244:1::/64"]),
+        (
+            "kubectl-get-pods-A-wide.txt",
+            lambda t: (
+                t.pod("cni-8qgcs").node == "cilium-dual-stack-worker2"
+                and t.pod("kube-system/cilium-5xk2p").host_network
+                and t.pod_by_ip("172.18.0.3") is None
+                and t.node("cilium-dual-stack-worker").addresses[0].confidence == "inferred-high"
+                and t.pod("coredns-64897985d-x2x7q").ips == []
+            ),
+        ),
+        (
+            "k8s-pods.json",
+            lambda t: (
+                t.pod("cni-8qgcs").ips == ["10.244.2.245", "fd00:10:244:2::9461"]
+                and t.pod("cilium-9kq4z").host_network
+                and [f.value for f in t.node("cilium-dual-stack-worker2").addresses]
+                == ["172.18.0.4", "fc00:f853:ccd:e793::4"]
+            ),
+        ),
+        (
+            "pod.yaml",
+            lambda t: t.pod("cni-7t9p4").node == NODE and t.pod("cni-7t9p4").source.line == 1,
+        ),
+        (
+            "ciliumendpoints.yaml",
+            lambda t: (
+                t.pod("cni-7t9p4").node_ip == "172.18.0.3" and t.pod("cni-7t9p4").source.line == 3
+            ),
+        ),
+        (
+            "ciliumnodes.json",
+            lambda t: (
+                t.router_ips("cilium-dual-stack-worker2") == ["10.244.2.71"]
+                and t.node_by_pod_cidr("fd00:10:244:2::9461").name == "cilium-dual-stack-worker2"
+            ),
+        ),
+        (
+            "ciliumidentities.yaml",
+            lambda t: (
+                t.identity(40172).labels
+                == ["k8s:app=cni", "k8s:io.kubernetes.pod.namespace=default"]
+            ),
+        ),
+        (
+            "k8s-nodes.yaml",
+            lambda t: (
+                [f.value for f in t.node(NODE).pod_cidrs] == ["10.244.1.0/24", "fd00:10:244:1::/64"]
+            ),
+        ),
         ("ip-j-link-pod.json", lambda t: t.pod_by_mac("4e:5b:57:45:63:3b") is not None),
-        ("ip-j-r-pod.json", lambda t: t.routes[0].mtu == 1450 and t.routes[0].via == "10.244.1.154"),
+        (
+            "ip-j-r-pod.json",
+            lambda t: t.routes[0].mtu == 1450 and t.routes[0].via == "10.244.1.154",
+        ),
         ("ip-j-6-n-pod.json", lambda t: t.neighbors[0].router and t.neighbors[0].state == "STALE"),
     ],
 )
@@ -150,7 +254,12 @@ def test_handwritten_topology_with_bound_dumps() -> None:
 
 
 def test_endpoint_list_and_ip_dump_merge_on_the_same_node() -> None:
-    t = load_many([f"{NODE}={DATA / 'cilium-dbg-endpoint-list.json'}", f"{NODE}={DATA / 'walkthrough-node-worker.txt'}"])
+    t = load_many(
+        [
+            f"{NODE}={DATA / 'cilium-dbg-endpoint-list.json'}",
+            f"{NODE}={DATA / 'walkthrough-node-worker.txt'}",
+        ]
+    )
     lxc = [i for i in t.interfaces if i.name == "lxc237a31216c0f"]
     assert len(lxc) == 1 and lxc[0].ifindex == 19 and lxc[0].pod == "default/cni-7t9p4"
     assert not t.conflicts
@@ -160,10 +269,15 @@ def test_conflicting_loaded_facts_are_kept_with_both_sources(tmp_path: Path) -> 
     eps = json.loads((DATA / "cilium-dbg-endpoint-list.json").read_text())
     eps[0]["status"]["networking"]["mac"] = "4e:5b:57:45:63:ff"
     (tmp_path / "eps.json").write_text(json.dumps(eps))
-    t = load_many([f"{NODE}={tmp_path / 'eps.json'}", f"{NODE}={DATA / 'cilium-dbg-endpoint-list.json'}"])
+    t = load_many(
+        [f"{NODE}={tmp_path / 'eps.json'}", f"{NODE}={DATA / 'cilium-dbg-endpoint-list.json'}"]
+    )
     c = next(c for c in t.conflicts if c.field == "mac")
     assert {v for v, _, _ in c.values} == {"4e:5b:57:45:63:ff", "4e:5b:57:45:63:3b"}
-    assert {str(s).split("/")[-1].split(" ")[0] for _, s, _ in c.values} == {"eps.json", "cilium-dbg-endpoint-list.json"}
+    assert {str(s).split("/")[-1].split(" ")[0] for _, s, _ in c.values} == {
+        "eps.json",
+        "cilium-dbg-endpoint-list.json",
+    }
     assert "mac" in json.dumps(t.to_dict()["conflicts"])
 
 
@@ -179,20 +293,30 @@ def test_parse_spec() -> None:
 @pytest.mark.parametrize(
     ("text", "line", "what"),
     [
-        ("1: lo: <LOOPBACK,UP> mtu 65536\n    link/ether zz:00:00:00:00:00 brd ff:ff:ff:ff:ff:ff\n", 2, "MAC"),
+        (
+            "1: lo: <LOOPBACK,UP> mtu 65536\n    link/ether zz:00:00:00:00:00 brd ff:ff:ff:ff:ff:ff\n",
+            2,
+            "MAC",
+        ),
         ("1: lo: <LOOPBACK,UP> mtu 65536\n    inet 10.0.0.999/8 scope host lo\n", 2, "address"),
         ("1: lo: <LOOPBACK,UP> mtu 65536\ngarbage here\n", 2, "interface header"),
         ("$ ip r\ndefault via 10.0.0.1 dev eth0\nnot-a-prefix dev eth0\n", 3, "destination"),
         ("$ ip -6 n\nfd00::1 dev eth0 lladdr 11:22 router STALE\n", 2, "link-layer"),
         ('[{"ifname": "eth0", "address": "nope"}]', None, "$[0].address"),
-        ('{"kind": "List", "items": [\n  {"kind": "Pod", "metadata": {"name": "x"}, "status": {"podIP": "1.2.3"}}\n]}', None, "podIP"),
-        ("{\n  \"a\": \n}", 3, "JSON"),
+        (
+            '{"kind": "List", "items": [\n  {"kind": "Pod", "metadata": {"name": "x"}, "status": {"podIP": "1.2.3"}}\n]}',
+            None,
+            "podIP",
+        ),
+        ('{\n  "a": \n}', 3, "JSON"),
         ("ID         LABELS\n1          reserved:host\nnope nope nope\n", 3, "LABEL"),
         ("vxlanlens-topology: 1\npods:\n  - name: x\n    mac: 1:2\n", 3, "MAC"),
         ("vxlanlens-topology: 1\nnodez: []\n", 1, "unknown top-level"),
     ],
 )
-def test_malformed_dumps_name_file_and_line(tmp_path: Path, text: str, line: int | None, what: str) -> None:
+def test_malformed_dumps_name_file_and_line(
+    tmp_path: Path, text: str, line: int | None, what: str
+) -> None:
     f = tmp_path / "dump.txt"
     f.write_text(text)
     with pytest.raises(TopologyParseError) as ei:
@@ -203,7 +327,9 @@ def test_malformed_dumps_name_file_and_line(tmp_path: Path, text: str, line: int
         assert f"line {line}:" in msg
 
 
-@pytest.mark.parametrize("text", ["hello world\n", "just: a mapping\n", "[]\n", "- 1\n- 2\n", "\n\n"])
+@pytest.mark.parametrize(
+    "text", ["hello world\n", "just: a mapping\n", "[]\n", "- 1\n- 2\n", "\n\n"]
+)
 def test_unknown_formats_list_what_was_tried(tmp_path: Path, text: str) -> None:
     f = tmp_path / "x.txt"
     f.write_text(text)

@@ -12,9 +12,13 @@ NODE = "cilium-dual-stack-worker"
 
 
 def topo() -> Topology:
-    return load_many([f"{NODE}={DATA / 'walkthrough-node-worker.txt'}",
-                      f"{NODE}/default/cni-7t9p4={DATA / 'walkthrough-pod-cni-7t9p4.txt'}",
-                      str(DATA / "ciliumnodes.json")])
+    return load_many(
+        [
+            f"{NODE}={DATA / 'walkthrough-node-worker.txt'}",
+            f"{NODE}/default/cni-7t9p4={DATA / 'walkthrough-pod-cni-7t9p4.txt'}",
+            str(DATA / "ciliumnodes.json"),
+        ]
+    )
 
 
 def test_reserved_identities_named_without_dumps() -> None:
@@ -42,12 +46,33 @@ def test_queries() -> None:
 
 def test_to_dict_shape() -> None:
     d = json.loads(json.dumps(topo().to_dict()))
-    assert {"nodes", "interfaces", "pods", "routes", "neighbors", "identities", "conflicts"} <= set(d)
+    assert {"nodes", "interfaces", "pods", "routes", "neighbors", "identities", "conflicts"} <= set(
+        d
+    )
     for item in d["interfaces"]:
-        assert {"node", "namespace", "name", "kind", "mac", "ifindex", "addresses", "peer", "source",
-                "confidence"} <= set(item)
+        assert {
+            "node",
+            "namespace",
+            "name",
+            "kind",
+            "mac",
+            "ifindex",
+            "addresses",
+            "peer",
+            "source",
+            "confidence",
+        } <= set(item)
     pod = next(p for p in d["pods"] if p["name"] == "cni-7t9p4")
-    assert {"namespace", "name", "node", "ips", "mac", "host_interface", "source", "confidence"} <= set(pod)
+    assert {
+        "namespace",
+        "name",
+        "node",
+        "ips",
+        "mac",
+        "host_interface",
+        "source",
+        "confidence",
+    } <= set(pod)
     assert pod["host_interface"] == "lxc237a31216c0f" and pod["namespace"] == "default"
     assert pod["field_sources"]["host_interface"].endswith("[loaded]")
 
@@ -55,8 +80,15 @@ def test_to_dict_shape() -> None:
 def test_format_table_shows_every_fact_with_its_source() -> None:
     t = topo()
     text = t.format_table()
-    for needle in ("lxc237a31216c0f", "a2:79:14:47:80:b3", "walkthrough-node-worker.txt:36", "[loaded]",
-                   "router STALE", "ciliumnodes.json $.items[0]", "Nodes (2)"):
+    for needle in (
+        "lxc237a31216c0f",
+        "a2:79:14:47:80:b3",
+        "walkthrough-node-worker.txt:36",
+        "[loaded]",
+        "router STALE",
+        "ciliumnodes.json $.items[0]",
+        "Nodes (2)",
+    ):
         assert needle in text, needle
     assert Topology().format_table() == "(empty topology)\n"
 

@@ -41,17 +41,24 @@ def sysdump(extra: dict[str, bytes] | None = None) -> bytes:
     node_dump = (DATA / "walkthrough-node-worker.txt").read_text().split("\n", 1)[1]
     members = {
         "cilium-sysdump-20240101-120000/k8s-pods-20240101-120000.yaml": AGENT_PODS.encode(),
-        "cilium-sysdump-20240101-120000/ciliumnodes-20240101-120000.json": (DATA / "ciliumnodes.json").read_bytes(),
-        "cilium-sysdump-20240101-120000/ciliumidentities-20240101-120000.yaml":
-            (DATA / "ciliumidentities.yaml").read_bytes(),
+        "cilium-sysdump-20240101-120000/ciliumnodes-20240101-120000.json": (
+            DATA / "ciliumnodes.json"
+        ).read_bytes(),
+        "cilium-sysdump-20240101-120000/ciliumidentities-20240101-120000.yaml": (
+            DATA / "ciliumidentities.yaml"
+        ).read_bytes(),
         "cilium-sysdump-20240101-120000/cilium-configmap-20240101-120000.yaml": b"data: {tunnel: vxlan}\n",
-        "cilium-sysdump-20240101-120000/cilium-bugtool-cilium-5xk2p-20240101-120000.tar.gz": bugtool({
-            "ip-a.md": node_dump,
-            "ip--6-r.md": "fd00:10:244:1::/64 via fd00:10:244:1::22f1 dev cilium_host proto kernel metric 1024 pref medium\n",
-            "cilium-dbg-endpoint-list--o-json.md": (DATA / "cilium-dbg-endpoint-list.json").read_text(),
-            "cilium-dbg-status.md": "KVStore: Ok Disabled\n",
-            "ip--d--s-l.md": "this is not what ip prints\n",
-        }),
+        "cilium-sysdump-20240101-120000/cilium-bugtool-cilium-5xk2p-20240101-120000.tar.gz": bugtool(
+            {
+                "ip-a.md": node_dump,
+                "ip--6-r.md": "fd00:10:244:1::/64 via fd00:10:244:1::22f1 dev cilium_host proto kernel metric 1024 pref medium\n",
+                "cilium-dbg-endpoint-list--o-json.md": (
+                    DATA / "cilium-dbg-endpoint-list.json"
+                ).read_text(),
+                "cilium-dbg-status.md": "KVStore: Ok Disabled\n",
+                "ip--d--s-l.md": "this is not what ip prints\n",
+            }
+        ),
         **(extra or {}),
     }
     buf = io.BytesIO()

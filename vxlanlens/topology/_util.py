@@ -48,10 +48,14 @@ class Ctx:
     def adopt(self, other: Ctx) -> None:
         """Take the namespace decision made while parsing a piece."""
         self.netns, self.netns_key, self.namespace_label = (
-            other.netns, other.netns_key, other.namespace_label,
+            other.netns,
+            other.netns_key,
+            other.namespace_label,
         )
 
-    def src(self, line: int | None = None, path: str | None = None, note: str | None = None) -> Source:
+    def src(
+        self, line: int | None = None, path: str | None = None, note: str | None = None
+    ) -> Source:
         """A source for 0-based ``line`` of the piece, or JSON ``path``."""
         return Source(
             file=self.file,
@@ -60,7 +64,9 @@ class Ctx:
             note=note,
         )
 
-    def error(self, message: str, line: int | None = None, path: str | None = None) -> TopologyParseError:
+    def error(
+        self, message: str, line: int | None = None, path: str | None = None
+    ) -> TopologyParseError:
         """A parse error naming the file and the line (1-based) or JSON path."""
         if line is not None:
             where = f"line {line + 1 + self.line_offset}"
@@ -120,20 +126,30 @@ def jpath(base: str, *keys: Any) -> str:
     return out
 
 
-def mac_or_error(ctx: Ctx, value: Any, *, line: int | None = None, path: str | None = None,
-                 what: str = "MAC") -> str | None:
+def mac_or_error(
+    ctx: Ctx, value: Any, *, line: int | None = None, path: str | None = None, what: str = "MAC"
+) -> str | None:
     """Canonical MAC of ``value`` (``None`` for empty), or a parse error naming the place."""
     if value in (None, ""):
         return None
     m = canonical_mac(str(value))
     if m is None:
-        raise ctx.error(f"expected a {what} like aa:bb:cc:dd:ee:ff, found {str(value)[:60]!r}",
-                        line=line, path=path)
+        raise ctx.error(
+            f"expected a {what} like aa:bb:cc:dd:ee:ff, found {str(value)[:60]!r}",
+            line=line,
+            path=path,
+        )
     return m
 
 
-def ip_or_error(ctx: Ctx, value: Any, *, line: int | None = None, path: str | None = None,
-                what: str = "IP address") -> str | None:
+def ip_or_error(
+    ctx: Ctx,
+    value: Any,
+    *,
+    line: int | None = None,
+    path: str | None = None,
+    what: str = "IP address",
+) -> str | None:
     """Canonical IP of ``value`` (prefix allowed, dropped; ``None`` for empty), or a parse error."""
     if value in (None, ""):
         return None
@@ -143,8 +159,9 @@ def ip_or_error(ctx: Ctx, value: Any, *, line: int | None = None, path: str | No
     return c
 
 
-def int_or_error(ctx: Ctx, value: Any, *, line: int | None = None, path: str | None = None,
-                 what: str = "integer") -> int | None:
+def int_or_error(
+    ctx: Ctx, value: Any, *, line: int | None = None, path: str | None = None, what: str = "integer"
+) -> int | None:
     """``value`` as a non-negative int (``None`` for empty), or a parse error."""
     if value in (None, ""):
         return None
@@ -153,7 +170,9 @@ def int_or_error(ctx: Ctx, value: Any, *, line: int | None = None, path: str | N
     try:
         n = int(str(value), 10) if not isinstance(value, int) else value
     except ValueError:
-        raise ctx.error(f"expected an {what}, found {str(value)[:60]!r}", line=line, path=path) from None
+        raise ctx.error(
+            f"expected an {what}, found {str(value)[:60]!r}", line=line, path=path
+        ) from None
     if n < 0 or n > 2**32:
         raise ctx.error(f"expected an {what} in 0..2^32, found {n}", line=line, path=path)
     return n

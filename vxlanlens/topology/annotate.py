@@ -37,15 +37,69 @@ __all__ = ["ANNOTATION_COLUMNS", "annotate"]
 
 _G = "annotation (topology)"
 ANNOTATION_COLUMNS: tuple[Column, ...] = (
-    Column("src_if", "text", "category", "Interface owning `src_mac` (name, `eth0` for a pod's eth0, or `<kind> <mac>` when only inferred).", _G),
-    Column("dst_if", "text", "category", "Interface owning `dst_mac` (same form; null for broadcast/multicast).", _G),
-    Column("src_pod", "text", "category", "Pod that sent the pod frame (by `src_ip`, else by `src_mac`): `ns/name`, or `pod <ip>` when unnamed.", _G),
-    Column("dst_pod", "text", "category", "Pod the pod frame is addressed to (by `dst_ip`, else by `dst_mac`).", _G),
-    Column("src_node", "text", "category", "Node of the sender (source pod's node, else owner of `src_ip`, else node of `src_if`): name or `node <underlay ip>`.", _G),
-    Column("dst_node", "text", "category", "Node of the receiver (same rules with the destination).", _G),
-    Column("outer_src_node", "text", "category", "Node owning `outer_src_ip` (tunnelled frames only).", _G),
-    Column("outer_dst_node", "text", "category", "Node owning `outer_dst_ip` (tunnelled frames only).", _G),
-    Column("vni_identity", "text", "category", "Cilium identity named by `vni`: `40172 (k8s:app=cni, ...)`, `6 remote-node`, or the number.", _G),
+    Column(
+        "src_if",
+        "text",
+        "category",
+        "Interface owning `src_mac` (name, `eth0` for a pod's eth0, or `<kind> <mac>` when only inferred).",
+        _G,
+    ),
+    Column(
+        "dst_if",
+        "text",
+        "category",
+        "Interface owning `dst_mac` (same form; null for broadcast/multicast).",
+        _G,
+    ),
+    Column(
+        "src_pod",
+        "text",
+        "category",
+        "Pod that sent the pod frame (by `src_ip`, else by `src_mac`): `ns/name`, or `pod <ip>` when unnamed.",
+        _G,
+    ),
+    Column(
+        "dst_pod",
+        "text",
+        "category",
+        "Pod the pod frame is addressed to (by `dst_ip`, else by `dst_mac`).",
+        _G,
+    ),
+    Column(
+        "src_node",
+        "text",
+        "category",
+        "Node of the sender (source pod's node, else owner of `src_ip`, else node of `src_if`): name or `node <underlay ip>`.",
+        _G,
+    ),
+    Column(
+        "dst_node",
+        "text",
+        "category",
+        "Node of the receiver (same rules with the destination).",
+        _G,
+    ),
+    Column(
+        "outer_src_node",
+        "text",
+        "category",
+        "Node owning `outer_src_ip` (tunnelled frames only).",
+        _G,
+    ),
+    Column(
+        "outer_dst_node",
+        "text",
+        "category",
+        "Node owning `outer_dst_ip` (tunnelled frames only).",
+        _G,
+    ),
+    Column(
+        "vni_identity",
+        "text",
+        "category",
+        "Cilium identity named by `vni`: `40172 (k8s:app=cni, ...)`, `6 remote-node`, or the number.",
+        _G,
+    ),
 )
 
 
@@ -116,17 +170,20 @@ def annotate(packets: pd.DataFrame, topology: Topology) -> pd.DataFrame:
     for side in ("src", "dst"):
         mac_if = _map(col(f"{side}_mac"), n, lambda m: if_of_mac(m)[0])
         mac_node = _map(col(f"{side}_mac"), n, lambda m: if_of_mac(m)[1])
-        ip_pod = _map(col(f"{side}_ip"), n, lambda ip: (p.label if (p := pod_of_ip(ip)) else None))
+        ip_pod = _map(col(f"{side}_ip"), n, lambda ip: p.label if (p := pod_of_ip(ip)) else None)
         ip_pod_node = _map(col(f"{side}_ip"), n, lambda ip: pod_node(pod_of_ip(ip)))
-        mac_pod = _map(col(f"{side}_mac"), n, lambda m: (p.label if (p := t.pod_by_mac(str(m))) else None))
+        mac_pod = _map(
+            col(f"{side}_mac"), n, lambda m: p.label if (p := t.pod_by_mac(str(m))) else None
+        )
         mac_pod_node = _map(col(f"{side}_mac"), n, lambda m: pod_node(t.pod_by_mac(str(m))))
         ip_node = _map(col(f"{side}_ip"), n, lambda ip: node_label(t.node_by_ip(str(ip))))
         cols[f"{side}_if"] = mac_if
         cols[f"{side}_pod"] = _first(ip_pod, mac_pod)
         cols[f"{side}_node"] = _first(ip_pod_node, mac_pod_node, ip_node, mac_node)
     for side in ("src", "dst"):
-        cols[f"outer_{side}_node"] = _map(col(f"outer_{side}_ip"), n,
-                                          lambda ip: node_label(t.node_by_ip(str(ip))))
+        cols[f"outer_{side}_node"] = _map(
+            col(f"outer_{side}_ip"), n, lambda ip: node_label(t.node_by_ip(str(ip)))
+        )
 
     def vni_name(v: Any) -> str | None:
         try:

@@ -51,7 +51,8 @@ def is_endpoint_item(item: Any) -> bool:
         return False
     st = _dict(item.get("status"))
     return bool(
-        "networking" in st or "external-identifiers" in st
+        "networking" in st
+        or "external-identifiers" in st
         or ("networking" in item and ("identity" in item or "pod-name" in item))
     )
 
@@ -71,8 +72,9 @@ def parse_cilium_endpoint(item: dict[str, Any], ctx: Ctx, topo: Topology, where:
     _endpoint(item, ctx, topo, where, name=meta.get("name"), namespace=meta.get("namespace"))
 
 
-def _endpoint(item: dict[str, Any], ctx: Ctx, topo: Topology, where: Where,
-              name: Any, namespace: Any) -> None:
+def _endpoint(
+    item: dict[str, Any], ctx: Ctx, topo: Topology, where: Where, name: Any, namespace: Any
+) -> None:
     p = where.get("path", "$")
     st = _dict(item.get("status")) or item
     net = _dict(st.get("networking")) or _dict(item.get("networking"))
@@ -82,30 +84,62 @@ def _endpoint(item: dict[str, Any], ctx: Ctx, topo: Topology, where: Where,
     ips: list[str] = []
     addressing = net.get("addressing") or []
     if not isinstance(addressing, list):
-        raise ctx.error("expected a list", line=where.get("line"), path=jpath(p, "status", "networking", "addressing"))
+        raise ctx.error(
+            "expected a list",
+            line=where.get("line"),
+            path=jpath(p, "status", "networking", "addressing"),
+        )
     for j, a in enumerate(addressing):
         if not isinstance(a, dict):
             continue
         for fam in ("ipv4", "ipv6"):
-            c = ip_or_error(ctx, a.get(fam), line=where.get("line"),
-                            path=jpath(p, "networking", "addressing", j, fam))
+            c = ip_or_error(
+                ctx,
+                a.get(fam),
+                line=where.get("line"),
+                path=jpath(p, "networking", "addressing", j, fam),
+            )
             if c and c not in ips:
                 ips.append(c)
     labels = ident.get("labels") or []
     labels = [str(x) for x in labels] if isinstance(labels, list) else []
-    ident_id = int_or_error(ctx, ident.get("id"), line=where.get("line"), path=jpath(p, "identity", "id"),
-                            what="identity number")
+    ident_id = int_or_error(
+        ctx,
+        ident.get("id"),
+        line=where.get("line"),
+        path=jpath(p, "identity", "id"),
+        what="identity number",
+    )
     if ident_id is not None:
-        topo.identities.append(Identity(source=src, confidence="loaded", id=ident_id, labels=labels))
-    mac = mac_or_error(ctx, net.get("mac"), line=where.get("line"), path=jpath(p, "networking", "mac"))
-    host_mac = mac_or_error(ctx, net.get("host-mac"), line=where.get("line"),
-                            path=jpath(p, "networking", "host-mac"))
+        topo.identities.append(
+            Identity(source=src, confidence="loaded", id=ident_id, labels=labels)
+        )
+    mac = mac_or_error(
+        ctx, net.get("mac"), line=where.get("line"), path=jpath(p, "networking", "mac")
+    )
+    host_mac = mac_or_error(
+        ctx, net.get("host-mac"), line=where.get("line"), path=jpath(p, "networking", "host-mac")
+    )
     ifname = net.get("interface-name")
     ifname = str(ifname) if ifname else None
-    ifindex = int_or_error(ctx, net.get("interface-index"), line=where.get("line"),
-                           path=jpath(p, "networking", "interface-index"), what="ifindex")
-    node_ip = ip_or_error(ctx, net.get("node"), line=where.get("line"), path=jpath(p, "networking", "node"),
-                          what="node address") if isinstance(net.get("node"), str) else None
+    ifindex = int_or_error(
+        ctx,
+        net.get("interface-index"),
+        line=where.get("line"),
+        path=jpath(p, "networking", "interface-index"),
+        what="ifindex",
+    )
+    node_ip = (
+        ip_or_error(
+            ctx,
+            net.get("node"),
+            line=where.get("line"),
+            path=jpath(p, "networking", "node"),
+            what="node address",
+        )
+        if isinstance(net.get("node"), str)
+        else None
+    )
     ns = ext.get("k8s-namespace") or namespace
     pname = ext.get("k8s-pod-name") or name
     old = ext.get("pod-name") or item.get("pod-name")
@@ -115,21 +149,54 @@ def _endpoint(item: dict[str, Any], ctx: Ctx, topo: Topology, where: Where,
     reserved = [lab for lab in labels if lab.startswith("reserved:")]
     ref = f"{ns}/{pname}" if ns and pname else (str(pname) if pname else None)
     if ifname or host_mac:
-        kind = "lxc" if (ifname or "lxc").startswith("lxc") else ("cilium_host" if ifname == "cilium_host" else "other")
-        note = "veth of Cilium's health endpoint" if ifname == "lxc_health" or "reserved:health" in reserved else None
-        iface = Interface(source=src, confidence="loaded", node=ctx.node, namespace="host",
-                          name=ifname, kind=kind, mac=host_mac, ifindex=ifindex, pod=ref, note=note)
+        kind = (
+            "lxc"
+            if (ifname or "lxc").startswith("lxc")
+            else ("cilium_host" if ifname == "cilium_host" else "other")
+        )
+        note = (
+            "veth of Cilium's health endpoint"
+            if ifname == "lxc_health" or "reserved:health" in reserved
+            else None
+        )
+        iface = Interface(
+            source=src,
+            confidence="loaded",
+            node=ctx.node,
+            namespace="host",
+            name=ifname,
+            kind=kind,
+            mac=host_mac,
+            ifindex=ifindex,
+            pod=ref,
+            note=note,
+        )
         topo.interfaces.append(iface)
     if reserved and not pname:
         return  # host / health / init endpoints are not pods
-    eid = int_or_error(ctx, item.get("id") if "id" in item else st.get("id"), line=where.get("line"),
-                       path=jpath(p, "id"), what="endpoint id")
-    topo.pods.append(Pod(
-        source=src, confidence="loaded", namespace=str(ns) if ns else None,
-        name=str(pname) if pname else None, node=ctx.node, ips=ips, mac=mac,
-        host_interface=ifname, host_mac=host_mac, endpoint_id=eid, identity=ident_id,
-        node_ip=node_ip,
-    ))
+    eid = int_or_error(
+        ctx,
+        item.get("id") if "id" in item else st.get("id"),
+        line=where.get("line"),
+        path=jpath(p, "id"),
+        what="endpoint id",
+    )
+    topo.pods.append(
+        Pod(
+            source=src,
+            confidence="loaded",
+            namespace=str(ns) if ns else None,
+            name=str(pname) if pname else None,
+            node=ctx.node,
+            ips=ips,
+            mac=mac,
+            host_interface=ifname,
+            host_mac=host_mac,
+            endpoint_id=eid,
+            identity=ident_id,
+            node_ip=node_ip,
+        )
+    )
 
 
 # --- endpoint list, text --------------------------------------------------------------------------
@@ -161,37 +228,66 @@ def parse_endpoint_list_text(text: str, ctx: Ctx, topo: Topology) -> None:
             continue
         m = re.match(r"^(\d+)\s", line)
         if m:
-            ident = line[cols["IDENTITY"]:cols["LABELS"]].strip()
-            label = line[cols["LABELS"]:cols["IPv6"]].strip()
-            v6 = line[cols["IPv6"]:cols["IPv4"]].strip()
-            v4 = line[cols["IPv4"]:cols["STATUS"]].strip()
+            ident = line[cols["IDENTITY"] : cols["LABELS"]].strip()
+            label = line[cols["LABELS"] : cols["IPv6"]].strip()
+            v6 = line[cols["IPv6"] : cols["IPv4"]].strip()
+            v4 = line[cols["IPv4"] : cols["STATUS"]].strip()
             if ident and not ident.isdigit():
-                raise ctx.error(f"expected an identity number in the IDENTITY column, found {ident[:30]!r}",
-                                line=i)
-            cur = {"line": i, "id": int(m.group(1)), "identity": int(ident) if ident else None,
-                   "labels": [label] if label else [],
-                   "ips": [x for x in (ip_or_error(ctx, v4, line=i), ip_or_error(ctx, v6, line=i)) if x]}
+                raise ctx.error(
+                    f"expected an identity number in the IDENTITY column, found {ident[:30]!r}",
+                    line=i,
+                )
+            cur = {
+                "line": i,
+                "id": int(m.group(1)),
+                "identity": int(ident) if ident else None,
+                "labels": [label] if label else [],
+                "ips": [
+                    x for x in (ip_or_error(ctx, v4, line=i), ip_or_error(ctx, v6, line=i)) if x
+                ],
+            }
             rows.append(cur)
         elif line[:1].isspace() and cur is not None:
             label = line.strip()
             if " " in label:
-                raise ctx.error(f"expected one label per continuation line, found {label[:60]!r}", line=i)
+                raise ctx.error(
+                    f"expected one label per continuation line, found {label[:60]!r}", line=i
+                )
             cur["labels"].append(label)
         else:
-            raise ctx.error(f"expected an endpoint row starting with its id, found {line.strip()[:60]!r}",
-                            line=i)
+            raise ctx.error(
+                f"expected an endpoint row starting with its id, found {line.strip()[:60]!r}",
+                line=i,
+            )
     if not rows:
         raise ctx.error("expected at least one endpoint row", line=hi)
     for r in rows:
         src = ctx.src(line=r["line"])
         if r["identity"] is not None:
-            topo.identities.append(Identity(source=src, confidence="loaded", id=r["identity"], labels=r["labels"]))
+            topo.identities.append(
+                Identity(source=src, confidence="loaded", id=r["identity"], labels=r["labels"])
+            )
         if any(lab.startswith("reserved:") for lab in r["labels"]):
             continue
-        ns = next((lab.split("=", 1)[1] for lab in r["labels"]
-                   if lab.startswith("k8s:io.kubernetes.pod.namespace=")), None)
-        topo.pods.append(Pod(source=src, confidence="loaded", namespace=ns, node=ctx.node, ips=r["ips"],
-                             endpoint_id=r["id"], identity=r["identity"]))
+        ns = next(
+            (
+                lab.split("=", 1)[1]
+                for lab in r["labels"]
+                if lab.startswith("k8s:io.kubernetes.pod.namespace=")
+            ),
+            None,
+        )
+        topo.pods.append(
+            Pod(
+                source=src,
+                confidence="loaded",
+                namespace=ns,
+                node=ctx.node,
+                ips=r["ips"],
+                endpoint_id=r["id"],
+                identity=r["identity"],
+            )
+        )
 
 
 # --- identity list ---------------------------------------------------------------------------------
@@ -219,13 +315,17 @@ def parse_identity_list_text(text: str, ctx: Ctx, topo: Topology) -> None:
         m = re.match(r"^(\d+)\s+(\S+)\s*$", line)
         if m:
             ident = int_or_error(ctx, m.group(1), line=i, what="identity number")
-            cur = Identity(source=ctx.src(line=i), confidence="loaded", id=ident or 0, labels=[m.group(2)])
+            cur = Identity(
+                source=ctx.src(line=i), confidence="loaded", id=ident or 0, labels=[m.group(2)]
+            )
             topo.identities.append(cur)
             n += 1
         elif line[:1].isspace() and cur is not None and len(line.split()) == 1:
             cur.labels.append(line.strip())
         else:
-            raise ctx.error(f"expected 'ID LABEL' or an indented label, found {line.strip()[:60]!r}", line=i)
+            raise ctx.error(
+                f"expected 'ID LABEL' or an indented label, found {line.strip()[:60]!r}", line=i
+            )
     if n == 0:
         raise ctx.error("expected at least one identity row after the ID LABELS header", line=hi)
 
@@ -240,19 +340,35 @@ def parse_identity_list_json(data: list[Any], ctx: Ctx, topo: Topology) -> None:
         if not isinstance(labels, list):
             raise ctx.error("expected a list of labels", path=jpath(p, "labels"))
         ident = int_or_error(ctx, item["id"], path=jpath(p, "id"), what="identity number")
-        topo.identities.append(Identity(source=ctx.src(path=p), confidence="loaded", id=ident or 0,
-                                        labels=[str(x) for x in labels]))
+        topo.identities.append(
+            Identity(
+                source=ctx.src(path=p),
+                confidence="loaded",
+                id=ident or 0,
+                labels=[str(x) for x in labels],
+            )
+        )
 
 
 def parse_cilium_identity(item: dict[str, Any], ctx: Ctx, topo: Topology, where: Where) -> None:
     """Add one CiliumIdentity resource (its name is the number, ``security-labels`` the labels)."""
     meta = _dict(item.get("metadata"))
-    ident = int_or_error(ctx, meta.get("name"), line=where.get("line"), path=jpath(where.get("path", "$"),
-                         "metadata", "name"), what="identity number")
+    ident = int_or_error(
+        ctx,
+        meta.get("name"),
+        line=where.get("line"),
+        path=jpath(where.get("path", "$"), "metadata", "name"),
+        what="identity number",
+    )
     labels = _dict(item.get("security-labels"))
-    topo.identities.append(Identity(source=_src(ctx, where), confidence="loaded", id=ident or 0,
-                                    labels=[f"{k}={v}" if v not in (None, "") else str(k)
-                                            for k, v in labels.items()]))
+    topo.identities.append(
+        Identity(
+            source=_src(ctx, where),
+            confidence="loaded",
+            id=ident or 0,
+            labels=[f"{k}={v}" if v not in (None, "") else str(k) for k, v in labels.items()],
+        )
+    )
 
 
 def parse_cilium_node(item: dict[str, Any], ctx: Ctx, topo: Topology, where: Where) -> None:
@@ -269,22 +385,36 @@ def parse_cilium_node(item: dict[str, Any], ctx: Ctx, topo: Topology, where: Whe
     for j, a in enumerate(addrs if isinstance(addrs, list) else []):
         if not isinstance(a, dict):
             continue
-        c = ip_or_error(ctx, a.get("ip"), line=where.get("line"), path=jpath(p, "spec", "addresses", j, "ip"))
+        c = ip_or_error(
+            ctx, a.get("ip"), line=where.get("line"), path=jpath(p, "spec", "addresses", j, "ip")
+        )
         if c is None:
             continue
         typ = str(a.get("type", ""))
         if typ == "CiliumInternalIP":
-            node.router_ips.append(NodeFact(source=_src(ctx, where, "CiliumInternalIP"), confidence="loaded",
-                                            value=c, role="router-ip"))
+            node.router_ips.append(
+                NodeFact(
+                    source=_src(ctx, where, "CiliumInternalIP"),
+                    confidence="loaded",
+                    value=c,
+                    role="router-ip",
+                )
+            )
         elif typ in ("InternalIP", "ExternalIP"):
-            node.addresses.append(NodeFact(source=_src(ctx, where, typ), confidence="loaded",
-                                           value=c, role="address"))
+            node.addresses.append(
+                NodeFact(source=_src(ctx, where, typ), confidence="loaded", value=c, role="address")
+            )
     ipam = _dict(spec.get("ipam"))
     cidrs = ipam.get("podCIDRs") or []
     for j, cidr in enumerate(cidrs if isinstance(cidrs, list) else []):
-        node.pod_cidrs.append(NodeFact(source=_src(ctx, where, "spec.ipam.podCIDRs"), confidence="loaded",
-                                       value=_network(ctx, cidr, where, jpath(p, "spec", "ipam", "podCIDRs", j)),
-                                       role="pod-cidr"))
+        node.pod_cidrs.append(
+            NodeFact(
+                source=_src(ctx, where, "spec.ipam.podCIDRs"),
+                confidence="loaded",
+                value=_network(ctx, cidr, where, jpath(p, "spec", "ipam", "podCIDRs", j)),
+                role="pod-cidr",
+            )
+        )
     topo.nodes.append(node)
 
 
@@ -294,4 +424,6 @@ def _network(ctx: Ctx, value: Any, where: Where, path: str) -> str:
     try:
         return str(ipaddress.ip_network(str(value), strict=False))
     except ValueError:
-        raise ctx.error(f"expected a CIDR, found {str(value)[:60]!r}", line=where.get("line"), path=path) from None
+        raise ctx.error(
+            f"expected a CIDR, found {str(value)[:60]!r}", line=where.get("line"), path=path
+        ) from None

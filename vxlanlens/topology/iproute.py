@@ -41,8 +41,23 @@ _HDR = re.compile(r"^(\d+):\s+(\S+?):\s+<([^>]*)>(.*)$")
 _MTU = re.compile(r"\bmtu\s+(\d+)")
 _NETNS = re.compile(r"\blink-netns\s+(\S+)")
 _NETNSID = re.compile(r"\blink-netnsid\s+(\d+)")
-_DETAIL_KINDS = {"veth", "vxlan", "geneve", "bridge", "dummy", "macvlan", "ipvlan", "vlan",
-                 "bond", "wireguard", "tun", "ipip", "sit", "gre", "ip6tnl"}
+_DETAIL_KINDS = {
+    "veth",
+    "vxlan",
+    "geneve",
+    "bridge",
+    "dummy",
+    "macvlan",
+    "ipvlan",
+    "vlan",
+    "bond",
+    "wireguard",
+    "tun",
+    "ipip",
+    "sit",
+    "gre",
+    "ip6tnl",
+}
 
 
 def looks_like_ip_addr(text: str) -> bool:
@@ -66,15 +81,27 @@ def parse_ip_addr_text(text: str, ctx: Ctx, topo: Topology) -> None:
             if not m:
                 raise ctx.error(
                     "expected an interface header like '2: eth0: <FLAGS> mtu ...' or an "
-                    f"indented detail line, found {line.strip()[:60]!r}", line=i)
+                    f"indented detail line, found {line.strip()[:60]!r}",
+                    line=i,
+                )
             ifindex = int_or_error(ctx, m.group(1), line=i, what="interface index")
             name, _, peer = m.group(2).partition("@")
             if not name:
                 raise ctx.error(f"empty interface name in {line.strip()[:60]!r}", line=i)
             mtu = _MTU.search(m.group(4))
-            cur = {"line": i, "ifindex": ifindex, "name": name, "peer": peer or None,
-                   "mtu": int(mtu.group(1)) if mtu else None, "mac": None, "addrs": [],
-                   "netns": None, "netnsid": None, "info_kind": None, "detail_seen": False}
+            cur = {
+                "line": i,
+                "ifindex": ifindex,
+                "name": name,
+                "peer": peer or None,
+                "mtu": int(mtu.group(1)) if mtu else None,
+                "mac": None,
+                "addrs": [],
+                "netns": None,
+                "netnsid": None,
+                "info_kind": None,
+                "detail_seen": False,
+            }
             raw.append(cur)
             continue
         if cur is None:
@@ -97,17 +124,22 @@ def parse_ip_addr_text(text: str, ctx: Ctx, topo: Topology) -> None:
             try:
                 iface = ipaddress.ip_interface(words[1])
             except ValueError:
-                raise ctx.error(f"expected an address/prefix after {w0!r}, found {words[1][:60]!r}",
-                                line=i) from None
+                raise ctx.error(
+                    f"expected an address/prefix after {w0!r}, found {words[1][:60]!r}", line=i
+                ) from None
             if (iface.version == 6) != (w0 == "inet6"):
-                raise ctx.error(f"{w0} line carries an IPv{iface.version} address {words[1]!r}", line=i)
+                raise ctx.error(
+                    f"{w0} line carries an IPv{iface.version} address {words[1]!r}", line=i
+                )
             cur["addrs"].append((str(iface), i))
         elif not cur["detail_seen"] and w0 in _DETAIL_KINDS and cur["mac"] is not None:
             cur["info_kind"] = w0
             cur["detail_seen"] = True
         # everything else (valid_lft, altname, RX:/TX: counters, -d details) is ignored
     if not raw:
-        raise ctx.error("expected at least one interface header like '1: lo: <LOOPBACK,UP> ...'", line=0)
+        raise ctx.error(
+            "expected at least one interface header like '1: lo: <LOOPBACK,UP> ...'", line=0
+        )
     _add_interfaces(raw, ctx, topo)
 
 
@@ -125,7 +157,9 @@ def parse_ip_addr_json(data: list[Any], ctx: Ctx, topo: Topology) -> None:
             raise ctx.error("expected an interface object with 'ifname'", path=p)
         name = str(item["ifname"])
         ifindex = int_or_error(ctx, item.get("ifindex"), path=jpath(p, "ifindex"), what="ifindex")
-        peer_idx = int_or_error(ctx, item.get("link_index"), path=jpath(p, "link_index"), what="ifindex")
+        peer_idx = int_or_error(
+            ctx, item.get("link_index"), path=jpath(p, "link_index"), what="ifindex"
+        )
         link = item.get("link")
         peer: str | None = None
         if peer_idx is not None:
@@ -145,23 +179,35 @@ def parse_ip_addr_json(data: list[Any], ctx: Ctx, topo: Topology) -> None:
                 if isinstance(a, dict) and not a:
                     continue
                 raise ctx.error("expected an address object with 'local'", path=ap)
-            plen = int_or_error(ctx, a.get("prefixlen"), path=jpath(ap, "prefixlen"), what="prefix length")
+            plen = int_or_error(
+                ctx, a.get("prefixlen"), path=jpath(ap, "prefixlen"), what="prefix length"
+            )
             try:
-                iface = ipaddress.ip_interface(f"{a['local']}/{plen if plen is not None else ''}".rstrip("/"))
+                iface = ipaddress.ip_interface(
+                    f"{a['local']}/{plen if plen is not None else ''}".rstrip("/")
+                )
             except ValueError:
-                raise ctx.error(f"expected an address, found {str(a['local'])[:60]!r}",
-                                path=jpath(ap, "local")) from None
+                raise ctx.error(
+                    f"expected an address, found {str(a['local'])[:60]!r}", path=jpath(ap, "local")
+                ) from None
             addrs.append((str(iface), ap))
         linkinfo = item.get("linkinfo")
         info_kind = linkinfo.get("info_kind") if isinstance(linkinfo, dict) else None
         netnsid = item.get("link_netnsid")
-        raw.append({
-            "path": p, "ifindex": ifindex, "name": name, "peer": peer,
-            "mtu": item.get("mtu") if isinstance(item.get("mtu"), int) else None,
-            "mac": mac, "addrs": addrs, "netns": None,
-            "netnsid": netnsid if isinstance(netnsid, int) else None,
-            "info_kind": info_kind if isinstance(info_kind, str) else None,
-        })
+        raw.append(
+            {
+                "path": p,
+                "ifindex": ifindex,
+                "name": name,
+                "peer": peer,
+                "mtu": item.get("mtu") if isinstance(item.get("mtu"), int) else None,
+                "mac": mac,
+                "addrs": addrs,
+                "netns": None,
+                "netnsid": netnsid if isinstance(netnsid, int) else None,
+                "info_kind": info_kind if isinstance(info_kind, str) else None,
+            }
+        )
     if not raw:
         raise ctx.error("expected at least one interface in the ip -j output", path="$")
     _add_interfaces(raw, ctx, topo)
@@ -246,7 +292,9 @@ def _add_interfaces(raw: list[dict[str, Any]], ctx: Ctx, topo: Topology) -> None
             if name is None and ctx.host_hint:
                 pod.name = ctx.host_hint
                 pod.field_sources["name"] = (
-                    ctx.src(**_where(ctx, r), note="pod name taken from the shell prompt's host name"),
+                    ctx.src(
+                        **_where(ctx, r), note="pod name taken from the shell prompt's host name"
+                    ),
                     "inferred-low",
                 )
             pod.netns_key = ctx.netns_key
@@ -273,11 +321,18 @@ def _node_facts(iface: Interface, r: dict[str, Any], ctx: Ctx, topo: Topology) -
             continue
         src = ctx.src(**({"line": where} if isinstance(where, int) else {"path": where}))
         if iface.kind == "underlay":
-            node.addresses.append(NodeFact(source=src, confidence="loaded", value=c, role="address"))
+            node.addresses.append(
+                NodeFact(source=src, confidence="loaded", value=c, role="address")
+            )
         elif iface.kind == "cilium_host" and ipaddress.ip_address(c).version == 4:
             node.router_ips.append(
-                NodeFact(source=replace(src, note="IPv4 address of cilium_host"),
-                         confidence="loaded", value=c, role="router-ip"))
+                NodeFact(
+                    source=replace(src, note="IPv4 address of cilium_host"),
+                    confidence="loaded",
+                    value=c,
+                    role="router-ip",
+                )
+            )
 
 
 def _get_node(topo: Topology, name: str, source: Any) -> Node:
@@ -289,14 +344,60 @@ def _get_node(topo: Topology, name: str, source: Any) -> Node:
 
 
 # --- ip route -----------------------------------------------------------------------------------
-_ROUTE_TYPES = {"unicast", "local", "broadcast", "multicast", "throw", "unreachable",
-                "prohibit", "blackhole", "nat", "anycast"}
-_ROUTE_KEYS = {"via", "dev", "proto", "scope", "src", "metric", "mtu", "pref", "table",
-               "advmss", "initcwnd", "initrwnd", "expires", "onlink", "linkdown", "dead",
-               "pervasive", "offload", "nexthop", "weight", "realms", "hoplimit", "rtt",
-               "rttvar", "window", "cwnd", "ssthresh", "features", "quickack", "congctl",
-               "fastopen_no_cookie", "tos", "from", "nhid", "lock", "error", "rt_offload",
-               "rt_trap", "trap", "notify"}
+_ROUTE_TYPES = {
+    "unicast",
+    "local",
+    "broadcast",
+    "multicast",
+    "throw",
+    "unreachable",
+    "prohibit",
+    "blackhole",
+    "nat",
+    "anycast",
+}
+_ROUTE_KEYS = {
+    "via",
+    "dev",
+    "proto",
+    "scope",
+    "src",
+    "metric",
+    "mtu",
+    "pref",
+    "table",
+    "advmss",
+    "initcwnd",
+    "initrwnd",
+    "expires",
+    "onlink",
+    "linkdown",
+    "dead",
+    "pervasive",
+    "offload",
+    "nexthop",
+    "weight",
+    "realms",
+    "hoplimit",
+    "rtt",
+    "rttvar",
+    "window",
+    "cwnd",
+    "ssthresh",
+    "features",
+    "quickack",
+    "congctl",
+    "fastopen_no_cookie",
+    "tos",
+    "from",
+    "nhid",
+    "lock",
+    "error",
+    "rt_offload",
+    "rt_trap",
+    "trap",
+    "notify",
+}
 
 
 def _route_dst_ok(tok: str) -> bool:
@@ -343,18 +444,34 @@ def parse_ip_route_text(text: str, ctx: Ctx, topo: Topology, family: int | None 
                 raise ctx.error(f"expected a destination after route type {rtype!r}", line=i)
         dst_tok = words[0]
         if not _route_dst_ok(dst_tok):
-            raise ctx.error(f"expected a route destination (prefix, address or 'default'), "
-                            f"found {dst_tok[:60]!r}", line=i)
+            raise ctx.error(
+                f"expected a route destination (prefix, address or 'default'), "
+                f"found {dst_tok[:60]!r}",
+                line=i,
+            )
         kv: dict[str, str] = {}
         k = 1
         while k < len(words):
             w = words[k]
-            if w in ("mtu", "via") and k + 2 < len(words) and words[k + 1] in ("lock", "inet", "inet6"):
+            if (
+                w in ("mtu", "via")
+                and k + 2 < len(words)
+                and words[k + 1] in ("lock", "inet", "inet6")
+            ):
                 kv.setdefault(w, words[k + 2])
                 k += 3
                 continue
-            if w in ("onlink", "linkdown", "dead", "pervasive", "offload", "trap", "rt_offload",
-                     "rt_trap", "notify"):
+            if w in (
+                "onlink",
+                "linkdown",
+                "dead",
+                "pervasive",
+                "offload",
+                "trap",
+                "rt_offload",
+                "rt_trap",
+                "notify",
+            ):
                 k += 1
                 continue
             if k + 1 < len(words):
@@ -362,7 +479,9 @@ def parse_ip_route_text(text: str, ctx: Ctx, topo: Topology, family: int | None 
             k += 2
         via = ip_or_error(ctx, kv["via"], line=i, what="gateway address") if "via" in kv else None
         src_ip = ip_or_error(ctx, kv["src"], line=i, what="source address") if "src" in kv else None
-        dst = "default" if dst_tok == "default" else str(ipaddress.ip_network(dst_tok, strict=False))
+        dst = (
+            "default" if dst_tok == "default" else str(ipaddress.ip_network(dst_tok, strict=False))
+        )
         fam = family
         if dst != "default":
             fam = ipaddress.ip_network(dst).version
@@ -402,17 +521,26 @@ def parse_ip_route_json(data: list[Any], ctx: Ctx, topo: Topology) -> None:
             raise ctx.error("expected a route object with 'dst'", path=p)
         dst_tok = str(item["dst"])
         if not _route_dst_ok(dst_tok):
-            raise ctx.error(f"expected a route destination, found {dst_tok[:60]!r}", path=jpath(p, "dst"))
-        dst = "default" if dst_tok == "default" else str(ipaddress.ip_network(dst_tok, strict=False))
-        via = ip_or_error(ctx, item.get("gateway"), path=jpath(p, "gateway"), what="gateway address")
+            raise ctx.error(
+                f"expected a route destination, found {dst_tok[:60]!r}", path=jpath(p, "dst")
+            )
+        dst = (
+            "default" if dst_tok == "default" else str(ipaddress.ip_network(dst_tok, strict=False))
+        )
+        via = ip_or_error(
+            ctx, item.get("gateway"), path=jpath(p, "gateway"), what="gateway address"
+        )
         mtu = None
         metrics = item.get("metrics")
         if isinstance(metrics, list):
             for mm in metrics:
                 if isinstance(mm, dict) and "mtu" in mm:
                     mtu = int_or_error(ctx, mm["mtu"], path=jpath(p, "metrics"), what="MTU")
-        fam = ipaddress.ip_network(dst).version if dst != "default" else (
-            ipaddress.ip_address(via).version if via else 4)
+        fam = (
+            ipaddress.ip_network(dst).version
+            if dst != "default"
+            else (ipaddress.ip_address(via).version if via else 4)
+        )
         r = Route(
             source=ctx.src(path=p),
             confidence="loaded",
@@ -425,7 +553,9 @@ def parse_ip_route_json(data: list[Any], ctx: Ctx, topo: Topology) -> None:
             type=_str(item.get("type")),
             proto=_str(item.get("protocol")),
             scope=_str(item.get("scope")),
-            src=ip_or_error(ctx, item.get("prefsrc"), path=jpath(p, "prefsrc"), what="source address"),
+            src=ip_or_error(
+                ctx, item.get("prefsrc"), path=jpath(p, "prefsrc"), what="source address"
+            ),
             metric=int_or_error(ctx, item.get("metric"), path=jpath(p, "metric"), what="metric"),
             mtu=mtu,
             pref=_str(item.get("pref")),
@@ -450,8 +580,17 @@ def _ns_label(ctx: Ctx) -> str | None:
 
 
 # --- ip neigh -----------------------------------------------------------------------------------
-_NEIGH_STATES = {"PERMANENT", "NOARP", "REACHABLE", "STALE", "NONE", "INCOMPLETE", "DELAY",
-                 "PROBE", "FAILED"}
+_NEIGH_STATES = {
+    "PERMANENT",
+    "NOARP",
+    "REACHABLE",
+    "STALE",
+    "NONE",
+    "INCOMPLETE",
+    "DELAY",
+    "PROBE",
+    "FAILED",
+}
 
 
 def looks_like_ip_neigh(text: str) -> bool:
@@ -476,8 +615,13 @@ def parse_ip_neigh_text(text: str, ctx: Ctx, topo: Topology) -> None:
         words = line.split()
         if not words:
             continue
-        ip = ip_or_error(ctx, words[0] if "/" not in words[0] else "", line=i,
-                         what="neighbour address") if words[0] else None
+        ip = (
+            ip_or_error(
+                ctx, words[0] if "/" not in words[0] else "", line=i, what="neighbour address"
+            )
+            if words[0]
+            else None
+        )
         if ip is None:
             raise ctx.error(f"expected a neighbour address, found {words[0][:60]!r}", line=i)
         kv: dict[str, str] = {}
@@ -493,8 +637,11 @@ def parse_ip_neigh_text(text: str, ctx: Ctx, topo: Topology) -> None:
                 k += 1
         states = [f for f in flags if f in _NEIGH_STATES]
         if not states and "lladdr" not in kv:
-            raise ctx.error(f"expected 'lladdr MAC' or a state (REACHABLE, STALE, ...) in "
-                            f"{' '.join(words)[:60]!r}", line=i)
+            raise ctx.error(
+                f"expected 'lladdr MAC' or a state (REACHABLE, STALE, ...) in "
+                f"{' '.join(words)[:60]!r}",
+                line=i,
+            )
         nb = Neighbor(
             source=ctx.src(line=i),
             confidence="loaded",
@@ -530,8 +677,9 @@ def parse_ip_neigh_json(data: list[Any], ctx: Ctx, topo: Topology) -> None:
             namespace=_ns_label(ctx),
             ip=ip or "",
             dev=_str(item.get("dev")),
-            lladdr=mac_or_error(ctx, item.get("lladdr"), path=jpath(p, "lladdr"),
-                                what="link-layer address"),
+            lladdr=mac_or_error(
+                ctx, item.get("lladdr"), path=jpath(p, "lladdr"), what="link-layer address"
+            ),
             router="router" in item,
             state=_str(state),
         )

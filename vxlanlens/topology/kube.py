@@ -52,7 +52,7 @@ def parse_pods_wide(text: str, ctx: Ctx, topo: Topology) -> None:
 
     def cell(line: str, col: str) -> str:
         k = names.index(col)
-        return line[order[k]:order[k + 1]].strip()
+        return line[order[k] : order[k + 1]].strip()
 
     rows = []
     for i in range(hi + 1, len(lines)):
@@ -60,8 +60,11 @@ def parse_pods_wide(text: str, ctx: Ctx, topo: Topology) -> None:
         if not line.strip():
             continue
         if len(line) <= pos["NODE"] or line[:1].isspace():
-            raise ctx.error("expected a pod row aligned with the header (NAME ... IP NODE ...), found "
-                            f"{line.strip()[:60]!r}", line=i)
+            raise ctx.error(
+                "expected a pod row aligned with the header (NAME ... IP NODE ...), found "
+                f"{line.strip()[:60]!r}",
+                line=i,
+            )
         name = cell(line, "NAME")
         if " " in name:
             raise ctx.error(f"expected a pod name in the NAME column, found {name[:60]!r}", line=i)
@@ -82,14 +85,30 @@ def parse_pods_wide(text: str, ctx: Ctx, topo: Topology) -> None:
     for i, ns, name, ip, node in rows:
         src = ctx.src(line=i)
         host_net = bool(ip and node and shared[(node, ip)] > 1)
-        topo.pods.append(Pod(source=src, confidence="loaded", namespace=ns, name=name, node=node,
-                             ips=[ip] if ip else [], host_network=host_net))
+        topo.pods.append(
+            Pod(
+                source=src,
+                confidence="loaded",
+                namespace=ns,
+                name=name,
+                node=node,
+                ips=[ip] if ip else [],
+                host_network=host_net,
+            )
+        )
         if node:
             n = _node(topo, node, src)
             if host_net and ip not in [f.value for f in n.addresses]:
-                n.addresses.append(NodeFact(
-                    source=ctx.src(line=i, note="IP shared by several pods of this node: host network"),
-                    confidence="inferred-high", value=ip, role="address"))
+                n.addresses.append(
+                    NodeFact(
+                        source=ctx.src(
+                            line=i, note="IP shared by several pods of this node: host network"
+                        ),
+                        confidence="inferred-high",
+                        value=ip,
+                        role="address",
+                    )
+                )
 
 
 def _d(v: Any) -> dict[str, Any]:
@@ -118,8 +137,17 @@ def parse_k8s_pod(item: dict[str, Any], ctx: Ctx, topo: Topology, where: Where) 
     host_net = bool(spec.get("hostNetwork"))
     node = spec.get("nodeName")
     node = str(node) if node else None
-    topo.pods.append(Pod(source=src, confidence="loaded", namespace=meta.get("namespace"), name=str(name),
-                         node=node, ips=ips, host_network=host_net))
+    topo.pods.append(
+        Pod(
+            source=src,
+            confidence="loaded",
+            namespace=meta.get("namespace"),
+            name=str(name),
+            node=node,
+            ips=ips,
+            host_network=host_net,
+        )
+    )
     if node:
         n = _node(topo, node, src)
         host_ips = [_d(e).get("ip") for e in (status.get("hostIPs") or []) if isinstance(e, dict)]
@@ -127,8 +155,14 @@ def parse_k8s_pod(item: dict[str, Any], ctx: Ctx, topo: Topology, where: Where) 
         for j, h in enumerate(host_ips):
             hc = ip_or_error(ctx, h, line=line, path=jpath(p, "status", "hostIPs", j, "ip"))
             if hc and hc not in [f.value for f in n.addresses]:
-                n.addresses.append(NodeFact(source=ctx.src(line=line, path=p, note="status.hostIP(s)"),
-                                            confidence="loaded", value=hc, role="address"))
+                n.addresses.append(
+                    NodeFact(
+                        source=ctx.src(line=line, path=p, note="status.hostIP(s)"),
+                        confidence="loaded",
+                        value=hc,
+                        role="address",
+                    )
+                )
 
 
 def parse_k8s_node(item: dict[str, Any], ctx: Ctx, topo: Topology, where: Where) -> None:
@@ -145,17 +179,34 @@ def parse_k8s_node(item: dict[str, Any], ctx: Ctx, topo: Topology, where: Where)
     for j, a in enumerate(addrs if isinstance(addrs, list) else []):
         a = _d(a)
         if a.get("type") in ("InternalIP", "ExternalIP"):
-            c = ip_or_error(ctx, a.get("address"), line=line, path=jpath(p, "status", "addresses", j, "address"))
+            c = ip_or_error(
+                ctx, a.get("address"), line=line, path=jpath(p, "status", "addresses", j, "address")
+            )
             if c:
-                n.addresses.append(NodeFact(source=ctx.src(line=line, path=p, note=str(a.get("type"))),
-                                            confidence="loaded", value=c, role="address"))
+                n.addresses.append(
+                    NodeFact(
+                        source=ctx.src(line=line, path=p, note=str(a.get("type"))),
+                        confidence="loaded",
+                        value=c,
+                        role="address",
+                    )
+                )
     cidrs = spec.get("podCIDRs") or ([spec["podCIDR"]] if spec.get("podCIDR") else [])
     for j, cidr in enumerate(cidrs if isinstance(cidrs, list) else []):
         try:
             net = str(ipaddress.ip_network(str(cidr), strict=False))
         except ValueError:
-            raise ctx.error(f"expected a CIDR, found {str(cidr)[:60]!r}", line=line,
-                            path=jpath(p, "spec", "podCIDRs", j)) from None
-        n.pod_cidrs.append(NodeFact(source=ctx.src(line=line, path=p, note="spec.podCIDRs"),
-                                    confidence="loaded", value=net, role="pod-cidr"))
+            raise ctx.error(
+                f"expected a CIDR, found {str(cidr)[:60]!r}",
+                line=line,
+                path=jpath(p, "spec", "podCIDRs", j),
+            ) from None
+        n.pod_cidrs.append(
+            NodeFact(
+                source=ctx.src(line=line, path=p, note="spec.podCIDRs"),
+                confidence="loaded",
+                value=net,
+                role="pod-cidr",
+            )
+        )
     topo.nodes.append(n)

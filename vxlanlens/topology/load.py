@@ -43,14 +43,20 @@ FORMATS = (
     "a directory of these",
 )
 
-_CAPTURE_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
-                   b"\x0a\x0d\x0d\x0a")
+_CAPTURE_MAGICS = (
+    b"\xd4\xc3\xb2\xa1",
+    b"\xa1\xb2\xc3\xd4",
+    b"\x4d\x3c\xb2\xa1",
+    b"\xa1\xb2\x3c\x4d",
+    b"\x0a\x0d\x0d\x0a",
+)
 MAX_TEXT = 64 * 1024 * 1024
 
 
 def _unknown(label: str, found: str) -> UnknownFormatError:
     return UnknownFormatError(
-        f"found {found}, expected a topology dump (formats tried: {'; '.join(FORMATS)})", path=label)
+        f"found {found}, expected a topology dump (formats tried: {'; '.join(FORMATS)})", path=label
+    )
 
 
 def parse_spec(spec: str) -> tuple[str | None, str | None, str]:
@@ -65,8 +71,9 @@ def parse_spec(spec: str) -> tuple[str | None, str | None, str]:
     return node or None, pod or None, path
 
 
-def load(path_or_text: str | os.PathLike[str] | bytes, *, node: str | None = None,
-         pod: str | None = None) -> Topology:
+def load(
+    path_or_text: str | os.PathLike[str] | bytes, *, node: str | None = None, pod: str | None = None
+) -> Topology:
     """Load one dump (file, directory, sysdump zip, bytes or pasted text), bound to ``node``
     and, for a pod's own dump, ``pod`` (``"name"`` or ``"ns/name"``); returns the merged model."""
     from .merge import merge
@@ -85,13 +92,16 @@ def load_many(specs: list[str] | tuple[str, ...]) -> Topology:
     return merge(*raws)
 
 
-def load_raw(path_or_text: str | os.PathLike[str] | bytes, *, node: str | None = None,
-             pod: str | None = None) -> Topology:
+def load_raw(
+    path_or_text: str | os.PathLike[str] | bytes, *, node: str | None = None, pod: str | None = None
+) -> Topology:
     """Like :func:`load` but without merging/linking (the loaders' facts as they were read)."""
     topo = Topology()
     if isinstance(path_or_text, bytes):
         load_blob(path_or_text, "<bytes>", topo, node=node, pod=pod, base_dir=None)
-    elif isinstance(path_or_text, str) and ("\n" in path_or_text or path_or_text.lstrip()[:1] in ("{", "[")):
+    elif isinstance(path_or_text, str) and (
+        "\n" in path_or_text or path_or_text.lstrip()[:1] in ("{", "[")
+    ):
         load_text(path_or_text, Ctx(file="<text>", node=node, pod=pod), topo, base_dir=None)
     else:
         p = Path(path_or_text)
@@ -101,18 +111,33 @@ def load_raw(path_or_text: str | os.PathLike[str] | bytes, *, node: str | None =
             try:
                 data = p.read_bytes()
             except OSError as e:
-                raise TopologyError(f"cannot read the dump: {e.strerror or e}", path=str(p)) from None
+                raise TopologyError(
+                    f"cannot read the dump: {e.strerror or e}", path=str(p)
+                ) from None
             load_blob(data, str(p), topo, node=node, pod=pod, base_dir=p.parent)
         else:
-            raise TopologyError("expected a topology dump file or directory, found nothing at this path",
-                                path=str(p))
+            raise TopologyError(
+                "expected a topology dump file or directory, found nothing at this path",
+                path=str(p),
+            )
     if topo.is_empty():
-        raise _unknown(topo.sources[0] if topo.sources else str(path_or_text)[:80], "no facts in it")
+        raise _unknown(
+            topo.sources[0] if topo.sources else str(path_or_text)[:80], "no facts in it"
+        )
     return topo
 
 
-def load_blob(data: bytes, label: str, topo: Topology, *, node: str | None, pod: str | None,
-              base_dir: Path | None, hint: str | None = None, family: int | None = None) -> None:
+def load_blob(
+    data: bytes,
+    label: str,
+    topo: Topology,
+    *,
+    node: str | None,
+    pod: str | None,
+    base_dir: Path | None,
+    hint: str | None = None,
+    family: int | None = None,
+) -> None:
     """Load bytes: a sysdump zip, a bugtool tar(.gz), or text."""
     from . import sysdump
 
@@ -125,15 +150,18 @@ def load_blob(data: bytes, label: str, topo: Topology, *, node: str | None, pod:
     if data[:4] in _CAPTURE_MAGICS:
         raise _unknown(label, "a packet capture (pcap/pcapng); pass captures separately")
     if len(data) > MAX_TEXT:
-        raise TopologyError(f"expected a text dump under {MAX_TEXT >> 20} MiB, found {len(data)} bytes",
-                            path=label)
+        raise TopologyError(
+            f"expected a text dump under {MAX_TEXT >> 20} MiB, found {len(data)} bytes", path=label
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise _unknown(label, f"binary data (not UTF-8 text at byte {e.start})") from None
     if "\x00" in text:
         raise _unknown(label, f"binary data (NUL byte at character {text.index(chr(0))})")
-    load_text(text, Ctx(file=label, node=node, pod=pod), topo, base_dir=base_dir, hint=hint, family=family)
+    load_text(
+        text, Ctx(file=label, node=node, pod=pod), topo, base_dir=base_dir, hint=hint, family=family
+    )
 
 
 def _strip_fences(text: str) -> str:
@@ -141,8 +169,15 @@ def _strip_fences(text: str) -> str:
     return "\n".join("" if ln.strip().startswith("```") else ln for ln in lines)
 
 
-def load_text(text: str, ctx: Ctx, topo: Topology, *, base_dir: Path | None,
-              hint: str | None = None, family: int | None = None) -> None:
+def load_text(
+    text: str,
+    ctx: Ctx,
+    topo: Topology,
+    *,
+    base_dir: Path | None,
+    hint: str | None = None,
+    family: int | None = None,
+) -> None:
     """Load a text dump: a pasted session (split at prompts) or one format, sniffed."""
     text = _strip_fences(text.replace("\r\n", "\n").replace("\r", "\n"))
     if ctx.file not in topo.sources:
@@ -170,7 +205,9 @@ def _load_session(pieces: list[Any], ctx: Ctx, topo: Topology, base_dir: Path | 
             try:
                 _load_piece(pc.text, sub, topo, base_dir=base_dir)
             except UnknownFormatError:
-                topo.notes.append(f"{ctx.file}:1: text before the first prompt is not a dump; ignored")
+                topo.notes.append(
+                    f"{ctx.file}:1: text before the first prompt is not a dump; ignored"
+                )
             ctx.adopt(sub)
             continue
         fmt, fam = classify_command(pc.command)
@@ -189,12 +226,25 @@ def _load_session(pieces: list[Any], ctx: Ctx, topo: Topology, base_dir: Path | 
 
 
 def _count(topo: Topology) -> int:
-    return (len(topo.nodes) + len(topo.interfaces) + len(topo.pods) + len(topo.routes)
-            + len(topo.neighbors) + len(topo.identities))
+    return (
+        len(topo.nodes)
+        + len(topo.interfaces)
+        + len(topo.pods)
+        + len(topo.routes)
+        + len(topo.neighbors)
+        + len(topo.identities)
+    )
 
 
-def _load_piece(text: str, ctx: Ctx, topo: Topology, *, base_dir: Path | None,
-                hint: str | None = None, family: int | None = None) -> None:
+def _load_piece(
+    text: str,
+    ctx: Ctx,
+    topo: Topology,
+    *,
+    base_dir: Path | None,
+    hint: str | None = None,
+    family: int | None = None,
+) -> None:
     s = text.lstrip()
     lead = len(text) - len(s)
     lead_lines = text[:lead].count("\n")
@@ -204,8 +254,9 @@ def _load_piece(text: str, ctx: Ctx, topo: Topology, *, base_dir: Path | None,
         except (json.JSONDecodeError, RecursionError) as e:
             if s[:1] == "{" or hint is not None or not _maybe_yaml(s):
                 line = getattr(e, "lineno", 1) - 1 + lead_lines
-                raise ctx.error(f"expected valid JSON, found {getattr(e, 'msg', 'nesting too deep')}",
-                                line=line) from None
+                raise ctx.error(
+                    f"expected valid JSON, found {getattr(e, 'msg', 'nesting too deep')}", line=line
+                ) from None
         else:
             _dispatch(data, ctx, topo, None, base_dir, lead_lines)
             return
@@ -228,15 +279,19 @@ def _load_piece(text: str, ctx: Ctx, topo: Topology, *, base_dir: Path | None,
         kube.parse_pods_wide(text, ctx, topo)
         return
     if hint in ("endpoints", "identities"):
-        raise ctx.error(f"expected {hint} as JSON or as cilium's text table, found "
-                        f"{s.splitlines()[0][:60]!r}", line=lead_lines)
+        raise ctx.error(
+            f"expected {hint} as JSON or as cilium's text table, found {s.splitlines()[0][:60]!r}",
+            line=lead_lines,
+        )
     try:
         docs, lines = yaml_documents(text)
     except (yaml.YAMLError, RecursionError, ValueError, TypeError) as e:
         mark = getattr(e, "problem_mark", None)
         if hint == "kubectl" or _looks_structured_yaml(text):
-            raise ctx.error(f"expected valid YAML, found {getattr(e, 'problem', None) or 'a syntax error'}",
-                            line=mark.line if mark is not None else None) from None
+            raise ctx.error(
+                f"expected valid YAML, found {getattr(e, 'problem', None) or 'a syntax error'}",
+                line=mark.line if mark is not None else None,
+            ) from None
         raise _unknown(ctx.file, f"{_first(text)!r}") from None
     docs = [d for d in docs if d is not None]
     if docs and all(isinstance(d, (dict, list)) for d in docs):
@@ -271,8 +326,14 @@ _KIND = {
 }
 
 
-def _dispatch(data: Any, ctx: Ctx, topo: Topology, lines: LineMap | None, base_dir: Path | None,
-              lead_lines: int) -> None:
+def _dispatch(
+    data: Any,
+    ctx: Ctx,
+    topo: Topology,
+    lines: LineMap | None,
+    base_dir: Path | None,
+    lead_lines: int,
+) -> None:
     def where(obj: Any, path: str) -> dict[str, Any]:
         w: dict[str, Any] = {"path": path}
         if lines is not None and id(obj) in lines:
@@ -290,8 +351,11 @@ def _dispatch(data: Any, ctx: Ctx, topo: Topology, lines: LineMap | None, base_d
             iproute.parse_ip_addr_json(data, ctx, topo)
         elif cilium.is_endpoint_item(first):
             cilium.parse_endpoint_list_json(data, ctx, topo)
-        elif "dst" in first and any(k in first for k in ("lladdr", "state", "router")) and not any(
-                k in first for k in ("gateway", "protocol", "scope", "flags", "prefsrc")):
+        elif (
+            "dst" in first
+            and any(k in first for k in ("lladdr", "state", "router"))
+            and not any(k in first for k in ("gateway", "protocol", "scope", "flags", "prefsrc"))
+        ):
             iproute.parse_ip_neigh_json(data, ctx, topo)
         elif "dst" in first:
             iproute.parse_ip_route_json(data, ctx, topo)
@@ -309,8 +373,10 @@ def _dispatch(data: Any, ctx: Ctx, topo: Topology, lines: LineMap | None, base_d
         dumps = manual.parse_manual(data, ctx, topo, lines or LineMap())
         for d in dumps:
             if base_dir is None:
-                topo.notes.append(f"{ctx.file}:{d['line']}: dumps entry {d['path']!r} ignored "
-                                  "(the topology file is not on disk)")
+                topo.notes.append(
+                    f"{ctx.file}:{d['line']}: dumps entry {d['path']!r} ignored "
+                    "(the topology file is not on disk)"
+                )
                 continue
             target = (base_dir / d["path"]).resolve()
             sub = load_raw(target, node=d["node"], pod=d["pod"])
@@ -330,8 +396,11 @@ def _dispatch(data: Any, ctx: Ctx, topo: Topology, lines: LineMap | None, base_d
 
 def _object(item: Any, ctx: Ctx, topo: Topology, w: dict[str, Any]) -> None:
     if not isinstance(item, dict):
-        raise ctx.error(f"expected a Kubernetes object, found {type(item).__name__}", line=w.get("line"),
-                        path=w["path"])
+        raise ctx.error(
+            f"expected a Kubernetes object, found {type(item).__name__}",
+            line=w.get("line"),
+            path=w["path"],
+        )
     kind = item.get("kind")
     fn = _KIND.get(str(kind))
     if fn is None:
@@ -340,8 +409,19 @@ def _object(item: Any, ctx: Ctx, topo: Topology, w: dict[str, Any]) -> None:
 
 
 def _absorb(topo: Topology, sub: Topology) -> None:
-    for name in ("nodes", "interfaces", "pods", "routes", "neighbors", "identities", "captures",
-                 "conflicts", "unknown", "notes", "sources"):
+    for name in (
+        "nodes",
+        "interfaces",
+        "pods",
+        "routes",
+        "neighbors",
+        "identities",
+        "captures",
+        "conflicts",
+        "unknown",
+        "notes",
+        "sources",
+    ):
         getattr(topo, name).extend(getattr(sub, name))
 
 
@@ -358,7 +438,9 @@ def _load_file_into(f: Path, topo: Topology, *, node: str | None, pod: str | Non
     _absorb(topo, sub)
 
 
-def _folder_binding(folder: Path, group: list[Path], topo: Topology) -> tuple[str | None, str | None]:
+def _folder_binding(
+    folder: Path, group: list[Path], topo: Topology
+) -> tuple[str | None, str | None]:
     """A sub-folder named after a node or a pod binds its dumps: to the pod when its
     interface dump is a pod's namespace, to the node when it is a host's (or holds endpoints)."""
     probe = Topology()
@@ -369,36 +451,65 @@ def _folder_binding(folder: Path, group: list[Path], topo: Topology) -> tuple[st
             continue
     kinds = {i.kind for i in probe.interfaces}
     if "pod-eth0" in kinds and not kinds & {"lxc", "cilium_host", "cilium_net", "underlay"}:
-        topo.notes.append(f"{folder}: dumps bound to pod {folder.name!r} (folder name; pod namespace dump)")
+        topo.notes.append(
+            f"{folder}: dumps bound to pod {folder.name!r} (folder name; pod namespace dump)"
+        )
         return None, folder.name
     if kinds & {"lxc", "cilium_host", "cilium_net", "underlay", "cilium_vxlan"} or any(
-            p.endpoint_id is not None for p in probe.pods):
-        topo.notes.append(f"{folder}: dumps bound to node {folder.name!r} (folder name; host namespace dump)")
+        p.endpoint_id is not None for p in probe.pods
+    ):
+        topo.notes.append(
+            f"{folder}: dumps bound to node {folder.name!r} (folder name; host namespace dump)"
+        )
         return folder.name, None
     return None, None
 
 
-_SKIP_SUFFIXES = {".pcap", ".pcapng", ".cap", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".html",
-                  ".py", ".ipynb"}
+_SKIP_SUFFIXES = {
+    ".pcap",
+    ".pcapng",
+    ".cap",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".gif",
+    ".svg",
+    ".html",
+    ".py",
+    ".ipynb",
+}
 
 
 def _load_dir(root: Path, topo: Topology, *, node: str | None, pod: str | None) -> None:
-    files = sorted(p for p in root.rglob("*") if p.is_file()
-                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
     bound: dict[Path, tuple[str | None, str | None]] = {}
     manifests: set[Path] = set()
     for f in files:
         if f.suffix in (".yaml", ".yml"):
             try:
                 docs, _ = yaml_documents(f.read_text(encoding="utf-8"))
-            except (yaml.YAMLError, UnicodeDecodeError, OSError, RecursionError, ValueError, TypeError):
+            except (
+                yaml.YAMLError,
+                UnicodeDecodeError,
+                OSError,
+                RecursionError,
+                ValueError,
+                TypeError,
+            ):
                 continue
             for d in docs:
                 if manual.looks_like_manual(d) and isinstance(d.get("dumps"), list):
                     manifests.add(f)
                     for e in d["dumps"]:
                         if isinstance(e, dict) and e.get("path"):
-                            bound[(f.parent / str(e["path"])).resolve()] = (e.get("node"), e.get("pod"))
+                            bound[(f.parent / str(e["path"])).resolve()] = (
+                                e.get("node"),
+                                e.get("pod"),
+                            )
     groups: dict[Path, list[Path]] = {}
     for f in files:
         if f.resolve() in bound and f not in manifests:
@@ -414,8 +525,8 @@ def _load_dir(root: Path, topo: Topology, *, node: str | None, pod: str | None) 
         for f in group:
             _load_file_into(f, topo, node=gnode, pod=gpod)
     if topo.is_empty():
-        raise UnknownFormatError(f"expected at least one topology dump in the directory, found none "
-                                 f"among {len(files)} files (formats tried: {'; '.join(FORMATS)})",
-                                 path=str(root))
-
-
+        raise UnknownFormatError(
+            f"expected at least one topology dump in the directory, found none "
+            f"among {len(files)} files (formats tried: {'; '.join(FORMATS)})",
+            path=str(root),
+        )

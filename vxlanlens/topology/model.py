@@ -235,7 +235,12 @@ class Peer:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"ifindex": self.ifindex, "name": self.name, "netns": self.netns, "netnsid": self.netnsid}
+        return {
+            "ifindex": self.ifindex,
+            "name": self.name,
+            "netns": self.netns,
+            "netnsid": self.netnsid,
+        }
 
 
 @dataclass
@@ -381,10 +386,21 @@ class Route(_Fact):
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
-            "node": self.node, "namespace": self.namespace, "family": self.family,
-            "dst": self.dst, "via": self.via, "dev": self.dev, "type": self.type,
-            "proto": self.proto, "scope": self.scope, "src": self.src, "metric": self.metric,
-            "mtu": self.mtu, "pref": self.pref, "table": self.table, **self._meta(),
+            "node": self.node,
+            "namespace": self.namespace,
+            "family": self.family,
+            "dst": self.dst,
+            "via": self.via,
+            "dev": self.dev,
+            "type": self.type,
+            "proto": self.proto,
+            "scope": self.scope,
+            "src": self.src,
+            "metric": self.metric,
+            "mtu": self.mtu,
+            "pref": self.pref,
+            "table": self.table,
+            **self._meta(),
         }
 
 
@@ -404,8 +420,14 @@ class Neighbor(_Fact):
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
-            "node": self.node, "namespace": self.namespace, "ip": self.ip, "dev": self.dev,
-            "lladdr": self.lladdr, "router": self.router, "state": self.state, **self._meta(),
+            "node": self.node,
+            "namespace": self.namespace,
+            "ip": self.ip,
+            "dev": self.dev,
+            "lladdr": self.lladdr,
+            "router": self.router,
+            "state": self.state,
+            **self._meta(),
         }
 
 
@@ -435,7 +457,12 @@ class Identity(_Fact):
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"id": self.id, "labels": list(self.labels), "description": self.description, **self._meta()}
+        return {
+            "id": self.id,
+            "labels": list(self.labels),
+            "description": self.description,
+            **self._meta(),
+        }
 
 
 @dataclass
@@ -450,8 +477,13 @@ class CapturePoint(_Fact):
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {"capture": self.capture, "node": self.node, "pod": self.pod, "node_ip": self.node_ip,
-                **self._meta()}
+        return {
+            "capture": self.capture,
+            "node": self.node,
+            "pod": self.pod,
+            "node_ip": self.node_ip,
+            **self._meta(),
+        }
 
 
 @dataclass
@@ -472,9 +504,7 @@ class Conflict:
         return {
             "subject": self.subject,
             "field": self.field,
-            "values": [
-                {"value": v, "source": str(s), "confidence": c} for v, s, c in self.values
-            ],
+            "values": [{"value": v, "source": str(s), "confidence": c} for v, s, c in self.values],
             "resolution": self.resolution,
         }
 
@@ -549,8 +579,10 @@ class Topology:
                     net = ipaddress.ip_network(f.value, strict=False)
                 except ValueError:
                     continue
-                if addr.version == net.version and addr in net and (
-                    best is None or net.prefixlen > best[0]
+                if (
+                    addr.version == net.version
+                    and addr in net
+                    and (best is None or net.prefixlen > best[0])
                 ):
                     best = (net.prefixlen, n)
         return best[1] if best else None
@@ -641,8 +673,13 @@ class Topology:
     def is_empty(self) -> bool:
         """True when the model holds no fact at all."""
         return not (
-            self.nodes or self.interfaces or self.pods or self.routes or self.neighbors
-            or self.identities or self.captures
+            self.nodes
+            or self.interfaces
+            or self.pods
+            or self.routes
+            or self.neighbors
+            or self.identities
+            or self.captures
         )
 
     # --- output -------------------------------------------------------------------------
@@ -670,15 +707,21 @@ class Topology:
         its source and confidence."""
         out: list[str] = []
 
-        def section(title: str, header: list[str], rows: list[list[str]], count: int | None = None) -> None:
+        def section(
+            title: str, header: list[str], rows: list[list[str]], count: int | None = None
+        ) -> None:
             if not rows:
                 return
             widths = [max(len(header[k]), *(len(r[k]) for r in rows)) for k in range(len(header))]
             widths[-1] = 0  # last column (source) is not padded
             out.append(f"{title} ({len(rows) if count is None else count})")
-            out.append("  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=False)).rstrip())
+            out.append(
+                "  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=False)).rstrip()
+            )
             for r in rows:
-                out.append("  " + "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=False)).rstrip())
+                out.append(
+                    "  " + "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=False)).rstrip()
+                )
             out.append("")
 
         def src(f: _Fact) -> str:
@@ -702,8 +745,15 @@ class Topology:
             ["node", "namespace", "ifindex", "name", "kind", "mac", "addresses", "peer", "source"],
             [
                 [
-                    d(i.node), d(i.namespace), d(i.ifindex), i.label, i.kind, d(i.mac),
-                    d(",".join(i.addresses)), d(_peer_text(i.peer)), src(i),
+                    d(i.node),
+                    d(i.namespace),
+                    d(i.ifindex),
+                    i.label,
+                    i.kind,
+                    d(i.mac),
+                    d(",".join(i.addresses)),
+                    d(_peer_text(i.peer)),
+                    src(i),
                 ]
                 for i in self.interfaces
             ],
@@ -713,9 +763,13 @@ class Topology:
             ["pod", "node", "ips", "mac", "host interface", "identity", "source"],
             [
                 [
-                    p.label, d(p.node), d(",".join(p.ips)), d(p.mac),
+                    p.label,
+                    d(p.node),
+                    d(",".join(p.ips)),
+                    d(p.mac),
                     d(" ".join(x for x in (p.host_interface, p.host_mac) if x)),
-                    d(p.identity), src(p),
+                    d(p.identity),
+                    src(p),
                 ]
                 for p in self.pods
             ],
@@ -730,7 +784,11 @@ class Topology:
             ["node", "namespace", "ip", "dev", "lladdr", "flags", "source"],
             [
                 [
-                    d(n.node), d(n.namespace), n.ip, d(n.dev), d(n.lladdr),
+                    d(n.node),
+                    d(n.namespace),
+                    n.ip,
+                    d(n.dev),
+                    d(n.lladdr),
                     d(" ".join(x for x in ("router" if n.router else "", n.state or "") if x)),
                     src(n),
                 ]
@@ -745,8 +803,15 @@ class Topology:
         section(
             "Captures",
             ["capture", "node", "pod", "source"],
-            [[c.capture, d(c.node or (f"node {c.node_ip}" if c.node_ip else None)), d(c.pod), src(c)]
-             for c in self.captures],
+            [
+                [
+                    c.capture,
+                    d(c.node or (f"node {c.node_ip}" if c.node_ip else None)),
+                    d(c.pod),
+                    src(c),
+                ]
+                for c in self.captures
+            ],
         )
         if self.conflicts:
             out.append(f"Conflicts ({len(self.conflicts)})")
@@ -786,8 +851,16 @@ def _route_text(r: Route) -> str:
     if r.text:
         return r.text
     parts = [x for x in (r.type, r.dst) if x]
-    for k, v in (("via", r.via), ("dev", r.dev), ("proto", r.proto), ("scope", r.scope),
-                 ("src", r.src), ("metric", r.metric), ("mtu", r.mtu), ("pref", r.pref)):
+    for k, v in (
+        ("via", r.via),
+        ("dev", r.dev),
+        ("proto", r.proto),
+        ("scope", r.scope),
+        ("src", r.src),
+        ("metric", r.metric),
+        ("mtu", r.mtu),
+        ("pref", r.pref),
+    ):
         if v is not None:
             parts += [k, str(v)]
     return " ".join(parts)

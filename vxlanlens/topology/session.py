@@ -19,9 +19,32 @@ _PROMPT = re.compile(
     r"|[\w.\-/~:]{0,80})\s?[#$%>])(?:\s+(?P<cmd>\S.*))?\s*$"
 )
 _KNOWN = {
-    "ip", "kubectl", "k", "cilium", "cilium-dbg", "docker", "crictl", "nsenter", "sudo", "cat",
-    "tcpdump", "ping", "ping6", "nslookup", "hubble", "kind", "ls", "curl", "bash", "sh",
-    "/sbin/ip", "/usr/sbin/ip", "/bin/ip", "oc", "microk8s", "k3s",
+    "ip",
+    "kubectl",
+    "k",
+    "cilium",
+    "cilium-dbg",
+    "docker",
+    "crictl",
+    "nsenter",
+    "sudo",
+    "cat",
+    "tcpdump",
+    "ping",
+    "ping6",
+    "nslookup",
+    "hubble",
+    "kind",
+    "ls",
+    "curl",
+    "bash",
+    "sh",
+    "/sbin/ip",
+    "/usr/sbin/ip",
+    "/bin/ip",
+    "oc",
+    "microk8s",
+    "k3s",
 }
 _HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9.\-]{0,61}[a-z0-9])?$")
 
@@ -49,8 +72,14 @@ def _prompt(line: str) -> tuple[str, str | None] | None:
     bare = not who or who in ("/", "~")
     if bare and first not in _KNOWN:
         return None
-    if not bare and not (("@" in who) or who.startswith("[") or "~" in who or ":" in who or "/" in who
-                         or first in _KNOWN):
+    if not bare and not (
+        ("@" in who)
+        or who.startswith("[")
+        or "~" in who
+        or ":" in who
+        or "/" in who
+        or first in _KNOWN
+    ):
         return None
     host = None
     if who.startswith("["):
@@ -88,11 +117,27 @@ def split_session(text: str) -> list[Piece] | None:
 
 
 _IP_OBJ = {
-    "a": "ip-addr", "ad": "ip-addr", "add": "ip-addr", "addr": "ip-addr", "addre": "ip-addr",
-    "address": "ip-addr", "l": "ip-addr", "li": "ip-addr", "lin": "ip-addr", "link": "ip-addr",
-    "r": "ip-route", "ro": "ip-route", "rou": "ip-route", "rout": "ip-route", "route": "ip-route",
-    "n": "ip-neigh", "ne": "ip-neigh", "nei": "ip-neigh", "neigh": "ip-neigh",
-    "neighbor": "ip-neigh", "neighbour": "ip-neigh",
+    "a": "ip-addr",
+    "ad": "ip-addr",
+    "add": "ip-addr",
+    "addr": "ip-addr",
+    "addre": "ip-addr",
+    "address": "ip-addr",
+    "l": "ip-addr",
+    "li": "ip-addr",
+    "lin": "ip-addr",
+    "link": "ip-addr",
+    "r": "ip-route",
+    "ro": "ip-route",
+    "rou": "ip-route",
+    "rout": "ip-route",
+    "route": "ip-route",
+    "n": "ip-neigh",
+    "ne": "ip-neigh",
+    "nei": "ip-neigh",
+    "neigh": "ip-neigh",
+    "neighbor": "ip-neigh",
+    "neighbour": "ip-neigh",
 }
 
 

@@ -42,7 +42,9 @@ _CLUSTER = re.compile(
     r"^(?P<kind>ciliumendpoints|cilium-endpoints|ciliumnodes|cilium-nodes|ciliumidentities|"
     r"cilium-identities|k8s-pods|k8s-nodes)(?:-[\w.\-]*)?\.(?:ya?ml|json)$"
 )
-_BUGTOOL = re.compile(r"^cilium-bugtool-(?P<pod>.+?)-(?:\d{8}-\d{6}|\d{6,})(?:-\w+)?\.tar(?:\.gz)?$")
+_BUGTOOL = re.compile(
+    r"^cilium-bugtool-(?P<pod>.+?)-(?:\d{8}-\d{6}|\d{6,})(?:-\w+)?\.tar(?:\.gz)?$"
+)
 
 
 class _Budget:
@@ -55,24 +57,33 @@ class _Budget:
         if self.used > MAX_TOTAL:
             raise TopologyError(
                 f"refusing the archive: members decompress to more than {MAX_TOTAL >> 20} MiB "
-                f"(decompression bomb?) at member {member!r}", path=self.label)
+                f"(decompression bomb?) at member {member!r}",
+                path=self.label,
+            )
 
 
 def _check_name(name: str, label: str) -> None:
     p = PurePosixPath(name.replace("\\", "/"))
     if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in p.parts:
-        raise TopologyParseError(f"refusing archive member {name[:120]!r}: its path leaves the archive "
-                                 "(path traversal)", path=label)
+        raise TopologyParseError(
+            f"refusing archive member {name[:120]!r}: its path leaves the archive (path traversal)",
+            path=label,
+        )
 
 
 def _check_ratio(size: int, compressed: int, member: str, label: str) -> None:
     if size > MAX_MEMBER:
-        raise TopologyError(f"refusing archive member {member[:120]!r}: {size} bytes uncompressed, more "
-                            f"than {MAX_MEMBER >> 20} MiB (decompression bomb?)", path=label)
+        raise TopologyError(
+            f"refusing archive member {member[:120]!r}: {size} bytes uncompressed, more "
+            f"than {MAX_MEMBER >> 20} MiB (decompression bomb?)",
+            path=label,
+        )
     if size > _RATIO_FLOOR and size > MAX_RATIO * max(compressed, 1):
-        raise TopologyError(f"refusing archive member {member[:120]!r}: compression ratio "
-                            f"{size // max(compressed, 1)}:1 above {MAX_RATIO}:1 (decompression bomb?)",
-                            path=label)
+        raise TopologyError(
+            f"refusing archive member {member[:120]!r}: compression ratio "
+            f"{size // max(compressed, 1)}:1 above {MAX_RATIO}:1 (decompression bomb?)",
+            path=label,
+        )
 
 
 def is_tar(data: bytes) -> bool:
@@ -99,7 +110,9 @@ def _gunzip(data: bytes, label: str, budget: _Budget) -> bytes:
                 break
         out += d.flush()
     except zlib.error as e:
-        raise TopologyParseError(f"expected gzip data, found a corrupt stream ({e})", path=label) from None
+        raise TopologyParseError(
+            f"expected gzip data, found a corrupt stream ({e})", path=label
+        ) from None
     if not d.eof:
         raise TopologyParseError("expected a complete gzip stream, found it truncated", path=label)
     return bytes(out)
@@ -113,7 +126,9 @@ def load_zip(data: bytes, label: str, topo: Topology) -> None:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
-        raise TopologyParseError(f"expected a zip archive, found a corrupt one ({e})", path=label) from None
+        raise TopologyParseError(
+            f"expected a zip archive, found a corrupt one ({e})", path=label
+        ) from None
     budget = _Budget(label)
     declared = 0
     for info in infos:
@@ -121,8 +136,11 @@ def load_zip(data: bytes, label: str, topo: Topology) -> None:
         _check_ratio(info.file_size, info.compress_size, info.filename, label)
         declared += info.file_size
     if declared > MAX_TOTAL:
-        raise TopologyError(f"refusing the archive: members declare {declared} bytes uncompressed, more "
-                            f"than {MAX_TOTAL >> 20} MiB (decompression bomb?)", path=label)
+        raise TopologyError(
+            f"refusing the archive: members declare {declared} bytes uncompressed, more "
+            f"than {MAX_TOTAL >> 20} MiB (decompression bomb?)",
+            path=label,
+        )
     cluster, bugtools = [], []
     for info in infos:
         if info.is_dir():
@@ -135,38 +153,63 @@ def load_zip(data: bytes, label: str, topo: Topology) -> None:
     before = len(topo.notes)
     for info in cluster:
         blob = _read_member(zf, info, label, budget)
-        _guarded(lambda b=blob, i=info: load_blob(b, f"{label}!{i.filename}", topo, node=None, pod=None,
-                                                  base_dir=None), f"{label}!{info.filename}", topo)
+        _guarded(
+            lambda b=blob, i=info: load_blob(
+                b, f"{label}!{i.filename}", topo, node=None, pod=None, base_dir=None
+            ),
+            f"{label}!{info.filename}",
+            topo,
+        )
     agent_nodes = {p.name: p.node for p in topo.pods if p.name and p.node}
     for info in bugtools:
         base = info.filename.rsplit("/", 1)[-1]
         agent = _BUGTOOL.match(base).group("pod")  # type: ignore[union-attr]
         node = agent_nodes.get(agent)
         if node is None:
-            topo.notes.append(f"{label}!{info.filename}: node of agent pod {agent!r} unknown "
-                              "(no k8s-pods file naming it); its facts are not bound to a node")
+            topo.notes.append(
+                f"{label}!{info.filename}: node of agent pod {agent!r} unknown "
+                "(no k8s-pods file naming it); its facts are not bound to a node"
+            )
         blob = _read_member(zf, info, label, budget)
-        _guarded(lambda b=blob, i=info, n=node: load_tar(b, f"{label}!{i.filename}", topo, node=n,
-                                                         budget=budget), f"{label}!{info.filename}", topo)
+        _guarded(
+            lambda b=blob, i=info, n=node: load_tar(
+                b, f"{label}!{i.filename}", topo, node=n, budget=budget
+            ),
+            f"{label}!{info.filename}",
+            topo,
+        )
     if topo.is_empty():
         skipped = len(topo.notes) - before
         raise UnknownFormatError(
             f"expected cluster files (ciliumendpoints-*, ciliumnodes-*, k8s-pods-*, ...) or "
             f"cilium-bugtool-*.tar.gz in the sysdump, found none usable among {len(infos)} members"
-            + (f" ({skipped} skipped, see notes)" if skipped else ""), path=label)
+            + (f" ({skipped} skipped, see notes)" if skipped else ""),
+            path=label,
+        )
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, budget: _Budget) -> bytes:
     try:
         with zf.open(info) as fh:
             blob = fh.read(min(info.file_size, MAX_MEMBER) + 1)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError,
-            zlib.error) as e:
-        raise TopologyParseError(f"expected a readable zip member, found an error ({e})",
-                                 path=f"{label}!{info.filename}") from None
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        ValueError,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+        zlib.error,
+    ) as e:
+        raise TopologyParseError(
+            f"expected a readable zip member, found an error ({e})", path=f"{label}!{info.filename}"
+        ) from None
     if len(blob) > info.file_size:
-        raise TopologyError(f"refusing archive member {info.filename!r}: it decompresses to more than its "
-                            f"declared {info.file_size} bytes", path=label)
+        raise TopologyError(
+            f"refusing archive member {info.filename!r}: it decompresses to more than its "
+            f"declared {info.file_size} bytes",
+            path=label,
+        )
     budget.take(len(blob), info.filename)
     return blob
 
@@ -180,8 +223,9 @@ def _guarded(fn, where: str, topo: Topology) -> None:  # type: ignore[no-untyped
         topo.notes.append(f"{where}: skipped ({e})")
 
 
-def load_tar(data: bytes, label: str, topo: Topology, *, node: str | None,
-             budget: _Budget | None = None) -> None:
+def load_tar(
+    data: bytes, label: str, topo: Topology, *, node: str | None, budget: _Budget | None = None
+) -> None:
     """Load a cilium-bugtool archive (tar or tar.gz) from memory, bound to ``node``."""
     from .load import load_blob
 
@@ -202,21 +246,32 @@ def load_tar(data: bytes, label: str, topo: Topology, *, node: str | None,
                 if fmt is None or fmt == "kubectl":
                     continue
                 if m.size > MAX_MEMBER:
-                    raise TopologyError(f"refusing archive member {m.name!r}: more than {MAX_MEMBER >> 20} MiB",
-                                        path=label)
+                    raise TopologyError(
+                        f"refusing archive member {m.name!r}: more than {MAX_MEMBER >> 20} MiB",
+                        path=label,
+                    )
                 fh = tf.extractfile(m)
                 if fh is not None:
                     files.append((m.name, fmt, fam, fh.read(MAX_MEMBER + 1)))
     except (tarfile.TarError, OSError, ValueError, EOFError) as e:
-        raise TopologyParseError(f"expected a tar archive, found a corrupt one ({e})", path=label) from None
+        raise TopologyParseError(
+            f"expected a tar archive, found a corrupt one ({e})", path=label
+        ) from None
     loaded = 0
     for name, fmt, fam, blob in files:
         where = f"{label}!{name}"
         n0 = len(topo.notes)
-        _guarded(lambda b=blob, w=where, f=fmt, fa=fam: load_blob(b, w, topo, node=node, pod=None,
-                                                                 base_dir=None, hint=f, family=fa), where, topo)
+        _guarded(
+            lambda b=blob, w=where, f=fmt, fa=fam: load_blob(
+                b, w, topo, node=node, pod=None, base_dir=None, hint=f, family=fa
+            ),
+            where,
+            topo,
+        )
         loaded += len(topo.notes) == n0
     if loaded == 0 and topo.is_empty():
-        raise UnknownFormatError(f"expected command outputs (ip-a.md, cilium-dbg-endpoint-list.md, ...) in "
-                                 f"the bugtool archive, found none usable among {len(members)} members",
-                                 path=label)
+        raise UnknownFormatError(
+            f"expected command outputs (ip-a.md, cilium-dbg-endpoint-list.md, ...) in "
+            f"the bugtool archive, found none usable among {len(members)} members",
+            path=label,
+        )
