@@ -27,6 +27,11 @@ PROGRESS_MIN_BYTES = 16 << 20
 """Inputs smaller than this never show a progress bar."""
 
 
+output_option = click.option(
+    "-o", "--output", "out", metavar="FILE", help="Write to FILE instead of stdout."
+)
+
+
 def _ports(_ctx: click.Context, _param: click.Parameter, value: Sequence[int]) -> tuple[int, ...]:
     for port in value:
         if not 0 < port < 65536:
@@ -168,7 +173,7 @@ def cli() -> None:
     show_default=True,
     help="table: one readable line per frame; csv / json (JSON Lines) / parquet: every column.",
 )
-@click.option("-o", "--output", "out", metavar="FILE", help="Write to FILE instead of stdout.")
+@output_option
 @click.option(
     "--engine",
     type=click.Choice(["fast", "scapy", "tshark"]),
@@ -292,7 +297,7 @@ def _command_line(
     show_default=True,
     help="text for a terminal, md (Markdown) for a ticket, html (one self-contained file), json (versioned schema) for scripts.",
 )
-@click.option("-o", "--output", "out", metavar="FILE", help="Write to FILE instead of stdout.")
+@output_option
 @click.option(
     "--fail-on",
     type=click.Choice(["problem", "warning"]),
@@ -346,7 +351,7 @@ def explain(
     show_default=True,
     help="table for a terminal; json (JSON Lines) or csv with every column (docs/exchanges.md).",
 )
-@click.option("-o", "--output", "out", metavar="FILE", help="Write to FILE instead of stdout.")
+@output_option
 @click.option(
     "-k",
     "--kind",
@@ -418,7 +423,7 @@ def exchanges(
     show_default=True,
     help="html: one self-contained file with ladder diagrams; md: for a GitHub/Jira comment; json.",
 )
-@click.option("-o", "--output", "out", metavar="FILE", help="Write to FILE instead of stdout.")
+@output_option
 @timeout_option
 def report(
     captures: tuple[str, ...],
@@ -501,7 +506,7 @@ def diagram(
     show_default=True,
     help="table for a terminal; json with the documented shape (docs/topology.md).",
 )
-@click.option("-o", "--output", "out", metavar="FILE", help="Write to FILE instead of stdout.")
+@output_option
 def topology_cmd(
     topology: tuple[str, ...], captures: tuple[str, ...], fmt: str, out: str | None
 ) -> None:

@@ -24,7 +24,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["COLUMNS", "COLUMN_NAMES", "KINDS", "Column", "column", "columns_markdown"]
+__all__ = [
+    "COLUMNS",
+    "COLUMN_NAMES",
+    "KINDS",
+    "OUTER_COLUMNS",
+    "Column",
+    "column",
+    "columns_markdown",
+]
 
 KINDS = ("record", "int", "bool", "mac", "ip", "text")
 
@@ -154,6 +162,19 @@ COLUMNS: tuple[Column, ...] = (
 # fmt: on
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+
+OUTER_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("src_mac", "outer_src_mac"),
+    ("dst_mac", "outer_dst_mac"),
+    ("vlan", "outer_vlan"),
+    ("ip_version", "outer_ip_version"),
+    ("src_ip", "outer_src_ip"),
+    ("dst_ip", "outer_dst_ip"),
+    ("ttl", "outer_ttl"),
+    ("sport", "outer_sport"),
+    ("dport", "outer_dport"),
+)
+"""Pod-frame column -> the ``outer_*`` column that keeps its value once a tunnel is found."""
 _BY_NAME = {c.name: c for c in COLUMNS}
 
 

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..schema import OUTER_COLUMNS as _OUTER_MOVES
 from ._state import (
     P_ARP,
     P_DONE,
@@ -40,17 +41,6 @@ _GPE_NEXT = {1: P_IPV4, 2: P_IPV6, 3: P_ETH}
 GUESS_MIN_PAYLOAD = 8 + 14 + 16
 """Captured UDP payload bytes the VXLAN guess inspects (header, inner Ethernet, inner L3 start)."""
 
-_OUTER_MOVES = (
-    ("src_mac", "outer_src_mac"),
-    ("dst_mac", "outer_dst_mac"),
-    ("vlan", "outer_vlan"),
-    ("ip_version", "outer_ip_version"),
-    ("src_ip", "outer_src_ip"),
-    ("dst_ip", "outer_dst_ip"),
-    ("ttl", "outer_ttl"),
-    ("sport", "outer_sport"),
-    ("dport", "outer_dport"),
-)
 _POD_COLUMNS = (
     "src_mac",
     "dst_mac",

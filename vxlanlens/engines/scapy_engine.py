@@ -45,6 +45,7 @@ from ..decode.options import DecodeOptions
 from ..decode.result import DecodedBatch
 from ..errors import EngineError
 from ..read.records import RecordBatch
+from ..schema import OUTER_COLUMNS as _OUTER_MOVES
 from ._rows import rows_to_batch
 
 try:  # scapy is a dependency, but keep the failure an EngineError if it is broken
@@ -80,17 +81,6 @@ __all__ = ["decode_batch_scapy"]
 
 _DEFAULT = DecodeOptions()
 
-_OUTER_MOVES = (
-    ("src_mac", "outer_src_mac"),
-    ("dst_mac", "outer_dst_mac"),
-    ("vlan", "outer_vlan"),
-    ("ip_version", "outer_ip_version"),
-    ("src_ip", "outer_src_ip"),
-    ("dst_ip", "outer_dst_ip"),
-    ("ttl", "outer_ttl"),
-    ("sport", "outer_sport"),
-    ("dport", "outer_dport"),
-)
 _CLEARED_BY_TUNNEL = (
     "src_mac dst_mac vlan vlan2 ethertype ip_version src_ip dst_ip ttl ip_proto ip_len ip_id "
     "frag_offset more_fragments dont_fragment sport dport payload_len "
