@@ -7,6 +7,8 @@ regenerate them with ``pytest tests/explain --update-golden`` and review the dif
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,9 @@ import vxlanlens
 from vxlanlens.explain import Explanation
 
 ROOT = Path(__file__).resolve().parents[2]
-REF = ROOT / "captures" / "cilium-dual-stack"
+# Relative to ROOT, as a user types them: the reports quote these paths (and wrap lines around
+# them), so the golden files must not depend on where the project was cloned.
+REF = Path("captures") / "cilium-dual-stack"
 TOPO = REF / "topology"
 GOLDEN = ROOT / "tests" / "golden" / "cilium-dual-stack"
 CAPTURES = [f"pod-eth0={REF / 'pod-eth0.pcap'}", f"worker-eth0={REF / 'worker-eth0.pcap'}"]
@@ -31,13 +35,24 @@ DUMPS = [
 
 
 @pytest.fixture(scope="module")
-def with_dumps() -> tuple[vxlanlens.Capture, Explanation]:
+def in_root() -> Iterator[None]:
+    """Run from the project's root, so the relative paths above resolve."""
+    before = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+@pytest.fixture(scope="module")
+def with_dumps(in_root) -> tuple[vxlanlens.Capture, Explanation]:
     cap = vxlanlens.read(CAPTURES, topology=DUMPS)
     return cap, cap.explain()
 
 
 @pytest.fixture(scope="module")
-def without_dumps() -> tuple[vxlanlens.Capture, Explanation]:
+def without_dumps(in_root) -> tuple[vxlanlens.Capture, Explanation]:
     cap = vxlanlens.read(CAPTURES)
     return cap, cap.explain()
 
