@@ -20,6 +20,7 @@ from .errors import CaptureError, RenderError
 from .exchanges import exchanges as pair_exchanges
 from .exchanges import journeys as find_journeys
 from .explain import Explanation, explain
+from .parallel import default_workers, read_split, splittable
 from .read import open_capture, parse_capture_arg
 from .read.records import InterfaceInfo
 from .report import capture_repr_html
@@ -196,6 +197,7 @@ def read(
     batch_frames: int = 32768,
     timeout_s: float = 3.0,
     engine: str = "fast",
+    workers: int | None = None,
 ) -> Capture:
     """Read and decode one or more captures into a :class:`Capture`.
 
@@ -206,7 +208,9 @@ def read(
     ``NODE/POD=PATH``, a folder, a sysdump zip; see docs/topology.md) or a :class:`Topology`;
     it is loaded before any capture is read, so a bad dump fails fast. ``engine`` picks the
     protocol decoder: ``fast`` (vxlanlens' own), ``scapy`` or ``tshark`` (same table, other
-    dissectors; see docs/conformance.md).
+    dissectors; see docs/conformance.md). ``workers`` is the number of processes that may read
+    one large uncompressed pcap file at once (default: the CPUs available, at most 4; 1 reads
+    everything in this process); the table is the same either way.
     """
     decode = decoder_for(engine)
     loaded = _load_topology(topology)
@@ -227,7 +231,32 @@ def read(
     builder = TableBuilder()
     sources: list[CaptureSource] = []
     warnings: list[str] = []
+    n_workers = default_workers() if workers is None else max(1, int(workers))
     for label, spec in resolved:
+        if engine == "fast" and splittable(spec, n_workers):
+            path = os.fspath(spec)  # type: ignore[arg-type]
+            start = len(builder)
+
+            def report(nbytes: int, before: int = done_before) -> None:
+                if progress is not None:
+                    progress(before + nbytes, total)
+
+            split = read_split(path, label, n_workers, decode, opts, builder, batch_frames, report)
+            if split is not None:
+                size = os.path.getsize(path)
+                done_before += size
+                warnings.extend(split.warnings)
+                sources.append(
+                    CaptureSource(
+                        label=label,
+                        path=path,
+                        format="pcap",
+                        size=size,
+                        frames=len(builder) - start,
+                        interfaces=split.interfaces,
+                    )
+                )
+                continue
         with open_capture(spec, label=label) as reader:
             start = len(builder)
             for batch in reader.batches(max_frames=batch_frames):

@@ -61,18 +61,25 @@ class _CodedColumn:
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
-        self.codes: list[np.ndarray] = []
+        # Per batch: an int32 code array (-1 = null), or an int: ``n >= 0`` = n rows all taking
+        # the batch's only value, ``-n - 1`` = n null rows. Constant parts cost nothing per row.
+        self.codes: list[np.ndarray | int] = []
         self.uniques: list[tuple[np.ndarray, ...]] = []
 
     def add(self, codes: np.ndarray, valid: np.ndarray, uniques: tuple[np.ndarray, ...]) -> None:
         """Rows ``valid`` take ``uniques[codes]``; the others are null."""
-        full = np.full(valid.shape[0], -1, dtype=np.int32)
+        n = valid.shape[0]
+        if codes.shape[0] == n and len(uniques[0]) == 1:  # one value in every row: kept as n
+            self.codes.append(n)
+            self.uniques.append(uniques)
+            return
+        full = np.full(n, -1, dtype=np.int32)
         full[valid] = codes
         self.codes.append(full)
         self.uniques.append(uniques)
 
     def add_null(self, n: int) -> None:
-        self.codes.append(np.full(n, -1, dtype=np.int32))
+        self.codes.append(-n - 1)  # n null rows, kept as a number (see _expand_codes)
         self.uniques.append(())
 
     def finish(self) -> pd.Categorical:
@@ -83,9 +90,9 @@ class _CodedColumn:
             offsets.append(total)
             total += len(u[0]) if u else 0
         if not parts:
-            codes = np.concatenate(self.codes) if self.codes else np.zeros(0, np.int32)
+            total_rows = sum(_rows(c) for c in self.codes)
             return pd.Categorical.from_codes(
-                np.full(codes.shape, -1, np.int32), categories=pd.Index([], dtype=object)
+                np.full(total_rows, -1, np.int32), categories=pd.Index([], dtype=object)
             )
         if self.kind == "ip":
             hi = np.concatenate([u[0] for u in parts])
@@ -106,15 +113,28 @@ class _CodedColumn:
                 cats = [format_mac(v) for v in uniq.tolist()]
             else:
                 cats = [str(v) for v in uniq]
-        gcodes = gcodes.astype(np.int32)
-        out = []
+        # Each part's codes into the unified categories; -1 (null) indexes the appended -1.
+        gcodes = np.append(gcodes.astype(np.int32), np.int32(-1))
+        out = np.empty(sum(_rows(c) for c in self.codes), dtype=np.int32)
+        at = 0
         for codes, u, off in zip(self.codes, self.uniques, offsets, strict=True):
-            if not u or not len(u[0]):
-                out.append(codes)
-                continue
-            mapping = gcodes[off : off + len(u[0])]
-            out.append(np.where(codes >= 0, mapping[np.maximum(codes, 0)], -1).astype(np.int32))
-        return _categorical(np.concatenate(out), cats)
+            rows = _rows(codes)
+            if isinstance(codes, int):
+                out[at : at + rows] = gcodes[off] if codes >= 0 else -1
+            elif not u or not len(u[0]):
+                out[at : at + rows] = codes
+            else:
+                mapping = np.append(gcodes[off : off + len(u[0])], np.int32(-1))
+                np.take(mapping, codes, out=out[at : at + rows])
+            at += rows
+        return _categorical(out, cats)
+
+
+def _rows(codes: np.ndarray | int) -> int:
+    """Rows of one part of a :class:`_CodedColumn`."""
+    if isinstance(codes, int):
+        return codes if codes >= 0 else -codes - 1
+    return int(codes.shape[0])
 
 
 def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
@@ -132,25 +152,51 @@ class _MaskedColumn:
 
     def __init__(self, np_dtype: type) -> None:
         self.np_dtype = np_dtype
-        self.values: list[np.ndarray] = []
-        self.valid: list[np.ndarray] = []
+        # Per batch: arrays, or for a batch whose rows are all null / all one value, that value
+        # (None for null) and the number of rows, so constant parts cost nothing per row.
+        self.values: list[np.ndarray | int | bool | None] = []
+        self.valid: list[np.ndarray | int] = []
 
     def add(self, values: np.ndarray, valid: np.ndarray) -> None:
         v = np.asarray(values)
         ok = np.asarray(valid, dtype=bool)
+        n = ok.shape[0]
+        if n and not ok.any():
+            self.add_null(n)
+            return
+        if n and ok.all() and v.ndim == 1 and (v == v[0]).all():
+            self.values.append(v[0].item())
+            self.valid.append(n)
+            return
         self.values.append(np.where(ok, v, 0).astype(self.np_dtype, copy=False))
         self.valid.append(ok)
 
     def add_null(self, n: int) -> None:
-        self.values.append(np.zeros(n, dtype=self.np_dtype))
-        self.valid.append(np.zeros(n, dtype=bool))
+        self.values.append(None)
+        self.valid.append(n)
+
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """All parts as one values array and one null mask."""
+        n = sum(m if isinstance(m, int) else m.shape[0] for m in self.valid)
+        values = np.empty(n, dtype=self.np_dtype)
+        null = np.empty(n, dtype=bool)
+        at = 0
+        for v, m in zip(self.values, self.valid, strict=True):
+            if isinstance(m, int):
+                values[at : at + m] = 0 if v is None else v
+                null[at : at + m] = v is None
+                at += m
+            else:
+                values[at : at + m.shape[0]] = v
+                np.logical_not(m, out=null[at : at + m.shape[0]])
+                at += m.shape[0]
+        return values, null
 
     def array(self, dtype: str) -> pd.api.extensions.ExtensionArray:
-        values = np.concatenate(self.values) if self.values else np.zeros(0, self.np_dtype)
-        valid = np.concatenate(self.valid) if self.valid else np.zeros(0, bool)
+        values, null = self._arrays()
         if dtype == "boolean":
-            return pd.arrays.BooleanArray(values.astype(bool), ~valid)
-        return pd.arrays.IntegerArray(values, ~valid)
+            return pd.arrays.BooleanArray(values, null)
+        return pd.arrays.IntegerArray(values, null)
 
 
 class TableBuilder:
@@ -215,6 +261,28 @@ class TableBuilder:
             else:
                 self._add_text(col.name, decoded.texts.get(col.name), n)
         self._n += n
+
+    def absorb(self, other: TableBuilder, frame_offset: int = 0) -> None:
+        """Append every record of ``other``, a builder of the records that follow this one's
+        (e.g. a later part of the same file read by another process), with its frame numbers
+        shifted by ``frame_offset``. ``other`` is consumed."""
+        if self._cols is None or other._cols is None:
+            raise RuntimeError("TableBuilder.build() was already called")
+        base = self._n
+        for name, acc in other._cols.items():
+            mine = self._cols[name]
+            if isinstance(acc, _CodedColumn) and isinstance(mine, _CodedColumn):
+                mine.codes.extend(acc.codes)
+                mine.uniques.extend(acc.uniques)
+            elif isinstance(acc, _MaskedColumn) and isinstance(mine, _MaskedColumn):
+                mine.values.extend(acc.values)
+                mine.valid.extend(acc.valid)
+        self._frame_no.extend(f + frame_offset for f in other._frame_no)
+        self._ts.extend(other._ts)
+        for i, text in other._comments.items():
+            self._comments[base + i] = text
+        self._n += other._n
+        other._cols = None
 
     def _add_interface(self, batch: RecordBatch) -> None:
         idx = np.asarray(batch.interface, dtype=np.int64)

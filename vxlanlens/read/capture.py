@@ -88,18 +88,32 @@ class CaptureReader:
     """
 
     def __init__(
-        self, source: Source, size: int | None, label: str, chunk_size: int | None = None
+        self,
+        source: Source,
+        size: int | None,
+        label: str,
+        chunk_size: int | None = None,
+        *,
+        shift: int = 0,
+        frames_before: int = 0,
     ) -> None:
+        # ``shift``: file offset minus stream offset of the records (a range of a file read
+        # after its file header, see read.split); ``frames_before``: records before them.
         self._source = source
+        self._shift = shift
         self.path: str = source.path
         self.label: str = label
         self.size: int | None = size
         self.warnings: list[str] = []
         self.compression: str | None = source.compression
         self._chunk = max(1, int(CHUNK_SIZE if chunk_size is None else chunk_size))
-        self._frames = 0
+        self._frames = frames_before
         self._closed = False
         self._done = False
+        self._clean = False
+        self._next_record = 0
+        self.partial_warnings: list[str] = []
+        """The warnings that say the data ended inside a record (also in ``warnings``)."""
         try:
             self._open()
         except BaseException:
@@ -163,7 +177,7 @@ class CaptureReader:
         self._parser = parser
         self._buf = head
         self._pos = parser.start
-        self._base = 0
+        self._base = self._shift
         self._eof = len(head) < head_size
         self._pending: list[tuple[Columns, bytes, int, int]] = []
         self._need = 0
@@ -174,6 +188,16 @@ class CaptureReader:
     def bytes_read(self) -> int:
         """On-disk (compressed) bytes consumed so far."""
         return self._source.bytes_read
+
+    @property
+    def ended_cleanly(self) -> bool:
+        """True once every batch was read and the data ended exactly after a complete record."""
+        return self._clean
+
+    @property
+    def next_record_offset(self) -> int:
+        """Once every batch was read: the stream offset just after the last complete record."""
+        return self._next_record
 
     @property
     def interfaces(self) -> list[InterfaceInfo]:
@@ -209,10 +233,12 @@ class CaptureReader:
         if self._done:
             return
         self._done = True
+        self._clean = self._pos >= len(self._buf) and not self._source.truncated_compression
+        self._next_record = self._base + self._pos
         if self._pos < len(self._buf):
-            self.warnings.append(
-                self._parser.describe_partial(self._buf, self._pos, self._base, self._frames)
-            )
+            partial = self._parser.describe_partial(self._buf, self._pos, self._base, self._frames)
+            self.warnings.append(partial)
+            self.partial_warnings.append(partial)
         if self._source.truncated_compression:
             self.warnings.append(
                 f"{self.path}: the {self.compression} stream ends before its end-of-stream "

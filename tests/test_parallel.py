@@ -1,0 +1,123 @@
+"""Reading one pcap file with several processes gives exactly what one process gives."""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from splitcraft import record_starts, write_big_pcap
+
+import vxlanlens
+from vxlanlens import parallel
+from vxlanlens.decode import decode_batch
+from vxlanlens.errors import CaptureError
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+
+
+@pytest.fixture(autouse=True)
+def small_files_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Split files of any size, so that small test files take the parallel path."""
+    monkeypatch.setattr(parallel, "MIN_BYTES", 0)
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_big_pcap(tmp_path_factory.mktemp("parallel") / "big.pcap", 6000)
+
+
+def _read(path: Path, workers: int, **kw) -> vxlanlens.Capture:
+    return vxlanlens.read([f"big={path}"], workers=workers, batch_frames=500, **kw)
+
+
+def _same(a: vxlanlens.Capture, b: vxlanlens.Capture) -> None:
+    pd.testing.assert_frame_equal(a.packets, b.packets)
+    assert a.warnings == b.warnings
+    assert [s.frames for s in a.sources] == [s.frames for s in b.sources]
+
+
+@pytest.fixture(scope="module")
+def serial(big: Path) -> vxlanlens.Capture:
+    return _read(big, 1)
+
+
+def test_splittable(big: Path, tmp_path: Path) -> None:
+    assert parallel.splittable(str(big), 2)
+    assert not parallel.splittable(str(big), 1)
+    assert not parallel.splittable("-", 2)
+    assert not parallel.splittable(str(tmp_path), 2)
+
+
+@pytest.mark.parametrize("workers", [2, 3, 5])
+def test_same_table_as_one_process(big: Path, serial: vxlanlens.Capture, workers: int) -> None:
+    seen: list[parallel.SplitResult] = []
+    real = parallel.read_split
+
+    def spy(*args, **kwargs):
+        result = real(*args, **kwargs)
+        seen.append(result)
+        return result
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("vxlanlens.capture.read_split", spy)
+        cap = _read(big, workers)
+    _same(cap, serial)
+    assert seen and seen[0].parts_used == workers - 1  # every part came from another process
+    assert cap.packets["frame_no"].tolist() == list(range(1, 6001))
+
+
+def test_a_wrong_guess_falls_back(
+    big: Path, serial: vxlanlens.Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    starts = record_starts(big)
+    # Five bytes into a record: no record starts there; the first part's walk must notice.
+    monkeypatch.setattr(parallel, "guess_boundaries", lambda path, parts: [starts[3000] + 5])
+    _same(_read(big, 2), serial)
+
+
+def test_a_failing_child_falls_back(
+    big: Path, serial: vxlanlens.Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parent = os.getpid()
+
+    def flaky(batch, options):
+        if os.getpid() != parent:
+            raise RuntimeError("child broke")
+        return decode_batch(batch, options)
+
+    monkeypatch.setattr("vxlanlens.capture.decoder_for", lambda engine: flaky)
+    _same(_read(big, 3), serial)
+
+
+def test_a_cut_last_record_warns_as_one_process_does(tmp_path: Path) -> None:
+    path = write_big_pcap(tmp_path / "cut.pcap", 3000, tail=struct.pack("<IIII", 1, 0, 60, 60))
+    one, two = _read(path, 1), _read(path, 2)
+    _same(two, one)
+    assert len(one.warnings) == 1 and "file ends inside record 3001" in one.warnings[0]
+
+
+def test_a_corrupt_record_in_a_later_part_gives_the_same_error(big: Path, tmp_path: Path) -> None:
+    data = bytearray(big.read_bytes())
+    bad = record_starts(big)[5000]
+    struct.pack_into("<I", data, bad + 8, 0x7FFFFFFF)
+    path = tmp_path / "bad.pcap"
+    path.write_bytes(bytes(data))
+    with pytest.raises(CaptureError) as one:
+        _read(path, 1)
+    with pytest.raises(CaptureError) as two:
+        _read(path, 3)
+    assert str(two.value) == str(one.value)
+    assert "record 5001" in str(one.value) and f"byte {bad}" in str(one.value)
+
+
+def test_progress_reaches_the_file_size(big: Path) -> None:
+    calls: list[tuple[int, int | None]] = []
+    _read(big, 2, progress=lambda done, total: calls.append((done, total)))
+    assert calls
+    size = big.stat().st_size
+    assert all(total == size for _, total in calls)
+    assert max(done for done, _ in calls) <= size + 24 * 2
+    assert calls[-1][0] == size

@@ -1,0 +1,307 @@
+"""Reading one large classic pcap file with several processes at once.
+
+The file is cut near equal byte offsets at guessed record starts (:mod:`vxlanlens.read.split`).
+This process reads and decodes the first part; one forked process per other part does the same
+for its part and sends its half-built table back through a pipe. The guesses are then checked
+in order: a part is used only when the part before it ended exactly on its first byte, which
+proves the cut is a record start (the walk from the file header is authoritative), and when it
+read cleanly. From the first part that fails these checks on, this process reads the rest of
+the file itself, so the table, frame numbers, warnings and errors are exactly those of a
+sequential read, only sooner.
+
+A part's table travels as a pickle whose array buffers are written to an anonymous in-memory
+file (``memfd``) made before the fork and mapped by this process, so the arrays are not copied
+through the pipe (where ``memfd_create`` is missing, the whole pickle goes through the pipe).
+Used for uncompressed classic pcap files on disk of at least
+:data:`MIN_BYTES`, with the fast engine, on systems with ``fork``, when the calling process runs
+no other thread (forking a threaded process can deadlock the child).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import multiprocessing
+import os
+import pickle
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .decode import DecodeOptions
+from .decode.result import DecodedBatch
+from .read.capture import CaptureReader
+from .read.records import InterfaceInfo, RecordBatch
+from .read.split import guess_boundaries, open_pcap_range, pcap_header
+from .table import TableBuilder
+
+__all__ = ["MIN_BYTES", "SplitResult", "default_workers", "read_split", "splittable"]
+
+MIN_BYTES = 64 * 1024 * 1024
+"""Files smaller than this are read by one process: forking would cost more than it saves."""
+
+MAX_WORKERS = 8
+
+Decoder = Callable[[RecordBatch, DecodeOptions], DecodedBatch]
+Progress = Callable[[int], None]
+
+
+def default_workers() -> int:
+    """Processes used when the caller does not say: the CPUs this process may run on, at most
+    4."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
+
+
+def splittable(spec: object, workers: int) -> bool:
+    """Whether capture ``spec`` can be read by ``workers`` processes (see the module doc)."""
+    if workers < 2 or not hasattr(os, "fork") or threading.active_count() != 1:
+        return False
+    if not isinstance(spec, (str, os.PathLike)):
+        return False
+    path = os.fspath(spec)
+    if path == "-" or not os.path.isfile(path):
+        return False
+    try:
+        if os.path.getsize(path) < MIN_BYTES:
+            return False
+    except OSError:
+        return False
+    return pcap_header(path) is not None
+
+
+@dataclass
+class SplitResult:
+    """What reading one file gave: its records went into the builder passed in."""
+
+    frames: int
+    warnings: list[str] = field(default_factory=list)
+    interfaces: tuple[InterfaceInfo, ...] = ()
+    parts_used: int = 1
+    """How many parts were read by other processes and used as they were."""
+
+
+def read_split(
+    path: str,
+    label: str,
+    workers: int,
+    decode: Decoder,
+    options: DecodeOptions,
+    builder: TableBuilder,
+    batch_frames: int,
+    progress: Progress | None = None,
+) -> SplitResult | None:
+    """Read the classic pcap file ``path`` into ``builder`` with up to ``workers`` processes.
+
+    Gives None, having read nothing, when no cut point could be guessed (the caller then reads
+    the file sequentially). Raises what a sequential read raises.
+    """
+    cuts = guess_boundaries(path, min(workers, MAX_WORKERS))
+    if not cuts:
+        return None
+    ctx = multiprocessing.get_context("fork")
+    starts = [0, *cuts]
+    stops = [*cuts, None]
+    done = ctx.Array("q", len(starts), lock=False)
+    children: list[_Child] = []
+    try:
+        for i in range(1, len(starts)):
+            recv, send = ctx.Pipe(duplex=False)
+            shm = _memfd()
+            proc = ctx.Process(
+                target=_child,
+                args=(send, shm, path, label, starts[i], stops[i], decode, options),
+                kwargs={"batch_frames": batch_frames, "done": done, "slot": i},
+                daemon=True,
+            )
+            proc.start()
+            send.close()
+            children.append(_Child(proc, recv, shm))
+
+        def report(own: int) -> None:
+            if progress is not None:
+                progress(own + sum(done[1:]))
+
+        reader = open_pcap_range(path, label, 0, cuts[0], 0)
+        frames, header_warnings, interfaces = _read_into(
+            reader, builder, decode, options, batch_frames, report, to_eof=False
+        )
+        used = 0
+        resume: int | None = None
+        if not reader.ended_cleanly:
+            resume = reader.next_record_offset  # the first cut was no record start
+        else:
+            for i, child in enumerate(children, start=1):
+                msg = child.receive()
+                if msg is None:
+                    resume = starts[i]
+                    break
+                part, part_frames, part_warnings, clean = msg
+                extra = [w for w in part_warnings if w not in header_warnings]
+                last = i == len(children)
+                if extra or (not last and not clean):
+                    resume = starts[i]
+                    break
+                builder.absorb(part, frame_offset=frames)
+                frames += part_frames
+                used += 1
+        warnings = list(header_warnings)
+        if resume is not None:
+            _stop(children)
+            tail = open_pcap_range(path, label, resume, None, frames)
+            start = resume
+
+            def tail_report(nbytes: int) -> None:
+                if progress is not None:
+                    progress(start + nbytes)
+
+            got, tail_warnings, _ = _read_into(
+                tail, builder, decode, options, batch_frames, tail_report, to_eof=True
+            )
+            frames += got
+            warnings += [w for w in tail_warnings if w not in warnings]
+        if progress is not None:
+            progress(os.path.getsize(path))
+        return SplitResult(frames, warnings, interfaces, used)
+    finally:
+        _stop(children)
+
+
+def _read_into(
+    reader: CaptureReader,
+    builder: TableBuilder,
+    decode: Decoder,
+    options: DecodeOptions,
+    batch_frames: int,
+    report: Progress,
+    *,
+    to_eof: bool,
+) -> tuple[int, list[str], tuple[InterfaceInfo, ...]]:
+    """Read every batch of ``reader`` into ``builder``; gives (frames, warnings, interfaces).
+
+    Unless the range goes ``to_eof``, a warning about a record cut by the end of the range is
+    left out: the next range starts there, and its reader (or the fallback) speaks for it.
+    """
+    frames = 0
+    with reader:
+        for batch in reader.batches(max_frames=batch_frames):
+            builder.add(batch, decode(batch, options))
+            frames += len(batch)
+            report(reader.bytes_read)
+        warnings = [w for w in reader.warnings if to_eof or w not in reader.partial_warnings]
+        return frames, warnings, tuple(reader.interfaces)
+
+
+def _memfd() -> int | None:
+    """An anonymous in-memory file for a child's arrays, or None where there is none."""
+    create = getattr(os, "memfd_create", None)
+    if create is None:
+        return None
+    try:
+        return create("vxlanlens-part", getattr(os, "MFD_CLOEXEC", 0))
+    except OSError:
+        return None
+
+
+def _child(
+    conn: object,
+    shm: int | None,
+    path: str,
+    label: str,
+    start: int,
+    stop: int | None,
+    decode: Decoder,
+    options: DecodeOptions,
+    *,
+    batch_frames: int,
+    done: object,
+    slot: int,
+) -> None:
+    """Body of a forked process: read one part, send (builder, frames, warnings, clean)."""
+    try:
+        builder = TableBuilder()
+        frames = 0
+        with open_pcap_range(path, label, start, stop, 0) as reader:
+            for batch in reader.batches(max_frames=batch_frames):
+                builder.add(batch, decode(batch, options))
+                frames += len(batch)
+                done[slot] = reader.bytes_read  # type: ignore[index]
+            warnings = list(reader.warnings)
+            result = (builder, frames, warnings, reader.ended_cleanly)
+        msg: object = _pack(result, shm)
+    except BaseException as exc:  # any failure: the parent reads this part itself instead
+        msg = f"{type(exc).__name__}: {exc}"
+    try:
+        conn.send(msg)  # type: ignore[attr-defined]
+    finally:
+        conn.close()  # type: ignore[attr-defined]
+
+
+def _pack(obj: object, shm: int | None) -> tuple[bytes, list[int]] | object:
+    """``obj`` ready to send: (pickle without its large buffers, their sizes) with the buffers
+    written one after another to ``shm``; ``obj`` itself when there is no ``shm``."""
+    if shm is None:
+        return obj
+    buffers: list[pickle.PickleBuffer] = []
+    head = pickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
+    sizes = []
+    offset = 0
+    for buf in buffers:
+        view = buf.raw()
+        sizes.append(view.nbytes)
+        while view.nbytes:
+            written = os.pwrite(shm, view, offset)
+            offset += written
+            view = view[written:]
+    return head, sizes
+
+
+class _Child:
+    """A forked reader of one part, its pipe and its in-memory file."""
+
+    def __init__(
+        self, proc: multiprocessing.process.BaseProcess, conn: object, shm: int | None
+    ) -> None:
+        self.proc, self.conn, self.shm = proc, conn, shm
+
+    def receive(self) -> tuple[TableBuilder, int, list[str], bool] | None:
+        """The child's result, or None when it failed or died; the child is then joined."""
+        try:
+            msg = self.conn.recv()  # type: ignore[attr-defined]
+            if isinstance(msg, tuple) and len(msg) == 2 and isinstance(msg[0], bytes):
+                msg = self._unpack(*msg)
+        except (EOFError, OSError, pickle.UnpicklingError, ValueError):
+            msg = None
+        finally:
+            self.stop()
+        return msg if isinstance(msg, tuple) else None
+
+    def _unpack(self, head: bytes, sizes: list[int]) -> object:
+        total = sum(sizes)
+        views: list[memoryview] = []
+        if total:
+            mapped = memoryview(mmap.mmap(self.shm, total, prot=mmap.PROT_READ))
+            offset = 0
+            for size in sizes:
+                views.append(mapped[offset : offset + size])
+                offset += size
+        return pickle.loads(head, buffers=views)
+
+    def stop(self, kill: bool = False) -> None:
+        """Wait for the child to end (``kill``: end it now); release its pipe and file."""
+        if kill and self.proc.is_alive():
+            self.proc.terminate()
+        self.proc.join()
+        with contextlib.suppress(OSError):
+            self.conn.close()  # type: ignore[attr-defined]
+        if self.shm is not None:
+            os.close(self.shm)
+            self.shm = None
+
+
+def _stop(children: list[_Child]) -> None:
+    for child in children:
+        child.stop(kill=True)
