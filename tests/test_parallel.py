@@ -121,3 +121,19 @@ def test_progress_reaches_the_file_size(big: Path) -> None:
     assert all(total == size for _, total in calls)
     assert max(done for done, _ in calls) <= size + 24 * 2
     assert calls[-1][0] == size
+
+
+def test_cli_workers_option(big: Path) -> None:
+    from click.testing import CliRunner
+
+    from vxlanlens.cli import cli
+
+    runner = CliRunner()
+    outs = []
+    for n in ("1", "2"):
+        result = runner.invoke(cli, ["packets", "-j", n, "--format", "csv", str(big)])
+        assert result.exit_code == 0, result.output
+        outs.append(result.output)
+    assert outs[0] == outs[1] and outs[0].count("\n") == 6001
+    bad = runner.invoke(cli, ["packets", "--workers", "0", str(big)])
+    assert bad.exit_code == 2 and "0 is not in the range" in bad.output

@@ -64,8 +64,28 @@ def capture_options(func: Callable[..., Any]) -> Callable[..., Any]:
         is_flag=True,
         help="Do not look for VXLAN on other UDP ports (by default a strictly checked guess is made).",
     )(func)
+    func = click.option(
+        "-j",
+        "--workers",
+        type=click.IntRange(min=1),
+        default=None,
+        expose_value=False,
+        callback=_remember_workers,
+        metavar="N",
+        help=(
+            "Processes that may read one large uncompressed pcap file at once (default: the "
+            "CPUs available, at most 4). The result is the same with any N."
+        ),
+    )(func)
     func = click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")(func)
     return func
+
+
+_WORKERS_KEY = "vxlanlens.workers"
+
+
+def _remember_workers(ctx: click.Context, _param: click.Parameter, value: int | None) -> None:
+    ctx.meta[_WORKERS_KEY] = value
 
 
 class _Progress:
@@ -233,6 +253,12 @@ def topology_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def _workers() -> int | None:
+    """The ``--workers`` value of the running command, if any."""
+    ctx = click.get_current_context(silent=True)
+    return None if ctx is None else ctx.meta.get(_WORKERS_KEY)
+
+
 def load_all(
     captures: Sequence[str],
     topology: Sequence[str],
@@ -254,6 +280,7 @@ def load_all(
             progress=progress,
             timeout_s=timeout,
             engine=engine,
+            workers=_workers(),
         )
     finally:
         progress.close()
