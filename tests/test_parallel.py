@@ -90,6 +90,7 @@ def test_a_failing_child_falls_back(
 
     monkeypatch.setattr("vxlanlens.capture.decoder_for", lambda engine: flaky)
     _same(_read(big, 3), serial)
+    assert len(calls) == 2
 
 
 def test_a_cut_last_record_warns_as_one_process_does(tmp_path: Path) -> None:
@@ -137,3 +138,19 @@ def test_cli_workers_option(big: Path) -> None:
     assert outs[0] == outs[1] and outs[0].count("\n") == 6001
     bad = runner.invoke(cli, ["packets", "--workers", "0", str(big)])
     assert bad.exit_code == 2 and "0 is not in the range" in bad.output
+
+
+def test_no_fork_means_one_process(
+    big: Path, serial: vxlanlens.Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real, calls = parallel._start, []
+
+    def second_refused(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the first child runs, the second cannot be forked
+            raise OSError(11, "Resource temporarily unavailable")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(parallel, "_start", second_refused)
+    _same(_read(big, 3), serial)
+    assert len(calls) == 2

@@ -24,6 +24,7 @@ import mmap
 import multiprocessing
 import os
 import pickle
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,7 +59,12 @@ def default_workers() -> int:
 
 def splittable(spec: object, workers: int) -> bool:
     """Whether capture ``spec`` can be read by ``workers`` processes (see the module doc)."""
-    if workers < 2 or not hasattr(os, "fork") or threading.active_count() != 1:
+    if (
+        workers < 2
+        or not sys.platform.startswith("linux")
+        or threading.active_count() != 1
+        or multiprocessing.current_process().daemon  # may not have children
+    ):
         return False
     if not isinstance(spec, (str, os.PathLike)):
         return False
@@ -105,21 +111,31 @@ def read_split(
     ctx = multiprocessing.get_context("fork")
     starts = [0, *cuts]
     stops = [*cuts, None]
-    done = ctx.Array("q", len(starts), lock=False)
+    try:
+        done = ctx.Array("q", len(starts), lock=False)  # bytes read by each part, for progress
+    except OSError:
+        return None
     children: list[_Child] = []
     try:
         for i in range(1, len(starts)):
-            recv, send = ctx.Pipe(duplex=False)
-            shm = _memfd()
-            proc = ctx.Process(
-                target=_child,
-                args=(send, shm, path, label, starts[i], stops[i], decode, options),
-                kwargs={"batch_frames": batch_frames, "done": done, "slot": i},
-                daemon=True,
-            )
-            proc.start()
-            send.close()
-            children.append(_Child(proc, recv, shm))
+            try:
+                children.append(
+                    _start(
+                        ctx,
+                        done,
+                        i,
+                        path,
+                        label,
+                        starts[i],
+                        stops[i],
+                        decode,
+                        options,
+                        batch_frames,
+                    )
+                )
+            except OSError:  # no more processes or memory: one process reads it all
+                _stop(children)
+                return None
 
         def report(own: int) -> None:
             if progress is not None:
@@ -193,6 +209,39 @@ def _read_into(
             report(reader.bytes_read)
         warnings = [w for w in reader.warnings if to_eof or w not in reader.partial_warnings]
         return frames, warnings, tuple(reader.interfaces)
+
+
+def _start(
+    ctx: multiprocessing.context.BaseContext,
+    done: object,
+    slot: int,
+    path: str,
+    label: str,
+    start: int,
+    stop: int | None,
+    decode: Decoder,
+    options: DecodeOptions,
+    batch_frames: int,
+) -> _Child:
+    """Fork a process that reads ``[start, stop)`` of ``path``."""
+    recv, send = ctx.Pipe(duplex=False)
+    shm = _memfd()
+    try:
+        proc = ctx.Process(  # type: ignore[attr-defined]
+            target=_child,
+            args=(send, shm, path, label, start, stop, decode, options),
+            kwargs={"batch_frames": batch_frames, "done": done, "slot": slot},
+            daemon=True,
+        )
+        proc.start()
+    except BaseException:
+        recv.close()
+        if shm is not None:
+            os.close(shm)
+        raise
+    finally:
+        send.close()
+    return _Child(proc, recv, shm)
 
 
 def _memfd() -> int | None:
