@@ -90,7 +90,6 @@ def test_a_failing_child_falls_back(
 
     monkeypatch.setattr("vxlanlens.capture.decoder_for", lambda engine: flaky)
     _same(_read(big, 3), serial)
-    assert len(calls) == 2
 
 
 def test_a_cut_last_record_warns_as_one_process_does(tmp_path: Path) -> None:
