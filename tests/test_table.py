@@ -109,3 +109,31 @@ def test_ipv4_ignores_bytes_past_four() -> None:
     df = tb.build()
     assert df["dst_ip"].tolist() == ["10.0.0.1", "10.0.0.1"]
     assert len(df["dst_ip"].cat.categories) == 1
+
+
+def test_addresses_sharing_a_hash_stay_apart() -> None:
+    from vxlanlens.table import _MIX_HI, _MIX_LO, _factorize_addresses
+
+    m = 1 << 64
+    h1, l1 = 0xFD00001002440001, 0x4749
+    h2 = h1 + 1
+    # l2 chosen so that (h2, l2) mixes to the same 64-bit key as (h1, l1)
+    key = ((h1 * int(_MIX_HI)) ^ (l1 * int(_MIX_LO))) % m
+    l2 = (((key ^ (h2 * int(_MIX_HI))) % m) * pow(int(_MIX_LO), -1, m)) % m
+    hi = np.array([h1, h2, h1, h2], dtype=np.uint64)
+    lo = np.array([l1, l2, l1, l2], dtype=np.uint64)
+    v4 = np.zeros(4, dtype=np.int64)
+    assert len(set(((hi * _MIX_HI) ^ (lo * _MIX_LO)).tolist())) == 1  # the keys do collide
+    codes, uh, ul, uv = _factorize_addresses(hi, lo, v4)
+    assert codes.tolist() == [0, 1, 0, 1]
+    assert uh.tolist() == [h1, h2] and ul.tolist() == [l1, l2] and uv.tolist() == [0, 0]
+
+
+def test_ipv4_and_ipv6_with_the_same_bits_stay_apart() -> None:
+    from vxlanlens.table import _factorize_addresses
+
+    hi = np.array([0x0A0000E9, 0, 0x0A0000E9], dtype=np.uint64)
+    lo = np.array([0, 0x0A0000E9, 0], dtype=np.uint64)
+    v4 = np.array([1, 0, 0], dtype=np.int64)
+    codes, _, _, uv = _factorize_addresses(hi, lo, v4)
+    assert len(set(codes.tolist())) == 3 and sorted(uv.tolist()) == [0, 0, 1]

@@ -50,6 +50,31 @@ def _factorize_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return codes, ua[uc // max(len(ub), 1)], ub[uc % max(len(ub), 1)]
 
 
+_MIX_HI = np.uint64(0x9E3779B97F4A7C15)
+_MIX_LO = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+def _factorize_addresses(
+    hi: np.ndarray, lo: np.ndarray, v4: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Codes of the distinct addresses ``(hi, lo, v4)`` (uint64, uint64, 0/1 int64), and each
+    distinct address's ``hi``, ``lo`` and ``v4``.
+
+    One factorization of a 64-bit mix of the three parts, checked against them; only when two
+    addresses share a mix (practically never) the exact, slower factorization of the parts.
+    """
+    key = (hi * _MIX_HI) ^ (lo * _MIX_LO) ^ v4.astype(np.uint64)  # wraps modulo 2**64
+    codes, uniq = pd.factorize(key)
+    rep = np.empty(len(uniq), dtype=np.int64)
+    rep[codes] = np.arange(codes.shape[0], dtype=np.int64)  # a row holding each distinct key
+    uh, ul, uv = hi[rep], lo[rep], v4[rep]
+    if (uh[codes] == hi).all() and (ul[codes] == lo).all() and (uv[codes] == v4).all():
+        return codes, uh, ul, uv
+    pair, ph, pl = _factorize_pairs(hi, lo)
+    codes, uniq = pd.factorize(pair.astype(np.int64) * 2 + v4)
+    return codes, ph[uniq >> 1], pl[uniq >> 1], (uniq & 1).astype(np.int64)
+
+
 class _CodedColumn:
     """A categorical column: per batch, codes into that batch's distinct values; the batches'
     distinct values are unified once, in :meth:`finish`, so no Python work is done per value
@@ -98,13 +123,10 @@ class _CodedColumn:
             hi = np.concatenate([u[0] for u in parts])
             lo = np.concatenate([u[1] for u in parts])
             v4 = np.concatenate([u[2] for u in parts])
-            pair, uh, ul = _factorize_pairs(hi, lo)
-            gcodes, uniq = pd.factorize(pair.astype(np.int64) * 2 + v4)
+            gcodes, uh, ul, uv = _factorize_addresses(hi, lo, v4)
             cats = [
-                _format_ip(bool(k & 1), h, lo)
-                for k, h, lo in zip(
-                    uniq.tolist(), uh[uniq >> 1].tolist(), ul[uniq >> 1].tolist(), strict=True
-                )
+                _format_ip(bool(k), h, lo)
+                for k, h, lo in zip(uv.tolist(), uh.tolist(), ul.tolist(), strict=True)
             ]
         else:
             values = np.concatenate([u[0] for u in parts])
@@ -320,10 +342,8 @@ class TableBuilder:
         v4 = fam == 4
         hi = np.where(v4, words[:, 0] >> np.uint64(32), words[:, 0])  # IPv4: only 4 bytes count
         lo = np.where(v4, np.uint64(0), words[:, 1])
-        pair_codes, uh, ul = _factorize_pairs(hi, lo)
-        codes, uniq = pd.factorize(pair_codes.astype(np.int64) * 2 + v4)
-        half = uniq >> 1
-        self._cols[name].add(codes, valid, (uh[half], ul[half], (uniq & 1).astype(np.int64)))
+        codes, uh, ul, uv = _factorize_addresses(hi, lo, v4.astype(np.int64))
+        self._cols[name].add(codes, valid, (uh, ul, uv))
 
     def _add_text(self, name: str, values: np.ndarray | None, n: int) -> None:
         if values is None:
