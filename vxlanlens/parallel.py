@@ -12,9 +12,10 @@ sequential read, only sooner.
 A part's table travels as a pickle whose array buffers are written to an anonymous in-memory
 file (``memfd``) made before the fork and mapped by this process, so the arrays are not copied
 through the pipe (where ``memfd_create`` is missing, the whole pickle goes through the pipe).
-Used for uncompressed classic pcap files on disk of at least
-:data:`MIN_BYTES`, with the fast engine, on systems with ``fork``, when the calling process runs
-no other thread (forking a threaded process can deadlock the child).
+Used for uncompressed classic pcap files on disk of at least :data:`MIN_BYTES`, with the fast
+engine, on Linux, when the calling process runs no other thread (forking a threaded process can
+deadlock the child) and is no daemonic worker (those may not have children). Anything else, and
+a failed fork, is read by this process alone.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ MIN_BYTES = 64 * 1024 * 1024
 """Files smaller than this are read by one process: forking would cost more than it saves."""
 
 MAX_WORKERS = 8
+"""The most processes one file is read with, whatever ``workers`` says."""
 
 Decoder = Callable[[RecordBatch, DecodeOptions], DecodedBatch]
 Progress = Callable[[int], None]
