@@ -345,9 +345,27 @@ class TableBuilder:
         codes, uh, ul, uv = _factorize_addresses(hi, lo, v4.astype(np.int64))
         self._cols[name].add(codes, valid, (uh, ul, uv))
 
-    def _add_text(self, name: str, values: np.ndarray | None, n: int) -> None:
+    def _add_text(
+        self, name: str, values: np.ndarray | tuple[np.ndarray, np.ndarray] | None, n: int
+    ) -> None:
+        """Add a text column: an object array, or ``(codes, categories)`` from the fast decoder
+        (see :class:`DecodedBatch`), whose integer codes need no factorization of objects."""
         if values is None:
             self._cols[name].add_null(n)
+            return
+        if isinstance(values, tuple):
+            codes = np.asarray(values[0])
+            valid = codes >= 0
+            if not valid.any():
+                self._cols[name].add_null(n)
+                return
+            # Number the texts in order of first appearance, as factorizing them would.
+            order, used = pd.factorize(codes[valid])
+            texts = np.asarray(values[1], dtype=object)[used]
+            if not pd.Index(texts).is_unique:  # equal texts under two codes: merge them
+                remap, texts = pd.factorize(texts)
+                order = remap[order]
+            self._cols[name].add(order, valid, (np.asarray(texts, dtype=object),))
             return
         codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
         valid = codes >= 0

@@ -67,7 +67,11 @@ def value(db: DecodedBatch, name: str, i: int) -> Any:
             return str(ipaddress.IPv6Address(bytes(a[i])))
         return None
     if name in db.texts:
-        return db.texts[name][i]
+        text = db.texts[name]
+        if isinstance(text, tuple):  # (codes, categories): see DecodedBatch
+            code = int(text[0][i])
+            return None if code < 0 else text[1][code]
+        return text[i]
     return None
 
 

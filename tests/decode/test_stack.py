@@ -141,7 +141,7 @@ def _batch(frames: list[bytes], linktypes: list[int], wire: list[int]) -> Record
 def _consistent(db: DecodedBatch, n: int) -> None:
     assert db.n == n
     db.check()
-    layer, err = db.texts["decode_layer"], db.texts["decode_error"]
+    layer, err = db.text("decode_layer"), db.text("decode_error")
     assert all((a is None) == (b is None) for a, b in zip(layer, err, strict=True))
 
 

@@ -4,37 +4,50 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._state import P_DONE, State, mac, raw, u8, u16
+from ._state import P_DONE, State, header, layout, mac48, put, select
 
 __all__ = ["arp"]
+
+_FIXED = layout(8, htype=(0, ">u2"), hlen=(4, "u1"), plen=(5, "u1"))
+_ETHER_IP = layout(
+    28,
+    op=(6, ">u2"),
+    sender_mac=(8, ">u8"),
+    sender_ip=(14, "V4"),
+    target_mac=(18, ">u8"),
+    target_ip=(24, "V4"),
+)
 
 
 def arp(st: State, rows: np.ndarray) -> None:
     """ARP header; anything but 48-bit MACs (hardware type 1 Ethernet or 6 IEEE 802, as in
     802.3 LLC/SNAP frames) with 4-byte protocol addresses fails at layer ``arp``."""
-    rows = rows[st.need(rows, 8, "arp", "ARP header")]
-    d = st.data
-    b = st.base(rows)
-    htype, hlen, plen = u16(d, b, 0), u8(d, b, 4), u8(d, b, 5)
+    pos = st.pos[rows]
+    ok = st.need(rows, 8, "arp", "ARP header", pos=pos)
+    rows, pos = select(ok, rows, pos)
+    h = header(st.data, st.start[rows] + pos, _FIXED)
+    htype, hlen, plen = h["htype"].astype(np.int64), h["hlen"], h["plen"]
     bad = ((htype != 1) & (htype != 6)) | (hlen != 6) | (plen != 4)
-    st.fail(
-        rows[bad],
-        "arp",
-        "expected Ethernet/IPv4 ARP (hardware type 1 or 6, hlen 6, plen 4), "
-        "found hardware type {a}, hlen {b}, plen {c} at offset {d}",
-        htype[bad],
-        hlen[bad],
-        plen[bad],
-        st.pos[rows[bad]],
-    )
-    rows = rows[~bad]
-    rows = rows[st.need(rows, 28, "arp", "Ethernet/IPv4 ARP message")]
-    b = st.base(rows)
+    if bad.any():
+        st.fail(
+            rows[bad],
+            "arp",
+            "expected Ethernet/IPv4 ARP (hardware type 1 or 6, hlen 6, plen 4), "
+            "found hardware type {a}, hlen {b}, plen {c} at offset {d}",
+            htype[bad],
+            hlen[bad],
+            plen[bad],
+            pos[bad],
+        )
+        rows, pos = select(~bad, rows, pos)
+    ok = st.need(rows, 28, "arp", "Ethernet/IPv4 ARP message", pos=pos)
+    rows, pos = select(ok, rows, pos)
+    h = header(st.data, st.start[rows] + pos, _ETHER_IP)
     out = st.out
-    out.int("arp_op", rows, u16(d, b, 6))
-    out.mac("arp_sender_mac", rows, mac(d, b, 8))
-    out.ip("arp_sender_ip", rows, raw(d, b, 14, 4))
-    out.mac("arp_target_mac", rows, mac(d, b, 18))
-    out.ip("arp_target_ip", rows, raw(d, b, 24, 4))
-    st.pos[rows] += 28
-    st.nxt[rows] = P_DONE
+    out.int("arp_op", rows, h["op"])
+    out.mac("arp_sender_mac", rows, mac48(h["sender_mac"]))
+    out.ip("arp_sender_ip", rows, h["sender_ip"])
+    out.mac("arp_target_mac", rows, mac48(h["target_mac"]))
+    out.ip("arp_target_ip", rows, h["target_ip"])
+    put(st.pos, rows, pos + 28)
+    put(st.nxt, rows, P_DONE)

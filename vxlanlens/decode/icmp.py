@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._state import P_DONE, State, mac, raw, u8, u16, u32
+from ._state import P_DONE, State, addr, header, layout, mac, put, select, u8, u16, u32
 
 __all__ = ["icmp", "icmpv6"]
 
@@ -29,57 +29,77 @@ def _isin(v: np.ndarray, values: tuple[int, ...]) -> np.ndarray:
     return m
 
 
-def _header(st: State, rows: np.ndarray, layer: str, what: str) -> tuple[np.ndarray, ...]:
-    rows = rows[st.need(rows, 8, layer, what)]
-    b = st.base(rows)
-    t, c = u8(st.data, b, 0), u8(st.data, b, 1)
+_ICMP = layout(
+    8,
+    type=(0, "u1"),
+    code=(1, "u1"),
+    ident=(4, ">u2"),
+    seq=(6, ">u2"),
+    mtu32=(4, ">u4"),
+    mtu16=(6, ">u2"),
+    b4=(4, "u1"),
+    b5=(5, "u1"),
+)
+
+
+def _header(
+    st: State, rows: np.ndarray, layer: str, what: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The 8-byte ICMP / ICMPv6 header: rows that have it, their offsets and header records."""
+    pos, end = st.pos[rows], st.end[rows]
+    ok = st.need(rows, 8, layer, what, pos=pos, limit=end)
+    rows, pos, end = select(ok, rows, pos, end)
+    b = st.start[rows] + pos
+    h = header(st.data, b, _ICMP)
     out = st.out
-    out.int("icmp_type", rows, t)
-    out.int("icmp_code", rows, c)
-    out.int("payload_len", rows, st.end[rows] - st.pos[rows] - 8)
-    st.nxt[rows] = P_DONE
-    return rows, b, t, c
+    out.int("icmp_type", rows, h["type"])
+    out.int("icmp_code", rows, h["code"])
+    out.int("payload_len", rows, end - pos - 8)
+    put(st.nxt, rows, P_DONE)
+    return rows, b, h
 
 
 def icmp(st: State, rows: np.ndarray) -> None:
     """ICMP: type, code, echo id/seq, fragmentation-needed MTU, the packet quoted by an error."""
-    rows, b, t, c = _header(st, rows, "icmp", "ICMP header")
-    d, out = st.data, st.out
+    rows, _b, h = _header(st, rows, "icmp", "ICMP header")
+    out = st.out
+    t, c = h["type"], h["code"]
     echo = _isin(t, _ECHO4)
-    out.int("echo_id", rows[echo], u16(d, b[echo], 4))
-    out.int("echo_seq", rows[echo], u16(d, b[echo], 6))
+    out.int("echo_id", rows[echo], h["ident"][echo])
+    out.int("echo_seq", rows[echo], h["seq"][echo])
     fn = (t == 3) & (c == 4)
-    out.int("mtu", rows[fn], u16(d, b[fn], 6))
+    out.int("mtu", rows[fn], h["mtu16"][fn])
     _quoted(st, rows[_isin(t, _ERR4)], "icmp", 4)
 
 
 def icmpv6(st: State, rows: np.ndarray) -> None:
     """ICMPv6: echo, errors (quoted packet), Packet Too Big, RS/RA/NS/NA/Redirect with options."""
-    rows, b, t, _c = _header(st, rows, "icmpv6", "ICMPv6 header")
+    rows, b, h = _header(st, rows, "icmpv6", "ICMPv6 header")
     d, out = st.data, st.out
+    t = h["type"]
     echo = (t == 128) | (t == 129)
-    out.int("echo_id", rows[echo], u16(d, b[echo], 4))
-    out.int("echo_seq", rows[echo], u16(d, b[echo], 6))
+    out.int("echo_id", rows[echo], h["ident"][echo])
+    out.int("echo_seq", rows[echo], h["seq"][echo])
     ptb = t == 2
-    out.int("mtu", rows[ptb], u32(d, b[ptb], 4))
+    out.int("mtu", rows[ptb], h["mtu32"][ptb])
     _quoted(st, rows[_isin(t, _ERR6)], "icmpv6", 6)
 
     nd = (t >= 133) & (t <= 137)
     if not nd.any():
         return
-    rows, b, t = rows[nd], b[nd], t[nd]
+    rows, b, h = select(nd, rows, b, h)
     for typ, (size, what) in _ND_MIN.items():
-        m = t == typ
+        m = h["type"] == typ
         if m.any():
             m[m] = ~st.need(rows[m], size, "icmpv6", what)
-            keep = ~m
-            rows, b, t = rows[keep], b[keep], t[keep]
+            rows, b, h = select(~m, rows, b, h)
+    t = h["type"]
     tgt = (t == 135) | (t == 136) | (t == 137)
-    out.ip("nd_target", rows[tgt], raw(d, b[tgt], 8, 16))
+    out.ip("nd_target", rows[tgt], addr(d, b[tgt], 8, 16))
     na = t == 136
-    st.nd_flags[rows[na]] = (u8(d, b[na], 4) >> 5) & 7
+    st.nd_flags[rows[na]] = (h["b4"][na] >> 5) & 7
     ra = t == 134
-    st.nd_flags[rows[ra]] = 8 + ((u8(d, b[ra], 5) >> 6) & 3)
+    st.nd_flags[rows[ra]] = 8 + ((h["b5"][ra] >> 6) & 3)
     start = np.zeros(rows.size, dtype=np.int64)
     for typ, at in _ND_OPTS_AT.items():
         start[t == typ] = at
@@ -155,16 +175,16 @@ def _quoted(st: State, rows: np.ndarray, layer: str, family: int) -> None:
         rows, qb, ihl = rows[ok], qb[ok], ihl[ok]
         nh = u8(d, qb, 9)
         first = (u16(d, qb, 6) & 0x1FFF) == 0
-        out.ip("emb_src_ip", rows, raw(d, qb, 12, 4))
-        out.ip("emb_dst_ip", rows, raw(d, qb, 16, 4))
+        out.ip("emb_src_ip", rows, addr(d, qb, 12, 4))
+        out.ip("emb_dst_ip", rows, addr(d, qb, 16, 4))
         out.int("emb_ip_len", rows, u16(d, qb, 2))
         l4 = st.pos[rows] + 8 + ihl
         echo_proto, echo_types = 1, (0, 8)
     else:
         nh = u8(d, qb, 6)
         first = np.ones(rows.size, dtype=bool)
-        out.ip("emb_src_ip", rows, raw(d, qb, 8, 16))
-        out.ip("emb_dst_ip", rows, raw(d, qb, 24, 16))
+        out.ip("emb_src_ip", rows, addr(d, qb, 8, 16))
+        out.ip("emb_dst_ip", rows, addr(d, qb, 24, 16))
         out.int("emb_ip_len", rows, 40 + u16(d, qb, 4))
         l4 = st.pos[rows] + 48
         lim = np.minimum(st.cap[rows], st.end[rows])

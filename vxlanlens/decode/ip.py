@@ -12,7 +12,10 @@ from ._state import (
     P_TCP,
     P_UDP,
     State,
-    raw,
+    header,
+    layout,
+    put,
+    select,
     u8,
     u16,
     u32,
@@ -46,129 +49,161 @@ EXT_NAMES = ("", "hop-by-hop", "routing", "fragment", "dest-opts", "ah", "esp", 
 _MAX_EXT = 12
 
 
+_IPV4 = layout(
+    20,
+    vihl=(0, "u1"),
+    total=(2, ">u2"),
+    ident=(4, ">u2"),
+    frag=(6, ">u2"),
+    ttl=(8, "u1"),
+    proto=(9, "u1"),
+    src=(12, "V4"),
+    dst=(16, "V4"),
+)
+_IPV6 = layout(
+    40,
+    vtc=(0, "u1"),
+    plen=(4, ">u2"),
+    nh=(6, "u1"),
+    hlim=(7, "u1"),
+    src=(8, "V16"),
+    dst=(24, "V16"),
+)
+
+
 def ipv4(st: State, rows: np.ndarray) -> None:
     """IPv4 header: checks version, IHL and total length, then fields; fragments stop at L3."""
-    rows = rows[st.need(rows, 20, "ipv4", "IPv4 header")]
-    d = st.data
-    b = st.base(rows)
-    v0 = u8(d, b, 0)
+    pos, end = st.pos[rows], st.end[rows]
+    ok = st.need(rows, 20, "ipv4", "IPv4 header", pos=pos, limit=end)
+    rows, pos, end = select(ok, rows, pos, end)
+    h = header(st.data, st.start[rows] + pos, _IPV4)
+    v0 = h["vihl"].astype(np.int64)
     ver, ihl = v0 >> 4, (v0 & 0x0F) * 4
     bad = ver != 4
-    st.fail(
-        rows[bad],
-        "ipv4",
-        "IPv4 header: expected version 4, found {a} at offset {b}",
-        ver[bad],
-        st.pos[rows[bad]],
-    )
     bad2 = ~bad & (ihl < 20)
-    st.fail(
-        rows[bad2],
-        "ipv4",
-        "IPv4 header length (IHL) must be at least 20 bytes, found {a} at offset {b}",
-        ihl[bad2],
-        st.pos[rows[bad2]],
-    )
-    keep = ~(bad | bad2)
-    rows, b, ihl = rows[keep], b[keep], ihl[keep]
-    ok = st.need(rows, ihl, "ipv4", "IPv4 header with options")
-    rows, b, ihl = rows[ok], b[ok], ihl[ok]
+    if bad.any() or bad2.any():
+        st.fail(
+            rows[bad],
+            "ipv4",
+            "IPv4 header: expected version 4, found {a} at offset {b}",
+            ver[bad],
+            pos[bad],
+        )
+        st.fail(
+            rows[bad2],
+            "ipv4",
+            "IPv4 header length (IHL) must be at least 20 bytes, found {a} at offset {b}",
+            ihl[bad2],
+            pos[bad2],
+        )
+        rows, h, ihl, pos, end = select(~(bad | bad2), rows, h, ihl, pos, end)
+    ok = st.need(rows, ihl, "ipv4", "IPv4 header with options", pos=pos, limit=end)
+    rows, h, ihl, pos, end = select(ok, rows, h, ihl, pos, end)
 
-    pos = st.pos[rows]
-    tl = u16(d, b, 2)
+    tl = h["total"].astype(np.int64)
     jumbo = tl == 0  # BIG TCP / GSO: the length is whatever was captured
-    avail = st.end[rows] - pos
+    avail = end - pos
     short = ~jumbo & (tl < ihl)
-    st.fail(
-        rows[short],
-        "ipv4",
-        "IPv4 total length {a} is shorter than its {c}-byte header at offset {b}",
-        tl[short],
-        pos[short],
-        ihl[short],
-    )
     over = ~jumbo & ~short & (tl > avail)
-    st.fail(
-        rows[over],
-        "ipv4",
-        "IPv4 total length {a} exceeds the {c} bytes left in the frame at offset {b}",
-        tl[over],
-        pos[over],
-        avail[over],
-    )
-    keep = ~(short | over)
-    rows, b, ihl, tl, jumbo, pos = rows[keep], b[keep], ihl[keep], tl[keep], jumbo[keep], pos[keep]
+    if short.any() or over.any():
+        st.fail(
+            rows[short],
+            "ipv4",
+            "IPv4 total length {a} is shorter than its {c}-byte header at offset {b}",
+            tl[short],
+            pos[short],
+            ihl[short],
+        )
+        st.fail(
+            rows[over],
+            "ipv4",
+            "IPv4 total length {a} exceeds the {c} bytes left in the frame at offset {b}",
+            tl[over],
+            pos[over],
+            avail[over],
+        )
+        rows, h, ihl, tl, jumbo, pos, end = select(
+            ~(short | over), rows, h, ihl, tl, jumbo, pos, end
+        )
 
-    st.jumbo[rows] = jumbo
-    end = np.where(jumbo, st.end[rows], pos + tl)
-    st.end[rows] = end
+    put(st.jumbo, rows, jumbo)
+    end = np.where(jumbo, end, pos + tl)
+    put(st.end, rows, end)
     out = st.out
-    proto = u8(d, b, 9)
-    flags = u16(d, b, 6)
+    proto = h["proto"]
+    flags = h["frag"].astype(np.int64)
     frag = (flags & 0x1FFF) * 8
     out.int("ip_version", rows, 4)
-    out.ip("src_ip", rows, raw(d, b, 12, 4))
-    out.ip("dst_ip", rows, raw(d, b, 16, 4))
-    out.int("ttl", rows, u8(d, b, 8))
+    out.ip("src_ip", rows, h["src"])
+    out.ip("dst_ip", rows, h["dst"])
+    out.int("ttl", rows, h["ttl"])
     out.int("ip_proto", rows, proto)
     out.int("ip_len", rows, end - pos)
-    out.int("ip_id", rows, u16(d, b, 4))
+    out.int("ip_id", rows, h["ident"])
     out.int("frag_offset", rows, frag)
     out.bool("more_fragments", rows, (flags & 0x2000) != 0)
     out.bool("dont_fragment", rows, (flags & 0x4000) != 0)
-    st.pos[rows] = pos + ihl
-    st.nxt[rows] = np.where(frag == 0, _NEXT4[proto], P_DONE)
+    put(st.pos, rows, pos + ihl)
+    put(st.nxt, rows, np.where(frag == 0, _NEXT4[proto], P_DONE))
 
 
 def ipv6(st: State, rows: np.ndarray) -> None:
     """IPv6 fixed header: checks version and payload length, then fields; extensions follow."""
-    rows = rows[st.need(rows, 40, "ipv6", "IPv6 header")]
-    d = st.data
-    b = st.base(rows)
-    ver = u8(d, b, 0) >> 4
+    pos, end = st.pos[rows], st.end[rows]
+    ok = st.need(rows, 40, "ipv6", "IPv6 header", pos=pos, limit=end)
+    rows, pos, end = select(ok, rows, pos, end)
+    h = header(st.data, st.start[rows] + pos, _IPV6)
+    ver = h["vtc"] >> 4
     bad = ver != 6
-    st.fail(
-        rows[bad],
-        "ipv6",
-        "IPv6 header: expected version 6, found {a} at offset {b}",
-        ver[bad],
-        st.pos[rows[bad]],
-    )
-    rows, b = rows[~bad], b[~bad]
-    pos = st.pos[rows]
-    plen = u16(d, b, 4)
+    if bad.any():
+        st.fail(
+            rows[bad],
+            "ipv6",
+            "IPv6 header: expected version 6, found {a} at offset {b}",
+            ver[bad],
+            pos[bad],
+        )
+        rows, h, pos, end = select(~bad, rows, h, pos, end)
+    plen = h["plen"].astype(np.int64)
     jumbo = plen == 0  # jumbogram / BIG TCP: the length is whatever was captured
-    avail = st.end[rows] - pos - 40
+    avail = end - pos - 40
     over = ~jumbo & (plen > avail)
-    st.fail(
-        rows[over],
-        "ipv6",
-        "IPv6 payload length {a} exceeds the {c} bytes left after the header at offset {b}",
-        plen[over],
-        pos[over],
-        avail[over],
-    )
-    keep = ~over
-    rows, b, pos, plen, jumbo = rows[keep], b[keep], pos[keep], plen[keep], jumbo[keep]
+    if over.any():
+        st.fail(
+            rows[over],
+            "ipv6",
+            "IPv6 payload length {a} exceeds the {c} bytes left after the header at offset {b}",
+            plen[over],
+            pos[over],
+            avail[over],
+        )
+        rows, h, pos, end, plen, jumbo = select(~over, rows, h, pos, end, plen, jumbo)
 
-    st.jumbo[rows] = jumbo
-    end = np.where(jumbo, st.end[rows], pos + 40 + plen)
-    st.end[rows] = end
+    put(st.jumbo, rows, jumbo)
+    end = np.where(jumbo, end, pos + 40 + plen)
+    put(st.end, rows, end)
     out = st.out
     out.int("ip_version", rows, 6)
-    out.ip("src_ip", rows, raw(d, b, 8, 16))
-    out.ip("dst_ip", rows, raw(d, b, 24, 16))
-    out.int("ttl", rows, u8(d, b, 7))
+    out.ip("src_ip", rows, h["src"])
+    out.ip("dst_ip", rows, h["dst"])
+    out.int("ttl", rows, h["hlim"])
     out.int("ip_len", rows, end - pos)
-    st.proto[rows] = u8(d, b, 6)
-    st.extseq[rows] = 0
-    st.pos[rows] = pos + 40
-    st.nxt[rows] = P_IP6EXT
+    nh = h["nh"]
+    put(st.proto, rows, nh)
+    put(st.extseq, rows, 0)
+    put(st.pos, rows, pos + 40)
+    if (_EXT[nh] == 0).all():  # no extension header: what ipv6_ext would do at once
+        _finish6(st, rows, _NEXT6[nh], nh)
+    else:
+        put(st.nxt, rows, P_IP6EXT)
 
 
-def _finish6(st: State, rows: np.ndarray, nxt: np.ndarray | int) -> None:
-    st.out.int("ip_proto", rows, st.proto[rows])
-    st.nxt[rows] = nxt
+def _finish6(
+    st: State, rows: np.ndarray, nxt: np.ndarray | int, proto: np.ndarray | None = None
+) -> None:
+    """The last next-header value (``proto``, by default ``st.proto``) is ``ip_proto``."""
+    st.out.int("ip_proto", rows, st.proto[rows] if proto is None else proto)
+    put(st.nxt, rows, nxt)
 
 
 def ipv6_ext(st: State, rows: np.ndarray) -> None:

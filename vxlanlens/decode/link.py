@@ -17,7 +17,12 @@ from ._state import (
     P_SLL,
     P_SLL2,
     State,
+    header,
+    layout,
     mac,
+    mac48,
+    put,
+    select,
     u8,
     u16,
     u32,
@@ -54,15 +59,19 @@ _MAX_TAGS = 4
 _ARPHRD_NETLINK = 824
 
 # Ethertype -> next protocol (anything else: stop without error).
-_ETYPE_NEXT = {0x0800: P_IPV4, 0x86DD: P_IPV6, 0x0806: P_ARP, 0x8035: P_ARP}
+_ETYPE_NEXT = np.zeros(65536, dtype=np.int8)
+_ETYPE_NEXT[[0x0800, 0x86DD, 0x0806, 0x8035]] = [P_IPV4, P_IPV6, P_ARP, P_ARP]
 
 
 def start(st: State) -> None:
     """Set each row's first protocol from its link type; empty frames and unknown types fail."""
     lt = st.linktype
-    nxt = np.zeros(st.n, dtype=np.int8)
-    for value, code in LINKTYPES.items():
-        nxt[lt == value] = code
+    if (lt == lt[0]).all():  # the usual case: one link type for the whole batch
+        nxt = np.full(st.n, LINKTYPES.get(int(lt[0]), P_DONE), dtype=np.int8)
+    else:
+        nxt = np.zeros(st.n, dtype=np.int8)
+        for value, code in LINKTYPES.items():
+            nxt[lt == value] = code
     st.nxt[:] = nxt
     unknown = np.flatnonzero(nxt == P_DONE)
     st.fail(
@@ -75,16 +84,21 @@ def start(st: State) -> None:
     st.fail(empty, "link", "empty frame: 0 bytes captured at offset 0")
 
 
+_ETH = layout(14, dst=(0, ">u8"), src=(6, ">u8"), etype=(12, ">u2"))
+
+
 def ethernet(st: State, rows: np.ndarray) -> None:
     """Ethernet II / 802.3 header: destination and source MAC, then the type/length field."""
-    rows = rows[st.need(rows, 14, "ethernet", "Ethernet header", container="frame")]
-    d, b = st.data, st.base(rows)
-    st.out.mac("dst_mac", rows, mac(d, b, 0))
-    st.out.mac("src_mac", rows, mac(d, b, 6))
-    st.etype[rows] = u16(d, b, 12)
-    st.llc_ok[rows] = True
-    st.pos[rows] += 14
-    st.nxt[rows] = P_ETYPE
+    pos = st.pos[rows]
+    ok = st.need(rows, 14, "ethernet", "Ethernet header", container="frame", pos=pos)
+    rows, pos = select(ok, rows, pos)
+    h = header(st.data, st.start[rows] + pos, _ETH)
+    st.out.mac("dst_mac", rows, mac48(h["dst"]))
+    st.out.mac("src_mac", rows, mac48(h["src"]))
+    put(st.etype, rows, h["etype"])
+    put(st.llc_ok, rows, True)
+    put(st.pos, rows, pos + 14)
+    put(st.nxt, rows, P_ETYPE)
 
 
 def ethertype(st: State, rows: np.ndarray) -> None:
@@ -104,8 +118,9 @@ def ethertype(st: State, rows: np.ndarray) -> None:
         st.pos[t] += 4
         st.llc_ok[t] = True
         rows = rows[st.nxt[rows] == P_ETYPE]
+    else:  # a tag at every level looked at: read the Ethertype after the last one
+        et = st.etype[rows]
 
-    et = st.etype[rows]
     small = et < 0x0600
     if small.any():
         # 802.3 length field: an LLC header follows; SNAP carries an Ethertype. Linux SLL
@@ -121,13 +136,10 @@ def ethertype(st: State, rows: np.ndarray) -> None:
         ]
         st.etype[snap_rows] = u16(d, st.base(snap_rows), 6)
         st.pos[snap_rows] += 8
-        rows = np.concatenate([rows[~small], snap_rows])
+        rows = np.sort(np.concatenate([rows[~small], snap_rows]))  # rows stay in order
         et = st.etype[rows]
     st.out.int("ethertype", rows, et)
-    nxt = np.zeros(rows.size, dtype=np.int8)
-    for value, code in _ETYPE_NEXT.items():
-        nxt[et == value] = code
-    st.nxt[rows] = nxt
+    put(st.nxt, rows, _ETYPE_NEXT[et])
 
 
 def _cooked_next(st: State, rows: np.ndarray, proto: np.ndarray, hatype: np.ndarray) -> None:

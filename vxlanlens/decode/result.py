@@ -10,6 +10,9 @@ from ..schema import COLUMNS
 
 __all__ = ["DecodedBatch"]
 
+Text = np.ndarray | tuple[np.ndarray, np.ndarray]
+"""A text column: an object array, or ``(codes, categories)`` (see :class:`DecodedBatch`)."""
+
 
 @dataclass
 class DecodedBatch:
@@ -19,7 +22,10 @@ class DecodedBatch:
     - ``bools[name] = (values, valid)``: bool array and bool mask (kind ``bool``);
     - ``macs[name] = (values, valid)``: ``uint64`` 48-bit MACs and bool mask (kind ``mac``);
     - ``ips[name] = (addr, family)``: ``(n, 16) uint8`` and ``uint8`` family 0/4/6 (kind ``ip``);
-    - ``texts[name] = values``: object array of ``str`` or ``None`` (kind ``text``).
+    - ``texts[name]`` (kind ``text``): either an object array of ``str`` or ``None``, or
+      ``(codes, categories)``: an integer array of indices into ``categories`` (-1 = null)
+      and an object array of distinct ``str`` (the fast decoder's form: no Python object per
+      row). :meth:`text` gives either as an object array.
 
     A column the decoder did not touch may be absent: it is then null for every row.
     """
@@ -29,10 +35,25 @@ class DecodedBatch:
     bools: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     macs: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     ips: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    texts: dict[str, np.ndarray] = field(default_factory=dict)
+    texts: dict[str, Text] = field(default_factory=dict)
+
+    def text(self, name: str) -> np.ndarray:
+        """Text column ``name`` as an object array of ``str`` / ``None`` (all None if absent)."""
+        value = self.texts.get(name)
+        if value is None:
+            return np.full(self.n, None, dtype=object)
+        if not isinstance(value, tuple):
+            return value
+        codes, categories = value
+        codes = np.asarray(codes)
+        out = np.full(self.n, None, dtype=object)
+        valid = codes >= 0
+        out[valid] = np.asarray(categories, dtype=object)[codes[valid]]
+        return out
 
     def check(self) -> None:
-        """Raise ``ValueError`` if a column is unknown, of the wrong kind or of the wrong length."""
+        """Raise ``ValueError`` if a column is unknown, of the wrong kind or of the wrong length,
+        or if a coded text column has codes outside its categories."""
         kinds = {c.name: c.kind for c in COLUMNS}
         for kind, store in (
             ("int", self.ints),
@@ -44,9 +65,24 @@ class DecodedBatch:
             for name, value in store.items():
                 if kinds.get(name) != kind:
                     raise ValueError(f"column {name!r} is not a {kind} column of the schema")
-                arrays = value if isinstance(value, tuple) else (value,)
+                if kind == "text" and isinstance(value, tuple):
+                    _check_coded(name, *value)
+                    arrays: tuple[np.ndarray, ...] = value[:1]  # the codes have one per row
+                else:
+                    arrays = value if isinstance(value, tuple) else (value,)
                 for a in arrays:
                     if a.shape[0] != self.n:
                         raise ValueError(
                             f"column {name!r} has {a.shape[0]} rows, expected {self.n}"
                         )
+
+
+def _check_coded(name: str, codes: np.ndarray, categories: np.ndarray) -> None:
+    if codes.dtype.kind not in "iu":
+        raise ValueError(f"text column {name!r}: codes must be integers, not {codes.dtype}")
+    if codes.size and (codes.min() < -1 or codes.max() >= len(categories)):
+        raise ValueError(
+            f"text column {name!r}: a code is outside its {len(categories)} categories"
+        )
+    if len(set(categories.tolist())) != len(categories):
+        raise ValueError(f"text column {name!r}: categories are not distinct")

@@ -62,11 +62,15 @@ _STAGES: tuple[tuple[int, Callable[[State, np.ndarray], None]], ...] = (
 PKT_TYPES = {0: "host", 1: "broadcast", 2: "multicast", 3: "otherhost", 4: "outgoing"}
 """Linux SLL/SLL2 packet types (``pkt_type``); other values are shown as their number."""
 
-_ND_FLAG_TEXT = np.array(
-    ["".join(ch for ch, bit in (("R", 4), ("S", 2), ("O", 1)) if code & bit) for code in range(8)]
-    + ["".join(ch for ch, bit in (("M", 2), ("O", 1)) if code & bit) for code in range(4)],
-    dtype=object,
-)
+_ND_FLAGS = [
+    "".join(ch for ch, bit in (("R", 4), ("S", 2), ("O", 1)) if code & bit) for code in range(8)
+] + ["".join(ch for ch, bit in (("M", 2), ("O", 1)) if code & bit) for code in range(4)]
+# ``nd_flags`` texts (each once) and, for ``st.nd_flags + 1``, the code of its text (-1: null).
+_ND_FLAG_TEXT = np.array(sorted(set(_ND_FLAGS)), dtype=object)
+_ND_FLAG_CODE = np.array([-1] + [list(_ND_FLAG_TEXT).index(t) for t in _ND_FLAGS], dtype=np.int32)
+_TUNNEL_TEXT = np.array(TUNNEL_NAMES[1:], dtype=object)
+_LAYER_TEXT = np.array(LAYERS[1:], dtype=object)
+_NO_TEXT = np.zeros(0, dtype=object)
 
 _DEFAULT_OPTIONS = DecodeOptions()
 
@@ -103,16 +107,30 @@ def geneve_option_text(packed: int) -> str:
     return f"0x{cls:04x}/0x{typ:02x}{'C' if typ & 0x80 else ''}/{ln}"
 
 
-def _text_by_unique(n: int, mask: np.ndarray, keys: np.ndarray, fmt: Callable) -> np.ndarray:
-    """Object array: ``fmt(key)`` where ``mask``, else None; formats each distinct key once."""
-    out = np.full(n, None, dtype=object)
-    if mask.any():
-        sel = keys[mask]
-        uniq, inv = np.unique(sel, axis=0 if sel.ndim > 1 else None, return_inverse=True)
-        texts = np.empty(len(uniq), dtype=object)
-        texts[:] = [fmt(u) for u in uniq]
-        out[mask] = texts[inv.reshape(-1)]
-    return out
+def _coded(codes: np.ndarray, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A text column as ``(codes, categories)`` (see :class:`DecodedBatch`): ``codes`` index
+    ``texts``, -1 for null; categories whose text repeats are merged so that each is distinct."""
+    uniq, inv = np.unique(texts, return_inverse=True)
+    if len(uniq) == len(texts):
+        return codes, texts
+    remap = np.append(inv.reshape(-1).astype(np.int32), np.int32(-1))  # code -1 stays -1
+    return remap[codes], uniq
+
+
+def _text_by_unique(
+    n: int, mask: np.ndarray, keys: np.ndarray, fmt: Callable
+) -> tuple[np.ndarray, np.ndarray]:
+    """Text column, ``fmt(key)`` where ``mask`` else null, as ``(codes, categories)``; formats
+    each distinct key once."""
+    codes = np.full(n, -1, dtype=np.int32)
+    if not mask.any():
+        return codes, _NO_TEXT
+    sel = keys[mask]
+    uniq, inv = np.unique(sel, axis=0 if sel.ndim > 1 else None, return_inverse=True)
+    texts = np.empty(len(uniq), dtype=object)
+    texts[:] = [fmt(u) for u in uniq]
+    codes[mask] = inv.reshape(-1)
+    return _coded(codes, texts)
 
 
 def _ext_text(seq: int) -> str:
@@ -129,13 +147,15 @@ def _error_text(row: np.ndarray) -> str:
     return template_text(tpl).format(a=a, b=b, c=c, d=d)
 
 
-def _geneve_texts(st: State) -> np.ndarray:
+def _geneve_texts(st: State) -> tuple[np.ndarray, np.ndarray]:
+    """``geneve_options`` as ``(codes, categories)``: "" for a Geneve header without options."""
     n = st.n
-    out = np.full(n, None, dtype=object)
+    codes = np.full(n, -1, dtype=np.int32)
     grows = np.flatnonzero(st.gen >= 0)
     if grows.size == 0:
-        return out
-    out[grows] = ""
+        return codes, _NO_TEXT
+    codes[grows] = 0
+    empty = (codes, np.array([""], dtype=object))
     rs, js, cs = [], [], []
     for serial, records in st.geneve_opts:
         for j, r, code in records:
@@ -144,46 +164,45 @@ def _geneve_texts(st: State) -> np.ndarray:
             js.append(np.full(int(keep.sum()), j, dtype=np.int64))
             cs.append(code[keep])
     if not rs:
-        return out
+        return empty
     r, j, c = np.concatenate(rs), np.concatenate(js), np.concatenate(cs)
     if r.size == 0:
-        return out
+        return empty
     slot = np.full(n, -1, dtype=np.int64)
     slot[grows] = np.arange(grows.size)
     mat = np.full((grows.size, int(j.max()) + 1), -1, dtype=np.int64)
     mat[slot[r], j] = c
     has = (mat >= 0).any(axis=1)
-    texts = _text_by_unique(
+    sub, texts = _text_by_unique(
         grows.size,
         has,
         mat,
         lambda row: ";".join(geneve_option_text(int(x)) for x in row if x >= 0),
     )
-    out[grows[has]] = texts[has]
-    return out
+    # Category 0 is "" (no options); the texts with options follow.
+    codes[grows[has]] = sub[has] + 1
+    return _coded(codes, np.concatenate([np.array([""], dtype=object), texts]))
 
 
 def _finish(st: State) -> DecodedBatch:
     n = st.n
     out = st.out
     out.int("tunnel_depth", np.arange(n), st.depth)
-    texts: dict[str, np.ndarray] = {}
-    tun = np.array(TUNNEL_NAMES, dtype=object)
-    texts["tunnel"] = tun[st.tunnel]
+    texts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    texts["tunnel"] = (st.tunnel.astype(np.int32) - 1, _TUNNEL_TEXT)
     texts["pkt_type"] = _text_by_unique(
         n, st.pkt_type >= 0, st.pkt_type, lambda v: PKT_TYPES.get(int(v), str(int(v)))
     )
-    nd = np.full(n, None, dtype=object)
-    m = st.nd_flags >= 0
-    nd[m] = _ND_FLAG_TEXT[st.nd_flags[m]]
-    texts["nd_flags"] = nd
+    texts["nd_flags"] = (_ND_FLAG_CODE[st.nd_flags.astype(np.int32) + 1], _ND_FLAG_TEXT)
     texts["ip6_ext"] = _text_by_unique(n, st.extseq > 0, st.extseq, _ext_text)
     texts["geneve_options"] = _geneve_texts(st)
+    texts["decode_layer"] = (st.err_layer.astype(np.int32) - 1, _LAYER_TEXT)
     err = st.err_layer > 0
-    layers = np.array([None, *LAYERS[1:]], dtype=object)
-    texts["decode_layer"] = layers[st.err_layer]
-    keys = np.concatenate([st.err_tpl[:, None].astype(np.int64), st.err_args], axis=1)
-    texts["decode_error"] = _text_by_unique(n, err, keys, _error_text)
+    if err.any():
+        keys = np.concatenate([st.err_tpl[:, None].astype(np.int64), st.err_args], axis=1)
+        texts["decode_error"] = _text_by_unique(n, err, keys, _error_text)
+    else:
+        texts["decode_error"] = (np.full(n, -1, dtype=np.int32), _NO_TEXT)
     return DecodedBatch(
         n=n, ints=out.ints, bools=out.bools, macs=out.macs, ips=out.ips, texts=texts
     )

@@ -23,7 +23,11 @@ from ._state import (
     P_IPV6,
     P_VXLAN,
     State,
+    header,
+    layout,
+    put,
     raw,
+    select,
     u8,
     u16,
     u24,
@@ -34,6 +38,9 @@ __all__ = ["GUESS_MIN_PAYLOAD", "classify", "geneve", "gpe", "vxlan"]
 _VX, _GP, _GN = 1, 2, 4
 
 _GENEVE_PROTOS = (0x6558, 0x0800, 0x86DD, 0x0806)
+_TUNNEL = layout(
+    8, word=(0, ">u4"), b0=(0, "u1"), b1=(1, "u1"), proto=(2, ">u2"), b3=(3, "u1"), b7=(7, "u1")
+)
 _PROTO_NEXT = {0x6558: P_ETH, 0x0800: P_IPV4, 0x86DD: P_IPV6, 0x0806: P_ARP}
 _GPE_PROTO = {1: 0x0800, 2: 0x86DD, 3: 0x6558, 4: 0x894F}
 _GPE_NEXT = {1: P_IPV4, 2: P_IPV6, 3: P_ETH}
@@ -109,7 +116,15 @@ def _guess(g: np.ndarray, wire: np.ndarray) -> np.ndarray:
     return flags_ok & unicast_src & (ip4 | ip6 | arp)
 
 
-def classify(st: State, rows: np.ndarray, sport: np.ndarray, dport: np.ndarray) -> None:
+def classify(
+    st: State,
+    rows: np.ndarray,
+    sport: np.ndarray,
+    dport: np.ndarray,
+    *,
+    pos: np.ndarray | None = None,
+    end: np.ndarray | None = None,
+) -> None:
     """Set ``nxt`` to a tunnel for UDP ``rows`` (positioned after the UDP header) whose payload is one.
 
     Candidates are rows with either port in ``options.vxlan_ports`` / ``gpe_ports`` /
@@ -133,14 +148,18 @@ def classify(st: State, rows: np.ndarray, sport: np.ndarray, dport: np.ndarray) 
     then an inner IPv4 header with version 4, IHL >= 5 and IHL*4 <= total length <= the bytes
     left, or an IPv6 header with version 6 and 40 + payload length <= the bytes left, or an ARP
     header with hardware type 1, protocol 0x0800, lengths 6/4 and opcode 1..4.
+
+    ``pos`` and ``end`` may give ``st.pos[rows]`` and ``st.end[rows]`` when the caller has them.
     """
     o = st.options
     tbl = _port_table(o.vxlan_ports, o.gpe_ports, o.geneve_ports)
     kind = tbl[sport] | tbl[dport]
-    pos = st.pos[rows]
-    wire = st.end[rows] - pos
-    capt = st.cap[rows] - pos
     on = kind != 0
+    if not on.any() and not o.guess_tunnels:
+        return
+    pos = st.pos[rows] if pos is None else pos
+    wire = (st.end[rows] if end is None else end) - pos
+    capt = st.cap[rows] - pos
     hdr = wire >= 8
     cut = on & hdr & (capt < 8)
     if cut.any():
@@ -159,44 +178,39 @@ def classify(st: State, rows: np.ndarray, sport: np.ndarray, dport: np.ndarray) 
                 capt[m],
             )
             cut &= ~m
-    cand = np.flatnonzero(on & hdr & (capt >= 8))
-    if cand.size:
-        r, k = rows[cand], kind[cand]
-        g = raw(st.data, st.base(r), 0, 8).astype(np.int64)
-        b0 = g[:, 0]
+    is_cand = on & hdr & (capt >= 8)
+    if is_cand.any():
+        r, k, w, p = select(is_cand, rows, kind, wire, pos)
+        h = header(st.data, st.start[r] + p, _TUNNEL)
+        b0 = h["b0"].astype(np.int64)
+        b1, b3, b7 = h["b1"], h["b3"], h["b7"]
         ibit = (b0 & 0x08) != 0
-        gproto = (g[:, 2] << 8) | g[:, 3]
         gver0 = (b0 >> 6) == 0
         gen_strict = (
             gver0
-            & _isin(gproto, _GENEVE_PROTOS)
-            & ((g[:, 1] & 0x3F) == 0)
-            & (g[:, 7] == 0)
-            & ((b0 & 0x3F) * 4 + 8 <= wire[cand])
+            & _isin(h["proto"], _GENEVE_PROTOS)
+            & ((b1 & 0x3F) == 0)
+            & (b7 == 0)
+            & ((b0 & 0x3F) * 4 + 8 <= w)
         )
-        vx_strict = (b0 == 0x08) & ((g[:, 1] | g[:, 2] | g[:, 3] | g[:, 7]) == 0)
-        gpe_ok = ((b0 & 0x04) != 0) & (g[:, 3] >= 1) & (g[:, 3] <= 4)
+        vx_strict = (h["word"] == 0x08000000) & (b7 == 0)
+        gpe_ok = ((b0 & 0x04) != 0) & (b3 >= 1) & (b3 <= 4)
         on_vx, on_gp, on_gn = (k & _VX) != 0, (k & _GP) != 0, (k & _GN) != 0
-        res = np.zeros(r.size, dtype=np.int8)
-        todo = np.ones(r.size, dtype=bool)
-        for cond, code in (
-            (on_gp & gpe_ok, P_GPE),
-            (on_vx & ibit & ~gen_strict, P_VXLAN),
-            (
-                (on_gn & gver0 & ~(vx_strict & ~gen_strict)) | ((on_vx | on_gp) & gen_strict),
-                P_GENEVE,
-            ),
-            ((on_gn | on_gp) & vx_strict, P_VXLAN),
-        ):
-            m = todo & cond
-            res[m] = code
-            todo &= ~m
-        st.nxt[r] = res
+        gpe = on_gp & gpe_ok
+        vx = ~gpe & on_vx & ibit & ~gen_strict
+        gen = (
+            ~gpe
+            & ~vx
+            & ((on_gn & gver0 & ~(vx_strict & ~gen_strict)) | ((on_vx | on_gp) & gen_strict))
+        )
+        vx |= ~gpe & ~gen & (on_gn | on_gp) & vx_strict
+        res = np.where(gpe, P_GPE, np.where(vx, P_VXLAN, np.where(gen, P_GENEVE, P_DONE)))
+        put(st.nxt, r, res.astype(np.int8))
     if o.guess_tunnels:
         gs = np.flatnonzero(~on & (capt >= GUESS_MIN_PAYLOAD) & (wire >= 8 + 14 + 20))
         if gs.size:
             r = rows[gs]
-            g = raw(st.data, st.base(r), 0, GUESS_MIN_PAYLOAD).astype(np.int64)
+            g = raw(st.data, st.start[r] + pos[gs], 0, GUESS_MIN_PAYLOAD).astype(np.int64)
             st.nxt[r[_guess(g, wire[gs])]] = P_VXLAN
 
 
@@ -206,46 +220,52 @@ def _enter(st: State, rows: np.ndarray, layer: str, code: int) -> tuple[np.ndarr
     Returns the rows that entered and a mask of those for which it is the outermost tunnel.
     """
     limit = st.options.max_tunnel_depth
-    over = st.depth[rows] >= limit
-    st.fail(
-        rows[over],
-        layer,
-        "tunnels nested deeper than max_tunnel_depth {a} at offset {b}",
-        limit,
-        st.pos[rows[over]],
-    )
-    rows = rows[~over]
-    first = st.depth[rows] == 0
-    fr = rows[first]
+    depth = st.depth[rows]
+    over = depth >= limit
+    if over.any():
+        st.fail(
+            rows[over],
+            layer,
+            "tunnels nested deeper than max_tunnel_depth {a} at offset {b}",
+            limit,
+            st.pos[rows[over]],
+        )
+        rows, depth = select(~over, rows, depth)
+    first = depth == 0
+    (fr,) = select(first, rows)
     out = st.out
     out.move(_OUTER_MOVES, fr)
     out.int("outer_udp_len", fr, st.udp_len[fr])
     out.int("outer_udp_checksum", fr, st.udp_csum[fr])
     out.clear(_POD_COLUMNS + _TUNNEL_COLUMNS, rows)
-    st.extseq[rows] = 0
-    st.jumbo[rows] = False
-    st.gen[rows] = -1
-    st.depth[rows] += 1
-    st.tunnel[rows] = code
+    put(st.extseq, rows, 0)
+    put(st.jumbo, rows, False)
+    put(st.gen, rows, -1)
+    put(st.depth, rows, depth + 1)
+    put(st.tunnel, rows, code)
     return rows, first
+
+
+_VXLAN = layout(8, flags=(0, "u1"), gbp=(2, ">u2"), vni=(4, ">u4"))
 
 
 def vxlan(st: State, rows: np.ndarray) -> None:
     """VXLAN header: flags, VNI, group-policy id when the G bit is set; an Ethernet frame follows."""
-    rows = rows[st.need(rows, 8, "vxlan", "VXLAN header")]
+    rows = st.keep(rows, 8, "vxlan", "VXLAN header")
     rows, first = _enter(st, rows, "vxlan", 1)
-    d, b = st.data, st.base(rows)
-    flags = u8(d, b, 0)
-    vni = u24(d, b, 4)
+    pos = st.pos[rows]
+    h = header(st.data, st.start[rows] + pos, _VXLAN)
+    flags = h["flags"]
+    vni = h["vni"].astype(np.int64) >> 8
     out = st.out
     out.int("vxlan_flags", rows, flags)
     out.int("vni", rows, vni)
-    out.int("outer_vni", rows[first], vni[first])
+    out.int("outer_vni", *select(first, rows, vni))
     out.int("tunnel_proto", rows, 0x6558)
     gbp = (flags & 0x80) != 0
-    out.int("vxlan_gbp", rows[gbp], u16(d, b[gbp], 2))
-    st.pos[rows] += 8
-    st.nxt[rows] = P_ETH
+    out.int("vxlan_gbp", rows[gbp], h["gbp"][gbp])
+    put(st.pos, rows, pos + 8)
+    put(st.nxt, rows, P_ETH)
 
 
 def gpe(st: State, rows: np.ndarray) -> None:
