@@ -119,8 +119,8 @@ def _counts(ctx: Context) -> dict[str, int]:
         "exchanges": len(ctx.exchanges),
     }
     if not ctx.exchanges.empty:
-        for (kind, status), n in Counter(
-            zip(ctx.exchanges["kind"].astype(str), ctx.exchanges["status"].astype(str), strict=True)
-        ).items():
+        kinds = ctx.exchanges["kind"].astype(str).tolist()
+        statuses = ctx.exchanges["status"].astype(str).tolist()
+        for (kind, status), n in Counter(zip(kinds, statuses, strict=True)).items():
             out[f"{kind}_{status}"] = n
     return out

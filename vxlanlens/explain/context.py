@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,7 +14,7 @@ import pandas as pd
 from ..topology import Topology
 from .model import Evidence
 
-__all__ = ["Context", "Point", "ev", "na", "vals"]
+__all__ = ["Context", "Point", "Row", "ev", "first_row", "groups", "na", "records", "vals"]
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 
@@ -40,6 +42,119 @@ def ev(capture: object, frame: object) -> Evidence | None:
     if na(capture) or na(frame):
         return None
     return Evidence(capture=str(capture), frame_no=int(frame))  # type: ignore[arg-type]
+
+
+def records(df: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """The rows of ``df`` as dicts of ``columns``, holding the values ``df.iterrows()`` gives
+    (nulls included), without building a Series per row."""
+    cols = list(columns)
+    if df.empty:
+        return []
+    return [dict(zip(cols, v, strict=True)) for v in df[cols].to_numpy(dtype=object)]
+
+
+def groups(df: pd.DataFrame, keys: tuple[str, ...]) -> dict[tuple, list[int]]:
+    """Row positions of every distinct value of ``keys`` (nulls left out): the groups of
+    ``df.groupby(list(keys), observed=True, sort=False)``, in its order, without making a
+    DataFrame per group (``df.iloc[positions]`` is the group's)."""
+    values = [df[k].tolist() for k in keys]
+    nulls = np.logical_or.reduce([df[k].isna().to_numpy() for k in keys])
+    out: dict[tuple, list[int]] = {}
+    for pos, key in enumerate(zip(*values, strict=True)):
+        if not nulls[pos]:
+            out.setdefault(key, []).append(pos)
+    return out
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """``series.astype(str)``; for a categorical, its categories are converted (not every row)."""
+    if not isinstance(series.dtype, pd.CategoricalDtype) or series.cat.categories.empty:
+        return series.astype(str)
+    names = series.cat.categories.astype(str)
+    text = names.take(series.cat.codes.to_numpy(), allow_fill=True, fill_value=np.nan)
+    return pd.Series(text.array, index=series.index, name=series.name)
+
+
+def _runs(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of equal values in ``ids``: where each run starts and ends, and each item's run."""
+    first = np.ones(len(ids), dtype=bool)
+    first[1:] = ids[1:] != ids[:-1]
+    starts = np.flatnonzero(first)
+    return starts, np.append(starts[1:], len(ids)), np.cumsum(first) - 1
+
+
+def _getter(values: Any) -> Callable[[int], Any]:
+    """``values[i]`` for a position ``i`` of a column's array: the same value and type (nulls
+    included) as pandas gives, with the per-call checks of pandas done once per column."""
+    if isinstance(values, pd.Categorical):
+        cats = values.categories
+        if cats.dtype == object or isinstance(cats.dtype, pd.StringDtype):
+            boxed = cats.tolist()  # the same objects as cats[k] (text)
+        else:
+            boxed = [cats[k] for k in range(len(cats))]  # NumPy scalars, as pandas gives them
+        boxed.append(np.nan)  # code -1 (null) is the last
+        codes = values.codes
+        return lambda i: boxed[codes[i]]
+    if isinstance(
+        values, (pd.arrays.IntegerArray, pd.arrays.FloatingArray, pd.arrays.BooleanArray)
+    ):
+        kind = values.dtype.numpy_dtype
+        data = values.to_numpy(kind, na_value=kind.type(0))
+        mask = values.isna()
+        null = values.dtype.na_value
+        return lambda i: null if mask[i] else data[i]
+    if isinstance(values, pd.arrays.NumpyExtensionArray):
+        return values.to_numpy().__getitem__
+    return values.__getitem__
+
+
+class _Columns:
+    """Getters of a DataFrame's column values by position, made once per column when first
+    asked for: ``prepared`` ones (for many look-ups) read the column's arrays directly, the
+    others go through ``Series.iloc`` (nothing to prepare, for a look-up or two)."""
+
+    def __init__(self, df: pd.DataFrame, *, prepared: bool = True) -> None:
+        self._df = df
+        self._prepared = prepared
+        self.names = list(df.columns)
+        self._getters: dict[str, Callable[[int], Any]] = {}
+
+    def getter(self, column: str) -> Callable[[int], Any]:
+        """The getter of ``column`` (``KeyError`` when the table has no such column)."""
+        g = self._getters.get(column)
+        if g is None:
+            series = self._df[column]
+            g = _getter(series.array) if self._prepared else series.iloc.__getitem__
+            self._getters[column] = g
+        return g
+
+
+class Row(Mapping[str, Any]):
+    """One row of a table (the packets table, see :meth:`Context.row`), read column by column
+    when asked: ``row[column]`` is what ``table.iloc[position][column]`` gives (same value and
+    type, nulls included), without building a Series of every column."""
+
+    __slots__ = ("_columns", "position")
+
+    def __init__(self, columns: _Columns, position: int) -> None:
+        self._columns = columns
+        self.position = position
+        """Position of the row in its table."""
+
+    def __getitem__(self, column: str) -> Any:
+        return self._columns.getter(column)(self.position)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns.names)
+
+    def __len__(self) -> int:
+        return len(self._columns.names)
+
+
+def first_row(df: pd.DataFrame) -> Row:
+    """``df.iloc[0]``, read column by column when asked (the same values), for a table of which
+    a few columns of the first row are read."""
+    return Row(_Columns(df, prepared=False), 0)
 
 
 @dataclass
@@ -76,48 +191,82 @@ class Context:
     underlay_ips: set[str] = field(default_factory=set)
     """Addresses of the nodes' underlay (outer addresses of tunnelled frames)."""
     _cilium: list[str] | None = None
-    _journey_of: dict[tuple[str, int], int] | None = None
-    _row_cache: dict[tuple[str, int], pd.Series] = field(default_factory=dict)
-    _journey_obs: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
+    _journey_pos: dict[tuple[str, int], int] | None = None
+    _journey_obs: list[tuple[str, int]] = field(default_factory=list)
+    _journey_start: list[int] = field(default_factory=list)
+    _journey_end: list[int] = field(default_factory=list)
     _rows: dict[tuple[str, int], int] = field(default_factory=dict)
+    _columns: _Columns | None = None
+    _capture_of_row: pd.Series | None = None
+    _spans: dict[str, tuple[pd.Timestamp | None, pd.Timestamp | None]] = field(default_factory=dict)
+    _texts: dict[str, pd.Series] = field(default_factory=dict)
+    _flows: dict[tuple[str, str], np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.topology, Topology):
             self.topology = self.topology.indexed()  # thousands of look-ups follow
         p = self.packets
+        self._columns = _Columns(p)
+        self._capture_of_row = self.text("capture")
         if len(p):
-            keys = zip(p["capture"].astype(str), p["frame_no"].astype(int), strict=True)
-            self._rows = {k: i for i, k in enumerate(keys)}
+            keys = zip(
+                self._capture_of_row.tolist(), p["frame_no"].astype(int).tolist(), strict=True
+            )
+            # a frame listed twice is found at its last row
+            self._rows = dict(zip(keys, range(len(p)), strict=True))
         self.underlay_ips = {
             str(x) for col in ("outer_src_ip", "outer_dst_ip") for x in p[col].dropna().unique()
         }
-        self.points = {cap: self._classify(str(cap)) for cap in p["capture"].astype(str).unique()}
+        self.points = {cap: self._classify(str(cap)) for cap in self._capture_of_row.unique()}
 
     # --- rows ------------------------------------------------------------------------------
-    def row(self, capture: object, frame: object) -> pd.Series | None:
-        """The packets-table row of a frame, or ``None``."""
+    def text(self, column: str) -> pd.Series:
+        """``packets[column].astype(str)``, made once per column (for comparisons with text)."""
+        hit = self._texts.get(column)
+        if hit is None:
+            hit = self._texts[column] = _as_text(self.packets[column])
+        return hit
+
+    def untunnelled(self, src_ip: object, dst_ip: object) -> np.ndarray:
+        """Positions (in table order) of the frames outside tunnels whose source and destination
+        addresses, as text, are those of ``src_ip`` and ``dst_ip``."""
+        if self._flows is None:
+            plain = np.flatnonzero(self.packets["tunnel"].isna().to_numpy())
+            ends = pd.DataFrame(
+                {c: self.text(c).iloc[plain].to_numpy() for c in ("src_ip", "dst_ip")}
+            )
+            by_ends = ends.groupby(["src_ip", "dst_ip"], sort=False).indices
+            self._flows = {(str(s), str(d)): plain[at] for (s, d), at in by_ends.items()}
+        hit = self._flows.get((str(src_ip), str(dst_ip)))
+        return hit if hit is not None else np.zeros(0, dtype=np.int64)
+
+    def row_at(self, position: int) -> Row:
+        """The packets-table row at ``position`` (read column by column when asked)."""
+        assert self._columns is not None
+        return Row(self._columns, position)
+
+    def row(self, capture: object, frame: object) -> Row | None:
+        """The packets-table row of a frame (read column by column when asked), or ``None``."""
         if na(capture) or na(frame):
             return None
-        key = (str(capture), int(frame))  # type: ignore[call-overload]
-        hit = self._row_cache.get(key)
-        if hit is None:
-            i = self._rows.get(key)
-            if i is None:
-                return None
-            hit = self._row_cache[key] = self.packets.iloc[i]
-        return hit
+        i = self._rows.get((str(capture), int(frame)))  # type: ignore[call-overload]
+        return None if i is None else self.row_at(i)
 
     def values_at(self, captures: pd.Series, frames: pd.Series, column: str) -> np.ndarray:
         """``column`` of the packets at many ``(capture, frame)`` pairs (None where there is none)."""
         values = self.packets[column].astype(object).to_numpy()
-        idx = [
-            self._rows.get((str(c), int(f)), -1) if not (na(c) or na(f)) else -1
-            for c, f in zip(captures.tolist(), frames.tolist(), strict=True)
-        ]
-        out = np.empty(len(idx), dtype=object)
-        for k, i in enumerate(idx):
-            v = values[i] if i >= 0 else None
-            out[k] = None if na(v) else v
+        known = (captures.notna() & frames.notna()).tolist()
+        at = np.array(
+            [
+                self._rows.get((str(c), int(f)), -1) if ok else -1
+                for c, f, ok in zip(captures.tolist(), frames.tolist(), known, strict=True)
+            ],
+            dtype=np.int64,
+        )
+        if not len(values):
+            return np.full(len(at), None, dtype=object)
+        out = values[at]
+        out[(at < 0) | pd.isna(out)] = None
         return out
 
     # --- journeys --------------------------------------------------------------------------
@@ -126,18 +275,45 @@ class Context:
         journey order (just this frame when it belongs to no journey)."""
         if na(capture) or na(frame):
             return []
-        if self._journey_of is None:
-            self._journey_of, self._journey_obs = {}, {}
-            j = self.journeys
-            if not j.empty:
-                order = j.sort_values(["journey", "obs"], kind="stable")
-                for jid, c, f in zip(order["journey"].tolist(), order["capture"].astype(str).tolist(),
-                                     order["frame_no"].tolist(), strict=True):  # fmt: skip
-                    self._journey_of[(c, int(f))] = int(jid)
-                    self._journey_obs.setdefault(int(jid), []).append((c, int(f)))
+        if self._journey_pos is None:
+            self._index_journeys()
+            assert self._journey_pos is not None
         key = (str(capture), int(frame))  # type: ignore[call-overload]
-        jid = self._journey_of.get(key)
-        return list(self._journey_obs[jid]) if jid is not None else [key]
+        at = self._journey_pos.get(key)
+        if at is None:
+            return [key]
+        return self._journey_obs[self._journey_start[at] : self._journey_end[at]]
+
+    def _index_journeys(self) -> None:
+        """List the observations of the journeys of more than one observation in journey order,
+        with where each one's journey starts and ends in that list, and each frame's place in it.
+
+        A frame in no journey or alone in its journey is its own journey (a frame in several
+        journeys belongs to the last, so a one-observation journey is listed if its frame is
+        in another one too)."""
+        self._journey_pos = {}
+        j = self.journeys
+        if j.empty:
+            return
+        order = j.sort_values(["journey", "obs"], kind="stable")
+        jids = order["journey"].to_numpy(dtype=np.int64)
+        starts, ends, run = _runs(jids)
+        keep = ((ends - starts)[run] > 1) | order.duplicated(["capture", "frame_no"], keep=False)
+        keep = np.asarray(keep, dtype=bool)
+        if not keep.any():
+            return
+        order, jids = order[keep], jids[keep]
+        self._journey_obs = list(
+            zip(
+                _as_text(order["capture"]).tolist(),
+                order["frame_no"].to_numpy(dtype=np.int64).tolist(),
+                strict=True,
+            )
+        )
+        self._journey_pos = dict(zip(self._journey_obs, range(len(jids)), strict=True))
+        starts, ends, run = _runs(jids)
+        self._journey_start = starts[run].tolist()
+        self._journey_end = ends[run].tolist()
 
     # --- names -----------------------------------------------------------------------------
     def mac_name(self, mac: object) -> str | None:
@@ -219,7 +395,7 @@ class Context:
 
     # --- capture points ----------------------------------------------------------------------
     def _classify(self, capture: str) -> Point:
-        df = self.packets[self.packets["capture"].astype(str) == capture]
+        df = self.packets[self._capture_of_row == capture]
         n = len(df)
         for cp in self.topology.captures:
             if cp.capture == capture and (cp.node or cp.pod):
@@ -265,10 +441,16 @@ class Context:
         sub = df[tunnelled]
         n = len(df)
         ends: Counter[str] = Counter()
-        for a, b in zip(
-            sub["outer_src_ip"].astype(str), sub["outer_dst_ip"].astype(str), strict=True
-        ):
-            ends.update({a, b})
+        pairs = Counter(
+            zip(
+                sub["outer_src_ip"].astype(str).tolist(),
+                sub["outer_dst_ip"].astype(str).tolist(),
+                strict=True,
+            )
+        )
+        for (a, b), k in pairs.items():  # each frame counts once for each of its two ends
+            for ip in {a, b}:
+                ends[ip] += k
         always = sorted(ip for ip, k in ends.items() if k == len(sub))
         if len(always) == 1:
             ip = always[0]
@@ -342,7 +524,7 @@ class Context:
             if p.kind == kind and (pod is None or p.pod == pod) and (node is None or p.node == node)
         ]
 
-    def interface_at(self, row: pd.Series) -> str | None:
+    def interface_at(self, row: Mapping[str, Any]) -> str | None:
         """The interface a frame was captured on, when the capture says (pcapng name, SLL2 ifindex)."""
         point = self.points.get(str(row["capture"]))
         if not na(row["ifindex"]) and point is not None and point.node:
@@ -393,7 +575,7 @@ class Context:
 
     def span(self, capture: str) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
         """Time of a capture's first and last frame (``None`` when it has none)."""
-        df = self.packets[self.packets["capture"].astype(str) == capture]
-        if df.empty:
-            return None, None
-        return df["ts"].min(), df["ts"].max()
+        if capture not in self._spans:
+            ts = self.packets.loc[self._capture_of_row == capture, "ts"]
+            self._spans[capture] = (None, None) if ts.empty else (ts.min(), ts.max())
+        return self._spans[capture]

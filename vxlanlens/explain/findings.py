@@ -6,14 +6,16 @@ Every detector takes the :class:`~vxlanlens.explain.context.Context` and returns
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
+import numpy as np
 import pandas as pd
 
 from ..topology.model import RESERVED_IDENTITIES, Source
-from .context import Context, ev, na, vals
+from .context import Context, Row, groups, na, records, vals
 from .model import Evidence, Finding
 
 __all__ = ["DETECTORS", "FINDING_IDS", "detect"]
@@ -43,20 +45,30 @@ def _dedup(evidence: list[Evidence]) -> list[Evidence]:
     return list(dict.fromkeys(evidence))[:MAX_EVIDENCE]
 
 
+def _frame_keys(rows: pd.DataFrame, cap: str, frame: str) -> list[tuple[str, int]]:
+    """``(capture, frame_no)`` of the frames named by two columns of ``rows`` (rows missing
+    either are left out)."""
+    known = (rows[cap].notna() & rows[frame].notna()).tolist()
+    return [
+        (str(c), int(f))
+        for c, f, ok in zip(rows[cap].tolist(), rows[frame].tolist(), known, strict=True)
+        if ok
+    ]
+
+
 def _frames(
     rows: pd.DataFrame, cap: str = "request_capture", frame: str = "request_frame"
 ) -> list[Evidence]:
-    out = []
-    for c, f in zip(rows[cap], rows[frame], strict=True):
-        e = ev(c, f)
-        if e is not None:
-            out.append(e)
-    return out
+    """Evidence of the frames named by two columns of ``rows`` (rows missing either left out)."""
+    return [Evidence(capture=c, frame_no=f) for c, f in _frame_keys(rows, cap, frame)]
 
 
 def _pair_frames(rows: pd.DataFrame) -> list[Evidence]:
-    out = _frames(rows) + _frames(rows, "reply_capture", "reply_frame")
-    return sorted(set(out), key=lambda e: (e.capture or "", e.frame_no or 0))[:MAX_EVIDENCE]
+    """The first few distinct request and reply frames of ``rows``, in capture and frame order."""
+    frames = set(_frame_keys(rows, "request_capture", "request_frame"))
+    frames.update(_frame_keys(rows, "reply_capture", "reply_frame"))
+    first = heapq.nsmallest(MAX_EVIDENCE, frames, key=lambda cf: (cf[0] or "", cf[1] or 0))
+    return [Evidence(capture=c, frame_no=f) for c, f in first]
 
 
 def _us(seconds: object) -> str:
@@ -254,18 +266,20 @@ def gateway_is_cilium_host(ctx: Context) -> list[Finding]:
         nd_by = {
             (str(a), str(b)) for a, b in zip(nd["requester_mac"], nd["responder_mac"], strict=True)
         }
-        for (target, req_mac), rows in arp[arp["status"] == "answered"].groupby(
-            ["target", "requester_mac"], observed=True, sort=False
-        ):
+        answered = arp[arp["status"] == "answered"]
+        requester_ips = answered["requester_ip"].tolist()
+        responders = answered["responder_mac"].tolist()
+        for (target, req_mac), at in groups(answered, ("target", "requester_mac")).items():
             target = str(target)
             if target in seen or target in ctx.underlay_ips:
                 continue
-            if str(rows["requester_ip"].iloc[0]) in ctx.underlay_ips:
+            if str(requester_ips[at[0]]) in ctx.underlay_ips:
                 continue  # nodes resolving each other on the underlay
-            macs = sorted({str(m) for m in rows["responder_mac"].dropna()})
+            macs = sorted({str(responders[k]) for k in at if not na(responders[k])})
             if not any((str(req_mac), m) in nd_by for m in macs):
                 continue  # only the IPv6 gateway's eBPF signature ties this MAC to an lxc veth
             seen.add(target)
+            rows = answered.iloc[at]
             statement = (
                 f"The pod with MAC {req_mac} resolves its IPv4 gateway {target} to {', '.join(ctx.mac_text(m) for m in macs)}, "
                 f"the same MAC that answers its IPv6 gateway: the pod's lxc veth, where Cilium's eBPF answers ARP. "
@@ -289,7 +303,7 @@ def gateway_is_cilium_host(ctx: Context) -> list[Finding]:
 def vni_identity(ctx: Context) -> list[Finding]:
     """What each VNI means: the sender's security identity."""
     p = ctx.packets
-    tun = p[p["vni"].notna()]
+    tun = p.loc[p["vni"].notna(), ["capture", "frame_no", "vni", "tunnel", "src_ip", "src_mac"]]
     if tun.empty:
         return []
     out = []
@@ -317,7 +331,7 @@ def vni_identity(ctx: Context) -> list[Finding]:
         vni = int(vni)
         ident = ctx.topology.identity(vni)
         senders = sorted(
-            {ctx.pod_label(ip=ip) or str(ip) for ip in rows["src_ip"].dropna().astype(str)}
+            {ctx.pod_label(ip=ip) or str(ip) for ip in rows["src_ip"].dropna().astype(str).unique()}
         )
         senders = senders or sorted({str(m) for m in rows["src_mac"].dropna().astype(str)})
         if ident is not None and ident.labels and vni not in RESERVED_IDENTITIES:
@@ -402,20 +416,21 @@ def vni_identity(ctx: Context) -> list[Finding]:
 def inner_macs(ctx: Context) -> list[Finding]:
     """What the inner MACs of tunnelled frames are: the sending pod's eth0 and its own lxc veth."""
     p = ctx.packets
-    tun = p[p["tunnel"].notna() & p["src_mac"].notna() & p["src_ip"].notna() & p["dst_ip"].notna()]
+    in_tun = p["tunnel"].notna() & p["src_mac"].notna() & p["src_ip"].notna() & p["dst_ip"].notna()
+    cols = ["capture", "frame_no", "tunnel", "outer_src_ip", "src_mac", "dst_mac", "src_ip",
+            "dst_ip", "echo_id", "echo_seq", "ip_id", "tcp_seq"]  # fmt: skip
+    tun = p.loc[in_tun, cols]
     if tun.empty:
         return []
     out = []
     keys = ["src_mac", "dst_mac", "src_ip", "dst_ip"]
-    as_text = pd.DataFrame(
-        {k: tun[k].astype(object).where(tun[k].notna(), "-").astype(str) for k in keys}
-    )
-    first = as_text.drop_duplicates().head(MAX_INNER_MAC_FINDINGS)
-    for smac, dmac, sip, dip in first.itertuples(index=False):
-        rows = tun[
-            (as_text["src_mac"] == smac) & (as_text["dst_mac"] == dmac)
-            & (as_text["src_ip"] == sip) & (as_text["dst_ip"] == dip)
-        ]  # fmt: skip
+    as_text = pd.DataFrame({k: ctx.text(k)[in_tun].where(tun[k].notna(), "-") for k in keys})
+    # conversations numbered in order of first appearance; the first rows of the first few
+    conversation = as_text.groupby(keys, sort=False).ngroup().to_numpy()
+    _, starts = np.unique(conversation, return_index=True)
+    first = as_text.iloc[starts[:MAX_INNER_MAC_FINDINGS]]
+    for k, (smac, dmac, sip, dip) in enumerate(first.itertuples(index=False)):
+        rows = tun[conversation == k]
         sender = ctx.pod_of(ip=sip, mac=smac)
         src_name, dst_name = ctx.mac_name(smac), ctx.mac_name(dmac)
         first = rows.iloc[0]
@@ -452,9 +467,8 @@ def inner_macs(ctx: Context) -> list[Finding]:
             if same_at_pod
             else ""
         )
-        other = tun[
-            (tun["src_ip"].astype(str) == str(dip)) & (tun["dst_ip"].astype(str) == str(sip))
-        ]
+        back = (ctx.text("src_ip") == str(dip)) & (ctx.text("dst_ip") == str(sip))
+        other = p.loc[in_tun & back, ["src_mac", "dst_mac"]]
         if not other.empty:
             omac = (str(other["src_mac"].iloc[0]), str(other["dst_mac"].iloc[0]))
             if omac != (str(dmac), str(smac)):
@@ -490,20 +504,15 @@ def inner_macs(ctx: Context) -> list[Finding]:
 def _same_frame_elsewhere(ctx: Context, row: pd.Series) -> str | None:
     """Where the same pod frame (same MACs, addresses, id/seq) was seen outside a tunnel."""
     p = ctx.packets
-    m = (
-        p["tunnel"].isna()
-        & (p["src_mac"].astype(str) == str(row["src_mac"]))
-        & (p["dst_mac"].astype(str) == str(row["dst_mac"]))
-        & (p["src_ip"].astype(str) == str(row["src_ip"]))
-        & (p["dst_ip"].astype(str) == str(row["dst_ip"]))
-    )
+    at = ctx.untunnelled(row["src_ip"], row["dst_ip"])
+    for col in ("src_mac", "dst_mac"):
+        at = _keep(at, ctx.text(col).iloc[at] == str(row[col]))
     for col in ("echo_id", "echo_seq", "ip_id", "tcp_seq"):
         if not na(row[col]):
-            m &= p[col] == row[col]
-    hit = p[m.fillna(False)]
-    if hit.empty:
+            at = _keep(at, p[col].iloc[at] == row[col])
+    if not len(at):
         return None
-    h = hit.iloc[0]
+    h = ctx.row_at(int(at[0]))
     return f"same MACs and addresses as {h['capture']}#{int(h['frame_no'])}"
 
 
@@ -515,7 +524,8 @@ def hop_limit(ctx: Context) -> list[Finding]:
         return out
     replies = ex[(ex["kind"].isin(["echo", "tcp"])) & ex["reply_frame"].notna()]
     done: set[tuple] = set()
-    for _, r in replies.iterrows():
+    cols = ("reply_capture", "reply_frame", "requester_mac", "requester_ip", "answer")
+    for r in records(replies, cols):
         row = ctx.row(r["reply_capture"], r["reply_frame"])
         if row is None or na(row["ttl"]) or not na(row["tunnel"]):
             continue
@@ -574,23 +584,24 @@ def hop_limit(ctx: Context) -> list[Finding]:
     return out
 
 
-def _later_copy(ctx: Context, row: pd.Series) -> bool:
+def _keep(at: np.ndarray, mask: pd.Series) -> np.ndarray:
+    """The positions ``at`` where ``mask`` (a comparison over them) is true (null is not)."""
+    return at[mask.fillna(False).to_numpy(dtype=bool)]
+
+
+def _later_copy(ctx: Context, row: Row) -> bool:
     """Whether the same pod packet appears again, outside a tunnel, later in the same capture."""
     p = ctx.packets
-    m = (
-        (p["capture"].astype(str) == str(row["capture"]))
-        & (p["frame_no"] > int(row["frame_no"]))
-        & p["tunnel"].isna()
-        & (p["src_ip"].astype(str) == str(row["src_ip"]))
-        & (p["dst_ip"].astype(str) == str(row["dst_ip"]))
-    )
+    at = ctx.untunnelled(row["src_ip"], row["dst_ip"])
+    at = _keep(at, ctx.text("capture").iloc[at] == str(row["capture"]))
+    at = _keep(at, p["frame_no"].iloc[at] > int(row["frame_no"]))
     for col in ("ip_proto", "echo_id", "echo_seq", "tcp_seq", "tcp_flags"):
         if not na(row[col]):
-            m &= p[col] == row[col]
-    return bool(m.fillna(False).any())
+            at = _keep(at, p[col].iloc[at] == row[col])
+    return bool(len(at))
 
 
-def _ttl_at_sender(ctx: Context, row: pd.Series) -> tuple[int, str] | None:
+def _ttl_at_sender(ctx: Context, row: Row) -> tuple[int, str] | None:
     """The TTL the same packet had earlier on its path (e.g. inside the tunnel), if seen."""
     obs = ctx.journey_frames(row["capture"], row["frame_no"])
     if len(obs) < 2 or obs[0] == (str(row["capture"]), int(row["frame_no"])):
@@ -611,8 +622,9 @@ def dual_stack(ctx: Context) -> list[Finding]:
     out = []
     dual = []
     for pod in ctx.topology.pods:
-        v4 = [ip for ip in pod.ips if ipaddress.ip_address(ip).version == 4]
-        v6 = [ip for ip in pod.ips if ipaddress.ip_address(ip).version == 6]
+        family = {ip: ipaddress.ip_address(ip).version for ip in pod.ips}
+        v4 = [ip for ip in pod.ips if family[ip] == 4]
+        v6 = [ip for ip in pod.ips if family[ip] == 6]
         if v4 and v6:
             dual.append((pod, v4, v6))
     if not dual:
@@ -620,12 +632,12 @@ def dual_stack(ctx: Context) -> list[Finding]:
     # per address: the IP versions it was used with and its first frame (one pass)
     both = pd.concat(
         [
-            p[["src_ip", "ip_version", "capture", "frame_no"]].rename(columns={"src_ip": "ip"}),
-            p[["dst_ip", "ip_version", "capture", "frame_no"]].rename(columns={"dst_ip": "ip"}),
+            p.loc[p[col].notna(), ["ip_version", "capture", "frame_no"]].assign(
+                ip=ctx.text(col)[p[col].notna()]
+            )
+            for col in ("src_ip", "dst_ip")
         ]
     )
-    both = both[both["ip"].notna()]
-    both = both.assign(ip=both["ip"].astype(object).astype(str))
     versions: dict[str, set[int]] = {}
     for ip, ver in both[["ip", "ip_version"]].dropna().drop_duplicates().itertuples(index=False):
         versions.setdefault(ip, set()).add(int(ver))
@@ -796,7 +808,7 @@ def _furthest(ctx: Context, seen: list[tuple[str, int]], exchange: pd.Series) ->
     dst_node = str(tunnelled[0]["outer_dst_ip"]) if tunnelled else None
     requester = ctx.pod_label(ip=exchange["requester_ip"], mac=exchange["requester_mac"])
 
-    def rank(item: tuple[str, int, pd.Series | None]) -> float:
+    def rank(item: tuple[str, int, Row | None]) -> float:
         cap, _, r = item
         p = ctx.points.get(cap)
         if p is None or r is None:
@@ -883,16 +895,17 @@ def mtu(ctx: Context) -> list[Finding]:
     ip_len = p["ip_len"]
     if ip_len.notna().any():
         overhead = VXLAN_OVERHEAD[4]
-        tun = p[p["outer_ip_version"].notna()]
-        if not tun.empty and (tun["outer_ip_version"] == 6).mean() > 0.5:
+        outer = p["outer_ip_version"]
+        tunnelled = outer.notna()
+        if tunnelled.any() and (outer[tunnelled] == 6).mean() > 0.5:
             overhead = VXLAN_OVERHEAD[6]
         underlay = _underlay_mtu(ctx)
         known = _underlay_known(ctx)
         if not known:
             # frames seen on the underlay prove at least that much MTU
-            eth = tun[(tun["linktype"] == 1) & tun["decode_error"].isna()]
-            if not eth.empty:
-                underlay = max(underlay, int(eth["wire_len"].max()) - 14)
+            eth = tunnelled & (p["linktype"] == 1) & p["decode_error"].isna()
+            if eth.any():
+                underlay = max(underlay, int(p.loc[eth, "wire_len"].max()) - 14)
         limit = underlay - overhead
         big = p[(ip_len > limit).fillna(False)]
         big = big[(big["dont_fragment"].fillna(False)) | (big["ip_version"] == 6)]
@@ -1055,15 +1068,24 @@ def duplicate_address(ctx: Context) -> list[Finding]:
         & (p["arp_sender_ip"].astype(str) != "0.0.0.0")
     ]
     routers = set(ctx.topology.router_ips()) | set(_route_gateways(ctx, 4))
-    for ip, rows in arp.groupby(arp["arp_sender_ip"].astype(str), sort=False):
-        macs = sorted({str(m) for m in rows["arp_sender_mac"]})
+    # the ARP frames of every sender IP (IPs in order of first appearance, frames in row order)
+    ips = arp["arp_sender_ip"].astype(str).tolist()
+    senders = arp["arp_sender_mac"].tolist()
+    by_ip: dict[str, list[int]] = {}
+    for k, ip in enumerate(ips):
+        by_ip.setdefault(ip, []).append(k)
+    lxc_like: set[str] | None = None
+    for ip, at in by_ip.items():
+        macs = sorted({str(senders[k]) for k in at})
         if len(macs) < 2:
             continue
         if ip in routers or all(ctx.topology.pod_by_host_mac(m) for m in macs):
             continue  # each lxc veth answers for the router IP with its own MAC: by design
-        lxc_like = _gateway_responders(ctx)
+        if lxc_like is None:
+            lxc_like = _gateway_responders(ctx)
         if ip in lxc_like:
             continue
+        first = arp.iloc[at[:MAX_EVIDENCE]]
         out.append(
             Finding(
                 "duplicate-address",
@@ -1071,8 +1093,8 @@ def duplicate_address(ctx: Context) -> list[Finding]:
                 f"{ip} is claimed by {len(macs)} MACs in ARP: {', '.join(ctx.mac_text(m) for m in macs)}.",
                 [
                     Evidence(capture=str(c), frame_no=int(f))
-                    for c, f in zip(rows["capture"], rows["frame_no"], strict=True)
-                ][:MAX_EVIDENCE],
+                    for c, f in zip(first["capture"], first["frame_no"], strict=True)
+                ],
                 {"ip": ip, "macs": macs},
             )
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .context import Context, Point, ev, na, vals
+from .context import Context, Point, Row, ev, first_row, groups, na, vals
 from .model import Evidence, Hop, Path
 
 __all__ = ["build_paths"]
@@ -13,7 +13,7 @@ MAX_PATHS = 200
 """More exchanges than this are summarised, not given a path each."""
 
 
-def _observations(ctx: Context, rows: pd.DataFrame, side: str) -> list[tuple[Point, pd.Series]]:
+def _observations(ctx: Context, rows: pd.DataFrame, side: str) -> list[tuple[Point, Row]]:
     """(capture point, packets row) of every frame of one side (``request`` / ``reply``),
     including the other observations of the same packet found by the journeys."""
     frames: list[tuple[str, int]] = []
@@ -31,13 +31,13 @@ def _observations(ctx: Context, rows: pd.DataFrame, side: str) -> list[tuple[Poi
 
 
 def _at(
-    obs: list[tuple[Point, pd.Series]],
+    obs: list[tuple[Point, Row]],
     kind: str,
     *,
     pod: str | None = None,
     node_ip: str | None = None,
     tunnelled: bool | None = None,
-) -> list[pd.Series]:
+) -> list[Row]:
     out = []
     for point, row in obs:
         if point.kind != kind:
@@ -52,7 +52,7 @@ def _at(
     return out
 
 
-def _evs(rows: list[pd.Series]) -> list[Evidence]:
+def _evs(rows: list[Row]) -> list[Evidence]:
     out = []
     for r in rows:
         e = ev(r["capture"], r["frame_no"])
@@ -61,7 +61,7 @@ def _evs(rows: list[pd.Series]) -> list[Evidence]:
     return out
 
 
-def _frame_text(ctx: Context, row: pd.Series) -> str:
+def _frame_text(ctx: Context, row: Row) -> str:
     ttl = vals(row["ttl"])
     word = "hop limit" if vals(row["ip_version"]) == 6 else "TTL"
     ttl_text = f", {word} {ttl}" if ttl is not None else ""
@@ -74,7 +74,7 @@ def _node_eth0(node: str | None, ip: str | None, fallback: str) -> str:
 
 
 def _direction(
-    ctx: Context, obs: list[tuple[Point, pd.Series]], src_ip: str, dst_ip: str, src_mac: object
+    ctx: Context, obs: list[tuple[Point, Row]], src_ip: str, dst_ip: str, src_mac: object
 ) -> list[Hop]:
     """Hops from the pod with ``src_ip`` to the pod with ``dst_ip`` through the overlay."""
     hops: list[Hop] = []
@@ -298,7 +298,7 @@ def _direction(
 
 def _gateway_hops(ctx: Context, rows: pd.DataFrame, kind: str) -> tuple[list[Hop], list[Hop]]:
     """NS/NA or ARP between a pod and what answers on its lxc veth."""
-    r = rows.iloc[0]
+    r = first_row(rows)
     pod = ctx.pod_of(ip=r["requester_ip"], mac=r["requester_mac"])
     plabel = pod.label if pod is not None else f"pod {r['requester_mac']}"
     node = pod.node if pod is not None else None
@@ -352,18 +352,21 @@ def _gateway_hops(ctx: Context, rows: pd.DataFrame, kind: str) -> tuple[list[Hop
     return req, reply
 
 
-def _summary(ctx: Context, kind: str, key: str, rows: pd.DataFrame) -> str:
-    statuses = rows["status"].astype(str)
-    if (statuses == "answered").any():
-        ans = rows[statuses == "answered"]
-        timed = ans[ans["latency_s"].notna()]
+def _summary(
+    ctx: Context, kind: str, key: str, rows: pd.DataFrame, statuses: list, points: list
+) -> str:
+    """``ARP 10.0.0.1: answered by ... in 0.012 ms at cap``: ``statuses`` and ``points`` are the
+    rows' ``status`` and ``point`` as text."""
+    answered = [k for k, st in enumerate(statuses) if st == "answered"]
+    if answered:
+        latency = rows["latency_s"].tolist()
+        known = rows["latency_s"].notna().tolist()
         per_point = [
-            f"{float(t) * 1e3:.3f} ms at {p}"
-            for p, t in zip(timed["point"].astype(str), timed["latency_s"], strict=True)
+            f"{float(latency[k]) * 1e3:.3f} ms at {points[k]}" for k in answered if known[k]
         ]
         shown = ", ".join(dict.fromkeys(per_point[:4])) + (", ..." if len(per_point) > 4 else "")
         lat_text = f" in {shown}" if per_point else ""
-        who = vals(ans["responder_mac"].iloc[0])
+        who = vals(rows["responder_mac"].iloc[answered[0]])
         by = f" by {ctx.mac_text(who)}" if kind in ("nd", "arp") and who else ""
         status = f"answered{by}{lat_text}"
     else:
@@ -378,6 +381,14 @@ def _summary(ctx: Context, kind: str, key: str, rows: pd.DataFrame) -> str:
     return f"{label} {key}: {status}"
 
 
+_PATH_COLUMNS = [
+    "kind", "key", "status", "point", "latency_s", "target", "nd_flags",
+    "requester_ip", "requester_mac", "responder_ip", "responder_mac",
+    "request_capture", "request_frame", "reply_capture", "reply_frame",
+]  # fmt: skip
+"""The exchanges' columns paths are drawn from."""
+
+
 def build_paths(ctx: Context) -> tuple[list[Path], int]:
     """One path per logical exchange (the same exchange seen at several points is one path);
     returns the paths and how many exchanges were left without one (over :data:`MAX_PATHS`)."""
@@ -389,16 +400,19 @@ def build_paths(ctx: Context) -> tuple[list[Path], int]:
     total = grouped.ngroups
     keys = ex[["kind", "key"]].astype(str).drop_duplicates().head(MAX_PATHS)
     wanted = set(keys.itertuples(index=False, name=None))
-    chosen = ex[
-        [k in wanted for k in zip(ex["kind"].astype(str), ex["key"].astype(str), strict=True)]
-    ]
+    kinds, exkeys = ex["kind"].astype(str).tolist(), ex["key"].astype(str).tolist()
+    cols = [c for c in _PATH_COLUMNS if c in ex.columns]
+    chosen = ex.loc[[k in wanted for k in zip(kinds, exkeys, strict=True)], cols]
+    statuses = chosen["status"].astype(str).tolist()
+    points = chosen["point"].astype(str).tolist()
     paths: list[Path] = []
-    for (kind, key), rows in chosen.groupby(["kind", "key"], observed=True, sort=False):
+    for (kind, key), at in groups(chosen, ("kind", "key")).items():
+        rows = chosen.iloc[at]
         kind, key = str(kind), str(key)
         if kind in ("nd", "arp"):
             req, rep = _gateway_hops(ctx, rows, kind)
         elif kind in ("echo", "tcp"):
-            r = rows.iloc[0]
+            r = first_row(rows)
             req_obs = _observations(ctx, rows, "request")
             rep_obs = _observations(ctx, rows, "reply")
             src_ip, dst_ip = str(r["requester_ip"]), str(r["target"])
@@ -416,7 +430,6 @@ def build_paths(ctx: Context) -> tuple[list[Path], int]:
                 rep = _direction(ctx, rep_obs, dst_ip, src_ip, rep_src_mac)
         else:
             req, rep = [], []
-        paths.append(
-            Path(kind=kind, summary=_summary(ctx, kind, key, rows), hops=req, reply_hops=rep)
-        )
+        summary = _summary(ctx, kind, key, rows, [statuses[k] for k in at], [points[k] for k in at])
+        paths.append(Path(kind=kind, summary=summary, hops=req, reply_hops=rep))
     return paths, max(0, total - MAX_PATHS)

@@ -24,6 +24,7 @@ The work is done once per distinct MAC, IP and VNI (a capture has few) and mappe
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -103,15 +104,19 @@ ANNOTATION_COLUMNS: tuple[Column, ...] = (
 )
 
 
-def _map(series: pd.Series | None, n: int, fn: Callable[[Any], Any]) -> np.ndarray:
-    """``fn`` applied once per distinct value of ``series``; an object array (None for null)."""
+def _map(
+    series: pd.Series | None, n: int, fn: Callable[[Any], tuple[Any, ...]], width: int
+) -> list[np.ndarray]:
+    """``fn`` applied once per distinct value of ``series``: ``fn`` gives ``width`` values, and
+    each becomes an object array over the rows (None for null)."""
     if series is None:
-        return np.full(n, None, dtype=object)
+        return [np.full(n, None, dtype=object) for _ in range(width)]
     cat = series if isinstance(series.dtype, pd.CategoricalDtype) else series.astype("category")
     cats = list(cat.cat.categories)
-    table = np.array([fn(c) for c in cats] + [None], dtype=object)
+    facts = [fn(c) for c in cats]
     codes = np.asarray(cat.cat.codes)
-    return table[np.where(codes < 0, len(cats), codes)]
+    rows = np.where(codes < 0, len(cats), codes)
+    return [np.array([f[k] for f in facts] + [None], dtype=object)[rows] for k in range(width)]
 
 
 def _first(*arrays: np.ndarray) -> np.ndarray:
@@ -139,18 +144,22 @@ def annotate(packets: pd.DataFrame, topology: Topology) -> pd.DataFrame:
     def node_label(node: Node | None) -> str | None:
         return node.label if node is not None else None
 
+    @cache  # many pods and rows ask for the same few nodes
+    def node_at(ip: str) -> str | None:
+        """The label of the node owning ``ip`` (None when no node has it)."""
+        return node_label(t.node_by_ip(ip))
+
     def pod_node(p: Pod | None) -> str | None:
         if p is None:
             return None
         if p.node:
             return p.node
         if p.node_ip:
-            return node_label(t.node_by_ip(p.node_ip)) or f"node {p.node_ip}"
+            return node_at(p.node_ip) or f"node {p.node_ip}"
         return None
 
-    def if_of_mac(mac: Any) -> tuple[str | None, str | None]:
-        """(interface label, node label) for a MAC."""
-        p = t.pod_by_mac(str(mac))
+    def if_of_mac(mac: Any, p: Pod | None) -> tuple[str | None, str | None]:
+        """(interface label, node label) for a MAC; ``p`` is the pod whose eth0 has it."""
         if p is not None:
             return "eth0", pod_node(p)
         i: Interface | None = t.interface_by_mac(str(mac))
@@ -165,24 +174,29 @@ def annotate(packets: pd.DataFrame, topology: Topology) -> pd.DataFrame:
     def pod_of_ip(ip: Any) -> Pod | None:
         return t.pod_by_ip(str(ip))
 
+    @cache  # the same MACs and IPs are on both sides
+    def mac_facts(mac: Any) -> tuple[str | None, str | None, str | None, str | None]:
+        """(interface label, its node, label of the pod with this eth0 MAC, that pod's node)."""
+        p = t.pod_by_mac(str(mac))
+        return (*if_of_mac(mac, p), p.label if p else None, pod_node(p))
+
+    @cache
+    def ip_facts(ip: Any) -> tuple[str | None, str | None, str | None]:
+        """(label of the pod with this IP, that pod's node, the node owning the IP)."""
+        p = pod_of_ip(ip)
+        return p.label if p else None, pod_node(p), node_at(str(ip))
+
     out = packets.copy()
     cols: dict[str, np.ndarray] = {}
     for side in ("src", "dst"):
-        mac_if = _map(col(f"{side}_mac"), n, lambda m: if_of_mac(m)[0])
-        mac_node = _map(col(f"{side}_mac"), n, lambda m: if_of_mac(m)[1])
-        ip_pod = _map(col(f"{side}_ip"), n, lambda ip: p.label if (p := pod_of_ip(ip)) else None)
-        ip_pod_node = _map(col(f"{side}_ip"), n, lambda ip: pod_node(pod_of_ip(ip)))
-        mac_pod = _map(
-            col(f"{side}_mac"), n, lambda m: p.label if (p := t.pod_by_mac(str(m))) else None
-        )
-        mac_pod_node = _map(col(f"{side}_mac"), n, lambda m: pod_node(t.pod_by_mac(str(m))))
-        ip_node = _map(col(f"{side}_ip"), n, lambda ip: node_label(t.node_by_ip(str(ip))))
+        mac_if, mac_node, mac_pod, mac_pod_node = _map(col(f"{side}_mac"), n, mac_facts, 4)
+        ip_pod, ip_pod_node, ip_node = _map(col(f"{side}_ip"), n, ip_facts, 3)
         cols[f"{side}_if"] = mac_if
         cols[f"{side}_pod"] = _first(ip_pod, mac_pod)
         cols[f"{side}_node"] = _first(ip_pod_node, mac_pod_node, ip_node, mac_node)
     for side in ("src", "dst"):
-        cols[f"outer_{side}_node"] = _map(
-            col(f"outer_{side}_ip"), n, lambda ip: node_label(t.node_by_ip(str(ip)))
+        (cols[f"outer_{side}_node"],) = _map(
+            col(f"outer_{side}_ip"), n, lambda ip: (ip_facts(ip)[2],), 1
         )
 
     def vni_name(v: Any) -> str | None:
@@ -193,7 +207,7 @@ def annotate(packets: pd.DataFrame, topology: Topology) -> pd.DataFrame:
         ident = t.identity(iv)
         return ident.description if ident is not None else str(iv)
 
-    cols["vni_identity"] = _map(col("vni"), n, vni_name)
+    (cols["vni_identity"],) = _map(col("vni"), n, lambda v: (vni_name(v),), 1)
     for c in ANNOTATION_COLUMNS:
         out[c.name] = _cat(cols[c.name])
     return out

@@ -30,8 +30,12 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
+from collections.abc import Iterable
+from functools import lru_cache
+from itertools import islice
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .merge import merge
@@ -90,11 +94,20 @@ def _src(frames: tuple[tuple[str, int], ...], note: str) -> Source:
     return Source(frames=frames, note=note)
 
 
+@lru_cache(maxsize=1 << 16)
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """``ipaddress.ip_address(text)``, remembered per text (``ValueError`` when it is none)."""
+    return ipaddress.ip_address(text)
+
+
+@lru_cache(maxsize=1 << 16)
 def _is_unicast_global(ip: Any) -> bool:
+    """Whether ``ip`` is an address other than link-local, multicast, unspecified, loopback
+    or broadcast (remembered per address)."""
     if not ip:
         return False
     try:
-        a = ipaddress.ip_address(str(ip))
+        a = _ip(str(ip))
     except ValueError:
         return False
     return not (
@@ -166,9 +179,13 @@ def infer(packets: pd.DataFrame) -> Topology:
 
 
 def _nodes(df: pd.DataFrame, topo: Topology) -> set[str]:
-    tun = df[df["tunnel"].notna() & df["outer_src_ip"].notna()]
+    tun = df.loc[
+        df["tunnel"].notna() & df["outer_src_ip"].notna(),
+        ["_cap", "_fno", "outer_src_ip", "outer_dst_ip"],
+    ]
     ips: dict[str, None] = {}
-    for ip in list(tun["outer_src_ip"]) + list(tun["outer_dst_ip"]):
+    ends = np.concatenate([tun["outer_src_ip"].to_numpy(), tun["outer_dst_ip"].to_numpy()])
+    for ip in pd.unique(ends):  # in order of first appearance, sources first
         if ip:
             ips.setdefault(str(ip), None)
     both = pd.concat(
@@ -194,7 +211,9 @@ def _nodes(df: pd.DataFrame, topo: Topology) -> set[str]:
 
 
 def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> None:
-    tun = df[df["tunnel"].notna() & df["outer_src_ip"].notna() & df["src_ip"].notna()]
+    cols = ["_cap", "_fno", "src_ip", "src_mac", "outer_src_ip", "vni", "dst_mac", "dst_ip",
+            "outer_dst_ip"]  # fmt: skip
+    tun = df.loc[df["tunnel"].notna() & df["outer_src_ip"].notna() & df["src_ip"].notna(), cols]
     if tun.empty:
         return
     behind: dict[str, set[str]] = defaultdict(set)
@@ -239,8 +258,8 @@ def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> Non
     # receivers: the inner destination is routed to the outer destination node. That says
     # where its prefix lives, not that a pod has the address (it may not exist: see the
     # no-such-pod lab scenario), so it feeds the pod-CIDR guess only.
-    rcv = tun[_unicast(tun["dst_ip"]) & tun["outer_dst_ip"].notna()]
-    for ip, nip in rcv[["dst_ip", "outer_dst_ip"]].drop_duplicates().itertuples(index=False):
+    rcv = tun.loc[_unicast(tun["dst_ip"]) & tun["outer_dst_ip"].notna(), ["dst_ip", "outer_dst_ip"]]
+    for ip, nip in rcv.drop_duplicates().itertuples(index=False):
         if str(ip) not in node_ips:
             behind[str(nip)].add(str(ip))
     _pod_cidrs(topo, behind)
@@ -249,14 +268,15 @@ def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> Non
 def _pod_cidrs(topo: Topology, behind: dict[str, set[str]]) -> None:
     guesses: dict[str, list[str]] = {}
     for nip, ips in behind.items():
+        addrs = [_ip(x) for x in ips]
         nets = []
         for fam, plen in ((4, 24), (6, 64)):
-            fam_ips = [
-                ipaddress.ip_address(x) for x in ips if ipaddress.ip_address(x).version == fam
-            ]
-            cands = {ipaddress.ip_network(f"{a}/{plen}", strict=False) for a in fam_ips}
-            if len(cands) == 1:
-                nets.append(str(next(iter(cands))))
+            # the /plen prefixes of this family's addresses, as the integers above the host bits
+            host_bits = (32 if fam == 4 else 128) - plen
+            prefixes = {int(a) >> host_bits for a in addrs if a.version == fam}
+            if len(prefixes) == 1:
+                net = ipaddress.ip_network((prefixes.pop() << host_bits, plen))
+                nets.append(str(net))
         guesses[nip] = nets
     owners: dict[str, int] = defaultdict(int)
     for nets in guesses.values():
@@ -281,57 +301,92 @@ def _pod_cidrs(topo: Topology, behind: dict[str, set[str]]) -> None:
                 )
 
 
+def _lists(df: pd.DataFrame, rows: np.ndarray, cols: tuple[str, ...]) -> list[list[Any]]:
+    """The values of ``cols`` at the row positions ``rows``: one plain Python list per column
+    (nulls are ``None``, as :func:`_col` left them)."""
+    return [df[c].to_numpy()[rows].tolist() for c in cols]
+
+
+def _group(keys: Iterable[tuple[Any, ...]]) -> dict[tuple[Any, ...], list[int]]:
+    """Positions of every distinct key, keys in order of first appearance and positions in
+    row order; keys with a null part are left out (as ``groupby(dropna=True)`` does)."""
+    out: dict[tuple[Any, ...], list[int]] = {}
+    for k, key in enumerate(keys):
+        if None not in key:
+            out.setdefault(key, []).append(k)
+    return out
+
+
+def _frames_at(
+    caps: list[Any], fnos: list[Any], positions: list[int]
+) -> tuple[tuple[str, int], ...]:
+    """Evidence frames (the first few) of the rows at ``positions``."""
+    return tuple([(str(caps[k]), int(fnos[k])) for k in positions[:EVIDENCE_FRAMES]])
+
+
 def _gateways_ns(df: pd.DataFrame, topo: Topology, seen: _Seen) -> None:
     t = pd.to_numeric(df["icmp_type"], errors="coerce")
-    ns = df[(t == 135) & df["nd_target"].notna()].copy()
-    na = df[(t == 136) & df["nd_target"].notna()].copy()
-    if ns.empty or na.empty:
+    has_target = df["nd_target"].notna()
+    ns = np.flatnonzero(((t == 135) & has_target).to_numpy())
+    na = np.flatnonzero(((t == 136) & has_target).to_numpy())
+    if not len(ns) or not len(na):
         return
-    ns["sol_mac"] = ns["nd_lladdr"].where(ns["nd_lladdr"].notna(), ns["src_mac"])
-    na["ans_mac"] = na["nd_lladdr"].where(na["nd_lladdr"].notna(), na["src_mac"])
-    na_by = {k: g for k, g in na.groupby(["_cap", "nd_target"], sort=False)}
-    ns_by = {k: g for k, g in ns.groupby(["_cap", "nd_target", "sol_mac"], sort=False)}
+    cols = ("_cap", "_fno", "nd_target", "nd_lladdr", "src_mac", "dst_mac", "nd_flags", "src_ip")
+    q_cap, q_fno, q_target, q_lladdr, q_smac, _, _, q_sip = _lists(df, ns, cols)
+    a_cap, a_fno, a_target, a_lladdr, a_smac, a_dmac, a_flags, _ = _lists(df, na, cols)
+    # the solicitor's MAC: the NS's source link-layer option, else the frame's source MAC;
+    # the answering MAC likewise from the NA's target link-layer option
+    q_sol = [ll if ll is not None else m for ll, m in zip(q_lladdr, q_smac, strict=True)]
+    a_mac = [ll if ll is not None else m for ll, m in zip(a_lladdr, a_smac, strict=True)]
+    na_by = _group(zip(a_cap, a_target, strict=True))
+    ns_by = _group(zip(q_cap, q_target, q_sol, strict=True))
     for (cap, target, sol), reqs in ns_by.items():
         if not sol:
             continue
         cand = na_by.get((cap, target))
         if cand is None:
             continue
-        answers = cand[(cand["dst_mac"] == sol) | cand["dst_mac"].isna()]
-        if answers.empty or not answers["ans_mac"].iloc[0]:
+        # NAs sent to the solicitor (or to an unknown MAC): the first few are all we use
+        answers = list(
+            islice((k for k in cand if a_dmac[k] is None or a_dmac[k] == sol), EVIDENCE_FRAMES)
+        )
+        if not answers or not a_mac[answers[0]]:
             continue
-        ans = str(answers["ans_mac"].iloc[0])
-        flags = str(answers["nd_flags"].iloc[0] or "")
+        ans = str(a_mac[answers[0]])
+        flags = str(a_flags[answers[0]] or "")
         router = "R" in flags
-        frames = _ev(reqs) + _ev(answers)
-        sol_ips = [str(x) for x in reqs["src_ip"].dropna().unique() if _is_unicast_global(x)]
+        frames = _frames_at(q_cap, q_fno, reqs) + _frames_at(a_cap, a_fno, answers)
+        ips = dict.fromkeys(q_sip[k] for k in reqs if q_sip[k] is not None)
+        sol_ips = [str(x) for x in ips if _is_unicast_global(x)]
         _gateway(topo, seen, str(sol), sol_ips, str(target), ans, router, frames, "NS/NA")
 
 
 def _gateways_arp(df: pd.DataFrame, topo: Topology, seen: _Seen) -> None:
     op = pd.to_numeric(df["arp_op"], errors="coerce")
-    req = df[(op == 1) & df["arp_sender_mac"].notna() & df["arp_target_ip"].notna()]
-    rep = df[(op == 2) & df["arp_sender_mac"].notna() & df["arp_sender_ip"].notna()]
-    if req.empty or rep.empty:
+    has_mac = df["arp_sender_mac"].notna()
+    req = np.flatnonzero(((op == 1) & has_mac & df["arp_target_ip"].notna()).to_numpy())
+    rep = np.flatnonzero(((op == 2) & has_mac & df["arp_sender_ip"].notna()).to_numpy())
+    if not len(req) or not len(rep):
         return
-    rep_by = {k: g for k, g in rep.groupby(["_cap", "arp_sender_ip"], sort=False)}
-    req_by = {
-        k: g
-        for k, g in req.groupby(
-            ["_cap", "arp_target_ip", "arp_sender_mac", "arp_sender_ip"], sort=False
-        )
-    }
+    cols = ("_cap", "_fno", "arp_target_ip", "arp_sender_mac", "arp_sender_ip", "arp_target_mac")
+    q_cap, q_fno, q_target, q_smac, q_sip, _ = _lists(df, req, cols)
+    a_cap, a_fno, _, a_smac, a_sip, a_tmac = _lists(df, rep, cols)
+    rep_by = _group(zip(a_cap, a_sip, strict=True))
+    req_by = _group(zip(q_cap, q_target, q_smac, q_sip, strict=True))
     for (cap, target, sol, sip), reqs in req_by.items():
         if sip == target:
             continue  # gratuitous ARP
         cand = rep_by.get((cap, target))
         if cand is None:
             continue
-        answers = cand[(cand["arp_target_mac"] == sol) | cand["arp_target_mac"].isna()]
-        if answers.empty:
+        # replies to the requester (or to an unknown MAC): the first few are all we use
+        answers = list(
+            islice((k for k in cand if a_tmac[k] is None or a_tmac[k] == sol), EVIDENCE_FRAMES)
+        )
+        if not answers:
             continue
-        ans = str(answers["arp_sender_mac"].iloc[0])
-        frames = _ev(reqs) + _ev(answers)
+        ans = str(a_smac[answers[0]])
+        frames = _frames_at(q_cap, q_fno, reqs) + _frames_at(a_cap, a_fno, answers)
         sol_ips = [str(sip)] if _is_unicast_global(sip) else []
         _gateway(topo, seen, str(sol), sol_ips, str(target), ans, False, frames, "ARP")
 
@@ -340,8 +395,11 @@ class _Seen:
     """Facts about the whole table that several rules need, computed once."""
 
     def __init__(self, df: pd.DataFrame) -> None:
-        plain = df[df["tunnel"].isna() & df["src_mac"].notna() & df["src_ip"].notna()]
-        pairs = plain[["src_mac", "src_ip"]].drop_duplicates()
+        plain = df.loc[
+            df["tunnel"].isna() & df["src_mac"].notna() & df["src_ip"].notna(),
+            ["src_mac", "src_ip"],
+        ]
+        pairs = plain.drop_duplicates()
         self.own_ips: dict[str, list[str]] = defaultdict(list)
         """Source IPs of every source MAC's untunnelled frames."""
         for mac, ip in zip(pairs["src_mac"].tolist(), pairs["src_ip"].tolist(), strict=True):
@@ -370,7 +428,7 @@ def _gateway(
     for ip in seen.own_ips.get(sol, ()):
         if _is_unicast_global(ip) and str(ip) not in sol_ips and str(ip) != target:
             sol_ips.append(str(ip))
-    sol_ips.sort(key=lambda x: ipaddress.ip_address(x).version)
+    sol_ips.sort(key=lambda x: _ip(x).version)
     psrc = _src(frames, f"sent the {how.split('/')[0]} for {target}")
     pod = Pod(source=psrc, confidence="inferred-high", ips=sol_ips, mac=sol, host_mac=ans)
     pod.field_sources["host_mac"] = (
@@ -433,7 +491,10 @@ def _sll2(df: pd.DataFrame, topo: Topology) -> None:
 
 
 def _captures(df: pd.DataFrame, topo: Topology) -> None:
-    tun = df[df["tunnel"].notna() & df["outer_src_ip"].notna() & df["outer_dst_ip"].notna()]
+    tun = df.loc[
+        df["tunnel"].notna() & df["outer_src_ip"].notna() & df["outer_dst_ip"].notna(),
+        ["_cap", "_fno", "outer_src_ip", "outer_dst_ip"],
+    ]
     for cap, grp in tun.groupby("_cap", sort=True):
         common: set[str] | None = None
         for s, d in grp[["outer_src_ip", "outer_dst_ip"]].drop_duplicates().itertuples(index=False):

@@ -37,6 +37,7 @@ from .model import (
     Pod,
     Source,
     Topology,
+    canonical_mac,
 )
 
 __all__ = ["merge"]
@@ -61,8 +62,10 @@ class _Merger:
     def _index_pod(self, i: int, p: Pod) -> None:
         keys = [("name", p.name), ("mac", p.mac)] + [("ip", ip) for ip in p.ips]
         for key in keys:
-            if key[1] and i not in self._pod_keys[key]:
-                self._pod_keys[key].append(i)
+            if key[1]:
+                at = self._pod_keys[key]
+                if i not in at:
+                    at.append(i)
 
     # --- conflicts -------------------------------------------------------------------------
     def conflict(
@@ -93,9 +96,10 @@ class _Merger:
 
     def fields(self, subject: str, dst: Any, src: Any, names: tuple[str, ...]) -> None:
         for f in names:
-            a, b = getattr(dst, f), getattr(src, f)
-            if _empty(b):
+            b = getattr(src, f)
+            if b is None or _empty(b):  # most fields of most facts are unset
                 continue
+            a = getattr(dst, f)
             if isinstance(a, list):
                 added = False
                 for x in b:
@@ -398,16 +402,24 @@ def _link(t: Topology, m: _Merger) -> None:
             by_mac[i.mac].append(i)
         if i.name:
             by_name[i.name].append(i)
+    # Topology.interface_by_mac without a scan per pod (MACs and confidences do not change here)
+    trusted: dict[str, Interface] = {}
+    for i in sorted(t.interfaces, key=lambda i: _rank(i.confidence)):
+        if i.mac:
+            trusted.setdefault(i.mac, i)
     for p in t.pods:
         if p.host_mac and not p.host_interface:
-            i = t.interface_by_mac(p.host_mac)
+            mac = canonical_mac(p.host_mac)
+            i = trusted.get(mac) if mac and mac != "00:00:00:00:00:00" else None
             if i is not None and i.name and i.namespace == "host":
                 p.host_interface = i.name
                 p.field_sources.setdefault("host_interface", (i.source, i.confidence))
         if p.host_interface or p.host_mac:
             near = by_mac.get(p.host_mac, []) if p.host_mac else []
             near = near + [i for i in by_name.get(p.host_interface or "", []) if i not in near]
-            for i in sorted(near, key=t.interfaces.index):
+            if len(near) > 1:
+                near.sort(key=t.interfaces.index)
+            for i in near:
                 if i.namespace != "host" or not _compatible(i.node, p.node):
                     continue
                 if (p.host_mac and i.mac == p.host_mac) or (
