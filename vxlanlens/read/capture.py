@@ -196,7 +196,8 @@ class CaptureReader:
 
     @property
     def next_record_offset(self) -> int:
-        """Once every batch was read: the stream offset just after the last complete record."""
+        """Once every batch was read: the offset just after the last complete record (in the
+        file; in the decompressed stream for compressed data)."""
         return self._next_record
 
     @property
