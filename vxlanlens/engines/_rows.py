@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,20 @@ def _ip_bytes(value: Any) -> tuple[int, bytes]:
     return addr.version, addr.packed
 
 
+def _masked(
+    rows: list[dict[str, Any]], name: str, dtype: type, convert: Callable[[Any], Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Column ``name`` of ``rows`` as (values converted to ``dtype``, valid mask)."""
+    vals = np.zeros(len(rows), dtype=dtype)
+    ok = np.zeros(len(rows), dtype=bool)
+    for i, r in enumerate(rows):
+        v = r.get(name)
+        if v is not None:
+            vals[i] = convert(v)
+            ok[i] = True
+    return vals, ok
+
+
 def rows_to_batch(rows: list[dict[str, Any]]) -> DecodedBatch:
     """Columns of ``rows`` (one dict per frame: column name -> value, absent = null).
 
@@ -48,32 +63,11 @@ def rows_to_batch(rows: list[dict[str, Any]]) -> DecodedBatch:
         if col.kind == "record" or name not in present:
             continue
         if col.kind == "int":
-            vals = np.zeros(n, dtype=_NP.get(col.dtype, np.int64))
-            ok = np.zeros(n, dtype=bool)
-            for i, r in enumerate(rows):
-                v = r.get(name)
-                if v is not None:
-                    vals[i] = int(v)
-                    ok[i] = True
-            out.ints[name] = (vals, ok)
+            out.ints[name] = _masked(rows, name, _NP.get(col.dtype, np.int64), int)
         elif col.kind == "bool":
-            vals = np.zeros(n, dtype=bool)
-            ok = np.zeros(n, dtype=bool)
-            for i, r in enumerate(rows):
-                v = r.get(name)
-                if v is not None:
-                    vals[i] = bool(v)
-                    ok[i] = True
-            out.bools[name] = (vals, ok)
+            out.bools[name] = _masked(rows, name, np.bool_, bool)
         elif col.kind == "mac":
-            vals = np.zeros(n, dtype=np.uint64)
-            ok = np.zeros(n, dtype=bool)
-            for i, r in enumerate(rows):
-                v = r.get(name)
-                if v is not None:
-                    vals[i] = mac_int(v)
-                    ok[i] = True
-            out.macs[name] = (vals, ok)
+            out.macs[name] = _masked(rows, name, np.uint64, mac_int)
         elif col.kind == "ip":
             addr = np.zeros((n, 16), dtype=np.uint8)
             fam = np.zeros(n, dtype=np.uint8)

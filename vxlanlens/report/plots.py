@@ -38,6 +38,13 @@ COLORS = {
 }
 """Colours of the ladder (also used by the HTML report's legend)."""
 
+# How a lane mark is drawn: symbol, its size, the label's size, the label's offset right of the
+# lane, colour key, SVG id, font weight.
+_MARKS = {
+    "unanswered": ("✗", 15, 8, 0.12, "unanswered", "mark-unanswered", "bold"),
+    "last-seen": ("◆", 9, 7.5, 0.1, "tunnel", "mark-last-seen", "normal"),
+}
+
 _LANE_W = 1.55  # inches per lane
 _ROW_H = 0.42  # inches per row
 _MAX_W = 30.0
@@ -197,52 +204,32 @@ def ladder(exp: Explanation, path_index: int | None = None, *, ax: Axes | None =
             _draw_arrow(ax, seq.arrows[k], y, n)
         else:
             m = seq.marks[k]
-            if m.kind == "unanswered":
-                ax.text(
-                    m.lane,
-                    y,
-                    "✗",
-                    ha="center",
-                    va="center",
-                    fontsize=15,
-                    color=COLORS["unanswered"],
-                    fontweight="bold",
-                    zorder=6,
-                    gid="mark-unanswered",
-                )
-                ax.text(
-                    m.lane + 0.12,
-                    y + 0.05,
-                    m.text,
-                    ha="left",
-                    va="center",
-                    fontsize=8,
-                    color=COLORS["unanswered"],
-                    fontweight="bold",
-                    zorder=6,
-                )
-            else:
-                ax.text(
-                    m.lane,
-                    y,
-                    "◆",
-                    ha="center",
-                    va="center",
-                    fontsize=9,
-                    color=COLORS["tunnel"],
-                    zorder=6,
-                    gid="mark-last-seen",
-                )
-                ax.text(
-                    m.lane + 0.1,
-                    y + 0.05,
-                    m.text,
-                    ha="left",
-                    va="center",
-                    fontsize=7.5,
-                    color=COLORS["tunnel"],
-                    zorder=6,
-                )
+            symbol, size, label_size, offset, color, gid, weight = _MARKS[
+                "unanswered" if m.kind == "unanswered" else "last-seen"
+            ]
+            ax.text(
+                m.lane,
+                y,
+                symbol,
+                ha="center",
+                va="center",
+                fontsize=size,
+                color=COLORS[color],
+                fontweight=weight,
+                zorder=6,
+                gid=gid,
+            )
+            ax.text(
+                m.lane + offset,
+                y + 0.05,
+                m.text,
+                ha="left",
+                va="center",
+                fontsize=label_size,
+                color=COLORS[color],
+                fontweight=weight,
+                zorder=6,
+            )
 
     if title:
         p = exp.paths[seq.paths[0]]
