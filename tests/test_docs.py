@@ -38,7 +38,12 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 def test_readme_main_command_uses_shipped_files() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    line = next(x for x in readme.splitlines() if x.startswith("python3 -m venv .venv && "))
-    for word in line.split():
-        if word.startswith("captures/"):
-            assert (ROOT / word).exists(), word
+    assert "```sh\nbash scripts/quickstart.sh\n```" in readme
+    script = (ROOT / "scripts" / "quickstart.sh").read_text(encoding="utf-8")
+    line = next(x for x in readme.splitlines() if x.startswith(".venv/bin/vxlanlens explain "))
+    words = [w for w in line.split() if w.startswith("captures/")]
+    assert words, line
+    for word in words:
+        assert (ROOT / word).exists(), word
+        # the script runs the command the README shows
+        assert Path(word).name in script, word
