@@ -1,0 +1,178 @@
+"""The packets table in pieces: decode captures batch by batch with memory that does not grow
+with the file, for exports (CSV, JSON Lines, Parquet) and for library users who aggregate.
+
+>>> for df in vxlanlens.iter_batches(["node.pcap.gz"]):     # doctest: +SKIP
+...     counts.update(df["tunnel"].value_counts().to_dict())
+
+Each DataFrame has the columns and dtypes of the whole table (``docs/columns.md``); frame
+numbers continue across batches; concatenating every batch gives the table that
+:func:`vxlanlens.read` builds (categorical categories may differ per batch).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
+
+import pandas as pd
+
+from .capture import CaptureSource, _labels
+from .decode import DecodeOptions
+from .engines import decoder_for
+from .errors import VxlanlensError
+from .read import open_capture
+from .schema import COLUMNS
+from .table import TableBuilder
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["PacketStream", "iter_batches", "write_stream"]
+
+CaptureSpec = str | os.PathLike[str] | BinaryIO
+
+
+@dataclass
+class PacketStream:
+    """An iterable of packets-table batches; ``sources`` and ``warnings`` fill in as it is read."""
+
+    captures: list[tuple[str, CaptureSpec]]
+    options: DecodeOptions
+    batch_frames: int = 65536
+    engine: str = "fast"
+    sources: list[CaptureSource] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    frames: int = 0
+    """Frames yielded so far."""
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        decode = decoder_for(self.engine)
+        for label, spec in self.captures:
+            with open_capture(spec, label=label) as reader:
+                n = 0
+                for batch in reader.batches(max_frames=self.batch_frames):
+                    builder = TableBuilder()
+                    builder.add(batch, decode(batch, self.options))
+                    df = builder.build()
+                    n += len(df)
+                    self.frames += len(df)
+                    yield df
+                self.warnings.extend(reader.warnings)
+                self.sources.append(
+                    CaptureSource(
+                        label=reader.label,
+                        path=reader.path,
+                        format=reader.format,
+                        size=reader.size,
+                        frames=n,
+                        interfaces=tuple(reader.interfaces),
+                    )
+                )
+
+
+def iter_batches(
+    captures: CaptureSpec | Sequence[CaptureSpec],
+    *,
+    vxlan_ports: Sequence[int] = (),
+    geneve_ports: Sequence[int] = (),
+    gpe_ports: Sequence[int] = (),
+    guess_tunnels: bool = True,
+    options: DecodeOptions | None = None,
+    batch_frames: int = 65536,
+    engine: str = "fast",
+) -> PacketStream:
+    """The packets table of ``captures`` as a stream of DataFrames of at most ``batch_frames``
+    rows each, read and decoded one batch at a time (the arguments are those of
+    :func:`vxlanlens.read`; compressed files and ``-`` for stdin stream too)."""
+    if isinstance(captures, (str, os.PathLike)) or hasattr(captures, "read"):
+        specs: list[CaptureSpec] = [captures]  # type: ignore[list-item]
+    else:
+        specs = list(captures)
+    if not specs:
+        raise VxlanlensError("no capture given")
+    opts = (options or DecodeOptions(guess_tunnels=guess_tunnels)).with_ports(
+        vxlan=tuple(vxlan_ports), geneve=tuple(geneve_ports), gpe=tuple(gpe_ports)
+    )
+    return PacketStream(_labels(specs), opts, max(1, int(batch_frames)), engine)
+
+
+def arrow_schema(columns: Sequence[str] | None = None) -> pa.Schema:
+    """The Arrow schema of the packets table (categoricals as int32-indexed string dictionaries)
+    so that every batch of a stream goes into one Parquet file."""
+    import pyarrow as pa
+
+    types = {
+        "int64": pa.int64(),
+        "UInt8": pa.uint8(),
+        "UInt16": pa.uint16(),
+        "UInt32": pa.uint32(),
+        "boolean": pa.bool_(),
+        "category": pa.dictionary(pa.int32(), pa.string()),
+        "datetime64[ns, UTC]": pa.timestamp("ns", tz="UTC"),
+    }
+    by_name = {c.name: c for c in COLUMNS}
+    names = list(columns) if columns is not None else [c.name for c in COLUMNS]
+    return pa.schema([pa.field(n, types[by_name[n].dtype]) for n in names])
+
+
+def write_stream(
+    batches: Iterator[pd.DataFrame] | PacketStream,
+    fmt: str,
+    fh: IO[Any],
+    *,
+    columns: Sequence[str] | None = None,
+) -> int:
+    """Write batches as ``csv``, ``json`` (JSON Lines) or ``parquet`` (one row group per batch)
+    to the open file ``fh`` (binary for parquet, text otherwise); gives the number of rows."""
+    rows = 0
+    if fmt == "parquet":
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError as exc:
+            raise VxlanlensError(
+                "parquet output needs pyarrow: pip install 'vxlanlens[parquet]'"
+            ) from exc
+        schema = arrow_schema(columns)
+        writer: pq.ParquetWriter | None = None
+        try:
+            for df in batches:
+                part = df[list(columns)] if columns is not None else df
+                table = pa.Table.from_pandas(part, preserve_index=False)
+                if writer is None:
+                    # pandas' metadata (nullable dtypes) comes with the first batch
+                    schema = schema.with_metadata(table.schema.metadata)
+                    writer = pq.ParquetWriter(fh, schema)
+                writer.write_table(table.cast(schema))
+                rows += len(df)
+            if writer is None:  # nothing was read: the schema alone
+                from .table import empty_packets
+
+                empty = empty_packets()
+                part = empty[list(columns)] if columns is not None else empty
+                meta = pa.Table.from_pandas(part, preserve_index=False).schema.metadata
+                schema = schema.with_metadata(meta)
+                writer = pq.ParquetWriter(fh, schema)
+                writer.write_table(schema.empty_table())
+        finally:
+            if writer is not None:
+                writer.close()
+        return rows
+    if fmt not in ("csv", "json"):
+        raise VxlanlensError(f"unknown stream format {fmt!r}: expected csv, json or parquet")
+    header = True
+    for df in batches:
+        part = df[list(columns)] if columns is not None else df
+        if fmt == "csv":
+            part.to_csv(fh, index=False, header=header)
+        elif len(part):
+            part.to_json(fh, orient="records", lines=True, date_format="iso", date_unit="ns")
+        header = False
+        rows += len(part)
+    if fmt == "csv" and header:  # nothing was read: the header alone
+        pd.DataFrame(
+            columns=list(columns) if columns is not None else [c.name for c in COLUMNS]
+        ).to_csv(fh, index=False)
+    return rows
