@@ -125,7 +125,8 @@ class CaptureReader:
         return f" ({self.compression}-compressed)" if self.compression else ""
 
     def _open(self) -> None:
-        head_size = max(_HEAD_SIZE, 64)
+        # a small chunk (live streams) reads no more than the file header needs before parsing
+        head_size = _HEAD_SIZE if self._chunk >= _HEAD_SIZE else max(28, self._chunk)
         head = self._source.read(head_size)
         if not head:
             if self.compression and self._source.truncated_compression:
