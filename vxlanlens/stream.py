@@ -123,9 +123,11 @@ def write_stream(
     fh: IO[Any],
     *,
     columns: Sequence[str] | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> int:
     """Write batches as ``csv``, ``json`` (JSON Lines) or ``parquet`` (one row group per batch)
-    to the open file ``fh`` (binary for parquet, text otherwise); gives the number of rows."""
+    to the open file ``fh`` (binary for parquet, text otherwise); gives the number of rows.
+    ``metadata`` goes into a Parquet file's key-value metadata."""
     rows = 0
     if fmt == "parquet":
         try:
@@ -143,7 +145,7 @@ def write_stream(
                 table = pa.Table.from_pandas(part, preserve_index=False)
                 if writer is None:
                     # pandas' metadata (nullable dtypes) comes with the first batch
-                    schema = schema.with_metadata(table.schema.metadata)
+                    schema = schema.with_metadata({**table.schema.metadata, **(metadata or {})})
                     writer = pq.ParquetWriter(fh, schema)
                 writer.write_table(table.cast(schema))
                 rows += len(df)
@@ -153,7 +155,7 @@ def write_stream(
                 empty = empty_packets()
                 part = empty[list(columns)] if columns is not None else empty
                 meta = pa.Table.from_pandas(part, preserve_index=False).schema.metadata
-                schema = schema.with_metadata(meta)
+                schema = schema.with_metadata({**meta, **(metadata or {})})
                 writer = pq.ParquetWriter(fh, schema)
                 writer.write_table(schema.empty_table())
         finally:
