@@ -1,0 +1,166 @@
+"""The facts of an input that overlay recognition looks at, measured once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["Observations", "observe"]
+
+_MAX_EVIDENCE = 3
+
+
+def _text(s: pd.Series) -> pd.Series:
+    return s.astype(object).where(s.notna(), None)
+
+
+@dataclass
+class Observations:
+    """What the packets, exchanges and loaded dumps show, in the terms profiles ask about."""
+
+    device_names: set[str] = field(default_factory=set)
+    """Interface names from the dumps (loaded, not inferred)."""
+    labelled_identities: int = 0
+    """Identities with labels in the dumps (Cilium)."""
+    vnis: Counter[tuple[str, int, int]] = field(default_factory=Counter)
+    """(tunnel kind, UDP destination port, VNI) -> tunnelled frames."""
+    tunnel_frames: int = 0
+    geneve_classes: Counter[int] = field(default_factory=Counter)
+    """Geneve option class -> frames carrying it."""
+    macs: dict[str, str] = field(default_factory=dict)
+    """MAC seen as a pod frame's source or destination (or ARP sender) -> first frame."""
+    inner_dst_macs: dict[str, str] = field(default_factory=dict)
+    """Destination MAC inside a tunnel -> first frame."""
+    arp_targets: dict[str, str] = field(default_factory=dict)
+    """Address asked for by an ARP request -> first frame."""
+    swapped_inner_macs: list[str] = field(default_factory=list)
+    """Frames whose inner MAC pair is another tunnelled frame's pair swapped (VTEP to VTEP)."""
+    per_sender_inner_macs: list[str] = field(default_factory=list)
+    """Frames of two opposite tunnel directions between two nodes whose inner MACs differ
+    (each direction carries its own sender's MACs)."""
+    routed_inner: list[str] = field(default_factory=list)
+    """Tunnelled frames whose inner TTL / hop limit is one below a usual initial value (63,
+    127, 254): the sending node routed them into the tunnel device."""
+    rs_gateway_answers: list[str] = field(default_factory=list)
+    """Neighbor Advertisements with flags R and S but not O (how Cilium's eBPF answers)."""
+    vni_differs: list[str] = field(default_factory=list)
+    """Exchanges whose request and reply travelled with different VNIs."""
+
+
+def _ev(rows: pd.DataFrame) -> list[str]:
+    return [f"{c}#{int(f)}" for c, f in zip(rows["capture"], rows["frame_no"], strict=True)][
+        :_MAX_EVIDENCE
+    ]
+
+
+def _first(keys: pd.Series, rows: pd.DataFrame, into: dict[str, str]) -> None:
+    if keys.empty:
+        return
+    firsts = rows.assign(_k=keys.to_numpy()).dropna(subset=["_k"]).drop_duplicates("_k")
+    for k, c, f in zip(firsts["_k"], firsts["capture"], firsts["frame_no"], strict=True):
+        into.setdefault(str(k), f"{c}#{int(f)}")
+
+
+def observe(
+    packets: pd.DataFrame, topology: Any = None, exchanges: pd.DataFrame | None = None
+) -> Observations:
+    """Measure ``packets`` (and the loaded facts of ``topology``, the pairs of ``exchanges``)."""
+    obs = Observations()
+    if topology is not None:
+        for i in getattr(topology, "interfaces", []):
+            if getattr(i, "confidence", None) == "loaded" and i.name:
+                obs.device_names.add(str(i.name))
+        obs.labelled_identities = sum(
+            1
+            for i in getattr(topology, "identities", [])
+            if getattr(i, "confidence", None) == "loaded" and i.labels
+        )
+    p = packets
+    if p is None or p.empty:
+        return obs
+    tun_mask = p["tunnel"].notna()
+    tun = p[tun_mask]
+    obs.tunnel_frames = len(tun)
+    if len(tun):
+        keys = zip(
+            tun["tunnel"].astype(str),
+            tun["outer_dport"].fillna(-1).astype(int),
+            tun["vni"].fillna(-1).astype(int),
+            strict=True,
+        )
+        obs.vnis = Counter(keys)
+        if "geneve_options" in tun:
+            for text, n in tun["geneve_options"].dropna().astype(str).value_counts().items():
+                for item in str(text).split(";"):
+                    head = item.split("/")[0]
+                    if head.startswith("0x"):
+                        try:
+                            obs.geneve_classes[int(head, 16)] += int(n)
+                        except ValueError:
+                            continue
+        _first(_text(tun["dst_mac"]), tun, obs.inner_dst_macs)
+        _inner_mac_patterns(tun, obs)
+        if "ttl" in tun:
+            routed = tun[tun["ttl"].isin([63, 127, 254]).fillna(False).to_numpy(dtype=bool)]
+            obs.routed_inner = _ev(routed)
+    plain = p[~tun_mask]
+    _first(_text(plain["src_mac"]), plain, obs.macs)
+    _first(_text(plain["dst_mac"]), plain, obs.macs)
+    if "arp_op" in p:
+        arp = p[p["arp_op"] == 1]
+        _first(_text(arp["arp_target_ip"]), arp, obs.arp_targets)
+        replies = p[p["arp_op"] == 2]
+        _first(_text(replies["arp_sender_mac"]), replies, obs.macs)
+    if exchanges is not None and not exchanges.empty:
+        ex = exchanges
+        if "nd_flags" in ex:
+            rs = ex[(ex["kind"].astype(str) == "nd") & (ex["nd_flags"].astype(str) == "RS")]
+            obs.rs_gateway_answers = [
+                f"{c}#{int(f)}"
+                for c, f in zip(rs["reply_capture"], rs["reply_frame"], strict=True)
+                if pd.notna(c) and pd.notna(f)
+            ][:_MAX_EVIDENCE]
+        if {"vni_request", "vni_reply"} <= set(ex.columns):
+            both = ex[ex["vni_request"].notna() & ex["vni_reply"].notna()]
+            diff = both[both["vni_request"] != both["vni_reply"]]
+            obs.vni_differs = [
+                f"{c}#{int(f)}"
+                for c, f in zip(diff["request_capture"], diff["request_frame"], strict=True)
+                if pd.notna(c) and pd.notna(f)
+            ][:_MAX_EVIDENCE]
+    return obs
+
+
+def _inner_mac_patterns(tun: pd.DataFrame, obs: Observations) -> None:
+    """Swapped inner MAC pairs (VTEP to VTEP) against per-sender inner MACs (pod frames kept)."""
+    t = tun[tun["src_mac"].notna() & tun["dst_mac"].notna() & tun["outer_src_ip"].notna()]
+    if t.empty:
+        return
+    pairs: dict[tuple[str, str], str] = {}
+    dirs: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for s, d, a, b, c, f in zip(
+        t["src_mac"].astype(str),
+        t["dst_mac"].astype(str),
+        t["outer_src_ip"].astype(str),
+        t["outer_dst_ip"].astype(str),
+        t["capture"],
+        t["frame_no"],
+        strict=True,
+    ):
+        pairs.setdefault((s, d), f"{c}#{int(f)}")
+        dirs.setdefault((a, b), set()).add((s, d))
+    for (s, d), where in pairs.items():
+        if s != d and (d, s) in pairs and len(obs.swapped_inner_macs) < _MAX_EVIDENCE:
+            obs.swapped_inner_macs.append(where)
+    for (a, b), macs in dirs.items():
+        back = dirs.get((b, a))
+        if not back or a >= b:
+            continue
+        swapped = {(d, s) for s, d in back}
+        if not macs & swapped:
+            for pair in list(macs)[:1] + list(back)[:1]:
+                if len(obs.per_sender_inner_macs) < _MAX_EVIDENCE:
+                    obs.per_sender_inner_macs.append(pairs[pair])

@@ -1,0 +1,46 @@
+"""Antrea with Geneve encapsulation (its default).
+
+Facts (antrea-io/antrea pkg/agent/openflow: ``GlobalVirtualMAC = aa:bb:cc:dd:ee:ff``): the OVS
+bridge ``br-int`` with tunnel port ``antrea-tun0`` and gateway ``antrea-gw0``; Geneve on UDP
+6081 with VNI 0; frames sent to a pod on another node are addressed to the global virtual MAC
+``aa:bb:cc:dd:ee:ff`` inside the tunnel. Not yet confirmed by a kernel-made capture of the
+project's lab.
+"""
+
+from __future__ import annotations
+
+from ._observe import Observations
+from ._profile import Profile, Signal
+
+__all__ = ["ANTREA", "ANTREA_VIRTUAL_MAC"]
+
+ANTREA_VIRTUAL_MAC = "aa:bb:cc:dd:ee:ff"
+
+
+def _rules(obs: Observations) -> list[Signal]:
+    out: list[Signal] = []
+    if ANTREA_VIRTUAL_MAC in obs.inner_dst_macs:
+        out.append(
+            Signal(
+                "antrea",
+                3.0,
+                f"tunnelled frames are addressed to {ANTREA_VIRTUAL_MAC}, Antrea's global virtual MAC",
+                (obs.inner_dst_macs[ANTREA_VIRTUAL_MAC],),
+            )
+        )
+    geneve = {k: n for k, n in obs.vnis.items() if k[0] == "geneve"}
+    if geneve and {k[2] for k in geneve} == {0} and not obs.geneve_classes:
+        out.append(Signal("antrea", 0.5, "Geneve with VNI 0 and no options, as Antrea sends"))
+    return out
+
+
+ANTREA = Profile(
+    name="antrea",
+    title="Antrea (Geneve)",
+    tunnel_devices=("antrea-tun0",),
+    host_veth_prefixes=(),
+    other_devices=("antrea-gw0", "antrea-egress0"),
+    tunnels=(("geneve", 6081),),
+    sources=("antrea-io/antrea source: GlobalVirtualMAC, antrea-gw0, antrea-tun0",),
+    rules=(_rules,),
+)

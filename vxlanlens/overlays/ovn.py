@@ -1,0 +1,40 @@
+"""OVN-based CNIs (OVN-Kubernetes, Kube-OVN): recognised and named, explained less deeply.
+
+Facts (ovn-org/ovn ``OVN_GENEVE_CLASS 0x0102``, type 0x80, documented in ovn-architecture(7)):
+Geneve on 6081 whose option of class 0x0102 carries the logical ingress and egress ports;
+OVN-Kubernetes creates ``ovn-k8s-mp0`` and the kernel Geneve device ``genev_sys_6081``.
+"""
+
+from __future__ import annotations
+
+from ._observe import Observations
+from ._profile import Profile, Signal
+
+__all__ = ["OVN", "OVN_GENEVE_CLASS"]
+
+OVN_GENEVE_CLASS = 0x0102
+
+
+def _rules(obs: Observations) -> list[Signal]:
+    n = obs.geneve_classes.get(OVN_GENEVE_CLASS, 0)
+    if not n:
+        return []
+    return [
+        Signal(
+            "ovn",
+            3.0,
+            f"{n} Geneve frames carry an option of class 0x0102, OVN's logical-port metadata",
+        )
+    ]
+
+
+OVN = Profile(
+    name="ovn",
+    title="OVN (OVN-Kubernetes / Kube-OVN)",
+    tunnel_devices=("genev_sys_6081",),
+    host_veth_prefixes=(),
+    other_devices=("ovn-k8s-mp0",),
+    tunnels=(("geneve", 6081),),
+    sources=("ovn-org/ovn: OVN_GENEVE_CLASS 0x0102 (ovn-architecture(7))",),
+    rules=(_rules,),
+)
