@@ -9,7 +9,7 @@ topology the way users paste it, writes a README per scenario and tears everythi
 
 Usage (root): ``python3 lab/run.py [--out DIR] [--scenario NAME ...] [--list]``.
 Only the Python standard library is used; the tools it runs are listed in lab/apt-packages.txt.
-All namespaces are named ``vxl-*``; nothing touches the host's own interfaces.
+All namespaces are named ``vl-lab-*``; nothing touches the host's own interfaces.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ from pathlib import Path
 LAB = Path(__file__).resolve().parent
 ROOT = LAB.parent
 BPF_DIR = LAB / "bpf"
-NS_PREFIX = "vxl-"
+NS_PREFIX = "vl-lab-"
 sys.path.insert(0, str(LAB))
+import lab_sysdump  # noqa: E402
 from lab_readme import write_readme  # noqa: E402  (lab/lab_readme.py, next to this file)
 
 # --------------------------------------------------------------------------------------------
@@ -95,7 +96,7 @@ DAEMONSET_LABELS = [
 
 POD1 = Pod(
     name="cni-7t9p4",  # REF
-    netns="vxl-cni-7t9p4",
+    netns="vl-lab-cni-7t9p4",
     eth0_mac="4e:5b:57:45:63:3b",  # REF
     eth0_ifindex=18,  # REF
     ipv4="10.244.1.233",  # REF
@@ -110,7 +111,7 @@ POD1 = Pod(
 )
 POD2 = Pod(
     name="cni-8qgcs",  # REF
-    netns="vxl-cni-8qgcs",
+    netns="vl-lab-cni-8qgcs",
     eth0_mac="b6:61:48:ae:63:f5",  # REF
     eth0_ifindex=11,  # REF
     ipv4="10.244.2.245",  # REF
@@ -132,7 +133,7 @@ POD2 = Pod(
 WORKER = Node(
     name="cilium-dual-stack-worker",  # REF
     short="worker",
-    netns="vxl-worker",
+    netns="vl-lab-worker",
     eth0_mac="02:42:ac:12:00:04",
     eth0_ifindex=8,
     ipv4="172.18.0.4",
@@ -157,7 +158,7 @@ WORKER = Node(
 WORKER2 = Node(
     name="cilium-dual-stack-worker2",  # REF
     short="worker2",
-    netns="vxl-worker2",
+    netns="vl-lab-worker2",
     eth0_mac="02:42:ac:12:00:03",
     eth0_ifindex=6,
     ipv4="172.18.0.3",
@@ -207,6 +208,7 @@ class Step:
     what: str
     expect_rc: tuple[int, ...] = (0,)
     background: bool = False
+    action: str = ""  # instead of argv: "restore-responders" or "sleep" (argv[0] = seconds)
 
 
 @dataclass
@@ -223,6 +225,15 @@ class Scenario:
     servers: list[Step] = field(default_factory=list)
     settle: float = 0.3
     description: str = ""
+    # Planted faults and variants (all off by default; the original scenarios use none).
+    pod_route_mtu: dict[str, int] = field(default_factory=dict)  # pod -> MTU of its defaults
+    outer_df: bool = False  # DF on the outer IPv4 header (BPF_F_DONT_FRAGMENT tunnel key)
+    responders_off: list[str] = field(default_factory=list)  # pods whose lxc program starts
+    # without ARP and NDP responders (a "restore-responders" step attaches the full program)
+    drop_tcp: tuple[str, int] | None = None  # (node short name, port): SYNs dropped there
+    clock_shift: dict[str, float] = field(default_factory=dict)  # file -> seconds, editcap -t
+    sysdump: bool = False  # also write a cilium-sysdump-shaped zip of the topology
+    notes: list[str] = field(default_factory=list)  # extra README "Datapath" lines
 
 
 IDENT_CLIENT, IDENT_SERVER, IDENT_SHARED = 30155, 48217, 27040
@@ -251,11 +262,13 @@ import socket, sys
 host, port = sys.argv[1], int(sys.argv[2])
 fam = socket.AF_INET6 if ":" in host else socket.AF_INET
 c = socket.socket(fam, socket.SOCK_STREAM)
-c.settimeout(3)
+c.settimeout(float(sys.argv[3]) if len(sys.argv) > 3 else 3)
 try:
     c.connect((host, port))
 except ConnectionRefusedError:
     print("refused"); sys.exit(3)
+except TimeoutError:
+    print("timed out"); sys.exit(4)
 c.sendall(b"hello\n")
 c.shutdown(socket.SHUT_WR)
 c.recv(16)
@@ -414,6 +427,213 @@ def scenarios() -> list[Scenario]:
                 Step(POD1, _ping(POD1, 4, POD2.ipv4), f"ping -4 -c 1 {POD2.ipv4} from {POD1.name}"),
             ],
         ),
+        *fault_scenarios(diff),
+    ]
+
+
+def _big_ping(fam: int, dst: str, size: int, count: int = 3, wait: int = 2) -> list[str]:
+    return [
+        "ping",
+        f"-{fam}",
+        "-n",
+        "-c",
+        str(count),
+        "-i",
+        "0.3",
+        "-W",
+        str(wait),
+        "-s",
+        str(size),
+        dst,
+    ]
+
+
+def fault_scenarios(diff: dict[str, int]) -> list[Scenario]:
+    """Issue 12 item 9: failures made by the kernel (each planted fault named in its README)."""
+    worker2_files = [
+        "node-worker2-eth0.pcap",
+        "node-worker2-any.pcap",
+        f"pod-{POD2.name}-eth0.pcap",
+    ]
+    return [
+        Scenario(
+            "mtu-outer-frag",
+            "pod route MTU 1500 on a 1450 overlay: outer VXLAN packets fragmented, pings answered",
+            "vxlan",
+            "ipv4",
+            diff,
+            [
+                Step(
+                    POD1,
+                    _big_ping(4, POD2.ipv4, 1472),
+                    f"ping -4 -c 3 -s 1472 {POD2.ipv4} (IPv4 packets of 1500 bytes, DF as ping sets it)",
+                ),
+                Step(
+                    POD1,
+                    _big_ping(6, POD2.ipv6, 1452),
+                    f"ping -6 -c 3 -s 1452 {POD2.ipv6} (IPv6 packets of 1500 bytes)",
+                ),
+            ],
+            pod_route_mtu={POD1.name: 1500},
+            notes=[
+                f"**Planted fault**: pod {POD1.name}'s default routes (IPv4 and IPv6) have "
+                "`mtu 1500` instead of 1450; everything else is as in the healthy scenarios "
+                f"(pod {POD2.name}: mtu 1450; node eth0 MTU 1500; outer DF clear, the kernel "
+                "VXLAN default with a collect_md tunnel key without BPF_F_DONT_FRAGMENT).",
+            ],
+        ),
+        Scenario(
+            "mtu-outer-df",
+            "pod route MTU 1500 and DF on the outer header: oversized VXLAN packets dropped",
+            "vxlan",
+            "ipv4",
+            diff,
+            [
+                Step(
+                    POD1,
+                    _big_ping(4, POD2.ipv4, 56, count=1),
+                    f"ping -4 -c 1 {POD2.ipv4} (84-byte packet: the path works)",
+                ),
+                Step(
+                    POD1,
+                    _big_ping(4, POD2.ipv4, 1472, wait=1),
+                    f"ping -4 -c 3 -s 1472 {POD2.ipv4} (IPv4 packets of 1500 bytes)",
+                    (1,),
+                ),
+                Step(
+                    POD1,
+                    _big_ping(6, POD2.ipv6, 1452, wait=1),
+                    f"ping -6 -c 3 -s 1452 {POD2.ipv6} (IPv6 packets of 1500 bytes)",
+                    (1,),
+                ),
+            ],
+            pod_route_mtu={POD1.name: 1500},
+            outer_df=True,
+            notes=[
+                f"**Planted faults**: pod {POD1.name}'s default routes have `mtu 1500` instead "
+                "of 1450, and the tunnel key set by its lxc program asks for DF on the outer "
+                "IPv4 header (`BPF_F_DONT_FRAGMENT`), so a 1550-byte outer packet may not be "
+                "fragmented to fit the 1500-byte eth0.",
+            ],
+        ),
+        Scenario(
+            "ns-transient",
+            "gateway NS and ARP unanswered (responder missing), then answered once restored",
+            "vxlan",
+            "ipv4",
+            diff,
+            [
+                Step(
+                    POD1,
+                    _ping(POD1, 6, POD2.ipv6, wait=4),
+                    f"ping -6 -c 1 -W 4 {POD2.ipv6} (responders missing)",
+                    (1,),
+                ),
+                Step(
+                    POD1,
+                    _ping(POD1, 4, POD2.ipv4, wait=4),
+                    f"ping -4 -c 1 -W 4 {POD2.ipv4} (responders missing)",
+                    (1,),
+                ),
+                Step(
+                    POD1,
+                    [],
+                    f"lab: `tc filter replace` on {POD1.lxc_name} with the full program "
+                    "(ARP and NDP responders back)",
+                    action="restore-responders",
+                ),
+                Step(POD1, ["2"], "lab: wait 2 s", action="sleep"),
+                Step(POD1, _ping(POD1, 6, POD2.ipv6), f"ping -6 -c 1 {POD2.ipv6}"),
+                Step(POD1, _ping(POD1, 4, POD2.ipv4), f"ping -4 -c 1 {POD2.ipv4}"),
+            ],
+            responders_off=[POD1.name],
+            notes=[
+                f"**Planted fault, then repaired**: {POD1.lxc_name}'s program is first attached "
+                "compiled without its ARP and NDP responders (ARP requests dropped; the router "
+                "NS handed to the node's kernel, which owns no such address and stays silent); "
+                "after the two failed pings the full program replaces it (`tc filter replace`, "
+                "same prio/handle).",
+            ],
+        ),
+        Scenario(
+            "tcp-refused",
+            "TCP SYN answered by RST,ACK from the remote pod: nothing listens on 8080",
+            "vxlan",
+            "ipv4",
+            diff,
+            [
+                Step(
+                    POD1,
+                    ["python3", "-c", TCP_CLIENT, POD2.ipv6, "8080"],
+                    f"TCP connect [{POD2.ipv6}]:8080 (no listener)",
+                    (3,),
+                ),
+                Step(
+                    POD1,
+                    ["python3", "-c", TCP_CLIENT, POD2.ipv4, "8080"],
+                    f"TCP connect {POD2.ipv4}:8080 (no listener)",
+                    (3,),
+                ),
+            ],
+            sysdump=True,
+            notes=[f"No server runs in {POD2.name}: port 8080 is closed there."],
+        ),
+        Scenario(
+            "tcp-syn-dropped",
+            "TCP SYNs dropped on the peer node (tc/eBPF drop): SYN and retransmissions unanswered",
+            "vxlan",
+            "ipv4",
+            diff,
+            [
+                Step(
+                    POD1,
+                    ["python3", "-c", TCP_CLIENT, POD2.ipv6, "8080", "3.5"],
+                    f"TCP connect [{POD2.ipv6}]:8080 with a 3.5 s timeout",
+                    (4,),
+                ),
+                Step(
+                    POD1,
+                    ["python3", "-c", TCP_CLIENT, POD2.ipv4, "8080", "3.5"],
+                    f"TCP connect {POD2.ipv4}:8080 with a 3.5 s timeout",
+                    (4,),
+                ),
+            ],
+            servers=[
+                Step(
+                    POD2,
+                    ["python3", "-c", TCP_SERVER, "1"],
+                    f"TCP listener on [::]:8080 (dual stack) in {POD2.name}",
+                    background=True,
+                )
+            ],
+            drop_tcp=("worker2", 8080),
+            notes=[
+                f"**Planted fault**: the program on {WORKER2.name}'s tunnel device "
+                "(`bpf_overlay.c` built with `DROP_TCP_DPORT=8080`) drops every decapsulated "
+                "TCP SYN to port 8080 (`TC_ACT_SHOT`), as a policy drop at the destination "
+                f"would; a listener does run in {POD2.name} on [::]:8080.",
+            ],
+        ),
+        Scenario(
+            "clock-skew",
+            "IPv6 and IPv4 ping; worker2's three captures shifted +2.5 s after capturing",
+            "vxlan",
+            "ipv4",
+            diff,
+            [
+                Step(POD1, _ping(POD1, 6, POD2.ipv6), f"ping -6 -c 1 {POD2.ipv6} from {POD1.name}"),
+                Step(POD1, _ping(POD1, 4, POD2.ipv4), f"ping -4 -c 1 {POD2.ipv4} from {POD1.name}"),
+            ],
+            clock_shift={f: 2.5 for f in worker2_files},
+            notes=[
+                "**Planted fault (after capturing)**: every timestamp of "
+                + ", ".join(f"`{f}`" for f in worker2_files)
+                + " was moved 2.5 s later with `editcap -F pcap -t +2.5` (as if "
+                f"{WORKER2.name}'s clock were 2.5 s ahead); the other captures are untouched. "
+                "All captures were taken on one machine with one clock, so before the shift "
+                "the clocks agreed to the microsecond.",
+            ],
+        ),
     ]
 
 
@@ -463,7 +683,7 @@ def lab_namespaces() -> list[str]:
 
 
 def teardown() -> None:
-    """Delete every ``vxl-*`` namespace (their veths, tunnel devices and programs go with them)."""
+    """Delete every ``vl-lab-*`` namespace (their veths, tunnel devices and programs go with them)."""
     for ns in lab_namespaces():
         run(["ip", "netns", "del", ns], check=False)
 
@@ -610,6 +830,8 @@ class Variant:
     tunnel_dev: str
     geneve_mode: str = ""  # "kernel" | "ebpf" (when tunnel == "geneve")
     geneve_error: str = ""
+    # pod -> (netns, lxc, object with the responders) for a "restore-responders" step
+    restore: dict[str, tuple[str, str, Path]] = field(default_factory=dict)
 
 
 def build(sc: Scenario, workdir: Path) -> Variant:
@@ -792,7 +1014,8 @@ def build(sc: Scenario, workdir: Path) -> Variant:
         ip(ns, "addr", "add", f"{pod.ipv6}/128", "dev", "eth0", "nodad")
         ip(ns, "link", "set", "eth0", "up")
         ip(ns, "route", "add", node.router_ipv4, "dev", "eth0", "scope", "link")
-        ip(ns, "route", "add", "default", "via", node.router_ipv4, "dev", "eth0", "mtu", "1450")
+        mtu = str(sc.pod_route_mtu.get(pod.name, 1450))
+        ip(ns, "route", "add", "default", "via", node.router_ipv4, "dev", "eth0", "mtu", mtu)
         ip(ns, "-6", "route", "add", node.router_ipv6, "dev", "eth0", "metric", "1024")
         ip(
             ns,
@@ -807,7 +1030,7 @@ def build(sc: Scenario, workdir: Path) -> Variant:
             "metric",
             "1024",
             "mtu",
-            "1450",
+            mtu,
         )
     attach_programs(sc, variant, workdir)
     return variant
@@ -879,6 +1102,8 @@ def attach_programs(sc: Scenario, variant: Variant, workdir: Path) -> None:
             "LOCAL_ENDPOINTS": eps,
             "NODE_IPV4": ip4_int(node.ipv4),
         }
+        if sc.drop_tcp and sc.drop_tcp[0] == node.short:
+            ndefs["DROP_TCP_DPORT"] = str(sc.drop_tcp[1])
         obj = workdir / f"overlay-{node.short}.o"
         _compile("bpf_overlay.c", obj, ndefs, extra)
         if ebpf_geneve:
@@ -907,8 +1132,16 @@ def attach_programs(sc: Scenario, variant: Variant, workdir: Path) -> None:
             if sc.underlay == "ipv6":
                 defs["UNDERLAY_IPV6"] = "1"
                 defs["REMOTE_NODE_IPV6"] = ip6_bytes(other.ipv6)
+            if sc.outer_df:
+                defs["TUNNEL_DF"] = "1"
             obj = workdir / f"lxc-{pod.name}.o"
             _compile("bpf_lxc.c", obj, defs, extra)
+            if pod.name in sc.responders_off:
+                # Start without the responders; restore_responders() attaches ``obj`` later.
+                variant.restore[pod.name] = (node.netns, pod.lxc_name, obj)
+                obj = workdir / f"lxc-{pod.name}-noresp.o"
+                off = {**defs, "ENABLE_ARP_RESPONDER": "0", "ENABLE_NDP_RESPONDER": "0"}
+                _compile("bpf_lxc.c", obj, off, extra)
             _attach(node.netns, pod.lxc_name, obj, "from-container")
     if ebpf_geneve:
         # The eBPF-built Geneve frames leave through eth0 directly; the peer's eth0 MAC is
@@ -1149,6 +1382,19 @@ def endpoint_list(node: Node, sc: Scenario, links: dict[str, dict[str, object]])
     return sorted(out, key=lambda e: e["id"])  # type: ignore[index]
 
 
+def write_sysdump(outdir: Path, sc: Scenario) -> Path:
+    """A cilium-sysdump-shaped zip of this run (lab/lab_sysdump.py), next to the captures."""
+    ip_out = {
+        n.name: {f: ip(n.netns, *args).stdout for f, args in lab_sysdump.BUGTOOL_IP.items()}
+        for n in NODES
+    }
+    eps = {}
+    for n in NODES:
+        links = {lk["ifname"]: lk for lk in json.loads(ip(n.netns, "-j", "link").stdout)}
+        eps[n.name] = endpoint_list(n, sc, links)
+    return lab_sysdump.write_sysdump(outdir, NODES, sc.identities, ip_out, eps)
+
+
 # --------------------------------------------------------------------------------------------
 # Running a scenario
 # --------------------------------------------------------------------------------------------
@@ -1163,10 +1409,35 @@ class StepResult:
     output: str
 
 
+def run_step(step: Step, variant: Variant) -> StepResult:
+    """Run one step: a command in a pod's namespace, or a lab action between commands."""
+    if step.action == "sleep":
+        time.sleep(float(step.argv[0]))
+        return StepResult(step, 0, "")
+    if step.action == "restore-responders":
+        for netns, lxc, obj in variant.restore.values():
+            _attach(netns, lxc, obj, "from-container")  # tc filter replace: same prio/handle
+        return StepResult(step, 0, "")
+    if step.action:
+        raise LabError(f"unknown action {step.action!r}")
+    cp = run(step.argv, netns=step.pod.netns, check=False, timeout=20)
+    out = (cp.stdout + cp.stderr).strip()
+    if cp.returncode not in step.expect_rc:
+        raise LabError(f"{step.what}: exit {cp.returncode}, expected {step.expect_rc}: {out}")
+    return StepResult(step, cp.returncode, out)
+
+
+def shift_clock(pcap: Path, seconds: float) -> None:
+    """Add ``seconds`` to every timestamp of ``pcap`` (editcap -t), keeping classic pcap."""
+    tmp = pcap.with_suffix(".shifted")
+    run(["editcap", "-F", "pcap", "-t", f"{seconds:+}", str(pcap), str(tmp)])
+    tmp.replace(pcap)
+
+
 def run_scenario(sc: Scenario, outdir: Path, log: Callable[[str], None]) -> None:
     """Build, capture, drive, dump, describe and tear down one scenario into ``outdir``."""
     outdir.mkdir(parents=True, exist_ok=True)
-    for old in [*outdir.glob("*.pcap"), outdir / "README.md"]:
+    for old in [*outdir.glob("*.pcap"), *outdir.glob("*.zip"), outdir / "README.md"]:
         old.unlink(missing_ok=True)
     if (outdir / "topology").is_dir():
         shutil.rmtree(outdir / "topology")
@@ -1174,37 +1445,35 @@ def run_scenario(sc: Scenario, outdir: Path, log: Callable[[str], None]) -> None
     caps = Captures(outdir)
     servers: list[subprocess.Popen[str]] = []
     try:
-        with tempfile.TemporaryDirectory(prefix="vxl-lab-") as tmp:
-            variant = build(sc, Path(tmp))
-        time.sleep(1.0)  # let link-up MLD reports pass before the capture window
-        for srv in sc.servers:
-            proc = subprocess.Popen(
-                ["ip", "netns", "exec", srv.pod.netns, *srv.argv],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            servers.append(proc)
-            assert proc.stdout is not None
-            if proc.stdout.readline().strip() != "listening":
-                raise LabError(f"server {srv.what} did not start")
-        caps.start()
-        time.sleep(sc.settle)
-        results = []
-        for step in sc.steps:
-            cp = run(step.argv, netns=step.pod.netns, check=False, timeout=20)
-            out = (cp.stdout + cp.stderr).strip()
-            if cp.returncode not in step.expect_rc:
-                raise LabError(
-                    f"{step.what}: exit {cp.returncode}, expected {step.expect_rc}: {out}"
+        with tempfile.TemporaryDirectory(prefix="vl-lab-") as tmp:
+            variant = build(sc, Path(tmp))  # objects stay in tmp for restore steps
+            time.sleep(1.0)  # let link-up MLD reports pass before the capture window
+            for srv in sc.servers:
+                proc = subprocess.Popen(
+                    ["ip", "netns", "exec", srv.pod.netns, *srv.argv],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
                 )
-            results.append(StepResult(step, cp.returncode, out))
-            time.sleep(0.2)
-        for proc in servers:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=5)
-        caps.stop()
+                servers.append(proc)
+                assert proc.stdout is not None
+                if proc.stdout.readline().strip() != "listening":
+                    raise LabError(f"server {srv.what} did not start")
+            caps.start()
+            time.sleep(sc.settle)
+            results = []
+            for step in sc.steps:
+                results.append(run_step(step, variant))
+                time.sleep(0.2)
+            for proc in servers:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=5)
+            caps.stop()
+        for fname, secs in sc.clock_shift.items():
+            shift_clock(outdir / fname, secs)
         dump_topology(outdir, sc, variant)
+        if sc.sysdump:
+            write_sysdump(outdir, sc)
         write_readme(outdir, sc, variant, results, caps.stats, NODES)
         log(f"{sc.name}: ok -> {outdir}")
     finally:

@@ -14,7 +14,9 @@
  * Per-endpoint configuration comes from a header passed with -include (see lab/run.py):
  *  LXC_MAC, POD_IPV4, ROUTER_IPV6, IDENTITY, TUNNEL_IFINDEX, REMOTE_V4_NET,
  *  REMOTE_V4_MASK, REMOTE_V6_PREFIX, REMOTE_NODE_IPV4 or (UNDERLAY_IPV6 and REMOTE_NODE_IPV6),
- *  ENABLE_ARP_RESPONDER, ENABLE_NDP_RESPONDER, and for the eBPF-built Geneve variant
+ *  ENABLE_ARP_RESPONDER (0: ARP requests dropped), ENABLE_NDP_RESPONDER (0: router NS
+ *  handed to the node's kernel, which owns no such address and stays silent), TUNNEL_DF
+ *  (optional: DF on the outer IPv4 header), and for the eBPF-built Geneve variant
  *  ENCAP_BPF_GENEVE with NODE_IPV4, NODE_MAC, PEER_NODE_MAC, UNDERLAY_IFINDEX.
  */
 #include "lab_common.h"
@@ -48,7 +50,7 @@ static __always_inline int answer_arp(struct __sk_buff *skb)
 	if (bpf_ntohl(tip) == POD_IPV4 || tip == sip)
 		return TC_ACT_OK; /* the pod's own address, or a gratuitous ARP */
 #if !ENABLE_ARP_RESPONDER
-	return TC_ACT_OK;
+	return TC_ACT_SHOT; /* responder missing: dropped, not handed to the node's kernel */
 #endif
 	__builtin_memcpy(sha, arp->ar_sha, ETH_ALEN);
 	__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
@@ -182,6 +184,9 @@ static __always_inline int to_tunnel(struct __sk_buff *skb)
 
 	key.tunnel_id = IDENTITY;
 	key.tunnel_ttl = 64;
+#ifdef TUNNEL_DF
+	flags |= BPF_F_DONT_FRAGMENT; /* DF on the outer IPv4 header */
+#endif
 #ifdef UNDERLAY_IPV6
 	__builtin_memcpy(key.remote_ipv6, remote_node_ipv6, 16);
 	flags = BPF_F_TUNINFO_IPV6;

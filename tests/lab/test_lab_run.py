@@ -65,7 +65,7 @@ def lab_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_lab_leaves_no_namespaces(lab_out: Path) -> None:
     cp = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
-    assert [ln for ln in cp.stdout.splitlines() if ln.startswith("vxl-")] == []
+    assert [ln for ln in cp.stdout.splitlines() if ln.startswith("vl-lab-")] == []
     assert {p.name for p in lab_out.iterdir()} >= {"lab-ipv6-ping", "lab-ipv4-ping"}
 
 
