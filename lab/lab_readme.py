@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -511,8 +512,12 @@ class Writer:
     def echo(self, src: Any, dst_ip: str, fam: int, answered: bool, what: str = "") -> None:
         """Bullets for one ping: every observation of the request and of the reply."""
         c, a_node = self.c, self.node_of(src)
-        b_node = next(n for n in self.nodes if n is not a_node)
         dst_pod = self.pod_of_ip(dst_ip)
+        b_node = (
+            self.node_of(dst_pod)
+            if dst_pod is not None
+            else next(n for n in self.nodes if n is not a_node)
+        )
         proto = "ICMPv6" if fam == 6 else "ICMP"
         hl = "hop limit" if fam == 6 else "TTL"
         req = c.one(pod_file(src), "echo-request", dst=dst_ip)
@@ -612,7 +617,7 @@ def ifname_maps(outdir: Path, nodes: list[Any]) -> dict[str, dict[int, str]]:
 def scenario_bullets(w: Writer) -> None:
     """The scenario-specific part of 'What a correct analysis must say'."""
     sc, c = w.sc, w.c
-    a_node, b_node = w.nodes
+    a_node, b_node = w.nodes[:2]
     src, dst = a_node.pods[0], b_node.pods[0]
     name = sc.name
     if name in ("ipv6-ping", "ipv4-ping"):
@@ -730,6 +735,8 @@ def scenario_bullets(w: Writer) -> None:
         )
     elif name in FAULT_BULLETS:
         FAULT_BULLETS[name](w)
+    elif name == "any-3node":
+        _any_3node(w)
     else:
         raise ValueError(f"no README text for scenario {name}")
 
@@ -809,7 +816,9 @@ def write_readme(
         "",
     ]
     L += [
-        "Dumps in `topology/<node or pod>/`: `ip -j -d addr`, `ip -d a l`, `ip r`, `ip -6 r`, "
+        "Dumps in `topology/<node or pod>/`: `ip -j -d addr`, `ip -d a l`, "
+        + ("`ip a`, `ip -d link`, " if any(outdir.glob("topology/*/ip-d-link.txt")) else "")
+        + "`ip r`, `ip -6 r`, "
         "`ip n`, `ip -6 n` (text and JSON) per namespace, taken after the traffic, and "
         "`cilium-dbg-endpoint-list.json` per node (the shape of `cilium-dbg endpoint list -o "
         "json`, lab values; no health endpoint).",
@@ -1206,3 +1215,63 @@ FAULT_BULLETS = {
     "tcp-syn-dropped": _tcp_syn_dropped,
     "clock-skew": _clock_skew,
 }
+
+
+def _link_lines(w: Writer, node: Any) -> dict[int, tuple[str, str, int]]:
+    """ifindex → (name, MAC, line number) from ``topology/<node>/ip-d-link.txt``."""
+    out: dict[int, tuple[str, str, int]] = {}
+    lines = (w.c.outdir / "topology" / node.name / "ip-d-link.txt").read_text().splitlines()
+    for i, ln in enumerate(lines, 1):
+        m = re.match(r"^(\d+): ([^:@]+)", ln)
+        if m and i < len(lines):
+            mac = re.search(r"link/\S+ (\S+)", lines[i])
+            out[int(m.group(1))] = (m.group(2), mac.group(1) if mac else "?", i)
+    return out
+
+
+def _any_3node(w: Writer) -> None:
+    c = w.c
+    src = w.nodes[0].pods[0]
+    dsts = [n.pods[0] for n in w.nodes[1:]]
+    for n in w.nodes:
+        links = _link_lines(w, n)
+        seen = sorted({f.ifindex for f in c.frames[any_file(n)] if f.ifindex is not None})
+        w.say(
+            f"{any_file(n)} ({n.name}, LINUX_SLL2): the ifindexes it holds are "
+            + ", ".join(
+                f"{i} = {links[i][0]} ({links[i][1]}, ip-d-link.txt line {links[i][2]})"
+                for i in seen
+            )
+            + f" (topology/{n.name}/ip-d-link.txt)."
+        )
+    w.say(
+        "The same ifindex means different interfaces on different nodes (2, 3 and 4 are "
+        "cilium_net, cilium_host and cilium_vxlan everywhere, but each node's eth0 and lxc "
+        "have their own numbers), so an analysis must resolve each -i any frame's ifindex "
+        "with the dump of the node that capture was taken on; SLL2 carries only the source "
+        "MAC, never the destination."
+    )
+    w.gateway(src, 6)
+    for d in dsts:
+        w.echo(src, d.ipv6, 6, answered=True)
+    w.gateway(src, 4)
+    for d in dsts:
+        w.echo(src, d.ipv4, 4, answered=True)
+    n2, n3 = w.nodes[1], w.nodes[2]
+    for here, there, pod in ((n2, n3, dsts[1]), (n3, n2, dsts[0])):
+        foreign = [
+            f
+            for f in c.frames[any_file(here)]
+            if f.tunnel and there.ipv4 in (f.outer_src, f.outer_dst)
+        ]
+        arps = [
+            f
+            for f in c.frames[any_file(here)]
+            if f.kind == "arp-request" and f.info["tpa"] == there.ipv4
+        ]
+        w.say(
+            f"{any_file(here)} holds none of the traffic to pod {pod.name} on {there.name} "
+            f"({len(foreign)} tunnel frames to or from {there.ipv4}), only the broadcast "
+            f"ARP who-has {there.ipv4} (frames {_frames(arps)}): the underlay is a learning "
+            "switch, so a capture on one node never proves what crossed between two others."
+        )

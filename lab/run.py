@@ -183,15 +183,58 @@ WORKER2 = Node(
         "host endpoint id",
     ],
 )
+POD3 = Pod(
+    name="cni-5mrzl",
+    netns="vl-lab-cni-5mrzl",
+    eth0_mac="c2:1f:6a:90:3d:7e",
+    eth0_ifindex=9,
+    ipv4="10.244.3.87",
+    ipv6="fd00:10:244:3::c2d1",
+    lxc_name="lxc4f81c0e2b9d6",
+    lxc_mac="7a:e3:05:b8:61:2c",
+    lxc_ifindex=10,
+    endpoint_id=731,
+    container_id="3e7c1a95d2b04f68a1c3e5d7b9f0a2c4e6b8d0f2a4c6e8b0d2f4a6c8e0b2d4f6",
+    labels=[*DAEMONSET_LABELS, "k8s:lab.vxlanlens.io/side=server"],
+    invented=["everything (the reference has two nodes)"],
+)
+WORKER3 = Node(
+    name="cilium-dual-stack-worker3",
+    short="worker3",
+    netns="vl-lab-worker3",
+    eth0_mac="02:42:ac:12:00:05",
+    eth0_ifindex=7,
+    ipv4="172.18.0.5",
+    ipv6="fc00:f853:ccd:e793::5",
+    cilium_host_mac="d6:0a:4b:73:e8:15",
+    cilium_net_mac="4a:b9:27:0c:d3:68",
+    tunnel_mac="ae:52:c1:08:7f:93",
+    router_ipv4="10.244.3.19",
+    router_ipv6="fd00:10:244:3::6e0b",
+    pod_cidr4="10.244.3.0/24",
+    pod_cidr6="fd00:10:244:3::/64",
+    host_endpoint_id=1954,
+    pods=[POD3],
+    invented=["everything (the reference has two nodes)"],
+)
 NODES = [WORKER, WORKER2]
 PODS = [POD1, POD2]
+NODES3 = [WORKER, WORKER2, WORKER3]
+UNDERLAY_NS = "vl-lab-underlay"  # holds the bridge of the 3-node underlay
+
+
+def cluster(sc: Scenario | None = None) -> list[Node]:
+    """The nodes of a scenario's cluster: two, or three for ``nodes=3`` scenarios."""
+    return NODES3 if sc is not None and sc.nodes == 3 else NODES
+
+
 CILIUM_NET_IFINDEX, CILIUM_HOST_IFINDEX, TUNNEL_IFINDEX = 2, 3, 4
 VXLAN_PORT, GENEVE_PORT = 8472, 6081
 
 
 def node_of(pod: Pod) -> Node:
     """The node that hosts ``pod``."""
-    return next(n for n in NODES if pod in n.pods)
+    return next(n for n in NODES3 if pod in n.pods)
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,6 +277,7 @@ class Scenario:
     clock_shift: dict[str, float] = field(default_factory=dict)  # file -> seconds, editcap -t
     sysdump: bool = False  # also write a cilium-sysdump-shaped zip of the topology
     notes: list[str] = field(default_factory=list)  # extra README "Datapath" lines
+    nodes: int = 2  # 3: worker3 and a pod on it, the underlay a bridge in UNDERLAY_NS
 
 
 IDENT_CLIENT, IDENT_SERVER, IDENT_SHARED = 30155, 48217, 27040
@@ -428,6 +472,29 @@ def scenarios() -> list[Scenario]:
             ],
         ),
         *fault_scenarios(diff),
+        Scenario(
+            "any-3node",
+            "three nodes, a pod on each: ping from cni-7t9p4 to the pods on worker2 and worker3",
+            "vxlan",
+            "ipv4",
+            {**diff, POD3.name: IDENT_SERVER},
+            [
+                Step(POD1, _ping(POD1, 6, POD2.ipv6), f"ping -6 -c 1 {POD2.ipv6} ({POD2.name})"),
+                Step(POD1, _ping(POD1, 4, POD2.ipv4), f"ping -4 -c 1 {POD2.ipv4} ({POD2.name})"),
+                Step(POD1, _ping(POD1, 6, POD3.ipv6), f"ping -6 -c 1 {POD3.ipv6} ({POD3.name})"),
+                Step(POD1, _ping(POD1, 4, POD3.ipv4), f"ping -4 -c 1 {POD3.ipv4} ({POD3.name})"),
+            ],
+            nodes=3,
+            notes=[
+                f"Three nodes: {WORKER3.name} (172.18.0.5) and pod {POD3.name} are added (all "
+                "their values invented); the three eth0s are veths plugged into one Linux bridge "
+                "(`br0`, STP off, multicast snooping off, in a namespace of its own that is not "
+                "captured), so the underlay is switched: unicast between two nodes does not reach "
+                f"the third once the bridge has learned the MACs. {POD3.name} carries the same "
+                f"labels as {POD2.name}, hence the same identity {IDENT_SERVER}. Each lxc program "
+                "holds a table of the two other nodes (pod CIDRs → node IPv4).",
+            ],
+        ),
     ]
 
 
@@ -834,6 +901,64 @@ class Variant:
     restore: dict[str, tuple[str, str, Path]] = field(default_factory=dict)
 
 
+def build_veth_underlay() -> None:
+    """Two nodes: their eth0s are the two ends of one veth (the original lab underlay)."""
+    ip(
+        WORKER.netns,
+        "link",
+        "add",
+        "eth0",
+        "index",
+        str(WORKER.eth0_ifindex),
+        "address",
+        WORKER.eth0_mac,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "index",
+        str(WORKER2.eth0_ifindex),
+        "address",
+        WORKER2.eth0_mac,
+        "netns",
+        WORKER2.netns,
+    )
+
+
+def build_bridged_underlay(nodes: list[Node]) -> None:
+    """Three or more nodes: each eth0 is a veth whose peer is a port of br0 in UNDERLAY_NS."""
+    run(["ip", "netns", "add", UNDERLAY_NS])
+    sysctl(UNDERLAY_NS, "net.ipv6.conf.all.disable_ipv6", "1")
+    sysctl(UNDERLAY_NS, "net.ipv6.conf.default.disable_ipv6", "1")
+    ip(UNDERLAY_NS, "link", "add", "br0", "type", "bridge", "stp_state", "0")
+    ip(UNDERLAY_NS, "link", "set", "br0", "type", "bridge", "mcast_snooping", "0")
+    for k, node in enumerate(nodes):
+        port = f"u-{node.short}"
+        # the peer's index is only honoured when the local end has one too
+        ip(
+            UNDERLAY_NS,
+            "link",
+            "add",
+            port,
+            "index",
+            str(101 + k),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "index",
+            str(node.eth0_ifindex),
+            "address",
+            node.eth0_mac,
+            "netns",
+            node.netns,
+        )
+        ip(UNDERLAY_NS, "link", "set", port, "master", "br0", "up")
+    ip(UNDERLAY_NS, "link", "set", "br0", "up")
+
+
 def build(sc: Scenario, workdir: Path) -> Variant:
     """Create namespaces, links, addresses, routes and attach the eBPF programs."""
     variant = Variant(sc.tunnel, sc.underlay, "cilium_vxlan")
@@ -842,7 +967,9 @@ def build(sc: Scenario, workdir: Path) -> Variant:
         variant.tunnel_dev = "cilium_geneve" if ok else ""
         variant.geneve_mode = "kernel" if ok else "ebpf"
         variant.geneve_error = err
-    for ns in [n.netns for n in NODES] + [p.netns for p in PODS]:
+    nodes = cluster(sc)
+    pods = [p for n in nodes for p in n.pods]
+    for ns in [n.netns for n in nodes] + [p.netns for p in pods]:
         run(["ip", "netns", "add", ns])
         run(["ip", "link", "set", "lo", "up"], netns=ns)
         # Quiet, deterministic IPv6: no DAD delay, no router solicitations, fast MLD reports.
@@ -854,7 +981,7 @@ def build(sc: Scenario, workdir: Path) -> Variant:
             ("net.ipv6.conf.default.mldv1_unsolicited_report_interval", "1"),
         ):
             sysctl(ns, key, val)
-    for node in NODES:
+    for node in nodes:
         ns = node.netns
         for key in ("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"):
             sysctl(ns, key, "1")
@@ -910,28 +1037,11 @@ def build(sc: Scenario, workdir: Path) -> Variant:
                 "dstport",
                 str(GENEVE_PORT),
             )
-    ip(
-        WORKER.netns,
-        "link",
-        "add",
-        "eth0",
-        "index",
-        str(WORKER.eth0_ifindex),
-        "address",
-        WORKER.eth0_mac,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth0",
-        "index",
-        str(WORKER2.eth0_ifindex),
-        "address",
-        WORKER2.eth0_mac,
-        "netns",
-        WORKER2.netns,
-    )
-    for node in NODES:
+    if len(nodes) > 2:
+        build_bridged_underlay(nodes)
+    else:
+        build_veth_underlay()
+    for node in nodes:
         for pod in node.pods:
             ip(
                 node.netns,
@@ -954,7 +1064,7 @@ def build(sc: Scenario, workdir: Path) -> Variant:
                 "netns",
                 pod.netns,
             )
-    for node in NODES:
+    for node in nodes:
         ns = node.netns
         ip(ns, "addr", "add", f"{node.ipv4}/16", "dev", "eth0")
         ip(ns, "addr", "add", f"{node.ipv6}/64", "dev", "eth0", "nodad")
@@ -965,7 +1075,6 @@ def build(sc: Scenario, workdir: Path) -> Variant:
             devs.append(variant.tunnel_dev)
         for dev in devs:
             ip(ns, "link", "set", dev, "up")
-        other = WORKER2 if node is WORKER else WORKER
         ip(ns, "route", "add", f"{node.router_ipv4}/32", "dev", "cilium_host", "scope", "link")
         ip(
             ns,
@@ -979,36 +1088,37 @@ def build(sc: Scenario, workdir: Path) -> Variant:
             "src",
             node.router_ipv4,
         )
-        ip(
-            ns,
-            "route",
-            "add",
-            other.pod_cidr4,
-            "via",
-            node.router_ipv4,
-            "dev",
-            "cilium_host",
-            "src",
-            node.router_ipv4,
-            "mtu",
-            "1450",
-        )
         ip(ns, "-6", "route", "add", node.router_ipv6, "dev", "cilium_host")
         ip(ns, "-6", "route", "add", node.pod_cidr6, "via", node.router_ipv6, "dev", "cilium_host")
-        ip(
-            ns,
-            "-6",
-            "route",
-            "add",
-            other.pod_cidr6,
-            "via",
-            node.router_ipv6,
-            "dev",
-            "cilium_host",
-            "mtu",
-            "1450",
-        )
-    for pod in PODS:
+        for other in (n for n in nodes if n is not node):
+            ip(
+                ns,
+                "route",
+                "add",
+                other.pod_cidr4,
+                "via",
+                node.router_ipv4,
+                "dev",
+                "cilium_host",
+                "src",
+                node.router_ipv4,
+                "mtu",
+                "1450",
+            )
+            ip(
+                ns,
+                "-6",
+                "route",
+                "add",
+                other.pod_cidr6,
+                "via",
+                node.router_ipv6,
+                "dev",
+                "cilium_host",
+                "mtu",
+                "1450",
+            )
+    for pod in pods:
         ns, node = pod.netns, node_of(pod)
         ip(ns, "addr", "add", f"{pod.ipv4}/32", "dev", "eth0")
         ip(ns, "addr", "add", f"{pod.ipv6}/128", "dev", "eth0", "nodad")
@@ -1090,8 +1200,10 @@ def attach_programs(sc: Scenario, variant: Variant, workdir: Path) -> None:
     """Compile one object per endpoint and per node (config baked in) and attach them."""
     ebpf_geneve = variant.geneve_mode == "ebpf"
     extra = ["-DENCAP_BPF_GENEVE"] if ebpf_geneve else []
-    for node in NODES:
-        other = WORKER2 if node is WORKER else WORKER
+    nodes = cluster(sc)
+    for node in nodes:
+        others = [n for n in nodes if n is not node]
+        other = others[0]
         eps = ", ".join(
             f"{{{p.lxc_ifindex}, {ip4_int(p.ipv4)}, {{{ip6_bytes(p.ipv6)}}}, "
             f"{{{mac_bytes(p.eth0_mac)},{mac_bytes(p.lxc_mac)}}}}}"
@@ -1134,6 +1246,15 @@ def attach_programs(sc: Scenario, variant: Variant, workdir: Path) -> None:
                 defs["REMOTE_NODE_IPV6"] = ip6_bytes(other.ipv6)
             if sc.outer_df:
                 defs["TUNNEL_DF"] = "1"
+            if len(others) > 1:  # one {v4 net, v4 mask, v6 /64 prefix, node IPv4} per node
+                defs["N_REMOTES"] = str(len(others))
+                defs["REMOTES"] = ", ".join(
+                    f"{{{ip4_int(str(ipaddress.IPv4Network(o.pod_cidr4).network_address))}, "
+                    f"{ip4_int(str(ipaddress.IPv4Network(o.pod_cidr4).netmask))}, "
+                    f"{{{ip6_bytes(str(ipaddress.IPv6Network(o.pod_cidr6)[0]))}}}, "
+                    f"{ip4_int(o.ipv4)}}}"
+                    for o in others
+                )
             obj = workdir / f"lxc-{pod.name}.o"
             _compile("bpf_lxc.c", obj, defs, extra)
             if pod.name in sc.responders_off:
@@ -1164,13 +1285,15 @@ class CapturePoint:
     what: str
 
 
-def capture_points() -> list[CapturePoint]:
+def capture_points(nodes: list[Node] | None = None) -> list[CapturePoint]:
     """Every capture point: each pod's eth0, each node's eth0 and each node's ``-i any``."""
+    nodes = nodes or NODES
     pts = [
         CapturePoint(p.netns, "eth0", f"pod-{p.name}-eth0.pcap", f"pod {p.name} eth0 (Ethernet)")
-        for p in PODS
+        for n in nodes
+        for p in n.pods
     ]
-    for n in NODES:
+    for n in nodes:
         pts.append(
             CapturePoint(
                 n.netns, "eth0", f"node-{n.short}-eth0.pcap", f"node {n.name} eth0 (Ethernet)"
@@ -1190,14 +1313,15 @@ def capture_points() -> list[CapturePoint]:
 class Captures:
     """tcpdump on every capture point, started together and stopped cleanly."""
 
-    def __init__(self, outdir: Path) -> None:
+    def __init__(self, outdir: Path, nodes: list[Node] | None = None) -> None:
         self.outdir = outdir
+        self.nodes = nodes or NODES
         self.procs: list[tuple[CapturePoint, subprocess.Popen[bytes]]] = []
         self.stats: dict[str, str] = {}
 
     def start(self, timeout: float = 10.0) -> None:
         """Start all captures and return once every tcpdump reports that it is listening."""
-        for pt in capture_points():
+        for pt in capture_points(self.nodes):
             argv = [
                 "ip",
                 "netns",
@@ -1274,6 +1398,8 @@ class Captures:
 DUMPS = [
     ("ip-j-d-addr.json", ["-j", "-d", "addr"]),
     ("ip-d-a-l.txt", ["-d", "a", "l"]),
+    ("ip-a.txt", ["a"]),
+    ("ip-d-link.txt", ["-d", "link"]),
     ("ip-r.txt", ["r"]),
     ("ip-6-r.txt", ["-6", "r"]),
     ("ip-j-r.json", ["-j", "r"]),
@@ -1287,7 +1413,10 @@ DUMPS = [
 
 def dump_topology(outdir: Path, sc: Scenario, variant: Variant) -> None:
     """Write ``topology/<node or pod>/`` with ip dumps, and a cilium-dbg endpoint list per node."""
-    targets = [(n.name, n.netns) for n in NODES] + [(p.name, p.netns) for p in PODS]
+    nodes = cluster(sc)
+    targets = [(n.name, n.netns) for n in nodes] + [
+        (p.name, p.netns) for n in nodes for p in n.pods
+    ]
     for name, ns in targets:
         d = outdir / "topology" / name
         d.mkdir(parents=True, exist_ok=True)
@@ -1296,7 +1425,7 @@ def dump_topology(outdir: Path, sc: Scenario, variant: Variant) -> None:
             if fname.endswith(".json"):
                 json.loads(cp.stdout or "[]")  # must be valid JSON; kept exactly as ip printed it
             (d / fname).write_text(cp.stdout)
-    for node in NODES:
+    for node in nodes:
         links = {lk["ifname"]: lk for lk in json.loads(ip(node.netns, "-j", "link").stdout)}
         (outdir / "topology" / node.name / "cilium-dbg-endpoint-list.json").write_text(
             json.dumps(endpoint_list(node, sc, links), indent=2) + "\n"
@@ -1386,13 +1515,13 @@ def write_sysdump(outdir: Path, sc: Scenario) -> Path:
     """A cilium-sysdump-shaped zip of this run (lab/lab_sysdump.py), next to the captures."""
     ip_out = {
         n.name: {f: ip(n.netns, *args).stdout for f, args in lab_sysdump.BUGTOOL_IP.items()}
-        for n in NODES
+        for n in cluster(sc)
     }
     eps = {}
-    for n in NODES:
+    for n in cluster(sc):
         links = {lk["ifname"]: lk for lk in json.loads(ip(n.netns, "-j", "link").stdout)}
         eps[n.name] = endpoint_list(n, sc, links)
-    return lab_sysdump.write_sysdump(outdir, NODES, sc.identities, ip_out, eps)
+    return lab_sysdump.write_sysdump(outdir, cluster(sc), sc.identities, ip_out, eps)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1442,7 +1571,7 @@ def run_scenario(sc: Scenario, outdir: Path, log: Callable[[str], None]) -> None
     if (outdir / "topology").is_dir():
         shutil.rmtree(outdir / "topology")
     teardown()
-    caps = Captures(outdir)
+    caps = Captures(outdir, cluster(sc))
     servers: list[subprocess.Popen[str]] = []
     try:
         with tempfile.TemporaryDirectory(prefix="vl-lab-") as tmp:
@@ -1474,7 +1603,7 @@ def run_scenario(sc: Scenario, outdir: Path, log: Callable[[str], None]) -> None
         dump_topology(outdir, sc, variant)
         if sc.sysdump:
             write_sysdump(outdir, sc)
-        write_readme(outdir, sc, variant, results, caps.stats, NODES)
+        write_readme(outdir, sc, variant, results, caps.stats, cluster(sc))
         log(f"{sc.name}: ok -> {outdir}")
     finally:
         caps.kill()

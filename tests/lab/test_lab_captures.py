@@ -32,6 +32,7 @@ SCENARIOS = [
     "tcp-refused",
     "tcp-syn-dropped",
     "clock-skew",
+    "any-3node",
 ]
 PCAPS = [
     "pod-cni-7t9p4-eth0.pcap",

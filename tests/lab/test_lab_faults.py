@@ -27,6 +27,7 @@ FAULTS = [
     "tcp-refused",
     "tcp-syn-dropped",
     "clock-skew",
+    "any-3node",
 ]
 W1, W2 = "172.18.0.4", "172.18.0.3"
 POD1_MAC, LXC1_MAC = "4e:5b:57:45:63:3b", "a2:79:14:47:80:b3"
@@ -63,10 +64,10 @@ def test_readme_frame_counts_match_captures(tshark: str, name: str) -> None:
     """The README's capture table gives each file's real frame count."""
     readme = (scen(name) / "README.md").read_text()
     rows = re.findall(r"^\| (\S+\.pcap) \| [^|]+ \| (\d+) \|", readme, re.M)
-    assert len(rows) == 6, rows
+    assert len(rows) == (9 if name == "any-3node" else 6), rows
     for fname, n in rows:
         assert count(tshark, scen(name) / fname) == int(n), fname
-    assert "**Planted" in readme or name == "tcp-refused"
+    assert "**Planted" in readme or name in ("tcp-refused", "any-3node")
 
 
 # -- lab-mtu-outer-frag ---------------------------------------------------------------------
@@ -337,3 +338,64 @@ def test_clock_skew_two_and_a_half_seconds(tshark: str) -> None:
     assert 0 <= n1[0] - p1[0] < 0.001
     p2 = epochs(d / "pod-cni-8qgcs-eth0.pcap", "icmp.type==8")
     assert 2.5 <= p2[0] - p1[0] < 2.501
+
+
+# -- lab-any-3node --------------------------------------------------------------------------
+
+NODES3 = {
+    "worker": ("cilium-dual-stack-worker", W1),
+    "worker2": ("cilium-dual-stack-worker2", W2),
+    "worker3": ("cilium-dual-stack-worker3", "172.18.0.5"),
+}
+POD3_4, POD3_6 = "10.244.3.87", "fd00:10:244:3::c2d1"
+
+
+def _links(dump: Path) -> dict[str, tuple[int, str]]:
+    """name → (ifindex, MAC) from an ``ip -d link`` text dump."""
+    out = {}
+    lines = dump.read_text().splitlines()
+    for i, ln in enumerate(lines):
+        m = re.match(r"^(\d+): ([^:@]+)", ln)
+        if m:
+            mac = re.search(r"link/\S+ (\S+)", lines[i + 1])
+            out[m.group(2)] = (int(m.group(1)), mac.group(1) if mac else "")
+    return out
+
+
+def test_3node_any_captures_bind_to_node_dumps(tshark: str) -> None:
+    d = scen("any-3node")
+    for short, (node, node_ip) in NODES3.items():
+        pcap = d / f"node-{short}-any.pcap"
+        assert pcap.read_bytes()[20:24] in (b"\x14\x01\x00\x00", b"\x00\x00\x01\x14")  # SLL2
+        links = _links(d / "topology" / node / "ip-d-link.txt")
+        assert (d / "topology" / node / "ip-a.txt").read_text().count(links["eth0"][1]) == 1
+        # outgoing VXLAN frames on that node's eth0: SLL2 ifindex + source MAC = the dump's eth0
+        out = fields(
+            tshark,
+            pcap,
+            f"vxlan && ip.src=={node_ip} && sll.pkttype==4",
+            "sll.ifindex",
+            "sll.src.eth",
+        )
+        assert out, short
+        assert {(int(i), m) for i, m in out} == {links["eth0"]}, short
+        # and the tunnel device is ifindex 4 there
+        tun = fields(tshark, pcap, "!vxlan && sll.ifindex==4", "frame.number")
+        assert tun and links["cilium_vxlan"][0] == 4
+
+
+def test_3node_pings_answered_and_switched_underlay(tshark: str) -> None:
+    d = scen("any-3node")
+    pod1 = d / "pod-cni-7t9p4-eth0.pcap"
+    for dst in (POD2_6, POD3_6):
+        assert count(tshark, pod1, f"icmpv6.type==129 && ipv6.src=={dst}") == 1
+    for dst in (POD2_4, POD3_4):
+        assert count(tshark, pod1, f"icmp.type==0 && ip.src=={dst}") == 1
+    to3 = fields(tshark, d / "node-worker-eth0.pcap", "vxlan && ip.dst==172.18.0.5", "vxlan.vni")
+    assert to3 == [[str(ID_CLIENT)]] * 2
+    back3 = fields(tshark, d / "node-worker3-eth0.pcap", "vxlan && ip.src==172.18.0.5", "vxlan.vni")
+    assert back3 == [[str(ID_SERVER)]] * 2  # cni-5mrzl has cni-8qgcs's labels: same identity
+    # worker2 never sees worker<->worker3 tunnel traffic (learning bridge), only the ARP broadcast
+    assert count(tshark, d / "node-worker2-any.pcap", "vxlan && ip.addr==172.18.0.5") == 0
+    assert count(tshark, d / "node-worker2-any.pcap", "arp.dst.proto_ipv4==172.18.0.5") == 1
+    assert count(tshark, d / "node-worker3-any.pcap", "vxlan && ip.addr==172.18.0.3") == 0
