@@ -35,6 +35,7 @@ ROOT = LAB.parent
 BPF_DIR = LAB / "bpf"
 NS_PREFIX = "vl-lab-"
 sys.path.insert(0, str(LAB))
+import lab_cni  # noqa: E402
 import lab_sysdump  # noqa: E402
 from lab_readme import write_readme  # noqa: E402  (lab/lab_readme.py, next to this file)
 
@@ -494,6 +495,22 @@ def scenarios() -> list[Scenario]:
                 f"labels as {POD2.name}, hence the same identity {IDENT_SERVER}. Each lxc program "
                 "holds a table of the two other nodes (pod CIDRs → node IPv4).",
             ],
+        ),
+        Scenario(
+            "flannel-ping",
+            "Flannel-shaped VXLAN (flannel.1, VNI 1, 8472, cni0 bridge): one IPv4 ping",
+            "vxlan",
+            "ipv4",
+            {},
+            [],
+        ),
+        Scenario(
+            "calico-ping",
+            "Calico-shaped VXLAN (vxlan.calico, VNI 4096, 4789, proxy ARP 169.254.1.1): one ping",
+            "vxlan",
+            "ipv4",
+            {},
+            [],
         ),
     ]
 
@@ -1313,15 +1330,20 @@ def capture_points(nodes: list[Node] | None = None) -> list[CapturePoint]:
 class Captures:
     """tcpdump on every capture point, started together and stopped cleanly."""
 
-    def __init__(self, outdir: Path, nodes: list[Node] | None = None) -> None:
+    def __init__(
+        self,
+        outdir: Path,
+        nodes: list[Node] | None = None,
+        points: list[CapturePoint] | None = None,
+    ) -> None:
         self.outdir = outdir
-        self.nodes = nodes or NODES
+        self.points = points if points is not None else capture_points(nodes or NODES)
         self.procs: list[tuple[CapturePoint, subprocess.Popen[bytes]]] = []
         self.stats: dict[str, str] = {}
 
     def start(self, timeout: float = 10.0) -> None:
         """Start all captures and return once every tcpdump reports that it is listening."""
-        for pt in capture_points(self.nodes):
+        for pt in self.points:
             argv = [
                 "ip",
                 "netns",
@@ -1565,6 +1587,9 @@ def shift_clock(pcap: Path, seconds: float) -> None:
 
 def run_scenario(sc: Scenario, outdir: Path, log: Callable[[str], None]) -> None:
     """Build, capture, drive, dump, describe and tear down one scenario into ``outdir``."""
+    if sc.name in lab_cni.CNIS:  # Flannel / Calico shaped overlays: their own builder
+        lab_cni.run_cni(sc, outdir, log, sys.modules[__name__])
+        return
     outdir.mkdir(parents=True, exist_ok=True)
     for old in [*outdir.glob("*.pcap"), *outdir.glob("*.zip"), outdir / "README.md"]:
         old.unlink(missing_ok=True)
