@@ -54,7 +54,7 @@ def lab_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [sys.executable, str(LAB_RUN), "--out", str(out)],
         capture_output=True,
         text=True,
-        timeout=280,
+        timeout=900,
         check=False,
     )
     assert cp.returncode == 0, f"lab/run.py failed:\n{cp.stderr[-3000:]}"
@@ -73,9 +73,10 @@ def test_lab_leaves_no_namespaces(lab_out: Path) -> None:
 @pytest.mark.slow
 def test_fresh_captures_decode_with_tshark(lab_out: Path, tshark: str) -> None:
     for d in sorted(lab_out.glob("lab-*")):
-        for name in PCAPS:
-            pcap = d / name
-            assert pcap.is_file(), pcap
+        if not d.name.endswith(("flannel-ping", "calico-ping")):  # those name pods differently
+            for name in PCAPS:
+                assert (d / name).is_file(), d / name
+        for pcap in sorted(d.glob("*.pcap")):
             bad = subprocess.run(
                 [
                     tshark,
@@ -146,7 +147,7 @@ def test_fresh_captures_decode_with_vxlanlens(lab_out: Path) -> None:
     if not hasattr(vxlanlens, "read"):
         pytest.skip("vxlanlens.read does not exist yet")
     for d in sorted(lab_out.glob("lab-*")):
-        for name in PCAPS:
+        for name in sorted(p.name for p in d.glob("*.pcap")):
             df = vxlanlens.read(str(d / name)).packets
             errors = df["decode_error"].dropna().tolist()
             assert errors == [], f"{d.name}/{name}: {errors[:3]}"
