@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 FIELDS = [
     "frame.number",
     "frame.time_relative",
+    "frame.time_epoch",
     "frame.len",
     "frame.protocols",
     "sll.ifindex",
@@ -29,6 +31,12 @@ FIELDS = [
     "ip.ttl",
     "ip.flags.df",
     "ip.len",
+    "ip.id",
+    "ip.flags.mf",
+    "ip.frag_offset",
+    "ipv6.fraghdr.offset",
+    "ipv6.fraghdr.more",
+    "ipv6.fraghdr.ident",
     "ipv6.src",
     "ipv6.dst",
     "ipv6.hlim",
@@ -53,6 +61,8 @@ FIELDS = [
     "icmp.type",
     "icmp.ident",
     "icmp.seq",
+    "icmp.code",
+    "icmp.mtu",
     "tcp.srcport",
     "tcp.dstport",
     "tcp.flags.syn",
@@ -92,6 +102,9 @@ class Frame:
     ip_len: int | None = None
     kind: str = "other"
     info: dict[str, Any] = field(default_factory=dict)
+    epoch: float = 0.0
+    frags: list[str] = field(default_factory=list)  # "outer IPv4 fragment ..." per layer
+    frag0: tuple[str, int, bool] | None = None  # first IPv4 layer: (id, offset, MF) if fragment
 
     def where(self, ifnames: dict[int, str]) -> str:
         """Interface and direction for SLL2 frames, '' for Ethernet captures."""
@@ -102,6 +115,12 @@ class Frame:
     def summary(self) -> str:
         """One line: tunnel, pod-frame MACs, and what the pod frame is."""
         parts = []
+        i = self.info
+        if self.kind == "frag-needed":  # the quoted packet is not this frame's tunnel
+            return (
+                f"ICMP fragmentation needed (mtu {i['mtu']}) {self.src} → {self.dst}, quoting "
+                f"{i['quoted']}"
+            )
         if self.tunnel:
             parts.append(
                 f"{self.tunnel.upper()} VNI {self.vni} {self.outer_src}:{self.outer_sport}"
@@ -135,6 +154,8 @@ class Frame:
             )
         else:
             parts.append(f"{self.l3 or ''} {self.src or ''} → {self.dst or ''}".strip())
+        if self.frags:
+            parts.append("[" + "; ".join(self.frags) + "]")
         return " ".join(parts)
 
 
@@ -166,6 +187,11 @@ def read_frames(pcap: Path) -> list[Frame]:
             ifindex=_first_int(_vals(lay, "sll.ifindex")),
             pkttype=_first_int(_vals(lay, "sll.pkttype")),
         )
+        fr.epoch = float(_vals(lay, "frame.time_epoch")[0])
+        fr.frags = _fragments(lay, protos)
+        offs, mfs = _vals(lay, "ip.frag_offset"), _vals(lay, "ip.flags.mf")
+        if protos[:4].count("ip") and offs and (int(offs[0]) or mfs[0] in ("1", "True")):
+            fr.frag0 = (_vals(lay, "ip.id")[0], int(offs[0]) * 8, mfs[0] in ("1", "True"))
         tunnel = next((p for p in ("vxlan", "geneve") if p in protos), None)
         eth_src, eth_dst = _vals(lay, "eth.src"), _vals(lay, "eth.dst")
         l3s = [p for p in protos if p in ("ip", "ipv6")]
@@ -205,6 +231,30 @@ def read_frames(pcap: Path) -> list[Frame]:
     return out
 
 
+def _fragments(lay: dict[str, list[str]], protos: list[str]) -> list[str]:
+    """One description per IPv4 / IPv6 layer of this frame that is a fragment."""
+    out = []
+    n_ip = protos.count("ip")
+    n_l3 = len([p for p in protos if p in ("ip", "ipv6")])
+    mfs, offs, ids = (_vals(lay, k) for k in ("ip.flags.mf", "ip.frag_offset", "ip.id"))
+    for k in range(min(n_ip, len(offs))):
+        mf = mfs[k] in ("1", "True") if k < len(mfs) else False
+        off = int(offs[k]) * 8
+        if mf or off:
+            tunnelled = "vxlan" in protos or "geneve" in protos
+            where = ("outer " if k == 0 else "inner ") if tunnelled and n_l3 > 1 else ""
+            out.append(f"{where}IPv4 fragment id {ids[k]} offset {off}{', MF' if mf else ''}")
+    offs6 = _vals(lay, "ipv6.fraghdr.offset")
+    more6, id6 = _vals(lay, "ipv6.fraghdr.more"), _vals(lay, "ipv6.fraghdr.ident")
+    for k, off in enumerate(offs6):
+        mf = more6[k] in ("1", "True") if k < len(more6) else False
+        out.append(
+            f"IPv6 fragment ident {id6[k] if k < len(id6) else '?'} offset {int(off) * 8}"
+            f"{', M' if mf else ''}"
+        )
+    return out
+
+
 def _classify(fr: Frame, lay: dict[str, list[str]]) -> None:
     op = _first_int(_vals(lay, "arp.opcode"))
     if op in (1, 2):
@@ -241,6 +291,17 @@ def _classify(fr: Frame, lay: dict[str, list[str]]) -> None:
             "seq": _first_int(_vals(lay, "icmpv6.echo.sequence_number")),
         }
     t4 = _first_int(_vals(lay, "icmp.type"))
+    if t4 == 3 and _first_int(_vals(lay, "icmp.code")) == 4:
+        srcs, dsts = _vals(lay, "ip.src"), _vals(lay, "ip.dst")
+        dfs, dports = _vals(lay, "ip.flags.df"), _vals(lay, "udp.dstport")
+        quoted = f"{srcs[1]} → {dsts[1]}" if len(srcs) > 1 else "?"
+        if len(dfs) > 1:
+            quoted += f" UDP {dports[0]}" if dports else ""
+            quoted += " with DF" if dfs[1] in ("1", "True") else " without DF"
+        fr.kind = "frag-needed"
+        fr.src, fr.dst, fr.l3 = srcs[0], dsts[0], "ip"
+        fr.info = {"mtu": _first_int(_vals(lay, "icmp.mtu")), "quoted": quoted}
+        return
     if t4 in (0, 8):
         fr.kind = "echo-request" if t4 == 8 else "echo-reply"
         fr.info = {
@@ -269,6 +330,7 @@ class Caps:
     """The frames of every capture of one scenario, with small query helpers."""
 
     def __init__(self, outdir: Path, files: list[str]) -> None:
+        self.outdir = outdir
         self.frames = {f: read_frames(outdir / f) for f in files}
 
     def find(self, file: str, kind: str | None = None, **conds: Any) -> list[Frame]:
@@ -450,8 +512,12 @@ class Writer:
     def echo(self, src: Any, dst_ip: str, fam: int, answered: bool, what: str = "") -> None:
         """Bullets for one ping: every observation of the request and of the reply."""
         c, a_node = self.c, self.node_of(src)
-        b_node = next(n for n in self.nodes if n is not a_node)
         dst_pod = self.pod_of_ip(dst_ip)
+        b_node = (
+            self.node_of(dst_pod)
+            if dst_pod is not None
+            else next(n for n in self.nodes if n is not a_node)
+        )
         proto = "ICMPv6" if fam == 6 else "ICMP"
         hl = "hop limit" if fam == 6 else "TTL"
         req = c.one(pod_file(src), "echo-request", dst=dst_ip)
@@ -551,7 +617,7 @@ def ifname_maps(outdir: Path, nodes: list[Any]) -> dict[str, dict[int, str]]:
 def scenario_bullets(w: Writer) -> None:
     """The scenario-specific part of 'What a correct analysis must say'."""
     sc, c = w.sc, w.c
-    a_node, b_node = w.nodes
+    a_node, b_node = w.nodes[:2]
     src, dst = a_node.pods[0], b_node.pods[0]
     name = sc.name
     if name in ("ipv6-ping", "ipv4-ping"):
@@ -667,6 +733,10 @@ def scenario_bullets(w: Writer) -> None:
             "captures it holds only the pseudo-header sum because the sender's veth offloads "
             "the checksum: not an error."
         )
+    elif name in FAULT_BULLETS:
+        FAULT_BULLETS[name](w)
+    elif name == "any-3node":
+        _any_3node(w)
     else:
         raise ValueError(f"no README text for scenario {name}")
 
@@ -712,6 +782,7 @@ def write_readme(
     if sc.ndp_responder:
         off = [k for k, v in sc.ndp_responder.items() if not v]
         L.append(f"- **NDP responder disabled** on the lxc of: {', '.join(off)}.")
+    L += [f"- {note}" for note in getattr(sc, "notes", [])]
     L += [
         "",
         "## Topology",
@@ -745,16 +816,31 @@ def write_readme(
         "",
     ]
     L += [
-        "Dumps in `topology/<node or pod>/`: `ip -j -d addr`, `ip -d a l`, `ip r`, `ip -6 r`, "
+        "Dumps in `topology/<node or pod>/`: `ip -j -d addr`, `ip -d a l`, "
+        + ("`ip a`, `ip -d link`, " if any(outdir.glob("topology/*/ip-d-link.txt")) else "")
+        + "`ip r`, `ip -6 r`, "
         "`ip n`, `ip -6 n` (text and JSON) per namespace, taken after the traffic, and "
         "`cilium-dbg-endpoint-list.json` per node (the shape of `cilium-dbg endpoint list -o "
         "json`, lab values; no health endpoint).",
         "",
     ]
+    for z in sorted(outdir.glob("cilium-sysdump-*.zip")):
+        L += [
+            f"`{z.name}`: the same run's topology shaped like a `cilium sysdump` zip (see "
+            "lab/lab_sysdump.py for its layout and what is invented): `k8s-pods-*`, "
+            "`k8s-nodes-*`, `ciliumendpoints-*`, `ciliumnodes-*` YAML lists whose items carry "
+            "no kind/apiVersion (as the typed client lists cilium-cli writes), and one "
+            "`cilium-bugtool-<agent pod>-*.tar.gz` per node with the node's real `ip a`, "
+            "`ip -4 r`, `ip -6 r`, `ip -4 n`, `ip -6 n`, `ip -d l` and its endpoint list JSON.",
+            "",
+        ]
     L += ["## What was run", ""]
     for srv in sc.servers:
         L.append(f"- background: {srv.what}")
     for r in results:
+        if getattr(r.step, "action", ""):
+            L.append(f"- {r.step.what}")
+            continue
         L += [f"- `{r.step.pod.name}`: {r.step.what} → exit {r.rc}", "", "  ```"]
         L += [f"  {ln}" for ln in r.output.splitlines() if ln.strip()]
         L += ["  ```"]
@@ -767,7 +853,9 @@ def write_readme(
             if f.endswith("-any.pcap")
             else "node eth0"
         )
-        L.append(f"| {f} | {point} | {len(c.frames[f])} | {stats[f]} |")
+        shift = getattr(sc, "clock_shift", {}).get(f)
+        note = f" (timestamps then shifted {shift:+} s)" if shift else ""
+        L.append(f"| {f} | {point} | {len(c.frames[f])} | {stats[f]}{note} |")
     L += [
         "",
         "Decode VXLAN with `tshark -d udp.port==8472,vxlan` (tshark does not decode 8472 by "
@@ -785,3 +873,405 @@ def write_readme(
     L += [f"- {b}" for b in w.bullets]
     L.append("")
     (outdir / "README.md").write_text("\n".join(L))
+
+
+# --------------------------------------------------------------------------------------------
+# Planted faults (issue 12 item 9): bullets read back from the captures like the others
+# --------------------------------------------------------------------------------------------
+
+
+def _route_line(w: Writer, who: str, fname: str, prefix: str = "default") -> str:
+    """'`line` (topology/WHO/FNAME line N)' for the first route line starting with ``prefix``."""
+    path = w.c.outdir / "topology" / who / fname
+    for i, ln in enumerate(path.read_text().splitlines(), 1):
+        if ln.startswith(prefix):
+            return f"`{ln.strip()}` (topology/{who}/{fname} line {i})"
+    raise RuntimeError(f"{path}: no line starting with {prefix!r}")
+
+
+def _eth0_mtu(w: Writer, node: Any) -> int:
+    data = json.loads((w.c.outdir / "topology" / node.name / "ip-j-d-addr.json").read_text())
+    return int(next(i["mtu"] for i in data if i["ifname"] == "eth0"))
+
+
+def _route_mtu_bullet(w: Writer, pod: Any, other: Any) -> None:
+    node = w.node_of(pod)
+    mtu = _eth0_mtu(w, node)
+    w.say(
+        f"**Route MTU too large** (the planted fault): pod {pod.name}'s default routes are "
+        f"{_route_line(w, pod.name, 'ip-r.txt')} and {_route_line(w, pod.name, 'ip-6-r.txt')}, "
+        f"but the overlay carries at most {mtu - 50} bytes: {node.name}'s eth0 has MTU {mtu} "
+        f"(topology/{node.name}/ip-d-a-l.txt) and VXLAN over IPv4 adds 50 bytes (outer "
+        f"Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8). Pod {other.name} has the right value: "
+        f"{_route_line(w, other.name, 'ip-r.txt')}."
+    )
+
+
+def _by_id(frames: list[Frame]) -> dict[str, list[Frame]]:
+    out: dict[str, list[Frame]] = {}
+    for f in frames:
+        if f.frag0 is not None:
+            out.setdefault(f.frag0[0], []).append(f)
+    return out
+
+
+def _mtu_outer_frag(w: Writer) -> None:
+    c = w.c
+    a_node, b_node = w.nodes
+    src, dst = a_node.pods[0], b_node.pods[0]
+    _route_mtu_bullet(w, src, dst)
+    ef_a, ef_b = eth_file(a_node), eth_file(b_node)
+    for fam, dip in ((4, dst.ipv4), (6, dst.ipv6)):
+        reqs = c.find(pod_file(src), "echo-request", dst=dip)
+        big = [r for r in reqs if r.ip_len == 1500]
+        df = "with DF set (ping's default on IPv4)" if fam == 4 else "(IPv6: no DF bit)"
+        # outer fragments from a_node to b_node on a_node's eth0, grouped by outer IP id
+        out_frags = [
+            f
+            for f in c.frames[ef_a]
+            if f.frag0 is not None
+            and (f.outer_src or f.src) == a_node.ipv4
+            and (f.tunnel is None or f.dst == dip)
+        ]
+        groups = {k: v for k, v in _by_id(out_frags).items() if len(v) == 2}
+        pairs = []
+        for ident, (first, last) in groups.items():
+            if last.kind == "echo-request" and last.dst == dip:
+                pairs.append(
+                    f"frames {first.n}+{last.n} (outer IP id {ident}: {first.length}-byte frame "
+                    f"offset 0 MF, {last.length}-byte frame offset {last.frag0[1] if last.frag0 else '?'}; "
+                    f"seq {last.info['seq']})"
+                )
+        w.say(
+            f"IPv{fam}: pod {src.name} sends {len(big)} echo requests of IP length 1500 {df} "
+            f"to {dip} (frames {_frames(big)} of {pod_file(src)}); the route allowed them. "
+            f"{a_node.name} encapsulates each into a 1550-byte outer IPv4 packet with DF "
+            f"clear, larger than eth0's MTU {_eth0_mtu(w, a_node)}, so it **fragments the "
+            f"outer packet**: on {ef_a} each request is two outer IPv4 fragments, "
+            + "; ".join(pairs)
+            + ". tshark shows the first fragment as plain IPv4 (no UDP/VXLAN header to "
+            "decode) and decodes the VXLAN packet on the last one, after reassembly."
+        )
+        got_b = [
+            f
+            for f in c.frames[ef_b]
+            if f.frag0 is not None
+            and (f.outer_src or f.src) == a_node.ipv4
+            and f.frag0[0] in groups
+        ]
+        delivered = c.find(pod_file(dst), "echo-request", dst=dip)
+        w.say(
+            f"IPv{fam}: the same {len(got_b)} outer fragments arrive on {ef_b} (frames "
+            f"{_frames(got_b)}); {b_node.name} reassembles them before decapsulation: "
+            f"{any_file(b_node)} shows each request whole on {w.variant.tunnel_dev} and on "
+            f"{dst.lxc_name}, and pod {dst.name} receives {len(delivered)} complete requests "
+            f"of IP length {sorted({d.ip_len for d in delivered})} (frames {_frames(delivered)}, "
+            f"{'TTL' if fam == 4 else 'hop limit'} {sorted({d.hops for d in delivered})})."
+        )
+        r_frags = [
+            f
+            for f in c.frames[pod_file(dst)]
+            if f.src == dip and f.frags and f.dst in (src.ipv4, src.ipv6)
+        ]
+        back = c.find(pod_file(src), "echo-reply", src=dip)
+        big_b = [
+            f for f in c.frames[ef_b] if f.tunnel and f.outer_src == b_node.ipv4 and f.frag0 is None
+        ]
+        w.say(
+            f"IPv{fam} replies: pod {dst.name}'s own route MTU is 1450, so its kernel sends "
+            f"each 1500-byte echo reply as two **inner** fragments (frames {_frames(r_frags)} "
+            f"of {pod_file(dst)}: {'; '.join(', '.join(r.frags) for r in r_frags[:2])}; ...); "
+            f"each fits the tunnel and crosses {ef_b} as an unfragmented VXLAN packet (no outer "
+            f"fragments from {b_node.ipv4}). This sender-side fragmentation at the right MTU is "
+            f"normal. Pod {src.name} reassembles them: {len(back)} echo replies (frames "
+            f"{_frames(back)}), every request answered."
+        )
+        del big_b
+    errs = [f for fl in c.frames.values() for f in fl if f.kind == "frag-needed"]
+    w.say(
+        f"Nothing is dropped and no ICMP error is sent ({len(errs)} ICMP "
+        "fragmentation-needed / Packet Too Big in all captures); both pings report 0% loss. "
+        "A correct analysis names the route-MTU mismatch (the route lines above) and the "
+        "**outer fragmentation** it causes on the underlay (every large pod packet costs two "
+        "underlay packets and a reassembly on the receiving node), and must **not** call "
+        "these packets dropped or unanswered."
+    )
+
+
+def _mtu_outer_df(w: Writer) -> None:
+    c = w.c
+    a_node, b_node = w.nodes
+    src, dst = a_node.pods[0], b_node.pods[0]
+    _route_mtu_bullet(w, src, dst)
+    small = [r for r in c.find(pod_file(src), "echo-request", dst=dst.ipv4) if r.ip_len == 84]
+    small_rep = c.find(pod_file(src), "echo-reply", src=dst.ipv4)
+    w.say(
+        f"The path itself works: a small IPv4 ping (IP length 84, frame "
+        f"{_frames(small)} of {pod_file(src)}) is answered (frame {_frames(small_rep)}), "
+        f"through VXLAN on {eth_file(a_node)}."
+    )
+    names = w.ifnames.get(a_node.name, {})
+    af = any_file(a_node)
+    for fam, dip in ((4, dst.ipv4), (6, dst.ipv6)):
+        big = [r for r in c.find(pod_file(src), "echo-request", dst=dip) if r.ip_len == 1500]
+        seen_any = [
+            f for f in c.find(af, "echo-request", dst=dip) if f.ip_len == 1500 and not f.tunnel
+        ]
+        on_eth = [f for f in c.find(eth_file(a_node), "echo-request", dst=dip) if f.ip_len == 1500]
+        errs = [f for f in c.frames[af] if f.kind == "frag-needed"]
+        errs_fam = [e for e in errs if any(abs(e.t - b.t) < 0.01 for b in seen_any)]
+        where = sorted({f.where(names) for f in seen_any})
+        w.say(
+            f"IPv{fam}: pod {src.name} sends {len(big)} echo requests of IP length 1500 to "
+            f"{dip} (frames {_frames(big)}); {af} shows each on {', '.join(where)} (frames "
+            f"{_frames(seen_any)}) but **none leaves eth0**: {eth_file(a_node)} holds "
+            f"{len(on_eth)} of them. For each, {af} holds a locally generated ICMP "
+            f"'fragmentation needed' on "
+            f"{', '.join(sorted({e.where(names) for e in errs_fam})) or '?'} (frames "
+            f"{_frames(errs_fam)}): "
+            + (errs_fam[0].summary() if errs_fam else "?")
+            + f". The 1550-byte outer IPv4 packet carries DF (tunnel key with "
+            f"BPF_F_DONT_FRAGMENT), exceeds eth0's MTU {_eth0_mtu(w, a_node)}, and the node "
+            "may not fragment it, so it is dropped on the sending node."
+        )
+    got = [f for f in c.frames[pod_file(dst)] if f.kind == "echo-request"]
+    w.say(
+        f"That ICMP error is addressed to the outer sender, {a_node.name} itself "
+        f"({a_node.ipv4}), not to the pod: pod {src.name} receives no reply and no error "
+        f"(its capture ends with unanswered requests), and pod {dst.name} receives only the "
+        f"small ping ({len(got)} echo request in {pod_file(dst)}). A correct analysis names "
+        "the route-MTU mismatch and a **black hole**: large packets dropped at the sending "
+        "node because of DF on the outer header, the remote pod never sees them; it must not "
+        "blame the remote pod or the peer node."
+    )
+
+
+def _ns_transient(w: Writer) -> None:
+    c = w.c
+    a_node = w.nodes[0]
+    src = a_node.pods[0]
+    pf = pod_file(src)
+    r6, r4 = a_node.router_ipv6, a_node.router_ipv4
+    nss = c.find(pf, "ns", target=r6)
+    nas = c.find(pf, "na", target=r6)
+    arps = c.find(pf, "arp-request", tpa=r4)
+    reps = c.find(pf, "arp-reply", spa=r4)
+    first_na = nas[0]
+    # unanswered: no NA before the next solicitation (the kernel retries after 1 s)
+    before = [n for n in nss if not any(n.n < a.n and a.t - n.t < 0.5 for a in nas)]
+    after = [n for n in nss if n.n > before[-1].n]
+    gaps = ", ".join(f"{b.t - a.t:.2f} s" for a, b in itertools.pairwise(before))
+    w.say(
+        f"Pod {src.name} eth0 ({pf}): {len(before)} Neighbor Solicitations for the IPv6 "
+        f"gateway {r6} in frames {_frames(before)} ({gaps} apart), none answered; ping gives "
+        f"up (no echo request is sent)."
+    )
+    a_before = [a for a in arps if not any(a.n < r.n and r.t - a.t < 0.5 for r in reps)]
+    w.say(
+        f"Then {len(a_before)} ARP requests who-has {r4} in frames {_frames(a_before)} "
+        f"({', '.join(f'{b.t - a.t:.2f} s' for a, b in itertools.pairwise(a_before))} apart), "
+        f"none answered; no echo request either."
+    )
+    w.say(
+        f"{after[0].t - before[-1].t:.1f} s after the last unanswered NS (the responders were "
+        f"restored in between), a new NS (frame {after[0].n}) is answered by an NA in frame "
+        f"{first_na.n} from {first_na.src_mac} = {src.lxc_name} (flags "
+        f"{first_na.info['flags']}, {_us(after[0], first_na)} later), and a new ARP request "
+        f"(frame {next(a for a in arps if a not in a_before).n}) by an ARP reply in frame "
+        f"{reps[0].n} ({r4} is-at {reps[0].info['sha']})."
+    )
+    for fam, dip in ((6, w.nodes[1].pods[0].ipv6), (4, w.nodes[1].pods[0].ipv4)):
+        req = c.one(pf, "echo-request", dst=dip)
+        rep = c.one(pf, "echo-reply", src=dip)
+        w.say(
+            f"After the repair the IPv{fam} ping goes through: echo request frame {req.n}, "
+            f"reply frame {rep.n} ({_us(req, rep)})."
+        )
+    others = {f: len(c.frames[f]) for f in c.frames if f != pf}
+    w.say(
+        "A correct analysis reports the gateway resolution as **failing, then recovering**: "
+        f"NS for {r6} unanswered {len(before)} times, then answered; ARP for {r4} unanswered "
+        f"{len(a_before)} times, then answered; not a permanent failure and not a healthy "
+        "exchange. Nothing "
+        "of the failed phase leaves the pod's veth (it appears only on "
+        f"{src.lxc_name} in {any_file(a_node)}; frame counts elsewhere: "
+        f"{', '.join(f'{k}: {v}' for k, v in sorted(others.items()))})."
+    )
+
+
+def _tcp_pairs(w: Writer, dip: str, port: int) -> tuple[list[Frame], list[Frame]]:
+    pf = pod_file(w.nodes[0].pods[0])
+    syns = w.c.find(pf, "tcp", dst=dip, dport=port, flags="SYN")
+    answers = w.c.find(pf, "tcp", src=dip, sport=port)
+    return syns, answers
+
+
+def _tcp_refused(w: Writer) -> None:
+    c = w.c
+    a_node, b_node = w.nodes
+    src, dst = a_node.pods[0], b_node.pods[0]
+    pf = pod_file(src)
+    for dip in (dst.ipv6, dst.ipv4):
+        syns, answers = _tcp_pairs(w, dip, 8080)
+        syn, rst = syns[0], answers[0]
+        w.say(
+            f"TCP {syn.src}:{syn.info['sport']} → {dip}:8080 at {pf}: SYN frame {syn.n} "
+            f"({len(syns)} SYN, no retransmission) answered by [{rst.info['flags']}] frame "
+            f"{rst.n} from {dip}, {_us(syn, rst)} later; no SYN,ACK anywhere."
+        )
+        d_syn = c.one(pod_file(dst), "tcp", dst=dip, dport=8080, flags="SYN")
+        d_rst = c.one(pod_file(dst), "tcp", src=dip, sport=8080, flags="ACK,RST")
+        be = c.one(eth_file(a_node), "tcp", src=dip, sport=8080, flags="ACK,RST")
+        w.say(
+            f"The SYN reaches pod {dst.name} ({pod_file(dst)} frame {d_syn.n}) and the "
+            f"RST,ACK leaves it (frame {d_rst.n}, src MAC {d_rst.src_mac} = pod eth0): the "
+            f"remote pod's kernel refused the connection (nothing listens on 8080). The RST "
+            f"crosses {eth_file(a_node)} in frame {be.n} inside VXLAN VNI {be.vni} = "
+            f"{w.ident(dst)}."
+        )
+    w.say(
+        "A correct analysis: **connection refused by the remote pod** (port closed), the "
+        "network delivered both directions; not a drop, not a timeout."
+    )
+
+
+def _tcp_syn_dropped(w: Writer) -> None:
+    c = w.c
+    a_node, b_node = w.nodes
+    src, dst = a_node.pods[0], b_node.pods[0]
+    pf = pod_file(src)
+    names = w.ifnames.get(b_node.name, {})
+    for dip in (dst.ipv6, dst.ipv4):
+        syns, answers = _tcp_pairs(w, dip, 8080)
+        ports = {s.info["sport"] for s in syns}
+        gaps = ", ".join(f"{b.t - a.t:.2f} s" for a, b in itertools.pairwise(syns))
+        w.say(
+            f"TCP {syns[0].src}:{'/'.join(map(str, sorted(ports)))} → {dip}:8080 at {pf}: "
+            f"{len(syns)} SYNs with the same source port and sequence number (frames "
+            f"{_frames(syns)}, {gaps} apart: the first and {len(syns) - 1} retransmissions), "
+            f"and **nothing** comes back ({len(answers)} segments from {dip}:8080): no "
+            "SYN,ACK, no RST, no ICMP."
+        )
+        on_a = c.find(eth_file(a_node), "tcp", dst=dip, dport=8080)
+        on_b = c.find(eth_file(b_node), "tcp", dst=dip, dport=8080)
+        b_any = c.find(any_file(b_node), "tcp", dst=dip, dport=8080)
+        where = sorted({f.where(names) for f in b_any})
+        w.say(
+            f"All {len(on_a)} leave {eth_file(a_node)} inside VXLAN (frames {_frames(on_a)}, "
+            f"VNI {on_a[0].vni}) and all {len(on_b)} arrive on {eth_file(b_node)} (frames "
+            f"{_frames(on_b)}); in {any_file(b_node)} each is seen only on {', '.join(where)} "
+            f"(frames {_frames(b_any)}), never on {dst.lxc_name}: dropped on {b_node.name} "
+            f"after decapsulation, before the pod."
+        )
+    w.say(
+        f"Pod {dst.name}'s eth0 capture holds {len(c.frames[pod_file(dst)])} frames although "
+        f"a listener runs there: a correct analysis reports **SYN unanswered, retransmitted, "
+        f"dropped on {b_node.name} between its tunnel device and the pod** (a drop on the "
+        "peer node, e.g. policy), not a refusal (there is no RST) and not an underlay loss "
+        "(the packets reached the peer's eth0)."
+    )
+
+
+def _clock_skew(w: Writer) -> None:
+    c = w.c
+    a_node, b_node = w.nodes
+    src, dst = a_node.pods[0], b_node.pods[0]
+    shift = w.sc.clock_shift
+    w.gateway(src, 6)
+    w.echo(src, dst.ipv6, 6, answered=True)
+    w.gateway(src, 4)
+    w.echo(src, dst.ipv4, 4, answered=True)
+    ea, eb = eth_file(a_node), eth_file(b_node)
+    for fam, dip in ((6, dst.ipv6), (4, dst.ipv4)):
+        req = c.one(pod_file(src), "echo-request", dst=dip)
+        key = {"id": req.info["id"], "seq": req.info["seq"]}
+        qa = c.one(ea, "echo-request", **key, dst=dip)
+        qb = c.one(eb, "echo-request", **key, dst=dip)
+        ra = c.one(ea, "echo-reply", **key, src=dip)
+        rb = c.one(eb, "echo-reply", **key, src=dip)
+        fwd, back = qb.epoch - qa.epoch, ra.epoch - rb.epoch
+        w.say(
+            f"IPv{fam} echo id 0x{key['id']:04x}: the request is on {ea} frame {qa.n} and on "
+            f"{eb} frame {qb.n} {fwd:+.6f} s later by the files' clocks; the reply is on {eb} "
+            f"frame {rb.n} and on {ea} frame {ra.n} {back:+.6f} s later, i.e. it 'arrives "
+            f"before it was sent'. Offset of {b_node.name}'s clock = (forward − back) / 2 = "
+            f"{(fwd - back) / 2:+.4f} s; one-way delay = (forward + back) / 2 = "
+            f"{(fwd + back) / 2 * 1e6:.0f} µs."
+        )
+    w.say(
+        f"A correct analysis attributes the ≈{next(iter(shift.values())):+} s to **clock "
+        f"offset between captures** ({', '.join(sorted(shift))} are "
+        f"{next(iter(shift.values())):+} s off), not to latency or loss: every exchange is "
+        "answered in microseconds at the pods, and the per-hop order is only consistent after "
+        "removing the offset."
+    )
+
+
+FAULT_BULLETS = {
+    "mtu-outer-frag": _mtu_outer_frag,
+    "mtu-outer-df": _mtu_outer_df,
+    "ns-transient": _ns_transient,
+    "tcp-refused": _tcp_refused,
+    "tcp-syn-dropped": _tcp_syn_dropped,
+    "clock-skew": _clock_skew,
+}
+
+
+def _link_lines(w: Writer, node: Any) -> dict[int, tuple[str, str, int]]:
+    """ifindex → (name, MAC, line number) from ``topology/<node>/ip-d-link.txt``."""
+    out: dict[int, tuple[str, str, int]] = {}
+    lines = (w.c.outdir / "topology" / node.name / "ip-d-link.txt").read_text().splitlines()
+    for i, ln in enumerate(lines, 1):
+        m = re.match(r"^(\d+): ([^:@]+)", ln)
+        if m and i < len(lines):
+            mac = re.search(r"link/\S+ (\S+)", lines[i])
+            out[int(m.group(1))] = (m.group(2), mac.group(1) if mac else "?", i)
+    return out
+
+
+def _any_3node(w: Writer) -> None:
+    c = w.c
+    src = w.nodes[0].pods[0]
+    dsts = [n.pods[0] for n in w.nodes[1:]]
+    for n in w.nodes:
+        links = _link_lines(w, n)
+        seen = sorted({f.ifindex for f in c.frames[any_file(n)] if f.ifindex is not None})
+        w.say(
+            f"{any_file(n)} ({n.name}, LINUX_SLL2): the ifindexes it holds are "
+            + ", ".join(
+                f"{i} = {links[i][0]} ({links[i][1]}, ip-d-link.txt line {links[i][2]})"
+                for i in seen
+            )
+            + f" (topology/{n.name}/ip-d-link.txt)."
+        )
+    w.say(
+        "The same ifindex means different interfaces on different nodes (2, 3 and 4 are "
+        "cilium_net, cilium_host and cilium_vxlan everywhere, but each node's eth0 and lxc "
+        "have their own numbers), so an analysis must resolve each -i any frame's ifindex "
+        "with the dump of the node that capture was taken on; SLL2 carries only the source "
+        "MAC, never the destination."
+    )
+    w.gateway(src, 6)
+    for d in dsts:
+        w.echo(src, d.ipv6, 6, answered=True)
+    w.gateway(src, 4)
+    for d in dsts:
+        w.echo(src, d.ipv4, 4, answered=True)
+    n2, n3 = w.nodes[1], w.nodes[2]
+    for here, there, pod in ((n2, n3, dsts[1]), (n3, n2, dsts[0])):
+        foreign = [
+            f
+            for f in c.frames[any_file(here)]
+            if f.tunnel and there.ipv4 in (f.outer_src, f.outer_dst)
+        ]
+        arps = [
+            f
+            for f in c.frames[any_file(here)]
+            if f.kind == "arp-request" and f.info["tpa"] == there.ipv4
+        ]
+        w.say(
+            f"{any_file(here)} holds none of the traffic to pod {pod.name} on {there.name} "
+            f"({len(foreign)} tunnel frames to or from {there.ipv4}), only the broadcast "
+            f"ARP who-has {there.ipv4} (frames {_frames(arps)}): the underlay is a learning "
+            "switch, so a capture on one node never proves what crossed between two others."
+        )

@@ -9,7 +9,7 @@ topology the way users paste it, writes a README per scenario and tears everythi
 
 Usage (root): ``python3 lab/run.py [--out DIR] [--scenario NAME ...] [--list]``.
 Only the Python standard library is used; the tools it runs are listed in lab/apt-packages.txt.
-All namespaces are named ``vxl-*``; nothing touches the host's own interfaces.
+All namespaces are named ``vl-lab-*``; nothing touches the host's own interfaces.
 """
 
 from __future__ import annotations
@@ -33,8 +33,10 @@ from pathlib import Path
 LAB = Path(__file__).resolve().parent
 ROOT = LAB.parent
 BPF_DIR = LAB / "bpf"
-NS_PREFIX = "vxl-"
+NS_PREFIX = "vl-lab-"
 sys.path.insert(0, str(LAB))
+import lab_cni  # noqa: E402
+import lab_sysdump  # noqa: E402
 from lab_readme import write_readme  # noqa: E402  (lab/lab_readme.py, next to this file)
 
 # --------------------------------------------------------------------------------------------
@@ -95,7 +97,7 @@ DAEMONSET_LABELS = [
 
 POD1 = Pod(
     name="cni-7t9p4",  # REF
-    netns="vxl-cni-7t9p4",
+    netns="vl-lab-cni-7t9p4",
     eth0_mac="4e:5b:57:45:63:3b",  # REF
     eth0_ifindex=18,  # REF
     ipv4="10.244.1.233",  # REF
@@ -110,7 +112,7 @@ POD1 = Pod(
 )
 POD2 = Pod(
     name="cni-8qgcs",  # REF
-    netns="vxl-cni-8qgcs",
+    netns="vl-lab-cni-8qgcs",
     eth0_mac="b6:61:48:ae:63:f5",  # REF
     eth0_ifindex=11,  # REF
     ipv4="10.244.2.245",  # REF
@@ -132,7 +134,7 @@ POD2 = Pod(
 WORKER = Node(
     name="cilium-dual-stack-worker",  # REF
     short="worker",
-    netns="vxl-worker",
+    netns="vl-lab-worker",
     eth0_mac="02:42:ac:12:00:04",
     eth0_ifindex=8,
     ipv4="172.18.0.4",
@@ -157,7 +159,7 @@ WORKER = Node(
 WORKER2 = Node(
     name="cilium-dual-stack-worker2",  # REF
     short="worker2",
-    netns="vxl-worker2",
+    netns="vl-lab-worker2",
     eth0_mac="02:42:ac:12:00:03",
     eth0_ifindex=6,
     ipv4="172.18.0.3",
@@ -182,15 +184,58 @@ WORKER2 = Node(
         "host endpoint id",
     ],
 )
+POD3 = Pod(
+    name="cni-5mrzl",
+    netns="vl-lab-cni-5mrzl",
+    eth0_mac="c2:1f:6a:90:3d:7e",
+    eth0_ifindex=9,
+    ipv4="10.244.3.87",
+    ipv6="fd00:10:244:3::c2d1",
+    lxc_name="lxc4f81c0e2b9d6",
+    lxc_mac="7a:e3:05:b8:61:2c",
+    lxc_ifindex=10,
+    endpoint_id=731,
+    container_id="3e7c1a95d2b04f68a1c3e5d7b9f0a2c4e6b8d0f2a4c6e8b0d2f4a6c8e0b2d4f6",
+    labels=[*DAEMONSET_LABELS, "k8s:lab.vxlanlens.io/side=server"],
+    invented=["everything (the reference has two nodes)"],
+)
+WORKER3 = Node(
+    name="cilium-dual-stack-worker3",
+    short="worker3",
+    netns="vl-lab-worker3",
+    eth0_mac="02:42:ac:12:00:05",
+    eth0_ifindex=7,
+    ipv4="172.18.0.5",
+    ipv6="fc00:f853:ccd:e793::5",
+    cilium_host_mac="d6:0a:4b:73:e8:15",
+    cilium_net_mac="4a:b9:27:0c:d3:68",
+    tunnel_mac="ae:52:c1:08:7f:93",
+    router_ipv4="10.244.3.19",
+    router_ipv6="fd00:10:244:3::6e0b",
+    pod_cidr4="10.244.3.0/24",
+    pod_cidr6="fd00:10:244:3::/64",
+    host_endpoint_id=1954,
+    pods=[POD3],
+    invented=["everything (the reference has two nodes)"],
+)
 NODES = [WORKER, WORKER2]
 PODS = [POD1, POD2]
+NODES3 = [WORKER, WORKER2, WORKER3]
+UNDERLAY_NS = "vl-lab-underlay"  # holds the bridge of the 3-node underlay
+
+
+def cluster(sc: Scenario | None = None) -> list[Node]:
+    """The nodes of a scenario's cluster: two, or three for ``nodes=3`` scenarios."""
+    return NODES3 if sc is not None and sc.nodes == 3 else NODES
+
+
 CILIUM_NET_IFINDEX, CILIUM_HOST_IFINDEX, TUNNEL_IFINDEX = 2, 3, 4
 VXLAN_PORT, GENEVE_PORT = 8472, 6081
 
 
 def node_of(pod: Pod) -> Node:
     """The node that hosts ``pod``."""
-    return next(n for n in NODES if pod in n.pods)
+    return next(n for n in NODES3 if pod in n.pods)
 
 
 # --------------------------------------------------------------------------------------------
@@ -207,6 +252,7 @@ class Step:
     what: str
     expect_rc: tuple[int, ...] = (0,)
     background: bool = False
+    action: str = ""  # instead of argv: "restore-responders" or "sleep" (argv[0] = seconds)
 
 
 @dataclass
@@ -223,6 +269,16 @@ class Scenario:
     servers: list[Step] = field(default_factory=list)
     settle: float = 0.3
     description: str = ""
+    # Planted faults and variants (all off by default; the original scenarios use none).
+    pod_route_mtu: dict[str, int] = field(default_factory=dict)  # pod -> MTU of its defaults
+    outer_df: bool = False  # DF on the outer IPv4 header (BPF_F_DONT_FRAGMENT tunnel key)
+    responders_off: list[str] = field(default_factory=list)  # pods whose lxc program starts
+    # without ARP and NDP responders (a "restore-responders" step attaches the full program)
+    drop_tcp: tuple[str, int] | None = None  # (node short name, port): SYNs dropped there
+    clock_shift: dict[str, float] = field(default_factory=dict)  # file -> seconds, editcap -t
+    sysdump: bool = False  # also write a cilium-sysdump-shaped zip of the topology
+    notes: list[str] = field(default_factory=list)  # extra README "Datapath" lines
+    nodes: int = 2  # 3: worker3 and a pod on it, the underlay a bridge in UNDERLAY_NS
 
 
 IDENT_CLIENT, IDENT_SERVER, IDENT_SHARED = 30155, 48217, 27040
@@ -251,11 +307,13 @@ import socket, sys
 host, port = sys.argv[1], int(sys.argv[2])
 fam = socket.AF_INET6 if ":" in host else socket.AF_INET
 c = socket.socket(fam, socket.SOCK_STREAM)
-c.settimeout(3)
+c.settimeout(float(sys.argv[3]) if len(sys.argv) > 3 else 3)
 try:
     c.connect((host, port))
 except ConnectionRefusedError:
     print("refused"); sys.exit(3)
+except TimeoutError:
+    print("timed out"); sys.exit(4)
 c.sendall(b"hello\n")
 c.shutdown(socket.SHUT_WR)
 c.recv(16)
@@ -414,6 +472,252 @@ def scenarios() -> list[Scenario]:
                 Step(POD1, _ping(POD1, 4, POD2.ipv4), f"ping -4 -c 1 {POD2.ipv4} from {POD1.name}"),
             ],
         ),
+        *fault_scenarios(diff),
+        Scenario(
+            "any-3node",
+            "three nodes, a pod on each: ping from cni-7t9p4 to the pods on worker2 and worker3",
+            "vxlan",
+            "ipv4",
+            {**diff, POD3.name: IDENT_SERVER},
+            [
+                Step(POD1, _ping(POD1, 6, POD2.ipv6), f"ping -6 -c 1 {POD2.ipv6} ({POD2.name})"),
+                Step(POD1, _ping(POD1, 4, POD2.ipv4), f"ping -4 -c 1 {POD2.ipv4} ({POD2.name})"),
+                Step(POD1, _ping(POD1, 6, POD3.ipv6), f"ping -6 -c 1 {POD3.ipv6} ({POD3.name})"),
+                Step(POD1, _ping(POD1, 4, POD3.ipv4), f"ping -4 -c 1 {POD3.ipv4} ({POD3.name})"),
+            ],
+            nodes=3,
+            notes=[
+                f"Three nodes: {WORKER3.name} (172.18.0.5) and pod {POD3.name} are added (all "
+                "their values invented); the three eth0s are veths plugged into one Linux bridge "
+                "(`br0`, STP off, multicast snooping off, in a namespace of its own that is not "
+                "captured), so the underlay is switched: unicast between two nodes does not reach "
+                f"the third once the bridge has learned the MACs. {POD3.name} carries the same "
+                f"labels as {POD2.name}, hence the same identity {IDENT_SERVER}. Each lxc program "
+                "holds a table of the two other nodes (pod CIDRs → node IPv4).",
+            ],
+        ),
+        Scenario(
+            "flannel-ping",
+            "Flannel-shaped VXLAN (flannel.1, VNI 1, 8472, cni0 bridge): one IPv4 ping",
+            "vxlan",
+            "ipv4",
+            {},
+            [],
+        ),
+        Scenario(
+            "calico-ping",
+            "Calico-shaped VXLAN (vxlan.calico, VNI 4096, 4789, proxy ARP 169.254.1.1): one ping",
+            "vxlan",
+            "ipv4",
+            {},
+            [],
+        ),
+    ]
+
+
+def _big_ping(fam: int, dst: str, size: int, count: int = 3, wait: int = 2) -> list[str]:
+    return [
+        "ping",
+        f"-{fam}",
+        "-n",
+        "-c",
+        str(count),
+        "-i",
+        "0.3",
+        "-W",
+        str(wait),
+        "-s",
+        str(size),
+        dst,
+    ]
+
+
+def fault_scenarios(diff: dict[str, int]) -> list[Scenario]:
+    """Issue 12 item 9: failures made by the kernel (each planted fault named in its README)."""
+    worker2_files = [
+        "node-worker2-eth0.pcap",
+        "node-worker2-any.pcap",
+        f"pod-{POD2.name}-eth0.pcap",
+    ]
+    return [
+        Scenario(
+            "mtu-outer-frag",
+            "pod route MTU 1500 on a 1450 overlay: outer VXLAN packets fragmented, pings answered",
+            "vxlan",
+            "ipv4",
+            diff,
+            [
+                Step(
+                    POD1,
+                    _big_ping(4, POD2.ipv4, 1472),
+                    f"ping -4 -c 3 -s 1472 {POD2.ipv4} (IPv4 packets of 1500 bytes, DF as ping sets it)",
+                ),
+                Step(
+                    POD1,
+                    _big_ping(6, POD2.ipv6, 1452),
+                    f"ping -6 -c 3 -s 1452 {POD2.ipv6} (IPv6 packets of 1500 bytes)",
+                ),
+            ],
+            pod_route_mtu={POD1.name: 1500},
+            notes=[
+                f"**Planted fault**: pod {POD1.name}'s default routes (IPv4 and IPv6) have "
+                "`mtu 1500` instead of 1450; everything else is as in the healthy scenarios "
+                f"(pod {POD2.name}: mtu 1450; node eth0 MTU 1500; outer DF clear, the kernel "
+                "VXLAN default with a collect_md tunnel key without BPF_F_DONT_FRAGMENT).",
+            ],
+        ),
+        Scenario(
+            "mtu-outer-df",
+            "pod route MTU 1500 and DF on the outer header: oversized VXLAN packets dropped",
+            "vxlan",
+            "ipv4",
+            diff,
+            [
+                Step(
+                    POD1,
+                    _big_ping(4, POD2.ipv4, 56, count=1),
+                    f"ping -4 -c 1 {POD2.ipv4} (84-byte packet: the path works)",
+                ),
+                Step(
+                    POD1,
+                    _big_ping(4, POD2.ipv4, 1472, wait=1),
+                    f"ping -4 -c 3 -s 1472 {POD2.ipv4} (IPv4 packets of 1500 bytes)",
+                    (1,),
+                ),
+                Step(
+                    POD1,
+                    _big_ping(6, POD2.ipv6, 1452, wait=1),
+                    f"ping -6 -c 3 -s 1452 {POD2.ipv6} (IPv6 packets of 1500 bytes)",
+                    (1,),
+                ),
+            ],
+            pod_route_mtu={POD1.name: 1500},
+            outer_df=True,
+            notes=[
+                f"**Planted faults**: pod {POD1.name}'s default routes have `mtu 1500` instead "
+                "of 1450, and the tunnel key set by its lxc program asks for DF on the outer "
+                "IPv4 header (`BPF_F_DONT_FRAGMENT`), so a 1550-byte outer packet may not be "
+                "fragmented to fit the 1500-byte eth0.",
+            ],
+        ),
+        Scenario(
+            "ns-transient",
+            "gateway NS and ARP unanswered (responder missing), then answered once restored",
+            "vxlan",
+            "ipv4",
+            diff,
+            [
+                Step(
+                    POD1,
+                    _ping(POD1, 6, POD2.ipv6, wait=4),
+                    f"ping -6 -c 1 -W 4 {POD2.ipv6} (responders missing)",
+                    (1,),
+                ),
+                Step(
+                    POD1,
+                    _ping(POD1, 4, POD2.ipv4, wait=4),
+                    f"ping -4 -c 1 -W 4 {POD2.ipv4} (responders missing)",
+                    (1,),
+                ),
+                Step(
+                    POD1,
+                    [],
+                    f"lab: `tc filter replace` on {POD1.lxc_name} with the full program "
+                    "(ARP and NDP responders back)",
+                    action="restore-responders",
+                ),
+                Step(POD1, ["2"], "lab: wait 2 s", action="sleep"),
+                Step(POD1, _ping(POD1, 6, POD2.ipv6), f"ping -6 -c 1 {POD2.ipv6}"),
+                Step(POD1, _ping(POD1, 4, POD2.ipv4), f"ping -4 -c 1 {POD2.ipv4}"),
+            ],
+            responders_off=[POD1.name],
+            notes=[
+                f"**Planted fault, then repaired**: {POD1.lxc_name}'s program is first attached "
+                "compiled without its ARP and NDP responders (ARP requests dropped; the router "
+                "NS handed to the node's kernel, which owns no such address and stays silent); "
+                "after the two failed pings the full program replaces it (`tc filter replace`, "
+                "same prio/handle).",
+            ],
+        ),
+        Scenario(
+            "tcp-refused",
+            "TCP SYN answered by RST,ACK from the remote pod: nothing listens on 8080",
+            "vxlan",
+            "ipv4",
+            diff,
+            [
+                Step(
+                    POD1,
+                    ["python3", "-c", TCP_CLIENT, POD2.ipv6, "8080"],
+                    f"TCP connect [{POD2.ipv6}]:8080 (no listener)",
+                    (3,),
+                ),
+                Step(
+                    POD1,
+                    ["python3", "-c", TCP_CLIENT, POD2.ipv4, "8080"],
+                    f"TCP connect {POD2.ipv4}:8080 (no listener)",
+                    (3,),
+                ),
+            ],
+            sysdump=True,
+            notes=[f"No server runs in {POD2.name}: port 8080 is closed there."],
+        ),
+        Scenario(
+            "tcp-syn-dropped",
+            "TCP SYNs dropped on the peer node (tc/eBPF drop): SYN and retransmissions unanswered",
+            "vxlan",
+            "ipv4",
+            diff,
+            [
+                Step(
+                    POD1,
+                    ["python3", "-c", TCP_CLIENT, POD2.ipv6, "8080", "3.5"],
+                    f"TCP connect [{POD2.ipv6}]:8080 with a 3.5 s timeout",
+                    (4,),
+                ),
+                Step(
+                    POD1,
+                    ["python3", "-c", TCP_CLIENT, POD2.ipv4, "8080", "3.5"],
+                    f"TCP connect {POD2.ipv4}:8080 with a 3.5 s timeout",
+                    (4,),
+                ),
+            ],
+            servers=[
+                Step(
+                    POD2,
+                    ["python3", "-c", TCP_SERVER, "1"],
+                    f"TCP listener on [::]:8080 (dual stack) in {POD2.name}",
+                    background=True,
+                )
+            ],
+            drop_tcp=("worker2", 8080),
+            notes=[
+                f"**Planted fault**: the program on {WORKER2.name}'s tunnel device "
+                "(`bpf_overlay.c` built with `DROP_TCP_DPORT=8080`) drops every decapsulated "
+                "TCP SYN to port 8080 (`TC_ACT_SHOT`), as a policy drop at the destination "
+                f"would; a listener does run in {POD2.name} on [::]:8080.",
+            ],
+        ),
+        Scenario(
+            "clock-skew",
+            "IPv6 and IPv4 ping; worker2's three captures shifted +2.5 s after capturing",
+            "vxlan",
+            "ipv4",
+            diff,
+            [
+                Step(POD1, _ping(POD1, 6, POD2.ipv6), f"ping -6 -c 1 {POD2.ipv6} from {POD1.name}"),
+                Step(POD1, _ping(POD1, 4, POD2.ipv4), f"ping -4 -c 1 {POD2.ipv4} from {POD1.name}"),
+            ],
+            clock_shift={f: 2.5 for f in worker2_files},
+            notes=[
+                "**Planted fault (after capturing)**: every timestamp of "
+                + ", ".join(f"`{f}`" for f in worker2_files)
+                + " was moved 2.5 s later with `editcap -F pcap -t +2.5` (as if "
+                f"{WORKER2.name}'s clock were 2.5 s ahead); the other captures are untouched. "
+                "All captures were taken on one machine with one clock, so before the shift "
+                "the clocks agreed to the microsecond.",
+            ],
+        ),
     ]
 
 
@@ -463,7 +767,7 @@ def lab_namespaces() -> list[str]:
 
 
 def teardown() -> None:
-    """Delete every ``vxl-*`` namespace (their veths, tunnel devices and programs go with them)."""
+    """Delete every ``vl-lab-*`` namespace (their veths, tunnel devices and programs go with them)."""
     for ns in lab_namespaces():
         run(["ip", "netns", "del", ns], check=False)
 
@@ -610,6 +914,66 @@ class Variant:
     tunnel_dev: str
     geneve_mode: str = ""  # "kernel" | "ebpf" (when tunnel == "geneve")
     geneve_error: str = ""
+    # pod -> (netns, lxc, object with the responders) for a "restore-responders" step
+    restore: dict[str, tuple[str, str, Path]] = field(default_factory=dict)
+
+
+def build_veth_underlay() -> None:
+    """Two nodes: their eth0s are the two ends of one veth (the original lab underlay)."""
+    ip(
+        WORKER.netns,
+        "link",
+        "add",
+        "eth0",
+        "index",
+        str(WORKER.eth0_ifindex),
+        "address",
+        WORKER.eth0_mac,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "index",
+        str(WORKER2.eth0_ifindex),
+        "address",
+        WORKER2.eth0_mac,
+        "netns",
+        WORKER2.netns,
+    )
+
+
+def build_bridged_underlay(nodes: list[Node]) -> None:
+    """Three or more nodes: each eth0 is a veth whose peer is a port of br0 in UNDERLAY_NS."""
+    run(["ip", "netns", "add", UNDERLAY_NS])
+    sysctl(UNDERLAY_NS, "net.ipv6.conf.all.disable_ipv6", "1")
+    sysctl(UNDERLAY_NS, "net.ipv6.conf.default.disable_ipv6", "1")
+    ip(UNDERLAY_NS, "link", "add", "br0", "type", "bridge", "stp_state", "0")
+    ip(UNDERLAY_NS, "link", "set", "br0", "type", "bridge", "mcast_snooping", "0")
+    for k, node in enumerate(nodes):
+        port = f"u-{node.short}"
+        # the peer's index is only honoured when the local end has one too
+        ip(
+            UNDERLAY_NS,
+            "link",
+            "add",
+            port,
+            "index",
+            str(101 + k),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "index",
+            str(node.eth0_ifindex),
+            "address",
+            node.eth0_mac,
+            "netns",
+            node.netns,
+        )
+        ip(UNDERLAY_NS, "link", "set", port, "master", "br0", "up")
+    ip(UNDERLAY_NS, "link", "set", "br0", "up")
 
 
 def build(sc: Scenario, workdir: Path) -> Variant:
@@ -620,7 +984,9 @@ def build(sc: Scenario, workdir: Path) -> Variant:
         variant.tunnel_dev = "cilium_geneve" if ok else ""
         variant.geneve_mode = "kernel" if ok else "ebpf"
         variant.geneve_error = err
-    for ns in [n.netns for n in NODES] + [p.netns for p in PODS]:
+    nodes = cluster(sc)
+    pods = [p for n in nodes for p in n.pods]
+    for ns in [n.netns for n in nodes] + [p.netns for p in pods]:
         run(["ip", "netns", "add", ns])
         run(["ip", "link", "set", "lo", "up"], netns=ns)
         # Quiet, deterministic IPv6: no DAD delay, no router solicitations, fast MLD reports.
@@ -632,7 +998,7 @@ def build(sc: Scenario, workdir: Path) -> Variant:
             ("net.ipv6.conf.default.mldv1_unsolicited_report_interval", "1"),
         ):
             sysctl(ns, key, val)
-    for node in NODES:
+    for node in nodes:
         ns = node.netns
         for key in ("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"):
             sysctl(ns, key, "1")
@@ -688,28 +1054,11 @@ def build(sc: Scenario, workdir: Path) -> Variant:
                 "dstport",
                 str(GENEVE_PORT),
             )
-    ip(
-        WORKER.netns,
-        "link",
-        "add",
-        "eth0",
-        "index",
-        str(WORKER.eth0_ifindex),
-        "address",
-        WORKER.eth0_mac,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth0",
-        "index",
-        str(WORKER2.eth0_ifindex),
-        "address",
-        WORKER2.eth0_mac,
-        "netns",
-        WORKER2.netns,
-    )
-    for node in NODES:
+    if len(nodes) > 2:
+        build_bridged_underlay(nodes)
+    else:
+        build_veth_underlay()
+    for node in nodes:
         for pod in node.pods:
             ip(
                 node.netns,
@@ -732,7 +1081,7 @@ def build(sc: Scenario, workdir: Path) -> Variant:
                 "netns",
                 pod.netns,
             )
-    for node in NODES:
+    for node in nodes:
         ns = node.netns
         ip(ns, "addr", "add", f"{node.ipv4}/16", "dev", "eth0")
         ip(ns, "addr", "add", f"{node.ipv6}/64", "dev", "eth0", "nodad")
@@ -743,7 +1092,6 @@ def build(sc: Scenario, workdir: Path) -> Variant:
             devs.append(variant.tunnel_dev)
         for dev in devs:
             ip(ns, "link", "set", dev, "up")
-        other = WORKER2 if node is WORKER else WORKER
         ip(ns, "route", "add", f"{node.router_ipv4}/32", "dev", "cilium_host", "scope", "link")
         ip(
             ns,
@@ -757,42 +1105,44 @@ def build(sc: Scenario, workdir: Path) -> Variant:
             "src",
             node.router_ipv4,
         )
-        ip(
-            ns,
-            "route",
-            "add",
-            other.pod_cidr4,
-            "via",
-            node.router_ipv4,
-            "dev",
-            "cilium_host",
-            "src",
-            node.router_ipv4,
-            "mtu",
-            "1450",
-        )
         ip(ns, "-6", "route", "add", node.router_ipv6, "dev", "cilium_host")
         ip(ns, "-6", "route", "add", node.pod_cidr6, "via", node.router_ipv6, "dev", "cilium_host")
-        ip(
-            ns,
-            "-6",
-            "route",
-            "add",
-            other.pod_cidr6,
-            "via",
-            node.router_ipv6,
-            "dev",
-            "cilium_host",
-            "mtu",
-            "1450",
-        )
-    for pod in PODS:
+        for other in (n for n in nodes if n is not node):
+            ip(
+                ns,
+                "route",
+                "add",
+                other.pod_cidr4,
+                "via",
+                node.router_ipv4,
+                "dev",
+                "cilium_host",
+                "src",
+                node.router_ipv4,
+                "mtu",
+                "1450",
+            )
+            ip(
+                ns,
+                "-6",
+                "route",
+                "add",
+                other.pod_cidr6,
+                "via",
+                node.router_ipv6,
+                "dev",
+                "cilium_host",
+                "mtu",
+                "1450",
+            )
+    for pod in pods:
         ns, node = pod.netns, node_of(pod)
         ip(ns, "addr", "add", f"{pod.ipv4}/32", "dev", "eth0")
         ip(ns, "addr", "add", f"{pod.ipv6}/128", "dev", "eth0", "nodad")
         ip(ns, "link", "set", "eth0", "up")
         ip(ns, "route", "add", node.router_ipv4, "dev", "eth0", "scope", "link")
-        ip(ns, "route", "add", "default", "via", node.router_ipv4, "dev", "eth0", "mtu", "1450")
+        mtu = str(sc.pod_route_mtu.get(pod.name, 1450))
+        ip(ns, "route", "add", "default", "via", node.router_ipv4, "dev", "eth0", "mtu", mtu)
         ip(ns, "-6", "route", "add", node.router_ipv6, "dev", "eth0", "metric", "1024")
         ip(
             ns,
@@ -807,7 +1157,7 @@ def build(sc: Scenario, workdir: Path) -> Variant:
             "metric",
             "1024",
             "mtu",
-            "1450",
+            mtu,
         )
     attach_programs(sc, variant, workdir)
     return variant
@@ -867,8 +1217,10 @@ def attach_programs(sc: Scenario, variant: Variant, workdir: Path) -> None:
     """Compile one object per endpoint and per node (config baked in) and attach them."""
     ebpf_geneve = variant.geneve_mode == "ebpf"
     extra = ["-DENCAP_BPF_GENEVE"] if ebpf_geneve else []
-    for node in NODES:
-        other = WORKER2 if node is WORKER else WORKER
+    nodes = cluster(sc)
+    for node in nodes:
+        others = [n for n in nodes if n is not node]
+        other = others[0]
         eps = ", ".join(
             f"{{{p.lxc_ifindex}, {ip4_int(p.ipv4)}, {{{ip6_bytes(p.ipv6)}}}, "
             f"{{{mac_bytes(p.eth0_mac)},{mac_bytes(p.lxc_mac)}}}}}"
@@ -879,6 +1231,8 @@ def attach_programs(sc: Scenario, variant: Variant, workdir: Path) -> None:
             "LOCAL_ENDPOINTS": eps,
             "NODE_IPV4": ip4_int(node.ipv4),
         }
+        if sc.drop_tcp and sc.drop_tcp[0] == node.short:
+            ndefs["DROP_TCP_DPORT"] = str(sc.drop_tcp[1])
         obj = workdir / f"overlay-{node.short}.o"
         _compile("bpf_overlay.c", obj, ndefs, extra)
         if ebpf_geneve:
@@ -907,8 +1261,25 @@ def attach_programs(sc: Scenario, variant: Variant, workdir: Path) -> None:
             if sc.underlay == "ipv6":
                 defs["UNDERLAY_IPV6"] = "1"
                 defs["REMOTE_NODE_IPV6"] = ip6_bytes(other.ipv6)
+            if sc.outer_df:
+                defs["TUNNEL_DF"] = "1"
+            if len(others) > 1:  # one {v4 net, v4 mask, v6 /64 prefix, node IPv4} per node
+                defs["N_REMOTES"] = str(len(others))
+                defs["REMOTES"] = ", ".join(
+                    f"{{{ip4_int(str(ipaddress.IPv4Network(o.pod_cidr4).network_address))}, "
+                    f"{ip4_int(str(ipaddress.IPv4Network(o.pod_cidr4).netmask))}, "
+                    f"{{{ip6_bytes(str(ipaddress.IPv6Network(o.pod_cidr6)[0]))}}}, "
+                    f"{ip4_int(o.ipv4)}}}"
+                    for o in others
+                )
             obj = workdir / f"lxc-{pod.name}.o"
             _compile("bpf_lxc.c", obj, defs, extra)
+            if pod.name in sc.responders_off:
+                # Start without the responders; restore_responders() attaches ``obj`` later.
+                variant.restore[pod.name] = (node.netns, pod.lxc_name, obj)
+                obj = workdir / f"lxc-{pod.name}-noresp.o"
+                off = {**defs, "ENABLE_ARP_RESPONDER": "0", "ENABLE_NDP_RESPONDER": "0"}
+                _compile("bpf_lxc.c", obj, off, extra)
             _attach(node.netns, pod.lxc_name, obj, "from-container")
     if ebpf_geneve:
         # The eBPF-built Geneve frames leave through eth0 directly; the peer's eth0 MAC is
@@ -931,13 +1302,15 @@ class CapturePoint:
     what: str
 
 
-def capture_points() -> list[CapturePoint]:
+def capture_points(nodes: list[Node] | None = None) -> list[CapturePoint]:
     """Every capture point: each pod's eth0, each node's eth0 and each node's ``-i any``."""
+    nodes = nodes or NODES
     pts = [
         CapturePoint(p.netns, "eth0", f"pod-{p.name}-eth0.pcap", f"pod {p.name} eth0 (Ethernet)")
-        for p in PODS
+        for n in nodes
+        for p in n.pods
     ]
-    for n in NODES:
+    for n in nodes:
         pts.append(
             CapturePoint(
                 n.netns, "eth0", f"node-{n.short}-eth0.pcap", f"node {n.name} eth0 (Ethernet)"
@@ -957,14 +1330,20 @@ def capture_points() -> list[CapturePoint]:
 class Captures:
     """tcpdump on every capture point, started together and stopped cleanly."""
 
-    def __init__(self, outdir: Path) -> None:
+    def __init__(
+        self,
+        outdir: Path,
+        nodes: list[Node] | None = None,
+        points: list[CapturePoint] | None = None,
+    ) -> None:
         self.outdir = outdir
+        self.points = points if points is not None else capture_points(nodes or NODES)
         self.procs: list[tuple[CapturePoint, subprocess.Popen[bytes]]] = []
         self.stats: dict[str, str] = {}
 
     def start(self, timeout: float = 10.0) -> None:
         """Start all captures and return once every tcpdump reports that it is listening."""
-        for pt in capture_points():
+        for pt in self.points:
             argv = [
                 "ip",
                 "netns",
@@ -1041,6 +1420,8 @@ class Captures:
 DUMPS = [
     ("ip-j-d-addr.json", ["-j", "-d", "addr"]),
     ("ip-d-a-l.txt", ["-d", "a", "l"]),
+    ("ip-a.txt", ["a"]),
+    ("ip-d-link.txt", ["-d", "link"]),
     ("ip-r.txt", ["r"]),
     ("ip-6-r.txt", ["-6", "r"]),
     ("ip-j-r.json", ["-j", "r"]),
@@ -1054,7 +1435,10 @@ DUMPS = [
 
 def dump_topology(outdir: Path, sc: Scenario, variant: Variant) -> None:
     """Write ``topology/<node or pod>/`` with ip dumps, and a cilium-dbg endpoint list per node."""
-    targets = [(n.name, n.netns) for n in NODES] + [(p.name, p.netns) for p in PODS]
+    nodes = cluster(sc)
+    targets = [(n.name, n.netns) for n in nodes] + [
+        (p.name, p.netns) for n in nodes for p in n.pods
+    ]
     for name, ns in targets:
         d = outdir / "topology" / name
         d.mkdir(parents=True, exist_ok=True)
@@ -1063,7 +1447,7 @@ def dump_topology(outdir: Path, sc: Scenario, variant: Variant) -> None:
             if fname.endswith(".json"):
                 json.loads(cp.stdout or "[]")  # must be valid JSON; kept exactly as ip printed it
             (d / fname).write_text(cp.stdout)
-    for node in NODES:
+    for node in nodes:
         links = {lk["ifname"]: lk for lk in json.loads(ip(node.netns, "-j", "link").stdout)}
         (outdir / "topology" / node.name / "cilium-dbg-endpoint-list.json").write_text(
             json.dumps(endpoint_list(node, sc, links), indent=2) + "\n"
@@ -1149,6 +1533,19 @@ def endpoint_list(node: Node, sc: Scenario, links: dict[str, dict[str, object]])
     return sorted(out, key=lambda e: e["id"])  # type: ignore[index]
 
 
+def write_sysdump(outdir: Path, sc: Scenario) -> Path:
+    """A cilium-sysdump-shaped zip of this run (lab/lab_sysdump.py), next to the captures."""
+    ip_out = {
+        n.name: {f: ip(n.netns, *args).stdout for f, args in lab_sysdump.BUGTOOL_IP.items()}
+        for n in cluster(sc)
+    }
+    eps = {}
+    for n in cluster(sc):
+        links = {lk["ifname"]: lk for lk in json.loads(ip(n.netns, "-j", "link").stdout)}
+        eps[n.name] = endpoint_list(n, sc, links)
+    return lab_sysdump.write_sysdump(outdir, cluster(sc), sc.identities, ip_out, eps)
+
+
 # --------------------------------------------------------------------------------------------
 # Running a scenario
 # --------------------------------------------------------------------------------------------
@@ -1163,49 +1560,75 @@ class StepResult:
     output: str
 
 
+def run_step(step: Step, variant: Variant) -> StepResult:
+    """Run one step: a command in a pod's namespace, or a lab action between commands."""
+    if step.action == "sleep":
+        time.sleep(float(step.argv[0]))
+        return StepResult(step, 0, "")
+    if step.action == "restore-responders":
+        for netns, lxc, obj in variant.restore.values():
+            _attach(netns, lxc, obj, "from-container")  # tc filter replace: same prio/handle
+        return StepResult(step, 0, "")
+    if step.action:
+        raise LabError(f"unknown action {step.action!r}")
+    cp = run(step.argv, netns=step.pod.netns, check=False, timeout=20)
+    out = (cp.stdout + cp.stderr).strip()
+    if cp.returncode not in step.expect_rc:
+        raise LabError(f"{step.what}: exit {cp.returncode}, expected {step.expect_rc}: {out}")
+    return StepResult(step, cp.returncode, out)
+
+
+def shift_clock(pcap: Path, seconds: float) -> None:
+    """Add ``seconds`` to every timestamp of ``pcap`` (editcap -t), keeping classic pcap."""
+    tmp = pcap.with_suffix(".shifted")
+    run(["editcap", "-F", "pcap", "-t", f"{seconds:+}", str(pcap), str(tmp)])
+    tmp.replace(pcap)
+
+
 def run_scenario(sc: Scenario, outdir: Path, log: Callable[[str], None]) -> None:
     """Build, capture, drive, dump, describe and tear down one scenario into ``outdir``."""
+    if sc.name in lab_cni.CNIS:  # Flannel / Calico shaped overlays: their own builder
+        lab_cni.run_cni(sc, outdir, log, sys.modules[__name__])
+        return
     outdir.mkdir(parents=True, exist_ok=True)
-    for old in [*outdir.glob("*.pcap"), outdir / "README.md"]:
+    for old in [*outdir.glob("*.pcap"), *outdir.glob("*.zip"), outdir / "README.md"]:
         old.unlink(missing_ok=True)
     if (outdir / "topology").is_dir():
         shutil.rmtree(outdir / "topology")
     teardown()
-    caps = Captures(outdir)
+    caps = Captures(outdir, cluster(sc))
     servers: list[subprocess.Popen[str]] = []
     try:
-        with tempfile.TemporaryDirectory(prefix="vxl-lab-") as tmp:
-            variant = build(sc, Path(tmp))
-        time.sleep(1.0)  # let link-up MLD reports pass before the capture window
-        for srv in sc.servers:
-            proc = subprocess.Popen(
-                ["ip", "netns", "exec", srv.pod.netns, *srv.argv],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            servers.append(proc)
-            assert proc.stdout is not None
-            if proc.stdout.readline().strip() != "listening":
-                raise LabError(f"server {srv.what} did not start")
-        caps.start()
-        time.sleep(sc.settle)
-        results = []
-        for step in sc.steps:
-            cp = run(step.argv, netns=step.pod.netns, check=False, timeout=20)
-            out = (cp.stdout + cp.stderr).strip()
-            if cp.returncode not in step.expect_rc:
-                raise LabError(
-                    f"{step.what}: exit {cp.returncode}, expected {step.expect_rc}: {out}"
+        with tempfile.TemporaryDirectory(prefix="vl-lab-") as tmp:
+            variant = build(sc, Path(tmp))  # objects stay in tmp for restore steps
+            time.sleep(1.0)  # let link-up MLD reports pass before the capture window
+            for srv in sc.servers:
+                proc = subprocess.Popen(
+                    ["ip", "netns", "exec", srv.pod.netns, *srv.argv],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
                 )
-            results.append(StepResult(step, cp.returncode, out))
-            time.sleep(0.2)
-        for proc in servers:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=5)
-        caps.stop()
+                servers.append(proc)
+                assert proc.stdout is not None
+                if proc.stdout.readline().strip() != "listening":
+                    raise LabError(f"server {srv.what} did not start")
+            caps.start()
+            time.sleep(sc.settle)
+            results = []
+            for step in sc.steps:
+                results.append(run_step(step, variant))
+                time.sleep(0.2)
+            for proc in servers:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=5)
+            caps.stop()
+        for fname, secs in sc.clock_shift.items():
+            shift_clock(outdir / fname, secs)
         dump_topology(outdir, sc, variant)
-        write_readme(outdir, sc, variant, results, caps.stats, NODES)
+        if sc.sysdump:
+            write_sysdump(outdir, sc)
+        write_readme(outdir, sc, variant, results, caps.stats, cluster(sc))
         log(f"{sc.name}: ok -> {outdir}")
     finally:
         caps.kill()

@@ -14,14 +14,30 @@
  * Per-endpoint configuration comes from a header passed with -include (see lab/run.py):
  *  LXC_MAC, POD_IPV4, ROUTER_IPV6, IDENTITY, TUNNEL_IFINDEX, REMOTE_V4_NET,
  *  REMOTE_V4_MASK, REMOTE_V6_PREFIX, REMOTE_NODE_IPV4 or (UNDERLAY_IPV6 and REMOTE_NODE_IPV6),
- *  ENABLE_ARP_RESPONDER, ENABLE_NDP_RESPONDER, and for the eBPF-built Geneve variant
+ *  or, for three nodes or more, N_REMOTES and REMOTES (initialisers of struct remote),
+ *  ENABLE_ARP_RESPONDER (0: ARP requests dropped), ENABLE_NDP_RESPONDER (0: router NS
+ *  handed to the node's kernel, which owns no such address and stays silent), TUNNEL_DF
+ *  (optional: DF on the outer IPv4 header), and for the eBPF-built Geneve variant
  *  ENCAP_BPF_GENEVE with NODE_IPV4, NODE_MAC, PEER_NODE_MAC, UNDERLAY_IFINDEX.
  */
 #include "lab_common.h"
 
 static const __u8 lxc_mac[ETH_ALEN] = { LXC_MAC };
 static const __u8 router_ipv6[16] = { ROUTER_IPV6 };
-static const __u8 remote_v6_prefix[16] = { REMOTE_V6_PREFIX };
+
+/* The other nodes: pod CIDRs and node IPv4. Two-node runs give the single REMOTE_* values;
+ * clusters of three or more pass N_REMOTES and REMOTES (VXLAN over IPv4 only). */
+struct remote {
+	__u32 net4;  /* host byte order */
+	__u32 mask4; /* host byte order */
+	__u8 prefix6[16];
+	__u32 node4; /* host byte order */
+};
+#ifndef N_REMOTES
+#define N_REMOTES 1
+#define REMOTES { REMOTE_V4_NET, REMOTE_V4_MASK, { REMOTE_V6_PREFIX }, REMOTE_NODE_IPV4 }
+#endif
+static const struct remote remotes[N_REMOTES] = { REMOTES };
 #ifdef UNDERLAY_IPV6
 static const __u8 remote_node_ipv6[16] = { REMOTE_NODE_IPV6 };
 #endif
@@ -48,7 +64,7 @@ static __always_inline int answer_arp(struct __sk_buff *skb)
 	if (bpf_ntohl(tip) == POD_IPV4 || tip == sip)
 		return TC_ACT_OK; /* the pod's own address, or a gratuitous ARP */
 #if !ENABLE_ARP_RESPONDER
-	return TC_ACT_OK;
+	return TC_ACT_SHOT; /* responder missing: dropped, not handed to the node's kernel */
 #endif
 	__builtin_memcpy(sha, arp->ar_sha, ETH_ALEN);
 	__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
@@ -172,7 +188,7 @@ static __always_inline int encap_geneve(struct __sk_buff *skb)
 }
 #endif
 
-static __always_inline int to_tunnel(struct __sk_buff *skb)
+static __always_inline int to_tunnel(struct __sk_buff *skb, __u32 node4)
 {
 #ifdef ENCAP_BPF_GENEVE
 	return encap_geneve(skb);
@@ -182,11 +198,14 @@ static __always_inline int to_tunnel(struct __sk_buff *skb)
 
 	key.tunnel_id = IDENTITY;
 	key.tunnel_ttl = 64;
+#ifdef TUNNEL_DF
+	flags |= BPF_F_DONT_FRAGMENT; /* DF on the outer IPv4 header */
+#endif
 #ifdef UNDERLAY_IPV6
 	__builtin_memcpy(key.remote_ipv6, remote_node_ipv6, 16);
 	flags = BPF_F_TUNINFO_IPV6;
 #else
-	key.remote_ipv4 = REMOTE_NODE_IPV4;
+	key.remote_ipv4 = node4;
 #endif
 	if (bpf_skb_set_tunnel_key(skb, &key, sizeof(key), flags) < 0)
 		return TC_ACT_SHOT;
@@ -212,8 +231,10 @@ int from_container(struct __sk_buff *skb)
 
 		if ((void *)(ip + 1) > data_end)
 			return TC_ACT_OK;
-		if ((bpf_ntohl(ip->daddr) & REMOTE_V4_MASK) == REMOTE_V4_NET)
-			return to_tunnel(skb);
+#pragma unroll
+		for (int i = 0; i < N_REMOTES; i++)
+			if ((bpf_ntohl(ip->daddr) & remotes[i].mask4) == remotes[i].net4)
+				return to_tunnel(skb, remotes[i].node4);
 		return TC_ACT_OK;
 	}
 
@@ -225,8 +246,10 @@ int from_container(struct __sk_buff *skb)
 			return TC_ACT_OK;
 		if (ip6->nexthdr == IPPROTO_ICMPV6 && *icmp_type == 135)
 			return answer_ns(skb);
-		if (ip6_prefix64_eq(ip6->daddr.s6_addr, remote_v6_prefix))
-			return to_tunnel(skb);
+#pragma unroll
+		for (int i = 0; i < N_REMOTES; i++)
+			if (ip6_prefix64_eq(ip6->daddr.s6_addr, remotes[i].prefix6))
+				return to_tunnel(skb, remotes[i].node4);
 		return TC_ACT_OK;
 	}
 	return TC_ACT_OK;

@@ -12,9 +12,12 @@
  *   Ethernet itself, then delivers as above.
  *
  * Node configuration comes from a header passed with -include (see lab/run.py):
- *  N_ENDPOINTS and LOCAL_ENDPOINTS (initialisers of struct local_ep), NODE_IPV4 (geneve).
+ *  N_ENDPOINTS and LOCAL_ENDPOINTS (initialisers of struct local_ep), NODE_IPV4 (geneve),
+ *  DROP_TCP_DPORT (optional: decapsulated TCP SYNs to that port are dropped, like a policy
+ *  drop at the destination endpoint).
  */
 #include "lab_common.h"
+#include <linux/tcp.h>
 
 struct local_ep {
 	__u32 ifindex;
@@ -49,6 +52,16 @@ static __always_inline int deliver(struct __sk_buff *skb)
 		if (!ep || ip->ttl <= 1)
 			return TC_ACT_SHOT;
 		old = *(__u16 *)&ip->ttl;
+#ifdef DROP_TCP_DPORT
+		if (ip->protocol == IPPROTO_TCP && ip->ihl == 5) {
+			struct tcphdr *th = (void *)(ip + 1);
+
+			if ((void *)(th + 1) > data_end)
+				return TC_ACT_SHOT;
+			if (th->syn && !th->ack && th->dest == bpf_htons(DROP_TCP_DPORT))
+				return TC_ACT_SHOT;
+		}
+#endif
 		ip->ttl--;
 		new = *(__u16 *)&ip->ttl;
 		if (bpf_l3_csum_replace(skb, sizeof(*eth) + __builtin_offsetof(struct iphdr, check),
@@ -65,6 +78,16 @@ static __always_inline int deliver(struct __sk_buff *skb)
 				ep = &local_eps[i];
 		if (!ep || ip6->hop_limit <= 1)
 			return TC_ACT_SHOT;
+#ifdef DROP_TCP_DPORT
+		if (ip6->nexthdr == IPPROTO_TCP) {
+			struct tcphdr *th = (void *)(ip6 + 1);
+
+			if ((void *)(th + 1) > data_end)
+				return TC_ACT_SHOT;
+			if (th->syn && !th->ack && th->dest == bpf_htons(DROP_TCP_DPORT))
+				return TC_ACT_SHOT;
+		}
+#endif
 		ip6->hop_limit--;
 	} else {
 		return TC_ACT_SHOT;

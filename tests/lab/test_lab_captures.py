@@ -25,6 +25,14 @@ SCENARIOS = [
     "tcp-connect",
     "geneve-ipv6-ping",
     "ipv6-underlay",
+    # issue 12 item 9: planted faults (their own checks: test_lab_faults.py)
+    "mtu-outer-frag",
+    "mtu-outer-df",
+    "ns-transient",
+    "tcp-refused",
+    "tcp-syn-dropped",
+    "clock-skew",
+    "any-3node",
 ]
 PCAPS = [
     "pod-cni-7t9p4-eth0.pcap",
