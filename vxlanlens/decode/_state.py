@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..proto import TunnelKind
 from ..read.records import RecordBatch
 from ..schema import column
 from .options import DecodeOptions
@@ -70,7 +71,8 @@ LAYERS = (
 )
 L = {name: i for i, name in enumerate(LAYERS)}
 
-TUNNEL_NAMES = (None, "vxlan", "vxlan-gpe", "geneve")
+TUNNEL_NAMES = tuple(k.text for k in TunnelKind)
+"""``tunnel`` column text by :class:`~vxlanlens.proto.TunnelKind` code (``None``: no tunnel)."""
 
 _NP_DTYPES = {"UInt8": np.uint8, "UInt16": np.uint16, "UInt32": np.uint32}
 

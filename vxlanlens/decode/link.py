@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..proto import ETHERTYPE_MIN, EtherType
 from ._state import (
     P_ARP,
     P_DONE,
@@ -54,13 +55,18 @@ LINKTYPES = {
 }
 """LINKTYPE_ value -> first protocol of the frame."""
 
-_VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)
+_VLAN_TPIDS = EtherType.vlan_tpids()
 _MAX_TAGS = 4
 _ARPHRD_NETLINK = 824
 
 # Ethertype -> next protocol (anything else: stop without error).
 _ETYPE_NEXT = np.zeros(65536, dtype=np.int8)
-_ETYPE_NEXT[[0x0800, 0x86DD, 0x0806, 0x8035]] = [P_IPV4, P_IPV6, P_ARP, P_ARP]
+_ETYPE_NEXT[[EtherType.IPV4, EtherType.IPV6, EtherType.ARP, EtherType.RARP]] = [
+    P_IPV4,
+    P_IPV6,
+    P_ARP,
+    P_ARP,
+]
 
 
 def start(st: State) -> None:
@@ -121,7 +127,7 @@ def ethertype(st: State, rows: np.ndarray) -> None:
     else:  # a tag at every level looked at: read the Ethertype after the last one
         et = st.etype[rows]
 
-    small = et < 0x0600
+    small = et < ETHERTYPE_MIN
     if small.any():
         # 802.3 length field: an LLC header follows; SNAP carries an Ethertype. Linux SLL
         # protocols below 0x0600 (0x0004 = 802.2 LLC, 0x0001 = Novell 802.3) just stop.
