@@ -24,9 +24,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 __all__ = [
     "COLUMNS",
     "COLUMN_NAMES",
+    "INT_NUMPY",
     "KINDS",
     "OUTER_COLUMNS",
     "Column",
@@ -35,6 +38,15 @@ __all__ = [
 ]
 
 KINDS = ("record", "int", "bool", "mac", "ip", "text")
+
+INT_NUMPY: dict[str, type[np.integer]] = {
+    "UInt8": np.uint8,
+    "UInt16": np.uint16,
+    "UInt32": np.uint32,
+    "UInt64": np.uint64,
+    "Int64": np.int64,
+}
+"""pandas nullable integer dtype -> the NumPy type that holds its values (decoders and table)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,11 @@ class Column:
     dtype: str
     doc: str
     group: str
+
+    @property
+    def numpy_dtype(self) -> type[np.integer]:
+        """The NumPy type of an integer column's values (``KeyError`` for other dtypes)."""
+        return INT_NUMPY[self.dtype]
 
 
 def _c(group: str, name: str, kind: str, dtype: str, doc: str) -> Column:

@@ -10,23 +10,34 @@ value, so the table costs a few bytes per cell whatever the capture size.
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
+from .decode.options import DecodeOptions
 from .decode.result import DecodedBatch
 from .read.records import RecordBatch
 from .schema import COLUMNS, Column
 
-__all__ = ["TableBuilder", "empty_packets", "format_mac"]
+__all__ = ["BatchReader", "Decoder", "TableBuilder", "empty_packets", "format_mac"]
 
-_INT_NUMPY = {
-    "UInt8": np.uint8,
-    "UInt16": np.uint16,
-    "UInt32": np.uint32,
-    "UInt64": np.uint64,
-    "Int64": np.int64,
-}
+Decoder = Callable[[RecordBatch, DecodeOptions], DecodedBatch]
+"""A decoding engine: record batch and options in, decoded columns out."""
+
+
+class BatchReader(Protocol):
+    """What :meth:`TableBuilder.read` needs of a capture reader."""
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes of the input consumed so far."""
+        ...
+
+    def batches(self, max_frames: int = ...) -> Iterator[RecordBatch]:
+        """The records, a batch at a time."""
+        ...
 
 
 def format_mac(value: int) -> str:
@@ -243,10 +254,31 @@ class TableBuilder:
             return _CodedColumn("text")
         if col.kind == "bool":
             return _MaskedColumn(np.bool_)
-        return _MaskedColumn(_INT_NUMPY[col.dtype])
+        return _MaskedColumn(col.numpy_dtype)
 
     def __len__(self) -> int:
         return self._n
+
+    def read(
+        self,
+        reader: BatchReader,
+        decode: Decoder,
+        options: DecodeOptions,
+        *,
+        batch_frames: int,
+        report: Callable[[int], None] | None = None,
+    ) -> int:
+        """Decode and add every batch of ``reader``; gives the number of frames added.
+
+        ``report(reader.bytes_read)`` is called after each batch (for progress).
+        """
+        frames = 0
+        for batch in reader.batches(max_frames=batch_frames):
+            self.add(batch, decode(batch, options))
+            frames += len(batch)
+            if report is not None:
+                report(reader.bytes_read)
+        return frames
 
     def add(self, batch: RecordBatch, decoded: DecodedBatch) -> None:
         """Append one batch of records and its decoded fields."""

@@ -74,8 +74,6 @@ L = {name: i for i, name in enumerate(LAYERS)}
 TUNNEL_NAMES = tuple(k.text for k in TunnelKind)
 """``tunnel`` column text by :class:`~vxlanlens.proto.TunnelKind` code (``None``: no tunnel)."""
 
-_NP_DTYPES = {"UInt8": np.uint8, "UInt16": np.uint16, "UInt32": np.uint32}
-
 # --- error message templates, registered once, referenced by code --------------------------------
 _TEMPLATES: list[str] = [""]
 _TEMPLATE_CODES: dict[str, int] = {}
@@ -276,7 +274,7 @@ class Out:
     def _int(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         col = self.ints.get(name)
         if col is None:
-            dtype = _NP_DTYPES.get(column(name).dtype, np.int64)
+            dtype = column(name).numpy_dtype
             col = (np.zeros(self.n, dtype=dtype), np.zeros(self.n, dtype=bool))
             self.ints[name] = col
         return col
