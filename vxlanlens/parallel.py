@@ -328,6 +328,7 @@ class _Child:
         total = sum(sizes)
         views: list[memoryview] = []
         if total:
+            assert self.shm is not None, "a child sends buffer sizes only with a shared file"
             mapped = memoryview(mmap.mmap(self.shm, total, prot=mmap.PROT_READ))
             offset = 0
             for size in sizes:

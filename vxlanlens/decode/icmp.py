@@ -194,7 +194,8 @@ def _quoted(st: State, rows: np.ndarray, layer: str, family: int) -> None:
         out.ip("emb_dst_ip", rows, addr(d, qb, 16, 4))
         out.int("emb_ip_len", rows, u16(d, qb, 2))
         l4 = st.pos[rows] + 8 + ihl
-        echo_proto, echo_types = IPProto.ICMP, (ICMPType.ECHO_REPLY, ICMPType.ECHO_REQUEST)
+        echo_proto: int = IPProto.ICMP
+        echo_types: tuple[int, ...] = (ICMPType.ECHO_REPLY, ICMPType.ECHO_REQUEST)
     else:
         nh = u8(d, qb, 6)
         first = np.ones(rows.size, dtype=bool)

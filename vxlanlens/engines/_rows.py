@@ -35,7 +35,7 @@ def _masked(
     rows: list[dict[str, Any]], name: str, dtype: type, convert: Callable[[Any], Any]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Column ``name`` of ``rows`` as (values converted to ``dtype``, valid mask)."""
-    vals = np.zeros(len(rows), dtype=dtype)
+    vals: np.ndarray = np.zeros(len(rows), dtype=dtype)
     ok = np.zeros(len(rows), dtype=bool)
     for i, r in enumerate(rows):
         v = r.get(name)

@@ -259,12 +259,10 @@ def journeys(
             "capture": pd.Categorical.from_codes(p.cap[r], categories=caps),
             "frame_no": pd.array(p.frame[r], dtype="Int64"),
             "ts": pd.to_datetime(p.ts[r], unit="ns", utc=True),
-            "clock_offset_s": pd.array(np.where(np.isnan(cap_off), None, cap_off), dtype="Float64"),
+            "clock_offset_s": pd.array(cap_off, dtype="Float64"),  # NaN: null
             "ts_corrected": pd.to_datetime(corr[sel], unit="ns", utc=True),
             "since_first_s": pd.array((corr[sel] - first_corr[sel]) / 1e9, dtype="Float64"),
-            "hop_latency_s": pd.array(
-                np.where(np.isnan(hop[sel]), None, hop[sel]), dtype="Float64"
-            ),
+            "hop_latency_s": pd.array(hop[sel], dtype="Float64"),  # NaN: null
             "is_last": pd.array(obs[sel] == n_obs[sel] - 1, dtype="boolean"),
             "last_point": pd.Categorical.from_codes(last_point[sel], categories=p.point_names),
             "key": pd.array(keys_of_journey[jid[sel]], dtype="str"),
@@ -319,7 +317,7 @@ def _journey_starts(
 
 _TCP_FLAGS = ((0x01, "F"), (0x02, "S"), (0x04, "R"), (0x08, "P"), (0x10, "A"), (0x20, "U"))
 _T4, _T6 = ICMPType, ICMPv6Type
-_ICMP_NAMES = {
+_ICMP_NAMES: dict[tuple[int, int], str] = {
     (4, _T4.ECHO_REPLY): "echo-reply",
     (4, _T4.ECHO_REQUEST): "echo-request",
     (4, _T4.DEST_UNREACH): "dest-unreachable",
@@ -334,7 +332,7 @@ _ICMP_NAMES = {
     (6, _T6.NEIGHBOR_SOLICITATION): "neighbor-solicitation",
     (6, _T6.NEIGHBOR_ADVERTISEMENT): "neighbor-advertisement",
 }
-_ARP_OPS = {ArpOp.REQUEST: "who-has", ArpOp.REPLY: "is-at"}
+_ARP_OPS: dict[int, str] = {ArpOp.REQUEST: "who-has", ArpOp.REPLY: "is-at"}
 
 
 def _ip_text(p: Prepared, codes: np.ndarray) -> np.ndarray:
