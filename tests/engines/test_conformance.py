@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from edgecases import edge_cases
 from testpaths import CAPTURES, PUBLIC, ROOT, public_files
 
 from vxlanlens.decode import DecodeOptions
@@ -16,7 +17,6 @@ from vxlanlens.engines.conformance import (
     PairStats,
     allowed,
     compare_tables,
-    edge_cases,
     engine_tables,
     file_batches,
 )
@@ -58,7 +58,13 @@ def _check(label: str, batches: list[RecordBatch]) -> None:
 
 
 @pytest.mark.skipif(not FILES, reason="no captures found")
-@pytest.mark.parametrize(("label", "path"), FILES, ids=[f[0] for f in FILES])
+@pytest.mark.parametrize(
+    ("label", "path"),
+    [
+        pytest.param(*f, id=f[0], marks=[pytest.mark.corpus] if f[0].startswith("public/") else [])
+        for f in FILES
+    ],
+)
 def test_capture_conforms(label: str, path: Path) -> None:
     _check(label, list(file_batches(path)))
 
