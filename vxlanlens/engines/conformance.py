@@ -89,7 +89,8 @@ class PairStats:
 
 
 def _cells(series: pd.Series) -> list[Any]:
-    out = []
+    """The series' values as None, or plain Python scalars."""
+    out: list[Any] = []
     for v in series.tolist():
         if v is None or v is pd.NA or (isinstance(v, float) and v != v):
             out.append(None)
