@@ -125,11 +125,6 @@ def _files() -> list[Path]:
 
 
 FILES = _files()
-# corpus files carry the ``corpus`` marker (deselect with -m "not corpus"); shipped ones do not
-_PARAMS = [
-    pytest.param(p, id=_rel(p), marks=[pytest.mark.corpus] if p.is_relative_to(PUBLIC) else [])
-    for p in FILES
-]
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,7 +290,7 @@ def vxlanlens_read() -> Callable[..., Any]:
 
 
 @pytest.mark.skipif(not FILES, reason="no captures found")
-@pytest.mark.parametrize("path", _PARAMS)
+@pytest.mark.parametrize("path", FILES, ids=[_rel(p) for p in FILES])
 def test_agrees_with_tshark(
     path: Path, tshark: str, vxlanlens_read: Callable[..., Any], record_property: Callable
 ) -> None:

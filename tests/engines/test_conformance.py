@@ -58,13 +58,7 @@ def _check(label: str, batches: list[RecordBatch]) -> None:
 
 
 @pytest.mark.skipif(not FILES, reason="no captures found")
-@pytest.mark.parametrize(
-    ("label", "path"),
-    [
-        pytest.param(*f, id=f[0], marks=[pytest.mark.corpus] if f[0].startswith("public/") else [])
-        for f in FILES
-    ],
-)
+@pytest.mark.parametrize(("label", "path"), FILES, ids=[f[0] for f in FILES])
 def test_capture_conforms(label: str, path: Path) -> None:
     _check(label, list(file_batches(path)))
 
