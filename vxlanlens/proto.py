@@ -12,11 +12,14 @@ from enum import Enum, IntEnum
 __all__ = [
     "ARP_HTYPE_ETHERNET",
     "ARP_HTYPE_IEEE802",
+    "BSD_AF_INET",
+    "BSD_AF_INET6",
     "DEFAULT_GENEVE_PORTS",
     "DEFAULT_GPE_PORTS",
     "DEFAULT_VXLAN_PORTS",
     "ETHERTYPE_MIN",
     "ICMP_FRAG_NEEDED",
+    "PKT_TYPE_TEXT",
     "ArpOp",
     "EtherType",
     "ExchangeKind",
@@ -26,8 +29,10 @@ __all__ = [
     "ICMPType",
     "ICMPv6Type",
     "IPProto",
+    "LinkType",
     "NDOption",
     "Severity",
+    "SllPacketType",
     "StrEnum",
     "TunnelKind",
     "TunnelPort",
@@ -318,3 +323,42 @@ class GpeNextProtocol(IntEnum):
             3: EtherType.TEB,
             4: EtherType.NSH,
         }[self.value]
+
+
+class LinkType(IntEnum):
+    """pcap / pcapng link types (``LINKTYPE_*``, tcpdump.org/linktypes.html) the decoder reads."""
+
+    NULL = 0
+    """BSD loopback: a 4-byte address family in the capturing host's byte order."""
+    ETHERNET = 1
+    RAW_DLT12 = 12
+    """Raw IP under the platform value of DLT_RAW that some files carry instead of 101."""
+    RAW_DLT14 = 14
+    """Raw IP under OpenBSD's DLT_RAW value."""
+    RAW = 101
+    LOOP = 108
+    """OpenBSD loopback: a 4-byte address family in network byte order."""
+    LINUX_SLL = 113
+    IPV4 = 228
+    IPV6 = 229
+    LINUX_SLL2 = 276
+
+
+BSD_AF_INET = 2
+"""Address family of IPv4 in a BSD loopback header (every platform)."""
+BSD_AF_INET6: tuple[int, ...] = (24, 28, 30)
+"""Address families of IPv6 in a BSD loopback header: NetBSD/OpenBSD, FreeBSD, macOS."""
+
+
+class SllPacketType(IntEnum):
+    """Linux cooked-capture packet types (``PACKET_*`` of ``<linux/if_packet.h>``)."""
+
+    HOST = 0
+    BROADCAST = 1
+    MULTICAST = 2
+    OTHERHOST = 3
+    OUTGOING = 4
+
+
+PKT_TYPE_TEXT: dict[int, str] = {t.value: t.name.lower() for t in SllPacketType}
+"""The ``pkt_type`` column's text by packet type (another number is shown as the number)."""

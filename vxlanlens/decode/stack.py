@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..proto import PKT_TYPE_TEXT
 from ..read.records import RecordBatch
 from . import arp, icmp, ip, link, transport, tunnel
 from ._state import (
@@ -59,7 +60,7 @@ _STAGES: tuple[tuple[int, Callable[[State, np.ndarray], None]], ...] = (
     (P_GENEVE, tunnel.geneve),
 )
 
-PKT_TYPES = {0: "host", 1: "broadcast", 2: "multicast", 3: "otherhost", 4: "outgoing"}
+PKT_TYPES = PKT_TYPE_TEXT
 """Linux SLL/SLL2 packet types (``pkt_type``); other values are shown as their number."""
 
 _ND_FLAGS = [

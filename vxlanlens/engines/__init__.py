@@ -22,6 +22,7 @@ __all__ = ["ENGINES", "Decoder", "decoder_for"]
 ENGINES: tuple[str, ...] = ("fast", "scapy", "tshark")
 """Names accepted by :func:`decoder_for`, the default first."""
 
+
 def decoder_for(engine: str) -> Decoder:
     """The batch decoder of ``engine`` (``"fast"``, ``"scapy"`` or ``"tshark"``).
 

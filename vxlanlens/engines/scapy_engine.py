@@ -47,6 +47,7 @@ from ..errors import EngineError
 from ..proto import (
     ETHERTYPE_MIN,
     ICMP_FRAG_NEEDED,
+    PKT_TYPE_TEXT,
     EtherType,
     GpeNextProtocol,
     ICMPType,
@@ -96,7 +97,6 @@ _CLEARED_BY_TUNNEL = (
     "frag_offset more_fragments dont_fragment sport dport payload_len "
     "vni vxlan_flags vxlan_gbp tunnel_proto geneve_critical geneve_options ip6_ext"
 ).split()
-_PKT_TYPES = {0: "host", 1: "broadcast", 2: "multicast", 3: "otherhost", 4: "outgoing"}
 _ET, _T6 = EtherType, ICMPv6Type
 _ECHO4 = ICMPType.with_id_seq()
 _ERR4 = ICMPType.errors()
@@ -250,7 +250,7 @@ class _Frame:
         self.ether(_dissect(Ether, self.buf[self.pos : self.end]))
 
     def cooked(self, sll: Packet, size: int) -> None:
-        self.v["pkt_type"] = _PKT_TYPES.get(int(sll.pkttype), str(int(sll.pkttype)))
+        self.v["pkt_type"] = PKT_TYPE_TEXT.get(int(sll.pkttype), str(int(sll.pkttype)))
         if isinstance(sll, CookedLinuxV2):
             self.v["ifindex"] = int(sll.ifindex)
         if int(sll.lladdrlen) == 6:

@@ -42,7 +42,7 @@ from typing import Any
 from ..decode.options import DecodeOptions
 from ..decode.result import DecodedBatch
 from ..errors import EngineError
-from ..proto import ICMP_FRAG_NEEDED, EtherType, ICMPType, ICMPv6Type, IPProto
+from ..proto import ICMP_FRAG_NEEDED, PKT_TYPE_TEXT, EtherType, ICMPType, ICMPv6Type, IPProto
 from ..read.records import RecordBatch
 from ._rows import rows_to_batch
 
@@ -192,7 +192,6 @@ _EXT = {
     "ipv6.fraghdr": "fragment",
     "ipv6.dstopts": "dest-opts",
 }
-_PKT_TYPES = {0: "host", 1: "broadcast", 2: "multicast", 3: "otherhost", 4: "outgoing"}
 _TUNNELS = ("vxlan", "geneve", "vxlan_gpe")
 _TAGS = ("vlan", "ieee8021ad")
 
@@ -426,7 +425,7 @@ def _map(fr: TsharkFrame, options: DecodeOptions) -> dict[str, Any]:
     if sll is not None:
         pt = fr.geti("sll.pkttype", sll)
         if pt is not None:
-            v["pkt_type"] = _PKT_TYPES.get(pt, str(pt))
+            v["pkt_type"] = PKT_TYPE_TEXT.get(pt, str(pt))
         v["ifindex"] = fr.geti("sll.ifindex", sll)
     # the pod frame: from pod_lo to the end, split at a quoted (emb) or second IP header
     ip = fr.first(("ip", "ipv6"), pod_lo, n)
