@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 
 from vxlanlens.errors import SchemaError, VxlanlensError
-from vxlanlens.exchanges import EXCHANGE_COLUMNS, exchanges
+from vxlanlens.exchanges import EXCHANGE_COLUMNS, KINDS, STATUSES, exchanges
+from vxlanlens.exchanges.columns import exchanges_markdown
+from vxlanlens.proto import ExchangeKind, ExchangeStatus
 
 POD = "4e:5b:57:45:63:3b"
 LXC = "a2:79:14:47:80:b3"
@@ -130,6 +132,18 @@ def test_columns_and_dtypes(packets) -> None:
             name,
             got,
         )
+
+
+def test_status_and_kind_vocabulary_is_the_proto_enums(packets) -> None:
+    """The categoricals, the statuses table of the docs and the enums name the same values."""
+    ex = exchanges(packets([ns(0, POD6_LL), na(0.0001, POD6_LL), ns(5, POD6)]))
+    assert list(ex["status"].cat.categories) == list(ExchangeStatus.values())
+    assert list(ex["kind"].cat.categories) == list(ExchangeKind.values()) == list(KINDS)
+    assert [name for name, _ in STATUSES] == list(ExchangeStatus.values())
+    assert set(ex["status"]) == {ExchangeStatus.ANSWERED, ExchangeStatus.UNANSWERED}
+    doc = exchanges_markdown()
+    for status in ExchangeStatus:
+        assert f"| `{status.value}` |" in doc
 
 
 def test_empty_table_gives_empty_exchanges(packets) -> None:

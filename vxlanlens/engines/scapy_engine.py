@@ -45,6 +45,10 @@ from ..decode.options import DecodeOptions
 from ..decode.result import DecodedBatch
 from ..errors import EngineError
 from ..proto import (
+    ARP_HTYPE_ETHERNET,
+    ARP_HTYPE_IEEE802,
+    BSD_AF_INET,
+    BSD_AF_INET6,
     ETHERTYPE_MIN,
     ICMP_FRAG_NEEDED,
     PKT_TYPE_TEXT,
@@ -53,6 +57,7 @@ from ..proto import (
     ICMPType,
     ICMPv6Type,
     IPProto,
+    LinkType,
     NDOption,
 )
 from ..read.records import RecordBatch
@@ -199,35 +204,35 @@ class _Frame:
 
     def link(self, lt: int) -> None:
         buf = self.buf
-        if lt == 1:
+        if lt == LinkType.ETHERNET:
             self.need(14, "ethernet", "Ethernet header")
             self.ether(_dissect(Ether, buf))
-        elif lt == 113:
+        elif lt == LinkType.LINUX_SLL:
             self.need(16, "sll", "Linux SLL header")
             self.cooked(_dissect(CookedLinux, buf), 16)
-        elif lt == 276:
+        elif lt == LinkType.LINUX_SLL2:
             self.need(20, "sll2", "Linux SLL2 header")
             self.cooked(_dissect(CookedLinuxV2, buf), 20)
-        elif lt in (101, 12, 14):
+        elif lt in (LinkType.RAW, LinkType.RAW_DLT12, LinkType.RAW_DLT14):
             version = buf[0] >> 4
             if version not in (4, 6):
                 self.fail("raw-ip", f"raw IP: expected IP version 4 or 6, found {version}")
             self.l3(_ET.IPV4 if version == 4 else _ET.IPV6)
-        elif lt == 228:
+        elif lt == LinkType.IPV4:
             self.l3(_ET.IPV4)
-        elif lt == 229:
+        elif lt == LinkType.IPV6:
             self.l3(_ET.IPV6)
-        elif lt in (0, 108):
+        elif lt in (LinkType.NULL, LinkType.LOOP):
             self.need(4, "loopback", "loopback header")
             raw4 = buf[:4]
-            if lt == 108 or raw4[:3] == b"\0\0\0":
+            if lt == LinkType.LOOP or raw4[:3] == b"\0\0\0":
                 fam = int.from_bytes(raw4, "big")
             else:
                 fam = int.from_bytes(raw4, "little")
             self.pos = 4
-            if fam == 2:
+            if fam == BSD_AF_INET:
                 self.l3(_ET.IPV4)
-            elif fam in (24, 28, 30):
+            elif fam in BSD_AF_INET6:
                 self.l3(_ET.IPV6)
         else:
             self.fail("link", f"unsupported link type {lt}")
@@ -406,7 +411,11 @@ class _Frame:
     def arp(self, payload: Packet | None) -> None:
         self.need(8, "arp", "ARP header")
         a = payload if isinstance(payload, ARP) else _dissect(ARP, self.buf[self.pos :])
-        if isinstance(a, ARP) and (int(a.hwtype) in (1, 6) and a.hwlen == 6 and a.plen == 4):
+        if isinstance(a, ARP) and (
+            int(a.hwtype) in (ARP_HTYPE_ETHERNET, ARP_HTYPE_IEEE802)
+            and a.hwlen == 6
+            and a.plen == 4
+        ):
             self.need(28, "arp", "Ethernet/IPv4 ARP message")
             v = self.v
             v["arp_op"] = int(a.op)
