@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .proto import PKT_TYPE_TEXT, TunnelKind
+
 __all__ = [
     "COLUMNS",
     "COLUMN_NAMES",
@@ -38,6 +40,9 @@ __all__ = [
 ]
 
 KINDS = ("record", "int", "bool", "mac", "ip", "text")
+
+_TUNNEL_TEXTS = [k.text for k in TunnelKind if k.text]
+_TUNNELS = ", ".join(_TUNNEL_TEXTS[:-1]) + " or " + _TUNNEL_TEXTS[-1]
 
 INT_NUMPY: dict[str, type[np.integer]] = {
     "UInt8": np.uint8,
@@ -98,7 +103,7 @@ COLUMNS: tuple[Column, ...] = (
     _c(_R, "cap_len", "record", "UInt32", "Number of bytes captured (less than `wire_len` when the snap length cut the frame)."),
     _c(_R, "comment", "record", "category", "pcapng packet comment (`opt_comment`), if any."),
     _c(_L2, "ifindex", "int", "UInt32", "Interface index from a Linux SLL2 header (`tcpdump -i any`)."),
-    _c(_L2, "pkt_type", "text", "category", "Linux SLL/SLL2 packet type: host, broadcast, multicast, otherhost, outgoing (or the number)."),
+    _c(_L2, "pkt_type", "text", "category", f"Linux SLL/SLL2 packet type: {', '.join(PKT_TYPE_TEXT.values())} (or the number)."),
     # --- outer (underlay) headers -----------------------------------------------------------
     _c(_O, "outer_src_mac", "mac", "category", "Underlay Ethernet source MAC, or the Linux SLL/SLL2 source address (tunnelled frames only)."),
     _c(_O, "outer_dst_mac", "mac", "category", "Underlay Ethernet destination MAC (tunnelled frames only)."),
@@ -112,7 +117,7 @@ COLUMNS: tuple[Column, ...] = (
     _c(_O, "outer_udp_len", "int", "UInt16", "Underlay UDP length field."),
     _c(_O, "outer_udp_checksum", "int", "UInt16", "Underlay UDP checksum field (0 means none was computed)."),
     # --- tunnel ---------------------------------------------------------------------------
-    _c(_T, "tunnel", "text", "category", "Innermost tunnel protocol: vxlan, vxlan-gpe or geneve; null when not tunnelled."),
+    _c(_T, "tunnel", "text", "category", f"Innermost tunnel protocol: {_TUNNELS}; null when not tunnelled."),
     _c(_T, "tunnel_depth", "int", "UInt8", "Number of nested tunnel headers (0 when not tunnelled)."),
     _c(_T, "vni", "int", "UInt32", "24-bit VNI of the innermost tunnel (in Cilium: the sender's security identity)."),
     _c(_T, "outer_vni", "int", "UInt32", "VNI of the outermost tunnel when tunnels are nested (else equal to `vni`)."),
