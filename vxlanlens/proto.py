@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_VXLAN_PORTS",
     "ETHERTYPE_MIN",
     "ICMP_FRAG_NEEDED",
+    "ND_OPTIONS_AT",
     "PKT_TYPE_TEXT",
     "ArpOp",
     "EtherType",
@@ -245,6 +246,17 @@ class ICMPv6Type(IntEnum):
     def errors(cls) -> tuple[int, ...]:
         """Error types, which quote the offending packet after their 8-byte header."""
         return (cls.DEST_UNREACH, cls.PACKET_TOO_BIG, cls.TIME_EXCEEDED, cls.PARAM_PROBLEM)
+
+
+ND_OPTIONS_AT: dict[int, int] = {
+    ICMPv6Type.ROUTER_SOLICITATION: 8,
+    ICMPv6Type.ROUTER_ADVERTISEMENT: 16,
+    ICMPv6Type.NEIGHBOR_SOLICITATION: 24,
+    ICMPv6Type.NEIGHBOR_ADVERTISEMENT: 24,
+    ICMPv6Type.REDIRECT: 40,
+}
+"""Length of the fixed part of each neighbour-discovery message, ICMPv6 header included (RFC
+4861 section 4): its minimum length, and where its options start."""
 
 
 class NDOption(IntEnum):

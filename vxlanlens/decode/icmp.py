@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..proto import ICMP_FRAG_NEEDED, ICMPType, ICMPv6Type, IPProto, NDOption
-from ._state import P_DONE, State, addr, header, layout, mac, put, select, u8, u16, u32
+from ..proto import ICMP_FRAG_NEEDED, ND_OPTIONS_AT, ICMPType, ICMPv6Type, IPProto, NDOption
+from ._state import P_DONE, State, addr, header, isin, layout, mac, put, select, u8, u16, u32
 
 __all__ = ["icmp", "icmpv6"]
 
@@ -13,29 +13,19 @@ _T6 = ICMPv6Type
 _ECHO4 = ICMPType.with_id_seq()  # echo, timestamp, information, address mask: id/seq
 _ERR4 = ICMPType.errors()
 _ERR6 = ICMPv6Type.errors()
-_ND_MIN = {
-    _T6.NEIGHBOR_SOLICITATION: (24, "ICMPv6 Neighbor Solicitation"),
-    _T6.NEIGHBOR_ADVERTISEMENT: (24, "ICMPv6 Neighbor Advertisement"),
-    _T6.ROUTER_ADVERTISEMENT: (16, "ICMPv6 Router Advertisement"),
-    _T6.REDIRECT: (40, "ICMPv6 Redirect"),
+# minimum length of the ND messages with a fixed part beyond the ICMPv6 header
+_ND_MIN: dict[int, tuple[int, str]] = {
+    t: (ND_OPTIONS_AT[t], what)
+    for t, what in (
+        (_T6.NEIGHBOR_SOLICITATION, "ICMPv6 Neighbor Solicitation"),
+        (_T6.NEIGHBOR_ADVERTISEMENT, "ICMPv6 Neighbor Advertisement"),
+        (_T6.ROUTER_ADVERTISEMENT, "ICMPv6 Router Advertisement"),
+        (_T6.REDIRECT, "ICMPv6 Redirect"),
+    )
 }
-# Where the options start, by message type (RFC 4861 section 4).
-_ND_OPTS_AT = {
-    _T6.ROUTER_SOLICITATION: 8,
-    _T6.ROUTER_ADVERTISEMENT: 16,
-    _T6.NEIGHBOR_SOLICITATION: 24,
-    _T6.NEIGHBOR_ADVERTISEMENT: 24,
-    _T6.REDIRECT: 40,
-}
+_ND_OPTS_AT = ND_OPTIONS_AT
 _MAX_ND_OPTIONS = 128
 _MAX_QUOTED_EXT = 4
-
-
-def _isin(v: np.ndarray, values: tuple[int, ...]) -> np.ndarray:
-    m = np.zeros(v.shape, dtype=bool)
-    for x in values:
-        m |= v == x
-    return m
 
 
 _ICMP = layout(
@@ -73,12 +63,12 @@ def icmp(st: State, rows: np.ndarray) -> None:
     rows, _b, h = _header(st, rows, "icmp", "ICMP header")
     out = st.out
     t, c = h["type"], h["code"]
-    echo = _isin(t, _ECHO4)
+    echo = isin(t, _ECHO4)
     out.int("echo_id", rows[echo], h["ident"][echo])
     out.int("echo_seq", rows[echo], h["seq"][echo])
     fn = (t == ICMPType.DEST_UNREACH) & (c == ICMP_FRAG_NEEDED)
     out.int("mtu", rows[fn], h["mtu16"][fn])
-    _quoted(st, rows[_isin(t, _ERR4)], "icmp", 4)
+    _quoted(st, rows[isin(t, _ERR4)], "icmp", 4)
 
 
 def icmpv6(st: State, rows: np.ndarray) -> None:
@@ -91,7 +81,7 @@ def icmpv6(st: State, rows: np.ndarray) -> None:
     out.int("echo_seq", rows[echo], h["seq"][echo])
     ptb = t == _T6.PACKET_TOO_BIG
     out.int("mtu", rows[ptb], h["mtu32"][ptb])
-    _quoted(st, rows[_isin(t, _ERR6)], "icmpv6", 6)
+    _quoted(st, rows[isin(t, _ERR6)], "icmpv6", 6)
 
     nd = (t >= _T6.ROUTER_SOLICITATION) & (t <= _T6.REDIRECT)
     if not nd.any():
@@ -231,7 +221,7 @@ def _quoted(st: State, rows: np.ndarray, layer: str, family: int) -> None:
     ech = (nh == echo_proto) & first & (l4 + 8 <= lim)
     eb = st.start[rows[ech]] + l4[ech]
     et = u8(d, eb, 0)
-    is_echo = _isin(et, echo_types)
+    is_echo = isin(et, echo_types)
     er, eb = rows[ech][is_echo], eb[is_echo]
     out.int("emb_echo_id", er, u16(d, eb, 4))
     out.int("emb_echo_seq", er, u16(d, eb, 6))

@@ -25,6 +25,7 @@ from ._state import (
     P_VXLAN,
     State,
     header,
+    isin,
     layout,
     put,
     raw,
@@ -91,13 +92,6 @@ def _port_table(vxlan: frozenset[int], gpe: frozenset[int], geneve: frozenset[in
             if 0 <= int(p) < 65536:
                 t[int(p)] |= bit
     return t
-
-
-def _isin(v: np.ndarray, values: tuple[int, ...]) -> np.ndarray:
-    m = np.zeros(v.shape, dtype=bool)
-    for x in values:
-        m |= v == x
-    return m
 
 
 def _guess(g: np.ndarray, wire: np.ndarray) -> np.ndarray:
@@ -200,7 +194,7 @@ def classify(
         gver0 = (b0 >> 6) == 0
         gen_strict = (
             gver0
-            & _isin(h["proto"], _GENEVE_PROTOS)
+            & isin(h["proto"], _GENEVE_PROTOS)
             & ((b1 & 0x3F) == 0)
             & (b7 == 0)
             & ((b0 & 0x3F) * 4 + 8 <= w)

@@ -51,6 +51,7 @@ from ..proto import (
     BSD_AF_INET6,
     ETHERTYPE_MIN,
     ICMP_FRAG_NEEDED,
+    ND_OPTIONS_AT,
     PKT_TYPE_TEXT,
     EtherType,
     GpeNextProtocol,
@@ -106,15 +107,8 @@ _ET, _T6 = EtherType, ICMPv6Type
 _ECHO4 = ICMPType.with_id_seq()
 _ERR4 = ICMPType.errors()
 _ERR6 = ICMPv6Type.errors()
-# The fixed part of each ND message (header included): its minimum length, where options start.
-_ND_OPTS_AT: dict[int, int] = {
-    _T6.ROUTER_SOLICITATION: 8,
-    _T6.ROUTER_ADVERTISEMENT: 16,
-    _T6.NEIGHBOR_SOLICITATION: 24,
-    _T6.NEIGHBOR_ADVERTISEMENT: 24,
-    _T6.REDIRECT: 40,
-}
-_ND_MIN: dict[int, int] = {t: n for t, n in _ND_OPTS_AT.items() if t != _T6.ROUTER_SOLICITATION}
+_ND_OPTS_AT = ND_OPTIONS_AT
+_ND_MIN: dict[int, int] = {t: n for t, n in ND_OPTIONS_AT.items() if t != _T6.ROUTER_SOLICITATION}
 _EXT_NAMES: dict[int, str] = {
     IPProto.HOPOPT: "hop-by-hop",
     IPProto.IPV6_ROUTE: "routing",

@@ -502,6 +502,22 @@ def _is_multicast(p: Prepared) -> np.ndarray:
     return out
 
 
+def _ip_parties(p: Prepared, req: np.ndarray, rep: np.ndarray) -> dict[str, np.ndarray]:
+    """Who asked and who answered an IP request/reply pair (echo, TCP handshake): the
+    request's source, or for a reply without a request the address it was sent to; the
+    reply's source; the request's destination; the IP version."""
+    src, dst, ver = p.ipc("src_ip"), p.ipc("dst_ip"), p.int("ip_version")
+    smac = p.macc("src_mac")
+    return {
+        "requester_mac": _pick(smac, req, p.macc("dst_mac"), rep),
+        "requester_ip": _pick(src, req, dst, rep),
+        "responder_mac": _take(smac, rep),
+        "responder_ip": _take(src, rep),
+        "target": _pick(dst, req, src, rep),
+        "ip_version": _pick(ver, req, ver, rep),
+    }
+
+
 def _echo(p: Prepared, b: _Builder, timeout_ns: int) -> None:
     typ, ver = p.int("icmp_type"), p.int("ip_version")
     src, dst = p.ipc("src_ip"), p.ipc("dst_ip")
@@ -545,12 +561,7 @@ def _echo(p: Prepared, b: _Builder, timeout_ns: int) -> None:
         retrans=res.retrans[keep],
         note=note,
         answer=np.where(rep >= 0, A["echo-reply"], -1),
-        requester_mac=_pick(p.macc("src_mac"), req, p.macc("dst_mac"), rep),
-        requester_ip=_pick(src, req, dst, rep),
-        responder_mac=_take(p.macc("src_mac"), rep),
-        responder_ip=_take(src, rep),
-        target=_pick(dst, req, src, rep),
-        ip_version=_pick(ver, req, ver, rep),
+        **_ip_parties(p, req, rep),
         echo_id=_pick(eid, req, eid, rep),
         echo_seq=_pick(seq, req, seq, rep),
     )
@@ -561,7 +572,6 @@ def _tcp(p: Prepared, b: _Builder, timeout_ns: int) -> None:
     src, dst = p.ipc("src_ip"), p.ipc("dst_ip")
     sp, dp = p.int("sport"), p.int("dport")
     sq, ak = p.int("tcp_seq"), p.int("tcp_ack")
-    ver = p.int("ip_version")
     ok = (proto == IPProto.TCP) & (fl >= 0) & (src >= 0) & (dst >= 0) & (sp >= 0) & (dp >= 0)
     syn = ok & ((fl & 0x16) == 0x02) & (sq >= 0)
     synack = ok & ((fl & 0x16) == 0x12) & (ak >= 0)
@@ -588,12 +598,7 @@ def _tcp(p: Prepared, b: _Builder, timeout_ns: int) -> None:
         dup_of=res.dup_of[keep],
         retrans=res.retrans[keep],
         answer=np.where(rep >= 0, np.where(rst[np.maximum(rep, 0)], A["rst"], A["syn-ack"]), -1),
-        requester_mac=_pick(p.macc("src_mac"), req, p.macc("dst_mac"), rep),
-        requester_ip=_pick(src, req, dst, rep),
-        responder_mac=_take(p.macc("src_mac"), rep),
-        responder_ip=_take(src, rep),
-        target=_pick(dst, req, src, rep),
-        ip_version=_pick(ver, req, ver, rep),
+        **_ip_parties(p, req, rep),
         sport=_pick(sp, req, dp, rep),
         dport=_pick(dp, req, sp, rep),
     )
