@@ -8,7 +8,9 @@
   :func:`write_big_pcap`, :func:`record_starts`;
 * Cilium-like clusters with frames at each capture point, for the explain tests:
   :class:`Cluster`, :func:`write_pcaps`, :func:`reference_like_cluster`;
-* packets tables from dict rows, for the exchanges tests: :func:`make_packets`.
+* packets tables from dict rows, for the exchanges tests: :func:`make_packets`, and the rows
+  of requests and answers (:func:`ns_row`, :func:`na_row`, :func:`echo_row`, :func:`arp_row`,
+  :func:`tcp_row`).
 
 ``tests/read/readcraft.py`` and ``tests/splitcraft.py`` re-export their parts for the tests
 that still import them by those names.
@@ -48,7 +50,7 @@ from scapy.utils import inet_pton
 from testpaths import CAPTURES
 
 from vxlanlens.decode import DecodedBatch, DecodeOptions, decode_batch
-from vxlanlens.proto import TunnelPort
+from vxlanlens.proto import EtherType, ICMPType, ICMPv6Type, IPProto, TunnelPort
 from vxlanlens.read.records import RecordBatch
 from vxlanlens.schema import COLUMN_NAMES, COLUMNS
 
@@ -612,3 +614,145 @@ def make_packets(rows: Iterable[Mapping[str, object]]) -> pd.DataFrame:
         out.append(r)
     df = pd.DataFrame(out, columns=list(COLUMN_NAMES))
     return df.astype({c.name: c.dtype for c in COLUMNS})
+
+
+# Addresses of a pod, its lxc veth and its IPv6 gateway (the reference scenario's values).
+POD_MAC = "4e:5b:57:45:63:3b"
+LXC_MAC = "a2:79:14:47:80:b3"
+ROUTER6 = "fd00:10:244:1::22f1"
+
+
+def _with(row: dict[str, object], kw: Mapping[str, object]) -> dict[str, object]:
+    """``row`` with the columns in ``kw`` added or overriding its defaults."""
+    row.update(kw)
+    return row
+
+
+def ns_row(
+    t: float, src: str, target: str = ROUTER6, mac: str = POD_MAC, **kw: object
+) -> dict[str, object]:
+    """A Neighbor Solicitation for ``target`` from ``src`` (``::``: a DAD probe), to the
+    solicited-node group of the reference router address."""
+    row: dict[str, object] = {
+        "t": t,
+        "src_mac": mac,
+        "dst_mac": "33:33:ff:00:22:f1",
+        "ip_version": 6,
+        "src_ip": src,
+        "dst_ip": "ff02::1:ff00:22f1",
+        "ip_proto": IPProto.ICMPV6,
+        "icmp_type": ICMPv6Type.NEIGHBOR_SOLICITATION,
+        "icmp_code": 0,
+        "nd_target": target,
+        "nd_lladdr": mac if src != "::" else None,
+    }
+    return _with(row, kw)
+
+
+def na_row(
+    t: float,
+    dst: str,
+    flags: str = "RS",
+    target: str = ROUTER6,
+    mac: str = LXC_MAC,
+    dst_mac: str = POD_MAC,
+    **kw: object,
+) -> dict[str, object]:
+    """A Neighbor Advertisement of ``target`` at ``mac``, sent to ``dst``."""
+    row: dict[str, object] = {
+        "t": t,
+        "src_mac": mac,
+        "dst_mac": dst_mac,
+        "ip_version": 6,
+        "src_ip": target,
+        "dst_ip": dst,
+        "ip_proto": IPProto.ICMPV6,
+        "icmp_type": ICMPv6Type.NEIGHBOR_ADVERTISEMENT,
+        "icmp_code": 0,
+        "nd_target": target,
+        "nd_flags": flags,
+        "nd_lladdr": mac,
+    }
+    return _with(row, kw)
+
+
+def echo_row(
+    t: float,
+    src: str,
+    dst: str,
+    eid: int,
+    seq: int,
+    reply: bool = False,
+    v: int = 6,
+    smac: str = POD_MAC,
+    dmac: str = LXC_MAC,
+    **kw: object,
+) -> dict[str, object]:
+    """An ICMP (``v=4``) or ICMPv6 echo request, or reply, with a 56-byte payload."""
+    if v == 6:
+        typ = ICMPv6Type.ECHO_REPLY if reply else ICMPv6Type.ECHO_REQUEST
+    else:
+        typ = ICMPType.ECHO_REPLY if reply else ICMPType.ECHO_REQUEST
+    row: dict[str, object] = {
+        "t": t,
+        "src_mac": smac,
+        "dst_mac": dmac,
+        "ip_version": v,
+        "src_ip": src,
+        "dst_ip": dst,
+        "ip_proto": IPProto.ICMPV6 if v == 6 else IPProto.ICMP,
+        "icmp_type": typ,
+        "icmp_code": 0,
+        "echo_id": eid,
+        "echo_seq": seq,
+        "payload_len": 56,
+    }
+    return _with(row, kw)
+
+
+def arp_row(
+    t: float, op: int, sha: str, spa: str, tpa: str, tha: str | None = None, **kw: object
+) -> dict[str, object]:
+    """An ARP message (``op`` 1 who-has, 2 is-at); broadcast unless ``tha`` is given."""
+    row: dict[str, object] = {
+        "t": t,
+        "src_mac": sha,
+        "dst_mac": tha or "ff:ff:ff:ff:ff:ff",
+        "ethertype": EtherType.ARP,
+        "arp_op": op,
+        "arp_sender_mac": sha,
+        "arp_sender_ip": spa,
+        "arp_target_ip": tpa,
+        "arp_target_mac": tha or "00:00:00:00:00:00",
+    }
+    return _with(row, kw)
+
+
+def tcp_row(
+    t: float,
+    src: str,
+    dst: str,
+    sport: int,
+    dport: int,
+    flags: int,
+    seq: int,
+    ack: int = 0,
+    **kw: object,
+) -> dict[str, object]:
+    """A TCP segment without payload (IPv4 unless ``ip_version`` is given)."""
+    row: dict[str, object] = {
+        "t": t,
+        "src_mac": POD_MAC,
+        "dst_mac": LXC_MAC,
+        "ip_version": 4,
+        "src_ip": src,
+        "dst_ip": dst,
+        "ip_proto": IPProto.TCP,
+        "sport": sport,
+        "dport": dport,
+        "tcp_flags": flags,
+        "tcp_seq": seq,
+        "tcp_ack": ack,
+        "payload_len": 0,
+    }
+    return _with(row, kw)
