@@ -7,7 +7,7 @@ so a value is spelled once. String enums compare equal to their text (``Severity
 
 from __future__ import annotations
 
-from enum import Enum, IntEnum
+from enum import Enum, IntEnum, IntFlag
 
 __all__ = [
     "ARP_HTYPE_ETHERNET",
@@ -35,6 +35,7 @@ __all__ = [
     "Severity",
     "SllPacketType",
     "StrEnum",
+    "TcpFlag",
     "TunnelKind",
     "TunnelPort",
     "UnknownTopic",
@@ -221,6 +222,20 @@ class ICMPType(IntEnum):
             cls.TIME_EXCEEDED,
             cls.PARAM_PROBLEM,
         )
+
+
+class TcpFlag(IntFlag):
+    """TCP header flag bits as the ``tcp_flags`` column holds them (NS is bit 8)."""
+
+    FIN = 0x01
+    SYN = 0x02
+    RST = 0x04
+    PSH = 0x08
+    ACK = 0x10
+    URG = 0x20
+    ECE = 0x40
+    CWR = 0x80
+    NS = 0x100
 
 
 ICMP_FRAG_NEEDED = 4

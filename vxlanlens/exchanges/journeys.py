@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import VxlanlensError
-from ..proto import ArpOp, ICMPType, ICMPv6Type, IPProto
+from ..proto import ArpOp, ICMPType, ICMPv6Type, IPProto, TcpFlag
 from ._prep import Prepared, check_positive, check_table, key_hash, nullable, texts
 from .columns import CLOCK_COLUMNS, JOURNEY_COLUMNS
 
@@ -315,7 +315,14 @@ def _journey_starts(
     return start
 
 
-_TCP_FLAGS = ((0x01, "F"), (0x02, "S"), (0x04, "R"), (0x08, "P"), (0x10, "A"), (0x20, "U"))
+_TCP_FLAGS: tuple[tuple[int, str], ...] = (
+    (TcpFlag.FIN, "F"),
+    (TcpFlag.SYN, "S"),
+    (TcpFlag.RST, "R"),
+    (TcpFlag.PSH, "P"),
+    (TcpFlag.ACK, "A"),
+    (TcpFlag.URG, "U"),
+)
 _T4, _T6 = ICMPType, ICMPv6Type
 _ICMP_NAMES: dict[tuple[int, int], str] = {
     (4, _T4.ECHO_REPLY): "echo-reply",

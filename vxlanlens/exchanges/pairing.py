@@ -30,6 +30,7 @@ from ..proto import (
     ICMPType,
     ICMPv6Type,
     IPProto,
+    TcpFlag,
 )
 from ._prep import Prepared, check_positive, check_table, key_hash, nullable, texts
 from .columns import EXCHANGE_COLUMNS, KINDS
@@ -573,9 +574,11 @@ def _tcp(p: Prepared, b: _Builder, timeout_ns: int) -> None:
     sp, dp = p.int("sport"), p.int("dport")
     sq, ak = p.int("tcp_seq"), p.int("tcp_ack")
     ok = (proto == IPProto.TCP) & (fl >= 0) & (src >= 0) & (dst >= 0) & (sp >= 0) & (dp >= 0)
-    syn = ok & ((fl & 0x16) == 0x02) & (sq >= 0)
-    synack = ok & ((fl & 0x16) == 0x12) & (ak >= 0)
-    rst = ok & ((fl & 0x14) == 0x14) & (ak >= 0)
+    f = TcpFlag
+    handshake = int(f.SYN | f.RST | f.ACK)
+    syn = ok & ((fl & handshake) == f.SYN) & (sq >= 0)
+    synack = ok & ((fl & handshake) == f.SYN | f.ACK) & (ak >= 0)
+    rst = ok & ((fl & (f.RST | f.ACK)) == f.RST | f.ACK) & (ak >= 0)
     rq = np.flatnonzero(syn)
     rp = np.flatnonzero(synack | rst)
     res = _pair(
