@@ -43,9 +43,17 @@ STATUSES: tuple[tuple[str, str], ...] = tuple((s.value, _STATUS_DOCS[s]) for s i
 """``(status, meaning)`` in the order of the ``status`` categories (:class:`ExchangeStatus`)."""
 
 
-def _code_list(values: tuple[str, ...]) -> str:
-    """```a`, `b` or `c``` for the docs."""
-    quoted = [f"`{v}`" for v in values]
+_KIND_NOTES: dict[str, str] = {
+    ExchangeKind.ND: "IPv6 neighbour solicitation/advertisement",
+    ExchangeKind.ECHO: "ICMP and ICMPv6",
+    ExchangeKind.TCP: "handshake",
+}
+
+
+def _code_list(values: tuple[str, ...], notes: dict[str, str] | None = None) -> str:
+    """```a`, `b (note)` or `c``` for the docs."""
+    notes = notes or {}
+    quoted = [f"`{v}`" + (f" ({notes[v]})" if v in notes else "") for v in values]
     return ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
@@ -53,7 +61,7 @@ EXCHANGE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     (
         "kind",
         "category",
-        "`arp`, `nd` (IPv6 neighbour solicitation/advertisement), `echo` (ICMP and ICMPv6), `tcp` (handshake) or `icmp-error`.",
+        _code_list(ExchangeKind.values(), _KIND_NOTES) + ".",
     ),
     (
         "status",
