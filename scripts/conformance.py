@@ -5,7 +5,7 @@
 
 Sources: every capture of ../shared/captures/public (the four libpcap/ files, meant to be
 rejected, left out), every captures/**/*.pcap* of the repository, and the generated edge cases
-of vxlanlens.engines.conformance.edge_cases().
+of tests/edgecases.py.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from edgecases import edge_cases  # noqa: E402
 from testpaths import CAPTURES, PUBLIC, public_files  # noqa: E402
 
 from vxlanlens.engines.conformance import (  # noqa: E402
@@ -29,7 +30,6 @@ from vxlanlens.engines.conformance import (  # noqa: E402
     PairStats,
     allowed,
     compare_tables,
-    edge_cases,
     engine_tables,
     file_batches,
 )
@@ -76,7 +76,13 @@ def markdown(stats: dict[str, PairStats], diffs: list[Difference], files: int, f
         "from the same record batches, compared cell by cell. Sources: the third-party corpus",
         "(`../shared/captures/public`, without the `libpcap/` files meant to be rejected), every",
         "`captures/**/*.pcap*` and the generated edge cases of",
-        "`vxlanlens.engines.conformance.edge_cases()`.",
+        "`tests/edgecases.py`.",
+        "",
+        "The `tshark` engine runs `tshark -T fields` itself and does not use pyshark: pyshark parses",
+        "tshark's PDML (every field of every layer, as XML) into Python objects for each packet, so it",
+        "can only be slower than the tshark run it wraps. pyshark is therefore not a dependency;",
+        "`pip install 'vxlanlens[pyshark]'` adds it for browsing a frame's whole Wireshark tree in a",
+        "notebook.",
         "",
         f"**{files} sources, {frames} frames.**",
         "",

@@ -35,5 +35,8 @@ echo "== installing vxlanlens with its test extras"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[test]'
 
+echo "== type-checking the package (mypy, configured in pyproject.toml)"
+.venv/bin/python -m mypy
+
 echo "== running the test suite"
 exec .venv/bin/python -m pytest "$@"

@@ -1,4 +1,10 @@
-"""Shared fixtures: where the project and the third-party corpus live, and skip rules."""
+"""Shared fixtures: where the project and the third-party corpus live, skip rules, and the
+``corpus`` marker.
+
+Every test that reads the third-party corpus (``../shared/captures/public``) is marked
+``corpus`` here, at collection: those that take the ``public_dir`` fixture and those
+parametrized with a path under the corpus. ``pytest -m "not corpus"`` is the fast loop.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +30,22 @@ def tshark() -> str:
     if path is None:
         pytest.skip("tshark is not installed (apt-get install tshark)")
     return path
+
+
+def _in_corpus(value: object) -> bool:
+    """Whether a test parameter is (or holds) a path under the corpus."""
+    if isinstance(value, (tuple, list)):
+        return any(_in_corpus(v) for v in value)
+    return isinstance(value, Path) and value.is_relative_to(PUBLIC)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark ``corpus`` the tests that read the third-party corpus (see the module docstring)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params.values() if callspec is not None else ()
+        if "public_dir" in getattr(item, "fixturenames", ()) or any(map(_in_corpus, params)):
+            item.add_marker(pytest.mark.corpus)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -18,7 +18,6 @@ Any difference fails the test of that file unless it is in ``ALLOWED`` with its 
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,81 +25,32 @@ from typing import Any
 import pytest
 from testpaths import CAPTURES, PUBLIC, public_files
 
+from vxlanlens.engines.tshark_engine import FIELDS as TSHARK_FIELDS
+from vxlanlens.engines.tshark_engine import TsharkFrame, run_fields
+from vxlanlens.proto import ICMPType, ICMPv6Type
+
 pytestmark = pytest.mark.needs_tshark
 
-# tshark field -> the protocol (as named in frame.protocols) whose instances it occurs in.
+# The tshark fields this test reads. Which protocol each belongs to, and on which instances a
+# conditional field occurs, is the engine's mapping (vxlanlens.engines.tshark_engine: its one
+# owner); the record fields are checked against vxlanlens' reader.
+_CHECKED = (
+    "frame.number frame.protocols eth.src eth.dst sll.src.eth ip.src ip.dst ip.ttl ipv6.src "
+    "ipv6.dst ipv6.hlim udp.srcport udp.dstport tcp.srcport tcp.dstport vxlan.vni geneve.vni "
+    "icmp.type icmp.code icmp.ident icmp.seq icmp.mtu icmpv6.type icmpv6.code "
+    "icmpv6.echo.identifier icmpv6.echo.sequence_number icmpv6.mtu icmpv6.nd.ns.target_address "
+    "icmpv6.nd.na.target_address icmpv6.nd.rd.target_address icmpv6.nd.na.flag.r "
+    "icmpv6.nd.na.flag.s icmpv6.nd.na.flag.o icmpv6.nd.ra.flag.m icmpv6.nd.ra.flag.o "
+    "icmpv6.opt.mtu icmpv6.opt.linkaddr arp.opcode arp.src.hw_mac arp.src.proto_ipv4 "
+    "arp.dst.hw_mac arp.dst.proto_ipv4"
+).split()
 FIELDS: dict[str, str] = {
-    "frame.number": "",
     "frame.len": "",
     "frame.cap_len": "",
     "frame.time_epoch": "",
     "frame.encap_type": "",
-    "frame.protocols": "",
-    "eth.src": "eth",
-    "eth.dst": "eth",
-    "sll.src.eth": "sll",
-    "ip.src": "ip",
-    "ip.dst": "ip",
-    "ip.ttl": "ip",
-    "ipv6.src": "ipv6",
-    "ipv6.dst": "ipv6",
-    "ipv6.hlim": "ipv6",
-    "udp.srcport": "udp",
-    "udp.dstport": "udp",
-    "tcp.srcport": "tcp",
-    "tcp.dstport": "tcp",
-    "vxlan.vni": "vxlan",
-    "geneve.vni": "geneve",
-    "icmp.type": "icmp",
-    "icmp.code": "icmp",
-    "icmp.ident": "icmp",
-    "icmp.seq": "icmp",
-    "icmp.mtu": "icmp",
-    "icmpv6.type": "icmpv6",
-    "icmpv6.code": "icmpv6",
-    "icmpv6.echo.identifier": "icmpv6",
-    "icmpv6.echo.sequence_number": "icmpv6",
-    "icmpv6.mtu": "icmpv6",
-    "icmpv6.nd.ns.target_address": "icmpv6",
-    "icmpv6.nd.na.target_address": "icmpv6",
-    "icmpv6.nd.rd.target_address": "icmpv6",
-    "icmpv6.nd.na.flag.r": "icmpv6",
-    "icmpv6.nd.na.flag.s": "icmpv6",
-    "icmpv6.nd.na.flag.o": "icmpv6",
-    "icmpv6.nd.ra.flag.m": "icmpv6",
-    "icmpv6.nd.ra.flag.o": "icmpv6",
-    "icmpv6.opt.mtu": "icmpv6",
-    "icmpv6.opt.linkaddr": "icmpv6",
-    "arp.opcode": "arp",
-    "arp.src.hw_mac": "arp",
-    "arp.src.proto_ipv4": "arp",
-    "arp.dst.hw_mac": "arp",
-    "arp.dst.proto_ipv4": "arp",
+    **{f: TSHARK_FIELDS[f] for f in _CHECKED},
 }
-
-# Fields that tshark gives only for some instances of their protocol: the predicate on the
-# instance's type says which (occurrences are then matched to those instances in order).
-_ECHO4 = {0, 8, 13, 14, 15, 16, 17, 18}  # tshark 4.0 shows icmp.ident/seq for these types
-CONDITIONAL: dict[str, tuple[str, Callable[[int], bool]]] = {
-    "icmp.ident": ("icmp.type", lambda t: t in _ECHO4),
-    "icmp.seq": ("icmp.type", lambda t: t in _ECHO4),
-    "icmp.mtu": ("icmp.type", lambda t: t == 3),
-    "icmpv6.echo.identifier": ("icmpv6.type", lambda t: t in (128, 129)),
-    "icmpv6.echo.sequence_number": ("icmpv6.type", lambda t: t in (128, 129)),
-    "icmpv6.mtu": ("icmpv6.type", lambda t: t == 2),
-    "icmpv6.nd.ns.target_address": ("icmpv6.type", lambda t: t == 135),
-    "icmpv6.nd.na.target_address": ("icmpv6.type", lambda t: t == 136),
-    "icmpv6.nd.rd.target_address": ("icmpv6.type", lambda t: t == 137),
-    "icmpv6.nd.na.flag.r": ("icmpv6.type", lambda t: t == 136),
-    "icmpv6.nd.na.flag.s": ("icmpv6.type", lambda t: t == 136),
-    "icmpv6.nd.na.flag.o": ("icmpv6.type", lambda t: t == 136),
-    "icmpv6.nd.ra.flag.m": ("icmpv6.type", lambda t: t == 134),
-    "icmpv6.nd.ra.flag.o": ("icmpv6.type", lambda t: t == 134),
-    "icmpv6.opt.mtu": ("icmpv6.type", lambda t: t == 134),
-}
-# ICMP / ICMPv6 types whose body quotes the offending packet (the emb_* columns).
-_ICMP_ERRORS = {3, 4, 5, 11, 12}
-_ICMP6_ERRORS = {1, 2, 3, 4}
 
 COLUMNS = (
     "frame_no wire_len cap_len ts_ns "
@@ -186,81 +136,16 @@ def _int(text: str) -> int:
     return int(text, 0)
 
 
-def _flag(text: str) -> bool:
-    return text in ("1", "True", "true")
-
-
 def _tshark_rows(tshark: str, path: Path) -> list[dict[str, list[str]]]:
-    cmd = [
-        tshark,
-        "-n",
-        "-r",
-        str(path),
-        "-d",
-        "udp.port==8472,vxlan",
-        "-T",
-        "fields",
-        "-E",
-        "separator=/t",
-        "-E",
-        "occurrence=a",
-        "-E",
-        "aggregator=,",
-    ]
-    for f in FIELDS:
-        cmd += ["-e", f]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, f"tshark failed on {path}: {proc.stderr.strip()[-300:]}"
-    rows = []
-    for line in proc.stdout.splitlines():
-        cells = line.split("\t")
-        assert len(cells) == len(FIELDS), f"{path}: tshark gave {len(cells)} cells: {line!r}"
-        rows.append({f: (c.split(",") if c else []) for f, c in zip(FIELDS, cells, strict=True)})
-    return rows
+    return run_fields(tshark, str(path), FIELDS, ["-d", "udp.port==8472,vxlan"])
 
 
-class _Frame:
-    """One tshark row with its occurrences attributed to protocol instances."""
-
-    def __init__(self, row: dict[str, list[str]]) -> None:
-        self.row = row
-        self.protos = row["frame.protocols"][0].split(":") if row["frame.protocols"] else []
-        self.unmapped: list[str] = []
-        # values[field][proto_index] = text
-        self.values: dict[str, dict[int, str]] = {}
-        for field, proto in FIELDS.items():
-            if proto:
-                self.values[field] = self._attribute(field, proto)
-
-    def _attribute(self, field: str, proto: str) -> dict[int, str]:
-        occ = self.row[field]
-        inst = [i for i, p in enumerate(self.protos) if p == proto]
-        if field in CONDITIONAL:
-            type_field, pred = CONDITIONAL[field]
-            types = self.values.get(type_field) or self._attribute(type_field, proto)
-            inst = [i for i in inst if i in types and pred(_int(types[i]))]
-        if not occ:
-            return {}
-        if len(occ) > len(inst) or (len(occ) < len(inst) and field in CONDITIONAL):
-            self.unmapped.append(f"{field}: {len(occ)} values for {len(inst)} {proto} layers")
-            return {}
-        # fewer values than layers: a truncated frame, whose last layers lack the field
-        return dict(zip(inst, occ, strict=False))
-
-    def get(self, field: str, index: int | None) -> str | None:
-        if index is None:
-            return None
-        return self.values[field].get(index)
-
-    def first(self, names: tuple[str, ...], lo: int, hi: int) -> int | None:
-        """Index of the first protocol in ``names`` within ``protos[lo:hi]``."""
-        for i in range(lo, hi):
-            if self.protos[i] in names:
-                return i
-        return None
+def _frame(row: dict[str, list[str]]) -> TsharkFrame:
+    """The row with occurrences attributed strictly: what cannot be attributed is a difference."""
+    return TsharkFrame(row, FIELDS, strict=True)
 
 
-def _expected(fr: _Frame) -> dict[str, Any]:
+def _expected(fr: TsharkFrame) -> dict[str, Any]:
     """The packets-table values tshark implies for one frame (None where it has none)."""
     p = fr.protos
     row = fr.row
@@ -299,17 +184,7 @@ def _expected(fr: _Frame) -> dict[str, Any]:
         exp["tunnel_depth"] = 0
     # the pod frame: from pod_lo to the end, split at a quoted (emb) or second IP header
     ip = fr.first(("ip", "ipv6"), pod_lo, n)
-    pod_hi = n
-    emb_lo = None
-    if ip is not None:
-        nxt = fr.first(("ip", "ipv6"), ip + 1, n)
-        if nxt is not None:
-            pod_hi = nxt
-            icmp = fr.first(("icmp", "icmpv6"), ip + 1, nxt)
-            if icmp is not None:
-                t = _opt_int(fr.get(f"{p[icmp]}.type", icmp))
-                if t in (_ICMP_ERRORS if p[icmp] == "icmp" else _ICMP6_ERRORS):
-                    emb_lo = nxt
+    pod_hi, emb_lo = (n, None) if ip is None else fr.quoted_start(ip)
     eth = fr.first(("eth",), pod_lo, pod_hi)
     if eth is not None:
         exp["src_mac"], exp["dst_mac"] = fr.get("eth.src", eth), fr.get("eth.dst", eth)
@@ -330,7 +205,7 @@ def _expected(fr: _Frame) -> dict[str, Any]:
     if ic is not None and p[ic] == "icmp":
         exp["icmp_type"] = _opt_int(fr.get("icmp.type", ic))
         exp["icmp_code"] = _opt_int(fr.get("icmp.code", ic))
-        if exp["icmp_type"] in (0, 8):
+        if exp["icmp_type"] in (ICMPType.ECHO_REPLY, ICMPType.ECHO_REQUEST):
             exp["echo_id"] = _opt_int(fr.get("icmp.ident", ic))
             exp["echo_seq"] = _opt_int(fr.get("icmp.seq", ic))
         exp["mtu"] = _opt_int(fr.get("icmp.mtu", ic))
@@ -339,18 +214,15 @@ def _expected(fr: _Frame) -> dict[str, Any]:
         exp["icmp_code"] = _opt_int(fr.get("icmpv6.code", ic))
         exp["echo_id"] = _opt_int(fr.get("icmpv6.echo.identifier", ic))
         exp["echo_seq"] = _opt_int(fr.get("icmpv6.echo.sequence_number", ic))
-        exp["mtu"] = _opt_int(fr.get("icmpv6.mtu", ic) or fr.get("icmpv6.opt.mtu", ic))
+        opt_mtu = fr.row["icmpv6.opt.mtu"] if t == ICMPv6Type.ROUTER_ADVERTISEMENT else []
+        exp["mtu"] = _opt_int(fr.get("icmpv6.mtu", ic) or (opt_mtu[0] if opt_mtu else None))
         for f in ("ns", "na", "rd"):
             exp["nd_target"] = exp["nd_target"] or fr.get(f"icmpv6.nd.{f}.target_address", ic)
-        if t == 136:
-            flags = [fr.get(f"icmpv6.nd.na.flag.{x}", ic) for x in "rso"]
-            if None not in flags:
-                exp["nd_flags"] = "".join(L for L, f in zip("RSO", flags, strict=True) if _flag(f))
-        if t == 134:
-            flags = [fr.get(f"icmpv6.nd.ra.flag.{x}", ic) for x in "mo"]
-            if None not in flags:
-                exp["nd_flags"] = "".join(L for L, f in zip("MO", flags, strict=True) if _flag(f))
-        if t in (133, 134, 135, 136):
+        exp["nd_flags"] = fr.nd_flags(t, ic)
+        if (
+            t is not None
+            and ICMPv6Type.ROUTER_SOLICITATION <= t <= ICMPv6Type.NEIGHBOR_ADVERTISEMENT
+        ):
             lla = fr.row["icmpv6.opt.linkaddr"]
             exp["nd_lladdr"] = lla[0] if lla else None
     arp = fr.first(("arp",), pod_lo, pod_hi)
@@ -425,7 +297,7 @@ def test_agrees_with_tshark(
     rel = _rel(path)
     # tshark 4.0 lists pcapng custom blocks as records without an encapsulation: they are not
     # packets, and vxlanlens numbers only packets (so compare frame_no with the packet's rank)
-    frames = [_Frame(r) for r in _tshark_rows(tshark, path) if r["frame.encap_type"]]
+    frames = [_frame(r) for r in _tshark_rows(tshark, path) if r["frame.encap_type"]]
     df = vxlanlens_read([str(path)]).packets
     assert len(df) == len(frames), (
         f"{rel}: vxlanlens has {len(df)} rows, tshark {len(frames)} frames"

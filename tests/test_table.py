@@ -7,6 +7,7 @@ import ipaddress
 import numpy as np
 import pandas as pd
 
+from vxlanlens.decode import DecodeOptions, decode_batch
 from vxlanlens.decode.result import DecodedBatch
 from vxlanlens.read.records import InterfaceInfo, RecordBatch
 from vxlanlens.schema import COLUMN_NAMES
@@ -137,3 +138,38 @@ def test_ipv4_and_ipv6_with_the_same_bits_stay_apart() -> None:
     v4 = np.array([1, 0, 0], dtype=np.int64)
     codes, _, _, uv = _factorize_addresses(hi, lo, v4)
     assert len(set(codes.tolist())) == 3 and sorted(uv.tolist()) == [0, 0, 1]
+
+
+class _Reader:
+    """Batches of one-frame records, counting the bytes handed out (a BatchReader)."""
+
+    def __init__(self, sizes: list[int]) -> None:
+        self.sizes = sizes
+        self.bytes_read = 0
+
+    def batches(self, max_frames: int = 32768):  # type: ignore[no-untyped-def]
+        frames = [bytes([i]) * size for i, size in enumerate(self.sizes)]
+        for at in range(0, len(frames), max_frames):
+            part = frames[at : at + max_frames]
+            self.bytes_read += sum(map(len, part))
+            yield RecordBatch.from_frames(part, capture="r")
+
+
+def test_read_decodes_every_batch_and_reports_progress() -> None:
+    seen_options: list[DecodeOptions] = []
+
+    def decode(batch: RecordBatch, options: DecodeOptions) -> DecodedBatch:
+        seen_options.append(options)
+        return decode_batch(batch, options)
+
+    options = DecodeOptions(guess_tunnels=False)
+    builder, progress = TableBuilder(), []
+    frames = builder.read(
+        _Reader([60, 61, 62, 63, 64]), decode, options, batch_frames=2, report=progress.append
+    )
+    assert frames == 5 == len(builder)
+    assert progress == [121, 246, 310]  # after each batch of at most 2 frames
+    assert seen_options == [options] * 3
+    df = builder.build()
+    assert df["wire_len"].tolist() == [60, 61, 62, 63, 64]
+    assert df["frame_no"].tolist() == [1, 2, 1, 2, 1]  # each batch numbers its own frames

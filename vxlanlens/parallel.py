@@ -31,11 +31,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .decode import DecodeOptions
-from .decode.result import DecodedBatch
 from .read.capture import CaptureReader
-from .read.records import InterfaceInfo, RecordBatch
+from .read.records import InterfaceInfo
 from .read.split import guess_boundaries, open_pcap_range, pcap_header
-from .table import TableBuilder
+from .table import Decoder, TableBuilder
 
 __all__ = ["MIN_BYTES", "SplitResult", "default_workers", "read_split", "splittable"]
 
@@ -45,7 +44,6 @@ MIN_BYTES = 64 * 1024 * 1024
 MAX_WORKERS = 8
 """The most processes one file is read with, whatever ``workers`` says."""
 
-Decoder = Callable[[RecordBatch, DecodeOptions], DecodedBatch]
 Progress = Callable[[int], None]
 
 
@@ -203,12 +201,8 @@ def _read_into(
     Unless the range goes ``to_eof``, a warning about a record cut by the end of the range is
     left out: the next range starts there, and its reader (or the fallback) speaks for it.
     """
-    frames = 0
     with reader:
-        for batch in reader.batches(max_frames=batch_frames):
-            builder.add(batch, decode(batch, options))
-            frames += len(batch)
-            report(reader.bytes_read)
+        frames = builder.read(reader, decode, options, batch_frames=batch_frames, report=report)
         warnings = [w for w in reader.warnings if to_eof or w not in reader.partial_warnings]
         return frames, warnings, tuple(reader.interfaces)
 
@@ -274,12 +268,12 @@ def _child(
     """Body of a forked process: read one part, send (builder, frames, warnings, clean)."""
     try:
         builder = TableBuilder()
-        frames = 0
+
+        def report(nbytes: int) -> None:
+            done[slot] = nbytes  # type: ignore[index]
+
         with open_pcap_range(path, label, start, stop, 0) as reader:
-            for batch in reader.batches(max_frames=batch_frames):
-                builder.add(batch, decode(batch, options))
-                frames += len(batch)
-                done[slot] = reader.bytes_read  # type: ignore[index]
+            frames = builder.read(reader, decode, options, batch_frames=batch_frames, report=report)
             warnings = list(reader.warnings)
             result = (builder, frames, warnings, reader.ended_cleanly)
         msg: object = _pack(result, shm)
@@ -334,6 +328,7 @@ class _Child:
         total = sum(sizes)
         views: list[memoryview] = []
         if total:
+            assert self.shm is not None, "a child sends buffer sizes only with a shared file"
             mapped = memoryview(mmap.mmap(self.shm, total, prot=mmap.PROT_READ))
             offset = 0
             for size in sizes:

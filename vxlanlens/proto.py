@@ -7,14 +7,37 @@ so a value is spelled once. String enums compare equal to their text (``Severity
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, IntEnum, IntFlag
 
 __all__ = [
+    "ARP_HTYPE_ETHERNET",
+    "ARP_HTYPE_IEEE802",
+    "BSD_AF_INET",
+    "BSD_AF_INET6",
+    "DEFAULT_GENEVE_PORTS",
+    "DEFAULT_GPE_PORTS",
+    "DEFAULT_VXLAN_PORTS",
+    "ETHERTYPE_MIN",
+    "ICMP_FRAG_NEEDED",
+    "ND_OPTIONS_AT",
+    "PKT_TYPE_TEXT",
+    "ArpOp",
+    "EtherType",
     "ExchangeKind",
     "ExchangeStatus",
+    "GpeNextProtocol",
     "HopKind",
+    "ICMPType",
+    "ICMPv6Type",
+    "IPProto",
+    "LinkType",
+    "NDOption",
     "Severity",
+    "SllPacketType",
     "StrEnum",
+    "TcpFlag",
+    "TunnelKind",
+    "TunnelPort",
     "UnknownTopic",
 ]
 
@@ -104,3 +127,265 @@ class UnknownTopic(StrEnum):
     SCALE = "scale"
     """What was left out of the output to keep it readable."""
     OTHER = "other"
+
+
+# --- protocol numbers ---------------------------------------------------------------------------
+# IntEnums compare equal to their numbers (``IPProto.UDP == 17``) and work as NumPy scalars, so
+# the columnar decoder and the pairing code use them directly in array comparisons.
+
+
+class EtherType(IntEnum):
+    """Ethertypes the decoder and the engines dispatch on (IEEE registry values)."""
+
+    IPV4 = 0x0800
+    ARP = 0x0806
+    TEB = 0x6558
+    """Transparent Ethernet Bridging: an Ethernet frame follows (what VXLAN and Geneve carry)."""
+    RARP = 0x8035
+    VLAN = 0x8100
+    """802.1Q customer VLAN tag."""
+    IPV6 = 0x86DD
+    QINQ = 0x88A8
+    """802.1ad service VLAN tag."""
+    NSH = 0x894F
+    """Network Service Header (a VXLAN-GPE next protocol the decoder does not enter)."""
+    VLAN_9100 = 0x9100
+    """The pre-802.1ad QinQ outer tag some switches still send."""
+
+    @classmethod
+    def vlan_tpids(cls) -> tuple[int, ...]:
+        """The tag protocol identifiers the decoder walks through as VLAN tags."""
+        return (int(cls.VLAN), int(cls.QINQ), int(cls.VLAN_9100))
+
+
+ETHERTYPE_MIN = 0x0600
+"""Smallest Ethertype: a smaller type/length field is an 802.3 length (an LLC header follows)."""
+
+
+class IPProto(IntEnum):
+    """IP protocol numbers (IPv4 protocol / IPv6 next header), IANA registry values."""
+
+    HOPOPT = 0
+    """IPv6 hop-by-hop options extension header."""
+    ICMP = 1
+    TCP = 6
+    UDP = 17
+    IPV6_ROUTE = 43
+    IPV6_FRAG = 44
+    ESP = 50
+    AH = 51
+    ICMPV6 = 58
+    IPV6_NONXT = 59
+    """IPv6 "no next header"."""
+    IPV6_OPTS = 60
+    """IPv6 destination options extension header."""
+
+
+class ICMPType(IntEnum):
+    """ICMP (IPv4) message types (RFC 792, RFC 950)."""
+
+    ECHO_REPLY = 0
+    DEST_UNREACH = 3
+    SOURCE_QUENCH = 4
+    REDIRECT = 5
+    ECHO_REQUEST = 8
+    TIME_EXCEEDED = 11
+    PARAM_PROBLEM = 12
+    TIMESTAMP = 13
+    TIMESTAMP_REPLY = 14
+    INFO_REQUEST = 15
+    INFO_REPLY = 16
+    ADDRESS_MASK_REQUEST = 17
+    ADDRESS_MASK_REPLY = 18
+
+    @classmethod
+    def with_id_seq(cls) -> tuple[int, ...]:
+        """Types whose bytes 4-7 are an identifier and a sequence number."""
+        return (
+            cls.ECHO_REPLY,
+            cls.ECHO_REQUEST,
+            cls.TIMESTAMP,
+            cls.TIMESTAMP_REPLY,
+            cls.INFO_REQUEST,
+            cls.INFO_REPLY,
+            cls.ADDRESS_MASK_REQUEST,
+            cls.ADDRESS_MASK_REPLY,
+        )
+
+    @classmethod
+    def errors(cls) -> tuple[int, ...]:
+        """Error types, which quote the offending packet after their 8-byte header."""
+        return (
+            cls.DEST_UNREACH,
+            cls.SOURCE_QUENCH,
+            cls.REDIRECT,
+            cls.TIME_EXCEEDED,
+            cls.PARAM_PROBLEM,
+        )
+
+
+class TcpFlag(IntFlag):
+    """TCP header flag bits as the ``tcp_flags`` column holds them (NS is bit 8)."""
+
+    FIN = 0x01
+    SYN = 0x02
+    RST = 0x04
+    PSH = 0x08
+    ACK = 0x10
+    URG = 0x20
+    ECE = 0x40
+    CWR = 0x80
+    NS = 0x100
+
+
+ICMP_FRAG_NEEDED = 4
+"""Code of an ICMP destination-unreachable "fragmentation needed and DF set" (RFC 1191 MTU)."""
+
+
+class ICMPv6Type(IntEnum):
+    """ICMPv6 message types (RFC 4443 errors and echo, RFC 4861 neighbour discovery)."""
+
+    DEST_UNREACH = 1
+    PACKET_TOO_BIG = 2
+    TIME_EXCEEDED = 3
+    PARAM_PROBLEM = 4
+    ECHO_REQUEST = 128
+    ECHO_REPLY = 129
+    ROUTER_SOLICITATION = 133
+    ROUTER_ADVERTISEMENT = 134
+    NEIGHBOR_SOLICITATION = 135
+    NEIGHBOR_ADVERTISEMENT = 136
+    REDIRECT = 137
+
+    @classmethod
+    def errors(cls) -> tuple[int, ...]:
+        """Error types, which quote the offending packet after their 8-byte header."""
+        return (cls.DEST_UNREACH, cls.PACKET_TOO_BIG, cls.TIME_EXCEEDED, cls.PARAM_PROBLEM)
+
+
+ND_OPTIONS_AT: dict[int, int] = {
+    ICMPv6Type.ROUTER_SOLICITATION: 8,
+    ICMPv6Type.ROUTER_ADVERTISEMENT: 16,
+    ICMPv6Type.NEIGHBOR_SOLICITATION: 24,
+    ICMPv6Type.NEIGHBOR_ADVERTISEMENT: 24,
+    ICMPv6Type.REDIRECT: 40,
+}
+"""Length of the fixed part of each neighbour-discovery message, ICMPv6 header included (RFC
+4861 section 4): its minimum length, and where its options start."""
+
+
+class NDOption(IntEnum):
+    """Neighbour-discovery option types (RFC 4861 section 4.6) the decoder reads."""
+
+    SOURCE_LLADDR = 1
+    TARGET_LLADDR = 2
+    MTU = 5
+
+
+class ArpOp(IntEnum):
+    """ARP opcodes (RFC 826; 3 and 4 are RARP, RFC 903)."""
+
+    REQUEST = 1
+    REPLY = 2
+    RARP_REQUEST = 3
+    RARP_REPLY = 4
+
+
+ARP_HTYPE_ETHERNET = 1
+"""ARP hardware type of Ethernet (6, IEEE 802, is also accepted: 802.3 LLC/SNAP frames use it)."""
+ARP_HTYPE_IEEE802 = 6
+
+
+class TunnelKind(IntEnum):
+    """The decoder's tunnel codes (0: no tunnel); :attr:`text` is the ``tunnel`` column's value."""
+
+    NONE = 0
+    VXLAN = 1
+    VXLAN_GPE = 2
+    GENEVE = 3
+
+    @property
+    def text(self) -> str | None:
+        """The name shown in the ``tunnel`` column (``None`` for :attr:`NONE`)."""
+        return (None, "vxlan", "vxlan-gpe", "geneve")[self.value]
+
+
+class TunnelPort(IntEnum):
+    """Well-known UDP destination ports of the tunnels."""
+
+    VXLAN_LINUX = 8472
+    """The Linux kernel's VXLAN default, older than the IANA port; Cilium and Flannel use it."""
+    VXLAN = 4789
+    """IANA port of VXLAN (RFC 7348)."""
+    VXLAN_GPE = 4790
+    """IANA port of VXLAN-GPE."""
+    GENEVE = 6081
+    """IANA port of Geneve (RFC 8926)."""
+
+
+DEFAULT_VXLAN_PORTS: frozenset[int] = frozenset(
+    {int(TunnelPort.VXLAN_LINUX), int(TunnelPort.VXLAN)}
+)
+"""UDP ports tried as VXLAN unless the user says otherwise."""
+DEFAULT_GPE_PORTS: frozenset[int] = frozenset({int(TunnelPort.VXLAN_GPE)})
+"""UDP ports tried as VXLAN-GPE."""
+DEFAULT_GENEVE_PORTS: frozenset[int] = frozenset({int(TunnelPort.GENEVE)})
+"""UDP ports tried as Geneve."""
+
+
+class GpeNextProtocol(IntEnum):
+    """VXLAN-GPE next-protocol values (draft-ietf-nvo3-vxlan-gpe)."""
+
+    IPV4 = 1
+    IPV6 = 2
+    ETHERNET = 3
+    NSH = 4
+
+    @property
+    def ethertype(self) -> EtherType:
+        """The same protocol as an Ethertype (what the ``tunnel_proto`` column holds)."""
+        return {
+            1: EtherType.IPV4,
+            2: EtherType.IPV6,
+            3: EtherType.TEB,
+            4: EtherType.NSH,
+        }[self.value]
+
+
+class LinkType(IntEnum):
+    """pcap / pcapng link types (``LINKTYPE_*``, tcpdump.org/linktypes.html) the decoder reads."""
+
+    NULL = 0
+    """BSD loopback: a 4-byte address family in the capturing host's byte order."""
+    ETHERNET = 1
+    RAW_DLT12 = 12
+    """Raw IP under the platform value of DLT_RAW that some files carry instead of 101."""
+    RAW_DLT14 = 14
+    """Raw IP under OpenBSD's DLT_RAW value."""
+    RAW = 101
+    LOOP = 108
+    """OpenBSD loopback: a 4-byte address family in network byte order."""
+    LINUX_SLL = 113
+    IPV4 = 228
+    IPV6 = 229
+    LINUX_SLL2 = 276
+
+
+BSD_AF_INET = 2
+"""Address family of IPv4 in a BSD loopback header (every platform)."""
+BSD_AF_INET6: tuple[int, ...] = (24, 28, 30)
+"""Address families of IPv6 in a BSD loopback header: NetBSD/OpenBSD, FreeBSD, macOS."""
+
+
+class SllPacketType(IntEnum):
+    """Linux cooked-capture packet types (``PACKET_*`` of ``<linux/if_packet.h>``)."""
+
+    HOST = 0
+    BROADCAST = 1
+    MULTICAST = 2
+    OTHERHOST = 3
+    OUTGOING = 4
+
+
+PKT_TYPE_TEXT: dict[int, str] = {t.value: t.name.lower() for t in SllPacketType}
+"""The ``pkt_type`` column's text by packet type (another number is shown as the number)."""

@@ -24,9 +24,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from .proto import PKT_TYPE_TEXT, TunnelKind
+
 __all__ = [
     "COLUMNS",
     "COLUMN_NAMES",
+    "INT_NUMPY",
     "KINDS",
     "OUTER_COLUMNS",
     "Column",
@@ -35,6 +40,18 @@ __all__ = [
 ]
 
 KINDS = ("record", "int", "bool", "mac", "ip", "text")
+
+_TUNNEL_TEXTS = [k.text for k in TunnelKind if k.text]
+_TUNNELS = ", ".join(_TUNNEL_TEXTS[:-1]) + " or " + _TUNNEL_TEXTS[-1]
+
+INT_NUMPY: dict[str, type[np.integer]] = {
+    "UInt8": np.uint8,
+    "UInt16": np.uint16,
+    "UInt32": np.uint32,
+    "UInt64": np.uint64,
+    "Int64": np.int64,
+}
+"""pandas nullable integer dtype -> the NumPy type that holds its values (decoders and table)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +63,11 @@ class Column:
     dtype: str
     doc: str
     group: str
+
+    @property
+    def numpy_dtype(self) -> type[np.integer]:
+        """The NumPy type of an integer column's values (``KeyError`` for other dtypes)."""
+        return INT_NUMPY[self.dtype]
 
 
 def _c(group: str, name: str, kind: str, dtype: str, doc: str) -> Column:
@@ -81,7 +103,7 @@ COLUMNS: tuple[Column, ...] = (
     _c(_R, "cap_len", "record", "UInt32", "Number of bytes captured (less than `wire_len` when the snap length cut the frame)."),
     _c(_R, "comment", "record", "category", "pcapng packet comment (`opt_comment`), if any."),
     _c(_L2, "ifindex", "int", "UInt32", "Interface index from a Linux SLL2 header (`tcpdump -i any`)."),
-    _c(_L2, "pkt_type", "text", "category", "Linux SLL/SLL2 packet type: host, broadcast, multicast, otherhost, outgoing (or the number)."),
+    _c(_L2, "pkt_type", "text", "category", f"Linux SLL/SLL2 packet type: {', '.join(PKT_TYPE_TEXT.values())} (or the number)."),
     # --- outer (underlay) headers -----------------------------------------------------------
     _c(_O, "outer_src_mac", "mac", "category", "Underlay Ethernet source MAC, or the Linux SLL/SLL2 source address (tunnelled frames only)."),
     _c(_O, "outer_dst_mac", "mac", "category", "Underlay Ethernet destination MAC (tunnelled frames only)."),
@@ -95,7 +117,7 @@ COLUMNS: tuple[Column, ...] = (
     _c(_O, "outer_udp_len", "int", "UInt16", "Underlay UDP length field."),
     _c(_O, "outer_udp_checksum", "int", "UInt16", "Underlay UDP checksum field (0 means none was computed)."),
     # --- tunnel ---------------------------------------------------------------------------
-    _c(_T, "tunnel", "text", "category", "Innermost tunnel protocol: vxlan, vxlan-gpe or geneve; null when not tunnelled."),
+    _c(_T, "tunnel", "text", "category", f"Innermost tunnel protocol: {_TUNNELS}; null when not tunnelled."),
     _c(_T, "tunnel_depth", "int", "UInt8", "Number of nested tunnel headers (0 when not tunnelled)."),
     _c(_T, "vni", "int", "UInt32", "24-bit VNI of the innermost tunnel (in Cilium: the sender's security identity)."),
     _c(_T, "outer_vni", "int", "UInt32", "VNI of the outermost tunnel when tunnels are nested (else equal to `vni`)."),

@@ -10,23 +10,34 @@ value, so the table costs a few bytes per cell whatever the capture size.
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
+from .decode.options import DecodeOptions
 from .decode.result import DecodedBatch
 from .read.records import RecordBatch
 from .schema import COLUMNS, Column
 
-__all__ = ["TableBuilder", "empty_packets", "format_mac"]
+__all__ = ["BatchReader", "Decoder", "TableBuilder", "empty_packets", "format_mac"]
 
-_INT_NUMPY = {
-    "UInt8": np.uint8,
-    "UInt16": np.uint16,
-    "UInt32": np.uint32,
-    "UInt64": np.uint64,
-    "Int64": np.int64,
-}
+Decoder = Callable[[RecordBatch, DecodeOptions], DecodedBatch]
+"""A decoding engine: record batch and options in, decoded columns out."""
+
+
+class BatchReader(Protocol):
+    """What :meth:`TableBuilder.read` needs of a capture reader."""
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes of the input consumed so far."""
+        ...
+
+    def batches(self, max_frames: int = ...) -> Iterator[RecordBatch]:
+        """The records, a batch at a time."""
+        ...
 
 
 def format_mac(value: int) -> str:
@@ -200,7 +211,7 @@ class _MaskedColumn:
     def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """All parts as one values array and one null mask."""
         n = sum(m if isinstance(m, int) else m.shape[0] for m in self.valid)
-        values = np.empty(n, dtype=self.np_dtype)
+        values: np.ndarray = np.empty(n, dtype=self.np_dtype)
         null = np.empty(n, dtype=bool)
         at = 0
         for v, m in zip(self.values, self.valid, strict=True):
@@ -226,15 +237,33 @@ class TableBuilder:
 
     def __init__(self) -> None:
         self._n = 0
-        self._cols: dict[str, object] | None = {}
-        for col in COLUMNS:
-            self._cols[col.name] = self._new(col)
+        self._cols: dict[str, _CodedColumn | _MaskedColumn | None] | None = {
+            col.name: self._new(col) for col in COLUMNS
+        }
         self._comments: dict[int, str] = {}
         self._frame_no: list[np.ndarray] = []
         self._ts: list[np.ndarray] = []
 
+    def _coded(self, name: str) -> _CodedColumn:
+        """The accumulator of categorical column ``name``."""
+        acc = self._live()[name]
+        assert isinstance(acc, _CodedColumn), name
+        return acc
+
+    def _masked(self, name: str) -> _MaskedColumn:
+        """The accumulator of integer or boolean column ``name``."""
+        acc = self._live()[name]
+        assert isinstance(acc, _MaskedColumn), name
+        return acc
+
+    def _live(self) -> dict[str, _CodedColumn | _MaskedColumn | None]:
+        """The column accumulators (``RuntimeError`` once the builder is consumed)."""
+        if self._cols is None:
+            raise RuntimeError("TableBuilder.build() was already called")
+        return self._cols
+
     @staticmethod
-    def _new(col: Column) -> object:
+    def _new(col: Column) -> _CodedColumn | _MaskedColumn | None:
         if col.name in ("frame_no", "ts", "ts_ns", "comment"):
             return None
         if col.kind in ("mac", "ip"):
@@ -243,10 +272,31 @@ class TableBuilder:
             return _CodedColumn("text")
         if col.kind == "bool":
             return _MaskedColumn(np.bool_)
-        return _MaskedColumn(_INT_NUMPY[col.dtype])
+        return _MaskedColumn(col.numpy_dtype)
 
     def __len__(self) -> int:
         return self._n
+
+    def read(
+        self,
+        reader: BatchReader,
+        decode: Decoder,
+        options: DecodeOptions,
+        *,
+        batch_frames: int,
+        report: Callable[[int], None] | None = None,
+    ) -> int:
+        """Decode and add every batch of ``reader``; gives the number of frames added.
+
+        ``report(reader.bytes_read)`` is called after each batch (for progress).
+        """
+        frames = 0
+        for batch in reader.batches(max_frames=batch_frames):
+            self.add(batch, decode(batch, options))
+            frames += len(batch)
+            if report is not None:
+                report(reader.bytes_read)
+        return frames
 
     def add(self, batch: RecordBatch, decoded: DecodedBatch) -> None:
         """Append one batch of records and its decoded fields."""
@@ -259,18 +309,18 @@ class TableBuilder:
         for i, text in batch.comments.items():
             self._comments[base + int(i)] = text
         every = np.ones(n, dtype=bool)
-        self._cols["capture"].add(
+        self._coded("capture").add(
             np.zeros(n, np.int64), every, (np.array([batch.capture], dtype=object),)
         )
-        self._cols["linktype"].add(batch.linktype, every)
-        self._cols["wire_len"].add(batch.wire_len, every)
-        self._cols["cap_len"].add(batch.cap_len, every)
+        self._masked("linktype").add(batch.linktype, every)
+        self._masked("wire_len").add(batch.wire_len, every)
+        self._masked("cap_len").add(batch.cap_len, every)
         self._add_interface(batch)
         for col in COLUMNS:
             if col.kind == "record":
                 continue
-            acc = self._cols[col.name]
             if col.kind in ("int", "bool"):
+                acc = self._masked(col.name)
                 store = decoded.ints if col.kind == "int" else decoded.bools
                 if col.name in store:
                     acc.add(*store[col.name])
@@ -312,38 +362,38 @@ class TableBuilder:
         names = {i.index: (i.name or f"if{i.index}") for i in batch.interfaces}
         codes, uniq = pd.factorize(idx[valid])
         keys = np.array([names.get(int(u), f"if{int(u)}") for u in uniq], dtype=object)
-        self._cols["interface"].add(codes, valid, (keys,))
+        self._coded("interface").add(codes, valid, (keys,))
 
     def _add_mac(self, name: str, pair: tuple[np.ndarray, np.ndarray] | None, n: int) -> None:
         if pair is None:
-            self._cols[name].add_null(n)
+            self._coded(name).add_null(n)
             return
         values, valid = np.asarray(pair[0], dtype=np.uint64), np.asarray(pair[1], dtype=bool)
         codes, uniq = pd.factorize(values[valid])
-        self._cols[name].add(codes, valid, (uniq,))
+        self._coded(name).add(codes, valid, (uniq,))
 
     def _add_ip(self, name: str, pair: tuple[np.ndarray, np.ndarray] | None, n: int) -> None:
         if pair is None:
-            self._cols[name].add_null(n)
+            self._coded(name).add_null(n)
             return
         addr, family = np.asarray(pair[0], dtype=np.uint8), np.asarray(pair[1], dtype=np.uint8)
         valid = (family == 4) | (family == 6)
         if not valid.any():
-            self._cols[name].add_null(n)
+            self._coded(name).add_null(n)
             return
         fam = family[valid]
         if (fam == 4).all():  # the common case of an IPv4 column: one factorization
             v4addr = np.ascontiguousarray(addr[valid][:, :4]).view(">u4").ravel().astype(np.uint64)
             codes, uniq = pd.factorize(v4addr)
             zeros = np.zeros(len(uniq), np.uint64)
-            self._cols[name].add(codes, valid, (uniq, zeros, np.ones(len(uniq), np.int64)))
+            self._coded(name).add(codes, valid, (uniq, zeros, np.ones(len(uniq), np.int64)))
             return
         words = np.ascontiguousarray(addr[valid]).view(">u8").astype(np.uint64)
         v4 = fam == 4
         hi = np.where(v4, words[:, 0] >> np.uint64(32), words[:, 0])  # IPv4: only 4 bytes count
         lo = np.where(v4, np.uint64(0), words[:, 1])
         codes, uh, ul, uv = _factorize_addresses(hi, lo, v4.astype(np.int64))
-        self._cols[name].add(codes, valid, (uh, ul, uv))
+        self._coded(name).add(codes, valid, (uh, ul, uv))
 
     def _add_text(
         self, name: str, values: np.ndarray | tuple[np.ndarray, np.ndarray] | None, n: int
@@ -351,13 +401,13 @@ class TableBuilder:
         """Add a text column: an object array, or ``(codes, categories)`` from the fast decoder
         (see :class:`DecodedBatch`), whose integer codes need no factorization of objects."""
         if values is None:
-            self._cols[name].add_null(n)
+            self._coded(name).add_null(n)
             return
         if isinstance(values, tuple):
             codes = np.asarray(values[0])
             valid = codes >= 0
             if not valid.any():
-                self._cols[name].add_null(n)
+                self._coded(name).add_null(n)
                 return
             # Number the texts in order of first appearance, as factorizing them would.
             order, used = pd.factorize(codes[valid])
@@ -365,11 +415,11 @@ class TableBuilder:
             if not pd.Index(texts).is_unique:  # equal texts under two codes: merge them
                 remap, texts = pd.factorize(texts)
                 order = remap[order]
-            self._cols[name].add(order, valid, (np.asarray(texts, dtype=object),))
+            self._coded(name).add(order, valid, (np.asarray(texts, dtype=object),))
             return
         codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
         valid = codes >= 0
-        self._cols[name].add(codes[valid], valid, (np.asarray(uniques, dtype=object),))
+        self._coded(name).add(codes[valid], valid, (np.asarray(uniques, dtype=object),))
 
     def build(self) -> pd.DataFrame:
         """The packets table: one row per record added, columns exactly as in the schema.
@@ -400,6 +450,7 @@ class TableBuilder:
             elif isinstance(acc, _MaskedColumn):
                 data[col.name] = acc.array(col.dtype)
             else:
+                assert acc is not None, col.name  # only the record columns above have none
                 data[col.name] = acc.finish()
             del acc
         self._ts = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .helpers import decode, hx, row
+from craft import decode, hx, row
 
 ETH = hx("ff ff ff ff ff ff  4e 5b 57 45 63 3b  08 06")
 

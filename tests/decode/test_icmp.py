@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from craft import decode, hx, row
 from scapy.all import (
     ICMP,
     IP,
@@ -20,8 +21,6 @@ from scapy.all import (
     IPv6ExtHdrFragment,
     raw,
 )
-
-from .helpers import decode, hx, row
 
 POD = "4e:5b:57:45:63:3b"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .helpers import decode, hx, row
+from craft import decode, hx, row
 
 ETH4 = hx("02 00 00 00 00 02  02 00 00 00 00 01  08 00")
 ETH6 = hx("02 00 00 00 00 02  02 00 00 00 00 01  86 dd")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .helpers import decode, hx, row
+from craft import decode, hx, row
 
 # A minimal IPv4/UDP packet reused after every link header: 10.0.0.1:1000 -> 10.0.0.2:2000.
 IP_UDP = hx("""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from craft import decode, row, rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scapy.all import (
@@ -29,8 +30,6 @@ from testpaths import public_files
 from vxlanlens.decode import DecodedBatch, decode_batch
 from vxlanlens.read import open_capture
 from vxlanlens.read.records import RecordBatch
-
-from .helpers import decode, row, rows
 
 POD, LXC = "4e:5b:57:45:63:3b", "a2:79:14:47:80:b3"
 V6A, V6B, ROUTER = "fd00:10:244:1::4749", "fd00:10:244:2::9461", "fd00:10:244:1::22f1"

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from craft import decode, hx, row
 from scapy.all import ICMP, IP, UDP, Ether, IPv6, raw
 from scapy.layers.vxlan import VXLAN
 
 from vxlanlens.decode import DecodeOptions
-
-from .helpers import decode, hx, row
 
 UNDERLAY = hx("""
     02 42 ac 12 00 04       # outer destination MAC (node 2)

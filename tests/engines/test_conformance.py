@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from edgecases import edge_cases
 from testpaths import CAPTURES, PUBLIC, ROOT, public_files
 
 from vxlanlens.decode import DecodeOptions
@@ -16,7 +17,6 @@ from vxlanlens.engines.conformance import (
     PairStats,
     allowed,
     compare_tables,
-    edge_cases,
     engine_tables,
     file_batches,
 )

@@ -6,42 +6,29 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from craft import LXC_MAC as LXC
+from craft import POD_MAC as POD
+from craft import echo_row
 
 from vxlanlens.errors import VxlanlensError
 from vxlanlens.exchanges import CLOCK_COLUMNS, JOURNEY_COLUMNS, clock_offsets, journeys
 from vxlanlens.exchanges.columns import exchanges_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
-POD, LXC = "4e:5b:57:45:63:3b", "a2:79:14:47:80:b3"
 A, B = "fd00:10:244:1::4749", "fd00:10:244:2::9461"
 VX = dict(tunnel="vxlan", tunnel_depth=1, outer_ip_version=4, outer_dport=8472)
 
 
 def req(t, capture, **kw):
-    row = dict(
-        t=t,
-        capture=capture,
-        src_mac=POD,
-        dst_mac=LXC,
-        ip_version=6,
-        src_ip=A,
-        dst_ip=B,
-        ip_proto=58,
-        icmp_type=128,
-        icmp_code=0,
-        echo_id=44,
-        echo_seq=0,
-        payload_len=56,
-        ttl=64,
-    )
-    row.update(kw)
-    return row
+    """An ICMPv6 echo request from A to B seen at ``capture`` (hop limit 64)."""
+    return echo_row(t, A, B, 44, 0, **{"capture": capture, "ttl": 64, **kw})
 
 
 def rep(t, capture, **kw):
-    row = req(t, capture, src_ip=B, dst_ip=A, icmp_type=129, src_mac=LXC, dst_mac=POD, ttl=63)
-    row.update(kw)
-    return row
+    """Its reply from B to A (hop limit 63: one routing hop)."""
+    return echo_row(
+        t, B, A, 44, 0, reply=True, smac=LXC, dmac=POD, **{"capture": capture, "ttl": 63, **kw}
+    )
 
 
 def node(**kw):

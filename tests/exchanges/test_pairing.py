@@ -4,105 +4,24 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from craft import LXC_MAC as LXC
+from craft import POD_MAC as POD
+from craft import ROUTER6 as ROUTER
+from craft import arp_row as arp
+from craft import echo_row as echo
+from craft import na_row as na
+from craft import ns_row as ns
+from craft import tcp_row as tcp
 
 from vxlanlens.errors import SchemaError, VxlanlensError
-from vxlanlens.exchanges import EXCHANGE_COLUMNS, exchanges
+from vxlanlens.exchanges import EXCHANGE_COLUMNS, KINDS, STATUSES, exchanges
+from vxlanlens.exchanges.columns import exchanges_markdown
+from vxlanlens.proto import ExchangeKind, ExchangeStatus
 
-POD = "4e:5b:57:45:63:3b"
-LXC = "a2:79:14:47:80:b3"
 OTHER = "02:00:00:00:00:99"
-ROUTER = "fd00:10:244:1::22f1"
 POD6 = "fd00:10:244:1::4749"
 POD6_LL = "fe80::4c5b:57ff:fe45:633b"
 PEER6 = "fd00:10:244:2::9461"
-
-
-def ns(t, src, target=ROUTER, mac=POD, **kw):
-    return dict(
-        t=t,
-        src_mac=mac,
-        dst_mac="33:33:ff:00:22:f1",
-        ip_version=6,
-        src_ip=src,
-        dst_ip="ff02::1:ff00:22f1",
-        ip_proto=58,
-        icmp_type=135,
-        icmp_code=0,
-        nd_target=target,
-        nd_lladdr=mac if src != "::" else None,
-        **kw,
-    )
-
-
-def na(t, dst, flags="RS", target=ROUTER, mac=LXC, dst_mac=POD, **kw):
-    return dict(
-        t=t,
-        src_mac=mac,
-        dst_mac=dst_mac,
-        ip_version=6,
-        src_ip=target,
-        dst_ip=dst,
-        ip_proto=58,
-        icmp_type=136,
-        icmp_code=0,
-        nd_target=target,
-        nd_flags=flags,
-        nd_lladdr=mac,
-        **kw,
-    )
-
-
-def echo(t, src, dst, eid, seq, reply=False, v=6, smac=POD, dmac=LXC, **kw):
-    typ = (129 if reply else 128) if v == 6 else (0 if reply else 8)
-    return dict(
-        t=t,
-        src_mac=smac,
-        dst_mac=dmac,
-        ip_version=v,
-        src_ip=src,
-        dst_ip=dst,
-        ip_proto=58 if v == 6 else 1,
-        icmp_type=typ,
-        icmp_code=0,
-        echo_id=eid,
-        echo_seq=seq,
-        payload_len=56,
-        **kw,
-    )
-
-
-def arp(t, op, sha, spa, tpa, tha=None, **kw):
-    return dict(
-        t=t,
-        src_mac=sha,
-        dst_mac=tha or "ff:ff:ff:ff:ff:ff",
-        ethertype=0x0806,
-        arp_op=op,
-        arp_sender_mac=sha,
-        arp_sender_ip=spa,
-        arp_target_ip=tpa,
-        arp_target_mac=tha or "00:00:00:00:00:00",
-        **kw,
-    )
-
-
-def tcp(t, src, dst, sport, dport, flags, seq, ack=0, **kw):
-    kw.setdefault("ip_version", 4)
-    return dict(
-        t=t,
-        src_mac=POD,
-        dst_mac=LXC,
-        src_ip=src,
-        dst_ip=dst,
-        ip_proto=6,
-        sport=sport,
-        dport=dport,
-        tcp_flags=flags,
-        tcp_seq=seq,
-        tcp_ack=ack,
-        payload_len=0,
-        **kw,
-    )
 
 
 def rows_of(df: pd.DataFrame, **eq) -> pd.DataFrame:
@@ -130,6 +49,18 @@ def test_columns_and_dtypes(packets) -> None:
             name,
             got,
         )
+
+
+def test_status_and_kind_vocabulary_is_the_proto_enums(packets) -> None:
+    """The categoricals, the statuses table of the docs and the enums name the same values."""
+    ex = exchanges(packets([ns(0, POD6_LL), na(0.0001, POD6_LL), ns(5, POD6)]))
+    assert list(ex["status"].cat.categories) == list(ExchangeStatus.values())
+    assert list(ex["kind"].cat.categories) == list(ExchangeKind.values()) == list(KINDS)
+    assert [name for name, _ in STATUSES] == list(ExchangeStatus.values())
+    assert set(ex["status"]) == {ExchangeStatus.ANSWERED, ExchangeStatus.UNANSWERED}
+    doc = exchanges_markdown()
+    for status in ExchangeStatus:
+        assert f"| `{status.value}` |" in doc
 
 
 def test_empty_table_gives_empty_exchanges(packets) -> None:

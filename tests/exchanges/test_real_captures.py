@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from testpaths import CAPTURES, public_files
 
 import vxlanlens
-from tests.conftest import CAPTURES, public_files
 from vxlanlens.exchanges import exchanges, journeys
 
 SCENARIO = CAPTURES / "cilium-dual-stack"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..proto import TunnelKind
 from ..read.records import RecordBatch
 from ..schema import column
 from .options import DecodeOptions
@@ -70,9 +71,8 @@ LAYERS = (
 )
 L = {name: i for i, name in enumerate(LAYERS)}
 
-TUNNEL_NAMES = (None, "vxlan", "vxlan-gpe", "geneve")
-
-_NP_DTYPES = {"UInt8": np.uint8, "UInt16": np.uint16, "UInt32": np.uint32}
+TUNNEL_NAMES = tuple(k.text for k in TunnelKind)
+"""``tunnel`` column text by :class:`~vxlanlens.proto.TunnelKind` code (``None``: no tunnel)."""
 
 # --- error message templates, registered once, referenced by code --------------------------------
 _TEMPLATES: list[str] = [""]
@@ -210,6 +210,15 @@ def put(a: np.ndarray, rows: np.ndarray, values: np.ndarray | int | bool) -> Non
         a[rows] = values
 
 
+def isin(v: np.ndarray, values: tuple[int, ...]) -> np.ndarray:
+    """Mask of the elements of ``v`` equal to one of a few ``values`` (faster than
+    ``np.isin`` for a handful of small integers)."""
+    m = np.zeros(v.shape, dtype=bool)
+    for x in values:
+        m |= v == x
+    return m
+
+
 def select(mask: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     """``arrays`` (row arrays, values, header records) restricted to ``mask``; the arrays
     themselves when ``mask`` is all True."""
@@ -274,7 +283,7 @@ class Out:
     def _int(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         col = self.ints.get(name)
         if col is None:
-            dtype = _NP_DTYPES.get(column(name).dtype, np.int64)
+            dtype = column(name).numpy_dtype
             col = (np.zeros(self.n, dtype=dtype), np.zeros(self.n, dtype=bool))
             self.ints[name] = col
         return col

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..proto import ARP_HTYPE_ETHERNET, ARP_HTYPE_IEEE802
 from ._state import P_DONE, State, header, layout, mac48, put, select
 
 __all__ = ["arp"]
@@ -27,7 +28,7 @@ def arp(st: State, rows: np.ndarray) -> None:
     rows, pos = select(ok, rows, pos)
     h = header(st.data, st.start[rows] + pos, _FIXED)
     htype, hlen, plen = h["htype"].astype(np.int64), h["hlen"], h["plen"]
-    bad = ((htype != 1) & (htype != 6)) | (hlen != 6) | (plen != 4)
+    bad = ((htype != ARP_HTYPE_ETHERNET) & (htype != ARP_HTYPE_IEEE802)) | (hlen != 6) | (plen != 4)
     if bad.any():
         st.fail(
             rows[bad],

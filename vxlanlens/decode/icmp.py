@@ -4,29 +4,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._state import P_DONE, State, addr, header, layout, mac, put, select, u8, u16, u32
+from ..proto import ICMP_FRAG_NEEDED, ND_OPTIONS_AT, ICMPType, ICMPv6Type, IPProto, NDOption
+from ._state import P_DONE, State, addr, header, isin, layout, mac, put, select, u8, u16, u32
 
 __all__ = ["icmp", "icmpv6"]
 
-_ECHO4 = (0, 8, 13, 14, 15, 16, 17, 18)  # echo, timestamp, information, address mask: id/seq
-_ERR4 = (3, 4, 5, 11, 12)
-_ERR6 = (1, 2, 3, 4)
-_ND_MIN = {
-    135: (24, "ICMPv6 Neighbor Solicitation"),
-    136: (24, "ICMPv6 Neighbor Advertisement"),
-    134: (16, "ICMPv6 Router Advertisement"),
-    137: (40, "ICMPv6 Redirect"),
+_T6 = ICMPv6Type
+_ECHO4 = ICMPType.with_id_seq()  # echo, timestamp, information, address mask: id/seq
+_ERR4 = ICMPType.errors()
+_ERR6 = ICMPv6Type.errors()
+# minimum length of the ND messages with a fixed part beyond the ICMPv6 header
+_ND_MIN: dict[int, tuple[int, str]] = {
+    t: (ND_OPTIONS_AT[t], what)
+    for t, what in (
+        (_T6.NEIGHBOR_SOLICITATION, "ICMPv6 Neighbor Solicitation"),
+        (_T6.NEIGHBOR_ADVERTISEMENT, "ICMPv6 Neighbor Advertisement"),
+        (_T6.ROUTER_ADVERTISEMENT, "ICMPv6 Router Advertisement"),
+        (_T6.REDIRECT, "ICMPv6 Redirect"),
+    )
 }
-_ND_OPTS_AT = {133: 8, 134: 16, 135: 24, 136: 24, 137: 40}
+_ND_OPTS_AT = ND_OPTIONS_AT
 _MAX_ND_OPTIONS = 128
 _MAX_QUOTED_EXT = 4
-
-
-def _isin(v: np.ndarray, values: tuple[int, ...]) -> np.ndarray:
-    m = np.zeros(v.shape, dtype=bool)
-    for x in values:
-        m |= v == x
-    return m
 
 
 _ICMP = layout(
@@ -64,12 +63,12 @@ def icmp(st: State, rows: np.ndarray) -> None:
     rows, _b, h = _header(st, rows, "icmp", "ICMP header")
     out = st.out
     t, c = h["type"], h["code"]
-    echo = _isin(t, _ECHO4)
+    echo = isin(t, _ECHO4)
     out.int("echo_id", rows[echo], h["ident"][echo])
     out.int("echo_seq", rows[echo], h["seq"][echo])
-    fn = (t == 3) & (c == 4)
+    fn = (t == ICMPType.DEST_UNREACH) & (c == ICMP_FRAG_NEEDED)
     out.int("mtu", rows[fn], h["mtu16"][fn])
-    _quoted(st, rows[_isin(t, _ERR4)], "icmp", 4)
+    _quoted(st, rows[isin(t, _ERR4)], "icmp", 4)
 
 
 def icmpv6(st: State, rows: np.ndarray) -> None:
@@ -77,14 +76,14 @@ def icmpv6(st: State, rows: np.ndarray) -> None:
     rows, b, h = _header(st, rows, "icmpv6", "ICMPv6 header")
     d, out = st.data, st.out
     t = h["type"]
-    echo = (t == 128) | (t == 129)
+    echo = (t == _T6.ECHO_REQUEST) | (t == _T6.ECHO_REPLY)
     out.int("echo_id", rows[echo], h["ident"][echo])
     out.int("echo_seq", rows[echo], h["seq"][echo])
-    ptb = t == 2
+    ptb = t == _T6.PACKET_TOO_BIG
     out.int("mtu", rows[ptb], h["mtu32"][ptb])
-    _quoted(st, rows[_isin(t, _ERR6)], "icmpv6", 6)
+    _quoted(st, rows[isin(t, _ERR6)], "icmpv6", 6)
 
-    nd = (t >= 133) & (t <= 137)
+    nd = (t >= _T6.ROUTER_SOLICITATION) & (t <= _T6.REDIRECT)
     if not nd.any():
         return
     rows, b, h = select(nd, rows, b, h)
@@ -94,11 +93,11 @@ def icmpv6(st: State, rows: np.ndarray) -> None:
             m[m] = ~st.need(rows[m], size, "icmpv6", what)
             rows, b, h = select(~m, rows, b, h)
     t = h["type"]
-    tgt = (t == 135) | (t == 136) | (t == 137)
+    tgt = (t == _T6.NEIGHBOR_SOLICITATION) | (t == _T6.NEIGHBOR_ADVERTISEMENT) | (t == _T6.REDIRECT)
     out.ip("nd_target", rows[tgt], addr(d, b[tgt], 8, 16))
-    na = t == 136
+    na = t == _T6.NEIGHBOR_ADVERTISEMENT
     st.nd_flags[rows[na]] = (h["b4"][na] >> 5) & 7
-    ra = t == 134
+    ra = t == _T6.ROUTER_ADVERTISEMENT
     st.nd_flags[rows[ra]] = 8 + ((h["b5"][ra] >> 6) & 3)
     start = np.zeros(rows.size, dtype=np.int64)
     for typ, at in _ND_OPTS_AT.items():
@@ -132,11 +131,17 @@ def _nd_options(st: State, rows: np.ndarray, start: np.ndarray, msg: np.ndarray)
         rows, cur, msg, ob, typ, ln = rows[nz], cur[nz], msg[nz], ob[nz], typ[nz], ln[nz]
         ok = st.need(rows, ln, "icmpv6", "ND option", at=cur - st.pos[rows])
         rows, cur, msg, ob, typ, ln = rows[ok], cur[ok], msg[ok], ob[ok], typ[ok], ln[ok]
-        src_lla = (typ == 1) & ((msg == 133) | (msg == 134) | (msg == 135))
-        tgt_lla = (typ == 2) & ((msg == 136) | (msg == 137))
+        src_lla = (typ == NDOption.SOURCE_LLADDR) & (
+            (msg == _T6.ROUTER_SOLICITATION)
+            | (msg == _T6.ROUTER_ADVERTISEMENT)
+            | (msg == _T6.NEIGHBOR_SOLICITATION)
+        )
+        tgt_lla = (typ == NDOption.TARGET_LLADDR) & (
+            (msg == _T6.NEIGHBOR_ADVERTISEMENT) | (msg == _T6.REDIRECT)
+        )
         lla = (src_lla | tgt_lla) & (ln >= 8)
         out.mac("nd_lladdr", rows[lla], mac(d, ob[lla], 2))
-        mtu = (typ == 5) & (msg == 134) & (ln >= 8)
+        mtu = (typ == NDOption.MTU) & (msg == _T6.ROUTER_ADVERTISEMENT) & (ln >= 8)
         out.int("mtu", rows[mtu], u32(d, ob[mtu], 4))
         cur = cur + ln
 
@@ -179,7 +184,8 @@ def _quoted(st: State, rows: np.ndarray, layer: str, family: int) -> None:
         out.ip("emb_dst_ip", rows, addr(d, qb, 16, 4))
         out.int("emb_ip_len", rows, u16(d, qb, 2))
         l4 = st.pos[rows] + 8 + ihl
-        echo_proto, echo_types = 1, (0, 8)
+        echo_proto: int = IPProto.ICMP
+        echo_types: tuple[int, ...] = (ICMPType.ECHO_REPLY, ICMPType.ECHO_REQUEST)
     else:
         nh = u8(d, qb, 6)
         first = np.ones(rows.size, dtype=bool)
@@ -189,28 +195,33 @@ def _quoted(st: State, rows: np.ndarray, layer: str, family: int) -> None:
         l4 = st.pos[rows] + 48
         lim = np.minimum(st.cap[rows], st.end[rows])
         for _ in range(_MAX_QUOTED_EXT):
-            ext = ((nh == 0) | (nh == 43) | (nh == 60) | (nh == 44)) & (l4 + 8 <= lim)
+            ext = (
+                (nh == IPProto.HOPOPT)
+                | (nh == IPProto.IPV6_ROUTE)
+                | (nh == IPProto.IPV6_OPTS)
+                | (nh == IPProto.IPV6_FRAG)
+            ) & (l4 + 8 <= lim)
             if not ext.any():
                 break
             hb = st.start[rows[ext]] + l4[ext]
             enh = nh[ext]
-            isfrag = enh == 44
+            isfrag = enh == IPProto.IPV6_FRAG
             ln = np.where(isfrag, 8, (u8(d, hb, 1) + 1) * 8)
             first[ext] &= ~isfrag | ((u16(d, hb, 2) >> 3) == 0)
             nh[ext] = u8(d, hb, 0)
             l4[ext] += ln
-        echo_proto, echo_types = 58, (128, 129)
+        echo_proto, echo_types = IPProto.ICMPV6, (_T6.ECHO_REQUEST, _T6.ECHO_REPLY)
     out.int("emb_ip_version", rows, family)
     out.int("emb_ip_proto", rows, nh)
     lim = np.minimum(st.cap[rows], st.end[rows])
-    ports = ((nh == 6) | (nh == 17)) & first & (l4 + 4 <= lim)
+    ports = ((nh == IPProto.TCP) | (nh == IPProto.UDP)) & first & (l4 + 4 <= lim)
     pb = st.start[rows[ports]] + l4[ports]
     out.int("emb_sport", rows[ports], u16(d, pb, 0))
     out.int("emb_dport", rows[ports], u16(d, pb, 2))
     ech = (nh == echo_proto) & first & (l4 + 8 <= lim)
     eb = st.start[rows[ech]] + l4[ech]
     et = u8(d, eb, 0)
-    is_echo = _isin(et, echo_types)
+    is_echo = isin(et, echo_types)
     er, eb = rows[ech][is_echo], eb[is_echo]
     out.int("emb_echo_id", er, u16(d, eb, 4))
     out.int("emb_echo_seq", er, u16(d, eb, 6))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..proto import IPProto
 from ._state import (
     P_DONE,
     P_ICMP,
@@ -24,24 +25,24 @@ from ._state import (
 __all__ = ["EXT_NAMES", "ipv4", "ipv6", "ipv6_ext"]
 
 _NEXT4 = np.zeros(256, dtype=np.int8)
-_NEXT4[1] = P_ICMP
-_NEXT4[6] = P_TCP
-_NEXT4[17] = P_UDP
+_NEXT4[IPProto.ICMP] = P_ICMP
+_NEXT4[IPProto.TCP] = P_TCP
+_NEXT4[IPProto.UDP] = P_UDP
 
 _NEXT6 = np.zeros(256, dtype=np.int8)
-_NEXT6[6] = P_TCP
-_NEXT6[17] = P_UDP
-_NEXT6[58] = P_ICMP6
+_NEXT6[IPProto.TCP] = P_TCP
+_NEXT6[IPProto.UDP] = P_UDP
+_NEXT6[IPProto.ICMPV6] = P_ICMP6
 
 # IPv6 next-header value -> extension code (0: not an extension header).
 _EXT = np.zeros(256, dtype=np.int64)
-_EXT[0] = 1  # hop-by-hop options
-_EXT[43] = 2  # routing
-_EXT[44] = 3  # fragment
-_EXT[60] = 4  # destination options
-_EXT[51] = 5  # authentication header: stop
-_EXT[50] = 6  # ESP: stop
-_EXT[59] = 7  # no next header: stop
+_EXT[IPProto.HOPOPT] = 1
+_EXT[IPProto.IPV6_ROUTE] = 2
+_EXT[IPProto.IPV6_FRAG] = 3
+_EXT[IPProto.IPV6_OPTS] = 4
+_EXT[IPProto.AH] = 5  # stop
+_EXT[IPProto.ESP] = 6  # stop
+_EXT[IPProto.IPV6_NONXT] = 7  # stop
 
 EXT_NAMES = ("", "hop-by-hop", "routing", "fragment", "dest-opts", "ah", "esp", "no-next")
 """Names used in ``ip6_ext``, by extension code."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..proto import BSD_AF_INET, BSD_AF_INET6, ETHERTYPE_MIN, EtherType, LinkType
 from ._state import (
     P_ARP,
     P_DONE,
@@ -40,27 +41,37 @@ __all__ = [
     "start",
 ]
 
-LINKTYPES = {
-    1: P_ETH,
-    113: P_SLL,
-    276: P_SLL2,
-    101: P_RAW,
-    12: P_RAW,
-    14: P_RAW,
-    228: P_IPV4,
-    229: P_IPV6,
-    0: P_NULL,
-    108: P_LOOP,
+LINKTYPES: dict[int, int] = {
+    LinkType.ETHERNET: P_ETH,
+    LinkType.LINUX_SLL: P_SLL,
+    LinkType.LINUX_SLL2: P_SLL2,
+    LinkType.RAW: P_RAW,
+    LinkType.RAW_DLT12: P_RAW,
+    LinkType.RAW_DLT14: P_RAW,
+    LinkType.IPV4: P_IPV4,
+    LinkType.IPV6: P_IPV6,
+    LinkType.NULL: P_NULL,
+    LinkType.LOOP: P_LOOP,
 }
 """LINKTYPE_ value -> first protocol of the frame."""
 
-_VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)
+_KNOWN = sorted(int(t) for t in LINKTYPES)
+_UNSUPPORTED = (
+    "unsupported link type {a} (expected " + ", ".join(map(str, _KNOWN[:-1])) + f" or {_KNOWN[-1]})"
+)
+
+_VLAN_TPIDS = EtherType.vlan_tpids()
 _MAX_TAGS = 4
 _ARPHRD_NETLINK = 824
 
 # Ethertype -> next protocol (anything else: stop without error).
 _ETYPE_NEXT = np.zeros(65536, dtype=np.int8)
-_ETYPE_NEXT[[0x0800, 0x86DD, 0x0806, 0x8035]] = [P_IPV4, P_IPV6, P_ARP, P_ARP]
+_ETYPE_NEXT[[EtherType.IPV4, EtherType.IPV6, EtherType.ARP, EtherType.RARP]] = [
+    P_IPV4,
+    P_IPV6,
+    P_ARP,
+    P_ARP,
+]
 
 
 def start(st: State) -> None:
@@ -77,7 +88,7 @@ def start(st: State) -> None:
     st.fail(
         unknown,
         "link",
-        "unsupported link type {a} (expected 0, 1, 12, 14, 101, 108, 113, 228, 229 or 276)",
+        _UNSUPPORTED,
         lt[unknown],
     )
     empty = np.flatnonzero(st.cap == 0)
@@ -121,7 +132,7 @@ def ethertype(st: State, rows: np.ndarray) -> None:
     else:  # a tag at every level looked at: read the Ethertype after the last one
         et = st.etype[rows]
 
-    small = et < 0x0600
+    small = et < ETHERTYPE_MIN
     if small.any():
         # 802.3 length field: an LLC header follows; SNAP carries an Ethertype. Linux SLL
         # protocols below 0x0600 (0x0004 = 802.2 LLC, 0x0001 = Novell 802.3) just stop.
@@ -175,8 +186,8 @@ def sll2(st: State, rows: np.ndarray) -> None:
 
 def _family_next(st: State, rows: np.ndarray, fam: np.ndarray) -> None:
     nxt = np.full(rows.size, P_DONE, dtype=np.int8)
-    nxt[fam == 2] = P_IPV4
-    nxt[(fam == 24) | (fam == 28) | (fam == 30)] = P_IPV6
+    nxt[fam == BSD_AF_INET] = P_IPV4
+    nxt[np.isin(fam, BSD_AF_INET6)] = P_IPV6
     st.pos[rows] += 4
     st.nxt[rows] = nxt
 

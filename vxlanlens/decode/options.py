@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..proto import DEFAULT_GENEVE_PORTS, DEFAULT_GPE_PORTS, DEFAULT_VXLAN_PORTS
+
 __all__ = ["DecodeOptions"]
 
 
@@ -11,11 +13,11 @@ __all__ = ["DecodeOptions"]
 class DecodeOptions:
     """Which UDP ports the decoder treats as tunnels, and how far it digs."""
 
-    vxlan_ports: frozenset[int] = frozenset({4789, 8472})
+    vxlan_ports: frozenset[int] = DEFAULT_VXLAN_PORTS
     """VXLAN (RFC 7348): IANA 4789 and Linux/Cilium/flannel's 8472."""
-    gpe_ports: frozenset[int] = frozenset({4790})
+    gpe_ports: frozenset[int] = DEFAULT_GPE_PORTS
     """VXLAN-GPE."""
-    geneve_ports: frozenset[int] = frozenset({6081})
+    geneve_ports: frozenset[int] = DEFAULT_GENEVE_PORTS
     """Geneve (RFC 8926)."""
     guess_tunnels: bool = True
     """Also accept a VXLAN header on other UDP ports when it passes strict sanity checks."""

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..proto import PKT_TYPE_TEXT
 from ..read.records import RecordBatch
 from . import arp, icmp, ip, link, transport, tunnel
 from ._state import (
@@ -34,7 +35,7 @@ from ._state import (
 )
 from .ip import EXT_NAMES
 from .options import DecodeOptions
-from .result import DecodedBatch
+from .result import DecodedBatch, Text
 
 __all__ = ["PKT_TYPES", "decode_batch", "geneve_option_text"]
 
@@ -59,7 +60,7 @@ _STAGES: tuple[tuple[int, Callable[[State, np.ndarray], None]], ...] = (
     (P_GENEVE, tunnel.geneve),
 )
 
-PKT_TYPES = {0: "host", 1: "broadcast", 2: "multicast", 3: "otherhost", 4: "outgoing"}
+PKT_TYPES = PKT_TYPE_TEXT
 """Linux SLL/SLL2 packet types (``pkt_type``); other values are shown as their number."""
 
 _ND_FLAGS = [
@@ -158,10 +159,10 @@ def _geneve_texts(st: State) -> tuple[np.ndarray, np.ndarray]:
     empty = (codes, np.array([""], dtype=object))
     rs, js, cs = [], [], []
     for serial, records in st.geneve_opts:
-        for j, r, code in records:
-            keep = st.gen[r] == serial
-            rs.append(r[keep])
-            js.append(np.full(int(keep.sum()), j, dtype=np.int64))
+        for opt_no, opt_rows, code in records:
+            keep = st.gen[opt_rows] == serial
+            rs.append(opt_rows[keep])
+            js.append(np.full(int(keep.sum()), opt_no, dtype=np.int64))
             cs.append(code[keep])
     if not rs:
         return empty
@@ -172,7 +173,7 @@ def _geneve_texts(st: State) -> tuple[np.ndarray, np.ndarray]:
     slot[grows] = np.arange(grows.size)
     mat = np.full((grows.size, int(j.max()) + 1), -1, dtype=np.int64)
     mat[slot[r], j] = c
-    has = (mat >= 0).any(axis=1)
+    has = np.asarray((mat >= 0).any(axis=1))
     sub, texts = _text_by_unique(
         grows.size,
         has,
@@ -188,7 +189,7 @@ def _finish(st: State) -> DecodedBatch:
     n = st.n
     out = st.out
     out.int("tunnel_depth", np.arange(n), st.depth)
-    texts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    texts: dict[str, Text] = {}
     texts["tunnel"] = (st.tunnel.astype(np.int32) - 1, _TUNNEL_TEXT)
     texts["pkt_type"] = _text_by_unique(
         n, st.pkt_type >= 0, st.pkt_type, lambda v: PKT_TYPES.get(int(v), str(int(v)))

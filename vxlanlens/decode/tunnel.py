@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..proto import ArpOp, EtherType, GpeNextProtocol, TunnelKind
 from ..schema import OUTER_COLUMNS as _OUTER_MOVES
 from ._state import (
     P_ARP,
@@ -24,6 +25,7 @@ from ._state import (
     P_VXLAN,
     State,
     header,
+    isin,
     layout,
     put,
     raw,
@@ -37,13 +39,24 @@ __all__ = ["GUESS_MIN_PAYLOAD", "classify", "geneve", "gpe", "vxlan"]
 
 _VX, _GP, _GN = 1, 2, 4
 
-_GENEVE_PROTOS = (0x6558, 0x0800, 0x86DD, 0x0806)
+_ET = EtherType
+_GENEVE_PROTOS = (_ET.TEB, _ET.IPV4, _ET.IPV6, _ET.ARP)
 _TUNNEL = layout(
     8, word=(0, ">u4"), b0=(0, "u1"), b1=(1, "u1"), proto=(2, ">u2"), b3=(3, "u1"), b7=(7, "u1")
 )
-_PROTO_NEXT = {0x6558: P_ETH, 0x0800: P_IPV4, 0x86DD: P_IPV6, 0x0806: P_ARP}
-_GPE_PROTO = {1: 0x0800, 2: 0x86DD, 3: 0x6558, 4: 0x894F}
-_GPE_NEXT = {1: P_IPV4, 2: P_IPV6, 3: P_ETH}
+_PROTO_NEXT = {_ET.TEB: P_ETH, _ET.IPV4: P_IPV4, _ET.IPV6: P_IPV6, _ET.ARP: P_ARP}
+_GPE_NEXT = {
+    GpeNextProtocol.IPV4: P_IPV4,
+    GpeNextProtocol.IPV6: P_IPV6,
+    GpeNextProtocol.ETHERNET: P_ETH,
+}
+
+_I_FLAG = 0x08
+"""VXLAN (and VXLAN-GPE) I flag: the VNI is valid."""
+_G_FLAG = 0x80
+"""VXLAN group-policy extension G flag: bytes 2-3 carry the group policy id."""
+_GPE_P_FLAG = 0x04
+"""VXLAN-GPE P flag: byte 3 is a next-protocol value."""
 
 GUESS_MIN_PAYLOAD = 8 + 14 + 16
 """Captured UDP payload bytes the VXLAN guess inspects (header, inner Ethernet, inner L3 start)."""
@@ -81,36 +94,29 @@ def _port_table(vxlan: frozenset[int], gpe: frozenset[int], geneve: frozenset[in
     return t
 
 
-def _isin(v: np.ndarray, values: tuple[int, ...]) -> np.ndarray:
-    m = np.zeros(v.shape, dtype=bool)
-    for x in values:
-        m |= v == x
-    return m
-
-
 def _guess(g: np.ndarray, wire: np.ndarray) -> np.ndarray:
     """Mask of rows whose payload ``g`` (m, GUESS_MIN_PAYLOAD bytes) is surely VXLAN."""
-    flags_ok = (g[:, 0] == 0x08) & ((g[:, 1] | g[:, 2] | g[:, 3] | g[:, 7]) == 0)
+    flags_ok = (g[:, 0] == _I_FLAG) & ((g[:, 1] | g[:, 2] | g[:, 3] | g[:, 7]) == 0)
     et = (g[:, 20] << 8) | g[:, 21]
     unicast_src = (g[:, 14] & 1) == 0
     left = wire - 22  # bytes after the inner Ethernet header
     v0 = g[:, 22]
     ihl = (v0 & 0x0F) * 4
     tl = (g[:, 24] << 8) | g[:, 25]
-    ip4 = (et == 0x0800) & ((v0 >> 4) == 4) & (ihl >= 20) & (tl >= ihl) & (tl <= left)
+    ip4 = (et == _ET.IPV4) & ((v0 >> 4) == 4) & (ihl >= 20) & (tl >= ihl) & (tl <= left)
     plen = (g[:, 26] << 8) | g[:, 27]
-    ip6 = (et == 0x86DD) & ((v0 >> 4) == 6) & (40 + plen <= left)
+    ip6 = (et == _ET.IPV6) & ((v0 >> 4) == 6) & (40 + plen <= left)
     htype = (g[:, 22] << 8) | g[:, 23]
     ptype = (g[:, 24] << 8) | g[:, 25]
     op = (g[:, 28] << 8) | g[:, 29]
     arp = (
-        (et == 0x0806)
+        (et == _ET.ARP)
         & (htype == 1)
-        & (ptype == 0x0800)
+        & (ptype == _ET.IPV4)
         & (g[:, 26] == 6)
         & (g[:, 27] == 4)
-        & (op >= 1)
-        & (op <= 4)
+        & (op >= ArpOp.REQUEST)
+        & (op <= ArpOp.RARP_REPLY)
         & (left >= 28)
     )
     return flags_ok & unicast_src & (ip4 | ip6 | arp)
@@ -184,17 +190,19 @@ def classify(
         h = header(st.data, st.start[r] + p, _TUNNEL)
         b0 = h["b0"].astype(np.int64)
         b1, b3, b7 = h["b1"], h["b3"], h["b7"]
-        ibit = (b0 & 0x08) != 0
+        ibit = (b0 & _I_FLAG) != 0
         gver0 = (b0 >> 6) == 0
         gen_strict = (
             gver0
-            & _isin(h["proto"], _GENEVE_PROTOS)
+            & isin(h["proto"], _GENEVE_PROTOS)
             & ((b1 & 0x3F) == 0)
             & (b7 == 0)
             & ((b0 & 0x3F) * 4 + 8 <= w)
         )
-        vx_strict = (h["word"] == 0x08000000) & (b7 == 0)
-        gpe_ok = ((b0 & 0x04) != 0) & (b3 >= 1) & (b3 <= 4)
+        vx_strict = (h["word"] == _I_FLAG << 24) & (b7 == 0)
+        gpe_ok = (
+            ((b0 & _GPE_P_FLAG) != 0) & (b3 >= GpeNextProtocol.IPV4) & (b3 <= GpeNextProtocol.NSH)
+        )
         on_vx, on_gp, on_gn = (k & _VX) != 0, (k & _GP) != 0, (k & _GN) != 0
         gpe = on_gp & gpe_ok
         vx = ~gpe & on_vx & ibit & ~gen_strict
@@ -246,13 +254,30 @@ def _enter(st: State, rows: np.ndarray, layer: str, code: int) -> tuple[np.ndarr
     return rows, first
 
 
+# VXLAN header (RFC 7348 section 5), 8 bytes after the UDP header:
+#
+#    0                   1                   2                   3
+#    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+#   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+#   |R|R|R|R|I|R|R|R|            Reserved                           |
+#   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+#   |                VXLAN Network Identifier (VNI) |   Reserved    |
+#   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+#
+# I (0x08) says the VNI is valid; the other flag bits and the reserved fields are sent as zero
+# and ignored on receipt. An Ethernet frame follows. The group-based-policy extension
+# (draft-smith-vxlan-group-policy, the Linux kernel's "gbp") reuses reserved bits:
+#
+#   |G|R|R|R|I|R|R|R|R|D|R|R|A|R|R|R|        Group Policy ID        |
+#
+# G (0x80): the policy id is present; D: don't learn; A: policy applied.
 _VXLAN = layout(8, flags=(0, "u1"), gbp=(2, ">u2"), vni=(4, ">u4"))
 
 
 def vxlan(st: State, rows: np.ndarray) -> None:
     """VXLAN header: flags, VNI, group-policy id when the G bit is set; an Ethernet frame follows."""
     rows = st.keep(rows, 8, "vxlan", "VXLAN header")
-    rows, first = _enter(st, rows, "vxlan", 1)
+    rows, first = _enter(st, rows, "vxlan", TunnelKind.VXLAN)
     pos = st.pos[rows]
     h = header(st.data, st.start[rows] + pos, _VXLAN)
     flags = h["flags"]
@@ -261,17 +286,30 @@ def vxlan(st: State, rows: np.ndarray) -> None:
     out.int("vxlan_flags", rows, flags)
     out.int("vni", rows, vni)
     out.int("outer_vni", *select(first, rows, vni))
-    out.int("tunnel_proto", rows, 0x6558)
-    gbp = (flags & 0x80) != 0
+    out.int("tunnel_proto", rows, int(EtherType.TEB))
+    gbp = (flags & _G_FLAG) != 0
     out.int("vxlan_gbp", rows[gbp], h["gbp"][gbp])
     put(st.pos, rows, pos + 8)
     put(st.nxt, rows, P_ETH)
 
 
+# VXLAN-GPE header (draft-ietf-nvo3-vxlan-gpe), 8 bytes after the UDP header (port 4790):
+#
+#    0                   1                   2                   3
+#    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+#   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+#   |R|R|Ver|I|P|B|O|       Reserved                |Next Protocol  |
+#   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+#   |                VXLAN Network Identifier (VNI) |   Reserved    |
+#   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+#
+# Ver (0x30): version; I (0x08): VNI valid; P (0x04): the next-protocol field is present;
+# B (0x02): ingress-replicated BUM traffic; O (0x01): OAM packet. Next protocol: 1 IPv4,
+# 2 IPv6, 3 Ethernet, 4 NSH (see GpeNextProtocol).
 def gpe(st: State, rows: np.ndarray) -> None:
     """VXLAN-GPE header: flags, next protocol (IPv4, IPv6, Ethernet; NSH and others stop), VNI."""
     rows = rows[st.need(rows, 8, "vxlan-gpe", "VXLAN-GPE header")]
-    rows, first = _enter(st, rows, "vxlan-gpe", 2)
+    rows, first = _enter(st, rows, "vxlan-gpe", TunnelKind.VXLAN_GPE)
     d, b = st.data, st.base(rows)
     nproto = u8(d, b, 3)
     vni = u24(d, b, 4)
@@ -280,18 +318,36 @@ def gpe(st: State, rows: np.ndarray) -> None:
     out.int("vni", rows, vni)
     out.int("outer_vni", rows[first], vni[first])
     nxt = np.zeros(rows.size, dtype=np.int8)
-    for value, et in _GPE_PROTO.items():
+    for value in GpeNextProtocol:
         m = nproto == value
-        out.int("tunnel_proto", rows[m], et)
+        out.int("tunnel_proto", rows[m], int(value.ethertype))
         nxt[m] = _GPE_NEXT.get(value, P_DONE)
     st.pos[rows] += 8
     st.nxt[rows] = nxt
 
 
+# Geneve header (RFC 8926 section 3.4), 8 bytes after the UDP header, then the options:
+#
+#    0                   1                   2                   3
+#    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+#   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+#   |Ver|  Opt Len  |O|C|    Rsvd.  |          Protocol Type        |
+#   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+#   |        Virtual Network Identifier (VNI)       |    Reserved   |
+#   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+#   |                                                               |
+#   ~                    Variable-Length Options                    ~
+#   |                                                               |
+#   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+#
+# Ver: 0. Opt Len: options length in 4-byte words. O (0x80 of byte 1): OAM packet; C (0x40):
+# a critical option is present. Protocol Type: an Ethertype (0x6558 for an Ethernet frame).
+# Each option: class (16 bits), type (8 bits, its top bit "critical"), 3 reserved bits and a
+# 5-bit length in 4-byte words (the 4-byte option header excluded), then its data.
 def geneve(st: State, rows: np.ndarray) -> None:
     """Geneve header and its TLV options; the protocol type says what follows."""
     rows = rows[st.need(rows, 8, "geneve", "Geneve header")]
-    rows, first = _enter(st, rows, "geneve", 3)
+    rows, first = _enter(st, rows, "geneve", TunnelKind.GENEVE)
     d = st.data
     b = st.base(rows)
     b0 = u8(d, b, 0)

@@ -13,19 +13,14 @@ the three tables have the same columns and dtypes by construction. ``docs/confor
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from ..decode import DecodedBatch, DecodeOptions, decode_batch
+from ..decode import decode_batch
 from ..errors import EngineError
-from ..read.records import RecordBatch
+from ..table import Decoder
 
 __all__ = ["ENGINES", "Decoder", "decoder_for"]
 
 ENGINES: tuple[str, ...] = ("fast", "scapy", "tshark")
 """Names accepted by :func:`decoder_for`, the default first."""
-
-Decoder = Callable[[RecordBatch, DecodeOptions], DecodedBatch]
-"""What :func:`decoder_for` gives: record batch and options in, decoded columns out."""
 
 
 def decoder_for(engine: str) -> Decoder:

@@ -13,8 +13,6 @@ from ..schema import COLUMNS
 
 __all__ = ["PROTOCOL_COLUMNS", "mac_int", "rows_to_batch"]
 
-_NP = {"UInt8": np.uint8, "UInt16": np.uint16, "UInt32": np.uint32}
-
 PROTOCOL_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.kind != "record")
 """Every column a decoder fills (all but the record columns)."""
 
@@ -37,7 +35,7 @@ def _masked(
     rows: list[dict[str, Any]], name: str, dtype: type, convert: Callable[[Any], Any]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Column ``name`` of ``rows`` as (values converted to ``dtype``, valid mask)."""
-    vals = np.zeros(len(rows), dtype=dtype)
+    vals: np.ndarray = np.zeros(len(rows), dtype=dtype)
     ok = np.zeros(len(rows), dtype=bool)
     for i, r in enumerate(rows):
         v = r.get(name)
@@ -63,7 +61,7 @@ def rows_to_batch(rows: list[dict[str, Any]]) -> DecodedBatch:
         if col.kind == "record" or name not in present:
             continue
         if col.kind == "int":
-            out.ints[name] = _masked(rows, name, _NP.get(col.dtype, np.int64), int)
+            out.ints[name] = _masked(rows, name, col.numpy_dtype, int)
         elif col.kind == "bool":
             out.bools[name] = _masked(rows, name, np.bool_, bool)
         elif col.kind == "mac":

@@ -44,6 +44,23 @@ from typing import Any
 from ..decode.options import DecodeOptions
 from ..decode.result import DecodedBatch
 from ..errors import EngineError
+from ..proto import (
+    ARP_HTYPE_ETHERNET,
+    ARP_HTYPE_IEEE802,
+    BSD_AF_INET,
+    BSD_AF_INET6,
+    ETHERTYPE_MIN,
+    ICMP_FRAG_NEEDED,
+    ND_OPTIONS_AT,
+    PKT_TYPE_TEXT,
+    EtherType,
+    GpeNextProtocol,
+    ICMPType,
+    ICMPv6Type,
+    IPProto,
+    LinkType,
+    NDOption,
+)
 from ..read.records import RecordBatch
 from ..schema import OUTER_COLUMNS as _OUTER_MOVES
 from ._rows import rows_to_batch
@@ -86,17 +103,23 @@ _CLEARED_BY_TUNNEL = (
     "frag_offset more_fragments dont_fragment sport dport payload_len "
     "vni vxlan_flags vxlan_gbp tunnel_proto geneve_critical geneve_options ip6_ext"
 ).split()
-_PKT_TYPES = {0: "host", 1: "broadcast", 2: "multicast", 3: "otherhost", 4: "outgoing"}
-_ECHO4 = (0, 8, 13, 14, 15, 16, 17, 18)
-_ERR4 = (3, 4, 5, 11, 12)
-_ERR6 = (1, 2, 3, 4)
-_ND_MIN = {135: 24, 136: 24, 134: 16, 137: 40}
-_ND_OPTS_AT = {133: 8, 134: 16, 135: 24, 136: 24, 137: 40}
-_EXT_NAMES = {0: "hop-by-hop", 43: "routing", 44: "fragment", 60: "dest-opts"}
-_EXT_STOP = {51: "ah", 50: "esp", 59: "no-next"}
-_GENEVE_PROTOS = (0x6558, 0x0800, 0x86DD, 0x0806)
-_GPE_PROTO = {1: 0x0800, 2: 0x86DD, 3: 0x6558, 4: 0x894F}
-_VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)
+_ET, _T6 = EtherType, ICMPv6Type
+_ECHO4 = ICMPType.with_id_seq()
+_ERR4 = ICMPType.errors()
+_ERR6 = ICMPv6Type.errors()
+_ND_OPTS_AT = ND_OPTIONS_AT
+_ND_MIN: dict[int, int] = {t: n for t, n in ND_OPTIONS_AT.items() if t != _T6.ROUTER_SOLICITATION}
+_EXT_NAMES: dict[int, str] = {
+    IPProto.HOPOPT: "hop-by-hop",
+    IPProto.IPV6_ROUTE: "routing",
+    IPProto.IPV6_FRAG: "fragment",
+    IPProto.IPV6_OPTS: "dest-opts",
+}
+_EXT_STOP: dict[int, str] = {IPProto.AH: "ah", IPProto.ESP: "esp", IPProto.IPV6_NONXT: "no-next"}
+_GENEVE_PROTOS = (_ET.TEB, _ET.IPV4, _ET.IPV6, _ET.ARP)
+_VLAN_TPIDS = EtherType.vlan_tpids()
+_L3 = (_ET.IPV4, _ET.IPV6)
+_ARPS = (_ET.ARP, _ET.RARP)
 _GUESS_MIN = 8 + 14 + 16
 
 
@@ -175,36 +198,36 @@ class _Frame:
 
     def link(self, lt: int) -> None:
         buf = self.buf
-        if lt == 1:
+        if lt == LinkType.ETHERNET:
             self.need(14, "ethernet", "Ethernet header")
             self.ether(_dissect(Ether, buf))
-        elif lt == 113:
+        elif lt == LinkType.LINUX_SLL:
             self.need(16, "sll", "Linux SLL header")
             self.cooked(_dissect(CookedLinux, buf), 16)
-        elif lt == 276:
+        elif lt == LinkType.LINUX_SLL2:
             self.need(20, "sll2", "Linux SLL2 header")
             self.cooked(_dissect(CookedLinuxV2, buf), 20)
-        elif lt in (101, 12, 14):
+        elif lt in (LinkType.RAW, LinkType.RAW_DLT12, LinkType.RAW_DLT14):
             version = buf[0] >> 4
             if version not in (4, 6):
                 self.fail("raw-ip", f"raw IP: expected IP version 4 or 6, found {version}")
-            self.l3(0x0800 if version == 4 else 0x86DD)
-        elif lt == 228:
-            self.l3(0x0800)
-        elif lt == 229:
-            self.l3(0x86DD)
-        elif lt in (0, 108):
+            self.l3(_ET.IPV4 if version == 4 else _ET.IPV6)
+        elif lt == LinkType.IPV4:
+            self.l3(_ET.IPV4)
+        elif lt == LinkType.IPV6:
+            self.l3(_ET.IPV6)
+        elif lt in (LinkType.NULL, LinkType.LOOP):
             self.need(4, "loopback", "loopback header")
             raw4 = buf[:4]
-            if lt == 108 or raw4[:3] == b"\0\0\0":
+            if lt == LinkType.LOOP or raw4[:3] == b"\0\0\0":
                 fam = int.from_bytes(raw4, "big")
             else:
                 fam = int.from_bytes(raw4, "little")
             self.pos = 4
-            if fam == 2:
-                self.l3(0x0800)
-            elif fam in (24, 28, 30):
-                self.l3(0x86DD)
+            if fam == BSD_AF_INET:
+                self.l3(_ET.IPV4)
+            elif fam in BSD_AF_INET6:
+                self.l3(_ET.IPV6)
         else:
             self.fail("link", f"unsupported link type {lt}")
 
@@ -226,7 +249,7 @@ class _Frame:
         self.ether(_dissect(Ether, self.buf[self.pos : self.end]))
 
     def cooked(self, sll: Packet, size: int) -> None:
-        self.v["pkt_type"] = _PKT_TYPES.get(int(sll.pkttype), str(int(sll.pkttype)))
+        self.v["pkt_type"] = PKT_TYPE_TEXT.get(int(sll.pkttype), str(int(sll.pkttype)))
         if isinstance(sll, CookedLinuxV2):
             self.v["ifindex"] = int(sll.ifindex)
         if int(sll.lladdrlen) == 6:
@@ -249,14 +272,14 @@ class _Frame:
             self.pos += 4
             tags += 1
             llc_ok = True
-        if etype < 0x0600:
+        if etype < ETHERTYPE_MIN:
             if llc_ok:
                 self.llc(payload)
             return
         self.v["ethertype"] = etype
-        if etype in (0x0800, 0x86DD):
+        if etype in _L3:
             self.l3(etype, payload)
-        elif etype in (0x0806, 0x8035):
+        elif etype in _ARPS:
             self.arp(payload)
 
     def llc(self, payload: Packet) -> None:
@@ -271,16 +294,16 @@ class _Frame:
         self.pos += 8
         etype = int(snap.code)
         self.v["ethertype"] = etype
-        if etype in (0x0800, 0x86DD):
+        if etype in _L3:
             self.l3(etype, None)
-        elif etype in (0x0806, 0x8035):
+        elif etype in _ARPS:
             self.arp(None)
 
     # ------------------------------------------------------------------ network layers
     def l3(self, etype: int, payload: Packet | None = None) -> None:
         """IPv4 / IPv6 at ``pos`` (``payload`` is scapy's dissection of it, if any)."""
         data = self.buf[self.pos :]
-        if etype == 0x0800:
+        if etype == _ET.IPV4:
             self.need(20, "ipv4", "IPv4 header")
             pkt = payload if isinstance(payload, IP) else _dissect(IP, data)
             self.ipv4(self.expect(pkt, IP, "ipv4", 20))
@@ -382,7 +405,11 @@ class _Frame:
     def arp(self, payload: Packet | None) -> None:
         self.need(8, "arp", "ARP header")
         a = payload if isinstance(payload, ARP) else _dissect(ARP, self.buf[self.pos :])
-        if isinstance(a, ARP) and (int(a.hwtype) in (1, 6) and a.hwlen == 6 and a.plen == 4):
+        if isinstance(a, ARP) and (
+            int(a.hwtype) in (ARP_HTYPE_ETHERNET, ARP_HTYPE_IEEE802)
+            and a.hwlen == 6
+            and a.plen == 4
+        ):
             self.need(28, "arp", "Ethernet/IPv4 ARP message")
             v = self.v
             v["arp_op"] = int(a.op)
@@ -393,13 +420,13 @@ class _Frame:
 
     # ------------------------------------------------------------------ transport layers
     def l4(self, proto: int, family: int, layer: Packet) -> None:
-        if proto == 17:
+        if proto == IPProto.UDP:
             self.udp(layer)
-        elif proto == 6:
+        elif proto == IPProto.TCP:
             self.tcp(layer)
-        elif proto == 1 and family == 4:
+        elif proto == IPProto.ICMP and family == 4:
             self.icmp(layer)
-        elif proto == 58 and family == 6:
+        elif proto == IPProto.ICMPV6 and family == 6:
             self.icmpv6(layer)
 
     def _layer(self, layer: Packet, cls: type) -> Packet:
@@ -448,7 +475,7 @@ class _Frame:
         v["payload_len"] = self.end - self.pos - 8
         if t in _ECHO4:
             v["echo_id"], v["echo_seq"] = int(ic.id), int(ic.seq)
-        if t == 3 and c == 4:
+        if t == ICMPType.DEST_UNREACH and c == ICMP_FRAG_NEEDED:
             v["mtu"] = int(ic.nexthopmtu)
         if t in _ERR4:
             self.quoted(ic.payload, 4, "icmp")
@@ -467,24 +494,24 @@ class _Frame:
         v = self.v
         v["icmp_type"], v["icmp_code"] = t, c
         v["payload_len"] = self.end - self.pos - 8
-        if t in (128, 129):
+        if t in (_T6.ECHO_REQUEST, _T6.ECHO_REPLY):
             v["echo_id"], v["echo_seq"] = int(ic.id), int(ic.seq)
-        if t == 2:
+        if t == _T6.PACKET_TOO_BIG:
             v["mtu"] = int(ic.mtu)
         if t in _ERR6:
             self.quoted(ic.payload, 6, "icmpv6")
-        if 133 <= t <= 137:
+        if _T6.ROUTER_SOLICITATION <= t <= _T6.REDIRECT:
             self.nd(ic, t)
 
     def nd(self, ic: Packet, t: int) -> None:
         if t in _ND_MIN:
             self.need(_ND_MIN[t], "icmpv6", "ICMPv6 ND message")
         v = self.v
-        if t in (135, 136, 137):
+        if t in (_T6.NEIGHBOR_SOLICITATION, _T6.NEIGHBOR_ADVERTISEMENT, _T6.REDIRECT):
             v["nd_target"] = ic.tgt
-        if t == 136:
+        if t == _T6.NEIGHBOR_ADVERTISEMENT:
             v["nd_flags"] = "".join(L for L, f in (("R", ic.R), ("S", ic.S), ("O", ic.O)) if f)
-        if t == 134:
+        if t == _T6.ROUTER_ADVERTISEMENT:
             v["nd_flags"] = "".join(L for L, f in (("M", ic.M), ("O", ic.O)) if f)
         # options: scapy chains them as payload layers of the message
         cur = self.pos + _ND_OPTS_AT[t]
@@ -498,9 +525,18 @@ class _Frame:
                 self.fail("icmpv6", f"ND option length must be at least 1, found 0 at {cur}")
             self.need(ln, "icmpv6", "ND option", at=cur)
             typ = int(opt.type)
-            if ln >= 8 and ((typ == 1 and t in (133, 134, 135)) or (typ == 2 and t in (136, 137))):
+            src_lla = typ == NDOption.SOURCE_LLADDR and t in (
+                _T6.ROUTER_SOLICITATION,
+                _T6.ROUTER_ADVERTISEMENT,
+                _T6.NEIGHBOR_SOLICITATION,
+            )
+            tgt_lla = typ == NDOption.TARGET_LLADDR and t in (
+                _T6.NEIGHBOR_ADVERTISEMENT,
+                _T6.REDIRECT,
+            )
+            if ln >= 8 and (src_lla or tgt_lla):
                 v["nd_lladdr"] = opt.lladdr
-            if ln >= 8 and typ == 5 and t == 134:
+            if ln >= 8 and typ == NDOption.MTU and t == _T6.ROUTER_ADVERTISEMENT:
                 v["mtu"] = int(opt.mtu)
             cur += ln
             opt = opt.payload
@@ -527,10 +563,14 @@ class _Frame:
             first = int(ip.frag) == 0
             l4 = base + ihl
             nxt = ip.payload
-            echo = (1, (0, 8))
+            echo: tuple[int, tuple[int, ...]] = (
+                IPProto.ICMP,
+                (ICMPType.ECHO_REPLY, ICMPType.ECHO_REQUEST),
+            )
         else:
-            ip = q if q.__class__.__name__ == "IPerror6" else None
-            if ip is None:
+            if q.__class__.__name__ == "IPerror6":
+                ip = q
+            else:
                 from scapy.layers.inet6 import IPerror6
 
                 ip = _dissect(IPerror6, self.buf[base:lim])
@@ -541,10 +581,10 @@ class _Frame:
             l4 = base + 40
             nxt = ip.payload
             for _ in range(4):
-                if nh not in (0, 43, 60, 44) or l4 + 8 > lim:
+                if nh not in _EXT_NAMES or l4 + 8 > lim:
                     break
                 hdr = self.buf[l4 : l4 + 8]
-                if nh == 44:
+                if nh == IPProto.IPV6_FRAG:
                     first &= (int.from_bytes(hdr[2:4], "big") >> 3) == 0
                     ln = 8
                 else:
@@ -552,14 +592,14 @@ class _Frame:
                 nh = hdr[0]
                 l4 += ln
                 nxt = None
-            echo = (58, (128, 129))
+            echo = (IPProto.ICMPV6, (_T6.ECHO_REQUEST, _T6.ECHO_REPLY))
         v["emb_ip_version"] = family
         v["emb_ip_proto"] = nh
         if not first:
             return
         # scapy's UDPerror/TCPerror/ICMPerror need a full header; a quote that stops after
         # the ports (RFC 792: 8 bytes) is left as Raw, so read what it holds from the bytes.
-        if nh in (6, 17) and l4 + 4 <= lim:
+        if nh in (IPProto.TCP, IPProto.UDP) and l4 + 4 <= lim:
             if nxt is not None and hasattr(nxt, "sport") and not isinstance(nxt, Raw):
                 v["emb_sport"], v["emb_dport"] = int(nxt.sport), int(nxt.dport)
             else:
@@ -617,7 +657,7 @@ class _Frame:
             and int(gn.optionlen) * 4 + 8 <= wire
         )
         vx_strict = flags == 0x08 and g[1:4] == b"\0\0\0" and g[7] == 0
-        gpe_ok = bool(flags & 0x04) and 1 <= g[3] <= 4
+        gpe_ok = bool(flags & 0x04) and GpeNextProtocol.IPV4 <= g[3] <= GpeNextProtocol.NSH
         if on_gp and gpe_ok:
             return "vxlan-gpe"
         if on_vx and ibit and not gen_strict:
@@ -642,13 +682,13 @@ class _Frame:
         left = wire - 22
         et = int(inner.type)
         p = b[22:]
-        if et == 0x0800:
+        if et == _ET.IPV4:
             ihl = (p[0] & 0x0F) * 4
             tl = int.from_bytes(p[2:4], "big")
             return p[0] >> 4 == 4 and ihl >= 20 and ihl <= tl <= left
-        if et == 0x86DD:
+        if et == _ET.IPV6:
             return p[0] >> 4 == 6 and 40 + int.from_bytes(p[4:6], "big") <= left
-        if et == 0x0806:
+        if et == _ET.ARP:
             return (
                 p[0:2] == b"\0\x01"
                 and p[2:4] == b"\x08\x00"
@@ -697,16 +737,16 @@ class _Frame:
         self.pos += 8
         if gpe:
             nproto = self.buf[self.pos - 5]
-            if nproto in _GPE_PROTO:
-                v["tunnel_proto"] = _GPE_PROTO[nproto]
-            if nproto == 1:
-                self.l3(0x0800)
-            elif nproto == 2:
-                self.l3(0x86DD)
-            elif nproto == 3:
+            if GpeNextProtocol.IPV4 <= nproto <= GpeNextProtocol.NSH:
+                v["tunnel_proto"] = int(GpeNextProtocol(nproto).ethertype)
+            if nproto == GpeNextProtocol.IPV4:
+                self.l3(_ET.IPV4)
+            elif nproto == GpeNextProtocol.IPV6:
+                self.l3(_ET.IPV6)
+            elif nproto == GpeNextProtocol.ETHERNET:
                 self.inner_ether()
             return
-        v["tunnel_proto"] = 0x6558
+        v["tunnel_proto"] = int(_ET.TEB)
         if int(hdr.flags) & 0x80:
             v["vxlan_gbp"] = int(hdr.gpid) if fits else int.from_bytes(h[2:4], "big")
         self.inner_ether()
@@ -746,11 +786,11 @@ class _Frame:
         v["geneve_critical"] = bool(int(g.critical))
         v["geneve_options"] = ";".join(items)
         self.pos += 8 + optlen
-        if proto == 0x6558:
+        if proto == _ET.TEB:
             self.inner_ether()
-        elif proto in (0x0800, 0x86DD):
+        elif proto in _L3:
             self.l3(proto)
-        elif proto == 0x0806:
+        elif proto == _ET.ARP:
             self.arp(None)
 
 

@@ -36,23 +36,38 @@ import shutil
 import struct
 import subprocess
 import tempfile
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..decode.options import DecodeOptions
 from ..decode.result import DecodedBatch
 from ..errors import EngineError
+from ..proto import ICMP_FRAG_NEEDED, PKT_TYPE_TEXT, EtherType, ICMPType, ICMPv6Type, IPProto
 from ..read.records import RecordBatch
 from ._rows import rows_to_batch
 
-__all__ = ["NOT_DECODED", "decode_batch_tshark", "find_tshark", "write_pcapng"]
+__all__ = [
+    "CONDITIONAL",
+    "FIELDS",
+    "ICMP6_ERRORS",
+    "ICMP_ERRORS",
+    "NOT_DECODED",
+    "TsharkFrame",
+    "decode_batch_tshark",
+    "find_tshark",
+    "run_fields",
+    "write_pcapng",
+]
 
 _DEFAULT = DecodeOptions()
 
 NOT_DECODED: frozenset[str] = frozenset({"decode_layer", "decode_error"})
 """Columns the tshark engine leaves null: tshark's expert info has no equivalent layer/text."""
 
-# tshark field -> the protocol (as named in frame.protocols) whose instances it occurs in.
-_FIELDS: dict[str, str] = {
+# tshark field -> the protocol (as named in frame.protocols) whose instances it occurs in ("": not
+# attributed to instances; read from ``TsharkFrame.row``). The one owner of this mapping:
+# tests/test_conformance_tshark.py reads it too.
+FIELDS: dict[str, str] = {
     "frame.number": "",
     "frame.protocols": "",
     "eth.src": "eth",
@@ -136,36 +151,47 @@ _FIELDS: dict[str, str] = {
     "arp.dst.hw_mac": "arp",
     "arp.dst.proto_ipv4": "arp",
 }
-_FIELD_NAMES = tuple(_FIELDS)
+_FIELD_NAMES = tuple(FIELDS)
 
-_ECHO4 = {0, 8, 13, 14, 15, 16, 17, 18}  # tshark 4.0 shows icmp.ident/seq for these types
+_T6 = ICMPv6Type
+_ECHO4 = frozenset(ICMPType.with_id_seq())  # tshark 4.0 shows icmp.ident/seq for these types
+_ECHO6 = frozenset({_T6.ECHO_REQUEST, _T6.ECHO_REPLY})
+
+
+def _is(value: int) -> Callable[[int], bool]:
+    return lambda t: t == value
+
+
 # field -> (type field, predicate on the instance's type): the instances that carry the field
-_CONDITIONAL: dict[str, tuple[str, Any]] = {
+CONDITIONAL: dict[str, tuple[str, Callable[[int], bool]]] = {
     "icmp.ident": ("icmp.type", lambda t: t in _ECHO4),
     "icmp.seq": ("icmp.type", lambda t: t in _ECHO4),
-    "icmp.mtu": ("icmp.type", lambda t: t == 3),
-    "icmpv6.echo.identifier": ("icmpv6.type", lambda t: t in (128, 129)),
-    "icmpv6.echo.sequence_number": ("icmpv6.type", lambda t: t in (128, 129)),
-    "icmpv6.mtu": ("icmpv6.type", lambda t: t == 2),
-    "icmpv6.nd.ns.target_address": ("icmpv6.type", lambda t: t == 135),
-    "icmpv6.nd.na.target_address": ("icmpv6.type", lambda t: t == 136),
-    "icmpv6.nd.rd.target_address": ("icmpv6.type", lambda t: t == 137),
-    "icmpv6.nd.na.flag.r": ("icmpv6.type", lambda t: t == 136),
-    "icmpv6.nd.na.flag.s": ("icmpv6.type", lambda t: t == 136),
-    "icmpv6.nd.na.flag.o": ("icmpv6.type", lambda t: t == 136),
-    "icmpv6.nd.ra.flag.m": ("icmpv6.type", lambda t: t == 134),
-    "icmpv6.nd.ra.flag.o": ("icmpv6.type", lambda t: t == 134),
+    "icmp.mtu": ("icmp.type", _is(ICMPType.DEST_UNREACH)),
+    "icmpv6.echo.identifier": ("icmpv6.type", lambda t: t in _ECHO6),
+    "icmpv6.echo.sequence_number": ("icmpv6.type", lambda t: t in _ECHO6),
+    "icmpv6.mtu": ("icmpv6.type", _is(_T6.PACKET_TOO_BIG)),
+    "icmpv6.nd.ns.target_address": ("icmpv6.type", _is(_T6.NEIGHBOR_SOLICITATION)),
+    "icmpv6.nd.na.target_address": ("icmpv6.type", _is(_T6.NEIGHBOR_ADVERTISEMENT)),
+    "icmpv6.nd.rd.target_address": ("icmpv6.type", _is(_T6.REDIRECT)),
+    "icmpv6.nd.na.flag.r": ("icmpv6.type", _is(_T6.NEIGHBOR_ADVERTISEMENT)),
+    "icmpv6.nd.na.flag.s": ("icmpv6.type", _is(_T6.NEIGHBOR_ADVERTISEMENT)),
+    "icmpv6.nd.na.flag.o": ("icmpv6.type", _is(_T6.NEIGHBOR_ADVERTISEMENT)),
+    "icmpv6.nd.ra.flag.m": ("icmpv6.type", _is(_T6.ROUTER_ADVERTISEMENT)),
+    "icmpv6.nd.ra.flag.o": ("icmpv6.type", _is(_T6.ROUTER_ADVERTISEMENT)),
     "vxlan.gbp": ("vxlan.flags", lambda f: bool(f & 0x8000)),
 }
-_ICMP_ERRORS = {3, 4, 5, 11, 12}
-_ICMP6_ERRORS = {1, 2, 3, 4}
+"""Fields tshark gives only for some instances of their protocol: the predicate on the
+instance's type says which (occurrences are then matched to those instances in order)."""
+ICMP_ERRORS: frozenset[int] = frozenset(ICMPType.errors())
+"""ICMP types whose body quotes the offending packet (the ``emb_*`` columns)."""
+ICMP6_ERRORS: frozenset[int] = frozenset(ICMPv6Type.errors())
+"""ICMPv6 types whose body quotes the offending packet."""
 _EXT = {
     "ipv6.hopopts": "hop-by-hop",
     "ipv6.routing": "routing",
     "ipv6.fraghdr": "fragment",
     "ipv6.dstopts": "dest-opts",
 }
-_PKT_TYPES = {0: "host", 1: "broadcast", 2: "multicast", 3: "otherhost", 4: "outgoing"}
 _TUNNELS = ("vxlan", "geneve", "vxlan_gpe")
 _TAGS = ("vlan", "ieee8021ad")
 
@@ -218,18 +244,18 @@ def write_pcapng(batch: RecordBatch, path: str) -> None:
             fh.write(pkt + b"\0" * pad + struct.pack("<I", total))
 
 
-def _run(tshark: str, path: str, options: DecodeOptions) -> list[list[str]]:
-    # no reassembly: every frame is dissected on its own, as the other engines do
-    cmd = [tshark, "-n", "-r", path, "-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE"]
-    for ports, name in (
-        (options.vxlan_ports, "vxlan"),
-        (options.geneve_ports, "geneve"),
-        (options.gpe_ports, "vxlan_gpe"),
-    ):
-        for p in sorted(ports):
-            cmd += ["-d", f"udp.port=={int(p)},{name}"]
+def run_fields(
+    tshark: str, path: str, fields: Iterable[str], args: Iterable[str] = ()
+) -> list[dict[str, list[str]]]:
+    """Run ``tshark -T fields -E occurrence=a`` on ``path``: one dict per frame, each field's
+    occurrences as a list (in dissection order). ``args`` go before ``-T`` (``-d``, ``-o``).
+
+    Raises :class:`EngineError` when tshark cannot run, fails, or prints a malformed line.
+    """
+    names = tuple(fields)
+    cmd = [tshark, "-n", "-r", path, *args]
     cmd += ["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"]
-    for f in _FIELD_NAMES:
+    for f in names:
         cmd += ["-e", f]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -237,16 +263,29 @@ def _run(tshark: str, path: str, options: DecodeOptions) -> list[list[str]]:
         raise EngineError(f"cannot run {tshark}: {exc}") from exc
     if proc.returncode != 0:
         tail = " ".join(proc.stderr.split())[-300:]
-        raise EngineError(f"tshark failed (exit {proc.returncode}) on a batch: {tail}")
+        raise EngineError(f"tshark failed (exit {proc.returncode}) on {path}: {tail}")
     rows = []
     for line in proc.stdout.splitlines():
         cells = line.split("\t")
-        if len(cells) != len(_FIELD_NAMES):
+        if len(cells) != len(names):
             raise EngineError(
-                f"tshark printed {len(cells)} fields, expected {len(_FIELD_NAMES)}: {line[:120]!r}"
+                f"tshark printed {len(cells)} fields, expected {len(names)}: {line[:120]!r}"
             )
-        rows.append(cells)
+        rows.append({f: (c.split(",") if c else []) for f, c in zip(names, cells, strict=True)})
     return rows
+
+
+def _run(tshark: str, path: str, options: DecodeOptions) -> list[dict[str, list[str]]]:
+    # no reassembly: every frame is dissected on its own, as the other engines do
+    args = ["-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE"]
+    for ports, name in (
+        (options.vxlan_ports, "vxlan"),
+        (options.geneve_ports, "geneve"),
+        (options.gpe_ports, "vxlan_gpe"),
+    ):
+        for p in sorted(ports):
+            args += ["-d", f"udp.port=={int(p)},{name}"]
+    return run_fields(tshark, path, _FIELD_NAMES, args)
 
 
 def _int(text: str) -> int:
@@ -257,52 +296,102 @@ def _flag(text: str) -> bool:
     return text in ("1", "True", "true")
 
 
-class _Frame:
-    """One tshark line with its occurrences attributed to protocol instances."""
+class TsharkFrame:
+    """One tshark line (``run_fields`` row) with its occurrences attributed to protocol
+    instances: ``values[field][i]`` is the field's text in the ``i``-th entry of ``protos``.
 
-    def __init__(self, cells: list[str]) -> None:
-        self.row = {
-            f: (c.split(",") if c else []) for f, c in zip(_FIELD_NAMES, cells, strict=True)
-        }
-        protos = self.row["frame.protocols"]
-        self.protos = protos[0].split(":") if protos else []
+    Occurrences are matched to the instances of the field's protocol (those that carry it, for
+    :data:`CONDITIONAL` fields) in order. Fewer occurrences than instances: a cut frame whose
+    last layers lack the field. With ``strict``, a conditional field with fewer occurrences, or
+    any field with more occurrences than instances, is not attributed and is noted in
+    ``unmapped`` instead (the engine drops those silently).
+    """
+
+    def __init__(
+        self, row: dict[str, list[str]], fields: dict[str, str] = FIELDS, *, strict: bool = False
+    ) -> None:
+        self.row = row
+        self.strict = strict
+        protos = row["frame.protocols"]
+        self.protos: list[str] = protos[0].split(":") if protos else []
+        self.unmapped: list[str] = []
         self.values: dict[str, dict[int, str]] = {}
-        for field, proto in _FIELDS.items():
+        for field, proto in fields.items():
             if proto:
                 self.values[field] = self._attribute(field, proto)
 
     def _attribute(self, field: str, proto: str) -> dict[int, str]:
         occ = self.row[field]
         inst = [i for i, p in enumerate(self.protos) if p == proto]
-        if field in _CONDITIONAL:
-            type_field, pred = _CONDITIONAL[field]
+        if field in CONDITIONAL:
+            type_field, pred = CONDITIONAL[field]
             types = self.values.get(type_field) or self._attribute(type_field, proto)
             inst = [i for i in inst if i in types and pred(_int(types[i]))]
-        if not occ or len(occ) > len(inst):
+        if not occ:
+            return {}
+        if len(occ) > len(inst) or (self.strict and len(occ) < len(inst) and field in CONDITIONAL):
+            if self.strict:
+                self.unmapped.append(f"{field}: {len(occ)} values for {len(inst)} {proto} layers")
             return {}
         # fewer values than layers: a cut frame, whose last layers lack the field
         return dict(zip(inst, occ, strict=False))
 
     def get(self, field: str, index: int | None) -> str | None:
+        """The field's text at protocol instance ``index`` (``None``: absent, or no index)."""
         if index is None:
             return None
         return self.values[field].get(index)
 
     def geti(self, field: str, index: int | None) -> int | None:
+        """:meth:`get` as an integer (decimal or ``0x`` hex)."""
         text = self.get(field, index)
         return None if text is None else _int(text)
 
     def first(self, names: tuple[str, ...], lo: int, hi: int) -> int | None:
+        """Index of the first protocol in ``names`` within ``protos[lo:hi]`` (``None``: none)."""
         for i in range(lo, hi):
             if self.protos[i] in names:
                 return i
         return None
 
     def all(self, names: tuple[str, ...], lo: int, hi: int) -> list[int]:
+        """Indexes of every protocol in ``names`` within ``protos[lo:hi]``."""
         return [i for i in range(lo, hi) if self.protos[i] in names]
 
+    def nd_flags(self, icmp_type: int | None, ic: int) -> str | None:
+        """The ``nd_flags`` text of the ICMPv6 header at ``ic``: ``RSO`` letters of an NA, ``MO``
+        of an RA (``None``: another type, or a flag tshark did not give)."""
+        if icmp_type == ICMPv6Type.NEIGHBOR_ADVERTISEMENT:
+            prefix, letters = "icmpv6.nd.na.flag.", "RSO"
+        elif icmp_type == ICMPv6Type.ROUTER_ADVERTISEMENT:
+            prefix, letters = "icmpv6.nd.ra.flag.", "MO"
+        else:
+            return None
+        flags = [self.get(prefix + x.lower(), ic) for x in letters]
+        if None in flags:
+            return None
+        return "".join(L for L, f in zip(letters, flags, strict=True) if f and _flag(f))
 
-def _map(fr: _Frame, options: DecodeOptions) -> dict[str, Any]:
+    def quoted_start(self, ip: int) -> tuple[int, int | None]:
+        """Where the pod frame that starts with the IP header at ``ip`` ends, and where the
+        packet quoted by an ICMP error starts (``None``: no quoted packet).
+
+        A second IP header ends the pod frame; it is the quoted packet when an ICMP/ICMPv6
+        error header stands between the two.
+        """
+        p, n = self.protos, len(self.protos)
+        nxt = self.first(("ip", "ipv6"), ip + 1, n)
+        if nxt is None:
+            return n, None
+        icmp = self.first(("icmp", "icmpv6"), ip + 1, nxt)
+        if icmp is not None:
+            t = self.geti(f"{p[icmp]}.type", icmp)
+            if t in (ICMP_ERRORS if p[icmp] == "icmp" else ICMP6_ERRORS):
+                return nxt, nxt
+        return nxt, None
+
+
+def _map(fr: TsharkFrame, options: DecodeOptions) -> dict[str, Any]:
     """The packets-table values tshark gives for one frame."""
     p = fr.protos
     n = len(p)
@@ -336,21 +425,11 @@ def _map(fr: _Frame, options: DecodeOptions) -> dict[str, Any]:
     if sll is not None:
         pt = fr.geti("sll.pkttype", sll)
         if pt is not None:
-            v["pkt_type"] = _PKT_TYPES.get(pt, str(pt))
+            v["pkt_type"] = PKT_TYPE_TEXT.get(pt, str(pt))
         v["ifindex"] = fr.geti("sll.ifindex", sll)
     # the pod frame: from pod_lo to the end, split at a quoted (emb) or second IP header
     ip = fr.first(("ip", "ipv6"), pod_lo, n)
-    pod_hi = n
-    emb_lo = None
-    if ip is not None:
-        nxt = fr.first(("ip", "ipv6"), ip + 1, n)
-        if nxt is not None:
-            pod_hi = nxt
-            icmp = fr.first(("icmp", "icmpv6"), ip + 1, nxt)
-            if icmp is not None:
-                t = fr.geti(f"{p[icmp]}.type", icmp)
-                if t in (_ICMP_ERRORS if p[icmp] == "icmp" else _ICMP6_ERRORS):
-                    emb_lo = nxt
+    pod_hi, emb_lo = (n, None) if ip is None else fr.quoted_start(ip)
     _link(fr, v, pod_lo, pod_hi, ip)
     if ip is not None:
         _ip(fr, v, ip, pod_hi)
@@ -367,7 +446,9 @@ def _map(fr: _Frame, options: DecodeOptions) -> dict[str, Any]:
     return {k: x for k, x in v.items() if x is not None}
 
 
-def _tunnel(fr: _Frame, v: dict[str, Any], first: int, last: int, options: DecodeOptions) -> None:
+def _tunnel(
+    fr: TsharkFrame, v: dict[str, Any], first: int, last: int, options: DecodeOptions
+) -> None:
     p = fr.protos
     name = p[last]
     udp = fr.first(("udp",), max(fr.all(("udp",), 0, last) or [0]), last)
@@ -385,7 +466,7 @@ def _tunnel(fr: _Frame, v: dict[str, Any], first: int, last: int, options: Decod
         if flags is not None:
             v["vxlan_flags"] = flags >> 8
         v["vxlan_gbp"] = fr.geti("vxlan.gbp", last)
-        v["tunnel_proto"] = 0x6558
+        v["tunnel_proto"] = int(EtherType.TEB)
     elif name == "geneve":
         v["tunnel_proto"] = fr.geti("geneve.proto_type", last)
         crit = fr.get("geneve.flags.critical", last)
@@ -404,7 +485,7 @@ def _tunnel(fr: _Frame, v: dict[str, Any], first: int, last: int, options: Decod
                 )
 
 
-def _link(fr: _Frame, v: dict[str, Any], lo: int, hi: int, ip: int | None) -> None:
+def _link(fr: TsharkFrame, v: dict[str, Any], lo: int, hi: int, ip: int | None) -> None:
     stop = ip if ip is not None else hi
     eth = fr.first(("eth",), lo, stop)
     if eth is not None:
@@ -431,7 +512,7 @@ def _link(fr: _Frame, v: dict[str, Any], lo: int, hi: int, ip: int | None) -> No
             v["ethertype"] = fr.geti("sll.etype", sll)
 
 
-def _ip(fr: _Frame, v: dict[str, Any], ip: int, hi: int) -> None:
+def _ip(fr: TsharkFrame, v: dict[str, Any], ip: int, hi: int) -> None:
     p = fr.protos
     if p[ip] == "ip":
         v["ip_version"] = 4
@@ -467,13 +548,13 @@ def _ip(fr: _Frame, v: dict[str, Any], ip: int, hi: int) -> None:
         k += 1
     if k < hi and p[k] in ("ah", "esp"):
         names.append(p[k])
-        nh = 51 if p[k] == "ah" else 50
+        nh = int(IPProto.AH if p[k] == "ah" else IPProto.ESP)
     if names:
         v["ip6_ext"] = ",".join(names)
     v["ip_proto"] = nh
 
 
-def _ip_payload(fr: _Frame, ip: int, upto: int) -> int | None:
+def _ip_payload(fr: TsharkFrame, ip: int, upto: int) -> int | None:
     """Bytes after the IP header (and IPv6 extension headers up to ``upto``), or None."""
     p = fr.protos
     if p[ip] == "ip":
@@ -493,7 +574,7 @@ def _ip_payload(fr: _Frame, ip: int, upto: int) -> int | None:
     return plen
 
 
-def _transport(fr: _Frame, v: dict[str, Any], lo: int, hi: int, ip: int | None) -> None:
+def _transport(fr: TsharkFrame, v: dict[str, Any], lo: int, hi: int, ip: int | None) -> None:
     p = fr.protos
     l4 = fr.first(("tcp", "udp"), lo, hi)
     if l4 is not None:
@@ -520,7 +601,7 @@ def _transport(fr: _Frame, v: dict[str, Any], lo: int, hi: int, ip: int | None) 
         if t in _ECHO4:
             v["echo_id"] = fr.geti("icmp.ident", ic)
             v["echo_seq"] = fr.geti("icmp.seq", ic)
-        if t == 3 and c == 4:
+        if t == ICMPType.DEST_UNREACH and c == ICMP_FRAG_NEEDED:
             v["mtu"] = fr.geti("icmp.mtu", ic)
         return
     t = v["icmp_type"] = fr.geti("icmpv6.type", ic)
@@ -528,24 +609,19 @@ def _transport(fr: _Frame, v: dict[str, Any], lo: int, hi: int, ip: int | None) 
     v["echo_id"] = fr.geti("icmpv6.echo.identifier", ic)
     v["echo_seq"] = fr.geti("icmpv6.echo.sequence_number", ic)
     v["mtu"] = fr.geti("icmpv6.mtu", ic)
-    if t == 134 and fr.row["icmpv6.opt.mtu"]:
+    if t == _T6.ROUTER_ADVERTISEMENT and fr.row["icmpv6.opt.mtu"]:
         v["mtu"] = _int(fr.row["icmpv6.opt.mtu"][-1])
     for f in ("ns", "na", "rd"):
         v["nd_target"] = v.get("nd_target") or fr.get(f"icmpv6.nd.{f}.target_address", ic)
-    if t == 136:
-        flags = [fr.get(f"icmpv6.nd.na.flag.{x}", ic) for x in "rso"]
-        if None not in flags:
-            v["nd_flags"] = "".join(L for L, f in zip("RSO", flags, strict=True) if _flag(f))
-    if t == 134:
-        flags = [fr.get(f"icmpv6.nd.ra.flag.{x}", ic) for x in "mo"]
-        if None not in flags:
-            v["nd_flags"] = "".join(L for L, f in zip("MO", flags, strict=True) if _flag(f))
-    if t in (133, 134, 135, 136, 137):
+    nd_flags = fr.nd_flags(t, ic)
+    if nd_flags is not None:
+        v["nd_flags"] = nd_flags
+    if t is not None and _T6.ROUTER_SOLICITATION <= t <= _T6.REDIRECT:
         lla = fr.row["icmpv6.opt.linkaddr"]
         v["nd_lladdr"] = lla[-1] if lla else None
 
 
-def _emb(fr: _Frame, v: dict[str, Any], lo: int, n: int) -> None:
+def _emb(fr: TsharkFrame, v: dict[str, Any], lo: int, n: int) -> None:
     p = fr.protos
     v6 = p[lo] == "ipv6"
     v["emb_ip_version"] = 6 if v6 else 4
@@ -570,7 +646,7 @@ def _emb(fr: _Frame, v: dict[str, Any], lo: int, n: int) -> None:
     eic = fr.first(("icmp", "icmpv6"), lo, n)
     if eic is not None:
         if p[eic] == "icmp":
-            if fr.geti("icmp.type", eic) in (0, 8):
+            if fr.geti("icmp.type", eic) in (ICMPType.ECHO_REPLY, ICMPType.ECHO_REQUEST):
                 v["emb_echo_id"] = fr.geti("icmp.ident", eic)
                 v["emb_echo_seq"] = fr.geti("icmp.seq", eic)
         else:
@@ -598,8 +674,8 @@ def decode_batch_tshark(batch: RecordBatch, options: DecodeOptions = _DEFAULT) -
         os.unlink(path)
     rows: list[dict[str, Any]] = [{} for _ in range(n)]
     seen = 0
-    for cells in lines:
-        fr = _Frame(cells)
+    for row in lines:
+        fr = TsharkFrame(row)
         no = _int(fr.row["frame.number"][0]) if fr.row["frame.number"] else 0
         if not 1 <= no <= n:
             raise EngineError(f"tshark reported frame {no}; the batch has {n} records")

@@ -8,7 +8,7 @@ integers), nullable integers become ``-1`` where null, and several columns are f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -228,3 +228,20 @@ def key_hash(columns: Sequence[np.ndarray]) -> np.ndarray:
     """One ``uint64`` per row combining the ``int64`` arrays ``columns`` (same on both sides)."""
     frame = pd.DataFrame({f"k{i}": np.asarray(c, dtype=np.int64) for i, c in enumerate(columns)})
     return pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
+
+
+def nullable(values: np.ndarray, dtype: str) -> pd.api.extensions.ExtensionArray:
+    """A nullable integer array of ``dtype`` from ``int64`` values, null where negative."""
+    v = np.asarray(values, dtype=np.int64)
+    mask = v < 0
+    np_dtype = pd.api.types.pandas_dtype(dtype).numpy_dtype
+    return pd.arrays.IntegerArray(np.where(mask, 0, v).astype(np_dtype), mask)
+
+
+def texts(values: np.ndarray, fmt: Callable[[int], str] = str) -> np.ndarray:
+    """Object array of ``fmt(v)`` for each integer, ``?`` where negative (``fmt`` runs once per
+    distinct value)."""
+    v = np.asarray(values, dtype=np.int64)
+    uniq, inv = np.unique(v, return_inverse=True)
+    out = np.asarray([fmt(int(u)) if u >= 0 else "?" for u in uniq], dtype=object)
+    return out[inv.reshape(-1)] if len(v) else np.zeros(0, dtype=object)

@@ -6,6 +6,8 @@ Each table's columns are a tuple of ``(name, dtype, doc)``; ``docs/exchanges.md`
 
 from __future__ import annotations
 
+from ..proto import ExchangeKind, ExchangeStatus
+
 __all__ = [
     "CLOCK_COLUMNS",
     "EXCHANGE_COLUMNS",
@@ -15,42 +17,56 @@ __all__ = [
     "exchanges_markdown",
 ]
 
-KINDS: tuple[str, ...] = ("arp", "nd", "echo", "tcp", "icmp-error")
+KINDS: tuple[str, ...] = ExchangeKind.values()
+"""The ``kind`` categories, in order (from :class:`~vxlanlens.proto.ExchangeKind`)."""
 
-STATUSES: tuple[tuple[str, str], ...] = (
-    (
-        "answered",
-        "The request got a reply that passed verification (addressed to the requester, after the request, within the timeout).",
+_STATUS_DOCS: dict[ExchangeStatus, str] = {
+    ExchangeStatus.ANSWERED: (
+        "The request got a reply that passed verification (addressed to the requester, after the request, within the timeout)."
     ),
-    ("unanswered", "No verified reply within the timeout at this observation point."),
-    (
-        "unsolicited",
-        "A reply with no matching request before it at this point within the timeout (for `icmp-error`: the packet it quotes was not seen here).",
+    ExchangeStatus.UNANSWERED: "No verified reply within the timeout at this observation point.",
+    ExchangeStatus.UNSOLICITED: (
+        "A reply with no matching request before it at this point within the timeout (for `icmp-error`: the packet it quotes was not seen here)."
     ),
-    (
-        "duplicate",
-        "A retransmitted request (same key as an earlier request at this point, within the timeout of the previous copy; `duplicate_of` names the first copy), or a repeated reply to an already answered request (`duplicate_of` names the first reply).",
+    ExchangeStatus.DUPLICATE: (
+        "A retransmitted request (same key as an earlier request at this point, within the timeout of the previous copy; `duplicate_of` names the first copy), or a repeated reply to an already answered request (`duplicate_of` names the first reply)."
     ),
-    (
-        "gratuitous",
-        "A gratuitous ARP: an announcement (request or reply whose sender IP equals its target IP); nobody is expected to answer.",
+    ExchangeStatus.GRATUITOUS: (
+        "A gratuitous ARP: an announcement (request or reply whose sender IP equals its target IP); nobody is expected to answer."
     ),
-    (
-        "dad",
-        "A duplicate-address-detection probe nobody contested: an NS from `::`, or an ARP probe from 0.0.0.0. A contested probe is `answered` (the address is in use) and says so in `note`.",
+    ExchangeStatus.DAD: (
+        "A duplicate-address-detection probe nobody contested: an NS from `::`, or an ARP probe from 0.0.0.0. A contested probe is `answered` (the address is in use) and says so in `note`."
     ),
-)
+}
+
+STATUSES: tuple[tuple[str, str], ...] = tuple((s.value, _STATUS_DOCS[s]) for s in ExchangeStatus)
+"""``(status, meaning)`` in the order of the ``status`` categories (:class:`ExchangeStatus`)."""
+
+
+_KIND_NOTES: dict[str, str] = {
+    ExchangeKind.ND: "IPv6 neighbour solicitation/advertisement",
+    ExchangeKind.ECHO: "ICMP and ICMPv6",
+    ExchangeKind.TCP: "handshake",
+}
+
+
+def _code_list(values: tuple[str, ...], notes: dict[str, str] | None = None) -> str:
+    """```a`, `b (note)` or `c``` for the docs."""
+    notes = notes or {}
+    quoted = [f"`{v}`" + (f" ({notes[v]})" if v in notes else "") for v in values]
+    return ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
 
 EXCHANGE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     (
         "kind",
         "category",
-        "`arp`, `nd` (IPv6 neighbour solicitation/advertisement), `echo` (ICMP and ICMPv6), `tcp` (handshake) or `icmp-error`.",
+        _code_list(ExchangeKind.values(), _KIND_NOTES) + ".",
     ),
     (
         "status",
         "category",
-        "`answered`, `unanswered`, `unsolicited`, `duplicate`, `gratuitous` or `dad` (see the table of statuses).",
+        f"{_code_list(ExchangeStatus.values())} (see the table of statuses).",
     ),
     (
         "key",

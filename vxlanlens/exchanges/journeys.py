@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import VxlanlensError
-from ._prep import Prepared, check_positive, check_table, key_hash
+from ..proto import ArpOp, ICMPType, ICMPv6Type, IPProto, TcpFlag
+from ._prep import Prepared, check_positive, check_table, key_hash, nullable, texts
 from .columns import CLOCK_COLUMNS, JOURNEY_COLUMNS
 
 __all__ = ["clock_offsets", "journeys"]
@@ -258,12 +259,10 @@ def journeys(
             "capture": pd.Categorical.from_codes(p.cap[r], categories=caps),
             "frame_no": pd.array(p.frame[r], dtype="Int64"),
             "ts": pd.to_datetime(p.ts[r], unit="ns", utc=True),
-            "clock_offset_s": pd.array(np.where(np.isnan(cap_off), None, cap_off), dtype="Float64"),
+            "clock_offset_s": pd.array(cap_off, dtype="Float64"),  # NaN: null
             "ts_corrected": pd.to_datetime(corr[sel], unit="ns", utc=True),
             "since_first_s": pd.array((corr[sel] - first_corr[sel]) / 1e9, dtype="Float64"),
-            "hop_latency_s": pd.array(
-                np.where(np.isnan(hop[sel]), None, hop[sel]), dtype="Float64"
-            ),
+            "hop_latency_s": pd.array(hop[sel], dtype="Float64"),  # NaN: null
             "is_last": pd.array(obs[sel] == n_obs[sel] - 1, dtype="boolean"),
             "last_point": pd.Categorical.from_codes(last_point[sel], categories=p.point_names),
             "key": pd.array(keys_of_journey[jid[sel]], dtype="str"),
@@ -273,12 +272,12 @@ def journeys(
             "dst_ip": p.ip.categorical(
                 np.where(p.ipc("dst_ip")[r] >= 0, p.ipc("dst_ip")[r], p.ipc("arp_target_ip")[r])
             ),
-            "ip_proto": _nullable(p.int("ip_proto")[r], "UInt8"),
-            "ttl": _nullable(p.int("ttl")[r], "UInt8"),
+            "ip_proto": nullable(p.int("ip_proto")[r], "UInt8"),
+            "ttl": nullable(p.int("ttl")[r], "UInt8"),
             "src_mac": p.mac.categorical(p.macc("src_mac")[r]),
             "dst_mac": p.mac.categorical(p.macc("dst_mac")[r]),
             "tunnelled": pd.array(p.tunnelled[r] == 1, dtype="boolean"),
-            "vni": _nullable(p.int("vni")[r], "UInt32"),
+            "vni": nullable(p.int("vni")[r], "UInt32"),
             "outer_src_ip": p.ip.categorical(p.ipc("outer_src_ip")[r]),
             "outer_dst_ip": p.ip.categorical(p.ipc("outer_dst_ip")[r]),
         }
@@ -316,36 +315,31 @@ def _journey_starts(
     return start
 
 
-def _nullable(values: np.ndarray, dtype: str) -> pd.api.extensions.ExtensionArray:
-    v = np.asarray(values, dtype=np.int64)
-    mask = v < 0
-    np_dtype = pd.api.types.pandas_dtype(dtype).numpy_dtype
-    return pd.arrays.IntegerArray(np.where(mask, 0, v).astype(np_dtype), mask)
-
-
-_TCP_FLAGS = ((0x01, "F"), (0x02, "S"), (0x04, "R"), (0x08, "P"), (0x10, "A"), (0x20, "U"))
-_ICMP_NAMES = {
-    (4, 0): "echo-reply",
-    (4, 8): "echo-request",
-    (4, 3): "dest-unreachable",
-    (4, 11): "time-exceeded",
-    (6, 1): "dest-unreachable",
-    (6, 2): "packet-too-big",
-    (6, 3): "time-exceeded",
-    (6, 128): "echo-request",
-    (6, 129): "echo-reply",
-    (6, 133): "router-solicitation",
-    (6, 134): "router-advertisement",
-    (6, 135): "neighbor-solicitation",
-    (6, 136): "neighbor-advertisement",
+_TCP_FLAGS: tuple[tuple[int, str], ...] = (
+    (TcpFlag.FIN, "F"),
+    (TcpFlag.SYN, "S"),
+    (TcpFlag.RST, "R"),
+    (TcpFlag.PSH, "P"),
+    (TcpFlag.ACK, "A"),
+    (TcpFlag.URG, "U"),
+)
+_T4, _T6 = ICMPType, ICMPv6Type
+_ICMP_NAMES: dict[tuple[int, int], str] = {
+    (4, _T4.ECHO_REPLY): "echo-reply",
+    (4, _T4.ECHO_REQUEST): "echo-request",
+    (4, _T4.DEST_UNREACH): "dest-unreachable",
+    (4, _T4.TIME_EXCEEDED): "time-exceeded",
+    (6, _T6.DEST_UNREACH): "dest-unreachable",
+    (6, _T6.PACKET_TOO_BIG): "packet-too-big",
+    (6, _T6.TIME_EXCEEDED): "time-exceeded",
+    (6, _T6.ECHO_REQUEST): "echo-request",
+    (6, _T6.ECHO_REPLY): "echo-reply",
+    (6, _T6.ROUTER_SOLICITATION): "router-solicitation",
+    (6, _T6.ROUTER_ADVERTISEMENT): "router-advertisement",
+    (6, _T6.NEIGHBOR_SOLICITATION): "neighbor-solicitation",
+    (6, _T6.NEIGHBOR_ADVERTISEMENT): "neighbor-advertisement",
 }
-
-
-def _strs(values: np.ndarray, fmt) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Object array of ``fmt(v)`` computed once per distinct value."""
-    uniq, inv = np.unique(values, return_inverse=True)
-    texts = np.asarray([fmt(int(u)) if u >= 0 else "?" for u in uniq], dtype=object)
-    return texts[inv.reshape(-1)] if len(values) else np.zeros(0, dtype=object)
+_ARP_OPS: dict[int, str] = {ArpOp.REQUEST: "who-has", ArpOp.REPLY: "is-at"}
 
 
 def _ip_text(p: Prepared, codes: np.ndarray) -> np.ndarray:
@@ -367,60 +361,60 @@ def _packet_keys(p: Prepared, r: np.ndarray) -> np.ndarray:
         op = p.int("arp_op")[r][arp]
         out[arp] = (
             "arp "
-            + _strs(op, lambda v: {1: "who-has", 2: "is-at"}.get(v, f"op {v}"))
+            + texts(op, lambda v: _ARP_OPS.get(v, f"op {v}"))
             + " "
             + _ip_text(p, p.ipc("arp_target_ip")[r][arp])
             + " tell "
             + _ip_text(p, p.ipc("arp_sender_ip")[r][arp])
         )
-    icmp = ~arp & ((proto == 1) | (proto == 58))
+    icmp = ~arp & ((proto == IPProto.ICMP) | (proto == IPProto.ICMPV6))
     if icmp.any():
         t, c = p.int("icmp_type")[r][icmp], p.int("icmp_code")[r][icmp]
         v = ver[icmp]
-        name = _strs(
+        name = texts(
             v * 1000 + t, lambda x: _ICMP_NAMES.get((x // 1000, x % 1000), f"type {x % 1000}")
         )
         text = head[icmp] + np.where(v == 6, "icmpv6 ", "icmp ") + name
         eid, seq = p.int("echo_id")[r][icmp], p.int("echo_seq")[r][icmp]
         e = eid >= 0
-        text[e] = text[e] + " id " + _strs(eid[e], str) + " seq " + _strs(seq[e], str)
+        text[e] = text[e] + " id " + texts(eid[e], str) + " seq " + texts(seq[e], str)
         tg = p.ipc("nd_target")[r][icmp]
         nd = tg >= 0
         text[nd] = text[nd] + " target " + _ip_text(p, tg[nd])
         other = ~e & ~nd & (c > 0)
-        text[other] = text[other] + " code " + _strs(c[other], str)
+        text[other] = text[other] + " code " + texts(c[other], str)
         out[icmp] = text
-    tcp = ~arp & (proto == 6)
+    tcp = ~arp & (proto == IPProto.TCP)
     if tcp.any():
         fl = p.int("tcp_flags")[r][tcp]
-        letters = _strs(
+        letters = texts(
             fl, lambda f: "".join(ch for bit, ch in _TCP_FLAGS if f >= 0 and f & bit) or "."
         )
         out[tcp] = (
             head[tcp]
             + "tcp "
-            + _strs(p.int("sport")[r][tcp], str)
+            + texts(p.int("sport")[r][tcp], str)
             + " > "
-            + _strs(p.int("dport")[r][tcp], str)
+            + texts(p.int("dport")[r][tcp], str)
             + " ["
             + letters
             + "] seq "
-            + _strs(p.int("tcp_seq")[r][tcp], str)
+            + texts(p.int("tcp_seq")[r][tcp], str)
             + " len "
-            + _strs(p.int("payload_len")[r][tcp], str)
+            + texts(p.int("payload_len")[r][tcp], str)
         )
-    udp = ~arp & (proto == 17)
+    udp = ~arp & (proto == IPProto.UDP)
     if udp.any():
         out[udp] = (
             head[udp]
             + "udp "
-            + _strs(p.int("sport")[r][udp], str)
+            + texts(p.int("sport")[r][udp], str)
             + " > "
-            + _strs(p.int("dport")[r][udp], str)
+            + texts(p.int("dport")[r][udp], str)
             + " len "
-            + _strs(p.int("payload_len")[r][udp], str)
+            + texts(p.int("payload_len")[r][udp], str)
         )
     rest = ~(arp | icmp | tcp | udp)
     if rest.any():
-        out[rest] = head[rest] + "proto " + _strs(proto[rest], str)
+        out[rest] = head[rest] + "proto " + texts(proto[rest], str)
     return out

@@ -23,13 +23,33 @@ import numpy as np
 import pandas as pd
 
 from ..errors import VxlanlensError
-from ._prep import Prepared, check_positive, check_table, key_hash
+from ..proto import (
+    ICMP_FRAG_NEEDED,
+    ArpOp,
+    ExchangeStatus,
+    ICMPType,
+    ICMPv6Type,
+    IPProto,
+    TcpFlag,
+)
+from ._prep import Prepared, check_positive, check_table, key_hash, nullable, texts
 from .columns import EXCHANGE_COLUMNS, KINDS
 
 __all__ = ["exchanges"]
 
-_STATUS = ("answered", "unanswered", "unsolicited", "duplicate", "gratuitous", "dad")
-ANSWERED, UNANSWERED, UNSOLICITED, DUPLICATE, GRATUITOUS, DAD = range(6)
+_STATUS = ExchangeStatus.values()
+# Status codes: positions in ``_STATUS`` (the ``status`` categorical's codes).
+ANSWERED, UNANSWERED, UNSOLICITED, DUPLICATE, GRATUITOUS, DAD = (
+    _STATUS.index(s)
+    for s in (
+        ExchangeStatus.ANSWERED,
+        ExchangeStatus.UNANSWERED,
+        ExchangeStatus.UNSOLICITED,
+        ExchangeStatus.DUPLICATE,
+        ExchangeStatus.GRATUITOUS,
+        ExchangeStatus.DAD,
+    )
+)
 
 _NOTES = (
     "",
@@ -261,9 +281,9 @@ class _Builder:
         df["ts"] = pd.to_datetime(_take(p.ts, first), unit="ns", utc=True)
         caps = p.capture_names
         df["request_capture"] = pd.Categorical.from_codes(_take(p.cap, req), categories=caps)
-        df["request_frame"] = _nullable(_take(p.frame, req), "Int64")
+        df["request_frame"] = nullable(_take(p.frame, req), "Int64")
         df["reply_capture"] = pd.Categorical.from_codes(_take(p.cap, rep), categories=caps)
-        df["reply_frame"] = _nullable(_take(p.frame, rep), "Int64")
+        df["reply_frame"] = nullable(_take(p.frame, rep), "Int64")
         both = (req >= 0) & (rep >= 0)
         lat = (_take(p.ts, rep) - _take(p.ts, req)) / 1e9
         df["latency_s"] = pd.array(np.where(both, lat, np.nan), dtype="Float64")
@@ -272,27 +292,27 @@ class _Builder:
         for name in ("requester_ip", "responder_ip", "target"):
             df[name] = p.ip.categorical(c[name])
         df["answer"] = pd.Categorical.from_codes(c["answer"], categories=list(_ANSWERS))
-        df["ip_version"] = _nullable(c["ip_version"], "UInt8")
+        df["ip_version"] = nullable(c["ip_version"], "UInt8")
         tun = p.tunnelled
         df["tunnelled"] = pd.array((_take(tun, req) == 1) | (_take(tun, rep) == 1), dtype="boolean")
         vni = p.int("vni")
-        df["vni_request"] = _nullable(_take(vni, req), "UInt32")
-        df["vni_reply"] = _nullable(_take(vni, rep), "UInt32")
-        df["retransmissions"] = _nullable(np.maximum(c["retrans"], 0), "UInt32")
-        df["duplicate_of"] = _nullable(_take(p.frame, c["dup_of"]), "Int64")
+        df["vni_request"] = nullable(_take(vni, req), "UInt32")
+        df["vni_reply"] = nullable(_take(vni, rep), "UInt32")
+        df["retransmissions"] = nullable(np.maximum(c["retrans"], 0), "UInt32")
+        df["duplicate_of"] = nullable(_take(p.frame, c["dup_of"]), "Int64")
         for name, dt in (
             ("echo_id", "UInt16"),
             ("echo_seq", "UInt16"),
             ("sport", "UInt16"),
             ("dport", "UInt16"),
         ):
-            df[name] = _nullable(c[name], dt)
+            df[name] = nullable(c[name], dt)
         flags = p.nd_flag_names
         df["nd_flags"] = pd.Categorical.from_codes(c["nd_flags"], categories=flags)
         df["nd_lladdr"] = df.pop("nd_lladdr")
-        df["icmp_type"] = _nullable(c["icmp_type"], "UInt8")
-        df["icmp_code"] = _nullable(c["icmp_code"], "UInt8")
-        df["mtu"] = _nullable(c["mtu"], "UInt32")
+        df["icmp_type"] = nullable(c["icmp_type"], "UInt8")
+        df["icmp_code"] = nullable(c["icmp_code"], "UInt8")
+        df["mtu"] = nullable(c["mtu"], "UInt32")
         notes = np.asarray(_NOTES, dtype=object)[np.maximum(c["note"], 0)]
         df["note"] = pd.array(np.where(c["note"] > 0, notes, None), dtype="str")
         df["key"] = _keys(df, c)
@@ -301,14 +321,6 @@ class _Builder:
             if dtype != "category" and str(df[name].dtype) != dtype:
                 df[name] = df[name].astype(dtype)
         return df
-
-
-def _nullable(values: np.ndarray, dtype: str) -> pd.api.extensions.ExtensionArray:
-    """A nullable integer array of ``dtype`` from ``int64`` values, null where negative."""
-    v = np.asarray(values, dtype=np.int64)
-    mask = v < 0
-    np_dtype = pd.api.types.pandas_dtype(dtype).numpy_dtype
-    return pd.arrays.IntegerArray(np.where(mask, 0, v).astype(np_dtype), mask)
 
 
 def _text(cat: pd.Series) -> np.ndarray:
@@ -321,14 +333,6 @@ def _text(cat: pd.Series) -> np.ndarray:
     ok = codes >= 0
     out[ok] = cats[codes[ok]]
     return out
-
-
-def _num(v: np.ndarray) -> np.ndarray:
-    """Object array of the decimal text of integers, ``?`` where ``-1``."""
-    v = np.asarray(v, dtype=np.int64)
-    uniq, inv = np.unique(v, return_inverse=True)
-    texts = np.asarray([str(int(u)) if u >= 0 else "?" for u in uniq], dtype=object)
-    return texts[inv.reshape(-1)] if len(v) else np.zeros(0, dtype=object)
 
 
 def _keys(df: pd.DataFrame, c: dict[str, np.ndarray]) -> pd.api.extensions.ExtensionArray:
@@ -348,7 +352,7 @@ def _keys(df: pd.DataFrame, c: dict[str, np.ndarray]) -> pd.api.extensions.Exten
             out[m] = "who-has " + t + " from " + a
         elif name == "echo":
             out[m] = (
-                a + " > " + t + " id " + _num(c["echo_id"][m]) + " seq " + _num(c["echo_seq"][m])
+                a + " > " + t + " id " + texts(c["echo_id"][m]) + " seq " + texts(c["echo_seq"][m])
             )
         elif name == "tcp":
             out[m] = _hostport(a, c["sport"][m]) + " > " + _hostport(t, c["dport"][m]) + " syn"
@@ -356,9 +360,9 @@ def _keys(df: pd.DataFrame, c: dict[str, np.ndarray]) -> pd.api.extensions.Exten
             what = np.asarray(_ANSWERS, dtype=object)[np.maximum(c["answer"][m], 0)]
             text = what + " about " + a + " > " + t
             ports = c["dport"][m] >= 0
-            text[ports] = text[ports] + " port " + _num(c["dport"][m][ports])
+            text[ports] = text[ports] + " port " + texts(c["dport"][m][ports])
             mtu = c["mtu"][m] >= 0
-            text[mtu] = text[mtu] + " mtu " + _num(c["mtu"][m][mtu])
+            text[mtu] = text[mtu] + " mtu " + texts(c["mtu"][m][mtu])
             out[m] = text
     return pd.array(out, dtype="str")
 
@@ -367,7 +371,7 @@ def _hostport(ip: np.ndarray, port: np.ndarray) -> np.ndarray:
     v6 = np.fromiter((":" in x for x in ip), dtype=bool, count=len(ip))
     host = ip.copy()
     host[v6] = "[" + ip[v6] + "]"
-    return host + ":" + _num(port)
+    return host + ":" + texts(port)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -378,9 +382,9 @@ def _arp(p: Prepared, b: _Builder, timeout_ns: int) -> None:
     spa, tpa = p.ipc("arp_sender_ip"), p.ipc("arp_target_ip")
     sha, tha = p.macc("arp_sender_mac"), p.macc("arp_target_mac")
     zero = p.ip.code_of("0.0.0.0")
-    grat = ((op == 1) | (op == 2)) & (spa >= 0) & (spa == tpa) & (spa != zero)
-    rq = np.flatnonzero((op == 1) & ~grat & (tpa >= 0) & (sha >= 0))
-    rp = np.flatnonzero((op == 2) & ~grat & (spa >= 0) & (tha >= 0))
+    grat = ((op == ArpOp.REQUEST) | (op == ArpOp.REPLY)) & (spa >= 0) & (spa == tpa) & (spa != zero)
+    rq = np.flatnonzero((op == ArpOp.REQUEST) & ~grat & (tpa >= 0) & (sha >= 0))
+    rp = np.flatnonzero((op == ArpOp.REPLY) & ~grat & (spa >= 0) & (tha >= 0))
     res = _pair(
         rq,
         key_hash([p.point[rq], tpa[rq], sha[rq]]),
@@ -430,8 +434,10 @@ def _nd(p: Prepared, b: _Builder, timeout_ns: int) -> None:
     src, dst, tgt = p.ipc("src_ip"), p.ipc("dst_ip"), p.ipc("nd_target")
     unspec, allnodes = p.ip.code_of("::"), p.ip.code_of("ff02::1")
     solicited = p.nd_has_s[np.maximum(p.flagc, 0)] & (p.flagc >= 0)
-    rq = np.flatnonzero((ver == 6) & (typ == 135) & (tgt >= 0) & (src >= 0))
-    na = (ver == 6) & (typ == 136) & (tgt >= 0)
+    rq = np.flatnonzero(
+        (ver == 6) & (typ == ICMPv6Type.NEIGHBOR_SOLICITATION) & (tgt >= 0) & (src >= 0)
+    )
+    na = (ver == 6) & (typ == ICMPv6Type.NEIGHBOR_ADVERTISEMENT) & (tgt >= 0)
     # NAs addressed to one solicitor: they answer only when solicited (S flag)
     uni = np.flatnonzero(na & (dst != allnodes))
     uni_ok = solicited[uni].astype(np.int64)
@@ -497,13 +503,30 @@ def _is_multicast(p: Prepared) -> np.ndarray:
     return out
 
 
+def _ip_parties(p: Prepared, req: np.ndarray, rep: np.ndarray) -> dict[str, np.ndarray]:
+    """Who asked and who answered an IP request/reply pair (echo, TCP handshake): the
+    request's source, or for a reply without a request the address it was sent to; the
+    reply's source; the request's destination; the IP version."""
+    src, dst, ver = p.ipc("src_ip"), p.ipc("dst_ip"), p.int("ip_version")
+    smac = p.macc("src_mac")
+    return {
+        "requester_mac": _pick(smac, req, p.macc("dst_mac"), rep),
+        "requester_ip": _pick(src, req, dst, rep),
+        "responder_mac": _take(smac, rep),
+        "responder_ip": _take(src, rep),
+        "target": _pick(dst, req, src, rep),
+        "ip_version": _pick(ver, req, ver, rep),
+    }
+
+
 def _echo(p: Prepared, b: _Builder, timeout_ns: int) -> None:
     typ, ver = p.int("icmp_type"), p.int("ip_version")
     src, dst = p.ipc("src_ip"), p.ipc("dst_ip")
     eid, seq = p.int("echo_id"), p.int("echo_seq")
     ok = (src >= 0) & (dst >= 0) & (eid >= 0) & (seq >= 0)
-    is_rq = ok & (((ver == 4) & (typ == 8)) | ((ver == 6) & (typ == 128)))
-    is_rp = ok & (((ver == 4) & (typ == 0)) | ((ver == 6) & (typ == 129)))
+    t4, t6 = ICMPType, ICMPv6Type
+    is_rq = ok & (((ver == 4) & (typ == t4.ECHO_REQUEST)) | ((ver == 6) & (typ == t6.ECHO_REQUEST)))
+    is_rp = ok & (((ver == 4) & (typ == t4.ECHO_REPLY)) | ((ver == 6) & (typ == t6.ECHO_REPLY)))
     rq, rp = np.flatnonzero(is_rq), np.flatnonzero(is_rp)
     mcast = _is_multicast(p)
     # replies to a multicast/broadcast request come from anyone: add one copy of each reply
@@ -539,12 +562,7 @@ def _echo(p: Prepared, b: _Builder, timeout_ns: int) -> None:
         retrans=res.retrans[keep],
         note=note,
         answer=np.where(rep >= 0, A["echo-reply"], -1),
-        requester_mac=_pick(p.macc("src_mac"), req, p.macc("dst_mac"), rep),
-        requester_ip=_pick(src, req, dst, rep),
-        responder_mac=_take(p.macc("src_mac"), rep),
-        responder_ip=_take(src, rep),
-        target=_pick(dst, req, src, rep),
-        ip_version=_pick(ver, req, ver, rep),
+        **_ip_parties(p, req, rep),
         echo_id=_pick(eid, req, eid, rep),
         echo_seq=_pick(seq, req, seq, rep),
     )
@@ -555,11 +573,12 @@ def _tcp(p: Prepared, b: _Builder, timeout_ns: int) -> None:
     src, dst = p.ipc("src_ip"), p.ipc("dst_ip")
     sp, dp = p.int("sport"), p.int("dport")
     sq, ak = p.int("tcp_seq"), p.int("tcp_ack")
-    ver = p.int("ip_version")
-    ok = (proto == 6) & (fl >= 0) & (src >= 0) & (dst >= 0) & (sp >= 0) & (dp >= 0)
-    syn = ok & ((fl & 0x16) == 0x02) & (sq >= 0)
-    synack = ok & ((fl & 0x16) == 0x12) & (ak >= 0)
-    rst = ok & ((fl & 0x14) == 0x14) & (ak >= 0)
+    ok = (proto == IPProto.TCP) & (fl >= 0) & (src >= 0) & (dst >= 0) & (sp >= 0) & (dp >= 0)
+    f = TcpFlag
+    handshake = int(f.SYN | f.RST | f.ACK)
+    syn = ok & ((fl & handshake) == f.SYN) & (sq >= 0)
+    synack = ok & ((fl & handshake) == f.SYN | f.ACK) & (ak >= 0)
+    rst = ok & ((fl & (f.RST | f.ACK)) == f.RST | f.ACK) & (ak >= 0)
     rq = np.flatnonzero(syn)
     rp = np.flatnonzero(synack | rst)
     res = _pair(
@@ -582,12 +601,7 @@ def _tcp(p: Prepared, b: _Builder, timeout_ns: int) -> None:
         dup_of=res.dup_of[keep],
         retrans=res.retrans[keep],
         answer=np.where(rep >= 0, np.where(rst[np.maximum(rep, 0)], A["rst"], A["syn-ack"]), -1),
-        requester_mac=_pick(p.macc("src_mac"), req, p.macc("dst_mac"), rep),
-        requester_ip=_pick(src, req, dst, rep),
-        responder_mac=_take(p.macc("src_mac"), rep),
-        responder_ip=_take(src, rep),
-        target=_pick(dst, req, src, rep),
-        ip_version=_pick(ver, req, ver, rep),
+        **_ip_parties(p, req, rep),
         sport=_pick(sp, req, dp, rep),
         dport=_pick(dp, req, sp, rep),
     )
@@ -595,19 +609,21 @@ def _tcp(p: Prepared, b: _Builder, timeout_ns: int) -> None:
 
 def _icmp_error(p: Prepared, b: _Builder, timeout_ns: int) -> None:
     typ, code, ver = p.int("icmp_type"), p.int("icmp_code"), p.int("ip_version")
-    v4err = (ver == 4) & np.isin(typ, (3, 11, 12))
-    v6err = (ver == 6) & np.isin(typ, (1, 2, 3, 4))
+    t4, t6 = ICMPType, ICMPv6Type
+    v4err = (ver == 4) & np.isin(typ, (t4.DEST_UNREACH, t4.TIME_EXCEEDED, t4.PARAM_PROBLEM))
+    v6err = (ver == 6) & np.isin(typ, t6.errors())
     esrc, edst = p.ipc("emb_src_ip"), p.ipc("emb_dst_ip")
     err = np.flatnonzero((v4err | v6err) & (esrc >= 0) & (edst >= 0))
     answer = np.full(p.n, -1, np.int64)
-    answer[v4err & (typ == 3) & (code == 4)] = A["frag-needed"]
-    answer[v4err & (typ == 3) & (code != 4)] = A["dest-unreachable"]
-    answer[v4err & (typ == 11)] = A["time-exceeded"]
-    answer[v4err & (typ == 12)] = A["parameter-problem"]
-    answer[v6err & (typ == 1)] = A["dest-unreachable"]
-    answer[v6err & (typ == 2)] = A["packet-too-big"]
-    answer[v6err & (typ == 3)] = A["time-exceeded"]
-    answer[v6err & (typ == 4)] = A["parameter-problem"]
+    unreach = v4err & (typ == t4.DEST_UNREACH)
+    answer[unreach & (code == ICMP_FRAG_NEEDED)] = A["frag-needed"]
+    answer[unreach & (code != ICMP_FRAG_NEEDED)] = A["dest-unreachable"]
+    answer[v4err & (typ == t4.TIME_EXCEEDED)] = A["time-exceeded"]
+    answer[v4err & (typ == t4.PARAM_PROBLEM)] = A["parameter-problem"]
+    answer[v6err & (typ == t6.DEST_UNREACH)] = A["dest-unreachable"]
+    answer[v6err & (typ == t6.PACKET_TOO_BIG)] = A["packet-too-big"]
+    answer[v6err & (typ == t6.TIME_EXCEEDED)] = A["time-exceeded"]
+    answer[v6err & (typ == t6.PARAM_PROBLEM)] = A["parameter-problem"]
     if len(err) == 0:
         return
     # candidates: every other packet's pod frame, and the underlay headers of tunnelled frames,
@@ -624,7 +640,7 @@ def _icmp_error(p: Prepared, b: _Builder, timeout_ns: int) -> None:
     c_ver = np.concatenate([ver[inner], p.int("outer_ip_version")[outer]])
     c_src = np.concatenate([src[inner], osrc[outer]])
     c_dst = np.concatenate([dst[inner], odst[outer]])
-    c_proto = np.concatenate([p.int("ip_proto")[inner], np.full(len(outer), 17)])
+    c_proto = np.concatenate([p.int("ip_proto")[inner], np.full(len(outer), int(IPProto.UDP))])
     c_sp = np.concatenate([p.int("sport")[inner], p.int("outer_sport")[outer]])
     c_dp = np.concatenate([p.int("dport")[inner], p.int("outer_dport")[outer]])
     c_id = np.concatenate([p.int("echo_id")[inner], np.full(len(outer), -1)])
