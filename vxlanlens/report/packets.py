@@ -136,6 +136,13 @@ def packet_line(row: dict) -> str:
     return " ".join(parts)
 
 
+def _time_text(ts: object) -> str:
+    """``YYYY-MM-DD HH:MM:SS.ffffff``, or ``(no time)`` padded to the same width when empty."""
+    if ts is None or ts is pd.NaT or not hasattr(ts, "strftime"):
+        return f"{'(no time)':<26}"
+    return ts.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def packet_lines(packets: pd.DataFrame) -> Iterator[str]:
     """``capture frame time line`` for every row, aligned for a terminal."""
     if packets.empty:
@@ -143,5 +150,5 @@ def packet_lines(packets: pd.DataFrame) -> Iterator[str]:
     width = max(len(str(c)) for c in packets["capture"].unique())
     for start in range(0, len(packets), 5000):
         for row in packets.iloc[start : start + 5000].to_dict("records"):
-            ts = row["ts"].strftime("%Y-%m-%d %H:%M:%S.%f")
+            ts = _time_text(row["ts"])
             yield f"{row['capture']!s:<{width}} {row['frame_no']:>6} {ts} {packet_line(row)}"
