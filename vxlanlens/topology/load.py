@@ -51,6 +51,39 @@ _CAPTURE_MAGICS = (
     b"\x0a\x0d\x0d\x0a",
 )
 MAX_TEXT = 64 * 1024 * 1024
+"""Largest text dump accepted (checked before the file is read)."""
+MAX_ARCHIVE = 1024 * 1024 * 1024
+"""Largest sysdump zip / bugtool tar(.gz) file accepted (checked before the file is read)."""
+
+
+def _is_archive(head: bytes) -> bool:
+    from .sysdump import is_tar
+
+    return head[:4] in (b"PK\x03\x04", b"PK\x05\x06") or head[:2] == b"\x1f\x8b" or is_tar(head)
+
+
+def read_dump(path: Path) -> bytes:
+    """The bytes of the dump file ``path``; a file larger than its kind allows (:data:`MAX_TEXT`
+    for text, :data:`MAX_ARCHIVE` for archives) is refused before it is read."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(512)
+            archive = _is_archive(head)
+            limit = MAX_ARCHIVE if archive else MAX_TEXT
+            size = os.fstat(fh.fileno()).st_size
+            if size <= limit:
+                # bounded even when the size is unknown (a pipe, /dev/zero)
+                head += fh.read(limit + 1 - len(head))
+    except OSError as e:
+        raise TopologyError(f"cannot read the dump: {e.strerror or e}", path=str(path)) from None
+    size = max(size, len(head))
+    if size > limit:
+        what = "an archive" if archive else "a text dump"
+        raise TopologyError(
+            f"refusing the file: expected {what} of at most {limit >> 20} MiB, found {size} bytes",
+            path=str(path),
+        )
+    return head
 
 
 def _unknown(label: str, found: str) -> UnknownFormatError:
@@ -108,12 +141,7 @@ def load_raw(
         if p.is_dir():
             _load_dir(p, topo, node=node, pod=pod)
         elif p.is_file():
-            try:
-                data = p.read_bytes()
-            except OSError as e:
-                raise TopologyError(
-                    f"cannot read the dump: {e.strerror or e}", path=str(p)
-                ) from None
+            data = read_dump(p)
             load_blob(data, str(p), topo, node=node, pod=pod, base_dir=p.parent)
         else:
             raise TopologyError(
@@ -284,7 +312,7 @@ def _load_piece(
             line=lead_lines,
         )
     try:
-        docs, lines = yaml_documents(text)
+        docs, lines = yaml_documents(text, ctx.file)
     except (yaml.YAMLError, RecursionError, ValueError, TypeError) as e:
         mark = getattr(e, "problem_mark", None)
         if hint == "kubectl" or _looks_structured_yaml(text):
@@ -427,14 +455,12 @@ def _absorb(topo: Topology, sub: Topology) -> None:
 
 def _load_file_into(f: Path, topo: Topology, *, node: str | None, pod: str | None) -> None:
     sub = Topology()
+    data = read_dump(f)
     try:
-        data = f.read_bytes()
         load_blob(data, str(f), sub, node=node, pod=pod, base_dir=f.parent)
     except UnknownFormatError as e:
         topo.notes.append(f"{f}: skipped ({e.message[:120]})")
         return
-    except OSError as e:
-        raise TopologyError(f"cannot read the dump: {e.strerror or e}", path=str(f)) from None
     _absorb(topo, sub)
 
 
@@ -446,7 +472,7 @@ def _folder_binding(
     probe = Topology()
     for f in group:
         try:
-            load_blob(f.read_bytes(), str(f), probe, node=None, pod=None, base_dir=f.parent)
+            load_blob(read_dump(f), str(f), probe, node=None, pod=None, base_dir=f.parent)
         except (TopologyError, OSError):
             continue
     kinds = {i.kind for i in probe.interfaces}
@@ -491,8 +517,9 @@ def _load_dir(root: Path, topo: Topology, *, node: str | None, pod: str | None) 
     for f in files:
         if f.suffix in (".yaml", ".yml"):
             try:
-                docs, _ = yaml_documents(f.read_text(encoding="utf-8"))
+                docs, _ = yaml_documents(read_dump(f).decode("utf-8"), str(f))
             except (
+                TopologyError,  # too large, or an alias bomb: refused when the file is loaded
                 yaml.YAMLError,
                 UnicodeDecodeError,
                 OSError,
