@@ -165,15 +165,17 @@ def load_blob(
     base_dir: Path | None,
     hint: str | None = None,
     family: int | None = None,
+    budget: Any = None,
 ) -> None:
-    """Load bytes: a sysdump zip, a bugtool tar(.gz), or text."""
+    """Load bytes: a sysdump zip, a bugtool tar(.gz), or text. ``budget`` is the decompression
+    budget of the archive that ``data`` came from (nested archives share it)."""
     from . import sysdump
 
     if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-        sysdump.load_zip(data, label, topo)
+        sysdump.load_zip(data, label, topo, budget=budget)
         return
     if data[:2] == b"\x1f\x8b" or sysdump.is_tar(data):
-        sysdump.load_tar(data, label, topo, node=node)
+        sysdump.load_tar(data, label, topo, node=node, budget=budget)
         return
     if data[:4] in _CAPTURE_MAGICS:
         raise _unknown(label, "a packet capture (pcap/pcapng); pass captures separately")
