@@ -340,7 +340,10 @@ def open_source(source: str | os.PathLike[str] | BinaryIO) -> tuple[Source, int 
         if path == "-":
             import sys
 
-            raw: BinaryIO = sys.stdin.buffer
+            stdin = getattr(sys.stdin, "buffer", None)
+            if stdin is None:
+                raise CaptureError("standard input is closed; expected a capture on it", path="-")
+            raw: BinaryIO = stdin
             size = _size_of(raw)
         else:
             if os.path.isdir(path):
