@@ -414,7 +414,12 @@ def _dispatch(
         return
     if isinstance(data.get("items"), list):
         for k, item in enumerate(data["items"]):
-            _object(item, ctx, topo, where(item, f"$.items[{k}]"))
+            w = where(item, f"$.items[{k}]")
+            if isinstance(item, dict) and "kind" not in item:
+                kind = item_kind(item, data.get("kind"), ctx.file)
+                if kind is not None:
+                    item = {**item, "kind": kind}
+            _object(item, ctx, topo, w)
         if not data["items"]:
             raise _unknown(ctx.file, f"an empty {data.get('kind', 'list')} (no items)")
         return
@@ -422,6 +427,44 @@ def _dispatch(
         _object(data, ctx, topo, where(data, "$"))
         return
     raise _unknown(ctx.file, f"an object with keys {sorted(map(str, data))[:8]}")
+
+
+_FILE_KINDS = (
+    ("k8s-pods", "Pod"),
+    ("k8s-nodes", "Node"),
+    ("ciliumendpoints", "CiliumEndpoint"),
+    ("cilium-endpoints", "CiliumEndpoint"),
+    ("ciliumnodes", "CiliumNode"),
+    ("cilium-nodes", "CiliumNode"),
+    ("ciliumidentities", "CiliumIdentity"),
+    ("cilium-identities", "CiliumIdentity"),
+)
+
+
+def item_kind(item: dict[str, Any], list_kind: object, file: str) -> str | None:
+    """The kind of a list item that carries none (the API server strips ``kind`` and
+    ``apiVersion`` from list items, and ``cilium sysdump`` writes such lists): from the list's
+    kind (``PodList`` -> ``Pod``), else the sysdump file name (``k8s-pods-<ts>.yaml``), else
+    the object's shape; None when none of them says."""
+    if isinstance(list_kind, str) and list_kind.endswith("List") and list_kind[:-4] in _KIND:
+        return list_kind[:-4]
+    base = file.replace("\\", "/").rsplit("!", 1)[-1].rsplit("/", 1)[-1].lower()
+    for prefix, kind in _FILE_KINDS:
+        if base.startswith(prefix):
+            return kind
+    spec = item.get("spec") if isinstance(item.get("spec"), dict) else {}
+    status = item.get("status") if isinstance(item.get("status"), dict) else {}
+    if "containers" in spec or "podIP" in status or "podIPs" in status:
+        return "Pod"
+    if "nodeInfo" in status or "podCIDR" in spec or "podCIDRs" in spec:
+        return "Node"
+    if "security-labels" in item:
+        return "CiliumIdentity"
+    if "networking" in status and "identity" in status:
+        return "CiliumEndpoint"
+    if "ipam" in spec and "addresses" in spec:
+        return "CiliumNode"
+    return None
 
 
 def _object(item: Any, ctx: Ctx, topo: Topology, w: dict[str, Any]) -> None:
