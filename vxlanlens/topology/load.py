@@ -71,9 +71,17 @@ def read_dump(path: Path) -> bytes:
             archive = _is_archive(head)
             limit = MAX_ARCHIVE if archive else MAX_TEXT
             size = os.fstat(fh.fileno()).st_size
-            if size <= limit:
-                # bounded even when the size is unknown (a pipe, /dev/zero)
-                head += fh.read(limit + 1 - len(head))
+            parts = [head]
+            got = len(head)
+            # in pieces (one read of ``limit`` bytes would allocate them all), and bounded
+            # even when the size is unknown (a pipe)
+            while size <= limit and got <= limit:
+                piece = fh.read(min(1 << 20, limit + 1 - got))
+                if not piece:
+                    break
+                parts.append(piece)
+                got += len(piece)
+            head = b"".join(parts)
     except OSError as e:
         raise TopologyError(f"cannot read the dump: {e.strerror or e}", path=str(path)) from None
     size = max(size, len(head))
