@@ -39,7 +39,14 @@ PROGRESS_MIN_BYTES = 16 << 20
 
 
 output_option = click.option(
-    "-o", "--output", "out", metavar="FILE", help="Write to FILE instead of stdout."
+    "-o",
+    "--output",
+    "out",
+    metavar="FILE",
+    help=(
+        "Write to FILE instead of stdout (through a temporary file renamed when complete; "
+        "never onto an input)."
+    ),
 )
 
 
@@ -316,7 +323,10 @@ def cli() -> None:
     type=click.Choice(["table", "csv", "json", "parquet"]),
     default="table",
     show_default=True,
-    help="table: one readable line per frame; csv / json (JSON Lines) / parquet: every column.",
+    help=(
+        "table: one readable line per frame; csv / json (JSON Lines) / parquet: every column. "
+        "csv cells starting with = + - @ tab or CR get a leading ' (no spreadsheet formulas)."
+    ),
 )
 @output_option
 @click.option(
@@ -508,7 +518,10 @@ def explain(
     type=click.Choice(["table", "json", "csv"]),
     default="table",
     show_default=True,
-    help="table for a terminal; json (JSON Lines) or csv with every column (docs/exchanges.md).",
+    help=(
+        "table for a terminal; json (JSON Lines) or csv with every column (docs/exchanges.md); "
+        "csv cells starting with = + - @ tab or CR get a leading '."
+    ),
 )
 @output_option
 @click.option(
