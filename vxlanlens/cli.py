@@ -189,7 +189,7 @@ def atomic_path(path: str) -> Iterator[str]:
     if special:
         yield path
         return
-    dest = Path(path)
+    dest = Path(os.path.realpath(path))  # through a symlink: its target is replaced
     try:
         fd, tmp = tempfile.mkstemp(
             prefix=f".{dest.name}.", suffix=f".tmp{dest.suffix}", dir=dest.parent
@@ -199,7 +199,7 @@ def atomic_path(path: str) -> Iterator[str]:
     done = False
     try:
         try:
-            mode = stat.S_IMODE(os.stat(path).st_mode)
+            mode = stat.S_IMODE(os.stat(dest).st_mode)
         except OSError:
             umask = os.umask(0)
             os.umask(umask)
@@ -208,7 +208,7 @@ def atomic_path(path: str) -> Iterator[str]:
         os.close(fd)
         yield tmp
         try:
-            os.replace(tmp, path)
+            os.replace(tmp, dest)
         except OSError as exc:
             raise _write_error(path, exc) from None
         done = True
