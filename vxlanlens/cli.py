@@ -274,7 +274,7 @@ class InputError(click.ClickException):
     exit_code = 1
 
     def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"vxlanlens: error: {self.format_message()}", err=True, file=file)
+        click.echo(f"vxlanlens: error: {printable(self.format_message())}", err=True, file=file)
 
 
 class _PipeClosed(Exception):
@@ -299,7 +299,7 @@ class _Group(click.Group):
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200]
+    return printable(" ".join(str(exc).split())[:200])
 
 
 @click.group(
@@ -424,7 +424,7 @@ def load_all(
     finally:
         progress.close()
     for warning in cap.warnings:
-        click.echo(f"vxlanlens: warning: {warning}", err=True)
+        click.echo(f"vxlanlens: warning: {printable(warning)}", err=True)
     return cap
 
 
