@@ -381,6 +381,24 @@ def test_closed_stdin_is_one_line() -> None:
     )
 
 
+def test_closed_stdout_is_one_line() -> None:
+    import subprocess
+    import sys
+
+    res = subprocess.run(
+        [sys.executable, "-m", "vxlanlens", "packets", POD],
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=lambda: __import__("os").close(1),
+    )
+    assert res.returncode == 1, res.stderr
+    assert res.stderr.strip() == (
+        "vxlanlens: error: standard output is closed; expected it open, or use -o FILE"
+    )
+
+
 def test_broken_pipe_ends_quietly() -> None:
     import subprocess
     import sys

@@ -223,6 +223,8 @@ def output(path: str | None, binary: bool = False) -> Iterator[IO[Any]]:
     """The stream to write results to: stdout, or ``-o PATH`` written through
     :func:`atomic_path` (OSError while writing becomes :class:`OutputError`)."""
     if path is None or path == "-":
+        if sys.stdout is None:
+            raise OutputError("standard output is closed; expected it open, or use -o FILE")
         if binary:
             if sys.stdout.isatty():
                 raise click.UsageError("refusing to write binary output to a terminal; use -o FILE")
