@@ -243,3 +243,48 @@ def test_fuzzer_saves_and_reports_a_crash(tmp_path: Path) -> None:
     assert (
         fuzz.main(["--iterations", "2", "--seed", "3", "--no-corpus", "--out", str(tmp_path)]) == 0
     )
+
+
+# --- what the crashers taught, without the shared folder ----------------------------------------
+
+
+def test_printable_escapes_controls_and_bidi_but_keeps_lines() -> None:
+    from vxlanlens.report.packets import printable
+
+    assert printable("a\x1b[31mb\u202ec\n\td\x7f\x85") == "a\\x1b[31mb\\u202ec\n\td\\x7f\\x85"
+    assert printable("fd00::1 Ω ünïcode") == "fd00::1 Ω ünïcode"
+
+
+def test_markdown_prose_breaks_autolinks_mentions_and_refs() -> None:
+    from vxlanlens.report.markdown import md_escape
+
+    s = md_escape("see https://evil.example and www.evil.example, ping @octocat about #12")
+    assert "https://" not in s and "www.evil" not in s
+    assert "@octocat" not in s and " #12" not in s
+    assert "pod#3" in md_escape("pod#3")  # evidence references stay readable
+    assert "\x1b" not in md_escape("\x1b[31m") and "\u202e" not in md_escape("\u202e")
+
+
+def test_csv_safe_neutralises_formula_cells_only() -> None:
+    import pandas as pd
+
+    from vxlanlens.report.packets import csv_safe
+
+    df = pd.DataFrame(
+        {
+            "text": ["=HYPERLINK(1)", "+1", "-x", "@SUM", "\tx", "\rx", "ok", None],
+            "num": [-1, 2, 3, 4, 5, 6, 7, 8],
+        }
+    )
+    out = csv_safe(df)
+    assert out["text"].tolist()[:7] == [
+        "'=HYPERLINK(1)",
+        "'+1",
+        "'-x",
+        "'@SUM",
+        "'\tx",
+        "'\rx",
+        "ok",
+    ]
+    assert pd.isna(out["text"].iloc[7]) and out["num"].tolist() == df["num"].tolist()
+    assert df["text"].iloc[0] == "=HYPERLINK(1)"  # the input is not changed
