@@ -125,6 +125,13 @@ class Source:
         return self._counter.count
 
     @property
+    def bytes_consumed(self) -> int:
+        """Compressed bytes the decompressor has taken in so far (``bytes_read`` less what was
+        read ahead; the same as ``bytes_read`` when that is unknown)."""
+        consumed = getattr(self._stream, "consumed", None)
+        return self._counter.count if consumed is None else int(consumed)
+
+    @property
     def trailing(self) -> tuple[int, int] | None:
         """(on-disk offset, bytes seen) of trailing garbage after the compressed data, if any."""
         return getattr(self._stream, "trailing", None)
@@ -209,6 +216,11 @@ class _FramedReader:
     def _decompress(self, data: bytes, n: int) -> tuple[bytes, bytes, bool]:
         """(output, input left over, whether the member/frame ended)."""
         raise NotImplementedError
+
+    @property
+    def consumed(self) -> int:
+        """Compressed bytes handed to the decompressor so far."""
+        return self._raw.count - len(self._input)
 
     def _more(self) -> bool:
         data = self._raw.read(_PIECE)

@@ -225,7 +225,7 @@ class CaptureReader:
     def _check_ratio(self) -> None:
         if not self.compression or self._frames <= RECORDS_FLOOR:
             return
-        packed = max(1, self._source.bytes_read)
+        packed = max(1, self._source.bytes_consumed)
         if self._frames > MAX_RECORDS_PER_COMPRESSED_BYTE * packed:
             raise CaptureError(
                 f"refusing the capture: {self._frames} records came out of the first {packed} "
