@@ -149,7 +149,7 @@ def test_zstd_without_a_module_names_the_package(monkeypatch: pytest.MonkeyPatch
         read(io.BytesIO(zstd_compress(PCAP)))
 
 
-@pytest.mark.parametrize("name", ["gzip", "zstd"])
+@pytest.mark.parametrize("name", list(COMPRESSORS))
 def test_trailing_garbage_keeps_the_data_and_warns(name: str) -> None:
     want = read(io.BytesIO(PCAP))[0]
     packed = COMPRESSORS[name](PCAP)
@@ -161,8 +161,12 @@ def test_trailing_garbage_keeps_the_data_and_warns(name: str) -> None:
     ]
 
 
-def test_gzip_trailing_zeros_are_padding() -> None:
-    got, warnings, _ = read(io.BytesIO(gzip.compress(PCAP) + bytes(512)))
+@pytest.mark.parametrize("name", list(COMPRESSORS))
+def test_zero_padding_between_and_after_streams(name: str) -> None:
+    half = len(pcap_header()) + 76 * 100
+    pack = COMPRESSORS[name]
+    data = pack(PCAP[:half]) + bytes(8) + pack(PCAP[half:]) + bytes(512)
+    got, warnings, _ = read(io.BytesIO(data))
     assert got == read(io.BytesIO(PCAP))[0] and warnings == []
 
 

@@ -5,11 +5,10 @@ file may start with a skippable frame). The source counts the *compressed* bytes
 consumed so that a progress bar can compare them with the file size.
 
 Concatenated gzip members and zstd frames are read one after the other; zstd skippable frames
-are skipped. Bytes after the last member/frame that start no new one (trailing garbage) end the
-data: what was decompressed is kept and ``Source.trailing`` says where the garbage starts (the
-reader turns that into a warning); trailing zero bytes (padding, which gzip itself ignores) are
-dropped silently. bzip2 and xz are read by Python's own modules, which keep the data before
-trailing garbage the same way but do not say so.
+are skipped, and so are zero bytes between or after them (padding, which gzip and xz accept).
+Bytes after the last member/frame that start no new one (trailing garbage) end the data: what
+was decompressed is kept and ``Source.trailing`` says where the garbage starts (the reader
+turns that into a warning). The same holds for concatenated bzip2 and xz streams.
 """
 
 from __future__ import annotations
@@ -217,6 +216,10 @@ class _FramedReader:
         """(output, input left over, whether the member/frame ended)."""
         raise NotImplementedError
 
+    def _needs_input(self) -> bool:
+        """False when the decompressor holds input that can give more output by itself."""
+        return True
+
     @property
     def consumed(self) -> int:
         """Compressed bytes handed to the decompressor so far."""
@@ -246,6 +249,11 @@ class _FramedReader:
                 self._input = self._input[k:]
                 self._skip -= k
                 continue
+            if self._in_frame and not self._input and not self._needs_input():
+                out, self._input, ended = self._decompress(b"", max(n, 1 << 16))
+                self._in_frame = not ended
+                self._pending += out
+                continue
             if not self._input and not self._more():
                 if self._in_frame:
                     raise EOFError(f"{self._what} data ends inside a frame")
@@ -254,6 +262,10 @@ class _FramedReader:
             if not self._in_frame:
                 while len(self._input) < 8 and self._more():
                     pass
+                stripped = self._input.lstrip(b"\x00")
+                if len(stripped) < len(self._input):  # zero padding between or after streams
+                    self._input = stripped
+                    continue
                 start = self._start(self._input[:8])
                 if start is None:
                     continue
@@ -291,6 +303,31 @@ class _GzipReader(_FramedReader):
         if self._d.eof:
             return out, self._d.unused_data, True
         return out, self._d.unconsumed_tail, False
+
+
+class _StdlibReader(_FramedReader):
+    """Concatenated bzip2 or xz streams through the standard library's decompressors, output
+    bounded per call."""
+
+    def __init__(self, raw: _CountingReader, what: str) -> None:
+        super().__init__(raw)
+        self._what = what
+        self._magic = b"BZh" if what == "bzip2" else b"\xfd7zXZ\x00"
+
+    def _start(self, head: bytes) -> bool | None:
+        if not head.startswith(self._magic):
+            return False
+        self._d = bz2.BZ2Decompressor() if self._what == "bzip2" else lzma.LZMADecompressor()
+        return True
+
+    def _decompress(self, data: bytes, n: int) -> tuple[bytes, bytes, bool]:
+        out = self._d.decompress(data, n)
+        if self._d.eof:
+            return out, self._d.unused_data, True
+        return out, b"", False
+
+    def _needs_input(self) -> bool:
+        return bool(self._d.needs_input)
 
 
 class _ZstdReader(_FramedReader):
@@ -391,10 +428,8 @@ def open_source(source: str | os.PathLike[str] | BinaryIO) -> tuple[Source, int 
             stream = counter
         elif compression == "gzip":
             stream = _GzipReader(counter)  # type: ignore[assignment]
-        elif compression == "bzip2":
-            stream = bz2.BZ2File(counter, mode="rb")
-        elif compression == "xz":
-            stream = lzma.LZMAFile(counter, mode="rb")  # noqa: SIM115
+        elif compression in ("bzip2", "xz"):
+            stream = _StdlibReader(counter, compression)  # type: ignore[assignment]
         else:
             stream = _zstd_stream(counter, path)
     except BaseException:
