@@ -256,3 +256,162 @@ def test_packets_engines_agree_on_reference(engine: str, tmp_path: Path) -> None
     a = [{k: json.loads(x)[k] for k in cols} for x in fast.splitlines()]
     b = [{k: json.loads(x)[k] for k in cols} for x in other.stdout.splitlines()]
     assert a == b
+
+
+# --- safe outputs ---------------------------------------------------------------------------
+
+
+def _one_error_line(res) -> str:  # type: ignore[no-untyped-def]
+    err = res.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("vxlanlens: error: "), res.stderr
+    return err[0]
+
+
+@pytest.mark.parametrize("how", ["same", "symlink", "hardlink"])
+def test_output_onto_an_input_is_refused(tmp_path: Path, how: str) -> None:
+    cap = tmp_path / "pod.pcap"
+    shutil.copy(POD, cap)
+    before = cap.read_bytes()
+    out = tmp_path / "out.txt"
+    if how == "same":
+        out = cap
+    elif how == "symlink":
+        out.symlink_to(cap)
+    else:
+        out.hardlink_to(cap)
+    res = run("packets", str(cap), "-o", str(out))
+    assert res.exit_code == 1
+    assert "refusing to write the output onto the input" in _one_error_line(res)
+    assert cap.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted({cap.name, out.name})
+
+
+def test_output_onto_a_topology_dump_is_refused(tmp_path: Path) -> None:
+    dump = tmp_path / "ip-a.txt"
+    shutil.copy(TOPO / "worker-ip-a-l.txt", dump)
+    before = dump.read_bytes()
+    res = run("explain", POD, "-t", str(dump), "-o", str(dump))
+    assert res.exit_code == 1 and "onto the input" in _one_error_line(res)
+    assert dump.read_bytes() == before
+
+
+def test_disk_full_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    res = run("packets", POD, "-o", "/dev/full")
+    assert res.exit_code == 1
+    assert "No space left on device" in _one_error_line(res)
+
+
+def test_unwritable_output_is_one_vxlanlens_error(tmp_path: Path) -> None:
+    res = run("packets", POD, "-o", str(tmp_path / "no" / "such" / "dir" / "p.txt"))
+    assert res.exit_code == 1 and "cannot write the output" in _one_error_line(res)
+
+
+def test_output_is_written_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vxlanlens import cli as cli_mod
+
+    out = tmp_path / "p.csv"
+    out.write_text("old content\n")
+    real = cli_mod.write_table
+
+    def interrupted(df, fmt, dest):  # type: ignore[no-untyped-def]
+        with cli_mod.output(dest) as fh:
+            fh.write("half a table")
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_mod, "write_table", interrupted)
+    res = CliRunner().invoke(cli, ["packets", POD, "-f", "csv", "-o", str(out)])
+    assert res.exit_code != 0  # click turns the interrupt into an abort
+    assert out.read_text() == "old content\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["p.csv"]  # no temporary file left
+    monkeypatch.setattr(cli_mod, "write_table", real)
+    res = run("packets", POD, "-f", "csv", "-o", str(out))
+    assert res.exit_code == 0 and out.read_text().startswith("capture,")
+    assert [p.name for p in tmp_path.iterdir()] == ["p.csv"]
+
+
+def test_diagram_written_through_a_temporary_file(tmp_path: Path) -> None:
+    out = tmp_path / "d.svg"
+    res = run("diagram", POD, "-o", str(out))
+    assert res.exit_code == 0 and out.read_text().lstrip().startswith("<?xml")
+    assert [p.name for p in tmp_path.iterdir()] == ["d.svg"]
+
+
+def test_out_of_memory_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from vxlanlens import cli as cli_mod
+
+    def boom(*_a, **_k):  # type: ignore[no-untyped-def]
+        np.empty(1 << 62, dtype=np.uint8)  # numpy's _ArrayMemoryError, a MemoryError
+
+    monkeypatch.setattr(cli_mod, "load_all", boom)
+    res = run("packets", POD)
+    assert res.exit_code == 1 and "out of memory" in _one_error_line(res)
+
+
+# --- issue 14: timeout overflow, closed stdin, broken pipe -----------------------------------
+
+
+def test_huge_timeout_is_a_usage_error() -> None:
+    res = run("explain", POD, "--timeout", "1e308")
+    assert res.exit_code == 2 and "Traceback" not in res.output
+
+
+def test_closed_stdin_is_one_line() -> None:
+    import subprocess
+    import sys
+
+    res = subprocess.run(
+        [sys.executable, "-m", "vxlanlens", "packets", "-"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=lambda: __import__("os").close(0),
+    )
+    assert res.returncode == 1, res.stderr
+    assert (
+        res.stderr.strip()
+        == "vxlanlens: error: -: standard input is closed; expected a capture on it"
+    )
+
+
+def test_closed_stdout_is_one_line() -> None:
+    import subprocess
+    import sys
+
+    res = subprocess.run(
+        [sys.executable, "-m", "vxlanlens", "packets", POD],
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=lambda: __import__("os").close(1),
+    )
+    assert res.returncode == 1, res.stderr
+    assert res.stderr.strip() == (
+        "vxlanlens: error: standard output is closed; expected it open, or use -o FILE"
+    )
+
+
+def test_broken_pipe_ends_quietly() -> None:
+    import subprocess
+    import sys
+
+    many = [f"p{i}={POD}" for i in range(3000)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vxlanlens", "packets", *many],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 0
+    assert err == ""

@@ -1,7 +1,14 @@
 """The ``vxlanlens`` command: a thin click layer over the library.
 
 Machine output goes to stdout (or ``-o FILE``), diagnostics to stderr. Exit status: 0 success,
-1 a problem with the input (one line naming the file and where), 2 a usage error.
+1 a problem with the input (one line naming the file and where), 2 a usage error, 130 an
+interrupt. Every error is one line starting ``vxlanlens: error:``.
+
+``-o FILE`` is written safely: refused when FILE is one of the inputs (the same file, also
+through a symlink or hard link), written to a temporary file in FILE's folder and renamed
+over FILE only when complete, the temporary file removed on an error or an interrupt. A FILE
+that exists and is not a regular file (``/dev/stdout``, a FIFO) is written directly. A reader
+that goes away (``vxlanlens packets x.pcap | head``) ends the command quietly.
 """
 
 from __future__ import annotations
@@ -9,9 +16,12 @@ from __future__ import annotations
 import io
 import os
 import shlex
+import stat
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import IO, Any
 
 import click
@@ -20,6 +30,7 @@ import pandas as pd
 from . import __version__
 from .capture import Capture, read
 from .errors import VxlanlensError
+from .report.packets import printable
 
 __all__ = ["main"]
 
@@ -28,7 +39,14 @@ PROGRESS_MIN_BYTES = 16 << 20
 
 
 output_option = click.option(
-    "-o", "--output", "out", metavar="FILE", help="Write to FILE instead of stdout."
+    "-o",
+    "--output",
+    "out",
+    metavar="FILE",
+    help=(
+        "Write to FILE instead of stdout (through a temporary file renamed when complete; "
+        "never onto an input)."
+    ),
 )
 
 
@@ -111,10 +129,102 @@ class _Progress:
             self.bar.__exit__(None, None, None)
 
 
+class OutputError(VxlanlensError):
+    """``-o FILE`` cannot be written (refused, permission denied, disk full)."""
+
+
+def _input_paths() -> list[str]:
+    """The files the running command reads: its captures and topology dumps."""
+    from .read.capture import parse_capture_arg
+    from .topology.load import parse_spec
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return []
+    paths = []
+    for arg in ctx.params.get("captures") or ():
+        with suppress(VxlanlensError):
+            paths.append(parse_capture_arg(arg)[1])
+    for spec in ctx.params.get("topology") or ():
+        with suppress(VxlanlensError):
+            paths.append(parse_spec(spec)[2])
+    return [p for p in paths if p != "-"]
+
+
+def check_output(path: str | None) -> None:
+    """Refuse ``-o path`` when it is one of the command's inputs (compared by device and inode,
+    so symlinks and hard links are caught too)."""
+    if path is None or path == "-":
+        return
+    try:
+        out = os.stat(path)
+    except OSError:
+        return  # does not exist yet: cannot be an input
+    for inp in _input_paths():
+        try:
+            st = os.stat(inp)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino) and stat.S_ISREG(st.st_mode):
+            raise OutputError(
+                f"refusing to write the output onto the input {inp!r}; choose another -o FILE",
+                path=path,
+            )
+
+
+def _write_error(path: str, exc: OSError) -> OutputError:
+    return OutputError(f"cannot write the output: {exc.strerror or exc}", path=path)
+
+
+@contextmanager
+def atomic_path(path: str) -> Iterator[str]:
+    """A temporary path in ``path``'s folder (same suffix) to write to; renamed over ``path``
+    when the block ends normally, removed otherwise. ``path`` itself when it exists and is not
+    a regular file (a device, a FIFO). Refuses an input as ``path``."""
+    check_output(path)
+    try:
+        special = not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        special = False
+    if special:
+        yield path
+        return
+    dest = Path(os.path.realpath(path))  # through a symlink: its target is replaced
+    try:
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{dest.name}.", suffix=f".tmp{dest.suffix}", dir=dest.parent
+        )
+    except OSError as exc:
+        raise _write_error(path, exc) from None
+    done = False
+    try:
+        try:
+            mode = stat.S_IMODE(os.stat(dest).st_mode)
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.fchmod(fd, mode)
+        os.close(fd)
+        yield tmp
+        try:
+            os.replace(tmp, dest)
+        except OSError as exc:
+            raise _write_error(path, exc) from None
+        done = True
+    finally:
+        if not done:
+            with suppress(OSError):
+                os.unlink(tmp)
+
+
 @contextmanager
 def output(path: str | None, binary: bool = False) -> Iterator[IO[Any]]:
-    """The stream to write results to: ``-o PATH`` or stdout."""
+    """The stream to write results to: stdout, or ``-o PATH`` written through
+    :func:`atomic_path` (OSError while writing becomes :class:`OutputError`)."""
     if path is None or path == "-":
+        if sys.stdout is None:
+            raise OutputError("standard output is closed; expected it open, or use -o FILE")
         if binary:
             if sys.stdout.isatty():
                 raise click.UsageError("refusing to write binary output to a terminal; use -o FILE")
@@ -122,16 +232,23 @@ def output(path: str | None, binary: bool = False) -> Iterator[IO[Any]]:
         else:
             yield sys.stdout
         return
-    try:
-        fh = open(path, "wb" if binary else "w", encoding=None if binary else "utf-8")  # noqa: SIM115
-    except OSError as exc:
-        raise click.FileError(path, hint=exc.strerror) from exc
-    with fh:
-        yield fh
+    with atomic_path(path) as target:
+        try:
+            fh = open(  # noqa: SIM115
+                target, "wb" if binary else "w", encoding=None if binary else "utf-8"
+            )
+        except OSError as exc:
+            raise _write_error(path, exc) from None
+        try:
+            with fh:
+                yield fh
+        except OSError as exc:
+            raise _write_error(path, exc) from None
 
 
 def write_table(df: pd.DataFrame, fmt: str, out: str | None) -> None:
-    """Write a DataFrame as csv, JSON Lines or Parquet."""
+    """Write a DataFrame as csv (cells that a spreadsheet would run as a formula get a leading
+    ``'``), JSON Lines or Parquet."""
     if fmt == "parquet":
         try:
             import pyarrow  # noqa: F401
@@ -146,7 +263,9 @@ def write_table(df: pd.DataFrame, fmt: str, out: str | None) -> None:
         return
     with output(out) as fh:
         if fmt == "csv":
-            df.to_csv(fh, index=False)
+            from .report.packets import csv_safe
+
+            csv_safe(df).to_csv(fh, index=False)
         else:
             df.to_json(fh, orient="records", lines=True, date_format="iso", date_unit="ns")
 
@@ -157,7 +276,11 @@ class InputError(click.ClickException):
     exit_code = 1
 
     def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"vxlanlens: error: {self.format_message()}", err=True, file=file)
+        click.echo(f"vxlanlens: error: {printable(self.format_message())}", err=True, file=file)
+
+
+class _PipeClosed(Exception):
+    """The reader of stdout went away (not an OSError, so that click does not exit 1)."""
 
 
 class _Group(click.Group):
@@ -168,6 +291,17 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except VxlanlensError as exc:
             raise InputError(str(exc)) from exc
+        except BrokenPipeError as exc:
+            raise _PipeClosed() from exc
+        except MemoryError as exc:  # numpy's _ArrayMemoryError included
+            raise InputError(
+                "out of memory; try fewer or smaller captures (or more memory)"
+                + (f" ({_one_line(exc)})" if str(exc) else "")
+            ) from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    return printable(" ".join(str(exc).split())[:200])
 
 
 @click.group(
@@ -191,7 +325,10 @@ def cli() -> None:
     type=click.Choice(["table", "csv", "json", "parquet"]),
     default="table",
     show_default=True,
-    help="table: one readable line per frame; csv / json (JSON Lines) / parquet: every column.",
+    help=(
+        "table: one readable line per frame; csv / json (JSON Lines) / parquet: every column. "
+        "csv cells starting with = + - @ tab or CR get a leading ' (no spreadsheet formulas)."
+    ),
 )
 @output_option
 @click.option(
@@ -268,7 +405,11 @@ def load_all(
     timeout: float = 3.0,
     engine: str = "fast",
 ) -> Capture:
-    """Captures plus topology dumps, read with progress and warnings on stderr."""
+    """Captures plus topology dumps, read with progress and warnings on stderr (after checking
+    that ``-o`` is none of them)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        check_output(ctx.params.get("out"))
     progress = _Progress()
     try:
         cap = read(
@@ -285,15 +426,18 @@ def load_all(
     finally:
         progress.close()
     for warning in cap.warnings:
-        click.echo(f"vxlanlens: warning: {warning}", err=True)
+        click.echo(f"vxlanlens: warning: {printable(warning)}", err=True)
     return cap
 
 
 _SEVERITY_RANK = {"info": 0, "warning": 1, "problem": 2}
 
+MAX_TIMEOUT = 1e9
+"""Largest ``--timeout`` in seconds (about 31 years; more would overflow nanoseconds)."""
+
 timeout_option = click.option(
     "--timeout",
-    type=click.FloatRange(min=0.0),
+    type=click.FloatRange(min=0.0, max=MAX_TIMEOUT),
     default=3.0,
     show_default=True,
     help="Seconds a request waits for its answer.",
@@ -376,7 +520,10 @@ def explain(
     type=click.Choice(["table", "json", "csv"]),
     default="table",
     show_default=True,
-    help="table for a terminal; json (JSON Lines) or csv with every column (docs/exchanges.md).",
+    help=(
+        "table for a terminal; json (JSON Lines) or csv with every column (docs/exchanges.md); "
+        "csv cells starting with = + - @ tab or CR get a leading '."
+    ),
 )
 @output_option
 @click.option(
@@ -433,7 +580,8 @@ def exchanges(
             if df.empty:
                 fh.write("(none)\n")
             else:
-                fh.write(df[[c for c in cols if c in df.columns]].to_string(index=False) + "\n")
+                table = df[[c for c in cols if c in df.columns]].to_string(index=False)
+                fh.write(printable(table) + "\n")
         return
     write_table(df, fmt, out)
 
@@ -517,7 +665,8 @@ def diagram(
     exp = cap.explain()
     if path_index is not None and path_index > len(exp.paths):
         raise click.BadParameter(f"there are {len(exp.paths)} path(s)", param_hint="--path")
-    save_ladder(exp, out, None if path_index is None else path_index - 1)
+    with atomic_path(out) as target:
+        save_ladder(exp, target, None if path_index is None else path_index - 1)
     click.echo(f"vxlanlens: wrote {out}", err=True)
 
 
@@ -552,7 +701,7 @@ def topology_cmd(
 
             fh.write(json.dumps(topo.to_dict(), indent=2, default=str) + "\n")
         else:
-            fh.write(topo.format_table().rstrip("\n") + "\n")
+            fh.write(printable(topo.format_table().rstrip("\n")) + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -566,10 +715,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("vxlanlens: aborted", err=True)
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
+    except click.UsageError as exc:
+        hint = ""
+        if exc.ctx is not None:
+            hint = f" (try '{exc.ctx.command_path} --help')"
+        click.echo(
+            f"vxlanlens: error: {_one_line(Exception(exc.format_message()))}{hint}", err=True
+        )
         sys.exit(exc.exit_code)
-    except BrokenPipeError:
+    except click.ClickException as exc:
+        if isinstance(exc, InputError):
+            exc.show()
+        else:
+            click.echo(f"vxlanlens: error: {_one_line(Exception(exc.format_message()))}", err=True)
+        sys.exit(exc.exit_code)
+    except MemoryError:
+        click.echo("vxlanlens: error: out of memory", err=True)
+        sys.exit(1)
+    except (BrokenPipeError, _PipeClosed):
         # the reader of our stdout went away (e.g. `| head`): not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -147,3 +147,52 @@ def test_zstd_without_a_module_names_the_package(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setitem(sys.modules, "compression", None)  # and so does compression.zstd
     with pytest.raises(CaptureError, match=r"zstd-compressed .*'zstandard' package.*pip install"):
         read(io.BytesIO(zstd_compress(PCAP)))
+
+
+@pytest.mark.parametrize("name", list(COMPRESSORS))
+def test_trailing_garbage_keeps_the_data_and_warns(name: str) -> None:
+    want = read(io.BytesIO(PCAP))[0]
+    packed = COMPRESSORS[name](PCAP)
+    got, warnings, _ = read(io.BytesIO(packed + b"GARBAGE!" * 3))
+    assert got == want
+    assert [w for w in warnings if "trailing garbage" in w] == [
+        f"-: byte {len(packed)}: the {name} data is followed by 24 byte(s) that are not "
+        f"{name} data (trailing garbage); the data before them is kept"
+    ]
+
+
+@pytest.mark.parametrize("name", list(COMPRESSORS))
+def test_zero_padding_between_and_after_streams(name: str) -> None:
+    half = len(pcap_header()) + 76 * 100
+    pack = COMPRESSORS[name]
+    data = pack(PCAP[:half]) + bytes(8) + pack(PCAP[half:]) + bytes(512)
+    got, warnings, _ = read(io.BytesIO(data))
+    assert got == read(io.BytesIO(PCAP))[0] and warnings == []
+
+
+def test_zstd_skippable_frames_are_skipped_also_first() -> None:
+    skip = b"\x50\x2a\x4d\x18" + (5).to_bytes(4, "little") + b"hello"
+    half = len(pcap_header()) + 76 * 100
+    data = skip + zstd_compress(PCAP[:half]) + skip + zstd_compress(PCAP[half:])
+    got, warnings, compression = read(io.BytesIO(data))
+    assert compression == "zstd" and warnings == []
+    assert got == read(io.BytesIO(PCAP))[0]
+    with pytest.raises(TruncatedCaptureError):
+        read(io.BytesIO(skip[:-2]))
+
+
+def test_records_per_compressed_byte_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # empty records compress ~1000:1; a real capture never comes near 8 records per byte
+    empty = pcap_record(b"", sec=1_700_000_000, sub=0)
+    bomb = gzip.compress(pcap_header() + empty * 300_000, 9)
+    with pytest.raises(CaptureError, match="decompression bomb") as ei:
+        read(io.BytesIO(bomb))
+    assert "\n" not in str(ei.value)
+    monkeypatch.setattr(capture_mod, "MAX_RECORDS_PER_COMPRESSED_BYTE", 10**9)
+    assert sum(len(r[1]) for r in read(io.BytesIO(bomb))[0]) == 300_000  # type: ignore[arg-type,misc]
+
+
+def test_plain_captures_have_no_record_ratio_limit() -> None:
+    empty = pcap_record(b"", sec=1_700_000_000, sub=0)
+    got = read(io.BytesIO(pcap_header() + empty * 70_000))[0]
+    assert sum(len(r[1]) for r in got) == 70_000  # type: ignore[arg-type,misc]

@@ -413,3 +413,18 @@ def test_epb_option_running_past_the_block() -> None:
         r"length 40, which runs past",
     ):
         read_all(shb() + idb(1) + good + bytes(bad))
+
+
+def test_a_timestamp_wrapping_onto_pandas_nat_stays_a_time() -> None:
+    """2**63 ns reads as -2**63, pandas' NaT marker: it is moved 1 ns so ``ts`` is never NaT."""
+    import io
+
+    import vxlanlens
+
+    data = shb() + idb(1, tsresol=9) + epb(frame(0), ts=1 << 63) + epb(frame(1), ts=5)
+    batches, warnings, _ = read_all(data)
+    assert [r[1] for r in rows(batches)] == [-(1 << 63) + 1, 5]
+    assert len(warnings) == 1 and "wrap" in warnings[0]
+    packets = vxlanlens.read([io.BytesIO(data)]).packets
+    assert not packets["ts"].isna().any()
+    assert str(packets["ts"].iloc[0]).startswith("1677-09-21")

@@ -359,3 +359,54 @@ def test_directory_of_dumps_skips_unknown_files_with_a_note(tmp_path: Path) -> N
     (tmp_path / "ids.txt").unlink()
     with pytest.raises(UnknownFormatError):
         load(tmp_path)
+
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefg", "bcdefgh", strict=True)
+)
+
+
+def test_yaml_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    """9**8 nodes from 300 bytes: refused after a bounded number of nodes, naming the file."""
+    f = tmp_path / "bomb.yaml"
+    f.write_text(BOMB)
+    with pytest.raises(TopologyError, match="alias bomb") as ei:
+        load(f)
+    assert str(f) in str(ei.value) and "\n" not in str(ei.value)
+
+
+def test_yaml_with_a_few_aliases_still_loads() -> None:
+    from vxlanlens.topology._util import yaml_documents
+
+    docs, _ = yaml_documents("base: &b {x: 1}\nitems: [*b, *b, *b]\n")
+    assert docs == [{"base": {"x": 1}, "items": [{"x": 1}] * 3}]
+
+
+def test_dump_size_is_checked_before_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vxlanlens.topology import load as load_mod
+
+    big = tmp_path / "huge.txt"
+    with big.open("wb") as fh:  # sparse: 2 GiB that take no disk space
+        fh.truncate(2 << 30)
+    reads: list[int] = []
+    real_open = open
+
+    def counting_open(*args, **kwargs):  # type: ignore[no-untyped-def]
+        fh = real_open(*args, **kwargs)
+        real_read = fh.read
+
+        def read(n: int = -1) -> bytes:
+            data = real_read(n)
+            reads.append(len(data))
+            return data
+
+        fh.read = read
+        return fh
+
+    monkeypatch.setattr(load_mod, "open", counting_open, raising=False)
+    with pytest.raises(TopologyError, match="refusing the file: expected a text dump") as ei:
+        load(big)
+    assert str(big) in str(ei.value)
+    assert sum(reads) <= 512  # only the head that tells text from an archive

@@ -128,3 +128,101 @@ def test_zip_with_nothing_usable() -> None:
 def test_corrupt_zip() -> None:
     with pytest.raises(TopologyParseError, match="zip"):
         load(b"PK\x03\x04" + bytes(40))
+
+
+# --- as `cilium sysdump` writes the cluster files: lists whose items carry no kind -------------
+
+KINDLESS_PODS = """apiVersion: v1
+items:
+- metadata: {name: cilium-5xk2p, namespace: kube-system}
+  spec: {nodeName: cilium-dual-stack-worker, hostNetwork: true, containers: [{name: agent}]}
+  status: {hostIP: 172.18.0.3, podIP: 172.18.0.3}
+- metadata: {name: cni-7t9p4, namespace: default}
+  spec: {nodeName: cilium-dual-stack-worker, containers: [{name: c}]}
+  status: {podIP: 10.244.1.233, podIPs: [{ip: 10.244.1.233}, {ip: "fd00:10:244:1::4749"}]}
+kind: List
+metadata: {resourceVersion: ""}
+"""
+
+KINDLESS_NODES = """{"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": [
+ {"metadata": {"name": "cilium-dual-stack-worker"},
+  "spec": {"podCIDR": "10.244.1.0/24", "podCIDRs": ["10.244.1.0/24", "fd00:10:244:1::/64"]},
+  "status": {"addresses": [{"type": "InternalIP", "address": "172.18.0.3"},
+                           {"type": "Hostname", "address": "cilium-dual-stack-worker"}]}}]}
+"""
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_sysdump_lists_without_item_kinds_keep_their_pods_and_nodes(tmp_path: Path) -> None:
+    z = tmp_path / "cilium-sysdump-20240101-120000.zip"
+    z.write_bytes(
+        _zip(
+            {
+                "cilium-sysdump-20240101-120000/k8s-pods-20240101-120000.yaml": KINDLESS_PODS.encode(),
+                "cilium-sysdump-20240101-120000/k8s-nodes-20240101-120000.json": KINDLESS_NODES.encode(),
+            }
+        )
+    )
+    t = load(z)
+    pod = t.pod("default/cni-7t9p4")
+    assert pod is not None and pod.node == NODE
+    assert "10.244.1.233" in pod.ips and "fd00:10:244:1::4749" in pod.ips
+    assert t.pod("kube-system/cilium-5xk2p") is not None
+    assert any(n.name == NODE for n in t.nodes)
+    assert not any("kind 'None'" in n for n in t.notes)
+
+
+def test_kindless_list_item_kind_from_list_kind_then_shape() -> None:
+    from vxlanlens.topology.load import item_kind
+
+    assert item_kind({}, "PodList", "x.json") == "Pod"
+    assert item_kind({}, "List", "sd!sd/k8s-nodes-1.yaml") == "Node"
+    assert item_kind({"spec": {"containers": []}}, "List", "pods.yaml") == "Pod"
+    assert item_kind({"status": {"nodeInfo": {}}}, None, "n.yaml") == "Node"
+    assert item_kind({"foo": 1}, "List", "x.yaml") is None
+
+
+def test_one_unreadable_member_is_skipped_with_a_note() -> None:
+    good = _zip(
+        {
+            "sd/k8s-pods-1.yaml": KINDLESS_PODS.encode(),
+            "sd/ciliumnodes-1.json": (DATA / "ciliumnodes.json").read_bytes(),
+        }
+    )
+    # corrupt the first member's data (its CRC no longer matches)
+    at = good.index(b"sd/k8s-pods-1.yaml") + len("sd/k8s-pods-1.yaml") + 5
+    bad = good[:at] + bytes([good[at] ^ 0xFF]) + good[at + 1 :]
+    t = load(bad)
+    assert any(n.name == NODE for n in t.nodes)  # from ciliumnodes-1.json
+    assert any("k8s-pods-1.yaml" in n and "skipped" in n for n in t.notes)
+
+
+def test_nested_archives_share_one_budget_and_depth_is_limited() -> None:
+    inner = _zip({"k8s-pods-1.yaml": KINDLESS_PODS.encode()})
+    for k in range(6):
+        inner = _zip({f"k8s-pods-{k + 2}.json": inner})
+    with pytest.raises(TopologyError, match="nested more than") as ei:
+        load(inner)
+    assert "\n" not in str(ei.value)
+
+
+def test_tar_members_count_against_the_archive_budget_before_reading() -> None:
+    from vxlanlens.topology import sysdump as sd
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tf:
+        for k in range(3):
+            info = tarfile.TarInfo(f"cilium-bugtool-20240101-120000/c{k}/ip-a.md")
+            info.size = 1000
+            tf.addfile(info, io.BytesIO(b"1: lo\n".ljust(1000, b" ")))
+    budget = sd._Budget("b.tar.gz")
+    budget.used = sd.MAX_TOTAL - 2500  # room for two members, not three
+    with pytest.raises(TopologyError, match=r"decompression bomb.*c2/ip-a\.md"):
+        sd.load_tar(buf.getvalue(), "b.tar", sd.Topology(), node=None, budget=budget)

@@ -242,4 +242,20 @@ def ipv6_ext(st: State, rows: np.ndarray) -> None:
         ok = st.need(opt, hl, "ipv6-ext", "IPv6 extension header")
         st.pos[opt[ok]] += hl[ok]
         rows = rows[st.nxt[rows] == P_IP6EXT]
-    _finish6(st, rows, P_DONE)
+    _ext_limit(st, rows)
+
+
+def _ext_limit(st: State, rows: np.ndarray) -> None:
+    """After _MAX_EXT extension headers: finish the rows whose next header ends the chain, and
+    mark the others with a decode error (they are not decoded further)."""
+    nh = st.proto[rows]
+    code = _EXT[nh]
+    plain = code == 0
+    _finish6(st, rows[plain], _NEXT6[nh[plain]])
+    _finish6(st, rows[~plain], P_DONE)
+    st.fail(
+        rows[~plain & (code < 5)],
+        "ipv6-ext",
+        f"more than {_MAX_EXT} IPv6 extension headers; next header {{a}} is not decoded",
+        nh[~plain & (code < 5)],
+    )

@@ -112,6 +112,17 @@ def ethernet(st: State, rows: np.ndarray) -> None:
     put(st.nxt, rows, P_ETYPE)
 
 
+def _tag_limit(st: State, rows: np.ndarray, et: np.ndarray) -> None:
+    """Rows still tagged after _MAX_TAGS VLAN tags get a decode error (nothing more is read)."""
+    tag = (et == _VLAN_TPIDS[0]) | (et == _VLAN_TPIDS[1]) | (et == _VLAN_TPIDS[2])
+    st.fail(
+        rows[tag],
+        "vlan",
+        f"more than {_MAX_TAGS} VLAN tags; ethertype 0x{{a:04x}} after them is not decoded",
+        et[tag],
+    )
+
+
 def ethertype(st: State, rows: np.ndarray) -> None:
     """VLAN tags, 802.3 LLC/SNAP, then dispatch on the Ethertype (``st.etype``)."""
     d = st.data
@@ -131,6 +142,7 @@ def ethertype(st: State, rows: np.ndarray) -> None:
         rows = rows[st.nxt[rows] == P_ETYPE]
     else:  # a tag at every level looked at: read the Ethertype after the last one
         et = st.etype[rows]
+        _tag_limit(st, rows, et)
 
     small = et < ETHERTYPE_MIN
     if small.any():

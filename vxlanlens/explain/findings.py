@@ -717,6 +717,8 @@ def unanswered(ctx: Context) -> list[Finding]:
             "echo": ("echo-unanswered", "unanswered echo requests"), "tcp": ("tcp-unanswered", "unanswered TCP SYNs")}  # fmt: skip
     for kind, n in more.items():
         out.append(_more(what[kind][0], "problem", n, what[kind][1]))
+    if not keep:  # req[[]] would select no columns, not no rows
+        return out
     for (kind, key), rows in sel.groupby(["kind", "key"], observed=True, sort=False):
         if (rows["status"] == "answered").any() or not (rows["status"] == "unanswered").any():
             continue

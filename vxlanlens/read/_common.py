@@ -52,7 +52,8 @@ def units_to_ns(
     (kind ``"b"``) seconds since the epoch, plus ``offset_s`` seconds.
 
     ``units`` is uint64. Gives (int64 nanoseconds, number of values that did not fit in int64
-    nanoseconds and wrapped around modulo 2**64).
+    nanoseconds and wrapped around modulo 2**64). A value that lands on -2**63 (pandas'
+    "not a time" marker, NaT) is given as -2**63 + 1, so every timestamp is a real time.
     """
     u = units.astype(np.uint64, copy=False)
     lim = np.uint64((1 << 63) - 1)
@@ -85,6 +86,12 @@ def units_to_ns(
     out = ns.view(np.int64)
     if offset_s:
         out = out + np.int64(wrap_int64(offset_s * 10**9))
+    nat = out == np.iinfo(np.int64).min
+    if nat.any():
+        # -2**63 is pandas' "not a time" marker: a wrapped value landing exactly on it would
+        # make ``ts`` empty (NaT), so it is moved 1 ns later, onto the earliest real time.
+        out = np.where(nat, np.iinfo(np.int64).min + 1, out)
+        over = max(over, int(np.count_nonzero(nat)))
     return out, over
 
 

@@ -1,14 +1,19 @@
 """Byte sources for the capture readers: files, stdin or file objects, possibly compressed.
 
-Compression is recognised by the first bytes of the stream, never by the file name. The
-source counts the *compressed* bytes it has consumed so that a progress bar can compare them
-with the file size.
+Compression is recognised by the first bytes of the stream, never by the file name (a zstd
+file may start with a skippable frame). The source counts the *compressed* bytes it has
+consumed so that a progress bar can compare them with the file size.
+
+Concatenated gzip members and zstd frames are read one after the other; zstd skippable frames
+are skipped, and so are zero bytes between or after them (padding, which gzip and xz accept).
+Bytes after the last member/frame that start no new one (trailing garbage) end the data: what
+was decompressed is kept and ``Source.trailing`` says where the garbage starts (the reader
+turns that into a warning). The same holds for concatenated bzip2 and xz streams.
 """
 
 from __future__ import annotations
 
 import bz2
-import gzip
 import io
 import lzma
 import os
@@ -17,7 +22,7 @@ from typing import BinaryIO
 
 from ..errors import CaptureError
 
-__all__ = ["COMPRESSION_MAGICS", "Source", "open_source"]
+__all__ = ["COMPRESSION_MAGICS", "Source", "is_zstd_skippable", "open_source"]
 
 # (name, magic bytes) in the order they are tried.
 COMPRESSION_MAGICS: tuple[tuple[str, bytes], ...] = (
@@ -28,6 +33,13 @@ COMPRESSION_MAGICS: tuple[tuple[str, bytes], ...] = (
 )
 
 _SNIFF = 8
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_PIECE = 128 * 1024
+
+
+def is_zstd_skippable(head: bytes) -> bool:
+    """Whether ``head`` starts with the magic of a zstd skippable frame (50..5f 2a 4d 18)."""
+    return len(head) >= 4 and head[1:4] == b"\x2a\x4d\x18" and head[0] & 0xF0 == 0x50
 
 
 class _CountingReader(io.RawIOBase):
@@ -111,6 +123,18 @@ class Source:
         """Compressed (on-disk) bytes consumed so far."""
         return self._counter.count
 
+    @property
+    def bytes_consumed(self) -> int:
+        """Compressed bytes the decompressor has taken in so far (``bytes_read`` less what was
+        read ahead; the same as ``bytes_read`` when that is unknown)."""
+        consumed = getattr(self._stream, "consumed", None)
+        return self._counter.count if consumed is None else int(consumed)
+
+    @property
+    def trailing(self) -> tuple[int, int] | None:
+        """(on-disk offset, bytes seen) of trailing garbage after the compressed data, if any."""
+        return getattr(self._stream, "trailing", None)
+
     def read(self, n: int) -> bytes:
         """Up to ``n`` bytes; fewer only at the end of the data."""
         if self._eof or n <= 0:
@@ -163,39 +187,96 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-class _ZstdReader:
-    """Decompresses concatenated zstd frames from ``raw`` piece by piece.
+class _FramedReader:
+    """Decompresses a sequence of compressed members (gzip) or frames (zstd) piece by piece.
 
-    Unlike ``zstandard``'s stream reader, it raises ``EOFError`` when the data stops inside
-    a frame, so that a truncated ``.zst`` file is reported instead of silently shortened.
+    Raises ``EOFError`` when the data stops inside a member or frame, so that a truncated file
+    is reported instead of silently shortened. Bytes that start no new member/frame end the
+    data: ``trailing`` gives (their on-disk offset, how many were seen) unless all are zero.
     """
 
-    _PIECE = 128 * 1024
-
-    def __init__(self, raw: _CountingReader, zstandard: object) -> None:
+    def __init__(self, raw: _CountingReader) -> None:
         self._raw = raw
-        self._dctx = zstandard.ZstdDecompressor()  # type: ignore[attr-defined]
-        self._dobj = self._dctx.decompressobj()
+        self._input = b""
         self._pending = b""
         self._in_frame = False
+        self._done = False
+        self._skip = 0
+        self.trailing: tuple[int, int] | None = None
+
+    # what a subclass says about its format
+    _what = "compressed"
+
+    def _start(self, head: bytes) -> bool | None:
+        """At a member/frame boundary: True to decompress a new one, False when ``head`` starts
+        no member (trailing garbage), None when ``_skip`` was set (a skippable frame)."""
+        raise NotImplementedError
+
+    def _decompress(self, data: bytes, n: int) -> tuple[bytes, bytes, bool]:
+        """(output, input left over, whether the member/frame ended)."""
+        raise NotImplementedError
+
+    def _needs_input(self) -> bool:
+        """False when the decompressor holds input that can give more output by itself."""
+        return True
+
+    @property
+    def consumed(self) -> int:
+        """Compressed bytes handed to the decompressor so far."""
+        return self._raw.count - len(self._input)
+
+    def _more(self) -> bool:
+        data = self._raw.read(_PIECE)
+        if data:
+            self._input += data
+            return True
+        return False
+
+    def _garbage(self) -> None:
+        self._done = True
+        while len(self._input) < 4096 and self._more():
+            pass
+        if self._input.strip(b"\x00"):
+            self.trailing = (self._raw.count - len(self._input), len(self._input))
+        self._input = b""
 
     def read1(self, n: int) -> bytes:
-        while not self._pending:
-            data = self._raw.read(self._PIECE)
-            if not data:
-                if self._in_frame:
-                    raise EOFError("zstd data ends inside a frame")
-                return b""
-            while data:
-                self._in_frame = True
-                out = self._dobj.decompress(data)
+        while not self._pending and not self._done:
+            if self._skip:
+                if not self._input and not self._more():
+                    raise EOFError(f"{self._what} data ends inside a skippable frame")
+                k = min(self._skip, len(self._input))
+                self._input = self._input[k:]
+                self._skip -= k
+                continue
+            if self._in_frame and not self._input and not self._needs_input():
+                out, self._input, ended = self._decompress(b"", max(n, 1 << 16))
+                self._in_frame = not ended
                 self._pending += out
-                if self._dobj.eof:
-                    data = self._dobj.unused_data
-                    self._dobj = self._dctx.decompressobj()
-                    self._in_frame = False
-                else:
-                    data = b""
+                continue
+            if not self._input and not self._more():
+                if self._in_frame:
+                    raise EOFError(f"{self._what} data ends inside a frame")
+                self._done = True
+                break
+            if not self._in_frame:
+                while len(self._input) < 8 and self._more():
+                    pass
+                stripped = self._input.lstrip(b"\x00")
+                if len(stripped) < len(self._input):  # zero padding between or after streams
+                    self._input = stripped
+                    continue
+                start = self._start(self._input[:8])
+                if start is None:
+                    continue
+                if not start:
+                    self._garbage()
+                    break
+                self._in_frame = True
+            out, self._input, ended = self._decompress(self._input, max(n, 1 << 16))
+            if ended:
+                self._in_frame = False
+            self._pending += out
         out, self._pending = self._pending[:n], self._pending[n:]
         return out
 
@@ -203,6 +284,77 @@ class _ZstdReader:
 
     def close(self) -> None:
         self._pending = b""
+        self._input = b""
+
+
+class _GzipReader(_FramedReader):
+    """Concatenated gzip members (RFC 1952), output bounded per call."""
+
+    _what = "gzip"
+
+    def _start(self, head: bytes) -> bool | None:
+        if head[:2] != b"\x1f\x8b":
+            return False
+        self._d = zlib.decompressobj(wbits=31)
+        return True
+
+    def _decompress(self, data: bytes, n: int) -> tuple[bytes, bytes, bool]:
+        out = self._d.decompress(data, n)
+        if self._d.eof:
+            return out, self._d.unused_data, True
+        return out, self._d.unconsumed_tail, False
+
+
+class _StdlibReader(_FramedReader):
+    """Concatenated bzip2 or xz streams through the standard library's decompressors, output
+    bounded per call."""
+
+    def __init__(self, raw: _CountingReader, what: str) -> None:
+        super().__init__(raw)
+        self._what = what
+        self._magic = b"BZh" if what == "bzip2" else b"\xfd7zXZ\x00"
+
+    def _start(self, head: bytes) -> bool | None:
+        if not head.startswith(self._magic):
+            return False
+        self._d = bz2.BZ2Decompressor() if self._what == "bzip2" else lzma.LZMADecompressor()
+        return True
+
+    def _decompress(self, data: bytes, n: int) -> tuple[bytes, bytes, bool]:
+        out = self._d.decompress(data, n)
+        if self._d.eof:
+            return out, self._d.unused_data, True
+        return out, b"", False
+
+    def _needs_input(self) -> bool:
+        return bool(self._d.needs_input)
+
+
+class _ZstdReader(_FramedReader):
+    """Concatenated zstd frames, skippable frames skipped."""
+
+    _what = "zstd"
+
+    def __init__(self, raw: _CountingReader, zstandard: object) -> None:
+        super().__init__(raw)
+        self._dctx = zstandard.ZstdDecompressor()  # type: ignore[attr-defined]
+
+    def _start(self, head: bytes) -> bool | None:
+        if head[:4] == _ZSTD_MAGIC:
+            self._dobj = self._dctx.decompressobj()
+            return True
+        if is_zstd_skippable(head):
+            if len(head) < 8:
+                raise EOFError("zstd data ends inside a skippable frame header")
+            self._skip = 8 + int.from_bytes(head[4:8], "little")
+            return None
+        return False
+
+    def _decompress(self, data: bytes, n: int) -> tuple[bytes, bytes, bool]:
+        out = self._dobj.decompress(data)
+        if self._dobj.eof:
+            return out, self._dobj.unused_data, True
+        return out, b"", False
 
 
 def _zstd_stream(counter: _CountingReader, path: str) -> BinaryIO:
@@ -237,7 +389,10 @@ def open_source(source: str | os.PathLike[str] | BinaryIO) -> tuple[Source, int 
         if path == "-":
             import sys
 
-            raw: BinaryIO = sys.stdin.buffer
+            stdin = getattr(sys.stdin, "buffer", None)
+            if stdin is None:
+                raise CaptureError("standard input is closed; expected a capture on it", path="-")
+            raw: BinaryIO = stdin
             size = _size_of(raw)
         else:
             if os.path.isdir(path):
@@ -266,15 +421,15 @@ def open_source(source: str | os.PathLike[str] | BinaryIO) -> tuple[Source, int 
             if head.startswith(magic):
                 compression = name_
                 break
+        if compression is None and is_zstd_skippable(head):
+            compression = "zstd"
         stream: BinaryIO | _CountingReader
         if compression is None:
             stream = counter
         elif compression == "gzip":
-            stream = gzip.GzipFile(fileobj=counter, mode="rb")  # type: ignore[arg-type]
-        elif compression == "bzip2":
-            stream = bz2.BZ2File(counter, mode="rb")
-        elif compression == "xz":
-            stream = lzma.LZMAFile(counter, mode="rb")  # noqa: SIM115
+            stream = _GzipReader(counter)  # type: ignore[assignment]
+        elif compression in ("bzip2", "xz"):
+            stream = _StdlibReader(counter, compression)  # type: ignore[assignment]
         else:
             stream = _zstd_stream(counter, path)
     except BaseException:

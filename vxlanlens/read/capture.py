@@ -29,6 +29,13 @@ __all__ = ["CHUNK_SIZE", "CaptureReader", "label_for", "open_capture", "parse_ca
 CHUNK_SIZE = 8 * 1024 * 1024
 """Bytes of decompressed data read at a time."""
 
+MAX_RECORDS_PER_COMPRESSED_BYTE = 8
+"""A compressed capture may hold at most this many records per compressed byte (once past
+:data:`RECORDS_FLOOR` records). A real record is at least 16 + 14 bytes of header and frame and
+compresses at best ~1000:1, so only a bomb of empty records (130 KB of gzip holding 8.4 M of
+them) comes near: it is refused with a :class:`CaptureError` before it fills memory."""
+RECORDS_FLOOR = 1 << 16
+
 _HEAD_SIZE = 64 * 1024
 _COMPRESSION_SUFFIXES = (".gz", ".gzip", ".bz2", ".xz", ".zst", ".zstd", ".lzma")
 
@@ -214,6 +221,21 @@ class CaptureReader:
         if cols is not None:
             self._pending.append((cols, self._buf, self._frames + 1, 0))
             self._frames += len(cols)
+            self._check_ratio()
+
+    def _check_ratio(self) -> None:
+        if not self.compression or self._frames <= RECORDS_FLOOR:
+            return
+        packed = max(1, self._source.bytes_consumed)
+        if self._frames > MAX_RECORDS_PER_COMPRESSED_BYTE * packed:
+            raise CaptureError(
+                f"refusing the capture: {self._frames} records came out of the first {packed} "
+                f"{self.compression}-compressed bytes, more than "
+                f"{MAX_RECORDS_PER_COMPRESSED_BYTE} per byte (a decompression bomb of "
+                f"empty records?)",
+                path=self.path,
+                where=f"record {self._frames}",
+            )
 
     def _fill(self) -> bool:
         """Read the next chunk; False at the end of the data."""
@@ -241,6 +263,14 @@ class CaptureReader:
             partial = self._parser.describe_partial(self._buf, self._pos, self._base, self._frames)
             self.warnings.append(partial)
             self.partial_warnings.append(partial)
+        trailing = self._source.trailing
+        if trailing is not None:
+            at, n = trailing
+            self.warnings.append(
+                f"{self.path}: byte {at}: the {self.compression} data is followed by "
+                f"{n}{'+' if n >= 4096 else ''} byte(s) that are not {self.compression} data "
+                f"(trailing garbage); the data before them is kept"
+            )
         if self._source.truncated_compression:
             self.warnings.append(
                 f"{self.path}: the {self.compression} stream ends before its end-of-stream "

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..explain.model import SEVERITIES, Explanation, Finding, Hop
+from .packets import printable
 from .sequence import Sequence, sequence
 
 __all__ = [
@@ -41,17 +42,29 @@ def text_length(text: str) -> int:
 
 def md_escape(text: object) -> str:
     """Text safe inside Markdown prose and table cells: no HTML, no table breaks, no accidental
-    code spans, links or emphasis."""
-    s = str(text).replace("\r", " ").replace("\n", " ")
+    code spans, links, autolinks (``https://``, ``www.``), @mentions, #references or emphasis,
+    and control or bidirectional-override characters shown as escapes (``\\u202e``)."""
+    s = printable(str(text).replace("\r", " ").replace("\n", " "))
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    s = re.sub(r"([\\`*\[\]|])", r"\\\1", s)
-    return re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", s)
+    s = re.sub(r"([\\`*\[\]|~])", r"\\\1", s)
+    s = re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", s)
+    return _no_autolink(s)
+
+
+def _no_autolink(s: str) -> str:
+    """Break what GitHub would turn into links or notifications: ``://`` and ``www.`` (entity
+    for the ``:`` / ``.``), ``@name`` and ``#123`` (a zero-width joiner after the sign)."""
+    s = re.sub(r"(?<!\w)@(?=[A-Za-z0-9])", "@\u2060", s)
+    s = re.sub(r"(?<![\w&])#(?=[0-9])", "#\u2060", s)
+    s = s.replace("://", "&#58;//")
+    return re.sub(r"(?i)\bwww\.", lambda m: m.group(0)[:3] + "&#46;", s)
 
 
 def mermaid_text(text: object) -> str:
     """Text safe in a Mermaid label or participant alias: the characters Mermaid's lexer or a
-    Markdown code fence would act on become Mermaid entity codes (``#35;`` ...)."""
-    s = str(text).replace("\r", " ").replace("\n", " ")
+    Markdown code fence would act on become Mermaid entity codes (``#35;`` ...); control and
+    bidirectional-override characters are shown as escapes."""
+    s = printable(str(text).replace("\r", " ").replace("\n", " "))
     out = []
     for ch in s:
         if ch in "#;<>%`&":

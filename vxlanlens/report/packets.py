@@ -2,11 +2,57 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pandas as pd
 
-__all__ = ["packet_line", "packet_lines", "protocol_summary"]
+__all__ = ["csv_safe", "packet_line", "packet_lines", "printable", "protocol_summary"]
+
+# C0 controls but tab and newline, DEL, C1 controls, bidirectional overrides and isolates,
+# zero-width characters, line/paragraph separators, BOM
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character (ESC, CR, ...: all of C0 but tab and newline, DEL,
+    C1), bidirectional override (U+202E ...) and zero-width character replaced by its visible
+    escape (``\\x1b``, ``\\u202e``), so that names from dumps and captures cannot move the
+    cursor, recolour or reorder what a terminal shows."""
+    return _UNPRINTABLE.sub(_visible, text)
+
+
+def _visible(m: re.Match[str]) -> str:
+    c = ord(m.group(0))
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` for CSV output whose text cells cannot run as spreadsheet formulas: a
+    cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a leading ``'``
+    (the OWASP rule). Numbers are untouched; ``df`` itself is not changed."""
+    out = None
+    for col in df.columns:
+        series = df[col]
+        if not (
+            pd.api.types.is_object_dtype(series.dtype)
+            or pd.api.types.is_string_dtype(series.dtype)
+            or isinstance(series.dtype, pd.CategoricalDtype)
+        ):
+            continue
+        text = series.astype("string")
+        risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
+        if not risky.any():
+            continue
+        if out is None:
+            out = df.copy()
+        fixed = text.where(~risky, "'" + text)
+        out[col] = fixed.astype(object).where(series.notna(), None)
+    return df if out is None else out
+
 
 _TCP_FLAGS = (
     (0x02, "S"),
@@ -136,6 +182,13 @@ def packet_line(row: dict) -> str:
     return " ".join(parts)
 
 
+def _time_text(ts: object) -> str:
+    """``YYYY-MM-DD HH:MM:SS.ffffff``, or ``(no time)`` padded to the same width when empty."""
+    if ts is None or ts is pd.NaT or not hasattr(ts, "strftime"):
+        return f"{'(no time)':<26}"
+    return ts.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def packet_lines(packets: pd.DataFrame) -> Iterator[str]:
     """``capture frame time line`` for every row, aligned for a terminal."""
     if packets.empty:
@@ -143,5 +196,7 @@ def packet_lines(packets: pd.DataFrame) -> Iterator[str]:
     width = max(len(str(c)) for c in packets["capture"].unique())
     for start in range(0, len(packets), 5000):
         for row in packets.iloc[start : start + 5000].to_dict("records"):
-            ts = row["ts"].strftime("%Y-%m-%d %H:%M:%S.%f")
-            yield f"{row['capture']!s:<{width}} {row['frame_no']:>6} {ts} {packet_line(row)}"
+            ts = _time_text(row["ts"])
+            yield printable(
+                f"{row['capture']!s:<{width}} {row['frame_no']:>6} {ts} {packet_line(row)}"
+            )

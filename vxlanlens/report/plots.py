@@ -100,8 +100,14 @@ def ladder(exp: Explanation, path_index: int | None = None, *, ax: Axes | None =
     """A ladder (sequence) diagram of one path (``path_index``) or of all paths (``None``).
 
     Returns the matplotlib Figure (the one of ``ax`` when given). With no path to draw the figure
-    says so instead of being empty.
+    says so instead of being empty. Names are drawn as plain text: a ``$`` in a file, pod or
+    interface name is never read as matplotlib mathtext.
     """
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _ladder(exp, path_index, ax=ax)
+
+
+def _ladder(exp: Explanation, path_index: int | None, *, ax: Axes | None) -> Figure:
     seq = sequence(exp, path_index)
     n = max(1, len(seq.lanes))
     items, _arrow_y, total = _rows(seq)

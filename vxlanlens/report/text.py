@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from ..explain.model import SEVERITIES, Explanation, Finding, Hop, Path
+from .packets import printable
 
 __all__ = ["explanation_text"]
 
@@ -54,7 +55,8 @@ def _path_lines(n: int, path: Path) -> list[str]:
 
 
 def explanation_text(exp: Explanation) -> str:
-    """The explanation as plain text for a terminal (about 100 columns wide)."""
+    """The explanation as plain text for a terminal (about 100 columns wide); control and
+    bidirectional-override characters from dumps and captures are shown as escapes."""
     out: list[str] = []
     c = exp.counts
     out.append(
@@ -116,4 +118,4 @@ def explanation_text(exp: Explanation) -> str:
         out += ["", "Not known from this input"]
         for u in exp.unknowns:
             out += _wrap(u, "  ", "- ")
-    return "\n".join(out) + "\n"
+    return printable("\n".join(out) + "\n")

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import TopologyParseError
+from ..errors import TopologyError, TopologyParseError
 from .model import Source, Topology, canonical_ip, canonical_mac
 
 __all__ = [
@@ -182,39 +182,62 @@ class LineMap(dict):
     """``id(container) → 1-based line`` for the mappings/lists of a YAML document."""
 
 
-def yaml_documents(text: str) -> tuple[list[Any], LineMap]:
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser when PyYAML was built with it (several times faster), else the Python one."""
+
+MAX_YAML_NODES_PER_CHAR = 2
+"""A YAML text may expand to at most this many nodes per character (plus :data:`_YAML_SLACK`).
+
+Without aliases a node takes at least one character and a separator, so only aliases (``*a``
+repeating a list that itself repeats aliases: a "billion laughs" bomb) can exceed it."""
+_YAML_SLACK = 10_000
+
+
+def yaml_documents(text: str, label: str | None = None) -> tuple[list[Any], LineMap]:
     """All YAML documents of ``text`` as plain Python data, plus the line of every mapping and
-    list (by ``id``); raises ``yaml.YAMLError`` on bad YAML."""
+    list (by ``id``); raises ``yaml.YAMLError`` on bad YAML, and :class:`TopologyError` (naming
+    ``label``) when aliases expand to more nodes than the text could hold (an alias bomb)."""
     lines = LineMap()
-    loader = yaml.SafeLoader(text)
+    loader = _SafeLoader(text)
     docs: list[Any] = []
+    budget = [MAX_YAML_NODES_PER_CHAR * len(text) + _YAML_SLACK]
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is not None:
-                docs.append(_convert(loader, node, lines, 0))
+                docs.append(_convert(loader, node, lines, 0, budget, label))
     finally:
         loader.dispose()
     return docs, lines
 
 
-def _convert(loader: yaml.SafeLoader, node: yaml.Node, lines: LineMap, depth: int) -> Any:
+def _convert(
+    loader: Any, node: yaml.Node, lines: LineMap, depth: int, budget: list[int], label: str | None
+) -> Any:
     if depth > 200:
         raise yaml.YAMLError("YAML nested deeper than 200 levels")
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise TopologyError(
+            f"refusing the YAML: its aliases expand to more than "
+            f"{MAX_YAML_NODES_PER_CHAR} nodes per character of text (an alias bomb?), "
+            f"at line {node.start_mark.line + 1}",
+            path=label,
+        )
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
         out: dict[Any, Any] = {}
         for k, v in node.value:
-            key = _convert(loader, k, lines, depth + 1)
+            key = _convert(loader, k, lines, depth + 1, budget, label)
             try:
                 hash(key)
             except TypeError:
                 key = str(key)
-            out[key] = _convert(loader, v, lines, depth + 1)
+            out[key] = _convert(loader, v, lines, depth + 1, budget, label)
         lines[id(out)] = node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        seq = [_convert(loader, v, lines, depth + 1) for v in node.value]
+        seq = [_convert(loader, v, lines, depth + 1, budget, label) for v in node.value]
         lines[id(seq)] = node.start_mark.line + 1
         return seq
     return loader.construct_object(node, deep=True)

@@ -51,6 +51,47 @@ _CAPTURE_MAGICS = (
     b"\x0a\x0d\x0d\x0a",
 )
 MAX_TEXT = 64 * 1024 * 1024
+"""Largest text dump accepted (checked before the file is read)."""
+MAX_ARCHIVE = 1024 * 1024 * 1024
+"""Largest sysdump zip / bugtool tar(.gz) file accepted (checked before the file is read)."""
+
+
+def _is_archive(head: bytes) -> bool:
+    from .sysdump import is_tar
+
+    return head[:4] in (b"PK\x03\x04", b"PK\x05\x06") or head[:2] == b"\x1f\x8b" or is_tar(head)
+
+
+def read_dump(path: Path) -> bytes:
+    """The bytes of the dump file ``path``; a file larger than its kind allows (:data:`MAX_TEXT`
+    for text, :data:`MAX_ARCHIVE` for archives) is refused before it is read."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(512)
+            archive = _is_archive(head)
+            limit = MAX_ARCHIVE if archive else MAX_TEXT
+            size = os.fstat(fh.fileno()).st_size
+            parts = [head]
+            got = len(head)
+            # in pieces (one read of ``limit`` bytes would allocate them all), and bounded
+            # even when the size is unknown (a pipe)
+            while size <= limit and got <= limit:
+                piece = fh.read(min(1 << 20, limit + 1 - got))
+                if not piece:
+                    break
+                parts.append(piece)
+                got += len(piece)
+            head = b"".join(parts)
+    except OSError as e:
+        raise TopologyError(f"cannot read the dump: {e.strerror or e}", path=str(path)) from None
+    size = max(size, len(head))
+    if size > limit:
+        what = "an archive" if archive else "a text dump"
+        raise TopologyError(
+            f"refusing the file: expected {what} of at most {limit >> 20} MiB, found {size} bytes",
+            path=str(path),
+        )
+    return head
 
 
 def _unknown(label: str, found: str) -> UnknownFormatError:
@@ -108,12 +149,7 @@ def load_raw(
         if p.is_dir():
             _load_dir(p, topo, node=node, pod=pod)
         elif p.is_file():
-            try:
-                data = p.read_bytes()
-            except OSError as e:
-                raise TopologyError(
-                    f"cannot read the dump: {e.strerror or e}", path=str(p)
-                ) from None
+            data = read_dump(p)
             load_blob(data, str(p), topo, node=node, pod=pod, base_dir=p.parent)
         else:
             raise TopologyError(
@@ -137,15 +173,17 @@ def load_blob(
     base_dir: Path | None,
     hint: str | None = None,
     family: int | None = None,
+    budget: Any = None,
 ) -> None:
-    """Load bytes: a sysdump zip, a bugtool tar(.gz), or text."""
+    """Load bytes: a sysdump zip, a bugtool tar(.gz), or text. ``budget`` is the decompression
+    budget of the archive that ``data`` came from (nested archives share it)."""
     from . import sysdump
 
     if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-        sysdump.load_zip(data, label, topo)
+        sysdump.load_zip(data, label, topo, budget=budget)
         return
     if data[:2] == b"\x1f\x8b" or sysdump.is_tar(data):
-        sysdump.load_tar(data, label, topo, node=node)
+        sysdump.load_tar(data, label, topo, node=node, budget=budget)
         return
     if data[:4] in _CAPTURE_MAGICS:
         raise _unknown(label, "a packet capture (pcap/pcapng); pass captures separately")
@@ -284,7 +322,7 @@ def _load_piece(
             line=lead_lines,
         )
     try:
-        docs, lines = yaml_documents(text)
+        docs, lines = yaml_documents(text, ctx.file)
     except (yaml.YAMLError, RecursionError, ValueError, TypeError) as e:
         mark = getattr(e, "problem_mark", None)
         if hint == "kubectl" or _looks_structured_yaml(text):
@@ -384,7 +422,12 @@ def _dispatch(
         return
     if isinstance(data.get("items"), list):
         for k, item in enumerate(data["items"]):
-            _object(item, ctx, topo, where(item, f"$.items[{k}]"))
+            w = where(item, f"$.items[{k}]")
+            if isinstance(item, dict) and "kind" not in item:
+                kind = item_kind(item, data.get("kind"), ctx.file)
+                if kind is not None:
+                    item = {**item, "kind": kind}
+            _object(item, ctx, topo, w)
         if not data["items"]:
             raise _unknown(ctx.file, f"an empty {data.get('kind', 'list')} (no items)")
         return
@@ -392,6 +435,44 @@ def _dispatch(
         _object(data, ctx, topo, where(data, "$"))
         return
     raise _unknown(ctx.file, f"an object with keys {sorted(map(str, data))[:8]}")
+
+
+_FILE_KINDS = (
+    ("k8s-pods", "Pod"),
+    ("k8s-nodes", "Node"),
+    ("ciliumendpoints", "CiliumEndpoint"),
+    ("cilium-endpoints", "CiliumEndpoint"),
+    ("ciliumnodes", "CiliumNode"),
+    ("cilium-nodes", "CiliumNode"),
+    ("ciliumidentities", "CiliumIdentity"),
+    ("cilium-identities", "CiliumIdentity"),
+)
+
+
+def item_kind(item: dict[str, Any], list_kind: object, file: str) -> str | None:
+    """The kind of a list item that carries none (the API server strips ``kind`` and
+    ``apiVersion`` from list items, and ``cilium sysdump`` writes such lists): from the list's
+    kind (``PodList`` -> ``Pod``), else the sysdump file name (``k8s-pods-<ts>.yaml``), else
+    the object's shape; None when none of them says."""
+    if isinstance(list_kind, str) and list_kind.endswith("List") and list_kind[:-4] in _KIND:
+        return list_kind[:-4]
+    base = file.replace("\\", "/").rsplit("!", 1)[-1].rsplit("/", 1)[-1].lower()
+    for prefix, kind in _FILE_KINDS:
+        if base.startswith(prefix):
+            return kind
+    spec = item.get("spec") if isinstance(item.get("spec"), dict) else {}
+    status = item.get("status") if isinstance(item.get("status"), dict) else {}
+    if "containers" in spec or "podIP" in status or "podIPs" in status:
+        return "Pod"
+    if "nodeInfo" in status or "podCIDR" in spec or "podCIDRs" in spec:
+        return "Node"
+    if "security-labels" in item:
+        return "CiliumIdentity"
+    if "networking" in status and "identity" in status:
+        return "CiliumEndpoint"
+    if "ipam" in spec and "addresses" in spec:
+        return "CiliumNode"
+    return None
 
 
 def _object(item: Any, ctx: Ctx, topo: Topology, w: dict[str, Any]) -> None:
@@ -427,14 +508,12 @@ def _absorb(topo: Topology, sub: Topology) -> None:
 
 def _load_file_into(f: Path, topo: Topology, *, node: str | None, pod: str | None) -> None:
     sub = Topology()
+    data = read_dump(f)
     try:
-        data = f.read_bytes()
         load_blob(data, str(f), sub, node=node, pod=pod, base_dir=f.parent)
     except UnknownFormatError as e:
         topo.notes.append(f"{f}: skipped ({e.message[:120]})")
         return
-    except OSError as e:
-        raise TopologyError(f"cannot read the dump: {e.strerror or e}", path=str(f)) from None
     _absorb(topo, sub)
 
 
@@ -446,7 +525,7 @@ def _folder_binding(
     probe = Topology()
     for f in group:
         try:
-            load_blob(f.read_bytes(), str(f), probe, node=None, pod=None, base_dir=f.parent)
+            load_blob(read_dump(f), str(f), probe, node=None, pod=None, base_dir=f.parent)
         except (TopologyError, OSError):
             continue
     kinds = {i.kind for i in probe.interfaces}
@@ -491,8 +570,9 @@ def _load_dir(root: Path, topo: Topology, *, node: str | None, pod: str | None) 
     for f in files:
         if f.suffix in (".yaml", ".yml"):
             try:
-                docs, _ = yaml_documents(f.read_text(encoding="utf-8"))
+                docs, _ = yaml_documents(read_dump(f).decode("utf-8"), str(f))
             except (
+                TopologyError,  # too large, or an alias bomb: refused when the file is loaded
                 yaml.YAMLError,
                 UnicodeDecodeError,
                 OSError,

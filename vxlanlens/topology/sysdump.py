@@ -10,9 +10,12 @@ in ``k8s-pods-*``.
 
 Safety: a member whose name is absolute or climbs out with ``..`` is refused, and so is an
 archive whose members would decompress to more than :data:`MAX_TOTAL` bytes in all or with a
-ratio above :data:`MAX_RATIO` (a decompression bomb). A member that a loader cannot read is
-skipped with a note (a sysdump holds hundreds of files of many versions); the archive fails
-only when nothing in it could be read.
+ratio above :data:`MAX_RATIO` (a decompression bomb). The budget is one for the whole archive:
+nested archives (a zip or tar inside the zip) and every tar member (sparse members counted at
+their full size) draw on it, and archives nest at most :data:`MAX_DEPTH` deep. A member that
+cannot be read (bad CRC, corrupt data) or that a loader cannot read is skipped with a note (a
+sysdump holds hundreds of files of many versions); the archive fails only when nothing in it
+could be read.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ MAX_MEMBER = 128 * 1024 * 1024
 """Most bytes one member may decompress to."""
 MAX_RATIO = 200
 """Highest decompressed/compressed ratio accepted for members above 1 MiB."""
+MAX_DEPTH = 4
+"""Most archives nested in one another (the sysdump zip counts as 1)."""
 _RATIO_FLOOR = 1024 * 1024
 
 _CLUSTER = re.compile(
@@ -48,9 +53,26 @@ _BUGTOOL = re.compile(
 
 
 class _Budget:
+    """Bytes decompressed so far and archives open, for one outermost archive."""
+
     def __init__(self, label: str) -> None:
         self.label = label
         self.used = 0
+        self.depth = 0
+
+    def enter(self, member: str) -> None:
+        """One more archive level (undone by :meth:`leave`); refuses nesting past MAX_DEPTH."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise TopologyError(
+                f"refusing the archive: archives nested more than {MAX_DEPTH} deep "
+                f"at member {member if len(member) <= 120 else '...' + member[-117:]!r}",
+                path=self.label,
+            )
+
+    def leave(self) -> None:
+        """Back out of one archive level."""
+        self.depth -= 1
 
     def take(self, n: int, member: str) -> None:
         self.used += n
@@ -118,8 +140,17 @@ def _gunzip(data: bytes, label: str, budget: _Budget) -> bytes:
     return bytes(out)
 
 
-def load_zip(data: bytes, label: str, topo: Topology) -> None:
-    """Load a sysdump zip from memory."""
+def load_zip(data: bytes, label: str, topo: Topology, *, budget: _Budget | None = None) -> None:
+    """Load a sysdump zip from memory (``budget``: the one of the archive it is nested in)."""
+    budget = budget or _Budget(label)
+    budget.enter(label)
+    try:
+        _load_zip(data, label, topo, budget)
+    finally:
+        budget.leave()
+
+
+def _load_zip(data: bytes, label: str, topo: Topology, budget: _Budget) -> None:
     from .load import load_blob
 
     try:
@@ -129,13 +160,12 @@ def load_zip(data: bytes, label: str, topo: Topology) -> None:
         raise TopologyParseError(
             f"expected a zip archive, found a corrupt one ({e})", path=label
         ) from None
-    budget = _Budget(label)
     declared = 0
     for info in infos:
         _check_name(info.filename, label)
         _check_ratio(info.file_size, info.compress_size, info.filename, label)
         declared += info.file_size
-    if declared > MAX_TOTAL:
+    if budget.used + declared > MAX_TOTAL:
         raise TopologyError(
             f"refusing the archive: members declare {declared} bytes uncompressed, more "
             f"than {MAX_TOTAL >> 20} MiB (decompression bomb?)",
@@ -152,10 +182,15 @@ def load_zip(data: bytes, label: str, topo: Topology) -> None:
             bugtools.append(info)
     before = len(topo.notes)
     for info in cluster:
-        blob = _read_member(zf, info, label, budget)
         _guarded(
-            lambda b=blob, i=info: load_blob(
-                b, f"{label}!{i.filename}", topo, node=None, pod=None, base_dir=None
+            lambda i=info: load_blob(
+                _read_member(zf, i, label, budget),
+                f"{label}!{i.filename}",
+                topo,
+                node=None,
+                pod=None,
+                base_dir=None,
+                budget=budget,
             ),
             f"{label}!{info.filename}",
             topo,
@@ -170,10 +205,13 @@ def load_zip(data: bytes, label: str, topo: Topology) -> None:
                 f"{label}!{info.filename}: node of agent pod {agent!r} unknown "
                 "(no k8s-pods file naming it); its facts are not bound to a node"
             )
-        blob = _read_member(zf, info, label, budget)
         _guarded(
-            lambda b=blob, i=info, n=node: load_tar(
-                b, f"{label}!{i.filename}", topo, node=n, budget=budget
+            lambda i=info, n=node: load_tar(
+                _read_member(zf, i, label, budget),
+                f"{label}!{i.filename}",
+                topo,
+                node=n,
+                budget=budget,
             ),
             f"{label}!{info.filename}",
             topo,
@@ -220,24 +258,33 @@ def _guarded(fn, where: str, topo: Topology) -> None:  # type: ignore[no-untyped
     except (TopologyParseError, UnknownFormatError) as e:
         if "refusing" in e.message:
             raise
-        topo.notes.append(f"{where}: skipped ({e})")
+        topo.notes.append(f"{where}: skipped ({e.message if e.path == where else e})")
 
 
 def load_tar(
     data: bytes, label: str, topo: Topology, *, node: str | None, budget: _Budget | None = None
 ) -> None:
-    """Load a cilium-bugtool archive (tar or tar.gz) from memory, bound to ``node``."""
+    """Load a cilium-bugtool archive (tar or tar.gz) from memory, bound to ``node``
+    (``budget``: the one of the archive it is nested in)."""
+    budget = budget or _Budget(label)
+    budget.enter(label)
+    try:
+        _load_tar(data, label, topo, node, budget)
+    finally:
+        budget.leave()
+
+
+def _load_tar(data: bytes, label: str, topo: Topology, node: str | None, budget: _Budget) -> None:
     from .load import load_blob
 
-    budget = budget or _Budget(label)
     raw = _gunzip(data, label, budget) if data[:2] == b"\x1f\x8b" else data
     if not is_tar(raw):
-        load_blob(raw, label, topo, node=node, pod=None, base_dir=None)
+        load_blob(raw, label, topo, node=node, pod=None, base_dir=None, budget=budget)
         return
     try:
         with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tf:
             members = tf.getmembers()
-            files = []
+            wanted = []
             for m in members:
                 _check_name(m.name, label)
                 if not m.isfile():
@@ -250,6 +297,11 @@ def load_tar(
                         f"refusing archive member {m.name!r}: more than {MAX_MEMBER >> 20} MiB",
                         path=label,
                     )
+                # a sparse member's holes read as zeros: its full size counts
+                budget.take(m.size, m.name)
+                wanted.append((m, fmt, fam))
+            files = []
+            for m, fmt, fam in wanted:
                 fh = tf.extractfile(m)
                 if fh is not None:
                     files.append((m.name, fmt, fam, fh.read(MAX_MEMBER + 1)))
@@ -263,7 +315,7 @@ def load_tar(
         n0 = len(topo.notes)
         _guarded(
             lambda b=blob, w=where, f=fmt, fa=fam: load_blob(
-                b, w, topo, node=node, pod=None, base_dir=None, hint=f, family=fa
+                b, w, topo, node=node, pod=None, base_dir=None, hint=f, family=fa, budget=budget
             ),
             where,
             topo,
