@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..proto import UnknownTopic
 from .merge import merge
 from .model import (
     CapturePoint,
@@ -49,6 +50,7 @@ from .model import (
     Pod,
     Source,
     Topology,
+    Unknown,
 )
 
 __all__ = ["EVIDENCE_FRAMES", "infer"]
@@ -518,25 +520,63 @@ def _captures(df: pd.DataFrame, topo: Topology) -> None:
 def _unknowns(topo: Topology, df: pd.DataFrame) -> None:
     u = topo.unknown
     u.append(
-        "interface names: no `ip addr` dump given; interfaces are known by MAC or ifindex only"
+        Unknown(
+            UnknownTopic.TOPOLOGY,
+            "interface names: no `ip addr` dump given; interfaces are known by MAC or ifindex only",
+            "interface-names",
+        )
     )
     if topo.pods:
-        u.append("pod names: no pod or endpoint dump given; pods are known by address and MAC")
+        u.append(
+            Unknown(
+                UnknownTopic.POD,
+                "pod names: no pod or endpoint dump given; pods are known by address and MAC",
+                "pod-names",
+            )
+        )
     if topo.nodes:
-        u.append("node names: no node dump given; nodes are known by underlay address")
+        u.append(
+            Unknown(
+                UnknownTopic.NODE,
+                "node names: no node dump given; nodes are known by underlay address",
+                "node-names",
+            )
+        )
     else:
-        u.append("node addresses: no tunnelled frame in the captures")
+        u.append(
+            Unknown(
+                UnknownTopic.NODE,
+                "node addresses: no tunnelled frame in the captures",
+                "node-addresses",
+            )
+        )
     vnis = sorted({i.id for i in topo.identities if i.id >= 256})
     if vnis:
         shown = ", ".join(map(str, vnis[:8])) + (", ..." if len(vnis) > 8 else "")
-        u.append(f"identity labels: no identity dump given (VNIs seen: {shown})")
+        u.append(
+            Unknown(
+                UnknownTopic.IDENTITY,
+                f"identity labels: no identity dump given (VNIs seen: {shown})",
+                "identity-labels",
+            )
+        )
     gws = sorted({n.ip for n in topo.neighbors})
     if gws:
         u.append(
-            "gateway addresses: whether "
-            + ", ".join(gws[:4])
-            + (" ..." if len(gws) > 4 else "")
-            + " is configured on any interface cannot be told without `ip addr` dumps"
+            Unknown(
+                UnknownTopic.TOPOLOGY,
+                "gateway addresses: whether "
+                + ", ".join(gws[:4])
+                + (" ..." if len(gws) > 4 else "")
+                + " is configured on any interface cannot be told without `ip addr` dumps",
+                "gateway-addresses",
+            )
         )
     if not any(n.pod_cidrs for n in topo.nodes) and topo.nodes:
-        u.append("pod CIDRs: no CiliumNode/Node dump and too few pod addresses to guess them")
+        u.append(
+            Unknown(
+                UnknownTopic.TOPOLOGY,
+                "pod CIDRs: no CiliumNode/Node dump and too few pod addresses to guess them",
+                "pod-cidrs",
+            )
+        )

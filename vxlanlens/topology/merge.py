@@ -37,7 +37,6 @@ from .model import (
     Pod,
     Source,
     Topology,
-    canonical_mac,
 )
 
 __all__ = ["merge"]
@@ -357,18 +356,18 @@ def merge(*topologies: Topology, copy: bool = True) -> Topology:
     return out
 
 
-def _still_unknown(line: str, t: Topology) -> bool:
-    topic = line.split(":", 1)[0]
-    if topic == "interface names":
+def _still_unknown(entry: str, t: Topology) -> bool:
+    """Whether an unknown is still unknown once every source is merged, by its ``key`` (plain
+    text entries, without a key, are kept)."""
+    key = getattr(entry, "key", "")
+    if key in ("interface-names", "gateway-addresses"):
         return not any(i.name and i.confidence == "loaded" for i in t.interfaces)
-    if topic == "pod names":
+    if key == "pod-names":
         return not any(p.name for p in t.pods)
-    if topic == "node names":
+    if key == "node-names":
         return not any(n.name for n in t.nodes)
-    if topic == "identity labels":
+    if key == "identity-labels":
         return not any(i.labels and i.confidence == "loaded" for i in t.identities)
-    if topic == "gateway addresses":
-        return not any(i.name and i.confidence == "loaded" for i in t.interfaces)
     return True
 
 
@@ -389,7 +388,9 @@ def _link(t: Topology, m: _Merger) -> None:
             while o.netns_key in m.alias:
                 o.netns_key = m.alias[o.netns_key]
     by_key = {p.netns_key: p for p in t.pods if p.netns_key}
+    t.invalidate()
     _fold_inferred_nodes(t)
+    t.invalidate()
     _propagate(t, by_key)
     _pair_veths(t, by_key)
     _propagate(t, by_key)
@@ -402,15 +403,10 @@ def _link(t: Topology, m: _Merger) -> None:
             by_mac[i.mac].append(i)
         if i.name:
             by_name[i.name].append(i)
-    # Topology.interface_by_mac without a scan per pod (MACs and confidences do not change here)
-    trusted: dict[str, Interface] = {}
-    for i in sorted(t.interfaces, key=lambda i: _rank(i.confidence)):
-        if i.mac:
-            trusted.setdefault(i.mac, i)
+    t.invalidate()  # nodes, names and namespaces were filled in above
     for p in t.pods:
         if p.host_mac and not p.host_interface:
-            mac = canonical_mac(p.host_mac)
-            i = trusted.get(mac) if mac and mac != "00:00:00:00:00:00" else None
+            i = t.interface_by_mac(p.host_mac)
             if i is not None and i.name and i.namespace == "host":
                 p.host_interface = i.name
                 p.field_sources.setdefault("host_interface", (i.source, i.confidence))
@@ -434,6 +430,7 @@ def _link(t: Topology, m: _Merger) -> None:
                         p.node = i.node
                         p.field_sources.setdefault("node", (i.source, i.confidence))
     # captures and pods known by their node's address
+    t.invalidate()
     for c in t.captures:
         if c.node is None and c.node_ip:
             n = t.node_by_ip(c.node_ip)
