@@ -28,6 +28,7 @@ from .report.markdown import explanation_markdown
 from .report.text import explanation_text
 from .table import TableBuilder
 from .topology import Topology, annotate, infer, load_many, merge, parse_capture_at, place
+from .topology.placement import apply_placement
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -97,7 +98,7 @@ class Capture:
             topo = merge(self.inferred_topology)
         else:
             topo = merge(self.loaded_topology, self.inferred_topology)
-        topo.captures = place(self.packets, topo, self.capture_at)
+        apply_placement(topo, place(self.packets, topo, self.capture_at))
         return topo
 
     @cached_property

@@ -200,9 +200,12 @@ class Point:
                 n.label if n is not None else f"node {ip}"
                 for n, ip in zip(found, cp.candidates, strict=True)
             )
+        kind = cp.kind or "unknown"
+        if kind == "node" and node is None:
+            kind = "unknown"  # a node capture, but which node cannot be told
         return cls(
             capture=cp.capture,
-            kind=cp.kind or "unknown",
+            kind=kind,
             node=node,
             node_ip=cp.node_ip,
             pod=cp.pod,

@@ -32,7 +32,7 @@ from .model import (
     TopologyIndex,
     Unknown,
 )
-from .placement import parse_capture_at, place
+from .placement import apply_placement, parse_capture_at, place
 
 __all__ = [
     "ANNOTATION_COLUMNS",
@@ -57,6 +57,7 @@ __all__ = [
     "TopologyIndex",
     "Unknown",
     "annotate",
+    "apply_placement",
     "infer",
     "load",
     "load_many",

@@ -53,7 +53,7 @@ from .model import (
     Topology,
     Unknown,
 )
-from .placement import interface_macs, place
+from .placement import apply_placement, interface_macs, place
 
 __all__ = ["EVIDENCE_FRAMES", "infer"]
 
@@ -177,7 +177,8 @@ def infer(packets: pd.DataFrame) -> Topology:
     _gateways_arp(df, topo, seen)
     _sll2(df, topo)
     out = merge(topo, copy=False)
-    out.captures = place(packets, out) if "capture" in packets.columns else []
+    if "capture" in packets.columns:
+        apply_placement(out, place(packets, out))
     _unknowns(out, df)
     return out
 

@@ -38,7 +38,7 @@ import pandas as pd
 from ..errors import TopologyError
 from .model import CapturePoint, Interface, Source, Topology, canonical_mac, is_group_mac
 
-__all__ = ["SLL_LINKTYPES", "interface_macs", "parse_capture_at", "place"]
+__all__ = ["SLL_LINKTYPES", "apply_placement", "interface_macs", "parse_capture_at", "place"]
 
 SLL_LINKTYPES = frozenset({113, 276})
 """Linux cooked capture v1 and v2 (``tcpdump -i any``)."""
@@ -107,7 +107,8 @@ def place(
         if stated:
             raise TopologyError(f"capture placement for {', '.join(stated)}: no such capture")
         return []
-    need = {*_KEY, "tunnel", "frame_no", "ts_ns", "src_mac", "dst_mac", "pkt_type", "ifindex"}
+    need = {*_KEY, "tunnel", "frame_no", "ts_ns", "src_mac", "dst_mac", "pkt_type", "ifindex",
+            "outer_src_mac"}  # fmt: skip
     absent = [k for k in sorted(need) if k not in packets.columns]
     if absent:  # a hand-made table: the rules that need these columns find nothing
         packets = packets.assign(**{k: None for k in absent})
@@ -193,6 +194,8 @@ def _names(node: str, t: Topology, idx_macs: dict[int, str | None]) -> dict[int,
             out[idx] = f"{node}/{named[0].name}"
         elif cands:
             out[idx] = f"{node}/{cands[0].label}"
+        elif mac is not None and t.pod_by_host_mac(mac) is not None:
+            out[idx] = f"{node}/lxc ifindex {idx}"
     return out
 
 
@@ -203,8 +206,9 @@ def interface_macs(df: pd.DataFrame) -> dict[int, str | None]:
     pod frames a tunnel device sends out carry the pod's MAC)."""
     idx = pd.to_numeric(df["ifindex"], errors="coerce").astype("float64")
     ptype = _text(df, "pkt_type")
-    smac = _text(df, "src_mac")
     tunnelled = df["tunnel"].notna().to_numpy() if "tunnel" in df.columns else np.zeros(len(df))
+    # a tunnelled frame's own source MAC is the outer one (src_mac is the pod frame's)
+    smac = np.where(tunnelled.astype(bool), _text(df, "outer_src_mac"), _text(df, "src_mac"))
     received: dict[str, set[int]] = defaultdict(set)
     sent: dict[int, set[str]] = defaultdict(set)
     out: dict[int, str | None] = {}
@@ -247,9 +251,38 @@ def _any(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
             v.why.append(
                 f"interface indexes with their MACs match {node}'s dumps: {', '.join(hits[:4])}"
             )
-    # 2. source MACs of outgoing frames: interfaces, lxc veths and pods of one node
     ptype = _text(df, "pkt_type")
     smac = _text(df, "src_mac")
+    # 2. frames from a pod's eth0 arriving on the interface index of that pod's lxc veth
+    ifx = pd.to_numeric(df["ifindex"], errors="coerce").astype("float64").tolist()
+    tun_rows = df["tunnel"].notna().to_numpy()
+    told: set[tuple[str, int]] = set()
+    for k, x in enumerate(ifx):
+        m = smac[k]
+        if x != x or m is None or tun_rows[k] or ptype[k] == "outgoing":
+            continue
+        p = t.pod_by_mac(str(m))
+        if p is None or not p.node or (m, int(x)) in told:
+            continue
+        told.add((str(m), int(x)))
+        lxc = next(
+            (
+                i
+                for i in t.interfaces_of_node(p.node)
+                if i.ifindex == int(x)
+                and ((p.host_interface and i.name == p.host_interface) or i.mac == p.host_mac)
+            ),
+            None,
+        )
+        if lxc is not None:
+            v = votes[p.node]
+            v.weight += 3
+            v.why.append(
+                f"frames from {m} ({p.label}'s eth0) arrive on interface index {int(x)}, "
+                f"{lxc.label}, its lxc veth on {p.node}"
+            )
+            v.frames.append((c, int(df["frame_no"].iloc[k])))
+    # 3. source MACs of outgoing frames: interfaces, lxc veths and pods of one node
     out_rows = ptype == "outgoing"
     seen_mac: dict[str, int] = {}
     for k in np.flatnonzero(out_rows):
@@ -265,7 +298,7 @@ def _any(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
         v.weight += 1
         v.why.append(f"sends frames from {m} ({what})")
         v.frames.append((c, int(df["frame_no"].iloc[k])))
-    # 3. outer addresses of tunnelled frames, by direction
+    # 4. outer addresses of tunnelled frames, by direction
     if "tunnel" in df.columns:
         tun = df["tunnel"].notna().to_numpy()
         osrc, odst = _text(df, "outer_src_ip"), _text(df, "outer_dst_ip")
@@ -378,8 +411,10 @@ def _plain(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
             p = t.pod_by_mac(str(m)) or t.pod_by_host_mac(str(m))
             if p is not None and not p.host_network:
                 pods[p.label] += k
-                role = "eth0" if p.mac == m else "lxc veth"
-                what.setdefault(p.label, f"{m}, the pod's {role} MAC")
+                if p.mac == m:  # the pod's own MAC says it best
+                    what[p.label] = f"{m}, the pod's eth0 MAC"
+                else:
+                    what.setdefault(p.label, f"{m}, the MAC of the pod's lxc veth")
     cp = CapturePoint(
         source=Source(frames=_frames(df)), confidence="inferred-high", capture=c, kind="unknown"
     )
@@ -520,3 +555,47 @@ def _stated(c: str, df: pd.DataFrame, t: Topology, where: str) -> CapturePoint:
         cp.interface = "any" if not iface else cp.interface
         cp.interfaces = _names(node, t, interface_macs(df))
     return cp
+
+
+def apply_placement(topology: Topology, points: list[CapturePoint]) -> None:
+    """Make ``points`` the topology's ``captures``, and give the interfaces inferred from an
+    ``-i any`` capture (SLL2 indexes) the node that capture was placed on; one that the node's
+    dumps list with the same index (and no other MAC) is that interface and is dropped, its
+    evidence kept in the dump's interface ``field_sources``."""
+    topology.captures = list(points)
+    # only named nodes: an interface's ``node`` is a name (an unnamed node has only a label)
+    placed = {
+        p.capture: p
+        for p in points
+        if p.interface == "any" and p.node and topology.node(p.node) is not None
+    }
+    if not placed:
+        return
+    keep: list[Interface] = []
+    for i in topology.interfaces:
+        if i.confidence == "loaded" or i.node is not None or i.ifindex is None:
+            keep.append(i)
+            continue
+        caps = {c for c, _ in i.source.frames}
+        where = [placed[c] for c in caps if c in placed]
+        if len(where) != 1 or not (i.source.note or "").startswith("SLL2 interface index"):
+            keep.append(i)
+            continue
+        node = where[0].node
+        same = next(
+            (
+                d
+                for d in topology.interfaces_of_node(node or "")
+                if d.confidence == "loaded"
+                and d.ifindex == i.ifindex
+                and (i.mac is None or d.mac in (None, i.mac))
+            ),
+            None,
+        )
+        if same is not None:
+            same.field_sources.setdefault("ifindex", (i.source, i.confidence))
+            continue
+        i.node = node
+        keep.append(i)
+    topology.interfaces = keep
+    topology.invalidate()
