@@ -195,7 +195,7 @@ def _names(node: str, t: Topology, idx_macs: dict[int, str | None]) -> dict[int,
         elif cands:
             out[idx] = f"{node}/{cands[0].label}"
         elif mac is not None and t.pod_by_host_mac(mac) is not None:
-            out[idx] = f"{node}/lxc ifindex {idx}"
+            out[idx] = f"{node}/lxc ifindex {idx}"  # the MAC that answers a pod's gateway
     return out
 
 
@@ -339,7 +339,7 @@ def _any(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
         frames=tuple(dict.fromkeys(v.frames))[:_EVIDENCE] or _frames(df),
         note="Linux cooked capture (tcpdump -i any)",
     )
-    cp.interfaces = _names(best, t, idx_macs) if t.node(best) is not None else {}
+    cp.interfaces = _names(best, t, idx_macs)
     for idx in idx_macs:
         cp.interfaces.setdefault(idx, f"{best}/ifindex {idx}")
     return cp
