@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -12,7 +12,18 @@ import pandas as pd
 from ..topology import CapturePoint, Topology, place
 from .model import Evidence
 
-__all__ = ["Context", "Point", "Row", "ev", "first_row", "groups", "na", "records", "vals"]
+__all__ = [
+    "Context",
+    "Endpoint",
+    "Point",
+    "Row",
+    "ev",
+    "first_row",
+    "groups",
+    "na",
+    "records",
+    "vals",
+]
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 
@@ -153,6 +164,19 @@ def first_row(df: pd.DataFrame) -> Row:
     """``df.iloc[0]``, read column by column when asked (the same values), for a table of which
     a few columns of the first row are read."""
     return Row(_Columns(df, prepared=False), 0)
+
+
+class Endpoint(NamedTuple):
+    """Who sent a frame, as :meth:`Context.requester` names it."""
+
+    label: str
+    """``default/cni-7t9p4 eth0``, ``kind-worker/eth0``, ``node 172.18.0.4's underlay NIC``."""
+    kind: str
+    """Hop kind: ``pod-eth0``, ``underlay`` (a node's NIC) or ``node`` (another host interface)."""
+    node: str | None
+    """Node label, when known."""
+    pod: str | None
+    """Pod label, for a pod."""
 
 
 @dataclass
@@ -451,6 +475,34 @@ class Context:
         if pod is None and not na(mac):
             pod = self.topology.pod_by_mac(str(mac))
         return pod
+
+    def requester(self, ip: object = None, mac: object = None) -> Endpoint:
+        """Who sent a frame (an ARP request, an NS) from ``ip`` / ``mac``: a pod's eth0 (by IP,
+        else by eth0 MAC), else a node's NIC (the MAC of a host interface in the dumps, or the
+        node's underlay address), else an unknown pod's eth0 (``pod <mac> eth0``). A node
+        resolving a neighbour on the underlay is never named a pod."""
+        pod = self.pod_of(ip=ip)
+        m = None if na(mac) else str(mac)
+        iface = self.topology.interface_by_mac(m) if m else None
+        nic = (
+            iface
+            if iface is not None
+            and iface.confidence == "loaded"
+            and iface.namespace == "host"
+            and iface.node
+            else None
+        )
+        if pod is None and nic is None and m:
+            pod = self.topology.pod_by_mac(m)
+        if pod is not None:
+            return Endpoint(f"{pod.label} eth0", "pod-eth0", pod.node, pod.label)
+        if nic is not None:
+            kind = "underlay" if nic.kind == "underlay" else "node"
+            return Endpoint(f"{nic.node}/{nic.label}", kind, nic.node, None)
+        node = self.topology.node_by_ip(str(ip)) if not na(ip) else None
+        if node is not None and not na(ip) and str(ip) in node.all_ips():
+            return Endpoint(f"{node.label}'s underlay NIC", "underlay", node.label, None)
+        return Endpoint(f"pod {m or ip} eth0", "pod-eth0", None, None)
 
     def node_label(self, ip: object) -> str | None:
         """The label of the node with this underlay (or router) IP, if known."""
