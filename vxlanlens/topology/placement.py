@@ -92,6 +92,25 @@ def _text(df: pd.DataFrame, col: str) -> np.ndarray:
     return np.asarray(s.astype(object).where(s.notna(), None), dtype=object)
 
 
+def _firsts(
+    cols: list[np.ndarray], mask: np.ndarray | None = None
+) -> list[tuple[int, tuple[Any, ...]]]:
+    """``(first position, values)`` of every distinct combination of ``cols`` (over the rows of
+    ``mask``), in order of first appearance: one pass in pandas, whatever the number of rows
+    (nulls come back as ``None``)."""
+    pos = np.arange(len(cols[0])) if mask is None else np.flatnonzero(mask)
+    if not len(pos):
+        return []
+    frame = pd.DataFrame({k: c[pos] for k, c in enumerate(cols)})
+    first = frame.drop_duplicates()
+    return [
+        (int(pos[i]), tuple(None if isinstance(v, float) and v != v else v for v in row))
+        for i, row in zip(
+            first.index.tolist(), first.itertuples(index=False, name=None), strict=True
+        )
+    ]
+
+
 def place(
     packets: pd.DataFrame,
     topology: Topology,
@@ -116,15 +135,18 @@ def place(
             packets["frame_no"] = range(1, len(packets) + 1)
         if "ts_ns" in absent:
             packets["ts_ns"] = 0
+    keep = [c for c in (*sorted(need), "capture", "linktype", "outer_dst_ip") if c in packets]
+    packets = packets[list(dict.fromkeys(keep))]
     caps = packets["capture"].astype(str)
-    labels = list(dict.fromkeys(caps.tolist()))
+    labels = list(dict.fromkeys(caps.unique().tolist()))
     missing = [k for k in stated if k not in labels]
     if missing:
         raise TopologyError(
             f"capture placement for {', '.join(missing)}: no such capture "
             f"(captures: {', '.join(labels)})"
         )
-    groups = {c: packets[caps.to_numpy() == c] for c in labels}
+    at = caps.groupby(caps, sort=False).indices
+    groups = {c: packets.iloc[at[c]] for c in labels}
     out: dict[str, CapturePoint] = {}
     for c in labels:
         df = groups[c]
@@ -212,17 +234,15 @@ def interface_macs(df: pd.DataFrame) -> dict[int, str | None]:
     received: dict[str, set[int]] = defaultdict(set)
     sent: dict[int, set[str]] = defaultdict(set)
     out: dict[int, str | None] = {}
-    for k, x in enumerate(idx.tolist()):
-        if x != x:  # NaN
-            continue
+    ix = idx.to_numpy()
+    for _, (x, m, pt, tu) in _firsts([ix, smac, ptype, tunnelled.astype(bool)], ~np.isnan(ix)):
         i = int(x)
         out.setdefault(i, None)
-        m = smac[k]
         if m is None:
             continue
-        if ptype[k] == "outgoing":
+        if pt == "outgoing":
             sent[i].add(str(m))
-        elif not tunnelled[k] or ptype[k] in ("host", "broadcast", "multicast", "otherhost"):
+        elif not tu or pt in ("host", "broadcast", "multicast", "otherhost"):
             received[str(m)].add(i)
     for i, macs in sent.items():
         if len(macs) == 1:
@@ -254,17 +274,14 @@ def _any(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
     ptype = _text(df, "pkt_type")
     smac = _text(df, "src_mac")
     # 2. frames from a pod's eth0 arriving on the interface index of that pod's lxc veth
-    ifx = pd.to_numeric(df["ifindex"], errors="coerce").astype("float64").tolist()
+    ifx = pd.to_numeric(df["ifindex"], errors="coerce").astype("float64").to_numpy()
     tun_rows = df["tunnel"].notna().to_numpy()
-    told: set[tuple[str, int]] = set()
-    for k, x in enumerate(ifx):
-        m = smac[k]
-        if x != x or m is None or tun_rows[k] or ptype[k] == "outgoing":
-            continue
+    fno = df["frame_no"].to_numpy()
+    eligible = ~np.isnan(ifx) & ~tun_rows & (ptype != "outgoing") & (smac != None)  # noqa: E711
+    for k, (x, m) in _firsts([ifx, smac], eligible):
         p = t.pod_by_mac(str(m))
-        if p is None or not p.node or (m, int(x)) in told:
+        if p is None or not p.node:
             continue
-        told.add((str(m), int(x)))
         lxc = next(
             (
                 i
@@ -281,15 +298,9 @@ def _any(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
                 f"frames from {m} ({p.label}'s eth0) arrive on interface index {int(x)}, "
                 f"{lxc.label}, its lxc veth on {p.node}"
             )
-            v.frames.append((c, int(df["frame_no"].iloc[k])))
+            v.frames.append((c, int(fno[k])))
     # 3. source MACs of outgoing frames: interfaces, lxc veths and pods of one node
-    out_rows = ptype == "outgoing"
-    seen_mac: dict[str, int] = {}
-    for k in np.flatnonzero(out_rows):
-        m = smac[k]
-        if m is not None and m not in seen_mac:
-            seen_mac[str(m)] = int(k)
-    for m, k in seen_mac.items():
+    for k, (m,) in _firsts([smac], (ptype == "outgoing") & (smac != None)):  # noqa: E711
         owner = _mac_node(t, m)
         if owner is None:
             continue
@@ -297,23 +308,21 @@ def _any(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
         v = votes[node]
         v.weight += 1
         v.why.append(f"sends frames from {m} ({what})")
-        v.frames.append((c, int(df["frame_no"].iloc[k])))
+        v.frames.append((c, int(fno[k])))
     # 4. outer addresses of tunnelled frames, by direction
-    if "tunnel" in df.columns:
-        tun = df["tunnel"].notna().to_numpy()
-        osrc, odst = _text(df, "outer_src_ip"), _text(df, "outer_dst_ip")
-        for k in np.flatnonzero(tun):
-            ip = osrc[k] if ptype[k] == "outgoing" else odst[k] if ptype[k] == "host" else None
-            if ip is None:
-                continue
-            label = _node_label(t, str(ip))
-            v = votes[label]
-            side = "source of outgoing" if ptype[k] == "outgoing" else "destination of incoming"
-            text = f"{ip} is the outer {side} tunnelled frames"
-            if text not in v.why:
-                v.why.append(text)
-                v.weight += 2
-            v.frames.append((c, int(df["frame_no"].iloc[k])))
+    osrc, odst = _text(df, "outer_src_ip"), _text(df, "outer_dst_ip")
+    for k, (pt, a, b) in _firsts([ptype, osrc, odst], tun_rows):
+        ip = a if pt == "outgoing" else b if pt == "host" else None
+        if ip is None:
+            continue
+        label = _node_label(t, str(ip))
+        v = votes[label]
+        side = "source of outgoing" if pt == "outgoing" else "destination of incoming"
+        text = f"{ip} is the outer {side} tunnelled frames"
+        if text not in v.why:
+            v.why.append(text)
+            v.weight += 2
+        v.frames.append((c, int(fno[k])))
     cp = CapturePoint(
         source=Source(frames=_frames(df), note="Linux cooked capture (tcpdump -i any)"),
         confidence="inferred-high",
@@ -366,11 +375,14 @@ def _underlay(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
     sub = df[df["tunnel"].notna() & df["outer_src_ip"].notna() & df["outer_dst_ip"].notna()]
     ends: Counter[str] = Counter()
     pairs = Counter(
-        zip(
-            sub["outer_src_ip"].astype(str).tolist(),
-            sub["outer_dst_ip"].astype(str).tolist(),
-            strict=True,
-        )
+        {
+            (str(a), str(b)): int(n)
+            for (a, b), n in sub.groupby(
+                ["outer_src_ip", "outer_dst_ip"], observed=True, sort=False
+            )
+            .size()
+            .items()
+        }
     )
     for (a, b), k in pairs.items():
         for ip in {a, b}:
@@ -400,8 +412,9 @@ def _plain(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
     nodes: Counter[str] = Counter()
     what: dict[str, str] = {}
     for col in ("src_mac", "dst_mac"):
-        for m, k in Counter(_text(df, col).tolist()).items():
-            if m is None or is_group_mac(str(m)):
+        for m, k in df[col].astype(object).value_counts(dropna=True).items():
+            m = canonical_mac(m) if isinstance(m, str) else None
+            if m is None or is_group_mac(m):
                 continue
             i = t.interface_by_mac(str(m))
             if i is not None and i.kind == "underlay" and i.node and i.confidence == "loaded":
@@ -446,18 +459,13 @@ def _plain(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
     return cp
 
 
-def _keys(df: pd.DataFrame) -> dict[tuple[Any, ...], tuple[int, str]]:
-    """First time (ns) and outer source of each tunnelled packet of a capture, by content."""
-    sub = df[df["tunnel"].notna()] if "tunnel" in df.columns else df.iloc[:0]
-    if sub.empty:
-        return {}
-    cols = [_text(sub, k) for k in _KEY]
-    ts = sub["ts_ns"].astype("int64").tolist()
-    out: dict[tuple[Any, ...], tuple[int, str]] = {}
-    for k in range(len(sub)):
-        key = tuple(col[k] for col in cols)
-        out.setdefault(key, (ts[k], str(cols[0][k])))
-    return out
+def _keys(df: pd.DataFrame) -> pd.DataFrame:
+    """The tunnelled packets of a capture by content (first sighting): the key columns, its
+    time ``ts`` (ns) and outer source ``from``."""
+    sub = df[df["tunnel"].notna()]
+    out = pd.DataFrame({k: _text(sub, k) for k in _KEY})
+    out["ts"] = sub["ts_ns"].astype("int64").to_numpy()
+    return out.drop_duplicates(list(_KEY)).rename(columns={"outer_src_ip": "from"})
 
 
 def _wire_order(
@@ -473,6 +481,7 @@ def _wire_order(
     if not open_:
         return
     keys = {c: _keys(groups[c]) for c in plain}
+    on = ["from", *_KEY[1:]]
     for a in open_:
         x, y = points[a].candidates
         for b in plain:
@@ -481,12 +490,12 @@ def _wire_order(
             pb = points[b]
             if pb.node is None and set(pb.candidates) != {x, y}:
                 continue
-            shared = keys[a].keys() & keys[b].keys()
-            d_xy = [keys[b][k][0] - keys[a][k][0] for k in shared if keys[a][k][1] == x]
-            d_yx = [keys[b][k][0] - keys[a][k][0] for k in shared if keys[a][k][1] == y]
-            if not d_xy or not d_yx:
+            both = keys[a].merge(keys[b], on=on, suffixes=("_a", "_b"))
+            delta = both["ts_b"] - both["ts_a"]
+            d_xy, d_yx = delta[both["from"] == x], delta[both["from"] == y]
+            if d_xy.empty or d_yx.empty:
                 continue
-            diff = float(np.median(d_xy)) - float(np.median(d_yx))
+            diff = float(d_xy.median()) - float(d_yx.median())
             if diff == 0:
                 continue
             near_a, near_b = (x, y) if diff > 0 else (y, x)
@@ -499,7 +508,7 @@ def _wire_order(
                 p.node, p.node_ip = _node_label(t, ip), ip
                 p.confidence = "inferred-high"
                 p.how += (
-                    f"; of the {len(shared)} tunnelled packets seen by both {cap} and {other}, "
+                    f"; of the {len(both)} tunnelled packets seen by both {cap} and {other}, "
                     f"{cap} sees those from {ip} earlier and those from {far} later than {other} "
                     f"does (by {abs(diff) / 2e3:.1f} µs each way on median, whatever the "
                     f"offset between their clocks): {cap} is on {ip}'s side"
