@@ -255,3 +255,13 @@ def test_unknowns_carry_topics_and_are_dropped_by_key() -> None:
 
 def test_place_on_a_table_without_captures() -> None:
     assert place(pd.DataFrame({"frame_no": []}), Topology()) == []
+
+
+def test_merge_names_the_node_of_a_capture_placed_without_dumps() -> None:
+    from vxlanlens.topology import infer
+
+    cap = _read("lab-ipv4-ping", False)
+    inferred = infer(cap.packets)
+    assert {c.capture: c.node for c in inferred.captures}["a"] == "node 172.18.0.4"
+    m = merge(load_many([str(CAPTURES / "lab-ipv4-ping" / "topology")]), inferred)
+    assert {c.capture: c.node for c in m.captures}["a"] == W1

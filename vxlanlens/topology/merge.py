@@ -433,7 +433,8 @@ def _link(t: Topology, m: _Merger) -> None:
     # captures and pods known by their node's address
     t.invalidate()
     for c in t.captures:
-        if c.node is None and c.node_ip:
+        # a capture placed on an unnamed node is labelled "node <ip>" until a dump names it
+        if c.node_ip and c.node in (None, f"node {c.node_ip}"):
             n = t.node_by_ip(c.node_ip)
             if n is not None and n.name:
                 c.node = n.name
