@@ -711,7 +711,8 @@ class Topology:
         return self.index.interfaces_with_address(ip)
 
     def interfaces_of_node(self, node: str) -> list[Interface]:
-        """The interfaces of ``node``'s root namespace, in model order."""
+        """The interfaces of ``node``'s root namespace (and of an unknown namespace), in model
+        order."""
         return self.index.interfaces_of_node(node)
 
     def pod(self, name: str, namespace: str | None = None) -> Pod | None:
@@ -1083,7 +1084,7 @@ class TopologyIndex:
 
     def interfaces_of_node(self, node: str) -> list[Interface]:
         """See :meth:`Topology.interfaces_of_node`."""
-        return [i for i in self._if_node.get(node, []) if i.namespace == "host" or i.name is None]
+        return list(self._if_node.get(node, ()))
 
     def node_by_ip(self, ip: str) -> Node | None:
         """See :meth:`Topology.node_by_ip`."""

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import TopologyError
-from .model import CapturePoint, Interface, Source, Topology, canonical_mac, is_group_mac
+from .model import CapturePoint, Interface, Pod, Source, Topology, canonical_mac, is_group_mac
 
 __all__ = ["SLL_LINKTYPES", "apply_placement", "interface_macs", "parse_capture_at", "place"]
 
@@ -409,6 +409,7 @@ def _underlay(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
 
 def _plain(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
     pods: Counter[str] = Counter()
+    pod_of: dict[str, Pod] = {}
     nodes: Counter[str] = Counter()
     what: dict[str, str] = {}
     for col in ("src_mac", "dst_mac"):
@@ -424,6 +425,7 @@ def _plain(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
             p = t.pod_by_mac(str(m)) or t.pod_by_host_mac(str(m))
             if p is not None and not p.host_network:
                 pods[p.label] += k
+                pod_of[p.label] = p
                 if p.mac == m:  # the pod's own MAC says it best
                     what[p.label] = f"{m}, the pod's eth0 MAC"
                 else:
@@ -433,7 +435,7 @@ def _plain(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
     )
     if pods:
         label = pods.most_common(1)[0][0]
-        p = t.pod(label) or next((q for q in t.pods if q.label == label), None)
+        p = pod_of[label]
         cp.kind, cp.pod = "pod", label
         cp.node = p.node if p is not None else None
         if cp.node is None and p is not None and p.node_ip:
