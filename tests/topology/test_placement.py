@@ -265,3 +265,15 @@ def test_merge_names_the_node_of_a_capture_placed_without_dumps() -> None:
     assert {c.capture: c.node for c in inferred.captures}["a"] == "node 172.18.0.4"
     m = merge(load_many([str(CAPTURES / "lab-ipv4-ping" / "topology")]), inferred)
     assert {c.capture: c.node for c in m.captures}["a"] == W1
+
+
+def test_one_eth0_capture_alone_is_not_guessed() -> None:
+    d = CAPTURES / "lab-ipv4-ping"
+    # the node's own ARP request is on both nodes' wire: it must not decide the side
+    cap = vxlanlens.read([f"x={d / 'node-worker2-eth0.pcap'}"])
+    (p,) = cap.topology.captures
+    assert p.kind == "node" and p.node is None
+    assert set(p.candidates) == {"172.18.0.3", "172.18.0.4"} and "cannot be told" in p.how
+    exp = cap.explain()
+    (point,) = exp.topology["capture_points"]
+    assert point["kind"] == "node" and " or " in point["node"]
