@@ -277,3 +277,15 @@ def test_one_eth0_capture_alone_is_not_guessed() -> None:
     exp = cap.explain()
     (point,) = exp.topology["capture_points"]
     assert point["kind"] == "node" and " or " in point["node"]
+
+
+def test_a_capture_that_cannot_be_placed_is_listed_as_unknown() -> None:
+    from vxlanlens.proto import UnknownTopic
+
+    d = CAPTURES / "lab-ipv4-ping"
+    cap = vxlanlens.read([f"x={d / 'node-worker2-eth0.pcap'}"])
+    (u,) = [u for u in cap.topology.unknown if u.topic == UnknownTopic.PLACEMENT]
+    assert u.key == "placement:x" and "where x was taken" in u and "capture_at" in u
+    stated = vxlanlens.read([f"x={d / 'node-worker2-eth0.pcap'}"], capture_at={"x": "n2:eth0"})
+    assert not [u for u in stated.topology.unknown if getattr(u, "key", "") == "placement:x"]
+    assert stated.topology.captures[0].node == "n2"

@@ -36,7 +36,17 @@ import numpy as np
 import pandas as pd
 
 from ..errors import TopologyError
-from .model import CapturePoint, Interface, Pod, Source, Topology, canonical_mac, is_group_mac
+from ..proto import UnknownTopic
+from .model import (
+    CapturePoint,
+    Interface,
+    Pod,
+    Source,
+    Topology,
+    Unknown,
+    canonical_mac,
+    is_group_mac,
+)
 
 __all__ = ["SLL_LINKTYPES", "apply_placement", "interface_macs", "parse_capture_at", "place"]
 
@@ -569,11 +579,25 @@ def _stated(c: str, df: pd.DataFrame, t: Topology, where: str) -> CapturePoint:
 
 
 def apply_placement(topology: Topology, points: list[CapturePoint]) -> None:
-    """Make ``points`` the topology's ``captures``, and give the interfaces inferred from an
+    """Make ``points`` the topology's ``captures`` (a capture whose node cannot be told is also
+    listed under ``unknown``, topic ``placement``), and give the interfaces inferred from an
     ``-i any`` capture (SLL2 indexes) the node that capture was placed on; one that the node's
     dumps list with the same index (and no other MAC) is that interface and is dropped, its
     evidence kept in the dump's interface ``field_sources``."""
     topology.captures = list(points)
+    topology.unknown = [
+        u for u in topology.unknown if not getattr(u, "key", "").startswith("placement:")
+    ]
+    for p in points:
+        if p.kind in ("node", "unknown") and p.node is None:
+            topology.unknown.append(
+                Unknown(
+                    UnknownTopic.PLACEMENT,
+                    f"where {p.capture} was taken: {p.how or 'no evidence'}; say it with "
+                    f"capture_at={{{p.capture!r}: 'NODE[:IFACE]'}}",
+                    f"placement:{p.capture}",
+                )
+            )
     # only named nodes: an interface's ``node`` is a name (an unnamed node has only a label)
     placed = {
         p.capture: p
