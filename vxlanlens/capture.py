@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -16,7 +16,7 @@ import pandas as pd
 from ._version import __version__
 from .decode import DecodeOptions
 from .engines import decoder_for
-from .errors import CaptureError, RenderError
+from .errors import CaptureError, RenderError, TopologyError
 from .exchanges import exchanges as pair_exchanges
 from .exchanges import journeys as find_journeys
 from .explain import Explanation, explain
@@ -27,7 +27,8 @@ from .report import capture_repr_html
 from .report.markdown import explanation_markdown
 from .report.text import explanation_text
 from .table import TableBuilder
-from .topology import Topology, annotate, infer, load_many, merge
+from .topology import Topology, annotate, infer, load_many, merge, parse_capture_at, place
+from .topology.placement import apply_placement
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -75,6 +76,8 @@ class Capture:
     """The topology loaded from the dumps given to :func:`read` (``None`` when none was)."""
     timeout_s: float = 3.0
     """How long a request waits for its answer when exchanges are paired."""
+    capture_at: dict[str, str] = field(default_factory=dict)
+    """Where the user said captures were taken: ``{label: "NODE[:IFACE]"}`` (docs/topology.md)."""
 
     def __repr__(self) -> str:
         labels = ", ".join(s.label for s in self.sources)
@@ -87,10 +90,16 @@ class Capture:
 
     @cached_property
     def topology(self) -> Topology:
-        """The loaded topology merged with the inferred one (loaded facts win; conflicts kept)."""
-        if self.loaded_topology is None:
+        """The loaded topology merged with the inferred one (loaded facts win; conflicts kept),
+        with every capture placed (``captures``: node, interface, pod, how, evidence)."""
+        if self.loaded_topology is None and not self.capture_at:
             return self.inferred_topology
-        return merge(self.loaded_topology, self.inferred_topology)
+        if self.loaded_topology is None:
+            topo = merge(self.inferred_topology)
+        else:
+            topo = merge(self.loaded_topology, self.inferred_topology)
+        apply_placement(topo, place(self.packets, topo, self.capture_at))
+        return topo
 
     @cached_property
     def annotated(self) -> pd.DataFrame:
@@ -198,6 +207,7 @@ def read(
     timeout_s: float = 3.0,
     engine: str = "fast",
     workers: int | None = None,
+    capture_at: Mapping[str, str] | Sequence[str] | None = None,
 ) -> Capture:
     """Read and decode one or more captures into a :class:`Capture`.
 
@@ -210,8 +220,12 @@ def read(
     protocol decoder: ``fast`` (vxlanlens' own), ``scapy`` or ``tshark`` (same table, other
     dissectors; see docs/conformance.md). ``workers`` is the number of processes that may read
     one large uncompressed pcap file at once (default: the CPUs available, at most 4; 1 reads
-    everything in this process); the table is the same either way.
+    everything in this process); the table is the same either way. ``capture_at`` says where
+    captures were taken when you know it: ``{"LABEL": "NODE[:IFACE]"}`` or ``LABEL=NODE[:IFACE]``
+    strings (``IFACE`` ``any`` for ``-i any``, an lxc or a pod's name for a pod's eth0); it wins
+    over what vxlanlens works out (see docs/topology.md, "Where a capture was taken").
     """
+    stated = parse_capture_at(capture_at)
     decode = decoder_for(engine)
     loaded = _load_topology(topology)
     if isinstance(captures, (str, os.PathLike)) or hasattr(captures, "read"):
@@ -275,6 +289,12 @@ def read(
                     interfaces=tuple(reader.interfaces),
                 )
             )
+    unknown = [k for k in stated if k not in {s.label for s in sources}]
+    if unknown:
+        raise TopologyError(
+            f"capture placement for {', '.join(unknown)}: no capture has that label "
+            f"(labels: {', '.join(s.label for s in sources)})"
+        )
     return Capture(
         packets=builder.build(),
         sources=sources,
@@ -282,6 +302,7 @@ def read(
         options=opts,
         loaded_topology=loaded,
         timeout_s=timeout_s,
+        capture_at=stated,
     )
 
 

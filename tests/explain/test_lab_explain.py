@@ -81,7 +81,7 @@ def test_no_such_pod_echo_lost_at_the_receiving_node() -> None:
     assert targets == ["10.244.2.99", "fd00:10:244:2::dead"]
     for f in by(exp, "echo-unanswered"):
         assert "last seen at node-worker2-any#" in f.statement
-        assert "cilium_vxlan on cilium-dual-stack-worker2" in f.statement
+        assert "cilium-dual-stack-worker2/cilium_vxlan" in f.statement
         assert "no pod of the dumps has" in f.statement
 
 

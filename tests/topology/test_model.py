@@ -102,3 +102,93 @@ def test_docs_example_topology_file_loads(tmp_path: Path) -> None:
     t = load(block)
     assert t.pod("default/cni-8qgcs").host_mac == "9e:2f:0c:71:d4:a8"
     assert t.router_ips("cilium-dual-stack-worker2") == ["10.244.2.71", "fd00:10:244:2::a3c5"]
+
+
+# --- one index: the model's look-ups and its index give the same answers -------------------
+
+
+def _crafted() -> Topology:
+    from vxlanlens.topology import Interface, Node, NodeFact, Pod, Source
+
+    s = Source(file="crafted.txt", line=1)
+    t = Topology()
+    t.nodes.append(
+        Node(
+            source=s,
+            confidence="loaded",
+            name="n1",
+            addresses=[NodeFact(source=s, confidence="loaded", value="192.0.2.1")],
+        )
+    )
+    for name, mac, kind in (
+        ("cilium_vxlan", "00:00:00:00:00:00", "cilium_vxlan"),
+        ("lo", "00:00:00:00:00:00", "lo"),
+        ("weird", "ff:ff:ff:ff:ff:ff", "other"),
+        ("mcast", "01:00:5e:00:00:01", "other"),
+        ("eth0", "02:00:00:00:00:01", "underlay"),
+    ):
+        t.interfaces.append(
+            Interface(source=s, confidence="loaded", node="n1", namespace="host", name=name,
+                      kind=kind, mac=mac, addresses=["192.0.2.1/24"] if name == "eth0" else [])
+        )  # fmt: skip
+    t.pods.append(
+        Pod(source=s, confidence="loaded", namespace="ns", name="p", node="n1",
+            ips=["10.0.0.5"], mac="33:33:00:00:00:01", host_mac="00:00:00:00:00:00")
+    )  # fmt: skip
+    return t
+
+
+def test_model_and_index_agree_on_group_and_zero_macs() -> None:
+    t = _crafted()
+    idx = t.index
+    for mac in ("00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff", "01:00:5e:00:00:01", "33:33:00:00:00:01"):
+        assert t.interfaces_by_mac(mac) == [] == idx.interfaces_by_mac(mac), mac
+        assert t.interface_by_mac(mac) is None and idx.interface_by_mac(mac) is None
+        assert t.pod_by_mac(mac) is None and idx.pod_by_mac(mac) is None
+        assert t.pod_by_host_mac(mac) is None and idx.pod_by_host_mac(mac) is None
+    assert t.interface_by_mac("02-00-00-00-00-01").name == "eth0"
+    assert idx.interface_by_mac("02:00:00:00:00:01") is t.interface_by_mac("02:00:00:00:00:01")
+    assert t.node_by_ip("192.0.2.1") is idx.node_by_ip("192.0.2.1") is t.node("n1")
+    assert t.interfaces_with_address("192.0.2.1").matches[0].name == "eth0"
+    assert t.interfaces_with_address("192.0.2.1").checked == 5
+    assert t.pod("ns/p") is t.pod("p", "ns") is t.pod_by_ip("10.0.0.5")
+    assert t.pod("other/p") is None
+
+
+def test_index_is_built_once_and_rebuilt_on_change() -> None:
+    from vxlanlens.topology import Pod, Source
+
+    t = _crafted()
+    first = t.index
+    assert t.index is first and t.indexed() is first  # built once
+    t.pods.append(Pod(source=Source(file="x"), confidence="loaded", name="q", ips=["10.0.0.6"]))
+    assert t.index is not first  # a fact was added: rebuilt
+    assert t.pod_by_ip("10.0.0.6").name == "q"
+    t.pods[-1].ips.append("10.0.0.7")  # changed in place: seen after invalidate()
+    t.invalidate()
+    assert t.pod_by_ip("10.0.0.7").name == "q"
+    import copy
+
+    c = copy.deepcopy(t)
+    assert c._index is None and c.pod_by_ip("10.0.0.7") is c.pods[-1]
+
+
+def test_conflicts_summary_one_line_with_count() -> None:
+    from vxlanlens.topology import Conflict, Source
+
+    t = Topology()
+    assert t.conflicts_summary() == ""
+    a, b = Source(file="a.txt", line=3), Source(frames=(("cap", 7),), note="SLL2")
+    t.conflicts += [
+        Conflict("interface eth0 on n1", "ifindex", [(8, a, "loaded"), (4, b, "inferred-high")],
+                 "kept the loaded value over the inferred one"),
+        Conflict("pod ns/p", "mac", [("02:00:00:00:00:01", a, "loaded"),
+                                     ("02:00:00:00:00:02", Source(file="b.txt", line=9), "loaded")],
+                 "kept the first loaded value; the dumps disagree"),
+    ]  # fmt: skip
+    line = t.conflicts_summary()
+    assert "\n" not in line and line.startswith("2 topology conflicts:")
+    assert "interface eth0 on n1 ifindex" in line and "pod ns/p mac" in line
+    full = str(t.conflicts[1])
+    assert "a.txt:3" in full and "b.txt:9" in full and "02:00:00:00:00:02" in full
+    assert "a.txt:3" in t.format_table() and "cap#7" in t.format_table()

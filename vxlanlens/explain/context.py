@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from ..topology import Topology
+from ..topology import CapturePoint, Topology, place
 from .model import Evidence
 
-__all__ = ["Context", "Point", "Row", "ev", "first_row", "groups", "na", "records", "vals"]
+__all__ = [
+    "Context",
+    "Endpoint",
+    "Point",
+    "Row",
+    "ev",
+    "first_row",
+    "groups",
+    "na",
+    "records",
+    "vals",
+]
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 
@@ -157,14 +166,28 @@ def first_row(df: pd.DataFrame) -> Row:
     return Row(_Columns(df, prepared=False), 0)
 
 
+class Endpoint(NamedTuple):
+    """Who sent a frame, as :meth:`Context.requester` names it."""
+
+    label: str
+    """``default/cni-7t9p4 eth0``, ``kind-worker/eth0``, ``node 172.18.0.4's underlay NIC``."""
+    kind: str
+    """Hop kind: ``pod-eth0``, ``underlay`` (a node's NIC) or ``node`` (another host interface)."""
+    node: str | None
+    """Node label, when known."""
+    pod: str | None
+    """Pod label, for a pod."""
+
+
 @dataclass
 class Point:
-    """A capture point: which capture, and where it was taken as far as we can tell."""
+    """A capture point: which capture, and where it was taken as far as we can tell (decided by
+    :func:`vxlanlens.topology.place`, read from ``Topology.captures``)."""
 
     capture: str
     kind: str
     """``pod`` (a pod's eth0 or its lxc peer: both see the same frames), ``node`` (a node's
-    underlay interface: tunnelled frames), ``mixed`` or ``unknown``."""
+    interface: its underlay NIC, or all of them with ``-i any``), ``mixed`` or ``unknown``."""
     node: str | None = None
     """Node label (name, or ``node <ip>``)."""
     node_ip: str | None = None
@@ -175,6 +198,85 @@ class Point:
     """How the place was recognised, in words."""
     candidates: tuple[str, ...] = ()
     """Underlay IPs the capture could have been taken at, when it cannot be told which."""
+    confidence: str = ""
+    """``loaded`` (stated by the user), ``inferred-high`` or ``inferred-low``."""
+    evidence: tuple[Evidence, ...] = ()
+    """Frames that placed the capture."""
+    interface: str | None = None
+    """``any`` for ``tcpdump -i any``, an interface name when known, else ``None``."""
+    interfaces: dict[int, str] = field(default_factory=dict)
+    """``-i any``: SLL2 interface index → ``node/interface``."""
+    stated: bool = False
+    """The user said where the capture was taken."""
+
+    @classmethod
+    def of(cls, cp: CapturePoint, frames: int, topology: Any = None) -> Point:
+        """The point of a placed :class:`~vxlanlens.topology.CapturePoint` (a node capture
+        whose node cannot be told gets ``node`` = ``"<candidate> or <candidate>"``, labels from
+        ``topology`` when given)."""
+        evidence = tuple(Evidence(capture=c, frame_no=int(n)) for c, n in cp.source.frames)
+        node = cp.node
+        if node is None and cp.kind == "node" and cp.candidates:
+            found = [
+                topology.node_by_ip(ip) if topology is not None else None for ip in cp.candidates
+            ]
+            node = " or ".join(
+                n.label if n is not None else f"node {ip}"
+                for n, ip in zip(found, cp.candidates, strict=True)
+            )
+        kind = cp.kind or "unknown"
+        if kind == "node" and node is None:
+            kind = "unknown"  # a node capture, but which node cannot be told
+        return cls(
+            capture=cp.capture,
+            kind=kind,
+            node=node,
+            node_ip=cp.node_ip,
+            pod=cp.pod,
+            frames=frames,
+            how=cp.how,
+            candidates=tuple(cp.candidates),
+            confidence=cp.confidence,
+            evidence=evidence,
+            interface=cp.interface,
+            interfaces=dict(cp.interfaces),
+            stated=cp.stated,
+        )
+
+    @property
+    def label(self) -> str:
+        """Where, in words: ``underlay of kind-worker``, ``every interface of kind-worker
+        (-i any)``, ``default/cni-7t9p4 eth0``, or ``""`` when unknown."""
+        if self.kind == "pod":
+            return f"{self.pod} eth0"
+        if self.kind == "node":
+            where = self.node or "a node"
+            if self.interface == "any":
+                return f"every interface of {where} (-i any)"
+            if self.interface:
+                return f"{self.interface} of {where}"
+            return f"underlay of {where}"
+        return ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: ``capture``, ``kind``, ``node``, ``node_ip``, ``pod``, ``frames``, ``how``,
+        ``candidates``, ``confidence``, ``evidence`` (``capture#frame``), ``interface``,
+        ``interfaces`` (SLL2 index as text → ``node/interface``), ``stated``."""
+        return {
+            "capture": self.capture,
+            "kind": self.kind,
+            "node": self.node,
+            "node_ip": self.node_ip,
+            "pod": self.pod,
+            "frames": self.frames,
+            "how": self.how,
+            "candidates": list(self.candidates),
+            "confidence": self.confidence,
+            "evidence": [str(e) for e in self.evidence],
+            "interface": self.interface,
+            "interfaces": {str(k): v for k, v in sorted(self.interfaces.items())},
+            "stated": self.stated,
+        }
 
 
 @dataclass
@@ -217,7 +319,7 @@ class Context:
         self.underlay_ips = {
             str(x) for col in ("outer_src_ip", "outer_dst_ip") for x in p[col].dropna().unique()
         }
-        self.points = {cap: self._classify(str(cap)) for cap in self._capture_of_row.unique()}
+        self.points = self._place()
 
     # --- rows ------------------------------------------------------------------------------
     def text(self, column: str) -> pd.Series:
@@ -328,7 +430,13 @@ class Context:
         if int(m[:2], 16) & 1:
             return "multicast"
         pod = self.topology.pod_by_mac(m)
-        if pod is not None:
+        iface = self.topology.interface_by_mac(m)
+        if pod is not None and not (
+            pod.confidence != "loaded"
+            and iface is not None
+            and iface.confidence == "loaded"
+            and iface.namespace == "host"
+        ):
             return f"{pod.label} eth0"
         pod = self.topology.pod_by_host_mac(m)
         if pod is not None:
@@ -337,7 +445,6 @@ class Context:
             if not self.cilium_likely:
                 return f"the MAC that answers {pod.label}'s gateway"
             return f"host-side lxc veth of {pod.label}"
-        iface = self.topology.interface_by_mac(m)
         if iface is not None:
             where = f" on {iface.node}" if iface.node else ""
             suffix = "" if iface.confidence == "loaded" else " (inferred)"
@@ -369,6 +476,34 @@ class Context:
             pod = self.topology.pod_by_mac(str(mac))
         return pod
 
+    def requester(self, ip: object = None, mac: object = None) -> Endpoint:
+        """Who sent a frame (an ARP request, an NS) from ``ip`` / ``mac``: a pod's eth0 (by IP,
+        else by eth0 MAC), else a node's NIC (the MAC of a host interface in the dumps, or the
+        node's underlay address), else an unknown pod's eth0 (``pod <mac> eth0``). A node
+        resolving a neighbour on the underlay is never named a pod."""
+        pod = self.pod_of(ip=ip)
+        m = None if na(mac) else str(mac)
+        iface = self.topology.interface_by_mac(m) if m else None
+        nic = (
+            iface
+            if iface is not None
+            and iface.confidence == "loaded"
+            and iface.namespace == "host"
+            and iface.node
+            else None
+        )
+        if pod is None and nic is None and m:
+            pod = self.topology.pod_by_mac(m)
+        if pod is not None:
+            return Endpoint(f"{pod.label} eth0", "pod-eth0", pod.node, pod.label)
+        if nic is not None:
+            kind = "underlay" if nic.kind == "underlay" else "node"
+            return Endpoint(f"{nic.node}/{nic.label}", kind, nic.node, None)
+        node = self.topology.node_by_ip(str(ip)) if not na(ip) else None
+        if node is not None and not na(ip) and str(ip) in node.all_ips():
+            return Endpoint(f"{node.label}'s underlay NIC", "underlay", node.label, None)
+        return Endpoint(f"pod {m or ip} eth0", "pod-eth0", None, None)
+
     def node_label(self, ip: object) -> str | None:
         """The label of the node with this underlay (or router) IP, if known."""
         if na(ip):
@@ -394,125 +529,34 @@ class Context:
         return f"{ip} ({who})" if who else str(ip)
 
     # --- capture points ----------------------------------------------------------------------
-    def _classify(self, capture: str) -> Point:
-        df = self.packets[self._capture_of_row == capture]
-        n = len(df)
-        for cp in self.topology.captures:
-            if cp.capture == capture and (cp.node or cp.pod):
-                kind = "pod" if cp.pod else "node"
-                node_ip = None
-                return Point(
-                    capture,
-                    kind,
-                    node=cp.node,
-                    node_ip=node_ip,
-                    pod=cp.pod,
-                    frames=n,
-                    how=str(cp.source),
-                )
-        tunnelled = df["tunnel"].notna()
-        if tunnelled.any():
-            return self._classify_node(capture, df, tunnelled)
-        macs: Counter[str] = Counter()
-        for col in ("src_mac", "dst_mac"):
-            for mac in df[col].dropna().astype(str):
-                if self.topology.pod_by_mac(mac) is not None:
-                    macs[mac] += 1
-        if macs:
-            mac = macs.most_common(1)[0][0]
-            pod = self.topology.pod_by_mac(mac)
-            assert pod is not None
-            return Point(
-                capture,
-                "pod",
-                node=pod.node,
-                pod=pod.label,
-                frames=n,
-                how=f"frames to and from {mac}, the pod's eth0 MAC",
-            )
-        return Point(capture, "unknown", frames=n, how="no tunnelled frame and no known pod MAC")
-
-    _GENERIC = frozenset(
-        "eth0 eth1 ens3 ens4 ens5 node nodes pod any capture cap pcap pcapng tcpdump if lo underlay host dump trace out in".split()
-    )
-
-    def _classify_node(self, capture: str, df: pd.DataFrame, tunnelled: pd.Series) -> Point:
-        """A capture with tunnelled frames: the node whose address is an end of every one of them."""
-        sub = df[tunnelled]
-        n = len(df)
-        ends: Counter[str] = Counter()
-        pairs = Counter(
-            zip(
-                sub["outer_src_ip"].astype(str).tolist(),
-                sub["outer_dst_ip"].astype(str).tolist(),
-                strict=True,
-            )
-        )
-        for (a, b), k in pairs.items():  # each frame counts once for each of its two ends
-            for ip in {a, b}:
-                ends[ip] += k
-        always = sorted(ip for ip, k in ends.items() if k == len(sub))
-        if len(always) == 1:
-            ip = always[0]
-            label = self.node_label(ip) or f"node {ip}"
-            return Point(
-                capture,
-                "node",
-                node=label,
-                node_ip=ip,
-                frames=n,
-                how=f"{ip} is an end of every tunnelled frame",
-            )
-        if len(always) == 2:
-            ip = self._guess_by_name(capture, always) or self._guess_by_arp(df, always)
-            if ip is not None:
-                label = self.node_label(ip) or f"node {ip}"
-                return Point(
-                    capture, "node", node=label, node_ip=ip, frames=n, candidates=tuple(always),
-                    how=f"both {always[0]} and {always[1]} are ends of every tunnelled frame; {ip} guessed from the capture's name or its own ARP/NS",
-                )  # fmt: skip
-            names = " or ".join(self.node_label(ip) or ip for ip in always)
-            return Point(
-                capture, "node", node=names, frames=n, candidates=tuple(always),
-                how=f"both {always[0]} and {always[1]} are ends of every tunnelled frame, so which node it was taken on cannot be told",
-            )  # fmt: skip
-        return Point(
-            capture, "mixed", frames=n, how="tunnelled frames between several pairs of nodes"
-        )
-
-    def _guess_by_name(self, capture: str, ips: list[str]) -> str | None:
-        """The one candidate node whose name shares a distinctive word with the capture's label."""
-        words = {
-            w for w in re.split(r"[^a-z0-9]+", capture.lower()) if w and w not in self._GENERIC
+    def _place(self) -> dict[str, Point]:
+        """The capture points, as placed in ``topology.captures``; captures the topology has not
+        placed are placed here by the same function (:func:`vxlanlens.topology.place`)."""
+        caps = [str(c) for c in self._capture_of_row.unique()]
+        counts = self._capture_of_row.value_counts().to_dict()
+        placed = {c.capture: c for c in self.topology.captures if c.decided}
+        if any(c not in placed for c in caps):
+            for cp in place(self.packets, self.topology):
+                placed.setdefault(cp.capture, cp)
+        return {
+            c: Point.of(placed[c], int(counts.get(c, 0)), self.topology)
+            for c in caps
+            if c in placed
         }
-        hits = []
-        for ip in ips:
-            node = self.topology.node_by_ip(ip)
-            if node is None or not node.name:
-                continue
-            if words & set(re.split(r"[^a-z0-9]+", node.name.lower())):
-                hits.append(ip)
-        return hits[0] if len(hits) == 1 else None
-
-    def _guess_by_arp(self, df: pd.DataFrame, ips: list[str]) -> str | None:
-        """The candidate that resolves the other one on the underlay (its own ARP request / NS)."""
-        plain = df[df["tunnel"].isna()]
-        askers = set(plain.loc[plain["arp_op"] == 1, "arp_sender_ip"].dropna().astype(str))
-        askers |= set(plain.loc[plain["icmp_type"] == 135, "src_ip"].dropna().astype(str))
-        hits = [ip for ip in ips if ip in askers]
-        return hits[0] if len(hits) == 1 else None
 
     def point_text(self, capture: str) -> str:
         """``pod-eth0 (cni-7t9p4 eth0)`` / ``worker-eth0 (underlay of worker, 172.18.0.3)``."""
         p = self.points.get(capture)
-        if p is None:
+        if p is None or not p.label:
             return capture
-        if p.kind == "pod":
-            return f"{capture} ({p.pod} eth0)"
-        if p.kind == "node":
-            ip = f", {p.node_ip}" if p.node_ip and p.node_ip not in (p.node or "") else ""
+        if p.kind == "node" and p.node:
+            ip = f", {p.node_ip}" if p.node_ip and p.node_ip not in p.node else ""
+            if p.interface == "any":
+                return f"{capture} (every interface of {p.node}{ip}, -i any)"
+            if p.interface:
+                return f"{capture} ({p.interface} of {p.node}{ip})"
             return f"{capture} (underlay of {p.node}{ip})"
-        return capture
+        return f"{capture} ({p.label})"
 
     def points_of(
         self, kind: str, *, pod: str | None = None, node: str | None = None
@@ -525,17 +569,12 @@ class Context:
         ]
 
     def interface_at(self, row: Mapping[str, Any]) -> str | None:
-        """The interface a frame was captured on, when the capture says (pcapng name, SLL2 ifindex)."""
+        """The interface a frame was captured on, when the capture says: ``node/interface`` for
+        an SLL2 ifindex found in the node's dumps (``ifindex N`` otherwise), the pcapng name."""
         point = self.points.get(str(row["capture"]))
-        if not na(row["ifindex"]) and point is not None and point.node:
-            for iface in self.topology.interfaces:
-                if (
-                    iface.ifindex == int(row["ifindex"])
-                    and iface.node == point.node
-                    and iface.namespace in (None, "host")
-                ):
-                    return f"{iface.label} on {point.node}"
-            return f"ifindex {int(row['ifindex'])}"
+        if not na(row["ifindex"]):
+            name = point.interfaces.get(int(row["ifindex"])) if point is not None else None
+            return name or f"ifindex {int(row['ifindex'])}"
         if not na(row["interface"]) and str(row["interface"]) not in ("", "if0"):
             return str(row["interface"])
         return None

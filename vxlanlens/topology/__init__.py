@@ -1,6 +1,6 @@
 """Topology: what vxlanlens knows about nodes, interfaces, pods, routes, neighbours and
 identities, loaded from dumps (:func:`load`, :func:`load_many`), inferred from a packets
-table (:func:`infer`), merged (:func:`merge`) and used to annotate packets (:func:`annotate`).
+table (:func:`infer`), merged (:func:`merge`), placing each capture (:func:`place`) and used to annotate packets (:func:`annotate`).
 
 See ``docs/topology.md`` for the formats and :mod:`vxlanlens.topology.model` for the model.
 """
@@ -20,6 +20,7 @@ from .model import (
     Conflict,
     Identity,
     Interface,
+    Likeness,
     Neighbor,
     Node,
     NodeFact,
@@ -28,7 +29,10 @@ from .model import (
     Route,
     Source,
     Topology,
+    TopologyIndex,
+    Unknown,
 )
+from .placement import apply_placement, parse_capture_at, place
 
 __all__ = [
     "ANNOTATION_COLUMNS",
@@ -41,6 +45,7 @@ __all__ = [
     "Conflict",
     "Identity",
     "Interface",
+    "Likeness",
     "Neighbor",
     "Node",
     "NodeFact",
@@ -49,10 +54,15 @@ __all__ = [
     "Route",
     "Source",
     "Topology",
+    "TopologyIndex",
+    "Unknown",
     "annotate",
+    "apply_placement",
     "infer",
     "load",
     "load_many",
     "merge",
+    "parse_capture_at",
     "parse_spec",
+    "place",
 ]

@@ -17,11 +17,13 @@ Rules, each giving facts with their evidence frames (``capture``, ``frame_no``; 
   IPv4 (the router IP then with confidence inferred-low).
 - **Pod CIDRs** (inferred-low): the /24 (IPv4) or /64 (IPv6) around the pod IPs seen behind a
   node, when all of them fall into one such prefix and no other node's pods do.
-- **SLL2 interface indexes** (inferred-high): ``tcpdump -i any`` frames carry an ifindex; the
-  source MAC of outgoing frames is that interface's MAC, and an interface carrying tunnelled
-  frames is an underlay NIC.
-- **Capture points**: the node whose underlay address appears in every tunnelled frame of a
-  capture is where that capture was taken.
+- **SLL2 interface indexes** (inferred-high): ``tcpdump -i any`` frames carry an ifindex of the
+  node's root namespace; the one source MAC of an interface's outgoing frames is its MAC unless
+  another interface of the capture received frames from that MAC (a tunnel device sends the
+  pod's frames out with the pod's MAC), and an interface carrying tunnelled frames is an
+  underlay NIC.
+- **Capture points**: decided by :func:`~vxlanlens.topology.placement.place` (one place for the
+  whole package), here from the captures alone.
 
 What cannot be known from frames is listed in ``Topology.unknown``.
 """
@@ -38,9 +40,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..proto import UnknownTopic
 from .merge import merge
 from .model import (
-    CapturePoint,
     Identity,
     Interface,
     Neighbor,
@@ -49,7 +51,9 @@ from .model import (
     Pod,
     Source,
     Topology,
+    Unknown,
 )
+from .placement import apply_placement, interface_macs, place
 
 __all__ = ["EVIDENCE_FRAMES", "infer"]
 
@@ -172,8 +176,9 @@ def infer(packets: pd.DataFrame) -> Topology:
     _gateways_ns(df, topo, seen)
     _gateways_arp(df, topo, seen)
     _sll2(df, topo)
-    _captures(df, topo)
     out = merge(topo, copy=False)
+    if "capture" in packets.columns:
+        apply_placement(out, place(packets, out))
     _unknowns(out, df)
     return out
 
@@ -468,49 +473,26 @@ def _sll2(df: pd.DataFrame, topo: Topology) -> None:
     rows = df[df["ifindex"].notna()]
     if rows.empty:
         return
-    for (cap, idx), grp in rows.groupby(["_cap", "ifindex"], sort=True):
-        out = grp[grp["pkt_type"] == "outgoing"]
-        macs = [m for m in out["src_mac"].dropna().unique() if m]
-        tunnelled = grp["tunnel"].notna().any()
-        kind = "underlay" if tunnelled else "other"
-        mac = str(macs[0]) if len(macs) == 1 else None
-        note = f"SLL2 interface index in capture {cap}" + (
-            " carrying tunnelled frames" if tunnelled else ""
+    for cap, frames in rows.groupby("_cap", sort=True):
+        own = interface_macs(
+            frames.rename(columns={"_cap": "capture", "_fno": "frame_no"}).reset_index(drop=True)
         )
-        ev = _ev(out if mac else grp)
-        topo.interfaces.append(
-            Interface(
-                source=_src(ev, note),
-                confidence="inferred-high",
-                namespace=None,
-                kind=kind,
-                mac=mac,
-                ifindex=int(idx),
+        for idx, grp in frames.groupby("ifindex", sort=True):
+            mac = own.get(int(idx))
+            tunnelled = grp["tunnel"].notna().any()
+            kind = "underlay" if tunnelled else "other"
+            note = f"SLL2 interface index in capture {cap}" + (
+                " carrying tunnelled frames" if tunnelled else ""
             )
-        )
-
-
-def _captures(df: pd.DataFrame, topo: Topology) -> None:
-    tun = df.loc[
-        df["tunnel"].notna() & df["outer_src_ip"].notna() & df["outer_dst_ip"].notna(),
-        ["_cap", "_fno", "outer_src_ip", "outer_dst_ip"],
-    ]
-    for cap, grp in tun.groupby("_cap", sort=True):
-        common: set[str] | None = None
-        for s, d in grp[["outer_src_ip", "outer_dst_ip"]].drop_duplicates().itertuples(index=False):
-            pair = {str(s), str(d)}
-            common = pair if common is None else common & pair
-        if common and len(common) == 1:
-            ip = next(iter(common))
-            topo.captures.append(
-                CapturePoint(
-                    source=_src(
-                        _ev(grp),
-                        f"every tunnelled frame of the capture has {ip} as an outer address",
-                    ),
+            out = grp[(grp["pkt_type"] == "outgoing") & (grp["src_mac"] == mac)]
+            topo.interfaces.append(
+                Interface(
+                    source=_src(_ev(out if mac else grp), note),
                     confidence="inferred-high",
-                    capture=str(cap),
-                    node_ip=ip,
+                    namespace="host",
+                    kind=kind,
+                    mac=mac,
+                    ifindex=int(idx),
                 )
             )
 
@@ -518,25 +500,63 @@ def _captures(df: pd.DataFrame, topo: Topology) -> None:
 def _unknowns(topo: Topology, df: pd.DataFrame) -> None:
     u = topo.unknown
     u.append(
-        "interface names: no `ip addr` dump given; interfaces are known by MAC or ifindex only"
+        Unknown(
+            UnknownTopic.TOPOLOGY,
+            "interface names: no `ip addr` dump given; interfaces are known by MAC or ifindex only",
+            "interface-names",
+        )
     )
     if topo.pods:
-        u.append("pod names: no pod or endpoint dump given; pods are known by address and MAC")
+        u.append(
+            Unknown(
+                UnknownTopic.POD,
+                "pod names: no pod or endpoint dump given; pods are known by address and MAC",
+                "pod-names",
+            )
+        )
     if topo.nodes:
-        u.append("node names: no node dump given; nodes are known by underlay address")
+        u.append(
+            Unknown(
+                UnknownTopic.NODE,
+                "node names: no node dump given; nodes are known by underlay address",
+                "node-names",
+            )
+        )
     else:
-        u.append("node addresses: no tunnelled frame in the captures")
+        u.append(
+            Unknown(
+                UnknownTopic.NODE,
+                "node addresses: no tunnelled frame in the captures",
+                "node-addresses",
+            )
+        )
     vnis = sorted({i.id for i in topo.identities if i.id >= 256})
     if vnis:
         shown = ", ".join(map(str, vnis[:8])) + (", ..." if len(vnis) > 8 else "")
-        u.append(f"identity labels: no identity dump given (VNIs seen: {shown})")
+        u.append(
+            Unknown(
+                UnknownTopic.IDENTITY,
+                f"identity labels: no identity dump given (VNIs seen: {shown})",
+                "identity-labels",
+            )
+        )
     gws = sorted({n.ip for n in topo.neighbors})
     if gws:
         u.append(
-            "gateway addresses: whether "
-            + ", ".join(gws[:4])
-            + (" ..." if len(gws) > 4 else "")
-            + " is configured on any interface cannot be told without `ip addr` dumps"
+            Unknown(
+                UnknownTopic.TOPOLOGY,
+                "gateway addresses: whether "
+                + ", ".join(gws[:4])
+                + (" ..." if len(gws) > 4 else "")
+                + " is configured on any interface cannot be told without `ip addr` dumps",
+                "gateway-addresses",
+            )
         )
     if not any(n.pod_cidrs for n in topo.nodes) and topo.nodes:
-        u.append("pod CIDRs: no CiliumNode/Node dump and too few pod addresses to guess them")
+        u.append(
+            Unknown(
+                UnknownTopic.TOPOLOGY,
+                "pod CIDRs: no CiliumNode/Node dump and too few pod addresses to guess them",
+                "pod-cidrs",
+            )
+        )

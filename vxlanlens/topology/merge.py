@@ -31,13 +31,13 @@ from .model import (
     Conflict,
     Identity,
     Interface,
+    Likeness,
     Node,
     NodeFact,
     Peer,
     Pod,
     Source,
     Topology,
-    canonical_mac,
 )
 
 __all__ = ["merge"]
@@ -357,18 +357,18 @@ def merge(*topologies: Topology, copy: bool = True) -> Topology:
     return out
 
 
-def _still_unknown(line: str, t: Topology) -> bool:
-    topic = line.split(":", 1)[0]
-    if topic == "interface names":
+def _still_unknown(entry: str, t: Topology) -> bool:
+    """Whether an unknown is still unknown once every source is merged, by its ``key`` (plain
+    text entries, without a key, are kept)."""
+    key = getattr(entry, "key", "")
+    if key in ("interface-names", "gateway-addresses"):
         return not any(i.name and i.confidence == "loaded" for i in t.interfaces)
-    if topic == "pod names":
+    if key == "pod-names":
         return not any(p.name for p in t.pods)
-    if topic == "node names":
+    if key == "node-names":
         return not any(n.name for n in t.nodes)
-    if topic == "identity labels":
+    if key == "identity-labels":
         return not any(i.labels and i.confidence == "loaded" for i in t.identities)
-    if topic == "gateway addresses":
-        return not any(i.name and i.confidence == "loaded" for i in t.interfaces)
     return True
 
 
@@ -389,7 +389,9 @@ def _link(t: Topology, m: _Merger) -> None:
             while o.netns_key in m.alias:
                 o.netns_key = m.alias[o.netns_key]
     by_key = {p.netns_key: p for p in t.pods if p.netns_key}
+    t.invalidate()
     _fold_inferred_nodes(t)
+    t.invalidate()
     _propagate(t, by_key)
     _pair_veths(t, by_key)
     _propagate(t, by_key)
@@ -402,15 +404,10 @@ def _link(t: Topology, m: _Merger) -> None:
             by_mac[i.mac].append(i)
         if i.name:
             by_name[i.name].append(i)
-    # Topology.interface_by_mac without a scan per pod (MACs and confidences do not change here)
-    trusted: dict[str, Interface] = {}
-    for i in sorted(t.interfaces, key=lambda i: _rank(i.confidence)):
-        if i.mac:
-            trusted.setdefault(i.mac, i)
+    t.invalidate()  # nodes, names and namespaces were filled in above
     for p in t.pods:
         if p.host_mac and not p.host_interface:
-            mac = canonical_mac(p.host_mac)
-            i = trusted.get(mac) if mac and mac != "00:00:00:00:00:00" else None
+            i = t.interface_by_mac(p.host_mac)
             if i is not None and i.name and i.namespace == "host":
                 p.host_interface = i.name
                 p.field_sources.setdefault("host_interface", (i.source, i.confidence))
@@ -434,8 +431,10 @@ def _link(t: Topology, m: _Merger) -> None:
                         p.node = i.node
                         p.field_sources.setdefault("node", (i.source, i.confidence))
     # captures and pods known by their node's address
+    t.invalidate()
     for c in t.captures:
-        if c.node is None and c.node_ip:
+        # a capture placed on an unnamed node is labelled "node <ip>" until a dump names it
+        if c.node_ip and c.node in (None, f"node {c.node_ip}"):
             n = t.node_by_ip(c.node_ip)
             if n is not None and n.name:
                 c.node = n.name
@@ -492,6 +491,9 @@ def _link(t: Topology, m: _Merger) -> None:
                 m.conflict(
                     f"ip {ip}", "pod", q.ref, q.source, q.confidence, p.ref, p.source, p.confidence
                 )
+    t.invalidate()
+    _node_nics_are_not_pods(t)
+    _probably_same(t)
     nowner: dict[str, Node] = {}
     for n in t.nodes:
         for f in n.addresses:
@@ -523,22 +525,31 @@ def _propagate(t: Topology, by_key: dict[str, Pod]) -> None:
 
 
 def _fold_inferred_nodes(t: Topology) -> None:
-    """An unnamed (inferred) node whose address is the node address of a pod placed on a named
-    node is that named node."""
+    """An unnamed (inferred) node is a named node when the dumps tie them: its address is the
+    node address of a pod placed on the named node, or an address of one of the named node's
+    host interfaces in its dumps (its eth0)."""
+    ties: list[tuple[str, str, Source]] = []  # (address, node name, why)
     for p in t.pods:
-        if not (p.node and p.node_ip):
-            continue
-        named = t.node(p.node)
+        if p.node and p.node_ip:
+            ties.append((p.node_ip, p.node, replace(p.source, note=f"node address of {p.label}")))
+    for i in t.interfaces:
+        if i.namespace == "host" and i.node and i.confidence == "loaded":
+            for ip in i.ips():
+                ties.append((ip, i.node, replace(i.source, note=f"address of {i.label}")))
+    for ip, name, why in ties:
+        named = t.node(name)
         if named is None:
             continue
         for u in list(t.nodes):
-            if u.name is None and p.node_ip in (f.value for f in u.addresses):
+            if u.name is None and ip in (f.value for f in u.addresses):
                 for attr in ("addresses", "router_ips", "pod_cidrs"):
                     have = {f.value for f in getattr(named, attr)}
                     for f in getattr(u, attr):
                         if f.value not in have:
                             getattr(named, attr).append(f)
+                named.field_sources.setdefault("addresses", (why, "loaded"))
                 t.nodes.remove(u)
+                t.invalidate()
 
 
 def _host_dumps(t: Topology) -> None:
@@ -637,4 +648,106 @@ def _pair_veths(t: Topology, by_key: dict[str, Pod]) -> None:
             h.field_sources["node"] = (
                 replace(i.source, note=f"veth peer of {p.label}'s eth0"),
                 p.confidence,
+            )
+
+
+def _node_nics_are_not_pods(t: Topology) -> None:
+    """An unnamed pod inferred from an ARP/NS exchange whose MAC is a host interface of a node
+    in the dumps (its eth0) is that node resolving a neighbour on the underlay, not a pod: the
+    pod and the neighbour entry inferred with it are dropped, with a note."""
+    drop: set[int] = set()
+    for p in t.pods:
+        if p.name or p.confidence == "loaded" or not p.mac:
+            continue
+        i = t.interface_by_mac(p.mac)
+        if i is not None and i.confidence == "loaded" and i.namespace == "host" and i.node:
+            drop.add(id(p))
+            t.notes.append(
+                f"{p.label}: not a pod; {p.mac} is {i.label} of {i.node} ({i.source}), so its "
+                f"ARP/NS ({p.source}) is the node resolving a neighbour"
+            )
+    if not drop:
+        return
+    keys = {p.netns_key for p in t.pods if id(p) in drop and p.netns_key}
+    t.pods = [p for p in t.pods if id(p) not in drop]
+    t.neighbors = [n for n in t.neighbors if not (n.confidence != "loaded" and n.netns_key in keys)]
+    t.invalidate()
+
+
+def _probably_same(t: Topology) -> None:
+    """Objects that are probably one, with the evidence, when nothing ties them for sure: the
+    one unnamed node and the one named node without an underlay address; an unnamed pod and
+    the one named pod of its node that has no address of the unnamed pod's family."""
+    t.probable = []
+    unnamed = [n for n in t.nodes if not n.name and n.addresses]
+    bare = [n for n in t.nodes if n.name and not n.addresses]
+    node_of: dict[str, str] = {}  # unnamed node label -> probable name
+    for u in unnamed:
+        cidrs = [
+            (ipaddress.ip_network(f.value, strict=False), n.name)
+            for n in t.nodes
+            if n.name
+            for f in n.pod_cidrs
+            if f.confidence == "loaded"
+        ]
+        addrs = {f.value for f in u.addresses}
+        by_cidr = {
+            name
+            for p in t.pods
+            if p.node_ip in addrs
+            for ip in p.ips
+            for net, name in cidrs
+            if ipaddress.ip_address(ip) in net
+        }
+        if len(by_cidr) == 1:
+            name = next(iter(by_cidr))
+            why = f"pods behind {u.label} have addresses in {name}'s pod CIDR"
+        elif len(unnamed) == 1 and len(bare) == 1:
+            name = str(bare[0].name)
+            named = [n.name for n in t.nodes if n.name and n.addresses]
+            why = (
+                f"the captures show {u.label} and the dumps name {bare[0].name} with no address "
+                + (
+                    f"(the other nodes' addresses are known: {', '.join(map(str, named))})"
+                    if named
+                    else ""
+                )
+            ).rstrip()
+        else:
+            continue
+        node_of[u.label] = name
+        t.probable.append(Likeness(subject=u.label, other=name, why=why))
+    for p in t.pods:
+        if p.name or not p.ips:
+            continue
+        node = p.node or (
+            t.node_by_ip(p.node_ip).label if p.node_ip and t.node_by_ip(p.node_ip) else None
+        )
+        name = node_of.get(node or "", node)
+        if not name:
+            continue
+        fams = {":" in ip for ip in p.ips}
+        cands = [
+            q
+            for q in t.pods
+            if q.name
+            and q.node == name
+            and not q.host_network
+            and not ({":" in ip for ip in q.ips} & fams)
+            and (q.mac is None or p.mac is None or q.mac == p.mac)
+        ]
+        if len(cands) == 1:
+            q = cands[0]
+            via = f" (probably {name})" if name != node else ""
+            t.probable.append(
+                Likeness(
+                    subject=p.label,
+                    other=str(q.label),
+                    why=(
+                        f"{p.label} is on {node}{via}, where the dumps list one pod with no "
+                        f"{' or '.join('IPv6' if v6 else 'IPv4' for v6 in sorted(fams))} "
+                        f"address: {q.label} "
+                        f"({', '.join(q.ips) or 'no address'})"
+                    ),
+                )
             )

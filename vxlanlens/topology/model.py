@@ -29,6 +29,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..proto import UnknownTopic
+
 __all__ = [
     "CONFIDENCES",
     "INTERFACE_KINDS",
@@ -47,8 +49,10 @@ __all__ = [
     "Source",
     "Topology",
     "TopologyIndex",
+    "Unknown",
     "canonical_ip",
     "canonical_mac",
+    "is_group_mac",
 ]
 
 CONFIDENCES = ("loaded", "inferred-high", "inferred-low")
@@ -94,6 +98,12 @@ def canonical_mac(mac: str | None) -> str | None:
         return ":".join(f"{int(p, 16):02x}" for p in parts)
     except ValueError:
         return None
+
+
+def is_group_mac(mac: str) -> bool:
+    """Whether a canonical MAC names no single interface: the all-zero MAC (unset, as ``ip``
+    prints it for tunnel devices and ``lo``), broadcast, or any multicast (group bit set)."""
+    return mac == "00:00:00:00:00:00" or bool(int(mac[:2], 16) & 1)
 
 
 def canonical_ip(ip: str | None) -> str | None:
@@ -467,21 +477,60 @@ class Identity(_Fact):
 
 @dataclass
 class CapturePoint(_Fact):
-    """Where a capture was taken, as inferred from its frames (node, and pod when known)."""
+    """Where a capture was taken: node, interface and pod, how that was decided and on what
+    evidence (``source``: the frames and dumps behind it; ``confidence``: ``loaded`` when the
+    user stated it, else how sure the rule is). Decided by :func:`vxlanlens.topology.place`.
+    """
 
     capture: str = ""
     node: str | None = None
+    """Label of the node (its name, or ``node <underlay ip>`` while unnamed)."""
     pod: str | None = None
+    """Label of the pod whose eth0 (or lxc peer) the capture was taken on."""
     node_ip: str | None = None
     """Underlay address of the capture's node (named in ``node`` once a dump names it)."""
+    kind: str = ""
+    """``pod`` (a pod's eth0 or its lxc peer: both see the same frames), ``node`` (a node's
+    interface: its underlay NIC, or every interface with ``-i any``), ``mixed`` (tunnelled
+    frames between several pairs of nodes) or ``unknown``; ``""`` when not yet decided."""
+    interface: str | None = None
+    """Interface captured on: ``any`` for ``tcpdump -i any`` (Linux SLL/SLL2), a name when
+    stated or known (``eth0``, ``lxc237a31216c0f``), else ``None``."""
+    how: str = ""
+    """How the place was decided, in words (the rules and the evidence that settled it)."""
+    candidates: tuple[str, ...] = ()
+    """Underlay IPs the capture could have been taken at, when evidence left several."""
+    interfaces: dict[int, str] = field(default_factory=dict)
+    """``-i any`` captures: SLL2 interface index → ``node/interface`` name from the node's
+    dumps (``kind-worker2/lxc0d8e3f6a2b71``), or ``node/<kind> ifindex N`` when only
+    inferred."""
+    stated: bool = False
+    """The user said where the capture was taken (``capture_at``)."""
+
+    @property
+    def decided(self) -> bool:
+        """Whether placement has run on this capture (``kind`` is set)."""
+        return bool(self.kind)
+
+    def interface_name(self, ifindex: int) -> str | None:
+        """``node/interface`` of an SLL2 interface index of this capture, if known."""
+        return self.interfaces.get(int(ifindex))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
+        """JSON form: ``capture``, ``kind``, ``node``, ``pod``, ``node_ip``, ``interface``,
+        ``how``, ``candidates``, ``interfaces`` (SLL2 index as text → name), ``stated``, and
+        ``source``/``confidence``/``evidence`` like every fact."""
         return {
             "capture": self.capture,
+            "kind": self.kind or None,
             "node": self.node,
             "pod": self.pod,
             "node_ip": self.node_ip,
+            "interface": self.interface,
+            "how": self.how,
+            "candidates": list(self.candidates),
+            "interfaces": {str(k): v for k, v in sorted(self.interfaces.items())},
+            "stated": self.stated,
             **self._meta(),
         }
 
@@ -499,6 +548,10 @@ class Conflict:
     resolution: str = ""
     """Which claim was kept and why."""
 
+    def __str__(self) -> str:
+        claims = "; ".join(f"{v!s} from {s} [{c}]" for v, s, c in self.values)
+        return f"{self.subject} {self.field}: {claims} -> {self.resolution}"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
@@ -507,6 +560,51 @@ class Conflict:
             "values": [{"value": v, "source": str(s), "confidence": c} for v, s, c in self.values],
             "resolution": self.resolution,
         }
+
+
+class Unknown(str):
+    """One thing that could not be known: the text (what ``str()`` gives, so renderers keep
+    printing it), its :class:`~vxlanlens.proto.UnknownTopic` in ``topic``, and in ``key`` what
+    would resolve it (``interface-names``, ``pod-names``, ``node-names``, ``identity-labels``,
+    ``gateway-addresses``, ``node-addresses``, ``pod-cidrs``; ``""`` for anything else), which
+    :func:`~vxlanlens.topology.merge` uses to drop entries that other sources answered."""
+
+    topic: UnknownTopic
+    key: str
+
+    def __new__(cls, topic: UnknownTopic | str, text: str, key: str = "") -> Unknown:
+        self = super().__new__(cls, text)
+        self.topic = UnknownTopic(topic)
+        self.key = key
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Unknown, (self.topic, str(self), self.key))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: ``topic``, ``key``, ``text``."""
+        return {"topic": str(self.topic), "key": self.key, "text": str(self)}
+
+
+@dataclass
+class Likeness:
+    """Two objects of the model that are probably one (a node known by its underlay address
+    beside a named node, a pod known by an address beside a named pod), with the evidence; the
+    evidence was not strong enough to merge them."""
+
+    subject: str
+    """Label of the object, e.g. ``"node 172.18.0.4"``."""
+    other: str
+    """Label of the object it is probably the same as."""
+    why: str
+    """The evidence, in words."""
+
+    def __str__(self) -> str:
+        return f"{self.subject} is probably {self.other}: {self.why}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"subject": self.subject, "other": self.other, "why": self.why}
 
 
 @dataclass(frozen=True)
@@ -541,134 +639,124 @@ class Topology:
     sources: list[str] = field(default_factory=list)
     """Files (and archive members) the facts were loaded from."""
 
-    # --- queries ------------------------------------------------------------------------
+    probable: list[Likeness] = field(default_factory=list)
+    """Objects that are probably the same as others, with the evidence (not merged)."""
+    _index: TopologyIndex | None = field(default=None, init=False, repr=False, compare=False)
+    _version: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_index"] = None  # rebuilt on demand (copies and pickles do not carry it)
+        return state
+
+    # --- the index ------------------------------------------------------------------------
+    def _signature(self) -> tuple[int, ...]:
+        return (
+            self._version,
+            id(self.nodes),
+            len(self.nodes),
+            id(self.interfaces),
+            len(self.interfaces),
+            id(self.pods),
+            len(self.pods),
+            id(self.identities),
+            len(self.identities),
+        )
+
+    @property
+    def index(self) -> TopologyIndex:
+        """The one index every look-up goes through (built on first use, rebuilt when facts
+        were added or removed, or after :meth:`invalidate`)."""
+        idx = self._index
+        if idx is None or idx.signature != self._signature():
+            idx = self._index = TopologyIndex(self)
+        return idx
+
+    def invalidate(self) -> None:
+        """Drop the index: call after changing facts in place (a pod's ``ips``, a node's
+        ``addresses``); adding or removing facts is noticed without it."""
+        self._version += 1
+        self._index = None
+
+    def indexed(self) -> TopologyIndex:
+        """The topology's index (:attr:`index`): the same look-ups, answered by dictionaries."""
+        return self.index
+
+    # --- queries (all answered by the index) ---------------------------------------------
     def node(self, name: str) -> Node | None:
         """The node called ``name``."""
-        for n in self.nodes:
-            if n.name == name:
-                return n
-        return None
+        return self.index.node(name)
 
     def node_by_ip(self, ip: str) -> Node | None:
         """The node owning ``ip``: an underlay address or router IP, else an address on one of
         the node's host-namespace interfaces (``None`` when no node has it)."""
-        c = canonical_ip(ip)
-        if c is None:
-            return None
-        for n in self.nodes:
-            if c in (f.value for f in n.addresses):
-                return n
-        for n in self.nodes:
-            if c in (f.value for f in n.router_ips):
-                return n
-        for i in self.interfaces:
-            if i.namespace == "host" and i.node and c in i.ips():
-                return self.node(i.node)
-        return None
+        return self.index.node_by_ip(ip)
 
     def node_by_pod_cidr(self, ip: str) -> Node | None:
         """The node whose pod CIDR contains ``ip`` (longest prefix)."""
-        c = canonical_ip(ip)
-        if c is None:
-            return None
-        addr = ipaddress.ip_address(c)
-        best: tuple[int, Node] | None = None
-        for n in self.nodes:
-            for f in n.pod_cidrs:
-                try:
-                    net = ipaddress.ip_network(f.value, strict=False)
-                except ValueError:
-                    continue
-                if (
-                    addr.version == net.version
-                    and addr in net
-                    and (best is None or net.prefixlen > best[0])
-                ):
-                    best = (net.prefixlen, n)
-        return best[1] if best else None
+        return self.index.node_by_pod_cidr(ip)
 
     def interfaces_by_mac(self, mac: str) -> list[Interface]:
-        """All interfaces with this MAC (usually one), loaded ones first."""
-        m = canonical_mac(mac)
-        if m is None or m == "00:00:00:00:00:00":
-            return []
-        found = [i for i in self.interfaces if i.mac == m]
-        return sorted(found, key=lambda i: _conf_rank(i.confidence))
+        """All interfaces with this MAC (usually one), loaded ones first; none for the all-zero
+        MAC, broadcast and multicast MACs (they name no single interface)."""
+        return self.index.interfaces_by_mac(mac)
 
     def interface_by_mac(self, mac: str) -> Interface | None:
         """The interface with this MAC (the most trusted one when several share it)."""
-        found = self.interfaces_by_mac(mac)
-        return found[0] if found else None
+        return self.index.interface_by_mac(mac)
 
     def interfaces_with_address(self, ip: str) -> AddressLookup:
         """Which interfaces have ``ip`` configured, and how many interfaces with a known address
         list were checked (interfaces known only from captures are not counted)."""
-        c = canonical_ip(ip) or str(ip)
-        checked = [i for i in self.interfaces if i.confidence == "loaded" and i.name]
-        return AddressLookup(
-            address=c, matches=tuple(i for i in checked if c in i.ips()), checked=len(checked)
-        )
+        return self.index.interfaces_with_address(ip)
+
+    def interfaces_of_node(self, node: str) -> list[Interface]:
+        """The interfaces of ``node``'s root namespace (and of an unknown namespace), in model
+        order."""
+        return self.index.interfaces_of_node(node)
 
     def pod(self, name: str, namespace: str | None = None) -> Pod | None:
         """The pod called ``name`` (``"ns/name"`` accepted), in ``namespace`` if given."""
-        if "/" in name and namespace is None:
-            namespace, name = name.split("/", 1)
-        for p in self.pods:
-            if p.name == name and (namespace is None or p.namespace in (None, namespace)):
-                return p
-        return None
+        return self.index.pod(name, namespace)
 
     def pod_by_ip(self, ip: str) -> Pod | None:
         """The pod with this IP (host-network pods excluded: their IP is the node's)."""
-        c = canonical_ip(ip)
-        if c is None:
-            return None
-        found = [p for p in self.pods if c in p.ips and not p.host_network]
-        found.sort(key=lambda p: _conf_rank(p.confidence))
-        return found[0] if found else None
+        return self.index.pod_by_ip(ip)
 
     def pod_by_mac(self, mac: str) -> Pod | None:
-        """The pod whose eth0 has this MAC."""
-        m = canonical_mac(mac)
-        if m is None:
-            return None
-        found = sorted((p for p in self.pods if p.mac == m), key=lambda p: _conf_rank(p.confidence))
-        return found[0] if found else None
+        """The pod whose eth0 has this MAC (none for group or all-zero MACs)."""
+        return self.index.pod_by_mac(mac)
 
     def pod_by_host_mac(self, mac: str) -> Pod | None:
-        """The pod whose host-side veth (lxc) has this MAC."""
-        m = canonical_mac(mac)
-        if m is None:
-            return None
-        for p in self.pods:
-            if p.host_mac == m:
-                return p
-        return None
+        """The pod whose host-side veth (lxc) has this MAC (none for group or all-zero MACs)."""
+        return self.index.pod_by_host_mac(mac)
 
     def identity(self, id: int) -> Identity | None:
         """The identity with this number: from a dump, or a reserved one (1-10) named without
         any dump; ``None`` when unknown."""
-        for ident in self.identities:
-            if ident.id == id:
-                return ident
-        if id in RESERVED_IDENTITIES:
-            return Identity(
-                source=Source(note="reserved identity, built in"),
-                confidence="loaded",
-                id=int(id),
-                labels=[f"reserved:{RESERVED_IDENTITIES[id]}"],
-            )
+        return self.index.identity(id)
+
+    def capture_point(self, capture: str) -> CapturePoint | None:
+        """Where ``capture`` was taken, as placed (see :func:`vxlanlens.topology.place`)."""
+        for c in self.captures:
+            if c.capture == capture:
+                return c
         return None
+
+    def conflicts_summary(self) -> str:
+        """One line for renderers: ``""`` when sources agree, else the count and what the
+        conflicts are about, e.g. ``"2 topology conflicts: interface eth0 on a ifindex,
+        interface eth0 on b ifindex"`` (each one in full: ``str(conflict)``)."""
+        n = len(self.conflicts)
+        if not n:
+            return ""
+        about = list(dict.fromkeys(f"{c.subject} {c.field}" for c in self.conflicts))
+        shown = ", ".join(about[:3]) + (f", and {len(about) - 3} more" if len(about) > 3 else "")
+        return f"{n} topology conflict{'s' if n > 1 else ''}: {shown}"
 
     def router_ips(self, node: str | None = None) -> list[str]:
         """Router IPs of ``node`` (of all nodes when ``None``)."""
         return [f.value for n in self.nodes if node in (None, n.name) for f in n.router_ips]
-
-    def indexed(self) -> TopologyIndex:
-        """A read-only view answering the same look-ups through dictionaries built once, for
-        callers that ask thousands of questions (annotation, explanation). Build it after the
-        model is complete: it does not see later changes."""
-        return TopologyIndex(self)
 
     def is_empty(self) -> bool:
         """True when the model holds no fact at all."""
@@ -685,7 +773,9 @@ class Topology:
     # --- output -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The JSON-able model: ``nodes``, ``interfaces``, ``pods``, ``routes``, ``neighbors``,
-        ``identities``, ``captures``, ``conflicts``, ``unknown``, ``notes``, ``sources``; every
+        ``identities``, ``captures``, ``conflicts``, ``unknown`` (text), ``unknown_topics``
+        (``topic``, ``key``, ``text``), ``probable`` (objects probably the same as others, with
+        the evidence), ``notes``, ``sources``; every
         item has ``source`` (text), ``confidence``, ``evidence`` (``[capture, frame_no]`` pairs)
         and ``field_sources`` (fields contributed by other sources)."""
         return {
@@ -697,7 +787,12 @@ class Topology:
             "identities": [i.to_dict() for i in self.identities],
             "captures": [c.to_dict() for c in self.captures],
             "conflicts": [c.to_dict() for c in self.conflicts],
-            "unknown": list(self.unknown),
+            "unknown": [str(u) for u in self.unknown],
+            "unknown_topics": [
+                u.to_dict() if isinstance(u, Unknown) else Unknown(UnknownTopic.OTHER, u).to_dict()
+                for u in self.unknown
+            ],
+            "probable": [x.to_dict() for x in self.probable],
             "notes": list(self.notes),
             "sources": list(self.sources),
         }
@@ -802,22 +897,28 @@ class Topology:
         )
         section(
             "Captures",
-            ["capture", "node", "pod", "source"],
+            ["capture", "kind", "node", "interface", "pod", "how", "source"],
             [
                 [
                     c.capture,
+                    d(c.kind),
                     d(c.node or (f"node {c.node_ip}" if c.node_ip else None)),
+                    d(c.interface),
                     d(c.pod),
+                    d(c.how),
                     src(c),
                 ]
                 for c in self.captures
             ],
         )
+        if self.probable:
+            out.append(f"Probably the same ({len(self.probable)})")
+            out += [f"  {x}" for x in self.probable]
+            out.append("")
         if self.conflicts:
             out.append(f"Conflicts ({len(self.conflicts)})")
             for c in self.conflicts:
-                claims = "; ".join(f"{v!s} from {s} [{k}]" for v, s, k in c.values)
-                out.append(f"  {c.subject} {c.field}: {claims} -> {c.resolution}")
+                out.append(f"  {c}")
             out.append("")
         if self.unknown:
             out.append("Not known")
@@ -867,34 +968,48 @@ def _route_text(r: Route) -> str:
 
 
 class TopologyIndex:
-    """:meth:`Topology.indexed`: the look-ups of a :class:`Topology` by dictionary.
+    """:attr:`Topology.index`: every look-up of a :class:`Topology`, by dictionary.
 
-    Every look-up gives what the :class:`Topology` method of the same name gives; anything
-    else (``pods``, ``routes``, ``to_dict()``, ...) is the topology's own.
+    Built from the model as it is; :attr:`Topology.index` rebuilds it when facts were added or
+    removed (or after :meth:`Topology.invalidate`). Anything that is not a look-up (``pods``,
+    ``routes``, ``to_dict()``, ...) is the topology's own.
     """
 
     def __init__(self, topology: Topology) -> None:
         self._t = topology
+        self.signature = topology._signature()
+        """The model's :meth:`Topology._signature` when this index was built."""
         by_rank = sorted(topology.pods, key=lambda p: _conf_rank(p.confidence))  # stable
         self._pod_ip: dict[str, Pod] = {}
         self._pod_mac: dict[str, Pod] = {}
+        self._pod_name: dict[str, list[Pod]] = {}
+        for p in topology.pods:
+            if p.name:
+                self._pod_name.setdefault(p.name, []).append(p)
         for p in by_rank:
             if not p.host_network:
                 for ip in p.ips:
                     self._pod_ip.setdefault(ip, p)
-            if p.mac:
+            if p.mac and not is_group_mac(p.mac):
                 self._pod_mac.setdefault(p.mac, p)
         self._pod_host_mac: dict[str, Pod] = {}
         for p in topology.pods:
-            if p.host_mac:
+            if p.host_mac and not is_group_mac(p.host_mac):
                 self._pod_host_mac.setdefault(p.host_mac, p)
         self._if_mac: dict[str, list[Interface]] = {}
         for i in sorted(topology.interfaces, key=lambda i: _conf_rank(i.confidence)):
-            if i.mac:
+            if i.mac and not is_group_mac(i.mac):
                 self._if_mac.setdefault(i.mac, []).append(i)
+        self._if_node: dict[str, list[Interface]] = {}
+        for i in topology.interfaces:
+            if i.node and i.namespace in (None, "host"):
+                self._if_node.setdefault(i.node, []).append(i)
+        self._node_name: dict[str, Node] = {}
         self._node_addr: dict[str, Node] = {}
         self._node_router: dict[str, Node] = {}
         for n in topology.nodes:
+            if n.name:
+                self._node_name.setdefault(n.name, n)
             for f in n.addresses:
                 self._node_addr.setdefault(f.value, n)
             for f in n.router_ips:
@@ -904,6 +1019,18 @@ class TopologyIndex:
             if i.namespace == "host" and i.node:
                 for ip in i.ips():
                     self._host_if_node.setdefault(ip, i.node)
+        self._checked = [i for i in topology.interfaces if i.confidence == "loaded" and i.name]
+        self._addr_ifs: dict[str, list[Interface]] = {}
+        for i in self._checked:
+            for ip in i.ips():
+                self._addr_ifs.setdefault(ip, []).append(i)
+        self._cidrs: list[tuple[Any, Node]] = []
+        for n in topology.nodes:
+            for f in n.pod_cidrs:
+                try:
+                    self._cidrs.append((ipaddress.ip_network(f.value, strict=False), n))
+                except ValueError:
+                    continue
         self._identity: dict[int, Identity] = {}
         for ident in topology.identities:
             self._identity.setdefault(ident.id, ident)
@@ -911,6 +1038,24 @@ class TopologyIndex:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._t, name)
+
+    @property
+    def topology(self) -> Topology:
+        """The model this index answers for."""
+        return self._t
+
+    def node(self, name: str) -> Node | None:
+        """See :meth:`Topology.node`."""
+        return self._node_name.get(name)
+
+    def pod(self, name: str, namespace: str | None = None) -> Pod | None:
+        """See :meth:`Topology.pod`."""
+        if "/" in name and namespace is None:
+            namespace, name = name.split("/", 1)
+        for p in self._pod_name.get(name, ()):
+            if namespace is None or p.namespace in (None, namespace):
+                return p
+        return None
 
     def pod_by_ip(self, ip: str) -> Pod | None:
         """See :meth:`Topology.pod_by_ip`."""
@@ -937,6 +1082,10 @@ class TopologyIndex:
         found = self.interfaces_by_mac(mac)
         return found[0] if found else None
 
+    def interfaces_of_node(self, node: str) -> list[Interface]:
+        """See :meth:`Topology.interfaces_of_node`."""
+        return list(self._if_node.get(node, ()))
+
     def node_by_ip(self, ip: str) -> Node | None:
         """See :meth:`Topology.node_by_ip`."""
         c = canonical_ip(ip)
@@ -946,23 +1095,43 @@ class TopologyIndex:
         if n is not None:
             return n
         name = self._host_if_node.get(c)
-        return self._t.node(name) if name else None
+        return self.node(name) if name else None
 
     def node_by_pod_cidr(self, ip: str) -> Node | None:
         """See :meth:`Topology.node_by_pod_cidr` (remembered per address)."""
         key = ("cidr", ip)
         if key not in self._cache:
-            self._cache[key] = self._t.node_by_pod_cidr(ip)
+            best: tuple[int, Node] | None = None
+            c = canonical_ip(ip)
+            if c is not None:
+                addr = ipaddress.ip_address(c)
+                for net, n in self._cidrs:
+                    if (
+                        addr.version == net.version
+                        and addr in net
+                        and (best is None or net.prefixlen > best[0])
+                    ):
+                        best = (net.prefixlen, n)
+            self._cache[key] = best[1] if best else None
         return self._cache[key]  # type: ignore[return-value]
 
     def identity(self, id: int) -> Identity | None:
         """See :meth:`Topology.identity`."""
         found = self._identity.get(id)
-        return found if found is not None else self._t.identity(id)
+        if found is not None:
+            return found
+        if id in RESERVED_IDENTITIES:
+            return Identity(
+                source=Source(note="reserved identity, built in"),
+                confidence="loaded",
+                id=int(id),
+                labels=[f"reserved:{RESERVED_IDENTITIES[id]}"],
+            )
+        return None
 
     def interfaces_with_address(self, ip: str) -> AddressLookup:
-        """See :meth:`Topology.interfaces_with_address` (remembered per address)."""
-        key = ("addr", ip)
-        if key not in self._cache:
-            self._cache[key] = self._t.interfaces_with_address(ip)
-        return self._cache[key]  # type: ignore[return-value]
+        """See :meth:`Topology.interfaces_with_address`."""
+        c = canonical_ip(ip) or str(ip)
+        return AddressLookup(
+            address=c, matches=tuple(self._addr_ifs.get(c, ())), checked=len(self._checked)
+        )
