@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from ..explain.model import SEVERITIES, Explanation, Finding, Hop, Path
+from ..explain.model import SEVERITIES, Explanation, Finding, Hop, PacketPath
 
 __all__ = ["explanation_text"]
 
@@ -40,7 +40,7 @@ def _hop_lines(hops: list[Hop], indent: str) -> list[str]:
     return lines
 
 
-def _path_lines(n: int, path: Path) -> list[str]:
+def _path_lines(n: int, path: PacketPath) -> list[str]:
     lines = [f"Path {n}: {path.summary}"]
     if path.hops:
         lines.append("  request:")
