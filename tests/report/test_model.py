@@ -1,0 +1,242 @@
+"""The explanation model is typed and renderers read its fields; paths say no more than the
+captures show (checked on every shipped scenario, not on the reference's values)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+from testpaths import CAPTURES, ROOT
+
+import vxlanlens
+import vxlanlens.explain
+from vxlanlens.explain.model import Explanation, Finding, Hop, PacketPath
+from vxlanlens.proto import ExchangeStatus, HopKind, Severity
+from vxlanlens.report.plots import ladder
+from vxlanlens.report.sequence import sequence
+
+from .helpers import REFERENCE, lab, reference, reference_files
+
+REPORT = ROOT / "vxlanlens" / "report"
+PROSE = {"place", "note", "summary", "statement"}
+"""Fields written for people: no renderer may parse them."""
+_PATTERN_CALLS = {"search", "match", "fullmatch", "findall", "finditer", "sub", "subn", "split"}
+SCENARIOS = ["reference", "reference-no-topology", *sorted(p.name for p in CAPTURES.glob("lab-*"))]
+
+
+def _explanation(name: str) -> Explanation:
+    if name == "reference":
+        return reference().explain()
+    if name == "reference-no-topology":
+        return reference(False).explain()
+    return lab(name).explain()
+
+
+def _prose_parsing(source: str) -> list[str]:
+    """Calls of regular-expression functions or methods that take a prose field (``x.note``,
+    ``x.place``, ``x.summary``, ``x.statement``) anywhere in their arguments."""
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        if node.func.attr not in _PATTERN_CALLS:
+            continue
+        for arg in [*node.args, *(k.value for k in node.keywords)]:
+            attrs = {a.attr for a in ast.walk(arg) if isinstance(a, ast.Attribute)}
+            if attrs & PROSE:
+                out.append(f"line {node.lineno}: {ast.unparse(node)}")
+    return out
+
+
+def test_the_check_finds_prose_parsing() -> None:
+    assert _prose_parsing("import re\nm = re.search(r'VNI (\\d+)', hop.note)")
+    assert _prose_parsing("m = _VNI.search(h.note)")
+    assert _prose_parsing("k = re.match('x', path.summary.split(':')[0])")
+    assert not _prose_parsing("m = re.sub('a', 'b', text)")
+
+
+@pytest.mark.parametrize(
+    "module", sorted(p.name for p in REPORT.glob("*.py") if p.name != "packets.py")
+)
+def test_renderers_parse_no_prose(module: str) -> None:
+    source = (REPORT / module).read_text(encoding="utf-8")
+    assert _prose_parsing(source) == []
+    if module in ("sequence.py", "plots.py", "text.py", "html.py", "__init__.py"):
+        # nothing there may even hold a regular expression
+        imports = [
+            n
+            for n in ast.walk(ast.parse(source))
+            if isinstance(n, ast.Import | ast.ImportFrom) and any(a.name == "re" for a in n.names)
+        ]
+        assert imports == [], f"{module} imports re"
+
+
+def test_geneve_ladder_has_geneve_lanes_only() -> None:
+    exp = lab("lab-geneve-ipv6-ping").explain()
+    names = [lane.name for lane in sequence(exp).lanes]
+    assert "cilium_geneve" in names
+    assert not any("vxlan" in n for n in names)
+    texts = [t.get_text() for t in ladder(exp).axes[0].texts]
+    assert "cilium_geneve" in texts and "cilium_vxlan" not in texts
+    echo = [p for p in exp.paths if p.kind == "echo"]
+    assert echo and all(p.tunnel == "geneve" for p in echo)
+    for p in echo:
+        for h in (*p.hops, *p.reply_hops):
+            assert h.tunnel in (None, "geneve")
+            assert "vxlan" not in h.place
+    labels = [a.label for a in sequence(exp).arrows if a.tunnelled]
+    assert any(label.startswith("Geneve VNI ") for label in labels)
+
+
+def test_vxlan_ladder_names_vxlan() -> None:
+    exp = lab("lab-ipv6-ping").explain()
+    names = [lane.name for lane in sequence(exp).lanes]
+    assert "cilium_vxlan" in names and "cilium_geneve" not in names
+
+
+def test_unanswered_echo_stops_where_last_seen() -> None:
+    exp = lab("lab-no-such-pod").explain()
+    echo = [p for p in exp.paths if p.kind == "echo"]
+    assert len(echo) == 2
+    for p in echo:
+        assert p.status == ExchangeStatus.UNANSWERED and p.unanswered
+        assert p.hops[-1].observed and p.last_seen == p.hops[-1].place
+        assert f"not seen after {p.last_seen}" in p.hops[-1].note
+        assert f"no pod of the dumps has {p.dst_ip}" in p.hops[-1].note
+        # nothing is said about the destination pod: no capture shows the packet reached it
+        assert not any(h.kind == HopKind.POD_ETH0 and h.ip == p.dst_ip for h in p.hops)
+        assert not any("delivers to the destination pod" in h.note for h in p.hops)
+        # the ladder ends there: a stub with no answer, and the last place seen marked
+        seq = sequence(exp, exp.paths.index(p))
+        assert seq.arrows[-1].dst is None
+        assert [m.kind for m in seq.marks] == ["last-seen"]
+
+
+def test_answered_echo_is_bounded_by_its_answer() -> None:
+    exp = reference().explain()
+    (p,) = [p for p in exp.paths if p.kind == "echo"]
+    assert p.status == ExchangeStatus.ANSWERED and p.last_seen is None
+    assert (p.echo_id, p.echo_seq, p.tunnel, p.vni) == (44, 0, "vxlan", 40172)
+    # the request reached the pod that answered: hops up to it are inferred, not cut
+    assert p.hops[-1].kind == HopKind.POD_ETH0 and p.hops[-1].ip == p.dst_ip
+    assert not p.hops[-1].observed
+
+
+def _points(exp: Explanation) -> dict[str, dict]:
+    return {cp["capture"]: cp for cp in exp.topology["capture_points"]}
+
+
+_AT = {
+    HopKind.POD_ETH0: {"pod", "unknown"},
+    HopKind.LXC: {"node"},
+    HopKind.EBPF: {"node"},
+    HopKind.TUNNEL: {"node"},
+    HopKind.UNDERLAY: {"node"},
+    HopKind.GATEWAY: {"node"},
+    HopKind.NETWORK: {"node", "mixed"},
+}
+"""Where a capture that sees a packet at a hop of each kind can be taken."""
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_paths_say_no_more_than_the_captures(name: str) -> None:
+    exp = _explanation(name)
+    points = _points(exp)
+    assert exp.paths
+    for p in exp.paths:
+        tunnelled = any(
+            h.observed and h.kind == HopKind.UNDERLAY and h.tunnel for h in p.hops
+        ) or any(h.observed and h.kind == HopKind.NETWORK for h in p.hops)
+        for h in (*p.hops, *p.reply_hops):
+            # seen exactly where frames are cited, and only frames of captures taken there
+            assert h.observed == bool(h.evidence), (p.summary, h.place)
+            for e in h.evidence:
+                cp = points[e.capture]
+                assert cp["kind"] in _AT[h.kind], (p.summary, h.place, str(e), cp["kind"])
+                if h.kind == HopKind.POD_ETH0 and cp["kind"] == "pod":
+                    assert cp["pod"] == h.pod, (p.summary, h.place, str(e))
+                if h.kind != HopKind.NETWORK and cp["kind"] == "node" and h.node:
+                    assert h.node in cp["node"], (p.summary, h.place, str(e))
+            # never "no capture" at a node a capture was taken on
+            if "no capture on the receiving node's eth0" in h.note:
+                assert not any(cp["node"] == h.node for cp in points.values()), h.place
+            # a packet seen in a tunnel crossed nodes
+            if tunnelled:
+                assert "delivers locally" not in h.note
+        if p.unanswered and any(h.observed for h in p.hops):
+            assert p.hops[-1].observed, p.summary  # nothing guessed after the last sighting
+
+
+def test_tunnel_seen_wins_over_dumps_that_put_both_pods_on_one_node(tmp_path: Path) -> None:
+    same = tmp_path / "same-node.yaml"
+    same.write_text(
+        "vxlanlens-topology: 1\n"
+        "pods:\n"
+        "  - namespace: default\n"
+        "    name: cni-8qgcs\n"
+        "    node: cilium-dual-stack-worker\n"
+        '    ips: ["fd00:10:244:2::9461"]\n',
+        encoding="utf-8",
+    )
+    cap = vxlanlens.read(reference_files(), topology=[str(REFERENCE / "topology"), str(same)])
+    (p,) = [p for p in cap.explain().paths if p.kind == "echo"]
+    assert not any("delivers locally" in h.note for h in (*p.hops, *p.reply_hops))
+    assert any(h.kind == HopKind.UNDERLAY and h.observed and h.tunnel == "vxlan" for h in p.hops)
+
+
+def test_model_types_and_conversions() -> None:
+    f = Finding("x-y", "warning", "s")
+    assert f.severity is Severity.WARNING and f.to_dict()["severity"] == "warning"
+    assert json.loads(json.dumps(f.to_dict()))["severity"] == "warning"
+    with pytest.raises(ValueError, match="severity"):
+        Finding("x", "fatal", "s")
+    h = Hop("here", "underlay", False, tunnel="GENEVE", vni=5)
+    assert h.kind is HopKind.UNDERLAY and h.tunnel == "geneve"
+    with pytest.raises(ValueError, match="tunnel"):
+        Hop("here", "underlay", False, tunnel="gre")
+    with pytest.raises(ValueError):
+        Hop("here", "node-eth0", False)
+    p = PacketPath("echo", "s", status="unanswered")
+    assert p.unanswered and p.to_dict()["status"] == "unanswered"
+
+
+def test_path_is_a_deprecated_alias() -> None:
+    assert "Path" not in vxlanlens.explain.__all__
+    assert "PacketPath" in vxlanlens.explain.__all__
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        from vxlanlens.explain import Path as Old
+    assert Old is PacketPath
+    assert any(issubclass(w.category, DeprecationWarning) for w in caught)
+
+
+def test_renders_itself_like_the_reports() -> None:
+    cap = reference()
+    exp = cap.explain()
+    assert exp.to_json() == cap.report("json", explanation=exp)
+    assert exp.to_text() == cap.report("text", explanation=exp)
+    assert exp.to_markdown().startswith("## vxlanlens: what the captures show")
+    assert exp.to_html().startswith("<!DOCTYPE html>")
+    assert exp._repr_markdown_() == exp.to_markdown()
+    assert '<div class="vxl">' in exp._repr_html_()
+
+
+def test_notebook_faces_need_no_prior_import() -> None:
+    """The faces do not depend on the report package having been imported first."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from vxlanlens.explain.model import Explanation, PacketPath\n"
+        "e = Explanation(captures=[], topology={}, paths=[PacketPath('echo', 's')])\n"
+        "assert 'vxlanlens' in e._repr_html_()\n"
+        "assert e._repr_markdown_().startswith('## vxlanlens')\n"
+        "import vxlanlens.explain.model as m\n"
+        "assert not hasattr(m, 'RENDERERS')\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
