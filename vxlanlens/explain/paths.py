@@ -590,7 +590,12 @@ def _gateway_hops(ctx: Context, rows: pd.DataFrame, kind: str) -> tuple[list[Hop
             r_kind, r_dev = _RESPONDER_KIND.get(iface.kind, HopKind.LXC), iface.name
         else:
             r_kind, r_dev = (HopKind.LXC if hop_kind == HopKind.POD_ETH0 else hop_kind), None
-        r_node = (iface.node if iface is not None else None) or node
+        responder_ip = _text(r["responder_ip"])
+        r_node = (iface.node if iface is not None else None) or (
+            ctx.node_label(responder_ip) if hop_kind == HopKind.UNDERLAY else node
+        )
+        if ctx.mac_name(responder_mac) is None and hop_kind == HopKind.UNDERLAY:
+            name = _node_eth0(r_node, responder_ip, "node")
         answer = "Neighbor Advertisement" if kind == "nd" else "ARP reply"
         flags = _nd_flags(r["nd_flags"]) if kind == "nd" else None
         lat = vals(r["latency_s"])
@@ -618,7 +623,7 @@ def _gateway_hops(ctx: Context, rows: pd.DataFrame, kind: str) -> tuple[list[Hop
                 note=note,
                 evidence=_evs(observed_rows[:1]),
                 device=r_dev,
-                ip=_text(r["responder_ip"]),
+                ip=responder_ip,
             )
 
         arrived = at_responder(req_obs)
