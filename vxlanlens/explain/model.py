@@ -299,11 +299,12 @@ class Explanation:
 
         return explanation_markdown(self, meta)
 
-    def to_html(self, meta: dict[str, Any] | None = None) -> str:
-        """The explanation as one self-contained HTML document (ladders drawn with matplotlib)."""
+    def to_html(self, meta: dict[str, Any] | None = None, packets: Any = None) -> str:
+        """The explanation as one self-contained HTML document (ladders drawn with matplotlib);
+        ``packets`` (the packets table) adds the table of the frames cited as evidence."""
         from ..report.html import explanation_html
 
-        return explanation_html(self, meta=meta)
+        return explanation_html(self, packets=packets, meta=meta)
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """The versioned JSON document of :meth:`to_dict` (``vxlanlens explain --format json``)."""
