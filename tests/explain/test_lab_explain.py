@@ -54,7 +54,7 @@ def test_ipv6_ping() -> None:
         "ebpf",
         "underlay",
         "underlay",
-        "ebpf",
+        "tunnel",
         "lxc",
         "pod-eth0",
     ]

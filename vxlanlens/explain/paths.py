@@ -465,7 +465,7 @@ def _direction(
             _Draft(
                 Hop(
                     f"{r_dev or 'tunnel device'} → eBPF on {dnode or '?'}",
-                    HopKind.EBPF,
+                    HopKind.TUNNEL,
                     bool(post_dev),
                     node=dnode,
                     evidence=_evs(post_dev[:2]),
