@@ -24,7 +24,13 @@ REPORT = ROOT / "vxlanlens" / "report"
 PROSE = {"place", "note", "summary", "statement"}
 """Fields written for people: no renderer may parse them."""
 _PATTERN_CALLS = {"search", "match", "fullmatch", "findall", "finditer", "sub", "subn", "split"}
-SCENARIOS = ["reference", "reference-no-topology", *sorted(p.name for p in CAPTURES.glob("lab-*"))]
+LABS = sorted(p.name for p in CAPTURES.glob("lab-*"))
+SCENARIOS = [
+    "reference",
+    "reference-no-topology",
+    *LABS,
+    *(f"{name}-no-topology" for name in LABS if "ping" in name),
+]
 
 
 def _explanation(name: str) -> Explanation:
@@ -32,6 +38,9 @@ def _explanation(name: str) -> Explanation:
         return reference().explain()
     if name == "reference-no-topology":
         return reference(False).explain()
+    if name.endswith("-no-topology"):
+        folder = CAPTURES / name.removesuffix("-no-topology")
+        return vxlanlens.read([str(p) for p in sorted(folder.glob("*.pcap"))]).explain()
     return lab(name).explain()
 
 

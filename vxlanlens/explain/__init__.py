@@ -11,7 +11,7 @@ from ..topology import Topology
 from .context import Context
 from .findings import FINDING_IDS, detect
 from .model import SCHEMA_VERSION, SEVERITIES, Evidence, Explanation, Finding, Hop, PacketPath
-from .paths import build_paths
+from .paths import build_paths, placed_points
 
 __all__ = [
     "FINDING_IDS",
@@ -114,7 +114,7 @@ def _topology_summary(ctx: Context) -> dict[str, Any]:
                 "frames": p.frames,
                 "how": p.how,
             }
-            for p in ctx.points.values()
+            for p in placed_points(ctx).values()
         ],
     }
 

@@ -10,7 +10,7 @@ the dumps when they name them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -18,7 +18,7 @@ from ..proto import ExchangeStatus, HopKind
 from .context import Context, Point, Row, ev, first_row, groups, na, vals
 from .model import Evidence, Hop, PacketPath
 
-__all__ = ["build_paths"]
+__all__ = ["build_paths", "placed_points"]
 
 MAX_PATHS = 200
 """More exchanges than this are summarised, not given a path each."""
@@ -29,7 +29,9 @@ _TUNNEL_KIND = {"cilium_vxlan": "vxlan", "cilium_geneve": "geneve"}
 """Interface kinds of the topology that are tunnel devices, and the protocol of each."""
 
 
-def _observations(ctx: Context, rows: pd.DataFrame, side: str) -> list[tuple[Point, Row]]:
+def _observations(
+    ctx: Context, points: dict[str, Point], rows: pd.DataFrame, side: str
+) -> list[tuple[Point, Row]]:
     """(capture point, packets row) of every frame of one side (``request`` / ``reply``),
     including the other observations of the same packet found by the journeys."""
     frames: list[tuple[str, int]] = []
@@ -42,7 +44,7 @@ def _observations(ctx: Context, rows: pd.DataFrame, side: str) -> list[tuple[Poi
     for cap, frame in dict.fromkeys(frames):
         row = ctx.row(cap, frame)
         if row is not None:
-            out.append((ctx.points[cap], row))
+            out.append((points[cap], row))
     return sorted(out, key=lambda pr: pr[1]["ts_ns"])
 
 
@@ -110,6 +112,45 @@ def _on_node(point: Point, ip: str | None, label: str | None) -> bool:
     return label is not None and point.node == label
 
 
+def placed_points(ctx: Context) -> dict[str, Point]:
+    """The capture points, each node capture placed by its own frames' direction when they say
+    it: a tunnelled frame a Linux ``-i any`` capture marks *outgoing* was sent by the capture's
+    node (its outer source), one marked *host* was received by it (its outer destination). A
+    capture whose directed frames all name one node is placed there, whatever was guessed from
+    its name or its ARP; the others keep the context's placement."""
+    p = ctx.packets
+    out = dict(ctx.points)
+    if p.empty or "pkt_type" not in p.columns:
+        return out
+    kind = ctx.text("pkt_type")
+    directed = p["tunnel"].notna().to_numpy() & kind.isin(["outgoing", "host"]).to_numpy()
+    if not directed.any():
+        return out
+    sub = p[directed]
+    own = (
+        sub["outer_src_ip"]
+        .astype(str)
+        .where(kind[directed] == "outgoing", sub["outer_dst_ip"].astype(str))
+    )
+    for capture, ips in own.groupby(ctx.text("capture")[directed], sort=False):
+        found = set(ips)
+        point = out.get(str(capture))
+        if len(found) != 1 or point is None or point.kind not in ("node", "mixed"):
+            continue
+        ip = found.pop()
+        if point.node_ip == ip and not point.candidates:
+            continue
+        out[str(capture)] = replace(
+            point,
+            kind="node",
+            node_ip=ip,
+            node=ctx.node_label(ip) or f"node {ip}",
+            candidates=(),
+            how=f"its -i any frames in the tunnel were sent from or received by {ip}",
+        )
+    return out
+
+
 def _tunnel_device(
     ctx: Context, node: str | None, kind: str | None, seen_on: list[tuple[str, str]]
 ) -> str | None:
@@ -174,6 +215,7 @@ def _finish(
 
 def _direction(
     ctx: Context,
+    points: dict[str, Point],
     obs: list[tuple[Point, Row]],
     src_ip: str,
     dst_ip: str,
@@ -219,17 +261,17 @@ def _direction(
     def at_pod(p: Point, pod: object) -> bool:
         return p.kind == "pod" and pod is not None and p.pod == pod.label  # type: ignore[attr-defined]
 
-    sender_pts = {p.capture for p in ctx.points.values() if _on_node(p, outer_src, snode)}
-    receiver_pts = {p.capture for p in ctx.points.values() if _on_node(p, outer_dst, dnode)}
+    sender_pts = {p.capture for p in points.values() if _on_node(p, outer_src, snode)}
+    receiver_pts = {p.capture for p in points.values() if _on_node(p, outer_dst, dnode)}
     if local:
         receiver_pts = sender_pts
     between_pts = {
         p.capture
-        for p in ctx.points.values()
+        for p in points.values()
         if p.kind in ("node", "mixed") and p.capture not in sender_pts | receiver_pts
     }
-    spod_pts = {p.capture for p in ctx.points.values() if at_pod(p, spod)}
-    dpod_pts = {p.capture for p in ctx.points.values() if at_pod(p, dpod)}
+    spod_pts = {p.capture for p in points.values() if at_pod(p, spod)}
+    dpod_pts = {p.capture for p in points.values() if at_pod(p, dpod)}
 
     # 1. the sending pod's eth0
     seen = [row for p, row in obs if at_pod(p, spod) and na(row["tunnel"])]
@@ -534,15 +576,17 @@ _RESPONDER_KIND = {
 """Hop kind of what answered an ARP request or Neighbor Solicitation, by interface kind."""
 
 
-def _gateway_hops(ctx: Context, rows: pd.DataFrame, kind: str) -> tuple[list[Hop], list[Hop]]:
+def _gateway_hops(
+    ctx: Context, points: dict[str, Point], rows: pd.DataFrame, kind: str
+) -> tuple[list[Hop], list[Hop]]:
     """NS/NA or ARP between a pod (or a node) and what answers it: for a pod, Cilium's program
     on its lxc veth or the gateway; each hop cites only the frames of captures taken there."""
     r = first_row(rows)
     requester_ip, requester_mac = _text(r["requester_ip"]), _text(r["requester_mac"])
     pod = ctx.pod_of(ip=requester_ip, mac=requester_mac)
     node_of_ip = ctx.node_label(requester_ip) if pod is None else None
-    req_obs = _observations(ctx, rows, "request")
-    rep_obs = _observations(ctx, rows, "reply")
+    req_obs = _observations(ctx, points, rows, "request")
+    rep_obs = _observations(ctx, points, rows, "reply")
     if pod is None and node_of_ip is not None:
         # a node resolving another node on the underlay
         node: str | None = node_of_ip
@@ -730,20 +774,21 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
     statuses = chosen["status"].astype(str).tolist()
     points = chosen["point"].astype(str).tolist()
     paths: list[PacketPath] = []
+    placed = placed_points(ctx)
     for (kind, key), at in groups(chosen, ("kind", "key")).items():
         rows = chosen.iloc[at]
         kind, key = str(kind), str(key)
         r = first_row(rows)
         status = _status([statuses[k] for k in at])
-        req_obs = _observations(ctx, rows, "request")
-        rep_obs = _observations(ctx, rows, "reply")
+        req_obs = _observations(ctx, placed, rows, "request")
+        rep_obs = _observations(ctx, placed, rows, "reply")
         last_seen = None
         if kind in ("nd", "arp"):
-            req, rep = _gateway_hops(ctx, rows, kind)
+            req, rep = _gateway_hops(ctx, placed, rows, kind)
         elif kind in ("echo", "tcp"):
             src_ip, dst_ip = str(r["requester_ip"]), str(r["target"])
             req, last_seen = _direction(
-                ctx, req_obs, src_ip, dst_ip, r["requester_mac"], reached=bool(rep_obs)
+                ctx, placed, req_obs, src_ip, dst_ip, r["requester_mac"], reached=bool(rep_obs)
             )
             rep = []
             if rep_obs:
@@ -755,7 +800,9 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
                     ),
                     None,
                 )
-                rep, _ = _direction(ctx, rep_obs, dst_ip, src_ip, rep_src_mac, reached=False)
+                rep, _ = _direction(
+                    ctx, placed, rep_obs, dst_ip, src_ip, rep_src_mac, reached=False
+                )
         else:
             req, rep = [], []
         summary = _summary(ctx, kind, key, rows, [statuses[k] for k in at], [points[k] for k in at])
