@@ -104,11 +104,11 @@ def _captured_on(ctx: Context, point: Point, row: Row) -> tuple[str | None, str 
 
 def _on_node(point: Point, ip: str | None, label: str | None) -> bool:
     """Whether a capture point is known to be on the node with underlay address ``ip`` (or
-    label ``label`` when the capture's own address is not known)."""
+    label ``label`` when the capture's own address or the path's is not known)."""
     if point.kind != "node":
         return False
-    if point.node_ip is not None:
-        return ip is not None and point.node_ip == ip
+    if point.node_ip is not None and ip is not None:
+        return point.node_ip == ip
     return label is not None and point.node == label
 
 
