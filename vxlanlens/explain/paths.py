@@ -170,22 +170,6 @@ def _tunnel_device(
     return _TUNNEL_DEVICE.get(kind or "")
 
 
-def _no_device(ctx: Context, node: str | None, device: str | None) -> str:
-    """A hedge for an inferred tunnel-device hop when the node's interface dump lists no tunnel
-    device (the tunnel may be built by an eBPF program alone), else nothing."""
-    if device is None or node is None or not ctx.loaded:
-        return ""
-    mine = [i for i in ctx.topology.interfaces if i.node == node and i.namespace in (None, "host")]
-    if not any(i.confidence == "loaded" for i in mine):
-        return ""
-    if any(i.kind in _TUNNEL_KIND for i in mine):
-        return ""
-    return (
-        f"the dumps of {node} list no {device} (nor any tunnel device): the tunnel may be "
-        "built and removed by eBPF programs without one"
-    )
-
-
 @dataclass
 class _Draft:
     """A hop being built: its note is ``base`` plus ``onward`` (what it does next, inferred),
@@ -421,7 +405,7 @@ def _direction(
                 ),
                 (f"seen before encapsulation ({pre_at})" if pre_at else "seen before encapsulation")
                 if pre_dev
-                else _no_device(ctx, snode, s_dev),
+                else "",
                 "Cilium's program looks up the destination's node and redirects the frame to the "
                 "tunnel device, Ethernet header unchanged",
                 points=sender_pts,
@@ -532,7 +516,7 @@ def _direction(
                 ),
                 (f"seen decapsulated ({where})" if where else "seen decapsulated")
                 if post_dev
-                else "; ".join(x for x in ("decapsulated", _no_device(ctx, dnode, r_dev)) if x),
+                else "decapsulated",
                 "Cilium delivers to the destination pod's lxc veth, rewriting the MACs to lxc → "
                 "pod and decrementing the hop limit once",
                 points=receiver_pts,
