@@ -208,6 +208,9 @@ def _finish(
             if no_pod:
                 why += f"; no pod of the dumps has {dst_text}"
             parts.append(why)
+        if reached and i == len(kept) - 1 and seen and last < i:
+            # nothing saw it here: the answer is what shows it got this far
+            parts.append("the answer shows the request reached it")
         d.hop.note = "; ".join(parts)
         hops.append(d.hop)
     return hops, (kept[-1].hop.place if cut else None)
