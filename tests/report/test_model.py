@@ -249,3 +249,50 @@ def test_notebook_faces_need_no_prior_import() -> None:
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
+
+
+@pytest.mark.parametrize(
+    ("lost", "last_kind", "last_node", "further"),
+    [
+        ("sender", HopKind.POD_ETH0, "node-a", {"node-a", "node-b", "server"}),
+        ("underlay", HopKind.UNDERLAY, "node-a", {"node-b", "server"}),
+        ("remote", HopKind.UNDERLAY, "node-b", {"server"}),
+    ],
+)
+def test_crafted_losses_end_where_last_seen(
+    tmp_path: Path, lost: str, last_kind: HopKind, last_node: str, further: set[str]
+) -> None:
+    """Captures made for this test (tests/craft.py, values unlike the shipped scenarios'): an
+    echo lost at each stage ends at its last sighting, naming the captures further along that
+    did not see it."""
+    from craft import reference_like_cluster, write_pcaps
+
+    c = reference_like_cluster()
+    c.echo("client", "server")  # a good one: every capture point was running
+    c.echo("client", "server", seq=7, lost=lost)
+    files = write_pcaps(c, tmp_path)
+    topo = tmp_path / "topology.yaml"
+    topo.write_text(
+        "vxlanlens-topology: 1\nnodes:\n"
+        + "".join(f"  - name: {n.name}\n    addresses: [{n.ip}]\n" for n in c.nodes.values())
+        + "pods:\n"
+        + "".join(
+            f"  - name: {name}\n    node: {p.node}\n    ips: [{p.ip4}, '{p.ip6}']\n"
+            f"    mac: {p.mac}\n    host_mac: {p.lxc_mac}\n"
+            for name, p in c.pods.items()
+        ),
+        encoding="utf-8",
+    )
+    caps = [f"{k}={v}" for k, v in sorted(files.items())]
+    exp = vxlanlens.read(caps, topology=[str(topo)]).explain()
+    lost_path = next(p for p in exp.paths if p.kind == "echo" and p.echo_seq == 7)
+    good = next(p for p in exp.paths if p.kind == "echo" and p.echo_seq == 0)
+    assert lost_path.unanswered and good.status == ExchangeStatus.ANSWERED
+    last = lost_path.hops[-1]
+    assert last.observed and last.kind == last_kind and last.node == last_node
+    assert lost_path.last_seen == last.place
+    named = last.note.split("although ", 1)[1].split(" captured further", 1)[0]
+    assert set(named.split(", ")) == further
+    # the answered one goes all the way, seen at both pods and both nodes
+    assert good.hops[-1].observed and good.reply_hops[-1].observed
+    assert sum(h.observed and h.kind == HopKind.UNDERLAY for h in good.hops) == 2
