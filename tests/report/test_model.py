@@ -7,6 +7,7 @@ import ast
 import json
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 from testpaths import CAPTURES, ROOT
@@ -251,6 +252,28 @@ def test_notebook_faces_need_no_prior_import() -> None:
     assert res.returncode == 0, res.stderr
 
 
+def _crafted(c: Any, folder: Path) -> Explanation:
+    """The explanation of a crafted cluster's captures, with a topology file of its nodes and
+    pods (names, addresses, MACs), as a user would write it."""
+    from craft import write_pcaps
+
+    files = write_pcaps(c, folder)
+    topo = folder / "topology.yaml"
+    topo.write_text(
+        "vxlanlens-topology: 1\nnodes:\n"
+        + "".join(f"  - name: {n.name}\n    addresses: [{n.ip}]\n" for n in c.nodes.values())
+        + "pods:\n"
+        + "".join(
+            f"  - name: {name}\n    node: {p.node}\n    ips: [{p.ip4}, '{p.ip6}']\n"
+            f"    mac: {p.mac}\n    host_mac: {p.lxc_mac}\n"
+            for name, p in c.pods.items()
+        ),
+        encoding="utf-8",
+    )
+    caps = [f"{k}={v}" for k, v in sorted(files.items())]
+    return vxlanlens.read(caps, topology=[str(topo)]).explain()
+
+
 @pytest.mark.parametrize(
     ("lost", "last_kind", "last_node", "further"),
     [
@@ -265,26 +288,12 @@ def test_crafted_losses_end_where_last_seen(
     """Captures made for this test (tests/craft.py, values unlike the shipped scenarios'): an
     echo lost at each stage ends at its last sighting, naming the captures further along that
     did not see it."""
-    from craft import reference_like_cluster, write_pcaps
+    from craft import reference_like_cluster
 
     c = reference_like_cluster()
     c.echo("client", "server")  # a good one: every capture point was running
     c.echo("client", "server", seq=7, lost=lost)
-    files = write_pcaps(c, tmp_path)
-    topo = tmp_path / "topology.yaml"
-    topo.write_text(
-        "vxlanlens-topology: 1\nnodes:\n"
-        + "".join(f"  - name: {n.name}\n    addresses: [{n.ip}]\n" for n in c.nodes.values())
-        + "pods:\n"
-        + "".join(
-            f"  - name: {name}\n    node: {p.node}\n    ips: [{p.ip4}, '{p.ip6}']\n"
-            f"    mac: {p.mac}\n    host_mac: {p.lxc_mac}\n"
-            for name, p in c.pods.items()
-        ),
-        encoding="utf-8",
-    )
-    caps = [f"{k}={v}" for k, v in sorted(files.items())]
-    exp = vxlanlens.read(caps, topology=[str(topo)]).explain()
+    exp = _crafted(c, tmp_path)
     lost_path = next(p for p in exp.paths if p.kind == "echo" and p.echo_seq == 7)
     good = next(p for p in exp.paths if p.kind == "echo" and p.echo_seq == 0)
     assert lost_path.unanswered and good.status == ExchangeStatus.ANSWERED
@@ -296,3 +305,55 @@ def test_crafted_losses_end_where_last_seen(
     # the answered one goes all the way, seen at both pods and both nodes
     assert good.hops[-1].observed and good.reply_hops[-1].observed
     assert sum(h.observed and h.kind == HopKind.UNDERLAY for h in good.hops) == 2
+
+
+def test_same_node_echo_is_delivered_locally(tmp_path: Path) -> None:
+    """Two pods of one node: no tunnel, no underlay hop, the eBPF program redirects locally."""
+    from craft import reference_like_cluster
+    from scapy.layers.inet6 import ICMPv6EchoReply, ICMPv6EchoRequest, IPv6
+    from scapy.layers.l2 import Ether
+
+    c = reference_like_cluster()
+    c.pod(
+        "peer", "node-a", "5a:00:00:00:00:03", "ca:fe:00:00:00:03", "10.10.1.9", "fd00:aa:1::9", 7
+    )
+    a, b = c.pods["client"], c.pods["peer"]
+    c.at(
+        "client",
+        Ether(src=a.mac, dst=a.lxc_mac) / IPv6(src=a.ip6, dst=b.ip6) / ICMPv6EchoRequest(id=9),
+    )
+    c.at(
+        "peer",
+        Ether(src=b.lxc_mac, dst=b.mac)
+        / IPv6(src=a.ip6, dst=b.ip6, hlim=63)
+        / ICMPv6EchoRequest(id=9),
+    )
+    c.at(
+        "peer", Ether(src=b.mac, dst=b.lxc_mac) / IPv6(src=b.ip6, dst=a.ip6) / ICMPv6EchoReply(id=9)
+    )
+    c.at(
+        "client",
+        Ether(src=a.lxc_mac, dst=a.mac)
+        / IPv6(src=b.ip6, dst=a.ip6, hlim=63)
+        / ICMPv6EchoReply(id=9),
+    )
+    exp = _crafted(c, tmp_path)
+    (p,) = [p for p in exp.paths if p.kind == "echo"]
+    assert p.status == ExchangeStatus.ANSWERED and p.tunnel is None
+    assert [h.kind for h in p.hops] == [
+        HopKind.POD_ETH0,
+        HopKind.LXC,
+        HopKind.EBPF,
+        HopKind.LXC,
+        HopKind.POD_ETH0,
+    ]
+    assert "delivers locally" in p.hops[2].note and p.hops[2].device is None
+    assert [h.pod for h in (p.hops[0], p.hops[-1])] == ["client", "peer"]
+    assert p.hops[0].observed and p.hops[-1].observed
+    # no tunnel lane: the ladder has the two pods' eth0 and lxc veths only
+    assert sorted(lane.kind for lane in sequence(exp, exp.paths.index(p)).lanes) == [
+        "lxc",
+        "lxc",
+        "pod-eth0",
+        "pod-eth0",
+    ]
