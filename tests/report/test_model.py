@@ -357,3 +357,20 @@ def test_same_node_echo_is_delivered_locally(tmp_path: Path) -> None:
         "pod-eth0",
         "pod-eth0",
     ]
+
+
+def test_a_node_resolving_a_node_is_no_pod_and_no_tunnel() -> None:
+    cap = lab("lab-tcp-connect")
+    exp = cap.explain()
+    arp = [
+        (i, p)
+        for i, p in enumerate(exp.paths)
+        if p.kind == "arp" and p.src_ip and cap.topology.node_by_ip(p.src_ip) is not None
+    ]
+    assert arp
+    for i, p in arp:
+        assert [h.kind for h in (*p.hops, *p.reply_hops)] == [HopKind.UNDERLAY] * 4
+        assert all(h.pod is None for h in (*p.hops, *p.reply_hops))
+        seq = sequence(exp, i)
+        assert {lane.kind for lane in seq.lanes} == {"underlay"}
+        assert seq.arrows and not any(a.tunnelled for a in seq.arrows)

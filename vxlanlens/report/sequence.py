@@ -301,7 +301,9 @@ def _chain(
             assert pk is not None
             if index[pk] != index[k]:
                 kinds = (pk[0], k[0])
-                if crossed or kinds == ("underlay", "underlay"):
+                if crossed or (
+                    kinds == ("underlay", "underlay") and (prev.tunnel or h.tunnel) is not None
+                ):
                     tunnelled, text = True, tun
                 elif kinds == ("tunnel", "underlay"):
                     tunnelled, text = True, "encap"
