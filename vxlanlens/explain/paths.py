@@ -189,7 +189,7 @@ def _finish(
     place the packet was last seen."""
     seen = [i for i, d in enumerate(drafts) if d.hop.observed]
     last = seen[-1] if seen else len(drafts) - 1
-    cut = not reached and seen and last < len(drafts) - 1
+    cut = not reached and bool(seen) and last < len(drafts) - 1
     kept = drafts[: last + 1] if cut else drafts
     hops = []
     for i, d in enumerate(kept):
