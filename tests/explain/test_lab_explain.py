@@ -45,14 +45,17 @@ def test_ipv6_ping() -> None:
     echo = [p for p in exp.paths if p.kind == "echo"]
     assert len(echo) == 1
     seen = [h for h in echo[0].hops if h.observed]
-    # pod eth0, the sending node's -i any (lxc, cilium_vxlan), both eth0s, the receiving node's
-    # -i any after decapsulation, the other pod's eth0
+    # pod eth0, the sending node's -i any (on the lxc, then on cilium_vxlan), both eth0s, the
+    # receiving node's -i any after decapsulation (on cilium_vxlan, then on the lxc), the other
+    # pod's eth0: each hop seen only where a capture saw the packet
     assert [h.kind for h in seen] == [
         "pod-eth0",
+        "lxc",
         "ebpf",
         "underlay",
         "underlay",
-        "ebpf",
+        "tunnel",
+        "lxc",
         "pod-eth0",
     ]
 

@@ -111,6 +111,11 @@ def test_conclusion_5_vxlan_keeps_the_pod_frame(with_dumps) -> None:
     node_hop = next(h for h in path.hops if h.kind == "underlay" and h.observed)
     assert [str(e) for e in node_hop.evidence] == ["worker-eth0#1"]
     assert "VXLAN VNI 40172, 172.18.0.3:52379 → 172.18.0.4:8472" in node_hop.note
+    # the same facts as fields, for renderers and scripts
+    assert (node_hop.tunnel, node_hop.vni, node_hop.device) == ("vxlan", 40172, "eth0")
+    assert (node_hop.outer_src_ip, node_hop.outer_src_port) == ("172.18.0.3", 52379)
+    assert (node_hop.outer_dst_ip, node_hop.outer_dst_port) == ("172.18.0.4", 8472)
+    assert [h.device for h in path.hops if h.kind == "ebpf"] == ["cilium_vxlan"]
     req = [f for f in _by_id(exp, "inner-macs") if f.details["src_ip"] == "fd00:10:244:1::4749"]
     assert len(req) == 1
     assert "unchanged" in req[0].statement and "pod-eth0#5" in req[0].statement

@@ -7,6 +7,8 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from vxlanlens.errors import RenderError
+from vxlanlens.explain.model import Explanation, Hop, PacketPath
+from vxlanlens.proto import HopKind
 from vxlanlens.report.plots import COLORS, ladder, save_ladder
 from vxlanlens.report.sequence import sequence
 
@@ -108,12 +110,35 @@ def _overlaps(fig: Figure) -> list[tuple[str, str]]:
     ]
 
 
+def _local_echoes(pairs: int) -> Explanation:
+    """``pairs`` echoes between two pods of one node each (4 lanes per pair), built from the
+    typed fields alone."""
+    paths = []
+    for i in range(pairs):
+        node = f"node-{i}"
+        a, b = f"ns/pod-a{i}", f"ns/pod-b{i}"
+        hops = [
+            Hop(f"{a} eth0", HopKind.POD_ETH0, True, node=node, pod=a, device="eth0"),
+            Hop(f"lxca{i} on {node}", HopKind.LXC, False, node=node, pod=a, device=f"lxca{i}"),
+            Hop(f"eBPF on lxca{i}", HopKind.EBPF, False, node=node),
+            Hop(f"lxcb{i} on {node}", HopKind.LXC, False, node=node, pod=b, device=f"lxcb{i}"),
+            Hop(f"{b} eth0", HopKind.POD_ETH0, True, node=node, pod=b, device="eth0"),
+        ]
+        paths.append(
+            PacketPath("echo", f"echo {i}", hops=hops, reply_hops=hops[::-1], echo_id=i, echo_seq=1)
+        )
+    return Explanation(captures=[], topology={}, paths=paths)
+
+
 @pytest.mark.parametrize(
-    ("scenario", "lanes"), [("lab-ns-unanswered", 1), ("reference-nd", 2), ("lab-no-such-pod", 12)]
+    ("scenario", "lanes"),
+    [("lab-ns-unanswered", 1), ("reference-nd", 2), ("lab-geneve-ipv6-ping", 8), ("many", 12)],
 )
 def test_readable_from_few_to_many_lanes(scenario, lanes):
     if scenario == "reference-nd":
         exp, index = reference().explain(), 0
+    elif scenario == "many":
+        exp, index = _local_echoes(3), None
     else:
         exp, index = lab(scenario).explain(), None
     fig = ladder(exp, index)

@@ -10,8 +10,8 @@ import pandas as pd
 from ..topology import Topology
 from .context import Context
 from .findings import FINDING_IDS, detect
-from .model import SCHEMA_VERSION, SEVERITIES, Evidence, Explanation, Finding, Hop, Path
-from .paths import build_paths
+from .model import SCHEMA_VERSION, SEVERITIES, Evidence, Explanation, Finding, Hop, PacketPath
+from .paths import build_paths, placed_points
 
 __all__ = [
     "FINDING_IDS",
@@ -21,9 +21,18 @@ __all__ = [
     "Explanation",
     "Finding",
     "Hop",
-    "Path",
+    "PacketPath",
     "explain",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``Path``: the old name of :class:`PacketPath` (deprecated: it shadows ``pathlib.Path``)."""
+    if name == "Path":
+        from . import model
+
+        return model.Path
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def explain(
@@ -76,7 +85,7 @@ _GLOBAL = frozenset({"dual-stack"})
 """Findings about the whole capture set, not about one path (their frames are examples)."""
 
 
-def _attach(paths: list[Path], findings: list[Finding]) -> None:
+def _attach(paths: list[PacketPath], findings: list[Finding]) -> None:
     """Give each path the findings whose evidence frames it shares."""
     for path in paths:
         frames = {e for hop in (*path.hops, *path.reply_hops) for e in hop.evidence}
@@ -105,7 +114,7 @@ def _topology_summary(ctx: Context) -> dict[str, Any]:
                 "frames": p.frames,
                 "how": p.how,
             }
-            for p in ctx.points.values()
+            for p in placed_points(ctx).values()
         ],
     }
 

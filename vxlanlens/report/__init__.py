@@ -1,8 +1,9 @@
 """Rendering: terminal text, Markdown, HTML, JSON and plots (nothing here decodes).
 
-The small functions below give library objects their Jupyter faces: importing this package
-registers them in :data:`vxlanlens.explain.model.RENDERERS` (so the explain layer never imports
-the report layer), and ``Capture._repr_html_`` calls :func:`capture_repr_html`.
+The small functions below give library objects their Jupyter faces. Nothing is registered at
+import time: :class:`~vxlanlens.explain.Explanation` imports its renderers when it is shown (so
+a notebook face never depends on what was imported first), and ``Capture._repr_html_`` calls
+:func:`capture_repr_html`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from ..explain.model import RENDERERS, Explanation
+from ..explain.model import Explanation
 
 __all__ = ["capture_repr_html", "explanation_repr_html", "explanation_repr_markdown"]
 
@@ -46,7 +47,3 @@ def capture_repr_html(cap: Any) -> str:
         + (f"<ul>{warn}</ul>" if warn else "")
         + "</div>"
     )
-
-
-RENDERERS["html"] = explanation_repr_html
-RENDERERS["markdown"] = explanation_repr_markdown

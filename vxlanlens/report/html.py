@@ -160,17 +160,25 @@ def _hops_table(hops: list[Hop]) -> str:
             if h.observed
             else '<span class="inferred">inferred</span>'
         )
+        tunnel = f"{h.tunnel} VNI {h.vni}" if h.tunnel and h.vni is not None else (h.tunnel or "")
+        outer = (
+            f"{h.outer_src_ip}:{h.outer_src_port} → {h.outer_dst_ip}:{h.outer_dst_port}"
+            if h.outer_src_ip and h.outer_dst_ip
+            else ""
+        )
         rows.append(
             [
                 str(i),
                 seen,
                 _e(h.place),
                 _e(h.kind),
+                f'<span class="mono">{_e(h.device or "")}</span>',
+                _e(" ".join(x for x in (tunnel, outer) if x)),
                 _e(h.note),
                 '<span class="ev mono">' + ", ".join(_e(e) for e in h.evidence[:6]) + "</span>",
             ]
         )
-    return _table(["#", "seen?", "where", "kind", "what", "evidence"], rows)
+    return _table(["#", "seen?", "where", "kind", "interface", "tunnel", "what", "evidence"], rows)
 
 
 def _body(

@@ -89,7 +89,8 @@ def _rows(seq: Sequence) -> tuple[list[tuple[str, int, float]], dict[int, float]
         arrow_y[a_i] = y
         items.append(("arrow", a_i, y))
         if a_i in marks_after:
-            if a.dst is not None:
+            # below the arrow; beside a stub (dst None) only a mark of another lane fits
+            if a.dst is not None or any(seq.marks[m].lane == a.src for m in marks_after[a_i]):
                 y += 0.9
             for m_i in marks_after[a_i]:
                 items.append(("mark", m_i, y))

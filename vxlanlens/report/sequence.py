@@ -8,19 +8,15 @@ into a :class:`Sequence` that renderers draw.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field, replace
 
-from ..explain.model import Explanation, Hop, Path
+from ..explain.model import Explanation, Hop, PacketPath
+from ..proto import HopKind
 
 __all__ = ["Arrow", "Lane", "Mark", "Sequence", "message_labels", "sequence"]
 
-_TUNNEL_DEV = re.compile(
-    r"\b(cilium_vxlan|cilium_geneve|[\w.-]*vxlan[\w.-]*|[\w.-]*geneve[\w.-]*)\b"
-)
-_VNI = re.compile(r"\b(VXLAN-GPE|VXLAN|GENEVE|Geneve)\s+VNI\s+(\d+)", re.IGNORECASE)
-_IP_IN_PARENS = re.compile(r"\(([0-9a-fA-F:.]+)\)\s*$")
+_TUNNEL_NAMES = {"vxlan": "VXLAN", "geneve": "Geneve", "vxlan-gpe": "VXLAN-GPE"}
 
 
 @dataclass(frozen=True)
@@ -102,37 +98,20 @@ class Sequence:
         return out
 
 
-def _short_if(place: str, kind: str) -> str:
-    """The interface part of a hop's place name."""
-    text = place
-    if kind == "underlay":
-        m = re.match(r"^(.*?)\s+(\S+)(?:\s+\(([^)]*)\))?$", text)
-        if m:
-            dev, ip = m.group(2), m.group(3)
-            return f"{dev} {ip}" if ip else dev
-        return text
-    for sep in (", ", " on "):
-        if sep in text:
-            text = text.split(sep, 1)[0]
-    if kind == "pod-eth0":
-        return text.rsplit(" ", 1)[-1] if " " in text else text
-    return text
-
-
 def _lane_key(hop: Hop) -> tuple[str, ...] | None:
-    """Lanes are shared by hops at the same interface; ``None`` for hops that are no interface."""
-    if hop.kind == "network":
+    """Lanes are shared by hops at the same interface; ``None`` for hops that are no interface
+    (the underlay network, an eBPF program that hands the frame to no tunnel device)."""
+    if hop.kind == HopKind.NETWORK:
         return None
-    if hop.kind == "ebpf":
-        m = _TUNNEL_DEV.search(hop.place)
-        if m is None:
+    if hop.kind == HopKind.EBPF or hop.kind == HopKind.TUNNEL:
+        if hop.device is None and hop.tunnel is None:
             return None
-        return ("tunnel", hop.node or "?", m.group(1))
-    if hop.kind in ("pod-eth0", "lxc"):
+        return ("tunnel", hop.node or "?", hop.device or "tunnel device")
+    if hop.kind in (HopKind.POD_ETH0, HopKind.LXC):
         if hop.pod or hop.node:
-            return (hop.kind, hop.node or "?", hop.pod or "?")
-        return (hop.kind, hop.place)
-    if hop.kind == "underlay":
+            return (hop.kind.value, hop.node or "?", hop.pod or "?")
+        return (hop.kind.value, hop.place)
+    if hop.kind == HopKind.UNDERLAY:
         return ("underlay", hop.node or hop.place)
     return ("other", hop.place)
 
@@ -142,42 +121,43 @@ def _lane_name(hops: list[Hop], key: tuple[str, ...]) -> str:
     kind = key[0]
     if kind == "tunnel":
         return key[2]
-    names = [_short_if(h.place, h.kind) for h in hops]
+    devices = [h.device for h in hops if h.device]
+    if kind == "pod-eth0":
+        return devices[0] if devices else "eth0"
     if kind == "lxc":
-        specific = [n for n in names if not n.startswith("lxc veth")]
-        if specific:
-            return specific[0]
+        if devices:
+            return devices[0]
         macs = [h.mac for h in hops if h.mac]
-        return f"lxc veth {macs[0]}" if macs else (names[0] if names else "lxc veth")
+        return f"lxc veth {macs[0]}" if macs else "lxc veth"
     if kind == "underlay":
-        with_ip = [n for n in names if " " in n]
-        return with_ip[0] if with_ip else names[0]
-    return names[0] if names else key[-1]
+        dev = devices[0] if devices else "eth0"
+        ip = next((h.ip for h in hops if h.ip), None)
+        node = hops[0].node or ""
+        return f"{dev} {ip}" if ip and ip not in node else dev
+    return devices[0] if devices else hops[0].place if hops else key[-1]
 
 
-def message_labels(path: Path) -> tuple[str, str]:
+def message_labels(path: PacketPath) -> tuple[str, str]:
     """(request, reply) words for a path's packets: ``NS who-has X`` / ``NA X [R,S]``,
     ``echo req id 44 seq 0`` / ``echo reply id 44 seq 0``, ..."""
-    key = path.summary.split(": ", 1)[0]
-    notes = " ".join(h.note for h in path.reply_hops)
     if path.kind in ("nd", "arp"):
-        m = re.search(r"who-has (\S+)", key)
-        target = m.group(1) if m else "?"
+        target = path.target or "?"
         if path.kind == "nd":
-            f = re.search(r"flags ([A-Z,]+)", notes)
-            flags = f" [{f.group(1)}]" if f else ""
+            flags = f" [{path.nd_flags}]" if path.nd_flags else ""
             return f"NS who-has {target}", f"NA {target}{flags}"
-        mac = next((h.mac for h in path.reply_hops if h.mac), None)
+        mac = path.responder_mac
         return f"ARP who-has {target}", f"ARP reply {target} is-at {mac}" if mac else (
             f"ARP reply {target}"
         )
     if path.kind == "echo":
-        m = re.search(r"id (\d+) seq (\d+)", key)
-        ids = f" id {m.group(1)} seq {m.group(2)}" if m else ""
+        ids = (
+            f" id {path.echo_id} seq {path.echo_seq}"
+            if path.echo_id is not None and path.echo_seq is not None
+            else ""
+        )
         return f"echo req{ids}", f"echo reply{ids}"
     if path.kind == "tcp":
-        m = re.search(r":(\d+)\s+\w*$", key) or re.search(r":(\d+)", key.split(">")[-1])
-        port = f" to :{m.group(1)}" if m else ""
+        port = f" to :{path.dst_port}" if path.dst_port is not None else ""
         return f"TCP SYN{port}", "SYN-ACK or RST"
     if path.kind == "icmp-error":
         return "packet", "ICMP error"
@@ -185,19 +165,17 @@ def message_labels(path: Path) -> tuple[str, str]:
 
 
 def _tunnel_label(hops: list[Hop]) -> str:
+    """``VXLAN VNI 40172`` from the first hop that carries a tunnel and a VNI."""
     for h in hops:
-        m = _VNI.search(h.note)
-        if m:
-            proto = m.group(1).upper().replace("GENEVE", "Geneve")
-            return f"{proto} VNI {m.group(2)}"
+        if h.tunnel is not None and h.vni is not None:
+            return f"{_TUNNEL_NAMES.get(h.tunnel, h.tunnel.upper())} VNI {h.vni}"
     return "tunnel"
 
 
-def _unanswered(path: Path) -> bool:
+def _unanswered(path: PacketPath) -> bool:
     if path.reply_hops:
         return False
-    status = path.summary.rsplit(": ", 1)[-1]
-    return "unanswered" in status or any(f.id.endswith("-unanswered") for f in path.findings)
+    return path.unanswered or any(f.id.endswith("-unanswered") for f in path.findings)
 
 
 def sequence(exp: Explanation, path_index: int | Seq[int] | None = None) -> Sequence:
@@ -259,32 +237,37 @@ def sequence(exp: Explanation, path_index: int | Seq[int] | None = None) -> Sequ
         req_label, rep_label = message_labels(p)
         req = list(p.hops)
         if p.reply_hops and req and p.reply_hops[0].place != req[-1].place:
-            # the request reached whatever answered it; seen there as much as where it was sent
-            req.append(
-                replace(p.reply_hops[0], observed=req[-1].observed, evidence=req[-1].evidence)
-            )
+            # the request reached whatever answered it (inferred: no capture saw it arrive there)
+            req.append(replace(p.reply_hops[0], observed=False, evidence=[]))
         _chain(seq, index, req, req_label, i, reply=False)
         if p.reply_hops:
             _chain(seq, index, list(p.reply_hops), rep_label, i, reply=True)
         elif _unanswered(p):
-            lanes_req = [index[k] for k in (_lane_key(h) for h in req) if k is not None]
-            if not lanes_req:
+            on_lanes = [h for h in req if _lane_key(h) is not None]
+            if not on_lanes:
                 continue
-            if len(lanes_req) == 1:
+            lanes_req = [index[k] for k in (_lane_key(h) for h in on_lanes) if k is not None]
+            last = on_lanes[-1]
+            if len(lanes_req) == 1 or p.last_seen is not None:
+                # went out and was not seen again: a stub ending in a cross
                 seq.arrows.append(
                     Arrow(
-                        lanes_req[0], None, req_label, i, False, False,
-                        req[0].observed, False, False, _ev(req[0]),
+                        lanes_req[-1], None, req_label, i, False, False,
+                        last.observed, False, False, _ev(last),
                     )
                 )  # fmt: skip
-            seen = [h for h in req if h.observed and _lane_key(h) is not None]
             after = len(seq.arrows) - 1
-            if seen and len(lanes_req) > 1:
-                last = _lane_key(seen[-1])
-                if last is not None and index[last] != lanes_req[-1]:
-                    seq.marks.append(Mark(index[last], after, "last seen here", "last-seen"))
-            if len(lanes_req) > 1:
-                seq.marks.append(Mark(lanes_req[-1], after, "no answer", "unanswered"))
+            if len(lanes_req) == 1:
+                continue
+            if p.last_seen is not None:
+                seq.marks.append(Mark(lanes_req[-1], after, "last seen here", "last-seen"))
+                continue
+            seen = [h for h in on_lanes if h.observed]
+            if seen:
+                k = _lane_key(seen[-1])
+                if k is not None and index[k] != lanes_req[-1]:
+                    seq.marks.append(Mark(index[k], after, "last seen here", "last-seen"))
+            seq.marks.append(Mark(lanes_req[-1], after, "no answer", "unanswered"))
     return seq
 
 
@@ -307,7 +290,7 @@ def _chain(
     prev: Hop | None = None
     crossed = False
     for h in hops:
-        if h.kind == "network":
+        if h.kind == HopKind.NETWORK:
             crossed = True
             continue
         k = _lane_key(h)
@@ -318,7 +301,9 @@ def _chain(
             assert pk is not None
             if index[pk] != index[k]:
                 kinds = (pk[0], k[0])
-                if crossed or kinds == ("underlay", "underlay"):
+                if crossed or (
+                    kinds == ("underlay", "underlay") and (prev.tunnel or h.tunnel) is not None
+                ):
                     tunnelled, text = True, tun
                 elif kinds == ("tunnel", "underlay"):
                     tunnelled, text = True, "encap"

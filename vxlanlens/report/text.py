@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from ..explain.model import SEVERITIES, Explanation, Finding, Hop, Path
+from ..explain.model import SEVERITIES, Explanation, Finding, Hop, PacketPath
 from .packets import printable
 
 __all__ = ["explanation_text"]
@@ -41,7 +41,7 @@ def _hop_lines(hops: list[Hop], indent: str) -> list[str]:
     return lines
 
 
-def _path_lines(n: int, path: Path) -> list[str]:
+def _path_lines(n: int, path: PacketPath) -> list[str]:
     lines = [f"Path {n}: {path.summary}"]
     if path.hops:
         lines.append("  request:")
