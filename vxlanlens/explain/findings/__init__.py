@@ -20,7 +20,7 @@ from .gateway import gateway_answered_by_ebpf, gateway_is_cilium_host
 from .hops import hop_limit
 from .identity import inner_macs, vni_identity
 from .mtu import mtu
-from .reachability import unanswered
+from .reachability import answered_by_error, unanswered
 from .routing import asymmetric_path
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
 
 DETECTORS: tuple[Detector, ...] = (
     unanswered,
+    answered_by_error,
     mtu,
     asymmetric_path,
     duplicate_address,
