@@ -19,9 +19,10 @@ from .addressing import dual_stack, duplicate_address, unknown_mac
 from .gateway import gateway_answered_by_ebpf, gateway_is_cilium_host
 from .hops import hop_limit
 from .identity import inner_macs, vni_identity
-from .mtu import mtu
+from .mtu import mtu, outer_fragmentation, route_mtu_too_large
 from .reachability import answered_by_error, unanswered
 from .routing import asymmetric_path
+from .tcp import connection_refused, tcp_resets_and_retransmissions
 
 __all__ = [
     "DETECTORS",
@@ -38,7 +39,11 @@ __all__ = [
 DETECTORS: tuple[Detector, ...] = (
     unanswered,
     answered_by_error,
+    tcp_resets_and_retransmissions,
+    connection_refused,
     mtu,
+    outer_fragmentation,
+    route_mtu_too_large,
     asymmetric_path,
     duplicate_address,
     gateway_answered_by_ebpf,

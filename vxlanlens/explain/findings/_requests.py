@@ -48,6 +48,8 @@ class Exchange:
     """The last retransmitted copy of the request (capture, frame), if any."""
     last_ts: float | None = None
     """When the last copy was sent (reference clock)."""
+    copies: list[tuple[float, str, int]] = field(default_factory=list)
+    """Retransmitted copies (time, capture, frame) at every point."""
 
     @property
     def last_frame(self) -> tuple[str, int]:
@@ -181,9 +183,9 @@ def _flows(ctx: Context) -> list[Flow]:
             flow.exchanges.append(x)
         x.rows.append(pos)
         for c in copies.get((str(req_cap[pos]), int(req_frame[pos])), ()):
-            t_c = corrected(ts[c], req_cap[c], offsets)
-            if x.last_ts is None or t_c > x.last_ts:
-                x.last_ts, x.last_try = t_c, (str(req_cap[c]), int(req_frame[c]))
+            x.copies.append(
+                (corrected(ts[c], req_cap[c], offsets), str(req_cap[c]), int(req_frame[c]))
+            )
         x.ts = min(x.ts, corrected(ts[pos], req_cap[pos], offsets))
         x.retransmissions = max(x.retransmissions, int(vals(retrans[pos]) or 0))  # type: ignore[call-overload]
         if status[pos] == ExchangeStatus.ANSWERED and not x.answered:
@@ -193,6 +195,12 @@ def _flows(ctx: Context) -> list[Flow]:
                 if obs in errors:
                     x.error_row = errors[obs]
                     break
+    for x in by_exchange.values():
+        # the last copy, seen where the first one was when it can be (frames of one capture)
+        here = [c for c in x.copies if c[1] == x.frame[0]] or x.copies
+        if here:
+            t_last, cap, frame = max(here)
+            x.last_ts, x.last_try = t_last, (cap, frame)
     for flow in by_flow.values():
         flow.exchanges.sort(key=lambda e: e.ts)
     return sorted(by_flow.values(), key=lambda f: f.exchanges[0].ts)

@@ -16,7 +16,6 @@ from ._util import (
     MAX_EVIDENCE,
     _dedup,
     _pair_frames,
-    _route_gateways,
     _src_evs,
 )
 
@@ -143,38 +142,62 @@ def unknown_mac(ctx: Context) -> list[Finding]:
 
 @detector(FindingSpec("duplicate-address", Severity.PROBLEM, "one IP claimed by different hosts"))
 def duplicate_address(ctx: Context) -> list[Finding]:
-    """One IP claimed by several MACs (ARP senders, contested DAD)."""
+    """One IPv4 address claimed by different hosts in ARP, and contested DAD probes.
+
+    A MAC *owns* an address when it sends ARP with that sender address on its own initiative
+    (requests, gratuitous announcements); a MAC *answers* for it when it sends an ARP reply.
+    Different hosts claim one address when several MACs own it, or when one requester got
+    answers from several MACs. Proxy answers for a router IP, each pod's lxc veth answering its
+    own pod with its own MAC, are neither."""
     out = []
     p = ctx.packets
     arp = p[
         p["arp_sender_ip"].notna()
         & p["arp_sender_mac"].notna()
+        & p["arp_op"].notna()
         & (p["arp_sender_ip"].astype(str) != "0.0.0.0")
     ]
-    routers = set(ctx.topology.router_ips()) | set(_route_gateways(ctx, 4))
-    # the ARP frames of every sender IP (IPs in order of first appearance, frames in row order)
     ips = arp["arp_sender_ip"].astype(str).tolist()
-    senders = arp["arp_sender_mac"].tolist()
-    by_ip: dict[str, list[int]] = {}
+    senders = arp["arp_sender_mac"].astype(str).tolist()
+    ops = arp["arp_op"].astype(int).tolist()
+    targets = arp["arp_target_ip"].astype(str).tolist()
+    to_mac = arp["arp_target_mac"].astype(str).tolist()
+    eth_dst = arp["dst_mac"].astype(str).tolist()
+    owners: dict[str, dict[str, list[int]]] = {}
+    answers: dict[str, dict[str, dict[str, list[int]]]] = {}
     for k, ip in enumerate(ips):
-        by_ip.setdefault(ip, []).append(k)
-    lxc_like: set[str] | None = None
-    for ip, at in by_ip.items():
-        macs = sorted({str(senders[k]) for k in at})
-        if len(macs) < 2:
+        gratuitous = targets[k] == ip
+        if ops[k] == 1 or gratuitous:
+            owners.setdefault(ip, {}).setdefault(senders[k], []).append(k)
+        elif ops[k] == 2:
+            requester = to_mac[k] if to_mac[k] not in ("nan", "<NA>", "None") else eth_dst[k]
+            answers.setdefault(ip, {}).setdefault(requester, {}).setdefault(senders[k], []).append(
+                k
+            )
+    for ip in dict.fromkeys(ips):
+        own = owners.get(ip, {})
+        conflicts: dict[str, list[int]] = {}
+        how = ""
+        if len(own) > 1:
+            conflicts = own
+            how = "each uses it as its own address (ARP requests or announcements sent from it)"
+        else:
+            for requester, by_mac in answers.get(ip, {}).items():
+                if len(by_mac) > 1:
+                    conflicts = by_mac
+                    how = f"each answered the same requester {ctx.mac_text(requester)} for it"
+                    break
+        if not conflicts:
             continue
-        if ip in routers or all(ctx.topology.pod_by_host_mac(m) for m in macs):
-            continue  # each lxc veth answers for the router IP with its own MAC: by design
-        if lxc_like is None:
-            lxc_like = _gateway_responders(ctx)
-        if ip in lxc_like:
-            continue
+        macs = sorted(conflicts)
+        at = sorted(k for v in conflicts.values() for k in v)
         first = arp.iloc[at[:MAX_EVIDENCE]]
         out.append(
             Finding(
                 "duplicate-address",
                 Severity.PROBLEM,
-                f"{ip} is claimed by {len(macs)} MACs in ARP: {', '.join(ctx.mac_text(m) for m in macs)}.",
+                f"{ip} is claimed by {len(macs)} MACs in ARP: {', '.join(ctx.mac_text(m) for m in macs)}; "
+                f"{how}. Traffic for {ip} goes to whichever answered last.",
                 [
                     Evidence(capture=str(c), frame_no=int(f))
                     for c, f in zip(first["capture"], first["frame_no"], strict=True)
@@ -183,18 +206,20 @@ def duplicate_address(ctx: Context) -> list[Finding]:
             )
         )
     ex = ctx.exchanges
-    if not ex.empty:
+    if not ex.empty and "kind" in ex:
         dad = ex[
             (ex["kind"] == "nd")
             & (ex["requester_ip"].astype(str) == "::")
             & (ex["status"] == "answered")
         ]
+        # an unsolicited NA from the prober itself (after DAD succeeded) contests nothing
+        dad = dad[dad["requester_mac"].astype(str) != dad["responder_mac"].astype(str)]
         for _, r in dad.iterrows():
             out.append(
                 Finding(
                     "duplicate-address",
                     Severity.PROBLEM,
-                    f"Duplicate address detection for {r['target']} was answered by {ctx.mac_text(r['responder_mac'])}: the address is already in use.",
+                    f"Duplicate address detection for {r['target']} by {ctx.mac_text(r['requester_mac'])} was answered by {ctx.mac_text(r['responder_mac'])}: the address is already in use.",
                     _pair_frames(pd.DataFrame([r])),
                     {"ip": str(r["target"]), "macs": [str(r["responder_mac"])]},
                 )

@@ -35,10 +35,17 @@ def asymmetric_path(ctx: Context) -> list[Finding]:
         return out
     to = ctx.values_at(both["request_capture"], both["request_frame"], "outer_dst_ip")
     back = ctx.values_at(both["reply_capture"], both["reply_frame"], "outer_src_ip")
+    # a mirror session carries both directions from one source to one destination: the reply
+    # travelling the request's own outer direction is a copy, not a path
+    frm = ctx.values_at(both["request_capture"], both["request_frame"], "outer_src_ip")
+    back_to = ctx.values_at(both["reply_capture"], both["reply_frame"], "outer_dst_ip")
     odd = [
         k
         for k in range(len(both))
-        if to[k] is not None and back[k] is not None and str(to[k]) != str(back[k])
+        if to[k] is not None
+        and back[k] is not None
+        and str(to[k]) != str(back[k])
+        and (str(frm[k]), str(to[k])) != (str(back[k]), str(back_to[k]))
     ]
     for k in odd[:MAX_PER_KIND]:
         r = both.iloc[k]
