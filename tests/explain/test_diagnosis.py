@@ -446,3 +446,46 @@ def test_empty_exchange_table_does_not_crash() -> None:
     )
     for d in DETECTORS:
         assert isinstance(d(ctx), list)
+
+
+# --- clocks ------------------------------------------------------------------------------------
+
+
+def test_clock_offset_is_said_and_not_read_as_delay(tmp_path: Path) -> None:
+    c = reference_like_cluster()
+    c.echo("client", "server", seq=1)
+    pause(c, 1)
+    c.echo("client", "server", seq=2, lost="underlay")
+    pause(c, 1)
+    c.echo("client", "server", seq=3)
+    # node-b's clock is 2.5 s ahead of everyone else's
+    c.frames["node-b"] = [(t + 2_500_000, b) for t, b in c.frames["node-b"]]
+    exp = explain(c, tmp_path)
+    offsets = {f.details.get("capture"): f for f in by(exp, "clock-offset")}
+    assert set(offsets) == {"node-b"}
+    f = offsets["node-b"]
+    assert abs(f.details["offset_s"] - 2.5) < 0.001 and f.details["method"] == "two-way"
+    assert f.details["matched"] >= 4 and f.details["spread_s"] < 0.001
+    assert "2.500 s ahead" in f.statement and "not the network" in f.statement
+    # the lost echo: node-b was capturing before and after it, in the corrected clock
+    (t,) = by(exp, "transient-failure")
+    assert "node-b, server captured before and after it" in t.statement
+    others = [g for g in exp.findings if g.id != "clock-offset"]
+    assert not [g.statement for g in others if "2.5 s" in g.statement or "2500" in g.statement]
+
+
+def test_clock_offset_unknown_is_said(tmp_path: Path) -> None:
+    c = reference_like_cluster()
+    c.echo("client", "server", seq=1)
+    c.frames.pop("node-a"), c.frames.pop("node-b"), c.frames.pop("server")
+    c.ns_gateway("server")  # the server's capture shares no packet with the client's
+    exp = explain(c, tmp_path)
+    (f,) = by(exp, "clock-offset")
+    assert f.details["captures"] == ["server"] and "could not be estimated" in f.statement
+
+
+def test_close_clocks_give_no_clock_finding(tmp_path: Path) -> None:
+    c = reference_like_cluster()
+    c.echo("client", "server", seq=1)
+    exp = explain(c, tmp_path)
+    assert not by(exp, "clock-offset")

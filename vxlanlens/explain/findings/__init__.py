@@ -16,6 +16,7 @@ from ..context import Context
 from ..model import Finding
 from ._registry import Detector, FindingSpec, UndeclaredFinding, detector
 from .addressing import dual_stack, duplicate_address, unknown_mac
+from .clocks import clock_offset
 from .gateway import gateway_answered_by_ebpf, gateway_is_cilium_host
 from .hops import hop_limit
 from .identity import inner_macs, vni_identity
@@ -53,6 +54,7 @@ DETECTORS: tuple[Detector, ...] = (
     hop_limit,
     dual_stack,
     unknown_mac,
+    clock_offset,
 )
 """Every detector, in the order their findings are listed within a severity."""
 

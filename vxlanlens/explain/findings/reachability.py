@@ -409,13 +409,14 @@ def _transient(
     seqs = seq_text(lost, word) if flow.kind in (ExchangeKind.ECHO, ExchangeKind.TCP) else ""
     seqs = f" ({seqs})" if seqs else ""
     tries_text = f" in {tries} tries" if tries > n else ""
+    over = f" over {_seconds(g0['window_s'])}" if g0["window_s"] > 0 else ""
     if flow.kind in (ExchangeKind.ND, ExchangeKind.ARP):
         subject = f"{_plural(n, flow.kind)} from {who} for {flow.target}"
     else:
         subject = f"{_plural(n, flow.kind)} {_flow_text(flow, flow.exchanges[0].rows[0], view)}{seqs} from {who}"
     answered = sum(1 for x in flow.exchanges if x.outcome == "answered")
     statement = (
-        f"{subject} went unanswered{tries_text} over {_seconds(g0['window_s'])} (first at {g0['first_frame']}, last at {g0['last_frame']}"
+        f"{subject} went unanswered{tries_text}{over} (first at {g0['first_frame']}, last at {g0['last_frame']}"
         + (f", in {len(listed)} separate gaps" if len(listed) > 1 else "")
         + f"), then the flow recovered: answered at {g0['recovered_frame']}, {_seconds(g0['recovered_after_s'])} "
         f"after the first unanswered request. {answered} of {len(flow.exchanges)} exchanges of this flow were answered."
@@ -500,15 +501,20 @@ def _last_seen(ctx: Context, rows: pd.DataFrame) -> str:
         f"it was last seen at {last_cap}#{last_frame}" + (f" ({where})" if where else "") + inside
     )
     caps_seen = {c for c, _ in seen}
-    ts = row["ts"] if row is not None else None
+    # compared in the reference clock: captures of different machines have different clocks
+    offsets = clock_offsets_by_capture(ctx)
+    ts = corrected(row["ts"], last_cap, offsets) if row is not None else None
     running, maybe = [], []
     for c, p in ctx.points.items():
         if c in caps_seen or ts is None or p.kind not in ("node", "pod"):
             continue
         start, end = ctx.span(c)
-        if start is None or start > ts:
+        if start is None:
             continue
-        (running if end is not None and end >= ts else maybe).append(c)
+        if corrected(start, c, offsets) > ts:
+            continue
+        end_s = corrected(end, c, offsets) if end is not None else None
+        (running if end_s is not None and end_s >= ts else maybe).append(c)
     if running:
         text += f"; {', '.join(running)} captured before and after it and did not see it"
     if maybe:
