@@ -101,12 +101,19 @@ def gateway_answered_by_ebpf(ctx: Context) -> list[Finding]:
             state = f" {n0.state}" if n0.state else ""
             router = " router" if n0.router else ""
             neigh_text = f" The pod's neighbour table maps it to {n0.lladdr}{router}{state}."
+        # one solicitation seen at several capture points is one solicitation
+        solicited = len(
+            {
+                tuple(ctx.journey_frames(c, f)[:1])
+                for c, f in zip(rows["request_capture"], rows["request_frame"], strict=True)
+            }
+        )
         lat = rows["latency_s"].dropna()
         lat_text = f" within {_us(lat.max())}" if len(lat) else ""
         lladdr = sorted({str(m) for m in rows["nd_lladdr"].dropna()})
         lladdr_text = f", target link-layer address {lladdr[0]}" if lladdr else ""
         statement = (
-            f"The IPv6 gateway {target} of {pod_text} {where}, yet {len(rows)} Neighbor "
+            f"The IPv6 gateway {target} of {pod_text} {where}, yet {solicited} Neighbor "
             f"Solicitation(s) for it were answered{lat_text} by {who}, with flags "
             f"{', '.join(_flags(f) for f in flags) or 'none'}{lladdr_text}.{neigh_text} Cilium's eBPF program on the "
             f"lxc veth answers the solicitation itself; the address need not exist anywhere as long "
@@ -127,7 +134,7 @@ def gateway_answered_by_ebpf(ctx: Context) -> list[Finding]:
                     "answered_by": responders,
                     "nd_flags": flags,
                     "interfaces_checked": lookup.checked,
-                    "solicitations": len(rows),
+                    "solicitations": solicited,
                 },
             )
         )
