@@ -31,8 +31,6 @@ class FindingSpec:
     summary: str
     also: tuple[Severity, ...] = ()
     """Other severities the id may carry (e.g. ``unknown-mac`` is info when the captures name the MACs)."""
-    alias_of: str | None = None
-    """Set when this id is kept for compatibility and emitted alongside another one."""
 
     @property
     def severities(self) -> tuple[Severity, ...]:

@@ -106,8 +106,10 @@ def clock_offset(ctx: Context) -> list[Finding]:
                 "clock-offset",
                 Severity.INFO,
                 f"The clock offset of {', '.join(unknown)} against {ref} could not be estimated: "
-                "no packet was seen both there and in a capture linked to the reference. Times in "
-                "those captures are their own; no latency across them is stated.",
+                "no packet could be matched between them and a capture linked to the reference (a "
+                "packet matches when it is seen once in each: identical copies, such as "
+                "retransmitted solicitations, cannot be told apart). Times in those captures are "
+                "their own clock's; no latency across them is stated.",
                 [first[c] for c in unknown if c in first][:12],
                 {"captures": unknown, "reference": ref, "offset_s": None},
             )
