@@ -60,7 +60,8 @@ def test_ns_unanswered_then_answered_is_a_transient_failure(tmp_path: Path) -> N
     assert severe(exp) == ["transient-failure"]
     (f,) = by(exp, "transient-failure")
     assert f.severity == "warning"
-    assert "fd00:aa:1::77" in f.statement and "3 tries" in f.statement
+    assert "3 Neighbor Solicitations" in f.statement and "fd00:aa:1::77" in f.statement
+    assert "(1 request and 2 retransmissions)" in f.statement
     assert "first at client#1, last at client#3" in f.statement
     assert "answered at client#5" in f.statement and "6.0 s after" in f.statement
     assert f.details["unanswered"] == 1 and f.details["tries"] == 3
@@ -489,3 +490,51 @@ def test_close_clocks_give_no_clock_finding(tmp_path: Path) -> None:
     c.echo("client", "server", seq=1)
     exp = explain(c, tmp_path)
     assert not by(exp, "clock-offset")
+
+
+def test_local_fragmentation_needed_is_a_black_hole(tmp_path: Path) -> None:
+    """The sending node cannot send the tunnel packet (DF on the outer header) and answers
+    itself with ICMP fragmentation needed: dropped at encapsulation, named as such."""
+    c = reference_like_cluster()
+    c.echo("client", "server", seq=0)  # a small one gets through: the node addresses are known
+    a, b = c.pods["client"], c.pods["server"]
+    na, nb = c.nodes["node-a"], c.nodes["node-b"]
+    c.echo("client", "server", seq=1, size=1452, lost="sender")
+    big = c.frames["client"][-1][1]
+    tunnel = (
+        IP(src=na.ip, dst=nb.ip, flags="DF", id=99)
+        / UDP(sport=40009, dport=8472, chksum=0)
+        / VXLAN(flags=8, vni=a.identity)
+        / Ether(big)
+    )
+    c.at("node-a", Ether(src=na.mac, dst=na.mac) / IP(src=na.ip, dst=na.ip)
+         / ICMP(type=3, code=4, nexthopmtu=1500) / Raw(bytes(tunnel)[:548]))  # fmt: skip
+    exp = explain(c, tmp_path)
+    (f,) = by(exp, "mtu-exceeded")
+    assert f.details["dropped_at_encapsulation"] == 1 and "black hole" in f.statement
+    assert b.ip6 not in f.statement  # grouped: counts and sizes, not one line per packet
+
+
+def test_outer_fragments_are_not_called_drops(tmp_path: Path) -> None:
+    c = reference_like_cluster()
+    c.echo("client", "server", seq=0)
+    a, b = c.pods["client"], c.pods["server"]
+    na, nb = c.nodes["node-a"], c.nodes["node-b"]
+    inner = (
+        Ether(src=a.mac, dst=a.lxc_mac)
+        / IP(src=a.ip4, dst=b.ip4, flags="DF", id=5)
+        / ICMP(type=8, id=9, seq=1)
+        / Raw(b"x" * 1472)
+    )
+    c.at("client", inner)  # a 1500-byte pod packet with DF ...
+    outer = (
+        IP(src=na.ip, dst=nb.ip, id=4321)
+        / UDP(sport=40001, dport=8472, chksum=0)
+        / VXLAN(flags=8, vni=a.identity)
+        / inner
+    )
+    for fr in fragment(outer, fragsize=1400):  # ... crosses the underlay in outer fragments
+        c.at("node-a", Ether(src=na.mac, dst=nb.mac) / fr)
+    exp = explain(c, tmp_path)
+    assert not by(exp, "mtu-exceeded")
+    assert by(exp, "outer-fragmentation")

@@ -7,10 +7,13 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+import pandas as pd
+
 from ...proto import ExchangeKind, Severity
 from ..context import Context, na, vals
 from ..model import Evidence, Finding
 from ._registry import FindingSpec, detector
+from ._requests import clock_offsets_by_capture, corrected
 from ._util import (
     DEFAULT_UNDERLAY_MTU,
     MAX_EVIDENCE,
@@ -93,9 +96,13 @@ def mtu(ctx: Context) -> list[Finding]:
     if big.empty:
         return out
     ptb_about = _quoted_by_ptb(ctx)
+    offsets = clock_offsets_by_capture(ctx)
+    local_errors = _local_tunnel_errors(ctx, offsets)
+    outer_frags = _outer_fragment_times(ctx, offsets)
     node_points = [c for c, pt in ctx.points.items() if pt.kind == "node"]
     answered_ptb: dict[tuple[str, int], list[Evidence]] = {}
     dropped: dict[tuple[str, int], list[Evidence]] = {}
+    refused_locally: dict[tuple[str, int], list[Evidence]] = {}
     carried: set[tuple[str, int]] = set()
     for c, f, ts in zip(
         big["capture"].astype(str), big["frame_no"].astype(int), big["ts"], strict=True
@@ -104,20 +111,39 @@ def mtu(ctx: Context) -> list[Finding]:
         packet = seen[0] if seen else (c, f)
         if packet in answered_ptb or packet in dropped or packet in carried:
             continue
+        if packet in refused_locally:
+            continue
         ptb = [ptb_about[o] for o in seen if o in ptb_about]
         if ptb:
             answered_ptb[packet] = [Evidence(capture=c, frame_no=f), ptb[0]]
             continue
-        rows = [ctx.row(*o) for o in seen]
-        if any(r is not None and not na(r["tunnel"]) for r in rows):
-            carried.add(packet)  # encapsulated: it fitted (or was fragmented outside)
+        if _delivered(ctx, seen):
+            carried.add(packet)  # encapsulated, or seen past the sending node: it got through
+            continue
+        t0 = corrected(ts, c, offsets)
+        if any(abs(t - t0) <= NEAR_S for t in outer_frags):
+            carried.add(packet)  # fragmented outside: outer fragments left at that time
+            continue
+        last = max(corrected(ctx.row(*o)["ts"], o[0], offsets) for o in seen)  # type: ignore[index]
+        home = ctx.points.get(seen[0][0]) if seen else None
+        home_ip = home.node_ip if home is not None else None
+        err = next(
+            (
+                e
+                for node_ip, t, e in local_errors
+                if (home_ip is None or node_ip == home_ip) and 0 <= t - last <= NEAR_S
+            ),
+            None,
+        )
+        if err is not None:
+            refused_locally[packet] = [Evidence(capture=c, frame_no=f), err]
             continue
         running = [n for n in node_points if n not in {o[0] for o in seen} and _running(ctx, n, ts)]
         if running:
             dropped[packet] = [Evidence(capture=c, frame_no=f)]
-    if not answered_ptb and not dropped:
+    if not answered_ptb and not dropped and not refused_locally:
         return out
-    counted = list(answered_ptb) + list(dropped)
+    counted = list(answered_ptb) + list(refused_locally) + list(dropped)
     worst = int(
         max(
             int(vals(ctx.row(*k)["ip_len"]) or 0)  # type: ignore[index, call-overload]
@@ -128,12 +154,24 @@ def mtu(ctx: Context) -> list[Finding]:
     parts = []
     if answered_ptb:
         parts.append(f"{len(answered_ptb)} answered with Packet Too Big / fragmentation needed")
+    if refused_locally:
+        parts.append(
+            f"{len(refused_locally)} dropped at encapsulation: the sending node answered its own "
+            "tunnel packet with ICMP fragmentation needed, an error the pod never receives (a "
+            "black hole for the pod)"
+        )
     if dropped:
         parts.append(
             f"{len(dropped)} never seen on the underlay although "
             f"{', '.join(sorted(node_points))} {'was' if len(node_points) == 1 else 'were'} capturing: dropped before encapsulation"
         )
-    evidence = _dedup([e for evs in [*answered_ptb.values(), *dropped.values()] for e in evs])
+    evidence = _dedup(
+        [
+            e
+            for evs in [*answered_ptb.values(), *refused_locally.values(), *dropped.values()]
+            for e in evs
+        ]
+    )
     out.insert(
         0,
         Finding(
@@ -150,12 +188,82 @@ def mtu(ctx: Context) -> list[Finding]:
                 "overhead": overhead,
                 "packets": len(counted),
                 "answered_with_ptb": len(answered_ptb),
-                "dropped": len(dropped),
+                "dropped": len(dropped) + len(refused_locally),
+                "dropped_at_encapsulation": len(refused_locally),
                 "encapsulated_anyway": len(carried),
             },
         ),
     )
     return out
+
+
+NEAR_S = 1.0
+"""Events this close (seconds, reference clock) are taken as about the same packet."""
+
+
+def _delivered(ctx: Context, seen: list[tuple[str, int]]) -> bool:
+    """Whether a packet was seen inside a tunnel or at a point past its sender's node."""
+    first = ctx.points.get(seen[0][0]) if seen else None
+    for c, f in seen:
+        row = ctx.row(c, f)
+        if row is not None and not na(row["tunnel"]):
+            return True
+        pt = ctx.points.get(c)
+        if first is None or pt is None:
+            continue
+        if pt.node_ip and first.node_ip and pt.node_ip != first.node_ip:
+            return True
+        if pt.pod and first.pod and pt.pod != first.pod:
+            return True
+        if pt.node and first.node and pt.node != first.node:
+            return True
+    return False
+
+
+def _local_tunnel_errors(
+    ctx: Context, offsets: dict[str, float | None]
+) -> list[tuple[str, float, Evidence]]:
+    """ICMP fragmentation needed / Packet Too Big about a packet between node addresses (a
+    tunnel packet), sent by a node to itself: (the node's address, time, evidence)."""
+    p = ctx.packets
+    if not ctx.underlay_ips:
+        return []
+    err = p[p["mtu"].notna() & p["emb_src_ip"].notna() & p["src_ip"].notna()]
+    if err.empty:
+        return []
+    src, dst = err["src_ip"].astype(str), err["dst_ip"].astype(str)
+    about = err["emb_src_ip"].astype(str)
+    err = err[(src == dst) & (about == src) & about.isin(ctx.underlay_ips)]
+    return [
+        (str(ip), corrected(ts, c, offsets), Evidence(capture=str(c), frame_no=int(f)))
+        for c, f, ts, ip in zip(
+            err["capture"], err["frame_no"], err["ts"], err["src_ip"], strict=True
+        )
+    ]
+
+
+def _outer_fragment_times(ctx: Context, offsets: dict[str, float | None]) -> list[float]:
+    """Times (reference clock) of outer fragments between node addresses."""
+    rows = _outer_fragments(ctx)
+    return [corrected(ts, c, offsets) for c, ts in zip(rows["capture"], rows["ts"], strict=True)]
+
+
+def _outer_fragments(ctx: Context) -> pd.DataFrame:
+    """IPv4 UDP fragments outside tunnels between two node (underlay) addresses."""
+    p = ctx.packets
+    if not ctx.underlay_ips:
+        return p.iloc[0:0]
+    frag = (p["more_fragments"].fillna(False) | (p["frag_offset"].fillna(0) > 0)) & (
+        p["ip_version"] == 4
+    ).fillna(False)
+    frag &= (p["ip_proto"] == 17).fillna(False) & p["tunnel"].isna()
+    rows = p[frag]
+    if rows.empty:
+        return rows
+    between = rows["src_ip"].astype(str).isin(ctx.underlay_ips) & rows["dst_ip"].astype(str).isin(
+        ctx.underlay_ips
+    )
+    return rows[between]
 
 
 def _running(ctx: Context, capture: str, ts: object) -> bool:
@@ -267,21 +375,10 @@ def outer_fragmentation(ctx: Context) -> list[Finding]:
     """Tunnel packets fragmented on the underlay: UDP fragments between node addresses (the
     first with more-fragments set, the others with an offset), one finding per node pair,
     each packet counted once however many captures saw it."""
-    p = ctx.packets
-    if not ctx.underlay_ips:
-        return []
-    frag = (p["more_fragments"].fillna(False) | (p["frag_offset"].fillna(0) > 0)) & (
-        p["ip_version"] == 4
-    ).fillna(False)
-    frag &= (p["ip_proto"] == 17).fillna(False) & p["tunnel"].isna()
-    rows = p[frag]
+    rows = _outer_fragments(ctx)
     if rows.empty:
         return []
     src, dst = rows["src_ip"].astype(str), rows["dst_ip"].astype(str)
-    between = src.isin(ctx.underlay_ips) & dst.isin(ctx.underlay_ips)
-    rows, src, dst = rows[between], src[between], dst[between]
-    if rows.empty:
-        return []
     out: list[Finding] = []
     pairs: dict[tuple[str, str], list[int]] = defaultdict(list)
     for k, pair in enumerate(zip(src.tolist(), dst.tolist(), strict=True)):

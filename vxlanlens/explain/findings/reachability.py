@@ -92,6 +92,29 @@ class _Flows:
         t = corrected(self.cols["ts"][pos], self.get("request_capture", pos), self.offsets)
         return f"{c}#{f}", t + (float(lat) if lat is not None else 0.0)
 
+    def ends(self, xs: list[Exchange]) -> tuple[str, str]:
+        """The first and last request frames of ``xs`` (retransmissions included) as
+        ``capture#frame``, both from the one capture that saw most of them (a pod's first)."""
+        per: dict[str, list[int]] = {}
+        cover: dict[str, set[int]] = {}
+        for k, x in enumerate(xs):
+            for pos in x.rows:
+                c, f = self.get("request_capture", pos), self.get("request_frame", pos)
+                if c is not None and f is not None:
+                    per.setdefault(str(c), []).append(int(f))
+                    cover.setdefault(str(c), set()).add(k)
+            for _, c, f in x.copies:
+                per.setdefault(c, []).append(f)
+        if not per:
+            return "{}#{}".format(*xs[0].frame), "{}#{}".format(*xs[-1].last_frame)
+
+        def rank(cap: str) -> tuple[int, int]:
+            pt = self.ctx.points.get(cap)
+            return (len(cover.get(cap, ())), 1 if pt is not None and pt.kind == "pod" else 0)
+
+        cap = max(per, key=rank)
+        return f"{cap}#{min(per[cap])}", f"{cap}#{max(per[cap])}"
+
     def tries(self, xs: list[Exchange]) -> int:
         """Requests sent, retransmissions included."""
         return sum(1 + x.retransmissions for x in xs)
@@ -312,7 +335,7 @@ def _never(
     tries_text = f" ({tries} tries)" if tries > n else ""
     span = last.end_ts - first.ts
     over = (
-        ", {}#{} to {}#{} over {}".format(*first.frame, *last.last_frame, _seconds(span))
+        f", {view.ends(xs)[0]} to {view.ends(xs)[1]} over {_seconds(span)}"
         if n > 1 or last.last_try is not None
         else ""
     )
@@ -359,8 +382,8 @@ def _never(
         "requester": who,
         "exchanges": n,
         "tries": tries,
-        "first_frame": f"{first.frame[0]}#{first.frame[1]}",
-        "last_frame": "{}#{}".format(*last.last_frame),
+        "first_frame": view.ends(xs)[0],
+        "last_frame": view.ends(xs)[1],
         "duration_s": round(span, 6),
     }
     if flow.kind == ExchangeKind.ECHO:
@@ -394,8 +417,8 @@ def _transient(
             {
                 "exchanges": len(xs),
                 "tries": view.tries(xs),
-                "first_frame": f"{xs[0].frame[0]}#{xs[0].frame[1]}",
-                "last_frame": "{}#{}".format(*xs[-1].last_frame),
+                "first_frame": view.ends(xs)[0],
+                "last_frame": view.ends(xs)[1],
                 "window_s": round(xs[-1].end_ts - xs[0].ts, 6),
                 "recovered_frame": where,
                 "recovered_after_s": round(t_ans - xs[0].ts, 6),
@@ -408,19 +431,29 @@ def _transient(
     word = "seq" if flow.kind == ExchangeKind.ECHO else "source ports"
     seqs = seq_text(lost, word) if flow.kind in (ExchangeKind.ECHO, ExchangeKind.TCP) else ""
     seqs = f" ({seqs})" if seqs else ""
-    tries_text = f" in {tries} tries" if tries > n else ""
+    # requests as the sender sent them: retransmissions included, and said
+    tries_text = (
+        f" ({n} {'request' if n == 1 else 'requests'} and {tries - n} "
+        f"{'retransmission' if tries - n == 1 else 'retransmissions'})"
+        if tries > n
+        else ""
+    )
     over = f" over {_seconds(g0['window_s'])}" if g0["window_s"] > 0 else ""
     if flow.kind in (ExchangeKind.ND, ExchangeKind.ARP):
-        subject = f"{_plural(n, flow.kind)} from {who} for {flow.target}"
+        subject = f"{_plural(tries, flow.kind)} from {who} for {flow.target}"
     else:
-        subject = f"{_plural(n, flow.kind)} {_flow_text(flow, flow.exchanges[0].rows[0], view)}{seqs} from {who}"
+        flow_text = _flow_text(flow, flow.exchanges[0].rows[0], view)
+        subject = f"{_plural(tries, flow.kind)} {flow_text}{seqs} from {who}"
     answered = sum(1 for x in flow.exchanges if x.outcome == "answered")
     statement = (
         f"{subject} went unanswered{tries_text}{over} (first at {g0['first_frame']}, last at {g0['last_frame']}"
         + (f", in {len(listed)} separate gaps" if len(listed) > 1 else "")
         + f"), then the flow recovered: answered at {g0['recovered_frame']}, {_seconds(g0['recovered_after_s'])} "
-        f"after the first unanswered request. {answered} of {len(flow.exchanges)} exchanges of this flow were answered."
+        f"after the first unanswered request ({_seconds(max(0.0, g0['recovered_after_s'] - g0['window_s']))} "
+        f"after the last). {answered} of {len(flow.exchanges)} exchanges of this flow were answered."
     )
+    if flow.kind == ExchangeKind.ARP:
+        statement += f" While it lasted, {flow.target} could not be resolved."
     if flow.kind == ExchangeKind.ND:
         statement += (
             f" While it lasted, {flow.target} could not be resolved: "
