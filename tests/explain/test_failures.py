@@ -110,7 +110,10 @@ def test_reply_taking_another_path(tmp_path: Path) -> None:
     assert ids(exp, "problem") == []
     assert ids(exp, "warning") == ["asymmetric-path"]
     (f,) = [f for f in exp.findings if f.id == "asymmetric-path"]
-    assert f.details == {"request_to": "192.168.50.12", "reply_from": "192.168.50.13"}
+    assert f.details["request_to"] == "192.168.50.12"
+    assert f.details["reply_from"] == "192.168.50.13"
+    # seen at the client, node-a and node-b: one exchange
+    assert f.details["exchanges"] == 1 and f.statement.startswith("1 exchange(s)")
 
 
 def test_arp_never_answered_and_tcp_refused(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from collections import defaultdict
 import pandas as pd
 
 from ...proto import Severity
-from ..context import Context
+from ..context import Context, na
 from ..model import Evidence, Finding
 from ._registry import FindingSpec, detector
 from ._util import (
@@ -161,8 +161,8 @@ def duplicate_address(ctx: Context) -> list[Finding]:
     senders = arp["arp_sender_mac"].astype(str).tolist()
     ops = arp["arp_op"].astype(int).tolist()
     targets = arp["arp_target_ip"].astype(str).tolist()
-    to_mac = arp["arp_target_mac"].astype(str).tolist()
-    eth_dst = arp["dst_mac"].astype(str).tolist()
+    to_mac = arp["arp_target_mac"].tolist()
+    eth_dst = arp["dst_mac"].tolist()
     owners: dict[str, dict[str, list[int]]] = {}
     answers: dict[str, dict[str, dict[str, list[int]]]] = {}
     for k, ip in enumerate(ips):
@@ -170,10 +170,10 @@ def duplicate_address(ctx: Context) -> list[Finding]:
         if ops[k] == 1 or gratuitous:
             owners.setdefault(ip, {}).setdefault(senders[k], []).append(k)
         elif ops[k] == 2:
-            requester = to_mac[k] if to_mac[k] not in ("nan", "<NA>", "None") else eth_dst[k]
-            answers.setdefault(ip, {}).setdefault(requester, {}).setdefault(senders[k], []).append(
-                k
-            )
+            requester = to_mac[k] if not na(to_mac[k]) else eth_dst[k]
+            answers.setdefault(ip, {}).setdefault(str(requester), {}).setdefault(
+                senders[k], []
+            ).append(k)
     for ip in dict.fromkeys(ips):
         own = owners.get(ip, {})
         conflicts: dict[str, list[int]] = {}

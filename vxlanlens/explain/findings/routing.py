@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
 from ...proto import Severity
 from ..context import Context
 from ..model import Finding
@@ -47,26 +45,38 @@ def asymmetric_path(ctx: Context) -> list[Finding]:
         and str(to[k]) != str(back[k])
         and (str(frm[k]), str(to[k])) != (str(back[k]), str(back_to[k]))
     ]
-    for k in odd[:MAX_PER_KIND]:
+    # one finding per (node the request went to, node the reply came from); an exchange seen
+    # at several capture points counts once
+    pairs: dict[tuple[str, str], dict[tuple[str, int], int]] = {}
+    for k in odd:
         r = both.iloc[k]
+        seen = ctx.journey_frames(r["request_capture"], r["request_frame"])
+        key = seen[0] if seen else (str(r["request_capture"]), int(r["request_frame"]))
+        pairs.setdefault((str(to[k]), str(back[k])), {}).setdefault(key, k)
+    for (dst, src), exchanges in list(pairs.items())[:MAX_PER_KIND]:
+        at = list(exchanges.values())
+        rows = both.iloc[at]
+        keys = list(dict.fromkeys(str(x) for x in rows["key"]))
+        n = len(exchanges)
+        example = keys[0] + (f" and {n - 1} more" if n > 1 else "")
         out.append(
             Finding(
                 "asymmetric-path",
                 Severity.WARNING,
-                f"{r['key']}: the request was tunnelled to {ctx.ip_text(to[k])} but the reply came "
-                f"back from {ctx.ip_text(back[k])}: the two directions take different paths "
-                f"(stale routes or pod CIDR on another node?).",
-                _pair_frames(pd.DataFrame([r])),
-                {"request_to": str(to[k]), "reply_from": str(back[k])},
+                f"{n} exchange(s) ({example}): the request was tunnelled to {ctx.ip_text(dst)} but "
+                f"the reply came back from {ctx.ip_text(src)}: the two directions take different "
+                f"paths (stale routes or pod CIDR on another node?).",
+                _pair_frames(rows),
+                {"request_to": dst, "reply_from": src, "exchanges": n, "keys": keys[:20]},
             )
         )
-    if len(odd) > MAX_PER_KIND:
+    if len(pairs) > MAX_PER_KIND:
         out.append(
             _more(
                 "asymmetric-path",
                 Severity.WARNING,
-                len(odd) - MAX_PER_KIND,
-                "exchanges with the same asymmetry",
+                len(pairs) - MAX_PER_KIND,
+                "node pairs with an asymmetry",
             )
         )
     return out
