@@ -538,3 +538,15 @@ def test_outer_fragments_are_not_called_drops(tmp_path: Path) -> None:
     exp = explain(c, tmp_path)
     assert not by(exp, "mtu-exceeded")
     assert by(exp, "outer-fragmentation")
+
+
+def test_a_long_lost_ping_stays_one_short_finding(tmp_path: Path) -> None:
+    c = reference_like_cluster()
+    for seq in range(1, 301):
+        c.echo("client", "server", seq=seq, lost="sender", ident=3)
+        pause(c, 0.01)
+    exp = explain(c, tmp_path)
+    (f,) = by(exp, "echo-unanswered")
+    assert f.details["exchanges"] == 300 and "(seq 1-300)" in f.statement
+    assert len(f.statement) < 700 and len(f.evidence) <= 12
+    assert len(f.details["seq"]) <= 100
