@@ -437,16 +437,23 @@ def test_empty_exchange_table_does_not_crash() -> None:
     from vxlanlens.explain.context import Context
     from vxlanlens.explain.findings import DETECTORS
 
+    import pandas as pd
+
     cap = vxlanlens.read(str(path))
-    ctx = Context(
-        packets=cap.packets,
-        topology=cap.topology,
-        exchanges=cap.exchanges.iloc[0:0],
-        journeys=cap.journeys,
-        loaded=False,
-    )
-    for d in DETECTORS:
-        assert isinstance(d(ctx), list)
+    assert isinstance(cap.explain().findings, list)
+    for exchanges, journeys in (
+        (cap.exchanges.iloc[0:0], cap.journeys),  # no rows
+        (pd.DataFrame(), pd.DataFrame()),  # not even columns
+    ):
+        ctx = Context(
+            packets=cap.packets,
+            topology=cap.topology,
+            exchanges=exchanges,
+            journeys=journeys,
+            loaded=False,
+        )
+        for d in DETECTORS:
+            assert isinstance(d(ctx), list), d.name
 
 
 # --- clocks ------------------------------------------------------------------------------------

@@ -248,13 +248,16 @@ def answered_by_error(ctx: Context) -> list[Finding]:
     """Requests (echo, TCP SYN) answered by an ICMP error instead of a reply: one finding per
     flow, naming the error, who sent it and whether it refused (warning) or failed to deliver
     (problem)."""
+    candidates = [f for f in flows(ctx) if any(x.outcome == "error" for x in f.exchanges)]
+    if not candidates:
+        return []
     view = _Flows(ctx)
 
     def unreachable(x: Exchange) -> bool:
         # Packet Too Big / fragmentation needed are the MTU findings' (packet-too-big)
         return x.outcome == "error" and view.get("answer", x.error_row) not in PTB_ANSWERS
 
-    fl = [f for f in flows(ctx) if any(unreachable(x) for x in f.exchanges)]
+    fl = [f for f in candidates if any(unreachable(x) for x in f.exchanges)]
     if not fl:
         return []
     out: list[Finding] = []
