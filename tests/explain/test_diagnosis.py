@@ -7,6 +7,8 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import pandas as pd
+import pytest
 from craft import Cluster, reference_like_cluster, write_pcaps
 from scapy.layers.inet import ICMP, IP, TCP, UDP, fragment
 from scapy.layers.inet6 import (
@@ -25,6 +27,8 @@ from scapy.packet import Raw
 
 import vxlanlens
 from vxlanlens.explain import Explanation, Finding
+from vxlanlens.explain.context import Context
+from vxlanlens.explain.findings import DETECTORS
 
 
 def explain(cluster: Cluster, folder: Path, topology: list[str] | None = None) -> Explanation:
@@ -431,13 +435,7 @@ def test_empty_exchange_table_does_not_crash() -> None:
     crasher = Path(__file__).resolve().parents[3] / "shared" / "captures" / "crashers"
     path = crasher / "icmp_error_only.pcap"
     if not path.exists():
-        import pytest
-
         pytest.skip(f"{path} not present")
-    from vxlanlens.explain.context import Context
-    from vxlanlens.explain.findings import DETECTORS
-
-    import pandas as pd
 
     cap = vxlanlens.read(str(path))
     assert isinstance(cap.explain().findings, list)
