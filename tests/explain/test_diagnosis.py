@@ -555,3 +555,25 @@ def test_a_long_lost_ping_stays_one_short_finding(tmp_path: Path) -> None:
     assert f.details["exchanges"] == 300 and "(seq 1-300)" in f.statement
     assert len(f.statement) < 700 and len(f.evidence) <= 12
     assert len(f.details["seq"]) <= 100
+
+
+def test_segments_mirrored_in_two_vnis_are_not_retransmissions(tmp_path: Path) -> None:
+    c = reference_like_cluster()
+    a, b = c.pods["client"], c.pods["server"]
+    seg = (
+        Ether(src=a.mac, dst=b.mac)
+        / IP(src=a.ip4, dst=b.ip4)
+        / TCP(sport=50002, dport=80, flags="PA", seq=7, ack=9)
+        / Raw(b"payload")
+    )
+    for vni in (1, 2):  # one segment, mirrored into two sessions
+        c.at(
+            "mirror",
+            Ether(src="02:00:00:00:99:01", dst="02:00:00:00:99:02")
+            / IP(src="10.99.0.1", dst="10.99.0.2")
+            / UDP(sport=4789, dport=4789, chksum=0)
+            / VXLAN(flags=8, vni=vni)
+            / seg,
+        )
+    exp = explain(c, tmp_path)
+    assert not by(exp, "tcp-retransmissions")

@@ -146,6 +146,15 @@ def _tcp(ctx: Context) -> pd.DataFrame:
     out["capture"] = out["capture"].astype(str)
     out["src_ip"], out["dst_ip"] = out["src_ip"].astype(str), out["dst_ip"].astype(str)
     out["point"] = _point_of(tcp)
+    # copies of one packet in several tunnels (a mirror session sending it in several VNIs) are
+    # copies, not retransmissions: a sender's retransmission keeps its tunnel and VNI
+    out["carrier"] = (
+        tcp["vni"].astype("Int64").astype(str)
+        + "/"
+        + tcp["outer_src_ip"].astype(str)
+        + "/"
+        + tcp["outer_dst_ip"].astype(str)
+    )
     out["packet"] = [
         ctx.journey_frames(c, f)[0]
         for c, f in zip(out["capture"].tolist(), out["frame_no"].tolist(), strict=True)
@@ -258,7 +267,7 @@ def _retransmissions(ctx: Context, tcp: pd.DataFrame) -> list[Finding]:
     ]
     if data.empty:
         return []
-    keys = ["point", "src_ip", "dst_ip", "sport", "dport", "tcp_seq", "payload_len"]
+    keys = ["point", "carrier", "src_ip", "dst_ip", "sport", "dport", "tcp_seq", "payload_len"]
     dup = data[data.duplicated(keys, keep="first")]
     if dup.empty:
         return []
