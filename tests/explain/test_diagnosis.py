@@ -577,3 +577,22 @@ def test_segments_mirrored_in_two_vnis_are_not_retransmissions(tmp_path: Path) -
         )
     exp = explain(c, tmp_path)
     assert not by(exp, "tcp-retransmissions")
+
+
+def test_echo_answered_by_host_unreachable_is_a_problem_not_a_loss(tmp_path: Path) -> None:
+    c = reference_like_cluster()
+    c.echo("client", "server", v6=False, seq=4, lost="sender", dst_ip="10.10.2.99")
+    req = c.frames["client"][-1][1]
+    a, n = c.pods["client"], c.nodes["node-a"]
+    c.at(
+        "client",
+        Ether(src=a.lxc_mac, dst=a.mac)
+        / IP(src=n.router_ip4, dst=a.ip4)
+        / ICMP(type=3, code=1)
+        / Raw(req[14:]),
+    )
+    exp = explain(c, tmp_path)
+    assert not by(exp, "echo-unanswered")
+    (f,) = by(exp, "destination-unreachable")
+    assert f.severity == "problem" and f.details["refusal"] is False
+    assert "host unreachable" in f.statement and "could not deliver" in f.statement
