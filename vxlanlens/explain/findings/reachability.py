@@ -346,7 +346,7 @@ def _never(
     before = ""
     if answered_before:
         where, _ = view.answered_at(answered_before[-1])
-        before = f" Earlier requests of this flow were answered ({len(answered_before)}, the last at {where}); the failure lasted until the captures ended."
+        before = f" Earlier requests of this flow were answered ({len(answered_before)}, the last at {where}); no later request of this flow was answered."
     if flow.kind == ExchangeKind.ND:
         reason = _nd_reason(ctx, flow.target, routers)
         what = "Neighbor Solicitation" if n == 1 else f"{n} Neighbor Solicitations"
