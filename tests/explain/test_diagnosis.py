@@ -120,7 +120,7 @@ def test_syn_retried_then_answered_is_transient(tmp_path: Path) -> None:
     exp = explain(c, tmp_path)
     assert severe(exp) == ["transient-failure"]
     (f,) = by(exp, "transient-failure")
-    assert "TCP SYN" in f.statement and "source ports 40001" in f.statement
+    assert "2 TCP SYNs" in f.statement and "(source port 40001)" in f.statement
     assert f.details["tries"] == 2 and f.details["kind"] == "tcp"
 
 

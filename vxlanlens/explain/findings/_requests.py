@@ -233,4 +233,6 @@ def seq_text(xs: list[Exchange], word: str = "seq") -> str:
             start = prev = n
     if len(parts) > 6:
         parts = [*parts[:3], "...", *parts[-2:]]
+    if len(nums) == 1 and word.endswith("s"):
+        word = word[:-1]  # "source port 50000"
     return f"{word} {', '.join(parts)}"

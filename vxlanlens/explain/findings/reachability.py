@@ -276,7 +276,7 @@ def answered_by_error(ctx: Context) -> list[Finding]:
             + f" from {who}"
         )
         consequence = (
-            f"{sender_text} refused it (a closed port or a policy), so the path up to {sender_text} works"
+            f"{sender} refused it (a closed port or a policy), so the path up to {sender} works"
             if refusal
             else "the sender of the error could not deliver it"
         )
