@@ -1,0 +1,238 @@
+"""Requests as exchanges across observation points, grouped into flows.
+
+The exchanges table has one row per observation point: one ping seen at four capture points is
+four rows. Findings count *exchanges*, so the rows of one request are merged through its
+journey (the same packet recognised at several points), and the exchanges are grouped into
+*flows* (one requester asking one target the same kind of question: one ping's echo id, one TCP
+destination port, one NS target) so that what repeats is said once, with counts and ranges.
+
+Times are compared in the reference capture's clock (journeys estimate each capture's offset).
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ...proto import ExchangeKind, ExchangeStatus
+from ..context import Context, na, vals
+
+__all__ = ["Exchange", "Flow", "clock_offsets_by_capture", "corrected", "flows"]
+
+REQUEST_KINDS = (ExchangeKind.ND, ExchangeKind.ARP, ExchangeKind.ECHO, ExchangeKind.TCP)
+"""Kinds whose exchanges are a request waiting for an answer."""
+
+
+@dataclass
+class Exchange:
+    """One request (and its retransmissions) seen at one or more observation points."""
+
+    frame: tuple[str, int]
+    """The first observation of the request (capture, frame), in journey order."""
+    ts: float
+    """When it was first seen, in seconds (the reference capture's clock when known)."""
+    rows: list[int] = field(default_factory=list)
+    """Positions of its rows in the exchanges table (one per observation point)."""
+    answered: bool = False
+    error_row: int | None = None
+    """Position of an ``icmp-error`` row that quotes this request (it was answered by an error)."""
+    answer_row: int | None = None
+    """Position of the first row that saw it answered."""
+    retransmissions: int = 0
+    seq: int | None = None
+    """Echo sequence number, or the TCP source port."""
+    last_try: tuple[str, int] | None = None
+    """The last retransmitted copy of the request (capture, frame), if any."""
+    last_ts: float | None = None
+    """When the last copy was sent (reference clock)."""
+    copies: list[tuple[float, str, int]] = field(default_factory=list)
+    """Retransmitted copies (time, capture, frame) at every point."""
+
+    @property
+    def last_frame(self) -> tuple[str, int]:
+        """The last copy of the request: its last retransmission, else its first observation."""
+        return self.last_try or self.frame
+
+    @property
+    def end_ts(self) -> float:
+        """When the last copy of the request was sent."""
+        return self.last_ts if self.last_ts is not None else self.ts
+
+    @property
+    def outcome(self) -> str:
+        """``answered``, ``error`` (answered by an ICMP error) or ``unanswered``."""
+        if self.answered:
+            return "answered"
+        return "error" if self.error_row is not None else "unanswered"
+
+
+@dataclass
+class Flow:
+    """The exchanges of one kind between one requester and one target, in time order."""
+
+    kind: str
+    requester: str
+    target: str
+    extra: Any
+    """The echo id (``echo``), the TCP destination port (``tcp``), else ``None``."""
+    exchanges: list[Exchange] = field(default_factory=list)
+
+
+def clock_offsets_by_capture(ctx: Context) -> dict[str, float | None]:
+    """Each capture's clock offset against the reference (seconds; None when not estimated),
+    as the journeys estimated it."""
+    j = ctx.journeys
+    if j.empty or "clock_offset_s" not in j:
+        return {}
+    first = j.drop_duplicates("capture")
+    return {
+        str(c): (None if na(o) else float(o))  # type: ignore[arg-type]
+        for c, o in zip(first["capture"], first["clock_offset_s"], strict=True)
+    }
+
+
+def corrected(ts: object, capture: object, offsets: dict[str, float | None]) -> float:
+    """A timestamp as seconds in the reference capture's clock (uncorrected when the capture's
+    offset is unknown)."""
+    t = pd.Timestamp(ts).value / 1e9  # type: ignore[arg-type]
+    off = offsets.get(str(capture))
+    return t - off if off is not None else t
+
+
+_CACHE: dict[int, tuple[weakref.ref, list[Flow]]] = {}
+
+
+def flows(ctx: Context) -> list[Flow]:
+    """The flows of request exchanges (ND, ARP, echo, TCP SYN), in order of first request;
+    each exchange merged across the observation points that saw it."""
+    hit = _CACHE.get(id(ctx))
+    if hit is not None and hit[0]() is ctx:
+        return hit[1]
+    out = _flows(ctx)
+    for k in [k for k, (ref, _) in _CACHE.items() if ref() is None]:
+        del _CACHE[k]
+    _CACHE[id(ctx)] = (weakref.ref(ctx), out)
+    return out
+
+
+def _flows(ctx: Context) -> list[Flow]:
+    ex = ctx.exchanges
+    if ex.empty or "kind" not in ex:
+        return []
+    kinds = ex["kind"].astype(str).tolist()
+    status = ex["status"].astype(str).tolist()
+    req_cap = ex["request_capture"].tolist()
+    req_frame = ex["request_frame"].tolist()
+    offsets = clock_offsets_by_capture(ctx)
+
+    def canonical(pos: int) -> tuple[str, int] | None:
+        if na(req_cap[pos]) or na(req_frame[pos]):
+            return None
+        seen = ctx.journey_frames(req_cap[pos], req_frame[pos])
+        return seen[0] if seen else (str(req_cap[pos]), int(req_frame[pos]))
+
+    # requests quoted by an ICMP error: answered, by an error
+    errors: dict[tuple[str, int], int] = {}
+    for pos, kind in enumerate(kinds):
+        if kind == ExchangeKind.ICMP_ERROR:
+            key = canonical(pos)
+            if key is not None:
+                errors.setdefault(key, pos)
+                for obs in ctx.journey_frames(*key):
+                    errors.setdefault(obs, pos)
+    # retransmitted copies of each request, by the request's first copy at that point
+    dup_of = ex["duplicate_of"].tolist()
+    copies: dict[tuple[str, int], list[int]] = {}
+    for pos, st in enumerate(status):
+        if st == ExchangeStatus.DUPLICATE and not na(req_frame[pos]) and not na(dup_of[pos]):
+            copies.setdefault((str(req_cap[pos]), int(dup_of[pos])), []).append(pos)
+    wanted = {str(k) for k in REQUEST_KINDS}
+    main = {ExchangeStatus.ANSWERED.value, ExchangeStatus.UNANSWERED.value}
+    ts = ex["ts"].tolist()
+    rmac, rip = ex["requester_mac"].tolist(), ex["requester_ip"].tolist()
+    target = ex["target"].tolist()
+    echo_id, echo_seq = ex["echo_id"].tolist(), ex["echo_seq"].tolist()
+    sport, dport = ex["sport"].tolist(), ex["dport"].tolist()
+    retrans = ex["retransmissions"].tolist()
+    by_exchange: dict[tuple[str, int], Exchange] = {}
+    by_flow: dict[tuple, Flow] = {}
+    for pos, kind in enumerate(kinds):
+        if kind not in wanted or status[pos] not in main:
+            continue
+        key = canonical(pos)
+        if key is None:
+            continue
+        if kind in (ExchangeKind.ND, ExchangeKind.ARP):
+            who = rmac[pos] if not na(rmac[pos]) else rip[pos]
+            extra = None
+        elif kind == ExchangeKind.ECHO:
+            who, extra = rip[pos], vals(echo_id[pos])
+        else:
+            who, extra = rip[pos], vals(dport[pos])
+        fkey = (kind, str(who), str(target[pos]), extra)
+        flow = by_flow.get(fkey)
+        if flow is None:
+            flow = by_flow[fkey] = Flow(kind, str(who), str(target[pos]), extra)
+        x = by_exchange.get(key)
+        if x is None:
+            x = by_exchange[key] = Exchange(key, corrected(ts[pos], req_cap[pos], offsets))
+            x.seq = vals(echo_seq[pos] if kind == ExchangeKind.ECHO else sport[pos])  # type: ignore[assignment]
+            flow.exchanges.append(x)
+        x.rows.append(pos)
+        for c in copies.get((str(req_cap[pos]), int(req_frame[pos])), ()):
+            x.copies.append(
+                (corrected(ts[c], req_cap[c], offsets), str(req_cap[c]), int(req_frame[c]))
+            )
+        x.ts = min(x.ts, corrected(ts[pos], req_cap[pos], offsets))
+        x.retransmissions = max(x.retransmissions, int(vals(retrans[pos]) or 0))  # type: ignore[call-overload]
+        if status[pos] == ExchangeStatus.ANSWERED and not x.answered:
+            x.answered, x.answer_row = True, pos
+        if x.error_row is None:
+            for obs in ctx.journey_frames(req_cap[pos], req_frame[pos]):
+                if obs in errors:
+                    x.error_row = errors[obs]
+                    break
+    for x in by_exchange.values():
+        # the last copy, seen where the first one was when it can be (frames of one capture)
+        here = [c for c in x.copies if c[1] == x.frame[0]] or x.copies
+        if here:
+            t_last, cap, frame = max(here)
+            x.last_ts, x.last_try = t_last, (cap, frame)
+    for flow in by_flow.values():
+        flow.exchanges.sort(key=lambda e: e.ts)
+    return sorted(by_flow.values(), key=lambda f: f.exchanges[0].ts)
+
+
+def runs(flow: Flow) -> list[tuple[str, list[Exchange]]]:
+    """The flow's exchanges cut into runs of equal outcome, in time order."""
+    out: list[tuple[str, list[Exchange]]] = []
+    for x in flow.exchanges:
+        if out and out[-1][0] == x.outcome:
+            out[-1][1].append(x)
+        else:
+            out.append((x.outcome, [x]))
+    return out
+
+
+def seq_text(xs: list[Exchange], word: str = "seq") -> str:
+    """``seq 1-3`` / ``seq 1, 4, 7-9`` for the sequence numbers of exchanges (empty if none)."""
+    nums = sorted({int(x.seq) for x in xs if x.seq is not None})
+    if not nums:
+        return ""
+    parts: list[str] = []
+    start = prev = nums[0]
+    for n in [*nums[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if n is not None:
+            start = prev = n
+    if len(parts) > 6:
+        parts = [*parts[:3], "...", *parts[-2:]]
+    if len(nums) == 1 and word.endswith("s"):
+        word = word[:-1]  # "source port 50000"
+    return f"{word} {', '.join(parts)}"

@@ -1,0 +1,225 @@
+"""Tunnel findings: what VNIs and the inner MACs of tunnelled frames mean."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ...proto import Severity
+from ...topology.model import RESERVED_IDENTITIES
+from ..context import Context
+from ..model import Evidence, Finding
+from ._registry import FindingSpec, detector
+from ._util import (
+    MAX_EVIDENCE,
+    MAX_INNER_MAC_FINDINGS,
+    MAX_VNI_FINDINGS,
+    _pair_frames,
+    _same_frame_elsewhere,
+    _src_evs,
+)
+
+
+@detector(
+    FindingSpec("vni-identity", Severity.INFO, "what a VNI means: the sender's security identity")
+)
+def vni_identity(ctx: Context) -> list[Finding]:
+    """What each VNI means: the sender's security identity."""
+    p = ctx.packets
+    tun = p.loc[p["vni"].notna(), ["capture", "frame_no", "vni", "tunnel", "src_ip", "src_mac"]]
+    if tun.empty:
+        return []
+    out = []
+    counts = tun["vni"].value_counts()
+    shown = set(counts.index[:MAX_VNI_FINDINGS].tolist())
+    if len(counts) > MAX_VNI_FINDINGS:
+        rest = counts.iloc[MAX_VNI_FINDINGS:]
+        first = tun[tun["vni"].isin(rest.index)].head(MAX_EVIDENCE)
+        out.append(
+            Finding(
+                "vni-identity",
+                Severity.INFO,
+                f"{len(counts)} different VNIs are in use; the {MAX_VNI_FINDINGS} seen most often are "
+                f"named below, and {len(rest)} more carry {int(rest.sum())} frame(s) between them "
+                f"(`vxlanlens packets --columns vni,src_ip,dst_ip` lists them all).",
+                [
+                    Evidence(capture=str(c), frame_no=int(f))
+                    for c, f in zip(first["capture"], first["frame_no"], strict=True)
+                ],
+                {"vnis": len(counts), "not_shown": len(rest)},
+            )
+        )
+    tun = tun[tun["vni"].isin(shown)]
+    for vni, rows in tun.groupby("vni", sort=True):
+        vni = int(vni)
+        ident = ctx.topology.identity(vni)
+        senders = sorted(
+            {ctx.pod_label(ip=ip) or str(ip) for ip in rows["src_ip"].dropna().astype(str).unique()}
+        )
+        senders = senders or sorted({str(m) for m in rows["src_mac"].dropna().astype(str)})
+        if ident is not None and ident.labels and vni not in RESERVED_IDENTITIES:
+            what = f"identity {ident.description}"
+        elif vni in RESERVED_IDENTITIES:
+            what = f"the reserved identity {vni} ({RESERVED_IDENTITIES[vni]})"
+        elif vni >= 256:
+            what = f"identity {vni} (a cluster-allocated identity; labels unknown: no identity dump given)"
+        else:
+            what = f"identity {vni}"
+        tunnels = sorted({str(t) for t in rows["tunnel"].dropna()})
+        sent_by = f"Seen on {len(rows)} frame(s) sent by {', '.join(senders[:4])}{' and others' if len(senders) > 4 else ''}."
+        if ctx.cilium_likely or (
+            ident is not None and ident.labels and ident.confidence == "loaded"
+        ):
+            statement = (
+                f"{'/'.join(t.upper() for t in tunnels)} VNI {vni} is the security identity of the sender, "
+                f"not a network: Cilium writes the source {what} into the VNI. {sent_by}"
+            )
+        else:
+            statement = (
+                f"{'/'.join(t.upper() for t in tunnels)} VNI {vni}: in Cilium the VNI is the sender's security "
+                f"identity, not a network; nothing in this input shows Cilium, so it may also be an ordinary "
+                f"VXLAN/Geneve network id (a Cilium identity dump or a capture with different request and "
+                f"reply VNIs would tell). {sent_by}"
+            )
+        evidence = [
+            Evidence(capture=str(c), frame_no=int(f))
+            for c, f in zip(rows["capture"], rows["frame_no"], strict=True)
+        ][:MAX_EVIDENCE]
+        if ident is not None and ident.confidence == "loaded" and ident.source.file:
+            evidence += _src_evs(ident.source)
+        out.append(
+            Finding(
+                "vni-identity",
+                Severity.INFO,
+                statement,
+                evidence,
+                {"vni": vni, "labels": list(ident.labels) if ident else [], "senders": senders},
+            )
+        )
+    ex = ctx.exchanges
+    if not ex.empty:
+        both = ex[ex["vni_request"].notna() & ex["vni_reply"].notna()]
+        if not both.empty:
+            same = both[both["vni_request"] == both["vni_reply"]]
+            diff = both[both["vni_request"] != both["vni_reply"]]
+            if not diff.empty:
+                r = diff.iloc[0]
+                out.append(
+                    Finding(
+                        "vni-identity",
+                        Severity.INFO,
+                        f"Request and reply carry different VNIs ({int(r['vni_request'])} and {int(r['vni_reply'])} "
+                        f"for {r['key']}): by design, each side puts its own identity in the VNI, so a VNI "
+                        f"never pairs a request with its reply.",
+                        _pair_frames(diff),
+                        {"vni_request": int(r["vni_request"]), "vni_reply": int(r["vni_reply"])},
+                    )
+                )
+            if not same.empty:
+                r = same.iloc[0]
+                out.append(
+                    Finding(
+                        "vni-identity",
+                        Severity.INFO,
+                        f"Request and reply carry the same VNI {int(r['vni_request'])} ({r['key']}): "
+                        + (
+                            "the two pods have the same security identity (the same identity labels, e.g. pods of "
+                            "one Deployment or DaemonSet). Pods with different labels would send different VNIs."
+                            if ctx.cilium_likely
+                            else "in Cilium, the two ends have the same identity; in an ordinary overlay, the VNI "
+                            "is the network both ends are in."
+                        ),
+                        _pair_frames(same),
+                        {"vni_request": int(r["vni_request"]), "vni_reply": int(r["vni_reply"])},
+                    )
+                )
+    return out
+
+
+@detector(FindingSpec("inner-macs", Severity.INFO, "what the inner MACs of tunnelled frames are"))
+def inner_macs(ctx: Context) -> list[Finding]:
+    """What the inner MACs of tunnelled frames are: the sending pod's eth0 and its own lxc veth."""
+    p = ctx.packets
+    in_tun = p["tunnel"].notna() & p["src_mac"].notna() & p["src_ip"].notna() & p["dst_ip"].notna()
+    cols = ["capture", "frame_no", "tunnel", "outer_src_ip", "src_mac", "dst_mac", "src_ip",
+            "dst_ip", "echo_id", "echo_seq", "ip_id", "tcp_seq"]  # fmt: skip
+    tun = p.loc[in_tun, cols]
+    if tun.empty:
+        return []
+    out = []
+    keys = ["src_mac", "dst_mac", "src_ip", "dst_ip"]
+    as_text = pd.DataFrame({k: ctx.text(k)[in_tun].where(tun[k].notna(), "-") for k in keys})
+    # conversations numbered in order of first appearance; the first rows of the first few
+    conversation = as_text.groupby(keys, sort=False).ngroup().to_numpy()
+    _, starts = np.unique(conversation, return_index=True)
+    first = as_text.iloc[starts[:MAX_INNER_MAC_FINDINGS]]
+    for k, (smac, dmac, sip, dip) in enumerate(first.itertuples(index=False)):
+        rows = tun[conversation == k]
+        sender = ctx.pod_of(ip=sip, mac=smac)
+        src_name, dst_name = ctx.mac_name(smac), ctx.mac_name(dmac)
+        first = rows.iloc[0]
+        node = ctx.node_label(first["outer_src_ip"]) or f"node {first['outer_src_ip']}"
+        if not ctx.cilium_likely and not ctx.loaded:
+            meaning = (
+                "the sender's own MAC → its next hop's MAC (a gateway, or the peer itself on one L2 segment); the frame went into the tunnel "
+                "as the sender sent it"
+            )
+        elif sender is not None and sender.mac == str(smac) and sender.host_mac == str(dmac):
+            veth = f" ({sender.host_interface})" if sender.host_interface else ""
+            hm = sender.field_sources.get("host_mac")
+            loaded = sender.confidence == "loaded" and (hm is None or hm[1] == "loaded")
+            how = (
+                ""
+                if loaded
+                else " — by Cilium's datapath rule, inferred from the captures (no dump confirms it)"
+            )
+            meaning = (
+                f"the sending pod's eth0 → its own host-side veth{veth}, both on the sending node "
+                f"({sender.node or node}){how}"
+            )
+        elif src_name and dst_name:
+            meaning = f"{src_name} → {dst_name}"
+        else:
+            meaning = (
+                "by Cilium's datapath, the sending pod's eth0 → its host-side lxc veth on the sending "
+                f"node {node}: Cilium redirects the pod's frame into the tunnel without rewriting its "
+                "Ethernet header (not confirmed by a dump)"
+            )
+        same_at_pod = _same_frame_elsewhere(ctx, rows.iloc[0])
+        same_text = (
+            f" The inner frame is the one the pod sent, unchanged ({same_at_pod})."
+            if same_at_pod
+            else ""
+        )
+        back = (ctx.text("src_ip") == str(dip)) & (ctx.text("dst_ip") == str(sip))
+        other = p.loc[in_tun & back, ["src_mac", "dst_mac"]]
+        if not other.empty:
+            omac = (str(other["src_mac"].iloc[0]), str(other["dst_mac"].iloc[0]))
+            if omac != (str(dmac), str(smac)):
+                same_text += (
+                    f" These MACs differ from those of the opposite direction ({omac[0]} → {omac[1]}): each "
+                    "direction carries its own sender's MACs, which live on different nodes."
+                )
+        statement = (
+            f"Inside the tunnel from {node}, frames {sip} → {dip} carry inner MACs {smac} → {dmac}: "
+            f"{meaning}.{same_text}"
+        )
+        evidence = [
+            Evidence(capture=str(c), frame_no=int(f))
+            for c, f in zip(rows["capture"], rows["frame_no"], strict=True)
+        ][:6]
+        out.append(
+            Finding(
+                "inner-macs",
+                Severity.INFO,
+                statement,
+                evidence,
+                {
+                    "src_mac": str(smac),
+                    "dst_mac": str(dmac),
+                    "src_ip": str(sip),
+                    "dst_ip": str(dip),
+                },
+            )
+        )
+    return out

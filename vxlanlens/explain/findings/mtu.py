@@ -1,0 +1,557 @@
+"""MTU findings: packets too large for the overlay (only with a drop or a Packet Too Big to show
+for it), Packet Too Big messages, tunnel packets fragmented on the underlay, and pod routes whose
+MTU is larger than the overlay allows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pandas as pd
+
+from ...proto import ExchangeKind, Severity
+from ..context import Context, na, vals
+from ..model import Evidence, Finding
+from ._registry import FindingSpec, detector
+from ._requests import clock_offsets_by_capture, corrected
+from ._util import (
+    DEFAULT_UNDERLAY_MTU,
+    MAX_EVIDENCE,
+    MAX_PER_KIND,
+    VXLAN_OVERHEAD,
+    _dedup,
+    _more,
+    _src_evs,
+)
+
+PTB_ANSWERS = ("packet-too-big", "frag-needed")
+OUTER_IP_HEADER = {4: 20, 6: 40}
+
+
+def _overhead(ctx: Context) -> tuple[int, str]:
+    """Bytes the tunnel adds in front of the pod's IP packet, and how that is known: measured
+    on the tunnelled frames of the captures (outer IP header + UDP length - inner IP length:
+    covers VXLAN/Geneve with options, an inner VLAN tag, an IPv4 or IPv6 underlay), else from
+    the tunnel devices of the dumps, else VXLAN over IPv4."""
+    p = ctx.packets
+    t = p[p["tunnel"].notna() & p["outer_udp_len"].notna() & p["ip_len"].notna()]
+    t = t[t["outer_ip_version"].notna() & t["decode_error"].isna()]
+    if not t.empty:
+        hdr = t["outer_ip_version"].astype(int).map(OUTER_IP_HEADER).astype(int)
+        over = hdr + t["outer_udp_len"].astype(int) - t["ip_len"].astype(int)
+        over = over[over > 0]
+        if not over.empty:
+            worst = int(over.max())
+            tunnels = "/".join(sorted({str(x).upper() for x in t["tunnel"].dropna()}))
+            versions = "/".join(f"IPv{v}" for v in sorted({int(v) for v in t["outer_ip_version"]}))
+            return worst, f"{tunnels} over {versions}, measured on {len(over)} tunnelled frame(s)"
+    if any(i.kind == "cilium_geneve" for i in ctx.topology.interfaces):
+        return VXLAN_OVERHEAD[4], "Geneve over IPv4 without options (assumed from the dumps)"
+    return VXLAN_OVERHEAD[4], "VXLAN over IPv4 (assumed: no tunnelled frame to measure)"
+
+
+def _underlay(ctx: Context, node: str | None = None) -> tuple[int, list, bool]:
+    """The underlay MTU (of ``node`` when given and known), the interfaces it comes from, and
+    whether a dump gives it (else 1500, or the largest underlay frame seen)."""
+    ifaces = [i for i in ctx.topology.interfaces if i.kind == "underlay" and i.mtu]
+    if node is not None and any(i.node == node for i in ifaces):
+        ifaces = [i for i in ifaces if i.node == node]
+    if ifaces:
+        mtu = min(int(i.mtu) for i in ifaces)  # type: ignore[arg-type]
+        return mtu, [i for i in ifaces if i.mtu == mtu], True
+    p = ctx.packets
+    eth = p["tunnel"].notna() & (p["linktype"] == 1) & p["decode_error"].isna()
+    mtu = DEFAULT_UNDERLAY_MTU
+    if eth.any():
+        tags = (p.loc[eth, "outer_vlan"].notna().astype(int) * 4).to_numpy()
+        mtu = max(mtu, int((p.loc[eth, "wire_len"].astype(int).to_numpy() - 14 - tags).max()))
+    return mtu, [], False
+
+
+@detector(
+    FindingSpec(
+        "mtu-exceeded",
+        Severity.PROBLEM,
+        "packets too large for the overlay that were dropped or answered with Packet Too Big",
+    ),
+    FindingSpec("packet-too-big", Severity.WARNING, "ICMP Packet Too Big / fragmentation needed"),
+)
+def mtu(ctx: Context) -> list[Finding]:
+    """Pod packets that may not be fragmented, larger than the underlay MTU minus the tunnel
+    overhead, with what the captures show happened to them (Packet Too Big, or not seen past
+    the sending node while the node captures were running); Packet Too Big messages grouped by
+    sender and MTU."""
+    out = _ptb(ctx)
+    p = ctx.packets
+    if not p["tunnel"].notna().any():
+        return out  # no overlay traffic: nothing to measure against
+    overhead, how = _overhead(ctx)
+    underlay, _, known = _underlay(ctx)
+    limit = underlay - overhead
+    ip_len = p["ip_len"]
+    plain = p["tunnel"].isna() & (ip_len > limit).fillna(False)
+    plain &= p["dont_fragment"].fillna(False) | (p["ip_version"] == 6).fillna(False)
+    plain &= ~p["src_ip"].astype(str).isin(ctx.underlay_ips)  # underlay traffic is not pod traffic
+    big = p[plain]
+    if big.empty:
+        return out
+    ptb_about = _quoted_by_ptb(ctx)
+    offsets = clock_offsets_by_capture(ctx)
+    local_errors = _local_tunnel_errors(ctx, offsets)
+    outer_frags = _outer_fragment_times(ctx, offsets)
+    node_points = [c for c, pt in ctx.points.items() if pt.kind == "node"]
+    answered_ptb: dict[tuple[str, int], list[Evidence]] = {}
+    dropped: dict[tuple[str, int], list[Evidence]] = {}
+    refused_locally: dict[tuple[str, int], list[Evidence]] = {}
+    carried: set[tuple[str, int]] = set()
+    for c, f, ts in zip(
+        big["capture"].astype(str), big["frame_no"].astype(int), big["ts"], strict=True
+    ):
+        seen = ctx.journey_frames(c, f)
+        packet = seen[0] if seen else (c, f)
+        if packet in answered_ptb or packet in dropped or packet in carried:
+            continue
+        if packet in refused_locally:
+            continue
+        ptb = [ptb_about[o] for o in seen if o in ptb_about]
+        if ptb:
+            answered_ptb[packet] = [Evidence(capture=c, frame_no=f), ptb[0]]
+            continue
+        if _delivered(ctx, seen):
+            carried.add(packet)  # encapsulated, or seen past the sending node: it got through
+            continue
+        t0 = corrected(ts, c, offsets)
+        if any(abs(t - t0) <= NEAR_S for t in outer_frags):
+            carried.add(packet)  # fragmented outside: outer fragments left at that time
+            continue
+        last = max(corrected(ctx.row(*o)["ts"], o[0], offsets) for o in seen)  # type: ignore[index]
+        home = ctx.points.get(seen[0][0]) if seen else None
+        home_ip = home.node_ip if home is not None else None
+        err = next(
+            (
+                e
+                for node_ip, t, e in local_errors
+                if (home_ip is None or node_ip == home_ip) and 0 <= t - last <= NEAR_S
+            ),
+            None,
+        )
+        if err is not None:
+            refused_locally[packet] = [Evidence(capture=c, frame_no=f), err]
+            continue
+        running = [n for n in node_points if n not in {o[0] for o in seen} and _running(ctx, n, ts)]
+        if running:
+            dropped[packet] = [Evidence(capture=c, frame_no=f)]
+    if not answered_ptb and not dropped and not refused_locally:
+        return out
+    counted = list(answered_ptb) + list(refused_locally) + list(dropped)
+    worst = int(
+        max(
+            int(vals(ctx.row(*k)["ip_len"]) or 0)  # type: ignore[index, call-overload]
+            for k in counted
+        )
+    )
+    assumed = "" if known else " (no dump gives it: 1500, or the largest underlay frame seen)"
+    parts = []
+    if answered_ptb:
+        parts.append(f"{len(answered_ptb)} answered with Packet Too Big / fragmentation needed")
+    if refused_locally:
+        parts.append(
+            f"{len(refused_locally)} dropped at encapsulation: the sending node answered its own "
+            "tunnel packet with ICMP fragmentation needed, an error the pod never receives (a "
+            "black hole for the pod)"
+        )
+    if dropped:
+        parts.append(
+            f"{len(dropped)} never seen on the underlay although "
+            f"{', '.join(sorted(node_points))} {'was' if len(node_points) == 1 else 'were'} capturing: dropped before encapsulation"
+        )
+    evidence = _dedup(
+        [
+            e
+            for evs in [*answered_ptb.values(), *refused_locally.values(), *dropped.values()]
+            for e in evs
+        ]
+    )
+    out.insert(
+        0,
+        Finding(
+            "mtu-exceeded",
+            Severity.PROBLEM,
+            f"{len(counted)} pod packet(s) of up to {worst} bytes that may not be fragmented exceed "
+            f"{limit} bytes, the underlay MTU {underlay}{assumed} minus the {overhead}-byte tunnel "
+            f"overhead ({how}): {'; '.join(parts)}.",
+            evidence,
+            {
+                "limit": limit,
+                "largest": worst,
+                "underlay_mtu": underlay,
+                "overhead": overhead,
+                "packets": len(counted),
+                "answered_with_ptb": len(answered_ptb),
+                "dropped": len(dropped) + len(refused_locally),
+                "dropped_at_encapsulation": len(refused_locally),
+                "encapsulated_anyway": len(carried),
+            },
+        ),
+    )
+    return out
+
+
+NEAR_S = 1.0
+"""Events this close (seconds, reference clock) are taken as about the same packet."""
+
+
+def _delivered(ctx: Context, seen: list[tuple[str, int]]) -> bool:
+    """Whether a packet was seen inside a tunnel or at a point past its sender's node."""
+    first = ctx.points.get(seen[0][0]) if seen else None
+    for c, f in seen:
+        row = ctx.row(c, f)
+        if row is not None and not na(row["tunnel"]):
+            return True
+        pt = ctx.points.get(c)
+        if first is None or pt is None:
+            continue
+        if pt.node_ip and first.node_ip and pt.node_ip != first.node_ip:
+            return True
+        if pt.pod and first.pod and pt.pod != first.pod:
+            return True
+        if pt.node and first.node and pt.node != first.node:
+            return True
+    return False
+
+
+def _local_tunnel_errors(
+    ctx: Context, offsets: dict[str, float | None]
+) -> list[tuple[str, float, Evidence]]:
+    """ICMP fragmentation needed / Packet Too Big about a packet between node addresses (a
+    tunnel packet), sent by a node to itself: (the node's address, time, evidence)."""
+    p = ctx.packets
+    if not ctx.underlay_ips:
+        return []
+    err = p[p["mtu"].notna() & p["emb_src_ip"].notna() & p["src_ip"].notna()]
+    if err.empty:
+        return []
+    src, dst = err["src_ip"].astype(str), err["dst_ip"].astype(str)
+    about = err["emb_src_ip"].astype(str)
+    err = err[(src == dst) & (about == src) & about.isin(ctx.underlay_ips)]
+    return [
+        (str(ip), corrected(ts, c, offsets), Evidence(capture=str(c), frame_no=int(f)))
+        for c, f, ts, ip in zip(
+            err["capture"], err["frame_no"], err["ts"], err["src_ip"], strict=True
+        )
+    ]
+
+
+def _outer_fragment_times(ctx: Context, offsets: dict[str, float | None]) -> list[float]:
+    """Times (reference clock) of outer fragments between node addresses."""
+    rows = _outer_fragments(ctx)
+    return [corrected(ts, c, offsets) for c, ts in zip(rows["capture"], rows["ts"], strict=True)]
+
+
+def _outer_fragments(ctx: Context) -> pd.DataFrame:
+    """IPv4 UDP fragments outside tunnels between two node (underlay) addresses."""
+    p = ctx.packets
+    if not ctx.underlay_ips:
+        return p.iloc[0:0]
+    frag = (p["more_fragments"].fillna(False) | (p["frag_offset"].fillna(0) > 0)) & (
+        p["ip_version"] == 4
+    ).fillna(False)
+    frag &= (p["ip_proto"] == 17).fillna(False) & p["tunnel"].isna()
+    rows = p[frag]
+    if rows.empty:
+        return rows
+    between = rows["src_ip"].astype(str).isin(ctx.underlay_ips) & rows["dst_ip"].astype(str).isin(
+        ctx.underlay_ips
+    )
+    return rows[between]
+
+
+def _running(ctx: Context, capture: str, ts: object) -> bool:
+    start, end = ctx.span(capture)
+    return start is not None and end is not None and start <= ts <= end  # type: ignore[operator]
+
+
+def _quoted_by_ptb(ctx: Context) -> dict[tuple[str, int], Evidence]:
+    """The packets quoted by Packet Too Big / frag-needed errors: (capture, frame) -> the error."""
+    ex = ctx.exchanges
+    out: dict[tuple[str, int], Evidence] = {}
+    if ex.empty:
+        return out
+    errs = ex[(ex["kind"] == ExchangeKind.ICMP_ERROR) & ex["answer"].isin(PTB_ANSWERS)]
+    for c, f, rc, rf in zip(
+        errs["request_capture"],
+        errs["request_frame"],
+        errs["reply_capture"],
+        errs["reply_frame"],
+        strict=True,
+    ):
+        if na(c) or na(f) or na(rc) or na(rf):
+            continue
+        for o in ctx.journey_frames(c, f):
+            out.setdefault(o, Evidence(capture=str(rc), frame_no=int(rf)))
+    return out
+
+
+def _ptb(ctx: Context) -> list[Finding]:
+    """Packet Too Big / fragmentation needed messages, one finding per sender and MTU."""
+    ex = ctx.exchanges
+    if ex.empty:
+        return []
+    errs = ex[(ex["kind"] == ExchangeKind.ICMP_ERROR) & ex["answer"].isin(PTB_ANSWERS)]
+    if errs.empty:
+        return []
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for k, (ans, sender, to, m) in enumerate(
+        zip(
+            errs["answer"].astype(str),
+            errs["responder_ip"].astype(str),
+            errs["requester_ip"].astype(str),
+            errs["mtu"],
+            strict=True,
+        )
+    ):
+        groups[(ans, sender, to, None if na(m) else int(m))].append(k)
+    overhead, how = _overhead(ctx)
+    underlay, _, known = _underlay(ctx)
+    out = []
+    for (ans, sender, to, m), at in list(groups.items())[:MAX_PER_KIND]:
+        rows = errs.iloc[at]
+        errors = {
+            (str(c), int(f))
+            for c, f in zip(rows["reply_capture"], rows["reply_frame"], strict=True)
+            if not na(c) and not na(f)
+        }
+        quoted = sorted(
+            {
+                (str(c), int(f))
+                for c, f in zip(rows["request_capture"], rows["request_frame"], strict=True)
+                if not na(c) and not na(f)
+            }
+        )
+        what = "ICMPv6 Packet Too Big" if ans == "packet-too-big" else "ICMP fragmentation needed"
+        n = len({ctx.journey_frames(*e)[0] for e in errors}) or len(rows)
+        about = (
+            f" about {', '.join(f'{c}#{f}' for c, f in quoted[:3])}{' ...' if len(quoted) > 3 else ''}"
+            if quoted
+            else ""
+        )
+        fit = underlay - overhead
+        compare = (
+            f" The overlay carries at most {fit} bytes ({'' if known else 'assumed '}underlay MTU {underlay} minus {overhead} bytes of {how})"
+            + (": the sender's path MTU agrees." if m == fit else ".")
+        )
+        out.append(
+            Finding(
+                "packet-too-big",
+                Severity.WARNING,
+                f"{n} {what} message(s) from {ctx.ip_text(sender)} to {ctx.ip_text(to)}{about}: the path MTU is {m}.{compare}",
+                _dedup(
+                    [Evidence(capture=c, frame_no=f) for c, f in sorted(errors)]
+                    + [Evidence(capture=c, frame_no=f) for c, f in quoted]
+                ),
+                {"mtu": m, "messages": n, "from": sender, "to": to, "overlay_limit": fit},
+            )
+        )
+    if len(groups) > MAX_PER_KIND:
+        out.append(
+            _more(
+                "packet-too-big",
+                Severity.WARNING,
+                len(groups) - MAX_PER_KIND,
+                "senders of Packet Too Big",
+            )
+        )
+    return out
+
+
+@detector(
+    FindingSpec(
+        "outer-fragmentation",
+        Severity.WARNING,
+        "tunnel packets whose outer (underlay) IPv4 header is fragmented",
+    )
+)
+def outer_fragmentation(ctx: Context) -> list[Finding]:
+    """Tunnel packets fragmented on the underlay: UDP fragments between node addresses (the
+    first with more-fragments set, the others with an offset), one finding per node pair,
+    each packet counted once however many captures saw it."""
+    rows = _outer_fragments(ctx)
+    if rows.empty:
+        return []
+    src, dst = rows["src_ip"].astype(str), rows["dst_ip"].astype(str)
+    out: list[Finding] = []
+    pairs: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for k, pair in enumerate(zip(src.tolist(), dst.tolist(), strict=True)):
+        pairs[pair].append(k)
+    for (s, d), at in list(pairs.items())[:MAX_PER_KIND]:
+        sub = rows.iloc[at]
+        packets = {(str(s), str(d), int(i)) for i in sub["ip_id"].dropna().astype(int)}
+        firsts = sub[(sub["frag_offset"].fillna(0) == 0) & sub["more_fragments"].fillna(False)]
+        later = sub[sub["frag_offset"].fillna(0) > 0]
+        captures = sorted({str(c) for c in sub["capture"]})
+        largest = int(sub["ip_len"].max()) if sub["ip_len"].notna().any() else None
+        per_packet = len(sub) / max(1, len(packets) * len(captures))
+        statement = (
+            f"{len(packets)} tunnel packet(s) from {ctx.ip_text(s)} to {ctx.ip_text(d)} were fragmented "
+            f"in their outer IPv4 header ({len(firsts)} first fragment(s) with more-fragments set, "
+            f"{len(later)} later fragment(s) with an offset, seen at {', '.join(captures)}): the "
+            "encapsulated packet was larger than the underlay MTU. It works only while the underlay "
+            "passes IP fragments (many cloud networks, NATs and firewalls drop them), and costs "
+            f"about {per_packet:.1f} underlay packets per pod packet plus reassembly at the receiving "
+            "node. Lower the pod MTU (route MTU) to the underlay MTU minus the tunnel overhead. "
+            "vxlanlens does not reassemble them: the pod frames inside are not decoded."
+        )
+        evidence = [
+            Evidence(capture=str(c), frame_no=int(f))
+            for c, f in zip(sub["capture"], sub["frame_no"], strict=True)
+        ][:MAX_EVIDENCE]
+        out.append(
+            Finding(
+                "outer-fragmentation",
+                Severity.WARNING,
+                statement,
+                evidence,
+                {
+                    "src": s,
+                    "dst": d,
+                    "packets": len(packets),
+                    "fragments": len(sub),
+                    "first_fragments": len(firsts),
+                    "later_fragments": len(later),
+                    "largest_fragment": largest,
+                    "captures": captures,
+                },
+            )
+        )
+    if len(pairs) > MAX_PER_KIND:
+        out.append(
+            _more("outer-fragmentation", Severity.WARNING, len(pairs) - MAX_PER_KIND, "node pairs")
+        )
+    return out
+
+
+def _same_namespace(iface_ns: str | None, route_ns: str | None) -> bool:
+    if not iface_ns or not route_ns:
+        return False
+    return (
+        iface_ns == route_ns
+        or iface_ns.endswith("/" + route_ns)
+        or route_ns.endswith("/" + iface_ns)
+    )
+
+
+@detector(
+    FindingSpec(
+        "route-mtu-too-large",
+        Severity.WARNING,
+        "routes (or the interface they use) that allow packets larger than the overlay carries",
+        also=(Severity.INFO,),
+    )
+)
+def route_mtu_too_large(ctx: Context) -> list[Finding]:
+    """Routes whose MTU (or their interface's, when the route has none) is above the underlay
+    MTU minus the tunnel overhead: pods' default routes, and node routes with an explicit MTU.
+    One finding per pod or node and MTU, naming the dump lines and the value it should be;
+    ``warning`` when the captures hold pod packets larger than the overlay carries, else
+    ``info`` (nothing was affected yet). Needs the underlay MTU from a dump."""
+    if not ctx.loaded:
+        return []
+    tunnel_used = ctx.packets["tunnel"].notna().any() or any(
+        i.kind in ("cilium_vxlan", "cilium_geneve") for i in ctx.topology.interfaces
+    )
+    if not tunnel_used:
+        return []
+    overhead, how = _overhead(ctx)
+    p = ctx.packets
+    pod_sizes = p.loc[
+        p["tunnel"].isna() & ~p["src_ip"].astype(str).isin(ctx.underlay_ips), "ip_len"
+    ].dropna()
+    largest_seen = int(pod_sizes.max()) if len(pod_sizes) else 0
+    found: dict[tuple, dict[str, Any]] = {}
+    for r in ctx.topology.routes:
+        in_pod = bool(r.namespace) and r.namespace != "host"
+        if r.mtu is None and not (in_pod and r.dst == "default"):
+            continue  # only explicit MTUs, and the pod's default route (it carries the traffic)
+        mtu_v, from_iface = r.mtu, None
+        if mtu_v is None:
+            ifaces = [
+                i
+                for i in ctx.topology.interfaces
+                if i.name == r.dev and _same_namespace(i.namespace, r.namespace) and i.mtu
+            ]
+            if not ifaces:
+                continue
+            from_iface = ifaces[0]
+            mtu_v = from_iface.mtu
+        node = r.node
+        if node is None and in_pod:
+            node = next(
+                (q.node for q in ctx.topology.pods if _same_namespace(q.label, r.namespace)), None
+            )
+        underlay, u_ifaces, known = _underlay(ctx, node)
+        if not known:
+            continue
+        limit = underlay - overhead
+        if int(mtu_v) <= limit:  # type: ignore[arg-type]
+            continue
+        who = f"pod {r.namespace}" if in_pod else f"node {r.node}"
+        g = found.setdefault(
+            (who, int(mtu_v), limit),  # type: ignore[arg-type]
+            {"routes": [], "ifaces": u_ifaces, "underlay": underlay, "node": node, "from": []},
+        )
+        g["routes"].append(r)
+        if from_iface is not None:
+            g["from"].append(from_iface)
+    out: list[Finding] = []
+    for (who, mtu_v, limit), g in list(found.items())[:MAX_PER_KIND]:
+        routes = g["routes"]
+        lines = [
+            f"`{r.text.strip()}`" if r.text else f"`{r.dst} via {r.via} dev {r.dev}`"
+            for r in routes
+        ]
+        shown = ", ".join(lines[:3]) + (f" and {len(lines) - 3} more" if len(lines) > 3 else "")
+        via_iface = (
+            f" (through the {mtu_v}-byte MTU of {g['from'][0].name}: the route sets none)"
+            if g["from"]
+            else ""
+        )
+        u_text = ", ".join(f"{i.name} on {i.node}" for i in g["ifaces"][:2])
+        affected = largest_seen > limit
+        consequence = (
+            f"the captures hold pod packets of up to {largest_seen} bytes, which do not fit"
+            if affected
+            else f"no packet of the captures is larger than {limit} bytes, so nothing was affected yet"
+        )
+        statement = (
+            f"{'Route' if len(lines) == 1 else f'{len(lines)} routes'} {shown} of {who} "
+            f"{'allows' if len(lines) == 1 else 'allow'} {mtu_v}-byte packets{via_iface}, but the "
+            f"overlay carries at most {limit} bytes: the underlay MTU {g['underlay']} ({u_text}) "
+            f"minus {overhead} bytes of tunnel overhead ({how}). The MTU should be {limit}: IPv6 "
+            f"packets and IPv4 packets with DF of {limit + 1} to {mtu_v} bytes cannot cross the "
+            f"tunnel whole; {consequence}."
+        )
+        evidence = [e for r in routes[:4] for e in _src_evs(r.source)]
+        evidence += [e for i in g["ifaces"][:1] for e in _src_evs(i.source)]
+        evidence += [e for i in g["from"][:1] for e in _src_evs(i.source)]
+        out.append(
+            Finding(
+                "route-mtu-too-large",
+                Severity.WARNING if affected else Severity.INFO,
+                statement,
+                _dedup(evidence),
+                {
+                    "where": who,
+                    "node": g["node"],
+                    "routes": [
+                        r.text.strip() if r.text else f"{r.dst} via {r.via} dev {r.dev}"
+                        for r in routes
+                    ],
+                    "mtu": mtu_v,
+                    "should_be": limit,
+                    "underlay_mtu": g["underlay"],
+                    "overhead": overhead,
+                    "largest_packet_seen": largest_seen,
+                },
+            )
+        )
+    return out

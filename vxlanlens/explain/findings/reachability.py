@@ -1,0 +1,560 @@
+"""Reachability findings: requests nobody answered, requests answered only after a while, and
+requests answered by an ICMP error; one finding per flow (a requester asking one target)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ...proto import ExchangeKind, Severity
+from ..context import Context, Row, na, vals
+from ..model import Evidence, Finding
+from ._registry import FindingSpec, detector
+from ._requests import Exchange, Flow, clock_offsets_by_capture, corrected, flows, runs, seq_text
+from ._util import MAX_EVIDENCE, MAX_PER_KIND, _dedup, _more, _route_gateways
+
+UNANSWERED_IDS = {
+    ExchangeKind.ND: "ns-unanswered",
+    ExchangeKind.ARP: "arp-unanswered",
+    ExchangeKind.ECHO: "echo-unanswered",
+    ExchangeKind.TCP: "tcp-unanswered",
+}
+WHAT = {
+    ExchangeKind.ND: ("Neighbor Solicitation", "Neighbor Solicitations"),
+    ExchangeKind.ARP: ("ARP request", "ARP requests"),
+    ExchangeKind.ECHO: ("echo request", "echo requests"),
+    ExchangeKind.TCP: ("TCP SYN", "TCP SYNs"),
+}
+MAX_GAPS = 10
+"""Gaps of one flow listed one by one in a transient-failure finding's details."""
+
+
+def _plural(n: int, kind: str) -> str:
+    one, many = WHAT[kind]  # type: ignore[index]
+    return f"{n} {one if n == 1 else many}"
+
+
+def _seconds(s: float) -> str:
+    if s < 1e-3:
+        return f"{s * 1e6:.0f} µs"
+    if s < 1:
+        return f"{s * 1e3:.1f} ms"
+    return f"{s:.1f} s"
+
+
+class _Flows:
+    """Row access for the flows' exchanges (the exchanges table, column by column)."""
+
+    def __init__(self, ctx: Context) -> None:
+        ex = ctx.exchanges
+        self.ctx = ctx
+        self.ex = ex
+        self.cols = {
+            c: ex[c].tolist()
+            for c in ("key", "request_capture", "request_frame", "reply_capture", "reply_frame",
+                      "requester_ip", "requester_mac", "responder_ip", "responder_mac", "ts",
+                      "latency_s", "answer", "icmp_type", "icmp_code", "ip_version")
+        }  # fmt: skip
+        self.offsets = clock_offsets_by_capture(ctx)
+
+    def get(self, column: str, pos: int) -> Any:
+        """The value of ``column`` at row ``pos`` of the exchanges table (None for nulls)."""
+        return vals(self.cols[column][pos])
+
+    def who(self, flow: Flow, x: Exchange) -> str:
+        """The requester, named as a pod when the topology knows it."""
+        pos = x.rows[0]
+        ip, mac = self.get("requester_ip", pos), self.get("requester_mac", pos)
+        return self.ctx.pod_label(ip=ip, mac=mac) or str(ip if ip is not None else flow.requester)
+
+    def frames(self, xs: list[Exchange], with_answers: bool = False) -> list[Evidence]:
+        """Evidence: the request frames of the exchanges (every observation point), capped."""
+        out: list[Evidence] = []
+        for x in xs:
+            for pos in x.rows:
+                c, f = self.get("request_capture", pos), self.get("request_frame", pos)
+                if c is not None and f is not None:
+                    out.append(Evidence(capture=str(c), frame_no=int(f)))
+                if with_answers and pos == x.answer_row:
+                    c, f = self.get("reply_capture", pos), self.get("reply_frame", pos)
+                    if c is not None and f is not None:
+                        out.append(Evidence(capture=str(c), frame_no=int(f)))
+            if len(out) >= MAX_EVIDENCE:
+                break
+        return _dedup(out)
+
+    def answered_at(self, x: Exchange) -> tuple[str, float]:
+        """Where the exchange's answer was seen (``capture#frame``) and when (reference clock)."""
+        pos = x.answer_row if x.answer_row is not None else x.rows[0]
+        c, f = self.get("reply_capture", pos), self.get("reply_frame", pos)
+        lat = self.get("latency_s", pos)
+        t = corrected(self.cols["ts"][pos], self.get("request_capture", pos), self.offsets)
+        return f"{c}#{f}", t + (float(lat) if lat is not None else 0.0)
+
+    def ends(self, xs: list[Exchange]) -> tuple[str, str]:
+        """The first and last request frames of ``xs`` (retransmissions included) as
+        ``capture#frame``, both from the one capture that saw most of them (a pod's first)."""
+        per: dict[str, list[int]] = {}
+        cover: dict[str, set[int]] = {}
+        for k, x in enumerate(xs):
+            for pos in x.rows:
+                c, f = self.get("request_capture", pos), self.get("request_frame", pos)
+                if c is not None and f is not None:
+                    per.setdefault(str(c), []).append(int(f))
+                    cover.setdefault(str(c), set()).add(k)
+            for _, c, f in x.copies:
+                per.setdefault(c, []).append(f)
+        if not per:
+            return "{}#{}".format(*xs[0].frame), "{}#{}".format(*xs[-1].last_frame)
+
+        def rank(cap: str) -> tuple[int, int]:
+            pt = self.ctx.points.get(cap)
+            return (len(cover.get(cap, ())), 1 if pt is not None and pt.kind == "pod" else 0)
+
+        cap = max(per, key=rank)
+        return f"{cap}#{min(per[cap])}", f"{cap}#{max(per[cap])}"
+
+    def tries(self, xs: list[Exchange]) -> int:
+        """Requests sent, retransmissions included."""
+        return sum(1 + x.retransmissions for x in xs)
+
+
+def _flow_text(flow: Flow, pos: int, view: _Flows) -> str:
+    """The flow, as a user reads it: ``fd00::1 > fd00::2 id 44`` / ``for fd00::77``."""
+    if flow.kind == ExchangeKind.ECHO:
+        src = view.get("requester_ip", pos)
+        return f"{src} > {flow.target} id {flow.extra}"
+    if flow.kind == ExchangeKind.TCP:
+        src = view.get("requester_ip", pos)
+        return f"{src} > {flow.target} port {flow.extra}"
+    return f"for {flow.target}"
+
+
+def _nd_reason(ctx: Context, target: str, routers: set[str]) -> str:
+    if target in routers:
+        return (
+            "it is the pod's router IP, which Cilium's eBPF program on the lxc veth should answer: "
+            "check that the endpoint's programs are loaded (cilium-dbg bpf endpoint list / cilium-dbg endpoint list)"
+        )
+    if ctx.topology.pod_by_ip(target) is not None:
+        return "it is a pod address; Cilium answers an NS for a local endpoint, so the endpoint may not be local or not ready"
+    return (
+        "Cilium's eBPF answers an NS only for the router IP and local endpoints and drops the rest "
+        '("Unknown L3 target address"), so a solicitation for another address stays unanswered'
+    )
+
+
+ARP_REASON = (
+    "Cilium's eBPF on the lxc veth answers ARP for any target except the pod's own address, so no answer "
+    "means the lxc program is missing or the frame never reached it"
+)
+
+
+@detector(
+    FindingSpec("ns-unanswered", Severity.PROBLEM, "Neighbor Solicitations nobody answered"),
+    FindingSpec("arp-unanswered", Severity.PROBLEM, "ARP requests nobody answered"),
+    FindingSpec("echo-unanswered", Severity.PROBLEM, "echo requests nobody answered"),
+    FindingSpec(
+        "tcp-unanswered",
+        Severity.PROBLEM,
+        "TCP SYNs (and their retransmissions) that got no answer at all (the SYN-unanswered finding)",
+    ),
+    FindingSpec(
+        "transient-failure",
+        Severity.WARNING,
+        "requests of one flow unanswered for a while, then answered: the flow recovered",
+    ),
+)
+def unanswered(ctx: Context) -> list[Finding]:
+    """Requests nobody answered (one finding per flow, with where the last one was last seen),
+    and flows whose requests went unanswered for a while and were answered later."""
+    fl = flows(ctx)
+    if not fl:
+        return []
+    view = _Flows(ctx)
+    routers = (
+        set(ctx.topology.router_ips()) | set(_route_gateways(ctx, 6)) | set(_route_gateways(ctx, 4))
+    )
+    out: list[Finding] = []
+    count: dict[str, int] = {}
+    for flow in fl:
+        if flow.kind == ExchangeKind.ARP and flow.target == str(
+            view.get("requester_ip", flow.exchanges[0].rows[0])
+        ):
+            continue  # an announcement of the requester's own address
+        parts = runs(flow)
+        gaps = [
+            (k, xs)
+            for k, (outcome, xs) in enumerate(parts)
+            if outcome == "unanswered" and any(o == "answered" for o, _ in parts[k + 1 :])
+        ]
+        in_gap = {k for k, _ in gaps}
+        tail = [xs for k, (o, xs) in enumerate(parts) if o == "unanswered" and k not in in_gap]
+        if gaps:
+            fid = "transient-failure"
+            count[fid] = count.get(fid, 0) + 1
+            if count[fid] <= MAX_PER_KIND:
+                out.append(_transient(ctx, view, flow, parts, gaps, routers))
+        for xs in tail:
+            fid = UNANSWERED_IDS[flow.kind]  # type: ignore[index]
+            count[fid] = count.get(fid, 0) + 1
+            if count[fid] <= MAX_PER_KIND:
+                answered_before = [x for o, ys in parts if o == "answered" for x in ys]
+                out.append(_never(ctx, view, flow, xs, answered_before, routers))
+    for fid, n in count.items():
+        if n > MAX_PER_KIND:
+            sev = Severity.WARNING if fid == "transient-failure" else Severity.PROBLEM
+            out.append(_more(fid, sev, n - MAX_PER_KIND, "flows of the same kind"))
+    return out
+
+
+ICMP4_UNREACH = {0: "network unreachable", 1: "host unreachable", 2: "protocol unreachable",
+                 3: "port unreachable", 9: "network administratively prohibited",
+                 10: "host administratively prohibited", 13: "communication administratively prohibited"}  # fmt: skip
+ICMP6_UNREACH = {0: "no route to destination", 1: "communication administratively prohibited",
+                 2: "beyond scope of source address", 3: "address unreachable", 4: "port unreachable",
+                 5: "source address failed ingress/egress policy", 6: "reject route to destination"}  # fmt: skip
+PTB_ANSWERS = ("packet-too-big", "frag-needed")
+REFUSALS = {(4, 3), (4, 9), (4, 10), (4, 13), (6, 1), (6, 4), (6, 5)}
+"""(IP version, code) of destination-unreachable errors that refuse rather than fail to deliver."""
+
+
+def _error_text(view: _Flows, pos: int) -> tuple[str, bool]:
+    """What an ICMP error row says, and whether it is a refusal (port closed, prohibited)."""
+    answer = str(view.get("answer", pos) or "ICMP error")
+    version = view.get("ip_version", pos)
+    code = view.get("icmp_code", pos)
+    if answer == "dest-unreachable" and code is not None:
+        names = ICMP6_UNREACH if version == 6 else ICMP4_UNREACH
+        icmp = "ICMPv6" if version == 6 else "ICMP"
+        name = names.get(int(code), f"code {code}")
+        return f"{icmp} destination unreachable ({name}, code {code})", (
+            version,
+            int(code),
+        ) in REFUSALS
+    return answer.replace("-", " "), False
+
+
+@detector(
+    FindingSpec(
+        "destination-unreachable",
+        Severity.PROBLEM,
+        "requests answered by an ICMP destination unreachable (or another ICMP error)",
+        also=(Severity.WARNING,),
+    )
+)
+def answered_by_error(ctx: Context) -> list[Finding]:
+    """Requests (echo, TCP SYN) answered by an ICMP error instead of a reply: one finding per
+    flow, naming the error, who sent it and whether it refused (warning) or failed to deliver
+    (problem)."""
+    candidates = [f for f in flows(ctx) if any(x.outcome == "error" for x in f.exchanges)]
+    if not candidates:
+        return []
+    view = _Flows(ctx)
+
+    def unreachable(x: Exchange) -> bool:
+        # Packet Too Big / fragmentation needed are the MTU findings' (packet-too-big)
+        return x.outcome == "error" and view.get("answer", x.error_row) not in PTB_ANSWERS
+
+    fl = [f for f in candidates if any(unreachable(x) for x in f.exchanges)]
+    if not fl:
+        return []
+    out: list[Finding] = []
+    for flow in fl[:MAX_PER_KIND]:
+        xs = [x for x in flow.exchanges if unreachable(x)]
+        pos = xs[0].error_row
+        assert pos is not None
+        text, refusal = _error_text(view, pos)
+        sender = view.get("responder_ip", pos)
+        sender_text = view.ctx.ip_text(sender) if sender is not None else "?"
+        who = view.who(flow, xs[0])
+        seqs = seq_text(xs, "seq" if flow.kind == ExchangeKind.ECHO else "source ports")
+        subject = (
+            f"{_plural(len(xs), flow.kind)} {_flow_text(flow, xs[0].rows[0], view)}"
+            + (f" ({seqs})" if seqs else "")
+            + f" from {who}"
+        )
+        consequence = (
+            f"{sender} refused it (a closed port or a policy), so the path up to {sender} works"
+            if refusal
+            else "the sender of the error could not deliver it"
+        )
+        errors = []
+        for x in xs:
+            p = x.error_row
+            c, f = view.get("reply_capture", p), view.get("reply_frame", p)
+            if c is not None and f is not None:
+                errors.append(Evidence(capture=str(c), frame_no=int(f)))
+        statement = (
+            f"{subject} {'was' if len(xs) == 1 else 'were'} answered by {text} from {sender_text} "
+            f"(at {errors[0] if errors else '?'}): {consequence}. This is an answer, not a loss."
+        )
+        out.append(
+            Finding(
+                "destination-unreachable",
+                Severity.WARNING if refusal else Severity.PROBLEM,
+                statement,
+                _dedup(view.frames(xs)[: MAX_EVIDENCE // 2] + errors),
+                {
+                    "kind": str(flow.kind),
+                    "target": flow.target,
+                    "requester": who,
+                    "error": text,
+                    "icmp_type": view.get("icmp_type", pos),
+                    "icmp_code": view.get("icmp_code", pos),
+                    "error_from": None if sender is None else str(sender),
+                    "exchanges": len(xs),
+                    "refusal": refusal,
+                },
+            )
+        )
+    if len(fl) > MAX_PER_KIND:
+        out.append(
+            _more(
+                "destination-unreachable",
+                Severity.PROBLEM,
+                len(fl) - MAX_PER_KIND,
+                "flows answered by ICMP errors",
+            )
+        )
+    return out
+
+
+def _never(
+    ctx: Context,
+    view: _Flows,
+    flow: Flow,
+    xs: list[Exchange],
+    answered_before: list[Exchange],
+    routers: set[str],
+) -> Finding:
+    """One flow's requests that nobody answered."""
+    fid = UNANSWERED_IDS[flow.kind]  # type: ignore[index]
+    first, last = xs[0], xs[-1]
+    who = view.who(flow, first)
+    tries = view.tries(xs)
+    n = len(xs)
+    tries_text = f" ({tries} tries)" if tries > n else ""
+    span = last.end_ts - first.ts
+    over = (
+        f", {view.ends(xs)[0]} to {view.ends(xs)[1]} over {_seconds(span)}"
+        if n > 1 or last.last_try is not None
+        else ""
+    )
+    seqs = seq_text(xs, "seq" if flow.kind == ExchangeKind.ECHO else "source ports")
+    before = ""
+    if answered_before:
+        where, _ = view.answered_at(answered_before[-1])
+        before = f" Earlier requests of this flow were answered ({len(answered_before)}, the last at {where}); no later request of this flow was answered."
+    if flow.kind == ExchangeKind.ND:
+        reason = _nd_reason(ctx, flow.target, routers)
+        what = "Neighbor Solicitation" if n == 1 else f"{n} Neighbor Solicitations"
+        statement = f"{what} from {who} for {flow.target} {'was' if n == 1 else 'were'} never answered{tries_text}{over}: {reason}."
+    elif flow.kind == ExchangeKind.ARP:
+        what = "ARP request" if n == 1 else f"{n} ARP requests"
+        statement = f"{what} from {who} for {flow.target} {'was' if n == 1 else 'were'} never answered{tries_text}{over}: {ARP_REASON}."
+    else:
+        last_seen = _last_seen(ctx, view.ex.iloc[last.rows])
+        if flow.kind == ExchangeKind.ECHO and (
+            ctx.loaded
+            and ctx.topology.pod_by_ip(flow.target) is None
+            and flow.target not in ctx.underlay_ips
+        ):
+            home = ctx.topology.node_by_pod_cidr(flow.target)
+            last_seen += f"; no pod of the dumps has {flow.target}" + (
+                f" (it lies in the pod CIDR of {home.label})" if home else ""
+            )
+        key = view.get("key", first.rows[0])
+        if flow.kind == ExchangeKind.ECHO:
+            if n == 1:
+                head = f"Echo request {key} from {who} was never answered{tries_text}"
+            else:
+                head = f"{n} echo requests {_flow_text(flow, first.rows[0], view)} ({seqs}) from {who} were never answered{tries_text}{over}"
+            statement = f"{head}; {'the last one: ' if n > 1 else ''}{last_seen}."
+        else:
+            if n == 1:
+                head = f"TCP SYN {key} from {who} got no answer (no SYN/ACK, RST or ICMP error){tries_text}"
+            else:
+                head = f"{n} connection attempts {_flow_text(flow, first.rows[0], view)} ({seqs}) from {who} got no answer (no SYN/ACK, RST or ICMP error){tries_text}{over}"
+            statement = f"{head}; {'the last one: ' if n > 1 else ''}{last_seen}."
+    statement += before
+    details: dict[str, Any] = {
+        "key": str(view.get("key", first.rows[0])),
+        "target": flow.target,
+        "requester": who,
+        "exchanges": n,
+        "tries": tries,
+        "first_frame": view.ends(xs)[0],
+        "last_frame": view.ends(xs)[1],
+        "duration_s": round(span, 6),
+    }
+    if flow.kind == ExchangeKind.ECHO:
+        details["echo_id"] = flow.extra
+        details["seq"] = sorted({int(x.seq) for x in xs if x.seq is not None})[:100]
+    if flow.kind == ExchangeKind.TCP:
+        details["dport"] = flow.extra
+        details["sports"] = sorted({int(x.seq) for x in xs if x.seq is not None})[:100]
+    if answered_before:
+        details["answered_before"] = len(answered_before)
+    return Finding(fid, Severity.PROBLEM, statement, view.frames(xs), details)
+
+
+def _transient(
+    ctx: Context,
+    view: _Flows,
+    flow: Flow,
+    parts: list[tuple[str, list[Exchange]]],
+    gaps: list[tuple[int, list[Exchange]]],
+    routers: set[str],
+) -> Finding:
+    """One flow whose requests went unanswered, then were answered: how long, how many tries,
+    where it recovered."""
+    who = view.who(flow, flow.exchanges[0])
+    listed = []
+    lost: list[Exchange] = []
+    for k, xs in gaps:
+        recovered = parts[k + 1][1][0]
+        where, t_ans = view.answered_at(recovered)
+        listed.append(
+            {
+                "exchanges": len(xs),
+                "tries": view.tries(xs),
+                "first_frame": view.ends(xs)[0],
+                "last_frame": view.ends(xs)[1],
+                "window_s": round(xs[-1].end_ts - xs[0].ts, 6),
+                "recovered_frame": where,
+                "recovered_after_s": round(t_ans - xs[0].ts, 6),
+                "seq": sorted({int(x.seq) for x in xs if x.seq is not None})[:100],
+            }
+        )
+        lost.extend(xs)
+    g0 = listed[0]
+    n, tries = len(lost), view.tries(lost)
+    word = "seq" if flow.kind == ExchangeKind.ECHO else "source ports"
+    seqs = seq_text(lost, word) if flow.kind in (ExchangeKind.ECHO, ExchangeKind.TCP) else ""
+    seqs = f" ({seqs})" if seqs else ""
+    # requests as the sender sent them: retransmissions included, and said
+    tries_text = (
+        f" ({n} {'request' if n == 1 else 'requests'} and {tries - n} "
+        f"{'retransmission' if tries - n == 1 else 'retransmissions'})"
+        if tries > n
+        else ""
+    )
+    over = f" over {_seconds(g0['window_s'])}" if g0["window_s"] > 0 else ""
+    if flow.kind in (ExchangeKind.ND, ExchangeKind.ARP):
+        subject = f"{_plural(tries, flow.kind)} from {who} for {flow.target}"
+    else:
+        flow_text = _flow_text(flow, flow.exchanges[0].rows[0], view)
+        subject = f"{_plural(tries, flow.kind)} {flow_text}{seqs} from {who}"
+    answered = sum(1 for x in flow.exchanges if x.outcome == "answered")
+    statement = (
+        f"{subject} went unanswered{tries_text}{over} (first at {g0['first_frame']}, last at {g0['last_frame']}"
+        + (f", in {len(listed)} separate gaps" if len(listed) > 1 else "")
+        + f"), then the flow recovered: answered at {g0['recovered_frame']}, {_seconds(g0['recovered_after_s'])} "
+        f"after the first unanswered request ({_seconds(max(0.0, g0['recovered_after_s'] - g0['window_s']))} "
+        f"after the last). {answered} of {len(flow.exchanges)} exchanges of this flow were answered."
+    )
+    if flow.kind == ExchangeKind.ARP:
+        statement += f" While it lasted, {flow.target} could not be resolved."
+    if flow.kind == ExchangeKind.ND:
+        statement += (
+            f" While it lasted, {flow.target} could not be resolved: "
+            + _nd_reason(ctx, flow.target, routers).split(":")[0]
+            + "."
+        )
+    elif flow.kind in (ExchangeKind.ECHO, ExchangeKind.TCP):
+        statement += f" The last unanswered one: {_last_seen(ctx, view.ex.iloc[lost[-1].rows])}."
+    recovered_x = parts[gaps[0][0] + 1][1][0]
+    evidence = _dedup(
+        view.frames(lost)[: MAX_EVIDENCE - 2] + view.frames([recovered_x], with_answers=True)
+    )
+    details: dict[str, Any] = {
+        "kind": str(flow.kind),
+        "target": flow.target,
+        "requester": who,
+        "unanswered": n,
+        "tries": tries,
+        "answered": answered,
+        "exchanges": len(flow.exchanges),
+        "first_frame": g0["first_frame"],
+        "last_frame": listed[-1]["last_frame"],
+        "recovered_frame": g0["recovered_frame"],
+        "recovered_after_s": g0["recovered_after_s"],
+        "gaps": listed[:MAX_GAPS],
+    }
+    if len(listed) > MAX_GAPS:
+        details["gaps_not_shown"] = len(listed) - MAX_GAPS
+    return Finding("transient-failure", Severity.WARNING, statement, evidence, details)
+
+
+def _furthest(ctx: Context, seen: list[tuple[str, int]], exchange: pd.Series) -> tuple[str, int]:
+    """The observation furthest along the path (sending pod, sending node, receiving node,
+    receiving pod), the latest in time among equals: clocks of different captures cannot
+    order packets a few microseconds apart, the path can."""
+    rowsof = [(c, f, ctx.row(c, f)) for c, f in seen]
+    tunnelled = [r for _, _, r in rowsof if r is not None and not na(r["tunnel"])]
+    src_node = str(tunnelled[0]["outer_src_ip"]) if tunnelled else None
+    dst_node = str(tunnelled[0]["outer_dst_ip"]) if tunnelled else None
+    requester = ctx.pod_label(ip=exchange["requester_ip"], mac=exchange["requester_mac"])
+
+    def rank(item: tuple[str, int, Row | None]) -> float:
+        cap, _, r = item
+        p = ctx.points.get(cap)
+        if p is None or r is None:
+            return 0.0
+        if p.kind == "pod":
+            return 0.0 if p.pod == requester else 3.0
+        inside = not na(r["tunnel"])
+        if p.node_ip is not None and p.node_ip == dst_node:
+            return 2.0 if inside else 2.5
+        if p.node_ip is not None and p.node_ip == src_node:
+            return 1.0 if inside else 0.5
+        return 1.5
+
+    best = max(enumerate(rowsof), key=lambda it: (rank(it[1]), it[0]))[1]
+    return best[0], best[1]
+
+
+def _last_seen(ctx: Context, rows: pd.DataFrame) -> str:
+    """Where an unanswered request was last seen, and which captures did not see it."""
+    seen: list[tuple[str, int]] = []
+    for c, f in zip(rows["request_capture"], rows["request_frame"], strict=True):
+        if not na(c):
+            seen.append((str(c), int(f)))
+    if seen:
+        seen = ctx.journey_frames(*seen[0])
+    last_cap, last_frame = _furthest(ctx, seen, rows.iloc[0])
+    row = ctx.row(last_cap, last_frame)
+    inside = ""
+    if row is not None and not na(row["tunnel"]):
+        inside = f" inside {str(row['tunnel']).upper()} from {ctx.ip_text(row['outer_src_ip'])} to {ctx.ip_text(row['outer_dst_ip'])}"
+    where = ctx.point_text(last_cap).removeprefix(last_cap).strip(" ()")
+    iface = ctx.interface_at(row) if row is not None else None
+    if iface:
+        where = f"{iface}; {where}" if where else iface
+    text = (
+        f"it was last seen at {last_cap}#{last_frame}" + (f" ({where})" if where else "") + inside
+    )
+    caps_seen = {c for c, _ in seen}
+    # compared in the reference clock: captures of different machines have different clocks
+    offsets = clock_offsets_by_capture(ctx)
+    ts = corrected(row["ts"], last_cap, offsets) if row is not None else None
+    running, maybe = [], []
+    for c, p in ctx.points.items():
+        if c in caps_seen or ts is None or p.kind not in ("node", "pod"):
+            continue
+        start, end = ctx.span(c)
+        if start is None:
+            continue
+        if corrected(start, c, offsets) > ts:
+            continue
+        end_s = corrected(end, c, offsets) if end is not None else None
+        (running if end_s is not None and end_s >= ts else maybe).append(c)
+    if running:
+        text += f"; {', '.join(running)} captured before and after it and did not see it"
+    if maybe:
+        text += f"; {', '.join(maybe)} did not see it either (its last frame is earlier: it may have stopped)"
+    if (running or maybe) and row is not None and not na(row["tunnel"]):
+        text += ": it was lost after leaving the sending node (in the underlay, or in the receiving node's datapath)"
+    return text

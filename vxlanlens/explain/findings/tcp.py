@@ -1,0 +1,330 @@
+"""TCP findings: connections refused, connections reset after the handshake, retransmitted
+segments. (SYNs with no answer at all are ``tcp-unanswered``, in :mod:`.reachability`.)
+
+Each TCP packet is counted once however many capture points saw it (journeys), and what
+repeats is grouped per connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...proto import ExchangeKind, Severity
+from ..context import Context, na
+from ..model import Evidence, Finding
+from ._registry import FindingSpec, detector
+from ._requests import flows
+from ._util import MAX_EVIDENCE, MAX_PER_KIND, _dedup, _more
+
+TCP_RST = 0x04
+TCP_SYN = 0x02
+
+
+def _point_of(p: pd.DataFrame) -> pd.Series:
+    """Observation point of each row: the capture, plus the interface or ifindex when known."""
+    cap = p["capture"].astype(str)
+    iface = p["interface"].astype(object).where(p["interface"].notna(), None)
+    ifx = p["ifindex"].astype(object).where(p["ifindex"].notna(), None)
+    extra = [
+        f"/{i}" if i is not None else (f"/if{x}" if x is not None else "")
+        for i, x in zip(iface.tolist(), ifx.tolist(), strict=True)
+    ]
+    return cap + pd.Series(extra, index=p.index, dtype=object)
+
+
+def _conn_key(src: str, sport: int, dst: str, dport: int) -> tuple[str, int, str, int]:
+    """A connection's key, the same for both directions."""
+    a, b = (src, sport), (dst, dport)
+    return (*a, *b) if a <= b else (*b, *a)  # type: ignore[return-value]
+
+
+@detector(
+    FindingSpec(
+        "connection-refused",
+        Severity.INFO,
+        "TCP SYNs answered by RST: the network delivered them, the destination refused",
+    )
+)
+def connection_refused(ctx: Context) -> list[Finding]:
+    """SYNs answered by RST or RST/ACK: one finding per flow (requester, destination, port),
+    naming who answered and how the answer came back."""
+    out: list[Finding] = []
+    ex = ctx.exchanges
+    refused = []
+    for flow in flows(ctx):
+        if flow.kind != ExchangeKind.TCP:
+            continue
+        xs = [
+            x
+            for x in flow.exchanges
+            if x.answered and str(ex["answer"].iloc[x.answer_row]) == "rst"  # type: ignore[call-overload]
+        ]
+        if xs:
+            refused.append((flow, xs))
+    for flow, xs in refused[:MAX_PER_KIND]:
+        first = ex.iloc[xs[0].answer_row]  # type: ignore[call-overload]
+        who = ctx.pod_label(ip=first["requester_ip"], mac=first["requester_mac"]) or str(
+            first["requester_ip"]
+        )
+        responder = ctx.ip_text(first["responder_ip"])
+        reply = (str(first["reply_capture"]), int(first["reply_frame"]))
+        path = _came_back(ctx, reply)
+        sports = sorted({int(x.seq) for x in xs if x.seq is not None})
+        n = len(xs)
+        evidence = [Evidence(capture=x.frame[0], frame_no=x.frame[1]) for x in xs[:4]]
+        evidence.append(Evidence(capture=reply[0], frame_no=reply[1]))
+        if path["tunnelled_at"]:
+            c, f = path["tunnelled_at"]
+            evidence.append(Evidence(capture=c, frame_no=f))
+        statement = (
+            f"{'A connection' if n == 1 else f'{n} connections'} from {who} to "
+            f"{flow.target} port {flow.extra} {'was' if n == 1 else 'were'} refused: the SYN was "
+            f"answered by RST/ACK from {responder} (at {reply[0]}#{reply[1]}). {path['text']} "
+            f"Nothing listens on port {flow.extra} at {responder} (or a firewall there answers "
+            "with RST)."
+        )
+        out.append(
+            Finding(
+                "connection-refused",
+                Severity.INFO,
+                statement,
+                _dedup(evidence),
+                {
+                    "requester": who,
+                    "target": flow.target,
+                    "dport": flow.extra,
+                    "sports": sports[:100],
+                    "attempts": n,
+                    "answered_by": str(first["responder_ip"]),
+                    "through_tunnel": bool(path["tunnelled_at"]),
+                },
+            )
+        )
+    if len(refused) > MAX_PER_KIND:
+        out.append(
+            _more(
+                "connection-refused",
+                Severity.INFO,
+                len(refused) - MAX_PER_KIND,
+                "refused connections",
+            )
+        )
+    return out
+
+
+def _came_back(ctx: Context, reply: tuple[str, int]) -> dict[str, Any]:
+    """How an answer travelled: the tunnel it was seen in (the first observation inside one)."""
+    for c, f in ctx.journey_frames(*reply):
+        row = ctx.row(c, f)
+        if row is not None and not na(row["tunnel"]):
+            src, dst = ctx.ip_text(row["outer_src_ip"]), ctx.ip_text(row["outer_dst_ip"])
+            return {
+                "tunnelled_at": (c, f),
+                "text": f"The RST came back through the tunnel ({str(row['tunnel']).upper()} from "
+                f"{src} to {dst}, at {c}#{f}), so the overlay path works both ways.",
+            }
+    return {
+        "tunnelled_at": None,
+        "text": "The RST was not seen inside a tunnel in these captures (answered locally, or "
+        "no capture on the underlay).",
+    }
+
+
+def _tcp(ctx: Context) -> pd.DataFrame:
+    """TCP packets with their observation point and a packet id shared by every observation of
+    one packet (its first journey observation)."""
+    p = ctx.packets
+    tcp = p[p["tcp_flags"].notna() & p["src_ip"].notna() & p["sport"].notna()]
+    if tcp.empty:
+        return tcp
+    cols = ["capture", "frame_no", "src_ip", "dst_ip", "sport", "dport", "tcp_flags", "tcp_seq",
+            "payload_len", "ts"]  # fmt: skip
+    out = tcp[cols].copy()
+    out["capture"] = out["capture"].astype(str)
+    out["src_ip"], out["dst_ip"] = out["src_ip"].astype(str), out["dst_ip"].astype(str)
+    out["point"] = _point_of(tcp)
+    # copies of one packet in several tunnels (a mirror session sending it in several VNIs) are
+    # copies, not retransmissions: a sender's retransmission keeps its tunnel and VNI
+    out["carrier"] = (
+        tcp["vni"].astype("Int64").astype(str)
+        + "/"
+        + tcp["outer_src_ip"].astype(str)
+        + "/"
+        + tcp["outer_dst_ip"].astype(str)
+    )
+    out["packet"] = [
+        ctx.journey_frames(c, f)[0]
+        for c, f in zip(out["capture"].tolist(), out["frame_no"].tolist(), strict=True)
+    ]
+    return out
+
+
+@detector(
+    FindingSpec(
+        "tcp-reset",
+        Severity.WARNING,
+        "a TCP connection reset after its handshake (RST not answering a SYN)",
+    ),
+    FindingSpec(
+        "tcp-retransmissions",
+        Severity.WARNING,
+        "TCP data segments sent again at one capture point: lost or unacknowledged",
+    ),
+)
+def tcp_resets_and_retransmissions(ctx: Context) -> list[Finding]:
+    """Resets in the middle of connections (one finding per connection, who sent them), and
+    retransmitted data segments (one finding per connection, counted once per packet however
+    many points saw it)."""
+    tcp = _tcp(ctx)
+    if tcp.empty:
+        return []
+    out: list[Finding] = []
+    out += _resets(ctx, tcp)
+    out += _retransmissions(ctx, tcp)
+    return out
+
+
+def _resets(ctx: Context, tcp: pd.DataFrame) -> list[Finding]:
+    ex = ctx.exchanges
+    answers: set[tuple[str, int]] = set()
+    if not ex.empty:
+        rst = ex[(ex["kind"] == ExchangeKind.TCP) & ex["reply_frame"].notna()]
+        for c, f in zip(rst["reply_capture"].tolist(), rst["reply_frame"].tolist(), strict=True):
+            answers.update(ctx.journey_frames(c, f))
+    flags = tcp["tcp_flags"].astype(int).to_numpy()
+    is_rst = (flags & TCP_RST) != 0
+    mid = tcp[is_rst]
+    mid = mid[
+        [
+            (c, int(f)) not in answers
+            for c, f in zip(mid["capture"].tolist(), mid["frame_no"].tolist(), strict=True)
+        ]
+    ]
+    if mid.empty:
+        return []
+    conns: dict[tuple, list[int]] = {}
+    for k, (s, sp, d, dp) in enumerate(
+        zip(mid["src_ip"], mid["sport"], mid["dst_ip"], mid["dport"], strict=True)
+    ):
+        conns.setdefault(_conn_key(s, int(sp), d, int(dp)), []).append(k)
+    # data seen per connection (distinct packets), to say what the reset interrupted
+    data = tcp[tcp["payload_len"].fillna(0).astype(int) > 0]
+    data_per: dict[tuple, set] = {}
+    for s, sp, d, dp, pkt in zip(
+        data["src_ip"], data["sport"], data["dst_ip"], data["dport"], data["packet"], strict=True
+    ):
+        data_per.setdefault(_conn_key(s, int(sp), d, int(dp)), set()).add(pkt)
+    out: list[Finding] = []
+    for key, at in list(conns.items())[:MAX_PER_KIND]:
+        rows = mid.iloc[at]
+        packets = list(dict.fromkeys(rows["packet"].tolist()))
+        senders = sorted(
+            {f"{s}:{int(p)}" for s, p in zip(rows["src_ip"], rows["sport"], strict=True)}
+        )
+        names = [ctx.pod_label(ip=s.rsplit(":", 1)[0]) or s for s in senders]
+        n_data = len(data_per.get(key, ()))
+        first, last = rows.iloc[0], rows.iloc[-1]
+        statement = (
+            f"The TCP connection [{key[0]}]:{key[1]} ↔ [{key[2]}]:{key[3]} was reset by "
+            f"{', '.join(names)}: {len(packets)} RST segment(s) that answer no SYN "
+            f"(first at {first['capture']}#{int(first['frame_no'])}"
+            + (f", last at {last['capture']}#{int(last['frame_no'])}" if len(packets) > 1 else "")
+            + f"), after {n_data} data segment(s). The packets arrived, so the path works; "
+            "the endpoint (or a middlebox) aborted the connection."
+        )
+        evidence = [
+            Evidence(capture=str(c), frame_no=int(f))
+            for c, f in zip(rows["capture"], rows["frame_no"], strict=True)
+        ]
+        out.append(
+            Finding(
+                "tcp-reset",
+                Severity.WARNING,
+                statement,
+                _dedup(evidence),
+                {
+                    "connection": list(key),
+                    "resets": len(packets),
+                    "reset_by": senders,
+                    "data_segments": n_data,
+                },
+            )
+        )
+    if len(conns) > MAX_PER_KIND:
+        out.append(
+            _more("tcp-reset", Severity.WARNING, len(conns) - MAX_PER_KIND, "connections reset")
+        )
+    return out
+
+
+def _retransmissions(ctx: Context, tcp: pd.DataFrame) -> list[Finding]:
+    data = tcp[
+        (tcp["payload_len"].fillna(0).astype(int) > 0)
+        & ((tcp["tcp_flags"].astype(int).to_numpy() & (TCP_RST | TCP_SYN)) == 0)
+    ]
+    if data.empty:
+        return []
+    keys = ["point", "carrier", "src_ip", "dst_ip", "sport", "dport", "tcp_seq", "payload_len"]
+    dup = data[data.duplicated(keys, keep="first")]
+    if dup.empty:
+        return []
+    data_conn = [
+        _conn_key(s, int(sp), d, int(dp))
+        for s, sp, d, dp in zip(
+            data["src_ip"], data["sport"], data["dst_ip"], data["dport"], strict=True
+        )
+    ]
+    out: list[Finding] = []
+    # per connection: the retransmitted copies seen at each point; the point that saw most
+    by_conn: dict[tuple, dict[str, list[int]]] = {}
+    for k, (pt, s, sp, d, dp) in enumerate(
+        zip(dup["point"], dup["src_ip"], dup["sport"], dup["dst_ip"], dup["dport"], strict=True)
+    ):
+        by_conn.setdefault(_conn_key(s, int(sp), d, int(dp)), {}).setdefault(pt, []).append(k)
+    for key, points in list(by_conn.items())[:MAX_PER_KIND]:
+        point, at = max(points.items(), key=lambda it: len(it[1]))
+        rows = dup.iloc[at]
+        n = len(at)
+        seqs = rows["tcp_seq"].astype(np.int64)
+        total = sum(
+            1 for pt, k in zip(data["point"], data_conn, strict=True) if pt == point and k == key
+        )
+        senders = sorted({str(s) for s in rows["src_ip"]})
+        statement = (
+            f"{n} TCP data segment(s) of [{key[0]}]:{key[1]} ↔ [{key[2]}]:{key[3]} were sent again "
+            f"(seen twice at {point}, {n} of {total} data segments there; sequence numbers "
+            f"{int(seqs.min())}-{int(seqs.max())}), sent by {', '.join(ctx.pod_label(ip=s) or s for s in senders)}: "
+            "the first copies, or their acknowledgements, were lost or delayed."
+        )
+        evidence = [
+            Evidence(capture=str(c), frame_no=int(f))
+            for c, f in zip(rows["capture"], rows["frame_no"], strict=True)
+        ][:MAX_EVIDENCE]
+        out.append(
+            Finding(
+                "tcp-retransmissions",
+                Severity.WARNING,
+                statement,
+                evidence,
+                {
+                    "connection": list(key),
+                    "retransmissions": n,
+                    "data_segments": total,
+                    "point": point,
+                    "points": {k: len(v) for k, v in points.items()},
+                },
+            )
+        )
+    if len(by_conn) > MAX_PER_KIND:
+        out.append(
+            _more(
+                "tcp-retransmissions",
+                Severity.WARNING,
+                len(by_conn) - MAX_PER_KIND,
+                "connections with retransmissions",
+            )
+        )
+    return out
