@@ -59,16 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     total = args.captures * args.frames
     size = sum(Path(f).stat().st_size for f in files)
 
-    t = time.perf_counter()
-    cap = vxlanlens.read(files, workers=1)
-    ex_single = cap.exchanges
-    single_s = time.perf_counter() - t
-    single_rss = _rss_mib()
-    n_ex = len(ex_single)
-    del cap, ex_single
-
     from distributed import Client, LocalCluster
 
+    # the workers start first, from a small process, so their peak memory is their own
     with (
         LocalCluster(
             n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
@@ -81,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         dask_s = time.perf_counter() - t
         worker_rss = list(client.run(_worker_rss).values())
         gathered = int(ex_dask.memory_usage(deep=True).sum())
+    client_rss = _rss_mib()
+
+    t = time.perf_counter()
+    cap = vxlanlens.read(files, workers=1)
+    ex_single = cap.exchanges
+    single_s = time.perf_counter() - t
+    single_rss = _rss_mib()
+    n_ex = len(ex_single)
     assert len(ex_dask) == n_ex, (len(ex_dask), n_ex)
 
     per_worker = total / dask_s / args.workers
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| one process | {single_s:.1f} s | {total / single_s:,.0f} | {single_rss:.0f} MiB |")
     print(
         f"| Dask, {args.workers} local workers | {dask_s:.1f} s | {total / dask_s:,.0f} | "
-        f"client {_rss_mib():.0f} MiB; workers "
+        f"client {client_rss:.0f} MiB; workers "
         + ", ".join(f"{r:.0f}" for r in worker_rss)
         + " MiB |"
     )
@@ -103,14 +104,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"per-worker throughput: {per_worker:,.0f} frames/s (decode + pairing)")
     print()
+    per_capture_s = args.frames / per_worker
+    print(
+        f"one capture of {args.frames} frames takes a worker {per_capture_s:.1f} s; a capture is "
+        "one task, so N machines of 2 workers take ceil(captures / 2N) rounds:"
+    )
+    print()
     print("| machines (2 workers each) | projected time for these captures |")
     print("|---|---|")
-    for m in (1, 5, 10, 50):
-        w = 2 * m
-        busy = max(1, min(w, args.captures))  # one partition per capture
-        print(
-            f"| {m} | {total / (per_worker * busy):.1f} s + gathering {gathered / 2**20:.1f} MiB |"
-        )
+    for m in (1, 2, 4, 10):
+        rounds = -(-args.captures // (2 * m))
+        print(f"| {m} | {rounds * per_capture_s:.1f} s + gathering {gathered / 2**20:.1f} MiB |")
     return 0
 
 

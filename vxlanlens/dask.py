@@ -189,16 +189,13 @@ def read(
         opts = DecodeOptions(guess_tunnels=guess_tunnels).with_ports(
             vxlan=tuple(vxlan_ports), geneve=tuple(geneve_ports), gpe=tuple(gpe_ports)
         )
-        labelled = _labels(list(paths))
+        labelled = [(label, str(spec)) for label, spec in _labels(list(paths))]
         for _, spec in labelled:
-            if spec == "-" or not os.path.isfile(os.fspath(spec)):
+            if spec == "-" or not os.path.isfile(spec):
                 raise VxlanlensError(
                     f"{spec}: the Dask engine reads files the workers can open (not stdin)"
                 )
-        parts = [
-            delayed(_decode_file)(label, os.fspath(spec), opts, batch_frames)
-            for label, spec in labelled
-        ]
+        parts = [delayed(_decode_file)(label, spec, opts, batch_frames) for label, spec in labelled]
         srcs = []
     if not parts:
         raise VxlanlensError("no capture given")

@@ -34,6 +34,7 @@ import pandas as pd
 
 from .decode import DecodeOptions
 from .engines import decoder_for
+from .errors import VxlanlensError
 from .exchanges import exchanges as pair_exchanges
 from .explain.model import Evidence
 from .read.capture import CaptureReader
@@ -384,6 +385,8 @@ def _reader(
     from .read._source import open_source
 
     if follow:
+        if not isinstance(source, (str, os.PathLike)):
+            raise VxlanlensError("--follow needs a file path")
         src, size = open_source(_Follow(os.fspath(source), stop))  # type: ignore[arg-type]
         label = os.path.basename(os.fspath(source)).split(".")[0] or "live"
     else:

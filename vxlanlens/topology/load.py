@@ -460,8 +460,8 @@ def item_kind(item: dict[str, Any], list_kind: object, file: str) -> str | None:
     for prefix, kind in _FILE_KINDS:
         if base.startswith(prefix):
             return kind
-    spec = item.get("spec") if isinstance(item.get("spec"), dict) else {}
-    status = item.get("status") if isinstance(item.get("status"), dict) else {}
+    spec: dict[str, Any] = item["spec"] if isinstance(item.get("spec"), dict) else {}
+    status: dict[str, Any] = item["status"] if isinstance(item.get("status"), dict) else {}
     if "containers" in spec or "podIP" in status or "podIPs" in status:
         return "Pod"
     if "nodeInfo" in status or "podCIDR" in spec or "podCIDRs" in spec:

@@ -721,7 +721,7 @@ def _probably_same(t: Topology) -> None:
         if p.name or not p.ips:
             continue
         node = p.node or (
-            t.node_by_ip(p.node_ip).label if p.node_ip and t.node_by_ip(p.node_ip) else None
+            n.label if p.node_ip and (n := t.node_by_ip(p.node_ip)) is not None else None
         )
         name = node_of.get(node or "", node)
         if not name:

@@ -269,7 +269,8 @@ def _any(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
     for node in [n.name for n in t.nodes if n.name]:
         ifs = t.interfaces_of_node(node)
         by_idx = {i.ifindex: i for i in ifs if i.ifindex is not None}
-        hits, clash = [], []
+        hits: list[Any] = []
+        clash: list[Any] = []
         for idx, mac in idx_macs.items():
             i = by_idx.get(idx)
             if i is None or mac is None or i.mac is None:

@@ -94,7 +94,7 @@ def _more(fid: str, severity: Severity | str, n: int, what: str) -> Finding:
     """One finding that counts the cases left out of a long list."""
     return Finding(
         fid,
-        severity,
+        Severity(severity),
         f"... and {n} more {what} (`vxlanlens exchanges` lists them all).",
         [],
         {"more": n},

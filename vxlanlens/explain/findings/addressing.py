@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
+from typing import Any
 
 import pandas as pd
 
@@ -28,8 +29,8 @@ def dual_stack(ctx: Context) -> list[Finding]:
     if (p["arp_op"].notna()).any():
         fams.add(4)
     exercised = " and ".join(f"IPv{v}" for v in sorted(fams)) or "no IP"
-    out = []
-    dual = []
+    out: list[Finding] = []
+    dual: list[tuple[Any, list[str], list[str]]] = []
     for pod in ctx.topology.pods:
         family = {ip: ipaddress.ip_address(ip).version for ip in pod.ips}
         v4 = [ip for ip in pod.ips if family[ip] == 4]

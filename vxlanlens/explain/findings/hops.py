@@ -16,7 +16,7 @@ from ._util import (
 )
 def hop_limit(ctx: Context) -> list[Finding]:
     """How many routing hops the TTL / hop limit of answers shows."""
-    out = []
+    out: list[Finding] = []
     ex = ctx.exchanges
     if ex.empty:
         return out

@@ -540,7 +540,8 @@ def _last_seen(ctx: Context, rows: pd.DataFrame) -> str:
     # compared in the reference clock: captures of different machines have different clocks
     offsets = clock_offsets_by_capture(ctx)
     ts = corrected(row["ts"], last_cap, offsets) if row is not None else None
-    running, maybe = [], []
+    running: list[Any] = []
+    maybe: list[Any] = []
     for c, p in ctx.points.items():
         if c in caps_seen or ts is None or p.kind not in ("node", "pod"):
             continue

@@ -22,7 +22,7 @@ from ._util import (
 )
 def asymmetric_path(ctx: Context) -> list[Finding]:
     """A reply that came back from another node than the one the request was tunnelled to."""
-    out = []
+    out: list[Finding] = []
     ex = ctx.exchanges
     if ex.empty:
         return out
