@@ -155,8 +155,10 @@ class Capture:
     def _repr_html_(self) -> str:
         return capture_repr_html(self)
 
-    def explain(self) -> Explanation:
-        """Paths in words and findings with evidence (see docs/explanations.md)."""
+    def explain(self, cni: str | None = None) -> Explanation:
+        """Paths in words and findings with evidence (see docs/explanations.md). ``cni`` states
+        the overlay (``cilium``, ``flannel``, ``calico``, ``antrea``, ``ovn``) instead of
+        recognising it (docs/overlays/README.md)."""
         return explain(
             self.annotated,
             self.topology,
@@ -173,6 +175,7 @@ class Capture:
                 for s in self.sources
             ],
             loaded=self.loaded_topology is not None and not self.loaded_topology.is_empty(),
+            cni=cni,
         )
 
 
@@ -239,6 +242,26 @@ def read(
         vxlan=tuple(vxlan_ports), geneve=tuple(geneve_ports), gpe=tuple(gpe_ports)
     )
 
+    datasets = [s for s in specs if isinstance(s, (str, os.PathLike)) and _is_dataset(s)]
+    if datasets:
+        if len(datasets) != len(specs):
+            raise CaptureError(
+                "a Parquet dataset folder is read on its own, not with other captures",
+                path=os.fspath(datasets[0]),
+            )
+        from .dataset import concat, read_dataset
+
+        parts = [read_dataset(d) for d in datasets]
+        return Capture(
+            packets=concat([p[0] for p in parts]),
+            sources=[s for p in parts for s in p[1]],
+            warnings=[w for p in parts for w in p[2]],
+            options=opts,
+            loaded_topology=loaded,
+            timeout_s=timeout_s,
+            capture_at=stated,
+        )
+
     resolved = _labels(specs)
     total = _total_size(resolved)
     done_before = 0
@@ -304,6 +327,12 @@ def read(
         timeout_s=timeout_s,
         capture_at=stated,
     )
+
+
+def _is_dataset(spec: str | os.PathLike[str]) -> bool:
+    from .dataset import is_dataset
+
+    return is_dataset(spec)
 
 
 def _load_topology(topology: TopologySpec | Sequence[TopologySpec] | None) -> Topology | None:

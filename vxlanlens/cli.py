@@ -19,6 +19,7 @@ import shlex
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -95,15 +96,52 @@ def capture_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "CPUs available, at most 4). The result is the same with any N."
         ),
     )(func)
+    func = click.option(
+        "--capture-at",
+        multiple=True,
+        expose_value=False,
+        callback=_remember(_CAPTURE_AT_KEY),
+        metavar="LABEL=NODE[:IFACE]",
+        help=(
+            "Where capture LABEL was taken, when you know it (a node, and its interface: eth0, "
+            "any for -i any); otherwise it is placed from the evidence. Repeatable."
+        ),
+    )(func)
+    func = click.option(
+        "--scheduler",
+        expose_value=False,
+        callback=_remember(_SCHEDULER_KEY),
+        metavar="ADDRESS|local:N",
+        help=(
+            "Read and decode the captures on a Dask cluster (tcp://host:8786), or on a local one "
+            "of N worker processes (local:2); needs vxlanlens[dask]. See docs/scale-out.md."
+        ),
+    )(func)
     func = click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")(func)
     return func
 
 
 _WORKERS_KEY = "vxlanlens.workers"
+_CAPTURE_AT_KEY = "vxlanlens.capture_at"
+_SCHEDULER_KEY = "vxlanlens.scheduler"
 
 
 def _remember_workers(ctx: click.Context, _param: click.Parameter, value: int | None) -> None:
     ctx.meta[_WORKERS_KEY] = value
+
+
+def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """A callback that keeps an option's value in the context for :func:`load_all`."""
+
+    def keep(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        ctx.meta[key] = value
+
+    return keep
+
+
+def _meta(key: str) -> Any:
+    ctx = click.get_current_context(silent=True)
+    return None if ctx is None else ctx.meta.get(key)
 
 
 class _Progress:
@@ -353,16 +391,44 @@ def packets(
     engine: str,
     columns: str | None,
 ) -> None:
-    """Decode captures into the packets table: one row per frame, outer and pod headers apart."""
-    cap = load_all(captures, (), vxlan_ports, geneve_ports, no_guess, engine=engine)
-    df = cap.packets
+    """Decode captures into the packets table: one row per frame, outer and pod headers apart.
+
+    Written batch by batch as the captures are read, so memory stays flat whatever their size.
+    ``-f parquet -o DIR/`` (a folder: a trailing / or an existing directory) writes a Parquet
+    dataset, one file per capture, that every command reads back (docs/scale-out.md).
+    """
+    from .schema import COLUMN_NAMES
+
+    wanted: list[str] | None = None
     if columns:
         wanted = [c.strip() for c in columns.split(",") if c.strip()]
-        unknown = [c for c in wanted if c not in df.columns]
+        unknown = [c for c in wanted if c not in COLUMN_NAMES]
         if unknown:
             raise click.BadParameter(
                 f"unknown column(s): {', '.join(unknown)}", param_hint="--columns"
             )
+    to_folder = fmt == "parquet" and out is not None and (out.endswith("/") or os.path.isdir(out))
+    if to_folder:
+        from .dataset import write_dataset
+
+        check_output(out)
+        entries = write_dataset(
+            list(captures),
+            out,  # type: ignore[arg-type]
+            options=_decode_options(vxlan_ports, geneve_ports, no_guess),
+        )
+        for e in entries:
+            for w in e.get("warnings", []):
+                click.echo(f"vxlanlens: warning: {printable(w)}", err=True)
+        frames = sum(int(e["frames"]) for e in entries)
+        click.echo(f"vxlanlens: wrote {out} ({len(entries)} capture(s), {frames} frames)", err=True)
+        return
+    if engine == "fast" and not _meta(_SCHEDULER_KEY) and not _meta(_CAPTURE_AT_KEY):
+        _stream_packets(captures, vxlan_ports, geneve_ports, no_guess, fmt, out, wanted)
+        return
+    cap = load_all(captures, (), vxlan_ports, geneve_ports, no_guess, engine=engine)
+    df = cap.packets
+    if wanted:
         df = df[wanted]
     if fmt == "table":
         from .report.packets import packet_lines
@@ -372,6 +438,52 @@ def packets(
                 fh.write(line + "\n")
         return
     write_table(df, fmt, out)
+
+
+def _decode_options(
+    vxlan_ports: tuple[int, ...], geneve_ports: tuple[int, ...], no_guess: bool
+) -> Any:
+    from .decode import DecodeOptions
+
+    return DecodeOptions(guess_tunnels=not no_guess).with_ports(
+        vxlan=tuple(vxlan_ports), geneve=tuple(geneve_ports), gpe=()
+    )
+
+
+def _stream_packets(
+    captures: Sequence[str],
+    vxlan_ports: tuple[int, ...],
+    geneve_ports: tuple[int, ...],
+    no_guess: bool,
+    fmt: str,
+    out: str | None,
+    wanted: list[str] | None,
+) -> None:
+    """``packets`` written batch by batch as the captures are read."""
+    from .report.packets import csv_safe, packet_lines
+    from .stream import iter_batches, write_stream
+
+    check_output(out)
+    stream = iter_batches(
+        list(captures),
+        vxlan_ports=vxlan_ports,
+        geneve_ports=geneve_ports,
+        guess_tunnels=not no_guess,
+    )
+    if fmt == "parquet":
+        with output(out, binary=True) as fh:
+            write_stream(stream, "parquet", fh, columns=wanted)
+    elif fmt == "table":
+        with output(out) as fh:
+            for df in stream:
+                for line in packet_lines(df):
+                    fh.write(line + "\n")
+    else:
+        batches = (csv_safe(df) for df in stream) if fmt == "csv" else iter(stream)
+        with output(out) as fh:
+            write_stream(batches, fmt, fh, columns=wanted)
+    for warning in stream.warnings:
+        click.echo(f"vxlanlens: warning: {printable(warning)}", err=True)
 
 
 def topology_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -410,6 +522,15 @@ def load_all(
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
         check_output(ctx.params.get("out"))
+    capture_at = list(_meta(_CAPTURE_AT_KEY) or ()) or None
+    scheduler = _meta(_SCHEDULER_KEY)
+    if scheduler:
+        cap = _load_on_dask(
+            scheduler, captures, topology, vxlan_ports, geneve_ports, no_guess, timeout
+        )
+        if capture_at:
+            cap = read_placed(cap, capture_at)
+        return cap
     progress = _Progress()
     try:
         cap = read(
@@ -422,12 +543,76 @@ def load_all(
             timeout_s=timeout,
             engine=engine,
             workers=_workers(),
+            capture_at=capture_at,
         )
     finally:
         progress.close()
     for warning in cap.warnings:
         click.echo(f"vxlanlens: warning: {printable(warning)}", err=True)
     return cap
+
+
+def read_placed(cap: Capture, capture_at: Sequence[str]) -> Capture:
+    """``cap`` with the stated capture placements applied."""
+    from dataclasses import replace
+
+    from .topology import parse_capture_at
+
+    return replace(cap, capture_at=parse_capture_at(list(capture_at)))
+
+
+def _load_on_dask(
+    scheduler: str,
+    captures: Sequence[str],
+    topology: Sequence[str],
+    vxlan_ports: tuple[int, ...],
+    geneve_ports: tuple[int, ...],
+    no_guess: bool,
+    timeout: float,
+) -> Capture:
+    """Captures read and decoded on a Dask cluster, gathered into a :class:`Capture`."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise VxlanlensError(
+            "--scheduler needs dask and distributed: pip install 'vxlanlens[dask]'"
+        ) from None
+    from . import dask as vdask
+
+    if scheduler.startswith("local:"):
+        try:
+            n = int(scheduler.split(":", 1)[1])
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise click.BadParameter(
+                f"{scheduler!r}: expected local:N with N >= 1", param_hint="--scheduler"
+            )
+        cluster: Any = LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(cluster)
+    else:
+        cluster = None
+        try:
+            client = Client(scheduler, timeout=10)
+        except OSError as exc:
+            raise VxlanlensError(
+                f"cannot reach the Dask scheduler {scheduler}: {_one_line(exc)}"
+            ) from None
+    try:
+        dcap = vdask.read(
+            list(captures),
+            vxlan_ports=vxlan_ports,
+            geneve_ports=geneve_ports,
+            guess_tunnels=not no_guess,
+            timeout_s=timeout,
+        )
+        return dcap.to_capture(list(topology) or None)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 _SEVERITY_RANK = {"info": 0, "warning": 1, "problem": 2}
@@ -444,6 +629,15 @@ timeout_option = click.option(
 )
 
 
+cni_option = click.option(
+    "--cni",
+    type=click.Choice(["auto", "cilium", "flannel", "calico", "antrea", "ovn"]),
+    default="auto",
+    show_default=True,
+    help="The overlay, when you know it; auto recognises it from the input (docs/overlays/README.md).",
+)
+
+
 def _command_line(
     command: str, captures: Sequence[str], topology: Sequence[str], fmt: str, **extra: Any
 ) -> str:
@@ -453,6 +647,11 @@ def _command_line(
     words += [w for p in extra.get("vxlan_ports", ()) for w in ("--vxlan-port", str(p))]
     words += [w for p in extra.get("geneve_ports", ()) for w in ("--geneve-port", str(p))]
     words += ["--no-guess"] * bool(extra.get("no_guess")) + ["--format", fmt]
+    if extra.get("timeout") not in (None, 3.0):
+        words += ["--timeout", f"{extra['timeout']:g}"]
+    if extra.get("cni") not in (None, "auto"):
+        words += ["--cni", str(extra["cni"])]
+    words += [w for s in _meta(_CAPTURE_AT_KEY) or () for w in ("--capture-at", s)]
     return " ".join(shlex.quote(w) for w in words)
 
 
@@ -475,6 +674,7 @@ def _command_line(
     help="Exit with status 3 when a finding of this severity (or worse) is present.",
 )
 @timeout_option
+@cni_option
 def explain(
     captures: tuple[str, ...],
     topology: tuple[str, ...],
@@ -485,6 +685,7 @@ def explain(
     out: str | None,
     fail_on: str | None,
     timeout: float,
+    cni: str,
 ) -> None:
     """Explain what the captures show: paths in words, findings with evidence.
 
@@ -492,7 +693,7 @@ def explain(
     add interface, pod and node names and let it check addresses against interfaces.
     """
     cap = load_all(captures, topology, vxlan_ports, geneve_ports, no_guess, timeout)
-    exp = cap.explain()
+    exp = cap.explain(cni=None if cni == "auto" else cni)
     command = _command_line(
         "explain",
         captures,
@@ -501,6 +702,8 @@ def explain(
         vxlan_ports=vxlan_ports,
         geneve_ports=geneve_ports,
         no_guess=no_guess,
+        timeout=timeout,
+        cni=cni,
     )
     text = cap.report(fmt, explanation=exp, command=command)
     with output(out) as fh:
@@ -600,6 +803,7 @@ def exchanges(
 )
 @output_option
 @timeout_option
+@cni_option
 def report(
     captures: tuple[str, ...],
     topology: tuple[str, ...],
@@ -609,6 +813,7 @@ def report(
     fmt: str,
     out: str | None,
     timeout: float,
+    cni: str,
 ) -> None:
     """Write a report to attach to a bug ticket: HTML (default), Markdown or JSON.
 
@@ -624,8 +829,11 @@ def report(
         vxlan_ports=vxlan_ports,
         geneve_ports=geneve_ports,
         no_guess=no_guess,
+        timeout=timeout,
+        cni=cni,
     )
-    text = cap.report(fmt, command=command)
+    exp = cap.explain(cni=None if cni == "auto" else cni)
+    text = cap.report(fmt, explanation=exp, command=command)
     with output(out) as fh:
         fh.write(text)
 
@@ -668,6 +876,164 @@ def diagram(
     with atomic_path(out) as target:
         save_ladder(exp, target, None if path_index is None else path_index - 1)
     click.echo(f"vxlanlens: wrote {out}", err=True)
+
+
+@cli.command()
+@capture_options
+@topology_option
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    required=True,
+    metavar="FILE.pcapng",
+    help="The annotated pcapng to write (through a temporary file; never onto an input).",
+)
+@click.option(
+    "--decode-as",
+    "decode_as",
+    metavar="FILE",
+    help=(
+        "Also write Wireshark's decode_as_entries for the tunnel ports it does not decode by "
+        "default (e.g. VXLAN on 8472); copy it into your Wireshark profile folder."
+    ),
+)
+@timeout_option
+@cni_option
+def annotate(
+    captures: tuple[str, ...],
+    topology: tuple[str, ...],
+    vxlan_ports: tuple[int, ...],
+    geneve_ports: tuple[int, ...],
+    no_guess: bool,
+    out: str,
+    decode_as: str | None,
+    timeout: float,
+    cni: str,
+) -> None:
+    """Write the explanation into a pcapng for Wireshark: every frame with its original bytes,
+    one interface per capture point named from the topology, a comment on each frame that was
+    understood (its exchange, the interfaces of its MACs, the tunnel and VNI identity, the
+    findings citing it), the summary in the section comment. Several captures are merged in
+    time order, each clock corrected by its estimated offset.
+
+    Try: tshark -r out.pcapng -Y 'frame.comment contains "unanswered"'
+    """
+    from .annotate import annotate as write_annotated
+    from .annotate import decode_as_entries
+
+    cap = load_all(captures, topology, vxlan_ports, geneve_ports, no_guess, timeout)
+    exp = cap.explain(cni=None if cni == "auto" else cni)
+    command = _command_line(
+        "annotate",
+        captures,
+        topology,
+        "pcapng",
+        vxlan_ports=vxlan_ports,
+        geneve_ports=geneve_ports,
+        no_guess=no_guess,
+        timeout=timeout,
+        cni=cni,
+    )
+    command = command.replace(" --format pcapng", " -o " + shlex.quote(out))
+    with atomic_path(out) as target:
+        result = write_annotated(cap, target, explanation=exp, command=command)
+    click.echo(
+        f"vxlanlens: wrote {out} ({result.frames} frames, {result.commented} with a comment)",
+        err=True,
+    )
+    if decode_as:
+        entries = decode_as_entries(cap)
+        with output(decode_as) as fh:
+            fh.write(entries or "# no tunnel port needs Decode As: Wireshark decodes them all\n")
+        click.echo(f"vxlanlens: wrote {decode_as}", err=True)
+
+
+class _LiveSummary:
+    """A few lines at the bottom of a terminal, redrawn in place as the stream goes on."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.lines = 0
+        self.started = time.monotonic()
+
+    def clear(self) -> None:
+        if self.enabled and self.lines:
+            sys.stdout.write(f"\x1b[{self.lines}A\x1b[J")
+            self.lines = 0
+
+    def draw(self, watcher: Any) -> None:
+        if not self.enabled:
+            return
+        self.clear()
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        lines = [
+            f"-- {watcher.frames} frames, {watcher.frames / elapsed:.0f}/s over {elapsed:.0f} s"
+        ]
+        lines += [f"-- {line}" for line in watcher.summary()[1:]]
+        sys.stdout.write("\n".join(printable(x) for x in lines) + "\n")
+        sys.stdout.flush()
+        self.lines = len(lines)
+
+
+@cli.command()
+@click.argument("capture", default="-", metavar="[CAPTURE | -]")
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="CAPTURE is a file still being written: wait for more at its end (until Ctrl-C).",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: one line per finding; json: JSON Lines (one object per finding).",
+)
+@timeout_option
+def watch(capture: str, follow: bool, fmt: str, timeout: float) -> None:
+    """Explain traffic as it flows: read a live capture stream and print each finding when it
+    becomes true (a request unanswered after --timeout, a flow that recovers, a refused
+    connection, a Packet Too Big), one line with the time, once per flow.
+
+    tcpdump -U -w - -i eth0 | vxlanlens watch -
+
+    kubectl exec POD -- tcpdump -U -w - | vxlanlens watch -
+
+    When stdout is a terminal, a summary (rates, exchanges by status, findings) is redrawn
+    below the findings. Ctrl-C prints the final summary and exits 0.
+    """
+    import json
+
+    from .watch import Watcher
+    from .watch import watch as watch_stream
+
+    if follow and capture == "-":
+        raise click.UsageError("--follow needs a file, not standard input")
+    live = _LiveSummary(fmt == "text" and sys.stdout.isatty())
+    last: list[Watcher] = []
+
+    def tick(w: Watcher) -> None:
+        if not last:
+            last.append(w)
+        live.draw(w)
+
+    try:
+        for event in watch_stream(capture, timeout_s=timeout, follow=follow, on_tick=tick):
+            live.clear()
+            if fmt == "json":
+                sys.stdout.write(json.dumps(event.to_dict()) + "\n")
+            else:
+                sys.stdout.write(printable(event.line()) + "\n")
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        pass
+    live.clear()
+    if last and fmt == "text":
+        for line in last[0].summary():
+            click.echo(f"vxlanlens: {printable(line)}", err=True)
 
 
 @cli.command(name="topology")

@@ -43,17 +43,27 @@ def explain(
     *,
     captures: list[dict[str, Any]] | None = None,
     loaded: bool = False,
+    cni: str | None = None,
 ) -> Explanation:
     """The explanation of annotated packets, their exchanges and journeys under a topology.
 
     ``loaded`` says whether any topology dump was given (otherwise every fact of ``topology``
-    was inferred from the captures, and the explanation says so).
+    was inferred from the captures, and the explanation says so). ``cni`` states the overlay
+    (``cilium``, ``flannel``, ``calico``, ``antrea``, ``ovn``; default: recognised from the
+    input, see :mod:`vxlanlens.overlays`).
     """
+    from ..overlays import recognise
+
     ctx = Context(
         packets=packets, topology=topology, exchanges=exchanges, journeys=journeys, loaded=loaded
     )
     paths, left_out = build_paths(ctx)
     findings = detect(ctx)
+    overlay = recognise(packets, topology, exchanges, stated=cni)
+    other_overlay = overlay.name not in (None, "cilium")
+    if other_overlay:
+        # Cilium's datapath rules (VNI = identity, eBPF answers, TTL arithmetic) do not hold here
+        findings = [f for f in findings if f.id not in CILIUM_FINDINGS]
     _attach(paths, findings)
     unknowns = list(dict.fromkeys(topology.unknown))
     if not loaded:
@@ -61,25 +71,45 @@ def explain(
             0,
             "No topology dump was given: interface names, pod names and identities' labels are inferred from the captures or unknown.",
         )
-    if not ctx.cilium_likely:
+    if other_overlay:
+        unknowns.insert(
+            0,
+            f"{overlay.sentence()} Findings that rest on Cilium's datapath rules "
+            f"({', '.join(CILIUM_FINDINGS)}) are not made; paths are still drawn on Cilium's "
+            "model: hops named after its devices (lxc veth, eBPF, cilium_vxlan) stand for this "
+            "overlay's own.",
+        )
+    elif not ctx.cilium_likely and overlay.name is None:
         unknowns.insert(
             0,
             "Nothing in this input shows Cilium (no Cilium interface, identity or eBPF gateway answer): "
-            "paths are drawn on Cilium's datapath model and may not fit this network.",
+            "paths are drawn on Cilium's datapath model and may not fit this network. "
+            + overlay.sentence(),
         )
     if left_out:
         unknowns.append(
             f"{left_out} more exchanges were paired but are not given a path each (see `vxlanlens exchanges`)."
         )
+    summary = _topology_summary(ctx)
+    summary["overlay"] = overlay.to_dict()
     return Explanation(
         captures=captures or [],
-        topology=_topology_summary(ctx),
+        topology=summary,
         paths=paths,
         findings=findings,
         unknowns=unknowns,
         counts=_counts(ctx),
     )
 
+
+CILIUM_FINDINGS = (
+    "gateway-answered-by-ebpf",
+    "gateway-is-cilium-host",
+    "vni-identity",
+    "inner-macs",
+    "hop-limit",
+)
+"""Findings stated in terms of Cilium's datapath; left out when another overlay is recognised."""
 
 _GLOBAL = frozenset({"dual-stack"})
 """Findings about the whole capture set, not about one path (their frames are examples)."""

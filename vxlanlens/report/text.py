@@ -9,6 +9,9 @@ from .packets import printable
 
 __all__ = ["explanation_text"]
 
+_MAX_CONFLICTS_SHOWN = 3
+"""Topology conflicts named in the summary line; the rest are counted."""
+
 WIDTH = 100
 _MARK = {"problem": "PROBLEM", "warning": "WARNING", "info": "info"}
 
@@ -99,9 +102,21 @@ def explanation_text(exp: Explanation) -> str:
         out.append(
             f"Decode errors: {c['decode_errors']} frame(s) could not be fully decoded (see `vxlanlens packets`)"
         )
-    for conflict in topo.get("conflicts", []):
+    overlay = topo.get("overlay")
+    if isinstance(overlay, dict) and overlay.get("name"):
+        conf = overlay.get("confidence")
+        how = "stated" if conf == "stated" else f"{conf} confidence"
+        out.append(f"Overlay: {overlay.get('title')} ({how})")
+    conflicts = topo.get("conflicts", [])
+    if conflicts:
+        shown = ", ".join(
+            f"{c.get('subject')} {c.get('field')}" for c in conflicts[:_MAX_CONFLICTS_SHOWN]
+        )
+        more = len(conflicts) - _MAX_CONFLICTS_SHOWN
         out.append(
-            f"Topology conflict: {conflict.get('subject')} {conflict.get('field')}: {conflict.get('resolution')}"
+            f"Topology conflicts: {len(conflicts)} ({shown}"
+            + (f", and {more} more" if more > 0 else "")
+            + "; `vxlanlens topology` shows both values and sources)"
         )
 
     if exp.findings:
