@@ -311,23 +311,22 @@ def test_unwritable_output_is_one_vxlanlens_error(tmp_path: Path) -> None:
 def test_output_is_written_whole_or_not_at_all(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from vxlanlens import cli as cli_mod
+    from vxlanlens import stream as stream_mod
 
     out = tmp_path / "p.csv"
     out.write_text("old content\n")
-    real = cli_mod.write_table
+    real = stream_mod.write_stream
 
-    def interrupted(df, fmt, dest):  # type: ignore[no-untyped-def]
-        with cli_mod.output(dest) as fh:
-            fh.write("half a table")
-            raise KeyboardInterrupt
+    def interrupted(batches, fmt, fh, **_kw):  # type: ignore[no-untyped-def]
+        fh.write("half a table")  # packets streams: interrupted after its first batch
+        raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli_mod, "write_table", interrupted)
+    monkeypatch.setattr(stream_mod, "write_stream", interrupted)
     res = CliRunner().invoke(cli, ["packets", POD, "-f", "csv", "-o", str(out)])
     assert res.exit_code != 0  # click turns the interrupt into an abort
     assert out.read_text() == "old content\n"
     assert [p.name for p in tmp_path.iterdir()] == ["p.csv"]  # no temporary file left
-    monkeypatch.setattr(cli_mod, "write_table", real)
+    monkeypatch.setattr(stream_mod, "write_stream", real)
     res = run("packets", POD, "-f", "csv", "-o", str(out))
     assert res.exit_code == 0 and out.read_text().startswith("capture,")
     assert [p.name for p in tmp_path.iterdir()] == ["p.csv"]
@@ -349,7 +348,7 @@ def test_out_of_memory_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
         np.empty(1 << 62, dtype=np.uint8)  # numpy's _ArrayMemoryError, a MemoryError
 
     monkeypatch.setattr(cli_mod, "load_all", boom)
-    res = run("packets", POD)
+    res = run("exchanges", POD)
     assert res.exit_code == 1 and "out of memory" in _one_error_line(res)
 
 
