@@ -22,7 +22,10 @@ EXPECTED = {
     "UnknownFormatError",
     "VxlanlensError",
     "__version__",
+    "annotate",
+    "iter_batches",
     "read",
+    "watch",
 }
 
 

@@ -8,6 +8,7 @@ Typical use::
 """
 
 from ._version import __version__
+from .annotate import annotate
 from .capture import Capture, CaptureSource, read
 from .decode import DecodeOptions
 from .errors import (
@@ -24,6 +25,8 @@ from .errors import (
     VxlanlensError,
 )
 from .schema import COLUMN_NAMES, COLUMNS
+from .stream import iter_batches
+from .watch import watch
 
 __all__ = [
     "COLUMNS",
@@ -43,5 +46,8 @@ __all__ = [
     "UnknownFormatError",
     "VxlanlensError",
     "__version__",
+    "annotate",
+    "iter_batches",
     "read",
+    "watch",
 ]
