@@ -168,6 +168,12 @@ _CUT = (
 )
 _BIGTCP = "BIG TCP (IP length 0): tshark 4.0 stops at the outer UDP and never sees the VXLAN header"
 
+_OUTER_FRAG = (
+    "outer IPv4 fragments of VXLAN packets: tshark reassembles them and decodes the VXLAN packet "
+    "on the last fragment; vxlanlens does not reassemble yet (the first fragment stops at UDP "
+    "with decode_error, later fragments are plain IPv4 with an offset)"
+)
+
 ALLOWED: tuple[tuple[str, str, int | str, str, str], ...] = (
     # (engine whose pairs it concerns, source, frame or "*", column or "*", reason)
     ("tshark", "public/tcpdump/bigtcp-ipv4-vxlan-ipv4.pcap", 1, "*", _BIGTCP),
@@ -197,6 +203,19 @@ ALLOWED: tuple[tuple[str, str, int | str, str, str], ...] = (
         "ARP; tshark shows op and addresses, and names the 802.1ad tag ieee8021ad (no etype)",
     ),
     ("tshark", "public/zeek/trunc/ip6-trunc.pcap", 1, "*", _CUT),
+    *(
+        ("tshark", f"captures/lab-mtu-outer-frag/{name}.pcap", "*", "*", _OUTER_FRAG)
+        for name in ("node-worker-any", "node-worker-eth0", "node-worker2-any", "node-worker2-eth0")
+    ),
+    (
+        "tshark",
+        "captures/lab-mtu-outer-df/node-worker-any.pcap",
+        "*",
+        "*",
+        "ICMP fragmentation-needed on lo quoting a whole VXLAN packet: tshark dissects the quoted "
+        "UDP/VXLAN and its inner frame into the tunnel fields; vxlanlens keeps the quote in the "
+        "emb_* columns and leaves the outer_* ones empty",
+    ),
     ("tshark", "generated/truncated-vxlan", "*", "*", _CUT),
     ("tshark", "generated/sll", 2, "*", _CUT),
     ("tshark", "generated/sll2", 2, "*", _CUT),

@@ -133,7 +133,7 @@ class CaptureReader:
 
     def _open(self) -> None:
         # a small chunk (live streams) reads no more than the file header needs before parsing
-        head_size = _HEAD_SIZE if self._chunk >= _HEAD_SIZE else max(28, self._chunk)
+        head_size = max(28, min(max(_HEAD_SIZE, 64), self._chunk))
         head = self._source.read(head_size)
         if not head:
             if self.compression and self._source.truncated_compression:
