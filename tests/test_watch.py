@@ -96,7 +96,10 @@ def test_refused_connection_once_per_flow() -> None:
     # two SYNs (IPv4 and IPv6) each answered by a reset, each seen on three interfaces
     assert len(refused) == 2
     assert all(e.evidence for e in refused)
-    assert {e.to_dict()["severity"] for e in refused} == {"problem"}
+    # the same id and severity as explain's catalogue
+    from vxlanlens.explain.findings import SPECS
+
+    assert {e.to_dict()["severity"] for e in refused} == {str(SPECS["connection-refused"].severity)}
 
 
 def test_follow_a_growing_file(tmp_path: Path) -> None:

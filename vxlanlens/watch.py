@@ -36,6 +36,7 @@ from .decode import DecodeOptions
 from .engines import decoder_for
 from .errors import VxlanlensError
 from .exchanges import exchanges as pair_exchanges
+from .explain.findings import SPECS
 from .explain.model import Evidence
 from .read.capture import CaptureReader
 from .read.records import RecordBatch
@@ -56,6 +57,12 @@ _WHAT = {
     "tcp": "TCP SYN",
 }
 _PTB = {"packet-too-big", "frag-needed"}
+
+
+def _severity(fid: str) -> str:
+    """The severity ``explain`` gives finding ``fid`` (one catalogue for both)."""
+    spec = SPECS.get(fid)
+    return str(spec.severity) if spec is not None else "warning"
 
 
 def _present(value: object) -> bool:
@@ -253,7 +260,7 @@ class Watcher:
             WatchEvent(
                 ts + round(self.timeout_s * 1e9),
                 _UNANSWERED_ID.get(kind, f"{kind}-unanswered"),
-                "problem",
+                _severity(_UNANSWERED_ID.get(kind, f"{kind}-unanswered")),
                 f"{what} {row.key} unanswered after {self.timeout_s:g} s (at {row.point}); "
                 "further unanswered requests of this flow are counted, not repeated",
                 key,
@@ -281,7 +288,7 @@ class Watcher:
                 WatchEvent(
                     ts,
                     "transient-failure",
-                    "warning",
+                    _severity("transient-failure"),
                     f"{_WHAT.get(kind, kind)} flow recovered: answered at {rep or '?'} after "
                     f"{flow.unanswered} unanswered request(s){first} over {since:.1f} s",
                     key,
@@ -297,7 +304,7 @@ class Watcher:
                 WatchEvent(
                     ts,
                     "connection-refused",
-                    "problem",
+                    _severity("connection-refused"),
                     f"connection refused: {row.key} was answered by a reset "
                     f"(at {row.point}); the network path works, nothing accepts on that port",
                     key,
@@ -310,7 +317,7 @@ class Watcher:
         return WatchEvent(
             ts,
             "packet-too-big",
-            "problem",
+            _severity("packet-too-big"),
             f"{row.answer} for {row.key} (at {row.point}): a packet was too large for a link "
             "on its path",
             key,
