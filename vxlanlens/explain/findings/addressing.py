@@ -113,7 +113,8 @@ def unknown_mac(ctx: Context) -> list[Finding]:
                 counts[mac].append((c, int(f)))
     unknown = {}
     for mac, frames in counts.items():
-        if int(mac[:2], 16) & 1:
+        if int(mac[:2], 16) & 1 or mac == "00:00:00:00:00:00":
+            # multicast, and the all-zero MAC (loopback frames, "no address"): no interface owns them
             continue
         ifaces = ctx.topology.interfaces_by_mac(mac)
         if any(i.confidence == "loaded" for i in ifaces):
