@@ -639,20 +639,50 @@ cni_option = click.option(
 
 
 def _command_line(
-    command: str, captures: Sequence[str], topology: Sequence[str], fmt: str, **extra: Any
+    command: str, captures: Sequence[str], topology: Sequence[str], fmt: str | None, **extra: Any
 ) -> str:
     """The shell command that reproduces a report, for the report itself."""
     words = ["vxlanlens", command, *captures]
     words += [w for t in topology for w in ("--topology", t)]
     words += [w for p in extra.get("vxlan_ports", ()) for w in ("--vxlan-port", str(p))]
     words += [w for p in extra.get("geneve_ports", ()) for w in ("--geneve-port", str(p))]
-    words += ["--no-guess"] * bool(extra.get("no_guess")) + ["--format", fmt]
+    words += ["--no-guess"] * bool(extra.get("no_guess"))
+    if fmt is not None:
+        words += ["--format", fmt]
     if extra.get("timeout") not in (None, 3.0):
         words += ["--timeout", f"{extra['timeout']:g}"]
     if extra.get("cni") not in (None, "auto"):
         words += ["--cni", str(extra["cni"])]
     words += [w for s in _meta(_CAPTURE_AT_KEY) or () for w in ("--capture-at", s)]
     return " ".join(shlex.quote(w) for w in words)
+
+
+def _explained(
+    name: str,
+    captures: Sequence[str],
+    topology: Sequence[str],
+    vxlan_ports: tuple[int, ...],
+    geneve_ports: tuple[int, ...],
+    no_guess: bool,
+    timeout: float,
+    cni: str,
+    fmt: str | None,
+) -> tuple[Capture, Any, str]:
+    """The captures read, their explanation, and the command line that reproduces it."""
+    cap = load_all(captures, topology, vxlan_ports, geneve_ports, no_guess, timeout)
+    exp = cap.explain(cni=None if cni == "auto" else cni)
+    command = _command_line(
+        name,
+        captures,
+        topology,
+        fmt,
+        vxlan_ports=vxlan_ports,
+        geneve_ports=geneve_ports,
+        no_guess=no_guess,
+        timeout=timeout,
+        cni=cni,
+    )
+    return cap, exp, command
 
 
 @cli.command()
@@ -692,18 +722,8 @@ def explain(
     Works with captures alone (saying what it inferred and what it could not know); topology dumps
     add interface, pod and node names and let it check addresses against interfaces.
     """
-    cap = load_all(captures, topology, vxlan_ports, geneve_ports, no_guess, timeout)
-    exp = cap.explain(cni=None if cni == "auto" else cni)
-    command = _command_line(
-        "explain",
-        captures,
-        topology,
-        fmt,
-        vxlan_ports=vxlan_ports,
-        geneve_ports=geneve_ports,
-        no_guess=no_guess,
-        timeout=timeout,
-        cni=cni,
+    cap, exp, command = _explained(
+        "explain", captures, topology, vxlan_ports, geneve_ports, no_guess, timeout, cni, fmt
     )
     text = cap.report(fmt, explanation=exp, command=command)
     with output(out) as fh:
@@ -820,19 +840,9 @@ def report(
     The report says how to reproduce it: the command line, the vxlanlens version, and the
     capture files' names, sizes and SHA-256.
     """
-    cap = load_all(captures, topology, vxlan_ports, geneve_ports, no_guess, timeout)
-    command = _command_line(
-        "report",
-        captures,
-        topology,
-        fmt,
-        vxlan_ports=vxlan_ports,
-        geneve_ports=geneve_ports,
-        no_guess=no_guess,
-        timeout=timeout,
-        cni=cni,
+    cap, exp, command = _explained(
+        "report", captures, topology, vxlan_ports, geneve_ports, no_guess, timeout, cni, fmt
     )
-    exp = cap.explain(cni=None if cni == "auto" else cni)
     text = cap.report(fmt, explanation=exp, command=command)
     with output(out) as fh:
         fh.write(text)
@@ -922,20 +932,10 @@ def annotate(
     from .annotate import annotate as write_annotated
     from .annotate import decode_as_entries
 
-    cap = load_all(captures, topology, vxlan_ports, geneve_ports, no_guess, timeout)
-    exp = cap.explain(cni=None if cni == "auto" else cni)
-    command = _command_line(
-        "annotate",
-        captures,
-        topology,
-        "pcapng",
-        vxlan_ports=vxlan_ports,
-        geneve_ports=geneve_ports,
-        no_guess=no_guess,
-        timeout=timeout,
-        cni=cni,
+    cap, exp, command = _explained(
+        "annotate", captures, topology, vxlan_ports, geneve_ports, no_guess, timeout, cni, None
     )
-    command = command.replace(" --format pcapng", " -o " + shlex.quote(out))
+    command += " -o " + shlex.quote(out)
     with atomic_path(out) as target:
         result = write_annotated(cap, target, explanation=exp, command=command)
     click.echo(
