@@ -76,7 +76,7 @@ def _c(group: str, name: str, kind: str, dtype: str, doc: str) -> Column:
     return Column(name=name, kind=kind, dtype=dtype, doc=doc, group=group)
 
 
-_R, _O, _T, _L2, _L3, _L4, _IC, _ND, _AR, _ER, _DE = (
+_R, _O, _T, _L2, _L3, _L4, _IC, _ND, _AR, _ER, _RA, _DE = (
     "record",
     "outer (underlay)",
     "tunnel",
@@ -87,6 +87,7 @@ _R, _O, _T, _L2, _L3, _L4, _IC, _ND, _AR, _ER, _DE = (
     "pod frame: neighbour discovery",
     "pod frame: ARP",
     "pod frame: packet quoted in an ICMP error",
+    "IP reassembly",
     "decoding",
 )
 
@@ -112,6 +113,9 @@ COLUMNS: tuple[Column, ...] = (
     _c(_O, "outer_src_ip", "ip", "category", "Underlay source IP: normally the sending node's address."),
     _c(_O, "outer_dst_ip", "ip", "category", "Underlay destination IP: normally the receiving node's address."),
     _c(_O, "outer_ttl", "int", "UInt8", "Underlay IPv4 TTL or IPv6 hop limit."),
+    _c(_O, "outer_frag_offset", "int", "UInt16", "Underlay IP fragment offset in bytes (IPv4, or an IPv6 fragment header); 0 or null when the tunnel packet is not a fragment."),
+    _c(_O, "outer_more_fragments", "bool", "boolean", "Underlay more-fragments flag: the tunnel packet was fragmented on the underlay and more fragments follow."),
+    _c(_O, "outer_dont_fragment", "bool", "boolean", "Underlay IPv4 don't-fragment (DF) flag: set, a tunnel packet too big for a link is dropped (ICMP fragmentation needed) instead of fragmented."),
     _c(_O, "outer_sport", "int", "UInt16", "Underlay UDP source port (an entropy hash of the inner flow for VXLAN/Geneve)."),
     _c(_O, "outer_dport", "int", "UInt16", "Underlay UDP destination port (8472/4789 VXLAN, 6081 Geneve, ...)."),
     _c(_O, "outer_udp_len", "int", "UInt16", "Underlay UDP length field."),
@@ -177,6 +181,11 @@ COLUMNS: tuple[Column, ...] = (
     _c(_ER, "emb_dport", "int", "UInt16", "Destination port of the quoted packet (UDP/TCP)."),
     _c(_ER, "emb_echo_id", "int", "UInt16", "Echo identifier of a quoted echo request."),
     _c(_ER, "emb_echo_seq", "int", "UInt16", "Echo sequence number of a quoted echo request."),
+    # --- IP reassembly ---------------------------------------------------------------------
+    _c(_RA, "reassembled_in", "int", "UInt32", "On every fragment of an IP packet that was reassembled (outer or pod frame, IPv4 or IPv6): the `frame_no` of the row that holds the reassembled packet (the fragment that completed it, as Wireshark's \"reassembled in\"). The other fragments' rows stop decoding at the fragmented IP header."),
+    _c(_RA, "frag_count", "int", "UInt16", "On the row holding a reassembled packet: the number of fragments it was reassembled from; that row's columns above the fragmented IP header describe the whole packet, its IP header fields (`ip_len`, `frag_offset`, ... or the `outer_*` ones) its own fragment."),
+    _c(_RA, "frag_first", "int", "UInt32", "On the row holding a reassembled packet: the `frame_no` of its first fragment in capture order (the last is the row itself)."),
+    _c(_RA, "reasm_len", "int", "UInt32", "On the row holding a reassembled packet: the length of the reassembled IP packet (header included), as if it had not been fragmented."),
     # --- decoding -------------------------------------------------------------------------
     _c(_DE, "decode_layer", "text", "category", "Layer at which decoding stopped with an error (e.g. `ipv6`, `vxlan`, `icmpv6`); null when the frame decoded fully."),
     _c(_DE, "decode_error", "text", "category", "What went wrong at `decode_layer`: expected, found and byte offset; null when the frame decoded fully."),
@@ -193,6 +202,9 @@ OUTER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("src_ip", "outer_src_ip"),
     ("dst_ip", "outer_dst_ip"),
     ("ttl", "outer_ttl"),
+    ("frag_offset", "outer_frag_offset"),
+    ("more_fragments", "outer_more_fragments"),
+    ("dont_fragment", "outer_dont_fragment"),
     ("sport", "outer_sport"),
     ("dport", "outer_dport"),
 )

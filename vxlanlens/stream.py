@@ -24,7 +24,10 @@ from .engines import decoder_for
 from .errors import VxlanlensError
 from .read import open_capture
 from .schema import COLUMNS
-from .table import TableBuilder
+from .decode.result import DecodedBatch
+from .read.records import RecordBatch
+from .reassembly import join, open_from, take
+from .table import Decoder, TableBuilder
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -32,6 +35,10 @@ if TYPE_CHECKING:
 __all__ = ["PacketStream", "iter_batches", "write_stream"]
 
 CaptureSpec = str | os.PathLike[str] | BinaryIO
+
+
+_MAX_CARRY = 65536
+"""Records a stream may carry into the next batch to complete IP fragment sets."""
 
 
 @dataclass
@@ -52,13 +59,19 @@ class PacketStream:
         for label, spec in self.captures:
             with open_capture(spec, label=label) as reader:
                 n = 0
-                for batch in reader.batches(max_frames=self.batch_frames):
+                for batch, decoded in self._carried(
+                    reader.batches(max_frames=self.batch_frames), decode
+                ):
                     builder = TableBuilder()
-                    builder.add(batch, decode(batch, self.options))
-                    df = builder.build()
-                    n += len(df)
-                    self.frames += len(df)
-                    yield df
+                    builder.add(batch, decoded)
+                    table = builder.build()
+                    for lo in range(0, len(table), self.batch_frames):
+                        df = table.iloc[lo : lo + self.batch_frames]
+                        if lo or len(df) < len(table):
+                            df = df.reset_index(drop=True)
+                        n += len(df)
+                        self.frames += len(df)
+                        yield df
                 self.warnings.extend(reader.warnings)
                 self.sources.append(
                     CaptureSource(
@@ -70,6 +83,31 @@ class PacketStream:
                         interfaces=tuple(reader.interfaces),
                     )
                 )
+
+    def _carried(
+        self, batches: Iterator[RecordBatch], decode: Decoder
+    ) -> Iterator[tuple[RecordBatch, DecodedBatch]]:
+        """The decoded batches, each cut before the first IP fragment whose set is still
+        incomplete at its end; the rest is carried into the next batch, so that fragments in
+        two batches are reassembled as by :func:`vxlanlens.read` (a carry is at most one batch
+        long, or ``_MAX_CARRY`` records; a set spread wider is left incomplete). Tables are
+        yielded in pieces of at most ``batch_frames`` rows."""
+        carry: RecordBatch | None = None
+        for batch in batches:
+            if carry is not None:
+                batch = join(carry, batch)
+                carry = None
+            decoded = decode(batch, self.options)
+            cut = open_from(batch, decoded)
+            if cut is not None and len(batch) - cut <= max(self.batch_frames, _MAX_CARRY):
+                carry = take(batch, cut)
+                batch = take(batch, 0, cut)
+                if not len(batch):
+                    continue
+                decoded = decode(batch, self.options)
+            yield batch, decoded
+        if carry is not None:
+            yield carry, decode(carry, self.options)
 
 
 def iter_batches(

@@ -19,6 +19,7 @@ import pandas as pd
 from .decode.options import DecodeOptions
 from .decode.result import DecodedBatch
 from .read.records import RecordBatch
+from .reassembly import FragmentStore, Plan
 from .schema import COLUMNS, Column
 
 __all__ = ["BatchReader", "Decoder", "TableBuilder", "empty_packets", "format_mac"]
@@ -243,6 +244,7 @@ class TableBuilder:
         self._comments: dict[int, str] = {}
         self._frame_no: list[np.ndarray] = []
         self._ts: list[np.ndarray] = []
+        self._fragments = FragmentStore()
 
     def _coded(self, name: str) -> _CodedColumn:
         """The accumulator of categorical column ``name``."""
@@ -304,6 +306,8 @@ class TableBuilder:
         if decoded.n != n:
             raise ValueError(f"decoded batch has {decoded.n} rows, record batch {n}")
         base = self._n
+        if decoded.fragments is not None:
+            self._fragments.add(batch, decoded, base)
         self._frame_no.append(np.asarray(batch.frame_no, dtype=np.int64))
         self._ts.append(np.asarray(batch.ts_ns, dtype=np.int64))
         for i, text in batch.comments.items():
@@ -349,6 +353,7 @@ class TableBuilder:
             elif isinstance(acc, _MaskedColumn) and isinstance(mine, _MaskedColumn):
                 mine.values.extend(acc.values)
                 mine.valid.extend(acc.valid)
+        self._fragments.absorb(other._fragments, base, frame_offset)
         self._frame_no.extend(f + frame_offset for f in other._frame_no)
         self._ts.extend(other._ts)
         for i, text in other._comments.items():
@@ -454,7 +459,82 @@ class TableBuilder:
                 data[col.name] = acc.finish()
             del acc
         self._ts = []
-        return pd.DataFrame(data, index=pd.RangeIndex(n), copy=False)
+        df = pd.DataFrame(data, index=pd.RangeIndex(n), copy=False)
+        if len(self._fragments):
+            _reassemble(df, self._fragments.plan())
+            self._fragments = FragmentStore()
+        return df
+
+
+def _decoded_table(decoded: DecodedBatch) -> pd.DataFrame:
+    """The packets-table rows of ``decoded`` alone (record columns empty)."""
+    n = decoded.n
+    zeros = np.zeros(n, dtype=np.int64)
+    batch = RecordBatch(
+        capture="",
+        data=np.zeros(0, dtype=np.uint8),
+        offsets=zeros,
+        cap_len=zeros,
+        wire_len=zeros,
+        ts_ns=zeros,
+        linktype=zeros,
+        frame_no=zeros,
+        interface=np.full(n, -1, dtype=np.int64),
+    )
+    builder = TableBuilder()
+    builder.add(batch, decoded)
+    return builder.build()
+
+
+def _assign(df: pd.DataFrame, rows: np.ndarray, values: dict[str, pd.Series | np.ndarray]) -> None:
+    """``df.loc[rows, name] = value`` for each column, categories extended as needed."""
+    for name, value in values.items():
+        col = df[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            value = pd.Series(value).astype(object)
+            new = pd.Index(value.dropna().unique()).difference(col.cat.categories)
+            cats = col.cat.categories.append(new) if len(new) else col.cat.categories
+            codes = col.cat.codes.to_numpy().astype(np.int32 if len(cats) > 32000 else np.int16)
+            codes[rows] = cats.get_indexer(value)
+            df[name] = pd.Categorical.from_codes(codes, categories=cats)
+        else:
+            arr = col.array.copy()
+            arr[rows] = pd.array(value, dtype=col.dtype)
+            df[name] = arr
+
+
+def _reassemble(df: pd.DataFrame, plan: Plan) -> None:
+    """Apply reassembly to the packets table ``df`` in place (see :mod:`vxlanlens.reassembly`)."""
+    decoded = [c.name for c in COLUMNS if c.kind != "record"]
+    if plan.packets:
+        held, rows, parts, other_rows = plan.decode()
+        table = _decoded_table(held)
+        _assign(df, rows, {c: table[c] for c in decoded})
+        table = _decoded_table(parts)
+        _assign(df, other_rows, {c: table[c] for c in decoded})
+        frame_no = df["frame_no"].to_numpy()
+        all_rows = np.array([r for p in plan.packets for r in p.rows], dtype=np.int64)
+        holder = np.array([frame_no[p.row] for p in plan.packets for _ in p.rows])
+        _assign(df, all_rows, {"reassembled_in": holder})
+        _assign(
+            df,
+            rows,
+            {
+                "frag_count": np.array([len(p.rows) for p in plan.packets]),
+                "frag_first": np.array([p.first_frame for p in plan.packets]),
+                "reasm_len": np.array([p.length for p in plan.packets]),
+            },
+        )
+    if plan.failed:
+        rows = np.array([r for f in plan.failed for r in f.rows], dtype=np.int64)
+        _assign(
+            df,
+            rows,
+            {
+                "decode_layer": np.array([f.layer for f in plan.failed for _ in f.rows], object),
+                "decode_error": np.array([f.text for f in plan.failed for _ in f.rows], object),
+            },
+        )
 
 
 def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:

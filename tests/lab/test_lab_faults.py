@@ -147,16 +147,27 @@ def test_outer_frag_replies_inner_fragmented_and_all_answered(tshark: str) -> No
         assert count(tshark, f, "icmp.type==3 || icmpv6.type==2 || icmpv6.type==1") == 0, f
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="vxlanlens decodes an outer IPv4 first fragment (MF=1, offset 0) as a whole UDP "
-    "datagram ('UDP length 1530 exceeds the 1480 bytes left') and does not reassemble, so the "
-    "request inside is never seen; remove this mark when it does",
-)
-def test_vxlanlens_outer_first_fragments() -> None:
+def test_vxlanlens_reassembles_outer_fragments() -> None:
+    """Each 1550-byte VXLAN packet, fragmented on the underlay, is decoded once on its last
+    fragment: the echo request inside is seen, and pairs with its reply."""
     vxlanlens = pytest.importorskip("vxlanlens")
-    df = vxlanlens.read(str(scen("mtu-outer-frag") / "node-worker-eth0.pcap")).packets
+    cap = vxlanlens.read(str(scen("mtu-outer-frag") / "node-worker-eth0.pcap"))
+    df = cap.packets
     assert df["decode_error"].dropna().tolist() == []
+    held = df[df["frag_count"].notna() & df["tunnel"].notna() & df["outer_frag_offset"].gt(0)]
+    # 3 IPv4 and 3 IPv6 echo requests of 1500 bytes, each in 2 outer fragments
+    assert len(held) == 6
+    assert set(held["icmp_type"].astype(int)) == {8, 128}
+    assert (held["reasm_len"] == 1550).all() and (held["frag_count"] == 2).all()
+    assert (held["outer_dont_fragment"] == False).all()  # noqa: E712 - DF clear: fragmented
+    # the first fragments point to them and are not decoded as packets of their own
+    firsts = df[df["reassembled_in"].isin(held["frame_no"]) & df["frag_count"].isna()]
+    assert len(firsts) == 6 and firsts["icmp_type"].isna().all()
+    assert firsts["tunnel"].isna().all()
+    ex = cap.exchanges
+    echo = ex[ex["kind"].astype(str).str.startswith("echo")]
+    assert (echo["status"].astype(str) == "answered").sum() == 6, echo[["kind", "status"]]
+    assert not (echo["status"].astype(str) == "unsolicited").any()
 
 
 # -- lab-mtu-outer-df -----------------------------------------------------------------------

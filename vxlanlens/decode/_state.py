@@ -422,6 +422,13 @@ class State:
         self.gen = np.full(n, -1, dtype=np.int64)  # serial of the Geneve header owning the options
         # One entry per Geneve stage call: (serial, [(option index, rows, packed option)]).
         self.geneve_opts: list[tuple[int, list[tuple[int, np.ndarray, np.ndarray]]]] = []
+        # Where headers start (offsets into the record), for reassembling IP fragments:
+        self.ip_at = np.full(n, -1, dtype=np.int64)  # the current (latest) IP header
+        self.udp_at = np.full(n, -1, dtype=np.int64)  # the current (latest) UDP header
+        self.outer_ip_at = np.full(n, -1, dtype=np.int64)  # IP and UDP headers of the outermost
+        self.outer_udp_at = np.full(n, -1, dtype=np.int64)  # tunnel (set when entering it)
+        self.frag_at = np.full(n, -1, dtype=np.int64)  # the first IP header that is a fragment
+        self.frag_hdr = np.full(n, -1, dtype=np.int64)  # its IPv6 fragment header
         self.err_layer = np.zeros(n, dtype=np.int8)
         self.err_tpl = np.zeros(n, dtype=np.int32)
         self.err_args = np.zeros((n, 4), dtype=np.int64)

@@ -144,8 +144,17 @@ def ipv4(st: State, rows: np.ndarray) -> None:
     out.int("frag_offset", rows, frag)
     out.bool("more_fragments", rows, (flags & 0x2000) != 0)
     out.bool("dont_fragment", rows, (flags & 0x4000) != 0)
+    put(st.ip_at, rows, pos)
     put(st.pos, rows, pos + ihl)
-    put(st.nxt, rows, np.where(frag == 0, _NEXT4[proto], P_DONE))
+    first = frag == 0
+    is_frag = ~first | ((flags & 0x2000) != 0)
+    if is_frag.any():
+        fr = rows[is_frag]
+        new = st.frag_at[fr] < 0  # the outermost fragmented header is the one reassembled
+        st.frag_at[fr[new]] = pos[is_frag][new]
+        if st.options.stop_at_fragments:
+            first &= ~is_frag
+    put(st.nxt, rows, np.where(first, _NEXT4[proto], P_DONE))
 
 
 def ipv6(st: State, rows: np.ndarray) -> None:
@@ -189,6 +198,7 @@ def ipv6(st: State, rows: np.ndarray) -> None:
     out.ip("dst_ip", rows, h["dst"])
     out.int("ttl", rows, h["hlim"])
     out.int("ip_len", rows, end - pos)
+    put(st.ip_at, rows, pos)
     nh = h["nh"]
     put(st.proto, rows, nh)
     put(st.extseq, rows, 0)
@@ -234,8 +244,13 @@ def ipv6_ext(st: State, rows: np.ndarray) -> None:
             st.out.int("ip_id", fr, u32(d, fb, 4))
             st.out.int("frag_offset", fr, off)
             st.out.bool("more_fragments", fr, (fo & 1) != 0)
+            new = st.frag_at[fr] < 0  # the outermost fragmented header is the one reassembled
+            st.frag_at[fr[new]] = st.ip_at[fr[new]]
+            st.frag_hdr[fr[new]] = st.pos[fr[new]]
             st.pos[fr] += 8
             later = off != 0  # a non-first fragment carries no transport header
+            if st.options.stop_at_fragments:
+                later |= (fo & 1) != 0
             _finish6(st, fr[later], P_DONE)
         opt = rows[~frag]
         hl = (u8(d, b[~frag], 1) + 1) * 8

@@ -8,10 +8,30 @@ import numpy as np
 
 from ..schema import COLUMNS
 
-__all__ = ["DecodedBatch"]
+__all__ = ["DecodedBatch", "FragmentRows"]
 
 Text = np.ndarray | tuple[np.ndarray, np.ndarray]
 """A text column: an object array, or ``(codes, categories)`` (see :class:`DecodedBatch`)."""
+
+
+@dataclass(frozen=True)
+class FragmentRows:
+    """The rows of a batch whose IP header (the outermost one that is a fragment) may be
+    reassembled, with where that header and its enclosing tunnel's headers start in each record
+    (byte offsets from the record's start; -1 when absent)."""
+
+    rows: np.ndarray
+    """``int64`` row indices within the batch."""
+    ip_at: np.ndarray
+    """The fragmented IPv4 or IPv6 header."""
+    hdr_at: np.ndarray
+    """Its IPv6 fragment header (-1 for IPv4)."""
+    outer_ip_at: np.ndarray
+    """The outer IP header of the tunnel that encloses it (-1: it is not in a tunnel)."""
+    outer_udp_at: np.ndarray
+    """That tunnel's UDP header (-1: none)."""
+    options: object
+    """The :class:`~vxlanlens.decode.DecodeOptions` the batch was decoded with."""
 
 
 @dataclass
@@ -36,6 +56,8 @@ class DecodedBatch:
     macs: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     ips: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     texts: dict[str, Text] = field(default_factory=dict)
+    fragments: FragmentRows | None = None
+    """Rows that are IP fragments, for reassembly (``None``: none, or reassembly is off)."""
 
     def text(self, name: str) -> np.ndarray:
         """Text column ``name`` as an object array of ``str`` / ``None`` (all None if absent)."""

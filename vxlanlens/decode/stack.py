@@ -35,7 +35,7 @@ from ._state import (
 )
 from .ip import EXT_NAMES
 from .options import DecodeOptions
-from .result import DecodedBatch, Text
+from .result import DecodedBatch, FragmentRows, Text
 
 __all__ = ["PKT_TYPES", "decode_batch", "geneve_option_text"]
 
@@ -204,6 +204,24 @@ def _finish(st: State) -> DecodedBatch:
         texts["decode_error"] = _text_by_unique(n, err, keys, _error_text)
     else:
         texts["decode_error"] = (np.full(n, -1, dtype=np.int32), _NO_TEXT)
+    fragments = None
+    if st.options.reassemble:
+        fr = np.flatnonzero(st.frag_at >= 0)
+        if fr.size:
+            fragments = FragmentRows(
+                rows=fr,
+                ip_at=st.frag_at[fr],
+                hdr_at=st.frag_hdr[fr],
+                outer_ip_at=st.outer_ip_at[fr],
+                outer_udp_at=st.outer_udp_at[fr],
+                options=st.options,
+            )
     return DecodedBatch(
-        n=n, ints=out.ints, bools=out.bools, macs=out.macs, ips=out.ips, texts=texts
+        n=n,
+        ints=out.ints,
+        bools=out.bools,
+        macs=out.macs,
+        ips=out.ips,
+        texts=texts,
+        fragments=fragments,
     )

@@ -58,6 +58,7 @@ def udp(st: State, rows: np.ndarray) -> None:
     out.int("payload_len", rows, end - pos - 8)
     put(st.udp_len, rows, ulen)
     put(st.udp_csum, rows, h["csum"])
+    put(st.udp_at, rows, pos)
     put(st.pos, rows, pos + 8)
     put(st.nxt, rows, P_DONE)
     classify(st, rows, sport, dport, pos=pos + 8, end=end)

@@ -245,6 +245,8 @@ def _enter(st: State, rows: np.ndarray, layer: str, code: int) -> tuple[np.ndarr
     out.move(_OUTER_MOVES, fr)
     out.int("outer_udp_len", fr, st.udp_len[fr])
     out.int("outer_udp_checksum", fr, st.udp_csum[fr])
+    put(st.outer_ip_at, fr, st.ip_at[fr])
+    put(st.outer_udp_at, fr, st.udp_at[fr])
     out.clear(_POD_COLUMNS + _TUNNEL_COLUMNS, rows)
     put(st.extseq, rows, 0)
     put(st.jumbo, rows, False)

@@ -415,6 +415,19 @@ def _map(fr: TsharkFrame, options: DecodeOptions) -> dict[str, Any]:
             v["outer_src_ip"] = fr.get(f"{p[ip]}.src", ip)
             v["outer_dst_ip"] = fr.get(f"{p[ip]}.dst", ip)
             v["outer_ttl"] = fr.geti("ipv6.hlim" if v6 else "ip.ttl", ip)
+            if not v6:
+                off = fr.geti("ip.frag_offset", ip)  # tshark 4.0: in 8-byte units
+                v["outer_frag_offset"] = None if off is None else off * 8
+                mf, df = fr.get("ip.flags.mf", ip), fr.get("ip.flags.df", ip)
+                v["outer_more_fragments"] = None if mf is None else _flag(mf)
+                v["outer_dont_fragment"] = None if df is None else _flag(df)
+            else:
+                frag = fr.first(("ipv6.fraghdr",), ip, first)
+                if frag is not None:
+                    off = fr.geti("ipv6.fraghdr.offset", frag)
+                    v["outer_frag_offset"] = None if off is None else off * 8
+                    more = fr.get("ipv6.fraghdr.more", frag)
+                    v["outer_more_fragments"] = None if more is None else _flag(more)
         udp = fr.first(("udp",), 0, first)
         v["outer_sport"] = fr.geti("udp.srcport", udp)
         v["outer_dport"] = fr.geti("udp.dstport", udp)
