@@ -20,13 +20,13 @@ import pandas as pd
 
 from .capture import CaptureSource, _labels
 from .decode import DecodeOptions
+from .decode.result import DecodedBatch
 from .engines import decoder_for
 from .errors import VxlanlensError
 from .read import open_capture
-from .schema import COLUMNS
-from .decode.result import DecodedBatch
 from .read.records import RecordBatch
 from .reassembly import join, open_from, take
+from .schema import COLUMNS
 from .table import Decoder, TableBuilder
 
 if TYPE_CHECKING:
