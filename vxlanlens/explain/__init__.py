@@ -150,16 +150,39 @@ def _topology_summary(ctx: Context) -> dict[str, Any]:
 
 
 def _counts(ctx: Context) -> dict[str, int]:
+    """Frame and exchange counts. An exchange seen at several capture points (the same request
+    in a pod's capture and in the node captures) is counted once: ``exchanges`` and
+    ``{kind}_{status}`` count exchanges, ``exchange_rows`` the rows of the exchanges table (one
+    per capture that saw it). An exchange seen with different outcomes counts as ``answered``
+    when any point saw it answered."""
     p = ctx.packets
     out: dict[str, int] = {
         "frames": len(p),
         "tunnelled_frames": int(p["tunnel"].notna().sum()),
         "decode_errors": int(p["decode_error"].notna().sum()),
-        "exchanges": len(ctx.exchanges),
+        "exchanges": 0,
+        "exchange_rows": len(ctx.exchanges),
     }
-    if not ctx.exchanges.empty:
-        kinds = ctx.exchanges["kind"].astype(str).tolist()
-        statuses = ctx.exchanges["status"].astype(str).tolist()
-        for (kind, status), n in Counter(zip(kinds, statuses, strict=True)).items():
-            out[f"{kind}_{status}"] = n
+    if ctx.exchanges.empty:
+        return out
+    ex = ctx.exchanges
+    status_of: dict[tuple[str, tuple[str, int]], str] = {}
+    for kind, status, rc, rf, pc, pf in zip(
+        ex["kind"].astype(str),
+        ex["status"].astype(str),
+        ex["request_capture"],
+        ex["request_frame"],
+        ex["reply_capture"],
+        ex["reply_frame"],
+        strict=True,
+    ):
+        seen = ctx.journey_frames(rc, rf) or ctx.journey_frames(pc, pf)
+        key = (kind, min(seen)) if seen else (kind, ("", len(status_of)))
+        if status_of.get(key) != "answered":
+            status_of[key] = status
+    out["exchanges"] = len(status_of)
+    for (kind, status), n in Counter(
+        (kind, status) for (kind, _), status in status_of.items()
+    ).items():
+        out[f"{kind}_{status}"] = n
     return out

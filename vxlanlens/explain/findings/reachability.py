@@ -152,13 +152,24 @@ ARP_REASON = (
 
 
 @detector(
-    FindingSpec("ns-unanswered", Severity.PROBLEM, "Neighbor Solicitations nobody answered"),
-    FindingSpec("arp-unanswered", Severity.PROBLEM, "ARP requests nobody answered"),
-    FindingSpec("echo-unanswered", Severity.PROBLEM, "echo requests nobody answered"),
+    FindingSpec(
+        "ns-unanswered",
+        Severity.PROBLEM,
+        "Neighbor Solicitations nobody answered",
+        also=(Severity.INFO,),
+    ),
+    FindingSpec(
+        "arp-unanswered", Severity.PROBLEM, "ARP requests nobody answered", also=(Severity.INFO,)
+    ),
+    FindingSpec(
+        "echo-unanswered", Severity.PROBLEM, "echo requests nobody answered", also=(Severity.INFO,)
+    ),
     FindingSpec(
         "tcp-unanswered",
         Severity.PROBLEM,
-        "TCP SYNs (and their retransmissions) that got no answer at all (the SYN-unanswered finding)",
+        "TCP SYNs (and their retransmissions) that got no answer at all (the SYN-unanswered "
+        "finding); info when no capture that saw them could see an answer",
+        also=(Severity.INFO,),
     ),
     FindingSpec(
         "transient-failure",
@@ -379,6 +390,13 @@ def _never(
                 head = f"{n} connection attempts {_flow_text(flow, first.rows[0], view)} ({seqs}) from {who} got no answer (no SYN/ACK, RST or ICMP error){tries_text}{over}"
             statement = f"{head}; {'the last one: ' if n > 1 else ''}{last_seen}."
     statement += before
+    blind = _blind_points(ctx, view, xs)
+    if blind:
+        statement += (
+            f" No capture that saw {'it' if n == 1 else 'them'} ({', '.join(blind)}) saw anything "
+            f"addressed to {who}: such a capture may see one direction only, so an answer may "
+            "have passed elsewhere; the captures do not show a loss."
+        )
     details: dict[str, Any] = {
         "key": str(view.get("key", first.rows[0])),
         "target": flow.target,
@@ -397,7 +415,69 @@ def _never(
         details["sports"] = sorted({int(x.seq) for x in xs if x.seq is not None})[:100]
     if answered_before:
         details["answered_before"] = len(answered_before)
-    return Finding(fid, Severity.PROBLEM, statement, view.frames(xs), details)
+    if blind:
+        details["one_way_captures"] = blind
+    sev = Severity.INFO if blind else Severity.PROBLEM
+    return Finding(fid, sev, statement, view.frames(xs), details)
+
+
+def _blind_points(ctx: Context, view: _Flows, xs: list[Exchange]) -> list[str]:
+    """The captures that saw the requests ``xs``, when none of them could show an answer: each
+    saw them inside a tunnel that it saw in one direction only (no tunnel packet back from the
+    outer destination to the outer source: a mirror session or a one-way capture) and holds no
+    frame addressed to the requester (by IP for echo and TCP, by MAC for ARP and ND). Empty when
+    one of them could show it, or when nothing shows the capture is one-way."""
+    pos = xs[0].rows[0]
+    ip, mac = view.get("requester_ip", pos), view.get("requester_mac", pos)
+    kind = str(view.ex["kind"].iloc[pos])
+    by_mac = kind in (ExchangeKind.ARP, ExchangeKind.ND)
+    if (by_mac and mac is None) or (not by_mac and ip is None):
+        return []
+    key = ("mac", str(mac)) if by_mac else ("ip", str(ip))
+    seen = _addressed(ctx)
+    blind: set[str] = set()
+    for x in xs:
+        for r in x.rows:
+            c, f = view.get("request_capture", r), view.get("request_frame", r)
+            row = ctx.row(c, f)
+            if row is None:
+                continue
+            outer = (row["outer_src_ip"], row["outer_dst_ip"])
+            if na(outer[0]) or na(outer[1]):
+                return []  # seen outside a tunnel: nothing says the point is one-way
+            back = ("tunnel", f"{outer[1]} {outer[0]}")
+            if back in seen.get(str(c), set()) or key in seen.get(str(c), set()):
+                return []
+            blind.add(str(c))
+    return sorted(blind)
+
+
+_ADDRESSED: dict[int, tuple[Any, dict[str, set[tuple[str, str]]]]] = {}
+
+
+def _addressed(ctx: Context) -> dict[str, set[tuple[str, str]]]:
+    """Per capture, the destination IPs and MACs of its frames (pod-frame level), and the
+    directions (``outer source, outer destination``) of its tunnel packets."""
+    hit = _ADDRESSED.get(id(ctx))
+    if hit is not None and hit[0] is ctx.packets:
+        return hit[1]
+    p = ctx.packets
+    out: dict[str, set[tuple[str, str]]] = {}
+    for col, tag in (("dst_ip", "ip"), ("dst_mac", "mac")):
+        pairs = p[["capture", col]].dropna().drop_duplicates()
+        for c, v in zip(pairs["capture"].astype(str), pairs[col].astype(str), strict=True):
+            out.setdefault(c, set()).add((tag, v))
+    t = p[["capture", "outer_src_ip", "outer_dst_ip"]].dropna().drop_duplicates()
+    for c, a, b in zip(
+        t["capture"].astype(str),
+        t["outer_src_ip"].astype(str),
+        t["outer_dst_ip"].astype(str),
+        strict=True,
+    ):
+        out.setdefault(c, set()).add(("tunnel", f"{a} {b}"))
+    _ADDRESSED.clear()
+    _ADDRESSED[id(ctx)] = (ctx.packets, out)
+    return out
 
 
 def _transient(
