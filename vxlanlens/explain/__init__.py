@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from ..topology import Topology
+from .classify import classify
 from .context import Context
 from .findings import FINDING_IDS, detect
 from .model import SCHEMA_VERSION, SEVERITIES, Evidence, Explanation, Finding, Hop, PacketPath
@@ -61,7 +62,11 @@ def explain(
     findings = detect(ctx)
     overlay = recognise(packets, topology, exchanges, stated=cni)
     other_overlay = overlay.name not in (None, "cilium")
-    if other_overlay:
+    summary = _topology_summary(ctx)
+    summary["overlay"] = overlay.to_dict()
+    classes = {str(pt.get("class")) for pt in summary["capture_points"]}
+    no_overlay = bool(classes) and classes <= _NOT_OVERLAY and overlay.confidence != "stated"
+    if other_overlay or no_overlay:
         # Cilium's datapath rules (VNI = identity, eBPF answers, TTL arithmetic) do not hold here
         findings = [f for f in findings if f.id not in CILIUM_FINDINGS]
     _attach(paths, findings)
@@ -90,8 +95,15 @@ def explain(
         unknowns.append(
             f"{left_out} more exchanges were paired but are not given a path each (see `vxlanlens exchanges`)."
         )
-    summary = _topology_summary(ctx)
-    summary["overlay"] = overlay.to_dict()
+    if no_overlay:
+        kinds = sorted(classes & {"lan", "mirror", "cloud-tunnel"})
+        unknowns.insert(
+            0,
+            "No capture shows a pod overlay ("
+            + ", ".join(_NOT_OVERLAY_TEXT[k] for k in kinds)
+            + "): findings and paths describe what was seen, not an overlay's datapath, and the "
+            f"findings that rest on Cilium's rules ({', '.join(CILIUM_FINDINGS)}) are not made.",
+        )
     return Explanation(
         captures=captures or [],
         topology=summary,
@@ -111,6 +123,15 @@ CILIUM_FINDINGS = (
 )
 """Findings stated in terms of Cilium's datapath; left out when another overlay is recognised."""
 
+_NOT_OVERLAY = frozenset({"lan", "mirror", "cloud-tunnel", "node", "None"})
+"""Capture classes (explain/classify.py) that show no pod overlay."""
+
+_NOT_OVERLAY_TEXT = {
+    "lan": "a plain LAN capture: no tunnel packet and no topology dump",
+    "mirror": "a mirror session: tunnel packets one way carrying both directions of traffic",
+    "cloud-tunnel": "a cloud load balancer's Geneve tunnel",
+}
+
 _GLOBAL = frozenset({"dual-stack"})
 """Findings about the whole capture set, not about one path (their frames are examples)."""
 
@@ -128,6 +149,8 @@ def _attach(paths: list[PacketPath], findings: list[Finding]) -> None:
 
 def _topology_summary(ctx: Context) -> dict[str, Any]:
     topo = ctx.topology
+    points = placed_points(ctx)
+    classes = classify(ctx, points)
     return {
         "loaded": ctx.loaded,
         "sources": list(topo.sources),
@@ -143,8 +166,10 @@ def _topology_summary(ctx: Context) -> dict[str, Any]:
                 "pod": p.pod,
                 "frames": p.frames,
                 "how": p.how,
+                "class": classes[p.capture].kind if p.capture in classes else None,
+                "class_evidence": (classes[p.capture].evidence if p.capture in classes else None),
             }
-            for p in placed_points(ctx).values()
+            for p in points.values()
         ],
     }
 

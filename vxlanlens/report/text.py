@@ -57,6 +57,15 @@ def _path_lines(n: int, path: PacketPath) -> list[str]:
     return lines
 
 
+_CLASS_TEXT = {
+    "lan": "plain LAN capture (no tunnel, no overlay shown)",
+    "mirror": "mirror session (tunnel packets one way, both directions inside)",
+    "cloud-tunnel": "cloud load balancer tunnel (Geneve)",
+    "tunnel": "tunnel packets (not between known nodes)",
+}
+"""How a capture whose class is not an overlay point is described (see explain/classify.py)."""
+
+
 def explanation_text(exp: Explanation) -> str:
     """The explanation as plain text for a terminal (about 100 columns wide); control and
     bidirectional-override characters from dumps and captures are shown as escapes."""
@@ -69,7 +78,10 @@ def explanation_text(exp: Explanation) -> str:
     for cap in exp.captures:
         p = points.get(cap["label"], {})
         where = ""
-        if p.get("kind") == "pod":
+        cls = p.get("class")
+        if cls in _CLASS_TEXT:
+            where = _CLASS_TEXT[cls]
+        elif p.get("kind") == "pod":
             where = f"at {p.get('pod')} eth0"
         elif p.get("kind") == "node":
             where = f"on the underlay of {p.get('node')}"
