@@ -166,6 +166,8 @@ def _topology_summary(ctx: Context) -> dict[str, Any]:
                 "pod": p.pod,
                 "frames": p.frames,
                 "how": p.how,
+                "interface": p.interface,
+                "all_interfaces": bool(p.interfaces),
                 "class": classes[p.capture].kind if p.capture in classes else None,
                 "class_evidence": (classes[p.capture].evidence if p.capture in classes else None),
             }

@@ -75,6 +75,7 @@ def explanation_text(exp: Explanation) -> str:
         f"vxlanlens explain: {len(exp.captures)} capture(s), {c.get('frames', 0)} frames ({c.get('tunnelled_frames', 0)} tunnelled)"
     )
     points = {p["capture"]: p for p in exp.topology.get("capture_points", [])}
+    width = min(40, max([16, *(len(str(c["label"])) for c in exp.captures)]))
     for cap in exp.captures:
         p = points.get(cap["label"], {})
         where = ""
@@ -83,12 +84,16 @@ def explanation_text(exp: Explanation) -> str:
             where = _CLASS_TEXT[cls]
         elif p.get("kind") == "pod":
             where = f"at {p.get('pod')} eth0"
+        elif p.get("kind") == "node" and p.get("all_interfaces"):
+            where = f"every interface of {p.get('node')} (-i any)"
+        elif p.get("kind") == "node" and p.get("interface"):
+            where = f"{p.get('node')}/{p.get('interface')}"
         elif p.get("kind") == "node":
             where = f"on the underlay of {p.get('node')}"
         elif p:
             where = f"capture point {p.get('kind')}"
         out.append(
-            f"  {cap['label']:<16} {cap['frames']:>7} frames  {cap.get('path', '')}  {where}".rstrip()
+            f"  {cap['label']:<{width}} {cap['frames']:>7} frames  {cap.get('path', '')}  {where}".rstrip()
         )
     topo = exp.topology
     if topo.get("loaded"):
