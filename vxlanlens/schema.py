@@ -230,6 +230,20 @@ def columns_markdown() -> str:
         "and are null when the frame carries no tunnel. MACs are lowercase `aa:bb:cc:dd:ee:ff`,",
         "IPs are in canonical text form. Null is pandas' `<NA>`.",
         "",
+        "**IP fragments are reassembled** (outer and pod frame, IPv4 and IPv6; turn it off with",
+        "`DecodeOptions(reassemble=False)`): the row of the fragment that completed a packet holds",
+        "the whole packet above the fragmented header (tunnel, inner frame, transport), so that it",
+        "pairs like any other, with `frag_count`, `frag_first` and `reasm_len`; its fragmented",
+        "header's own fields (`ip_len`, `frag_offset`, ... or `outer_frag_offset`, ...) stay its",
+        "own. Every fragment of that packet has `reassembled_in`; the others stop decoding at their",
+        "IP header (as Wireshark shows them). A set that cannot be reassembled (a fragment missing,",
+        "overlapping fragments that disagree, two ends, over 65,535 bytes, over 1,024 fragments,",
+        "cut by the snap length, older than the kernel's 30 s (IPv4) / 60 s (IPv6) timeout) keeps",
+        "its fields and gets `decode_layer` `ipv4`/`ipv6` with the reason in `decode_error`.",
+        "Fragments are grouped by capture, interface, `-i any` interface and direction, tunnel",
+        "(outer addresses, VNI), addresses, protocol and identification: copies of one packet seen",
+        "at two points are reassembled separately.",
+        "",
     ]
     group = None
     for c in COLUMNS:
