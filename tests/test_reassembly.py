@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from craft import write_pcap
+from craft import pcap_header, pcap_record, write_pcap
 from scapy.layers.inet import ICMP, IP, UDP, fragment
 from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6, IPv6ExtHdrFragment, fragment6
 from scapy.layers.l2 import Ether
@@ -220,3 +223,45 @@ def test_stream_reassembles_across_batches(tmp_path: Path) -> None:
     assert streamed["frame_no"].tolist() == whole["frame_no"].tolist()
     for col in ("reassembled_in", "frag_count", "echo_seq", "tunnel"):
         assert streamed[col].astype(object).tolist() == whole[col].astype(object).tolist(), col
+
+
+_WATCH_CHILD = """
+from vxlanlens.watch import watch
+for e in watch("-", timeout_s=0.5, tick_s=0.05):
+    print(e.id, flush=True)
+print("end", flush=True)
+"""
+
+
+def test_watch_waits_for_the_rest_of_a_fragmented_reply() -> None:
+    """The fragments of a reply reach a live stream a second apart: the reply is reassembled
+    and answers its request (no echo-unanswered)."""
+    request = bytes(_tunnel(_inner4(100, seq=5)))
+    reply_inner = (
+        IP(src=POD_B, dst=POD_A, id=78)
+        / ICMP(type=0, id=9, seq=5)
+        / bytes(i % 251 for i in range(100 - 28))
+    )
+    reply = (
+        Ether(**ETH)
+        / IP(src=NODE_B, dst=NODE_A, id=99, flags=0)
+        / UDP(sport=40001, dport=8472)
+        / VXLAN(vni=4321, flags=0x08)
+        / Ether(src=INNER["dst"], dst=INNER["src"])
+        / reply_inner
+    )
+    frag_a, frag_b = (bytes(Ether(**ETH) / f) for f in fragment(reply[IP], fragsize=80))
+    child = subprocess.Popen(
+        [sys.executable, "-c", _WATCH_CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert child.stdin is not None and child.stdout is not None
+    child.stdin.write(pcap_header(snaplen=262144))
+    child.stdin.write(pcap_record(request, sec=1, sub=0))
+    child.stdin.write(pcap_record(frag_a, sec=1, sub=100))
+    child.stdin.flush()
+    time.sleep(1.0)  # several ticks: the first fragment is decoded long before the last comes
+    child.stdin.write(pcap_record(frag_b, sec=1, sub=200))
+    child.stdin.close()
+    out = child.stdout.read().decode().split()
+    assert child.wait(timeout=60) == 0
+    assert out[-1] == "end" and [e for e in out if "unanswered" in e] == []

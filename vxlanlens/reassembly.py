@@ -45,6 +45,8 @@ from .read.records import RecordBatch
 from .schema import COLUMNS
 
 __all__ = [
+    "CARRY_AGE_NS",
+    "MAX_CARRY",
     "MAX_FRAGMENTS",
     "TIMEOUT_NS",
     "Failed",
@@ -322,16 +324,30 @@ class FragmentStore:
         return plan
 
 
+MAX_CARRY = 65536
+"""Records a stream may carry into its next batch to complete fragment sets."""
+
+CARRY_AGE_NS = 2_000_000_000
+"""A stream waits for the missing fragments of a set at most this long (capture time): the
+fragments of one packet leave within microseconds, so a set older than this has lost one."""
+
+
 def open_from(batch: RecordBatch, decoded: DecodedBatch) -> int | None:
     """The first row of ``batch`` that belongs to a fragment set still incomplete at its end
-    (whose missing fragments may come in the next batch), or ``None``: where a stream that
-    reassembles batch by batch may cut the batch and carry the rest into the next one."""
-    if decoded.fragments is None:
+    and younger than :data:`CARRY_AGE_NS` (its missing fragments may come in the next batch),
+    or ``None``: where a stream that reassembles batch by batch may cut the batch and carry the
+    rest into the next one."""
+    if decoded.fragments is None or len(batch) == 0:
         return None
     store = FragmentStore()
     store.add(batch, decoded, 0)
     plan = store.plan()
-    open_rows = [min(f.rows) for f in plan.failed if f.open]
+    newest = int(batch.ts_ns.max())
+    open_rows = [
+        min(f.rows)
+        for f in plan.failed
+        if f.open and newest - int(batch.ts_ns[min(f.rows)]) <= CARRY_AGE_NS
+    ]
     if not open_rows:
         return None
     cut = min(open_rows)

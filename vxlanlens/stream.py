@@ -25,7 +25,7 @@ from .engines import decoder_for
 from .errors import VxlanlensError
 from .read import open_capture
 from .read.records import RecordBatch
-from .reassembly import join, open_from, take
+from .reassembly import MAX_CARRY, join, open_from, take
 from .schema import COLUMNS
 from .table import Decoder, TableBuilder
 
@@ -35,10 +35,6 @@ if TYPE_CHECKING:
 __all__ = ["PacketStream", "iter_batches", "write_stream"]
 
 CaptureSpec = str | os.PathLike[str] | BinaryIO
-
-
-_MAX_CARRY = 65536
-"""Records a stream may carry into the next batch to complete IP fragment sets."""
 
 
 @dataclass
@@ -90,7 +86,7 @@ class PacketStream:
         """The decoded batches, each cut before the first IP fragment whose set is still
         incomplete at its end; the rest is carried into the next batch, so that fragments in
         two batches are reassembled as by :func:`vxlanlens.read` (a carry is at most one batch
-        long, or ``_MAX_CARRY`` records; a set spread wider is left incomplete). Tables are
+        long, or ``MAX_CARRY`` records; a set spread wider is left incomplete). Tables are
         yielded in pieces of at most ``batch_frames`` rows."""
         carry: RecordBatch | None = None
         for batch in batches:
@@ -99,7 +95,7 @@ class PacketStream:
                 carry = None
             decoded = decode(batch, self.options)
             cut = open_from(batch, decoded)
-            if cut is not None and len(batch) - cut <= max(self.batch_frames, _MAX_CARRY):
+            if cut is not None and len(batch) - cut <= max(self.batch_frames, MAX_CARRY):
                 carry = take(batch, cut)
                 batch = take(batch, 0, cut)
                 if not len(batch):

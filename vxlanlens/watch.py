@@ -40,6 +40,7 @@ from .explain.findings import SPECS
 from .explain.model import Evidence
 from .read.capture import CaptureReader
 from .read.records import RecordBatch
+from .reassembly import MAX_CARRY, join, open_from, take
 from .table import TableBuilder
 
 __all__ = ["WatchEvent", "Watcher", "watch"]
@@ -441,6 +442,7 @@ def watch(
     thread.start()
     last_arrival = time.monotonic()
     ended = False
+    carry: RecordBatch | None = None
     try:
         while not ended:
             pending: list[RecordBatch] = []
@@ -456,12 +458,24 @@ def watch(
                 if isinstance(item, BaseException):
                     raise item
                 pending.append(item)
+            if carry is not None:
+                pending.insert(0, carry)
+                carry = None
             if pending:
                 last_arrival = time.monotonic()
+                batch = pending[0]
+                for b in pending[1:]:
+                    batch = join(batch, b)
+                decoded = decode(batch, opts)
+                cut = None if ended else open_from(batch, decoded)
+                if cut is not None and len(batch) - cut <= MAX_CARRY:
+                    # fragments of a packet still on their way: wait one tick for the rest
+                    carry, batch = take(batch, cut), take(batch, 0, cut)
+                    decoded = decode(batch, opts)
                 builder = TableBuilder()
-                for b in pending:
-                    builder.add(b, decode(b, opts))
-                yield from watcher.feed(builder.build())
+                builder.add(batch, decoded)
+                if len(batch):
+                    yield from watcher.feed(builder.build())
             elif watcher.frames:
                 # silence: the capture clock moves on with the wall clock
                 idle = round((time.monotonic() - last_arrival) * 1e9)
