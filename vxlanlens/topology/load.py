@@ -517,30 +517,69 @@ def _load_file_into(f: Path, topo: Topology, *, node: str | None, pod: str | Non
     _absorb(topo, sub)
 
 
-def _folder_binding(
-    folder: Path, group: list[Path], topo: Topology
-) -> tuple[str | None, str | None]:
-    """A sub-folder named after a node or a pod binds its dumps: to the pod when its
-    interface dump is a pod's namespace, to the node when it is a host's (or holds endpoints)."""
+def _probe(group: list[Path]) -> Topology:
+    """The facts of ``group``'s dumps loaded unbound (unreadable ones left out)."""
     probe = Topology()
     for f in group:
         try:
             load_blob(read_dump(f), str(f), probe, node=None, pod=None, base_dir=f.parent)
         except (TopologyError, OSError):
             continue
-    kinds = {i.kind for i in probe.interfaces}
-    if "pod-eth0" in kinds and not kinds & {"lxc", "cilium_host", "cilium_net", "underlay"}:
+    return probe
+
+
+def _names(probes: list[Topology]) -> tuple[set[str], set[str]]:
+    """(pod names, node names) that the dumps state (kubectl, Pod / Node objects, endpoints)."""
+    pods: set[str] = set()
+    nodes: set[str] = set()
+    for probe in probes:
+        nodes.update(n.name for n in probe.nodes if n.name)
+        for p in probe.pods:
+            if p.name:
+                pods.add(p.name)
+            if p.node:
+                nodes.add(p.node)
+    return pods, nodes
+
+
+_HOST_KINDS = frozenset({"lxc", "cilium_host", "cilium_net", "underlay", "cilium_vxlan"})
+
+
+def _folder_binding(
+    folder: Path, probe: Topology, topo: Topology, pods: set[str], nodes: set[str]
+) -> tuple[str | None, str | None]:
+    """A sub-folder named after a node or a pod binds its dumps. A name the other dumps state
+    (``pods``, ``nodes``: kubectl output, Pod / Node objects) decides; otherwise the folder's
+    interface dump does: a pod's namespace binds to the pod, a host's (or endpoints) to the
+    node. An interface that some dump shows as a pod's eth0 counts as that only (another dump
+    of the same namespace may lack what tells a pod apart, such as ``ip -j`` output)."""
+    name = folder.name
+    if name in pods and name not in nodes:
         topo.notes.append(
-            f"{folder}: dumps bound to pod {folder.name!r} (folder name; pod namespace dump)"
+            f"{folder}: dumps bound to pod {name!r} (folder name; a pod the dumps list)"
         )
-        return None, folder.name
-    if kinds & {"lxc", "cilium_host", "cilium_net", "underlay", "cilium_vxlan"} or any(
-        p.endpoint_id is not None for p in probe.pods
-    ):
+        return None, name
+    if name in nodes and name not in pods:
         topo.notes.append(
-            f"{folder}: dumps bound to node {folder.name!r} (folder name; host namespace dump)"
+            f"{folder}: dumps bound to node {name!r} (folder name; a node the dumps list)"
         )
-        return folder.name, None
+        return name, None
+    pod_macs = {i.mac for i in probe.interfaces if i.kind == "pod-eth0" and i.mac}
+    kinds = {
+        i.kind
+        for i in probe.interfaces
+        if i.kind == "pod-eth0" or not (i.mac and i.mac in pod_macs)
+    }
+    if "pod-eth0" in kinds and not kinds & _HOST_KINDS:
+        topo.notes.append(
+            f"{folder}: dumps bound to pod {name!r} (folder name; pod namespace dump)"
+        )
+        return None, name
+    if kinds & _HOST_KINDS or any(p.endpoint_id is not None for p in probe.pods):
+        topo.notes.append(
+            f"{folder}: dumps bound to node {name!r} (folder name; host namespace dump)"
+        )
+        return name, None
     return None, None
 
 
@@ -598,10 +637,14 @@ def _load_dir(root: Path, topo: Topology, *, node: str | None, pod: str | None) 
             topo.notes.append(f"{f}: skipped (not a topology dump)")
             continue
         groups.setdefault(f.parent, []).append(f)
+    probes: dict[Path, Topology] = {}
+    if node is None and pod is None and any(folder != root for folder in groups):
+        probes = {folder: _probe(group) for folder, group in groups.items()}
+    pods, nodes = _names(list(probes.values()))
     for folder, group in groups.items():
         gnode, gpod = node, pod
         if folder != root and node is None and pod is None:
-            gnode, gpod = _folder_binding(folder, group, topo)
+            gnode, gpod = _folder_binding(folder, probes[folder], topo, pods, nodes)
         for f in group:
             _load_file_into(f, topo, node=gnode, pod=gpod)
     if topo.is_empty():
