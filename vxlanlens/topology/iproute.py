@@ -314,6 +314,8 @@ def _global_ips(addrs: list[tuple[str, Any]]) -> list[str]:
 
 def _node_facts(iface: Interface, r: dict[str, Any], ctx: Ctx, topo: Topology) -> None:
     """Underlay addresses and IPv4 router IPs of a bound node from its interfaces."""
+    if ctx.node is None:
+        return
     node = _get_node(topo, ctx.node, iface.source)
     for a, where in r["addrs"]:
         c = canonical_ip(a)
