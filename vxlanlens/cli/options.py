@@ -28,10 +28,6 @@ __all__ = [
 PROGRESS_MIN_BYTES = 16 << 20
 """Inputs smaller than this never show a progress bar."""
 
-MAX_TIMEOUT = MAX_TIMEOUT_S
-"""Largest ``--timeout`` in seconds."""
-
-
 def _ports(_ctx: click.Context, _param: click.Parameter, value: Sequence[int]) -> tuple[int, ...]:
     for port in value:
         if not 0 < port < 65536:
