@@ -455,6 +455,8 @@ def test_stdin_given_twice_is_named(capsys: pytest.CaptureFixture[str]) -> None:
     code, err = _main_err(capsys, "explain", "-", "again=-")
     assert code == 2 and err.startswith("vxlanlens: error: ")
     assert "standard input (-) is given 2 times (captures 1, 2)" in err
+    code, err = _main_err(capsys, "explain", POD, "-t", "-")
+    assert code == 2 and "not from standard input (-)" in err and "--topology" in err
 
 
 @pytest.mark.parametrize(

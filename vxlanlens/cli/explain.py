@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +13,7 @@ from ..options import ReadOptions
 from ..proto import Severity
 from ._app import cli
 from .options import cni_option, load, read_options
-from .output import atomic_path, output, output_option, wrote
+from .output import OutputError, atomic_path, check_output, output, output_option, wrote
 
 __all__ = ["annotate", "diagram", "explain", "report"]
 
@@ -171,6 +172,10 @@ def annotate(
     from ..annotate import annotate as write_annotated
     from ..annotate import decode_as_entries
 
+    if decode_as:  # both outputs or neither: a --decode-as that cannot be written fails first
+        check_output(decode_as)
+        if not os.path.isdir(os.path.dirname(os.path.abspath(decode_as))):
+            raise OutputError("cannot write the output: No such directory", path=decode_as)
     cap, exp, command = _explained("annotate", captures, opts, cni, ["-o", out])
     with atomic_path(out) as target:
         result = write_annotated(cap, target, explanation=exp, command=command)

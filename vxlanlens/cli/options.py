@@ -28,6 +28,7 @@ __all__ = [
 PROGRESS_MIN_BYTES = 16 << 20
 """Inputs smaller than this never show a progress bar."""
 
+
 def _ports(_ctx: click.Context, _param: click.Parameter, value: Sequence[int]) -> tuple[int, ...]:
     for port in value:
         if not 0 < port < 65536:
@@ -200,6 +201,12 @@ def read_options(
         @functools.wraps(func)
         def run(**kw: Any) -> Any:
             _check_stdin_once(kw["captures"])
+            if "-" in kw.get("topology", ()):
+                raise click.BadParameter(
+                    "topology dumps are read from files, not from standard input (-): "
+                    "save the dump to a file",
+                    param_hint="'--topology'",
+                )
             opts = ReadOptions(
                 topology=tuple(kw.pop("topology", ())),
                 vxlan_ports=kw.pop("vxlan_ports"),
