@@ -81,6 +81,9 @@ def test_read_options_give_the_reproducing_arguments() -> None:
     assert line.startswith("vxlanlens explain x.pcap --topology 'a b/topo' ")
     assert line.endswith("--format md")
     assert vxlanlens.ReadOptions().to_args() == []
+    one = vxlanlens.ReadOptions(topology="dumps/", vxlan_ports=9000, capture_at={"a": "n1"})  # type: ignore[arg-type]
+    assert one.topology == ("dumps/",) and one.vxlan_ports == (9000,)
+    assert one.capture_at == ("a=n1",)
     decode = opts.decode_options()
     assert 9000 in decode.vxlan_ports and 7000 in decode.geneve_ports and not decode.guess_tunnels
 

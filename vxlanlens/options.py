@@ -31,8 +31,8 @@ ENGINES = ("fast", "scapy", "tshark")
 """The protocol decoders (docs/conformance.md)."""
 
 
-def _ports(values: Sequence[int], what: str) -> tuple[int, ...]:
-    out = tuple(int(p) for p in values)
+def _ports(values: Sequence[int] | int, what: str) -> tuple[int, ...]:
+    out = (int(values),) if isinstance(values, int) else tuple(int(p) for p in values)
     for p in out:
         if not 0 < p < 65536:
             raise ValueError(f"{what}: {p} is not a UDP port (1..65535)")
@@ -49,7 +49,8 @@ class ReadOptions:
     strictly checked VXLAN header on other ports. ``engine``: ``fast``, ``scapy`` or ``tshark``.
     ``workers``: processes that may read one large pcap at once (``None``: the CPUs, at most 4).
     ``timeout_s``: how long a request waits for its answer. ``capture_at``: where captures were
-    taken, ``LABEL=NODE[:IFACE]`` strings. ``scheduler``: a Dask scheduler address or
+    taken, ``LABEL=NODE[:IFACE]`` strings (a ``{label: "NODE[:IFACE]"}`` mapping is turned into
+    them); a single topology path or port needs no tuple. ``scheduler``: a Dask scheduler address or
     ``local:N`` (the CLI's ``--scheduler``; ``None`` reads in this process).
 
     ``workers`` and ``scheduler`` change how fast, never what is read: :meth:`to_args` leaves
@@ -69,11 +70,18 @@ class ReadOptions:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise once, here
-        set_(self, "topology", tuple(os.fspath(t) for t in self.topology))
+        topo: Any = self.topology
+        single = isinstance(topo, (str, os.PathLike))
+        set_(self, "topology", tuple(os.fspath(t) for t in ([topo] if single else topo)))
         set_(self, "vxlan_ports", _ports(self.vxlan_ports, "vxlan_ports"))
         set_(self, "geneve_ports", _ports(self.geneve_ports, "geneve_ports"))
         set_(self, "gpe_ports", _ports(self.gpe_ports, "gpe_ports"))
-        set_(self, "capture_at", tuple(str(s) for s in self.capture_at))
+        at: Any = self.capture_at
+        if isinstance(at, Mapping):
+            at = [f"{label}={where}" for label, where in at.items()]
+        elif isinstance(at, str):
+            at = [at]
+        set_(self, "capture_at", tuple(str(s) for s in at))
         if self.engine not in ENGINES:
             raise ValueError(f"engine {self.engine!r}: expected one of {', '.join(ENGINES)}")
         if self.workers is not None and int(self.workers) < 1:
