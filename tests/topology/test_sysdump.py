@@ -229,3 +229,18 @@ def test_tar_members_count_against_the_archive_budget_before_reading() -> None:
         sd.load_tar(
             buf.getvalue(), "b.tar", sd.Topology(), node=None, load_blob=load_blob, budget=budget
         )
+
+
+def test_sysdump_does_not_import_the_loaders() -> None:
+    # the loaders pass their member loader in: no import circle load/blob <-> sysdump
+    import ast
+
+    import vxlanlens.topology.sysdump as sd
+
+    tree = ast.parse(Path(sd.__file__).read_text(encoding="utf-8"))
+    imported = {
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module is not None
+    }
+    assert not imported & {"load", "blob", "folder"}, imported
