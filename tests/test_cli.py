@@ -342,12 +342,12 @@ def test_diagram_written_through_a_temporary_file(tmp_path: Path) -> None:
 def test_out_of_memory_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     import numpy as np
 
-    from vxlanlens import cli as cli_mod
+    from vxlanlens.options import ReadOptions
 
     def boom(*_a, **_k):  # type: ignore[no-untyped-def]
         np.empty(1 << 62, dtype=np.uint8)  # numpy's _ArrayMemoryError, a MemoryError
 
-    monkeypatch.setattr(cli_mod, "load_all", boom)
+    monkeypatch.setattr(ReadOptions, "read", boom)
     res = run("exchanges", POD)
     assert res.exit_code == 1 and "out of memory" in _one_error_line(res)
 
@@ -414,3 +414,138 @@ def test_broken_pipe_ends_quietly() -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=300) == 0
     assert err == ""
+
+
+# --- issue 11: one set of reading options, one way to say an error, one way to say "wrote" ----
+
+READING = {
+    "--vxlan-port", "--geneve-port", "--gpe-port", "--no-guess", "--engine", "--workers",
+    "--capture-at", "--scheduler",
+}  # fmt: skip
+READERS = ["annotate", "diagram", "exchanges", "explain", "packets", "report", "topology"]
+
+
+def _flags(command: str) -> set[str]:
+    return {o for p in cli.commands[command].params for o in getattr(p, "opts", [])}
+
+
+@pytest.mark.parametrize("command", READERS)
+def test_every_reader_takes_the_same_reading_options(command: str) -> None:
+    assert _flags(command) >= READING
+
+
+def test_topology_takes_the_port_options() -> None:
+    plain = run("topology", "-f", "json", POD, NODE)
+    ported = run("topology", "-f", "json", "--vxlan-port", "9999", POD, NODE)
+    assert plain.exit_code == ported.exit_code == 0
+    assert json.loads(plain.stdout) == json.loads(ported.stdout)
+
+
+def _main_err(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    from vxlanlens.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return int(exc.value.code or 0), err[0]
+
+
+def test_stdin_given_twice_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _main_err(capsys, "explain", "-", "again=-")
+    assert code == 2 and err.startswith("vxlanlens: error: ")
+    assert "standard input (-) is given 2 times (captures 1, 2)" in err
+    code, err = _main_err(capsys, "explain", POD, "-t", "-")
+    assert code == 2 and "not from standard input (-)" in err and "--topology" in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["explain", POD, "-o", "/nonexistent-dir/x.md"],
+        ["report", POD, "-o", "/nonexistent-dir/x.html"],
+        ["exchanges", POD, "-o", "/nonexistent-dir/x.txt"],
+        ["topology", POD, "-o", "/nonexistent-dir/x.txt"],
+        ["diagram", POD, "-o", "/nonexistent-dir/x.png"],
+        ["annotate", POD, "-o", "/nonexistent-dir/x.pcapng"],
+        ["explain", POD, "--scheduler", "local:0"],
+        ["topology", "--vxlan-port", "0", POD],
+        ["watch", "--geneve-port", "70000", POD],
+        ["packets", "--engine", "nope", POD],
+    ],
+)
+def test_every_error_is_one_vxlanlens_line(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = _main_err(capsys, *args)
+    assert code in (1, 2) and err.startswith("vxlanlens: error: ")
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["explain", "-f", "md"], "x.md"),
+        (["report"], "x.html"),
+        (["packets", "-f", "csv"], "x.csv"),
+        (["exchanges"], "x.txt"),
+        (["topology"], "x.txt"),
+        (["diagram"], "x.png"),
+        (["annotate"], "x.pcapng"),
+    ],
+)
+def test_every_output_file_is_announced_alike(args: list[str], name: str, tmp_path: Path) -> None:
+    out = tmp_path / name
+    res = run(*args, POD, "-o", str(out))
+    assert res.exit_code == 0 and out.stat().st_size > 0
+    assert res.stderr.startswith(f"vxlanlens: wrote {out}"), res.stderr
+    assert res.stdout == ""
+
+
+def test_reproduce_line_keeps_every_reading_option(tmp_path: Path) -> None:
+    res = run(
+        "explain", "-f", "md", POD, "-t", str(TOPO), "--timeout", "2", "--vxlan-port", "9999",
+        "--no-guess", "--capture-at", "pod-eth0=worker:eth0", "--cni", "cilium",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    line = next(x for x in res.stdout.splitlines() if x.startswith("vxlanlens explain "))
+    for words in (
+        "--timeout 2", "--vxlan-port 9999", "--no-guess", "--capture-at pod-eth0=worker:eth0",
+        "--cni cilium", "--format md", f"--topology {TOPO}",
+    ):  # fmt: skip
+        assert words in line
+
+
+def _synopsis() -> dict[str, set[str]]:
+    """The options each command's line in the README's synopsis names."""
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("## Command line", 1)[1].split("```", 2)[1]
+    found: dict[str, set[str]] = {}
+    command = ""
+    for line in block.splitlines():
+        m = re.match(r"vxlanlens (-*\w+)", line)
+        if m:
+            command = m.group(1).lstrip("-")
+        elif line.startswith("common to"):
+            command = "*"
+        if command:
+            found.setdefault(command, set()).update(re.findall(r"(?<![\w-])--?[a-z][\w-]*", line))
+    return found
+
+
+def test_readme_synopsis_matches_help() -> None:
+    synopsis = _synopsis()
+    common = synopsis.pop("*")
+    assert set(synopsis) - {"version"} == set(cli.commands)
+    for command, named in synopsis.items():
+        if command == "version":
+            continue
+        flags = _flags(command) | {"-h", "--help"}
+        assert named <= flags, (command, named - flags)
+        if command in READERS:
+            assert common <= flags, (command, common - flags)
+        for param in cli.commands[command].params:
+            opts = set(getattr(param, "opts", [])) - {"captures", "capture"}
+            if opts and not opts & common:
+                assert opts & named, (command, "missing in the README:", opts)

@@ -5,6 +5,10 @@ Typical use::
     import vxlanlens
     cap = vxlanlens.read(["pod.pcap", "node.pcap"])
     cap.packets          # pandas DataFrame, one row per frame (docs/columns.md)
+    cap.explain()        # paths and findings with evidence (docs/explanations.md)
+
+``read``'s keywords are the fields of :class:`ReadOptions`, the settings the CLI's reading
+options give (docs/api.md).
 """
 
 from ._version import __version__
@@ -24,6 +28,7 @@ from .errors import (
     UnknownFormatError,
     VxlanlensError,
 )
+from .options import ReadOptions
 from .schema import COLUMN_NAMES, COLUMNS
 from .stream import iter_batches
 from .watch import watch
@@ -37,6 +42,7 @@ __all__ = [
     "DecodeError",
     "DecodeOptions",
     "EngineError",
+    "ReadOptions",
     "RenderError",
     "SchemaError",
     "TopologyError",

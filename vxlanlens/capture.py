@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -57,31 +58,66 @@ class CaptureSource:
         return _sha256(self.path)
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Capture:
     """Captures read and decoded: the packets table, where it came from, and what it means.
 
-    Everything beyond ``packets`` is computed on first use and kept: ``topology`` (the dumps
-    given, merged with what the captures show), ``annotated`` (packets with interface, pod and
-    node names), ``exchanges``, ``journeys`` and :meth:`explain`.
+    Immutable: :meth:`with_topology` and :meth:`with_options` give a new ``Capture`` (sharing
+    the packets table) instead of changing this one. Everything beyond ``packets`` is computed
+    on first use and kept: ``topology`` (the dumps given, merged with what the captures show),
+    ``annotated`` (packets with interface, pod and node names), ``exchanges``, ``journeys`` and
+    :meth:`explain` (one explanation per ``cni``).
     """
 
     packets: pd.DataFrame
     """One row per frame; columns as documented in ``docs/columns.md``."""
-    sources: list[CaptureSource] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    sources: Sequence[CaptureSource] = ()
+    """The capture files read, in order."""
+    warnings: Sequence[str] = ()
     """Human one-line notes about the input (e.g. a file cut short in its last record)."""
     options: DecodeOptions = field(default_factory=DecodeOptions)
+    """The decoder's settings the packets were decoded with (tunnel ports, guessing)."""
     loaded_topology: Topology | None = None
     """The topology loaded from the dumps given to :func:`read` (``None`` when none was)."""
     timeout_s: float = 3.0
     """How long a request waits for its answer when exchanges are paired."""
-    capture_at: dict[str, str] = field(default_factory=dict)
+    capture_at: Mapping[str, str] = field(default_factory=dict)
     """Where the user said captures were taken: ``{label: "NODE[:IFACE]"}`` (docs/topology.md)."""
+    _explanations: dict[str | None, Explanation] = field(
+        default_factory=dict, init=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sources", tuple(self.sources))
+        object.__setattr__(self, "warnings", tuple(self.warnings))
+        object.__setattr__(self, "capture_at", parse_capture_at(self.capture_at))
 
     def __repr__(self) -> str:
         labels = ", ".join(s.label for s in self.sources)
         return f"<Capture {len(self.packets)} frames from {len(self.sources)} capture(s): {labels}>"
+
+    def with_topology(self, topology: TopologySpec | Sequence[TopologySpec] | None) -> Capture:
+        """A new ``Capture`` of the same packets with ``topology`` (dump specs as for
+        :func:`read`, a :class:`Topology`, or ``None`` for none) instead of the loaded one."""
+        return replace(self, loaded_topology=_load_topology(topology))
+
+    def with_options(
+        self,
+        *,
+        timeout_s: float | None = None,
+        capture_at: Mapping[str, str] | Sequence[str] | None = None,
+    ) -> Capture:
+        """A new ``Capture`` of the same packets with another answer timeout and/or other
+        stated capture places (as for :func:`read`; labels must name captures). Settings left
+        ``None`` are kept. Decoding settings (tunnel ports) need a new :func:`read`."""
+        changes: dict[str, Any] = {}
+        if timeout_s is not None:
+            changes["timeout_s"] = float(timeout_s)
+        if capture_at is not None:
+            stated = parse_capture_at(capture_at)
+            _check_labels(stated, self.sources)
+            changes["capture_at"] = stated
+        return replace(self, **changes)
 
     @cached_property
     def inferred_topology(self) -> Topology:
@@ -124,14 +160,7 @@ class Capture:
         if fmt == "json":
             return json.dumps(exp.to_dict(), indent=2, default=str) + "\n"
         if fmt == "md":
-            meta = {
-                "command": command,
-                "version": __version__,
-                "files": [
-                    {"name": s.path, "size": s.size, "sha256": s.sha256} for s in self.sources
-                ],
-            }
-            return explanation_markdown(exp, meta)
+            return explanation_markdown(exp, self._meta(command))
         if fmt == "text":
             return explanation_text(exp)
         if fmt == "html":
@@ -158,8 +187,11 @@ class Capture:
     def explain(self, cni: str | None = None) -> Explanation:
         """Paths in words and findings with evidence (see docs/explanations.md). ``cni`` states
         the overlay (``cilium``, ``flannel``, ``calico``, ``antrea``, ``ovn``) instead of
-        recognising it (docs/overlays/README.md)."""
-        return explain(
+        recognising it (docs/overlays/README.md). Computed once per ``cni`` and kept."""
+        cached = self._explanations.get(cni)
+        if cached is not None:
+            return cached
+        exp = explain(
             self.annotated,
             self.topology,
             self.exchanges,
@@ -177,6 +209,8 @@ class Capture:
             loaded=self.loaded_topology is not None and not self.loaded_topology.is_empty(),
             cni=cni,
         )
+        self._explanations[cni] = exp
+        return exp
 
 
 class _Plots:
@@ -204,13 +238,13 @@ def read(
     geneve_ports: Sequence[int] = (),
     gpe_ports: Sequence[int] = (),
     guess_tunnels: bool = True,
-    options: DecodeOptions | None = None,
-    progress: ProgressCallback | None = None,
-    batch_frames: int = 32768,
     timeout_s: float = 3.0,
     engine: str = "fast",
     workers: int | None = None,
     capture_at: Mapping[str, str] | Sequence[str] | None = None,
+    progress: ProgressCallback | None = None,
+    batch_frames: int = 32768,
+    options: DecodeOptions | None = None,
 ) -> Capture:
     """Read and decode one or more captures into a :class:`Capture`.
 
@@ -227,7 +261,17 @@ def read(
     captures were taken when you know it: ``{"LABEL": "NODE[:IFACE]"}`` or ``LABEL=NODE[:IFACE]``
     strings (``IFACE`` ``any`` for ``-i any``, an lxc or a pod's name for a pod's eth0); it wins
     over what vxlanlens works out (see docs/topology.md, "Where a capture was taken").
+    The keywords are those of :class:`~vxlanlens.ReadOptions` (``ReadOptions(...).read(...)``
+    reads with a set of them). ``options`` (a :class:`DecodeOptions`) is deprecated: give the
+    ports and ``guess_tunnels`` as keywords.
     """
+    if options is not None:
+        warnings.warn(
+            "read(options=DecodeOptions(...)) is deprecated; pass vxlan_ports=, geneve_ports=, "
+            "gpe_ports= and guess_tunnels= instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
     stated = parse_capture_at(capture_at)
     decode = decoder_for(engine)
     loaded = _load_topology(topology)
@@ -263,11 +307,12 @@ def read(
         )
 
     resolved = _labels(specs)
+    _check_stdin_once(resolved)
     total = _total_size(resolved)
     done_before = 0
     builder = TableBuilder()
     sources: list[CaptureSource] = []
-    warnings: list[str] = []
+    notes: list[str] = []
     n_workers = default_workers() if workers is None else max(1, int(workers))
     for label, spec in resolved:
         if engine == "fast" and splittable(spec, n_workers):
@@ -282,7 +327,7 @@ def read(
             if split is not None:
                 size = os.path.getsize(path)
                 done_before += size
-                warnings.extend(split.warnings)
+                notes.extend(split.warnings)
                 sources.append(
                     CaptureSource(
                         label=label,
@@ -301,7 +346,7 @@ def read(
                 if progress is not None:
                     progress(done_before + reader.bytes_read, total)
             done_before += reader.bytes_read
-            warnings.extend(reader.warnings)
+            notes.extend(reader.warnings)
             sources.append(
                 CaptureSource(
                     label=reader.label,
@@ -312,21 +357,37 @@ def read(
                     interfaces=tuple(reader.interfaces),
                 )
             )
+    _check_labels(stated, sources)
+    return Capture(
+        packets=builder.build(),
+        sources=sources,
+        warnings=notes,
+        options=opts,
+        loaded_topology=loaded,
+        timeout_s=timeout_s,
+        capture_at=stated,
+    )
+
+
+def _check_labels(stated: Mapping[str, str], sources: Sequence[CaptureSource]) -> None:
+    """Raise :class:`TopologyError` when a stated capture place names no capture's label."""
     unknown = [k for k in stated if k not in {s.label for s in sources}]
     if unknown:
         raise TopologyError(
             f"capture placement for {', '.join(unknown)}: no capture has that label "
             f"(labels: {', '.join(s.label for s in sources)})"
         )
-    return Capture(
-        packets=builder.build(),
-        sources=sources,
-        warnings=warnings,
-        options=opts,
-        loaded_topology=loaded,
-        timeout_s=timeout_s,
-        capture_at=stated,
-    )
+
+
+def _check_stdin_once(resolved: list[tuple[str, CaptureSpec]]) -> None:
+    """Raise :class:`CaptureError` when standard input is given as more than one capture."""
+    at = [k for k, (_, spec) in enumerate(resolved, 1) if isinstance(spec, str) and spec == "-"]
+    if len(at) > 1:
+        raise CaptureError(
+            f"standard input (-) is given {len(at)} times (captures "
+            f"{', '.join(map(str, at))}); it can be read only once: save it to a file",
+            path="-",
+        )
 
 
 def _is_dataset(spec: str | os.PathLike[str]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -385,7 +386,9 @@ def test_yaml_with_a_few_aliases_still_loads() -> None:
 def test_dump_size_is_checked_before_reading(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from vxlanlens.topology import load as load_mod
+    import importlib
+
+    load_mod = importlib.import_module("vxlanlens.topology.blob")  # reads the dump files
 
     big = tmp_path / "huge.txt"
     with big.open("wb") as fh:  # sparse: 2 GiB that take no disk space
@@ -406,7 +409,37 @@ def test_dump_size_is_checked_before_reading(
         return fh
 
     monkeypatch.setattr(load_mod, "open", counting_open, raising=False)
+    assert hasattr(load_mod, "read_dump")
     with pytest.raises(TopologyError, match="refusing the file: expected a text dump") as ei:
         load(big)
     assert str(big) in str(ei.value)
     assert sum(reads) <= 512  # only the head that tells text from an archive
+
+
+def _copy_tree(src: Path, dst: Path, *, skip: str = "") -> Path:
+    import shutil
+
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(skip) if skip else None)
+    return dst
+
+
+@pytest.mark.parametrize("with_kubectl", [True, False])
+def test_pod_folders_are_pods_when_pods_come_only_from_kubectl(
+    tmp_path: Path, with_kubectl: bool
+) -> None:
+    # a folder per node and per pod, the pods named only in kubectl output (no endpoint list):
+    # the pod folders' dumps belong to the pods, never to a node named after a pod
+    src = ROOT / "captures" / "lab-flannel-ping" / "topology"
+    root = _copy_tree(src, tmp_path / "topo", skip="" if with_kubectl else "kubectl-*")
+    pod_dirs = sorted(  # a pod's namespace: lo and eth0 only
+        d.name for d in root.iterdir() if d.is_dir()
+        and re.findall(r"(?m)^\d+: (\w+)", (d / "ip-a.txt").read_text()) == ["lo", "eth0"]
+    )  # fmt: skip
+    assert len(pod_dirs) >= 2
+    topo = load(root)
+    node_names = {n.name for n in topo.nodes} | {i.node for i in topo.interfaces if i.node}
+    assert not node_names & set(pod_dirs)
+    for name in pod_dirs:
+        eth0 = [i for i in topo.interfaces if i.kind == "pod-eth0" and i.pod == name]
+        assert len(eth0) == 1, (name, eth0)
+        assert any(f"bound to pod {name!r}" in n for n in topo.notes)

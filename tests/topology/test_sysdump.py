@@ -180,7 +180,7 @@ def test_sysdump_lists_without_item_kinds_keep_their_pods_and_nodes(tmp_path: Pa
 
 
 def test_kindless_list_item_kind_from_list_kind_then_shape() -> None:
-    from vxlanlens.topology.load import item_kind
+    from vxlanlens.topology.blob import item_kind
 
     assert item_kind({}, "PodList", "x.json") == "Pod"
     assert item_kind({}, "List", "sd!sd/k8s-nodes-1.yaml") == "Node"
@@ -215,6 +215,7 @@ def test_nested_archives_share_one_budget_and_depth_is_limited() -> None:
 
 def test_tar_members_count_against_the_archive_budget_before_reading() -> None:
     from vxlanlens.topology import sysdump as sd
+    from vxlanlens.topology.blob import load_blob
 
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tf:
@@ -225,4 +226,21 @@ def test_tar_members_count_against_the_archive_budget_before_reading() -> None:
     budget = sd._Budget("b.tar.gz")
     budget.used = sd.MAX_TOTAL - 2500  # room for two members, not three
     with pytest.raises(TopologyError, match=r"decompression bomb.*c2/ip-a\.md"):
-        sd.load_tar(buf.getvalue(), "b.tar", sd.Topology(), node=None, budget=budget)
+        sd.load_tar(
+            buf.getvalue(), "b.tar", sd.Topology(), node=None, load_blob=load_blob, budget=budget
+        )
+
+
+def test_sysdump_does_not_import_the_loaders() -> None:
+    # the loaders pass their member loader in: no import circle load/blob <-> sysdump
+    import ast
+
+    import vxlanlens.topology.sysdump as sd
+
+    tree = ast.parse(Path(sd.__file__).read_text(encoding="utf-8"))
+    imported = {
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module is not None
+    }
+    assert not imported & {"load", "blob", "folder"}, imported

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import html
 import io
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -116,7 +117,9 @@ def _cell(c: Cell) -> str:
     return f"<td>{c}</td>"
 
 
-def _table(head: list[str], rows: list[list[Cell]], *, sortable: bool = True, cls: str = "") -> str:
+def _table(
+    head: list[str], rows: Sequence[Sequence[Cell]], *, sortable: bool = True, cls: str = ""
+) -> str:
     """A table; ``head`` and ``rows`` are already-escaped HTML."""
     classes = " ".join(c for c in ("sortable" if sortable else "", cls) if c)
     out = [f'<table class="{classes}">' if classes else "<table>", "<thead><tr>"]
@@ -217,7 +220,7 @@ def _body(
 
     # captures
     points = {p.get("capture"): p for p in exp.topology.get("capture_points", [])}
-    rows = []
+    rows: list[list[Cell]] = []
     for cap in exp.captures:
         p = points.get(cap.get("label"), {})
         kind = p.get("kind") or "?"
@@ -242,7 +245,7 @@ def _body(
     # findings
     if exp.findings:
         rank = {s: i for i, s in enumerate(SEVERITIES)}
-        rows: list[list[Cell]] = [
+        rows = [
             [
                 (
                     f'<span class="badge sev-{_e(f.severity)}">{_e(f.severity)}</span>',

@@ -190,7 +190,8 @@ def _capture_rows(exp: Explanation) -> list[str]:
 def _fit(rows: list[str], budget: int, note: Callable[[int], str]) -> tuple[list[str], int]:
     """As many ``rows`` as fit in ``budget`` characters (with room for the note); the rows kept
     and how many were left out."""
-    used, kept = 0, []
+    used = 0
+    kept: list[str] = []
     for i, row in enumerate(rows):
         cost = text_length(row) + 1
         room = budget - (text_length(note(len(rows) - i)) + 2 if i < len(rows) - 1 else 0)

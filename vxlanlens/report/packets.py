@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pandas as pd
 
@@ -89,7 +90,7 @@ _ICMP6 = {
 _ETHERTYPES = {0x0800: "IPv4", 0x86DD: "IPv6", 0x0806: "ARP", 0x8035: "RARP", 0x88CC: "LLDP"}
 
 
-def _v(row: dict, key: str) -> object:
+def _v(row: dict[str, Any], key: str) -> Any:
     value = row.get(key)
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return None

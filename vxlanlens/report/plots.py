@@ -119,7 +119,8 @@ def _ladder(exp: Explanation, path_index: int | None, *, ax: Axes | None) -> Fig
     bottom = 0.75 if width < 9 else 0.5
     height = axes_h + top + bottom
     if ax is None:
-        fig = Figure(figsize=(width, height), dpi=100, layout="none")
+        fig = Figure(figsize=(width, height), dpi=100)
+        fig.set_layout_engine("none")  # whatever the rcParams say: the axes are placed by hand
         FigureCanvasAgg(fig)  # draws without any display or pyplot state
         ax = fig.add_axes((0.02, bottom / height, 0.96, axes_h / height))
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -39,6 +40,10 @@ class Ctx:
     netns_key: str | None = None
     """Private key tying a pod's namespace objects together until the pod is named."""
     namespace_label: str | None = None
+    load_path: Callable[..., Topology] | None = None
+    """Loads a dump file or folder that a manifest names (``load_path(path, node=, pod=)``);
+    passed in by the path loaders (:func:`vxlanlens.topology.folder.load_path`), ``None`` for
+    bytes and text, whose manifests' paths are not followed."""
 
     def at(self, line_offset: int) -> Ctx:
         """A copy for a piece that starts ``line_offset`` lines into the file (shares nothing

@@ -70,8 +70,8 @@ def parse_pods_wide(text: str, ctx: Ctx, topo: Topology) -> None:
             raise ctx.error(f"expected a pod name in the NAME column, found {name[:60]!r}", line=i)
         ip_txt = cell(line, "IP")
         ip = None if ip_txt in ("<none>", "") else ip_or_error(ctx, ip_txt, line=i, what="pod IP")
-        node = cell(line, "NODE")
-        node = None if node in ("<none>", "") else node
+        node_txt = cell(line, "NODE")
+        node = None if node_txt in ("<none>", "") else node_txt
         if node is not None and " " in node:
             raise ctx.error(f"expected a node name in the NODE column, found {node[:60]!r}", line=i)
         ns = cell(line, "NAMESPACE") if "NAMESPACE" in pos else None
@@ -98,7 +98,7 @@ def parse_pods_wide(text: str, ctx: Ctx, topo: Topology) -> None:
         )
         if node:
             n = _node(topo, node, src)
-            if host_net and ip not in [f.value for f in n.addresses]:
+            if host_net and ip is not None and ip not in [f.value for f in n.addresses]:
                 n.addresses.append(
                     NodeFact(
                         source=ctx.src(

@@ -25,6 +25,7 @@ import re
 import tarfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from ..errors import TopologyError, TopologyParseError, UnknownFormatError
@@ -140,19 +141,33 @@ def _gunzip(data: bytes, label: str, budget: _Budget) -> bytes:
     return bytes(out)
 
 
-def load_zip(data: bytes, label: str, topo: Topology, *, budget: _Budget | None = None) -> None:
-    """Load a sysdump zip from memory (``budget``: the one of the archive it is nested in)."""
+BlobLoader = Callable[..., None]
+"""Loads one member's bytes into a topology: :func:`vxlanlens.topology.blob.load_blob`'s
+signature (``data, label, topo, *, node, pod, base_dir, hint=None, family=None, budget=None``).
+The loader is passed in, so that this module does not import the one that imports it."""
+
+
+def load_zip(
+    data: bytes,
+    label: str,
+    topo: Topology,
+    *,
+    load_blob: BlobLoader,
+    budget: _Budget | None = None,
+) -> None:
+    """Load a sysdump zip from memory, each member through ``load_blob`` (``budget``: the one
+    of the archive it is nested in)."""
     budget = budget or _Budget(label)
     budget.enter(label)
     try:
-        _load_zip(data, label, topo, budget)
+        _load_zip(data, label, topo, budget, load_blob)
     finally:
         budget.leave()
 
 
-def _load_zip(data: bytes, label: str, topo: Topology, budget: _Budget) -> None:
-    from .load import load_blob
-
+def _load_zip(
+    data: bytes, label: str, topo: Topology, budget: _Budget, load_blob: BlobLoader
+) -> None:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
@@ -211,6 +226,7 @@ def _load_zip(data: bytes, label: str, topo: Topology, budget: _Budget) -> None:
                 f"{label}!{i.filename}",
                 topo,
                 node=n,
+                load_blob=load_blob,
                 budget=budget,
             ),
             f"{label}!{info.filename}",
@@ -262,21 +278,32 @@ def _guarded(fn, where: str, topo: Topology) -> None:  # type: ignore[no-untyped
 
 
 def load_tar(
-    data: bytes, label: str, topo: Topology, *, node: str | None, budget: _Budget | None = None
+    data: bytes,
+    label: str,
+    topo: Topology,
+    *,
+    node: str | None,
+    load_blob: BlobLoader,
+    budget: _Budget | None = None,
 ) -> None:
-    """Load a cilium-bugtool archive (tar or tar.gz) from memory, bound to ``node``
-    (``budget``: the one of the archive it is nested in)."""
+    """Load a cilium-bugtool archive (tar or tar.gz) from memory, bound to ``node``, each
+    member through ``load_blob`` (``budget``: the one of the archive it is nested in)."""
     budget = budget or _Budget(label)
     budget.enter(label)
     try:
-        _load_tar(data, label, topo, node, budget)
+        _load_tar(data, label, topo, node, budget, load_blob)
     finally:
         budget.leave()
 
 
-def _load_tar(data: bytes, label: str, topo: Topology, node: str | None, budget: _Budget) -> None:
-    from .load import load_blob
-
+def _load_tar(
+    data: bytes,
+    label: str,
+    topo: Topology,
+    node: str | None,
+    budget: _Budget,
+    load_blob: BlobLoader,
+) -> None:
     raw = _gunzip(data, label, budget) if data[:2] == b"\x1f\x8b" else data
     if not is_tar(raw):
         load_blob(raw, label, topo, node=node, pod=None, base_dir=None, budget=budget)
