@@ -156,7 +156,6 @@ _KNOWN_PATH_DEFECTS = {
     # until paths.py fixes it (strict: the test fails once the defect is gone).
     "lab-any-3node": "a broadcast ARP seen on a third node's -i any capture is cited at another node's eth0 hop",
     "lab-calico-ping": "the destination pod's copy of a request is cited at the sending pod's eth0 hop (pods matched by MAC, and Calico's veth MAC is shared)",
-    "lab-flannel-ping": "the folder loader takes pod dump folders for nodes when pods come only from kubectl output, so a cni0 hop is put on a pod",
 }
 
 
