@@ -171,9 +171,7 @@ def direction(
 
     # 1. the sending pod's eth0
     seen = [
-        row
-        for p, row in obs
-        if at_pod(p, spod) and na(row["tunnel"]) and own(row, "src_mac", spod)
+        row for p, row in obs if at_pod(p, spod) and na(row["tunnel"]) and own(row, "src_mac", spod)
     ]
     if not seen:
         seen = [
@@ -266,7 +264,9 @@ def direction(
             drafts.append(
                 Draft(
                     Hop(
-                        f"eBPF on {veth_name}" if dp.merged else f"{dp.forwarder} on {snode or '?'}",
+                        f"eBPF on {veth_name}"
+                        if dp.merged
+                        else f"{dp.forwarder} on {snode or '?'}",
                         HopKind.EBPF if dp.merged else HopKind.BRIDGE,
                         bool(beyond),
                         node=snode,
@@ -314,9 +314,7 @@ def direction(
     )
     # the destination pod's eth0
     got = [
-        row
-        for p, row in obs
-        if at_pod(p, dpod) and na(row["tunnel"]) and own(row, "dst_mac", dpod)
+        row for p, row in obs if at_pod(p, dpod) and na(row["tunnel"]) and own(row, "dst_mac", dpod)
     ]
     drafts.append(
         Draft(

@@ -155,7 +155,6 @@ def placed_points(ctx: Context) -> dict[str, Point]:
     return out
 
 
-
 @dataclass
 class Draft:
     """A hop being built: its note is ``base`` plus ``onward`` (what it does next, inferred),
@@ -200,4 +199,3 @@ def finish(
         d.hop.note = "; ".join(parts)
         hops.append(d.hop)
     return hops, (kept[-1].hop.place if cut else None)
-

@@ -6,7 +6,7 @@ import pandas as pd
 
 from ..proto import HopKind
 from ._hops import captured_on, evs, node_eth0, observations, on_node, text_of
-from .context import Context, Point, Row, first_row, vals
+from .context import Context, Point, Row, first_row, na
 from .model import Hop
 
 __all__ = ["gateway_hops", "nd_flags"]
@@ -100,6 +100,7 @@ def gateway_hops(
             name = f"{pod.host_interface or dp.host_veth} on {pod.node or '?'}"
         role = dp.role(iface.name, iface.kind) if iface is not None else None
         answering = ctx.topology.pod_by_mac(responder_mac) if host_pod is None else None
+        r_dev: str | None
         if answering is not None and answering.mac == responder_mac:
             # a pod answered for its own address (a node resolving it, or a pod on its subnet)
             r_kind, r_dev, iface = HopKind.POD_ETH0, "eth0", None
@@ -125,8 +126,8 @@ def gateway_hops(
             name = node_eth0(r_node, responder_ip, "node")
         answer = "Neighbor Advertisement" if kind == "nd" else "ARP reply"
         flags = nd_flags(r["nd_flags"]) if kind == "nd" else None
-        lat = vals(r["latency_s"])
-        lat_text = f" after {lat * 1e6:.0f} µs" if lat is not None else ""
+        lat = r["latency_s"]
+        lat_text = f" after {float(lat) * 1e6:.0f} µs" if not na(lat) else ""
 
         def at_responder(obs: list[tuple[Point, Row]]) -> list[Row]:
             """Frames a node capture on the responder's node took on the responder's interface
@@ -194,5 +195,3 @@ def nd_flags(value: object) -> str | None:
     """``R,S`` from the exchanges' ``nd_flags`` (``RS``)."""
     v = text_of(value)
     return ",".join(v) if v else None
-
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, SupportsInt, cast
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,7 @@ def ev(capture: object, frame: object) -> Evidence | None:
     """Evidence for a frame, or ``None`` when either part is missing."""
     if na(capture) or na(frame):
         return None
-    return Evidence(capture=str(capture), frame_no=int(frame))  # type: ignore[arg-type]
+    return Evidence(capture=str(capture), frame_no=int(cast(SupportsInt, frame)))
 
 
 def records(df: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:

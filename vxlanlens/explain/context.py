@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
+
 
 @dataclass
 class Context:
@@ -60,7 +61,9 @@ class Context:
 
     def __post_init__(self) -> None:
         if isinstance(self.topology, Topology):
-            self.topology = self.topology.indexed()  # thousands of look-ups follow
+            # thousands of look-ups follow: the index answers them (and hands every other
+            # attribute to the topology), so it stands for it
+            self.topology = cast(Topology, self.topology.indexed())
         p = self.packets
         self._columns = _Columns(p)
         self._capture_of_row = self.text("capture")
@@ -80,7 +83,9 @@ class Context:
         """The datapath paths are drawn with: the recognised overlay's, else Cilium's."""
         from ..overlays import CILIUM_PROFILE
 
-        return self.overlay.profile.datapath if self.overlay is not None else CILIUM_PROFILE.datapath
+        return (
+            self.overlay.profile.datapath if self.overlay is not None else CILIUM_PROFILE.datapath
+        )
 
     # --- rows ------------------------------------------------------------------------------
     def text(self, column: str) -> pd.Series:
@@ -305,8 +310,9 @@ class Context:
     def _place(self) -> dict[str, Point]:
         """The capture points, as placed in ``topology.captures``; captures the topology has not
         placed are placed here by the same function (:func:`vxlanlens.topology.place`)."""
-        caps = [str(c) for c in self._capture_of_row.unique()]
-        counts = self._capture_of_row.value_counts().to_dict()
+        rows = self.text("capture")
+        caps = [str(c) for c in rows.unique()]
+        counts = rows.value_counts().to_dict()
         placed = {c.capture: c for c in self.topology.captures if c.decided}
         if any(c not in placed for c in caps):
             for cp in place(self.packets, self.topology):

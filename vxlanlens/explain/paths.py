@@ -28,6 +28,7 @@ __all__ = ["build_paths", "placed_points"]
 MAX_PATHS = 200
 """More exchanges than this are summarised, not given a path each."""
 
+
 def _summary(
     ctx: Context, kind: str, key: str, rows: pd.DataFrame, statuses: list, points: list
 ) -> str:
@@ -127,9 +128,7 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
                     ),
                     None,
                 )
-                rep, _ = direction(
-                    ctx, placed, rep_obs, dst_ip, src_ip, rep_src_mac, reached=False
-                )
+                rep, _ = direction(ctx, placed, rep_obs, dst_ip, src_ip, rep_src_mac, reached=False)
         else:
             req, rep = [], []
         summary = _summary(ctx, kind, key, rows, [statuses[k] for k in at], [points[k] for k in at])

@@ -25,9 +25,7 @@ ROLES = (
 
 
 def _matches(name: str, patterns: tuple[str, ...]) -> bool:
-    return any(
-        (p.endswith("*") and name.startswith(p[:-1])) or name == p for p in patterns if p
-    )
+    return any((p.endswith("*") and name.startswith(p[:-1])) or name == p for p in patterns if p)
 
 
 @dataclass(frozen=True)

@@ -255,7 +255,11 @@ def answered_by_error(ctx: Context) -> list[Finding]:
 
     def unreachable(x: Exchange) -> bool:
         # Packet Too Big / fragmentation needed are the MTU findings' (packet-too-big)
-        return x.outcome == "error" and view.get("answer", x.error_row) not in PTB_ANSWERS
+        return (
+            x.outcome == "error"
+            and x.error_row is not None
+            and view.get("answer", x.error_row) not in PTB_ANSWERS
+        )
 
     fl = [f for f in candidates if any(unreachable(x) for x in f.exchanges)]
     if not fl:
@@ -283,6 +287,8 @@ def answered_by_error(ctx: Context) -> list[Finding]:
         errors = []
         for x in xs:
             p = x.error_row
+            if p is None:
+                continue
             c, f = view.get("reply_capture", p), view.get("reply_frame", p)
             if c is not None and f is not None:
                 errors.append(Evidence(capture=str(c), frame_no=int(f)))
@@ -411,7 +417,7 @@ def _transient(
     """One flow whose requests went unanswered, then were answered: how long, how many tries,
     where it recovered."""
     who = view.who(flow, flow.exchanges[0])
-    listed = []
+    listed: list[dict[str, Any]] = []
     lost: list[Exchange] = []
     for k, xs in gaps:
         recovered = parts[k + 1][1][0]
