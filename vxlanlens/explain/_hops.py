@@ -181,8 +181,14 @@ def finish(
         parts = [p for p in (d.base, d.onward) if p]
         if cut and i == len(kept) - 1:
             parts = [d.base] if d.base else []
-            before = set().union(*(k.points for k in kept))
-            further = sorted(set().union(*(k.points for k in drafts[last + 1 :])) - before)
+            # captures taken further along that did not see it here (a capture that saw it
+            # before, e.g. a node's eth0 capture on the sending node, still counts when it is
+            # placed at a later hop too and cited nowhere)
+            cited = {e.capture for k in kept for e in k.hop.evidence}
+            before = set().union(*(k.points for k in kept)) - set().union(
+                *(k.points for k in drafts[last + 1 :])
+            )
+            further = sorted(set().union(*(k.points for k in drafts[last + 1 :])) - before - cited)
             why = (
                 f"not seen after {d.hop.place}, although {', '.join(further)} captured further "
                 "along its way: it may have been dropped or diverted in between"

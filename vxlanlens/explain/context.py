@@ -87,6 +87,12 @@ class Context:
             self.overlay.profile.datapath if self.overlay is not None else CILIUM_PROFILE.datapath
         )
 
+    @property
+    def overlay_is_not_cilium(self) -> bool:
+        """Whether another overlay than Cilium was recognised (or stated): Cilium's datapath
+        rules are then not stated."""
+        return self.overlay is not None and self.overlay.name not in (None, "cilium")
+
     # --- rows ------------------------------------------------------------------------------
     def text(self, column: str) -> pd.Series:
         """``packets[column].astype(str)``, made once per column (for comparisons with text)."""

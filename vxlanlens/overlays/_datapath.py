@@ -61,6 +61,8 @@ class Datapath:
     """How a frame for a pod on the same node is delivered."""
     gateway_answer: str = ""
     """Who answers a pod's ARP / NS for its gateway, said after the answer (may be empty)."""
+    arp_unanswered: str = ""
+    """Why an ARP request of a pod may go unanswered on this datapath (what to check)."""
     shared_host_mac: str | None = None
     """A MAC every host-side veth carries (Calico's), so it names no single pod."""
     unconfirmed: tuple[str, ...] = field(default_factory=tuple)

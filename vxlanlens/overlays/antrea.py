@@ -60,6 +60,8 @@ ANTREA = Profile(
         "frame to the pod's port",
         local="OVS flows on br-int forward the frame to the destination pod's port",
         gateway_answer="OVS answers ARP for the gateway (antrea-gw0) by flows on br-int",
+        arp_unanswered="Antrea answers a pod's ARP by OVS flows on br-int (the gateway is "
+        "antrea-gw0), so no answer means the pod's OVS port or its flows are missing",
         unconfirmed=(
             "every hop: no kernel-made capture of the project (OVS cannot run in the lab); "
             "the public Antrea captures confirm Geneve on 6081 and the virtual MAC only",

@@ -75,6 +75,9 @@ CALICO = Profile(
         local="the node routes the packet (TTL − 1) by the pod's /32 route to its cali veth",
         gateway_answer="proxy ARP: the node answers for 169.254.1.1 on the cali veth with "
         f"{CALICO_VETH_MAC}",
+        arp_unanswered="Calico's node answers a pod's ARP for its gateway 169.254.1.1 by proxy "
+        "ARP on the pod's cali veth, so no answer means proxy ARP is off there "
+        "(net.ipv4.conf.<cali veth>.proxy_arp) or the veth is down",
         shared_host_mac=CALICO_VETH_MAC,
         unconfirmed=(
             "IPv6 (vxlan-v6.calico, link-local gateway) and CrossSubnet mode: no kernel-made "

@@ -57,6 +57,8 @@ FLANNEL = Profile(
         deliver="the bridge delivers the frame from cni0's MAC to the pod's, through its veth",
         local="cni0 bridges the frame to the destination pod's veth (same subnet, no routing)",
         gateway_answer="the kernel answers for cni0's address (the pod's gateway)",
+        arp_unanswered="a pod's gateway is cni0's own address, answered by the node's kernel, so "
+        "no answer means cni0 lacks the address or is down, or the pod's veth is not on cni0",
         unconfirmed=(
             "IPv6 (flannel-v6.<VNI>) and DirectRouting: no kernel-made capture",
             "the CNI bridge plugin's veth names (veth<random>) and the gateway on cni0 are "

@@ -50,6 +50,8 @@ OVN = Profile(
         decap="decapsulated; OVN's flows on br-int pick the logical output port from the option",
         deliver="OVN's flows on br-int deliver the frame to the pod's port",
         local="OVN's flows on br-int forward the frame to the destination pod's port",
+        arp_unanswered="OVN answers a pod's ARP for its router by logical flows on br-int, so no "
+        "answer means the pod's logical port or its flows are missing",
         unconfirmed=("every hop: no kernel-made capture of the project",),
     ),
     rules=(_rules,),

@@ -1,0 +1,135 @@
+"""Paths named by the recognised overlay's datapath (issue 13): on the kernel-made Flannel and
+Calico captures every hop is one of that overlay's devices, and no Cilium device or rule appears;
+the planted faults are named with their evidence."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+import vxlanlens
+from vxlanlens.explain import Explanation
+from vxlanlens.overlays import profile
+from vxlanlens.proto import HopKind
+
+CAPTURES = Path(__file__).resolve().parents[2] / "captures"
+CILIUM_WORDS = ("cilium", "lxc", "ebpf")
+
+
+@cache
+def _explain(name: str, cni: str | None = None) -> Explanation:
+    folder = CAPTURES / name
+    cap = vxlanlens.read(
+        [str(p) for p in sorted(folder.glob("*.pcap"))], topology=[str(folder / "topology")]
+    )
+    return cap.explain(cni=cni) if cni else cap.explain()
+
+
+def _hop_texts(exp: Explanation) -> list[str]:
+    out = []
+    for p in exp.paths:
+        out.append(p.summary)
+        for h in (*p.hops, *p.reply_hops):
+            out += [h.place, h.note, h.device or ""]
+    out += [f.statement for f in exp.findings]
+    return out
+
+
+def _echo(exp: Explanation):
+    (p,) = [p for p in exp.paths if p.kind == "echo"]
+    return p
+
+
+@pytest.mark.parametrize(
+    ("name", "cni", "devices"),
+    [
+        ("lab-flannel-ping", "flannel", ("cni0", "flannel.1")),
+        ("lab-calico-ping", "calico", ("vxlan.calico",)),
+    ],
+)
+def test_healthy_paths_name_the_overlays_devices_and_no_cilium_one(
+    name: str, cni: str, devices: tuple[str, ...]
+) -> None:
+    exp = _explain(name)
+    assert exp.topology["overlay"]["name"] == cni
+    assert not [f for f in exp.findings if f.severity.value in ("problem", "warning")]
+    texts = " ".join(_hop_texts(exp)).lower()
+    for word in CILIUM_WORDS:
+        assert word not in texts, word
+    p = _echo(exp)
+    used = {h.device for h in (*p.hops, *p.reply_hops) if h.device}
+    assert set(devices) <= used
+    # host-side veths are the dumps' own names, of the profile's shape
+    dp = profile(cni).datapath
+    veths = {h.device for h in p.hops if h.kind == HopKind.LXC}
+    assert veths and all(dp.role(v) == "host-veth" for v in veths if v)
+    # every hop of the request was seen, in order (the lab captured every interface)
+    assert all(h.observed for h in p.hops if h.kind != HopKind.NETWORK)
+
+
+def test_flannel_hops_bridge_then_vtep_and_ttl_twice() -> None:
+    p = _echo(_explain("lab-flannel-ping"))
+    kinds = [h.kind for h in p.hops]
+    assert kinds == [
+        HopKind.POD_ETH0, HopKind.LXC, HopKind.BRIDGE, HopKind.TUNNEL, HopKind.UNDERLAY,
+        HopKind.NETWORK, HopKind.UNDERLAY, HopKind.TUNNEL, HopKind.BRIDGE, HopKind.LXC,
+        HopKind.POD_ETH0,
+    ]  # fmt: skip
+    assert p.hops[0].note.endswith("TTL 64") and p.hops[-1].note.endswith("TTL 62")
+    assert "TTL 63" in p.hops[4].note  # routed once before the tunnel
+
+
+def test_calico_gateway_answered_by_proxy_arp_on_the_pods_own_veth() -> None:
+    exp = _explain("lab-calico-ping")
+    arps = [p for p in exp.paths if p.kind == "arp" and p.target == "169.254.1.1"]
+    topology = vxlanlens.read(
+        [str(p) for p in sorted((CAPTURES / "lab-calico-ping").glob("*.pcap"))],
+        topology=[str(CAPTURES / "lab-calico-ping" / "topology")],
+    ).topology
+    assert len(arps) == 2  # one per pod, each answered on its own veth
+    for arp in arps:
+        responder = arp.reply_hops[0]
+        assert responder.kind == HopKind.LXC and responder.observed
+        pod = topology.pod_by_ip(arp.src_ip)
+        assert pod is not None and responder.device == pod.host_interface
+        assert responder.node == pod.node
+        assert "proxy ARP" in responder.note
+    p = _echo(exp)
+    assert [h.kind for h in p.hops].count(HopKind.BRIDGE) == 0  # no bridge: the node routes
+
+
+def test_a_stated_cilium_draws_ciliums_devices() -> None:
+    # the same captures explained as Cilium (as a user may wrongly state): Cilium's hops
+    p = _echo(_explain("lab-calico-ping", "cilium"))
+    assert any(h.kind == HopKind.EBPF for h in p.hops)
+
+
+def test_port_mismatch_is_a_refused_tunnel_packet() -> None:
+    exp = _explain("lab-flannel-port-mismatch")
+    (f,) = [f for f in exp.findings if f.id == "destination-unreachable"]
+    assert f.severity.value == "problem" and f.details["tunnel_refused"]
+    assert "port unreachable" in f.statement and "never decapsulated" in f.statement
+    p = _echo(exp)
+    assert p.unanswered and p.hops[-1].kind == HopKind.UNDERLAY and p.hops[-1].observed
+    assert p.last_seen == p.hops[-1].place and p.hops[-1].node == "flannel-worker2"
+    assert f.details["error_from"] == p.hops[-1].ip == "172.18.0.3"
+
+
+def test_missing_fdb_stops_at_the_vtep() -> None:
+    exp = _explain("lab-flannel-missing-fdb")
+    p = _echo(exp)
+    assert p.unanswered and p.hops[-1].kind == HopKind.TUNNEL
+    assert p.hops[-1].device == "flannel.1" and p.hops[-1].observed
+    (f,) = [f for f in exp.findings if f.id == "echo-unanswered"]
+    assert {str(e) for e in p.hops[-1].evidence} <= {str(e) for e in f.evidence}
+    assert exp.counts["tunnelled_frames"] == 0
+
+
+def test_proxy_arp_off_is_an_unanswered_gateway_arp() -> None:
+    exp = _explain("lab-calico-proxy-arp-off")
+    (f,) = [f for f in exp.findings if f.id == "arp-unanswered"]
+    assert "169.254.1.1" in f.statement and "proxy_arp" in f.statement
+    assert "Cilium" not in f.statement
+    assert not [p for p in exp.paths if p.kind == "echo"]  # the ping never left the pod
