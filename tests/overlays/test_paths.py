@@ -133,3 +133,30 @@ def test_proxy_arp_off_is_an_unanswered_gateway_arp() -> None:
     assert "169.254.1.1" in f.statement and "proxy_arp" in f.statement
     assert "Cilium" not in f.statement
     assert not [p for p in exp.paths if p.kind == "echo"]  # the ping never left the pod
+
+
+def _vlan_tagged(src: Path, dst: Path, vid: int) -> None:
+    """A copy of an Ethernet pcap with an 802.1Q tag (VLAN ``vid``) in every frame."""
+    import struct
+
+    data = src.read_bytes()
+    assert struct.unpack_from("<I", data, 0)[0] in (0xA1B2C3D4, 0xA1B23C4D)
+    assert struct.unpack_from("<I", data, 20)[0] == 1  # Ethernet
+    out, at = bytearray(data[:24]), 24
+    while at < len(data):
+        sec, frac, caplen, wirelen = struct.unpack_from("<IIII", data, at)
+        frame = data[at + 16 : at + 16 + caplen]
+        tagged = frame[:12] + struct.pack("!HH", 0x8100, vid) + frame[12:]
+        out += struct.pack("<IIII", sec, frac, caplen + 4, wirelen + 4) + tagged
+        at += 16 + caplen
+    dst.write_bytes(bytes(out))
+
+
+def test_a_vlan_tagged_underlay_is_said(tmp_path: Path) -> None:
+    folder = CAPTURES / "lab-flannel-ping"
+    tagged = tmp_path / "node-worker-eth0.pcap"
+    _vlan_tagged(folder / "node-worker-eth0.pcap", tagged, 100)
+    cap = vxlanlens.read([str(tagged)], topology=[str(folder / "topology")])
+    p = _echo(cap.explain())
+    (sent,) = [h for h in p.hops if h.kind == HopKind.UNDERLAY and h.observed][:1]
+    assert "VXLAN VNI 1 on VLAN 100" in sent.note

@@ -434,8 +434,12 @@ def _cross_nodes(
         if t0 is not None
         else {}
     )
+    vlan = (
+        int_of(t0["outer_vlan"]) if t0 is not None and "outer_vlan" in ctx.packets.columns else None
+    )
+    on_vlan = f" on VLAN {vlan}" if vlan is not None else ""
     tun_text = (
-        f"{str(t0['tunnel']).upper()} VNI {vals(t0['vni'])}, {t0['outer_src_ip']}:{vals(t0['outer_sport'])} → "
+        f"{str(t0['tunnel']).upper()} VNI {vals(t0['vni'])}{on_vlan}, {t0['outer_src_ip']}:{vals(t0['outer_sport'])} → "
         f"{t0['outer_dst_ip']}:{vals(t0['outer_dport'])}; inner {frame_text(ctx, t0)}"
         if t0 is not None
         else "not captured"

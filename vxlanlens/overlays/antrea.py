@@ -63,8 +63,8 @@ ANTREA = Profile(
         arp_unanswered="Antrea answers a pod's ARP by OVS flows on br-int (the gateway is "
         "antrea-gw0), so no answer means the pod's OVS port or its flows are missing",
         unconfirmed=(
-            "every hop: no kernel-made capture of the project (OVS cannot run in the lab); "
-            "the public Antrea captures confirm Geneve on 6081 and the virtual MAC only",
+            "every hop (OVS cannot run in the project's lab, and the public Antrea captures "
+            "hold no tunnelled frame)",
         ),
     ),
     rules=(_rules,),

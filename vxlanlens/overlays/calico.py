@@ -80,8 +80,7 @@ CALICO = Profile(
         "(net.ipv4.conf.<cali veth>.proxy_arp) or the veth is down",
         shared_host_mac=CALICO_VETH_MAC,
         unconfirmed=(
-            "IPv6 (vxlan-v6.calico, link-local gateway) and CrossSubnet mode: no kernel-made "
-            "capture",
+            "IPv6 (vxlan-v6.calico, link-local gateway) and CrossSubnet mode",
             "Felix's per-VTEP neighbour and FDB entries are assumed from its VXLAN manager, not "
             "read line by line",
         ),

@@ -60,7 +60,7 @@ FLANNEL = Profile(
         arp_unanswered="a pod's gateway is cni0's own address, answered by the node's kernel, so "
         "no answer means cni0 lacks the address or is down, or the pod's veth is not on cni0",
         unconfirmed=(
-            "IPv6 (flannel-v6.<VNI>) and DirectRouting: no kernel-made capture",
+            "IPv6 (flannel-v6.<VNI>) and DirectRouting",
             "the CNI bridge plugin's veth names (veth<random>) and the gateway on cni0 are "
             "assumed from its defaults, not read in its source",
         ),

@@ -52,7 +52,7 @@ OVN = Profile(
         local="OVN's flows on br-int forward the frame to the destination pod's port",
         arp_unanswered="OVN answers a pod's ARP for its router by logical flows on br-int, so no "
         "answer means the pod's logical port or its flows are missing",
-        unconfirmed=("every hop: no kernel-made capture of the project",),
+        unconfirmed=("every hop",),
     ),
     rules=(_rules,),
 )
