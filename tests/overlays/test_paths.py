@@ -160,3 +160,18 @@ def test_a_vlan_tagged_underlay_is_said(tmp_path: Path) -> None:
     p = _echo(cap.explain())
     (sent,) = [h for h in p.hops if h.kind == HopKind.UNDERLAY and h.observed][:1]
     assert "VXLAN VNI 1 on VLAN 100" in sent.note
+
+
+def test_a_stated_antrea_names_its_ovs_bridge_and_tunnel_port() -> None:
+    # no Antrea capture has tunnelled frames: a Geneve lab capture, without dumps, explained
+    # as Antrea draws Antrea's roles (and says nothing of Cilium on its hops)
+    folder = CAPTURES / "lab-geneve-ipv6-ping"
+    cap = vxlanlens.read([str(p) for p in sorted(folder.glob("*.pcap"))])
+    exp = cap.explain(cni="antrea")
+    echo = [p for p in exp.paths if p.kind == "echo" and p.hops]
+    assert echo
+    for p in echo:
+        devices = {h.device for h in p.hops if h.kind in (HopKind.BRIDGE, HopKind.TUNNEL)}
+        assert devices <= {"br-int", "antrea-tun0"} and "antrea-tun0" in devices
+        assert not any(h.kind == HopKind.EBPF for h in p.hops)
+    assert any("Antrea" in u and "every hop" in u for u in exp.unknowns)
