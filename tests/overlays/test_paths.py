@@ -175,3 +175,34 @@ def test_a_stated_antrea_names_its_ovs_bridge_and_tunnel_port() -> None:
         assert devices <= {"br-int", "antrea-tun0"} and "antrea-tun0" in devices
         assert not any(h.kind == HopKind.EBPF for h in p.hops)
     assert any("Antrea" in u and "every hop" in u for u in exp.unknowns)
+
+
+@pytest.mark.parametrize(
+    ("cni", "name", "kind", "role"),
+    [
+        ("cilium", "lxc237a31216c0f", "lxc", "host-veth"),
+        ("cilium", "cilium_geneve", "cilium_geneve", "tunnel"),
+        ("cilium", "cilium_host", "cilium_host", "gateway"),
+        ("flannel", "flannel.1", "other", "tunnel"),
+        ("flannel", "flannel-v6.1", "other", "tunnel"),
+        ("flannel", "cni0", "other", "bridge"),
+        ("flannel", "veth3f2a9c71", "other", "host-veth"),
+        ("calico", "cali1b7f3e90a5c", "other", "host-veth"),
+        ("calico", "vxlan.calico", "other", "tunnel"),
+        ("antrea", "antrea-tun0", "other", "tunnel"),
+        ("antrea", "br-int", "other", "bridge"),
+        ("antrea", "antrea-gw0", "other", "gateway"),
+        ("calico", "eth0", "underlay", "underlay"),
+        ("calico", "docker0", "other", None),
+    ],
+)
+def test_datapath_roles(cni: str, name: str, kind: str, role: str | None) -> None:
+    assert profile(cni).datapath.role(name, kind) == role
+
+
+def test_tunnel_device_names_by_protocol() -> None:
+    assert profile("flannel").datapath.tunnel_device("vxlan", 7) == "flannel.7"
+    assert profile("flannel").datapath.tunnel_protocol("flannel.7") == "vxlan"
+    assert profile("cilium").datapath.tunnel_device("geneve") == "cilium_geneve"
+    assert profile("calico").datapath.tunnel_device("geneve") is None
+    assert all(p.datapath.host_veth for p in map(profile, ("cilium", "flannel", "calico")))
