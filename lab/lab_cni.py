@@ -191,12 +191,63 @@ CALICO = Cni(
         ),
     ],
 )
-CNIS = {"flannel-ping": FLANNEL, "calico-ping": CALICO}
+
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One planted fault: what is changed on which node, and what a correct analysis says."""
+
+    kind: str  # "port-mismatch" | "missing-fdb" | "proxy-arp-off"
+    change: str
+    conclusion: str
+
+
+FAULTS = {
+    "flannel-port-mismatch": Fault(
+        "port-mismatch",
+        "flannel-worker2's flannel.1 is created with `dstport 4789` while flannel-worker's uses "
+        "8472 (flanneld's `Port` set on one node only): worker sends to 172.18.0.3:8472, where "
+        "nothing listens",
+        "the echo request leaves flannel-worker inside VXLAN to UDP 8472 and reaches "
+        "flannel-worker2's eth0, which is not listening there: it is never decapsulated (the "
+        "node answers ICMP port unreachable), so the pod never sees it; the path must stop at "
+        "flannel-worker2's eth0 with the request unanswered, not be described as delivered",
+    ),
+    "flannel-missing-fdb": Fault(
+        "missing-fdb",
+        "flannel-worker has no FDB entry for flannel-worker2's VTEP MAC (the `bridge fdb append "
+        "... dst 172.18.0.3` flanneld adds is left out; neighbour entry and route are there)",
+        "the echo request is routed to flannel.1 on flannel-worker (TTL 63) but never "
+        "encapsulated: with learning off and no FDB entry the VTEP has no remote to send to, "
+        "so nothing leaves eth0; the path must stop at flannel.1 on flannel-worker",
+    ),
+    "calico-proxy-arp-off": Fault(
+        "proxy-arp-off",
+        "proxy ARP is off on busybox-m8q2v's cali veth (`net.ipv4.conf.<cali>.proxy_arp=0`): "
+        "nothing answers ARP for 169.254.1.1",
+        "the pod's ARP requests for its gateway 169.254.1.1 go unanswered (no ARP reply in any "
+        "capture), so the echo request is never sent: an unanswered ARP for the gateway, "
+        "nothing in the tunnel",
+    ),
+}
+"""Fault scenarios: the healthy overlay of their CNI with one change."""
+
+CNIS = {
+    "flannel-ping": FLANNEL,
+    "calico-ping": CALICO,
+    "flannel-port-mismatch": FLANNEL,
+    "flannel-missing-fdb": FLANNEL,
+    "calico-proxy-arp-off": CALICO,
+}
 MTU = "1450"
+WRONG_PORT = "4789"
 
 
-def build(cni: Cni, lab: ModuleType) -> None:
-    """Namespaces, underlay, VXLAN device, bridge or cali veth, pods, neighbours, routes."""
+def build(cni: Cni, lab: ModuleType, fault: Fault | None = None) -> None:
+    """Namespaces, underlay, VXLAN device, bridge or cali veth, pods, neighbours, routes (with
+    ``fault`` planted: a port mismatch on the second node, the first node's FDB entry left out,
+    or proxy ARP off on the first pod's veth)."""
     ip, sysctl, run = lab.ip, lab.sysctl, lab.run
     for n in cni.nodes:
         for ns in (n.netns, n.pod.netns):
@@ -214,8 +265,11 @@ def build(cni: Cni, lab: ModuleType) -> None:
         ip(ns, "addr", "add", f"{n.ipv4}/16", "dev", "eth0")
         ip(ns, "link", "set", "eth0", "up")
         ip(ns, "route", "add", "default", "via", "172.18.0.1", "dev", "eth0")
+        port = str(cni.port)
+        if fault is not None and fault.kind == "port-mismatch" and n is b:
+            port = WRONG_PORT
         ip(ns, "link", "add", cni.dev, "address", n.vtep_mac, "mtu", MTU, "type", "vxlan",
-           "id", str(cni.vni), "local", n.ipv4, "dev", "eth0", "dstport", str(cni.port),
+           "id", str(cni.vni), "local", n.ipv4, "dev", "eth0", "dstport", port,
            "nolearning")  # fmt: skip
         ip(ns, "addr", "add", f"{n.tunnel_ip}/32", "dev", cni.dev)
         ip(ns, "link", "set", cni.dev, "up")
@@ -231,7 +285,8 @@ def build(cni: Cni, lab: ModuleType) -> None:
             ip(p.netns, "link", "set", "eth0", "up")
             ip(p.netns, "route", "add", "default", "via", gw, "dev", "eth0")
         else:
-            sysctl(ns, f"net.ipv4.conf.{p.host_veth}.proxy_arp", "1")
+            proxy = "0" if fault is not None and fault.kind == "proxy-arp-off" and n is a else "1"
+            sysctl(ns, f"net.ipv4.conf.{p.host_veth}.proxy_arp", proxy)
             sysctl(ns, f"net.ipv4.neigh.{p.host_veth}.proxy_delay", "0")
             sysctl(ns, f"net.ipv4.conf.{p.host_veth}.route_localnet", "1")
             ip(ns, "link", "set", p.host_veth, "up")
@@ -244,8 +299,9 @@ def build(cni: Cni, lab: ModuleType) -> None:
         o = b if n is a else a
         ip(n.netns, "neigh", "add", o.tunnel_ip, "dev", cni.dev, "lladdr", o.vtep_mac,
            "nud", "permanent")  # fmt: skip
-        run(["bridge", "fdb", "append", o.vtep_mac, "dev", cni.dev, "dst", o.ipv4, "self",
-             "permanent"], netns=n.netns)  # fmt: skip
+        if not (fault is not None and fault.kind == "missing-fdb" and n is a):
+            run(["bridge", "fdb", "append", o.vtep_mac, "dev", cni.dev, "dst", o.ipv4, "self",
+                 "permanent"], netns=n.netns)  # fmt: skip
         ip(n.netns, "route", "add", o.subnet, "via", o.tunnel_ip, "dev", cni.dev, "onlink")
 
 
@@ -282,6 +338,20 @@ def dump(cni: Cni, outdir: Path, lab: ModuleType) -> None:
             f"{n.pod.name:<15} 1/1     Running   0          5m    {n.pod.ipv4:<15} {n.name}"
         )
     (outdir / "topology" / "kubectl-get-pods-o-wide.txt").write_text("\n".join(rows) + "\n")
+    # whose dumps each pod folder holds, stated as a user states it (docs/topology.md): a pod
+    # with a /24 address (Flannel) is not told from a node by its `ip a` alone
+    manifest = ["vxlanlens-topology: 1", "dumps:"]
+    for n in cni.nodes:
+        d = outdir / "topology" / n.pod.name
+        for f in sorted(d.iterdir()):
+            if f.read_text().strip() in ("", "[]"):
+                continue  # an empty table: nothing to bind (the loader refuses empty lists)
+            manifest += [
+                f"  - path: {n.pod.name}/{f.name}",
+                f"    node: {n.name}",
+                f"    pod: default/{n.pod.name}",
+            ]
+    (outdir / "topology" / "vxlanlens-topology.yaml").write_text("\n".join(manifest) + "\n")
 
 
 def run_cni(sc: Any, outdir: Path, log: Any, lab: ModuleType) -> None:
@@ -289,6 +359,7 @@ def run_cni(sc: Any, outdir: Path, log: Any, lab: ModuleType) -> None:
     import shutil
 
     cni = CNIS[sc.name]
+    fault = FAULTS.get(sc.name)
     outdir.mkdir(parents=True, exist_ok=True)
     for old in [*outdir.glob("*.pcap"), outdir / "README.md"]:
         old.unlink(missing_ok=True)
@@ -303,7 +374,7 @@ def run_cni(sc: Any, outdir: Path, log: Any, lab: ModuleType) -> None:
         points.append(lab.CapturePoint(n.netns, "any", f"node-{n.short}-any.pcap", "node any"))
     caps = lab.Captures(outdir, points=points)
     try:
-        build(cni, lab)
+        build(cni, lab, fault)
         time.sleep(1.0)
         caps.start()
         time.sleep(0.3)
@@ -311,12 +382,16 @@ def run_cni(sc: Any, outdir: Path, log: Any, lab: ModuleType) -> None:
         argv = ["ping", "-4", "-n", "-c", "1", "-W", "2", b.pod.ipv4]
         cp = lab.run(argv, netns=a.pod.netns, check=False, timeout=20)
         out = (cp.stdout + cp.stderr).strip()
-        if cp.returncode != 0:
-            raise lab.LabError(f"ping failed: {out}")
+        if (cp.returncode != 0) != (fault is not None):
+            raise lab.LabError(f"ping {'failed' if fault is None else 'answered'}: {out}")
         time.sleep(0.2)
         caps.stop()
         dump(cni, outdir, lab)
-        write_readme(cni, sc, outdir, f"ping -4 -c 1 {b.pod.ipv4}", out, caps.stats)
+        cmd = f"ping -4 -c 1 -W 2 {b.pod.ipv4}"
+        if fault is None:
+            write_readme(cni, sc, outdir, cmd, out, caps.stats)
+        else:
+            write_readme(cni, sc, outdir, cmd, out, caps.stats, fault=fault)
         log(f"{sc.name}: ok -> {outdir}")
     finally:
         caps.kill()
@@ -331,12 +406,54 @@ def _fr(frames: list[Frame], **conds: Any) -> list[Frame]:
     return out
 
 
+def _fault_bullets(
+    cni: Cni, fault: Fault, files: list[str], frames: dict[str, list[Frame]]
+) -> list[str]:
+    """What the captures show of a planted fault, and what a correct analysis concludes."""
+    out = [f"Planted fault: {fault.change}."]
+    gw = "169.254.1.1" if cni.kind == "calico" else str(_net(cni.nodes[0].subnet)[1])
+    for f in files:
+        reqs = _fr(frames[f], kind="echo-request")
+        reps = _fr(frames[f], kind="echo-reply")
+        arq = [x for x in _fr(frames[f], kind="arp-request") if x.info.get("tpa") == gw]
+        arp = [x for x in _fr(frames[f], kind="arp-reply") if x.info.get("spa") == gw]
+        said = []
+        if reqs:
+            said.append(
+                f"{len(reqs)} echo request(s) (frame {', '.join(str(x.n) for x in reqs[:3])}"
+                + (", in VXLAN" if any(x.tunnel for x in reqs) else "")
+                + ")"
+            )
+        said.append(f"{len(reps)} echo reply(s)")
+        if arq or arp:
+            said.append(f"{len(arq)} ARP request(s) for {gw}, {len(arp)} answer(s)")
+        out.append(f"{f}: " + "; ".join(said) + ".")
+    out.append(f"A correct analysis: {fault.conclusion}.")
+    return out
+
+
 def write_readme(
-    cni: Cni, sc: Any, outdir: Path, cmd: str, output: str, stats: dict[str, str]
+    cni: Cni,
+    sc: Any,
+    outdir: Path,
+    cmd: str,
+    output: str,
+    stats: dict[str, str],
+    fault: Fault | None = None,
 ) -> None:
     """README from the captures: what was run, facts with sources, frames, expected analysis."""
     files = sorted(stats)
     frames = {f: read_frames(outdir / f) for f in files}
+    bullets = (
+        _fault_bullets(cni, fault, files, frames)
+        if fault is not None
+        else _healthy_bullets(cni, outdir, frames)
+    )
+    _write(cni, sc, outdir, cmd, output, stats, files, frames, bullets)
+
+
+def _healthy_bullets(cni: Cni, outdir: Path, frames: dict[str, list[Frame]]) -> list[str]:
+    """What the captures of the healthy scenario show, frame by frame."""
     a, b = cni.nodes
     pa, pb = a.pod, b.pod
     pf_a, pf_b = f"pod-{pa.name}-eth0.pcap", f"pod-{pb.name}-eth0.pcap"
@@ -398,6 +515,22 @@ def write_readme(
         "two routing hops (TTL −2), inner MACs = VTEP MACs; it must not apply Cilium's rules "
         "(VNI = identity, pod MACs inside the tunnel, lxc answering the gateway)."
     )
+    return bullets
+
+
+def _write(
+    cni: Cni,
+    sc: Any,
+    outdir: Path,
+    cmd: str,
+    output: str,
+    stats: dict[str, str],
+    files: list[str],
+    frames: dict[str, list[Frame]],
+    bullets: list[str],
+) -> None:
+    a = cni.nodes[0]
+    pa = a.pod
     L = [f"# Lab scenario `{sc.name}`: {sc.title}", ""]
     L += [
         f"Made by `lab/run.py --scenario {sc.name}` (real Linux kernel traffic in network "
@@ -430,7 +563,9 @@ def write_readme(
         "",
         "Dumps in `topology/<node or pod>/`: `ip a`, `ip -d link`, `ip -j -d addr`, `ip r`, "
         "`ip -j r`, `ip n`, `ip -j n`, and `bridge fdb show dev "
-        f"{cni.dev}` per node; `topology/kubectl-get-pods-o-wide.txt`.",
+        f"{cni.dev}` per node; `topology/kubectl-get-pods-o-wide.txt`; "
+        "`topology/vxlanlens-topology.yaml` binds each pod folder's dumps to its pod and node "
+        "(a pod's `ip a` with a /24 address alone does not tell a pod from a node).",
         "",
         "## What was run",
         "",

@@ -512,6 +512,14 @@ def scenarios() -> list[Scenario]:
             {},
             [],
         ),
+        *(
+            Scenario(name, title, "vxlan", "ipv4", {}, [])
+            for name, title in (
+                ("flannel-port-mismatch", "Flannel-shaped VXLAN, worker2 on UDP 4789: one ping lost"),
+                ("flannel-missing-fdb", "Flannel-shaped VXLAN, worker without the FDB entry: one ping lost"),
+                ("calico-proxy-arp-off", "Calico-shaped VXLAN, proxy ARP off on the pod's cali veth"),
+            )
+        ),
     ]
 
 

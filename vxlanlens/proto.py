@@ -105,6 +105,9 @@ class HopKind(StrEnum):
     """The network between nodes."""
     GATEWAY = "gateway"
     """The router address a pod resolves (its default gateway)."""
+    BRIDGE = "bridge"
+    """A bridge the pod's frames cross on a node: a Linux bridge (Flannel's cni0) or an OVS
+    bridge (Antrea's br-int)."""
 
 
 class UnknownTopic(StrEnum):

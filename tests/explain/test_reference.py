@@ -7,8 +7,6 @@ regenerate them with ``pytest tests/explain --update-golden`` and review the dif
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,27 +32,23 @@ DUMPS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def in_root() -> Iterator[None]:
-    """Run from the project's root, so the relative paths above resolve."""
-    before = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        yield
-    finally:
-        os.chdir(before)
+def _read(topology: list[str] | None) -> tuple[vxlanlens.Capture, Explanation]:
+    """Read and explain the reference from the project's root, so the relative paths above
+    resolve (the working directory is restored at once)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(ROOT)
+        cap = vxlanlens.read(CAPTURES, topology=topology)
+        return cap, cap.explain()
 
 
 @pytest.fixture(scope="module")
-def with_dumps(in_root) -> tuple[vxlanlens.Capture, Explanation]:
-    cap = vxlanlens.read(CAPTURES, topology=DUMPS)
-    return cap, cap.explain()
+def with_dumps() -> tuple[vxlanlens.Capture, Explanation]:
+    return _read(DUMPS)
 
 
 @pytest.fixture(scope="module")
-def without_dumps(in_root) -> tuple[vxlanlens.Capture, Explanation]:
-    cap = vxlanlens.read(CAPTURES)
-    return cap, cap.explain()
+def without_dumps() -> tuple[vxlanlens.Capture, Explanation]:
+    return _read(None)
 
 
 def _by_id(exp: Explanation, fid: str) -> list:

@@ -73,7 +73,7 @@ def test_lab_leaves_no_namespaces(lab_out: Path) -> None:
 @pytest.mark.slow
 def test_fresh_captures_decode_with_tshark(lab_out: Path, tshark: str) -> None:
     for d in sorted(lab_out.glob("lab-*")):
-        if not d.name.endswith(("flannel-ping", "calico-ping")):  # those name pods differently
+        if not d.name.startswith(("lab-flannel-", "lab-calico-")):  # those name pods differently
             for name in PCAPS:
                 assert (d / name).is_file(), d / name
         for pcap in sorted(d.glob("*.pcap")):
@@ -154,5 +154,7 @@ def test_fresh_captures_decode_with_vxlanlens(lab_out: Path) -> None:
             first_frag = df["more_fragments"].fillna(False).astype(bool)
             errors = df.loc[~first_frag, "decode_error"].dropna().tolist()
             assert errors == [], f"{d.name}/{name}: {errors[:3]}"
-            if name == "node-worker-eth0.pcap" and d.name != "lab-ns-unanswered":
+            # faults that keep every packet out of the tunnel: nothing tunnelled by design
+            quiet = ("lab-ns-unanswered", "lab-flannel-missing-fdb", "lab-calico-proxy-arp-off")
+            if name == "node-worker-eth0.pcap" and d.name not in quiet:
                 assert df["vni"].notna().any(), f"{d.name}/{name}: no tunnel frame decoded"

@@ -146,28 +146,13 @@ _AT = {
     HopKind.TUNNEL: {"node"},
     HopKind.UNDERLAY: {"node"},
     HopKind.GATEWAY: {"node"},
+    HopKind.BRIDGE: {"node"},
     HopKind.NETWORK: {"node", "mixed"},
 }
 """Where a capture that sees a packet at a hop of each kind can be taken."""
 
 
-_KNOWN_PATH_DEFECTS = {
-    # Shipped by the lab after the path rules were written; each is a real defect, kept visible
-    # until paths.py fixes it (strict: the test fails once the defect is gone).
-    "lab-any-3node": "a broadcast ARP seen on a third node's -i any capture is cited at another node's eth0 hop",
-    "lab-calico-ping": "the destination pod's copy of a request is cited at the sending pod's eth0 hop (pods matched by MAC, and Calico's veth MAC is shared)",
-}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(reason=_KNOWN_PATH_DEFECTS[n], strict=True))
-        if n in _KNOWN_PATH_DEFECTS
-        else n
-        for n in SCENARIOS
-    ],
-)
+@pytest.mark.parametrize("name", SCENARIOS)
 def test_paths_say_no_more_than_the_captures(name: str) -> None:
     exp = _explanation(name)
     points = _points(exp)
@@ -194,6 +179,44 @@ def test_paths_say_no_more_than_the_captures(name: str) -> None:
                 assert "delivers locally" not in h.note
         if p.unanswered and any(h.observed for h in p.hops):
             assert p.hops[-1].observed, p.summary  # nothing guessed after the last sighting
+
+
+def test_a_broadcast_arp_is_cited_only_on_the_responders_node() -> None:
+    # lab-any-3node: worker3's -i any capture also sees worker's ARP broadcast for worker2
+    exp = lab("lab-any-3node").explain()
+    points = _points(exp)
+    arps = [p for p in exp.paths if p.kind == "arp" and p.reply_hops]
+    assert arps
+    for p in arps:
+        responder = p.reply_hops[0]
+        for h in (*p.hops[1:], responder):
+            for e in h.evidence:
+                if points[e.capture]["kind"] == "node" and h.node:
+                    assert points[e.capture]["node"] == h.node, (p.summary, str(e))
+
+
+def test_calico_destination_copy_is_not_cited_at_the_sender() -> None:
+    # the two pods' captures both see ee:ee:ee:ee:ee:ee: each stays at its own pod
+    exp = lab("lab-calico-ping").explain()
+    points = _points(exp)
+    (p,) = [p for p in exp.paths if p.kind == "echo"]
+    first, last = p.hops[0], p.hops[-1]
+    assert first.observed and last.observed
+    assert {points[e.capture]["pod"] for e in first.evidence} == {first.pod}
+    assert {points[e.capture]["pod"] for e in last.evidence} == {last.pod}
+    assert first.pod != last.pod
+
+
+def test_flannel_pod_folders_without_a_manifest_are_pods(tmp_path: Path) -> None:
+    import shutil
+
+    topo = tmp_path / "topology"
+    shutil.copytree(CAPTURES / "lab-flannel-ping" / "topology", topo)
+    (topo / "vxlanlens-topology.yaml").unlink()
+    from vxlanlens.topology import load
+
+    t = load(topo)
+    assert sorted(n.label for n in t.nodes) == ["flannel-worker", "flannel-worker2"]
 
 
 def test_tunnel_seen_wins_over_dumps_that_put_both_pods_on_one_node(tmp_path: Path) -> None:

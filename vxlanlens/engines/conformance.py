@@ -218,6 +218,23 @@ ALLOWED: tuple[tuple[str, str, int | str, str, str], ...] = (
         "UDP/VXLAN and its inner frame into the tunnel fields; vxlanlens keeps the quote in the "
         "emb_* columns and leaves the outer_* ones empty",
     ),
+    *(
+        (
+            "tshark",
+            f"captures/lab-flannel-port-mismatch/{name}.pcap",
+            frame,
+            "*",
+            "ICMP port unreachable quoting a whole VXLAN packet (the peer's VXLAN port differs): "
+            "tshark dissects the quoted UDP/VXLAN and its inner frame into the tunnel fields; "
+            "vxlanlens keeps the quote in the emb_* columns",
+        )
+        for name, frame in (
+            ("node-worker-any", 11),
+            ("node-worker-eth0", 4),
+            ("node-worker2-any", 4),
+            ("node-worker2-eth0", 4),
+        )
+    ),
     ("tshark", "generated/truncated-vxlan", "*", "*", _CUT),
     ("tshark", "generated/sll", 2, "*", _CUT),
     ("tshark", "generated/sll2", 2, "*", _CUT),

@@ -55,12 +55,17 @@ def explain(
     """
     from ..overlays import recognise
 
+    overlay = recognise(packets, topology, exchanges, stated=cni)
     ctx = Context(
-        packets=packets, topology=topology, exchanges=exchanges, journeys=journeys, loaded=loaded
+        packets=packets,
+        topology=topology,
+        exchanges=exchanges,
+        journeys=journeys,
+        loaded=loaded,
+        overlay=overlay,
     )
     paths, left_out = build_paths(ctx)
     findings = detect(ctx)
-    overlay = recognise(packets, topology, exchanges, stated=cni)
     other_overlay = overlay.name not in (None, "cilium")
     summary = _topology_summary(ctx)
     summary["overlay"] = overlay.to_dict()
@@ -77,12 +82,18 @@ def explain(
             "No topology dump was given: interface names, pod names and identities' labels are inferred from the captures or unknown.",
         )
     if other_overlay:
+        dp = overlay.profile.datapath
+        unconfirmed = (
+            " Not confirmed by a kernel-made capture: " + "; ".join(dp.unconfirmed) + "."
+            if dp.unconfirmed
+            else ""
+        )
         unknowns.insert(
             0,
             f"{overlay.sentence()} Findings that rest on Cilium's datapath rules "
-            f"({', '.join(CILIUM_FINDINGS)}) are not made; paths are still drawn on Cilium's "
-            "model: hops named after its devices (lxc veth, eBPF, cilium_vxlan) stand for this "
-            "overlay's own.",
+            f"({', '.join(CILIUM_FINDINGS)}) are not made; paths are drawn on "
+            f"{overlay.title}'s datapath (hops named after its devices where no dump or capture "
+            f"names them).{unconfirmed}",
         )
     elif not ctx.cilium_likely and overlay.name is None:
         unknowns.insert(

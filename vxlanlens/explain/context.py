@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 
-from ..topology import CapturePoint, Topology, place
-from .model import Evidence
+from ..topology import Topology, place
+from ._points import Endpoint, Point
+from ._rows import Row, _Columns, as_text, ev, first_row, groups, na, records, runs, vals
+
+if TYPE_CHECKING:
+    from ..overlays import Datapath, Recognition
 
 __all__ = [
     "Context",
@@ -28,257 +32,6 @@ __all__ = [
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 
 
-def na(value: object) -> bool:
-    """True for pandas/NumPy nulls and None."""
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def vals(value: object) -> object | None:
-    """``value`` with nulls as ``None`` and NumPy/pandas scalars as plain Python."""
-    if na(value):
-        return None
-    item = getattr(value, "item", None)
-    return item() if callable(item) else value
-
-
-def ev(capture: object, frame: object) -> Evidence | None:
-    """Evidence for a frame, or ``None`` when either part is missing."""
-    if na(capture) or na(frame):
-        return None
-    return Evidence(capture=str(capture), frame_no=int(frame))  # type: ignore[arg-type]
-
-
-def records(df: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
-    """The rows of ``df`` as dicts of ``columns``, holding the values ``df.iterrows()`` gives
-    (nulls included), without building a Series per row."""
-    cols = list(columns)
-    if df.empty:
-        return []
-    return [dict(zip(cols, v, strict=True)) for v in df[cols].to_numpy(dtype=object)]
-
-
-def groups(df: pd.DataFrame, keys: tuple[str, ...]) -> dict[tuple, list[int]]:
-    """Row positions of every distinct value of ``keys`` (nulls left out): the groups of
-    ``df.groupby(list(keys), observed=True, sort=False)``, in its order, without making a
-    DataFrame per group (``df.iloc[positions]`` is the group's)."""
-    values = [df[k].tolist() for k in keys]
-    nulls = np.logical_or.reduce([df[k].isna().to_numpy() for k in keys])
-    out: dict[tuple, list[int]] = {}
-    for pos, key in enumerate(zip(*values, strict=True)):
-        if not nulls[pos]:
-            out.setdefault(key, []).append(pos)
-    return out
-
-
-def _as_text(series: pd.Series) -> pd.Series:
-    """``series.astype(str)``; for a categorical, its categories are converted (not every row)."""
-    if not isinstance(series.dtype, pd.CategoricalDtype) or series.cat.categories.empty:
-        return series.astype(str)
-    names = series.cat.categories.astype(str)
-    text = names.take(series.cat.codes.to_numpy(), allow_fill=True, fill_value=np.nan)
-    return pd.Series(text.array, index=series.index, name=series.name)
-
-
-def _runs(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Runs of equal values in ``ids``: where each run starts and ends, and each item's run."""
-    first = np.ones(len(ids), dtype=bool)
-    first[1:] = ids[1:] != ids[:-1]
-    starts = np.flatnonzero(first)
-    return starts, np.append(starts[1:], len(ids)), np.cumsum(first) - 1
-
-
-def _getter(values: Any) -> Callable[[int], Any]:
-    """``values[i]`` for a position ``i`` of a column's array: the same value and type (nulls
-    included) as pandas gives, with the per-call checks of pandas done once per column."""
-    if isinstance(values, pd.Categorical):
-        cats = values.categories
-        if cats.dtype == object or isinstance(cats.dtype, pd.StringDtype):
-            boxed = cats.tolist()  # the same objects as cats[k] (text)
-        else:
-            boxed = [cats[k] for k in range(len(cats))]  # NumPy scalars, as pandas gives them
-        boxed.append(np.nan)  # code -1 (null) is the last
-        codes = values.codes
-        return lambda i: boxed[codes[i]]
-    if isinstance(
-        values, (pd.arrays.IntegerArray, pd.arrays.FloatingArray, pd.arrays.BooleanArray)
-    ):
-        kind = values.dtype.numpy_dtype
-        data = values.to_numpy(kind, na_value=kind.type(0))
-        mask = values.isna()
-        null = values.dtype.na_value
-        return lambda i: null if mask[i] else data[i]
-    if isinstance(values, pd.arrays.NumpyExtensionArray):
-        return values.to_numpy().__getitem__
-    return values.__getitem__
-
-
-class _Columns:
-    """Getters of a DataFrame's column values by position, made once per column when first
-    asked for: ``prepared`` ones (for many look-ups) read the column's arrays directly, the
-    others go through ``Series.iloc`` (nothing to prepare, for a look-up or two)."""
-
-    def __init__(self, df: pd.DataFrame, *, prepared: bool = True) -> None:
-        self._df = df
-        self._prepared = prepared
-        self.names = list(df.columns)
-        self._getters: dict[str, Callable[[int], Any]] = {}
-
-    def getter(self, column: str) -> Callable[[int], Any]:
-        """The getter of ``column`` (``KeyError`` when the table has no such column)."""
-        g = self._getters.get(column)
-        if g is None:
-            series = self._df[column]
-            g = _getter(series.array) if self._prepared else series.iloc.__getitem__
-            self._getters[column] = g
-        return g
-
-
-class Row(Mapping[str, Any]):
-    """One row of a table (the packets table, see :meth:`Context.row`), read column by column
-    when asked: ``row[column]`` is what ``table.iloc[position][column]`` gives (same value and
-    type, nulls included), without building a Series of every column."""
-
-    __slots__ = ("_columns", "position")
-
-    def __init__(self, columns: _Columns, position: int) -> None:
-        self._columns = columns
-        self.position = position
-        """Position of the row in its table."""
-
-    def __getitem__(self, column: str) -> Any:
-        return self._columns.getter(column)(self.position)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._columns.names)
-
-    def __len__(self) -> int:
-        return len(self._columns.names)
-
-
-def first_row(df: pd.DataFrame) -> Row:
-    """``df.iloc[0]``, read column by column when asked (the same values), for a table of which
-    a few columns of the first row are read."""
-    return Row(_Columns(df, prepared=False), 0)
-
-
-class Endpoint(NamedTuple):
-    """Who sent a frame, as :meth:`Context.requester` names it."""
-
-    label: str
-    """``default/cni-7t9p4 eth0``, ``kind-worker/eth0``, ``node 172.18.0.4's underlay NIC``."""
-    kind: str
-    """Hop kind: ``pod-eth0``, ``underlay`` (a node's NIC) or ``node`` (another host interface)."""
-    node: str | None
-    """Node label, when known."""
-    pod: str | None
-    """Pod label, for a pod."""
-
-
-@dataclass
-class Point:
-    """A capture point: which capture, and where it was taken as far as we can tell (decided by
-    :func:`vxlanlens.topology.place`, read from ``Topology.captures``)."""
-
-    capture: str
-    kind: str
-    """``pod`` (a pod's eth0 or its lxc peer: both see the same frames), ``node`` (a node's
-    interface: its underlay NIC, or all of them with ``-i any``), ``mixed`` or ``unknown``."""
-    node: str | None = None
-    """Node label (name, or ``node <ip>``)."""
-    node_ip: str | None = None
-    pod: str | None = None
-    """Pod label."""
-    frames: int = 0
-    how: str = ""
-    """How the place was recognised, in words."""
-    candidates: tuple[str, ...] = ()
-    """Underlay IPs the capture could have been taken at, when it cannot be told which."""
-    confidence: str = ""
-    """``loaded`` (stated by the user), ``inferred-high`` or ``inferred-low``."""
-    evidence: tuple[Evidence, ...] = ()
-    """Frames that placed the capture."""
-    interface: str | None = None
-    """``any`` for ``tcpdump -i any``, an interface name when known, else ``None``."""
-    interfaces: dict[int, str] = field(default_factory=dict)
-    """``-i any``: SLL2 interface index → ``node/interface``."""
-    stated: bool = False
-    """The user said where the capture was taken."""
-
-    @classmethod
-    def of(cls, cp: CapturePoint, frames: int, topology: Any = None) -> Point:
-        """The point of a placed :class:`~vxlanlens.topology.CapturePoint` (a node capture
-        whose node cannot be told gets ``node`` = ``"<candidate> or <candidate>"``, labels from
-        ``topology`` when given)."""
-        evidence = tuple(Evidence(capture=c, frame_no=int(n)) for c, n in cp.source.frames)
-        node = cp.node
-        if node is None and cp.kind == "node" and cp.candidates:
-            found = [
-                topology.node_by_ip(ip) if topology is not None else None for ip in cp.candidates
-            ]
-            node = " or ".join(
-                n.label if n is not None else f"node {ip}"
-                for n, ip in zip(found, cp.candidates, strict=True)
-            )
-        kind = cp.kind or "unknown"
-        if kind == "node" and node is None:
-            kind = "unknown"  # a node capture, but which node cannot be told
-        return cls(
-            capture=cp.capture,
-            kind=kind,
-            node=node,
-            node_ip=cp.node_ip,
-            pod=cp.pod,
-            frames=frames,
-            how=cp.how,
-            candidates=tuple(cp.candidates),
-            confidence=cp.confidence,
-            evidence=evidence,
-            interface=cp.interface,
-            interfaces=dict(cp.interfaces),
-            stated=cp.stated,
-        )
-
-    @property
-    def label(self) -> str:
-        """Where, in words: ``underlay of kind-worker``, ``every interface of kind-worker
-        (-i any)``, ``default/cni-7t9p4 eth0``, or ``""`` when unknown."""
-        if self.kind == "pod":
-            return f"{self.pod} eth0"
-        if self.kind == "node":
-            where = self.node or "a node"
-            if self.interface == "any":
-                return f"every interface of {where} (-i any)"
-            if self.interface:
-                return f"{self.interface} of {where}"
-            return f"underlay of {where}"
-        return ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form: ``capture``, ``kind``, ``node``, ``node_ip``, ``pod``, ``frames``, ``how``,
-        ``candidates``, ``confidence``, ``evidence`` (``capture#frame``), ``interface``,
-        ``interfaces`` (SLL2 index as text → ``node/interface``), ``stated``."""
-        return {
-            "capture": self.capture,
-            "kind": self.kind,
-            "node": self.node,
-            "node_ip": self.node_ip,
-            "pod": self.pod,
-            "frames": self.frames,
-            "how": self.how,
-            "candidates": list(self.candidates),
-            "confidence": self.confidence,
-            "evidence": [str(e) for e in self.evidence],
-            "interface": self.interface,
-            "interfaces": {str(k): v for k, v in sorted(self.interfaces.items())},
-            "stated": self.stated,
-        }
-
-
 @dataclass
 class Context:
     """The packets (annotated), the topology and the exchanges an explanation is built from."""
@@ -292,6 +45,8 @@ class Context:
     points: dict[str, Point] = field(default_factory=dict)
     underlay_ips: set[str] = field(default_factory=set)
     """Addresses of the nodes' underlay (outer addresses of tunnelled frames)."""
+    overlay: Recognition | None = None
+    """The overlay recognised (or stated): its profile names the hops of paths."""
     _cilium: list[str] | None = None
     _journey_pos: dict[tuple[str, int], int] | None = None
     _journey_obs: list[tuple[str, int]] = field(default_factory=list)
@@ -306,7 +61,9 @@ class Context:
 
     def __post_init__(self) -> None:
         if isinstance(self.topology, Topology):
-            self.topology = self.topology.indexed()  # thousands of look-ups follow
+            # thousands of look-ups follow: the index answers them (and hands every other
+            # attribute to the topology), so it stands for it
+            self.topology = cast(Topology, self.topology.indexed())
         p = self.packets
         self._columns = _Columns(p)
         self._capture_of_row = self.text("capture")
@@ -321,12 +78,27 @@ class Context:
         }
         self.points = self._place()
 
+    @property
+    def datapath(self) -> Datapath:
+        """The datapath paths are drawn with: the recognised overlay's, else Cilium's."""
+        from ..overlays import CILIUM_PROFILE
+
+        return (
+            self.overlay.profile.datapath if self.overlay is not None else CILIUM_PROFILE.datapath
+        )
+
+    @property
+    def overlay_is_not_cilium(self) -> bool:
+        """Whether another overlay than Cilium was recognised (or stated): Cilium's datapath
+        rules are then not stated."""
+        return self.overlay is not None and self.overlay.name not in (None, "cilium")
+
     # --- rows ------------------------------------------------------------------------------
     def text(self, column: str) -> pd.Series:
         """``packets[column].astype(str)``, made once per column (for comparisons with text)."""
         hit = self._texts.get(column)
         if hit is None:
-            hit = self._texts[column] = _as_text(self.packets[column])
+            hit = self._texts[column] = as_text(self.packets[column])
         return hit
 
     def untunnelled(self, src_ip: object, dst_ip: object) -> np.ndarray:
@@ -399,7 +171,7 @@ class Context:
             return
         order = j.sort_values(["journey", "obs"], kind="stable")
         jids = order["journey"].to_numpy(dtype=np.int64)
-        starts, ends, run = _runs(jids)
+        starts, ends, run = runs(jids)
         keep = ((ends - starts)[run] > 1) | order.duplicated(["capture", "frame_no"], keep=False)
         keep = np.asarray(keep, dtype=bool)
         if not keep.any():
@@ -407,13 +179,13 @@ class Context:
         order, jids = order[keep], jids[keep]
         self._journey_obs = list(
             zip(
-                _as_text(order["capture"]).tolist(),
+                as_text(order["capture"]).tolist(),
                 order["frame_no"].to_numpy(dtype=np.int64).tolist(),
                 strict=True,
             )
         )
         self._journey_pos = dict(zip(self._journey_obs, range(len(jids)), strict=True))
-        starts, ends, run = _runs(jids)
+        starts, ends, run = runs(jids)
         self._journey_start = starts[run].tolist()
         self._journey_end = ends[run].tolist()
 
@@ -429,8 +201,18 @@ class Context:
             return "IPv6 multicast"
         if int(m[:2], 16) & 1:
             return "multicast"
+        dp = self.datapath
+        if dp.shared_host_mac is not None and m == dp.shared_host_mac:
+            return f"every {dp.host_veth}'s MAC"
         pod = self.topology.pod_by_mac(m)
         iface = self.topology.interface_by_mac(m)
+        if (
+            iface is not None
+            and iface.confidence == "loaded"
+            and iface.namespace in (None, "host")
+            and dp.role(iface.name, iface.kind) in ("bridge", "tunnel", "gateway")
+        ):
+            return f"{iface.label}{f' on {iface.node}' if iface.node else ''}"
         if pod is not None and not (
             pod.confidence != "loaded"
             and iface is not None
@@ -442,6 +224,8 @@ class Context:
         if pod is not None:
             if pod.host_interface:
                 return f"{pod.host_interface}, host-side veth of {pod.label}"
+            if self.overlay is not None and self.overlay.name not in (None, "cilium"):
+                return f"host-side {dp.host_veth} of {pod.label}"
             if not self.cilium_likely:
                 return f"the MAC that answers {pod.label}'s gateway"
             return f"host-side lxc veth of {pod.label}"
@@ -532,8 +316,9 @@ class Context:
     def _place(self) -> dict[str, Point]:
         """The capture points, as placed in ``topology.captures``; captures the topology has not
         placed are placed here by the same function (:func:`vxlanlens.topology.place`)."""
-        caps = [str(c) for c in self._capture_of_row.unique()]
-        counts = self._capture_of_row.value_counts().to_dict()
+        rows = self.text("capture")
+        caps = [str(c) for c in rows.unique()]
+        counts = rows.value_counts().to_dict()
         placed = {c.capture: c for c in self.topology.captures if c.decided}
         if any(c not in placed for c in caps):
             for cp in place(self.packets, self.topology):

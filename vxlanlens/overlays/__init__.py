@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._datapath import ROLES, Datapath
 from ._observe import Observations, observe
 from ._profile import Profile, Signal
 from .antrea import ANTREA
@@ -30,8 +31,11 @@ from .flannel import FLANNEL
 from .ovn import OVN
 
 __all__ = [
+    "CILIUM_PROFILE",
     "CNI_NAMES",
     "PROFILES",
+    "ROLES",
+    "Datapath",
     "Observations",
     "Profile",
     "Recognition",
@@ -39,6 +43,9 @@ __all__ = [
     "profile",
     "recognise",
 ]
+
+CILIUM_PROFILE = CILIUM
+"""The profile paths are drawn with when no overlay is recognised (vxlanlens' first target)."""
 
 PROFILES: tuple[Profile, ...] = (CILIUM, FLANNEL, CALICO, ANTREA, OVN)
 """Every overlay vxlanlens knows, in the order they are tried."""
@@ -78,6 +85,12 @@ class Recognition:
     def title(self) -> str:
         """The overlay's display name (``Cilium``), or ``unknown``."""
         return profile(self.name).title if self.name else "unknown"
+
+    @property
+    def profile(self) -> Profile:
+        """The profile paths are drawn with: the recognised (or stated) one, else Cilium's (the
+        first target; the explanation then says the paths may not fit)."""
+        return profile(self.name) if self.name else CILIUM
 
     def is_(self, name: str) -> bool:
         """Whether the overlay is ``name`` with at least low confidence (or stated)."""

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._datapath import Datapath
+
 if TYPE_CHECKING:
     from ._observe import Observations
 
@@ -52,6 +54,8 @@ class Profile:
     """Default (tunnel kind, UDP port) pairs."""
     sources: tuple[str, ...]
     """Where the facts come from."""
+    datapath: Datapath
+    """How a pod's packet crosses this overlay, by role (what paths name each hop)."""
     rules: tuple[Rule, ...] = field(default_factory=tuple)
 
     def owns_device(self, name: str) -> bool:

@@ -9,6 +9,7 @@ project's lab.
 
 from __future__ import annotations
 
+from ._datapath import Datapath
 from ._observe import Observations
 from ._profile import Profile, Signal
 
@@ -42,5 +43,29 @@ ANTREA = Profile(
     other_devices=("antrea-gw0", "antrea-egress0"),
     tunnels=(("geneve", 6081),),
     sources=("antrea-io/antrea source: GlobalVirtualMAC, antrea-gw0, antrea-tun0",),
+    datapath=Datapath(
+        host_veth="OVS port (pod veth)",
+        host_veth_names=(),
+        tunnel_devices={"geneve": "antrea-tun0", "vxlan": "antrea-tun0"},
+        tunnel_names=("antrea-tun0", "genev_sys_*", "vxlan_sys_*"),
+        forwarder="br-int",
+        bridge_names=("br-int", "ovs-system"),
+        gateway_names=("antrea-gw0",),
+        send="OVS flows on br-int route the packet (TTL − 1), address it to the global virtual "
+        f"MAC {ANTREA_VIRTUAL_MAC} and output it to the tunnel port with the remote node as "
+        "tunnel destination",
+        encap="encapsulated in Geneve (VNI 0) by the OVS tunnel port",
+        decap="decapsulated by the OVS tunnel port",
+        deliver="OVS flows on br-int rewrite the MACs to the gateway's → the pod's and output the "
+        "frame to the pod's port",
+        local="OVS flows on br-int forward the frame to the destination pod's port",
+        gateway_answer="OVS answers ARP for the gateway (antrea-gw0) by flows on br-int",
+        arp_unanswered="Antrea answers a pod's ARP by OVS flows on br-int (the gateway is "
+        "antrea-gw0), so no answer means the pod's OVS port or its flows are missing",
+        unconfirmed=(
+            "every hop (OVS cannot run in the project's lab, and the public Antrea captures "
+            "hold no tunnelled frame)",
+        ),
+    ),
     rules=(_rules,),
 )

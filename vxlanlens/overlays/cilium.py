@@ -9,6 +9,7 @@ lxc veth); the pod's gateway is answered by eBPF on the lxc veth (NA flags R,S w
 
 from __future__ import annotations
 
+from ._datapath import Datapath
 from ._observe import Observations
 from ._profile import Profile, Signal
 
@@ -59,5 +60,18 @@ CILIUM = Profile(
     other_devices=("cilium_host", "cilium_net"),
     tunnels=(("vxlan", 8472), ("geneve", 6081)),
     sources=("Cilium documentation and source (../shared/domain/cilium-datapath.md)",),
+    datapath=Datapath(
+        host_veth="lxc veth",
+        host_veth_names=("lxc*",),
+        tunnel_devices={"vxlan": "cilium_vxlan", "geneve": "cilium_geneve"},
+        tunnel_names=("cilium_vxlan", "cilium_geneve"),
+        forwarder="eBPF",
+        gateway_names=("cilium_host", "cilium_net"),
+        send="Cilium's program looks up the destination's node and redirects the frame to the "
+        "tunnel device, Ethernet header unchanged",
+        decap="Cilium delivers to the destination pod's lxc veth, rewriting the MACs to lxc → "
+        "pod and decrementing the hop limit once",
+        local="Cilium delivers locally: redirect to the destination pod's lxc veth, no tunnel",
+    ),
     rules=(_rules,),
 )

@@ -7,6 +7,7 @@ OVN-Kubernetes creates ``ovn-k8s-mp0`` and the kernel Geneve device ``genev_sys_
 
 from __future__ import annotations
 
+from ._datapath import Datapath
 from ._observe import Observations
 from ._profile import Profile, Signal
 
@@ -36,5 +37,22 @@ OVN = Profile(
     other_devices=("ovn-k8s-mp0",),
     tunnels=(("geneve", 6081),),
     sources=("ovn-org/ovn: OVN_GENEVE_CLASS 0x0102 (ovn-architecture(7))",),
+    datapath=Datapath(
+        host_veth="OVS port (pod veth)",
+        host_veth_names=(),
+        tunnel_devices={"geneve": "genev_sys_6081"},
+        tunnel_names=("genev_sys_*",),
+        forwarder="br-int",
+        bridge_names=("br-int",),
+        send="OVN's logical flows on br-int route the packet and output it to the Geneve "
+        "tunnel, the logical ports carried in a Geneve option",
+        encap="encapsulated in Geneve by the kernel device OVS uses",
+        decap="decapsulated; OVN's flows on br-int pick the logical output port from the option",
+        deliver="OVN's flows on br-int deliver the frame to the pod's port",
+        local="OVN's flows on br-int forward the frame to the destination pod's port",
+        arp_unanswered="OVN answers a pod's ARP for its router by logical flows on br-int, so no "
+        "answer means the pod's logical port or its flows are missing",
+        unconfirmed=("every hop",),
+    ),
     rules=(_rules,),
 )

@@ -420,7 +420,9 @@ def _plain(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
         source=Source(frames=_frames(df)), confidence="inferred-high", capture=c, kind="unknown"
     )
     if pods:
-        label = pods.most_common(1)[0][0]
+        # a pod's own eth0 MAC names it; a host-side MAC may be shared (Calico's ee:ee:...)
+        owned = [x for x, _ in pods.most_common() if what.get(x, "").endswith("eth0 MAC")]
+        label = owned[0] if owned else pods.most_common(1)[0][0]
         p = pod_of[label]
         cp.kind, cp.pod = "pod", label
         cp.node = p.node if p is not None else None

@@ -266,7 +266,11 @@ def answered_by_error(ctx: Context) -> list[Finding]:
 
     def unreachable(x: Exchange) -> bool:
         # Packet Too Big / fragmentation needed are the MTU findings' (packet-too-big)
-        return x.outcome == "error" and view.get("answer", x.error_row) not in PTB_ANSWERS
+        return (
+            x.outcome == "error"
+            and x.error_row is not None
+            and view.get("answer", x.error_row) not in PTB_ANSWERS
+        )
 
     fl = [f for f in candidates if any(unreachable(x) for x in f.exchanges)]
     if not fl:
@@ -286,25 +290,40 @@ def answered_by_error(ctx: Context) -> list[Finding]:
             + (f" ({seqs})" if seqs else "")
             + f" from {who}"
         )
+        # a node's underlay address refusing a request for a pod refused the tunnel packet
+        tunnel_refused = (
+            refusal
+            and sender is not None
+            and str(sender) in ctx.underlay_ips
+            and str(sender) != flow.target
+        )
         consequence = (
-            f"{sender} refused it (a closed port or a policy), so the path up to {sender} works"
+            f"{sender} is a node's underlay address: it refused the tunnel packet that carried "
+            "the request (nothing listens on the tunnel's UDP port there: the nodes disagree on "
+            "the VXLAN/Geneve port, or the tunnel device is missing or down), so the request was "
+            f"never decapsulated and never reached {flow.target}"
+            if tunnel_refused
+            else f"{sender} refused it (a closed port or a policy), so the path up to {sender} works"
             if refusal
             else "the sender of the error could not deliver it"
         )
         errors = []
         for x in xs:
             p = x.error_row
+            if p is None:
+                continue
             c, f = view.get("reply_capture", p), view.get("reply_frame", p)
             if c is not None and f is not None:
                 errors.append(Evidence(capture=str(c), frame_no=int(f)))
         statement = (
             f"{subject} {'was' if len(xs) == 1 else 'were'} answered by {text} from {sender_text} "
-            f"(at {errors[0] if errors else '?'}): {consequence}. This is an answer, not a loss."
+            f"(at {errors[0] if errors else '?'}): {consequence}."
+            + ("" if tunnel_refused else " This is an answer, not a loss.")
         )
         out.append(
             Finding(
                 "destination-unreachable",
-                Severity.WARNING if refusal else Severity.PROBLEM,
+                Severity.WARNING if refusal and not tunnel_refused else Severity.PROBLEM,
                 statement,
                 _dedup(view.frames(xs)[: MAX_EVIDENCE // 2] + errors),
                 {
@@ -317,6 +336,7 @@ def answered_by_error(ctx: Context) -> list[Finding]:
                     "error_from": None if sender is None else str(sender),
                     "exchanges": len(xs),
                     "refusal": refusal,
+                    "tunnel_refused": tunnel_refused,
                 },
             )
         )
@@ -364,7 +384,8 @@ def _never(
         statement = f"{what} from {who} for {flow.target} {'was' if n == 1 else 'were'} never answered{tries_text}{over}: {reason}."
     elif flow.kind == ExchangeKind.ARP:
         what = "ARP request" if n == 1 else f"{n} ARP requests"
-        statement = f"{what} from {who} for {flow.target} {'was' if n == 1 else 'were'} never answered{tries_text}{over}: {ARP_REASON}."
+        reason = ctx.datapath.arp_unanswered if ctx.overlay_is_not_cilium else ARP_REASON
+        statement = f"{what} from {who} for {flow.target} {'was' if n == 1 else 'were'} never answered{tries_text}{over}: {reason}."
     else:
         last_seen = _last_seen(ctx, view.ex.iloc[last.rows])
         if flow.kind == ExchangeKind.ECHO and (
@@ -491,7 +512,7 @@ def _transient(
     """One flow whose requests went unanswered, then were answered: how long, how many tries,
     where it recovered."""
     who = view.who(flow, flow.exchanges[0])
-    listed = []
+    listed: list[dict[str, Any]] = []
     lost: list[Exchange] = []
     for k, xs in gaps:
         recovered = parts[k + 1][1][0]

@@ -1,0 +1,569 @@
+"""The hops of one direction of a packet between two pods, named by the overlay's datapath.
+
+Roles, not CNI names: the pod's eth0, the host side of its veth, the forwarder (Cilium's eBPF
+program, a Linux or OVS bridge, or the node's own routing), the tunnel device, the nodes'
+underlay, and the same backwards on the receiving node. What each role is called and does comes
+from :attr:`Context.datapath` (the recognised overlay's profile); which frames are cited at a hop
+comes from where the captures saw them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..proto import HopKind
+from ._hops import (
+    Draft,
+    captured_on,
+    evs,
+    finish,
+    frame_text,
+    int_of,
+    node_eth0,
+    on_node,
+    text_of,
+    tunnel_of,
+)
+from .context import Context, Point, Row, na, vals
+from .model import Hop
+
+__all__ = ["direction"]
+
+_KIND_PROTOCOL = {"cilium_vxlan": "vxlan", "cilium_geneve": "geneve"}
+
+
+@dataclass
+class _Side:
+    """Frames a node capture saw outside the tunnel on one node, by the role of the interface."""
+
+    veth: list[Row] = field(default_factory=list)
+    bridge: list[Row] = field(default_factory=list)
+    tunnel: list[Row] = field(default_factory=list)
+    other: list[Row] = field(default_factory=list)
+    veth_names: list[str] = field(default_factory=list)
+    tunnel_names: list[str] = field(default_factory=list)
+    beyond_veth: list[Row] = field(default_factory=list)
+    """Every frame not on the host veth, in the order seen (what Cilium's one hop cites)."""
+
+    def add(self, row: Row, name: str | None, role: str | None) -> None:
+        """File ``row`` under the role of the interface it was captured on."""
+        if role != "host-veth":
+            self.beyond_veth.append(row)
+        if role == "host-veth":
+            self.veth.append(row)
+            if name:
+                self.veth_names.append(name)
+        elif role == "bridge":
+            self.bridge.append(row)
+        elif role == "tunnel":
+            self.tunnel.append(row)
+            if name:
+                self.tunnel_names.append(name)
+        else:
+            self.other.append(row)
+
+    def at_tunnel(self) -> list[Row]:
+        """Frames on the tunnel device or on an interface of no known role, in the order seen."""
+        return [r for r in self.beyond_veth if not any(r is b for b in self.bridge)]
+
+
+def _protocol(ctx: Context, name: str, kind: str | None) -> str | None:
+    return _KIND_PROTOCOL.get(kind or "") or ctx.datapath.tunnel_protocol(name)
+
+
+def _tunnel_device(
+    ctx: Context, node: str | None, protocol: str | None, vni: int | None, seen_on: list[str]
+) -> str | None:
+    """A node's tunnel device for a protocol: the one a capture saw the packet on, else the one
+    the dumps give the node, else the overlay's usual name for the protocol."""
+    for name in seen_on:
+        if protocol is None or _protocol(ctx, name, None) in (None, protocol):
+            return name
+    dp = ctx.datapath
+    for iface in ctx.topology.interfaces:
+        if node is None or iface.node != node or iface.namespace not in (None, "host"):
+            continue
+        if dp.role(iface.name, iface.kind) != "tunnel":
+            continue
+        found = _protocol(ctx, iface.name or "", iface.kind)
+        if protocol is None or found in (None, protocol):
+            return iface.name or iface.kind
+    return dp.tunnel_device(protocol, vni)
+
+
+def _where(ctx: Context, rows: list[Row]) -> str:
+    return ", ".join(dict.fromkeys(w for r in rows[:3] if (w := ctx.interface_at(r))))
+
+
+def _seen_note(ctx: Context, rows: list[Row], what: str) -> str:
+    if not rows:
+        return ""
+    where = _where(ctx, rows)
+    return f"{what} ({where})" if where else what
+
+
+def direction(
+    ctx: Context,
+    points: dict[str, Point],
+    obs: list[tuple[Point, Row]],
+    src_ip: str,
+    dst_ip: str,
+    src_mac: object,
+    *,
+    reached: bool,
+) -> tuple[list[Hop], str | None]:
+    """Hops from the pod with ``src_ip`` to the pod with ``dst_ip`` through the overlay, bounded
+    by where the captures saw the packet (``reached``: it is known to have arrived, e.g. it was
+    answered); returns the hops and the place it was last seen when the path stops short."""
+    dp = ctx.datapath
+    spod = ctx.pod_of(ip=src_ip, mac=src_mac)
+    dpod = ctx.pod_of(ip=dst_ip)
+    tun = [row for _, row in obs if not na(row["tunnel"])]
+    outer_src = str(tun[0]["outer_src_ip"]) if tun else None
+    outer_dst = str(tun[0]["outer_dst_ip"]) if tun else None
+    snode = (
+        (spod.node if spod is not None else None)
+        or ctx.node_label(outer_src)
+        or (f"node {outer_src}" if outer_src else None)
+    )
+    dnode = (
+        (dpod.node if dpod is not None else None)
+        or ctx.node_label(outer_dst)
+        or ctx.node_of_pod_ip(dst_ip)
+        or (f"node {outer_dst}" if outer_dst else None)
+    )
+    slabel = spod.label if spod is not None else f"pod {src_ip}"
+    dlabel = dpod.label if dpod is not None else f"pod {dst_ip}"
+    no_pod = dpod is None and ctx.loaded and not ctx.topology.is_empty()
+    if no_pod:
+        dlabel = f"{dst_ip} (no pod of the dumps)"
+    src_mac_text = None if na(src_mac) else str(src_mac)
+
+    # a packet seen in a tunnel crossed nodes, whatever the dumps say of the pods' nodes
+    if tun:
+        local = False
+    elif spod is not None and dpod is not None and spod.node and dpod.node:
+        local = spod.node == dpod.node
+    else:
+        local = spod is not None and dpod is not None
+
+    def at_pod(p: Point, pod: Any) -> bool:
+        return p.kind == "pod" and pod is not None and p.pod == pod.label
+
+    def own(row: Row, column: str, pod: Any) -> bool:
+        """Whether a pod capture's frame is the pod's own copy (its MAC at ``column``), when
+        the pod's MAC is known: another pod's copy of the packet is not cited here."""
+        mac = getattr(pod, "mac", None)
+        return not mac or na(row[column]) or str(row[column]) == str(mac)
+
+    sender_pts = {p.capture for p in points.values() if on_node(p, outer_src, snode)}
+    receiver_pts = {p.capture for p in points.values() if on_node(p, outer_dst, dnode)}
+    if local:
+        receiver_pts = sender_pts
+    between_pts = {
+        p.capture
+        for p in points.values()
+        if p.kind in ("node", "mixed") and p.capture not in sender_pts | receiver_pts
+    }
+    spod_pts = {p.capture for p in points.values() if at_pod(p, spod)}
+    dpod_pts = {p.capture for p in points.values() if at_pod(p, dpod)}
+
+    # 1. the sending pod's eth0
+    seen = [
+        row for p, row in obs if at_pod(p, spod) and na(row["tunnel"]) and own(row, "src_mac", spod)
+    ]
+    if not seen:
+        seen = [
+            row
+            for p, row in obs
+            if p.kind in ("pod", "unknown")
+            and na(row["tunnel"])
+            and str(row["src_mac"]) == str(src_mac)
+        ]
+    first_seen = seen[0] if seen else None
+
+    pre, post = _Side(), _Side()
+    for p, row in obs:
+        if p.kind != "node" or not na(row["tunnel"]):
+            continue
+        name, role = captured_on(ctx, p, row)
+        if local:
+            if p.capture not in sender_pts:
+                continue
+            mine = spod is not None and spod.host_interface
+            sending = (name == spod.host_interface) if mine else str(row["src_mac"]) == str(src_mac)
+        elif p.capture in sender_pts:
+            sending = True
+        elif p.capture in receiver_pts:
+            sending = False
+        else:
+            continue
+        (pre if sending else post).add(row, name, role)
+
+    drafts: list[Draft] = [
+        Draft(
+            Hop(
+                f"{slabel} eth0",
+                HopKind.POD_ETH0,
+                bool(seen),
+                node=snode,
+                pod=slabel,
+                mac=src_mac_text,
+                evidence=evs(seen[:2]),
+                device="eth0",
+                ip=src_ip,
+            ),
+            f"sent {frame_text(ctx, first_seen)}"
+            if first_seen is not None
+            else "no capture at the sending pod",
+            points=spod_pts,
+        )
+    ]
+    # 2. the host side of its veth
+    bridged = dp.forwarder is not None and not dp.merged
+    first_dst = (
+        str(first_seen["dst_mac"])
+        if first_seen is not None
+        else (str(tun[0]["dst_mac"]) if tun and dp.merged else None)
+    )
+    # the pod's frames are addressed to its veth (Cilium, Calico) or to the bridge's gateway
+    veth_mac = None if bridged else first_dst
+    veth_dev = spod.host_interface if spod is not None and spod.host_interface else None
+    if veth_dev is not None and dp.role(veth_dev) not in (None, "host-veth"):
+        veth_dev = None  # e.g. the bridge, inferred as the MAC that answered the gateway
+    veth_dev = veth_dev or next(iter(pre.veth_names), None)
+    veth_name = veth_dev or (f"{dp.host_veth} {veth_mac}" if veth_mac else dp.host_veth)
+    veth_note = (
+        f"the other end of the pod's veth, a port of {dp.forwarder}: every frame the pod sends "
+        "arrives here"
+        if bridged
+        else "the other end of the pod's veth: every frame the pod sends arrives here "
+        "(the frames' destination MAC is this veth's)"
+    )
+    drafts.append(
+        Draft(
+            Hop(
+                f"{veth_name} on {snode or '?'}",
+                HopKind.LXC,
+                bool(pre.veth),
+                node=snode,
+                pod=slabel,
+                mac=veth_mac,
+                evidence=evs(pre.veth[:2]),
+                device=veth_dev,
+            ),
+            veth_note,
+            dp.local if local and dp.forwarder is None else "",
+            points=sender_pts,
+        )
+    )
+    if local:
+        if dp.forwarder is not None:
+            beyond = pre.beyond_veth
+            drafts.append(
+                Draft(
+                    Hop(
+                        f"eBPF on {veth_name}"
+                        if dp.merged
+                        else f"{dp.forwarder} on {snode or '?'}",
+                        HopKind.EBPF if dp.merged else HopKind.BRIDGE,
+                        bool(beyond),
+                        node=snode,
+                        evidence=evs(beyond[:2]),
+                        device=None if dp.merged else dp.forwarder,
+                    ),
+                    "",
+                    dp.local,
+                    points=sender_pts,
+                )
+            )
+    else:
+        _cross_nodes(
+            ctx,
+            drafts,
+            obs,
+            tun,
+            pre,
+            post,
+            veth_name=veth_name,
+            nodes=(snode, dnode),
+            outer=(outer_src, outer_dst),
+            pts=(sender_pts, receiver_pts, between_pts),
+        )
+    # the destination pod's host veth
+    dveth_dev = dpod.host_interface if dpod is not None and dpod.host_interface else None
+    if dveth_dev is not None and dp.role(dveth_dev) not in (None, "host-veth"):
+        dveth_dev = None
+    dveth_dev = dveth_dev or next(iter(post.veth_names), None)
+    drafts.append(
+        Draft(
+            Hop(
+                f"{dveth_dev or dp.host_veth} on {dnode or '?'}",
+                HopKind.LXC,
+                bool(post.veth),
+                node=dnode,
+                pod=dlabel,
+                mac=dpod.host_mac if dpod is not None and not bridged else None,
+                evidence=evs(post.veth[:2]),
+                device=dveth_dev,
+            ),
+            "host side of the destination pod's veth",
+            points=receiver_pts,
+        )
+    )
+    # the destination pod's eth0
+    got = [
+        row for p, row in obs if at_pod(p, dpod) and na(row["tunnel"]) and own(row, "dst_mac", dpod)
+    ]
+    drafts.append(
+        Draft(
+            Hop(
+                f"{dlabel} eth0",
+                HopKind.POD_ETH0,
+                bool(got),
+                node=dnode,
+                pod=dlabel,
+                mac=dpod.mac if dpod is not None else None,
+                evidence=evs(got[:2]),
+                device="eth0",
+                ip=dst_ip,
+            ),
+            ("received " + frame_text(ctx, got[0]))
+            if got
+            else "no pod of the dumps has this address"
+            if dpod is None and ctx.loaded
+            else "no capture at the destination pod",
+            points=dpod_pts,
+        )
+    )
+    return finish(drafts, reached=reached, dst_text=dst_ip, no_pod=no_pod)
+
+
+def _cross_nodes(
+    ctx: Context,
+    drafts: list[Draft],
+    obs: list[tuple[Point, Row]],
+    tun: list[Row],
+    pre: _Side,
+    post: _Side,
+    *,
+    veth_name: str,
+    nodes: tuple[str | None, str | None],
+    outer: tuple[str | None, str | None],
+    pts: tuple[set[str], set[str], set[str]],
+) -> None:
+    """Append the hops from the sending node's forwarder to the receiving node's forwarder."""
+    dp = ctx.datapath
+    snode, dnode = nodes
+    outer_src, outer_dst = outer
+    sender_pts, receiver_pts, between_pts = pts
+    sent = [row for p, row in obs if p.capture in sender_pts and not na(row["tunnel"])]
+    recv = [row for p, row in obs if p.capture in receiver_pts and not na(row["tunnel"])]
+    between = [row for p, row in obs if p.capture in between_pts and not na(row["tunnel"])]
+    s_tun = tunnel_of(sent[0]) if sent else tunnel_of(tun[0]) if tun else None
+    r_tun = tunnel_of(recv[0]) if recv else tunnel_of(tun[0]) if tun else None
+    t0 = sent[0] if sent else tun[0] if tun else None
+    vni = int_of(t0["vni"]) if t0 is not None else None
+    s_dev = _tunnel_device(ctx, snode, s_tun, vni, pre.tunnel_names)
+    r_dev = _tunnel_device(ctx, dnode, r_tun, vni, post.tunnel_names)
+
+    # the sending node's forwarder and tunnel device
+    if dp.merged:
+        beyond = pre.beyond_veth
+        drafts.append(
+            Draft(
+                Hop(
+                    f"eBPF on {veth_name} → {s_dev or 'the tunnel device'}",
+                    HopKind.EBPF,
+                    bool(beyond),
+                    node=snode,
+                    evidence=evs(beyond[:2]),
+                    device=s_dev,
+                    tunnel=s_tun,
+                ),
+                _seen_note(ctx, beyond, "seen before encapsulation"),
+                dp.send,
+                points=sender_pts,
+            )
+        )
+    else:
+        if dp.forwarder is not None:
+            drafts.append(
+                Draft(
+                    Hop(
+                        f"{dp.forwarder} on {snode or '?'}",
+                        HopKind.BRIDGE,
+                        bool(pre.bridge),
+                        node=snode,
+                        evidence=evs(pre.bridge[:2]),
+                        device=dp.forwarder,
+                    ),
+                    _seen_note(ctx, pre.bridge, "seen on the bridge"),
+                    dp.send,
+                    points=sender_pts,
+                )
+            )
+        at_dev = pre.at_tunnel()
+        drafts.append(
+            Draft(
+                Hop(
+                    f"{s_dev or 'tunnel device'} on {snode or '?'}",
+                    HopKind.TUNNEL,
+                    bool(at_dev),
+                    node=snode,
+                    evidence=evs(at_dev[:2]),
+                    device=s_dev,
+                    tunnel=s_tun,
+                ),
+                _seen_note(ctx, at_dev, "seen before encapsulation"),
+                dp.encap if dp.forwarder is not None else dp.send,
+                points=sender_pts,
+            )
+        )
+    # the sending node's eth0
+    outer_fields: dict[str, Any] = (
+        {
+            "tunnel": tunnel_of(t0),
+            "vni": int_of(t0["vni"]),
+            "outer_src_ip": text_of(t0["outer_src_ip"]),
+            "outer_dst_ip": text_of(t0["outer_dst_ip"]),
+            "outer_src_port": int_of(t0["outer_sport"]),
+            "outer_dst_port": int_of(t0["outer_dport"]),
+        }
+        if t0 is not None
+        else {}
+    )
+    vlan = (
+        int_of(t0["outer_vlan"]) if t0 is not None and "outer_vlan" in ctx.packets.columns else None
+    )
+    on_vlan = f" on VLAN {vlan}" if vlan is not None else ""
+    tun_text = (
+        f"{str(t0['tunnel']).upper()} VNI {vals(t0['vni'])}{on_vlan}, {t0['outer_src_ip']}:{vals(t0['outer_sport'])} → "
+        f"{t0['outer_dst_ip']}:{vals(t0['outer_dport'])}; inner {frame_text(ctx, t0)}"
+        if t0 is not None
+        else "not captured"
+    )
+    drafts.append(
+        Draft(
+            Hop(
+                node_eth0(snode, outer_src, "sending node"),
+                HopKind.UNDERLAY,
+                bool(sent),
+                node=snode,
+                evidence=evs(sent[:2]),
+                device="eth0",
+                ip=outer_src,
+                **outer_fields,
+            ),
+            tun_text
+            if sent
+            else f"encapsulated here (inferred); {tun_text}"
+            if t0 is not None
+            else "encapsulated here (inferred; no node capture)",
+            points=sender_pts,
+        )
+    )
+    # the underlay between the nodes
+    caps = ", ".join(sorted({f"{r['capture']}#{int(r['frame_no'])}" for r in between}))
+    drafts.append(
+        Draft(
+            Hop(
+                "underlay network",
+                HopKind.NETWORK,
+                bool(between),
+                evidence=evs(between[:2]),
+                **outer_fields,
+            ),
+            f"seen on the underlay ({caps}), in a capture taken on one of the two nodes: which one "
+            "cannot be told from its frames"
+            if between
+            else "between the nodes' eth0 (not captured)",
+            points=between_pts,
+        )
+    )
+    # the receiving node's eth0
+    if recv:
+        arrived = "arrived: " + frame_text(ctx, recv[0])
+    elif receiver_pts:
+        arrived = f"not in {', '.join(sorted(receiver_pts))}, taken on this node"
+    elif between:
+        arrived = (
+            "no capture known to be on the receiving node's eth0 (the underlay capture that "
+            "holds it may be this node's)"
+        )
+    else:
+        arrived = "no capture on the receiving node's eth0"
+    r0 = recv[0] if recv else t0
+    drafts.append(
+        Draft(
+            Hop(
+                node_eth0(dnode, outer_dst, "receiving node"),
+                HopKind.UNDERLAY,
+                bool(recv),
+                node=dnode,
+                evidence=evs(recv[:2]),
+                device="eth0",
+                ip=outer_dst,
+                **{
+                    **outer_fields,
+                    **({"tunnel": r_tun, "vni": int_of(r0["vni"])} if r0 is not None else {}),
+                },
+            ),
+            arrived,
+            points=receiver_pts,
+        )
+    )
+    # the receiving node's tunnel device (and forwarder)
+    if dp.merged:
+        beyond = post.beyond_veth
+        drafts.append(
+            Draft(
+                Hop(
+                    f"{r_dev or 'tunnel device'} → eBPF on {dnode or '?'}",
+                    HopKind.TUNNEL,
+                    bool(beyond),
+                    node=dnode,
+                    evidence=evs(beyond[:2]),
+                    device=r_dev,
+                    tunnel=r_tun,
+                ),
+                _seen_note(ctx, beyond, "seen decapsulated") if beyond else "decapsulated",
+                dp.decap,
+                points=receiver_pts,
+            )
+        )
+        return
+    at_dev = post.at_tunnel()
+    drafts.append(
+        Draft(
+            Hop(
+                f"{r_dev or 'tunnel device'} on {dnode or '?'}",
+                HopKind.TUNNEL,
+                bool(at_dev),
+                node=dnode,
+                evidence=evs(at_dev[:2]),
+                device=r_dev,
+                tunnel=r_tun,
+            ),
+            _seen_note(ctx, at_dev, "seen"),
+            dp.decap,
+            points=receiver_pts,
+        )
+    )
+    if dp.forwarder is not None:
+        drafts.append(
+            Draft(
+                Hop(
+                    f"{dp.forwarder} on {dnode or '?'}",
+                    HopKind.BRIDGE,
+                    bool(post.bridge),
+                    node=dnode,
+                    evidence=evs(post.bridge[:2]),
+                    device=dp.forwarder,
+                ),
+                _seen_note(ctx, post.bridge, "seen on the bridge"),
+                dp.deliver,
+                points=receiver_pts,
+            )
+        )

@@ -1,0 +1,207 @@
+"""Pieces every path is built from: the frames of a packet, where they were captured, and hops
+bounded by what the captures show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+
+from .context import Context, Point, Row, ev, na, vals
+from .model import Evidence, Hop
+
+__all__ = [
+    "Draft",
+    "captured_on",
+    "evs",
+    "finish",
+    "frame_text",
+    "int_of",
+    "node_eth0",
+    "observations",
+    "on_node",
+    "placed_points",
+    "text_of",
+    "tunnel_of",
+]
+
+
+def observations(
+    ctx: Context, points: dict[str, Point], rows: pd.DataFrame, side: str
+) -> list[tuple[Point, Row]]:
+    """(capture point, packets row) of every frame of one side (``request`` / ``reply``),
+    including the other observations of the same packet found by the journeys."""
+    frames: list[tuple[str, int]] = []
+    for c, f in zip(rows[f"{side}_capture"], rows[f"{side}_frame"], strict=True):
+        if not na(c) and not na(f):
+            frames.append((str(c), int(f)))
+    for cap, frame in list(frames):
+        frames += ctx.journey_frames(cap, frame)
+    out = []
+    for cap, frame in dict.fromkeys(frames):
+        row = ctx.row(cap, frame)
+        if row is not None:
+            out.append((points[cap], row))
+    return sorted(out, key=lambda pr: pr[1]["ts_ns"])
+
+
+def evs(rows: list[Row]) -> list[Evidence]:
+    out = []
+    for r in rows:
+        e = ev(r["capture"], r["frame_no"])
+        if e is not None:
+            out.append(e)
+    return out
+
+
+def frame_text(ctx: Context, row: Row) -> str:
+    ttl = vals(row["ttl"])
+    word = "hop limit" if vals(row["ip_version"]) == 6 else "TTL"
+    ttl_text = f", {word} {ttl}" if ttl is not None else ""
+    return f"{ctx.mac_text(row['src_mac'])} → {ctx.mac_text(row['dst_mac'])}, {row['src_ip']} → {row['dst_ip']}{ttl_text}"
+
+
+def node_eth0(node: str | None, ip: str | None, fallback: str) -> str:
+    name = node or fallback
+    return f"{name} eth0" + (f" ({ip})" if ip and ip not in name else "")
+
+
+def text_of(value: object) -> str | None:
+    v = vals(value)
+    return None if v is None else str(v)
+
+
+def int_of(value: object) -> int | None:
+    v = vals(value)
+    return None if v is None else int(v)  # type: ignore[call-overload]
+
+
+def tunnel_of(row: Row) -> str | None:
+    t = text_of(row["tunnel"])
+    return t.lower() if t else None
+
+
+def captured_on(ctx: Context, point: Point, row: Row) -> tuple[str | None, str | None]:
+    """(name, role) of the interface a node capture's frame was taken on, as far as the capture
+    says (SLL2 ifindex, pcapng interface name), the role as the overlay's datapath names it
+    (``host-veth``, ``bridge``, ``tunnel``, ``gateway``, ``underlay``); ``(None, None)`` when
+    the capture does not say. An interface of the dumps whose veth peer is in another namespace
+    and that has no other role is a pod's host-side veth."""
+    ifindex = int_of(row["ifindex"])
+    name = text_of(row["interface"])
+    dp = ctx.datapath
+    for iface in ctx.topology.interfaces:
+        if iface.node != point.node or iface.namespace not in (None, "host"):
+            continue
+        if (ifindex is not None and iface.ifindex == ifindex) or (
+            ifindex is None and name and iface.name == name
+        ):
+            role = dp.role(iface.name, iface.kind)
+            peer = iface.peer
+            if role is None and peer is not None and (peer.netns or peer.netnsid is not None):
+                role = "host-veth"
+            return iface.name, role
+    if ifindex is None and name and name != "if0":
+        return name, dp.role(name)
+    return None, None
+
+
+def on_node(point: Point, ip: str | None, label: str | None) -> bool:
+    """Whether a capture point is known to be on the node with underlay address ``ip`` (or
+    label ``label`` when the capture's own address or the path's is not known)."""
+    if point.kind != "node":
+        return False
+    if point.node_ip is not None and ip is not None:
+        return point.node_ip == ip
+    return label is not None and point.node == label
+
+
+def placed_points(ctx: Context) -> dict[str, Point]:
+    """The capture points, each node capture placed by its own frames' direction when they say
+    it: a tunnelled frame a Linux ``-i any`` capture marks *outgoing* was sent by the capture's
+    node (its outer source), one marked *host* was received by it (its outer destination). A
+    capture whose directed frames all name one node is placed there, whatever was guessed from
+    its name or its ARP; the others keep the context's placement."""
+    p = ctx.packets
+    out = dict(ctx.points)
+    if p.empty or "pkt_type" not in p.columns:
+        return out
+    kind = ctx.text("pkt_type")
+    directed = p["tunnel"].notna().to_numpy() & kind.isin(["outgoing", "host"]).to_numpy()
+    if not directed.any():
+        return out
+    sub = p[directed]
+    own = (
+        sub["outer_src_ip"]
+        .astype(str)
+        .where(kind[directed] == "outgoing", sub["outer_dst_ip"].astype(str))
+    )
+    for capture, ips in own.groupby(ctx.text("capture")[directed], sort=False):
+        found = set(ips)
+        point = out.get(str(capture))
+        if len(found) != 1 or point is None or point.kind not in ("node", "mixed"):
+            continue
+        ip = found.pop()
+        if point.node_ip == ip and not point.candidates:
+            continue
+        out[str(capture)] = replace(
+            point,
+            kind="node",
+            node_ip=ip,
+            node=ctx.node_label(ip) or f"node {ip}",
+            candidates=(),
+            how=f"its -i any frames in the tunnel were sent from or received by {ip}",
+        )
+    return out
+
+
+@dataclass
+class Draft:
+    """A hop being built: its note is ``base`` plus ``onward`` (what it does next, inferred),
+    unless the path stops at this hop; ``points`` are the captures taken at this place."""
+
+    hop: Hop
+    base: str
+    onward: str = ""
+    points: set[str] = field(default_factory=set)
+
+
+def finish(
+    drafts: list[Draft], *, reached: bool, dst_text: str, no_pod: bool
+) -> tuple[list[Hop], str | None]:
+    """The hops of one direction bounded by the evidence: after the last hop a capture saw, the
+    path stops (unless the packet is known to have arrived); returns the hops and, when cut, the
+    place the packet was last seen."""
+    seen = [i for i, d in enumerate(drafts) if d.hop.observed]
+    last = seen[-1] if seen else len(drafts) - 1
+    cut = not reached and bool(seen) and last < len(drafts) - 1
+    kept = drafts[: last + 1] if cut else drafts
+    hops = []
+    for i, d in enumerate(kept):
+        parts = [p for p in (d.base, d.onward) if p]
+        if cut and i == len(kept) - 1:
+            parts = [d.base] if d.base else []
+            # captures taken further along that did not see it here (a capture that saw it
+            # before, e.g. a node's eth0 capture on the sending node, still counts when it is
+            # placed at a later hop too and cited nowhere)
+            cited = {e.capture for k in kept for e in k.hop.evidence}
+            before = set().union(*(k.points for k in kept)) - set().union(
+                *(k.points for k in drafts[last + 1 :])
+            )
+            further = sorted(set().union(*(k.points for k in drafts[last + 1 :])) - before - cited)
+            why = (
+                f"not seen after {d.hop.place}, although {', '.join(further)} captured further "
+                "along its way: it may have been dropped or diverted in between"
+                if further
+                else f"not seen after {d.hop.place}: no capture further along its way holds it "
+                "(it may have gone on uncaptured, or been dropped)"
+            )
+            if no_pod:
+                why += f"; no pod of the dumps has {dst_text}"
+            parts.append(why)
+        if reached and i == len(kept) - 1 and seen and last < i:
+            # nothing saw it here: the answer is what shows it got this far
+            parts.append("the answer shows the request reached it")
+        d.hop.note = "; ".join(parts)
+        hops.append(d.hop)
+    return hops, (kept[-1].hop.place if cut else None)

@@ -1,0 +1,197 @@
+"""The hops of an ARP or Neighbor Solicitation exchange: who asked, and who answered it."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..proto import HopKind
+from ._hops import captured_on, evs, node_eth0, observations, on_node, text_of
+from .context import Context, Point, Row, first_row, na
+from .model import Hop
+
+__all__ = ["gateway_hops", "nd_flags"]
+
+_RESPONDER_KIND = {
+    "host-veth": HopKind.LXC,
+    "underlay": HopKind.UNDERLAY,
+    "gateway": HopKind.GATEWAY,
+    "bridge": HopKind.BRIDGE,
+}
+"""Hop kind of what answered an ARP request or Neighbor Solicitation, by the role the
+overlay's datapath gives its interface."""
+
+
+def gateway_hops(
+    ctx: Context, points: dict[str, Point], rows: pd.DataFrame, kind: str
+) -> tuple[list[Hop], list[Hop]]:
+    """NS/NA or ARP between a pod (or a node) and what answers it: for a pod, the host side of
+    its veth (Cilium's eBPF, Calico's proxy ARP) or the device holding its gateway (Flannel's
+    cni0); each hop cites only the frames of captures taken there, on the responder's node."""
+    dp = ctx.datapath
+    r = first_row(rows)
+    requester_ip, requester_mac = text_of(r["requester_ip"]), text_of(r["requester_mac"])
+    pod = ctx.pod_of(ip=requester_ip, mac=requester_mac)
+    nic = ctx.topology.interface_by_mac(requester_mac) if requester_mac else None
+    if nic is not None and (nic.confidence != "loaded" or nic.namespace not in (None, "host")):
+        nic = None
+    if pod is not None and nic is not None and nic.node and pod.mac != requester_mac:
+        pod = None  # a node's own interface asked (its address was taken for a pod's)
+    node_of_ip = (
+        (ctx.node_label(requester_ip) or (nic.node if nic is not None else None))
+        if pod is None
+        else None
+    )
+    req_obs = observations(ctx, points, rows, "request")
+    rep_obs = observations(ctx, points, rows, "reply")
+    device = "eth0"
+    if pod is None and node_of_ip is not None:
+        # a node resolving a neighbour: another node on the underlay, or a pod on its bridge
+        node: str | None = node_of_ip
+        plabel = None
+        role = dp.role(nic.name, nic.kind) if nic is not None else None
+        if nic is not None and nic.name and role in ("bridge", "gateway"):
+            place = f"{nic.name} on {node}"
+            hop_kind = HopKind.BRIDGE if role == "bridge" else HopKind.GATEWAY
+            device = nic.name
+            where_ip: str | None = None
+        else:
+            place = node_eth0(node_of_ip, requester_ip, "node")
+            hop_kind = HopKind.UNDERLAY
+            where_ip = requester_ip
+
+        def at_requester(p: Point) -> bool:
+            return on_node(p, where_ip, node_of_ip)
+
+    else:
+        plabel = pod.label if pod is not None else f"pod {requester_mac}"
+        node = pod.node if pod is not None else None
+        place = f"{plabel} eth0"
+        hop_kind = HopKind.POD_ETH0
+
+        def at_requester(p: Point) -> bool:
+            return p.kind == "unknown" or (p.kind == "pod" and (pod is None or p.pod == plabel))
+
+    what = "Neighbor Solicitation" if kind == "nd" else "ARP request"
+    req_rows = [row for p, row in req_obs if at_requester(p)]
+    req = [
+        Hop(
+            place,
+            hop_kind,
+            bool(req_rows),
+            node=node,
+            pod=plabel,
+            mac=requester_mac,
+            note=f"{what} for {r['target']} from {r['requester_ip']}",
+            evidence=evs(req_rows[:1]),
+            device=device,
+            ip=requester_ip,
+        )
+    ]
+    reply: list[Hop] = []
+    responder_mac = text_of(r["responder_mac"])
+    if responder_mac is not None:
+        name = ctx.mac_name(responder_mac) or f"MAC {responder_mac}"
+        iface = ctx.topology.interface_by_mac(responder_mac)
+        host_pod = ctx.topology.pod_by_host_mac(responder_mac)
+        shared = dp.shared_host_mac is not None and responder_mac == dp.shared_host_mac
+        if shared and pod is not None:
+            # every host veth has this MAC: the requester's own one answered
+            host_pod, iface = pod, None
+            name = f"{pod.host_interface or dp.host_veth} on {pod.node or '?'}"
+        role = dp.role(iface.name, iface.kind) if iface is not None else None
+        answering = ctx.topology.pod_by_mac(responder_mac) if host_pod is None else None
+        r_dev: str | None
+        if answering is not None and answering.mac == responder_mac:
+            # a pod answered for its own address (a node resolving it, or a pod on its subnet)
+            r_kind, r_dev, iface = HopKind.POD_ETH0, "eth0", None
+            name = f"{answering.label} eth0"
+        elif host_pod is not None and role in (None, "host-veth"):
+            r_kind, r_dev = HopKind.LXC, host_pod.host_interface
+        elif iface is not None:
+            r_kind, r_dev = _RESPONDER_KIND.get(role or "", HopKind.LXC), iface.name
+        else:
+            r_kind, r_dev = (HopKind.LXC if hop_kind == HopKind.POD_ETH0 else hop_kind), None
+        responder_ip = text_of(r["responder_ip"])
+        r_node = (
+            (iface.node if iface is not None else None)
+            or (answering.node if answering is not None and r_kind == HopKind.POD_ETH0 else None)
+            or (ctx.node_label(responder_ip) if hop_kind == HopKind.UNDERLAY else node)
+        )
+        how = (
+            f"; {dp.gateway_answer}"
+            if dp.gateway_answer and hop_kind == HopKind.POD_ETH0 and (shared or role == "bridge")
+            else ""
+        )
+        if ctx.mac_name(responder_mac) is None and hop_kind == HopKind.UNDERLAY:
+            name = node_eth0(r_node, responder_ip, "node")
+        answer = "Neighbor Advertisement" if kind == "nd" else "ARP reply"
+        flags = nd_flags(r["nd_flags"]) if kind == "nd" else None
+        lat = r["latency_s"]
+        lat_text = f" after {float(lat) * 1e6:.0f} µs" if not na(lat) else ""
+
+        def at_responder(obs: list[tuple[Point, Row]]) -> list[Row]:
+            """Frames a node capture on the responder's node took on the responder's interface
+            (or on an interface it does not name)."""
+            if r_kind == HopKind.POD_ETH0 and answering is not None:
+                return [
+                    row
+                    for p, row in obs
+                    if p.kind == "pod" and p.pod == answering.label and not at_requester(p)
+                ]
+            return [
+                row
+                for p, row in obs
+                if not at_requester(p)
+                and p.kind == "node"
+                and (r_node is None or p.node is None or p.node == r_node)
+                and captured_on(ctx, p, row)[0] in (r_dev, None)
+            ]
+
+        def responder_hop(observed_rows: list[Row], note: str) -> Hop:
+            return Hop(
+                f"{name}",
+                r_kind,
+                bool(observed_rows),
+                node=r_node,
+                pod=answering.label
+                if r_kind == HopKind.POD_ETH0 and answering is not None
+                else plabel
+                if r_kind == HopKind.LXC
+                else None,
+                mac=responder_mac,
+                note=note,
+                evidence=evs(observed_rows[:1]),
+                device=r_dev,
+                ip=responder_ip,
+            )
+
+        arrived = at_responder(req_obs)
+        if arrived:
+            # a node capture saw the request reach what answered it
+            req.append(responder_hop(arrived, f"received the {what}"))
+        got_rows = [row for p, row in rep_obs if at_requester(p)]
+        reply = [
+            responder_hop(
+                at_responder(rep_obs),
+                f"{answer}{f' flags {flags}' if flags else ''}{lat_text} from {r['responder_ip']}"
+                + how,
+            ),
+            Hop(
+                place,
+                hop_kind,
+                bool(got_rows),
+                node=node,
+                pod=plabel,
+                note="received the answer",
+                evidence=evs(got_rows[:1]),
+                device=device,
+                ip=requester_ip,
+            ),
+        ]
+    return req, reply
+
+
+def nd_flags(value: object) -> str | None:
+    """``R,S`` from the exchanges' ``nd_flags`` (``RS``)."""
+    v = text_of(value)
+    return ",".join(v) if v else None

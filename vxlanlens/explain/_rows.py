@@ -1,0 +1,151 @@
+"""Reading the packets table row by row without pandas' per-row cost, and null-safe values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, SupportsInt, cast
+
+import numpy as np
+import pandas as pd
+
+from .model import Evidence
+
+__all__ = ["Row", "as_text", "ev", "first_row", "groups", "na", "records", "runs", "vals"]
+
+
+def na(value: object) -> bool:
+    """True for pandas/NumPy nulls and None."""
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def vals(value: object) -> object | None:
+    """``value`` with nulls as ``None`` and NumPy/pandas scalars as plain Python."""
+    if na(value):
+        return None
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
+
+
+def ev(capture: object, frame: object) -> Evidence | None:
+    """Evidence for a frame, or ``None`` when either part is missing."""
+    if na(capture) or na(frame):
+        return None
+    return Evidence(capture=str(capture), frame_no=int(cast(SupportsInt, frame)))
+
+
+def records(df: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """The rows of ``df`` as dicts of ``columns``, holding the values ``df.iterrows()`` gives
+    (nulls included), without building a Series per row."""
+    cols = list(columns)
+    if df.empty:
+        return []
+    return [dict(zip(cols, v, strict=True)) for v in df[cols].to_numpy(dtype=object)]
+
+
+def groups(df: pd.DataFrame, keys: tuple[str, ...]) -> dict[tuple, list[int]]:
+    """Row positions of every distinct value of ``keys`` (nulls left out): the groups of
+    ``df.groupby(list(keys), observed=True, sort=False)``, in its order, without making a
+    DataFrame per group (``df.iloc[positions]`` is the group's)."""
+    values = [df[k].tolist() for k in keys]
+    nulls = np.logical_or.reduce([df[k].isna().to_numpy() for k in keys])
+    out: dict[tuple, list[int]] = {}
+    for pos, key in enumerate(zip(*values, strict=True)):
+        if not nulls[pos]:
+            out.setdefault(key, []).append(pos)
+    return out
+
+
+def as_text(series: pd.Series) -> pd.Series:
+    """``series.astype(str)``; for a categorical, its categories are converted (not every row)."""
+    if not isinstance(series.dtype, pd.CategoricalDtype) or series.cat.categories.empty:
+        return series.astype(str)
+    names = series.cat.categories.astype(str)
+    text = names.take(series.cat.codes.to_numpy(), allow_fill=True, fill_value=np.nan)
+    return pd.Series(text.array, index=series.index, name=series.name)
+
+
+def runs(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of equal values in ``ids``: where each run starts and ends, and each item's run."""
+    first = np.ones(len(ids), dtype=bool)
+    first[1:] = ids[1:] != ids[:-1]
+    starts = np.flatnonzero(first)
+    return starts, np.append(starts[1:], len(ids)), np.cumsum(first) - 1
+
+
+def _getter(values: Any) -> Callable[[int], Any]:
+    """``values[i]`` for a position ``i`` of a column's array: the same value and type (nulls
+    included) as pandas gives, with the per-call checks of pandas done once per column."""
+    if isinstance(values, pd.Categorical):
+        cats = values.categories
+        if cats.dtype == object or isinstance(cats.dtype, pd.StringDtype):
+            boxed = cats.tolist()  # the same objects as cats[k] (text)
+        else:
+            boxed = [cats[k] for k in range(len(cats))]  # NumPy scalars, as pandas gives them
+        boxed.append(np.nan)  # code -1 (null) is the last
+        codes = values.codes
+        return lambda i: boxed[codes[i]]
+    if isinstance(
+        values, (pd.arrays.IntegerArray, pd.arrays.FloatingArray, pd.arrays.BooleanArray)
+    ):
+        kind = values.dtype.numpy_dtype
+        data = values.to_numpy(kind, na_value=kind.type(0))
+        mask = values.isna()
+        null = values.dtype.na_value
+        return lambda i: null if mask[i] else data[i]
+    if isinstance(values, pd.arrays.NumpyExtensionArray):
+        return values.to_numpy().__getitem__
+    return values.__getitem__
+
+
+class _Columns:
+    """Getters of a DataFrame's column values by position, made once per column when first
+    asked for: ``prepared`` ones (for many look-ups) read the column's arrays directly, the
+    others go through ``Series.iloc`` (nothing to prepare, for a look-up or two)."""
+
+    def __init__(self, df: pd.DataFrame, *, prepared: bool = True) -> None:
+        self._df = df
+        self._prepared = prepared
+        self.names = list(df.columns)
+        self._getters: dict[str, Callable[[int], Any]] = {}
+
+    def getter(self, column: str) -> Callable[[int], Any]:
+        """The getter of ``column`` (``KeyError`` when the table has no such column)."""
+        g = self._getters.get(column)
+        if g is None:
+            series = self._df[column]
+            g = _getter(series.array) if self._prepared else series.iloc.__getitem__
+            self._getters[column] = g
+        return g
+
+
+class Row(Mapping[str, Any]):
+    """One row of a table (the packets table, see :meth:`Context.row`), read column by column
+    when asked: ``row[column]`` is what ``table.iloc[position][column]`` gives (same value and
+    type, nulls included), without building a Series of every column."""
+
+    __slots__ = ("_columns", "position")
+
+    def __init__(self, columns: _Columns, position: int) -> None:
+        self._columns = columns
+        self.position = position
+        """Position of the row in its table."""
+
+    def __getitem__(self, column: str) -> Any:
+        return self._columns.getter(column)(self.position)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns.names)
+
+    def __len__(self) -> int:
+        return len(self._columns.names)
+
+
+def first_row(df: pd.DataFrame) -> Row:
+    """``df.iloc[0]``, read column by column when asked (the same values), for a table of which
+    a few columns of the first row are read."""
+    return Row(_Columns(df, prepared=False), 0)

@@ -1,0 +1,112 @@
+"""How a pod's packet crosses an overlay, by role: what each hop of a path is called and does.
+
+A path is built from roles, not from a CNI's names: the pod's interface, the host side of its
+veth, what forwards the frame on the node (an eBPF program, a Linux or OVS bridge, or the node's
+own routing), the tunnel device (VTEP), the node's underlay interface. Each profile gives a
+:class:`Datapath` that names these roles and says what happens at each; the path code asks it
+and never names a CNI itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["ROLES", "Datapath"]
+
+ROLES = (
+    "pod-interface",
+    "host-veth",
+    "bridge",
+    "tunnel",
+    "gateway",
+    "underlay",
+)
+"""Roles of a node's interfaces that :meth:`Datapath.role` tells apart."""
+
+
+def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+    return any((p.endswith("*") and name.startswith(p[:-1])) or name == p for p in patterns if p)
+
+
+@dataclass(frozen=True)
+class Datapath:
+    """One overlay's datapath, by role (every text is a sentence fragment for a path's hop)."""
+
+    host_veth: str
+    """What the host side of a pod's veth is called when no dump names it (``lxc veth``)."""
+    host_veth_names: tuple[str, ...]
+    """Name patterns of host-side veths (``lxc*``; ``*`` ends a prefix)."""
+    tunnel_devices: dict[str, str]
+    """Tunnel protocol → the device's usual name when no dump names the node's own
+    (``{vni}`` stands for the VNI seen)."""
+    tunnel_names: tuple[str, ...]
+    """Name patterns of tunnel devices (VTEPs)."""
+    forwarder: str | None
+    """What forwards the frame between the host veth and the tunnel device: ``eBPF`` (a program
+    on the veth hands it to the tunnel device: one hop), a bridge's name (``cni0``, ``br-int``:
+    a hop of its own), or ``None`` (the node's routing, said on the tunnel hop)."""
+    bridge_names: tuple[str, ...] = ()
+    """Name patterns of bridges the pod's frames cross."""
+    gateway_names: tuple[str, ...] = ()
+    """Name patterns of devices holding the pods' gateway address (``cilium_host``)."""
+    send: str = ""
+    """What the forwarder (or, without one, the node) does with a frame for another node."""
+    encap: str = ""
+    """What the sending node's tunnel device does (when it is a hop of its own)."""
+    decap: str = ""
+    """What happens on the receiving node once the tunnel device decapsulated the frame."""
+    deliver: str = ""
+    """What the receiving node's forwarder does (when it is a hop of its own)."""
+    local: str = ""
+    """How a frame for a pod on the same node is delivered."""
+    gateway_answer: str = ""
+    """Who answers a pod's ARP / NS for its gateway, said after the answer (may be empty)."""
+    arp_unanswered: str = ""
+    """Why an ARP request of a pod may go unanswered on this datapath (what to check)."""
+    shared_host_mac: str | None = None
+    """A MAC every host-side veth carries (Calico's), so it names no single pod."""
+    unconfirmed: tuple[str, ...] = field(default_factory=tuple)
+    """Facts of this datapath no kernel-made capture of the project confirmed."""
+
+    @property
+    def merged(self) -> bool:
+        """Whether the forwarder hands the frame straight to the tunnel device (one hop)."""
+        return self.forwarder == "eBPF"
+
+    def role(self, name: str | None, kind: str | None = None) -> str | None:
+        """The role of a node's interface called ``name`` (of topology kind ``kind``):
+        ``host-veth``, ``bridge``, ``tunnel``, ``gateway``, ``underlay`` or ``None``."""
+        if kind in ("cilium_vxlan", "cilium_geneve"):
+            return "tunnel"
+        if kind == "underlay":
+            return "underlay"
+        if name:
+            if _matches(name, self.tunnel_names):
+                return "tunnel"
+            if _matches(name, self.bridge_names):
+                return "bridge"
+            if _matches(name, self.gateway_names):
+                return "gateway"
+            if _matches(name, self.host_veth_names):
+                return "host-veth"
+        if kind == "lxc":
+            return "host-veth"
+        if kind in ("cilium_host", "cilium_net"):
+            return "gateway"
+        return None
+
+    def tunnel_protocol(self, name: str) -> str | None:
+        """The protocol (``vxlan`` / ``geneve``) of a tunnel device called ``name``, when its
+        usual name says it."""
+        for protocol, device in self.tunnel_devices.items():
+            if _matches(name, (device.replace("{vni}", "*"),)):
+                return protocol
+        return None
+
+    def tunnel_device(self, protocol: str | None, vni: int | None = None) -> str | None:
+        """The usual tunnel device for ``protocol`` (``flannel.{vni}`` filled with ``vni``)."""
+        if protocol is None or protocol not in self.tunnel_devices:
+            return None
+        return self.tunnel_devices[protocol].replace(
+            "{vni}", str(vni) if vni is not None else "<VNI>"
+        )
