@@ -200,3 +200,21 @@ def test_infer_from_shipped_reference_captures() -> None:
     assert {f.value for n in t.nodes for f in n.addresses} == {"172.18.0.3", "172.18.0.4"}
     assert any(u.startswith("interface names") for u in t.unknown)
     assert any(u.startswith("pod names") for u in t.unknown)
+
+
+def test_vtep_macs_are_not_taken_for_pods() -> None:
+    """Calico/Flannel inner frames go VTEP MAC to VTEP MAC: a MAC that is the inner source one
+    way and the inner destination the other is no pod's MAC and no veth's."""
+    from testpaths import CAPTURES
+
+    import vxlanlens
+
+    d = CAPTURES / "lab-calico-ping"
+    cap = vxlanlens.read(sorted(str(p) for p in d.glob("node-*.pcap")))
+    tun = cap.packets[cap.packets["tunnel"].notna()]
+    vteps = set(tun["src_mac"].astype(str)) & set(tun["dst_mac"].astype(str))
+    assert len(vteps) == 2  # one per node
+    pods = [p for p in cap.topology.pods if p.ips]
+    assert pods
+    assert not {p.mac for p in pods} & vteps
+    assert not {p.host_mac for p in pods} & vteps

@@ -227,6 +227,9 @@ def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> Non
     snd = tun[(vni >= 256) & _unicast(tun["src_ip"])]
     keys = snd[["src_ip", "src_mac", "outer_src_ip", "vni", "dst_mac"]].drop_duplicates()
     vnis_seen: set[int] = set()
+    # A MAC that is the inner source one way and the inner destination the other way is a
+    # VTEP's (Flannel, Calico: inner frames go VTEP MAC to VTEP MAC), not a pod's or a veth's.
+    vteps = set(tun["src_mac"].dropna().astype(str)) & set(tun["dst_mac"].dropna().astype(str))
     pod_ev = _ev_by(snd, ["src_ip", "outer_src_ip"])
     vni_ev = _ev_by(snd.assign(_vni=pd.to_numeric(snd["vni"], errors="coerce")), ["_vni"])
     for row in keys.itertuples(index=False):
@@ -235,15 +238,16 @@ def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> Non
             continue
         frames = pod_ev.get((ip, nip), ())
         src = _src(frames, f"inner source of tunnelled frames from node {nip} with VNI {int(v)}")
+        vtep = bool(mac) and str(mac) in vteps
         pod = Pod(
             source=src,
             confidence="inferred-high",
             ips=[str(ip)],
-            mac=str(mac) if mac else None,
+            mac=str(mac) if mac and not vtep else None,
             identity=int(v),
             node_ip=str(nip),
         )
-        if dmac:
+        if dmac and not vtep and str(dmac) not in vteps:
             pod.host_mac = str(dmac)
             pod.field_sources["host_mac"] = (
                 _src(frames, "inner destination MAC of the pod's tunnelled frames: its lxc veth"),
