@@ -95,7 +95,7 @@ def explain(
             f"{overlay.title}'s datapath (hops named after its devices where no dump or capture "
             f"names them).{unconfirmed}",
         )
-    elif not ctx.cilium_likely and overlay.name is None:
+    elif not ctx.cilium_likely and overlay.name is None and not no_overlay:
         unknowns.insert(
             0,
             "Nothing in this input shows Cilium (no Cilium interface, identity or eBPF gateway answer): "
@@ -107,7 +107,7 @@ def explain(
             f"{left_out} more exchanges were paired but are not given a path each (see `vxlanlens exchanges`)."
         )
     if no_overlay:
-        kinds = sorted(classes & {"lan", "mirror", "cloud-tunnel"})
+        kinds = sorted(classes & {"lan", "mirror", "cloud-tunnel", "node"})
         unknowns.insert(
             0,
             "No capture shows a pod overlay ("
@@ -141,6 +141,7 @@ _NOT_OVERLAY_TEXT = {
     "lan": "a plain LAN capture: no tunnel packet and no topology dump",
     "mirror": "a mirror session: tunnel packets one way carrying both directions of traffic",
     "cloud-tunnel": "a cloud load balancer's Geneve tunnel",
+    "node": "node captures without tunnel traffic",
 }
 
 _GLOBAL = frozenset({"dual-stack"})
