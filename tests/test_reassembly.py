@@ -17,7 +17,6 @@ from scapy.layers.vxlan import VXLAN
 
 import vxlanlens
 from vxlanlens import parallel
-from vxlanlens.decode.options import DecodeOptions
 from vxlanlens.reassembly import MAX_FRAGMENTS
 
 NODE_A, NODE_B = "192.0.2.10", "192.0.2.20"
@@ -176,7 +175,7 @@ def test_too_many_fragments(tmp_path: Path) -> None:
 def test_reassembly_can_be_turned_off(tmp_path: Path) -> None:
     frames = _outer_fragments(_tunnel(_inner4()))
     path = write_pcap(tmp_path / "off.pcap", [(1_000_000 + i, f) for i, f in enumerate(frames)])
-    df = vxlanlens.read(str(path), options=DecodeOptions(reassemble=False)).packets
+    df = vxlanlens.read(str(path), reassemble=False).packets
     assert df["reassembled_in"].isna().all()
     assert df.iloc[0]["decode_layer"] == "udp"  # the first fragment, dissected on its own
 

@@ -238,6 +238,7 @@ def read(
     geneve_ports: Sequence[int] = (),
     gpe_ports: Sequence[int] = (),
     guess_tunnels: bool = True,
+    reassemble: bool = True,
     timeout_s: float = 3.0,
     engine: str = "fast",
     workers: int | None = None,
@@ -251,7 +252,8 @@ def read(
     Each capture is a path, ``LABEL=PATH``, ``-`` for stdin, or an open binary file. Labels
     (the ``capture`` column) default to the file's stem; equal stems are told apart by their
     parent folder. Extra tunnel ports add to the defaults (VXLAN 4789/8472, VXLAN-GPE 4790,
-    Geneve 6081). ``topology`` is one or more dumps (``PATH``, ``NODE=PATH``,
+    Geneve 6081). ``reassemble=False`` decodes every IP fragment on its own instead of joining
+    the fragments of a packet (docs/columns.md). ``topology`` is one or more dumps (``PATH``, ``NODE=PATH``,
     ``NODE/POD=PATH``, a folder, a sysdump zip; see docs/topology.md) or a :class:`Topology`;
     it is loaded before any capture is read, so a bad dump fails fast. ``engine`` picks the
     protocol decoder: ``fast`` (vxlanlens' own), ``scapy`` or ``tshark`` (same table, other
@@ -263,7 +265,7 @@ def read(
     over what vxlanlens works out (see docs/topology.md, "Where a capture was taken").
     The keywords are those of :class:`~vxlanlens.ReadOptions` (``ReadOptions(...).read(...)``
     reads with a set of them). ``options`` (a :class:`DecodeOptions`) is deprecated: give the
-    ports and ``guess_tunnels`` as keywords.
+    ports, ``guess_tunnels`` and ``reassemble`` as keywords.
     """
     if options is not None:
         warnings.warn(
@@ -281,7 +283,7 @@ def read(
         specs = list(captures)
     if not specs:
         raise CaptureError("no capture given")
-    opts = options or DecodeOptions(guess_tunnels=guess_tunnels)
+    opts = options or DecodeOptions(guess_tunnels=guess_tunnels, reassemble=reassemble)
     opts = opts.with_ports(
         vxlan=tuple(vxlan_ports), geneve=tuple(geneve_ports), gpe=tuple(gpe_ports)
     )

@@ -46,7 +46,8 @@ class ReadOptions:
     ``topology``: dump specs (``PATH``, ``NODE=PATH``, ``NODE/POD=PATH``; docs/topology.md).
     ``vxlan_ports`` / ``geneve_ports`` / ``gpe_ports``: UDP ports decoded as tunnels besides the
     defaults (VXLAN 4789/8472, Geneve 6081, VXLAN-GPE 4790). ``guess_tunnels``: also accept a
-    strictly checked VXLAN header on other ports. ``engine``: ``fast``, ``scapy`` or ``tshark``.
+    strictly checked VXLAN header on other ports. ``reassemble``: join IP fragments (outer and
+    inner) so that a fragmented packet is decoded once (docs/columns.md). ``engine``: ``fast``, ``scapy`` or ``tshark``.
     ``workers``: processes that may read one large pcap at once (``None``: the CPUs, at most 4).
     ``timeout_s``: how long a request waits for its answer. ``capture_at``: where captures were
     taken, ``LABEL=NODE[:IFACE]`` strings (a ``{label: "NODE[:IFACE]"}`` mapping is turned into
@@ -62,6 +63,7 @@ class ReadOptions:
     geneve_ports: tuple[int, ...] = ()
     gpe_ports: tuple[int, ...] = ()
     guess_tunnels: bool = True
+    reassemble: bool = True
     engine: str = "fast"
     workers: int | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S
@@ -94,10 +96,10 @@ class ReadOptions:
         return replace(self, **changes)
 
     def decode_options(self) -> DecodeOptions:
-        """The decoder's settings: tunnel ports and whether to guess."""
-        return DecodeOptions(guess_tunnels=self.guess_tunnels).with_ports(
-            vxlan=self.vxlan_ports, geneve=self.geneve_ports, gpe=self.gpe_ports
-        )
+        """The decoder's settings: tunnel ports, whether to guess, whether to reassemble."""
+        return DecodeOptions(
+            guess_tunnels=self.guess_tunnels, reassemble=self.reassemble
+        ).with_ports(vxlan=self.vxlan_ports, geneve=self.geneve_ports, gpe=self.gpe_ports)
 
     def read_kwargs(self) -> dict[str, Any]:
         """The keywords of :func:`vxlanlens.read` that these settings give (not ``scheduler``)."""
@@ -107,6 +109,7 @@ class ReadOptions:
             "geneve_ports": self.geneve_ports,
             "gpe_ports": self.gpe_ports,
             "guess_tunnels": self.guess_tunnels,
+            "reassemble": self.reassemble,
             "engine": self.engine,
             "workers": self.workers,
             "timeout_s": self.timeout_s,
@@ -134,6 +137,7 @@ class ReadOptions:
         words += [w for p in self.geneve_ports for w in ("--geneve-port", str(p))]
         words += [w for p in self.gpe_ports for w in ("--gpe-port", str(p))]
         words += ["--no-guess"] * (not self.guess_tunnels)
+        words += ["--no-reassemble"] * (not self.reassemble)
         if self.engine != "fast":
             words += ["--engine", self.engine]
         if self.timeout_s != DEFAULT_TIMEOUT_S:

@@ -113,6 +113,7 @@ def iter_batches(
     geneve_ports: Sequence[int] = (),
     gpe_ports: Sequence[int] = (),
     guess_tunnels: bool = True,
+    reassemble: bool = True,
     options: DecodeOptions | None = None,
     batch_frames: int = 65536,
     engine: str = "fast",
@@ -126,9 +127,9 @@ def iter_batches(
         specs = list(captures)
     if not specs:
         raise VxlanlensError("no capture given")
-    opts = (options or DecodeOptions(guess_tunnels=guess_tunnels)).with_ports(
-        vxlan=tuple(vxlan_ports), geneve=tuple(geneve_ports), gpe=tuple(gpe_ports)
-    )
+    opts = (
+        options or DecodeOptions(guess_tunnels=guess_tunnels, reassemble=reassemble)
+    ).with_ports(vxlan=tuple(vxlan_ports), geneve=tuple(geneve_ports), gpe=tuple(gpe_ports))
     return PacketStream(_labels(specs), opts, max(1, int(batch_frames)), engine)
 
 

@@ -75,6 +75,11 @@ _TUNNEL_OPTIONS: list[Decorator] = [
         is_flag=True,
         help="Do not look for VXLAN on other UDP ports (by default a strictly checked guess is made).",
     ),
+    click.option(
+        "--no-reassemble",
+        is_flag=True,
+        help="Do not reassemble IP fragments: decode every frame on its own (docs/columns.md).",
+    ),
 ]
 
 timeout_option: Decorator = click.option(
@@ -148,7 +153,8 @@ _READING_OPTIONS: list[Decorator] = [
 
 
 def tunnel_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``--vxlan-port``, ``--geneve-port``, ``--gpe-port``, ``--no-guess``: the decoder's
+    """``--vxlan-port``, ``--geneve-port``, ``--gpe-port``, ``--no-guess``, ``--no-reassemble``:
+    the decoder's
     options, for a command that reads a stream (``watch``); :func:`read_options` includes them."""
     return _apply(func, _TUNNEL_OPTIONS)
 
@@ -158,6 +164,7 @@ def tunnel_read_options(
     geneve_ports: Sequence[int],
     gpe_ports: Sequence[int],
     no_guess: bool,
+    no_reassemble: bool = False,
 ) -> ReadOptions:
     """The :class:`ReadOptions` of :func:`tunnel_options`' values."""
     return ReadOptions(
@@ -165,6 +172,7 @@ def tunnel_read_options(
         geneve_ports=tuple(geneve_ports),
         gpe_ports=tuple(gpe_ports),
         guess_tunnels=not no_guess,
+        reassemble=not no_reassemble,
     )
 
 
@@ -190,7 +198,7 @@ def read_options(
     *, topology: bool = True, timeout: bool = True, captures_required: bool = True
 ) -> Decorator:
     """The options of a command that reads captures: ``CAPTURE...``, ``--topology`` (when the
-    command uses a topology), the tunnel ports, ``--no-guess``, ``--engine``, ``--workers``,
+    command uses a topology), the tunnel ports, ``--no-guess``, ``--no-reassemble``, ``--engine``, ``--workers``,
     ``--timeout`` (when the command pairs exchanges), ``--capture-at`` and ``--scheduler``.
 
     The command receives ``captures`` and ``opts`` (a :class:`ReadOptions`) instead of one
@@ -213,6 +221,7 @@ def read_options(
                 geneve_ports=kw.pop("geneve_ports"),
                 gpe_ports=kw.pop("gpe_ports"),
                 guess_tunnels=not kw.pop("no_guess"),
+                reassemble=not kw.pop("no_reassemble"),
                 engine=kw.pop("engine"),
                 workers=kw.pop("workers"),
                 timeout_s=kw.pop("timeout", DEFAULT_TIMEOUT_S),

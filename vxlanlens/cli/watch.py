@@ -69,6 +69,7 @@ def watch(
     geneve_ports: tuple[int, ...],
     gpe_ports: tuple[int, ...],
     no_guess: bool,
+    no_reassemble: bool,
 ) -> None:
     """Explain traffic as it flows: read a live capture stream and print each finding when it
     becomes true (a request unanswered after --timeout, a flow that recovers, a refused
@@ -88,7 +89,9 @@ def watch(
 
     if follow and capture == "-":
         raise click.UsageError("--follow needs a file, not standard input")
-    decode = tunnel_read_options(vxlan_ports, geneve_ports, gpe_ports, no_guess).decode_options()
+    decode = tunnel_read_options(
+        vxlan_ports, geneve_ports, gpe_ports, no_guess, no_reassemble
+    ).decode_options()
     live = _LiveSummary(fmt == "text" and sys.stdout.isatty())
     last: list[Watcher] = []
 
