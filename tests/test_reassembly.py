@@ -264,3 +264,25 @@ def test_watch_waits_for_the_rest_of_a_fragmented_reply() -> None:
     out = child.stdout.read().decode().split()
     assert child.wait(timeout=60) == 0
     assert out[-1] == "end" and [e for e in out if "unanswered" in e] == []
+
+
+@pytest.mark.parametrize("command", ["packets", "explain"])
+def test_cli_no_reassemble(command: str) -> None:
+    """--no-reassemble gives the per-frame view on every command, streaming ones included."""
+    from click.testing import CliRunner
+    from testpaths import CAPTURES
+
+    from vxlanlens.cli import cli
+
+    cap = str(CAPTURES / "lab-mtu-outer-frag" / "node-worker-eth0.pcap")
+    args = [command, cap, "-f", "json"]
+    on = CliRunner().invoke(cli, args, catch_exceptions=False)
+    off = CliRunner().invoke(cli, [*args, "--no-reassemble"], catch_exceptions=False)
+    assert on.exit_code == off.exit_code == 0
+    if command == "packets":
+        assert '"reassembled_in":4' in on.stdout and '"reassembled_in":4' not in off.stdout
+        assert "UDP length 1530 exceeds" in off.stdout and "UDP length" not in on.stdout
+    else:
+        assert '"echo_answered": 6' in on.stdout and '"echo_answered": 6' not in off.stdout
+        md = CliRunner().invoke(cli, [command, cap, "-f", "md", "--no-reassemble"])
+        assert "node-worker-eth0.pcap --no-reassemble" in md.stdout  # the reproduce line

@@ -102,6 +102,7 @@ def _stream_packets(
         geneve_ports=opts.geneve_ports,
         gpe_ports=opts.gpe_ports,
         guess_tunnels=opts.guess_tunnels,
+        reassemble=opts.reassemble,
     )
     if fmt == "parquet":
         with output(out, binary=True) as fh:

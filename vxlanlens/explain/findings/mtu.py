@@ -453,8 +453,8 @@ def outer_fragmentation(ctx: Context) -> list[Finding]:
             done = f" vxlanlens reassembled them from their fragments{copies}: {inner}"
         if broken:
             done += (
-                f"{';' if sets else ''} {len(broken)} fragment set(s) could not be reassembled "
-                "(see decode_error on their frames)"
+                f"{';' if sets else ''} {len(broken)} fragment set(s) were not reassembled "
+                "(reassembly turned off, or a fragment missing: see decode_error on their frames)"
             )
         statement = (
             f"{packets} tunnel packet(s) from {ctx.ip_text(s)} to {ctx.ip_text(d)} were fragmented "
@@ -520,6 +520,8 @@ def _distinct_packets(ctx: Context, sets: set[tuple[str, int]]) -> int:
 
 def _inner_summary(ctx: Context, sets: set[tuple[str, int]]) -> str:
     """A few words on the pod packets inside the reassembled tunnel packets."""
+    if not sets:
+        return "no pod packet decoded inside"
     p = ctx.packets
     key = pd.MultiIndex.from_frame(p[["capture", "frame_no"]].astype({"capture": str}))
     at = key.get_indexer(pd.MultiIndex.from_tuples(sorted(sets)))
