@@ -17,10 +17,11 @@ from ..model import Finding
 from ._registry import Detector, FindingSpec, UndeclaredFinding, detector
 from .addressing import dual_stack, duplicate_address, unknown_mac
 from .clocks import clock_offset
+from .fragmentation import outer_fragmentation
 from .gateway import gateway_answered_by_ebpf, gateway_is_cilium_host
 from .hops import hop_limit
 from .identity import inner_macs, vni_identity
-from .mtu import mtu, outer_fragmentation, route_mtu_too_large
+from .mtu import mtu, route_mtu_too_large
 from .reachability import answered_by_error, unanswered
 from .routing import asymmetric_path
 from .tcp import connection_refused, tcp_resets_and_retransmissions

@@ -13,6 +13,7 @@ from ..model import Evidence, Finding
 from ._registry import FindingSpec, detector
 from ._requests import Exchange, Flow, clock_offsets_by_capture, corrected, flows, runs, seq_text
 from ._util import MAX_EVIDENCE, MAX_PER_KIND, _dedup, _more, _route_gateways
+from ._visibility import blind_points
 
 UNANSWERED_IDS = {
     ExchangeKind.ND: "ns-unanswered",
@@ -54,7 +55,7 @@ class _Flows:
             c: ex[c].tolist()
             for c in ("key", "request_capture", "request_frame", "reply_capture", "reply_frame",
                       "requester_ip", "requester_mac", "responder_ip", "responder_mac", "ts",
-                      "latency_s", "answer", "icmp_type", "icmp_code", "ip_version")
+                      "latency_s", "answer", "icmp_type", "icmp_code", "ip_version", "kind")
         }  # fmt: skip
         self.offsets = clock_offsets_by_capture(ctx)
 
@@ -411,7 +412,7 @@ def _never(
                 head = f"{n} connection attempts {_flow_text(flow, first.rows[0], view)} ({seqs}) from {who} got no answer (no SYN/ACK, RST or ICMP error){tries_text}{over}"
             statement = f"{head}; {'the last one: ' if n > 1 else ''}{last_seen}."
     statement += before
-    blind = _blind_points(ctx, view, xs)
+    blind = blind_points(ctx, view.get, xs)
     if blind:
         statement += (
             f" No capture that saw {'it' if n == 1 else 'them'} ({', '.join(blind)}) saw anything "
@@ -440,65 +441,6 @@ def _never(
         details["one_way_captures"] = blind
     sev = Severity.INFO if blind else Severity.PROBLEM
     return Finding(fid, sev, statement, view.frames(xs), details)
-
-
-def _blind_points(ctx: Context, view: _Flows, xs: list[Exchange]) -> list[str]:
-    """The captures that saw the requests ``xs``, when none of them could show an answer: each
-    saw them inside a tunnel that it saw in one direction only (no tunnel packet back from the
-    outer destination to the outer source: a mirror session or a one-way capture) and holds no
-    frame addressed to the requester (by IP for echo and TCP, by MAC for ARP and ND). Empty when
-    one of them could show it, or when nothing shows the capture is one-way."""
-    pos = xs[0].rows[0]
-    ip, mac = view.get("requester_ip", pos), view.get("requester_mac", pos)
-    kind = str(view.ex["kind"].iloc[pos])
-    by_mac = kind in (ExchangeKind.ARP, ExchangeKind.ND)
-    if (by_mac and mac is None) or (not by_mac and ip is None):
-        return []
-    key = ("mac", str(mac)) if by_mac else ("ip", str(ip))
-    seen = _addressed(ctx)
-    blind: set[str] = set()
-    for x in xs:
-        for r in x.rows:
-            c, f = view.get("request_capture", r), view.get("request_frame", r)
-            row = ctx.row(c, f)
-            if row is None:
-                continue
-            outer = (row["outer_src_ip"], row["outer_dst_ip"])
-            if na(outer[0]) or na(outer[1]):
-                return []  # seen outside a tunnel: nothing says the point is one-way
-            back = ("tunnel", f"{outer[1]} {outer[0]}")
-            if back in seen.get(str(c), set()) or key in seen.get(str(c), set()):
-                return []
-            blind.add(str(c))
-    return sorted(blind)
-
-
-_ADDRESSED: dict[int, tuple[Any, dict[str, set[tuple[str, str]]]]] = {}
-
-
-def _addressed(ctx: Context) -> dict[str, set[tuple[str, str]]]:
-    """Per capture, the destination IPs and MACs of its frames (pod-frame level), and the
-    directions (``outer source, outer destination``) of its tunnel packets."""
-    hit = _ADDRESSED.get(id(ctx))
-    if hit is not None and hit[0] is ctx.packets:
-        return hit[1]
-    p = ctx.packets
-    out: dict[str, set[tuple[str, str]]] = {}
-    for col, tag in (("dst_ip", "ip"), ("dst_mac", "mac")):
-        pairs = p[["capture", col]].dropna().drop_duplicates()
-        for c, v in zip(pairs["capture"].astype(str), pairs[col].astype(str), strict=True):
-            out.setdefault(c, set()).add((tag, v))
-    t = p[["capture", "outer_src_ip", "outer_dst_ip"]].dropna().drop_duplicates()
-    for c, a, b in zip(
-        t["capture"].astype(str),
-        t["outer_src_ip"].astype(str),
-        t["outer_dst_ip"].astype(str),
-        strict=True,
-    ):
-        out.setdefault(c, set()).add(("tunnel", f"{a} {b}"))
-    _ADDRESSED.clear()
-    _ADDRESSED[id(ctx)] = (ctx.packets, out)
-    return out
 
 
 def _transient(
