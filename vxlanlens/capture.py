@@ -287,7 +287,7 @@ def read(
                     CaptureSource(
                         label=label,
                         path=path,
-                        format="pcap",
+                        format=split.format,
                         size=size,
                         frames=len(builder) - start,
                         interfaces=split.interfaces,
