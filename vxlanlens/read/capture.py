@@ -11,6 +11,7 @@ truncated by another program *while* it is being read can then end the process w
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 from collections.abc import Iterator
@@ -41,6 +42,9 @@ RECORDS_FLOOR = 1 << 16
 
 _MAP_CHUNK_SIZE = 32 * 1024 * 1024
 """Bytes per chunk of a mapped file (a view costs nothing, so chunks can be larger)."""
+
+_RELEASE_BYTES = 64 * 1024 * 1024
+"""Mapped bytes already read that may stay resident before they are released."""
 
 _HEAD_SIZE = 64 * 1024
 _COMPRESSION_SUFFIXES = (".gz", ".gzip", ".bz2", ".xz", ".zst", ".zstd", ".lzma")
@@ -219,8 +223,10 @@ class CaptureReader:
             mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
         except (OSError, ValueError, OverflowError):
             return
+        self._mapped = mapped
         self._map = memoryview(mapped)
         self._map_next, self._map_stop = at, end
+        self._map_released = 0
         if self._explicit_chunk is None:
             self._chunk = _MAP_CHUNK_SIZE
 
@@ -290,6 +296,7 @@ class CaptureReader:
             self._source.skip(end - self._map_next)
             self._map_next = end
             self._eof = end >= self._map_stop
+            self._release(start)
             self._buf = self._map[start:end]
             self._base, self._pos = start, 0
             return True
@@ -303,10 +310,25 @@ class CaptureReader:
         self._pos = 0
         return True
 
+    def _release(self, upto: int, everything: bool = False) -> None:
+        """Drop the mapped pages before file offset ``upto`` (read and decoded already) from
+        this process's memory, so that its resident size does not grow with the file. They
+        stay in the page cache; a batch still holding a view of them reads them back from
+        there."""
+        first = self._map_released
+        last = upto if everything else upto - upto % mmap.PAGESIZE
+        if last <= first or (last - first < _RELEASE_BYTES and not everything):
+            return
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            self._mapped.madvise(mmap.MADV_DONTNEED, first, last - first)
+        self._map_released = last
+
     def _finish(self) -> None:
         if self._done:
             return
         self._done = True
+        if self._map is not None:
+            self._release(self._map_stop, everything=True)
         self._clean = self._pos >= len(self._buf) and not self._source.truncated_compression
         self._next_record = self._base + self._pos
         if self._pos < len(self._buf):
