@@ -10,7 +10,6 @@ value, so the table costs a few bytes per cell whatever the capture size.
 from __future__ import annotations
 
 import socket
-import sys
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
@@ -223,7 +222,7 @@ class _MaskedColumn:
             return
         # Kept as given when already of the column's type (a decoder's fresh array): values
         # under a null are never read (pandas' masked arrays ignore them).
-        self.values.append(v if v.dtype == self.np_dtype else v.astype(self.np_dtype))
+        self.values.append(np.where(ok, v, 0).astype(self.np_dtype, copy=False))
         self.valid.append(ok)
 
     def add_null(self, n: int) -> None:
@@ -410,16 +409,11 @@ class TableBuilder:
             zeros = np.zeros(len(uniq), np.uint64)
             self._coded(name).add(codes, valid, (uniq, zeros, np.ones(len(uniq), np.int64)))
             return
-        # Factorized on the address bytes as two native words (no byte swapping of every row);
-        # only the distinct addresses are turned into big-endian halves.
-        words = np.ascontiguousarray(addr).view(np.uint64)
-        v4 = (fam == 4).astype(np.int64)
-        codes, uh, ul, uv = _factorize_addresses(words[valid, 0], words[valid, 1], v4)
-        if sys.byteorder == "little":
-            uh, ul = uh.byteswap(), ul.byteswap()
-        four = uv == 1
-        uh = np.where(four, uh >> np.uint64(32), uh)  # IPv4: only its 4 bytes count
-        ul = np.where(four, np.uint64(0), ul)
+        words = np.ascontiguousarray(addr[valid]).view(">u8").astype(np.uint64)
+        v4 = fam == 4
+        hi = np.where(v4, words[:, 0] >> np.uint64(32), words[:, 0])  # IPv4: only 4 bytes count
+        lo = np.where(v4, np.uint64(0), words[:, 1])
+        codes, uh, ul, uv = _factorize_addresses(hi, lo, v4.astype(np.int64))
         self._coded(name).add(codes, valid, (uh, ul, uv))
 
     def _add_text(

@@ -17,7 +17,6 @@ import bz2
 import io
 import lzma
 import os
-import stat
 import zlib
 from typing import BinaryIO
 
@@ -58,23 +57,6 @@ class _CountingReader(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
-
-    def window(self) -> tuple[int, int, int | None] | None:
-        """See :meth:`Source.window`: only for a regular file, once the prefix is served."""
-        if self._prefix:
-            return None
-        ranged = getattr(self._raw, "window", None)
-        if ranged is not None:
-            return ranged()  # type: ignore[no-any-return]
-        if not isinstance(self._raw, io.FileIO):
-            return None
-        try:
-            fd = self._raw.fileno()
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            return fd, self._raw.tell(), None
-        except (OSError, ValueError):
-            return None
 
     def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
         view = memoryview(b).cast("B")
@@ -140,19 +122,6 @@ class Source:
     def bytes_read(self) -> int:
         """Compressed (on-disk) bytes consumed so far."""
         return self._counter.count
-
-    def window(self) -> tuple[int, int, int | None] | None:
-        """For uncompressed data read straight from a regular file, once the sniffed bytes are
-        served: ``(file descriptor, file offset of the next byte, end offset or None for the
-        end of the file)``, so that the rest can be mapped instead of read; else None."""
-        if self.compression is not None or self._eof:
-            return None
-        return self._counter.window()
-
-    def skip(self, n: int) -> None:
-        """Count ``n`` bytes as read (the caller took them from the :meth:`window`)."""
-        self._counter.count += n
-        self.offset += n
 
     @property
     def bytes_consumed(self) -> int:
@@ -496,4 +465,6 @@ def _size_of(raw: BinaryIO) -> int | None:
             except Exception:
                 return None
         return None
+    import stat
+
     return st.st_size if stat.S_ISREG(st.st_mode) else None

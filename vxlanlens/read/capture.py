@@ -4,15 +4,11 @@ The data is read in large chunks (8 MiB by default). A chunk is walked record he
 header in a tight loop that only collects offsets; timestamps, lengths and interfaces are then
 extracted for the whole chunk at once with NumPy. Each batch's ``data`` is the chunk itself
 (record headers included, hence "with gaps"), so nothing is copied per record and memory stays
-bounded by a few chunks whatever the file size. An uncompressed classic pcap file on disk is
-mapped rather than read (a chunk is then a view of the page cache: no copy at all); a file
-truncated by another program *while* it is being read can then end the process with SIGBUS.
+bounded by a few chunks whatever the file size.
 """
 
 from __future__ import annotations
 
-import contextlib
-import mmap
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,12 +35,6 @@ MAX_RECORDS_PER_COMPRESSED_BYTE = 8
 compresses at best ~1000:1, so only a bomb of empty records (130 KB of gzip holding 8.4 M of
 them) comes near: it is refused with a :class:`CaptureError` before it fills memory."""
 RECORDS_FLOOR = 1 << 16
-
-_MAP_CHUNK_SIZE = 32 * 1024 * 1024
-"""Bytes per chunk of a mapped file (a view costs nothing, so chunks can be larger)."""
-
-_RELEASE_BYTES = 64 * 1024 * 1024
-"""Mapped bytes already read that may stay resident before they are released."""
 
 _HEAD_SIZE = 64 * 1024
 _COMPRESSION_SUFFIXES = (".gz", ".gzip", ".bz2", ".xz", ".zst", ".zstd", ".lzma")
@@ -124,7 +114,6 @@ class CaptureReader:
         self.warnings: list[str] = []
         self.compression: str | None = source.compression
         self._chunk = max(1, int(CHUNK_SIZE if chunk_size is None else chunk_size))
-        self._explicit_chunk = chunk_size
         self._frames = frames_before
         self._closed = False
         self._done = False
@@ -194,41 +183,13 @@ class CaptureReader:
                 where="byte 0",
             )
         self._parser = parser
-        self._buf: bytes | memoryview = head
+        self._buf = head
         self._pos = parser.start
         self._base = self._shift
         self._eof = len(head) < head_size
-        self._pending: list[tuple[Columns, bytes | memoryview, int, int]] = []
+        self._pending: list[tuple[Columns, bytes, int, int]] = []
         self._need = 0
-        self._map: memoryview | None = None
-        self._map_next = self._map_stop = 0
-        if isinstance(parser, PcapParser) and not self._eof:
-            self._map_file()
         self._step()
-
-    def _map_file(self) -> None:
-        """Map the rest of an uncompressed classic pcap file instead of reading it: each chunk
-        is then a view of the page cache, so nothing is copied or allocated per chunk."""
-        window = self._source.window()
-        if window is None:
-            return
-        fd, at, stop = window
-        if at != self._base + len(self._buf):  # pragma: no cover - the window is where we are
-            return
-        try:
-            size = os.fstat(fd).st_size
-            end = size if stop is None else min(stop, size)
-            if end <= at:
-                return
-            mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-        except (OSError, ValueError, OverflowError):
-            return
-        self._mapped = mapped
-        self._map = memoryview(mapped)
-        self._map_next, self._map_stop = at, end
-        self._map_released = 0
-        if self._explicit_chunk is None:
-            self._chunk = _MAP_CHUNK_SIZE
 
     # ------------------------------------------------------------------ public surface
     @property
@@ -287,48 +248,20 @@ class CaptureReader:
             return False
         have = len(self._buf) - self._pos
         want = max(self._chunk, self._need - have)
-        if self._map is not None:
-            start = self._base + self._pos
-            end = min(start + have + want, self._map_stop)
-            if end <= self._map_next:
-                self._eof = True
-                return False
-            self._source.skip(end - self._map_next)
-            self._map_next = end
-            self._eof = end >= self._map_stop
-            self._release(start)
-            self._buf = self._map[start:end]
-            self._base, self._pos = start, 0
-            return True
         data = self._source.read(want)
         if len(data) < want:
             self._eof = True
         if not data:
             return False
         self._base += self._pos
-        self._buf = bytes(self._buf[self._pos :]) + data
+        self._buf = self._buf[self._pos :] + data
         self._pos = 0
         return True
-
-    def _release(self, upto: int, everything: bool = False) -> None:
-        """Drop the mapped pages before file offset ``upto`` (read and decoded already) from
-        this process's memory, so that its resident size does not grow with the file. They
-        stay in the page cache; a batch still holding a view of them reads them back from
-        there."""
-        first = self._map_released
-        last = upto if everything else upto - upto % mmap.PAGESIZE
-        if last <= first or (last - first < _RELEASE_BYTES and not everything):
-            return
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            self._mapped.madvise(mmap.MADV_DONTNEED, first, last - first)
-        self._map_released = last
 
     def _finish(self) -> None:
         if self._done:
             return
         self._done = True
-        if self._map is not None:
-            self._release(self._map_stop, everything=True)
         self._clean = self._pos >= len(self._buf) and not self._source.truncated_compression
         self._next_record = self._base + self._pos
         if self._pos < len(self._buf):

@@ -305,15 +305,13 @@ class PcapngParser:
 
     # ------------------------------------------------------------------ the walk
     def parse(
-        self, buf: bytes | memoryview, pos: int, base: int, frames_before: int
+        self, buf: bytes, pos: int, base: int, frames_before: int
     ) -> tuple[Columns | None, int, int]:
         """Parse the complete blocks in ``buf[pos:]``.
 
         ``base`` is the stream offset of ``buf[0]``. Gives (columns or None, position after
         the last complete block, bytes needed from that position to make progress).
         """
-        if not isinstance(buf, bytes):  # a mapped view: the block walk wants bytes
-            buf = bytes(buf)
         end = len(buf)
         offs: list[int] = []
         special: dict[int, tuple[int, int, int, int, int, str | None]] = {}
@@ -628,12 +626,8 @@ class PcapngParser:
                 f"(tshark shows none); each was given the timestamp of the packet before it"
             )
 
-    def describe_partial(
-        self, buf: bytes | memoryview, pos: int, base: int, frames_before: int
-    ) -> str:
+    def describe_partial(self, buf: bytes, pos: int, base: int, frames_before: int) -> str:
         """Warning text for a stream that ends inside the block starting at ``buf[pos]``."""
-        if not isinstance(buf, bytes):
-            buf = bytes(buf)
         have = len(buf) - pos
         sec = self._section
         assert sec is not None

@@ -293,14 +293,6 @@ class _Range(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def window(self) -> tuple[int, int, int | None] | None:
-        """``(file descriptor, file offset of the next byte, stop)`` once the file header is
-        served (see :meth:`vxlanlens.read._source.Source.window`)."""
-        if self._head:
-            return None
-        pos = self._fh.tell()
-        return self._fh.fileno(), pos, None if self._left is None else pos + self._left
-
     def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
         view = memoryview(b).cast("B")
         if self._head:
