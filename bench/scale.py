@@ -255,7 +255,7 @@ def timed_read(path: Path, workers: int, baseline: Path | None = None) -> dict[s
         env.pop("VXLANLENS_BASELINE", None)
         env["PYTHONPATH"] = str(ROOT)
     done = subprocess.run(
-        [sys.executable, "-c", _TIMED_READ, str(path), str(workers)],
+        [sys.executable, "-c", _TIMED_READ, str(path.resolve()), str(workers)],
         capture_output=True,
         text=True,
         cwd=ROOT if baseline is None else baseline,
