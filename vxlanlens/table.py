@@ -220,8 +220,6 @@ class _MaskedColumn:
             self.values.append(v[0].item())
             self.valid.append(n)
             return
-        # Kept as given when already of the column's type (a decoder's fresh array): values
-        # under a null are never read (pandas' masked arrays ignore them).
         self.values.append(np.where(ok, v, 0).astype(self.np_dtype, copy=False))
         self.valid.append(ok)
 
