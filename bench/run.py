@@ -11,8 +11,12 @@
    * tshark: ``tshark -n -r FILE -d udp.port==8472,vxlan -T fields -e ...`` to /dev/null;
    * dpkt: a Python loop over ``dpkt.pcap.Reader`` collecting the fields as raw values;
    * scapy: the same loop over the first ``--scapy-frames`` frames, extrapolated to N;
-3. prints frames/s, peak RSS and each tool's time relative to vxlanlens, and writes the table
-   into ``bench/RESULTS.md`` with the date, the machine and the versions.
+3. prints frames/s, peak RSS and each tool's time relative to vxlanlens;
+4. measures ``explain`` on 300k and 1M frames, a streaming ``packets`` run over ten copies of
+   the capture, a scaling curve, the pcapng split and, with ``--baseline DIR``, interleaved
+   before/after reads against an older package (``bench/scale.py``);
+5. writes all of it into ``bench/RESULTS.md`` with the date, the machine, the versions and the
+   load, keeping the "Many captures" section (``bench/many.py``'s) as it is.
 
 Peak RSS is measured per tool: each runs in a fresh worker process (``run.py --worker``), which
 reports its own ``ru_maxrss`` (Python tools) or its child's (tshark). A benchmark is not a test:
@@ -446,6 +450,25 @@ def main(argv: list[str] | None = None) -> int:
         default=3,
         help=f"runs of {', '.join(REPEATED)} (fresh process each; the fastest is kept)",
     )
+    parser.add_argument(
+        "--explain-frames", default="300000,1000000", help="captures explained (empty: none)"
+    )
+    parser.add_argument(
+        "--stream-copies",
+        type=int,
+        default=10,
+        help="copies of the capture streamed by `packets` (0: no streaming run)",
+    )
+    parser.add_argument(
+        "--scaling", default="1000,10000,100000,1000000", help="sizes of the scaling curve"
+    )
+    parser.add_argument("--no-pcapng", action="store_true", help="no pcapng split run")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="folder with an older vxlanlens package: interleaved before/after reads",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --baseline runs")
     parser.add_argument("--worker", nargs=2, metavar=("TOOL", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -461,17 +484,28 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     sys.path.insert(0, str(HERE))
+    sys.path.insert(0, str(ROOT))
     import gen_mixed
+    import scale
 
     OUT.mkdir(exist_ok=True)
-    path = OUT / f"mixed-{args.frames}-seed{args.seed}.pcap"
-    if not path.exists():
-        t0 = time.perf_counter()
-        tmp = path.with_suffix(".tmp")
-        gen_mixed.write_pcap(tmp, args.frames, args.seed)
-        tmp.rename(path)
-        print(f"generated {path} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    made: list[Path] = []
+
+    def capture_for(n: int) -> Path:
+        """The generated capture of ``n`` frames (made once)."""
+        target = OUT / f"mixed-{n}-seed{args.seed}.pcap"
+        if not target.exists():
+            t0 = time.perf_counter()
+            tmp = target.with_suffix(".tmp")
+            gen_mixed.write_pcap(tmp, n, args.seed)
+            tmp.rename(target)
+            made.append(target)
+            print(f"generated {target} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        return target
+
+    path = capture_for(args.frames)
     size = path.stat().st_size
+    uptime_before = scale.load()
 
     load_before = os.getloadavg()[0]
     results = []
@@ -484,8 +518,24 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {json.dumps(tries[-1])}", file=sys.stderr)
         results.append(_best(tries))
 
+    vx = next((r for r in results if r["tool"] == "vxlanlens" and "error" not in r), None)
+    extra = scale.sections(
+        path,
+        args.frames,
+        capture_for,
+        explain_frames=[int(x) for x in args.explain_frames.split(",") if x],
+        stream_copies=args.stream_copies,
+        scaling=[int(x) for x in args.scaling.split(",") if x],
+        pcapng=not args.no_pcapng,
+        bytes_per_frame=float(vx["bytes_per_frame"]) if vx else None,
+        log=lambda msg: print(msg, file=sys.stderr),
+    )
+    if args.baseline is not None:
+        extra = ["## Before / after", "", *scale.compare(path, args.baseline, args.rounds), *extra]
+
     machine = _machine()
     machine["load average (1 min) before / after"] = f"{load_before:.2f} / {os.getloadavg()[0]:.2f}"
+    machine["uptime load (1, 5, 15 min) before / after"] = f"{uptime_before}; {scale.load()}"
     for r in results:
         if "version" in r:
             machine[str(r["tool"])] = str(r["version"])
@@ -502,7 +552,6 @@ def main(argv: list[str] | None = None) -> int:
         *_table(results, args.frames, args.scapy_frames),
         "",
     ]
-    vx = next((r for r in results if r["tool"] == "vxlanlens" and "error" not in r), None)
     by_tool = {str(r["tool"]): r for r in results if "error" not in r}
     ts = by_tool.get("tshark")
     if vx and ts:
@@ -512,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
         one = by_tool.get("vxlanlens-1proc")
         if one:
             ratios.append(f"in one process {float(ts['seconds']) / float(one['seconds']):.1f}x")
-        lines += ["; ".join(ratios) + " (target: 25x).", ""]
+        lines += ["; ".join(ratios) + " (targets: 80x and 55x).", ""]
     if vx:
         table_mb = int(vx["table_bytes"]) / 2**20
         peak_mb = int(vx.get("read_maxrss_kb", vx["maxrss_kb"])) / 1024
@@ -546,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         "engines (`read(engine=...)`) on the same slice. Peak "
         "RSS is `ru_maxrss` of a fresh process per tool (for tshark, of the tshark process).",
         "",
+        *extra,
         "Machine:",
         "",
         *[f"- {k}: {v}" for k, v in machine.items()],
@@ -554,9 +604,10 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if not args.no_results:
-        RESULTS.write_text(text)
+        RESULTS.write_text(text + scale.kept_sections(RESULTS))
     if not args.keep:
-        path.unlink()
+        for generated in {path, *made}:
+            generated.unlink(missing_ok=True)
     return 0
 
 

@@ -74,7 +74,7 @@ def test_a_wrong_guess_falls_back(
 ) -> None:
     starts = record_starts(big)
     # Five bytes into a record: no record starts there; the first part's walk must notice.
-    monkeypatch.setattr(parallel, "guess_boundaries", lambda path, parts: [starts[3000] + 5])
+    monkeypatch.setattr(parallel, "guess_cuts", lambda path, layout, parts: [starts[3000] + 5])
     _same(_read(big, 2), serial)
 
 

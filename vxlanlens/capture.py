@@ -258,7 +258,7 @@ def read(
     it is loaded before any capture is read, so a bad dump fails fast. ``engine`` picks the
     protocol decoder: ``fast`` (vxlanlens' own), ``scapy`` or ``tshark`` (same table, other
     dissectors; see docs/conformance.md). ``workers`` is the number of processes that may read
-    one large uncompressed pcap file at once (default: the CPUs available, at most 4; 1 reads
+    one large uncompressed pcap or pcapng file at once (default: the CPUs available, at most 4; 1 reads
     everything in this process); the table is the same either way. ``capture_at`` says where
     captures were taken when you know it: ``{"LABEL": "NODE[:IFACE]"}`` or ``LABEL=NODE[:IFACE]``
     strings (``IFACE`` ``any`` for ``-i any``, an lxc or a pod's name for a pod's eth0); it wins
@@ -334,7 +334,7 @@ def read(
                     CaptureSource(
                         label=label,
                         path=path,
-                        format="pcap",
+                        format=split.format,
                         size=size,
                         frames=len(builder) - start,
                         interfaces=split.interfaces,

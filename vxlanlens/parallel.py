@@ -1,4 +1,4 @@
-"""Reading one large classic pcap file with several processes at once.
+"""Reading one large classic pcap or pcapng file with several processes at once.
 
 The file is cut near equal byte offsets at guessed record starts (:mod:`vxlanlens.read.split`).
 This process reads and decodes the first part; one forked process per other part does the same
@@ -12,7 +12,12 @@ sequential read, only sooner.
 A part's table travels as a pickle whose array buffers are written to an anonymous in-memory
 file (``memfd``) made before the fork and mapped by this process, so the arrays are not copied
 through the pipe (where ``memfd_create`` is missing, the whole pickle goes through the pipe).
-Used for uncompressed classic pcap files on disk of at least :data:`MIN_BYTES`, with the fast
+pcapng files are cut on block boundaries; every part's reader is first given the blocks before
+the first packet (section header, interface descriptions), and a part is used only when the
+parser state at its start, as the part before it left it, is that one (see
+:mod:`vxlanlens.read.split`).
+
+Used for uncompressed classic pcap and pcapng files on disk of at least :data:`MIN_BYTES`, with the fast
 engine, on Linux, when the calling process runs no other thread (forking a threaded process can
 deadlock the child) and is no daemonic worker (those may not have children). Anything else, and
 a failed fork, is read by this process alone.
@@ -33,7 +38,7 @@ from dataclasses import dataclass, field
 from .decode import DecodeOptions
 from .read.capture import CaptureReader
 from .read.records import InterfaceInfo
-from .read.split import guess_boundaries, open_pcap_range, pcap_header
+from .read.split import Layout, file_layout, guess_cuts, open_range
 from .table import Decoder, TableBuilder
 
 __all__ = ["MIN_BYTES", "SplitResult", "default_workers", "read_split", "splittable"]
@@ -76,7 +81,7 @@ def splittable(spec: object, workers: int) -> bool:
             return False
     except OSError:
         return False
-    return pcap_header(path) is not None
+    return file_layout(path) is not None
 
 
 @dataclass
@@ -88,6 +93,11 @@ class SplitResult:
     interfaces: tuple[InterfaceInfo, ...] = ()
     parts_used: int = 1
     """How many parts were read by other processes and used as they were."""
+    format: str = "pcap"
+    """``pcap`` or ``pcapng``."""
+    parts: int = 1
+    """How many parts the file was cut into (``parts_used`` of them after the first were
+    used as the other processes read them)."""
 
 
 def read_split(
@@ -100,14 +110,22 @@ def read_split(
     batch_frames: int,
     progress: Progress | None = None,
 ) -> SplitResult | None:
-    """Read the classic pcap file ``path`` into ``builder`` with up to ``workers`` processes.
+    """Read the classic pcap or pcapng file ``path`` into ``builder`` with up to ``workers``
+    processes.
 
-    Gives None, having read nothing, when no cut point could be guessed (the caller then reads
-    the file sequentially). Raises what a sequential read raises.
+    Gives None, having added nothing to ``builder``, when no cut point could be guessed, or
+    for pcapng when the first part changes the state its blocks are read in (a new section,
+    interface or Simple Packet Block: the other parts assumed the file's first one); the
+    caller then reads the file sequentially. Raises what a sequential read raises.
     """
-    cuts = guess_boundaries(path, min(workers, MAX_WORKERS))
+    layout = file_layout(path)
+    if layout is None:
+        return None
+    cuts = guess_cuts(path, layout, min(workers, MAX_WORKERS))
     if not cuts:
         return None
+    into = builder
+    builder = TableBuilder()  # the parts are collected here, then handed over at once
     ctx = multiprocessing.get_context("fork")
     starts = [0, *cuts]
     stops = [*cuts, None]
@@ -126,6 +144,7 @@ def read_split(
                         i,
                         path,
                         label,
+                        layout,
                         starts[i],
                         stops[i],
                         decode,
@@ -141,10 +160,12 @@ def read_split(
             if progress is not None:
                 progress(own + sum(done[1:]))
 
-        reader = open_pcap_range(path, label, 0, cuts[0], 0)
-        frames, header_warnings, interfaces = _read_into(
+        reader = open_range(path, label, layout, 0, cuts[0], 0)
+        frames, header_warnings, interfaces, state = _read_into(
             reader, builder, decode, options, batch_frames, report, to_eof=False
         )
+        if state != layout.state:  # pcapng: what the other parts assumed does not hold
+            return None
         used = 0
         resume: int | None = None
         if not reader.ended_cleanly:
@@ -155,10 +176,10 @@ def read_split(
                 if msg is None:
                     resume = starts[i]
                     break
-                part, part_frames, part_warnings, clean = msg
+                part, part_frames, part_warnings, clean, part_state = msg
                 extra = [w for w in part_warnings if w not in header_warnings]
                 last = i == len(children)
-                if extra or (not last and not clean):
+                if extra or (not last and not clean) or part_state != layout.state:
                     resume = starts[i]
                     break
                 builder.absorb(part, frame_offset=frames)
@@ -167,21 +188,23 @@ def read_split(
         warnings = list(header_warnings)
         if resume is not None:
             _stop(children)
-            tail = open_pcap_range(path, label, resume, None, frames)
+            tail = open_range(path, label, layout, resume, None, frames)
             start = resume
 
             def tail_report(nbytes: int) -> None:
                 if progress is not None:
                     progress(start + nbytes)
 
-            got, tail_warnings, _ = _read_into(
+            got, tail_warnings, tail_interfaces, _ = _read_into(
                 tail, builder, decode, options, batch_frames, tail_report, to_eof=True
             )
             frames += got
+            interfaces = max(interfaces, tail_interfaces, key=len)  # pcapng: later IDBs
             warnings += [w for w in tail_warnings if w not in warnings]
         if progress is not None:
             progress(os.path.getsize(path))
-        return SplitResult(frames, warnings, interfaces, used)
+        into.absorb(builder)
+        return SplitResult(frames, warnings, interfaces, used, layout.format, len(cuts) + 1)
     finally:
         _stop(children)
 
@@ -195,8 +218,9 @@ def _read_into(
     report: Progress,
     *,
     to_eof: bool,
-) -> tuple[int, list[str], tuple[InterfaceInfo, ...]]:
-    """Read every batch of ``reader`` into ``builder``; gives (frames, warnings, interfaces).
+) -> tuple[int, list[str], tuple[InterfaceInfo, ...], object]:
+    """Read every batch of ``reader`` into ``builder``; gives (frames, warnings, interfaces,
+    parser state at the end).
 
     Unless the range goes ``to_eof``, a warning about a record cut by the end of the range is
     left out: the next range starts there, and its reader (or the fallback) speaks for it.
@@ -204,7 +228,7 @@ def _read_into(
     with reader:
         frames = builder.read(reader, decode, options, batch_frames=batch_frames, report=report)
         warnings = [w for w in reader.warnings if to_eof or w not in reader.partial_warnings]
-        return frames, warnings, tuple(reader.interfaces)
+        return frames, warnings, tuple(reader.interfaces), reader.parser_state
 
 
 def _start(
@@ -213,6 +237,7 @@ def _start(
     slot: int,
     path: str,
     label: str,
+    layout: Layout,
     start: int,
     stop: int | None,
     decode: Decoder,
@@ -225,7 +250,7 @@ def _start(
     try:
         proc = ctx.Process(  # type: ignore[attr-defined]
             target=_child,
-            args=(send, shm, path, label, start, stop, decode, options),
+            args=(send, shm, path, label, layout, start, stop, decode, options),
             kwargs={"batch_frames": batch_frames, "done": done, "slot": slot},
             daemon=True,
         )
@@ -256,6 +281,7 @@ def _child(
     shm: int | None,
     path: str,
     label: str,
+    layout: Layout,
     start: int,
     stop: int | None,
     decode: Decoder,
@@ -265,17 +291,18 @@ def _child(
     done: object,
     slot: int,
 ) -> None:
-    """Body of a forked process: read one part, send (builder, frames, warnings, clean)."""
+    """Body of a forked process: read one part, send (builder, frames, warnings, clean,
+    parser state at the end)."""
     try:
         builder = TableBuilder()
 
         def report(nbytes: int) -> None:
             done[slot] = nbytes  # type: ignore[index]
 
-        with open_pcap_range(path, label, start, stop, 0) as reader:
+        with open_range(path, label, layout, start, stop, 0) as reader:
             frames = builder.read(reader, decode, options, batch_frames=batch_frames, report=report)
             warnings = list(reader.warnings)
-            result = (builder, frames, warnings, reader.ended_cleanly)
+            result = (builder, frames, warnings, reader.ended_cleanly, reader.parser_state)
         msg: object = _pack(result, shm)
     except BaseException as exc:  # any failure: the parent reads this part itself instead
         msg = f"{type(exc).__name__}: {exc}"
@@ -312,7 +339,7 @@ class _Child:
     ) -> None:
         self.proc, self.conn, self.shm = proc, conn, shm
 
-    def receive(self) -> tuple[TableBuilder, int, list[str], bool] | None:
+    def receive(self) -> tuple[TableBuilder, int, list[str], bool, object] | None:
         """The child's result, or None when it failed or died; the child is then joined."""
         try:
             msg = self.conn.recv()  # type: ignore[attr-defined]

@@ -62,6 +62,8 @@ def _factorize_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return codes, ua[uc // max(len(ub), 1)], ub[uc % max(len(ub), 1)]
 
 
+_UTC = pd.DatetimeTZDtype(unit="ns", tz="UTC")
+
 _MIX_HI = np.uint64(0x9E3779B97F4A7C15)
 _MIX_LO = np.uint64(0xC2B2AE3D27D4EB4F)
 
@@ -129,7 +131,9 @@ class _CodedColumn:
         if not parts:
             total_rows = sum(_rows(c) for c in self.codes)
             return pd.Categorical.from_codes(
-                np.full(total_rows, -1, np.int32), categories=pd.Index([], dtype=object)
+                np.full(total_rows, -1, np.int8),
+                categories=pd.Index([], dtype=object),
+                validate=False,
             )
         if self.kind == "ip":
             hi = np.concatenate([u[0] for u in parts])
@@ -148,8 +152,11 @@ class _CodedColumn:
             else:
                 cats = [str(v) for v in uniq]
         # Each part's codes into the unified categories; -1 (null) indexes the appended -1.
-        gcodes = np.append(gcodes.astype(np.int32), np.int32(-1))
-        out = np.empty(sum(_rows(c) for c in self.codes), dtype=np.int32)
+        # The codes are written in the narrowest type pandas keeps for this many categories,
+        # so the categorical takes them as they are (no second, converted copy).
+        code_type = _code_dtype(len(cats))
+        gcodes = np.append(gcodes.astype(code_type), code_type(-1))
+        out = np.empty(sum(_rows(c) for c in self.codes), dtype=code_type)
         at = 0
         for codes, u, off in zip(self.codes, self.uniques, offsets, strict=True):
             rows = _rows(codes)
@@ -158,7 +165,7 @@ class _CodedColumn:
             elif not u or not len(u[0]):
                 out[at : at + rows] = codes
             else:
-                mapping = np.append(gcodes[off : off + len(u[0])], np.int32(-1))
+                mapping = np.append(gcodes[off : off + len(u[0])], code_type(-1))
                 np.take(mapping, codes, out=out[at : at + rows])
             at += rows
         return _categorical(out, cats)
@@ -171,14 +178,26 @@ def _rows(codes: np.ndarray | int) -> int:
     return int(codes.shape[0])
 
 
+def _code_dtype(categories: int) -> type[np.signedinteger]:
+    """The integer type pandas stores the codes of a categorical of ``categories`` values in."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if categories < np.iinfo(dtype).max:
+            return dtype
+    return np.int64
+
+
 def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
-    """A categorical from codes, merging categories whose text is equal (e.g. two spellings)."""
+    """A categorical from codes (-1 = null, all others valid by construction), merging
+    categories whose text is equal (e.g. two spellings)."""
     index = pd.Index(categories, dtype=object)
     if index.is_unique:
-        return pd.Categorical.from_codes(codes, categories=index)
+        return pd.Categorical.from_codes(codes, categories=index, validate=False)
     uniq, remap = np.unique(np.asarray(categories, dtype=object), return_inverse=True)
     new_codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
-    return pd.Categorical.from_codes(new_codes, categories=pd.Index(uniq, dtype=object))
+    new_codes = new_codes.astype(_code_dtype(len(uniq)))
+    return pd.Categorical.from_codes(
+        new_codes, categories=pd.Index(uniq, dtype=object), validate=False
+    )
 
 
 class _MaskedColumn:
@@ -445,12 +464,17 @@ class TableBuilder:
             elif col.name == "ts_ns":
                 data[col.name] = _cat(self._ts, np.int64)
             elif col.name == "ts":
-                data[col.name] = pd.to_datetime(_cat(self._ts, np.int64), unit="ns", utc=True)
+                # The nanoseconds as UTC instants: a dtype on a copy, no per-value conversion.
+                data[col.name] = pd.Series(
+                    _cat(self._ts, np.int64).view("M8[ns]"), dtype=_UTC
+                ).array
             elif col.name == "comment":
-                codes = np.full(n, -1, dtype=np.int32)
                 texts: dict[str, int] = {}
+                for text in self._comments.values():
+                    texts.setdefault(text, len(texts))
+                codes = np.full(n, -1, dtype=_code_dtype(len(texts)))
                 for i, text in self._comments.items():
-                    codes[i] = texts.setdefault(text, len(texts))
+                    codes[i] = texts[text]
                 data[col.name] = _categorical(codes, list(texts))
             elif isinstance(acc, _MaskedColumn):
                 data[col.name] = acc.array(col.dtype)

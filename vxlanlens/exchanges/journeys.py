@@ -243,7 +243,9 @@ def journeys(
     sel = np.flatnonzero(keep)
     sel = sel[np.lexsort((obs[sel], jnum[sel]))]
     r = rows[sel]
-    _, jnum_dense = np.unique(jnum[sel], return_inverse=True)
+    # ``sel`` is sorted by journey number: dense numbers count the changes (no sort needed)
+    js = jnum[sel]
+    jnum_dense = np.cumsum(np.r_[False, js[1:] != js[:-1]]) if len(js) else js
     # one description per journey (its observations share the fingerprint)
     keys_of_journey = np.empty(len(starts), dtype=object)
     kept = np.flatnonzero(size >= max(1, int(min_observations)))
@@ -297,9 +299,10 @@ def _journey_starts(
     cl = np.cumsum(start) - 1
     cstarts = np.flatnonzero(start)
     csize = np.diff(np.r_[cstarts, n])
-    # distinct points per cluster
-    pairs = np.unique(np.stack([cl, point]), axis=1)
-    distinct = np.bincount(pairs[0], minlength=len(cstarts))
+    # distinct points per cluster: distinct (cluster, point) pairs, as one integer each
+    width = int(point.max()) + 1 if n else 1
+    pairs = np.unique(cl * width + point)
+    distinct = np.bincount(pairs // width, minlength=len(cstarts))
     single = distinct == 1
     start |= single[cl]  # one point only: each sighting is its own packet
     mixed = np.flatnonzero((csize > distinct) & ~single)
@@ -347,6 +350,24 @@ def _ip_text(p: Prepared, codes: np.ndarray) -> np.ndarray:
     return vals[np.where(codes >= 0, codes, len(vals) - 1)]
 
 
+def _numbers(values: np.ndarray) -> list[object]:
+    """Each integer as itself, ``?`` where negative (null), for :func:`_joined`."""
+    v = np.asarray(values, dtype=np.int64).tolist()
+    if v and min(v) < 0:
+        return [x if x >= 0 else "?" for x in v]
+    return v  # type: ignore[no-any-return]
+
+
+def _joined(template: str, *columns: np.ndarray | list[object]) -> np.ndarray:
+    """Object array of ``template`` filled row by row from ``columns``."""
+    fmt = template.format
+    cols = [c if isinstance(c, list) else c.tolist() for c in columns]
+    rows = [fmt(*row) for row in zip(*cols, strict=True)]
+    out = np.empty(len(rows), dtype=object)
+    out[:] = rows
+    return out
+
+
 def _packet_keys(p: Prepared, r: np.ndarray) -> np.ndarray:
     """A short readable description of each pod packet (object array)."""
     n = len(r)
@@ -390,29 +411,24 @@ def _packet_keys(p: Prepared, r: np.ndarray) -> np.ndarray:
         letters = texts(
             fl, lambda f: "".join(ch for bit, ch in _TCP_FLAGS if f >= 0 and f & bit) or "."
         )
-        out[tcp] = (
-            head[tcp]
-            + "tcp "
-            + texts(p.int("sport")[r][tcp], str)
-            + " > "
-            + texts(p.int("dport")[r][tcp], str)
-            + " ["
-            + letters
-            + "] seq "
-            + texts(p.int("tcp_seq")[r][tcp], str)
-            + " len "
-            + texts(p.int("payload_len")[r][tcp], str)
+        # one formatting pass per row (cheaper than adding object arrays ten times)
+        out[tcp] = _joined(
+            "{}tcp {} > {} [{}] seq {} len {}",
+            head[tcp],
+            _numbers(p.int("sport")[r][tcp]),
+            _numbers(p.int("dport")[r][tcp]),
+            letters,
+            _numbers(p.int("tcp_seq")[r][tcp]),
+            _numbers(p.int("payload_len")[r][tcp]),
         )
     udp = ~arp & (proto == IPProto.UDP)
     if udp.any():
-        out[udp] = (
-            head[udp]
-            + "udp "
-            + texts(p.int("sport")[r][udp], str)
-            + " > "
-            + texts(p.int("dport")[r][udp], str)
-            + " len "
-            + texts(p.int("payload_len")[r][udp], str)
+        out[udp] = _joined(
+            "{}udp {} > {} len {}",
+            head[udp],
+            _numbers(p.int("sport")[r][udp]),
+            _numbers(p.int("dport")[r][udp]),
+            _numbers(p.int("payload_len")[r][udp]),
         )
     rest = ~(arp | icmp | tcp | udp)
     if rest.any():

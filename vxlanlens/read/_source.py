@@ -361,8 +361,8 @@ def _zstd_stream(counter: _CountingReader, path: str) -> BinaryIO:
     try:
         import zstandard  # type: ignore[import-not-found]
     except ImportError:
-        zstandard = None
-    if zstandard is not None:
+        pass
+    else:
         return _ZstdReader(counter, zstandard)  # type: ignore[return-value]
     try:
         from compression import zstd as _zstd  # type: ignore[import-not-found]

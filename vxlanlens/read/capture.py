@@ -213,6 +213,11 @@ class CaptureReader:
         """All interfaces seen so far (pcapng: IDB order across sections)."""
         return list(self._parser.interfaces)
 
+    @property
+    def parser_state(self) -> object:
+        """The parser's state (pcapng: see ``PcapngParser.state``; classic pcap: None)."""
+        return getattr(self._parser, "state", None)
+
     def _step(self) -> None:
         """Parse what the buffer holds; queue the resulting columns."""
         cols, self._pos, self._need = self._parser.parse(

@@ -121,6 +121,14 @@ class PcapngParser:
         self._spb_count = 0
         self.start = self._first_shb(head)
 
+    @property
+    def state(self) -> tuple[int, int, int, str]:
+        """What decides how the next blocks read: sections and interfaces seen so far, Simple
+        Packet Blocks so far (their timestamps continue the packet before them) and the byte
+        order of the current section. Two readers in the same state read a block alike."""
+        endian = self._section.endian if self._section is not None else ""
+        return self._sections, len(self.interfaces), self._spb_count, endian
+
     # ------------------------------------------------------------------ section header
     @staticmethod
     def first_block_len(head: bytes) -> int | None:
