@@ -139,19 +139,24 @@ def _inner_mac_patterns(tun: pd.DataFrame, obs: Observations) -> None:
     t = tun[tun["src_mac"].notna() & tun["dst_mac"].notna() & tun["outer_src_ip"].notna()]
     if t.empty:
         return
-    pairs: dict[tuple[str, str], str] = {}
+    # one row per distinct (MACs, outer addresses): the first in capture order, as the loop
+    # below keeps (a capture of a million tunnelled frames has a handful of these)
+    t = t.drop_duplicates(subset=["src_mac", "dst_mac", "outer_src_ip", "outer_dst_ip"])
+    first: dict[tuple[str, str], int] = {}  # MAC pair -> position of its first row
     dirs: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    for s, d, a, b, c, f in zip(
-        t["src_mac"].astype(str),
-        t["dst_mac"].astype(str),
-        t["outer_src_ip"].astype(str),
-        t["outer_dst_ip"].astype(str),
-        t["capture"],
-        t["frame_no"],
-        strict=True,
+    for k, (s, d, a, b) in enumerate(
+        zip(
+            t["src_mac"].astype(object),
+            t["dst_mac"].astype(object),
+            t["outer_src_ip"].astype(object),
+            t["outer_dst_ip"].astype(object),
+            strict=True,
+        )
     ):
-        pairs.setdefault((s, d), f"{c}#{int(f)}")
+        first.setdefault((s, d), k)
         dirs.setdefault((a, b), set()).add((s, d))
+    caps, frames = t["capture"].astype(object).to_numpy(), t["frame_no"].to_numpy()
+    pairs = {pair: f"{caps[k]}#{int(frames[k])}" for pair, k in first.items()}
     for (s, d), where in pairs.items():
         if s != d and (d, s) in pairs and len(obs.swapped_inner_macs) < _MAX_EVIDENCE:
             obs.swapped_inner_macs.append(where)

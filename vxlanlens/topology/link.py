@@ -393,6 +393,10 @@ def _probably_same(t: Topology) -> None:
             continue
         node_of[u.label] = name
         t.probable.append(Likeness(subject=u.label, other=name, why=why))
+    named_by_node: dict[str, list] = {}
+    for q in t.pods:
+        if q.name and q.node and not q.host_network:
+            named_by_node.setdefault(q.node, []).append(q)
     for p in t.pods:
         if p.name or not p.ips:
             continue
@@ -405,11 +409,8 @@ def _probably_same(t: Topology) -> None:
         fams = {":" in ip for ip in p.ips}
         cands = [
             q
-            for q in t.pods
-            if q.name
-            and q.node == target
-            and not q.host_network
-            and not ({":" in ip for ip in q.ips} & fams)
+            for q in named_by_node.get(target, ())
+            if not ({":" in ip for ip in q.ips} & fams)
             and (q.mac is None or p.mac is None or q.mac == p.mac)
         ]
         if len(cands) == 1:
