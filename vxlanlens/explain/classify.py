@@ -101,9 +101,11 @@ def _one(
     mirror = _one_way(tunnelled)
     if mirror:
         return CaptureClass(capture, "mirror", mirror)
-    src, dst = tunnelled["outer_src_ip"].astype(str), tunnelled["outer_dst_ip"].astype(str)
     nodes = set(ctx.underlay_ips)
-    between = (src.isin(nodes) & dst.isin(nodes)).sum() if nodes else 0
+    between = 0
+    if nodes:
+        src, dst = tunnelled["outer_src_ip"], tunnelled["outer_dst_ip"]
+        between = int((src.isin(nodes) & dst.isin(nodes)).sum())
     if between:
         named = (
             "" if ctx.loaded else " (tunnel endpoints taken for nodes: no topology dump names them)"
@@ -118,11 +120,11 @@ def _one(
 
 def _cloud(tunnelled: pd.DataFrame) -> tuple[int, str, int] | None:
     """The cloud option class most tunnel packets carry, its name and how many carry it."""
-    opts = tunnelled["geneve_options"].dropna().astype(str)
-    if opts.empty:
+    counts = tunnelled["geneve_options"].dropna().astype(object).value_counts()
+    if counts.empty:
         return None
     for cls, name in CLOUD_OPTION_CLASSES.items():
-        n = int(opts.str.contains(f"0x{cls:04x}/", regex=False).sum())
+        n = int(sum(c for text, c in counts.items() if f"0x{cls:04x}/" in str(text)))
         if n:
             return cls, name, n
     return None
@@ -133,16 +135,11 @@ def _one_way(tunnelled: pd.DataFrame) -> str | None:
     inside travel both ways; ``None`` when they are not."""
     if len(tunnelled) < MIN_ONE_WAY:
         return None
-    pairs = set(
-        zip(
-            tunnelled["outer_src_ip"].astype(str),
-            tunnelled["outer_dst_ip"].astype(str),
-            strict=True,
-        )
-    )
+    outer = tunnelled[["outer_src_ip", "outer_dst_ip"]].drop_duplicates().astype(object)
+    pairs = set(zip(outer["outer_src_ip"], outer["outer_dst_ip"], strict=True))
     if any((b, a) in pairs for a, b in pairs):
         return None
-    inner = tunnelled[["src_ip", "dst_ip"]].dropna().astype(str)
+    inner = tunnelled[["src_ip", "dst_ip"]].dropna().drop_duplicates().astype(object)
     talk = set(zip(inner["src_ip"], inner["dst_ip"], strict=True))
     both = sorted((a, b) for a, b in talk if (b, a) in talk and a < b)
     if not both:
