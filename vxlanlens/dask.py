@@ -404,24 +404,27 @@ def _split(df: pd.DataFrame, dtypes: dict[str, pd.CategoricalDtype], k: int) -> 
     return tuple(df.iloc[rows[b == j]] for j in range(k))
 
 
-def _bucket(pieces: list[pd.DataFrame], padding: pd.DataFrame) -> pd.DataFrame:
-    """One bucket: the pieces sent to it by every partition, in partition order."""
-    return pd.concat([*pieces, padding], ignore_index=True)
+_Bucket = tuple[Prepared, np.ndarray, np.ndarray]
 
 
-def _bucket_matched(bucket: pd.DataFrame) -> pd.DataFrame:
-    """Time differences per capture pair of the packets of one bucket."""
-    p = Prepared(bucket)
+def _bucket(pieces: list[pd.DataFrame], padding: pd.DataFrame) -> _Bucket:
+    """One bucket: the pieces sent to it by every partition, in partition order, prepared
+    (integer codes, recognisable rows and their fingerprints)."""
+    p = Prepared(pd.concat([*pieces, padding], ignore_index=True))
     rows, fp = _fingerprints(p)
-    return _matched(p, rows, fp)
+    return p, rows, fp
+
+
+def _bucket_matched(bucket: _Bucket) -> pd.DataFrame:
+    """Time differences per capture pair of the packets of one bucket."""
+    return _matched(*bucket)
 
 
 def _bucket_journeys(
-    bucket: pd.DataFrame, offset: np.ndarray, skew: float, min_obs: int, j: int
+    bucket: _Bucket, offset: np.ndarray, skew: float, min_obs: int, j: int
 ) -> pd.DataFrame:
     """The journeys of one bucket, with their fingerprints and the bucket's number."""
-    p = Prepared(bucket)
-    rows, fp = _fingerprints(p)
+    p, rows, fp = bucket
     df, fps = _journey_table(p, rows, fp, offset, skew, min_obs)
     return df.assign(_fp=fps, _bucket=j)
 
