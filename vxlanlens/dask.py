@@ -253,8 +253,9 @@ class DaskCapture:
         skew = check_positive(max_skew_s, "max_skew_s", "journeys")
         sh = self._shuffle(buckets)
         _, offset = self._clocks(sh, reference)
+        off = delayed(offset, pure=True)
         tasks = [
-            delayed(_bucket_journeys)(b, offset, skew, min_observations, j)
+            delayed(_bucket_journeys)(b, off, skew, min_observations, j)
             for j, b in enumerate(sh.buckets)
         ]
         return _renumber(list(dask.compute(*tasks)), sh)
@@ -284,9 +285,11 @@ class DaskCapture:
             for c in sums[0]["cats"]
         }
         points = list(dict.fromkeys(pt for sm in sums for pt in sm["points"]))
-        pad = _padding(points, dtypes)
+        # each once in the graph, referenced by every task (category lists can be long)
+        pad = delayed(_padding(points, dtypes), pure=True)
+        shared = delayed(dtypes, pure=True)
         split = delayed(_split, nout=k)
-        pieces = [split(d, dtypes, k) for d in parts]
+        pieces = [split(d, shared, k) for d in parts]
         groups = [
             delayed(_bucket)([pc[j] for pc in pieces] if k > 1 else list(pieces), pad)
             for j in range(k)
