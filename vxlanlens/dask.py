@@ -291,7 +291,7 @@ class DaskCapture:
         split = delayed(_split, nout=k)
         pieces = [split(d, shared, k) for d in parts]
         groups = [
-            delayed(_bucket)([pc[j] for pc in pieces] if k > 1 else list(pieces), pad)
+            delayed(_bucket)([pc[j] for pc in pieces] if k > 1 else list(pieces), pad, shared)
             for j in range(k)
         ]
         persisted = list(dask.persist(*groups))
@@ -370,11 +370,21 @@ def _summary(df: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def _recode(cat: Any, categories: pd.Index) -> np.ndarray:
+    """The codes of categorical ``cat`` in ``categories`` (a superset of its own), -1 for
+    null."""
+    codes = np.asarray(cat.codes, dtype=np.int64)
+    if not len(cat.categories):
+        return np.full(len(codes), -1, dtype=np.int64)
+    where = categories.get_indexer(pd.Index(cat.categories, dtype=object))
+    return np.where(codes >= 0, where[np.maximum(codes, 0)], -1)
+
+
 def _with(df: pd.DataFrame, dtypes: dict[str, pd.CategoricalDtype]) -> pd.DataFrame:
     """``df`` with the whole table's categories (so codes mean the same in every partition)."""
     df = df.copy()
     for c, dt in dtypes.items():
-        df[c] = df[c].astype(object).astype(dt)
+        df[c] = pd.Categorical.from_codes(_recode(df[c].array, dt.categories), dtype=dt)
     return df
 
 
@@ -398,24 +408,35 @@ def _padding(points: list[tuple[Any, ...]], dtypes: dict[str, pd.CategoricalDtyp
 
 
 def _split(df: pd.DataFrame, dtypes: dict[str, pd.CategoricalDtype], k: int) -> Any:
-    """The recognisable rows of one partition, cut into ``k`` pieces by fingerprint."""
+    """The recognisable rows of one partition, cut into ``k`` pieces by fingerprint. The
+    pieces carry categorical columns as the whole table's codes (not their category lists,
+    which would travel with every piece)."""
     df = _with(df, dtypes)
     rows, fp = _fingerprints(Prepared(df))
+    sub = df.iloc[rows]
+    plain = pd.DataFrame(
+        {c: (sub[c].cat.codes.to_numpy() if c in dtypes else sub[c].array) for c in sub.columns}
+    )
     if k == 1:
-        return df.iloc[rows]
+        return plain
     b = fp % np.uint64(k)
-    return tuple(df.iloc[rows[b == j]] for j in range(k))
+    return tuple(plain.iloc[np.flatnonzero(b == j)] for j in range(k))
 
 
 _Bucket = tuple[Prepared, np.ndarray, np.ndarray]
 
 
-def _bucket(pieces: list[pd.DataFrame], padding: pd.DataFrame) -> _Bucket:
+def _bucket(
+    pieces: list[pd.DataFrame], padding: pd.DataFrame, dtypes: dict[str, pd.CategoricalDtype]
+) -> _Bucket:
     """One bucket: the pieces sent to it by every partition, in partition order, prepared
     (integer codes, recognisable rows and their fingerprints)."""
-    p = Prepared(pd.concat([*pieces, padding], ignore_index=True))
-    rows, fp = _fingerprints(p)
-    return p, rows, fp
+    rows = pd.concat(pieces, ignore_index=True)
+    for c, dt in dtypes.items():
+        rows[c] = pd.Categorical.from_codes(rows[c].to_numpy(np.int64), dtype=dt)
+    p = Prepared(pd.concat([rows, padding], ignore_index=True))
+    got, fp = _fingerprints(p)
+    return p, got, fp
 
 
 def _bucket_matched(bucket: _Bucket) -> pd.DataFrame:
@@ -434,41 +455,44 @@ def _bucket_journeys(
 
 def _renumber(parts: list[pd.DataFrame], sh: _Shuffled) -> pd.DataFrame:
     """The buckets' journeys as one table: journeys numbered by (first corrected time, first
-    point, fingerprint) as the single-process code does, categories as it gives them."""
+    point, fingerprint) as the single-process code does, categories as it gives them (the
+    addresses used, in the order of the whole table's address dictionary)."""
     ips = ("src_ip", "dst_ip", "outer_src_ip", "outer_dst_ip")
     macs = ("src_mac", "dst_mac")
-    plain = []
+    kinds = (
+        (ips, pd.Index(sh.ip_values, dtype=object)),
+        (macs, pd.Index(sh.mac_values, dtype=object)),
+    )
+    codes: dict[str, list[np.ndarray]] = {c: [] for c in (*ips, *macs)}
     for df in parts:
-        df = df.copy()
-        for c in (*ips, *macs):
-            df[c] = df[c].astype(object)
-        plain.append(df)
-    out = pd.concat(plain, ignore_index=True)
-    for cols, values in ((ips, sh.ip_values), (macs, sh.mac_values)):
+        for cols, index in kinds:
+            for c in cols:
+                codes[c].append(_recode(df[c].array, index))
+    sizes = [len(df) for df in parts]
+    out = pd.concat([df.drop(columns=list(codes)) for df in parts], ignore_index=True)
+    for cols, index in kinds:
         for c in cols:
-            used = set(out[c].dropna())
-            cats = pd.Index([v for v in values if v in used], dtype=object)
-            out[c] = pd.Categorical(out[c], categories=cats)
-    first = out[out["obs"] == 1]
+            cat = pd.Categorical.from_codes(np.concatenate(codes[c]), categories=index)
+            out[c] = cat.remove_unused_categories()
+    # one id per (bucket, local journey): local journey numbers are dense from 0 per bucket
+    counts = [int(df["journey"].max()) + 1 if len(df) else 0 for df in parts]
+    base = np.repeat(np.cumsum([0, *counts[:-1]]), sizes)
+    gid = base + out["journey"].to_numpy(np.int64)
+    first = np.flatnonzero(out["obs"].to_numpy(np.int64) == 1)
+    ts = out["ts_corrected"].dt.tz_convert(None).to_numpy("datetime64[ns]").view(np.int64)
     order = np.lexsort(
         (
-            first["journey"].to_numpy(np.int64),
-            first["_bucket"].to_numpy(np.int64),
-            first["_fp"].to_numpy(np.uint64),
-            first["point"].cat.codes.to_numpy(np.int64),
-            first["ts_corrected"].dt.tz_convert(None).to_numpy("datetime64[ns]").view(np.int64),
+            gid[first],
+            out["_fp"].to_numpy(np.uint64)[first],
+            out["point"].cat.codes.to_numpy(np.int64)[first],
+            ts[first],
         )
     )
-    number = pd.Series(
-        np.arange(len(order)),
-        index=pd.MultiIndex.from_arrays(
-            [first["_bucket"].to_numpy()[order], first["journey"].to_numpy(np.int64)[order]]
-        ),
-    )
-    key = pd.MultiIndex.from_arrays([out["_bucket"].to_numpy(), out["journey"].to_numpy(np.int64)])
-    out["journey"] = pd.array(number.reindex(key).to_numpy(), dtype="Int64")
+    number = np.zeros(sum(counts), np.int64)
+    number[gid[first][order]] = np.arange(len(order))
+    out["journey"] = pd.array(number[gid], dtype="Int64")
     out = out.sort_values(["journey", "obs"], kind="stable").reset_index(drop=True)
-    return out.drop(columns=["_fp", "_bucket"])
+    return out[[c for c in parts[0].columns if c not in ("_fp", "_bucket")]]
 
 
 def _full(subset: pd.DataFrame) -> pd.DataFrame:
