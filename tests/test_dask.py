@@ -65,6 +65,7 @@ import distributed
 import vxlanlens
 import vxlanlens.dask as vdask
 from vxlanlens.dataset import write_dataset
+from vxlanlens.exchanges import clock_offsets
 sys.path.insert(0, sys.argv[1])
 from test_dask import FILES, _by_frame, _exchanges_sorted, _plain
 
@@ -79,7 +80,17 @@ with distributed.LocalCluster(
     pd.testing.assert_frame_equal(
         _exchanges_sorted(dcap.exchanges()), _exchanges_sorted(single.exchanges)
     )
-    pd.testing.assert_frame_equal(_plain(dcap.journeys()), _plain(single.journeys))
+    # journeys: shuffled by fingerprint, matched per bucket, renumbered on the client
+    pd.testing.assert_frame_equal(dcap.journeys(), single.journeys)
+    pd.testing.assert_frame_equal(dcap.clock_offsets(), clock_offsets(single.packets))
+    # large files in chunks (a tiny chunk size: the shipped captures are small)
+    chunked = vdask.read(FILES, chunk_bytes=2048)
+    assert chunked.packets.npartitions > len(FILES)
+    pd.testing.assert_frame_equal(_by_frame(chunked.packets.compute()), _by_frame(single.packets))
+    pd.testing.assert_frame_equal(
+        _exchanges_sorted(chunked.exchanges()), _exchanges_sorted(single.exchanges)
+    )
+    pd.testing.assert_frame_equal(chunked.journeys(buckets=3), single.journeys)
     a, b = dcap.explain(), single.explain()
     assert [(f.id, f.severity, f.statement) for f in a.findings] == [
         (f.id, f.severity, f.statement) for f in b.findings
@@ -119,3 +130,57 @@ def test_glob_and_stdin(tmp_path: Path) -> None:
         vdask.read(str(tmp_path / "*.pcap"))
     with pytest.raises(vxlanlens.VxlanlensError, match="not stdin"):
         vdask.read("-")
+
+
+def _synchronous() -> None:
+    dask = pytest.importorskip("dask")
+    dask.config.set(scheduler="synchronous")
+
+
+@pytest.mark.parametrize("shift", [0, 1, 9, -16])
+def test_chunks_equal_sequential_read(shift: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file above ``chunk_bytes`` is several partitions; the packets (frame numbers
+    included) are those of the sequential read, also when the guessed cuts are no record
+    starts (``shift``: every guess moved by that many bytes)."""
+    import importlib
+
+    import vxlanlens.dask as vdask
+
+    _synchronous()
+    split = importlib.import_module("vxlanlens.read.split")
+    guess = split.guess_boundaries
+    monkeypatch.setattr(
+        split, "guess_boundaries", lambda path, n: [c + shift for c in guess(path, n)]
+    )
+    files = [f for f in FILES if f.endswith(".pcap")]
+    single = vxlanlens.read(files, workers=1)
+    big = sum(1 for f in files if Path(f).stat().st_size > 2048)
+    dcap = vdask.read(files, chunk_bytes=2048)
+    assert big and dcap.packets.npartitions > len(files)
+    assert sum(len(g) > 1 for g in dcap.files) == big
+    pd.testing.assert_frame_equal(_by_frame(dcap.packets.compute()), _by_frame(single.packets))
+    one = vdask.read(files, chunk_bytes=None)
+    assert one.packets.npartitions == len(files)
+
+
+def test_journeys_options_on_buckets() -> None:
+    """Reference capture, min_observations and bucket counts give the single-process tables;
+    an unknown reference is the same error."""
+    import vxlanlens.dask as vdask
+    from vxlanlens.exchanges import clock_offsets, journeys
+
+    _synchronous()
+    files = FILES[:8]
+    single = vxlanlens.read(files)
+    ref = single.sources[-1].label
+    dcap = vdask.read(files)
+    for buckets in (1, 2, 5):
+        pd.testing.assert_frame_equal(
+            dcap.journeys(buckets=buckets, min_observations=2, reference=ref),
+            journeys(single.packets, min_observations=2, reference=ref),
+        )
+    pd.testing.assert_frame_equal(
+        dcap.clock_offsets(reference=ref), clock_offsets(single.packets, reference=ref)
+    )
+    with pytest.raises(vxlanlens.VxlanlensError, match="expected a reference"):
+        dcap.journeys(reference="no-such-capture")

@@ -90,15 +90,30 @@ def _offsets(
     """The clock-offsets table and the offset in ns per capture code (NaN when unknown)."""
     present = np.unique(p.cap[p.cap >= 0])
     names = p.capture_names
+    ref = _reference(names, present, int(p.cap[0]) if p.n else -1, reference)
+    matched = _matched(p, rows, fp) if len(present) > 1 else None
+    return _clock_table(names, present, ref, matched)
+
+
+def _reference(names: list[str], present: np.ndarray, first: int, reference: str | None) -> int:
+    """The reference capture's code: ``reference``'s, or ``first`` (the first row's capture),
+    or the first capture present; -1 for an empty table. A ``reference`` not among the
+    captures present is an error."""
     if reference is None:
-        ref = int(p.cap[0]) if p.n and p.cap[0] >= 0 else (int(present[0]) if len(present) else -1)
-    else:
-        if reference not in names or names.index(reference) not in set(present.tolist()):
-            raise VxlanlensError(
-                f"clock offsets: expected a reference among the captures "
-                f"({', '.join(names[c] for c in present)}), found {reference!r}"
-            )
-        ref = names.index(reference)
+        return first if first >= 0 else (int(present[0]) if len(present) else -1)
+    if reference not in names or names.index(reference) not in set(present.tolist()):
+        raise VxlanlensError(
+            f"clock offsets: expected a reference among the captures "
+            f"({', '.join(names[c] for c in present)}), found {reference!r}"
+        )
+    return names.index(reference)
+
+
+def _matched(p: Prepared, rows: np.ndarray, fp: np.ndarray) -> pd.DataFrame:
+    """Per capture pair and fingerprint seen at both, the time difference (ns) of the closest
+    pair of sightings and the packet's direction: columns ``ca``, ``cb`` (capture codes,
+    ``ca < cb``), ``diff``, ``dirn``. Rows of one fingerprint only depend on each other, so
+    this can run on any grouping of the table that keeps a fingerprint's rows together."""
     src, dst = p.ipc("src_ip")[rows], p.ipc("dst_ip")[rows]
     u = pd.DataFrame(
         {
@@ -109,26 +124,50 @@ def _offsets(
             "dirn": (src < dst).astype(np.int8),
         }
     )
-    stats: dict[tuple[int, int], tuple[float, float, float, str, int]] = {}
-    if len(present) > 1 and len(u):
-        # a fingerprint seen twice at one point is repeated traffic: useless for clocks
-        again = u.duplicated(["fp", "pt"], keep=False).to_numpy()
-        u = u[~np.isin(u["fp"].to_numpy(), u["fp"].to_numpy()[again])]
-        # one sighting per point (a `-i any` capture sees a packet at several interfaces, and
-        # the datapath may hold it between them, e.g. while the underlay resolves a neighbour)
-        g = u.groupby(["cap", "pt", "fp"], sort=False).agg(
-            ts=("ts", "min"), hi=("ts", "max"), dirn=("dirn", "first")
+    if not len(u):
+        return pd.DataFrame(
+            {
+                "ca": np.zeros(0, np.int64),
+                "cb": np.zeros(0, np.int64),
+                "diff": np.zeros(0, np.float64),
+                "dirn": np.zeros(0, np.int8),
+            }
         )
-        g = g[(g["hi"] - g["ts"]) <= _SAME_PACKET_NS].reset_index()
-        g = g[g.groupby("fp")["cap"].transform("nunique") >= 2]
-        m = g.merge(g, on="fp", suffixes=("_a", "_b"))
-        m = m[m["cap_a"] < m["cap_b"]]
-        # between two captures, compare the closest pair of points (least transit in between)
-        m = m.assign(_abs=(m["ts_b"] - m["ts_a"]).abs())
-        m = m.sort_values("_abs", kind="stable").drop_duplicates(["cap_a", "cap_b", "fp"])
-        diff = (m["ts_b"] - m["ts_a"]).to_numpy(np.float64)
-        dirn = m["dirn_a"].to_numpy(np.int8)
-        ca, cb = m["cap_a"].to_numpy(np.int64), m["cap_b"].to_numpy(np.int64)
+    # a fingerprint seen twice at one point is repeated traffic: useless for clocks
+    again = u.duplicated(["fp", "pt"], keep=False).to_numpy()
+    u = u[~np.isin(u["fp"].to_numpy(), u["fp"].to_numpy()[again])]
+    # one sighting per point (a `-i any` capture sees a packet at several interfaces, and
+    # the datapath may hold it between them, e.g. while the underlay resolves a neighbour)
+    g = u.groupby(["cap", "pt", "fp"], sort=False).agg(
+        ts=("ts", "min"), hi=("ts", "max"), dirn=("dirn", "first")
+    )
+    g = g[(g["hi"] - g["ts"]) <= _SAME_PACKET_NS].reset_index()
+    g = g[g.groupby("fp")["cap"].transform("nunique") >= 2]
+    m = g.merge(g, on="fp", suffixes=("_a", "_b"))
+    m = m[m["cap_a"] < m["cap_b"]]
+    # between two captures, compare the closest pair of points (least transit in between)
+    m = m.assign(_abs=(m["ts_b"] - m["ts_a"]).abs())
+    m = m.sort_values("_abs", kind="stable").drop_duplicates(["cap_a", "cap_b", "fp"])
+    return pd.DataFrame(
+        {
+            "ca": m["cap_a"].to_numpy(np.int64),
+            "cb": m["cap_b"].to_numpy(np.int64),
+            "diff": (m["ts_b"] - m["ts_a"]).to_numpy(np.float64),
+            "dirn": m["dirn_a"].to_numpy(np.int8),
+        }
+    )
+
+
+def _clock_table(
+    names: list[str], present: np.ndarray, ref: int, matched: pd.DataFrame | None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The clock-offsets table and the offset in ns per capture code, from the rows of
+    :func:`_matched` (of the whole table, or concatenated from groups of it)."""
+    stats: dict[tuple[int, int], tuple[float, float, float, str, int]] = {}
+    if matched is not None and len(matched):
+        diff = matched["diff"].to_numpy(np.float64)
+        dirn = matched["dirn"].to_numpy(np.int8)
+        ca, cb = matched["ca"].to_numpy(np.int64), matched["cb"].to_numpy(np.int64)
         order = np.lexsort((cb, ca))
         diff, dirn, ca, cb = diff[order], dirn[order], ca[order], cb[order]
         bounds = np.flatnonzero(np.r_[True, (ca[1:] != ca[:-1]) | (cb[1:] != cb[:-1]), True])
@@ -216,6 +255,23 @@ def journeys(
     p = Prepared(packets)
     rows, fp = _fingerprints(p)
     _, offset = _offsets(p, rows, fp, reference)
+    df, _ = _journey_table(p, rows, fp, offset, skew, min_observations)
+    return df
+
+
+def _journey_table(
+    p: Prepared,
+    rows: np.ndarray,
+    fp: np.ndarray,
+    offset: np.ndarray,
+    skew: float,
+    min_observations: int,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The journeys table of sightings ``rows`` with fingerprints ``fp``, given the clock
+    offsets (ns per capture code), and the fingerprint of each of its rows. Journeys of one
+    fingerprint only depend on each other: on a grouping of the table that keeps a
+    fingerprint's rows together, the groups' tables renumbered by (first corrected time, first
+    point, fingerprint, journey) give the whole table's."""
     off_ns = np.where(np.isnan(offset), 0, np.round(offset)).astype(np.int64)
     cap = p.cap[rows]
     corr = p.ts[rows] - np.where(cap >= 0, off_ns[np.maximum(cap, 0)], 0)
@@ -284,7 +340,7 @@ def journeys(
             "outer_dst_ip": p.ip.categorical(p.ipc("outer_dst_ip")[r]),
         }
     )
-    return df[[c for c, _, _ in JOURNEY_COLUMNS]]
+    return df[[c for c, _, _ in JOURNEY_COLUMNS]], fp[sel]
 
 
 def _journey_starts(
