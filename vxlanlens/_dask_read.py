@@ -57,6 +57,7 @@ def read_on_dask(opts: ReadOptions, captures: Sequence[str]) -> Capture:
             geneve_ports=opts.geneve_ports,
             gpe_ports=opts.gpe_ports,
             guess_tunnels=opts.guess_tunnels,
+            reassemble=opts.reassemble,
             timeout_s=opts.timeout_s,
         )
         cap = dcap.to_capture(list(opts.topology) or None)

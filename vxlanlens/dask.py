@@ -75,7 +75,16 @@ def _decode_file(label: str, path: str, options: DecodeOptions, batch_frames: in
     """The packets table of one capture file, labelled ``label`` (runs on a worker)."""
     from .capture import read as read_one
 
-    df = read_one(path, options=options, batch_frames=batch_frames, workers=1).packets
+    df = read_one(
+        path,
+        vxlan_ports=tuple(options.vxlan_ports),
+        geneve_ports=tuple(options.geneve_ports),
+        gpe_ports=tuple(options.gpe_ports),
+        guess_tunnels=options.guess_tunnels,
+        reassemble=options.reassemble,
+        batch_frames=batch_frames,
+        workers=1,
+    ).packets
     df["capture"] = pd.Categorical([label] * len(df))
     return df
 
@@ -529,12 +538,15 @@ def read(
     batch_frames: int = 65536,
     timeout_s: float = 3.0,
     chunk_bytes: int | None = CHUNK_BYTES,
+    reassemble: bool = True,
 ) -> DaskCapture:
     """Captures (paths, glob patterns, ``LABEL=PATH``) or a Parquet dataset folder as a
     :class:`DaskCapture`. Nothing is read until something is computed; with a
     ``distributed.Client`` active, the files are read on its workers. An uncompressed classic
     pcap file larger than ``chunk_bytes`` is read in chunks of about that size, one partition
-    each (None or 0: one partition per file); the table is the same either way."""
+    each (None or 0: one partition per file); the table is the same either way (IP fragments
+    are reassembled within a partition: a fragment set cut by a chunk boundary stays
+    fragments). ``reassemble=False`` decodes every frame on its own."""
     dd, delayed = _require()
     paths = _expand(sources)
     meta = empty_packets()
@@ -546,7 +558,7 @@ def read(
         srcs = [_dataset.source_of(e) for e in entries]
         files = [[i] for i in range(len(parts))]
     else:
-        opts = DecodeOptions(guess_tunnels=guess_tunnels).with_ports(
+        opts = DecodeOptions(guess_tunnels=guess_tunnels, reassemble=reassemble).with_ports(
             vxlan=tuple(vxlan_ports), geneve=tuple(geneve_ports), gpe=tuple(gpe_ports)
         )
         labelled = [(label, str(spec)) for label, spec in _labels(list(paths))]
