@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from ..explain.model import SEVERITIES, Explanation, Finding, Hop
+from ._place import place_text
 from .markdown import mermaid_sequence
 
 __all__ = ["CSP", "explanation_html", "explanation_html_fragment"]
@@ -223,10 +224,7 @@ def _body(
     rows: list[list[Cell]] = []
     for cap in exp.captures:
         p = points.get(cap.get("label"), {})
-        kind = p.get("kind") or "?"
-        where = {"pod": f"pod {p.get('pod')} eth0", "node": f"underlay of {p.get('node')}"}.get(
-            kind, kind
-        )
+        where = place_text(p) or "?"
         rows.append(
             [
                 f'<span class="mono">{_e(cap.get("label"))}</span>',

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..explain.model import SEVERITIES, Explanation, Finding, Hop
+from ._place import place_text
 from .packets import printable
 from .sequence import Sequence, sequence
 
@@ -176,11 +177,7 @@ def _capture_rows(exp: Explanation) -> list[str]:
     rows = []
     for cap in exp.captures:
         p = points.get(cap.get("label"), {})
-        kind = p.get("kind") or "?"
-        where = {
-            "pod": f"pod {p.get('pod')} eth0",
-            "node": f"underlay of {p.get('node')}",
-        }.get(kind, kind)
+        where = place_text(p) or "?"
         rows.append(
             f"| {md_escape(cap.get('label'))} | {cap.get('frames', '?')} | {md_escape(where)} |"
         )

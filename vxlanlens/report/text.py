@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from ..explain.model import SEVERITIES, Explanation, Finding, Hop, PacketPath
+from ._place import place_text
 from .packets import printable
 
 __all__ = ["explanation_text"]
@@ -57,15 +58,6 @@ def _path_lines(n: int, path: PacketPath) -> list[str]:
     return lines
 
 
-_CLASS_TEXT = {
-    "lan": "plain LAN capture (no tunnel, no overlay shown)",
-    "mirror": "mirror session (tunnel packets one way, both directions inside)",
-    "cloud-tunnel": "cloud load balancer tunnel (Geneve)",
-    "tunnel": "tunnel packets (not between known nodes)",
-}
-"""How a capture whose class is not an overlay point is described (see explain/classify.py)."""
-
-
 def explanation_text(exp: Explanation) -> str:
     """The explanation as plain text for a terminal (about 100 columns wide); control and
     bidirectional-override characters from dumps and captures are shown as escapes."""
@@ -78,20 +70,11 @@ def explanation_text(exp: Explanation) -> str:
     width = min(40, max([16, *(len(str(c["label"])) for c in exp.captures)]))
     for cap in exp.captures:
         p = points.get(cap["label"], {})
-        where = ""
-        cls = p.get("class")
-        if cls in _CLASS_TEXT:
-            where = _CLASS_TEXT[cls]
-        elif p.get("kind") == "pod":
-            where = f"at {p.get('pod')} eth0"
-        elif p.get("kind") == "node" and p.get("all_interfaces"):
-            where = f"every interface of {p.get('node')} (-i any)"
-        elif p.get("kind") == "node" and p.get("interface"):
-            where = f"{p.get('node')}/{p.get('interface')}"
-        elif p.get("kind") == "node":
-            where = f"on the underlay of {p.get('node')}"
-        elif p:
-            where = f"capture point {p.get('kind')}"
+        where = place_text(p)
+        if p.get("kind") == "pod" and where.startswith("pod "):
+            where = "at " + where[len("pod ") :]
+        elif p.get("kind") == "node" and where.startswith("underlay of "):
+            where = "on the " + where
         out.append(
             f"  {cap['label']:<{width}} {cap['frames']:>7} frames  {cap.get('path', '')}  {where}".rstrip()
         )
