@@ -170,6 +170,7 @@ def _topology_summary(ctx: Context) -> dict[str, Any]:
         "pods": [p.label for p in topo.pods],
         "interfaces": len(topo.interfaces),
         "conflicts": [c.to_dict() for c in topo.conflicts],
+        "probable": [{"subject": x.subject, "other": x.other, "why": x.why} for x in topo.probable],
         "capture_points": [
             {
                 "capture": p.capture,

@@ -58,6 +58,14 @@ def _path_lines(n: int, path: PacketPath) -> list[str]:
     return lines
 
 
+def _labels(topo: dict, key: str) -> str:
+    """The node or pod labels of the summary, each one that is probably another named one
+    followed by ``(probably NAME)`` (the evidence is in ``topology.probable`` of the JSON)."""
+    probable = {p["subject"]: p["other"] for p in topo.get("probable", [])}
+    names = [f"{n} (probably {probable[n]})" if n in probable else n for n in topo.get(key, [])]
+    return ", ".join(names) or "-"
+
+
 def explanation_text(exp: Explanation) -> str:
     """The explanation as plain text for a terminal (about 100 columns wide); control and
     bidirectional-override characters from dumps and captures are shown as escapes."""
@@ -81,11 +89,11 @@ def explanation_text(exp: Explanation) -> str:
     topo = exp.topology
     if topo.get("loaded"):
         out.append(
-            f"Topology: {len(topo.get('sources', []))} dump(s); nodes: {', '.join(topo.get('nodes', [])) or '-'}; pods: {', '.join(topo.get('pods', [])) or '-'}"
+            f"Topology: {len(topo.get('sources', []))} dump(s); nodes: {_labels(topo, 'nodes')}; pods: {_labels(topo, 'pods')}"
         )
     else:
         out.append(
-            f"Topology: inferred from the captures only; nodes: {', '.join(topo.get('nodes', [])) or '-'}; pods: {', '.join(topo.get('pods', [])) or '-'}"
+            f"Topology: inferred from the captures only; nodes: {_labels(topo, 'nodes')}; pods: {_labels(topo, 'pods')}"
         )
     ex_parts = []
     for key, n in sorted(c.items()):
