@@ -85,13 +85,18 @@ def observe(
     tun = p[tun_mask]
     obs.tunnel_frames = len(tun)
     if len(tun):
-        keys = zip(
-            tun["tunnel"].astype(str),
-            tun["outer_dport"].fillna(-1).astype(int),
-            tun["vni"].fillna(-1).astype(int),
-            strict=True,
+        counted = (
+            pd.DataFrame(
+                {
+                    "t": tun["tunnel"].astype(object),
+                    "p": tun["outer_dport"].fillna(-1).astype("int64"),
+                    "v": tun["vni"].fillna(-1).astype("int64"),
+                }
+            )
+            .value_counts(sort=False)
+            .items()
         )
-        obs.vnis = Counter(keys)
+        obs.vnis = Counter({(str(t), int(p), int(v)): int(n) for (t, p, v), n in counted})
         if "geneve_options" in tun:
             for text, n in tun["geneve_options"].dropna().astype(str).value_counts().items():
                 for item in str(text).split(";"):

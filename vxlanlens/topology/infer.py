@@ -229,7 +229,9 @@ def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> Non
     vnis_seen: set[int] = set()
     # A MAC that is the inner source one way and the inner destination the other way is a
     # VTEP's (Flannel, Calico: inner frames go VTEP MAC to VTEP MAC), not a pod's or a veth's.
-    vteps = set(tun["src_mac"].dropna().astype(str)) & set(tun["dst_mac"].dropna().astype(str))
+    vteps = set(map(str, tun["src_mac"].dropna().unique())) & set(
+        map(str, tun["dst_mac"].dropna().unique())
+    )
     pod_ev = _ev_by(snd, ["src_ip", "outer_src_ip"])
     vni_ev = _ev_by(snd.assign(_vni=pd.to_numeric(snd["vni"], errors="coerce")), ["_vni"])
     for row in keys.itertuples(index=False):
