@@ -288,3 +288,17 @@ def test_csv_safe_neutralises_formula_cells_only() -> None:
     ]
     assert pd.isna(out["text"].iloc[7]) and out["num"].tolist() == df["num"].tolist()
     assert df["text"].iloc[0] == "=HYPERLINK(1)"  # the input is not changed
+
+
+def test_a_flow_left_without_exchanges() -> None:
+    """Found by `scripts/fuzz.py --seed 7`: a damaged capture where one packet's journey joins
+    two flows left one of them empty (IndexError while sorting the flows)."""
+    from testpaths import DATA
+
+    base = DATA / "fuzz" / "seed7-empty-flow"
+    clean(vxlanlens("explain", base.with_suffix(".pcap")), ok=True)
+    # its damaged dump is refused with a one-line error
+    clean(
+        vxlanlens("explain", base.with_suffix(".pcap"), "-t", base.with_suffix(".topology")),
+        ok=False,
+    )

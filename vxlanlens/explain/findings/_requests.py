@@ -201,9 +201,12 @@ def _flows(ctx: Context) -> list[Flow]:
         if here:
             t_last, cap, frame = max(here)
             x.last_ts, x.last_try = t_last, (cap, frame)
-    for flow in by_flow.values():
+    # A flow whose requests all joined an exchange of another flow (the same packet, seen
+    # with another requester or target at another point, as in a damaged capture) is empty.
+    kept = [flow for flow in by_flow.values() if flow.exchanges]
+    for flow in kept:
         flow.exchanges.sort(key=lambda e: e.ts)
-    return sorted(by_flow.values(), key=lambda f: f.exchanges[0].ts)
+    return sorted(kept, key=lambda f: f.exchanges[0].ts)
 
 
 def runs(flow: Flow) -> list[tuple[str, list[Exchange]]]:
