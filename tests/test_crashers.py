@@ -302,3 +302,12 @@ def test_a_flow_left_without_exchanges() -> None:
         vxlanlens("explain", base.with_suffix(".pcap"), "-t", base.with_suffix(".topology")),
         ok=False,
     )
+
+
+def test_a_tunnelled_frame_without_a_vni() -> None:
+    """Found by `scripts/fuzz.py --seed 11`: a Geneve frame whose VNI could not be decoded made
+    overlay recognition fill a null VNI with -1 in an unsigned column (OverflowError)."""
+    from testpaths import DATA
+
+    base = DATA / "fuzz" / "seed11-null-vni"
+    clean(vxlanlens("explain", base.with_suffix(".pcap"), "-t", base.with_suffix(".yaml")))

@@ -89,8 +89,8 @@ def observe(
             pd.DataFrame(
                 {
                     "t": tun["tunnel"].astype(object),
-                    "p": tun["outer_dport"].fillna(-1).astype("int64"),
-                    "v": tun["vni"].fillna(-1).astype("int64"),
+                    "p": tun["outer_dport"].astype("Int64").fillna(-1),
+                    "v": tun["vni"].astype("Int64").fillna(-1),
                 }
             )
             .value_counts(sort=False)
