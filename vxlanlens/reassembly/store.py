@@ -36,6 +36,9 @@ limit) is not a packet but an attack on reassembly: the set is not reassembled."
 
 @dataclass(slots=True)
 class Fragment:
+    """One IP fragment as kept for reassembly: where it is, what identifies its packet, and
+    the bytes it carries."""
+
     row: int  # row in the table being built
     frame_no: int
     ts_ns: int
