@@ -14,6 +14,8 @@ and :mod:`._resolve` (ARP / NS).
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from ..proto import ExchangeStatus
@@ -27,6 +29,20 @@ __all__ = ["build_paths", "placed_points"]
 
 MAX_PATHS = 200
 """More exchanges than this are summarised, not given a path each."""
+
+
+_IFINDEX = re.compile(r"^(?P<capture>.+)/if(?P<index>[0-9]+)$")
+
+
+def _point_text(placed: dict, point: str) -> str:
+    """An observation point as ``capture/interface``: an ``-i any`` capture's ``ifN`` (the SLL2
+    interface index) named from its node's dumps when they list it (``ifN`` otherwise)."""
+    m = _IFINDEX.match(point)
+    if m is None:
+        return point
+    where = placed.get(m["capture"])
+    name = where.interfaces.get(int(m["index"])) if where is not None else None
+    return f"{m['capture']}/{name.rsplit('/', 1)[-1]}" if name else point
 
 
 def _summary(
@@ -100,9 +116,9 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
     cols = [c for c in _PATH_COLUMNS if c in ex.columns]
     chosen = ex.loc[[k in wanted for k in zip(kinds, exkeys, strict=True)], cols]
     statuses = chosen["status"].astype(str).tolist()
-    points = chosen["point"].astype(str).tolist()
-    paths: list[PacketPath] = []
     placed = placed_points(ctx)
+    points = [_point_text(placed, p) for p in chosen["point"].astype(str).tolist()]
+    paths: list[PacketPath] = []
     for (kind, key), at in groups(chosen, ("kind", "key")).items():
         rows = chosen.iloc[at]
         kind, key = str(kind), str(key)
