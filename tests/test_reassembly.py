@@ -226,7 +226,7 @@ def test_stream_reassembles_across_batches(tmp_path: Path) -> None:
 
 _WATCH_CHILD = """
 from vxlanlens.watch import watch
-for e in watch("-", timeout_s=0.5, tick_s=0.05):
+for e in watch("-", timeout_s=5.0, tick_s=0.05):
     print(e.id, flush=True)
 print("end", flush=True)
 """

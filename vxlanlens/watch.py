@@ -45,6 +45,9 @@ from .table import TableBuilder
 
 __all__ = ["WatchEvent", "Watcher", "watch"]
 
+CARRY_WAIT_S = 2.0
+"""Seconds (wall clock) a live stream holds the first fragments of a packet for the rest."""
+
 _UNANSWERED_ID = {
     "nd": "ns-unanswered",
     "arp": "arp-unanswered",
@@ -443,6 +446,7 @@ def watch(
     last_arrival = time.monotonic()
     ended = False
     carry: RecordBatch | None = None
+    carry_since = time.monotonic()
     try:
         while not ended:
             pending: list[RecordBatch] = []
@@ -458,25 +462,32 @@ def watch(
                 if isinstance(item, BaseException):
                     raise item
                 pending.append(item)
-            if carry is not None:
+            fresh = bool(pending)  # new records arrived in this tick
+            waited = time.monotonic() - carry_since if carry is not None else 0.0
+            held = int(carry.frame_no[0]) if carry is not None and len(carry) else None
+            if carry is not None and (fresh or ended or waited >= CARRY_WAIT_S):
                 pending.insert(0, carry)
                 carry = None
             if pending:
-                last_arrival = time.monotonic()
+                if fresh:
+                    last_arrival = time.monotonic()
                 batch = pending[0]
                 for b in pending[1:]:
                     batch = join(batch, b)
                 decoded = decode(batch, opts)
-                cut = None if ended else open_from(batch, decoded)
+                cut = None if ended or waited >= CARRY_WAIT_S else open_from(batch, decoded)
                 if cut is not None and len(batch) - cut <= MAX_CARRY:
-                    # fragments of a packet still on their way: wait one tick for the rest
+                    # fragments of a packet still on their way: hold them (at most
+                    # CARRY_WAIT_S of wall time, ticking meanwhile) until the rest comes
                     carry, batch = take(batch, cut), take(batch, 0, cut)
+                    if int(carry.frame_no[0]) != held:  # a new set waits: its own clock
+                        carry_since = time.monotonic()
                     decoded = decode(batch, opts)
                 builder = TableBuilder()
                 builder.add(batch, decoded)
                 if len(batch):
                     yield from watcher.feed(builder.build())
-            elif watcher.frames:
+            if not pending and watcher.frames:
                 # silence: the capture clock moves on with the wall clock
                 idle = round((time.monotonic() - last_arrival) * 1e9)
                 yield from watcher.tick(watcher.now_ns + idle if idle > 0 else None)
