@@ -492,19 +492,7 @@ class TableBuilder:
 
 def _decoded_table(decoded: DecodedBatch) -> pd.DataFrame:
     """The packets-table rows of ``decoded`` alone (record columns empty)."""
-    n = decoded.n
-    zeros = np.zeros(n, dtype=np.int64)
-    batch = RecordBatch(
-        capture="",
-        data=np.zeros(0, dtype=np.uint8),
-        offsets=zeros,
-        cap_len=zeros,
-        wire_len=zeros,
-        ts_ns=zeros,
-        linktype=zeros,
-        frame_no=zeros,
-        interface=np.full(n, -1, dtype=np.int64),
-    )
+    batch = RecordBatch.from_frames([b""] * decoded.n, capture="")
     builder = TableBuilder()
     builder.add(batch, decoded)
     return builder.build()

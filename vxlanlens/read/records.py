@@ -67,12 +67,13 @@ class RecordBatch:
         cls,
         frames: list[bytes],
         *,
-        linktype: int = 1,
+        linktype: int | list[int] = 1,
         capture: str = "test",
         ts_ns: list[int] | None = None,
         wire_len: list[int] | None = None,
     ) -> RecordBatch:
-        """A batch built from in-memory frames (tests, generated captures)."""
+        """A batch built from in-memory frames (tests, generated captures, reassembled packets);
+        ``linktype`` is one link type for all, or one per frame."""
         n = len(frames)
         lens = np.array([len(f) for f in frames], dtype=np.int64)
         offsets = np.zeros(n, dtype=np.int64)
@@ -86,7 +87,11 @@ class RecordBatch:
             cap_len=lens,
             wire_len=np.array(wire_len, dtype=np.int64) if wire_len is not None else lens.copy(),
             ts_ns=np.array(ts_ns if ts_ns is not None else [0] * n, dtype=np.int64),
-            linktype=np.full(n, linktype, dtype=np.int64),
+            linktype=(
+                np.full(n, linktype, dtype=np.int64)
+                if isinstance(linktype, int)
+                else np.array(linktype, dtype=np.int64)
+            ),
             frame_no=np.arange(1, n + 1, dtype=np.int64),
             interface=np.full(n, -1, dtype=np.int64),
         )

@@ -1,42 +1,17 @@
-"""The synthetic frame of a reassembled packet, and record batches of such frames."""
+"""The synthetic frame of a reassembled packet."""
 
 from __future__ import annotations
 
 import struct
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from ..read.records import RecordBatch
-
-__all__ = ["MAX_PACKET", "rebuild", "record_batch"]
+__all__ = ["MAX_PACKET", "rebuild"]
 
 if TYPE_CHECKING:
     from .store import Fragment
 
 MAX_PACKET = 65535
 """The largest IP packet (IPv4 total length, IPv6 payload length without a jumbogram)."""
-
-
-def record_batch(records: list[tuple[bytes, int]]) -> RecordBatch:
-    """A record batch of in-memory frames with their link types."""
-    n = len(records)
-    lens = np.array([len(r) for r, _ in records], dtype=np.int64)
-    offsets = np.zeros(n, dtype=np.int64)
-    if n:
-        offsets[1:] = np.cumsum(lens)[:-1]
-    data = np.frombuffer(b"".join(r for r, _ in records), dtype=np.uint8).copy()
-    return RecordBatch(
-        capture="reassembly",
-        data=data,
-        offsets=offsets,
-        cap_len=lens,
-        wire_len=lens.copy(),
-        ts_ns=np.zeros(n, dtype=np.int64),
-        linktype=np.array([lt for _, lt in records], dtype=np.int64),
-        frame_no=np.arange(1, n + 1, dtype=np.int64),
-        interface=np.full(n, -1, dtype=np.int64),
-    )
 
 
 def _checksum(header: bytes | bytearray) -> int:

@@ -12,7 +12,7 @@ from ..decode import decode_batch
 from ..decode.options import DecodeOptions
 from ..decode.result import DecodedBatch
 from ..read.records import RecordBatch
-from .frame import MAX_PACKET, rebuild, record_batch
+from .frame import MAX_PACKET, rebuild
 from .merge import merge
 
 __all__ = [
@@ -105,16 +105,22 @@ class Plan:
         holding the reassembled packets (in ``packets`` order) and the other fragments of those
         packets, decoded up to their fragmented IP header."""
         base = replace(self.options, reassemble=False, stop_at_fragments=False)
-        whole = decode_batch(record_batch([(p.record, p.linktype) for p in self.packets]), base)
-        own = decode_batch(record_batch([(p.own, p.linktype) for p in self.packets]), base)
+        types = [p.linktype for p in self.packets]
+        whole = decode_batch(_batch_of([p.record for p in self.packets], types), base)
+        own = decode_batch(_batch_of([p.own for p in self.packets], types), base)
         enclosed = np.array([p.enclosed for p in self.packets], dtype=bool)
         held = merge(whole, own, enclosed)
         others = [o for p in self.packets for o in p.others]
         stop = replace(base, stop_at_fragments=True)
-        parts = decode_batch(record_batch([(rec, lt) for _, rec, lt in others]), stop)
+        parts = decode_batch(_batch_of([o[1] for o in others], [o[2] for o in others]), stop)
         rows = np.array([p.row for p in self.packets], dtype=np.int64)
         other_rows = np.array([r for r, _, _ in others], dtype=np.int64)
         return held, rows, parts, other_rows
+
+
+def _batch_of(records: list[bytes], linktypes: list[int]) -> RecordBatch:
+    """The records to decode again, as one batch."""
+    return RecordBatch.from_frames(records, linktype=linktypes, capture="reassembly")
 
 
 class FragmentStore:

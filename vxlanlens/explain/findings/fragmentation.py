@@ -41,20 +41,15 @@ def _outer_fragments(ctx: Context) -> pd.DataFrame:
     ).fillna(False)
     frag &= (p["ip_proto"] == 17).fillna(False) & p["tunnel"].isna()
     plain = p[frag]
-    plain = pd.DataFrame(
-        {
-            "capture": plain["capture"].astype(str),
-            "frame_no": plain["frame_no"],
-            "ts": plain["ts"],
-            "src": plain["src_ip"].astype(str),
-            "dst": plain["dst_ip"].astype(str),
-            "ip_id": plain["ip_id"],
-            "offset": plain["frag_offset"].fillna(0),
-            "more": plain["more_fragments"].fillna(False),
-            "length": plain["ip_len"].fillna(plain["wire_len"]),
-            "holder": plain["reassembled_in"],
-            "count": pd.array([pd.NA] * len(plain), dtype="UInt16"),
-        }
+    plain_rows = _rows(
+        plain,
+        src=plain["src_ip"],
+        dst=plain["dst_ip"],
+        ip_id=plain["ip_id"],
+        offset=plain["frag_offset"],
+        more=plain["more_fragments"],
+        length=plain["ip_len"].fillna(plain["wire_len"]),
+        count=pd.array([pd.NA] * len(plain), dtype="UInt16"),
     )
     # ... and the fragments holding a reassembled tunnel packet, whose own outer header is one.
     held = p["tunnel"].notna() & (
@@ -62,29 +57,54 @@ def _outer_fragments(ctx: Context) -> pd.DataFrame:
     )
     held &= (p["outer_ip_version"] == 4).fillna(False)
     h = p[held]
-    held_rows = pd.DataFrame(
-        {
-            "capture": h["capture"].astype(str),
-            "frame_no": h["frame_no"],
-            "ts": h["ts"],
-            "src": h["outer_src_ip"].astype(str),
-            "dst": h["outer_dst_ip"].astype(str),
-            "ip_id": pd.array([pd.NA] * len(h), dtype="UInt32"),
-            "offset": h["outer_frag_offset"].fillna(0),
-            "more": h["outer_more_fragments"].fillna(False),
-            # the last fragment's IP length (the reassembled length minus the offset)
-            "length": (h["reasm_len"] - h["outer_frag_offset"].fillna(0)).where(
-                ~h["outer_more_fragments"].fillna(False)
-            ),
-            "holder": h["reassembled_in"],
-            "count": h["frag_count"],
-        }
+    held_rows = _rows(
+        h,
+        src=h["outer_src_ip"],
+        dst=h["outer_dst_ip"],
+        ip_id=pd.array([pd.NA] * len(h), dtype="UInt32"),
+        offset=h["outer_frag_offset"],
+        more=h["outer_more_fragments"],
+        # the last fragment's IP length (the reassembled length minus the offset)
+        length=(h["reasm_len"] - h["outer_frag_offset"].fillna(0)).where(
+            ~h["outer_more_fragments"].fillna(False)
+        ),
+        count=h["frag_count"],
     )
-    rows = pd.concat([df for df in (plain, held_rows) if not df.empty] or [empty])
+    rows = pd.concat([df for df in (plain_rows, held_rows) if not df.empty] or [empty])
     if rows.empty:
         return empty
     between = rows["src"].isin(ctx.underlay_ips) & rows["dst"].isin(ctx.underlay_ips)
     return rows[between].sort_values(["capture", "frame_no"], kind="stable")
+
+
+def _rows(
+    p: pd.DataFrame,
+    *,
+    src: pd.Series,
+    dst: pd.Series,
+    ip_id: object,
+    offset: pd.Series,
+    more: pd.Series,
+    length: object,
+    count: object,
+) -> pd.DataFrame:
+    """Fragment rows of :func:`_outer_fragments` from packets-table rows ``p`` and the columns
+    that hold their fragmented header's fields."""
+    return pd.DataFrame(
+        {
+            "capture": p["capture"].astype(str),
+            "frame_no": p["frame_no"],
+            "ts": p["ts"],
+            "src": src.astype(str),
+            "dst": dst.astype(str),
+            "ip_id": ip_id,
+            "offset": offset.fillna(0),
+            "more": more.fillna(False),
+            "length": length,
+            "holder": p["reassembled_in"],
+            "count": count,
+        }
+    )
 
 
 @detector(
