@@ -460,7 +460,7 @@ class TableBuilder:
             # Number the texts in order of first appearance, as factorizing them would.
             order, used = pd.factorize(codes[valid])
             texts = np.asarray(values[1], dtype=object)[used]
-            if not pd.Index(texts).is_unique:  # equal texts under two codes: merge them
+            if len(set(texts.tolist())) < len(texts):  # equal texts under two codes: merge them
                 remap, texts = pd.factorize(texts)
                 order = remap[order]
             self._coded(name).add(order, valid, (np.asarray(texts, dtype=object),))
