@@ -11,7 +11,7 @@ from vxlanlens.decode import DecodeOptions, decode_batch
 from vxlanlens.decode.result import DecodedBatch
 from vxlanlens.read.records import InterfaceInfo, RecordBatch
 from vxlanlens.schema import COLUMN_NAMES
-from vxlanlens.table import TableBuilder, format_mac
+from vxlanlens.table import TableBuilder, _mac_texts, format_mac
 
 
 def _ip16(text: str) -> np.ndarray:
@@ -33,6 +33,18 @@ def _batch(n: int, capture: str = "a", interfaces: tuple[InterfaceInfo, ...] = (
 def test_format_mac() -> None:
     assert format_mac(0x4E5B5745633B) == "4e:5b:57:45:63:3b"
     assert format_mac(0) == "00:00:00:00:00:00"
+
+
+def test_mac_texts_match_format_mac() -> None:
+    rng = np.random.default_rng(5)
+    values = np.concatenate(
+        [
+            rng.integers(0, 2**63, 500, dtype=np.int64).astype(np.uint64) * np.uint64(2),
+            np.array([0, 1, 0xFFFFFFFFFFFF, 0xFFFF000000000001], dtype=np.uint64),
+        ]
+    )
+    assert _mac_texts(values) == [format_mac(int(v)) for v in values]
+    assert _mac_texts(np.zeros(0, np.uint64)) == []
 
 
 def test_builder_converts_every_kind() -> None:

@@ -53,6 +53,24 @@ def _format_ip(v4: bool, hi: int, lo: int) -> str:
     return socket.inet_ntop(socket.AF_INET6, hi.to_bytes(8, "big") + lo.to_bytes(8, "big"))
 
 
+_HEX = np.array([f"{i:02x}" for i in range(256)], dtype="S2").view(np.uint8).reshape(256, 2)
+_MAC_DIGITS = np.array([0, 1, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16]).reshape(6, 2)
+
+
+def _mac_texts(values: np.ndarray) -> list[str]:
+    """``aa:bb:cc:dd:ee:ff`` texts of 48-bit MACs held in integers (as :func:`format_mac`, for
+    a whole array at once)."""
+    octets = (
+        (np.asarray(values, dtype=np.uint64) & np.uint64(0xFFFFFFFFFFFF))
+        .astype(">u8")
+        .view(np.uint8)
+        .reshape(-1, 8)[:, 2:]
+    )
+    out = np.full((octets.shape[0], 17), ord(":"), dtype=np.uint8)
+    out[:, _MAC_DIGITS] = _HEX[octets]
+    return out.view("S17").ravel().astype("U17").tolist()  # type: ignore[no-any-return]
+
+
 def _factorize_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Codes of the distinct ``(a, b)`` pairs (hash based, linear), and each pair's parts."""
     ca, ua = pd.factorize(a)
@@ -121,8 +139,11 @@ class _CodedColumn:
         self.codes.append(-n - 1)  # n null rows, kept as a number (see _expand_codes)
         self.uniques.append(())
 
-    def finish(self) -> pd.Categorical:
-        """The column as a categorical of its text values."""
+    def finish(self, ip_texts: dict[tuple[int, int, int], str] | None = None) -> pd.Categorical:
+        """The column as a categorical of its text values.
+
+        ``ip_texts`` caches the text of each address already formatted (shared by the address
+        columns of one table, which hold mostly the same addresses)."""
         parts = [u for u in self.uniques if u and len(u[0])]
         offsets, total = [], 0
         for u in self.uniques:
@@ -140,17 +161,17 @@ class _CodedColumn:
             lo = np.concatenate([u[1] for u in parts])
             v4 = np.concatenate([u[2] for u in parts])
             gcodes, uh, ul, uv = _factorize_addresses(hi, lo, v4)
-            cats = [
-                _format_ip(bool(k), h, lo)
-                for k, h, lo in zip(uv.tolist(), uh.tolist(), ul.tolist(), strict=True)
-            ]
+            known = {} if ip_texts is None else ip_texts
+            cats = []
+            for key in zip(uv.tolist(), uh.tolist(), ul.tolist(), strict=True):
+                text = known.get(key)
+                if text is None:
+                    text = known[key] = _format_ip(bool(key[0]), key[1], key[2])
+                cats.append(text)
         else:
             values = np.concatenate([u[0] for u in parts])
             gcodes, uniq = pd.factorize(values)
-            if self.kind == "mac":
-                cats = [format_mac(v) for v in uniq.tolist()]
-            else:
-                cats = [str(v) for v in uniq]
+            cats = _mac_texts(uniq) if self.kind == "mac" else [str(v) for v in uniq]
         # Each part's codes into the unified categories; -1 (null) indexes the appended -1.
         # The codes are written in the narrowest type pandas keeps for this many categories,
         # so the categorical takes them as they are (no second, converted copy).
@@ -406,13 +427,16 @@ class TableBuilder:
             self._coded(name).add_null(n)
             return
         fam = family[valid]
+        # The address bytes as big-endian words (views of the rows, nothing copied): only the
+        # words of the valid rows are gathered, not their 16-byte rows.
+        rows = np.ascontiguousarray(addr)
         if (fam == 4).all():  # the common case of an IPv4 column: one factorization
-            v4addr = np.ascontiguousarray(addr[valid][:, :4]).view(">u4").ravel().astype(np.uint64)
+            v4addr = rows.view(">u4")[:, 0][valid].astype(np.uint64)
             codes, uniq = pd.factorize(v4addr)
             zeros = np.zeros(len(uniq), np.uint64)
             self._coded(name).add(codes, valid, (uniq, zeros, np.ones(len(uniq), np.int64)))
             return
-        words = np.ascontiguousarray(addr[valid]).view(">u8").astype(np.uint64)
+        words = rows.view(">u8")[valid].astype(np.uint64)
         v4 = fam == 4
         hi = np.where(v4, words[:, 0] >> np.uint64(32), words[:, 0])  # IPv4: only 4 bytes count
         lo = np.where(v4, np.uint64(0), words[:, 1])
@@ -436,7 +460,7 @@ class TableBuilder:
             # Number the texts in order of first appearance, as factorizing them would.
             order, used = pd.factorize(codes[valid])
             texts = np.asarray(values[1], dtype=object)[used]
-            if not pd.Index(texts).is_unique:  # equal texts under two codes: merge them
+            if len(set(texts.tolist())) < len(texts):  # equal texts under two codes: merge them
                 remap, texts = pd.factorize(texts)
                 order = remap[order]
             self._coded(name).add(order, valid, (np.asarray(texts, dtype=object),))
@@ -456,6 +480,7 @@ class TableBuilder:
         n = self._n
         cols, self._cols = self._cols, None
         data: dict[str, object] = {}
+        ip_texts: dict[tuple[int, int, int], str] = {}
         for col in COLUMNS:
             acc = cols.pop(col.name)
             if col.name == "frame_no":
@@ -480,7 +505,7 @@ class TableBuilder:
                 data[col.name] = acc.array(col.dtype)
             else:
                 assert acc is not None, col.name  # only the record columns above have none
-                data[col.name] = acc.finish()
+                data[col.name] = acc.finish(ip_texts)
             del acc
         self._ts = []
         df = pd.DataFrame(data, index=pd.RangeIndex(n), copy=False)

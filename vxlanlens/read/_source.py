@@ -65,6 +65,12 @@ class _CountingReader(io.RawIOBase):
             view[:n] = self._prefix[:n]
             self._prefix = self._prefix[n:]
             return n
+        into = getattr(self._raw, "readinto", None)
+        if into is not None:  # straight into the caller's buffer, no intermediate bytes
+            got = into(view)
+            n = int(got or 0)
+            self.count += n
+            return n
         data = self._raw.read(len(view))
         if not data:
             return 0
@@ -168,6 +174,39 @@ class Source:
             want -= len(data)
         out = parts[0] if len(parts) == 1 else b"".join(parts)
         self.offset += len(out)
+        return out
+
+    def read_after(self, head: bytes | bytearray, n: int) -> bytes | bytearray:
+        """``head`` followed by the next ``n`` bytes (fewer only at the end of the data).
+
+        Uncompressed data is read straight into one new buffer after ``head`` (a
+        ``bytearray``): the chunk is copied once, from the file, instead of once into a
+        ``bytes`` and again when joined to ``head``.
+        """
+        if self._stream is not self._counter or self._eof or n <= 0:
+            return head + self.read(n)
+        out = bytearray(len(head) + n)
+        out[: len(head)] = head
+        view = memoryview(out)
+        at = len(head)
+        try:
+            while at < len(out):
+                got = self._counter.readinto(view[at:])
+                if not got:
+                    self._eof = True
+                    break
+                at += got
+        except OSError as exc:
+            raise CaptureError(
+                f"the file data cannot be read: {_one_line(exc)} (after "
+                f"{self.offset + at - len(head)} bytes of data)",
+                path=self.path,
+            ) from exc
+        finally:
+            view.release()
+        self.offset += at - len(head)
+        if at < len(out):
+            del out[at:]
         return out
 
     def close(self) -> None:

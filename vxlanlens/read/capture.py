@@ -183,11 +183,11 @@ class CaptureReader:
                 where="byte 0",
             )
         self._parser = parser
-        self._buf = head
+        self._buf: bytes | bytearray = head
         self._pos = parser.start
         self._base = self._shift
         self._eof = len(head) < head_size
-        self._pending: list[tuple[Columns, bytes, int, int]] = []
+        self._pending: list[tuple[Columns, bytes | bytearray, int, int]] = []
         self._need = 0
         self._step()
 
@@ -248,13 +248,14 @@ class CaptureReader:
             return False
         have = len(self._buf) - self._pos
         want = max(self._chunk, self._need - have)
-        data = self._source.read(want)
-        if len(data) < want:
+        buf = self._source.read_after(self._buf[self._pos :], want)
+        got = len(buf) - have
+        if got < want:
             self._eof = True
-        if not data:
+        if not got:
             return False
         self._base += self._pos
-        self._buf = self._buf[self._pos :] + data
+        self._buf = buf
         self._pos = 0
         return True
 

@@ -109,7 +109,7 @@ class PcapParser:
     """Offset of the first record in the decompressed stream."""
 
     def parse(
-        self, buf: bytes, pos: int, base: int, frames_before: int
+        self, buf: bytes | bytearray, pos: int, base: int, frames_before: int
     ) -> tuple[Columns | None, int, int]:
         """Parse the complete records in ``buf[pos:]``.
 
@@ -140,7 +140,9 @@ class PcapParser:
             return None, pos, need
         return self._columns(buf, offs, base, frames_before), pos, need
 
-    def _columns(self, buf: bytes, offs: list[int], base: int, frames_before: int) -> Columns:
+    def _columns(
+        self, buf: bytes | bytearray, offs: list[int], base: int, frames_before: int
+    ) -> Columns:
         o = np.array(offs, dtype=np.int64)
         # The 32-bit word starting at every byte of the buffer (a view, nothing copied): each
         # header field is then one gather at the record offsets.
@@ -163,7 +165,7 @@ class PcapParser:
             interface=np.full(n, -1, dtype=np.int64),
         )
 
-    def _bad(self, buf: bytes, pos: int, base: int, frame: int) -> None:
+    def _bad(self, buf: bytes | bytearray, pos: int, base: int, frame: int) -> None:
         incl, orig = struct.unpack_from(self.header.endian + "II", buf, pos + 8)
         where = f"byte {base + pos}"
         if incl > self._limit:
@@ -182,7 +184,9 @@ class PcapParser:
             )
         raise AssertionError(f"record {frame} flagged but passes every check")  # pragma: no cover
 
-    def describe_partial(self, buf: bytes, pos: int, base: int, frames_before: int) -> str:
+    def describe_partial(
+        self, buf: bytes | bytearray, pos: int, base: int, frames_before: int
+    ) -> str:
         """Warning text for a stream that ends inside the record starting at ``buf[pos]``."""
         have = len(buf) - pos
         frame = frames_before + 1

@@ -160,7 +160,7 @@ class PcapngParser:
         self._shb(head, 0, 0, blen)
         return blen
 
-    def _bom(self, buf: bytes, pos: int, base: int) -> str:
+    def _bom(self, buf: bytes | bytearray, pos: int, base: int) -> str:
         bom = buf[pos + 8 : pos + 12]
         if bom == _BOM_LE:
             return "<"
@@ -173,7 +173,7 @@ class PcapngParser:
             where=f"byte {base + pos + 8}",
         )
 
-    def _shb(self, buf: bytes, pos: int, base: int, blen: int) -> None:
+    def _shb(self, buf: bytes | bytearray, pos: int, base: int, blen: int) -> None:
         endian = self._bom(buf, pos, base)
         self._check_trailer(buf, pos, base, SHB, blen, endian)
         vmaj, vmin = struct.unpack_from(endian + "HH", buf, pos + 12)
@@ -210,7 +210,7 @@ class PcapngParser:
             )
 
     def _check_trailer(
-        self, buf: bytes, pos: int, base: int, btype: int, blen: int, endian: str
+        self, buf: bytes | bytearray, pos: int, base: int, btype: int, blen: int, endian: str
     ) -> None:
         trailer = struct.unpack_from(endian + "I", buf, pos + blen - 4)[0]
         if trailer != blen:
@@ -223,7 +223,14 @@ class PcapngParser:
             )
 
     def _options(
-        self, buf: bytes, start: int, end: int, endian: str, btype: int, pos: int, base: int
+        self,
+        buf: bytes | bytearray,
+        start: int,
+        end: int,
+        endian: str,
+        btype: int,
+        pos: int,
+        base: int,
     ) -> Iterator[tuple[int, bytes, int]]:
         """Yield (code, value, offset) for each option in ``buf[start:end]``; check lengths."""
         hdr = struct.Struct(endian + "HH").unpack_from
@@ -241,7 +248,7 @@ class PcapngParser:
                     path=self.path,
                     where=f"byte {base + pos}",
                 )
-            yield code, buf[p + 4 : stop], p
+            yield code, bytes(buf[p + 4 : stop]), p
             p = stop + (-olen % 4)
         if p < end:
             raise CaptureError(
@@ -252,7 +259,7 @@ class PcapngParser:
             )
 
     # ------------------------------------------------------------------ interfaces
-    def _idb(self, buf: bytes, pos: int, base: int, blen: int) -> None:
+    def _idb(self, buf: bytes | bytearray, pos: int, base: int, blen: int) -> None:
         sec = self._section
         assert sec is not None
         e = sec.endian
@@ -305,7 +312,7 @@ class PcapngParser:
 
     # ------------------------------------------------------------------ the walk
     def parse(
-        self, buf: bytes, pos: int, base: int, frames_before: int
+        self, buf: bytes | bytearray, pos: int, base: int, frames_before: int
     ) -> tuple[Columns | None, int, int]:
         """Parse the complete blocks in ``buf[pos:]``.
 
@@ -373,7 +380,7 @@ class PcapngParser:
         return self._columns(buf, offs, special, segments, base, frames_before), pos, need
 
     def _slow_packet(
-        self, buf: bytes, pos: int, base: int, blen: int, btype: int, frame: int
+        self, buf: bytes | bytearray, pos: int, base: int, blen: int, btype: int, frame: int
     ) -> tuple[int, int, int, int, int, str | None]:
         """(data offset, cap_len, wire_len, ts_ns or -1 for "none", interface, comment)."""
         sec = self._section
@@ -454,7 +461,7 @@ class PcapngParser:
             )
 
     def _comment(
-        self, buf: bytes, start: int, end: int, e: str, btype: int, pos: int, base: int
+        self, buf: bytes | bytearray, start: int, end: int, e: str, btype: int, pos: int, base: int
     ) -> str | None:
         texts = [
             _text(val)
@@ -465,7 +472,7 @@ class PcapngParser:
 
     def _columns(
         self,
-        buf: bytes,
+        buf: bytes | bytearray,
         offs: list[int],
         special: dict[int, tuple[int, int, int, int, int, str | None]],
         segments: list[tuple[int, _Section, int]],
@@ -520,7 +527,7 @@ class PcapngParser:
 
     def _epb_rows(
         self,
-        buf: bytes,
+        buf: bytes | bytearray,
         u8: np.ndarray,
         o: np.ndarray,
         rows: np.ndarray,
@@ -600,7 +607,7 @@ class PcapngParser:
                 comments[int(rows[k])] = comment
 
     def _epb_error(
-        self, buf: bytes, pos: int, base: int, frame: int, sec: _Section, n_local: int
+        self, buf: bytes | bytearray, pos: int, base: int, frame: int, sec: _Section, n_local: int
     ) -> None:
         e = sec.endian
         where = f"byte {base + pos}"
@@ -626,7 +633,9 @@ class PcapngParser:
                 f"(tshark shows none); each was given the timestamp of the packet before it"
             )
 
-    def describe_partial(self, buf: bytes, pos: int, base: int, frames_before: int) -> str:
+    def describe_partial(
+        self, buf: bytes | bytearray, pos: int, base: int, frames_before: int
+    ) -> str:
         """Warning text for a stream that ends inside the block starting at ``buf[pos]``."""
         have = len(buf) - pos
         sec = self._section
