@@ -17,6 +17,11 @@ def na(value: object) -> bool:
     """True for pandas/NumPy nulls and None."""
     if value is None:
         return True
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:
+        return False  # the common cases, without pandas' dispatch (pd.isna gives False)
+    if kind is float:
+        return value != value  # NaN only (as pd.isna)
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
