@@ -155,16 +155,25 @@ class Capture:
         return find_journeys(self.packets)
 
     def report(
-        self, fmt: str = "md", *, explanation: Explanation | None = None, command: str | None = None
+        self,
+        fmt: str = "md",
+        *,
+        explanation: Explanation | None = None,
+        command: str | None = None,
+        max_paths: int | None = None,
     ) -> str:
-        """The explanation rendered as ``text``, ``md`` (Markdown for a ticket) or ``json``."""
+        """The explanation rendered as ``text``, ``md`` (Markdown for a ticket) or ``json``.
+        ``max_paths`` bounds the paths the text shows one by one (default 20; beyond it they
+        are grouped by flow); the other formats give every path."""
         exp = explanation if explanation is not None else self.explain()
         if fmt == "json":
             return json.dumps(exp.to_dict(), indent=2, default=str) + "\n"
         if fmt == "md":
             return explanation_markdown(exp, self._meta(command))
         if fmt == "text":
-            return explanation_text(exp)
+            if max_paths is None:
+                return explanation_text(exp)
+            return explanation_text(exp, max_paths=max_paths)
         if fmt == "html":
             from .report.html import explanation_html  # draws with matplotlib
 
