@@ -171,10 +171,13 @@ def _flows(ctx: Context) -> list[Flow]:
         t = ts_ns[pos] / 1e9
         return t - off if off is not None else t
 
+    firsts = ctx.first_observations(
+        [None if c is None else str(c) for c in req_cap],
+        [None if f is None else int(f) for f in req_frame],
+    )
+
     def canonical(pos: int) -> tuple[str, int] | None:
-        if req_cap[pos] is None:
-            return None
-        return ctx.journey_frames(req_cap[pos], req_frame[pos])[0]
+        return firsts[pos]
 
     # requests quoted by an ICMP error: answered, by an error
     errors: dict[tuple[str, int], int] = {}

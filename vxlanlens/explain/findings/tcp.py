@@ -155,10 +155,9 @@ def _tcp(ctx: Context) -> pd.DataFrame:
         + "/"
         + tcp["outer_dst_ip"].astype(str)
     )
-    out["packet"] = [
-        ctx.journey_frames(c, f)[0]
-        for c, f in zip(out["capture"].tolist(), out["frame_no"].tolist(), strict=True)
-    ]
+    out["packet"] = ctx.first_observations(
+        out["capture"].tolist(), out["frame_no"].to_numpy(dtype=np.int64).tolist()
+    )
     return out
 
 
