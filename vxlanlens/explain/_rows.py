@@ -205,9 +205,21 @@ class FrameIndex:
         """The rows of many frames (``-1`` where a frame is not in the table or either part is
         None)."""
         out = np.full(len(frames), -1, dtype=np.int64)
-        for k, (c, f) in enumerate(zip(captures, frames, strict=True)):
-            if c is not None and f is not None:
-                at = self.get(str(c), int(f))
-                if at is not None:
-                    out[k] = at
+        if not len(frames):
+            return out
+        known = [c is not None and f is not None for c, f in zip(captures, frames, strict=True)]
+        caps = pd.Series([str(c) if ok else None for c, ok in zip(captures, known, strict=True)])
+        nums = np.array(
+            [int(f) if ok else -1 for f, ok in zip(frames, known, strict=True)], dtype=np.int64
+        )
+        for name, at in caps.groupby(caps, sort=False).indices.items():
+            arr = self._arrays.get(str(name))
+            if arr is not None:
+                f = nums[at]
+                inside = (f >= 0) & (f < len(arr))
+                out[at[inside]] = arr[f[inside]]
+                continue
+            d = self._dicts.get(str(name))
+            if d is not None:
+                out[at] = [d.get(int(f), -1) for f in nums[at]]
         return out

@@ -147,24 +147,31 @@ def _inner_mac_patterns(tun: pd.DataFrame, obs: Observations) -> None:
     # one row per distinct (MACs, outer addresses): the first in capture order, as the loop
     # below keeps (a capture of a million tunnelled frames has a handful of these)
     t = t.drop_duplicates(subset=["src_mac", "dst_mac", "outer_src_ip", "outer_dst_ip"])
+    src, dst, outer_src, outer_dst = (
+        t[c].astype(object).tolist() for c in ("src_mac", "dst_mac", "outer_src_ip", "outer_dst_ip")
+    )
     first: dict[tuple[str, str], int] = {}  # MAC pair -> position of its first row
     dirs: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    for k, (s, d, a, b) in enumerate(
-        zip(
-            t["src_mac"].astype(object),
-            t["dst_mac"].astype(object),
-            t["outer_src_ip"].astype(object),
-            t["outer_dst_ip"].astype(object),
-            strict=True,
-        )
+    pairs = zip(src, dst, strict=True)
+    for k, (pair, ends) in enumerate(
+        zip(pairs, zip(outer_src, outer_dst, strict=True), strict=True)
     ):
-        first.setdefault((s, d), k)
-        dirs.setdefault((a, b), set()).add((s, d))
+        first.setdefault(pair, k)
+        macs = dirs.get(ends)
+        if macs is None:
+            macs = dirs[ends] = set()
+        macs.add(pair)
     caps, frames = t["capture"].astype(object).to_numpy(), t["frame_no"].to_numpy()
-    pairs = {pair: f"{caps[k]}#{int(frames[k])}" for pair, k in first.items()}
-    for (s, d), where in pairs.items():
-        if s != d and (d, s) in pairs and len(obs.swapped_inner_macs) < _MAX_EVIDENCE:
-            obs.swapped_inner_macs.append(where)
+
+    def where(pair: tuple[str, str]) -> str:
+        k = first[pair]
+        return f"{caps[k]}#{int(frames[k])}"
+
+    for s, d in first:
+        if len(obs.swapped_inner_macs) >= _MAX_EVIDENCE:
+            break
+        if s != d and (d, s) in first:
+            obs.swapped_inner_macs.append(where((s, d)))
     for (a, b), macs in dirs.items():
         back = dirs.get((b, a))
         if not back or a >= b:
@@ -173,4 +180,4 @@ def _inner_mac_patterns(tun: pd.DataFrame, obs: Observations) -> None:
         if not macs & swapped:
             for pair in list(macs)[:1] + list(back)[:1]:
                 if len(obs.per_sender_inner_macs) < _MAX_EVIDENCE:
-                    obs.per_sender_inner_macs.append(pairs[pair])
+                    obs.per_sender_inner_macs.append(where(pair))
