@@ -22,6 +22,7 @@ from .engines import decoder_for
 from .errors import CaptureError, RenderError, TopologyError
 from .exchanges import exchanges as pair_exchanges
 from .exchanges import journeys as find_journeys
+from .exchanges.journeys import journey_index
 from .explain import Explanation, explain
 from .parallel import default_workers, read_split, splittable
 from .read import open_capture, parse_capture_arg
@@ -154,6 +155,13 @@ class Capture:
         """The same packet seen at several capture points, one row per observation."""
         return find_journeys(self.packets)
 
+    @cached_property
+    def _journey_index(self) -> pd.DataFrame:
+        """What explain needs of the journeys (their rows, without the descriptive columns),
+        when :attr:`journeys` was not asked for."""
+        hit = self.__dict__.get("journeys")
+        return hit if hit is not None else journey_index(self.packets)
+
     def report(
         self,
         fmt: str = "md",
@@ -212,7 +220,7 @@ class Capture:
             self.annotated,
             self.topology,
             self.exchanges,
-            self.journeys,
+            self._journey_index,
             captures=[
                 {
                     "label": s.label,
