@@ -175,6 +175,11 @@ class Context:
             self._index_journeys()
             assert self._journey_pos is not None
         pos, obs, start = self._journey_pos, self._journey_obs, self._journey_start
+        if not pos:  # no packet seen twice: each frame is its own first observation
+            return [
+                None if c is None or f is None else (c, f)
+                for c, f in zip(captures, frames, strict=True)
+            ]
         out: list[tuple[str, int] | None] = []
         for c, f in zip(captures, frames, strict=True):
             if c is None or f is None:

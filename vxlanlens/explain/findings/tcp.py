@@ -24,15 +24,35 @@ TCP_SYN = 0x02
 
 
 def _point_of(p: pd.DataFrame) -> pd.Series:
-    """Observation point of each row: the capture, plus the interface or ifindex when known."""
+    """Observation point of each row: the capture, plus the interface or ifindex when known
+    (text made once per distinct capture, interface and ifindex)."""
     cap = p["capture"].astype(str)
     iface = p["interface"].astype(object).where(p["interface"].notna(), None)
     ifx = p["ifindex"].astype(object).where(p["ifindex"].notna(), None)
-    extra = [
-        f"/{i}" if i is not None else (f"/if{x}" if x is not None else "")
-        for i, x in zip(iface.tolist(), ifx.tolist(), strict=True)
-    ]
-    return cap + pd.Series(extra, index=p.index, dtype=object)
+    return _per_distinct(
+        [cap, iface, ifx],
+        lambda c, i, x: c + (f"/{i}" if i is not None else (f"/if{x}" if x is not None else "")),
+    )
+
+
+def _per_distinct(columns: list[pd.Series], text: Any) -> pd.Series:
+    """``text(*values)`` of each row's values of ``columns`` (None for nulls), computed once
+    per distinct combination, on the values of the combination's first row (an object
+    column)."""
+    values = [c.to_numpy(dtype=object) for c in columns]
+    combined = np.zeros(len(values[0]), dtype=np.int64)
+    for v in values:
+        codes, uniques = pd.factorize(v, use_na_sentinel=True)
+        combined = combined * (len(uniques) + 1) + (codes + 1)
+    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    names = np.array(
+        [text(*(_none(v[k]) for v in values)) for k in first.tolist()] or [""], dtype=object
+    )
+    return pd.Series(names[inverse.reshape(-1)], index=columns[0].index, dtype=object)
+
+
+def _none(value: object) -> object:
+    return None if value is None or (isinstance(value, float) and value != value) else value
 
 
 def _conn_key(src: str, sport: int, dst: str, dport: int) -> tuple[str, int, str, int]:
@@ -148,12 +168,13 @@ def _tcp(ctx: Context) -> pd.DataFrame:
     out["point"] = _point_of(tcp)
     # copies of one packet in several tunnels (a mirror session sending it in several VNIs) are
     # copies, not retransmissions: a sender's retransmission keeps its tunnel and VNI
-    out["carrier"] = (
-        tcp["vni"].astype("Int64").astype(str)
-        + "/"
-        + tcp["outer_src_ip"].astype(str)
-        + "/"
-        + tcp["outer_dst_ip"].astype(str)
+    out["carrier"] = _per_distinct(
+        [
+            tcp["vni"].astype("Int64").astype(str),
+            tcp["outer_src_ip"].astype(str),
+            tcp["outer_dst_ip"].astype(str),
+        ],
+        lambda v, a, b: f"{v}/{a}/{b}",
     )
     out["packet"] = ctx.first_observations(
         out["capture"].tolist(), out["frame_no"].to_numpy(dtype=np.int64).tolist()
