@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..errors import VxlanlensError
 from ..proto import ArpOp, ICMPType, ICMPv6Type, IPProto, TcpFlag
-from ._prep import Prepared, check_positive, check_table, key_hash, nullable, texts
+from ._prep import Prepared, check_positive, check_table, key_hash, nullable, sorted_unique, texts
 from .columns import CLOCK_COLUMNS, JOURNEY_COLUMNS
 
 __all__ = ["clock_offsets", "journey_index", "journeys"]
@@ -88,7 +88,7 @@ def _offsets(
     p: Prepared, rows: np.ndarray, fp: np.ndarray, reference: str | None
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The clock-offsets table and the offset in ns per capture code (NaN when unknown)."""
-    present = np.unique(p.cap[p.cap >= 0])
+    present = sorted_unique(p.cap[p.cap >= 0])
     names = p.capture_names
     ref = _reference(names, present, int(p.cap[0]) if p.n else -1, reference)
     matched = _matched(p, rows, fp) if len(present) > 1 else None
@@ -383,7 +383,7 @@ def _journey_starts(
     csize = np.diff(np.r_[cstarts, n])
     # distinct points per cluster: distinct (cluster, point) pairs, as one integer each
     width = int(point.max()) + 1 if n else 1
-    pairs = np.unique(cl * width + point)
+    pairs = sorted_unique(cl * width + point)
     distinct = np.bincount(pairs // width, minlength=len(cstarts))
     single = distinct == 1
     start |= single[cl]  # one point only: each sighting is its own packet
