@@ -35,15 +35,23 @@ def _point_of(p: pd.DataFrame) -> pd.Series:
     )
 
 
-def _per_distinct(columns: list[pd.Series], text: Any) -> pd.Series:
-    """``text(*values)`` of each row's values of ``columns`` (None for nulls), computed once
-    per distinct combination, on the values of the combination's first row (an object
-    column)."""
+def _combination(columns: list[pd.Series]) -> tuple[list[np.ndarray], np.ndarray]:
+    """The columns' values (object arrays) and one integer per row naming the combination of
+    its values (equal integers, equal values; nulls equal each other)."""
     values = [c.to_numpy(dtype=object) for c in columns]
     combined = np.zeros(len(values[0]), dtype=np.int64)
     for v in values:
         codes, uniques = pd.factorize(v, use_na_sentinel=True)
-        combined = combined * (len(uniques) + 1) + (codes + 1)
+        # renumbered after each column: the integers stay below the number of rows
+        combined = pd.factorize(combined * (len(uniques) + 1) + (codes + 1))[0]
+    return values, combined.astype(np.int64)
+
+
+def _per_distinct(columns: list[pd.Series], text: Any) -> pd.Series:
+    """``text(*values)`` of each row's values of ``columns`` (None for nulls), computed once
+    per distinct combination, on the values of the combination's first row (an object
+    column)."""
+    values, combined = _combination(columns)
     _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
     names = np.array(
         [text(*(_none(v[k]) for v in values)) for k in first.tolist()] or [""], dtype=object
@@ -168,14 +176,10 @@ def _tcp(ctx: Context) -> pd.DataFrame:
     out["point"] = _point_of(tcp)
     # copies of one packet in several tunnels (a mirror session sending it in several VNIs) are
     # copies, not retransmissions: a sender's retransmission keeps its tunnel and VNI
-    out["carrier"] = _per_distinct(
-        [
-            tcp["vni"].astype("Int64").astype(str),
-            tcp["outer_src_ip"].astype(str),
-            tcp["outer_dst_ip"].astype(str),
-        ],
-        lambda v, a, b: f"{v}/{a}/{b}",
-    )
+    # (only compared: one integer per distinct VNI and outer addresses, nulls alike)
+    out["carrier"] = _combination(
+        [tcp["vni"].astype("Int64"), tcp["outer_src_ip"], tcp["outer_dst_ip"]]
+    )[1]
     out["packet"] = ctx.first_observations(
         out["capture"].tolist(), out["frame_no"].to_numpy(dtype=np.int64).tolist()
     )
