@@ -12,7 +12,7 @@ from ..context import Context, Row, na, vals
 from ..model import Evidence, Finding
 from ._registry import FindingSpec, detector
 from ._requests import Exchange, Flow, clock_offsets_by_capture, corrected, flows, runs, seq_text
-from ._util import MAX_EVIDENCE, MAX_PER_KIND, _dedup, _more, _route_gateways
+from ._util import MAX_EVIDENCE, MAX_PER_KIND, _dedup, _Lists, _more, _route_gateways
 from ._visibility import blind_points
 
 UNANSWERED_IDS = {
@@ -51,12 +51,7 @@ class _Flows:
         ex = ctx.exchanges
         self.ctx = ctx
         self.ex = ex
-        self.cols = {
-            c: ex[c].tolist()
-            for c in ("key", "request_capture", "request_frame", "reply_capture", "reply_frame",
-                      "requester_ip", "requester_mac", "responder_ip", "responder_mac", "ts",
-                      "latency_s", "answer", "icmp_type", "icmp_code", "ip_version", "kind")
-        }  # fmt: skip
+        self.cols = _Lists(ex)
         self.offsets = clock_offsets_by_capture(ctx)
 
     def get(self, column: str, pos: int) -> Any:
@@ -181,7 +176,8 @@ ARP_REASON = (
 def unanswered(ctx: Context) -> list[Finding]:
     """Requests nobody answered (one finding per flow, with where the last one was last seen),
     and flows whose requests went unanswered for a while and were answered later."""
-    fl = flows(ctx)
+    # only flows with an unanswered request can make a finding here
+    fl = [f for f in flows(ctx) if any(x.outcome == "unanswered" for x in f.exchanges)]
     if not fl:
         return []
     view = _Flows(ctx)
