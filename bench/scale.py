@@ -22,6 +22,7 @@ OUT = HERE / "out"
 
 __all__ = [
     "explain_compare",
+    "explain_phases",
     "explain_run",
     "pcapng_copy",
     "repeated_zstd",
@@ -127,6 +128,72 @@ def explain_compare(paths: dict[int, Path], baseline: Path, rounds: int) -> list
         )
     lines += ["", f"Load after: {load()}.", ""]
     return lines
+
+
+_EXPLAIN_PHASES = r"""
+import gc, json, resource, sys, time
+t = time.process_time
+t0 = t()
+import vxlanlens
+from vxlanlens.explain.context import Context
+from vxlanlens.explain.findings import DETECTORS
+from vxlanlens.explain.paths import build_paths
+from vxlanlens.overlays import recognise
+phases = [("imports", t() - t0)]
+a = t(); cap = vxlanlens.read([sys.argv[1]]); phases.append(("reading (this process)", t() - a))
+gc.disable()  # as Capture.explain does
+for name, attr in (("topology inference", "inferred_topology"), ("annotation", "annotated"),
+                   ("pairing exchanges", "exchanges"), ("journeys (explain's index)", "_journey_index")):
+    a = t(); getattr(cap, attr); phases.append((name, t() - a))
+a = t(); overlay = recognise(cap.annotated, cap.topology, cap.exchanges)
+phases.append(("overlay recognition", t() - a))
+a = t()
+ctx = Context(packets=cap.annotated, topology=cap.topology, exchanges=cap.exchanges,
+              journeys=cap._journey_index, loaded=False, overlay=overlay)
+phases.append(("context", t() - a))
+a = t(); build_paths(ctx); phases.append(("paths", t() - a))
+detectors = []
+a = t()
+for d in DETECTORS:
+    b = t(); d(ctx); detectors.append((d.name, t() - b))
+phases.append(("findings", t() - a))
+a = t(); exp = cap.explain(); phases.append(("explain() as a whole: recognition, context, paths and findings once more, the summary and counts", t() - a))
+a = t(); cap.report("text", explanation=exp); phases.append(("text", t() - a))
+a = t(); cap.report("json", explanation=exp); phases.append(("JSON", t() - a))
+print(json.dumps({"phases": phases, "detectors": sorted(detectors, key=lambda x: -x[1]),
+                  "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
+def explain_phases(path: Path) -> list[str]:
+    """Markdown of where ``explain``'s CPU time goes on ``path``: each stage timed in a fresh
+    process with ``time.process_time`` (one run; the reading workers' time is not counted)."""
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-c", _EXPLAIN_PHASES, str(path.resolve())],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    lines = done.stdout.strip().splitlines()
+    if done.returncode or not lines:
+        return [f"(phase timing failed: {(done.stderr.strip().splitlines() or ['?'])[-1]})", ""]
+    r = json.loads(lines[-1])
+    out = [
+        f"Where `explain`'s CPU time goes ({path.name}; process CPU seconds of each stage, one "
+        f"run in a fresh process, load {load()}):",
+        "",
+        "| stage | CPU s |",
+        "|---|---|",
+        *[f"| {name} | {sec:.2f} |" for name, sec in r["phases"]],
+        "",
+        "Costliest detectors: "
+        + ", ".join(f"`{name}` {sec:.2f} s" for name, sec in r["detectors"][:8])
+        + ".",
+        "",
+    ]
+    return out
 
 
 def repeated_zstd(path: Path, copies: int) -> tuple[Path, int]:
@@ -403,6 +470,7 @@ def sections(
                 f"{table} | {int(r.get('text_bytes', 0)) / 1024:.0f} KiB |"  # type: ignore[call-overload]
             )
         lines.append("")
+        lines += explain_phases(capture_for(explain_frames[0]))  # type: ignore[operator]
     if stream_copies:
         say(f"streaming {stream_copies} copies ...")  # type: ignore[operator]
         zst, total = repeated_zstd(path, stream_copies)
