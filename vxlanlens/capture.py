@@ -6,6 +6,7 @@ import gc
 import hashlib
 import json
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -216,6 +217,12 @@ class Capture:
         return exp
 
     def _explain(self, cni: str | None) -> Explanation:
+        # each stage's scratch arrays handed back before the next one allocates its own
+        _trim_heap()
+        for stage in ("topology", "annotated", "exchanges", "_journey_index"):
+            if stage not in self.__dict__:
+                getattr(self, stage)
+                _trim_heap()
         return explain(
             self.annotated,
             self.topology,
@@ -234,6 +241,28 @@ class Capture:
             loaded=self.loaded_topology is not None and not self.loaded_topology.is_empty(),
             cni=cni,
         )
+
+
+def _trim_heap() -> None:
+    """Give the C heap's free memory back to the system (glibc's ``malloc_trim``; nothing
+    elsewhere). Freed scratch arrays of a stage otherwise stay in the process's resident set,
+    so the next stage's peak starts from the last one's; Dask's workers trim the same way."""
+    global _MALLOC_TRIM
+    if _MALLOC_TRIM is None:
+        _MALLOC_TRIM = False
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                _MALLOC_TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+            except (OSError, AttributeError):
+                pass
+    if _MALLOC_TRIM:
+        _MALLOC_TRIM(0)
+
+
+_MALLOC_TRIM: Any = None
+"""glibc's ``malloc_trim`` once looked up (False when there is none)."""
 
 
 @contextmanager
