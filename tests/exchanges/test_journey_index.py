@@ -45,3 +45,16 @@ def test_explain_without_journeys_asked_for_is_the_same() -> None:
     cap = vxlanlens.read(paths)
     assert len(cap.journeys)  # the full table first: explain uses it
     assert cap.explain().to_dict() == slim
+
+
+def test_key_hash_is_pandas_row_hash() -> None:
+    import numpy as np
+
+    from vxlanlens.exchanges._prep import key_hash
+
+    rng = np.random.default_rng(5)
+    cols = [rng.integers(-1, 1 << 40, 1000) for _ in range(4)]
+    frame = pd.DataFrame({f"k{i}": c for i, c in enumerate(cols)})
+    expected = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
+    assert (key_hash(cols) == expected).all()
+    assert key_hash(cols[:1]).dtype == np.uint64

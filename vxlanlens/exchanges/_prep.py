@@ -225,9 +225,30 @@ class Prepared:
 
 
 def key_hash(columns: Sequence[np.ndarray]) -> np.ndarray:
-    """One ``uint64`` per row combining the ``int64`` arrays ``columns`` (same on both sides)."""
-    frame = pd.DataFrame({f"k{i}": np.asarray(c, dtype=np.int64) for i, c in enumerate(columns)})
+    """One ``uint64`` per row combining the ``int64`` arrays ``columns`` (same on both sides):
+    ``pd.util.hash_pandas_object`` of a DataFrame of them (``index=False``), computed column by
+    column without building the DataFrame (which copied every column into one block)."""
+    cols = [np.asarray(c, dtype=np.int64) for c in columns]
+    combine = _combine_hash_arrays()
+    if combine is not None and cols:
+        hashes = (pd.util.hash_array(c) for c in cols)
+        try:
+            return np.asarray(combine(hashes, len(cols), len(cols[0])), dtype=np.uint64)
+        except TypeError:  # an older pandas: (arrays, num_items)
+            hashes = (pd.util.hash_array(c) for c in cols)
+            return np.asarray(combine(hashes, len(cols)), dtype=np.uint64)
+    frame = pd.DataFrame({f"k{i}": c for i, c in enumerate(cols)})
     return pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
+
+
+def _combine_hash_arrays() -> Callable[..., np.ndarray] | None:
+    """pandas' own combination of per-column hashes (what ``hash_pandas_object`` uses), or
+    None when this pandas does not have it where it is looked for."""
+    try:
+        from pandas.core.util.hashing import combine_hash_arrays
+    except ImportError:
+        return None
+    return combine_hash_arrays  # type: ignore[no-any-return]
 
 
 def nullable(values: np.ndarray, dtype: str) -> pd.api.extensions.ExtensionArray:
