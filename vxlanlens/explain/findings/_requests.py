@@ -22,7 +22,7 @@ from ...proto import ExchangeKind, ExchangeStatus
 from .._rows import as_text
 from ..context import Context, na, vals
 
-__all__ = ["Exchange", "Flow", "clock_offsets_by_capture", "corrected", "flows"]
+__all__ = ["Exchange", "Flow", "any_row", "clock_offsets_by_capture", "corrected", "flows"]
 
 REQUEST_KINDS = (ExchangeKind.ND, ExchangeKind.ARP, ExchangeKind.ECHO, ExchangeKind.TCP)
 """Kinds whose exchanges are a request waiting for an answer."""
@@ -102,6 +102,18 @@ def corrected(ts: object, capture: object, offsets: dict[str, float | None]) -> 
     t = pd.Timestamp(ts).value / 1e9  # type: ignore[arg-type]
     off = offsets.get(str(capture))
     return t - off if off is not None else t
+
+
+def any_row(ctx: Context, **equal: str) -> bool:
+    """Whether some row of the exchanges table has every given column equal to the given text
+    (a cheap test before :func:`flows` are built)."""
+    ex = ctx.exchanges
+    if ex.empty or any(c not in ex for c in equal):
+        return False
+    mask = np.ones(len(ex), dtype=bool)
+    for column, value in equal.items():
+        mask &= (ex[column] == value).fillna(False).to_numpy(dtype=bool)
+    return bool(mask.any())
 
 
 _CACHE: dict[int, tuple[weakref.ref, list[Flow]]] = {}

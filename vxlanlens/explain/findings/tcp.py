@@ -16,7 +16,7 @@ from ...proto import ExchangeKind, Severity
 from ..context import Context, na
 from ..model import Evidence, Finding
 from ._registry import FindingSpec, detector
-from ._requests import flows
+from ._requests import any_row, flows
 from ._util import MAX_EVIDENCE, MAX_PER_KIND, _dedup, _more
 
 TCP_RST = 0x04
@@ -82,6 +82,8 @@ def connection_refused(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     ex = ctx.exchanges
     refused = []
+    if not any_row(ctx, answer="rst"):
+        return out  # no SYN was answered by a reset
     for flow in flows(ctx):
         if flow.kind != ExchangeKind.TCP:
             continue
