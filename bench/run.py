@@ -469,6 +469,12 @@ def main(argv: list[str] | None = None) -> int:
         help="folder with an older vxlanlens package: interleaved before/after reads",
     )
     parser.add_argument("--rounds", type=int, default=3, help="rounds of --baseline runs")
+    parser.add_argument(
+        "--explain-rounds",
+        type=int,
+        default=2,
+        help="rounds of --baseline explain runs per --explain-frames size (0: none)",
+    )
     parser.add_argument("--worker", nargs=2, metavar=("TOOL", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -531,7 +537,21 @@ def main(argv: list[str] | None = None) -> int:
         log=lambda msg: print(msg, file=sys.stderr),
     )
     if args.baseline is not None:
-        extra = ["## Before / after", "", *scale.compare(path, args.baseline, args.rounds), *extra]
+        explain_sizes = [int(x) for x in args.explain_frames.split(",") if x]
+        explained = (
+            scale.explain_compare(
+                {n: capture_for(n) for n in explain_sizes}, args.baseline, args.explain_rounds
+            )
+            if explain_sizes and args.explain_rounds > 0
+            else []
+        )
+        extra = [
+            "## Before / after",
+            "",
+            *scale.compare(path, args.baseline, args.rounds),
+            *explained,
+            *extra,
+        ]
 
     machine = _machine()
     machine["load average (1 min) before / after"] = f"{load_before:.2f} / {os.getloadavg()[0]:.2f}"

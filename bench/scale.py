@@ -21,6 +21,8 @@ ROOT = HERE.parent
 OUT = HERE / "out"
 
 __all__ = [
+    "explain_compare",
+    "explain_phases",
     "explain_run",
     "pcapng_copy",
     "repeated_zstd",
@@ -30,25 +32,38 @@ __all__ = [
 ]
 
 
-def run_measured(cmd: list[str], stdout: int | None = subprocess.DEVNULL) -> dict[str, object]:
+def run_measured(
+    cmd: list[str],
+    stdout: int | None = subprocess.DEVNULL,
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> dict[str, object]:
     """Run ``cmd`` in a fresh process from a fresh helper (so that ``RUSAGE_CHILDREN`` is that
-    command's alone); gives ``seconds``, ``maxrss_kb`` (largest of the command's processes) and
-    ``returncode``, plus ``stderr`` (last line) on failure."""
+    command's alone); gives ``seconds``, ``cpu_seconds`` (user + system time of the command's
+    processes), ``maxrss_kb`` (largest of the command's processes) and ``returncode``, plus
+    ``stderr`` (last line) on failure. ``cwd`` (default: the project) and ``env`` are the
+    command's."""
     helper = (
         "import resource, subprocess, sys, time, json\n"
         "t0 = time.perf_counter()\n"
         "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,"
         " text=True)\n"
         "dt = time.perf_counter() - t0\n"
-        "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "ru = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "rss = ru.ru_maxrss\n"
         "tail = (p.stderr.strip().splitlines() or [''])[-1][:300]\n"
-        "print(json.dumps({'seconds': dt, 'maxrss_kb': rss, 'returncode': p.returncode,"
-        " 'stderr': tail}))\n"
+        "print(json.dumps({'seconds': dt, 'cpu_seconds': ru.ru_utime + ru.ru_stime,"
+        " 'maxrss_kb': rss, 'returncode': p.returncode, 'stderr': tail}))\n"
     )
     import json
 
     done = subprocess.run(
-        [sys.executable, "-c", helper, *cmd], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, "-c", helper, *cmd],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=env,
     )
     lines = done.stdout.strip().splitlines()
     if not lines:
@@ -60,12 +75,125 @@ def _vxlanlens() -> list[str]:
     return [sys.executable, "-m", "vxlanlens"]
 
 
-def explain_run(path: Path) -> dict[str, object]:
-    """``vxlanlens explain PATH`` (text to /dev/null): seconds, peak RSS, bytes of text."""
+def explain_run(path: Path, baseline: Path | None = None) -> dict[str, object]:
+    """``vxlanlens explain PATH`` (text to /dev/null): seconds, CPU seconds, peak RSS, bytes
+    of text; from ``baseline`` (a folder holding an older ``vxlanlens`` package) when given
+    (no text size then)."""
+    if baseline is not None:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        return run_measured([*_vxlanlens(), "explain", str(path.resolve())], cwd=baseline, env=env)
     result = run_measured([*_vxlanlens(), "explain", str(path)])
     out = subprocess.run([*_vxlanlens(), "explain", str(path)], capture_output=True, cwd=ROOT)
     result["text_bytes"] = len(out.stdout)
     return result
+
+
+def explain_compare(paths: dict[int, Path], baseline: Path, rounds: int) -> list[str]:
+    """Interleaved ``explain`` runs (baseline, then this tree, ``rounds`` times per size):
+    Markdown lines with every run's CPU seconds (wall seconds and peak RSS of the best)."""
+    lines = [
+        f"`explain` before / after, interleaved (baseline `{baseline}` then this tree, "
+        f"{rounds} rounds per size, load before: {load()}); CPU seconds are user + system "
+        "time of the command's processes, the fairer figure on a loaded machine:",
+        "",
+        "| frames | baseline CPU s (runs) | this tree CPU s (runs) | best before | best after "
+        "| speed-up (CPU) | wall s, best before / after | peak RSS before / after |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for n, path in paths.items():
+        before: list[dict[str, object]] = []
+        after: list[dict[str, object]] = []
+        for _ in range(rounds):
+            for into, base in ((before, baseline), (after, None)):
+                r = (
+                    explain_run(path, base)
+                    if base is not None
+                    else run_measured([*_vxlanlens(), "explain", str(path)])
+                )
+                if r.get("returncode") == 0:
+                    into.append(r)
+        if not before or not after:
+            lines.append(f"| {n:,} | failed | | | | | | |")
+            continue
+        cb = [float(r["cpu_seconds"]) for r in before]  # type: ignore[arg-type]
+        ca = [float(r["cpu_seconds"]) for r in after]  # type: ignore[arg-type]
+        wb = min(float(r["seconds"]) for r in before)  # type: ignore[arg-type]
+        wa = min(float(r["seconds"]) for r in after)  # type: ignore[arg-type]
+        rb = max(int(r["maxrss_kb"]) for r in before)  # type: ignore[call-overload]
+        ra = max(int(r["maxrss_kb"]) for r in after)  # type: ignore[call-overload]
+        lines.append(
+            f"| {n:,} | {', '.join(f'{x:.1f}' for x in cb)} | {', '.join(f'{x:.1f}' for x in ca)} "
+            f"| {min(cb):.1f} | {min(ca):.1f} | {min(cb) / min(ca):.2f}x | {wb:.1f} / {wa:.1f} "
+            f"| {_mib(rb)} / {_mib(ra)} |"
+        )
+    lines += ["", f"Load after: {load()}.", ""]
+    return lines
+
+
+_EXPLAIN_PHASES = r"""
+import gc, json, resource, sys, time
+t = time.process_time
+t0 = t()
+import vxlanlens
+from vxlanlens.explain.context import Context
+from vxlanlens.explain.findings import DETECTORS
+from vxlanlens.explain.paths import build_paths
+from vxlanlens.overlays import recognise
+phases = [("imports", t() - t0)]
+a = t(); cap = vxlanlens.read([sys.argv[1]]); phases.append(("reading (this process)", t() - a))
+gc.disable()  # as Capture.explain does
+for name, attr in (("topology inference", "inferred_topology"), ("annotation", "annotated"),
+                   ("pairing exchanges", "exchanges"), ("journeys (explain's index)", "_journey_index")):
+    a = t(); getattr(cap, attr); phases.append((name, t() - a))
+a = t(); overlay = recognise(cap.annotated, cap.topology, cap.exchanges)
+phases.append(("overlay recognition", t() - a))
+a = t()
+ctx = Context(packets=cap.annotated, topology=cap.topology, exchanges=cap.exchanges,
+              journeys=cap._journey_index, loaded=False, overlay=overlay)
+phases.append(("context", t() - a))
+a = t(); build_paths(ctx); phases.append(("paths", t() - a))
+detectors = []
+a = t()
+for d in DETECTORS:
+    b = t(); d(ctx); detectors.append((d.name, t() - b))
+phases.append(("findings", t() - a))
+a = t(); exp = cap.explain(); phases.append(("explain() as a whole: recognition, context, paths and findings once more, the summary and counts", t() - a))
+a = t(); cap.report("text", explanation=exp); phases.append(("text", t() - a))
+a = t(); cap.report("json", explanation=exp); phases.append(("JSON", t() - a))
+print(json.dumps({"phases": phases, "detectors": sorted(detectors, key=lambda x: -x[1]),
+                  "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
+def explain_phases(path: Path) -> list[str]:
+    """Markdown of where ``explain``'s CPU time goes on ``path``: each stage timed in a fresh
+    process with ``time.process_time`` (one run; the reading workers' time is not counted)."""
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-c", _EXPLAIN_PHASES, str(path.resolve())],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    lines = done.stdout.strip().splitlines()
+    if done.returncode or not lines:
+        return [f"(phase timing failed: {(done.stderr.strip().splitlines() or ['?'])[-1]})", ""]
+    r = json.loads(lines[-1])
+    out = [
+        f"Where `explain`'s CPU time goes ({path.name}; process CPU seconds of each stage, one "
+        f"run in a fresh process, load {load()}):",
+        "",
+        "| stage | CPU s |",
+        "|---|---|",
+        *[f"| {name} | {sec:.2f} |" for name, sec in r["phases"]],
+        "",
+        "Costliest detectors: "
+        + ", ".join(f"`{name}` {sec:.2f} s" for name, sec in r["detectors"][:8])
+        + ".",
+        "",
+    ]
+    return out
 
 
 def repeated_zstd(path: Path, copies: int) -> tuple[Path, int]:
@@ -328,8 +456,8 @@ def sections(
             "`vxlanlens explain CAPTURE` (text to /dev/null), a fresh process each; peak RSS "
             "is the largest of its processes.",
             "",
-            "| frames | seconds | peak RSS | table (B/frame x frames) | text |",
-            "|---|---|---|---|---|",
+            "| frames | seconds | CPU seconds | peak RSS | table (B/frame x frames) | text |",
+            "|---|---|---|---|---|---|",
         ]
         for n in explain_frames:
             say(f"explain {n} frames ...")  # type: ignore[operator]
@@ -337,10 +465,12 @@ def sections(
             table = f"{bytes_per_frame * n / 2**20:.0f} MiB" if bytes_per_frame else "?"
             status = "" if r.get("returncode") == 0 else f" (failed: {r.get('stderr')})"
             lines.append(
-                f"| {n:,} | {float(r['seconds']):.1f}{status} | {_mib(r['maxrss_kb'])} | "  # type: ignore[arg-type]
+                f"| {n:,} | {float(r['seconds']):.1f}{status} | "  # type: ignore[arg-type]
+                f"{float(r.get('cpu_seconds', float('nan'))):.1f} | {_mib(r['maxrss_kb'])} | "  # type: ignore[arg-type]
                 f"{table} | {int(r.get('text_bytes', 0)) / 1024:.0f} KiB |"  # type: ignore[call-overload]
             )
         lines.append("")
+        lines += explain_phases(capture_for(explain_frames[0]))  # type: ignore[operator]
     if stream_copies:
         say(f"streaming {stream_copies} copies ...")  # type: ignore[operator]
         zst, total = repeated_zstd(path, stream_copies)

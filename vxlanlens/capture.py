@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
+import sys
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +23,7 @@ from .engines import decoder_for
 from .errors import CaptureError, RenderError, TopologyError
 from .exchanges import exchanges as pair_exchanges
 from .exchanges import journeys as find_journeys
+from .exchanges.journeys import journey_index
 from .explain import Explanation, explain
 from .parallel import default_workers, read_split, splittable
 from .read import open_capture, parse_capture_arg
@@ -152,17 +156,33 @@ class Capture:
         """The same packet seen at several capture points, one row per observation."""
         return find_journeys(self.packets)
 
+    @cached_property
+    def _journey_index(self) -> pd.DataFrame:
+        """What explain needs of the journeys (their rows, without the descriptive columns),
+        when :attr:`journeys` was not asked for."""
+        hit = self.__dict__.get("journeys")
+        return hit if hit is not None else journey_index(self.packets)
+
     def report(
-        self, fmt: str = "md", *, explanation: Explanation | None = None, command: str | None = None
+        self,
+        fmt: str = "md",
+        *,
+        explanation: Explanation | None = None,
+        command: str | None = None,
+        max_paths: int | None = None,
     ) -> str:
-        """The explanation rendered as ``text``, ``md`` (Markdown for a ticket) or ``json``."""
+        """The explanation rendered as ``text``, ``md`` (Markdown for a ticket) or ``json``.
+        ``max_paths`` bounds the paths the text shows one by one (default 20; beyond it they
+        are grouped by flow); the other formats give every path."""
         exp = explanation if explanation is not None else self.explain()
         if fmt == "json":
             return json.dumps(exp.to_dict(), indent=2, default=str) + "\n"
         if fmt == "md":
             return explanation_markdown(exp, self._meta(command))
         if fmt == "text":
-            return explanation_text(exp)
+            if max_paths is None:
+                return explanation_text(exp)
+            return explanation_text(exp, max_paths=max_paths)
         if fmt == "html":
             from .report.html import explanation_html  # draws with matplotlib
 
@@ -191,11 +211,23 @@ class Capture:
         cached = self._explanations.get(cni)
         if cached is not None:
             return cached
-        exp = explain(
+        with _collector_paused():
+            exp = self._explain(cni)
+        self._explanations[cni] = exp
+        return exp
+
+    def _explain(self, cni: str | None) -> Explanation:
+        # each stage's scratch arrays handed back before the next one allocates its own
+        _trim_heap()
+        for stage in ("topology", "annotated", "exchanges", "_journey_index"):
+            if stage not in self.__dict__:
+                getattr(self, stage)
+                _trim_heap()
+        return explain(
             self.annotated,
             self.topology,
             self.exchanges,
-            self.journeys,
+            self._journey_index,
             captures=[
                 {
                     "label": s.label,
@@ -209,8 +241,45 @@ class Capture:
             loaded=self.loaded_topology is not None and not self.loaded_topology.is_empty(),
             cni=cni,
         )
-        self._explanations[cni] = exp
-        return exp
+
+
+def _trim_heap() -> None:
+    """Give the C heap's free memory back to the system (glibc's ``malloc_trim``; nothing
+    elsewhere). Freed scratch arrays of a stage otherwise stay in the process's resident set,
+    so the next stage's peak starts from the last one's; Dask's workers trim the same way."""
+    global _MALLOC_TRIM
+    if _MALLOC_TRIM is None:
+        _MALLOC_TRIM = False
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                _MALLOC_TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+            except (OSError, AttributeError):
+                pass
+    if _MALLOC_TRIM:
+        _MALLOC_TRIM(0)
+
+
+_MALLOC_TRIM: Any = None
+"""glibc's ``malloc_trim`` once looked up (False when there is none)."""
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for the block (restored as it was after).
+
+    Explaining a large capture builds hundreds of thousands of small objects (exchanges, text
+    values, evidence) next to a heap of millions (the tables' text columns): every collection of
+    the oldest generation walks all of them, which cost up to a third of ``explain``'s time.
+    What the block builds has no reference cycles to collect."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 class _Plots:

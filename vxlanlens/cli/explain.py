@@ -50,6 +50,15 @@ def _explained(
     type=click.Choice(["problem", "warning"]),
     help="Exit with status 3 when a finding of this severity (or worse) is present.",
 )
+@click.option(
+    "--max-paths",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    metavar="N",
+    help="Paths the text shows one by one; beyond N they are grouped by flow with counts "
+    "(the first path of N flows). The other formats give every path.",
+)
 @cni_option
 def explain(
     captures: tuple[str, ...],
@@ -57,6 +66,7 @@ def explain(
     fmt: str,
     out: str | None,
     fail_on: str | None,
+    max_paths: int,
     cni: str,
 ) -> None:
     """Explain what the captures show: paths in words, findings with evidence.
@@ -64,8 +74,9 @@ def explain(
     Works with captures alone (saying what it inferred and what it could not know); topology dumps
     add interface, pod and node names and let it check addresses against interfaces.
     """
-    cap, exp, command = _explained("explain", captures, opts, cni, ["--format", fmt])
-    text = cap.report(fmt, explanation=exp, command=command)
+    extra = ["--format", fmt] + (["--max-paths", str(max_paths)] if max_paths != 20 else [])
+    cap, exp, command = _explained("explain", captures, opts, cni, extra)
+    text = cap.report(fmt, explanation=exp, command=command, max_paths=max_paths)
     with output(out) as fh:
         fh.write(text)
     if fail_on is not None:

@@ -225,9 +225,30 @@ class Prepared:
 
 
 def key_hash(columns: Sequence[np.ndarray]) -> np.ndarray:
-    """One ``uint64`` per row combining the ``int64`` arrays ``columns`` (same on both sides)."""
-    frame = pd.DataFrame({f"k{i}": np.asarray(c, dtype=np.int64) for i, c in enumerate(columns)})
+    """One ``uint64`` per row combining the ``int64`` arrays ``columns`` (same on both sides):
+    ``pd.util.hash_pandas_object`` of a DataFrame of them (``index=False``), computed column by
+    column without building the DataFrame (which copied every column into one block)."""
+    cols = [np.asarray(c, dtype=np.int64) for c in columns]
+    combine = _combine_hash_arrays()
+    if combine is not None and cols:
+        hashes = (pd.util.hash_array(c) for c in cols)
+        try:
+            return np.asarray(combine(hashes, len(cols), len(cols[0])), dtype=np.uint64)
+        except TypeError:  # an older pandas: (arrays, num_items)
+            hashes = (pd.util.hash_array(c) for c in cols)
+            return np.asarray(combine(hashes, len(cols)), dtype=np.uint64)
+    frame = pd.DataFrame({f"k{i}": c for i, c in enumerate(cols)})
     return pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
+
+
+def _combine_hash_arrays() -> Callable[..., np.ndarray] | None:
+    """pandas' own combination of per-column hashes (what ``hash_pandas_object`` uses), or
+    None when this pandas does not have it where it is looked for."""
+    try:
+        from pandas.core.util.hashing import combine_hash_arrays
+    except ImportError:
+        return None
+    return combine_hash_arrays  # type: ignore[no-any-return]
 
 
 def nullable(values: np.ndarray, dtype: str) -> pd.api.extensions.ExtensionArray:
@@ -236,6 +257,18 @@ def nullable(values: np.ndarray, dtype: str) -> pd.api.extensions.ExtensionArray
     mask = v < 0
     np_dtype = pd.api.types.pandas_dtype(dtype).numpy_dtype
     return pd.arrays.IntegerArray(np.where(mask, 0, v).astype(np_dtype), mask)
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` of a 1-D array, by sorting (NumPy 2's hash-based unique is ten
+    times slower on hundreds of thousands of distinct integers)."""
+    v = np.sort(np.asarray(values).reshape(-1))
+    if len(v) < 2:
+        return v
+    keep = np.empty(len(v), dtype=bool)
+    keep[0] = True
+    np.not_equal(v[1:], v[:-1], out=keep[1:])
+    return v[keep]
 
 
 def texts(values: np.ndarray, fmt: Callable[[int], str] = str) -> np.ndarray:

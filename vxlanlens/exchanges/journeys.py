@@ -21,10 +21,10 @@ import pandas as pd
 
 from ..errors import VxlanlensError
 from ..proto import ArpOp, ICMPType, ICMPv6Type, IPProto, TcpFlag
-from ._prep import Prepared, check_positive, check_table, key_hash, nullable, texts
+from ._prep import Prepared, check_positive, check_table, key_hash, nullable, sorted_unique, texts
 from .columns import CLOCK_COLUMNS, JOURNEY_COLUMNS
 
-__all__ = ["clock_offsets", "journeys"]
+__all__ = ["clock_offsets", "journey_index", "journeys"]
 
 _FP_INTS = (
     "ip_version",
@@ -88,7 +88,7 @@ def _offsets(
     p: Prepared, rows: np.ndarray, fp: np.ndarray, reference: str | None
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The clock-offsets table and the offset in ns per capture code (NaN when unknown)."""
-    present = np.unique(p.cap[p.cap >= 0])
+    present = sorted_unique(p.cap[p.cap >= 0])
     names = p.capture_names
     ref = _reference(names, present, int(p.cap[0]) if p.n else -1, reference)
     matched = _matched(p, rows, fp) if len(present) > 1 else None
@@ -259,6 +259,20 @@ def journeys(
     return df
 
 
+def journey_index(packets: pd.DataFrame, *, max_skew_s: float = 5.0) -> pd.DataFrame:
+    """The rows of :func:`journeys` (same defaults, same order) with only the columns that
+    say which frames are one packet and each capture's clock offset: ``journey``, ``obs``,
+    ``capture``, ``frame_no``, ``clock_offset_s``. Cheaper than :func:`journeys` on large
+    tables (no text key, no per-observation columns): what ``explain`` needs."""
+    check_table(packets, "journeys")
+    skew = check_positive(max_skew_s, "max_skew_s", "journeys")
+    p = Prepared(packets)
+    rows, fp = _fingerprints(p)
+    _, offset = _offsets(p, rows, fp, None)
+    df, _ = _journey_table(p, rows, fp, offset, skew, 1, slim=True)
+    return df
+
+
 def _journey_table(
     p: Prepared,
     rows: np.ndarray,
@@ -266,12 +280,14 @@ def _journey_table(
     offset: np.ndarray,
     skew: float,
     min_observations: int,
+    slim: bool = False,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The journeys table of sightings ``rows`` with fingerprints ``fp``, given the clock
     offsets (ns per capture code), and the fingerprint of each of its rows. Journeys of one
     fingerprint only depend on each other: on a grouping of the table that keeps a
     fingerprint's rows together, the groups' tables renumbered by (first corrected time, first
-    point, fingerprint, journey) give the whole table's."""
+    point, fingerprint, journey) give the whole table's. ``slim``: only the columns of
+    :func:`journey_index` (the same rows in the same order)."""
     off_ns = np.where(np.isnan(offset), 0, np.round(offset)).astype(np.int64)
     cap = p.cap[rows]
     corr = p.ts[rows] - np.where(cap >= 0, off_ns[np.maximum(cap, 0)], 0)
@@ -302,12 +318,22 @@ def _journey_table(
     # ``sel`` is sorted by journey number: dense numbers count the changes (no sort needed)
     js = jnum[sel]
     jnum_dense = np.cumsum(np.r_[False, js[1:] != js[:-1]]) if len(js) else js
+    caps = p.capture_names
+    cap_off = offset[np.maximum(p.cap[r], 0)] / 1e9
+    if slim:
+        return pd.DataFrame(
+            {
+                "journey": pd.array(jnum_dense.reshape(-1), dtype="Int64"),
+                "obs": pd.array(obs[sel] + 1, dtype="Int64"),
+                "capture": pd.Categorical.from_codes(p.cap[r], categories=caps),
+                "frame_no": pd.array(p.frame[r], dtype="Int64"),
+                "clock_offset_s": pd.array(cap_off, dtype="Float64"),  # NaN: null
+            }
+        ), fp[sel]
     # one description per journey (its observations share the fingerprint)
     keys_of_journey = np.empty(len(starts), dtype=object)
     kept = np.flatnonzero(size >= max(1, int(min_observations)))
     keys_of_journey[kept] = _packet_keys(p, rows[starts[kept]])
-    caps = p.capture_names
-    cap_off = offset[np.maximum(p.cap[r], 0)] / 1e9
     df = pd.DataFrame(
         {
             "journey": pd.array(jnum_dense.reshape(-1), dtype="Int64"),
@@ -357,7 +383,7 @@ def _journey_starts(
     csize = np.diff(np.r_[cstarts, n])
     # distinct points per cluster: distinct (cluster, point) pairs, as one integer each
     width = int(point.max()) + 1 if n else 1
-    pairs = np.unique(cl * width + point)
+    pairs = sorted_unique(cl * width + point)
     distinct = np.bincount(pairs // width, minlength=len(cstarts))
     single = distinct == 1
     start |= single[cl]  # one point only: each sighting is its own packet

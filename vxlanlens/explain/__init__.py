@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..topology import Topology
+from ._rows import as_text
 from .classify import classify
 from .context import Context
 from .findings import FINDING_IDS, detect
@@ -189,6 +191,15 @@ def _topology_summary(ctx: Context) -> dict[str, Any]:
     }
 
 
+def _listed(column: pd.Series) -> list[Any]:
+    """The column's values as a list (text for a categorical), None for nulls."""
+    values = as_text(column) if isinstance(column.dtype, pd.CategoricalDtype) else column
+    out = values.tolist()
+    for k in np.flatnonzero(column.isna().to_numpy()).tolist():
+        out[k] = None
+    return out
+
+
 def _counts(ctx: Context) -> dict[str, int]:
     """Frame and exchange counts. An exchange seen at several capture points (the same request
     in a pod's capture and in the node captures) is counted once: ``exchanges`` and
@@ -208,12 +219,10 @@ def _counts(ctx: Context) -> dict[str, int]:
     ex = ctx.exchanges
     status_of: dict[tuple[str, tuple[str, int]], str] = {}
     for kind, status, rc, rf, pc, pf in zip(
-        ex["kind"].astype(str),
-        ex["status"].astype(str),
-        ex["request_capture"],
-        ex["request_frame"],
-        ex["reply_capture"],
-        ex["reply_frame"],
+        ex["kind"].astype(str).tolist(),
+        ex["status"].astype(str).tolist(),
+        *(_listed(ex[c]) for c in ("request_capture", "request_frame")),
+        *(_listed(ex[c]) for c in ("reply_capture", "reply_frame")),
         strict=True,
     ):
         seen = ctx.journey_frames(rc, rf) or ctx.journey_frames(pc, pf)

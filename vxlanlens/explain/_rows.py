@@ -17,6 +17,11 @@ def na(value: object) -> bool:
     """True for pandas/NumPy nulls and None."""
     if value is None:
         return True
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:
+        return False  # the common cases, without pandas' dispatch (pd.isna gives False)
+    if kind is float:
+        return value != value  # NaN only (as pd.isna)
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
@@ -149,3 +154,72 @@ def first_row(df: pd.DataFrame) -> Row:
     """``df.iloc[0]``, read column by column when asked (the same values), for a table of which
     a few columns of the first row are read."""
     return Row(_Columns(df, prepared=False), 0)
+
+
+class FrameIndex:
+    """Where each frame ``(capture, frame_no)`` is in the packets table: one array per capture
+    indexed by frame number (a few bytes per frame, where a dict of tuples took ~150), or a
+    dict for a capture whose frame numbers are too sparse for an array. A frame listed twice
+    is found at its last row."""
+
+    __slots__ = ("_arrays", "_dicts")
+
+    def __init__(self, captures: pd.Series, frames: np.ndarray) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+        self._dicts: dict[str, dict[int, int]] = {}
+        if not len(frames):
+            return
+        codes, names = pd.factorize(captures, use_na_sentinel=True)
+        frames = np.asarray(frames, dtype=np.int64)
+        order = np.lexsort((np.arange(len(frames)), frames, codes))
+        c, f = codes[order], frames[order]
+        # the last row of each (capture, frame): the end of each run of equal keys
+        last = np.ones(len(order), dtype=bool)
+        last[:-1] = (c[1:] != c[:-1]) | (f[1:] != f[:-1])
+        order, c, f = order[last], c[last], f[last]
+        bounds = np.searchsorted(c, np.arange(len(names) + 1))
+        for k, name in enumerate(names):
+            lo, hi = int(bounds[k]), int(bounds[k + 1])
+            fs, rows = f[lo:hi], order[lo:hi]
+            if not len(fs):
+                continue
+            if fs[0] >= 0 and fs[-1] <= 4 * len(fs) + 1024:
+                arr = np.full(int(fs[-1]) + 1, -1, dtype=np.int64)
+                arr[fs] = rows
+                self._arrays[str(name)] = arr
+            else:
+                self._dicts[str(name)] = dict(zip(fs.tolist(), rows.tolist(), strict=True))
+
+    def get(self, capture: str, frame: int) -> int | None:
+        """The row of the frame, or None."""
+        arr = self._arrays.get(capture)
+        if arr is not None:
+            if 0 <= frame < len(arr):
+                at = int(arr[frame])
+                return at if at >= 0 else None
+            return None
+        d = self._dicts.get(capture)
+        return d.get(frame) if d is not None else None
+
+    def positions(self, captures: list[Any], frames: list[Any]) -> np.ndarray:
+        """The rows of many frames (``-1`` where a frame is not in the table or either part is
+        None)."""
+        out = np.full(len(frames), -1, dtype=np.int64)
+        if not len(frames):
+            return out
+        known = [c is not None and f is not None for c, f in zip(captures, frames, strict=True)]
+        caps = pd.Series([str(c) if ok else None for c, ok in zip(captures, known, strict=True)])
+        nums = np.array(
+            [int(f) if ok else -1 for f, ok in zip(frames, known, strict=True)], dtype=np.int64
+        )
+        for name, at in caps.groupby(caps, sort=False).indices.items():
+            arr = self._arrays.get(str(name))
+            if arr is not None:
+                f = nums[at]
+                inside = (f >= 0) & (f < len(arr))
+                out[at[inside]] = arr[f[inside]]
+                continue
+            d = self._dicts.get(str(name))
+            if d is not None:
+                out[at] = [d.get(int(f), -1) for f in nums[at]]
+        return out

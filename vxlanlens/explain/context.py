@@ -11,7 +11,19 @@ import pandas as pd
 
 from ..topology import Topology, place
 from ._points import Endpoint, Point
-from ._rows import Row, _Columns, as_text, ev, first_row, groups, na, records, runs, vals
+from ._rows import (
+    FrameIndex,
+    Row,
+    _Columns,
+    as_text,
+    ev,
+    first_row,
+    groups,
+    na,
+    records,
+    runs,
+    vals,
+)
 
 if TYPE_CHECKING:
     from ..overlays import Datapath, Recognition
@@ -52,7 +64,7 @@ class Context:
     _journey_obs: list[tuple[str, int]] = field(default_factory=list)
     _journey_start: list[int] = field(default_factory=list)
     _journey_end: list[int] = field(default_factory=list)
-    _rows: dict[tuple[str, int], int] = field(default_factory=dict)
+    _rows: FrameIndex | None = None
     _columns: _Columns | None = None
     _capture_of_row: pd.Series | None = None
     _spans: dict[str, tuple[pd.Timestamp | None, pd.Timestamp | None]] = field(default_factory=dict)
@@ -67,12 +79,9 @@ class Context:
         p = self.packets
         self._columns = _Columns(p)
         self._capture_of_row = self.text("capture")
-        if len(p):
-            keys = zip(
-                self._capture_of_row.tolist(), p["frame_no"].astype(int).tolist(), strict=True
-            )
-            # a frame listed twice is found at its last row
-            self._rows = dict(zip(keys, range(len(p)), strict=True))
+        self._rows = FrameIndex(
+            self._capture_of_row, p["frame_no"].to_numpy(dtype=np.int64) if len(p) else []
+        )
         self.underlay_ips = {
             str(x) for col in ("outer_src_ip", "outer_dst_ip") for x in p[col].dropna().unique()
         }
@@ -123,19 +132,18 @@ class Context:
         """The packets-table row of a frame (read column by column when asked), or ``None``."""
         if na(capture) or na(frame):
             return None
-        i = self._rows.get((str(capture), int(frame)))  # type: ignore[call-overload]
+        assert self._rows is not None
+        i = self._rows.get(str(capture), int(frame))  # type: ignore[call-overload]
         return None if i is None else self.row_at(i)
 
     def values_at(self, captures: pd.Series, frames: pd.Series, column: str) -> np.ndarray:
         """``column`` of the packets at many ``(capture, frame)`` pairs (None where there is none)."""
         values = self.packets[column].astype(object).to_numpy()
         known = (captures.notna() & frames.notna()).tolist()
-        at = np.array(
-            [
-                self._rows.get((str(c), int(f)), -1) if ok else -1
-                for c, f, ok in zip(captures.tolist(), frames.tolist(), known, strict=True)
-            ],
-            dtype=np.int64,
+        assert self._rows is not None
+        at = self._rows.positions(
+            [c if ok else None for c, ok in zip(captures.tolist(), known, strict=True)],
+            [f if ok else None for f, ok in zip(frames.tolist(), known, strict=True)],
         )
         if not len(values):
             return np.full(len(at), None, dtype=object)
@@ -157,6 +165,30 @@ class Context:
         if at is None:
             return [key]
         return self._journey_obs[self._journey_start[at] : self._journey_end[at]]
+
+    def first_observations(
+        self, captures: list[str | None], frames: list[int | None]
+    ) -> list[tuple[str, int] | None]:
+        """``journey_frames(c, f)[0]`` of many frames given as text and int (None where either
+        part is None): the first observation of each one's packet."""
+        if self._journey_pos is None:
+            self._index_journeys()
+            assert self._journey_pos is not None
+        pos, obs, start = self._journey_pos, self._journey_obs, self._journey_start
+        if not pos:  # no packet seen twice: each frame is its own first observation
+            return [
+                None if c is None or f is None else (c, f)
+                for c, f in zip(captures, frames, strict=True)
+            ]
+        out: list[tuple[str, int] | None] = []
+        for c, f in zip(captures, frames, strict=True):
+            if c is None or f is None:
+                out.append(None)
+                continue
+            key = (c, f)
+            at = pos.get(key) if pos else None
+            out.append(key if at is None else obs[start[at]])
+        return out
 
     def _index_journeys(self) -> None:
         """List the observations of the journeys of more than one observation in journey order,

@@ -51,9 +51,20 @@ class Observations:
 
 
 def _ev(rows: pd.DataFrame) -> list[str]:
-    return [f"{c}#{int(f)}" for c, f in zip(rows["capture"], rows["frame_no"], strict=True)][
-        :_MAX_EVIDENCE
-    ]
+    head = rows.iloc[:_MAX_EVIDENCE]
+    return [f"{c}#{int(f)}" for c, f in zip(head["capture"], head["frame_no"], strict=True)]
+
+
+def _frames(captures: pd.Series, frames: pd.Series) -> list[str]:
+    """``capture#frame`` of the first few rows where both are known."""
+    known = (captures.notna() & frames.notna()).to_numpy(dtype=bool)
+    caps, nums = captures[known].iloc[:_MAX_EVIDENCE], frames[known].iloc[:_MAX_EVIDENCE]
+    return [f"{c}#{int(f)}" for c, f in zip(caps, nums, strict=True)]
+
+
+_TUNNEL_COLUMNS = ("capture", "frame_no", "tunnel", "outer_dport", "vni", "geneve_options",
+                   "src_mac", "dst_mac", "outer_src_ip", "outer_dst_ip", "ttl")  # fmt: skip
+"""Columns of tunnelled frames that are looked at."""
 
 
 def _first(keys: pd.Series, rows: pd.DataFrame, into: dict[str, str]) -> None:
@@ -82,7 +93,7 @@ def observe(
     if p is None or p.empty:
         return obs
     tun_mask = p["tunnel"].notna()
-    tun = p[tun_mask]
+    tun = p.loc[tun_mask, [c for c in _TUNNEL_COLUMNS if c in p.columns]]
     obs.tunnel_frames = len(tun)
     if len(tun):
         counted = (
@@ -111,7 +122,7 @@ def observe(
         if "ttl" in tun:
             routed = tun[tun["ttl"].isin([63, 127, 254]).fillna(False).to_numpy(dtype=bool)]
             obs.routed_inner = _ev(routed)
-    plain = p[~tun_mask]
+    plain = p.loc[~tun_mask, ["capture", "frame_no", "src_mac", "dst_mac"]]
     _first(_text(plain["src_mac"]), plain, obs.macs)
     _first(_text(plain["dst_mac"]), plain, obs.macs)
     if "arp_op" in p:
@@ -123,19 +134,11 @@ def observe(
         ex = exchanges
         if "nd_flags" in ex:
             rs = ex[(ex["kind"].astype(str) == "nd") & (ex["nd_flags"].astype(str) == "RS")]
-            obs.rs_gateway_answers = [
-                f"{c}#{int(f)}"
-                for c, f in zip(rs["reply_capture"], rs["reply_frame"], strict=True)
-                if pd.notna(c) and pd.notna(f)
-            ][:_MAX_EVIDENCE]
+            obs.rs_gateway_answers = _frames(rs["reply_capture"], rs["reply_frame"])
         if {"vni_request", "vni_reply"} <= set(ex.columns):
             both = ex[ex["vni_request"].notna() & ex["vni_reply"].notna()]
             diff = both[both["vni_request"] != both["vni_reply"]]
-            obs.vni_differs = [
-                f"{c}#{int(f)}"
-                for c, f in zip(diff["request_capture"], diff["request_frame"], strict=True)
-                if pd.notna(c) and pd.notna(f)
-            ][:_MAX_EVIDENCE]
+            obs.vni_differs = _frames(diff["request_capture"], diff["request_frame"])
     return obs
 
 
@@ -147,24 +150,31 @@ def _inner_mac_patterns(tun: pd.DataFrame, obs: Observations) -> None:
     # one row per distinct (MACs, outer addresses): the first in capture order, as the loop
     # below keeps (a capture of a million tunnelled frames has a handful of these)
     t = t.drop_duplicates(subset=["src_mac", "dst_mac", "outer_src_ip", "outer_dst_ip"])
+    src, dst, outer_src, outer_dst = (
+        t[c].astype(object).tolist() for c in ("src_mac", "dst_mac", "outer_src_ip", "outer_dst_ip")
+    )
     first: dict[tuple[str, str], int] = {}  # MAC pair -> position of its first row
     dirs: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    for k, (s, d, a, b) in enumerate(
-        zip(
-            t["src_mac"].astype(object),
-            t["dst_mac"].astype(object),
-            t["outer_src_ip"].astype(object),
-            t["outer_dst_ip"].astype(object),
-            strict=True,
-        )
+    pairs = zip(src, dst, strict=True)
+    for k, (pair, ends) in enumerate(
+        zip(pairs, zip(outer_src, outer_dst, strict=True), strict=True)
     ):
-        first.setdefault((s, d), k)
-        dirs.setdefault((a, b), set()).add((s, d))
+        first.setdefault(pair, k)
+        macs = dirs.get(ends)
+        if macs is None:
+            macs = dirs[ends] = set()
+        macs.add(pair)
     caps, frames = t["capture"].astype(object).to_numpy(), t["frame_no"].to_numpy()
-    pairs = {pair: f"{caps[k]}#{int(frames[k])}" for pair, k in first.items()}
-    for (s, d), where in pairs.items():
-        if s != d and (d, s) in pairs and len(obs.swapped_inner_macs) < _MAX_EVIDENCE:
-            obs.swapped_inner_macs.append(where)
+
+    def where(pair: tuple[str, str]) -> str:
+        k = first[pair]
+        return f"{caps[k]}#{int(frames[k])}"
+
+    for s, d in first:
+        if len(obs.swapped_inner_macs) >= _MAX_EVIDENCE:
+            break
+        if s != d and (d, s) in first:
+            obs.swapped_inner_macs.append(where((s, d)))
     for (a, b), macs in dirs.items():
         back = dirs.get((b, a))
         if not back or a >= b:
@@ -173,4 +183,4 @@ def _inner_mac_patterns(tun: pd.DataFrame, obs: Observations) -> None:
         if not macs & swapped:
             for pair in list(macs)[:1] + list(back)[:1]:
                 if len(obs.per_sender_inner_macs) < _MAX_EVIDENCE:
-                    obs.per_sender_inner_macs.append(pairs[pair])
+                    obs.per_sender_inner_macs.append(where(pair))

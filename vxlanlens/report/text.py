@@ -13,6 +13,12 @@ __all__ = ["explanation_text"]
 _MAX_CONFLICTS_SHOWN = 3
 """Topology conflicts named in the summary line; the rest are counted."""
 
+MAX_PATHS = 20
+"""Paths shown in full by default; beyond it the paths are grouped by flow (``--max-paths``)."""
+
+_MAX_LABELS = 20
+"""Node and pod labels named in the summary line; the rest are counted (JSON lists all)."""
+
 WIDTH = 100
 _MARK = {"problem": "PROBLEM", "warning": "WARNING", "info": "info"}
 
@@ -62,13 +68,72 @@ def _labels(topo: dict, key: str) -> str:
     """The node or pod labels of the summary, each one that is probably another named one
     followed by ``(probably NAME)`` (the evidence is in ``topology.probable`` of the JSON)."""
     probable = {p["subject"]: p["other"] for p in topo.get("probable", [])}
-    names = [f"{n} (probably {probable[n]})" if n in probable else n for n in topo.get(key, [])]
-    return ", ".join(names) or "-"
+    labels = topo.get(key, [])
+    names = [f"{n} (probably {probable[n]})" if n in probable else n for n in labels[:_MAX_LABELS]]
+    more = len(labels) - _MAX_LABELS
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "") or "-"
 
 
-def explanation_text(exp: Explanation) -> str:
+def _flow_key(path: PacketPath) -> tuple[object, ...]:
+    """What makes paths one flow: one requester asking one target the same kind of question
+    (one echo id, one TCP destination port)."""
+    return (path.kind, path.src_ip, path.dst_ip or path.target, path.echo_id, path.dst_port)
+
+
+def _grouped_paths(paths: list[PacketPath], max_paths: int) -> list[str]:
+    """Paths grouped by flow, with counts: the first path of each of the first ``max_paths``
+    flows in full, then how many flows and paths are not shown."""
+    flows: dict[tuple[object, ...], list[int]] = {}
+    for n, path in enumerate(paths, 1):
+        flows.setdefault(_flow_key(path), []).append(n)
+    shown = list(flows.values())[:max_paths]
+    out = [
+        "",
+        f"Paths: {len(paths)} in {len(flows)} flows (a flow: one requester asking one target "
+        f"the same kind of question); the first path of {len(shown)} of them is shown "
+        "(--max-paths N shows more; -f json lists every path)",
+    ]
+    for numbers in shown:
+        path = paths[numbers[0] - 1]
+        out.append("")
+        out += _path_lines(numbers[0], path)
+        if len(numbers) > 1:
+            statuses: dict[str, int] = {}
+            for k in numbers:
+                st = str(paths[k - 1].status or "?")
+                statuses[st] = statuses.get(st, 0) + 1
+            counted = ", ".join(f"{v} {k}" for k, v in statuses.items())
+            out.append(f"  same flow: {len(numbers)} paths ({counted}), paths {_ranges(numbers)}")
+    hidden = list(flows.values())[max_paths:]
+    if hidden:
+        out += [
+            "",
+            f"{len(hidden)} more flows ({sum(len(x) for x in hidden)} paths) not shown.",
+        ]
+    return out
+
+
+def _ranges(numbers: list[int]) -> str:
+    """``1-3, 7, 9-10`` for sorted numbers (at most 8 ranges, then ``...``)."""
+    parts: list[str] = []
+    start = prev = numbers[0]
+    for n in [*numbers[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if n is not None:
+            start = prev = n
+    return ", ".join(parts[:8]) + (", ..." if len(parts) > 8 else "")
+
+
+def explanation_text(exp: Explanation, *, max_paths: int = MAX_PATHS) -> str:
     """The explanation as plain text for a terminal (about 100 columns wide); control and
-    bidirectional-override characters from dumps and captures are shown as escapes."""
+    bidirectional-override characters from dumps and captures are shown as escapes.
+
+    Up to ``max_paths`` paths are shown one by one; beyond that they are grouped by flow
+    (the first path of each of the first ``max_paths`` flows, with the flow's counts), and
+    the summary names at most 20 nodes and pods (the JSON has everything)."""
     out: list[str] = []
     c = exp.counts
     out.append(
@@ -133,7 +198,9 @@ def explanation_text(exp: Explanation) -> str:
             out += _wrap(f.statement, "  ", f"[{_MARK[f.severity]}] {f.id}: ")
             if f.evidence:
                 out += _wrap(_evidence(f), "      ", "evidence: ")
-    if exp.paths:
+    if len(exp.paths) > max_paths:
+        out += _grouped_paths(exp.paths, max(1, max_paths))
+    elif exp.paths:
         for n, path in enumerate(exp.paths, 1):
             out.append("")
             out += _path_lines(n, path)

@@ -104,31 +104,66 @@ ANNOTATION_COLUMNS: tuple[Column, ...] = (
 )
 
 
+class _Lookup:
+    """A column given per distinct value: ``facts[rows[i]]`` is row ``i``'s (the last fact,
+    None, for null rows), so nothing is built per row before the columns are combined."""
+
+    __slots__ = ("facts", "rows")
+
+    def __init__(self, facts: list[Any], rows: np.ndarray) -> None:
+        self.facts = facts
+        self.rows = rows
+
+
 def _map(
     series: pd.Series | None, n: int, fn: Callable[[Any], tuple[Any, ...]], width: int
-) -> list[np.ndarray]:
-    """``fn`` applied once per distinct value of ``series``: ``fn`` gives ``width`` values, and
-    each becomes an object array over the rows (None for null)."""
+) -> list[_Lookup]:
+    """``fn`` applied once per distinct value of ``series``: ``fn`` gives ``width`` values,
+    each one column over the rows (None for null)."""
     if series is None:
-        return [np.full(n, None, dtype=object) for _ in range(width)]
+        return [_Lookup([None], np.zeros(n, dtype=np.int64)) for _ in range(width)]
     cat = series if isinstance(series.dtype, pd.CategoricalDtype) else series.astype("category")
     cats = list(cat.cat.categories)
     facts = [fn(c) for c in cats]
     codes = np.asarray(cat.cat.codes)
     rows = np.where(codes < 0, len(cats), codes)
-    return [np.array([f[k] for f in facts] + [None], dtype=object)[rows] for k in range(width)]
+    return [_Lookup([f[k] for f in facts] + [None], rows) for k in range(width)]
 
 
-def _first(*arrays: np.ndarray) -> np.ndarray:
-    out = arrays[0].copy()
-    for a in arrays[1:]:
-        holes = pd.isna(out)
-        out[holes] = a[holes]
-    return out
+def _first(*columns: _Lookup) -> pd.Categorical:
+    """Row by row, the first non-null value of ``columns``, as a categorical (the one
+    ``pd.Categorical`` makes of those values), made from codes."""
+    labels: dict[Any, int] = {}
+    out: np.ndarray | None = None
+    for col in columns:
+        known = np.array(
+            [-1 if pd.isna(v) else labels.setdefault(v, len(labels)) for v in col.facts],
+            dtype=np.int64,
+        )
+        codes = known[col.rows]
+        if out is None:
+            out = codes
+        else:
+            holes = out < 0
+            out[holes] = codes[holes]
+    assert out is not None
+    used = np.unique(out[out >= 0])
+    names = list(labels)
+    proto = _cat(np.array([names[k] for k in used], dtype=object))
+    remap = np.full(len(names) + 1, -1, dtype=np.int64)
+    remap[used] = proto.codes
+    return pd.Categorical.from_codes(remap[out], dtype=proto.dtype)
 
 
 def _cat(a: np.ndarray) -> pd.Categorical:
     return pd.Categorical(pd.Series(a, dtype=object).where(pd.notna(a), None))
+
+
+def _copy_on_write() -> bool:
+    """Whether pandas copies a shared column before changing it (always from pandas 3)."""
+    if int(pd.__version__.split(".", 1)[0]) >= 3:
+        return True
+    return bool(pd.get_option("mode.copy_on_write"))
 
 
 def annotate(packets: pd.DataFrame, topology: Topology) -> pd.DataFrame:
@@ -186,18 +221,18 @@ def annotate(packets: pd.DataFrame, topology: Topology) -> pd.DataFrame:
         p = pod_of_ip(ip)
         return p.label if p else None, pod_node(p), node_at(str(ip))
 
-    out = packets.copy()
-    cols: dict[str, np.ndarray] = {}
+    # the packets' columns shared, not copied, where pandas copies them before any change
+    out = packets.copy(deep=not _copy_on_write())
+    cols: dict[str, pd.Categorical] = {}
     for side in ("src", "dst"):
         mac_if, mac_node, mac_pod, mac_pod_node = _map(col(f"{side}_mac"), n, mac_facts, 4)
         ip_pod, ip_pod_node, ip_node = _map(col(f"{side}_ip"), n, ip_facts, 3)
-        cols[f"{side}_if"] = mac_if
+        cols[f"{side}_if"] = _first(mac_if)
         cols[f"{side}_pod"] = _first(ip_pod, mac_pod)
         cols[f"{side}_node"] = _first(ip_pod_node, mac_pod_node, ip_node, mac_node)
     for side in ("src", "dst"):
-        (cols[f"outer_{side}_node"],) = _map(
-            col(f"outer_{side}_ip"), n, lambda ip: (ip_facts(ip)[2],), 1
-        )
+        (outer,) = _map(col(f"outer_{side}_ip"), n, lambda ip: (ip_facts(ip)[2],), 1)
+        cols[f"outer_{side}_node"] = _first(outer)
 
     def vni_name(v: Any) -> str | None:
         try:
@@ -207,7 +242,8 @@ def annotate(packets: pd.DataFrame, topology: Topology) -> pd.DataFrame:
         ident = t.identity(iv)
         return ident.description if ident is not None else str(iv)
 
-    (cols["vni_identity"],) = _map(col("vni"), n, lambda v: (vni_name(v),), 1)
+    (vni,) = _map(col("vni"), n, lambda v: (vni_name(v),), 1)
+    cols["vni_identity"] = _first(vni)
     for c in ANNOTATION_COLUMNS:
-        out[c.name] = _cat(cols[c.name])
+        out[c.name] = cols[c.name]
     return out

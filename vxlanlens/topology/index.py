@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from .facts import (
@@ -24,6 +25,21 @@ if TYPE_CHECKING:
     from .model import Topology
 
 __all__ = ["TopologyIndex"]
+
+
+_cached_ip = lru_cache(maxsize=1 << 16)(canonical_ip)
+_cached_mac = lru_cache(maxsize=1 << 16)(canonical_mac)
+
+
+def _ip_text(ip: Any) -> str | None:
+    """:func:`~vxlanlens.topology.facts.canonical_ip`, remembered per text (the same few
+    addresses are looked up for many rows)."""
+    return _cached_ip(ip) if type(ip) is str else canonical_ip(ip)
+
+
+def _mac_text(mac: Any) -> str | None:
+    """:func:`~vxlanlens.topology.facts.canonical_mac`, remembered per text."""
+    return _cached_mac(mac) if type(mac) is str else canonical_mac(mac)
 
 
 class TopologyIndex:
@@ -118,22 +134,22 @@ class TopologyIndex:
 
     def pod_by_ip(self, ip: str) -> Pod | None:
         """See :meth:`Topology.pod_by_ip`."""
-        c = canonical_ip(ip)
+        c = _ip_text(ip)
         return None if c is None else self._pod_ip.get(c)
 
     def pod_by_mac(self, mac: str) -> Pod | None:
         """See :meth:`Topology.pod_by_mac`."""
-        m = canonical_mac(mac)
+        m = _mac_text(mac)
         return None if m is None else self._pod_mac.get(m)
 
     def pod_by_host_mac(self, mac: str) -> Pod | None:
         """See :meth:`Topology.pod_by_host_mac`."""
-        m = canonical_mac(mac)
+        m = _mac_text(mac)
         return None if m is None else self._pod_host_mac.get(m)
 
     def interfaces_by_mac(self, mac: str) -> list[Interface]:
         """See :meth:`Topology.interfaces_by_mac`."""
-        m = canonical_mac(mac)
+        m = _mac_text(mac)
         return [] if m is None else list(self._if_mac.get(m, []))
 
     def interface_by_mac(self, mac: str) -> Interface | None:
@@ -147,7 +163,7 @@ class TopologyIndex:
 
     def node_by_ip(self, ip: str) -> Node | None:
         """See :meth:`Topology.node_by_ip`."""
-        c = canonical_ip(ip)
+        c = _ip_text(ip)
         if c is None:
             return None
         n = self._node_addr.get(c) or self._node_router.get(c)
@@ -161,7 +177,7 @@ class TopologyIndex:
         key = ("cidr", ip)
         if key not in self._cache:
             best: tuple[int, Node] | None = None
-            c = canonical_ip(ip)
+            c = _ip_text(ip)
             if c is not None:
                 addr = ipaddress.ip_address(c)
                 for net, n in self._cidrs:
@@ -190,7 +206,7 @@ class TopologyIndex:
 
     def interfaces_with_address(self, ip: str) -> AddressLookup:
         """See :meth:`Topology.interfaces_with_address`."""
-        c = canonical_ip(ip) or str(ip)
+        c = _ip_text(ip) or str(ip)
         return AddressLookup(
             address=c, matches=tuple(self._addr_ifs.get(c, ())), checked=len(self._checked)
         )

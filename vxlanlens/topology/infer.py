@@ -124,9 +124,11 @@ def _is_unicast_global(ip: Any) -> bool:
 
 
 def _unicast(series: pd.Series) -> pd.Series:
-    """Row mask: the address is a global unicast one (decided once per distinct address)."""
-    good = {u for u in series.dropna().unique() if _is_unicast_global(u)}
-    return series.isin(good)
+    """Row mask: the address is a global unicast one (decided once per distinct address, in
+    one pass over the rows)."""
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    good = np.array([_is_unicast_global(u) for u in uniques] + [False], dtype=bool)
+    return pd.Series(good[codes], index=series.index)
 
 
 def infer(packets: pd.DataFrame) -> Topology:

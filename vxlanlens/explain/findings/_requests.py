@@ -15,12 +15,14 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ...proto import ExchangeKind, ExchangeStatus
+from .._rows import as_text
 from ..context import Context, na, vals
 
-__all__ = ["Exchange", "Flow", "clock_offsets_by_capture", "corrected", "flows"]
+__all__ = ["Exchange", "Flow", "any_row", "clock_offsets_by_capture", "corrected", "flows"]
 
 REQUEST_KINDS = (ExchangeKind.ND, ExchangeKind.ARP, ExchangeKind.ECHO, ExchangeKind.TCP)
 """Kinds whose exchanges are a request waiting for an answer."""
@@ -102,6 +104,18 @@ def corrected(ts: object, capture: object, offsets: dict[str, float | None]) -> 
     return t - off if off is not None else t
 
 
+def any_row(ctx: Context, **equal: str) -> bool:
+    """Whether some row of the exchanges table has every given column equal to the given text
+    (a cheap test before :func:`flows` are built)."""
+    ex = ctx.exchanges
+    if ex.empty or any(c not in ex for c in equal):
+        return False
+    mask = np.ones(len(ex), dtype=bool)
+    for column, value in equal.items():
+        mask &= (ex[column] == value).fillna(False).to_numpy(dtype=bool)
+    return bool(mask.any())
+
+
 _CACHE: dict[int, tuple[weakref.ref, list[Flow]]] = {}
 
 
@@ -118,89 +132,137 @@ def flows(ctx: Context) -> list[Flow]:
     return out
 
 
+def _plain(series: pd.Series) -> list[Any]:
+    """The column's values as plain Python ones, ``None`` for nulls (what :func:`vals` gives
+    value by value)."""
+    values = as_text(series) if isinstance(series.dtype, pd.CategoricalDtype) else series
+    nulls = series.isna().to_numpy()
+    out = values.tolist()
+    if nulls.any():
+        for k in np.flatnonzero(nulls).tolist():
+            out[k] = None
+    return [vals(v) if v is not None and not isinstance(v, (str, int)) else v for v in out]
+
+
+def _nanoseconds(series: pd.Series) -> list[int] | None:
+    """Nanoseconds since the epoch of a datetime column in nanoseconds (what
+    ``pd.Timestamp(v).value`` gives value by value), else None."""
+    dtype = series.dtype
+    unit = getattr(dtype, "unit", None)
+    if unit is None and isinstance(dtype, np.dtype) and dtype.kind == "M":
+        unit = np.datetime_data(dtype)[0]
+    if unit != "ns":
+        return None
+    return series.array.asi8.tolist()  # type: ignore[attr-defined, no-any-return]
+
+
 def _flows(ctx: Context) -> list[Flow]:
     ex = ctx.exchanges
     if ex.empty or "kind" not in ex:
         return []
-    kinds = ex["kind"].astype(str).tolist()
-    status = ex["status"].astype(str).tolist()
-    req_cap = ex["request_capture"].tolist()
-    req_frame = ex["request_frame"].tolist()
+    kinds = as_text(ex["kind"]).tolist()
+    status = as_text(ex["status"]).tolist()
+    # the request's (capture, frame) as text and int, None when either is missing
+    known = (ex["request_capture"].notna() & ex["request_frame"].notna()).to_numpy()
+    req_cap = [
+        c if ok else None
+        for c, ok in zip(_plain(ex["request_capture"]), known.tolist(), strict=True)
+    ]
+    req_frame = [
+        f if ok else None for f, ok in zip(_plain(ex["request_frame"]), known.tolist(), strict=True)
+    ]
     offsets = clock_offsets_by_capture(ctx)
+    # seconds in the reference clock (as corrected() gives them), from the nanoseconds
+    ts_ns = _nanoseconds(ex["ts"])
+    ts = ex["ts"].tolist() if ts_ns is None else []
+
+    def when(pos: int) -> float:
+        if ts_ns is None:
+            return corrected(ts[pos], req_cap[pos], offsets)
+        off = offsets.get(str(req_cap[pos]))
+        t = ts_ns[pos] / 1e9
+        return t - off if off is not None else t
+
+    firsts = ctx.first_observations(
+        [None if c is None else str(c) for c in req_cap],
+        [None if f is None else int(f) for f in req_frame],
+    )
 
     def canonical(pos: int) -> tuple[str, int] | None:
-        if na(req_cap[pos]) or na(req_frame[pos]):
-            return None
-        seen = ctx.journey_frames(req_cap[pos], req_frame[pos])
-        return seen[0] if seen else (str(req_cap[pos]), int(req_frame[pos]))
+        return firsts[pos]
 
     # requests quoted by an ICMP error: answered, by an error
     errors: dict[tuple[str, int], int] = {}
-    for pos, kind in enumerate(kinds):
-        if kind == ExchangeKind.ICMP_ERROR:
-            key = canonical(pos)
-            if key is not None:
-                errors.setdefault(key, pos)
-                for obs in ctx.journey_frames(*key):
-                    errors.setdefault(obs, pos)
+    for pos in np.flatnonzero(ex["kind"].to_numpy() == ExchangeKind.ICMP_ERROR.value).tolist():
+        key = canonical(pos)
+        if key is not None:
+            errors.setdefault(key, pos)
+            for obs in ctx.journey_frames(*key):
+                errors.setdefault(obs, pos)
     # retransmitted copies of each request, by the request's first copy at that point
-    dup_of = ex["duplicate_of"].tolist()
+    dup_of = _plain(ex["duplicate_of"])
     copies: dict[tuple[str, int], list[int]] = {}
-    for pos, st in enumerate(status):
-        if st == ExchangeStatus.DUPLICATE and not na(req_frame[pos]) and not na(dup_of[pos]):
+    for pos in np.flatnonzero(ex["status"].to_numpy() == ExchangeStatus.DUPLICATE.value).tolist():
+        if req_frame[pos] is not None and dup_of[pos] is not None:
             copies.setdefault((str(req_cap[pos]), int(dup_of[pos])), []).append(pos)
     wanted = {str(k) for k in REQUEST_KINDS}
     main = {ExchangeStatus.ANSWERED.value, ExchangeStatus.UNANSWERED.value}
-    ts = ex["ts"].tolist()
-    rmac, rip = ex["requester_mac"].tolist(), ex["requester_ip"].tolist()
-    target = ex["target"].tolist()
-    echo_id, echo_seq = ex["echo_id"].tolist(), ex["echo_seq"].tolist()
-    sport, dport = ex["sport"].tolist(), ex["dport"].tolist()
-    retrans = ex["retransmissions"].tolist()
+    answered_status = ExchangeStatus.ANSWERED.value
+    # text as str() gives it (nulls as NaN, "nan" in text)
+    rmac, rip = as_text(ex["requester_mac"]).tolist(), as_text(ex["requester_ip"]).tolist()
+    target = as_text(ex["target"]).tolist()
+    echo_id, echo_seq = _plain(ex["echo_id"]), _plain(ex["echo_seq"])
+    sport, dport = _plain(ex["sport"]), _plain(ex["dport"])
+    retrans = _plain(ex["retransmissions"])
     by_exchange: dict[tuple[str, int], Exchange] = {}
     by_flow: dict[tuple, Flow] = {}
+    nd_arp = {ExchangeKind.ND.value, ExchangeKind.ARP.value}
+    echo = ExchangeKind.ECHO.value
     for pos, kind in enumerate(kinds):
         if kind not in wanted or status[pos] not in main:
             continue
         key = canonical(pos)
         if key is None:
             continue
-        if kind in (ExchangeKind.ND, ExchangeKind.ARP):
+        if kind in nd_arp:
             who = rmac[pos] if not na(rmac[pos]) else rip[pos]
             extra = None
-        elif kind == ExchangeKind.ECHO:
-            who, extra = rip[pos], vals(echo_id[pos])
+        elif kind == echo:
+            who, extra = rip[pos], echo_id[pos]
         else:
-            who, extra = rip[pos], vals(dport[pos])
+            who, extra = rip[pos], dport[pos]
         fkey = (kind, str(who), str(target[pos]), extra)
         flow = by_flow.get(fkey)
         if flow is None:
             flow = by_flow[fkey] = Flow(kind, str(who), str(target[pos]), extra)
+        t = when(pos)
         x = by_exchange.get(key)
         if x is None:
-            x = by_exchange[key] = Exchange(key, corrected(ts[pos], req_cap[pos], offsets))
-            x.seq = vals(echo_seq[pos] if kind == ExchangeKind.ECHO else sport[pos])  # type: ignore[assignment]
+            x = by_exchange[key] = Exchange(key, t)
+            x.seq = echo_seq[pos] if kind == echo else sport[pos]
             flow.exchanges.append(x)
         x.rows.append(pos)
-        for c in copies.get((str(req_cap[pos]), int(req_frame[pos])), ()):
-            x.copies.append(
-                (corrected(ts[c], req_cap[c], offsets), str(req_cap[c]), int(req_frame[c]))
-            )
-        x.ts = min(x.ts, corrected(ts[pos], req_cap[pos], offsets))
-        x.retransmissions = max(x.retransmissions, int(vals(retrans[pos]) or 0))  # type: ignore[call-overload]
-        if status[pos] == ExchangeStatus.ANSWERED and not x.answered:
+        for c in copies.get((str(req_cap[pos]), int(req_frame[pos])), ()):  # type: ignore[arg-type]
+            x.copies.append((when(c), str(req_cap[c]), int(req_frame[c])))  # type: ignore[arg-type]
+        if t < x.ts:
+            x.ts = t
+        r = int(retrans[pos] or 0)
+        if r > x.retransmissions:
+            x.retransmissions = r
+        if status[pos] == answered_status and not x.answered:
             x.answered, x.answer_row = True, pos
-        if x.error_row is None:
+        if x.error_row is None and errors:
             for obs in ctx.journey_frames(req_cap[pos], req_frame[pos]):
                 if obs in errors:
                     x.error_row = errors[obs]
                     break
     for x in by_exchange.values():
         # the last copy, seen where the first one was when it can be (frames of one capture)
+        if not x.copies:
+            continue
         here = [c for c in x.copies if c[1] == x.frame[0]] or x.copies
-        if here:
-            t_last, cap, frame = max(here)
-            x.last_ts, x.last_try = t_last, (cap, frame)
+        t_last, cap, frame = max(here)
+        x.last_ts, x.last_try = t_last, (cap, frame)
     # A flow whose requests all joined an exchange of another flow (the same packet, seen
     # with another requester or target at another point, as in a damaged capture) is empty.
     kept = [flow for flow in by_flow.values() if flow.exchanges]

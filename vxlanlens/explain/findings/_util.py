@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -119,3 +120,15 @@ def _same_frame_elsewhere(ctx: Context, row: pd.Series) -> str | None:
         return None
     h = ctx.row_at(int(at[0]))
     return f"same MACs and addresses as {h['capture']}#{int(h['frame_no'])}"
+
+
+class _Lists(dict[str, list[Any]]):
+    """``ex[column].tolist()`` per column of the exchanges table, made when first asked for."""
+
+    def __init__(self, ex: pd.DataFrame) -> None:
+        super().__init__()
+        self._ex = ex
+
+    def __missing__(self, column: str) -> list[Any]:
+        values = self[column] = self._ex[column].tolist()
+        return values

@@ -7,12 +7,13 @@ from typing import Any
 
 import pandas as pd
 
-from ...proto import ExchangeKind, Severity
+from ...proto import ExchangeKind, ExchangeStatus, Severity
 from ..context import Context, Row, na, vals
 from ..model import Evidence, Finding
+from . import _requests
 from ._registry import FindingSpec, detector
 from ._requests import Exchange, Flow, clock_offsets_by_capture, corrected, flows, runs, seq_text
-from ._util import MAX_EVIDENCE, MAX_PER_KIND, _dedup, _more, _route_gateways
+from ._util import MAX_EVIDENCE, MAX_PER_KIND, _dedup, _Lists, _more, _route_gateways
 from ._visibility import blind_points
 
 UNANSWERED_IDS = {
@@ -51,12 +52,7 @@ class _Flows:
         ex = ctx.exchanges
         self.ctx = ctx
         self.ex = ex
-        self.cols = {
-            c: ex[c].tolist()
-            for c in ("key", "request_capture", "request_frame", "reply_capture", "reply_frame",
-                      "requester_ip", "requester_mac", "responder_ip", "responder_mac", "ts",
-                      "latency_s", "answer", "icmp_type", "icmp_code", "ip_version", "kind")
-        }  # fmt: skip
+        self.cols = _Lists(ex)
         self.offsets = clock_offsets_by_capture(ctx)
 
     def get(self, column: str, pos: int) -> Any:
@@ -181,7 +177,11 @@ ARP_REASON = (
 def unanswered(ctx: Context) -> list[Finding]:
     """Requests nobody answered (one finding per flow, with where the last one was last seen),
     and flows whose requests went unanswered for a while and were answered later."""
-    fl = flows(ctx)
+    # only flows with an unanswered request can make a finding here (a request is unanswered
+    # only when a row of it is)
+    if not _requests.any_row(ctx, status=ExchangeStatus.UNANSWERED.value):
+        return []
+    fl = [f for f in flows(ctx) if any(x.outcome == "unanswered" for x in f.exchanges)]
     if not fl:
         return []
     view = _Flows(ctx)
@@ -260,6 +260,8 @@ def answered_by_error(ctx: Context) -> list[Finding]:
     """Requests (echo, TCP SYN) answered by an ICMP error instead of a reply: one finding per
     flow, naming the error, who sent it and whether it refused (warning) or failed to deliver
     (problem)."""
+    if not _requests.any_row(ctx, kind=ExchangeKind.ICMP_ERROR.value):
+        return []  # no request was answered by an error
     candidates = [f for f in flows(ctx) if any(x.outcome == "error" for x in f.exchanges)]
     if not candidates:
         return []

@@ -16,7 +16,7 @@ from ...proto import ExchangeKind, Severity
 from ..context import Context, na
 from ..model import Evidence, Finding
 from ._registry import FindingSpec, detector
-from ._requests import flows
+from ._requests import any_row, flows
 from ._util import MAX_EVIDENCE, MAX_PER_KIND, _dedup, _more
 
 TCP_RST = 0x04
@@ -24,15 +24,60 @@ TCP_SYN = 0x02
 
 
 def _point_of(p: pd.DataFrame) -> pd.Series:
-    """Observation point of each row: the capture, plus the interface or ifindex when known."""
-    cap = p["capture"].astype(str)
+    """Observation point of each row: the capture, plus the interface or ifindex when known
+    (text made once per distinct capture, interface and ifindex)."""
     iface = p["interface"].astype(object).where(p["interface"].notna(), None)
     ifx = p["ifindex"].astype(object).where(p["ifindex"].notna(), None)
-    extra = [
-        f"/{i}" if i is not None else (f"/if{x}" if x is not None else "")
-        for i, x in zip(iface.tolist(), ifx.tolist(), strict=True)
-    ]
-    return cap + pd.Series(extra, index=p.index, dtype=object)
+    return _per_distinct(
+        [_text(p["capture"]), iface, ifx],
+        lambda c, i, x: c + (f"/{i}" if i is not None else (f"/if{x}" if x is not None else "")),
+    )
+
+
+def _text(series: pd.Series) -> pd.Series:
+    """``series.astype(str)`` (nulls as ``"nan"``), as an object column; for a categorical,
+    its categories are converted rather than every row."""
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        return series.astype(str)
+    names = np.array([str(c) for c in series.cat.categories] + ["nan"], dtype=object)
+    return pd.Series(names[series.cat.codes.to_numpy()], index=series.index, dtype=object)
+
+
+def _codes(series: pd.Series) -> tuple[np.ndarray, int]:
+    """One integer per row naming its value (``-1`` for null) and how many values there are:
+    a categorical's codes, else a factorization."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.cat.codes.to_numpy(dtype=np.int64), len(series.cat.categories)
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), len(uniques)
+
+
+def _combination(columns: list[pd.Series]) -> np.ndarray:
+    """One integer per row naming the combination of its values in ``columns`` (equal
+    integers, equal values; nulls equal each other)."""
+    combined = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        codes, n = _codes(column)
+        # renumbered after each column: the integers stay below the number of rows
+        combined = pd.factorize(combined * (n + 1) + (codes + 1))[0].astype(np.int64)
+    return combined
+
+
+def _per_distinct(columns: list[pd.Series], text: Any) -> pd.Series:
+    """``text(*values)`` of each row's values of ``columns`` (None for nulls), computed once
+    per distinct combination, on the values of the combination's first row (an object
+    column)."""
+    _, first, inverse = np.unique(_combination(columns), return_index=True, return_inverse=True)
+    at = first.tolist()
+    firsts = [c.iloc[at].tolist() for c in columns]
+    names = np.array(
+        [text(*(_none(v[k]) for v in firsts)) for k in range(len(at))] or [""], dtype=object
+    )
+    return pd.Series(names[inverse.reshape(-1)], index=columns[0].index, dtype=object)
+
+
+def _none(value: object) -> object:
+    return None if value is None or (isinstance(value, float) and value != value) else value
 
 
 def _conn_key(src: str, sport: int, dst: str, dport: int) -> tuple[str, int, str, int]:
@@ -54,6 +99,8 @@ def connection_refused(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     ex = ctx.exchanges
     refused = []
+    if not any_row(ctx, answer="rst"):
+        return out  # no SYN was answered by a reset
     for flow in flows(ctx):
         if flow.kind != ExchangeKind.TCP:
             continue
@@ -143,22 +190,18 @@ def _tcp(ctx: Context) -> pd.DataFrame:
     cols = ["capture", "frame_no", "src_ip", "dst_ip", "sport", "dport", "tcp_flags", "tcp_seq",
             "payload_len", "ts"]  # fmt: skip
     out = tcp[cols].copy()
-    out["capture"] = out["capture"].astype(str)
-    out["src_ip"], out["dst_ip"] = out["src_ip"].astype(str), out["dst_ip"].astype(str)
+    out["capture"] = _text(out["capture"])
+    out["src_ip"], out["dst_ip"] = _text(out["src_ip"]), _text(out["dst_ip"])
     out["point"] = _point_of(tcp)
     # copies of one packet in several tunnels (a mirror session sending it in several VNIs) are
     # copies, not retransmissions: a sender's retransmission keeps its tunnel and VNI
-    out["carrier"] = (
-        tcp["vni"].astype("Int64").astype(str)
-        + "/"
-        + tcp["outer_src_ip"].astype(str)
-        + "/"
-        + tcp["outer_dst_ip"].astype(str)
+    # (only compared: one integer per distinct VNI and outer addresses, nulls alike)
+    out["carrier"] = _combination(
+        [tcp["vni"].astype("Int64"), tcp["outer_src_ip"], tcp["outer_dst_ip"]]
     )
-    out["packet"] = [
-        ctx.journey_frames(c, f)[0]
-        for c, f in zip(out["capture"].tolist(), out["frame_no"].tolist(), strict=True)
-    ]
+    out["packet"] = ctx.first_observations(
+        out["capture"].tolist(), out["frame_no"].to_numpy(dtype=np.int64).tolist()
+    )
     return out
 
 

@@ -1,0 +1,64 @@
+"""The text of a large explanation: bounded summary labels and paths grouped by flow."""
+
+from __future__ import annotations
+
+import json
+
+from vxlanlens.explain.model import Explanation, PacketPath
+from vxlanlens.proto import ExchangeStatus
+from vxlanlens.report.text import explanation_text
+
+
+def _path(n: int, src: str, dst: str, echo_id: int, status: ExchangeStatus) -> PacketPath:
+    return PacketPath(
+        kind="echo",
+        summary=f"echo {src} > {dst} id {echo_id} seq {n}",
+        src_ip=src,
+        dst_ip=dst,
+        target=dst,
+        echo_id=echo_id,
+        echo_seq=n,
+        status=status,
+    )
+
+
+def _explanation(flows: int, per_flow: int, pods: int = 3) -> Explanation:
+    paths = [
+        _path(k, f"10.0.{f}.1", f"10.1.{f}.2", f, ExchangeStatus.ANSWERED if k % 2 else ExchangeStatus.UNANSWERED)
+        for k in range(per_flow)
+        for f in range(flows)
+    ]  # fmt: skip
+    topology = {
+        "loaded": False,
+        "nodes": [f"node 172.18.0.{k}" for k in range(pods)],
+        "pods": [f"pod 10.0.{k}.1" for k in range(pods)],
+    }
+    return Explanation(captures=[], topology=topology, paths=paths)
+
+
+def test_few_paths_are_all_shown_one_by_one() -> None:
+    text = explanation_text(_explanation(flows=4, per_flow=2))
+    assert text.count("\nPath ") == 8
+    assert "same flow" not in text
+    assert "pod 10.0.2.1" in text and "more;" not in text
+
+
+def test_many_paths_grouped_by_flow_and_bounded() -> None:
+    exp = _explanation(flows=30, per_flow=3)
+    text = explanation_text(exp, max_paths=5)
+    assert "Paths: 90 in 30 flows" in text
+    assert text.count("\nPath ") == 5  # the first path of the first five flows
+    # paths were listed flow after flow within each seq: flow 0's are paths 1, 31, 61
+    assert "same flow: 3 paths (2 unanswered, 1 answered), paths 1, 31, 61" in text
+    assert "25 more flows (75 paths) not shown." in text
+    # the JSON keeps every path
+    assert len(json.loads(json.dumps(exp.to_dict(), default=str))["paths"]) == 90
+
+
+def test_default_bound_and_summary_labels() -> None:
+    exp = _explanation(flows=25, per_flow=1, pods=50)
+    text = explanation_text(exp)
+    assert text.count("\nPath ") == 20
+    assert "5 more flows (5 paths) not shown." in text
+    summary = text.splitlines()[1]
+    assert summary.count("pod 10.0.") == 20 and "and 30 more" in summary
