@@ -11,20 +11,22 @@ far, and restarts decoding at the mirrored frame, so that every non-mirror colum
 that frame exactly as if it had been captured on the mirrored port.
 
 VXLAN mirrors are peeled only when asked for (``DecodeOptions.mirror_vxlan``, the CLI's
-``--mirror-vxlan PORT[:VNI]``) or detected (:func:`detect`, with ``DecodeOptions.mirror_auto``):
-within one decoded batch, a VXLAN (UDP destination port, VNI) pair whose frames carry another
+``--mirror-vxlan PORT[:VNI]``) or detected when captures are read (:func:`detect`, unless
+``--mirror-vxlan none``): within the packets table of the captures read, a VXLAN (UDP destination port, VNI) pair whose frames carry another
 overlay tunnel inside (VXLAN, VXLAN-GPE or Geneve) in at least ``AUTO_MIN_FRAMES`` frames and
 at least ``AUTO_MIN_SHARE`` of that pair's frames is a mirror session. The limits of the rule:
 a genuinely nested overlay (an overlay run inside VMs whose own traffic rides a VXLAN
 underlay) looks the same and is peeled too; a mirror session carrying no overlay traffic is
-not detected (name it with ``--mirror-vxlan``); detection sees one batch at a time.
+not detected (name it with ``--mirror-vxlan``); standard input and open files are not
+read twice, so they are not detected either. The captures are read again, with the sessions
+found, when detection finds one.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..proto import MirrorKind, TunnelKind
+from ..proto import MirrorKind
 from ._state import P_ETH, State, put
 
 __all__ = ["AUTO_MIN_FRAMES", "AUTO_MIN_SHARE", "detect", "peel", "vxlan_mirror"]
@@ -112,24 +114,26 @@ def vxlan_mirror(st: State, rows: np.ndarray) -> np.ndarray:
     return rows[~hit]
 
 
-def detect(st: State) -> frozenset[tuple[int, int]]:
-    """The (UDP destination port, VNI) pairs of this decoded batch that look like VXLAN mirror
-    sessions (see the module's rule); empty when none (the usual case, decided at once when
-    no frame holds two nested tunnels)."""
-    nested = st.depth >= 2
+def detect(
+    outer_dport: np.ndarray,
+    outer_vni: np.ndarray,
+    outermost_vxlan: np.ndarray,
+    nested_overlay: np.ndarray,
+) -> frozenset[tuple[int, int]]:
+    """The (UDP destination port, VNI) pairs that look like VXLAN mirror sessions (see the
+    module's rule), from one value per frame: the outer UDP destination port and VNI (-1 when
+    null), whether the outermost tunnel is VXLAN (and no mirror was peeled), and whether the
+    frame holds an overlay tunnel (VXLAN, VXLAN-GPE, Geneve) inside that one. Empty when none
+    (decided at once when no frame holds a nested overlay)."""
+    nested = np.asarray(nested_overlay, dtype=bool)
     if not nested.any():
         return frozenset()
-    inner = st.tunnel
-    nested &= (inner == TunnelKind.VXLAN) | (inner == TunnelKind.VXLAN_GPE)
-    nested |= (st.depth >= 2) & (inner == TunnelKind.GENEVE)
-    ints = st.out.ints
-    if "outer_dport" not in ints or "outer_vni" not in ints:
-        return frozenset()
-    (port, pvalid), (vni, vvalid) = ints["outer_dport"], ints["outer_vni"]
-    cand = (st.tunnel0 == TunnelKind.VXLAN) & (st.mirror == 0) & pvalid & vvalid
+    port = np.asarray(outer_dport, dtype=np.int64)
+    vni = np.asarray(outer_vni, dtype=np.int64)
+    cand = np.asarray(outermost_vxlan, dtype=bool) & (port >= 0) & (vni >= 0)
     if not (cand & nested).any():
         return frozenset()
-    key = (port.astype(np.int64) << 24) | vni.astype(np.int64)
+    key = (port << 24) | vni
     keys, total = np.unique(key[cand], return_counts=True)
     inside = np.zeros(keys.size, dtype=np.int64)
     np.add.at(inside, np.searchsorted(keys, key[cand & nested]), 1)

@@ -32,8 +32,9 @@ class DecodeOptions:
     pairs, VNI -1 for any; see :mod:`vxlanlens.decode.mirror`. Their ports must also be VXLAN
     ports (:meth:`with_mirror_vxlan` adds them)."""
     mirror_auto: bool = True
-    """Detect VXLAN mirror sessions (a port and VNI whose frames carry overlay tunnels inside)
-    and peel them; see :mod:`vxlanlens.decode.mirror`."""
+    """When captures are read (not by :func:`decode_batch`, which sees one batch): detect VXLAN
+    mirror sessions (a port and VNI whose frames carry overlay tunnels inside) and read again
+    peeling them; see :mod:`vxlanlens.decode.mirror`."""
     stop_at_fragments: bool = False
     """Decode no further than an IP header that is a fragment (also the first one), as the rows
     of a reassembled packet's other fragments are shown."""

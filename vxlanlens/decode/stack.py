@@ -6,11 +6,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from dataclasses import replace
-
 from ..proto import PKT_TYPE_TEXT, MirrorKind
 from ..read.records import RecordBatch
-from . import arp, encap, icmp, ip, link, mirror, transport, tunnel
+from . import arp, encap, icmp, ip, link, transport, tunnel
 from ._state import (
     LAYERS,
     P_AH,
@@ -110,11 +108,6 @@ def decode_batch(batch: RecordBatch, options: DecodeOptions = _DEFAULT_OPTIONS) 
                 if rows.size:
                     stage(st, rows)
         st.nxt[:] = 0
-        if options.mirror_auto:
-            found = mirror.detect(st) - options.mirror_vxlan
-            if found:
-                again = replace(options.with_mirror_vxlan(tuple(found)), mirror_auto=False)
-                return decode_batch(batch, again)
     return _finish(st)
 
 

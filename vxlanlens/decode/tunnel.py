@@ -267,7 +267,6 @@ def enter(
     if udp:
         out.int("outer_udp_len", fr, st.udp_len[fr])
         out.int("outer_udp_checksum", fr, st.udp_csum[fr])
-    put(st.tunnel0, fr, code)
     put(st.outer_ip_at, fr, st.ip_at[fr])
     put(st.outer_udp_at, fr, st.udp_at[fr])
     out.clear(_POD_COLUMNS + _TUNNEL_COLUMNS, rows)
