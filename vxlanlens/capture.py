@@ -368,10 +368,22 @@ def read(
     packets = builder.build()
     found = mirror_sessions(packets, opts, resolved)
     if found:  # VXLAN mirror sessions detected: read again peeling them
-        kw = dict(topology=loaded, vxlan_ports=vxlan_ports, geneve_ports=geneve_ports)
-        kw.update(gpe_ports=gpe_ports, guess_tunnels=guess_tunnels, reassemble=reassemble)
-        kw.update(timeout_s=timeout_s, engine=engine, workers=workers, capture_at=capture_at)
-        return read(specs, **kw, batch_frames=batch_frames, options=options, mirror_vxlan=found)  # type: ignore[arg-type]
+        return read(
+            specs,
+            topology=loaded,
+            vxlan_ports=vxlan_ports,
+            geneve_ports=geneve_ports,
+            gpe_ports=gpe_ports,
+            guess_tunnels=guess_tunnels,
+            reassemble=reassemble,
+            timeout_s=timeout_s,
+            engine=engine,
+            workers=workers,
+            capture_at=capture_at,
+            batch_frames=batch_frames,
+            options=options,
+            mirror_vxlan=found,
+        )
     return Capture(
         packets=packets,
         sources=sources,
