@@ -263,7 +263,7 @@ class Frame(EncapFrame):
                 self.need(size, "ipv6-ext", "IPv6 extension header")
                 self.pos += size
                 nh = int(ah.nh)
-                layer = None
+                layer = None  # type: ignore[assignment]  # dissected again below
                 continue
             if nh not in _EXT_NAMES:
                 break
