@@ -831,3 +831,67 @@ def vxlan_mirror(mirrored: Packet, vni: int, dport: int = 4789) -> Packet:
         / VXLAN(flags=0x08, vni=vni)
         / mirrored
     )
+
+
+def encap_frames() -> list[tuple[str, Packet]]:
+    """One frame of every mirror transport and other encapsulation the decoders know."""
+    from scapy.contrib.geneve import GENEVE
+    from scapy.contrib.mpls import MPLS
+    from scapy.contrib.nsh import NSH
+    from scapy.layers.ipsec import AH
+    from scapy.layers.l2 import GRE
+    from scapy.layers.ppp import PPP, PPPoE, PPPoED
+
+    icv = b"\0" * 12
+    out: list[tuple[str, Packet]] = []
+    for kind in (1, 2, 3):
+        for v6 in (False, True):
+            for name, f in (("pod", pod_tcp()), ("cilium", cilium_vxlan())):
+                fields = {} if kind == 1 else {"session_id": 3, "vlan": 4}
+                out.append(
+                    (
+                        f"erspan{kind}-{'v6' if v6 else 'v4'}-{name}",
+                        erspan(kind, f, ipv6=v6, **fields),
+                    )
+                )
+    out += [
+        ("erspan3-platform3", erspan(3, pod_tcp(), d=1, hw=5, timestamp=9, platform=(3, 77))),
+        ("gre-mirror-key", gre_mirror(cilium_vxlan(), key=5)),
+        ("gre-mirror-v6", gre_mirror(pod_tcp(), ipv6=True)),
+        ("gre-ip", Ether() / IP(src="1.1.1.1") / GRE(key_present=1, key=7) / IP() / TCP()),
+        ("gre-ip6", Ether() / IPv6() / GRE(proto=0x86DD) / IPv6() / UDP(dport=53)),
+        (
+            "geneve-ip-gre-ip",
+            Ether()
+            / IP()
+            / UDP(sport=1, dport=6081)
+            / GENEVE(proto=0x0800)
+            / IP()
+            / GRE()
+            / IP()
+            / TCP(),
+        ),
+        ("vxlan-mirror-77", vxlan_mirror(cilium_vxlan(), 77)),
+        ("vxlan-not-mirror-78", vxlan_mirror(cilium_vxlan(), 78)),
+        ("mpls", Ether() / MPLS(label=100, s=0) / MPLS(label=200, s=1) / IP() / UDP()),
+        ("mpls-mc-ip6", Ether(type=0x8848) / MPLS(label=5, s=1) / IPv6() / UDP()),
+        ("pppoe-ip", Ether() / PPPoE(sessionid=5) / PPP(proto=0x21) / IP() / ICMP()),
+        ("pppoe-lcp", Ether() / PPPoE(sessionid=7) / PPP(proto=0xC021) / b"\x01\x01\x00\x04"),
+        ("pppoe-padi", Ether(type=0x8863) / PPPoED(code=9)),
+        ("6in4", Ether() / IP() / IPv6() / UDP()),
+        ("4in6", Ether() / IPv6() / IP() / TCP()),
+        (
+            "gpe-nsh",
+            Ether()
+            / IP()
+            / UDP(sport=1, dport=4790)
+            / VXLAN(flags=0x0C, NextProtocol=4, vni=3)
+            / NSH(spi=0x123, si=254, nextproto=3)
+            / Ether()
+            / IP()
+            / UDP(),
+        ),
+        ("ah4", Ether() / IP() / AH(nh=6, payloadlen=4, icv=icv) / TCP()),
+        ("ah6", Ether() / IPv6() / AH(nh=17, payloadlen=4, icv=icv) / UDP()),
+    ]
+    return out
