@@ -178,15 +178,6 @@ _OUTER_FRAG = (
 
 ALLOWED: tuple[tuple[str, str, int | str, str, str], ...] = (
     # (engine whose pairs it concerns, source, frame or "*", column or "*", reason)
-    (
-        "tshark",
-        "generated/encap",
-        28,
-        "*",
-        "VXLAN-GPE carrying NSH (next protocol 4): tshark 4.0 hands the UDP payload to NSH "
-        "directly (frame.protocols udp:nsh, no vxlan_gpe layer, NSH read at the GPE header), so "
-        "it shows no tunnel; fast and scapy decode the GPE header, then NSH",
-    ),
     ("tshark", "public/tcpdump/bigtcp-ipv4-vxlan-ipv4.pcap", 1, "*", _BIGTCP),
     ("tshark", "public/tcpdump/bigtcp-ipv6-vxlan-ipv6.pcap", 1, "*", _BIGTCP),
     (
