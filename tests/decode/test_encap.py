@@ -11,12 +11,15 @@ from craft import (
     MIRROR_SRC6,
     cilium_vxlan,
     decode,
+    encap_frames,
     erspan,
     gre_mirror,
     pod_tcp,
     row,
     vxlan_mirror,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scapy.all import ICMP, IP, TCP, UDP, Ether, IPv6, raw
 from scapy.contrib.mpls import MPLS
 from scapy.contrib.nsh import NSH
@@ -26,6 +29,8 @@ from scapy.layers.ppp import PPP, PPPoE, PPPoED
 from scapy.layers.vxlan import VXLAN
 
 from vxlanlens.decode import DecodeOptions
+from vxlanlens.engines import decoder_for
+from vxlanlens.read.records import RecordBatch
 
 MIRROR_COLUMNS = {
     "mirror",
@@ -220,3 +225,26 @@ def test_a_cut_inside_a_new_header_is_a_decode_error_never_an_exception(name: st
         r = row(db, k)
         assert r.get("decode_layer") is not None, (name, lo + k, r)
         assert "captured" in r["decode_error"]
+
+
+_ENCAP = [raw(p) for _, p in encap_frames()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(0, len(_ENCAP) - 1),
+    st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255)), min_size=1, max_size=6),
+    st.integers(0, 200),
+)
+def test_mutated_encapsulations_never_raise(
+    which: int, edits: list[tuple[int, int]], cut: int
+) -> None:
+    buf = bytearray(_ENCAP[which])
+    for at, value in edits:
+        buf[at % len(buf)] = value
+    frames = [bytes(buf), bytes(buf[: len(buf) - cut % len(buf)])]
+    opts = DecodeOptions().with_mirror_vxlan(((4789, -1),))
+    db = decode(frames, wire_len=[len(buf), len(buf)], options=opts)
+    assert db.n == 2
+    scapy = decoder_for("scapy")(RecordBatch.from_frames(frames, wire_len=[len(buf)] * 2), opts)
+    assert scapy.n == 2
