@@ -30,6 +30,7 @@ __all__ = [
     "ICMPType",
     "ICMPv6Type",
     "IPProto",
+    "IpTunnelKind",
     "LinkType",
     "MirrorKind",
     "NDOption",
@@ -324,15 +325,27 @@ class TunnelKind(IntEnum):
     VXLAN = 1
     VXLAN_GPE = 2
     GENEVE = 3
-    GRE = 4
-    """GRE carrying IP (or Ethernet inside another tunnel or mirror): a tunnel, not a mirror."""
-    IP_IN_IP = 5
-    """IP directly in IP: 6in4 (protocol 41), 4in4 / 4in6 (protocol 4), 6in6."""
 
     @property
     def text(self) -> str | None:
         """The name shown in the ``tunnel`` column (``None`` for :attr:`NONE`)."""
-        return (None, "vxlan", "vxlan-gpe", "geneve", "gre", "ip-in-ip")[self.value]
+        return (None, "vxlan", "vxlan-gpe", "geneve")[self.value]
+
+
+class IpTunnelKind(IntEnum):
+    """The decoder's codes of tunnels that are not overlays (0: none); :attr:`text` is the
+    ``ip_tunnel`` column's value."""
+
+    NONE = 0
+    GRE = 1
+    """GRE carrying IP (or Ethernet inside another tunnel or mirror): a tunnel, not a mirror."""
+    IP_IN_IP = 2
+    """IP directly in IP: 6in4 (protocol 41), 4in4 / 4in6 (protocol 4), 6in6."""
+
+    @property
+    def text(self) -> str | None:
+        """The name shown in the ``ip_tunnel`` column (``None`` for :attr:`NONE`)."""
+        return (None, "gre", "ip-in-ip")[self.value]
 
 
 class MirrorKind(IntEnum):

@@ -17,7 +17,7 @@ Column *kinds* tell the decoder what it must hand over and the table builder how
 Unprefixed columns describe the *pod frame*: the innermost frame of a tunnelled packet, or the
 frame itself when there is no tunnel, so the same packet seen inside a pod and inside VXLAN on
 a node's eth0 has the same unprefixed values. ``outer_*`` columns describe the outermost
-(underlay) headers and are null for frames without a tunnel.
+(underlay) headers and are null for frames without a tunnel (an overlay, or a GRE / IP-in-IP ``ip_tunnel``).
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ COLUMNS: tuple[Column, ...] = (
     _c(_O, "outer_udp_checksum", "int", "UInt16", "Underlay UDP checksum field (0 means none was computed)."),
     # --- tunnel ---------------------------------------------------------------------------
     _c(_T, "tunnel", "text", "category", f"Innermost tunnel protocol: {_TUNNELS}; null when not tunnelled."),
-    _c(_T, "tunnel_depth", "int", "UInt8", "Number of nested tunnel headers (0 when not tunnelled)."),
+    _c(_T, "tunnel_depth", "int", "UInt8", "Number of nested tunnel headers, overlays and `ip_tunnel` ones (0 when not tunnelled)."),
     _c(_T, "vni", "int", "UInt32", "24-bit VNI of the innermost tunnel (in Cilium: the sender's security identity)."),
     _c(_T, "outer_vni", "int", "UInt32", "VNI of the outermost tunnel when tunnels are nested (else equal to `vni`)."),
     _c(_T, "vxlan_flags", "int", "UInt8", "VXLAN / VXLAN-GPE flags byte (0x08 = I bit; 0x0c is scapy's default)."),
@@ -142,7 +142,9 @@ COLUMNS: tuple[Column, ...] = (
     _c(_T, "tunnel_proto", "int", "UInt16", "What the innermost tunnel carries, as an Ethertype (0x6558 Ethernet, 0x0800 IPv4, 0x86dd IPv6, ...)."),
     _c(_T, "geneve_options", "text", "category", "Geneve options as `0xCCCC/0xTT/LEN` items joined by `;`: class (4 hex digits), type byte (2 hex digits, followed by `C` when the critical bit 0x80 is set), total option length in bytes including its 4-byte header; empty when the header has no options."),
     _c(_T, "geneve_critical", "bool", "boolean", "Geneve C flag: the header carries critical options."),
+    _c(_T, "ip_tunnel", "text", "category", "Innermost tunnel that is not an overlay: gre (GRE carrying IP, MPLS, NSH, or Ethernet inside another tunnel or a mirror) or ip-in-ip (6in4, 4in4, 4in6, 6in6); null when none. It counts in `tunnel_depth` and moves the outermost headers to `outer_*` like an overlay; `tunnel`, `vni`, ... keep describing the overlay tunnel, if any (docs/encapsulations.md)."),
     _c(_T, "gre_key", "int", "UInt32", "GRE key of the innermost GRE tunnel (K bit set)."),
+    _c(_T, "gre_proto", "int", "UInt16", "Protocol type of the innermost GRE tunnel (0x0800 IPv4, 0x86dd IPv6, 0x8847 MPLS, 0x6558 Ethernet, ...)."),
     _c(_T, "nsh_spi", "int", "UInt32", "NSH (RFC 8300) service path identifier, after VXLAN-GPE or Ethertype 0x894f."),
     _c(_T, "nsh_si", "int", "UInt8", "NSH service index."),
     # --- other encapsulations -------------------------------------------------------------

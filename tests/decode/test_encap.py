@@ -103,11 +103,12 @@ def test_plain_gre_carrying_ethernet_is_a_mirror_and_its_key_the_session() -> No
 def test_gre_carrying_ip_is_a_tunnel_decoded_through() -> None:
     inner = IP(src="10.2.0.1", dst="10.2.0.2") / TCP(sport=5, dport=6, flags="S")
     got = _one(Ether() / IP(src="1.1.1.1", dst="2.2.2.2") / GRE(key_present=1, key=7) / inner)
-    assert got["tunnel"] == "gre" and got["tunnel_depth"] == 1 and got["gre_key"] == 7
+    assert got["ip_tunnel"] == "gre" and got["tunnel_depth"] == 1 and got["gre_key"] == 7
+    assert "tunnel" not in got and "outer_udp_len" not in got  # not an overlay
     assert got["outer_src_ip"] == "1.1.1.1" and got["src_ip"] == "10.2.0.1"
-    assert got["tunnel_proto"] == 0x0800 and got["dport"] == 6 and "mirror" not in got
+    assert got["gre_proto"] == 0x0800 and got["dport"] == 6 and "mirror" not in got
     six = _one(Ether() / IPv6() / GRE(proto=0x86DD) / IPv6(src="fd00::1") / UDP(dport=53))
-    assert six["tunnel"] == "gre" and six["src_ip"] == "fd00::1" and six["dport"] == 53
+    assert six["ip_tunnel"] == "gre" and six["src_ip"] == "fd00::1" and six["dport"] == 53
 
 
 def test_geneve_ip_gre_ip_tcp_decodes_to_the_innermost_tcp() -> None:
@@ -124,7 +125,8 @@ def test_geneve_ip_gre_ip_tcp_decodes_to_the_innermost_tcp() -> None:
         / TCP(sport=39198, dport=1234)
     )
     got = _one(pkt)
-    assert got["tunnel"] == "gre" and got["tunnel_depth"] == 2
+    assert got["ip_tunnel"] == "gre" and got["tunnel_depth"] == 2
+    assert got["tunnel"] == "geneve" and got["tunnel_proto"] == 0x0800  # the overlay is kept
     assert got["outer_src_ip"] == "10.0.0.1" and got["src_ip"] == "10.2.0.1"
     assert got["dport"] == 1234 and "decode_layer" not in got
 
@@ -133,7 +135,8 @@ def test_ethernet_in_gre_inside_a_tunnel_is_a_tunnel_not_a_mirror() -> None:
     inner = Ether() / IP(src="10.9.0.1") / ICMP()
     pkt = cilium_vxlan(Ether() / IP(src="10.1.0.1") / GRE(proto=0x6558) / inner)
     got = _one(pkt)
-    assert "mirror" not in got and got["tunnel"] == "gre" and got["tunnel_depth"] == 2
+    assert "mirror" not in got and got["ip_tunnel"] == "gre" and got["tunnel_depth"] == 2
+    assert got["tunnel"] == "vxlan" and got["vni"] == 6899
     assert got["src_ip"] == "10.9.0.1"
 
 
@@ -174,10 +177,10 @@ def test_pppoe_session_and_discovery() -> None:
 
 def test_6in4_and_4in6_are_ip_in_ip_tunnels() -> None:
     got = _one(Ether() / IP(src="5.5.5.5") / IPv6(src="fd00::1") / UDP(dport=9))
-    assert got["tunnel"] == "ip-in-ip" and got["outer_src_ip"] == "5.5.5.5"
-    assert got["src_ip"] == "fd00::1" and got["dport"] == 9 and got["tunnel_proto"] == 0x86DD
+    assert got["ip_tunnel"] == "ip-in-ip" and got["outer_src_ip"] == "5.5.5.5"
+    assert got["src_ip"] == "fd00::1" and got["dport"] == 9 and "tunnel" not in got
     got = _one(Ether() / IPv6(src="fd00::2") / IP(src="6.6.6.6") / TCP(dport=10))
-    assert got["tunnel"] == "ip-in-ip" and got["src_ip"] == "6.6.6.6" and got["dport"] == 10
+    assert got["ip_tunnel"] == "ip-in-ip" and got["src_ip"] == "6.6.6.6" and got["dport"] == 10
 
 
 def test_nsh_after_vxlan_gpe() -> None:

@@ -97,6 +97,7 @@ def test_geneve_ip_gre_capture_decodes_to_the_innermost_tcp(public_dir: Path) ->
     if not cap.exists():
         pytest.skip(f"{cap} not found")
     got = vxlanlens.read(cap, workers=1).packets
-    assert (got["tunnel"] == "gre").all() and (got["tunnel_depth"] == 2).all()
+    assert (got["ip_tunnel"] == "gre").all() and (got["tunnel_depth"] == 2).all()
+    assert (got["tunnel"] == "geneve").all()
     assert got["decode_layer"].isna().all()
     assert (got["ip_proto"] == 6).all() and got["tcp_flags"].notna().all()

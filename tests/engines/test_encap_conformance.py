@@ -27,7 +27,8 @@ def test_engines_agree_on_every_encapsulation() -> None:
     tables = engine_tables([batch], engines, OPTIONS)
     fast = tables["fast"]
     assert fast["mirror"].notna().sum() >= 16  # the comparison covers peeled mirrors
-    assert set(fast["tunnel"].dropna()) >= {"vxlan", "gre", "ip-in-ip", "vxlan-gpe"}
+    assert set(fast["tunnel"].dropna()) >= {"vxlan", "geneve", "vxlan-gpe"}
+    assert set(fast["ip_tunnel"].dropna()) == {"gre", "ip-in-ip"}
     names = [name for name, _ in FRAMES]
     new = [
         d.line()

@@ -430,6 +430,7 @@ class State:
         self.udp_csum = np.zeros(n, dtype=np.int64)
         self.depth = np.zeros(n, dtype=np.int64)
         self.tunnel = np.zeros(n, dtype=np.int8)  # index into TUNNEL_NAMES
+        self.iptun = np.zeros(n, dtype=np.int8)  # IpTunnelKind code of the innermost IP tunnel
         self.mirror = np.zeros(n, dtype=np.int8)  # MirrorKind code of the peeled mirror transport
         self.mirror_dir = np.full(n, -1, dtype=np.int8)  # ERSPAN III D bit (0 ingress, 1 egress)
         self.pkt_type = np.full(n, -1, dtype=np.int64)

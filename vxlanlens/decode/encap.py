@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..proto import EtherType, MirrorKind, TunnelKind
+from ..proto import EtherType, IpTunnelKind, MirrorKind
 from ._state import (
     P_DONE,
     P_ETH,
@@ -113,7 +113,7 @@ def gre(st: State, rows: np.ndarray) -> None:
     tun = ~erspan & ~teb_mirror
     if not tun.any():
         return
-    rows, _first = enter(st, rows[tun], "gre", TunnelKind.GRE, udp=False)
+    rows, _first = enter(st, rows[tun], "gre", IpTunnelKind.GRE, ip_tunnel=True)
     _gre_tunnel(st, rows)
 
 
@@ -130,7 +130,7 @@ def _gre_tunnel(st: State, rows: np.ndarray) -> None:
     key = u32(d, b, np.where(has_c, 8, 4) * has_k)
     hlen = 4 + 4 * (has_c.astype(np.int64) + has_k + ((flags & _S) != 0))
     out = st.out
-    out.int("tunnel_proto", rows, proto)
+    out.int("gre_proto", rows, proto)
     out.int("gre_key", rows[has_k], key[has_k])
     nxt = np.full(rows.size, P_DONE, dtype=np.int8)
     for value, code in _GRE_NEXT.items():
@@ -310,11 +310,9 @@ def nsh(st: State, rows: np.ndarray) -> None:
 
 def ip_in_ip(st: State, rows: np.ndarray) -> None:
     """IP directly in IP (6in4, 4in4, 4in6, 6in6): a tunnel; the inner version nibble decides."""
-    rows, _first = enter(st, rows, "ip-in-ip", TunnelKind.IP_IN_IP, udp=False)
+    rows, _first = enter(st, rows, "ip-in-ip", IpTunnelKind.IP_IN_IP, ip_tunnel=True)
     rows = st.keep(rows, 1, "ip-in-ip", "inner IP header")
     nib = u8(st.data, st.base(rows), 0) >> 4
-    st.out.int("tunnel_proto", rows[nib == 4], int(EtherType.IPV4))
-    st.out.int("tunnel_proto", rows[nib == 6], int(EtherType.IPV6))
     st.nxt[rows] = np.where(nib == 4, P_IPV4, P_IPV6)
     other = (nib != 4) & (nib != 6)
     st.fail(

@@ -123,7 +123,8 @@ def detect(
     """The (UDP destination port, VNI) pairs that look like VXLAN mirror sessions (see the
     module's rule), from one value per frame: the outer UDP destination port and VNI (-1 when
     null), whether the outermost tunnel is VXLAN (and no mirror was peeled), and whether the
-    frame holds an overlay tunnel (VXLAN, VXLAN-GPE, Geneve) inside that one. Empty when none
+    frame holds an overlay tunnel (VXLAN, VXLAN-GPE, Geneve) inside that one (the caller counts
+    overlay headers: ``tunnel_depth`` less a GRE / IP-in-IP ``ip_tunnel``). Empty when none
     (decided at once when no frame holds a nested overlay)."""
     nested = np.asarray(nested_overlay, dtype=bool)
     if not nested.any():

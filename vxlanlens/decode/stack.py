@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..proto import PKT_TYPE_TEXT, MirrorKind
+from ..proto import PKT_TYPE_TEXT, IpTunnelKind, MirrorKind
 from ..read.records import RecordBatch
 from . import arp, encap, icmp, ip, link, transport, tunnel
 from ._state import (
@@ -82,6 +82,7 @@ _ND_FLAGS = [
 _ND_FLAG_TEXT = np.array(sorted(set(_ND_FLAGS)), dtype=object)
 _ND_FLAG_CODE = np.array([-1] + [list(_ND_FLAG_TEXT).index(t) for t in _ND_FLAGS], dtype=np.int32)
 _TUNNEL_TEXT = np.array(TUNNEL_NAMES[1:], dtype=object)
+_IP_TUNNEL_TEXT = np.array([k.text for k in IpTunnelKind][1:], dtype=object)
 _MIRROR_TEXT = np.array([k.text for k in MirrorKind][1:], dtype=object)
 _DIRECTION_TEXT = np.array(["ingress", "egress"], dtype=object)
 _LAYER_TEXT = np.array(LAYERS[1:], dtype=object)
@@ -206,6 +207,8 @@ def _finish(st: State) -> DecodedBatch:
     out.int("tunnel_depth", np.arange(n), st.depth)
     texts: dict[str, Text] = {}
     texts["tunnel"] = (st.tunnel.astype(np.int32) - 1, _TUNNEL_TEXT)
+    if st.iptun.any():
+        texts["ip_tunnel"] = (st.iptun.astype(np.int32) - 1, _IP_TUNNEL_TEXT)
     if st.mirror.any():
         texts["mirror"] = (st.mirror.astype(np.int32) - 1, _MIRROR_TEXT)
         texts["mirror_direction"] = (st.mirror_dir.astype(np.int32), _DIRECTION_TEXT)

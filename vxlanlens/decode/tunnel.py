@@ -95,10 +95,10 @@ _TUNNEL_COLUMNS = (
     "vxlan_gbp",
     "tunnel_proto",
     "geneve_critical",
-    "gre_key",
     "nsh_spi",
     "nsh_si",
 )
+_IP_TUNNEL_COLUMNS = ("gre_key", "gre_proto")
 
 
 @lru_cache(maxsize=16)
@@ -240,13 +240,14 @@ def classify(
 
 
 def enter(
-    st: State, rows: np.ndarray, layer: str, code: int, udp: bool = True
+    st: State, rows: np.ndarray, layer: str, code: int, ip_tunnel: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Account for a tunnel header at ``rows``: depth, outermost underlay to ``outer_*``.
 
-    ``udp``: the tunnel rides on UDP (its length and checksum go to ``outer_udp_*``); GRE and
-    IP-in-IP do not. Returns the rows that entered and a mask of those for which it is the
-    outermost tunnel.
+    ``code`` is a :class:`TunnelKind` (an overlay on UDP: its length and checksum go to
+    ``outer_udp_*``, the overlay columns are reset) or, with ``ip_tunnel``, an
+    :class:`IpTunnelKind` (GRE, IP-in-IP: the overlay columns are kept). Returns the rows that
+    entered and a mask of those for which it is the outermost tunnel.
     """
     limit = st.options.max_tunnel_depth
     depth = st.depth[rows]
@@ -264,17 +265,18 @@ def enter(
     (fr,) = select(first, rows)
     out = st.out
     out.move(_OUTER_MOVES, fr)
-    if udp:
+    if not ip_tunnel:
         out.int("outer_udp_len", fr, st.udp_len[fr])
         out.int("outer_udp_checksum", fr, st.udp_csum[fr])
     put(st.outer_ip_at, fr, st.ip_at[fr])
     put(st.outer_udp_at, fr, st.udp_at[fr])
-    out.clear(_POD_COLUMNS + _TUNNEL_COLUMNS, rows)
+    out.clear(_POD_COLUMNS + (_IP_TUNNEL_COLUMNS if ip_tunnel else _TUNNEL_COLUMNS), rows)
     put(st.extseq, rows, 0)
     put(st.jumbo, rows, False)
-    put(st.gen, rows, -1)
+    if not ip_tunnel:  # the overlay's Geneve options stay with it
+        put(st.gen, rows, -1)
     put(st.depth, rows, depth + 1)
-    put(st.tunnel, rows, code)
+    put(st.iptun if ip_tunnel else st.tunnel, rows, code)
     return rows, first
 
 

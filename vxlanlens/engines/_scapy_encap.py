@@ -14,7 +14,8 @@ from scapy.layers.l2 import GRE
 from scapy.layers.ppp import PPPoE
 
 from ..proto import EtherType, IPProto, MirrorKind
-from ._scapy_base import _ET
+from ..schema import OUTER_COLUMNS as _OUTER_MOVES
+from ._scapy_base import _CLEARED_BY_TUNNEL, _ET
 from ._scapy_tunnel import TunnelFrame
 
 __all__ = ["EncapFrame"]
@@ -23,6 +24,9 @@ _PLATFORM_PORT_MASK = {3: 0x3FFF, 5: 0xFFFF, 6: 0xFFFF}
 _MPLS = (EtherType.MPLS, EtherType.MPLS_MC)
 _PPPOE = (EtherType.PPPOE_DISC, EtherType.PPPOE_SESS)
 _IP_IN_IP = (IPProto.IPIP, IPProto.IPV6_ENCAP)
+_OVERLAY = {"vni", "vxlan_flags", "vxlan_gbp", "tunnel_proto", "geneve_critical", "geneve_options"}
+_OVERLAY |= {"nsh_spi", "nsh_si"}
+_CLEARED_BY_IP_TUNNEL = [c for c in _CLEARED_BY_TUNNEL if c not in _OVERLAY]
 
 
 def _layer(cls: type, data: bytes) -> Any:
@@ -60,11 +64,22 @@ class EncapFrame(TunnelFrame):
         return True
 
     def enter_ip(self, name: str) -> None:
-        """Enter a tunnel that does not ride on UDP (no ``outer_udp_*``)."""
-        first = self.enter(name, name)
-        if first:
-            self.v.pop("outer_udp_len", None)
-            self.v.pop("outer_udp_checksum", None)
+        """Enter a GRE or IP-in-IP tunnel: like an overlay (depth, ``outer_*`` of the outermost)
+        but without ``outer_udp_*`` and keeping the overlay's columns; ``ip_tunnel`` names it."""
+        if self.depth >= self.opts.max_tunnel_depth:
+            self.fail(name, f"tunnels nested deeper than {self.opts.max_tunnel_depth}")
+        v = self.v
+        if self.depth == 0:
+            for src, dst in _OUTER_MOVES:
+                if src in v:
+                    v[dst] = v[src]
+        for c in _CLEARED_BY_IP_TUNNEL:
+            v.pop(c, None)
+        self.ext = []
+        self.jumbo = False
+        self.depth += 1
+        v["tunnel_depth"] = self.depth
+        v["ip_tunnel"] = name
 
     # ------------------------------------------------------------------ mirrors
     def peel(self, kind: MirrorKind, inner: int, raw_ip: bool = False, **fields: Any) -> None:
@@ -127,7 +142,7 @@ class EncapFrame(TunnelFrame):
             self.peel(MirrorKind.GRE, inner, mirror_session=key)
             return
         self.enter_ip("gre")
-        self.v["tunnel_proto"] = proto
+        self.v["gre_proto"] = proto
         if key is not None:
             self.v["gre_key"] = key
         self.pos = inner
@@ -259,7 +274,6 @@ class EncapFrame(TunnelFrame):
         nib = self.buf[self.pos] >> 4
         if nib not in (4, 6):
             self.fail("ip-in-ip", f"inner IP header: expected version 4 or 6, found {nib}")
-        self.v["tunnel_proto"] = int(_ET.IPV4 if nib == 4 else _ET.IPV6)
         self.l3(_ET.IPV4 if nib == 4 else _ET.IPV6)
 
     def l4(self, proto: int, family: int, layer: Any) -> None:

@@ -10,7 +10,7 @@ from ..decode.options import DecodeOptions
 from ..proto import EtherType, MirrorKind
 from ._tshark_fields import _TUNNELS, TsharkFrame, _flag, _int
 
-__all__ = ["encap_fields", "mirror", "tunnel_layers"]
+__all__ = ["encap_fields", "ip_tunnel", "mirror", "tunnel_layers"]
 
 _IPS = ("ip", "ipv6")
 
@@ -80,6 +80,22 @@ def tunnel_layers(fr: TsharkFrame, lo: int) -> list[int]:
         if p[i] in _TUNNELS or (p[i] in _IPS and i > lo and p[i - 1] in _IPS):
             out.append(i)
     return out
+
+
+def ip_tunnel(fr: TsharkFrame, v: dict[str, Any], tunnels: list[int]) -> None:
+    """``ip_tunnel``, ``gre_key`` and ``gre_proto`` of the innermost GRE / IP-in-IP tunnel
+    among the ``tunnels`` layers (see :func:`tunnel_layers`)."""
+    p = fr.protos
+    inner = [i for i in tunnels if p[i] in ("gre", *_IPS)]
+    if not inner:
+        return
+    last = inner[-1]
+    if p[last] == "gre":
+        v["ip_tunnel"] = "gre"
+        v["gre_proto"] = fr.geti("gre.proto", last)
+        v["gre_key"] = fr.geti("gre.key", last)
+    else:
+        v["ip_tunnel"] = "ip-in-ip"
 
 
 def encap_fields(fr: TsharkFrame, v: dict[str, Any], lo: int, hi: int) -> None:

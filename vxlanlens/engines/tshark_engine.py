@@ -45,7 +45,7 @@ from ..errors import EngineError
 from ..proto import ICMP_FRAG_NEEDED, PKT_TYPE_TEXT, EtherType, ICMPType, IPProto
 from ..read.records import RecordBatch
 from ._rows import rows_to_batch
-from ._tshark_encap import encap_fields, mirror, tunnel_layers
+from ._tshark_encap import encap_fields, ip_tunnel, mirror, tunnel_layers
 from ._tshark_fields import (
     _ECHO4,
     _EXT,
@@ -183,7 +183,10 @@ def _map(fr: TsharkFrame, options: DecodeOptions) -> dict[str, Any]:
     pod_lo = lo
     if tunnels:
         first, last = tunnels[0], tunnels[-1]
-        _tunnel(fr, v, first, last, options)
+        overlays = [i for i in tunnels if p[i] not in ("gre", "ip", "ipv6")]
+        if overlays:
+            _tunnel(fr, v, overlays[0], overlays[-1], options)
+        ip_tunnel(fr, v, tunnels)
         eth = fr.first(("eth",), lo, first)
         v["outer_src_mac"], v["outer_dst_mac"] = fr.get("eth.src", eth), fr.get("eth.dst", eth)
         if eth is None and lo == 0:
@@ -247,17 +250,6 @@ def _tunnel(
 ) -> None:
     p = fr.protos
     name = p[last]
-    if name in ("gre", "ip", "ipv6"):
-        ofield = "geneve.vni" if p[first] == "geneve" else "vxlan.vni"
-        v["outer_vni"] = fr.geti(ofield, first)
-        if name == "gre":
-            v["tunnel"] = "gre"
-            v["tunnel_proto"] = fr.geti("gre.proto", last)
-            v["gre_key"] = fr.geti("gre.key", last)
-        else:
-            v["tunnel"] = "ip-in-ip"
-            v["tunnel_proto"] = int(EtherType.IPV4 if name == "ip" else EtherType.IPV6)
-        return
     udp = fr.first(("udp",), max(fr.all(("udp",), 0, last) or [0]), last)
     ports = {fr.geti("udp.srcport", udp), fr.geti("udp.dstport", udp)}
     if name == "vxlan_gpe" or (name == "vxlan" and ports & set(options.gpe_ports)):

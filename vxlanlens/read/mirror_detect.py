@@ -72,7 +72,11 @@ def mirror_sessions(
     depth = _ints(packets, "tunnel_depth")
     if not (depth >= 2).any():
         return []
-    nested = (depth >= 2) & np.asarray(packets["tunnel"].isin(_OVERLAYS).to_numpy(dtype=bool))
+    # overlay headers: the tunnel headers but a GRE / IP-in-IP one (``ip_tunnel``)
+    overlays = depth.copy()
+    if "ip_tunnel" in packets:
+        overlays -= np.asarray(packets["ip_tunnel"].notna().to_numpy(dtype=bool), dtype=np.int64)
+    nested = (overlays >= 2) & np.asarray(packets["tunnel"].isin(_OVERLAYS).to_numpy(dtype=bool))
     dport = _ints(packets, "outer_dport")
     vports = np.array(sorted(opts.vxlan_ports), dtype=np.int64)
     outer_vxlan = np.isin(dport, vports)
