@@ -4,18 +4,17 @@ IP-in-IP tunnels, MPLS, PPPoE, NSH, AH): what the decoder gives, and that it nev
 from __future__ import annotations
 
 import pytest
-from craft import (
+from craft import decode, row
+from craft_encap import (
     MIRROR_DST4,
     MIRROR_DST6,
     MIRROR_SRC4,
     MIRROR_SRC6,
     cilium_vxlan,
-    decode,
     encap_frames,
     erspan,
     gre_mirror,
     pod_tcp,
-    row,
     vxlan_mirror,
 )
 from hypothesis import given, settings

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from craft import cilium_vxlan, pod_tcp, vxlan_mirror, write_pcap
+from craft import write_pcap
+from craft_encap import cilium_vxlan, pod_tcp, vxlan_mirror
 from scapy.all import raw
 from testpaths import CAPTURES
 

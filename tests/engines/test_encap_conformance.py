@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 
-from craft import encap_frames
+from craft_encap import encap_frames
 from scapy.all import raw
 
 from vxlanlens.decode import DecodeOptions
