@@ -7,11 +7,13 @@ For every readable capture of the third-party corpus (``../shared/captures/publi
 dissection order, so ``frame.protocols`` (``eth:ethertype:ip:udp:vxlan:eth:ethertype:ipv6:...``)
 tells which occurrence belongs to which layer:
 
-* layers before the first tunnel header (vxlan, geneve) are the underlay: ``outer_*``;
+* a mirror transport (GRE carrying ERSPAN, or Ethernet as the outermost encapsulation) and
+  the layers before it are left out: the mirrored frame starts after it;
+* layers before the first tunnel header (vxlan, geneve, gre, or an IP header right after
+  another: IP-in-IP) are the underlay: ``outer_*``;
 * layers after the last tunnel header are the pod frame: the unprefixed columns;
 * inside the pod frame, an IP header after an ICMP/ICMPv6 header is the packet quoted by an
-  error message: ``emb_*``; a second IP header not after ICMP (IP-in-IP, GRE) ends the pod
-  frame (vxlanlens does not decode past it, so neither side is compared there).
+  error message: ``emb_*``.
 
 Any difference fails the test of that file unless it is in ``ALLOWED`` with its reason.
 """
@@ -25,6 +27,8 @@ from typing import Any
 import pytest
 from testpaths import CAPTURES, PUBLIC, public_files
 
+from vxlanlens.decode import DecodeOptions
+from vxlanlens.engines._tshark_encap import mirror, tunnel_layers
 from vxlanlens.engines.tshark_engine import FIELDS as TSHARK_FIELDS
 from vxlanlens.engines.tshark_engine import TsharkFrame, run_fields
 from vxlanlens.proto import ICMPType, ICMPv6Type
@@ -186,29 +190,33 @@ def _expected(fr: TsharkFrame) -> dict[str, Any]:
         sec, _, frac = row["frame.time_epoch"][0].partition(".")
         exp["ts_ns"] = int(sec) * 1_000_000_000 + int((frac + "000000000")[:9])
     n = len(p)
-    tunnels = [i for i, name in enumerate(p) if name in ("vxlan", "geneve")]
+    lo = mirror(fr, {}, DecodeOptions())
+    tunnels = tunnel_layers(fr, lo)
     exp["tunnel_depth"] = len(tunnels)
-    pod_lo = 0
+    pod_lo = lo
     if tunnels:
         first, last = tunnels[0], tunnels[-1]
-        exp["tunnel"] = p[last]
-        exp["vni"] = _opt_int(fr.get(f"{p[last]}.vni", last))
-        exp["outer_vni"] = _opt_int(fr.get(f"{p[first]}.vni", first))
-        eth = fr.first(("eth",), 0, first)
+        overlays = [i for i in tunnels if p[i] in ("vxlan", "geneve")]
+        if overlays:
+            o_first, o_last = overlays[0], overlays[-1]
+            exp["tunnel"] = p[o_last]
+            exp["vni"] = _opt_int(fr.get(f"{p[o_last]}.vni", o_last))
+            exp["outer_vni"] = _opt_int(fr.get(f"{p[o_first]}.vni", o_first))
+        eth = fr.first(("eth",), lo, first)
         if eth is not None:
             exp["outer_src_mac"] = fr.get("eth.src", eth)
             exp["outer_dst_mac"] = fr.get("eth.dst", eth)
         else:  # Linux cooked capture (-i any): only the source address
-            exp["outer_src_mac"] = fr.get("sll.src.eth", fr.first(("sll",), 0, first))
-        ip = fr.first(("ip", "ipv6"), 0, first)
+            exp["outer_src_mac"] = fr.get("sll.src.eth", fr.first(("sll",), lo, first))
+        ip = fr.first(("ip", "ipv6"), lo, first)
         if ip is not None:
             exp["outer_src_ip"] = fr.get(f"{p[ip]}.src", ip)
             exp["outer_dst_ip"] = fr.get(f"{p[ip]}.dst", ip)
             exp["outer_ttl"] = _opt_int(fr.get("ip.ttl" if p[ip] == "ip" else "ipv6.hlim", ip))
-        udp = fr.first(("udp",), 0, first)
+        udp = fr.first(("udp",), lo, first)
         exp["outer_sport"] = _opt_int(fr.get("udp.srcport", udp))
         exp["outer_dport"] = _opt_int(fr.get("udp.dstport", udp))
-        pod_lo = last + 1
+        pod_lo = last if p[last] in ("ip", "ipv6") else last + 1
     else:
         exp["tunnel_depth"] = 0
     # the pod frame: from pod_lo to the end, split at a quoted (emb) or second IP header

@@ -27,6 +27,7 @@ from .exchanges.journeys import journey_index
 from .explain import Explanation, explain
 from .parallel import default_workers, read_split, splittable
 from .read import open_capture, parse_capture_arg
+from .read.mirror_detect import mirror_options, mirror_sessions
 from .read.records import InterfaceInfo
 from .report import capture_repr_html
 from .report.markdown import explanation_markdown
@@ -315,6 +316,7 @@ def read(
     progress: ProgressCallback | None = None,
     batch_frames: int = 32768,
     options: DecodeOptions | None = None,
+    mirror_vxlan: Sequence[str] = (),
 ) -> Capture:
     """Read and decode one or more captures into a :class:`Capture`.
 
@@ -334,7 +336,9 @@ def read(
     over what vxlanlens works out (see docs/topology.md, "Where a capture was taken").
     The keywords are those of :class:`~vxlanlens.ReadOptions` (``ReadOptions(...).read(...)``
     reads with a set of them). ``options`` (a :class:`DecodeOptions`) is deprecated: give the
-    ports, ``guess_tunnels`` and ``reassemble`` as keywords.
+    ports, ``guess_tunnels`` and ``reassemble`` as keywords. ``mirror_vxlan``: VXLAN mirror
+    sessions to peel, ``PORT[:VNI]`` strings, ``none`` turns their detection off (see
+    docs/encapsulations.md).
     """
     if options is not None:
         warnings.warn(
@@ -356,6 +360,7 @@ def read(
     opts = opts.with_ports(
         vxlan=tuple(vxlan_ports), geneve=tuple(geneve_ports), gpe=tuple(gpe_ports)
     )
+    opts = mirror_options(opts, mirror_vxlan)
 
     datasets = [s for s in specs if isinstance(s, (str, os.PathLike)) and _is_dataset(s)]
     if datasets:
@@ -429,8 +434,27 @@ def read(
                 )
             )
     _check_labels(stated, sources)
+    packets = builder.build()
+    found = mirror_sessions(packets, opts, resolved)
+    if found:  # VXLAN mirror sessions detected: read again peeling them
+        return read(
+            specs,
+            topology=loaded,
+            vxlan_ports=vxlan_ports,
+            geneve_ports=geneve_ports,
+            gpe_ports=gpe_ports,
+            guess_tunnels=guess_tunnels,
+            reassemble=reassemble,
+            timeout_s=timeout_s,
+            engine=engine,
+            workers=workers,
+            capture_at=capture_at,
+            batch_frames=batch_frames,
+            options=options,
+            mirror_vxlan=found,
+        )
     return Capture(
-        packets=builder.build(),
+        packets=packets,
         sources=sources,
         warnings=notes,
         options=opts,

@@ -69,6 +69,8 @@ class ReadOptions:
     timeout_s: float = DEFAULT_TIMEOUT_S
     capture_at: tuple[str, ...] = ()
     scheduler: str | None = None
+    mirror_vxlan: tuple[str, ...] = ()
+    """VXLAN mirror sessions to peel, ``PORT[:VNI]``; ``none`` turns their detection off."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise once, here
@@ -84,6 +86,12 @@ class ReadOptions:
         elif isinstance(at, str):
             at = [at]
         set_(self, "capture_at", tuple(str(s) for s in at))
+        mv: Any = self.mirror_vxlan
+        set_(self, "mirror_vxlan", (mv,) if isinstance(mv, str) else tuple(str(v) for v in mv))
+        from .read.mirror_detect import parse_mirror_vxlan
+
+        for v in self.mirror_vxlan:
+            parse_mirror_vxlan(v)
         if self.engine not in ENGINES:
             raise ValueError(f"engine {self.engine!r}: expected one of {', '.join(ENGINES)}")
         if self.workers is not None and int(self.workers) < 1:
@@ -97,9 +105,12 @@ class ReadOptions:
 
     def decode_options(self) -> DecodeOptions:
         """The decoder's settings: tunnel ports, whether to guess, whether to reassemble."""
-        return DecodeOptions(
+        from .read.mirror_detect import mirror_options
+
+        opts = DecodeOptions(
             guess_tunnels=self.guess_tunnels, reassemble=self.reassemble
         ).with_ports(vxlan=self.vxlan_ports, geneve=self.geneve_ports, gpe=self.gpe_ports)
+        return mirror_options(opts, self.mirror_vxlan)
 
     def read_kwargs(self) -> dict[str, Any]:
         """The keywords of :func:`vxlanlens.read` that these settings give (not ``scheduler``)."""
@@ -114,6 +125,7 @@ class ReadOptions:
             "workers": self.workers,
             "timeout_s": self.timeout_s,
             "capture_at": list(self.capture_at) or None,
+            "mirror_vxlan": self.mirror_vxlan,
         }
 
     def read(
@@ -143,6 +155,7 @@ class ReadOptions:
         if self.timeout_s != DEFAULT_TIMEOUT_S:
             words += ["--timeout", f"{self.timeout_s:g}"]
         words += [w for s in self.capture_at for w in ("--capture-at", s)]
+        words += [w for v in self.mirror_vxlan for w in ("--mirror-vxlan", v)]
         return words
 
     def command_line(

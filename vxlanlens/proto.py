@@ -30,7 +30,9 @@ __all__ = [
     "ICMPType",
     "ICMPv6Type",
     "IPProto",
+    "IpTunnelKind",
     "LinkType",
+    "MirrorKind",
     "NDOption",
     "Severity",
     "SllPacketType",
@@ -151,7 +153,19 @@ class EtherType(IntEnum):
     QINQ = 0x88A8
     """802.1ad service VLAN tag."""
     NSH = 0x894F
-    """Network Service Header (a VXLAN-GPE next protocol the decoder does not enter)."""
+    """Network Service Header (RFC 8300)."""
+    ERSPAN_3 = 0x22EB
+    """ERSPAN type III header follows (a GRE protocol type)."""
+    ERSPAN_2 = 0x88BE
+    """ERSPAN type II header follows (type I when the GRE sequence bit is clear)."""
+    MPLS = 0x8847
+    """MPLS unicast label stack."""
+    MPLS_MC = 0x8848
+    """MPLS multicast label stack."""
+    PPPOE_DISC = 0x8863
+    """PPPoE discovery stage."""
+    PPPOE_SESS = 0x8864
+    """PPPoE session stage (a PPP frame follows)."""
     VLAN_9100 = 0x9100
     """The pre-802.1ad QinQ outer tag some switches still send."""
 
@@ -171,10 +185,15 @@ class IPProto(IntEnum):
     HOPOPT = 0
     """IPv6 hop-by-hop options extension header."""
     ICMP = 1
+    IPIP = 4
+    """IPv4 encapsulated in IP (4in4, 4in6)."""
     TCP = 6
     UDP = 17
+    IPV6_ENCAP = 41
+    """IPv6 encapsulated in IP (6in4, 6in6)."""
     IPV6_ROUTE = 43
     IPV6_FRAG = 44
+    GRE = 47
     ESP = 50
     AH = 51
     ICMPV6 = 58
@@ -311,6 +330,38 @@ class TunnelKind(IntEnum):
     def text(self) -> str | None:
         """The name shown in the ``tunnel`` column (``None`` for :attr:`NONE`)."""
         return (None, "vxlan", "vxlan-gpe", "geneve")[self.value]
+
+
+class IpTunnelKind(IntEnum):
+    """The decoder's codes of tunnels that are not overlays (0: none); :attr:`text` is the
+    ``ip_tunnel`` column's value."""
+
+    NONE = 0
+    GRE = 1
+    """GRE carrying IP (or Ethernet inside another tunnel or mirror): a tunnel, not a mirror."""
+    IP_IN_IP = 2
+    """IP directly in IP: 6in4 (protocol 41), 4in4 / 4in6 (protocol 4), 6in6."""
+
+    @property
+    def text(self) -> str | None:
+        """The name shown in the ``ip_tunnel`` column (``None`` for :attr:`NONE`)."""
+        return (None, "gre", "ip-in-ip")[self.value]
+
+
+class MirrorKind(IntEnum):
+    """The decoder's mirror-transport codes (0: none); :attr:`text` is the ``mirror`` column's."""
+
+    NONE = 0
+    ERSPAN_1 = 1
+    ERSPAN_2 = 2
+    ERSPAN_3 = 3
+    GRE = 4
+    VXLAN = 5
+
+    @property
+    def text(self) -> str | None:
+        """The name shown in the ``mirror`` column (``None`` for :attr:`NONE`)."""
+        return (None, "erspan-1", "erspan-2", "erspan-3", "gre", "vxlan")[self.value]
 
 
 class TunnelPort(IntEnum):

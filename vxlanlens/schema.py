@@ -17,7 +17,7 @@ Column *kinds* tell the decoder what it must hand over and the table builder how
 Unprefixed columns describe the *pod frame*: the innermost frame of a tunnelled packet, or the
 frame itself when there is no tunnel, so the same packet seen inside a pod and inside VXLAN on
 a node's eth0 has the same unprefixed values. ``outer_*`` columns describe the outermost
-(underlay) headers and are null for frames without a tunnel.
+(underlay) headers and are null for frames without a tunnel (an overlay, or a GRE / IP-in-IP ``ip_tunnel``).
 """
 
 from __future__ import annotations
@@ -76,10 +76,12 @@ def _c(group: str, name: str, kind: str, dtype: str, doc: str) -> Column:
     return Column(name=name, kind=kind, dtype=dtype, doc=doc, group=group)
 
 
-_R, _O, _T, _L2, _L3, _L4, _IC, _ND, _AR, _ER, _RA, _DE = (
+_R, _M, _O, _T, _X, _L2, _L3, _L4, _IC, _ND, _AR, _ER, _RA, _DE = (
     "record",
+    "mirror transport",
     "outer (underlay)",
     "tunnel",
+    "other encapsulations",
     "pod frame: link layer",
     "pod frame: IP",
     "pod frame: transport",
@@ -105,6 +107,16 @@ COLUMNS: tuple[Column, ...] = (
     _c(_R, "comment", "record", "category", "pcapng packet comment (`opt_comment`), if any."),
     _c(_L2, "ifindex", "int", "UInt32", "Interface index from a Linux SLL2 header (`tcpdump -i any`)."),
     _c(_L2, "pkt_type", "text", "category", f"Linux SLL/SLL2 packet type: {', '.join(PKT_TYPE_TEXT.values())} (or the number)."),
+    # --- mirror transport (peeled before everything else) ------------------------------------
+    _c(_M, "mirror", "text", "category", "Mirror transport the frame arrived through, peeled before the other columns: erspan-1, erspan-2, erspan-3 (ERSPAN over GRE), gre (GRE carrying Ethernet, 0x6558, as the outermost encapsulation) or vxlan (a cloud traffic-mirroring session, `--mirror-vxlan` or detected); null when not mirrored. The other columns describe the mirrored frame as if captured on the mirrored port."),
+    _c(_M, "mirror_src_ip", "ip", "category", "Source IP of the mirror transport (the switch or sensor sending the copy)."),
+    _c(_M, "mirror_dst_ip", "ip", "category", "Destination IP of the mirror transport (the collector)."),
+    _c(_M, "mirror_session", "int", "UInt32", "Mirror session: ERSPAN II/III session id, GRE key when present (plain GRE and ERSPAN I), VXLAN VNI of a VXLAN mirror."),
+    _c(_M, "mirror_direction", "text", "category", "`ingress` or `egress` when the transport says so (ERSPAN III D bit); null otherwise."),
+    _c(_M, "mirror_port", "int", "UInt32", "Original port / interface index: ERSPAN II index (20 bits); ERSPAN III: the Port ID/Index of the platform-specific subheader (platform ids 3, 5, 6, 16 bits) when present."),
+    _c(_M, "mirror_vlan", "int", "UInt16", "Original VLAN carried by the ERSPAN II/III header, when not zero."),
+    _c(_M, "mirror_timestamp", "int", "UInt32", "ERSPAN III timestamp field (units given by its granularity bits)."),
+    _c(_M, "mirror_hw_id", "int", "UInt8", "ERSPAN III hardware id (6 bits)."),
     # --- outer (underlay) headers -----------------------------------------------------------
     _c(_O, "outer_src_mac", "mac", "category", "Underlay Ethernet source MAC, or the Linux SLL/SLL2 source address (tunnelled frames only)."),
     _c(_O, "outer_dst_mac", "mac", "category", "Underlay Ethernet destination MAC (tunnelled frames only)."),
@@ -122,7 +134,7 @@ COLUMNS: tuple[Column, ...] = (
     _c(_O, "outer_udp_checksum", "int", "UInt16", "Underlay UDP checksum field (0 means none was computed)."),
     # --- tunnel ---------------------------------------------------------------------------
     _c(_T, "tunnel", "text", "category", f"Innermost tunnel protocol: {_TUNNELS}; null when not tunnelled."),
-    _c(_T, "tunnel_depth", "int", "UInt8", "Number of nested tunnel headers (0 when not tunnelled)."),
+    _c(_T, "tunnel_depth", "int", "UInt8", "Number of nested tunnel headers, overlays and `ip_tunnel` ones (0 when not tunnelled)."),
     _c(_T, "vni", "int", "UInt32", "24-bit VNI of the innermost tunnel (in Cilium: the sender's security identity)."),
     _c(_T, "outer_vni", "int", "UInt32", "VNI of the outermost tunnel when tunnels are nested (else equal to `vni`)."),
     _c(_T, "vxlan_flags", "int", "UInt8", "VXLAN / VXLAN-GPE flags byte (0x08 = I bit; 0x0c is scapy's default)."),
@@ -130,6 +142,17 @@ COLUMNS: tuple[Column, ...] = (
     _c(_T, "tunnel_proto", "int", "UInt16", "What the innermost tunnel carries, as an Ethertype (0x6558 Ethernet, 0x0800 IPv4, 0x86dd IPv6, ...)."),
     _c(_T, "geneve_options", "text", "category", "Geneve options as `0xCCCC/0xTT/LEN` items joined by `;`: class (4 hex digits), type byte (2 hex digits, followed by `C` when the critical bit 0x80 is set), total option length in bytes including its 4-byte header; empty when the header has no options."),
     _c(_T, "geneve_critical", "bool", "boolean", "Geneve C flag: the header carries critical options."),
+    _c(_T, "ip_tunnel", "text", "category", "Innermost tunnel that is not an overlay: gre (GRE carrying IP, MPLS, NSH, or Ethernet inside another tunnel or a mirror) or ip-in-ip (6in4, 4in4, 4in6, 6in6); null when none. It counts in `tunnel_depth` and moves the outermost headers to `outer_*` like an overlay; `tunnel`, `vni`, ... keep describing the overlay tunnel, if any (docs/encapsulations.md)."),
+    _c(_T, "gre_key", "int", "UInt32", "GRE key of the innermost GRE tunnel (K bit set)."),
+    _c(_T, "gre_proto", "int", "UInt16", "Protocol type of the innermost GRE tunnel (0x0800 IPv4, 0x86dd IPv6, 0x8847 MPLS, 0x6558 Ethernet, ...)."),
+    _c(_T, "nsh_spi", "int", "UInt32", "NSH (RFC 8300) service path identifier, after VXLAN-GPE or Ethertype 0x894f."),
+    _c(_T, "nsh_si", "int", "UInt8", "NSH service index."),
+    # --- other encapsulations -------------------------------------------------------------
+    _c(_X, "mpls_label", "int", "UInt32", "Top MPLS label (Ethertype 0x8847/0x8848, or MPLS in GRE); the IP packet below the bottom of the stack is decoded."),
+    _c(_X, "mpls_depth", "int", "UInt8", "Number of MPLS labels in the stack."),
+    _c(_X, "pppoe_code", "int", "UInt8", "PPPoE code: 0 session data, 0x09 PADI, 0x07 PADO, 0x19 PADR, 0x65 PADS, 0xa7 PADT."),
+    _c(_X, "pppoe_session", "int", "UInt16", "PPPoE session id."),
+    _c(_X, "ppp_proto", "int", "UInt16", "PPP protocol of a PPPoE session frame (0x0021 IPv4 and 0x0057 IPv6 are decoded; LCP, IPCP, ... are named only)."),
     # --- pod frame: link layer ------------------------------------------------------------
     _c(_L2, "src_mac", "mac", "category", "Source MAC of the pod frame (inner frame when tunnelled; SLL/SLL2 source address)."),
     _c(_L2, "dst_mac", "mac", "category", "Destination MAC of the pod frame (null for SLL/SLL2 and raw IP)."),
@@ -141,7 +164,7 @@ COLUMNS: tuple[Column, ...] = (
     _c(_L3, "src_ip", "ip", "category", "Source IP of the pod frame."),
     _c(_L3, "dst_ip", "ip", "category", "Destination IP of the pod frame."),
     _c(_L3, "ttl", "int", "UInt8", "IPv4 TTL or IPv6 hop limit of the pod frame."),
-    _c(_L3, "ip_proto", "int", "UInt8", "Transport protocol: IPv4 protocol, or the IPv6 next header after extension headers."),
+    _c(_L3, "ip_proto", "int", "UInt8", "Transport protocol: IPv4 protocol, or the IPv6 next header after extension headers; after an IPsec AH header (IPv4 or IPv6), the protocol it protects."),
     _c(_L3, "ip_len", "int", "UInt32", "IPv4 total length, or 40 + the IPv6 payload length; when the length field is 0 (BIG TCP / GSO), the length actually captured on the wire."),
     _c(_L3, "ip_id", "int", "UInt32", "IPv4 identification, or the IPv6 fragment header's identification."),
     _c(_L3, "frag_offset", "int", "UInt16", "Fragment offset in bytes (IPv4 or IPv6 fragment header)."),

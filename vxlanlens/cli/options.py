@@ -111,7 +111,34 @@ cni_option: Decorator = click.option(
     help="The overlay, when you know it; auto recognises it from the input (docs/overlays/README.md).",
 )
 
+
+def _mirror_vxlan(
+    _ctx: click.Context, _param: click.Parameter, value: Sequence[str]
+) -> tuple[str, ...]:
+    from ..read.mirror_detect import parse_mirror_vxlan
+
+    for v in value:
+        try:
+            parse_mirror_vxlan(v)
+        except ValueError as e:
+            raise click.BadParameter(str(e)) from None
+    return tuple(value)
+
+
 _READING_OPTIONS: list[Decorator] = [
+    click.option(
+        "--mirror-vxlan",
+        "mirror_vxlan",
+        multiple=True,
+        callback=_mirror_vxlan,
+        metavar="PORT[:VNI]|none",
+        help=(
+            "Peel VXLAN on UDP destination PORT (and VNI) as a traffic-mirroring transport "
+            "(AWS VPC Traffic Mirroring: 4789:VNI), not an overlay. By default a port and VNI "
+            "whose frames carry overlay tunnels inside is detected as one; none turns that off. "
+            "Repeatable (docs/encapsulations.md)."
+        ),
+    ),
     click.option(
         "--engine",
         type=click.Choice(list(ENGINES)),
@@ -227,6 +254,7 @@ def read_options(
                 timeout_s=kw.pop("timeout", DEFAULT_TIMEOUT_S),
                 capture_at=tuple(kw.pop("capture_at")),
                 scheduler=kw.pop("scheduler"),
+                mirror_vxlan=tuple(kw.pop("mirror_vxlan")),
             )
             return func(opts=opts, **kw)
 

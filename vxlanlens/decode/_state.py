@@ -45,6 +45,12 @@ P_ICMP6 = 15
 P_VXLAN = 16
 P_GPE = 17
 P_GENEVE = 18
+P_GRE = 19
+P_MPLS = 20
+P_PPPOE = 21
+P_NSH = 22
+P_AH = 23
+P_IPIP = 24
 
 # --- layer names for ``decode_layer`` (index 0 = no error) --------------------------------------
 LAYERS = (
@@ -68,6 +74,13 @@ LAYERS = (
     "vxlan",
     "vxlan-gpe",
     "geneve",
+    "gre",
+    "erspan",
+    "mpls",
+    "pppoe",
+    "nsh",
+    "ah",
+    "ip-in-ip",
 )
 L = {name: i for i, name in enumerate(LAYERS)}
 
@@ -417,6 +430,9 @@ class State:
         self.udp_csum = np.zeros(n, dtype=np.int64)
         self.depth = np.zeros(n, dtype=np.int64)
         self.tunnel = np.zeros(n, dtype=np.int8)  # index into TUNNEL_NAMES
+        self.iptun = np.zeros(n, dtype=np.int8)  # IpTunnelKind code of the innermost IP tunnel
+        self.mirror = np.zeros(n, dtype=np.int8)  # MirrorKind code of the peeled mirror transport
+        self.mirror_dir = np.full(n, -1, dtype=np.int8)  # ERSPAN III D bit (0 ingress, 1 egress)
         self.pkt_type = np.full(n, -1, dtype=np.int64)
         self.nd_flags = np.full(n, -1, dtype=np.int8)  # NA: 0..7 (R=4 S=2 O=1); RA: 8 + (M=2 O=1)
         self.gen = np.full(n, -1, dtype=np.int64)  # serial of the Geneve header owning the options

@@ -6,10 +6,13 @@ import numpy as np
 
 from ..proto import IPProto
 from ._state import (
+    P_AH,
     P_DONE,
+    P_GRE,
     P_ICMP,
     P_ICMP6,
     P_IP6EXT,
+    P_IPIP,
     P_TCP,
     P_UDP,
     State,
@@ -22,17 +25,24 @@ from ._state import (
     u32,
 )
 
-__all__ = ["EXT_NAMES", "ipv4", "ipv6", "ipv6_ext"]
+__all__ = ["EXT_NAMES", "ah4", "ipv4", "ipv6", "ipv6_ext"]
 
 _NEXT4 = np.zeros(256, dtype=np.int8)
 _NEXT4[IPProto.ICMP] = P_ICMP
 _NEXT4[IPProto.TCP] = P_TCP
 _NEXT4[IPProto.UDP] = P_UDP
+_NEXT4[IPProto.GRE] = P_GRE
+_NEXT4[IPProto.IPIP] = P_IPIP
+_NEXT4[IPProto.IPV6_ENCAP] = P_IPIP
+_NEXT4[IPProto.AH] = P_AH
 
 _NEXT6 = np.zeros(256, dtype=np.int8)
 _NEXT6[IPProto.TCP] = P_TCP
 _NEXT6[IPProto.UDP] = P_UDP
 _NEXT6[IPProto.ICMPV6] = P_ICMP6
+_NEXT6[IPProto.GRE] = P_GRE
+_NEXT6[IPProto.IPIP] = P_IPIP
+_NEXT6[IPProto.IPV6_ENCAP] = P_IPIP
 
 # IPv6 next-header value -> extension code (0: not an extension header).
 _EXT = np.zeros(256, dtype=np.int64)
@@ -40,7 +50,7 @@ _EXT[IPProto.HOPOPT] = 1
 _EXT[IPProto.IPV6_ROUTE] = 2
 _EXT[IPProto.IPV6_FRAG] = 3
 _EXT[IPProto.IPV6_OPTS] = 4
-_EXT[IPProto.AH] = 5  # stop
+_EXT[IPProto.AH] = 5  # skipped by its length: its payload is in clear (RFC 4302)
 _EXT[IPProto.ESP] = 6  # stop
 _EXT[IPProto.IPV6_NONXT] = 7  # stop
 
@@ -229,7 +239,7 @@ def ipv6_ext(st: State, rows: np.ndarray) -> None:
         if rows.size == 0:
             return
         st.extseq[rows] = (st.extseq[rows] << 3) | code
-        stop = code >= 5  # AH, ESP, no next header: stop cleanly
+        stop = code >= 6  # ESP, no next header: stop cleanly
         _finish6(st, rows[stop], P_DONE)
         rows, code = rows[~stop], code[~stop]
         ok = st.need(rows, 8, "ipv6-ext", "IPv6 extension header")
@@ -253,7 +263,7 @@ def ipv6_ext(st: State, rows: np.ndarray) -> None:
                 later |= (fo & 1) != 0
             _finish6(st, fr[later], P_DONE)
         opt = rows[~frag]
-        hl = (u8(d, b[~frag], 1) + 1) * 8
+        hl = np.where(code[~frag] == 5, (u8(d, b[~frag], 1) + 2) * 4, (u8(d, b[~frag], 1) + 1) * 8)
         ok = st.need(opt, hl, "ipv6-ext", "IPv6 extension header")
         st.pos[opt[ok]] += hl[ok]
         rows = rows[st.nxt[rows] == P_IP6EXT]
@@ -269,8 +279,24 @@ def _ext_limit(st: State, rows: np.ndarray) -> None:
     _finish6(st, rows[plain], _NEXT6[nh[plain]])
     _finish6(st, rows[~plain], P_DONE)
     st.fail(
-        rows[~plain & (code < 5)],
+        rows[~plain & (code < 6)],
         "ipv6-ext",
         f"more than {_MAX_EXT} IPv6 extension headers; next header {{a}} is not decoded",
-        nh[~plain & (code < 5)],
+        nh[~plain & (code < 6)],
     )
+
+
+def ah4(st: State, rows: np.ndarray) -> None:
+    """IPsec Authentication Header after IPv4 (RFC 4302): its payload is in clear, so it is
+    skipped by its length ((payload length + 2) * 4 bytes); ``ip_proto`` becomes its next
+    header and decoding goes on."""
+    rows = st.keep(rows, 12, "ah", "IPsec AH header")
+    d = st.data
+    b = st.base(rows)
+    nh, hl = u8(d, b, 0), (u8(d, b, 1) + 2) * 4
+    ok = st.need(rows, hl, "ah", "IPsec AH header with its ICV")
+    rows, nh, hl = rows[ok], nh[ok], hl[ok]
+    st.out.int("ip_proto", rows, nh)
+    st.pos[rows] += hl
+    nxt = _NEXT4[nh]
+    st.nxt[rows] = np.where(nxt == P_AH, P_DONE, nxt)

@@ -13,7 +13,10 @@ from ._state import (
     P_IPV4,
     P_IPV6,
     P_LOOP,
+    P_MPLS,
+    P_NSH,
     P_NULL,
+    P_PPPOE,
     P_RAW,
     P_SLL,
     P_SLL2,
@@ -72,6 +75,9 @@ _ETYPE_NEXT[[EtherType.IPV4, EtherType.IPV6, EtherType.ARP, EtherType.RARP]] = [
     P_ARP,
     P_ARP,
 ]
+_ETYPE_NEXT[[EtherType.MPLS, EtherType.MPLS_MC]] = P_MPLS
+_ETYPE_NEXT[[EtherType.PPPOE_DISC, EtherType.PPPOE_SESS]] = P_PPPOE
+_ETYPE_NEXT[EtherType.NSH] = P_NSH
 
 
 def start(st: State) -> None:

@@ -6,23 +6,29 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..proto import PKT_TYPE_TEXT
+from ..proto import PKT_TYPE_TEXT, IpTunnelKind, MirrorKind
 from ..read.records import RecordBatch
-from . import arp, icmp, ip, link, transport, tunnel
+from . import arp, encap, icmp, ip, link, transport, tunnel
 from ._state import (
     LAYERS,
+    P_AH,
     P_ARP,
     P_ETH,
     P_ETYPE,
     P_GENEVE,
     P_GPE,
+    P_GRE,
     P_ICMP,
     P_ICMP6,
     P_IP6EXT,
+    P_IPIP,
     P_IPV4,
     P_IPV6,
     P_LOOP,
+    P_MPLS,
+    P_NSH,
     P_NULL,
+    P_PPPOE,
     P_RAW,
     P_SLL,
     P_SLL2,
@@ -47,9 +53,14 @@ _STAGES: tuple[tuple[int, Callable[[State, np.ndarray], None]], ...] = (
     (P_RAW, link.raw_ip),
     (P_ETH, link.ethernet),
     (P_ETYPE, link.ethertype),
+    (P_MPLS, encap.mpls),
+    (P_PPPOE, encap.pppoe),
     (P_IPV4, ip.ipv4),
     (P_IPV6, ip.ipv6),
     (P_IP6EXT, ip.ipv6_ext),
+    (P_AH, ip.ah4),
+    (P_GRE, encap.gre),
+    (P_IPIP, encap.ip_in_ip),
     (P_ARP, arp.arp),
     (P_UDP, transport.udp),
     (P_TCP, transport.tcp),
@@ -58,6 +69,7 @@ _STAGES: tuple[tuple[int, Callable[[State, np.ndarray], None]], ...] = (
     (P_VXLAN, tunnel.vxlan),
     (P_GPE, tunnel.gpe),
     (P_GENEVE, tunnel.geneve),
+    (P_NSH, encap.nsh),
 )
 
 PKT_TYPES = PKT_TYPE_TEXT
@@ -70,6 +82,9 @@ _ND_FLAGS = [
 _ND_FLAG_TEXT = np.array(sorted(set(_ND_FLAGS)), dtype=object)
 _ND_FLAG_CODE = np.array([-1] + [list(_ND_FLAG_TEXT).index(t) for t in _ND_FLAGS], dtype=np.int32)
 _TUNNEL_TEXT = np.array(TUNNEL_NAMES[1:], dtype=object)
+_IP_TUNNEL_TEXT = np.array([k.text for k in IpTunnelKind][1:], dtype=object)
+_MIRROR_TEXT = np.array([k.text for k in MirrorKind][1:], dtype=object)
+_DIRECTION_TEXT = np.array(["ingress", "egress"], dtype=object)
 _LAYER_TEXT = np.array(LAYERS[1:], dtype=object)
 _NO_TEXT = np.zeros(0, dtype=object)
 
@@ -85,7 +100,8 @@ def decode_batch(batch: RecordBatch, options: DecodeOptions = _DEFAULT_OPTIONS) 
     st = State(batch, options)
     if st.n:
         link.start(st)
-        for _level in range(max(options.max_tunnel_depth, 0) + 2):
+        # Each level runs every stage once; a mirror or an encapsulation restarts lower down.
+        for _level in range(max(options.max_tunnel_depth, 0) + 8):
             if not st.nxt.any():
                 break
             for code, stage in _STAGES:
@@ -191,6 +207,11 @@ def _finish(st: State) -> DecodedBatch:
     out.int("tunnel_depth", np.arange(n), st.depth)
     texts: dict[str, Text] = {}
     texts["tunnel"] = (st.tunnel.astype(np.int32) - 1, _TUNNEL_TEXT)
+    if st.iptun.any():
+        texts["ip_tunnel"] = (st.iptun.astype(np.int32) - 1, _IP_TUNNEL_TEXT)
+    if st.mirror.any():
+        texts["mirror"] = (st.mirror.astype(np.int32) - 1, _MIRROR_TEXT)
+        texts["mirror_direction"] = (st.mirror_dir.astype(np.int32), _DIRECTION_TEXT)
     texts["pkt_type"] = _text_by_unique(
         n, st.pkt_type >= 0, st.pkt_type, lambda v: PKT_TYPES.get(int(v), str(int(v)))
     )

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..proto import ArpOp, EtherType, GpeNextProtocol, TunnelKind
 from ..schema import OUTER_COLUMNS as _OUTER_MOVES
+from . import mirror
 from ._state import (
     P_ARP,
     P_DONE,
@@ -22,6 +23,7 @@ from ._state import (
     P_GPE,
     P_IPV4,
     P_IPV6,
+    P_NSH,
     P_VXLAN,
     State,
     header,
@@ -35,7 +37,7 @@ from ._state import (
     u24,
 )
 
-__all__ = ["GUESS_MIN_PAYLOAD", "classify", "geneve", "gpe", "vxlan"]
+__all__ = ["GUESS_MIN_PAYLOAD", "classify", "enter", "geneve", "gpe", "vxlan"]
 
 _VX, _GP, _GN = 1, 2, 4
 
@@ -49,6 +51,7 @@ _GPE_NEXT = {
     GpeNextProtocol.IPV4: P_IPV4,
     GpeNextProtocol.IPV6: P_IPV6,
     GpeNextProtocol.ETHERNET: P_ETH,
+    GpeNextProtocol.NSH: P_NSH,
 }
 
 _I_FLAG = 0x08
@@ -80,8 +83,22 @@ _POD_COLUMNS = (
     "sport",
     "dport",
     "payload_len",
+    "mpls_label",
+    "mpls_depth",
+    "pppoe_code",
+    "pppoe_session",
+    "ppp_proto",
 )
-_TUNNEL_COLUMNS = ("vni", "vxlan_flags", "vxlan_gbp", "tunnel_proto", "geneve_critical")
+_TUNNEL_COLUMNS = (
+    "vni",
+    "vxlan_flags",
+    "vxlan_gbp",
+    "tunnel_proto",
+    "geneve_critical",
+    "nsh_spi",
+    "nsh_si",
+)
+_IP_TUNNEL_COLUMNS = ("gre_key", "gre_proto")
 
 
 @lru_cache(maxsize=16)
@@ -222,10 +239,15 @@ def classify(
             st.nxt[r[_guess(g, wire[gs])]] = P_VXLAN
 
 
-def _enter(st: State, rows: np.ndarray, layer: str, code: int) -> tuple[np.ndarray, np.ndarray]:
+def enter(
+    st: State, rows: np.ndarray, layer: str, code: int, ip_tunnel: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Account for a tunnel header at ``rows``: depth, outermost underlay to ``outer_*``.
 
-    Returns the rows that entered and a mask of those for which it is the outermost tunnel.
+    ``code`` is a :class:`TunnelKind` (an overlay on UDP: its length and checksum go to
+    ``outer_udp_*``, the overlay columns are reset) or, with ``ip_tunnel``, an
+    :class:`IpTunnelKind` (GRE, IP-in-IP: the overlay columns are kept). Returns the rows that
+    entered and a mask of those for which it is the outermost tunnel.
     """
     limit = st.options.max_tunnel_depth
     depth = st.depth[rows]
@@ -243,16 +265,18 @@ def _enter(st: State, rows: np.ndarray, layer: str, code: int) -> tuple[np.ndarr
     (fr,) = select(first, rows)
     out = st.out
     out.move(_OUTER_MOVES, fr)
-    out.int("outer_udp_len", fr, st.udp_len[fr])
-    out.int("outer_udp_checksum", fr, st.udp_csum[fr])
+    if not ip_tunnel:
+        out.int("outer_udp_len", fr, st.udp_len[fr])
+        out.int("outer_udp_checksum", fr, st.udp_csum[fr])
     put(st.outer_ip_at, fr, st.ip_at[fr])
     put(st.outer_udp_at, fr, st.udp_at[fr])
-    out.clear(_POD_COLUMNS + _TUNNEL_COLUMNS, rows)
+    out.clear(_POD_COLUMNS + (_IP_TUNNEL_COLUMNS if ip_tunnel else _TUNNEL_COLUMNS), rows)
     put(st.extseq, rows, 0)
     put(st.jumbo, rows, False)
-    put(st.gen, rows, -1)
+    if not ip_tunnel:  # the overlay's Geneve options stay with it
+        put(st.gen, rows, -1)
     put(st.depth, rows, depth + 1)
-    put(st.tunnel, rows, code)
+    put(st.iptun if ip_tunnel else st.tunnel, rows, code)
     return rows, first
 
 
@@ -279,7 +303,9 @@ _VXLAN = layout(8, flags=(0, "u1"), gbp=(2, ">u2"), vni=(4, ">u4"))
 def vxlan(st: State, rows: np.ndarray) -> None:
     """VXLAN header: flags, VNI, group-policy id when the G bit is set; an Ethernet frame follows."""
     rows = st.keep(rows, 8, "vxlan", "VXLAN header")
-    rows, first = _enter(st, rows, "vxlan", TunnelKind.VXLAN)
+    if st.options.mirror_vxlan:
+        rows = mirror.vxlan_mirror(st, rows)
+    rows, first = enter(st, rows, "vxlan", TunnelKind.VXLAN)
     pos = st.pos[rows]
     h = header(st.data, st.start[rows] + pos, _VXLAN)
     flags = h["flags"]
@@ -309,9 +335,9 @@ def vxlan(st: State, rows: np.ndarray) -> None:
 # B (0x02): ingress-replicated BUM traffic; O (0x01): OAM packet. Next protocol: 1 IPv4,
 # 2 IPv6, 3 Ethernet, 4 NSH (see GpeNextProtocol).
 def gpe(st: State, rows: np.ndarray) -> None:
-    """VXLAN-GPE header: flags, next protocol (IPv4, IPv6, Ethernet; NSH and others stop), VNI."""
+    """VXLAN-GPE header: flags, next protocol (IPv4, IPv6, Ethernet, NSH; others stop), VNI."""
     rows = rows[st.need(rows, 8, "vxlan-gpe", "VXLAN-GPE header")]
-    rows, first = _enter(st, rows, "vxlan-gpe", TunnelKind.VXLAN_GPE)
+    rows, first = enter(st, rows, "vxlan-gpe", TunnelKind.VXLAN_GPE)
     d, b = st.data, st.base(rows)
     nproto = u8(d, b, 3)
     vni = u24(d, b, 4)
@@ -349,7 +375,7 @@ def gpe(st: State, rows: np.ndarray) -> None:
 def geneve(st: State, rows: np.ndarray) -> None:
     """Geneve header and its TLV options; the protocol type says what follows."""
     rows = rows[st.need(rows, 8, "geneve", "Geneve header")]
-    rows, first = _enter(st, rows, "geneve", TunnelKind.GENEVE)
+    rows, first = enter(st, rows, "geneve", TunnelKind.GENEVE)
     d = st.data
     b = st.base(rows)
     b0 = u8(d, b, 0)

@@ -24,7 +24,8 @@ _DEFAULT = DecodeOptions()
 _CLEARED_BY_TUNNEL = (
     "src_mac dst_mac vlan vlan2 ethertype ip_version src_ip dst_ip ttl ip_proto ip_len ip_id "
     "frag_offset more_fragments dont_fragment sport dport payload_len "
-    "vni vxlan_flags vxlan_gbp tunnel_proto geneve_critical geneve_options ip6_ext"
+    "vni vxlan_flags vxlan_gbp tunnel_proto geneve_critical geneve_options ip6_ext "
+    "gre_key gre_proto nsh_spi nsh_si mpls_label mpls_depth pppoe_code pppoe_session ppp_proto"
 ).split()
 _ET, _T6 = EtherType, ICMPv6Type
 _ECHO4 = ICMPType.with_id_seq()
@@ -38,7 +39,7 @@ _EXT_NAMES: dict[int, str] = {
     IPProto.IPV6_FRAG: "fragment",
     IPProto.IPV6_OPTS: "dest-opts",
 }
-_EXT_STOP: dict[int, str] = {IPProto.AH: "ah", IPProto.ESP: "esp", IPProto.IPV6_NONXT: "no-next"}
+_EXT_STOP: dict[int, str] = {IPProto.ESP: "esp", IPProto.IPV6_NONXT: "no-next"}
 _GENEVE_PROTOS = (_ET.TEB, _ET.IPV4, _ET.IPV6, _ET.ARP)
 _VLAN_TPIDS = EtherType.vlan_tpids()
 _L3 = (_ET.IPV4, _ET.IPV6)

@@ -14,6 +14,7 @@ from scapy.layers.inet6 import (
     IPv6ExtHdrRouting,
     _ICMPv6,
 )
+from scapy.layers.ipsec import AH
 from scapy.layers.l2 import (
     ARP,
     LLC,
@@ -57,14 +58,14 @@ from ._scapy_base import (
     Stop,
     dissect,
 )
-from ._scapy_tunnel import TunnelFrame
+from ._scapy_encap import EncapFrame
 
 __all__ = ["DEFAULT", "Frame"]
 
 DEFAULT = DecodeOptions()
 
 
-class Frame(TunnelFrame):
+class Frame(EncapFrame):
     """One frame being mapped: ``pos`` is the current byte offset, ``end`` the packet's end."""
 
     # ------------------------------------------------------------------ entry
@@ -164,6 +165,8 @@ class Frame(TunnelFrame):
             self.l3(etype, payload)
         elif etype in _ARPS:
             self.arp(payload)
+        else:
+            self.other_ethertype(etype)
 
     def llc(self, payload: Packet) -> None:
         self.need(3, "llc", "802.2 LLC header")
@@ -252,6 +255,16 @@ class Frame(TunnelFrame):
                 self.ext.append(_EXT_STOP[nh])
                 v["ip_proto"] = nh
                 return
+            if nh == IPProto.AH:  # its payload is in clear: skipped by its length
+                self.ext.append("ah")
+                self.need(8, "ipv6-ext", "IPv6 extension header")
+                ah = dissect(AH, self.buf[self.pos : self.end])
+                size = (int(ah.payloadlen) + 2) * 4
+                self.need(size, "ipv6-ext", "IPv6 extension header")
+                self.pos += size
+                nh = int(ah.nh)
+                layer = None  # type: ignore[assignment]  # dissected again below
+                continue
             if nh not in _EXT_NAMES:
                 break
             self.ext.append(_EXT_NAMES[nh])
@@ -262,7 +275,7 @@ class Frame(TunnelFrame):
                 44: IPv6ExtHdrFragment,
                 60: IPv6ExtHdrDestOpt,
             }[nh]
-            if not isinstance(layer, cls):
+            if layer is None or not isinstance(layer, cls):
                 layer = dissect(cls, self.buf[self.pos : self.end])
             if nh == 44:
                 v["ip_id"] = int(layer.id)
@@ -311,6 +324,8 @@ class Frame(TunnelFrame):
             self.icmp(layer)
         elif proto == IPProto.ICMPV6 and family == 6:
             self.icmpv6(layer)
+        else:
+            self.other_ip_proto(proto, family)
 
     def _layer(self, layer: Packet, cls: type) -> Packet:
         if isinstance(layer, cls):

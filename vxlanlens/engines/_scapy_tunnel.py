@@ -3,6 +3,8 @@ the header, with the fast decoder's rules and guarded guess), and their headers 
 
 from __future__ import annotations
 
+from typing import Any
+
 from scapy.contrib.geneve import GENEVE
 from scapy.layers.l2 import (
     Dot3,
@@ -13,6 +15,7 @@ from scapy.packet import Packet
 
 from ..proto import (
     GpeNextProtocol,
+    MirrorKind,
 )
 from ..schema import OUTER_COLUMNS as _OUTER_MOVES
 from ._scapy_base import (
@@ -33,6 +36,18 @@ class TunnelFrame(FrameBase):
     """:class:`FrameBase` with the tunnel layers."""
 
     # ------------------------------------------------------------------ tunnels
+    def vxlan_mirror_session(self, vni: int) -> bool:
+        """Whether an outermost VXLAN header belongs to a mirror session (see the subclass)."""
+        return False
+
+    def peel(self, kind: MirrorKind, inner: int, raw_ip: bool = False, **fields: Any) -> None:
+        """Peel a mirror transport (see the subclass)."""
+        raise NotImplementedError
+
+    def nsh(self) -> None:
+        """Map an NSH header (see the subclass)."""
+        raise NotImplementedError
+
     def tunnel(self, sport: int, dport: int) -> None:
         """Pick and dissect the tunnel in the UDP payload at ``pos`` (see the module doc)."""
         o = self.opts
@@ -143,13 +158,16 @@ class TunnelFrame(FrameBase):
     def vxlan(self, hdr: Packet, gpe: bool) -> None:
         layer = "vxlan-gpe" if gpe else "vxlan"
         self.need(8, layer, f"{layer} header")
-        first = self.enter(layer, layer)
-        v = self.v
         h = self.buf[self.pos : self.pos + 8]
         # scapy lays the header out by its flags (P and G bits add fields); when that layout
         # is not the 8 bytes the RFCs define, read the VNI / group id where the RFCs put them
         fits = hdr_len(hdr) == 8
         vni = int(hdr.vni) if fits else int.from_bytes(h[4:7], "big")
+        if not gpe and self.vxlan_mirror_session(vni):
+            self.peel(MirrorKind.VXLAN, self.pos + 8, mirror_session=vni)
+            return
+        first = self.enter(layer, layer)
+        v = self.v
         v["vxlan_flags"] = int(hdr.flags)
         v["vni"] = vni
         if first:
@@ -165,6 +183,8 @@ class TunnelFrame(FrameBase):
                 self.l3(_ET.IPV6)
             elif nproto == GpeNextProtocol.ETHERNET:
                 self.inner_ether()
+            elif nproto == GpeNextProtocol.NSH:
+                self.nsh()
             return
         v["tunnel_proto"] = int(_ET.TEB)
         if int(hdr.flags) & 0x80:

@@ -96,6 +96,25 @@ FIELDS: dict[str, str] = {
     "arp.src.proto_ipv4": "arp",
     "arp.dst.hw_mac": "arp",
     "arp.dst.proto_ipv4": "arp",
+    "gre.proto": "gre",
+    "gre.key": "gre",
+    "erspan.version": "erspan",
+    "erspan.vlan": "erspan",
+    "erspan.spanid": "erspan",
+    "erspan.index": "erspan",
+    "erspan.timestamp": "erspan",
+    "erspan.hw": "erspan",
+    "erspan.direction": "erspan",
+    "erspan.ft": "erspan",
+    "erspan.pid3.port_index": "",
+    "erspan.pid5.port_index": "",
+    "mpls.label": "",
+    "pppoe.code": "",
+    "pppoe.session_id": "",
+    "ppp.protocol": "ppp",
+    "nsh.spi": "nsh",
+    "nsh.si": "nsh",
+    "ah.next_header": "ah",
 }
 _FIELD_NAMES = tuple(FIELDS)
 
@@ -138,7 +157,7 @@ _EXT = {
     "ipv6.fraghdr": "fragment",
     "ipv6.dstopts": "dest-opts",
 }
-_TUNNELS = ("vxlan", "geneve", "vxlan_gpe")
+_TUNNELS = ("vxlan", "geneve", "vxlan_gpe", "gre")
 _TAGS = ("vlan", "ieee8021ad")
 
 

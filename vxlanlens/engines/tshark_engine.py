@@ -45,13 +45,13 @@ from ..errors import EngineError
 from ..proto import ICMP_FRAG_NEEDED, PKT_TYPE_TEXT, EtherType, ICMPType, IPProto
 from ..read.records import RecordBatch
 from ._rows import rows_to_batch
+from ._tshark_encap import encap_fields, ip_tunnel, mirror, tunnel_layers
 from ._tshark_fields import (
     _ECHO4,
     _EXT,
     _FIELD_NAMES,
     _T6,
     _TAGS,
-    _TUNNELS,
     CONDITIONAL,
     FIELDS,
     ICMP6_ERRORS,
@@ -177,19 +177,23 @@ def _map(fr: TsharkFrame, options: DecodeOptions) -> dict[str, Any]:
     p = fr.protos
     n = len(p)
     v: dict[str, Any] = {}
-    tunnels = [i for i, name in enumerate(p) if name in _TUNNELS]
+    lo = mirror(fr, v, options)
+    tunnels = tunnel_layers(fr, lo)
     v["tunnel_depth"] = len(tunnels)
-    pod_lo = 0
+    pod_lo = lo
     if tunnels:
         first, last = tunnels[0], tunnels[-1]
-        _tunnel(fr, v, first, last, options)
-        eth = fr.first(("eth",), 0, first)
+        overlays = [i for i in tunnels if p[i] not in ("gre", "ip", "ipv6")]
+        if overlays:
+            _tunnel(fr, v, overlays[0], overlays[-1], options)
+        ip_tunnel(fr, v, tunnels)
+        eth = fr.first(("eth",), lo, first)
         v["outer_src_mac"], v["outer_dst_mac"] = fr.get("eth.src", eth), fr.get("eth.dst", eth)
-        if eth is None:
+        if eth is None and lo == 0:
             v["outer_src_mac"] = fr.get("sll.src.eth", fr.first(("sll",), 0, first))
-        vlan = fr.first(_TAGS, 0, first)
+        vlan = fr.first(_TAGS, lo, first)
         v["outer_vlan"] = None if vlan is None else fr.geti(f"{p[vlan]}.id", vlan)
-        ip = fr.first(("ip", "ipv6"), 0, first)
+        ip = fr.first(("ip", "ipv6"), lo, first)
         if ip is not None:
             v6 = p[ip] == "ipv6"
             v["outer_ip_version"] = 6 if v6 else 4
@@ -209,13 +213,13 @@ def _map(fr: TsharkFrame, options: DecodeOptions) -> dict[str, Any]:
                     v["outer_frag_offset"] = None if off is None else off * 8
                     more = fr.get("ipv6.fraghdr.more", frag)
                     v["outer_more_fragments"] = None if more is None else _flag(more)
-        udp = fr.first(("udp",), 0, first)
+        udp = fr.first(("udp",), lo, first)
         v["outer_sport"] = fr.geti("udp.srcport", udp)
         v["outer_dport"] = fr.geti("udp.dstport", udp)
         v["outer_udp_len"] = fr.geti("udp.length", udp)
         v["outer_udp_checksum"] = fr.geti("udp.checksum", udp)
-        pod_lo = last + 1
-    sll = fr.first(("sll",), 0, n)
+        pod_lo = last if p[last] in ("ip", "ipv6") else last + 1
+    sll = fr.first(("sll",), 0, n) if lo == 0 else None
     if sll is not None:
         pt = fr.geti("sll.pkttype", sll)
         if pt is not None:
@@ -225,6 +229,7 @@ def _map(fr: TsharkFrame, options: DecodeOptions) -> dict[str, Any]:
     ip = fr.first(("ip", "ipv6"), pod_lo, n)
     pod_hi, emb_lo = (n, None) if ip is None else fr.quoted_start(ip)
     _link(fr, v, pod_lo, pod_hi, ip)
+    encap_fields(fr, v, pod_lo, pod_hi)
     if ip is not None:
         _ip(fr, v, ip, pod_hi)
     _transport(fr, v, pod_lo, pod_hi, ip)
@@ -313,6 +318,8 @@ def _ip(fr: TsharkFrame, v: dict[str, Any], ip: int, hi: int) -> None:
         v["src_ip"], v["dst_ip"] = fr.get("ip.src", ip), fr.get("ip.dst", ip)
         v["ttl"] = fr.geti("ip.ttl", ip)
         v["ip_proto"] = fr.geti("ip.proto", ip)
+        if ip + 1 < hi and p[ip + 1] == "ah":  # AH skipped: the protocol it protects
+            v["ip_proto"] = fr.geti("ah.next_header", ip + 1)
         tl = fr.geti("ip.len", ip)
         v["ip_len"] = tl if tl else None
         v["ip_id"] = fr.geti("ip.id", ip)
@@ -330,7 +337,12 @@ def _ip(fr: TsharkFrame, v: dict[str, Any], ip: int, hi: int) -> None:
     nh = fr.geti("ipv6.nxt", ip)
     names = []
     k = ip + 1
-    while k < hi and p[k] in _EXT:
+    while k < hi and p[k] in (*_EXT, "ah"):
+        if p[k] == "ah":  # its payload is in clear: skipped, the walk goes on
+            names.append("ah")
+            nh = fr.geti("ah.next_header", k)
+            k += 1
+            continue
         names.append(_EXT[p[k]])
         nh = fr.geti(f"{p[k]}.nxt", k)
         if p[k] == "ipv6.fraghdr":
@@ -340,9 +352,9 @@ def _ip(fr: TsharkFrame, v: dict[str, Any], ip: int, hi: int) -> None:
             more = fr.get("ipv6.fraghdr.more", k)
             v["more_fragments"] = None if more is None else _flag(more)
         k += 1
-    if k < hi and p[k] in ("ah", "esp"):
+    if k < hi and p[k] == "esp":
         names.append(p[k])
-        nh = int(IPProto.AH if p[k] == "ah" else IPProto.ESP)
+        nh = int(IPProto.ESP)
     if names:
         v["ip6_ext"] = ",".join(names)
     v["ip_proto"] = nh
