@@ -63,6 +63,11 @@ class Datapath:
     """Who answers a pod's ARP / NS for its gateway, said after the answer (may be empty)."""
     arp_unanswered: str = ""
     """Why an ARP request of a pod may go unanswered on this datapath (what to check)."""
+    gateway_mac: str = "host-veth"
+    """Whose MAC answers a pod's ARP / NS for its gateway: ``host-veth`` (the pod's own
+    host-side veth: Cilium's eBPF program, Calico's proxy ARP), ``bridge`` (the bridge holding
+    the gateway address, on every port: Flannel's cni0) or ``gateway`` (a gateway device shared
+    by the node's pods: Antrea's antrea-gw0, OVN's router port)."""
     shared_host_mac: str | None = None
     """A MAC every host-side veth carries (Calico's), so it names no single pod."""
     unconfirmed: tuple[str, ...] = field(default_factory=tuple)

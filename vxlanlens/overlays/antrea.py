@@ -48,6 +48,7 @@ ANTREA = Profile(
         host_veth_names=(),
         tunnel_devices={"geneve": "antrea-tun0", "vxlan": "antrea-tun0"},
         tunnel_names=("antrea-tun0", "genev_sys_*", "vxlan_sys_*"),
+        gateway_mac="gateway",
         forwarder="br-int",
         bridge_names=("br-int", "ovs-system"),
         gateway_names=("antrea-gw0",),

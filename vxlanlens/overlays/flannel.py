@@ -45,6 +45,7 @@ FLANNEL = Profile(
         host_veth_names=("veth*",),
         tunnel_devices={"vxlan": "flannel.{vni}"},
         tunnel_names=("flannel.*", "flannel-v6.*"),
+        gateway_mac="bridge",
         forwarder="cni0",
         bridge_names=("cni0",),
         send="cni0 holds the pod's gateway: the node routes the packet (TTL − 1) by the remote "
