@@ -518,6 +518,8 @@ def scenarios() -> list[Scenario]:
                 ("flannel-port-mismatch", "Flannel-shaped VXLAN, worker2 on UDP 4789: one ping lost"),
                 ("flannel-missing-fdb", "Flannel-shaped VXLAN, worker without the FDB entry: one ping lost"),
                 ("calico-proxy-arp-off", "Calico-shaped VXLAN, proxy ARP off on the pod's cali veth"),
+                ("flannel-stale-vtep-mac", "Flannel-shaped VXLAN, worker holds worker2's old VTEP MAC"),
+                ("flannel-outer-udp-checksum", "Flannel-shaped VXLAN, outer UDP checksums garbled on the underlay"),
             )
         ),
     ]

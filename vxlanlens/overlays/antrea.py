@@ -44,6 +44,7 @@ ANTREA = Profile(
     tunnels=(("geneve", 6081),),
     sources=("antrea-io/antrea source: GlobalVirtualMAC, antrea-gw0, antrea-tun0",),
     datapath=Datapath(
+        inner_macs="virtual",
         host_veth="OVS port (pod veth)",
         host_veth_names=(),
         tunnel_devices={"geneve": "antrea-tun0", "vxlan": "antrea-tun0"},

@@ -62,6 +62,7 @@ CALICO = Profile(
         "the host veth, /32 routes per pod)",
     ),
     datapath=Datapath(
+        inner_macs="vtep",
         host_veth="cali veth",
         host_veth_names=("cali*",),
         tunnel_devices={"vxlan": "vxlan.calico"},

@@ -41,6 +41,7 @@ FLANNEL = Profile(
         "neighbour + FDB entries, onlink routes)",
     ),
     datapath=Datapath(
+        inner_macs="vtep",
         host_veth="veth on cni0",
         host_veth_names=("veth*",),
         tunnel_devices={"vxlan": "flannel.{vni}"},

@@ -30,9 +30,15 @@ def looks_like_fdb_text(text: str) -> bool:
 
 
 def is_fdb_item(item: dict[str, Any]) -> bool:
-    """Whether a JSON object is a ``bridge -j fdb show`` entry (``mac`` and ``ifname``, no
-    interface fields such as ``ifindex`` or ``addr_info``)."""
-    return "mac" in item and "ifname" in item and not ({"ifindex", "addr_info"} & set(item))
+    """Whether a JSON object is a ``bridge -j fdb show`` entry: ``mac`` with ``ifname``,
+    ``dst``, ``flags`` or ``master`` (``bridge -j fdb show dev X`` leaves ``ifname`` out), and
+    no interface or neighbour fields (``ifindex``, ``addr_info``, ``lladdr``)."""
+    keys = set(item)
+    return (
+        "mac" in keys
+        and bool(keys & {"ifname", "dst", "flags", "master"})
+        and not (keys & {"ifindex", "addr_info", "lladdr"})
+    )
 
 
 def parse_fdb_text(text: str, ctx: Ctx, topo: Topology) -> None:
