@@ -74,3 +74,17 @@ def test_partial_checksum_arithmetic() -> None:
     assert partial_checksum("172.18.0.4", "172.18.0.3", 114) == 0x58AF
     assert partial_checksum("fd00::1", "fd00::2", 8) == 0xFA1D  # 0x1fa1c folded
     assert partial_checksum("nope", "fd00::2", 8) is None
+
+
+def test_missing_fdb_entry_cites_the_neighbour_entry() -> None:
+    _, exp = _explain("lab-flannel-missing-fdb")
+    (f,) = [f for f in exp.findings if f.id == "missing-fdb-entry"]
+    assert (f.details["node"], f.details["device"]) == ("flannel-worker", "flannel.1")
+    assert f.details["vtep_macs"]  # the neighbour entry's MAC, which no FDB entry maps
+    assert any(e.source and "ip-j-n.json" in e.source for e in f.evidence)
+
+
+@pytest.mark.parametrize("name", ["lab-flannel-ping", "lab-flannel-port-mismatch", "lab-ipv4-ping"])
+def test_missing_fdb_entry_not_where_frames_were_encapsulated(name: str) -> None:
+    _, exp = _explain(name)
+    assert "missing-fdb-entry" not in _ids(exp)

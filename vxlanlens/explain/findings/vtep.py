@@ -7,6 +7,9 @@ the nodes.
   give for the node, or the one the node's own tunnelled frames come from, or the receiving
   node's ``-i any`` capture shows the decapsulated frame as not addressed to the device (packet
   type ``otherhost``). The sender's FDB and neighbour entries that still hold the MAC are cited.
+- ``missing-fdb-entry``: packets an ``-i any`` capture shows leaving through a VTEP device
+  (routed to it) that the same capture never shows encapsulated; the node's neighbour entries on
+  the device whose MAC no FDB entry of the node maps to a remote are cited.
 - ``outer-udp-checksum``: one tunnelled packet seen at two capture points with the same outer
   addresses and UDP length but two different outer UDP checksums, neither of them the
   pseudo-header sum a sender with checksum offload leaves in the field (what a capture on the
@@ -27,7 +30,7 @@ from ..model import Evidence, Finding
 from ._registry import FindingSpec, detector
 from ._util import MAX_PER_KIND, _dedup, _src_evs
 
-__all__ = ["outer_udp_checksum", "partial_checksum", "stale_vtep_mac"]
+__all__ = ["missing_fdb_entry", "outer_udp_checksum", "partial_checksum", "stale_vtep_mac"]
 
 
 def _s(v: Any) -> str | None:
@@ -261,3 +264,99 @@ def _node_side(ctx: Context, capture: str) -> str | None:
         return str(cp.node_ip)
     node = ctx.topology.node(cp.node) if cp.node else None
     return str(node.addresses[0].value) if node is not None and node.addresses else None
+
+
+@detector(
+    FindingSpec(
+        "missing-fdb-entry",
+        Severity.PROBLEM,
+        "packets routed into a node's VTEP that never left it encapsulated (no FDB entry for "
+        "the remote VTEP MAC)",
+    )
+)
+def missing_fdb_entry(ctx: Context) -> list[Finding]:
+    """Packets an ``-i any`` capture shows leaving through a VTEP device (routed to it) and the
+    same capture never shows encapsulated: the VTEP had no remote to send them to."""
+    if ctx.datapath.inner_macs != "vtep":
+        return []
+    p = ctx.packets
+    need = {"ifindex", "pkt_type", "src_ip", "dst_ip", "ip_id", "tunnel", "capture"}
+    if p.empty or not need <= set(p.columns):
+        return []
+    out: list[Finding] = []
+    for cp in ctx.topology.captures:
+        devs = {
+            int(i): name.rsplit("/", 1)[-1]
+            for i, name in cp.interfaces.items()
+            if ctx.datapath.role(name.rsplit("/", 1)[-1]) == "tunnel"
+        }
+        if cp.interface != "any" or not devs:
+            continue
+        mine = p[p["capture"].astype(str) == cp.capture]
+        idx = pd.to_numeric(mine["ifindex"], errors="coerce")
+        sent = mine[
+            idx.isin(list(devs))
+            & mine["tunnel"].isna()
+            & (mine["pkt_type"].astype(object) == "outgoing")
+            & mine["src_ip"].notna()
+        ]
+        if sent.empty:
+            continue
+        key = ["src_ip", "dst_ip", "ip_id"]
+        tunnelled = mine[mine["tunnel"].notna()][key].astype(str).drop_duplicates()
+        seen = set(tunnelled.itertuples(index=False, name=None))
+        lost = sent[
+            [k not in seen for k in sent[key].astype(str).itertuples(index=False, name=None)]
+        ]
+        if lost.empty:
+            continue
+        dev = devs[int(pd.to_numeric(lost["ifindex"]).iloc[0])]
+        node = cp.node
+        neigh = [
+            nb
+            for nb in ctx.topology.neighbors
+            if nb.node == node and nb.dev == dev and nb.lladdr and nb.confidence == "loaded"
+        ]
+        have = {e.mac for e in ctx.topology.fdb if e.node == node}
+        gaps = [nb for nb in neigh if nb.lladdr not in have]
+        dsts = sorted({str(x) for x in lost["dst_ip"]})
+        what = f"{dev} on {node or cp.capture}"
+        why = ""
+        evs = [
+            Evidence(capture=str(c), frame_no=int(f))
+            for c, f in zip(
+                lost["capture"].tolist()[:6], lost["frame_no"].tolist()[:6], strict=True
+            )
+        ]
+        if gaps:
+            why = (
+                f" The neighbour entr{'y' if len(gaps) == 1 else 'ies'} "
+                + ", ".join(f"{nb.ip} → {nb.lladdr} ({nb.source})" for nb in gaps[:3])
+                + (" gives" if len(gaps) == 1 else " give")
+                + f" the remote VTEP MAC, and no FDB entry of {node} maps "
+                + ("it" if len(gaps) == 1 else "them")
+                + " to a node"
+                + ("" if have else " (no `bridge fdb show` entry of the node in the dumps)")
+                + "."
+            )
+            evs += [e for nb in gaps[:3] for e in _src_evs(nb.source)]
+        n = len(lost[key].astype(str).drop_duplicates())
+        out.append(
+            Finding(
+                "missing-fdb-entry",
+                Severity.PROBLEM,
+                f"{n} packet(s) to {', '.join(dsts[:4])} were routed into {what} (seen leaving "
+                f"through it in {cp.capture}) but the same capture never shows them encapsulated: "
+                "the VTEP had no remote node to send them to (learning off and no FDB entry for "
+                "the destination VTEP MAC), so they never left the node." + why,
+                _dedup(evs),
+                {
+                    "node": node,
+                    "device": dev,
+                    "packets": n,
+                    "destinations": dsts[:20],
+                    "vtep_macs": sorted({str(nb.lladdr) for nb in gaps}),
+                },
+            )
+        )
+    return out[:MAX_PER_KIND]
