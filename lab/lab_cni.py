@@ -384,6 +384,9 @@ DUMPS = [
 ]
 
 
+DUMPS6 = [("ip-6-r.txt", ["ip", "-6", "r"]), ("ip-j-6-r.json", ["ip", "-j", "-6", "r"])]
+
+
 def dump(cni: Cni, outdir: Path, lab: ModuleType) -> None:
     """``topology/<node or pod>/`` with ip dumps, ``bridge fdb`` per node, kubectl-like pods."""
     for n in cni.nodes:
@@ -391,15 +394,22 @@ def dump(cni: Cni, outdir: Path, lab: ModuleType) -> None:
             d = outdir / "topology" / who
             d.mkdir(parents=True, exist_ok=True)
             for fname, argv in DUMPS:
-                (d / fname).write_text(lab.run(argv, netns=ns).stdout)
+                text = lab.run(argv, netns=ns).stdout
+                if ":" not in n.ipv4 or text.strip() not in ("", "[]"):  # IPv6: no empty dumps
+                    (d / fname).write_text(text)
+            for fname, argv in DUMPS6:  # only where the namespace has IPv6 routes
+                text = lab.run(argv, netns=ns).stdout
+                if text.strip() not in ("", "[]"):
+                    (d / fname).write_text(text)
         fdb = lab.run(["bridge", "fdb", "show", "dev", cni.dev], netns=n.netns).stdout
         (outdir / "topology" / n.name / "bridge-fdb-show.txt").write_text(fdb)
         fdb = lab.run(["bridge", "-j", "fdb", "show", "dev", cni.dev], netns=n.netns).stdout
         (outdir / "topology" / n.name / "bridge-j-fdb-show.json").write_text(fdb)
-    rows = ["NAME            READY   STATUS    RESTARTS   AGE   IP              NODE"]
+    w = max(15, *(len(n.pod.ipv4) + 1 for n in cni.nodes))
+    rows = [f"NAME            READY   STATUS    RESTARTS   AGE   {'IP':<{w}} NODE"]
     for n in cni.nodes:
         rows.append(
-            f"{n.pod.name:<15} 1/1     Running   0          5m    {n.pod.ipv4:<15} {n.name}"
+            f"{n.pod.name:<15} 1/1     Running   0          5m    {n.pod.ipv4:<{w}} {n.name}"
         )
     (outdir / "topology" / "kubectl-get-pods-o-wide.txt").write_text("\n".join(rows) + "\n")
     # whose dumps each pod folder holds, stated as a user states it (docs/topology.md): a pod
@@ -419,10 +429,14 @@ def dump(cni: Cni, outdir: Path, lab: ModuleType) -> None:
 
 
 def run_cni(sc: Any, outdir: Path, log: Any, lab: ModuleType) -> None:
-    """Build, capture one ping, dump, describe and tear down one CNI scenario."""
+    """Build, capture one ping, dump, describe and tear down one CNI scenario (IPv4, or IPv6
+    for the scenarios of lab_cni6)."""
     import shutil
 
-    cni = CNIS[sc.name]
+    import lab_cni6
+
+    v6 = sc.name in lab_cni6.CNIS6
+    cni = lab_cni6.CNIS6[sc.name] if v6 else CNIS[sc.name]
     fault = FAULTS.get(sc.name)
     outdir.mkdir(parents=True, exist_ok=True)
     for old in [*outdir.glob("*.pcap"), outdir / "README.md"]:
@@ -438,12 +452,16 @@ def run_cni(sc: Any, outdir: Path, log: Any, lab: ModuleType) -> None:
         points.append(lab.CapturePoint(n.netns, "any", f"node-{n.short}-any.pcap", "node any"))
     caps = lab.Captures(outdir, points=points)
     try:
-        build(cni, lab, fault)
+        if v6:
+            lab_cni6.build6(cni, lab)
+        else:
+            build(cni, lab, fault)
         time.sleep(1.0)
         caps.start()
         time.sleep(0.3)
         a, b = cni.nodes
-        argv = ["ping", "-4", "-n", "-c", "1", "-W", "2", b.pod.ipv4]
+        fam = "-6" if v6 else "-4"
+        argv = ["ping", fam, "-n", "-c", "1", "-W", "2", b.pod.ipv4]
         cp = lab.run(argv, netns=a.pod.netns, check=False, timeout=20)
         out = (cp.stdout + cp.stderr).strip()
         if (cp.returncode != 0) != (fault is not None):
@@ -451,10 +469,13 @@ def run_cni(sc: Any, outdir: Path, log: Any, lab: ModuleType) -> None:
         time.sleep(0.2)
         caps.stop()
         dump(cni, outdir, lab)
-        cmd = f"ping -4 -c 1 -W 2 {b.pod.ipv4}"
+        cmd = f"ping {fam} -c 1 -W 2 {b.pod.ipv4}"
         from lab_cni_readme import write_readme
 
-        write_readme(cni, sc, outdir, cmd, out, caps.stats, fault=fault)
+        if v6:
+            lab_cni6.readme6(cni, sc, outdir, cmd, out, caps.stats)
+        else:
+            write_readme(cni, sc, outdir, cmd, out, caps.stats, fault=fault)
         log(f"{sc.name}: ok -> {outdir}")
     finally:
         caps.kill()

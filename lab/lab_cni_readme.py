@@ -159,11 +159,16 @@ def _write(
         f"{cni.port} nolearning`, MTU {MTU}; one static neighbour, one `bridge fdb append ... "
         "self permanent` and one onlink route per remote node; nodes have a default route via "
         "172.18.0.1 (no such host: it only makes proxy ARP answer off-link targets, as on a "
-        "real node); IPv6 disabled everywhere (IPv4-only cluster).",
+        "real node); IPv6 disabled everywhere (IPv4-only cluster)."
+        if ":" not in a.ipv4
+        else f"- Lab: `ip link add {cni.dev} type vxlan id {cni.vni} local <node IPv6> dev eth0 "
+        f"dstport {cni.port} nolearning`, MTU {MTU}; one static neighbour, one `bridge fdb "
+        "append ... self permanent` and one onlink route per remote node; IPv6 only (no IPv4 "
+        "address anywhere), DAD, router solicitations and autoconfiguration off.",
         "",
         "## Topology (all values invented)",
         "",
-        f"| node | eth0 | IPv4 | pod subnet | {cni.dev} (MAC) | pod | pod IP | pod MAC | host veth (MAC) |",
+        f"| node | eth0 | {'IPv6' if ':' in a.ipv4 else 'IPv4'} | pod subnet | {cni.dev} (MAC) | pod | pod IP | pod MAC | host veth (MAC) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for n in cni.nodes:

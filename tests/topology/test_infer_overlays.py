@@ -94,7 +94,17 @@ def test_a_bridge_mac_sent_out_of_several_interfaces_is_none_of_theirs() -> None
 
 @pytest.mark.parametrize(
     "scenario",
-    ["lab-flannel-ping", "lab-flannel-port-mismatch", "lab-flannel-missing-fdb", "lab-calico-ping"],
+    [
+        "lab-flannel-ping",
+        "lab-flannel-port-mismatch",
+        "lab-flannel-missing-fdb",
+        "lab-calico-ping",
+        "lab-flannel-ipv6-ping",
+        "lab-calico-ipv6-ping",
+        "lab-flannel-stale-vtep-mac",
+        "lab-flannel-outer-udp-checksum",
+        "lab-calico-proxy-arp-off",
+    ],
 )
 def test_lab_overlays_infer_without_conflicts(scenario: str) -> None:
     import vxlanlens

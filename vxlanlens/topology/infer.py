@@ -19,8 +19,10 @@ Rules, each giving facts with their evidence frames (``capture``, ``frame_no``; 
   host-side veth (Cilium's eBPF, Calico's proxy ARP), or a bridge or gateway device every pod of
   the node shares (Flannel's cni0, Antrea's antrea-gw0), which is no single pod's veth.
 - **Nodes asking for their pods** (inferred-high): a requester that also sends packets from
-  another host's address of its family routes them: it is the node (its bridge or the pod's
-  veth), not a pod, and the answer is the MAC of the pod it asked for.
+  another host's address of its family routes them, and so does one that answered an NS as a
+  router (NA with the R flag) or that carries the MAC the overlay gives every host veth
+  (Calico's ee:ee:ee:ee:ee:ee): it is the node (its bridge or the pod's veth), not a pod, and
+  the answer is the MAC of the pod it asked for.
 - **Pod CIDRs** (inferred-low): the /24 (IPv4) or /64 (IPv6) around the pod IPs seen behind a
   node, when all of them fall into one such prefix and no other node's pods do.
 - **SLL2 interface indexes** (inferred-high): ``tcpdump -i any`` frames carry an ifindex of the
@@ -367,6 +369,10 @@ def _gateways_ns(df: pd.DataFrame, topo: Topology, seen: _Seen, dp: Datapath) ->
     # the answering MAC likewise from the NA's target link-layer option
     q_sol = [ll if ll is not None else m for ll, m in zip(q_lladdr, q_smac, strict=True)]
     a_mac = [ll if ll is not None else m for ll, m in zip(a_lladdr, a_smac, strict=True)]
+    # MACs that answered as routers (NA with the R flag): a node's bridge or veth, never a pod
+    routers = {
+        str(m) for m, f in zip(a_mac, a_flags, strict=True) if m is not None and "R" in str(f or "")
+    }
     na_by = _group(zip(a_cap, a_target, strict=True))
     ns_by = _group(zip(q_cap, q_target, q_sol, strict=True))
     for (cap, target, sol), reqs in ns_by.items():
@@ -387,7 +393,9 @@ def _gateways_ns(df: pd.DataFrame, topo: Topology, seen: _Seen, dp: Datapath) ->
         frames = _frames_at(q_cap, q_fno, reqs) + _frames_at(a_cap, a_fno, answers)
         ips = dict.fromkeys(q_sip[k] for k in reqs if q_sip[k] is not None)
         sol_ips = [str(x) for x in ips if _is_unicast_global(x)]
-        _gateway(topo, seen, dp, str(sol), sol_ips, str(target), ans, router, frames, "NS/NA")
+        _gateway(
+            topo, seen, dp, str(sol), sol_ips, str(target), ans, router, frames, "NS/NA", routers
+        )
 
 
 def _gateways_arp(df: pd.DataFrame, topo: Topology, seen: _Seen, dp: Datapath) -> None:
@@ -463,10 +471,13 @@ def _gateway(
     router: bool,
     frames: tuple[tuple[str, int], ...],
     how: str,
+    routers: frozenset[str] | set[str] = frozenset(),
 ) -> None:
     if target in seen.underlay or any(ip in seen.underlay for ip in sol_ips):
         return  # nodes resolving each other on the underlay: not a pod and its gateway
-    if _forwards(seen, sol, sol_ips):
+    # the node asking for its pod: the requester routes other hosts' packets, answered as a
+    # router elsewhere (NA with R), or carries the MAC the overlay gives every host veth
+    if sol == dp.shared_host_mac or sol in routers or _forwards(seen, sol, sol_ips):
         _node_asks(topo, dp, sol, sol_ips, target, ans, frames, how)
         return
     key = f"inferred:{sol}"

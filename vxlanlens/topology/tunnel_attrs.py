@@ -3,7 +3,7 @@
 Text: the detail line after ``link/ether``, e.g. ``vxlan id 1 local 172.18.0.4 dev eth0 srcport
 0 0 dstport 8472 nolearning ttl auto ageing 300 udpcsum ...`` or ``geneve id 0 remote 10.0.0.2
 ttl auto dstport 6081 noudpcsum``. JSON: ``linkinfo.info_data`` (``id``, ``local``, ``remote``,
-``link``, ``port``, ``learning``, ``udp_csum``). What the dump does not show is left out.
+``link``, ``port``, ``learning``, ``udp_csum``; ``local6`` / ``remote6`` / ``group6`` over IPv6). What the dump does not show is left out.
 """
 
 from __future__ import annotations
@@ -54,7 +54,14 @@ def tunnel_json(kind: str, data: Any, ctx: Ctx, path: str) -> dict[str, Any]:
     for src, key in (("id", "id"), ("port", "dstport")):
         if src in data:
             out[key] = int_or_error(ctx, data[src], path=jpath(p, src), what=f"{kind} {src}")
-    for src, key in (("local", "local"), ("remote", "remote"), ("group", "remote")):
+    for src, key in (
+        ("local", "local"),
+        ("local6", "local"),
+        ("remote", "remote"),
+        ("remote6", "remote"),
+        ("group", "remote"),
+        ("group6", "remote"),
+    ):
         if data.get(src):
             out[key] = ip_or_error(ctx, data[src], path=jpath(p, src), what=f"{kind} {src}")
     if isinstance(data.get("link"), str):
