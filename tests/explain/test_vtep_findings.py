@@ -88,3 +88,12 @@ def test_missing_fdb_entry_cites_the_neighbour_entry() -> None:
 def test_missing_fdb_entry_not_where_frames_were_encapsulated(name: str) -> None:
     _, exp = _explain(name)
     assert "missing-fdb-entry" not in _ids(exp)
+
+
+def test_antrea_lab_is_antrea_with_the_virtual_mac_named() -> None:
+    _, exp = _explain("lab-antrea-geneve-ping")
+    overlay = exp.topology["overlay"]
+    assert (overlay["name"], overlay["confidence"]) == ("antrea", "high")
+    assert _ids(exp) == []  # no unknown-mac for the global virtual MAC, no Cilium rule
+    text = exp.to_dict()
+    assert "Antrea's global virtual MAC" in str(text["paths"])

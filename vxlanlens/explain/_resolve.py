@@ -119,7 +119,9 @@ def gateway_hops(
         )
         how = (
             f"; {dp.gateway_answer}"
-            if dp.gateway_answer and hop_kind == HopKind.POD_ETH0 and (shared or role == "bridge")
+            if dp.gateway_answer
+            and hop_kind == HopKind.POD_ETH0
+            and (shared or role in ("bridge", "gateway"))
             else ""
         )
         if ctx.mac_name(responder_mac) is None and hop_kind == HopKind.UNDERLAY:

@@ -73,6 +73,11 @@ class Datapath:
     host-side veth: Cilium's eBPF program, Calico's proxy ARP), ``bridge`` (the bridge holding
     the gateway address, on every port: Flannel's cni0) or ``gateway`` (a gateway device shared
     by the node's pods: Antrea's antrea-gw0, OVN's router port)."""
+    virtual_mac: str | None = None
+    """A MAC no interface has, which the overlay writes into frames (Antrea's global virtual
+    MAC, the inner destination of every inter-node frame)."""
+    virtual_mac_name: str = ""
+    """How that MAC is named in paths and findings."""
     shared_host_mac: str | None = None
     """A MAC every host-side veth carries (Calico's), so it names no single pod."""
     unconfirmed: tuple[str, ...] = field(default_factory=tuple)
