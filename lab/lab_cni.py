@@ -8,14 +8,12 @@ lab/run.py (``--scenario flannel-ping`` / ``calico-ping``); standard library onl
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from lab_readme import Frame, read_frames
 
 # Facts about each overlay, with where they were checked (public sources, read with the
 # project's search tool; commit ids are the stored versions that were read).
@@ -198,10 +196,13 @@ CALICO = Cni(
 class Fault:
     """One planted fault: what is changed on which node, and what a correct analysis says."""
 
-    kind: str  # "port-mismatch" | "missing-fdb" | "proxy-arp-off"
+    kind: str  # "port-mismatch" | "missing-fdb" | "proxy-arp-off" | "stale-vtep-mac" | ...
     change: str
     conclusion: str
 
+
+STALE_MAC = "56:b8:0e:11:90:4e"
+"""flannel-worker2's VTEP MAC before its restart (invented), kept by flannel-worker."""
 
 FAULTS = {
     "flannel-port-mismatch": Fault(
@@ -222,6 +223,36 @@ FAULTS = {
         "encapsulated: with learning off and no FDB entry the VTEP has no remote to send to, "
         "so nothing leaves eth0; the path must stop at flannel.1 on flannel-worker",
     ),
+    "flannel-stale-vtep-mac": Fault(
+        "stale-vtep-mac",
+        f"flannel-worker2's VTEP (flannel.1) has a new MAC after a restart, but flannel-worker "
+        f"still holds its old MAC {STALE_MAC} in the neighbour entry for 10.244.2.0 and in the FDB "
+        f"entry (`{STALE_MAC} dst 172.18.0.3`): worker encapsulates to the right node with the old "
+        f"inner destination MAC",
+        f"the echo request leaves flannel-worker inside VXLAN to 172.18.0.3 (the right node) "
+        f"with inner destination MAC {STALE_MAC}, which is no longer flannel-worker2's VTEP MAC; "
+        f"flannel-worker2 decapsulates it on flannel.1, where the frame is not addressed to the "
+        f"device (packet type otherhost in the -i any capture) and is dropped; no reply. A "
+        f"correct analysis names the stale VTEP MAC: the inner destination MAC differs from the "
+        f"receiving VTEP's MAC (topology/flannel-worker2/ip-a.txt) and the sender's FDB entry "
+        f"(topology/flannel-worker/bridge-fdb-show.txt) still maps the old MAC to the node",
+    ),
+    "flannel-outer-udp-checksum": Fault(
+        "outer-udp-checksum",
+        "the underlay corrupts the outer UDP checksum of VXLAN datagrams arriving at "
+        "flannel-worker2 (a generic-XDP program on its eth0, lab/bpf/xdp_bad_udp_csum.c, runs "
+        "before the packet taps); flannel-worker's eth0 computes checksums in software (tx "
+        "checksum offload off) and flannel-worker2's eth0 verifies them (rx checksum offload "
+        "off), so the capture at the sender shows the checksum it sent and the one at the "
+        "receiver the damaged one",
+        "the echo request leaves flannel-worker inside VXLAN with a correct outer UDP checksum "
+        "and reaches flannel-worker2's eth0 with a different one (same outer and inner headers, "
+        "same payload); no capture shows it on flannel.1 on flannel-worker2 and no reply comes: "
+        "it was dropped before the VTEP (the kernel discards a UDP datagram whose checksum does "
+        "not verify). A "
+        "checksum at the sender that equals the pseudo-header sum is checksum offload, not an "
+        "error, and must not be flagged",
+    ),
     "calico-proxy-arp-off": Fault(
         "proxy-arp-off",
         "proxy ARP is off on busybox-m8q2v's cali veth (`net.ipv4.conf.<cali>.proxy_arp=0`): "
@@ -239,6 +270,8 @@ CNIS = {
     "flannel-port-mismatch": FLANNEL,
     "flannel-missing-fdb": FLANNEL,
     "calico-proxy-arp-off": CALICO,
+    "flannel-stale-vtep-mac": FLANNEL,
+    "flannel-outer-udp-checksum": FLANNEL,
 }
 MTU = "1450"
 WRONG_PORT = "4789"
@@ -297,12 +330,41 @@ def build(cni: Cni, lab: ModuleType, fault: Fault | None = None) -> None:
             ip(p.netns, "route", "add", "default", "via", "169.254.1.1", "dev", "eth0")
     for n in cni.nodes:
         o = b if n is a else a
-        ip(n.netns, "neigh", "add", o.tunnel_ip, "dev", cni.dev, "lladdr", o.vtep_mac,
+        mac = STALE_MAC if fault is not None and fault.kind == "stale-vtep-mac" and n is a else o.vtep_mac
+        ip(n.netns, "neigh", "add", o.tunnel_ip, "dev", cni.dev, "lladdr", mac,
            "nud", "permanent")  # fmt: skip
         if not (fault is not None and fault.kind == "missing-fdb" and n is a):
-            run(["bridge", "fdb", "append", o.vtep_mac, "dev", cni.dev, "dst", o.ipv4, "self",
+            run(["bridge", "fdb", "append", mac, "dev", cni.dev, "dst", o.ipv4, "self",
                  "permanent"], netns=n.netns)  # fmt: skip
         ip(n.netns, "route", "add", o.subnet, "via", o.tunnel_ip, "dev", cni.dev, "onlink")
+    if fault is not None and fault.kind == "outer-udp-checksum":
+        bad_checksums(cni, lab)
+
+
+_ETHTOOL = """
+import array, fcntl, socket, struct, sys
+cmd, on = int(sys.argv[1]), int(sys.argv[2])
+val = array.array("B", struct.pack("II", cmd, on))
+ifr = struct.pack("16sP", b"eth0", val.buffer_info()[0])
+fcntl.ioctl(socket.socket(socket.AF_INET, socket.SOCK_DGRAM), 0x8946, ifr + bytes(40 - len(ifr)))
+"""
+"""``ethtool -K eth0 tx|rx off`` without ethtool: SIOCETHTOOL with ETHTOOL_STXCSUM (0x17) or
+ETHTOOL_SRXCSUM (0x15)."""
+
+
+def bad_checksums(cni: Cni, lab: ModuleType) -> None:
+    """The outer-udp-checksum fault: checksums computed in software at the first node, verified
+    at the second, and garbled on arrival there by generic XDP (before the packet taps)."""
+    import tempfile
+
+    a, b = cni.nodes
+    lab.run(["python3", "-c", _ETHTOOL, str(0x17), "0"], netns=a.netns)
+    lab.run(["python3", "-c", _ETHTOOL, str(0x15), "0"], netns=b.netns)
+    obj = Path(tempfile.mkdtemp(prefix="vxl-csum-")) / "xdp_bad_udp_csum.o"
+    lab.run(["clang", "-O2", "-g", "-Wall", "-Werror", "-target", "bpf",
+             *lab._clang_includes(), f"-DTUNNEL_PORT={cni.port}", "-c",
+             str(lab.BPF_DIR / "xdp_bad_udp_csum.c"), "-o", str(obj)], timeout=120)  # fmt: skip
+    lab.ip(b.netns, "link", "set", "dev", "eth0", "xdpgeneric", "obj", str(obj), "sec", "xdp")
 
 
 def _net(cidr: str) -> Any:
@@ -322,6 +384,9 @@ DUMPS = [
 ]
 
 
+DUMPS6 = [("ip-6-r.txt", ["ip", "-6", "r"]), ("ip-j-6-r.json", ["ip", "-j", "-6", "r"])]
+
+
 def dump(cni: Cni, outdir: Path, lab: ModuleType) -> None:
     """``topology/<node or pod>/`` with ip dumps, ``bridge fdb`` per node, kubectl-like pods."""
     for n in cni.nodes:
@@ -329,13 +394,22 @@ def dump(cni: Cni, outdir: Path, lab: ModuleType) -> None:
             d = outdir / "topology" / who
             d.mkdir(parents=True, exist_ok=True)
             for fname, argv in DUMPS:
-                (d / fname).write_text(lab.run(argv, netns=ns).stdout)
+                text = lab.run(argv, netns=ns).stdout
+                if ":" not in n.ipv4 or text.strip() not in ("", "[]"):  # IPv6: no empty dumps
+                    (d / fname).write_text(text)
+            for fname, argv in DUMPS6:  # only where the namespace has IPv6 routes
+                text = lab.run(argv, netns=ns).stdout
+                if text.strip() not in ("", "[]"):
+                    (d / fname).write_text(text)
         fdb = lab.run(["bridge", "fdb", "show", "dev", cni.dev], netns=n.netns).stdout
         (outdir / "topology" / n.name / "bridge-fdb-show.txt").write_text(fdb)
-    rows = ["NAME            READY   STATUS    RESTARTS   AGE   IP              NODE"]
+        fdb = lab.run(["bridge", "-j", "fdb", "show", "dev", cni.dev], netns=n.netns).stdout
+        (outdir / "topology" / n.name / "bridge-j-fdb-show.json").write_text(fdb)
+    w = max(15, *(len(n.pod.ipv4) + 1 for n in cni.nodes))
+    rows = [f"NAME            READY   STATUS    RESTARTS   AGE   {'IP':<{w}} NODE"]
     for n in cni.nodes:
         rows.append(
-            f"{n.pod.name:<15} 1/1     Running   0          5m    {n.pod.ipv4:<15} {n.name}"
+            f"{n.pod.name:<15} 1/1     Running   0          5m    {n.pod.ipv4:<{w}} {n.name}"
         )
     (outdir / "topology" / "kubectl-get-pods-o-wide.txt").write_text("\n".join(rows) + "\n")
     # whose dumps each pod folder holds, stated as a user states it (docs/topology.md): a pod
@@ -355,10 +429,14 @@ def dump(cni: Cni, outdir: Path, lab: ModuleType) -> None:
 
 
 def run_cni(sc: Any, outdir: Path, log: Any, lab: ModuleType) -> None:
-    """Build, capture one ping, dump, describe and tear down one CNI scenario."""
+    """Build, capture one ping, dump, describe and tear down one CNI scenario (IPv4, or IPv6
+    for the scenarios of lab_cni6)."""
     import shutil
 
-    cni = CNIS[sc.name]
+    import lab_cni6
+
+    v6 = sc.name in lab_cni6.CNIS6
+    cni = lab_cni6.CNIS6[sc.name] if v6 else CNIS[sc.name]
     fault = FAULTS.get(sc.name)
     outdir.mkdir(parents=True, exist_ok=True)
     for old in [*outdir.glob("*.pcap"), outdir / "README.md"]:
@@ -374,12 +452,16 @@ def run_cni(sc: Any, outdir: Path, log: Any, lab: ModuleType) -> None:
         points.append(lab.CapturePoint(n.netns, "any", f"node-{n.short}-any.pcap", "node any"))
     caps = lab.Captures(outdir, points=points)
     try:
-        build(cni, lab, fault)
+        if v6:
+            lab_cni6.build6(cni, lab)
+        else:
+            build(cni, lab, fault)
         time.sleep(1.0)
         caps.start()
         time.sleep(0.3)
         a, b = cni.nodes
-        argv = ["ping", "-4", "-n", "-c", "1", "-W", "2", b.pod.ipv4]
+        fam = "-6" if v6 else "-4"
+        argv = ["ping", fam, "-n", "-c", "1", "-W", "2", b.pod.ipv4]
         cp = lab.run(argv, netns=a.pod.netns, check=False, timeout=20)
         out = (cp.stdout + cp.stderr).strip()
         if (cp.returncode != 0) != (fault is not None):
@@ -387,213 +469,14 @@ def run_cni(sc: Any, outdir: Path, log: Any, lab: ModuleType) -> None:
         time.sleep(0.2)
         caps.stop()
         dump(cni, outdir, lab)
-        cmd = f"ping -4 -c 1 -W 2 {b.pod.ipv4}"
-        if fault is None:
-            write_readme(cni, sc, outdir, cmd, out, caps.stats)
+        cmd = f"ping {fam} -c 1 -W 2 {b.pod.ipv4}"
+        from lab_cni_readme import write_readme
+
+        if v6:
+            lab_cni6.readme6(cni, sc, outdir, cmd, out, caps.stats)
         else:
             write_readme(cni, sc, outdir, cmd, out, caps.stats, fault=fault)
         log(f"{sc.name}: ok -> {outdir}")
     finally:
         caps.kill()
         lab.teardown()
-
-
-def _fr(frames: list[Frame], **conds: Any) -> list[Frame]:
-    out = []
-    for f in frames:
-        if all((getattr(f, k) if hasattr(f, k) else f.info.get(k)) == v for k, v in conds.items()):
-            out.append(f)
-    return out
-
-
-def _fault_bullets(
-    cni: Cni, fault: Fault, files: list[str], frames: dict[str, list[Frame]]
-) -> list[str]:
-    """What the captures show of a planted fault, and what a correct analysis concludes."""
-    out = [f"Planted fault: {fault.change}."]
-    gw = "169.254.1.1" if cni.kind == "calico" else str(_net(cni.nodes[0].subnet)[1])
-    for f in files:
-        reqs = _fr(frames[f], kind="echo-request")
-        reps = _fr(frames[f], kind="echo-reply")
-        arq = [x for x in _fr(frames[f], kind="arp-request") if x.info.get("tpa") == gw]
-        arp = [x for x in _fr(frames[f], kind="arp-reply") if x.info.get("spa") == gw]
-        said = []
-        if reqs:
-            said.append(
-                f"{len(reqs)} echo request(s) (frame {', '.join(str(x.n) for x in reqs[:3])}"
-                + (", in VXLAN" if any(x.tunnel for x in reqs) else "")
-                + ")"
-            )
-        said.append(f"{len(reps)} echo reply(s)")
-        if arq or arp:
-            said.append(f"{len(arq)} ARP request(s) for {gw}, {len(arp)} answer(s)")
-        out.append(f"{f}: " + "; ".join(said) + ".")
-    out.append(f"A correct analysis: {fault.conclusion}.")
-    return out
-
-
-def write_readme(
-    cni: Cni,
-    sc: Any,
-    outdir: Path,
-    cmd: str,
-    output: str,
-    stats: dict[str, str],
-    fault: Fault | None = None,
-) -> None:
-    """README from the captures: what was run, facts with sources, frames, expected analysis."""
-    files = sorted(stats)
-    frames = {f: read_frames(outdir / f) for f in files}
-    bullets = (
-        _fault_bullets(cni, fault, files, frames)
-        if fault is not None
-        else _healthy_bullets(cni, outdir, frames)
-    )
-    _write(cni, sc, outdir, cmd, output, stats, files, frames, bullets)
-
-
-def _healthy_bullets(cni: Cni, outdir: Path, frames: dict[str, list[Frame]]) -> list[str]:
-    """What the captures of the healthy scenario show, frame by frame."""
-    a, b = cni.nodes
-    pa, pb = a.pod, b.pod
-    pf_a, pf_b = f"pod-{pa.name}-eth0.pcap", f"pod-{pb.name}-eth0.pcap"
-    ef_a, ef_b = f"node-{a.short}-eth0.pcap", f"node-{b.short}-eth0.pcap"
-    gw_a = str(_net(a.subnet)[1]) if cni.kind == "flannel" else "169.254.1.1"
-    bullets = []
-    arq = _fr(frames[pf_a], kind="arp-request", tpa=gw_a)
-    arp = _fr(frames[pf_a], kind="arp-reply", spa=gw_a)
-    who = (
-        f"cni0 (the bridge, MAC {a.bridge_mac}), whose own address {gw_a} it is: the kernel"
-        if cni.kind == "flannel"
-        else f"{pa.host_veth}, the host side of the pod's veth (MAC ee:ee:ee:ee:ee:ee, "
-        "the same on every cali veth), by **proxy ARP**: 169.254.1.1 is configured nowhere"
-    )
-    bullets.append(
-        f"Gateway: pod {pa.name} ({pf_a}) asks ARP who-has {gw_a} (frame "
-        f"{arq[0].n}) and gets {gw_a} is-at {arp[0].info['sha']} (frame {arp[0].n}), answered "
-        f"by {who}."
-    )
-    req = _fr(frames[pf_a], kind="echo-request")[0]
-    rep = _fr(frames[pf_a], kind="echo-reply")[0]
-    key = {"id": req.info["id"], "seq": req.info["seq"]}
-    t_a = _fr(frames[ef_a], kind="echo-request", **key)[0]
-    t_b = _fr(frames[ef_b], kind="echo-request", **key)[0]
-    d_b = _fr(frames[pf_b], kind="echo-request", **key)[0]
-    r_b = _fr(frames[ef_b], kind="echo-reply", **key)[0]
-    bullets.append(
-        f"Echo request {pa.ipv4} → {pb.ipv4} id 0x{key['id']:04x}: leaves the pod (frame "
-        f"{req.n}) with TTL {req.hops}, MACs {req.src_mac} → {req.dst_mac} (pod → gateway)."
-    )
-    bullets.append(
-        f"On {ef_a} (frame {t_a.n}) it is inside VXLAN UDP {t_a.outer_sport} → "
-        f"{t_a.outer_dport}, VNI {t_a.vni}, {t_a.outer_src} → {t_a.outer_dst}; the inner "
-        f"frame is **routed, not bridged**: its MACs are the two VTEP MACs {t_a.src_mac} → "
-        f"{t_a.dst_mac} ({cni.dev} on {a.name} → {cni.dev} on {b.name}, from the static "
-        f"neighbour entry {b.tunnel_ip} in topology/{a.name}/ip-n.txt and the FDB entry in "
-        f"bridge-fdb-show.txt), and its TTL is already {t_a.hops} ({a.name} routed it once)."
-    )
-    bullets.append(
-        f"{b.name} decapsulates it ({ef_b} frame {t_b.n}) and routes it again to the pod: "
-        f"{pf_b} frame {d_b.n} has TTL {d_b.hops} (decremented on **both** nodes) and MACs "
-        f"{d_b.src_mac} → {d_b.dst_mac}."
-    )
-    bullets.append(
-        f"The reply comes back the same way (VNI {r_b.vni}: the VNI is the network, the same "
-        f"both ways, unlike Cilium's identity VNIs; inner MACs {r_b.src_mac} → {r_b.dst_mac}) "
-        f"and reaches the pod in frame {rep.n} with TTL {rep.hops}: answered, "
-        f"{(rep.t - req.t) * 1e6:.0f} µs round trip."
-    )
-    if cni.kind == "calico":
-        bullets.append(
-            "Every MAC the pods see for their gateway is ee:ee:ee:ee:ee:ee, on both nodes: a "
-            "MAC that identifies no single interface; an analysis must bind it through the pod's "
-            "veth (topology/<node>/ip-d-link.txt), not by MAC alone."
-        )
-    bullets.append(
-        "A correct analysis: healthy, answered; a VXLAN overlay of the "
-        f"{cni.kind.capitalize()} kind (port {cni.port}, VNI {cni.vni} as a network id), "
-        "two routing hops (TTL −2), inner MACs = VTEP MACs; it must not apply Cilium's rules "
-        "(VNI = identity, pod MACs inside the tunnel, lxc answering the gateway)."
-    )
-    return bullets
-
-
-def _write(
-    cni: Cni,
-    sc: Any,
-    outdir: Path,
-    cmd: str,
-    output: str,
-    stats: dict[str, str],
-    files: list[str],
-    frames: dict[str, list[Frame]],
-    bullets: list[str],
-) -> None:
-    a = cni.nodes[0]
-    pa = a.pod
-    L = [f"# Lab scenario `{sc.name}`: {sc.title}", ""]
-    L += [
-        f"Made by `lab/run.py --scenario {sc.name}` (real Linux kernel traffic in network "
-        "namespaces; no eBPF: the kernel's own VXLAN, bridge, proxy ARP and routing). "
-        "Regenerate rather than edit: this file is written from the captures.",
-        "",
-        "## Datapath, and where each fact comes from",
-        "",
-    ]
-    L += [f"- {f}" for f in FACTS[cni.kind]]
-    L += [
-        f"- Lab: `ip link add {cni.dev} type vxlan id {cni.vni} local <node IP> dev eth0 dstport "
-        f"{cni.port} nolearning`, MTU {MTU}; one static neighbour, one `bridge fdb append ... "
-        "self permanent` and one onlink route per remote node; nodes have a default route via "
-        "172.18.0.1 (no such host: it only makes proxy ARP answer off-link targets, as on a "
-        "real node); IPv6 disabled everywhere (IPv4-only cluster).",
-        "",
-        "## Topology (all values invented)",
-        "",
-        f"| node | eth0 | IPv4 | pod subnet | {cni.dev} (MAC) | pod | pod IP | pod MAC | host veth (MAC) |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for n in cni.nodes:
-        L.append(
-            f"| {n.name} | {n.eth0_mac} | {n.ipv4} | {n.subnet} | {n.tunnel_ip} ({n.vtep_mac}) "
-            f"| {n.pod.name} | {n.pod.ipv4}/{n.pod.prefix} | {n.pod.eth0_mac} | "
-            f"{n.pod.host_veth} ({n.pod.host_mac}) |"
-        )
-    L += [
-        "",
-        "Dumps in `topology/<node or pod>/`: `ip a`, `ip -d link`, `ip -j -d addr`, `ip r`, "
-        "`ip -j r`, `ip n`, `ip -j n`, and `bridge fdb show dev "
-        f"{cni.dev}` per node; `topology/kubectl-get-pods-o-wide.txt`; "
-        "`topology/vxlanlens-topology.yaml` binds each pod folder's dumps to its pod and node "
-        "(a pod's `ip a` with a /24 address alone does not tell a pod from a node).",
-        "",
-        "## What was run",
-        "",
-        f"- `{pa.name}`: {cmd}",
-        "",
-        "  ```",
-        *[f"  {ln}" for ln in output.splitlines() if ln.strip()],
-        "  ```",
-        "",
-        "## Captures",
-        "",
-        "| file | frames | tcpdump |",
-        "|---|---|---|",
-    ]
-    L += [f"| {f} | {len(frames[f])} | {stats[f]} |" for f in files]
-    L.append("")
-    if cni.port == 8472:
-        L += ["Decode VXLAN with `tshark -d udp.port==8472,vxlan`.", ""]
-    for f in files:
-        owner = next((n for n in cni.nodes if f"-{n.short}-" in f), None)
-        names = {}
-        if owner is not None:
-            data = json.loads((outdir / "topology" / owner.name / "ip-j-d-addr.json").read_text())
-            names = {int(i["ifindex"]): i["ifname"] for i in data}
-        L += [f"### {f}", "", "| frame | t (ms) | where | summary |", "|---|---|---|---|"]
-        L += [f"| {x.n} | {x.t * 1000:.3f} | {x.where(names)} | {x.summary()} |" for x in frames[f]]
-        L.append("")
-    L += ["## What a correct analysis must say", ""]
-    L += [f"- {x}" for x in bullets]
-    L.append("")
-    (outdir / "README.md").write_text("\n".join(L))

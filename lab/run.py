@@ -36,6 +36,8 @@ BPF_DIR = LAB / "bpf"
 NS_PREFIX = "vl-lab-"
 sys.path.insert(0, str(LAB))
 import lab_cni  # noqa: E402
+import lab_cni6  # noqa: E402
+import lab_antrea  # noqa: E402
 import lab_sysdump  # noqa: E402
 from lab_readme import write_readme  # noqa: E402  (lab/lab_readme.py, next to this file)
 
@@ -518,6 +520,11 @@ def scenarios() -> list[Scenario]:
                 ("flannel-port-mismatch", "Flannel-shaped VXLAN, worker2 on UDP 4789: one ping lost"),
                 ("flannel-missing-fdb", "Flannel-shaped VXLAN, worker without the FDB entry: one ping lost"),
                 ("calico-proxy-arp-off", "Calico-shaped VXLAN, proxy ARP off on the pod's cali veth"),
+                ("flannel-ipv6-ping", "Flannel-shaped VXLAN over IPv6 (flannel-v6.1, cni0): one IPv6 ping"),
+                ("calico-ipv6-ping", "Calico-shaped VXLAN over IPv6 (vxlan-v6.calico, link-local gateway): one ping"),
+                ("antrea-geneve-ping", "Antrea-shaped Geneve (6081, VNI 0, global virtual MAC; eBPF for OVS): one ping"),
+                ("flannel-stale-vtep-mac", "Flannel-shaped VXLAN, worker holds worker2's old VTEP MAC"),
+                ("flannel-outer-udp-checksum", "Flannel-shaped VXLAN, outer UDP checksums garbled on the underlay"),
             )
         ),
     ]
@@ -1595,7 +1602,10 @@ def shift_clock(pcap: Path, seconds: float) -> None:
 
 def run_scenario(sc: Scenario, outdir: Path, log: Callable[[str], None]) -> None:
     """Build, capture, drive, dump, describe and tear down one scenario into ``outdir``."""
-    if sc.name in lab_cni.CNIS:  # Flannel / Calico shaped overlays: their own builder
+    if sc.name in lab_antrea.SCENARIOS:  # Antrea-shaped Geneve: kernel bridge + eBPF
+        lab_antrea.run_antrea(sc, outdir, log, sys.modules[__name__])
+        return
+    if sc.name in lab_cni.CNIS or sc.name in lab_cni6.CNIS6:  # Flannel / Calico: own builder
         lab_cni.run_cni(sc, outdir, log, sys.modules[__name__])
         return
     outdir.mkdir(parents=True, exist_ok=True)

@@ -127,7 +127,7 @@ class Capture:
     @cached_property
     def inferred_topology(self) -> Topology:
         """What the captures alone show about nodes, pods and interfaces (with evidence frames)."""
-        return infer(self.packets)
+        return infer(self.packets, dumps=self.loaded_topology)
 
     @cached_property
     def topology(self) -> Topology:

@@ -174,7 +174,7 @@ def test_a_stated_antrea_names_its_ovs_bridge_and_tunnel_port() -> None:
         devices = {h.device for h in p.hops if h.kind in (HopKind.BRIDGE, HopKind.TUNNEL)}
         assert devices <= {"br-int", "antrea-tun0"} and "antrea-tun0" in devices
         assert not any(h.kind == HopKind.EBPF for h in p.hops)
-    assert any("Antrea" in u and "every hop" in u for u in exp.unknowns)
+    assert any("Antrea" in u and "the OVS hops" in u for u in exp.unknowns)
 
 
 @pytest.mark.parametrize(

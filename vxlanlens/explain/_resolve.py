@@ -41,6 +41,7 @@ def gateway_hops(
         if pod is None
         else None
     )
+    side = _node_side(ctx, requester_mac) if pod is None else None
     req_obs = observations(ctx, points, rows, "request")
     rep_obs = observations(ctx, points, rows, "reply")
     device = "eth0"
@@ -61,6 +62,16 @@ def gateway_hops(
 
         def at_requester(p: Point) -> bool:
             return on_node(p, where_ip, node_of_ip)
+
+    elif side is not None:
+        # a node resolving its pod from an interface the overlay's datapath names (Calico's
+        # shared host-veth MAC, or an inferred bridge / gateway device), no dump naming it
+        hop_kind, place = side
+        node = plabel = None
+        device = place.split(" ", 1)[0]
+
+        def at_requester(p: Point) -> bool:
+            return p.kind == "node"
 
     else:
         plabel = pod.label if pod is not None else f"pod {requester_mac}"
@@ -119,7 +130,9 @@ def gateway_hops(
         )
         how = (
             f"; {dp.gateway_answer}"
-            if dp.gateway_answer and hop_kind == HopKind.POD_ETH0 and (shared or role == "bridge")
+            if dp.gateway_answer
+            and hop_kind == HopKind.POD_ETH0
+            and (shared or role in ("bridge", "gateway"))
             else ""
         )
         if ctx.mac_name(responder_mac) is None and hop_kind == HopKind.UNDERLAY:
@@ -195,3 +208,21 @@ def nd_flags(value: object) -> str | None:
     """``R,S`` from the exchanges' ``nd_flags`` (``RS``)."""
     v = text_of(value)
     return ",".join(v) if v else None
+
+
+def _node_side(ctx: Context, mac: str | None) -> tuple[HopKind, str] | None:
+    """When a requester's MAC is a node's own interface by the overlay's datapath (no dump
+    naming it): the hop kind and place (``cali veth (ee:ee:..)``, ``cni0 (1a:7d:..)``)."""
+    if not mac or ctx.topology.pod_by_mac(mac) is not None:
+        return None
+    dp = ctx.datapath
+    if dp.shared_host_mac is not None and mac == dp.shared_host_mac:
+        return HopKind.LXC, f"{dp.host_veth} ({mac})"
+    iface = ctx.topology.interface_by_mac(mac)
+    if iface is None or iface.namespace not in (None, "host") or iface.kind != "other":
+        return None
+    if dp.gateway_mac == "bridge" and dp.forwarder not in (None, "eBPF"):
+        return HopKind.BRIDGE, f"{dp.forwarder} ({mac})"
+    if dp.gateway_mac == "gateway" and dp.gateway_names:
+        return HopKind.GATEWAY, f"{dp.gateway_names[0]} ({mac})"
+    return None

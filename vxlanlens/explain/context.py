@@ -236,6 +236,8 @@ class Context:
         dp = self.datapath
         if dp.shared_host_mac is not None and m == dp.shared_host_mac:
             return f"every {dp.host_veth}'s MAC"
+        if dp.virtual_mac is not None and m == dp.virtual_mac:
+            return dp.virtual_mac_name or "the overlay's virtual MAC"
         pod = self.topology.pod_by_mac(m)
         iface = self.topology.interface_by_mac(m)
         if (

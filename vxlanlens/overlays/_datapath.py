@@ -63,6 +63,21 @@ class Datapath:
     """Who answers a pod's ARP / NS for its gateway, said after the answer (may be empty)."""
     arp_unanswered: str = ""
     """Why an ARP request of a pod may go unanswered on this datapath (what to check)."""
+    inner_macs: str = "pod"
+    """Which MACs the inner frame of a tunnelled packet carries: ``pod`` (the pods' or their
+    veths': Cilium), ``vtep`` (routed into the VTEP: from the sending VTEP's MAC to the
+    receiving VTEP's, as the sender's neighbour and FDB entries say: Flannel, Calico) or
+    ``virtual`` (a fixed virtual MAC: Antrea)."""
+    gateway_mac: str = "host-veth"
+    """Whose MAC answers a pod's ARP / NS for its gateway: ``host-veth`` (the pod's own
+    host-side veth: Cilium's eBPF program, Calico's proxy ARP), ``bridge`` (the bridge holding
+    the gateway address, on every port: Flannel's cni0) or ``gateway`` (a gateway device shared
+    by the node's pods: Antrea's antrea-gw0, OVN's router port)."""
+    virtual_mac: str | None = None
+    """A MAC no interface has, which the overlay writes into frames (Antrea's global virtual
+    MAC, the inner destination of every inter-node frame)."""
+    virtual_mac_name: str = ""
+    """How that MAC is named in paths and findings."""
     shared_host_mac: str | None = None
     """A MAC every host-side veth carries (Calico's), so it names no single pod."""
     unconfirmed: tuple[str, ...] = field(default_factory=tuple)

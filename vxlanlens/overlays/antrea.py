@@ -1,10 +1,12 @@
 """Antrea with Geneve encapsulation (its default).
 
-Facts (antrea-io/antrea pkg/agent/openflow: ``GlobalVirtualMAC = aa:bb:cc:dd:ee:ff``): the OVS
-bridge ``br-int`` with tunnel port ``antrea-tun0`` and gateway ``antrea-gw0``; Geneve on UDP
-6081 with VNI 0; frames sent to a pod on another node are addressed to the global virtual MAC
-``aa:bb:cc:dd:ee:ff`` inside the tunnel. Not yet confirmed by a kernel-made capture of the
-project's lab.
+Facts (antrea-io/antrea ``pkg/agent/openflow/pipeline.go``: ``GlobalVirtualMAC =
+aa:bb:cc:dd:ee:ff``; ``l3FwdFlowToRemoteViaTun`` sets the source MAC to the local gateway's, the
+destination MAC to the global virtual MAC and the tunnel destination, then decrements the TTL):
+the OVS bridge ``br-int`` with tunnel port ``antrea-tun0`` and gateway ``antrea-gw0`` (the pod
+CIDR's .1); Geneve on UDP 6081 with VNI 0. The lab's ``captures/lab-antrea-geneve-ping`` (kernel
+bridge and eBPF standing for OVS, which cannot run in the lab) confirms the wire: Geneve VNI 0 on
+6081, inner antrea-gw0 MAC → aa:bb:cc:dd:ee:ff, TTL 64 → 63 → 62; the devices are stand-ins.
 """
 
 from __future__ import annotations
@@ -42,12 +44,17 @@ ANTREA = Profile(
     host_veth_prefixes=(),
     other_devices=("antrea-gw0", "antrea-egress0"),
     tunnels=(("geneve", 6081),),
-    sources=("antrea-io/antrea source: GlobalVirtualMAC, antrea-gw0, antrea-tun0",),
+    sources=(
+        "antrea-io/antrea pkg/agent/openflow/pipeline.go: GlobalVirtualMAC, "
+        "l3FwdFlowToRemoteViaTun (source MAC := local gateway's, destination := virtual MAC)",
+    ),
     datapath=Datapath(
+        inner_macs="virtual",
         host_veth="OVS port (pod veth)",
         host_veth_names=(),
         tunnel_devices={"geneve": "antrea-tun0", "vxlan": "antrea-tun0"},
         tunnel_names=("antrea-tun0", "genev_sys_*", "vxlan_sys_*"),
+        gateway_mac="gateway",
         forwarder="br-int",
         bridge_names=("br-int", "ovs-system"),
         gateway_names=("antrea-gw0",),
@@ -59,12 +66,16 @@ ANTREA = Profile(
         deliver="OVS flows on br-int rewrite the MACs to the gateway's → the pod's and output the "
         "frame to the pod's port",
         local="OVS flows on br-int forward the frame to the destination pod's port",
-        gateway_answer="OVS answers ARP for the gateway (antrea-gw0) by flows on br-int",
-        arp_unanswered="Antrea answers a pod's ARP by OVS flows on br-int (the gateway is "
-        "antrea-gw0), so no answer means the pod's OVS port or its flows are missing",
+        gateway_answer="antrea-gw0, the OVS internal port holding the pod CIDR's .1, answers "
+        "in the node's kernel (OVS forwards the ARP to it)",
+        arp_unanswered="a pod's gateway is antrea-gw0's address, answered by the node's kernel "
+        "once OVS forwards the ARP to it, so no answer means antrea-gw0 lacks the address or is "
+        "down, or the pod's OVS port or its flows are missing",
+        virtual_mac=ANTREA_VIRTUAL_MAC,
+        virtual_mac_name="Antrea's global virtual MAC",
         unconfirmed=(
-            "every hop (OVS cannot run in the project's lab, and the public Antrea captures "
-            "hold no tunnelled frame)",
+            "the OVS hops (br-int flows, antrea-tun0): the lab's Antrea scenario reproduces "
+            "their wire output with a kernel bridge and eBPF, as OVS cannot run there",
         ),
     ),
     rules=(_rules,),

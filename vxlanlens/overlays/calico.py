@@ -7,7 +7,10 @@ by proxy ARP on the cali veth; inner frames go from VTEP MAC to VTEP MAC. The la
 capture (``captures/lab-calico-ping``, plain kernel devices built as Calico's CNI plugin and
 Felix build them) confirms: VNI 4096 on 4789, ARP for 169.254.1.1 answered with
 ee:ee:ee:ee:ee:ee by proxy ARP, inner MACs VTEP to VTEP, TTL 64 → 63 → 62; not confirmed against
-a cluster running Felix itself.
+a cluster running Felix itself. ``captures/lab-calico-ipv6-ping`` confirms IPv6:
+``vxlan-v6.calico`` over the nodes' IPv6 addresses, the pod's NS for the cali veth's link-local
+address fe80::ecee:eeff:feee:eeee answered with ee:ee:ee:ee:ee:ee (flags R,S,O), hop limit
+64 → 63 → 62.
 """
 
 from __future__ import annotations
@@ -62,25 +65,29 @@ CALICO = Profile(
         "the host veth, /32 routes per pod)",
     ),
     datapath=Datapath(
+        inner_macs="vtep",
         host_veth="cali veth",
         host_veth_names=("cali*",),
         tunnel_devices={"vxlan": "vxlan.calico"},
         tunnel_names=("vxlan.calico", "vxlan-v6.calico"),
         forwarder=None,
-        send="the node routes the packet (TTL − 1) by the remote block's route onlink to "
-        "vxlan.calico, which sends it from its VTEP MAC to the remote VTEP's MAC (static "
-        "neighbour and FDB entries): encapsulated in VXLAN",
-        decap="decapsulated; the node routes the packet (TTL − 1 again) by the pod's /32 route "
-        "to its cali veth, from ee:ee:ee:ee:ee:ee to the pod's MAC",
-        local="the node routes the packet (TTL − 1) by the pod's /32 route to its cali veth",
-        gateway_answer="proxy ARP: the node answers for 169.254.1.1 on the cali veth with "
-        f"{CALICO_VETH_MAC}",
+        send="the node routes the packet (TTL or hop limit − 1) by the remote block's route "
+        "onlink to its VTEP (vxlan.calico, vxlan-v6.calico for IPv6), which sends it from its "
+        "VTEP MAC to the remote VTEP's MAC (static neighbour and FDB entries): encapsulated in "
+        "VXLAN",
+        decap="decapsulated; the node routes the packet (TTL or hop limit − 1 again) by the "
+        "pod's host route (/32, /128) to its cali veth, from ee:ee:ee:ee:ee:ee to the pod's MAC",
+        local="the node routes the packet (TTL or hop limit − 1) by the pod's host route to its "
+        "cali veth",
+        gateway_answer="the node answers on the cali veth with "
+        f"{CALICO_VETH_MAC} (IPv4: proxy ARP for 169.254.1.1; IPv6: the veth's own link-local "
+        "address, the pod's router)",
         arp_unanswered="Calico's node answers a pod's ARP for its gateway 169.254.1.1 by proxy "
         "ARP on the pod's cali veth, so no answer means proxy ARP is off there "
         "(net.ipv4.conf.<cali veth>.proxy_arp) or the veth is down",
         shared_host_mac=CALICO_VETH_MAC,
         unconfirmed=(
-            "IPv6 (vxlan-v6.calico, link-local gateway) and CrossSubnet mode",
+            "CrossSubnet mode",
             "Felix's per-VTEP neighbour and FDB entries are assumed from its VXLAN manager, not "
             "read line by line",
         ),

@@ -8,7 +8,9 @@ subnet's .0 → remote VTEP MAC), an FDB entry (VTEP MAC → remote node IP) and
 (``pkg/backend/vxlan/vxlan_network.go``), so no ARP for a VTEP crosses the wire. The lab's
 kernel-made capture (``captures/lab-flannel-ping``, plain kernel devices built as flannel builds
 them) confirms the wire facts: VNI 1 on 8472, inner MACs VTEP to VTEP, TTL 64 → 63 in the tunnel
-→ 62 at the pod; not confirmed against a cluster running flanneld itself.
+→ 62 at the pod; ``captures/lab-flannel-ipv6-ping`` the IPv6 ones (``flannel-v6.1`` over the
+nodes' IPv6 addresses, cni0 answering the pod's NS with flags R,S,O, hop limit 64 → 63 → 62);
+not confirmed against a cluster running flanneld itself.
 """
 
 from __future__ import annotations
@@ -41,18 +43,22 @@ FLANNEL = Profile(
         "neighbour + FDB entries, onlink routes)",
     ),
     datapath=Datapath(
+        inner_macs="vtep",
         host_veth="veth on cni0",
         host_veth_names=("veth*",),
         tunnel_devices={"vxlan": "flannel.{vni}"},
         tunnel_names=("flannel.*", "flannel-v6.*"),
+        gateway_mac="bridge",
         forwarder="cni0",
         bridge_names=("cni0",),
-        send="cni0 holds the pod's gateway: the node routes the packet (TTL − 1) by the remote "
+        send="cni0 holds the pod's gateway: the node routes the packet (TTL or hop limit − 1) by "
+        "the remote "
         "pod subnet's onlink route to the VTEP",
         encap="the VTEP sends the frame from its own MAC to the remote VTEP's MAC (flanneld's "
         "permanent neighbour entry) and its FDB entry gives the remote node's address: "
         "encapsulated in VXLAN",
-        decap="decapsulated; the node routes the packet (TTL − 1 again) to cni0, where the "
+        decap="decapsulated; the node routes the packet (TTL or hop limit − 1 again) to cni0, "
+        "where the "
         "destination pod's subnet is",
         deliver="the bridge delivers the frame from cni0's MAC to the pod's, through its veth",
         local="cni0 bridges the frame to the destination pod's veth (same subnet, no routing)",
@@ -60,7 +66,7 @@ FLANNEL = Profile(
         arp_unanswered="a pod's gateway is cni0's own address, answered by the node's kernel, so "
         "no answer means cni0 lacks the address or is down, or the pod's veth is not on cni0",
         unconfirmed=(
-            "IPv6 (flannel-v6.<VNI>) and DirectRouting",
+            "DirectRouting",
             "the CNI bridge plugin's veth names (veth<random>) and the gateway on cni0 are "
             "assumed from its defaults, not read in its source",
         ),

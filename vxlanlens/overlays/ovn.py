@@ -42,6 +42,7 @@ OVN = Profile(
         host_veth_names=(),
         tunnel_devices={"geneve": "genev_sys_6081"},
         tunnel_names=("genev_sys_*",),
+        gateway_mac="gateway",
         forwarder="br-int",
         bridge_names=("br-int",),
         send="OVN's logical flows on br-int route the packet and output it to the Geneve "

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from ..errors import TopologyError, UnknownFormatError
-from . import cilium, iproute, kube, manual, sysdump
+from . import cilium, fdb, iproute, kube, manual, sysdump
 from ._util import Ctx, LineMap, yaml_documents
 from .model import Topology
 from .session import classify_command, split_session
@@ -41,6 +41,7 @@ FORMATS = (
     "ip -j addr / ip -j link JSON",
     "ip route / ip -6 route (text, JSON)",
     "ip neigh / ip -6 neigh (text, JSON)",
+    "bridge fdb show (text, JSON)",
     "cilium(-dbg) endpoint list (JSON old and new shape, text)",
     "cilium(-dbg) identity list (text, JSON)",
     "kubectl get pods -o wide",
@@ -164,6 +165,7 @@ def absorb(topo: Topology, sub: Topology) -> None:
         "routes",
         "neighbors",
         "identities",
+        "fdb",
         "captures",
         "conflicts",
         "unknown",
@@ -242,6 +244,7 @@ def _count(topo: Topology) -> int:
         + len(topo.routes)
         + len(topo.neighbors)
         + len(topo.identities)
+        + len(topo.fdb)
     )
 
 
@@ -269,6 +272,9 @@ def _load_piece(
         else:
             _dispatch(data, ctx, topo, None, base_dir, lead_lines)
             return
+    if hint == "bridge-fdb" or (hint is None and fdb.looks_like_fdb_text(text)):
+        fdb.parse_fdb_text(text, ctx, topo)
+        return
     if hint == "ip-addr" or (hint is None and iproute.looks_like_ip_addr(text)):
         iproute.parse_ip_addr_text(text, ctx, topo)
         return
@@ -356,7 +362,9 @@ def _dispatch(
         first = items[0]
         if not isinstance(first, dict):
             raise unknown_format(ctx.file, f"a list of {type(first).__name__}")
-        if "ifname" in first:
+        if fdb.is_fdb_item(first):
+            fdb.parse_fdb_json(data, ctx, topo)
+        elif "ifname" in first:
             iproute.parse_ip_addr_json(data, ctx, topo)
         elif cilium.is_endpoint_item(first):
             cilium.parse_endpoint_list_json(data, ctx, topo)

@@ -14,6 +14,7 @@ __all__ = [
     "RESERVED_IDENTITIES",
     "AddressLookup",
     "CapturePoint",
+    "FdbEntry",
     "Identity",
     "Interface",
     "Neighbor",
@@ -248,6 +249,10 @@ class Interface(_Fact):
     """``"<ns>/<pod>"`` (or ``"<pod>"``) of the pod this interface belongs to (its eth0) or
     serves (its host-side lxc veth)."""
     note: str | None = None
+    tunnel: dict[str, Any] | None = None
+    """A VXLAN / Geneve device's attributes from ``ip -d link`` (text or JSON): ``kind``
+    (``vxlan`` / ``geneve``), ``id`` (VNI), ``dstport``, ``local``, ``remote``, ``dev``,
+    ``learning`` and ``udpcsum`` (booleans), each present only when the dump shows it."""
     field_sources: dict[str, tuple[Source, str]] = field(default_factory=dict)
 
     @property
@@ -285,6 +290,7 @@ class Interface(_Fact):
             "mtu": self.mtu,
             "pod": self.pod,
             "note": self.note,
+            "tunnel": dict(self.tunnel) if self.tunnel else None,
             **self._meta(),
         }
 
@@ -410,6 +416,43 @@ class Neighbor(_Fact):
             "dev": self.dev,
             "lladdr": self.lladdr,
             "router": self.router,
+            "state": self.state,
+            **self._meta(),
+        }
+
+
+@dataclass
+class FdbEntry(_Fact):
+    """A forwarding-database entry (``bridge fdb show``): on a VXLAN / Geneve device, which
+    remote tunnel endpoint (``dst``) frames for ``mac`` are sent to."""
+
+    node: str | None = None
+    dev: str | None = None
+    """The device (``flannel.1``); ``None`` when the dump was ``bridge fdb show dev X``."""
+    mac: str = ""
+    dst: str | None = None
+    """Remote VTEP address (``dst``)."""
+    vni: int | None = None
+    port: int | None = None
+    vlan: int | None = None
+    master: str | None = None
+    flags: list[str] = field(default_factory=list)
+    """``self``, ``master``, ``extern_learn``, ``offload``, ``sticky``, ``router``, ..."""
+    state: str | None = None
+    """``permanent``, ``static``, ``stale`` (``None``: a learned, reachable entry)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "node": self.node,
+            "dev": self.dev,
+            "mac": self.mac,
+            "dst": self.dst,
+            "vni": self.vni,
+            "port": self.port,
+            "vlan": self.vlan,
+            "master": self.master,
+            "flags": list(self.flags),
             "state": self.state,
             **self._meta(),
         }

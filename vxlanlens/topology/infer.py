@@ -14,7 +14,15 @@ Rules, each giving facts with their evidence frames (``capture``, ``frame_no``; 
   (its MAC and address), the target resolves to the answering MAC (a neighbour entry in the
   pod's namespace), and that MAC is the pod's host-side veth (kind ``lxc``). With the R flag
   the target is a router IP of the pod's node. ARP request/reply pairs give the same facts for
-  IPv4 (the router IP then with confidence inferred-low).
+  IPv4 (the router IP then with confidence inferred-low). Which interface the answering MAC is
+  follows the overlay's datapath (:attr:`~vxlanlens.overlays.Datapath.gateway_mac`): the pod's
+  host-side veth (Cilium's eBPF, Calico's proxy ARP), or a bridge or gateway device every pod of
+  the node shares (Flannel's cni0, Antrea's antrea-gw0), which is no single pod's veth.
+- **Nodes asking for their pods** (inferred-high): a requester that also sends packets from
+  another host's address of its family routes them, and so does one that answered an NS as a
+  router (NA with the R flag) or that carries the MAC the overlay gives every host veth
+  (Calico's ee:ee:ee:ee:ee:ee): it is the node (its bridge or the pod's veth), not a pod, and
+  the answer is the MAC of the pod it asked for.
 - **Pod CIDRs** (inferred-low): the /24 (IPv4) or /64 (IPv6) around the pod IPs seen behind a
   node, when all of them fall into one such prefix and no other node's pods do.
 - **SLL2 interface indexes** (inferred-high): ``tcpdump -i any`` frames carry an ifindex of the
@@ -40,6 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..overlays._datapath import Datapath
 from ..proto import UnknownTopic
 from .merge import merge
 from .model import (
@@ -131,9 +140,20 @@ def _unicast(series: pd.Series) -> pd.Series:
     return pd.Series(good[codes], index=series.index)
 
 
-def infer(packets: pd.DataFrame) -> Topology:
+def infer(
+    packets: pd.DataFrame, datapath: Datapath | None = None, dumps: Topology | None = None
+) -> Topology:
     """A topology inferred from a packets table: every fact with evidence frames and a
-    confidence, plus what could not be known (see the module docstring for the rules)."""
+    confidence, plus what could not be known (see the module docstring for the rules).
+
+    ``datapath`` is the overlay's (whose MAC answers a pod's gateway: its host-side veth, a
+    bridge or a gateway device); by default the one of the overlay the packets and the loaded
+    ``dumps`` show (:func:`vxlanlens.overlays.recognise`), Cilium's when none is recognised.
+    No fact of ``dumps`` enters the result."""
+    if datapath is None:
+        from ..overlays import recognise
+
+        datapath = recognise(packets, dumps).profile.datapath
     topo = Topology()
     if len(packets) == 0:
         topo.unknown.append("everything: the packets table is empty")
@@ -175,8 +195,8 @@ def infer(packets: pd.DataFrame) -> Topology:
     node_ips = _nodes(df, topo)
     _tunnelled_pods(df, topo, node_ips)
     seen = _Seen(df)
-    _gateways_ns(df, topo, seen)
-    _gateways_arp(df, topo, seen)
+    _gateways_ns(df, topo, seen, datapath)
+    _gateways_arp(df, topo, seen, datapath)
     _sll2(df, topo)
     out = merge(topo, copy=False)
     if "capture" in packets.columns:
@@ -337,7 +357,7 @@ def _frames_at(
     return tuple([(str(caps[k]), int(fnos[k])) for k in positions[:EVIDENCE_FRAMES]])
 
 
-def _gateways_ns(df: pd.DataFrame, topo: Topology, seen: _Seen) -> None:
+def _gateways_ns(df: pd.DataFrame, topo: Topology, seen: _Seen, dp: Datapath) -> None:
     t = pd.to_numeric(df["icmp_type"], errors="coerce")
     has_target = df["nd_target"].notna()
     ns = np.flatnonzero(((t == 135) & has_target).to_numpy())
@@ -351,6 +371,10 @@ def _gateways_ns(df: pd.DataFrame, topo: Topology, seen: _Seen) -> None:
     # the answering MAC likewise from the NA's target link-layer option
     q_sol = [ll if ll is not None else m for ll, m in zip(q_lladdr, q_smac, strict=True)]
     a_mac = [ll if ll is not None else m for ll, m in zip(a_lladdr, a_smac, strict=True)]
+    # MACs that answered as routers (NA with the R flag): a node's bridge or veth, never a pod
+    routers = {
+        str(m) for m, f in zip(a_mac, a_flags, strict=True) if m is not None and "R" in str(f or "")
+    }
     na_by = _group(zip(a_cap, a_target, strict=True))
     ns_by = _group(zip(q_cap, q_target, q_sol, strict=True))
     for (cap, target, sol), reqs in ns_by.items():
@@ -371,10 +395,12 @@ def _gateways_ns(df: pd.DataFrame, topo: Topology, seen: _Seen) -> None:
         frames = _frames_at(q_cap, q_fno, reqs) + _frames_at(a_cap, a_fno, answers)
         ips = dict.fromkeys(q_sip[k] for k in reqs if q_sip[k] is not None)
         sol_ips = [str(x) for x in ips if _is_unicast_global(x)]
-        _gateway(topo, seen, str(sol), sol_ips, str(target), ans, router, frames, "NS/NA")
+        _gateway(
+            topo, seen, dp, str(sol), sol_ips, str(target), ans, router, frames, "NS/NA", routers
+        )
 
 
-def _gateways_arp(df: pd.DataFrame, topo: Topology, seen: _Seen) -> None:
+def _gateways_arp(df: pd.DataFrame, topo: Topology, seen: _Seen, dp: Datapath) -> None:
     op = pd.to_numeric(df["arp_op"], errors="coerce")
     has_mac = df["arp_sender_mac"].notna()
     req = np.flatnonzero(((op == 1) & has_mac & df["arp_target_ip"].notna()).to_numpy())
@@ -401,7 +427,7 @@ def _gateways_arp(df: pd.DataFrame, topo: Topology, seen: _Seen) -> None:
         ans = str(a_smac[answers[0]])
         frames = _frames_at(q_cap, q_fno, reqs) + _frames_at(a_cap, a_fno, answers)
         sol_ips = [str(sip)] if _is_unicast_global(sip) else []
-        _gateway(topo, seen, str(sol), sol_ips, str(target), ans, False, frames, "ARP")
+        _gateway(topo, seen, dp, str(sol), sol_ips, str(target), ans, False, frames, "ARP")
 
 
 class _Seen:
@@ -423,9 +449,23 @@ class _Seen:
             self.underlay.update(str(x) for x in df[col].dropna().unique())
 
 
+def _forwards(seen: _Seen, mac: str, own: list[str]) -> bool:
+    """Whether ``mac`` sent (untunnelled) packets from an address of the family of its own
+    addresses ``own`` that is not one of them: it routes other hosts' packets (a node's bridge
+    or veth asking for a pod), it is no pod."""
+    if not own:
+        return False
+    fams = {_ip(x).version for x in own}
+    return any(
+        _is_unicast_global(ip) and ip not in own and _ip(ip).version in fams
+        for ip in seen.own_ips.get(mac, ())
+    )
+
+
 def _gateway(
     topo: Topology,
     seen: _Seen,
+    dp: Datapath,
     sol: str,
     sol_ips: list[str],
     target: str,
@@ -433,9 +473,15 @@ def _gateway(
     router: bool,
     frames: tuple[tuple[str, int], ...],
     how: str,
+    routers: frozenset[str] | set[str] = frozenset(),
 ) -> None:
     if target in seen.underlay or any(ip in seen.underlay for ip in sol_ips):
         return  # nodes resolving each other on the underlay: not a pod and its gateway
+    # the node asking for its pod: the requester routes other hosts' packets, answered as a
+    # router elsewhere (NA with R), or carries the MAC the overlay gives every host veth
+    if sol == dp.shared_host_mac or sol in routers or _forwards(seen, sol, sol_ips):
+        _node_asks(topo, dp, sol, sol_ips, target, ans, frames, how)
+        return
     key = f"inferred:{sol}"
     # the solicitor's own addresses: sources of its frames outside tunnels
     for ip in seen.own_ips.get(sol, ()):
@@ -443,11 +489,14 @@ def _gateway(
             sol_ips.append(str(ip))
     sol_ips.sort(key=lambda x: _ip(x).version)
     psrc = _src(frames, f"sent the {how.split('/')[0]} for {target}")
-    pod = Pod(source=psrc, confidence="inferred-high", ips=sol_ips, mac=sol, host_mac=ans)
-    pod.field_sources["host_mac"] = (
-        _src(frames, f"answered the pod's {how} for {target}"),
-        "inferred-high",
-    )
+    veth = dp.gateway_mac == "host-veth"
+    pod = Pod(source=psrc, confidence="inferred-high", ips=sol_ips, mac=sol)
+    if veth:
+        pod.host_mac = ans
+        pod.field_sources["host_mac"] = (
+            _src(frames, f"answered the pod's {how} for {target}"),
+            "inferred-high",
+        )
     pod.netns_key = key
     topo.pods.append(pod)
     nb = Neighbor(
@@ -460,21 +509,63 @@ def _gateway(
     )
     nb.netns_key = key
     topo.neighbors.append(nb)
+    what = (
+        "the pod's host-side veth"
+        if veth
+        else f"the {dp.gateway_mac} holding the pods' gateway (answers for every pod of the node)"
+    )
     topo.interfaces.append(
         Interface(
-            source=_src(
-                frames,
-                f"answered the {how} of pod MAC {sol} for {target}: the pod's host-side veth",
-            ),
+            source=_src(frames, f"answered the {how} of pod MAC {sol} for {target}: {what}"),
             confidence="inferred-high",
             namespace="host",
-            kind="lxc",
+            kind="lxc" if veth else "other",
             mac=ans,
             pod=None,
         )
     )
     if not router and how == "ARP":
         nb.source = _src(frames, "ARP exchange; the target is probably the pod's IPv4 gateway")
+
+
+def _node_asks(
+    topo: Topology,
+    dp: Datapath,
+    sol: str,
+    sol_ips: list[str],
+    target: str,
+    ans: str,
+    frames: tuple[tuple[str, int], ...],
+    how: str,
+) -> None:
+    """A node resolving one of its pods (the requester routes other hosts' packets): the
+    answer is the pod's MAC; on a bridge or gateway datapath the requester is that device."""
+    if not _is_unicast_global(target):
+        return
+    asker = f"MAC {sol} ({', '.join(sol_ips)})"
+    topo.pods.append(
+        Pod(
+            source=_src(frames, f"answered the {how} of the node's {asker} for {target}"),
+            confidence="inferred-high",
+            ips=[target],
+            mac=ans,
+        )
+    )
+    if dp.gateway_mac != "host-veth":
+        topo.interfaces.append(
+            Interface(
+                source=_src(
+                    frames,
+                    f"asked for pod {target} from {', '.join(sol_ips)}, routing other hosts' "
+                    f"packets: the {dp.gateway_mac} holding the pods' gateway",
+                ),
+                confidence="inferred-high",
+                namespace="host",
+                kind="other",
+                mac=sol,
+                pod=None,
+            )
+        )
 
 
 def _sll2(df: pd.DataFrame, topo: Topology) -> None:

@@ -31,6 +31,7 @@ from .iproute_routes import (
     parse_ip_route_text,
 )
 from .model import Interface, Node, NodeFact, Peer, Pod, Topology, canonical_ip
+from .tunnel_attrs import tunnel_json, tunnel_text
 
 __all__ = [
     "looks_like_ip_addr",
@@ -142,6 +143,8 @@ def parse_ip_addr_text(text: str, ctx: Ctx, topo: Topology) -> None:
         elif not cur["detail_seen"] and w0 in _DETAIL_KINDS and cur["mac"] is not None:
             cur["info_kind"] = w0
             cur["detail_seen"] = True
+            if w0 in ("vxlan", "geneve"):
+                cur["tunnel"] = tunnel_text(words, ctx, i)
         # everything else (valid_lft, altname, RX:/TX: counters, -d details) is ignored
     if not raw:
         raise ctx.error(
@@ -200,6 +203,9 @@ def parse_ip_addr_json(data: list[Any], ctx: Ctx, topo: Topology) -> None:
             addrs.append((str(iface), ap))
         linkinfo = item.get("linkinfo")
         info_kind = linkinfo.get("info_kind") if isinstance(linkinfo, dict) else None
+        tunnel = None
+        if info_kind in ("vxlan", "geneve") and isinstance(linkinfo, dict):
+            tunnel = tunnel_json(str(info_kind), linkinfo.get("info_data"), ctx, p)
         netnsid = item.get("link_netnsid")
         raw.append(
             {
@@ -213,6 +219,7 @@ def parse_ip_addr_json(data: list[Any], ctx: Ctx, topo: Topology) -> None:
                 "netns": None,
                 "netnsid": netnsid if isinstance(netnsid, int) else None,
                 "info_kind": info_kind if isinstance(info_kind, str) else None,
+                "tunnel": tunnel,
             }
         )
     if not raw:
@@ -282,6 +289,7 @@ def _add_interfaces(raw: list[dict[str, Any]], ctx: Ctx, topo: Topology) -> None
             peer=peer,
             mtu=r["mtu"],
             note=note,
+            tunnel=r.get("tunnel"),
         )
         iface.netns_key = ctx.netns_key
         topo.interfaces.append(iface)

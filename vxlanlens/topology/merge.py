@@ -207,6 +207,7 @@ class _Merger:
                         "mtu",
                         "pod",
                         "note",
+                        "tunnel",
                         "netns_key",
                     ),
                 )
@@ -345,6 +346,12 @@ def merge(*topologies: Topology, copy: bool = True) -> Topology:
         if nkey not in seen_n:
             seen_n.add(nkey)
             out.neighbors.append(nb)
+    seen_f: set[tuple[Any, ...]] = set()
+    for f in sorted((f for t in src for f in t.fdb), key=lambda x: _rank(x.confidence)):
+        fkey = (f.node, f.dev, f.mac, f.dst, f.vni, f.vlan, f.master)
+        if fkey not in seen_f:
+            seen_f.add(fkey)
+            out.fdb.append(f)
     for t in src:
         out.conflicts.extend(t.conflicts)
         for attr in ("notes", "sources", "unknown"):

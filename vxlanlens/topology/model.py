@@ -39,6 +39,7 @@ from .facts import (
     RESERVED_IDENTITIES,
     AddressLookup,
     CapturePoint,
+    FdbEntry,
     Identity,
     Interface,
     Neighbor,
@@ -61,6 +62,7 @@ __all__ = [
     "AddressLookup",
     "CapturePoint",
     "Conflict",
+    "FdbEntry",
     "Identity",
     "Interface",
     "Neighbor",
@@ -161,6 +163,8 @@ class Topology:
     routes: list[Route] = field(default_factory=list)
     neighbors: list[Neighbor] = field(default_factory=list)
     identities: list[Identity] = field(default_factory=list)
+    fdb: list[FdbEntry] = field(default_factory=list)
+    """Forwarding-database entries of tunnel devices (``bridge fdb show``)."""
     captures: list[CapturePoint] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
@@ -298,13 +302,14 @@ class Topology:
             or self.routes
             or self.neighbors
             or self.identities
+            or self.fdb
             or self.captures
         )
 
     # --- output -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The JSON-able model: ``nodes``, ``interfaces``, ``pods``, ``routes``, ``neighbors``,
-        ``identities``, ``captures``, ``conflicts``, ``unknown`` (text), ``unknown_topics``
+        ``identities``, ``fdb`` (forwarding-database entries), ``captures``, ``conflicts``, ``unknown`` (text), ``unknown_topics``
         (``topic``, ``key``, ``text``), ``probable`` (objects probably the same as others, with
         the evidence), ``notes``, ``sources``; every
         item has ``source`` (text), ``confidence``, ``evidence`` (``[capture, frame_no]`` pairs)
@@ -316,6 +321,7 @@ class Topology:
             "routes": [r.to_dict() for r in self.routes],
             "neighbors": [n.to_dict() for n in self.neighbors],
             "identities": [i.to_dict() for i in self.identities],
+            "fdb": [f.to_dict() for f in self.fdb],
             "captures": [c.to_dict() for c in self.captures],
             "conflicts": [c.to_dict() for c in self.conflicts],
             "unknown": [str(u) for u in self.unknown],

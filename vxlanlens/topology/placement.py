@@ -210,7 +210,9 @@ def interface_macs(df: pd.DataFrame) -> dict[int, str | None]:
     """For the frames of one ``-i any`` capture (``ifindex``, ``pkt_type``, ``src_mac``,
     ``tunnel`` columns): each SLL2 interface index's own MAC: the one source MAC of its outgoing frames, unless
     another interface of the capture received frames from it (then it is forwarded, as the
-    pod frames a tunnel device sends out carry the pod's MAC)."""
+    pod frames a tunnel device sends out carry the pod's MAC) or it is the sole sender of
+    another interface too (a bridge's MAC leaves through the bridge and every port: which one
+    owns it the frames do not tell)."""
     idx = pd.to_numeric(df["ifindex"], errors="coerce").astype("float64")
     ptype = _text(df, "pkt_type")
     tunnelled = df["tunnel"].notna().to_numpy() if "tunnel" in df.columns else np.zeros(len(df))
@@ -229,11 +231,15 @@ def interface_macs(df: pd.DataFrame) -> dict[int, str | None]:
             sent[i].add(str(m))
         elif not tu or pt in ("host", "broadcast", "multicast", "otherhost"):
             received[str(m)].add(i)
+    sole: dict[str, list[int]] = defaultdict(list)
     for i, macs in sent.items():
         if len(macs) == 1:
             m = next(iter(macs))
             if not (received.get(m, set()) - {i}) and not is_group_mac(m):
-                out[i] = m
+                sole[m].append(i)
+    for m, idxs in sole.items():
+        if len(idxs) == 1:  # the sole sender of several interfaces: a bridge's MAC on its ports
+            out[idxs[0]] = m
     return out
 
 

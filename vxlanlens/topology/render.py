@@ -105,6 +105,21 @@ def format_table(self: Topology) -> str:
         ],
     )
     section(
+        "Forwarding database",
+        ["node", "dev", "mac", "dst", "flags", "source"],
+        [
+            [
+                d(f.node),
+                d(f.dev or f.master),
+                f.mac,
+                d(f.dst),
+                d(" ".join(x for x in (*f.flags, f.state or "") if x)),
+                src(f),
+            ]
+            for f in self.fdb
+        ],
+    )
+    section(
         "Identities",
         ["id", "labels", "source"],
         [[str(i.id), d(", ".join(i.labels)), src(i)] for i in self.identities],

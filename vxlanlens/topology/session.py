@@ -20,6 +20,7 @@ _PROMPT = re.compile(
 )
 _KNOWN = {
     "ip",
+    "bridge",
     "kubectl",
     "k",
     "cilium",
@@ -143,7 +144,7 @@ _IP_OBJ = {
 
 def classify_command(cmd: str) -> tuple[str | None, int | None]:
     """``(format, family)`` for a shell command: format is ``ip-addr``, ``ip-route``,
-    ``ip-neigh``, ``endpoints``, ``identities``, ``kubectl`` or ``None`` when the command
+    ``ip-neigh``, ``bridge-fdb``, ``endpoints``, ``identities``, ``kubectl`` or ``None`` when the command
     prints nothing vxlanlens reads; family is 4/6 for ``ip -4``/``ip -6``."""
     words = cmd.replace("cilium dbg ", "cilium-dbg ").split()
     for k, w in enumerate(words):
@@ -162,6 +163,9 @@ def classify_command(cmd: str) -> tuple[str | None, int | None]:
                     continue
                 return _IP_OBJ.get(r), family
             return None, None
+        if base == "bridge":
+            rest = [x for x in words[k + 1 :] if not x.startswith("-")]
+            return ("bridge-fdb" if rest[:1] == ["fdb"] else None), None
         if base in ("cilium", "cilium-dbg") and k + 2 <= len(words):
             rest = [x for x in words[k + 1 :] if not x.startswith("-")]
             if rest[:2] == ["endpoint", "list"]:

@@ -1,7 +1,7 @@
 """Findings: stable ids, a severity, one plain statement each, and the evidence behind it.
 
 One module per family (gateway, identity, hops, addressing, reachability, tcp, mtu, routing,
-clocks). Every detector is declared with the ids and severities it emits (see
+clocks, vtep). Every detector is declared with the ids and severities it emits (see
 :mod:`._registry`); :data:`FINDING_IDS`, :data:`SPECS` and :func:`finding_id_schema` are derived
 from those declarations, and ``docs/explanations.md`` documents every id (a test checks it).
 """
@@ -25,6 +25,7 @@ from .mtu import mtu, route_mtu_too_large
 from .reachability import answered_by_error, unanswered
 from .routing import asymmetric_path
 from .tcp import connection_refused, tcp_resets_and_retransmissions
+from .vtep import missing_fdb_entry, outer_udp_checksum, stale_vtep_mac
 
 __all__ = [
     "DETECTORS",
@@ -41,6 +42,9 @@ __all__ = [
 DETECTORS: tuple[Detector, ...] = (
     unanswered,
     answered_by_error,
+    stale_vtep_mac,
+    missing_fdb_entry,
+    outer_udp_checksum,
     tcp_resets_and_retransmissions,
     connection_refused,
     mtu,

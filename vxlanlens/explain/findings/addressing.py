@@ -113,6 +113,8 @@ def unknown_mac(ctx: Context) -> list[Finding]:
                 counts[mac].append((c, int(f)))
     unknown = {}
     for mac, frames in counts.items():
+        if mac == ctx.datapath.virtual_mac:
+            continue  # a MAC the overlay writes into frames and no interface has (Antrea's)
         if int(mac[:2], 16) & 1 or mac == "00:00:00:00:00:00":
             # multicast, and the all-zero MAC (loopback frames, "no address"): no interface owns them
             continue

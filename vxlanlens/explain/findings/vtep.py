@@ -1,0 +1,362 @@
+"""VTEP findings: a stale VTEP MAC in the sender's entries, outer UDP checksums damaged between
+the nodes.
+
+- ``stale-vtep-mac``: on an overlay whose inner frames go VTEP MAC to VTEP MAC (Flannel,
+  Calico: :attr:`~vxlanlens.overlays.Datapath.inner_macs` ``vtep``), a frame encapsulated to a
+  node with an inner destination MAC that is not that node's VTEP MAC: the VTEP MAC the dumps
+  give for the node, or the one the node's own tunnelled frames come from, or the receiving
+  node's ``-i any`` capture shows the decapsulated frame as not addressed to the device (packet
+  type ``otherhost``). The sender's FDB and neighbour entries that still hold the MAC are cited.
+- ``missing-fdb-entry``: packets an ``-i any`` capture shows leaving through a VTEP device
+  (routed to it) that the same capture never shows encapsulated; the node's neighbour entries on
+  the device whose MAC no FDB entry of the node maps to a remote are cited.
+- ``outer-udp-checksum``: one tunnelled packet seen at two capture points with the same outer
+  addresses and UDP length but two different outer UDP checksums, neither of them the
+  pseudo-header sum a sender with checksum offload leaves in the field (what a capture on the
+  sending node shows before the NIC fills it in: an artefact, never flagged).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from typing import Any
+
+import pandas as pd
+
+from ...proto import Severity
+from ..context import Context
+from ..model import Evidence, Finding
+from ._registry import FindingSpec, detector
+from ._util import MAX_PER_KIND, _dedup, _src_evs
+
+__all__ = ["missing_fdb_entry", "outer_udp_checksum", "partial_checksum", "stale_vtep_mac"]
+
+
+def _s(v: Any) -> str | None:
+    return None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+
+def _vtep_macs(ctx: Context, node_ip: str) -> tuple[str | None, dict[str, Any]]:
+    """The node owning ``node_ip`` (its name) and its VTEP MACs from the dumps:
+    ``{mac: interface}`` of its interfaces whose role is ``tunnel``."""
+    node = ctx.topology.node_by_ip(node_ip)
+    if node is None or not node.name:
+        return None, {}
+    dp = ctx.datapath
+    out = {
+        i.mac: i
+        for i in ctx.topology.interfaces_of_node(node.name)
+        if i.mac and i.namespace in (None, "host") and dp.role(i.name, i.kind) == "tunnel"
+    }
+    return node.name, out
+
+
+@detector(
+    FindingSpec(
+        "stale-vtep-mac",
+        Severity.PROBLEM,
+        "frames encapsulated to a node with an inner destination MAC that is not its VTEP's "
+        "(the sender's FDB / neighbour entries hold an old MAC)",
+    )
+)
+def stale_vtep_mac(ctx: Context) -> list[Finding]:
+    """Tunnelled frames whose inner destination MAC is not the receiving node's VTEP MAC."""
+    if ctx.datapath.inner_macs != "vtep":
+        return []
+    p = ctx.packets
+    if p.empty or "tunnel" not in p.columns:
+        return []
+    tun = p[p["tunnel"].notna() & p["outer_dst_ip"].notna() & p["dst_mac"].notna()]
+    if tun.empty:
+        return []
+    # the MACs each node's own VTEP sends from (inner source MACs of its tunnelled frames)
+    sends: dict[str, set[str]] = defaultdict(set)
+    for ip, mac in tun[["outer_src_ip", "src_mac"]].drop_duplicates().itertuples(index=False):
+        if _s(ip) and _s(mac):
+            sends[str(ip)].add(str(mac))
+    otherhost = _otherhost(p)
+    out: list[Finding] = []
+    groups = tun.groupby([tun["outer_dst_ip"].astype(str), tun["dst_mac"].astype(str)], sort=False)
+    for (nip, mac), rows in groups:
+        node, known = _vtep_macs(ctx, nip)
+        own = set(known) or sends.get(nip, set())
+        seen_other = [
+            x
+            for key in rows[["src_mac", "src_ip", "dst_ip"]]
+            .astype(str)
+            .drop_duplicates()
+            .itertuples(index=False)
+            for x in otherhost.get(tuple(key), [])
+        ]
+        if mac in own or (not own and not seen_other):
+            continue
+        who = node or f"node {nip}"
+        evs = [Evidence(capture=str(c), frame_no=int(f)) for c, f in
+               zip(rows["capture"].tolist()[:6], rows["frame_no"].tolist()[:6], strict=True)]  # fmt: skip
+        why = []
+        if known:
+            i = next(iter(known.values()))
+            why.append(f"{who}'s VTEP is {i.label} with MAC {', '.join(sorted(known))}")
+            evs += _src_evs(i.source)
+        elif own:
+            why.append(f"{who}'s VTEP sends from {', '.join(sorted(own))}")
+        if seen_other:
+            why.append(
+                f"{who}'s -i any capture shows the decapsulated frame as not addressed to the "
+                "device that received it (packet type otherhost) and nothing further"
+            )
+            evs += [Evidence(capture=c, frame_no=f) for c, f in seen_other[:3]]
+        held = _entries(ctx, mac, nip)
+        if held:
+            why.append(
+                "the sender still maps it to " + nip + " in " + "; ".join(t for t, _ in held)
+            )
+            evs += [e for _, src in held for e in _src_evs(src)]
+        n = len(rows)
+        ids = [c for c in ("src_ip", "dst_ip", "ip_id", "outer_src_ip") if c in rows.columns]
+        k = len(rows[ids].astype(str).drop_duplicates()) if ids else n
+        out.append(
+            Finding(
+                "stale-vtep-mac",
+                Severity.PROBLEM,
+                f"{k} packet(s) ({n} observation(s)) were encapsulated to {who} ({nip}) with "
+                f"inner destination MAC "
+                f"{mac}, which is not its VTEP's MAC: {'; '.join(why)}. A stale VTEP MAC: the "
+                "VTEP was re-created with a new MAC (a node restart) and the sender's FDB and "
+                "neighbour entries were not updated, so the receiving node drops the frames "
+                "after decapsulation.",
+                _dedup(evs),
+                {
+                    "node_ip": nip,
+                    "node": node,
+                    "inner_dst_mac": mac,
+                    "vtep_macs": sorted(own),
+                    "frames": n,
+                },
+            )
+        )
+        if len(out) >= MAX_PER_KIND:
+            break
+    return out
+
+
+def _otherhost(p: pd.DataFrame) -> dict[tuple[str, str, str], list[tuple[str, int]]]:
+    """Untunnelled frames an ``-i any`` capture marks as not addressed to the receiving
+    device (``otherhost``; Linux cooked frames carry no destination MAC), by source MAC and
+    IP addresses, to be matched with the tunnelled frames that brought them."""
+    if "pkt_type" not in p.columns:
+        return {}
+    rows = p[(p["pkt_type"].astype(object) == "otherhost") & p["tunnel"].isna()]
+    out: dict[tuple[str, str, str], list[tuple[str, int]]] = defaultdict(list)
+    cols = ["src_mac", "src_ip", "dst_ip", "capture", "frame_no"]
+    for mac, sip, dip, c, f in rows[cols].itertuples(index=False):
+        if _s(mac) and _s(sip) and _s(dip):
+            out[(str(mac), str(sip), str(dip))].append((str(c), int(f)))
+    return out
+
+
+def _entries(ctx: Context, mac: str, node_ip: str) -> list[tuple[str, Any]]:
+    """The dumps' FDB entries mapping ``mac`` to ``node_ip`` and neighbour entries resolving
+    to ``mac``: ``(text, source)`` each."""
+    out: list[tuple[str, Any]] = []
+    for e in ctx.topology.fdb:
+        if e.mac == mac and e.dst in (None, node_ip):
+            where = f"{e.node}'s FDB" if e.node else "an FDB"
+            out.append((f"{where} ({e.source})", e.source))
+    for nb in ctx.topology.neighbors:
+        if nb.lladdr == mac and nb.confidence == "loaded":
+            where = f"{nb.node}'s neighbour entry {nb.ip}" if nb.node else f"neighbour {nb.ip}"
+            out.append((f"{where} ({nb.source})", nb.source))
+    return out[:4]
+
+
+def partial_checksum(src: str, dst: str, udp_len: int) -> int | None:
+    """The value a sender with UDP checksum offload leaves in the field (the folded
+    pseudo-header sum, for the NIC to complete), or ``None`` for bad addresses."""
+    try:
+        a, b = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+    except ValueError:
+        return None
+    total = 17 + udp_len
+    for addr in (a, b):
+        raw = addr.packed
+        total += sum(int.from_bytes(raw[k : k + 2], "big") for k in range(0, len(raw), 2))
+    while total > 0xFFFF:
+        total = (total & 0xFFFF) + (total >> 16)
+    return total
+
+
+@detector(
+    FindingSpec(
+        "outer-udp-checksum",
+        Severity.PROBLEM,
+        "one tunnelled packet with two different outer UDP checksums at two capture points "
+        "(damaged between them; checksum offload at the sender is not flagged)",
+    )
+)
+def outer_udp_checksum(ctx: Context) -> list[Finding]:
+    """Outer UDP checksums that changed between capture points for one tunnelled packet."""
+    j = ctx.journeys
+    p = ctx.packets
+    if j is None or j.empty or "outer_udp_checksum" not in p.columns:
+        return []
+    tj = j[j["tunnelled"].fillna(False).astype(bool)]
+    if tj.empty:
+        return []
+    csum = ctx.values_at(tj["capture"], tj["frame_no"], "outer_udp_checksum")
+    ulen = ctx.values_at(tj["capture"], tj["frame_no"], "outer_udp_len")
+    seen: dict[tuple[Any, ...], list[tuple[str, int, int]]] = defaultdict(list)
+    for k, (jid, c, f, s, d) in enumerate(
+        tj[["journey", "capture", "frame_no", "outer_src_ip", "outer_dst_ip"]].itertuples(
+            index=False
+        )
+    ):
+        v, n = csum[k], ulen[k]
+        if _s(v) is None or _s(n) is None or not _s(s) or not _s(d) or int(v) == 0:
+            continue  # no checksum computed (0) is allowed for UDP over IPv4
+        if int(v) == partial_checksum(str(s), str(d), int(n)):
+            continue  # checksum offload: the sender's capture holds the pseudo-header sum
+        seen[(jid, str(s), str(d), int(n))].append((str(c), int(f), int(v)))
+    bad: dict[tuple[str, str], list[list[tuple[str, int, int]]]] = defaultdict(list)
+    for (_, s, d, _), obs in seen.items():
+        if len({v for _, _, v in obs}) > 1:
+            bad[(s, d)].append(obs)
+    out: list[Finding] = []
+    for (s, d), packets in list(bad.items())[:MAX_PER_KIND]:
+        obs = packets[0]
+        side = {o: _node_side(ctx, o[0]) for o in obs}
+        first = next((o for o in obs if side[o] == s), obs[0])
+        other = next((o for o in obs if o[2] != first[2] and side[o] == d), None) or next(
+            o for o in obs if o[2] != first[2]
+        )
+        where = {s: " (sending node)", d: " (receiving node)"}
+        out.append(
+            Finding(
+                "outer-udp-checksum",
+                Severity.PROBLEM,
+                f"{len(packets)} tunnelled packet(s) {ctx.ip_text(s)} → {ctx.ip_text(d)} carry "
+                "another outer UDP checksum at one capture point than at another: "
+                f"0x{first[2]:04x} at {first[0]}#{first[1]}{where.get(side[first] or '', '')}, "
+                f"0x{other[2]:04x} at {other[0]}#{other[1]}{where.get(side[other] or '', '')}, "
+                "with the same outer addresses and length. The packet was damaged between "
+                "these points (the underlay), and a receiver drops a UDP datagram whose "
+                "checksum does not verify. A checksum equal to the pseudo-header sum (checksum "
+                "offload at the sender, filled in by the NIC) is not counted.",
+                [Evidence(capture=c, frame_no=f) for o in packets[:4] for c, f, _ in o][:12],
+                {
+                    "outer_src_ip": s,
+                    "outer_dst_ip": d,
+                    "packets": len(packets),
+                    "checksums": sorted({v for o in packets for _, _, v in o})[:8],
+                },
+            )
+        )
+    return out
+
+
+def _node_side(ctx: Context, capture: str) -> str | None:
+    """The underlay address of the node where ``capture`` was taken, when placed."""
+    cp = ctx.topology.capture_point(capture)
+    if cp is None:
+        return None
+    if cp.node_ip:
+        return str(cp.node_ip)
+    node = ctx.topology.node(cp.node) if cp.node else None
+    return str(node.addresses[0].value) if node is not None and node.addresses else None
+
+
+@detector(
+    FindingSpec(
+        "missing-fdb-entry",
+        Severity.PROBLEM,
+        "packets routed into a node's VTEP that never left it encapsulated (no FDB entry for "
+        "the remote VTEP MAC)",
+    )
+)
+def missing_fdb_entry(ctx: Context) -> list[Finding]:
+    """Packets an ``-i any`` capture shows leaving through a VTEP device (routed to it) and the
+    same capture never shows encapsulated: the VTEP had no remote to send them to."""
+    if ctx.datapath.inner_macs != "vtep":
+        return []
+    p = ctx.packets
+    need = {"ifindex", "pkt_type", "src_ip", "dst_ip", "ip_id", "tunnel", "capture"}
+    if p.empty or not need <= set(p.columns):
+        return []
+    out: list[Finding] = []
+    for cp in ctx.topology.captures:
+        devs = {
+            int(i): name.rsplit("/", 1)[-1]
+            for i, name in cp.interfaces.items()
+            if ctx.datapath.role(name.rsplit("/", 1)[-1]) == "tunnel"
+        }
+        if cp.interface != "any" or not devs:
+            continue
+        mine = p[p["capture"].astype(str) == cp.capture]
+        idx = pd.to_numeric(mine["ifindex"], errors="coerce")
+        sent = mine[
+            idx.isin(list(devs))
+            & mine["tunnel"].isna()
+            & (mine["pkt_type"].astype(object) == "outgoing")
+            & mine["src_ip"].notna()
+        ]
+        if sent.empty:
+            continue
+        key = ["src_ip", "dst_ip", "ip_id"]
+        tunnelled = mine[mine["tunnel"].notna()][key].astype(str).drop_duplicates()
+        seen = set(tunnelled.itertuples(index=False, name=None))
+        lost = sent[
+            [k not in seen for k in sent[key].astype(str).itertuples(index=False, name=None)]
+        ]
+        if lost.empty:
+            continue
+        dev = devs[int(pd.to_numeric(lost["ifindex"]).iloc[0])]
+        node = cp.node
+        neigh = [
+            nb
+            for nb in ctx.topology.neighbors
+            if nb.node == node and nb.dev == dev and nb.lladdr and nb.confidence == "loaded"
+        ]
+        have = {e.mac for e in ctx.topology.fdb if e.node == node}
+        gaps = [nb for nb in neigh if nb.lladdr not in have]
+        dsts = sorted({str(x) for x in lost["dst_ip"]})
+        what = f"{dev} on {node or cp.capture}"
+        why = ""
+        evs = [
+            Evidence(capture=str(c), frame_no=int(f))
+            for c, f in zip(
+                lost["capture"].tolist()[:6], lost["frame_no"].tolist()[:6], strict=True
+            )
+        ]
+        if gaps:
+            why = (
+                f" The neighbour entr{'y' if len(gaps) == 1 else 'ies'} "
+                + ", ".join(f"{nb.ip} → {nb.lladdr} ({nb.source})" for nb in gaps[:3])
+                + (" gives" if len(gaps) == 1 else " give")
+                + f" the remote VTEP MAC, and no FDB entry of {node} maps "
+                + ("it" if len(gaps) == 1 else "them")
+                + " to a node"
+                + ("" if have else " (no `bridge fdb show` entry of the node in the dumps)")
+                + "."
+            )
+            evs += [e for nb in gaps[:3] for e in _src_evs(nb.source)]
+        n = len(lost[key].astype(str).drop_duplicates())
+        out.append(
+            Finding(
+                "missing-fdb-entry",
+                Severity.PROBLEM,
+                f"{n} packet(s) to {', '.join(dsts[:4])} were routed into {what} (seen leaving "
+                f"through it in {cp.capture}) but the same capture never shows them encapsulated: "
+                "the VTEP had no remote node to send them to (learning off and no FDB entry for "
+                "the destination VTEP MAC), so they never left the node." + why,
+                _dedup(evs),
+                {
+                    "node": node,
+                    "device": dev,
+                    "packets": n,
+                    "destinations": dsts[:20],
+                    "vtep_macs": sorted({str(nb.lladdr) for nb in gaps}),
+                },
+            )
+        )
+    return out[:MAX_PER_KIND]
