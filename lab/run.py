@@ -36,6 +36,7 @@ BPF_DIR = LAB / "bpf"
 NS_PREFIX = "vl-lab-"
 sys.path.insert(0, str(LAB))
 import lab_cni  # noqa: E402
+import lab_mirror  # noqa: E402
 import lab_sysdump  # noqa: E402
 from lab_readme import write_readme  # noqa: E402  (lab/lab_readme.py, next to this file)
 
@@ -520,6 +521,7 @@ def scenarios() -> list[Scenario]:
                 ("calico-proxy-arp-off", "Calico-shaped VXLAN, proxy ARP off on the pod's cali veth"),
             )
         ),
+        *lab_mirror.scenario_list(sys.modules[__name__]),  # mirror transports (lab_mirror.py)
     ]
 
 
@@ -1062,7 +1064,7 @@ def build(sc: Scenario, workdir: Path) -> Variant:
                 "dstport",
                 str(GENEVE_PORT),
             )
-    if len(nodes) > 2:
+    if len(nodes) > 2 or sc.name in lab_mirror.MIRRORS:  # a mirror needs a switch to tap
         build_bridged_underlay(nodes)
     else:
         build_veth_underlay()
@@ -1597,6 +1599,9 @@ def run_scenario(sc: Scenario, outdir: Path, log: Callable[[str], None]) -> None
     """Build, capture, drive, dump, describe and tear down one scenario into ``outdir``."""
     if sc.name in lab_cni.CNIS:  # Flannel / Calico shaped overlays: their own builder
         lab_cni.run_cni(sc, outdir, log, sys.modules[__name__])
+        return
+    if sc.name in lab_mirror.MIRRORS:  # ERSPAN / VXLAN mirror of worker's eth0
+        lab_mirror.run_mirror(sc, outdir, log, sys.modules[__name__])
         return
     outdir.mkdir(parents=True, exist_ok=True)
     for old in [*outdir.glob("*.pcap"), *outdir.glob("*.zip"), outdir / "README.md"]:
