@@ -189,3 +189,21 @@ def test_older_tables_without_mirror_columns_are_unchanged() -> None:
 def test_place_text_of_mirrors(point: dict, words: str) -> None:
     assert place_text(point) == words
     assert overlay_class(point) == (point.get("mirror") or {}).get("carries", "mirror")
+
+
+@pytest.mark.parametrize(
+    ("first", "node"),
+    [("ingress", "cilium-dual-stack-worker"), ("egress", "cilium-dual-stack-worker2")],
+)
+def test_erspan3_direction_places_the_capture(tmp_path: Path, first: str, node: str) -> None:
+    """On a link between two nodes the frames alone do not tell which end was mirrored; the
+    ERSPAN III direction does: ingress at the mirrored port = sent by the node behind it."""
+    pcap = tmp_path / "collector-eth0.pcap"
+    pcap.write_bytes((LAB / "node-worker-eth0.pcap").read_bytes())
+    cap = vxlanlens.read(str(pcap), topology=str(LAB / "topology"))
+    assert "or" in _point(cap.explain())["node"]  # undecided without a direction
+    other = "egress" if first == "ingress" else "ingress"
+    dirs = [first if i % 2 == 0 else other for i in range(len(cap.packets))]
+    mp = _point(_mirrored(cap, "erspan-3", 9, dirs).explain())
+    assert mp["node"] == node and mp["kind"] == "node"
+    assert "mirrored frames" in mp["how"]
