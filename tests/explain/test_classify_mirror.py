@@ -20,7 +20,7 @@ import pytest
 from testpaths import CAPTURES, ROOT
 
 import vxlanlens
-from vxlanlens.explain.classify import overlay_class
+from vxlanlens.explain.classify import _peel_hint, overlay_class
 from vxlanlens.report._place import place_text
 
 LAB = CAPTURES / "lab-mirror-erspan"
@@ -207,3 +207,37 @@ def test_erspan3_direction_places_the_capture(tmp_path: Path, first: str, node: 
     mp = _point(_mirrored(cap, "erspan-3", 9, dirs).explain())
     assert mp["node"] == node and mp["kind"] == "node"
     assert "mirrored frames" in mp["how"]
+
+
+def test_vxlan_mirror_collector_is_peeled_or_says_how() -> None:
+    """The collector of cloud-style VXLAN mirroring (lab-mirror-vxlan): peeled by the decoder
+    (automatic detection: the session's frames are themselves overlay-tunnelled), or, by a
+    decoder that does not peel, classified a mirror with the option that would peel it."""
+    d = CAPTURES / "lab-mirror-vxlan"
+    cap = vxlanlens.read(str(d / "collector-eth0.pcap"), topology=str(d / "topology"))
+    point = _point(cap.explain())
+    assert point["class"] == "mirror"
+    if "mirror" in cap.packets.columns and cap.packets["mirror"].notna().any():
+        assert point["mirror"]["label"] == "VXLAN VNI 7001"
+        assert "--mirror-vxlan" not in point["class_evidence"]
+    else:
+        assert point["class_evidence"].endswith(
+            "; read with --mirror-vxlan 4789:7001 to peel the session and explain the mirrored "
+            "frames"
+        )
+
+
+def test_no_peel_hint_for_mixed_sessions() -> None:
+    rows = pd.DataFrame(
+        {
+            "tunnel": ["vxlan", "vxlan", "geneve"],
+            "outer_dport": [4789, 4789, 6081],
+            "vni": [5, 5, 5],
+        }
+    )
+    assert _peel_hint(rows) == ""
+    assert (
+        _peel_hint(rows.iloc[:2])
+        == "; read with --mirror-vxlan 4789:5 to peel the session and explain the mirrored frames"
+    )
+    assert _peel_hint(rows.iloc[:2].assign(vni=[5, 6])) == ""

@@ -237,6 +237,24 @@ def _one_way(tunnelled: pd.DataFrame) -> str | None:
         f"all {len(tunnelled)} tunnel packets flow one way (from {', '.join(sources[:3])}, "
         f"nothing back), yet the frames inside travel both ways ({a} and {b} talk to each "
         f"other{f', and {len(both) - 1} more pairs' if len(both) > 1 else ''})"
+        + _peel_hint(tunnelled)
+    )
+
+
+def _peel_hint(tunnelled: pd.DataFrame) -> str:
+    """``; read with --mirror-vxlan PORT:VNI to ...`` when every tunnel packet is VXLAN on one
+    port with one VNI (a mirroring VXLAN session the decoder was not told about), else ""."""
+    vni = "outer_vni" if "outer_vni" in tunnelled.columns else "vni"  # the outermost tunnel's
+    if not {"tunnel", "outer_dport", vni} <= set(tunnelled.columns):
+        return ""
+    if set(tunnelled["tunnel"].astype(str)) != {"vxlan"}:
+        return ""
+    ports, vnis = _values(tunnelled, "outer_dport"), _values(tunnelled, vni)
+    if len(ports) != 1 or len(vnis) != 1:
+        return ""
+    return (
+        f"; read with --mirror-vxlan {ports[0]}:{vnis[0]} to peel the session and explain the "
+        "mirrored frames"
     )
 
 
