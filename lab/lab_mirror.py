@@ -47,7 +47,7 @@ class Mirror:
     transport: str  # "erspan" | "vxlan"
     session: int  # ERSPAN session id, or the VXLAN VNI
     erspan_ver: int = 0  # ERSPAN header Ver field: 1 = type II, 2 = type III
-    port_index: int = 0  # ERSPAN II index / III hardware id: the mirrored port
+    hw_id: int = 1  # ERSPAN III hardware id: the mirroring engine (the port index is type II's)
     vxlan_port: int = 4789
 
     @property
@@ -67,8 +67,8 @@ class Mirror:
 
 
 MIRRORS = {
-    "mirror-erspan": Mirror("erspan", session=7, erspan_ver=1, port_index=8),
-    "mirror-erspan3": Mirror("erspan", session=9, erspan_ver=2, port_index=8),
+    "mirror-erspan": Mirror("erspan", session=7, erspan_ver=1),
+    "mirror-erspan3": Mirror("erspan", session=9, erspan_ver=2),
     "mirror-vxlan": Mirror("vxlan", session=7001),
 }
 
@@ -88,9 +88,11 @@ def notes(name: str) -> list[str]:
         "computed), GRE with the S bit and a sequence number counted per session (a BPF array "
         f"map), and an {m.label} header "
         + (
-            f"(Ver 1, GRE protocol 0x88be, index {m.port_index})"
+            f"(Ver 1, GRE protocol 0x88be, index = the ifindex of the switch port `{SWITCH_PORT}`, "
+            "the mirrored port)"
             if m.erspan_ver == 1
-            else f"(Ver 2, GRE protocol 0x22eb, hardware id {m.port_index}, timestamp in "
+            else f"(Ver 2, GRE protocol 0x22eb, hardware id {m.hw_id}, no platform subheader so "
+            "no port index, timestamp in "
             "100 µs units, direction bit D: 0 = ingress at the switch port = sent by the node, "
             "1 = egress = received by the node)"
         )
@@ -139,7 +141,8 @@ def build_mirror(m: Mirror, lab: ModuleType, workdir: Path) -> None:
         defs = {
             "ERSPAN_VER": str(m.erspan_ver),
             "SESSION_ID": str(m.session),
-            "PORT_INDEX": str(m.port_index),
+            "PORT_INDEX": str(_ifindex(lab, sw, SWITCH_PORT)),
+            "HW_ID": str(m.hw_id),
             "SRC_MAC": lab.mac_bytes(SWITCH_MAC),
             "DST_MAC": lab.mac_bytes(COLLECTOR_MAC),
             "SRC_IPV4": lab.ip4_int(SWITCH_IP),
@@ -158,11 +161,14 @@ def build_mirror(m: Mirror, lab: ModuleType, workdir: Path) -> None:
                "remote", COLLECTOR_IP, "nolearning", "noudpcsum")  # fmt: skip
         lab.ip(sw, "link", "set", "mirror-vx", "up")
         target = "mirror-vx"
-    ifindex = int(lab.ip(sw, "-o", "link", "show", target).stdout.split(":")[0])
     obj = workdir / "mirror-span.o"
-    lab._compile("mirror_span.c", obj, {"MIRROR_IFINDEX": str(ifindex)}, [])
+    lab._compile("mirror_span.c", obj, {"MIRROR_IFINDEX": str(_ifindex(lab, sw, target))}, [])
     _tc(lab, sw, SWITCH_PORT, "ingress", obj, "span-ingress")
     _tc(lab, sw, SWITCH_PORT, "egress", obj, "span-egress")
+
+
+def _ifindex(lab: ModuleType, netns: str, dev: str) -> int:
+    return int(lab.ip(netns, "-o", "link", "show", dev).stdout.split(":")[0])
 
 
 def _tc(lab: ModuleType, netns: str, dev: str, hook: str, obj: Path, sec: str) -> None:

@@ -9,7 +9,8 @@
  * program writes every byte (bpf_skb_change_head + bpf_skb_store_bytes).
  *
  * Config (-include): ERSPAN_VER (1 = type II, 2 = type III, the header's Ver field),
- * SESSION_ID (10 bits), PORT_INDEX (type II index, 20 bits; type III hardware id 6 bits),
+ * SESSION_ID (10 bits), PORT_INDEX (type II index, 20 bits: the mirrored port), HW_ID (type III
+ * hardware id, 6 bits: the mirroring engine),
  * SRC_MAC, DST_MAC, SRC_IPV4, DST_IPV4 (host order).
  */
 #include "lab_common.h"
@@ -91,7 +92,8 @@ int erspan_encap(struct __sk_buff *skb)
 	o.timestamp = bpf_htonl((__u32)(bpf_ktime_get_ns() / 100000)); /* 100 µs units */
 	o.sgt = 0;
 	/* P 0, FT 0 (Ethernet), Hw ID, D (0 ingress, 1 egress), Gra 00 (100 µs), O 0 */
-	o.p_ft_hw_d_o = bpf_htons(((PORT_INDEX & 0x3f) << 4) | (egress << 3));
+	o.p_ft_hw_d_o = bpf_htons(((HW_ID & 0x3f) << 4) | (egress << 3));
+	(void)PORT_INDEX; /* type III carries a port index only in a platform subheader (O = 0) */
 #endif
 	if (bpf_skb_store_bytes(skb, 0, &o, sizeof(o), 0) < 0)
 		return TC_ACT_SHOT;
