@@ -106,7 +106,7 @@ def notes(name: str) -> list[str]:
     )
     return [
         "**Mirror** (what this scenario adds to `ipv4-ping`): the two nodes' eth0s are plugged "
-        "into a Linux bridge (`br0` in `vl-lab-underlay`, the \"switch\", not captured); tc "
+        'into a Linux bridge (`br0` in `vl-lab-underlay`, the "switch", not captured); tc '
         f"ingress and egress programs on the switch port `{SWITCH_PORT}` that faces "
         "cilium-dual-stack-worker's eth0 (`lab/bpf/mirror_span.c`) copy every frame, untouched, "
         "with `bpf_clone_redirect` (a SPAN source, both directions) to the switch's mirror port "
@@ -279,7 +279,7 @@ def add_mirror_section(outdir: Path, m: Mirror, stat: str, node: Any) -> None:
     L += ["| file | point | frames | tcpdump |", "|---|---|---|---|"]
     L += [f"| {COLLECTOR_FILE} | mirror collector eth0 | {len(mirrored)} | {stat} |", ""]
     L += [
-        "Read with `tshark -r " + COLLECTOR_FILE + " -d udp.port==8472,vxlan` (tshark decodes "
+        f"Read with `tshark -r {COLLECTOR_FILE} -d udp.port==8472,vxlan` (tshark decodes "
         + ("GRE and ERSPAN" if m.transport == "erspan" else "VXLAN on 4789")
         + " by itself; 8472 is Cilium's overlay port inside).",
         "",
@@ -357,4 +357,3 @@ def scenario_list(lab: ModuleType) -> list[Any]:
         )
         for name in MIRRORS
     ]
-
