@@ -159,10 +159,14 @@ def test_mirror_of_a_plain_lan_shows_no_overlay(public_dir: Path) -> None:
 
 
 def test_older_tables_without_mirror_columns_are_unchanged() -> None:
-    exp = _direct().explain()
-    point = _point(exp)
+    direct = _direct()
+    point = _point(direct.explain())
     assert point["class"] == "node-underlay" and "mirror" not in point
     assert overlay_class(point) == "node-underlay"
+    # a newer table whose frames were not mirrored: the columns are there, all null
+    p = direct.packets.assign(mirror=pd.Series([None] * len(direct.packets), dtype="category"))
+    unmirrored = _point(dataclasses.replace(direct, packets=p).explain())
+    assert unmirrored == point
 
 
 @pytest.mark.parametrize(
