@@ -14,7 +14,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-
 # Facts about each overlay, with where they were checked (public sources, read with the
 # project's search tool; commit ids are the stored versions that were read).
 FACTS = {

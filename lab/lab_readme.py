@@ -620,7 +620,7 @@ def scenario_bullets(w: Writer) -> None:
     a_node, b_node = w.nodes[:2]
     src, dst = a_node.pods[0], b_node.pods[0]
     name = sc.name
-    if name in ("ipv6-ping", "ipv4-ping"):
+    if name in ("ipv6-ping", "ipv4-ping") or name.startswith("mirror-"):  # mirrors: ipv4-ping
         fam = 6 if name == "ipv6-ping" else 4
         w.gateway(src, fam)
         w.underlay(a_node, b_node)

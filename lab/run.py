@@ -35,9 +35,10 @@ ROOT = LAB.parent
 BPF_DIR = LAB / "bpf"
 NS_PREFIX = "vl-lab-"
 sys.path.insert(0, str(LAB))
+import lab_antrea  # noqa: E402
 import lab_cni  # noqa: E402
 import lab_cni6  # noqa: E402
-import lab_antrea  # noqa: E402
+import lab_mirror  # noqa: E402
 import lab_sysdump  # noqa: E402
 from lab_readme import write_readme  # noqa: E402  (lab/lab_readme.py, next to this file)
 
@@ -527,6 +528,7 @@ def scenarios() -> list[Scenario]:
                 ("flannel-outer-udp-checksum", "Flannel-shaped VXLAN, outer UDP checksums garbled on the underlay"),
             )
         ),
+        *lab_mirror.scenario_list(sys.modules[__name__]),  # mirror transports (lab_mirror.py)
     ]
 
 
@@ -1069,7 +1071,7 @@ def build(sc: Scenario, workdir: Path) -> Variant:
                 "dstport",
                 str(GENEVE_PORT),
             )
-    if len(nodes) > 2:
+    if len(nodes) > 2 or sc.name in lab_mirror.MIRRORS:  # a mirror needs a switch to tap
         build_bridged_underlay(nodes)
     else:
         build_veth_underlay()
@@ -1607,6 +1609,9 @@ def run_scenario(sc: Scenario, outdir: Path, log: Callable[[str], None]) -> None
         return
     if sc.name in lab_cni.CNIS or sc.name in lab_cni6.CNIS6:  # Flannel / Calico: own builder
         lab_cni.run_cni(sc, outdir, log, sys.modules[__name__])
+        return
+    if sc.name in lab_mirror.MIRRORS:  # ERSPAN / VXLAN mirror of worker's eth0
+        lab_mirror.run_mirror(sc, outdir, log, sys.modules[__name__])
         return
     outdir.mkdir(parents=True, exist_ok=True)
     for old in [*outdir.glob("*.pcap"), *outdir.glob("*.zip"), outdir / "README.md"]:

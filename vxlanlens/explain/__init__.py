@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..topology import Topology
 from ._rows import as_text
-from .classify import classify
+from .classify import CaptureClass, classify, overlay_class
 from .context import Context
 from .findings import FINDING_IDS, detect
 from .model import SCHEMA_VERSION, SEVERITIES, Evidence, Explanation, Finding, Hop, PacketPath
@@ -71,7 +71,7 @@ def explain(
     other_overlay = overlay.name not in (None, "cilium")
     summary = _topology_summary(ctx)
     summary["overlay"] = overlay.to_dict()
-    classes = {str(pt.get("class")) for pt in summary["capture_points"]}
+    classes = {overlay_class(pt) for pt in summary["capture_points"]}
     no_overlay = bool(classes) and classes <= _NOT_OVERLAY and overlay.confidence != "stated"
     if other_overlay or no_overlay:
         # Cilium's datapath rules (VNI = identity, eBPF answers, TTL arithmetic) do not hold here
@@ -186,6 +186,7 @@ def _topology_summary(ctx: Context) -> dict[str, Any]:
                 "class": classes[p.capture].kind if p.capture in classes else None,
                 "class_evidence": (classes[p.capture].evidence if p.capture in classes else None),
             }
+            | _mirror_key(classes.get(p.capture))
             for p in points.values()
         ],
     }
@@ -198,6 +199,11 @@ def _listed(column: pd.Series) -> list[Any]:
     for k in np.flatnonzero(column.isna().to_numpy()).tolist():
         out[k] = None
     return out
+
+
+def _mirror_key(cls: CaptureClass | None) -> dict[str, Any]:
+    """``{"mirror": {...}}`` for a capture peeled out of a mirror transport, else ``{}``."""
+    return {"mirror": cls.mirror.to_dict()} if cls is not None and cls.mirror else {}
 
 
 def _counts(ctx: Context) -> dict[str, int]:

@@ -124,9 +124,9 @@ def placed_points(ctx: Context) -> dict[str, Point]:
     its name or its ARP; the others keep the context's placement."""
     p = ctx.packets
     out = dict(ctx.points)
-    if p.empty or "pkt_type" not in p.columns:
+    if p.empty or ("pkt_type" not in p.columns and "mirror_direction" not in p.columns):
         return out
-    kind = ctx.text("pkt_type")
+    kind = _directions(ctx)
     directed = p["tunnel"].notna().to_numpy() & kind.isin(["outgoing", "host"]).to_numpy()
     if not directed.any():
         return out
@@ -136,6 +136,9 @@ def placed_points(ctx: Context) -> dict[str, Point]:
         .astype(str)
         .where(kind[directed] == "outgoing", sub["outer_dst_ip"].astype(str))
     )
+    mirrored = set()
+    if "mirror_direction" in p.columns:
+        mirrored = set(ctx.text("capture")[p["mirror_direction"].notna().to_numpy()])
     for capture, ips in own.groupby(ctx.text("capture")[directed], sort=False):
         found = set(ips)
         point = out.get(str(capture))
@@ -150,9 +153,28 @@ def placed_points(ctx: Context) -> dict[str, Point]:
             node_ip=ip,
             node=ctx.node_label(ip) or f"node {ip}",
             candidates=(),
-            how=f"its -i any frames in the tunnel were sent from or received by {ip}",
+            how=f"its {_SAID_BY[str(capture) in mirrored]} in the tunnel were sent from or "
+            f"received by {ip}",
         )
     return out
+
+
+_SAID_BY = {
+    False: "-i any frames",
+    True: "mirrored frames (direction at the mirrored port: ingress = sent by the node)",
+}
+
+
+def _directions(ctx: Context) -> pd.Series:
+    """Each frame's direction as the node saw it: *outgoing* / *host* from a Linux ``-i any``
+    capture, or from a mirror transport that gives it (ERSPAN III): *ingress* at the mirrored
+    port was sent by the node attached to it (*outgoing*), *egress* was received (*host*)."""
+    p = ctx.packets
+    kind = ctx.text("pkt_type") if "pkt_type" in p.columns else pd.Series("", index=p.index)
+    if "mirror_direction" in p.columns:
+        said = ctx.text("mirror_direction").map({"ingress": "outgoing", "egress": "host"})
+        kind = said.where(said.notna(), kind)
+    return kind
 
 
 @dataclass

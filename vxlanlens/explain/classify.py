@@ -10,6 +10,10 @@ The kinds and the evidence each rests on:
 ``node-underlay``
     tunnel packets between node addresses, carrying the overlay's pod frames.
 ``mirror``
+    frames the decoder peeled out of a mirror transport (the ``mirror`` column: ERSPAN I/II/III,
+    GRE or a mirroring VXLAN): the capture is the mirrored port's traffic as the collector got
+    it, and the evidence names the transport, session, source and collector (and what the
+    mirrored frames themselves show: :attr:`MirrorInfo.carries`); or, when nothing was peeled,
     tunnel packets that all flow one way (one outer source to one outer destination, nothing
     back) while the frames inside travel both ways (a conversation seen in both directions): a
     traffic mirror (VXLAN or Geneve port mirroring, a cloud's packet mirroring) copying both
@@ -33,7 +37,14 @@ import pandas as pd
 
 from .context import Context
 
-__all__ = ["CLOUD_OPTION_CLASSES", "CaptureClass", "classify"]
+__all__ = [
+    "CLOUD_OPTION_CLASSES",
+    "MIRROR_TRANSPORTS",
+    "CaptureClass",
+    "MirrorInfo",
+    "classify",
+    "overlay_class",
+]
 
 CLOUD_OPTION_CLASSES: dict[int, str] = {
     0x0108: "AWS Gateway Load Balancer",
@@ -48,17 +59,81 @@ MIN_ONE_WAY = 4
 """Tunnel packets needed before "all one way" says something about a capture."""
 
 
+MIRROR_TRANSPORTS: dict[str, tuple[str, str]] = {
+    "erspan-1": ("ERSPAN I", "session"),
+    "erspan-2": ("ERSPAN II", "session"),
+    "erspan-3": ("ERSPAN III", "session"),
+    "gre": ("GRE", "key"),
+    "vxlan": ("VXLAN", "VNI"),
+}
+"""Each value of the ``mirror`` column: the transport's name in words and what its
+``mirror_session`` is called (an ERSPAN session id, a GRE key, a VXLAN VNI)."""
+
+
+@dataclass(frozen=True)
+class MirrorInfo:
+    """What the mirror transport of one capture says (from the decoder's ``mirror_*`` columns)."""
+
+    transport: str
+    sessions: tuple[int, ...]
+    source_ips: tuple[str, ...]
+    collector_ips: tuple[str, ...]
+    frames: int
+    total: int
+    directions: dict[str, int]
+    ports: tuple[int, ...]
+    vlans: tuple[int, ...]
+    carries: str
+
+    @property
+    def label(self) -> str:
+        """``ERSPAN II session 7``, ``VXLAN VNI 7001``, ``GRE key 3, 4`` (transport and sessions)."""
+        title, word = MIRROR_TRANSPORTS.get(self.transport, (self.transport, "session"))
+        if not self.sessions:
+            return title
+        return f"{title} {word} {', '.join(str(s) for s in self.sessions)}"
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON ``capture_points[].mirror`` object (docs/explain.schema.json)."""
+        return {
+            "transport": self.transport,
+            "label": self.label,
+            "sessions": list(self.sessions),
+            "source_ips": list(self.source_ips),
+            "collector_ips": list(self.collector_ips),
+            "frames": self.frames,
+            "directions": dict(self.directions),
+            "ports": list(self.ports),
+            "vlans": list(self.vlans),
+            "carries": self.carries,
+        }
+
+
 @dataclass(frozen=True)
 class CaptureClass:
-    """The kind of one capture, with the evidence in words."""
+    """The kind of one capture, with the evidence in words (and the mirror, when peeled)."""
 
     capture: str
     kind: str
     evidence: str
+    mirror: MirrorInfo | None = None
 
-    def to_dict(self) -> dict[str, str]:
-        """``{"kind": ..., "evidence": ...}``."""
-        return {"kind": self.kind, "evidence": self.evidence}
+    def to_dict(self) -> dict[str, object]:
+        """``{"kind": ..., "evidence": ..., "mirror": {...} or None}``."""
+        return {
+            "kind": self.kind,
+            "evidence": self.evidence,
+            "mirror": self.mirror.to_dict() if self.mirror else None,
+        }
+
+
+def overlay_class(point: dict) -> str:
+    """The class that tells whether a capture point shows a pod overlay: for a peeled mirror,
+    the class of the mirrored frames (``mirror.carries``), else the point's own class."""
+    mirror = point.get("mirror")
+    if isinstance(mirror, dict) and mirror.get("carries"):
+        return str(mirror["carries"])
+    return str(point.get("class"))
 
 
 def classify(ctx: Context, points: dict) -> dict[str, CaptureClass]:
@@ -77,6 +152,18 @@ def classify(ctx: Context, points: dict) -> dict[str, CaptureClass]:
 def _one(
     ctx: Context, capture: str, rows: pd.DataFrame, point: object, overlay: bool
 ) -> CaptureClass:
+    """A capture's class; a peeled mirror's says the mirror, then what its frames show."""
+    carried = _direct(ctx, capture, rows, point, overlay)
+    info = _mirror(rows, carried.kind)
+    if info is None:
+        return carried
+    return CaptureClass(capture, "mirror", _mirror_evidence(info, carried), info)
+
+
+def _direct(
+    ctx: Context, capture: str, rows: pd.DataFrame, point: object, overlay: bool
+) -> CaptureClass:
+    """The class of a capture's frames as if captured on the port itself."""
     kind = getattr(point, "kind", None)
     tunnelled = rows[rows["tunnel"].notna()]
     if kind == "pod" and overlay:
@@ -150,4 +237,81 @@ def _one_way(tunnelled: pd.DataFrame) -> str | None:
         f"all {len(tunnelled)} tunnel packets flow one way (from {', '.join(sources[:3])}, "
         f"nothing back), yet the frames inside travel both ways ({a} and {b} talk to each "
         f"other{f', and {len(both) - 1} more pairs' if len(both) > 1 else ''})"
+        + _peel_hint(tunnelled)
     )
+
+
+def _peel_hint(tunnelled: pd.DataFrame) -> str:
+    """``; read with --mirror-vxlan PORT:VNI to ...`` when every tunnel packet is VXLAN on one
+    port with one VNI (a mirroring VXLAN session the decoder was not told about), else ""."""
+    vni = "outer_vni" if "outer_vni" in tunnelled.columns else "vni"  # the outermost tunnel's
+    if not {"tunnel", "outer_dport", vni} <= set(tunnelled.columns):
+        return ""
+    if set(tunnelled["tunnel"].astype(str)) != {"vxlan"}:
+        return ""
+    ports, vnis = _values(tunnelled, "outer_dport"), _values(tunnelled, vni)
+    if len(ports) != 1 or len(vnis) != 1:
+        return ""
+    return (
+        f"; read with --mirror-vxlan {ports[0]}:{vnis[0]} to peel the session and explain the "
+        "mirrored frames"
+    )
+
+
+def _values(rows: pd.DataFrame, column: str) -> list[object]:
+    """The distinct non-null values of ``column`` in first-seen order ([] when absent)."""
+    if column not in rows.columns:
+        return []
+    return list(dict.fromkeys(rows[column].dropna().astype(object)))
+
+
+def _mirror(rows: pd.DataFrame, carries: str) -> MirrorInfo | None:
+    """What the ``mirror_*`` columns of one capture's rows say, or ``None`` when no frame of it
+    was peeled out of a mirror transport (or the table predates those columns)."""
+    if "mirror" not in rows.columns:
+        return None
+    peeled = rows[rows["mirror"].notna()]
+    if peeled.empty:
+        return None
+    transports = [str(t) for t in _values(peeled, "mirror")]
+    directions: dict[str, int] = {}
+    if "mirror_direction" in peeled.columns:
+        for d, n in peeled["mirror_direction"].dropna().astype(str).value_counts().items():
+            directions[str(d)] = int(n)
+    return MirrorInfo(
+        transport=transports[0],
+        sessions=tuple(int(str(v)) for v in _values(peeled, "mirror_session")),
+        source_ips=tuple(str(v) for v in _values(peeled, "mirror_src_ip")),
+        collector_ips=tuple(str(v) for v in _values(peeled, "mirror_dst_ip")),
+        frames=len(peeled),
+        total=len(rows),
+        directions=dict(sorted(directions.items())),
+        ports=tuple(int(str(v)) for v in _values(peeled, "mirror_port")),
+        vlans=tuple(int(str(v)) for v in _values(peeled, "mirror_vlan")),
+        carries=carries,
+    )
+
+
+def _ips(ips: tuple[str, ...]) -> str:
+    return ", ".join(ips[:3]) + (f" and {len(ips) - 3} more" if len(ips) > 3 else "")
+
+
+def _mirror_evidence(info: MirrorInfo, carried: CaptureClass) -> str:
+    """``mirrored by ERSPAN II session 7 from S to the collector C (...); the mirrored frames:
+    ...``."""
+    head = f"mirrored by {info.label}"
+    if info.source_ips:
+        head += f" from {_ips(info.source_ips)}"
+    if info.collector_ips:
+        head += f" to the collector {_ips(info.collector_ips)}"
+    said = [f"{info.frames} of {info.total} frames"]
+    if info.directions:
+        said.append(
+            "direction at the mirrored port: "
+            + ", ".join(f"{n} {d}" for d, n in info.directions.items())
+        )
+    if info.ports:
+        said.append(f"original port index {', '.join(str(p) for p in info.ports)}")
+    if info.vlans:
+        said.append(f"VLAN {', '.join(str(v) for v in info.vlans)}")
+    return f"{head} ({'; '.join(said)}); the mirrored frames: {carried.evidence} ({carried.kind})"

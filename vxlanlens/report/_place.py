@@ -17,7 +17,12 @@ CLASS_TEXT = {
 
 def place_text(point: dict[str, Any]) -> str:
     """``pod P eth0``, ``every interface of N (-i any)``, ``N/IFACE``, ``underlay of N``, a
-    non-overlay class (``plain LAN capture ...``), or ``capture point K`` ("" when unknown)."""
+    non-overlay class (``plain LAN capture ...``), or ``capture point K`` ("" when unknown); a
+    capture peeled out of a mirror transport is placed on the mirrored port, followed by
+    ``, mirrored by ERSPAN II session 7 from S to the collector C``."""
+    mirror = point.get("mirror")
+    if isinstance(mirror, dict):
+        return _mirrored(point, mirror)
     cls = point.get("class")
     kind = point.get("kind")
     if cls in CLASS_TEXT:
@@ -31,3 +36,22 @@ def place_text(point: dict[str, Any]) -> str:
     if kind == "node":
         return f"underlay of {point.get('node')}"
     return f"capture point {kind}" if point else ""
+
+
+def _mirrored(point: dict[str, Any], mirror: dict[str, Any]) -> str:
+    """The mirrored port's place (as for a capture taken on it) and the mirror in words."""
+    port = place_text(
+        {k: v for k, v in point.items() if k != "mirror"} | {"class": mirror.get("carries")}
+    )
+    if not port:
+        port = "a mirrored port"
+    words = f"mirrored by {mirror.get('label')}"
+    src, dst = mirror.get("source_ips") or [], mirror.get("collector_ips") or []
+    if src:
+        words += f" from {', '.join(map(str, src))}"
+    if dst:
+        words += f" to the collector {', '.join(map(str, dst))}"
+    dirs = mirror.get("directions") or {}
+    if dirs:
+        words += " (" + ", ".join(f"{n} {d}" for d, n in dirs.items()) + ")"
+    return f"{port}, {words}"
