@@ -201,18 +201,19 @@ def outer_udp_checksum(ctx: Context) -> list[Finding]:
     p = ctx.packets
     if j is None or j.empty or "outer_udp_checksum" not in p.columns:
         return []
-    tj = j[j["tunnelled"].fillna(False).astype(bool)]
+    # explain's journey index holds only which frames are one packet: the packets' own
+    # columns are looked up at each observation
+    tunnelled = pd.notna(ctx.values_at(j["capture"], j["frame_no"], "tunnel"))
+    tj = j[tunnelled]
     if tj.empty:
         return []
     csum = ctx.values_at(tj["capture"], tj["frame_no"], "outer_udp_checksum")
     ulen = ctx.values_at(tj["capture"], tj["frame_no"], "outer_udp_len")
+    srcs = ctx.values_at(tj["capture"], tj["frame_no"], "outer_src_ip")
+    dsts = ctx.values_at(tj["capture"], tj["frame_no"], "outer_dst_ip")
     seen: dict[tuple[Any, ...], list[tuple[str, int, int]]] = defaultdict(list)
-    for k, (jid, c, f, s, d) in enumerate(
-        tj[["journey", "capture", "frame_no", "outer_src_ip", "outer_dst_ip"]].itertuples(
-            index=False
-        )
-    ):
-        v, n = csum[k], ulen[k]
+    for k, (jid, c, f) in enumerate(tj[["journey", "capture", "frame_no"]].itertuples(index=False)):
+        v, n, s, d = csum[k], ulen[k], srcs[k], dsts[k]
         if _s(v) is None or _s(n) is None or not _s(s) or not _s(d) or int(v) == 0:
             continue  # no checksum computed (0) is allowed for UDP over IPv4
         if int(v) == partial_checksum(str(s), str(d), int(n)):
