@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import ipaddress
 import json
 import os
@@ -26,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -1685,6 +1686,29 @@ def main(argv: list[str] | None = None) -> int:
         for s in scenarios():
             print(f"{s.name:18} {s.title}")
         return 0
+    with _exclusive():
+        return _locked_main(args)
+
+
+LOCK = Path(tempfile.gettempdir()) / "vl-lab-run.lock"
+"""Held by every lab run: teardown removes *all* ``vl-lab-*`` namespaces, so two runs at once
+would destroy each other's."""
+
+
+@contextlib.contextmanager
+def _exclusive() -> Iterator[None]:
+    """Holds :data:`LOCK` for the block, waiting (and saying so) while another run holds it."""
+    with LOCK.open("w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"lab: another lab run holds {LOCK}; waiting for it", file=sys.stderr, flush=True)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+def _locked_main(args: argparse.Namespace) -> int:
+    """The lab run itself, with the lock held."""
     if args.teardown:
         teardown()
         return 0
