@@ -74,6 +74,22 @@ def as_text(series: pd.Series) -> pd.Series:
     return pd.Series(text.array, index=series.index, name=series.name)
 
 
+def number_ranges(numbers: Sequence[int]) -> list[str]:
+    """Sorted distinct ``numbers`` as ranges of consecutive values: ``["1-3", "7", "9-10"]``."""
+    parts: list[str] = []
+    if not numbers:
+        return parts
+    start = prev = numbers[0]
+    for n in [*numbers[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if n is not None:
+            start = prev = n
+    return parts
+
+
 def runs(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Runs of equal values in ``ids``: where each run starts and ends, and each item's run."""
     first = np.ones(len(ids), dtype=bool)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+from ..explain._rows import number_ranges
 from ..explain.model import SEVERITIES, Explanation, Finding, Hop, PacketPath
 from ._place import place_text
 from .packets import printable
@@ -115,15 +116,7 @@ def _grouped_paths(paths: list[PacketPath], max_paths: int) -> list[str]:
 
 def _ranges(numbers: list[int]) -> str:
     """``1-3, 7, 9-10`` for sorted numbers (at most 8 ranges, then ``...``)."""
-    parts: list[str] = []
-    start = prev = numbers[0]
-    for n in [*numbers[1:], None]:
-        if n is not None and n == prev + 1:
-            prev = n
-            continue
-        parts.append(str(start) if start == prev else f"{start}-{prev}")
-        if n is not None:
-            start = prev = n
+    parts = number_ranges(numbers)
     return ", ".join(parts[:8]) + (", ..." if len(parts) > 8 else "")
 
 

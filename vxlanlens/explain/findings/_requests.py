@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ...proto import ExchangeKind, ExchangeStatus
-from .._rows import as_text
+from .._rows import as_text, number_ranges
 from ..context import Context, na, vals
 
 __all__ = ["Exchange", "Flow", "any_row", "clock_offsets_by_capture", "corrected", "flows"]
@@ -287,15 +287,7 @@ def seq_text(xs: list[Exchange], word: str = "seq") -> str:
     nums = sorted({int(x.seq) for x in xs if x.seq is not None})
     if not nums:
         return ""
-    parts: list[str] = []
-    start = prev = nums[0]
-    for n in [*nums[1:], None]:
-        if n is not None and n == prev + 1:
-            prev = n
-            continue
-        parts.append(str(start) if start == prev else f"{start}-{prev}")
-        if n is not None:
-            start = prev = n
+    parts = number_ranges(nums)
     if len(parts) > 6:
         parts = [*parts[:3], "...", *parts[-2:]]
     if len(nums) == 1 and word.endswith("s"):
