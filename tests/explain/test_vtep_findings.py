@@ -97,3 +97,34 @@ def test_antrea_lab_is_antrea_with_the_virtual_mac_named() -> None:
     assert _ids(exp) == []  # no unknown-mac for the global virtual MAC, no Cilium rule
     text = exp.to_dict()
     assert "Antrea's global virtual MAC" in str(text["paths"])
+
+
+def test_tunnel_config_mismatch_names_both_ports_and_the_packets_sent_with_the_wrong_one() -> None:
+    _, exp = _explain("lab-flannel-port-mismatch")
+    (f,) = [f for f in exp.findings if f.id == "tunnel-config-mismatch"]
+    assert str(f.severity) == "problem"
+    assert f.details["attribute"] == "dstport"
+    assert f.details["values"] == {"flannel-worker": 8472, "flannel-worker2": 4789}
+    assert f.details["frames"] == 1  # one packet, however many captures saw it
+    sources = [str(e) for e in f.evidence if e.source]
+    assert sum("ip-d-link" in s for s in sources) == 2
+    assert any(e.capture and e.capture.startswith("node-worker2") for e in f.evidence)
+
+
+def test_tunnel_config_mismatch_without_packets_is_a_warning(tmp_path: Path) -> None:
+    """The dumps alone disagree: a warning (nothing captured was sent with the wrong port)."""
+    import shutil
+
+    src = CAPTURES / "lab-flannel-port-mismatch"
+    shutil.copytree(src / "topology", tmp_path / "topology")
+    cap = vxlanlens.read(
+        [str(src / "pod-busybox-k4x2p-eth0.pcap")], topology=[str(tmp_path / "topology")]
+    )
+    (f,) = [f for f in cap.explain().findings if f.id == "tunnel-config-mismatch"]
+    assert str(f.severity) == "warning" and f.details["frames"] == 0
+
+
+@pytest.mark.parametrize("name", ["lab-flannel-ping", "lab-calico-ping", "cilium-dual-stack"])
+def test_no_tunnel_config_mismatch_when_the_nodes_agree(name: str) -> None:
+    _, exp = _explain(name)
+    assert "tunnel-config-mismatch" not in _ids(exp)

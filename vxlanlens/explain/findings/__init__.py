@@ -25,7 +25,7 @@ from .mtu import mtu, route_mtu_too_large
 from .reachability import answered_by_error, unanswered
 from .routing import asymmetric_path
 from .tcp import connection_refused, tcp_resets_and_retransmissions
-from .vtep import missing_fdb_entry, outer_udp_checksum, stale_vtep_mac
+from .vtep import missing_fdb_entry, outer_udp_checksum, stale_vtep_mac, tunnel_config_mismatch
 
 __all__ = [
     "DETECTORS",
@@ -45,6 +45,7 @@ DETECTORS: tuple[Detector, ...] = (
     stale_vtep_mac,
     missing_fdb_entry,
     outer_udp_checksum,
+    tunnel_config_mismatch,
     tcp_resets_and_retransmissions,
     connection_refused,
     mtu,

@@ -30,7 +30,13 @@ from ..model import Evidence, Finding
 from ._registry import FindingSpec, detector
 from ._util import MAX_PER_KIND, _dedup, _src_evs
 
-__all__ = ["missing_fdb_entry", "outer_udp_checksum", "partial_checksum", "stale_vtep_mac"]
+__all__ = [
+    "missing_fdb_entry",
+    "outer_udp_checksum",
+    "partial_checksum",
+    "stale_vtep_mac",
+    "tunnel_config_mismatch",
+]
 
 
 def _s(v: Any) -> str | None:
@@ -360,4 +366,98 @@ def missing_fdb_entry(ctx: Context) -> list[Finding]:
                 },
             )
         )
+    return out[:MAX_PER_KIND]
+
+
+_MISMATCH_ATTRS = (("dstport", "UDP port", "outer_dport"), ("id", "VNI", "vni"))
+
+
+@detector(
+    FindingSpec(
+        "tunnel-config-mismatch",
+        Severity.PROBLEM,
+        "the nodes' tunnel devices of one overlay disagree on the UDP port or the VNI "
+        "(`ip -d link`); a problem when the captures hold packets sent with the other node's value",
+        also=(Severity.WARNING,),
+    )
+)
+def tunnel_config_mismatch(ctx: Context) -> list[Finding]:
+    """Tunnel devices of one name and kind whose UDP port or VNI differs between nodes."""
+    devices: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for i in ctx.topology.interfaces:
+        t = i.tunnel or {}
+        if i.node and i.name and i.namespace in (None, "host") and t.get("kind"):
+            devices[(i.name, str(t["kind"]))].append(i)
+    p = ctx.packets
+    tun = p[p["tunnel"].notna()] if not p.empty and "tunnel" in p.columns else p.iloc[:0]
+    out: list[Finding] = []
+    for (name, kind), ifs in devices.items():
+        for attr, word, column in _MISMATCH_ATTRS:
+            per_node = {i.node: i for i in ifs if i.tunnel.get(attr) is not None}
+            values = {i.tunnel[attr] for i in per_node.values()}
+            if len(values) < 2:
+                continue
+            listed = ", ".join(
+                f"{i.tunnel[attr]} on {node}" for node, i in sorted(per_node.items())
+            )
+            evs = [
+                e
+                for i in per_node.values()
+                for e in _src_evs(i.field_sources.get("tunnel", (i.source, ""))[0])
+            ]
+            sent: list[str] = []
+            count = 0
+            frames: list[tuple[str, int]] = []
+            for node, i in sorted(per_node.items()):
+                local = i.tunnel.get("local") or i.tunnel.get("local6")
+                if not local or tun.empty or column not in tun.columns:
+                    continue
+                to = tun[tun["outer_dst_ip"].astype(str) == str(local)]
+                wrong = to[to[column].notna() & (to[column] != int(i.tunnel[attr]))]
+                if wrong.empty:
+                    continue
+                got = sorted({int(v) for v in wrong[column].tolist()})
+                ids = [c for c in ("src_ip", "dst_ip", "ip_id", "outer_src_ip") if c in wrong]
+                packets = len(wrong[ids].astype(str).drop_duplicates()) if ids else len(wrong)
+                count += packets
+                sent.append(
+                    f"{packets} tunnel packet(s) ({len(wrong)} observation(s)) to {node} "
+                    f"({local}) carry {word} "
+                    f"{', '.join(map(str, got))} where its {name} has {i.tunnel[attr]}"
+                )
+                frames += list(
+                    zip(
+                        wrong["capture"].astype(str).tolist(),
+                        wrong["frame_no"].tolist(),
+                        strict=True,
+                    )
+                )[:4]
+            statement = f"The {kind} devices {name} disagree on the {word}: {listed} (ip -d link)."
+            if sent:
+                statement += (
+                    " In the captures, " + "; ".join(sent) + f": a {kind} device receives only "
+                    f"what arrives with its own {word}, so these packets are not decapsulated "
+                    "there."
+                )
+            else:
+                statement += (
+                    f" No captured packet was sent with the other node's {word}; tunnel traffic "
+                    "between these nodes would be."
+                )
+            evs += [Evidence(capture=c, frame_no=int(f)) for c, f in frames]
+            out.append(
+                Finding(
+                    "tunnel-config-mismatch",
+                    Severity.PROBLEM if sent else Severity.WARNING,
+                    statement,
+                    _dedup(evs),
+                    details={
+                        "device": name,
+                        "kind": kind,
+                        "attribute": attr,
+                        "values": {n: i.tunnel[attr] for n, i in sorted(per_node.items())},
+                        "frames": count,
+                    },
+                )
+            )
     return out[:MAX_PER_KIND]
