@@ -46,7 +46,10 @@ _CHECKED = (
     "icmpv6.nd.na.target_address icmpv6.nd.rd.target_address icmpv6.nd.na.flag.r "
     "icmpv6.nd.na.flag.s icmpv6.nd.na.flag.o icmpv6.nd.ra.flag.m icmpv6.nd.ra.flag.o "
     "icmpv6.opt.mtu icmpv6.opt.linkaddr arp.opcode arp.src.hw_mac arp.src.proto_ipv4 "
-    "arp.dst.hw_mac arp.dst.proto_ipv4"
+    "arp.dst.hw_mac arp.dst.proto_ipv4 gre.proto gre.key erspan.version erspan.vlan "
+    "erspan.spanid erspan.index erspan.timestamp erspan.hw erspan.direction erspan.ft "
+    "erspan.pid3.port_index erspan.pid5.port_index mpls.label pppoe.code pppoe.session_id "
+    "ppp.protocol nsh.spi nsh.si ah.next_header"
 ).split()
 FIELDS: dict[str, str] = {
     "frame.len": "",
@@ -335,7 +338,9 @@ def test_agrees_with_tshark(
     # tshark 4.0 lists pcapng custom blocks as records without an encapsulation: they are not
     # packets, and vxlanlens numbers only packets (so compare frame_no with the packet's rank)
     frames = [_frame(r) for r in _tshark_rows(tshark, path) if r["frame.encap_type"]]
-    df = vxlanlens_read([str(path)]).packets
+    # tshark peels ERSPAN and GRE as vxlanlens does, but knows no VXLAN mirror session: the
+    # nested VXLAN of a mirror session is compared as two tunnels (detection: test_mirror_detect)
+    df = vxlanlens_read([str(path)], mirror_vxlan=["none"]).packets
     assert len(df) == len(frames), (
         f"{rel}: vxlanlens has {len(df)} rows, tshark {len(frames)} frames"
     )

@@ -24,6 +24,7 @@ from .decode.result import DecodedBatch
 from .engines import decoder_for
 from .errors import VxlanlensError
 from .read import open_capture
+from .read.mirror_detect import mirror_options, mirror_sessions
 from .read.records import RecordBatch
 from .reassembly import MAX_CARRY, join, open_from, take
 from .schema import COLUMNS
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
 __all__ = ["PacketStream", "iter_batches", "write_stream"]
 
 CaptureSpec = str | os.PathLike[str] | BinaryIO
+
+MIRROR_SCAN = 65536
+"""Frames of each capture file a stream scans for VXLAN mirror sessions before streaming."""
 
 
 @dataclass
@@ -52,6 +56,7 @@ class PacketStream:
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         decode = decoder_for(self.engine)
+        self._detect_mirrors(decode)
         for label, spec in self.captures:
             with open_capture(spec, label=label) as reader:
                 n = 0
@@ -79,6 +84,28 @@ class PacketStream:
                         interfaces=tuple(reader.interfaces),
                     )
                 )
+
+    def _detect_mirrors(self, decode: Decoder) -> None:
+        """VXLAN mirror sessions detected as :func:`vxlanlens.read` does, from the first
+        :data:`MIRROR_SCAN` frames of each capture file (a stream is not read twice whole);
+        when found, the stream peels them. Standard input and open files are not scanned."""
+        if not self.options.mirror_auto:
+            return
+        tables = []
+        for label, spec in self.captures:
+            if not isinstance(spec, (str, os.PathLike)) or spec == "-":
+                return
+            with open_capture(spec, label=label) as reader:
+                for batch in reader.batches(max_frames=MIRROR_SCAN):
+                    builder = TableBuilder()
+                    builder.add(batch, decode(batch, self.options))
+                    tables.append(builder.build())
+                    break
+        if not tables:
+            return
+        found = mirror_sessions(pd.concat(tables, ignore_index=True), self.options, self.captures)
+        if found:
+            self.options = mirror_options(self.options, found)
 
     def _carried(
         self, batches: Iterator[RecordBatch], decode: Decoder

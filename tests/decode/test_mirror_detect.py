@@ -57,7 +57,10 @@ def test_too_few_nested_frames_and_the_clusters_overlay_are_not_mirrors(tmp_path
 
 
 def test_shipped_captures_have_no_mirror_and_detection_changes_nothing() -> None:
-    files = sorted(str(p) for p in CAPTURES.glob("*/*.pcap*"))
+    # every shipped capture but the lab's mirror scenarios, which are mirrored on purpose
+    files = sorted(
+        str(p) for p in CAPTURES.glob("*/*.pcap*") if not p.parent.name.startswith("lab-mirror-")
+    )
     assert files
     labels = [f"{Path(f).parent.name}-{Path(f).stem}={f}" for f in files]
     auto = vxlanlens.read(labels, workers=1).packets
@@ -102,3 +105,17 @@ def test_geneve_ip_gre_capture_decodes_to_the_innermost_tcp(public_dir: Path) ->
     assert (got["tunnel"] == "geneve").all()
     assert got["decode_layer"].isna().all()
     assert (got["ip_proto"] == 6).all() and got["tcp_flags"].notna().all()
+
+
+def test_the_lab_vxlan_mirror_session_is_detected_by_read_and_by_streams() -> None:
+    """The kernel-made VXLAN mirror (4789, VNI 7001) is peeled whole, read or streamed."""
+    path = str(CAPTURES / "lab-mirror-vxlan" / "collector-eth0.pcap")
+    whole = vxlanlens.read([path], workers=1).packets
+    assert set(whole["mirror"].dropna().astype(str)) == {"vxlan"}
+    assert set(whole["mirror_session"].dropna().astype(int)) == {7001}
+    assert set(whole["vni"].dropna().astype(int)).isdisjoint({7001})
+    from vxlanlens.stream import iter_batches
+
+    streamed = pd.concat(list(iter_batches(path, batch_frames=2)), ignore_index=True)
+    assert streamed["mirror"].astype(object).tolist() == whole["mirror"].astype(object).tolist()
+    assert streamed["vni"].tolist() == whole["vni"].tolist()
