@@ -406,6 +406,7 @@ def tunnel_config_mismatch(ctx: Context) -> list[Finding]:
                 for e in _src_evs(i.field_sources.get("tunnel", (i.source, ""))[0])
             ]
             sent: list[str] = []
+            refusers: set[str] = set()
             count = 0
             frames: list[tuple[str, int]] = []
             for node, i in sorted(per_node.items()):
@@ -420,6 +421,7 @@ def tunnel_config_mismatch(ctx: Context) -> list[Finding]:
                 ids = [c for c in ("src_ip", "dst_ip", "ip_id", "outer_src_ip") if c in wrong]
                 packets = len(wrong[ids].astype(str).drop_duplicates()) if ids else len(wrong)
                 count += packets
+                refusers.add(str(local))
                 sent.append(
                     f"{packets} tunnel packet(s) ({len(wrong)} observation(s)) to {node} "
                     f"({local}) carry {word} "
@@ -436,9 +438,15 @@ def tunnel_config_mismatch(ctx: Context) -> list[Finding]:
             if sent:
                 statement += (
                     " In the captures, " + "; ".join(sent) + f": a {kind} device receives only "
-                    f"what arrives with its own {word}, so these packets are not decapsulated "
-                    "there."
+                    f"what arrives with its own {word}."
                 )
+                refused = _port_unreachable(p, refusers)
+                if refused:
+                    statement += (
+                        f" The node refused them (ICMP port unreachable from {refused[0][2]} at "
+                        f"{refused[0][0]}#{refused[0][1]}): they were not decapsulated."
+                    )
+                    frames += [(c, f) for c, f, _ in refused[:2]]
             else:
                 statement += (
                     f" No captured packet was sent with the other node's {word}; tunnel traffic "
@@ -461,3 +469,19 @@ def tunnel_config_mismatch(ctx: Context) -> list[Finding]:
                 )
             )
     return out[:MAX_PER_KIND]
+
+
+def _port_unreachable(p: pd.DataFrame, sources: set[str]) -> list[tuple[str, int, str]]:
+    """``(capture, frame_no, source)`` of ICMP / ICMPv6 port-unreachable errors sent by one
+    of ``sources`` (node addresses)."""
+    if p.empty or not sources or "icmp_type" not in p.columns:
+        return []
+    t = p["icmp_type"].astype("Int64")
+    c = p["icmp_code"].astype("Int64")
+    v = p["ip_version"].astype("Int64")
+    hit = (((v == 4) & (t == 3) & (c == 3)) | ((v == 6) & (t == 1) & (c == 4))).fillna(False)
+    rows = p[hit.to_numpy(dtype=bool) & p["src_ip"].astype(str).isin(sources).to_numpy()]
+    return [
+        (str(cap), int(f), str(src))
+        for cap, f, src in rows[["capture", "frame_no", "src_ip"]].itertuples(index=False)
+    ]
