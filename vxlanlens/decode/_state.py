@@ -541,3 +541,32 @@ class State:
         """Rows whose next protocol is ``code``."""
         m = self.nxt == code
         return np.flatnonzero(m) if m.any() else _NO_ROWS
+
+
+POD_COLUMNS = (
+    "src_mac",
+    "dst_mac",
+    "vlan",
+    "vlan2",
+    "ethertype",
+    "ip_version",
+    "src_ip",
+    "dst_ip",
+    "ttl",
+    "ip_proto",
+    "ip_len",
+    "ip_id",
+    "frag_offset",
+    "more_fragments",
+    "dont_fragment",
+    "sport",
+    "dport",
+    "payload_len",
+    "mpls_label",
+    "mpls_depth",
+    "pppoe_code",
+    "pppoe_session",
+    "ppp_proto",
+)
+"""Pod-frame columns a decoder fills from the frame it is in: cleared when that frame turns out
+to be a wrapper (a tunnel entered, a mirror transport peeled)."""

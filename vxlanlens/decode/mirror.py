@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..proto import MirrorKind
-from ._state import P_ETH, State, put
+from ._state import P_ETH, POD_COLUMNS, State, put
 
 __all__ = ["AUTO_MIN_FRAMES", "AUTO_MIN_SHARE", "detect", "peel", "vxlan_mirror"]
 
@@ -37,31 +37,11 @@ AUTO_MIN_SHARE = 0.1
 """Share of a (port, VNI) pair's frames that must carry a tunnel inside."""
 
 # Columns a mirror transport may have written before it was recognised (link, IP, UDP).
-_FORGET = (
-    "ifindex",
-    "src_mac",
-    "dst_mac",
-    "vlan",
-    "vlan2",
-    "ethertype",
-    "ip_version",
-    "ttl",
-    "ip_proto",
-    "ip_len",
-    "ip_id",
-    "frag_offset",
-    "more_fragments",
-    "dont_fragment",
-    "sport",
-    "dport",
-    "payload_len",
-    "mpls_label",
-    "mpls_depth",
-    "pppoe_code",
-    "pppoe_session",
-    "ppp_proto",
-)
 _ADDRESSES = (("src_ip", "mirror_src_ip"), ("dst_ip", "mirror_dst_ip"))
+_FORGET = (
+    "ifindex",  # the collector's, not the mirrored port's
+    *(c for c in POD_COLUMNS if c not in {a for a, _ in _ADDRESSES}),
+)
 
 
 def peel(

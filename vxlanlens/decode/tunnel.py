@@ -25,6 +25,7 @@ from ._state import (
     P_IPV6,
     P_NSH,
     P_VXLAN,
+    POD_COLUMNS,
     State,
     header,
     isin,
@@ -64,31 +65,6 @@ _GPE_P_FLAG = 0x04
 GUESS_MIN_PAYLOAD = 8 + 14 + 16
 """Captured UDP payload bytes the VXLAN guess inspects (header, inner Ethernet, inner L3 start)."""
 
-_POD_COLUMNS = (
-    "src_mac",
-    "dst_mac",
-    "vlan",
-    "vlan2",
-    "ethertype",
-    "ip_version",
-    "src_ip",
-    "dst_ip",
-    "ttl",
-    "ip_proto",
-    "ip_len",
-    "ip_id",
-    "frag_offset",
-    "more_fragments",
-    "dont_fragment",
-    "sport",
-    "dport",
-    "payload_len",
-    "mpls_label",
-    "mpls_depth",
-    "pppoe_code",
-    "pppoe_session",
-    "ppp_proto",
-)
 _TUNNEL_COLUMNS = (
     "vni",
     "vxlan_flags",
@@ -270,7 +246,7 @@ def enter(
         out.int("outer_udp_checksum", fr, st.udp_csum[fr])
     put(st.outer_ip_at, fr, st.ip_at[fr])
     put(st.outer_udp_at, fr, st.udp_at[fr])
-    out.clear(_POD_COLUMNS + (_IP_TUNNEL_COLUMNS if ip_tunnel else _TUNNEL_COLUMNS), rows)
+    out.clear(POD_COLUMNS + (_IP_TUNNEL_COLUMNS if ip_tunnel else _TUNNEL_COLUMNS), rows)
     put(st.extseq, rows, 0)
     put(st.jumbo, rows, False)
     if not ip_tunnel:  # the overlay's Geneve options stay with it
