@@ -184,3 +184,30 @@ def test_journeys_options_on_buckets() -> None:
     )
     with pytest.raises(vxlanlens.VxlanlensError, match="expected a reference"):
         dcap.journeys(reference="no-such-capture")
+
+
+@pytest.mark.parametrize("chunk_bytes", [None, 300])
+def test_mirror_vxlan_as_single_process(chunk_bytes: int | None) -> None:
+    """A VXLAN mirror capture read on Dask gives read()'s table: the session detected by
+    default (whole files and chunks alike), stated with ``mirror_vxlan``, or left as an
+    overlay with ``none``."""
+    import vxlanlens.dask as vdask
+
+    _synchronous()
+    files = sorted(str(p) for p in (CAPTURES / "lab-mirror-vxlan").glob("*.pcap"))
+    single = vxlanlens.read(files, workers=1)
+    peeled = single.packets["mirror"].notna()
+    assert peeled.any(), "the lab capture holds VXLAN-mirrored frames"
+    dcap = vdask.read(files, chunk_bytes=chunk_bytes)
+    assert (dcap.packets.npartitions > len(files)) == bool(chunk_bytes)
+    pd.testing.assert_frame_equal(_by_frame(dcap.packets.compute()), _by_frame(single.packets))
+    stated = [f"{p}:{v}" for p, v in sorted(single.options.mirror_vxlan)]
+    assert stated
+    dstated = vdask.read(files, chunk_bytes=chunk_bytes, mirror_vxlan=stated)
+    pd.testing.assert_frame_equal(_by_frame(dstated.packets.compute()), _by_frame(single.packets))
+    off = vxlanlens.read(files, workers=1, mirror_vxlan=["none"])
+    assert off.packets["mirror"].isna().all()
+    doff = vdask.read(files, chunk_bytes=chunk_bytes, mirror_vxlan=["none"])
+    pd.testing.assert_frame_equal(_by_frame(doff.packets.compute()), _by_frame(off.packets))
+    with pytest.raises(vxlanlens.VxlanlensError, match="expected PORT"):
+        vdask.read(files, mirror_vxlan=["x"])

@@ -59,6 +59,7 @@ def read_on_dask(opts: ReadOptions, captures: Sequence[str]) -> Capture:
             guess_tunnels=opts.guess_tunnels,
             reassemble=opts.reassemble,
             timeout_s=opts.timeout_s,
+            mirror_vxlan=opts.mirror_vxlan,
         )
         cap = dcap.to_capture(list(opts.topology) or None)
     finally:

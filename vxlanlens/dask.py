@@ -34,7 +34,7 @@ import glob
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,6 +48,7 @@ from .exchanges import exchanges as pair_exchanges
 from .exchanges._prep import IP_COLUMNS, MAC_COLUMNS, REQUIRED, Dictionary, Prepared, check_positive
 from .exchanges.journeys import _clock_table, _fingerprints, _journey_table, _matched, _reference
 from .explain import Explanation
+from .read.mirror_detect import mirror_options, mirror_sessions
 from .table import empty_packets
 
 if TYPE_CHECKING:
@@ -73,20 +74,41 @@ def _require() -> Any:
 
 def _decode_file(label: str, path: str, options: DecodeOptions, batch_frames: int) -> pd.DataFrame:
     """The packets table of one capture file, labelled ``label`` (runs on a worker)."""
-    from .capture import read as read_one
+    from .engines import decoder_for
+    from .read import open_capture
+    from .table import TableBuilder
 
-    df = read_one(
-        path,
-        vxlan_ports=tuple(options.vxlan_ports),
-        geneve_ports=tuple(options.geneve_ports),
-        gpe_ports=tuple(options.gpe_ports),
-        guess_tunnels=options.guess_tunnels,
-        reassemble=options.reassemble,
-        batch_frames=batch_frames,
-        workers=1,
-    ).packets
+    builder = TableBuilder()
+    with open_capture(path, label=label) as reader:
+        builder.read(reader, decoder_for("fast"), options, batch_frames=batch_frames)
+    df = builder.build()
     df["capture"] = pd.Categorical([label] * len(df))
     return df
+
+
+def _head(label: str, path: str, options: DecodeOptions) -> pd.DataFrame:
+    """The table of the first :data:`vxlanlens.stream.MIRROR_SCAN` frames of a capture file
+    (runs on a worker; read to detect VXLAN mirror sessions)."""
+    from .engines import decoder_for
+    from .read import open_capture
+    from .stream import MIRROR_SCAN
+    from .table import TableBuilder
+
+    builder = TableBuilder()
+    with open_capture(path, label=label) as reader:
+        for batch in reader.batches(max_frames=MIRROR_SCAN):
+            builder.add(batch, decoder_for("fast")(batch, options))
+            break
+    return builder.build()
+
+
+def _settled_options(
+    heads: list[pd.DataFrame], options: DecodeOptions, labelled: list[tuple[str, str]]
+) -> DecodeOptions:
+    """``options`` with the VXLAN mirror sessions the heads of the files show, detection off
+    (each file is then read once, with them)."""
+    found = mirror_sessions(pd.concat(heads, ignore_index=True), options, labelled)
+    return replace(mirror_options(options, found), mirror_auto=False)
 
 
 def _pcap_chunks(path: str, chunk_bytes: int | None) -> list[int]:
@@ -539,6 +561,7 @@ def read(
     timeout_s: float = 3.0,
     chunk_bytes: int | None = CHUNK_BYTES,
     reassemble: bool = True,
+    mirror_vxlan: Sequence[str] = (),
 ) -> DaskCapture:
     """Captures (paths, glob patterns, ``LABEL=PATH``) or a Parquet dataset folder as a
     :class:`DaskCapture`. Nothing is read until something is computed; with a
@@ -546,7 +569,10 @@ def read(
     pcap file larger than ``chunk_bytes`` is read in chunks of about that size, one partition
     each (None or 0: one partition per file); the table is the same either way (IP fragments
     are reassembled within a partition: a fragment set cut by a chunk boundary stays
-    fragments). ``reassemble=False`` decodes every frame on its own."""
+    fragments). ``reassemble=False`` decodes every frame on its own. ``mirror_vxlan``: VXLAN
+    mirror sessions to peel, as :func:`vxlanlens.read` takes them; by default they are detected
+    as streams detect them, from the first :data:`vxlanlens.stream.MIRROR_SCAN` frames of each
+    file (one task, before the files are read)."""
     dd, delayed = _require()
     paths = _expand(sources)
     meta = empty_packets()
@@ -558,15 +584,22 @@ def read(
         srcs = [_dataset.source_of(e) for e in entries]
         files = [[i] for i in range(len(parts))]
     else:
-        opts = DecodeOptions(guess_tunnels=guess_tunnels, reassemble=reassemble).with_ports(
+        opts: Any = DecodeOptions(guess_tunnels=guess_tunnels, reassemble=reassemble).with_ports(
             vxlan=tuple(vxlan_ports), geneve=tuple(geneve_ports), gpe=tuple(gpe_ports)
         )
+        try:
+            opts = mirror_options(opts, mirror_vxlan)
+        except ValueError as exc:
+            raise VxlanlensError(str(exc)) from None
         labelled = [(label, str(spec)) for label, spec in _labels(list(paths))]
         for _, spec in labelled:
             if spec == "-" or not os.path.isfile(spec):
                 raise VxlanlensError(
                     f"{spec}: the Dask engine reads files the workers can open (not stdin)"
                 )
+        if opts.mirror_auto:  # one task settles the sessions; every read waits for it
+            heads = [delayed(_head)(label, spec, opts) for label, spec in labelled]
+            opts = delayed(_settled_options, pure=True)(heads, opts, labelled)
         parts = []
         files = []
         for label, spec in labelled:
