@@ -37,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--capture", action="append", default=[], help="a bench capture (repeatable)")
     ap.add_argument("--html", action="store_true", help="HTML of the --capture files too")
     ap.add_argument("--no-scenarios", action="store_true")
+    ap.add_argument(
+        "--formats",
+        default="text,md,json,html",
+        help="formats of the scenarios, comma-separated (default: text,md,json,html)",
+    )
     args = ap.parse_args(argv)
 
     import os
@@ -46,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     print("package:", vxlanlens.__file__, file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
     os.chdir(ROOT)
-    every = ("text", "md", "json", "html")
+    every = tuple(f for f in args.formats.split(",") if f)
     if not args.no_scenarios:
         for folder in sorted(p for p in Path("captures").iterdir() if p.is_dir()):
             pcaps = [str(p) for p in sorted(folder.glob("*.pcap*"))]
@@ -61,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{folder.name}: {time.process_time() - t0:.1f} s", file=sys.stderr)
     for path in args.capture:
         t0 = time.process_time()
-        formats = ("text", "md", "json") + (("html",) if args.html else ())
+        formats = tuple(f for f in every if f != "html") + (("html",) if args.html else ())
         _write(args.out, Path(path).stem, vxlanlens.read([path]), formats)
         print(f"{path}: {time.process_time() - t0:.1f} s", file=sys.stderr)
     return 0

@@ -154,7 +154,9 @@ def _inner_mac_patterns(tun: pd.DataFrame, obs: Observations) -> None:
         t[c].astype(object).tolist() for c in ("src_mac", "dst_mac", "outer_src_ip", "outer_dst_ip")
     )
     first: dict[tuple[str, str], int] = {}  # MAC pair -> position of its first row
-    dirs: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    # per direction, its MAC pairs in order of first appearance (a dict, not a set: which
+    # pair is cited must not depend on the hash seed)
+    dirs: dict[tuple[str, str], dict[tuple[str, str], None]] = {}
     pairs = zip(src, dst, strict=True)
     for k, (pair, ends) in enumerate(
         zip(pairs, zip(outer_src, outer_dst, strict=True), strict=True)
@@ -162,8 +164,8 @@ def _inner_mac_patterns(tun: pd.DataFrame, obs: Observations) -> None:
         first.setdefault(pair, k)
         macs = dirs.get(ends)
         if macs is None:
-            macs = dirs[ends] = set()
-        macs.add(pair)
+            macs = dirs[ends] = {}
+        macs[pair] = None
     caps, frames = t["capture"].astype(object).to_numpy(), t["frame_no"].to_numpy()
 
     def where(pair: tuple[str, str]) -> str:
@@ -180,7 +182,7 @@ def _inner_mac_patterns(tun: pd.DataFrame, obs: Observations) -> None:
         if not back or a >= b:
             continue
         swapped = {(d, s) for s, d in back}
-        if not macs & swapped:
+        if not swapped.intersection(macs):
             for pair in list(macs)[:1] + list(back)[:1]:
                 if len(obs.per_sender_inner_macs) < _MAX_EVIDENCE:
                     obs.per_sender_inner_macs.append(where(pair))
