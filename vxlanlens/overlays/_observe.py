@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,6 +95,63 @@ def observe(
     p = packets
     if p is None or p.empty:
         return obs
+    _copy_packet_facts(_packet_facts(p), obs)
+    if exchanges is not None and not exchanges.empty:
+        ex = exchanges
+        if "nd_flags" in ex:
+            rs = ex[(ex["kind"].astype(str) == "nd") & (ex["nd_flags"].astype(str) == "RS")]
+            obs.rs_gateway_answers = _frames(rs["reply_capture"], rs["reply_frame"])
+        if {"vni_request", "vni_reply"} <= set(ex.columns):
+            both = ex[ex["vni_request"].notna() & ex["vni_reply"].notna()]
+            diff = both[both["vni_request"] != both["vni_reply"]]
+            obs.vni_differs = _frames(diff["request_capture"], diff["request_frame"])
+    return obs
+
+
+_PACKET_COLUMNS = (*_TUNNEL_COLUMNS, "arp_op", "arp_target_ip", "arp_sender_mac")
+"""Every column of the packets table that :func:`observe` reads."""
+
+_PACKET_FIELDS = ("vnis", "tunnel_frames", "geneve_classes", "macs", "inner_dst_macs",
+                  "arp_targets", "swapped_inner_macs", "per_sender_inner_macs", "routed_inner")  # fmt: skip
+"""The fields of :class:`Observations` measured on the packets alone."""
+
+_LAST: list[tuple[weakref.ref[pd.DataFrame], tuple[str, ...], Observations]] = []
+"""The packets last measured (weakly held), the columns read, what they showed: the topology
+inference and the explanation both recognise the overlay, on the packets table and on its
+annotated copy (the same columns): measured once."""
+
+
+def _packet_facts(p: pd.DataFrame) -> Observations:
+    """The facts of :data:`_PACKET_FIELDS` of a non-empty packets table: those of the last
+    table measured when this one is another table whose columns read are equal to its."""
+    used = tuple(c for c in _PACKET_COLUMNS if c in p.columns)
+    if _LAST:
+        ref, cols, facts = _LAST[0]
+        prev = ref()
+        if (
+            prev is not None
+            and prev is not p  # the same table again may have been changed in place
+            and cols == used
+            and len(prev) == len(p)
+            and prev.index.equals(p.index)
+            and all(prev[c].equals(p[c]) for c in used)
+        ):
+            return facts
+    facts = _measure_packets(p)
+    _LAST[:] = [(weakref.ref(p), used, facts)]
+    return facts
+
+
+def _copy_packet_facts(facts: Observations, obs: Observations) -> None:
+    """Copy the packet facts into ``obs`` (containers copied: the kept ones never change)."""
+    for name in _PACKET_FIELDS:
+        value = getattr(facts, name)
+        setattr(obs, name, copy.copy(value))
+
+
+def _measure_packets(p: pd.DataFrame) -> Observations:
+    """Measure the packet facts of a non-empty packets table."""
+    obs = Observations()
     tun_mask = p["tunnel"].notna()
     tun = p.loc[tun_mask, [c for c in _TUNNEL_COLUMNS if c in p.columns]]
     obs.tunnel_frames = len(tun)
@@ -131,15 +190,6 @@ def observe(
         _first(_text(arp["arp_target_ip"]), arp, obs.arp_targets)
         replies = p[p["arp_op"] == 2]
         _first(_text(replies["arp_sender_mac"]), replies, obs.macs)
-    if exchanges is not None and not exchanges.empty:
-        ex = exchanges
-        if "nd_flags" in ex:
-            rs = ex[(ex["kind"].astype(str) == "nd") & (ex["nd_flags"].astype(str) == "RS")]
-            obs.rs_gateway_answers = _frames(rs["reply_capture"], rs["reply_frame"])
-        if {"vni_request", "vni_reply"} <= set(ex.columns):
-            both = ex[ex["vni_request"].notna() & ex["vni_reply"].notna()]
-            diff = both[both["vni_request"] != both["vni_reply"]]
-            obs.vni_differs = _frames(diff["request_capture"], diff["request_frame"])
     return obs
 
 
