@@ -15,13 +15,23 @@ differences, per direction, so that the transit time cancels out when packets go
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from ..errors import VxlanlensError
 from ..proto import ArpOp, ICMPType, ICMPv6Type, IPProto, TcpFlag
-from ._prep import Prepared, check_positive, check_table, key_hash, nullable, sorted_unique, texts
+from ._prep import (
+    Prepared,
+    check_positive,
+    check_table,
+    key_hash_of,
+    nullable,
+    sorted_unique,
+    texts,
+)
 from .columns import CLOCK_COLUMNS, JOURNEY_COLUMNS
 
 __all__ = ["clock_offsets", "journey_index", "journeys"]
@@ -66,8 +76,14 @@ _SAME_PACKET_NS = 1_000_000_000
 def _fingerprints(p: Prepared) -> tuple[np.ndarray, np.ndarray]:
     """Rows that can be recognised (an IP or ARP pod frame) and their fingerprints."""
     rows = np.flatnonzero((p.ipc("src_ip") >= 0) | (p.int("arp_op") >= 0))
-    cols = [p.int(c)[rows] for c in _FP_INTS] + [p.ipc(c)[rows] for c in _FP_IPS]
-    return rows, key_hash(cols)
+    # each column made, taken at ``rows`` and hashed in turn: never all of them at once
+    cols = [partial(_at, p.int_once, c, rows) for c in _FP_INTS]
+    cols += [partial(_at, p.ipc, c, rows) for c in _FP_IPS]
+    return rows, key_hash_of(cols, len(rows))
+
+
+def _at(column: Callable[[str], np.ndarray], name: str, rows: np.ndarray) -> np.ndarray:
+    return column(name)[rows]
 
 
 def _iqr(x: np.ndarray) -> float:
