@@ -76,6 +76,30 @@ def _col(df: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series([None] * len(df), index=df.index, dtype=object)
 
 
+def _native(df: pd.DataFrame, name: str) -> pd.Series:
+    """The column as the table stores it (a null column of objects when it has none): rows
+    are picked on it, and only the rows picked become Python values (:func:`_objects`)."""
+    return df[name] if name in df.columns else _col(df, name)
+
+
+def _objects(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with every column as :func:`_col` gives it (Python values, ``None`` for nulls)."""
+    return pd.DataFrame({c: _col(rows, c) for c in rows.columns}, index=rows.index)
+
+
+def _numbers(s: pd.Series) -> pd.Series:
+    """``pd.to_numeric`` of the column's Python values (``NaN`` for nulls): what ``==`` of a
+    number compares with, without a Python value per row for a nullable number column."""
+    if s.dtype.kind in "iufb" and not isinstance(s.dtype, np.dtype):
+        return pd.Series(s.to_numpy(dtype="float64", na_value=np.nan), index=s.index)
+    return pd.to_numeric(s.astype(object).where(s.notna(), None), errors="coerce")
+
+
+def _values(s: pd.Series) -> list[Any]:
+    """The column's Python values (``None`` for nulls), as :func:`_col` gives them."""
+    return s.astype(object).where(s.notna(), None).tolist()
+
+
 def _ev(df: pd.DataFrame, mask: Any = None) -> tuple[tuple[str, int], ...]:
     caps, frames = df["_cap"], df["_fno"]
     if mask is not None:
@@ -189,7 +213,7 @@ def infer(
         "ifindex",
         "pkt_type",
     ):
-        df[c] = _col(packets, c)
+        df[c] = _native(packets, c)
     df = df.reset_index(drop=True)
 
     node_ips = _nodes(df, topo)
@@ -206,10 +230,12 @@ def infer(
 
 
 def _nodes(df: pd.DataFrame, topo: Topology) -> set[str]:
-    tun = df.loc[
-        df["tunnel"].notna() & df["outer_src_ip"].notna(),
-        ["_cap", "_fno", "outer_src_ip", "outer_dst_ip"],
-    ]
+    tun = _objects(
+        df.loc[
+            df["tunnel"].notna() & df["outer_src_ip"].notna(),
+            ["_cap", "_fno", "outer_src_ip", "outer_dst_ip"],
+        ]
+    )
     ips: dict[str, None] = {}
     ends = np.concatenate([tun["outer_src_ip"].to_numpy(), tun["outer_dst_ip"].to_numpy()])
     for ip in pd.unique(ends):  # in order of first appearance, sources first
@@ -240,7 +266,9 @@ def _nodes(df: pd.DataFrame, topo: Topology) -> set[str]:
 def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> None:
     cols = ["_cap", "_fno", "src_ip", "src_mac", "outer_src_ip", "vni", "dst_mac", "dst_ip",
             "outer_dst_ip"]  # fmt: skip
-    tun = df.loc[df["tunnel"].notna() & df["outer_src_ip"].notna() & df["src_ip"].notna(), cols]
+    tun = _objects(
+        df.loc[df["tunnel"].notna() & df["outer_src_ip"].notna() & df["src_ip"].notna(), cols]
+    )
     if tun.empty:
         return
     behind: dict[str, set[str]] = defaultdict(set)
@@ -337,7 +365,7 @@ def _pod_cidrs(topo: Topology, behind: dict[str, set[str]]) -> None:
 def _lists(df: pd.DataFrame, rows: np.ndarray, cols: tuple[str, ...]) -> list[list[Any]]:
     """The values of ``cols`` at the row positions ``rows``: one plain Python list per column
     (nulls are ``None``, as :func:`_col` left them)."""
-    return [df[c].to_numpy()[rows].tolist() for c in cols]
+    return [_values(df[c].iloc[rows]) for c in cols]
 
 
 def _group(keys: Iterable[tuple[Any, ...]]) -> dict[tuple[Any, ...], list[int]]:
@@ -358,7 +386,7 @@ def _frames_at(
 
 
 def _gateways_ns(df: pd.DataFrame, topo: Topology, seen: _Seen, dp: Datapath) -> None:
-    t = pd.to_numeric(df["icmp_type"], errors="coerce")
+    t = _numbers(df["icmp_type"])
     has_target = df["nd_target"].notna()
     ns = np.flatnonzero(((t == 135) & has_target).to_numpy())
     na = np.flatnonzero(((t == 136) & has_target).to_numpy())
@@ -401,7 +429,7 @@ def _gateways_ns(df: pd.DataFrame, topo: Topology, seen: _Seen, dp: Datapath) ->
 
 
 def _gateways_arp(df: pd.DataFrame, topo: Topology, seen: _Seen, dp: Datapath) -> None:
-    op = pd.to_numeric(df["arp_op"], errors="coerce")
+    op = _numbers(df["arp_op"])
     has_mac = df["arp_sender_mac"].notna()
     req = np.flatnonzero(((op == 1) & has_mac & df["arp_target_ip"].notna()).to_numpy())
     rep = np.flatnonzero(((op == 2) & has_mac & df["arp_sender_ip"].notna()).to_numpy())
@@ -434,10 +462,12 @@ class _Seen:
     """Facts about the whole table that several rules need, computed once."""
 
     def __init__(self, df: pd.DataFrame) -> None:
-        plain = df.loc[
-            df["tunnel"].isna() & df["src_mac"].notna() & df["src_ip"].notna(),
-            ["src_mac", "src_ip"],
-        ]
+        plain = _objects(
+            df.loc[
+                df["tunnel"].isna() & df["src_mac"].notna() & df["src_ip"].notna(),
+                ["src_mac", "src_ip"],
+            ]
+        )
         pairs = plain.drop_duplicates()
         self.own_ips: dict[str, list[str]] = defaultdict(list)
         """Source IPs of every source MAC's untunnelled frames."""
@@ -569,7 +599,7 @@ def _node_asks(
 
 
 def _sll2(df: pd.DataFrame, topo: Topology) -> None:
-    rows = df[df["ifindex"].notna()]
+    rows = _objects(df[df["ifindex"].notna()])
     if rows.empty:
         return
     for cap, frames in rows.groupby("_cap", sort=True):
