@@ -198,7 +198,7 @@ def inner_macs(ctx: Context) -> list[Finding]:
         )
         # the first tunnelled frame of the opposite direction
         back_src, back_dst = coded["src_ip"][2].get(str(dip)), coded["dst_ip"][2].get(str(sip))
-        back = (
+        back: np.ndarray | list[int] = (
             np.flatnonzero(
                 (numbers["src_ip"].to_numpy() == back_src)
                 & (numbers["dst_ip"].to_numpy() == back_dst)
