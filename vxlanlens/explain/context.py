@@ -136,6 +136,12 @@ class Context:
         i = self._rows.get(str(capture), int(frame))  # type: ignore[call-overload]
         return None if i is None else self.row_at(i)
 
+    def rows_at(self, captures: pd.Series, frames: pd.Series) -> np.ndarray:
+        """Positions in the packets table of many ``(capture, frame)`` pairs (``-1`` where
+        there is none): :meth:`row` of each, as positions."""
+        assert self._rows is not None
+        return self._rows.rows_of(captures, frames)
+
     def values_at(self, captures: pd.Series, frames: pd.Series, column: str) -> np.ndarray:
         """``column`` of the packets at many ``(capture, frame)`` pairs (None where there is none)."""
         assert self._rows is not None
