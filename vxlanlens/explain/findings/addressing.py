@@ -159,7 +159,7 @@ def duplicate_address(ctx: Context) -> list[Finding]:
         p["arp_sender_ip"].notna()
         & p["arp_sender_mac"].notna()
         & p["arp_op"].notna()
-        & (p["arp_sender_ip"].astype(str) != "0.0.0.0")
+        & (ctx.text("arp_sender_ip") != "0.0.0.0")
     ]
     ips = arp["arp_sender_ip"].astype(str).tolist()
     senders = arp["arp_sender_mac"].astype(str).tolist()
