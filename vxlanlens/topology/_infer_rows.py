@@ -31,8 +31,23 @@ def _native(df: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _objects(rows: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` with every column as :func:`_col` gives it (Python values, ``None`` for nulls)."""
-    return pd.DataFrame({c: _col(rows, c) for c in rows.columns}, index=rows.index)
+    """``rows`` with every column as :func:`_col` gives it (Python values, ``None`` for nulls),
+    but the capture names and frame numbers (``_cap``, ``_fno``), kept as they are."""
+    return pd.DataFrame(
+        {c: rows[c] if c in _KEPT else _col(rows, c) for c in rows.columns}, index=rows.index
+    )
+
+
+_KEPT = ("_cap", "_fno")
+"""Columns of the inference's table that are already as the rules read them."""
+
+
+def _in_frame_order(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows.sort_values(["_cap", "_fno"], kind="stable")``, sorting numbers for the capture
+    names (in the order of the names) instead of the names."""
+    codes, _ = pd.factorize(rows["_cap"], sort=True)
+    order = np.lexsort((rows["_fno"].to_numpy(), codes))
+    return rows.iloc[order]
 
 
 def _numbers(s: pd.Series) -> pd.Series:

@@ -54,6 +54,7 @@ from ._infer_rows import (
     _ev_by,
     _frames_at,
     _group,
+    _in_frame_order,
     _ip,
     _is_unicast_global,
     _lists,
@@ -157,12 +158,14 @@ def _nodes(df: pd.DataFrame, topo: Topology) -> set[str]:
     for ip in pd.unique(ends):  # in order of first appearance, sources first
         if ip:
             ips.setdefault(str(ip), None)
-    both = pd.concat(
-        [
-            tun[["_cap", "_fno", "outer_src_ip"]].rename(columns={"outer_src_ip": "ip"}),
-            tun[["_cap", "_fno", "outer_dst_ip"]].rename(columns={"outer_dst_ip": "ip"}),
-        ]
-    ).sort_values(["_cap", "_fno"], kind="stable")
+    both = _in_frame_order(
+        pd.concat(
+            [
+                tun[["_cap", "_fno", "outer_src_ip"]].rename(columns={"outer_src_ip": "ip"}),
+                tun[["_cap", "_fno", "outer_dst_ip"]].rename(columns={"outer_dst_ip": "ip"}),
+            ]
+        )
+    )
     evidence = _ev_by(both, ["ip"])
     for ip in ips:
         frames = evidence.get(ip, ())
