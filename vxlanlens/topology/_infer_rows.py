@@ -81,7 +81,7 @@ def _ev_by(df: pd.DataFrame, keys: list[str]) -> dict[Any, tuple[tuple[str, int]
     """Evidence frames (the first few) of every distinct value of ``keys``, in one pass."""
     if df.empty:
         return {}
-    head = df.groupby(keys, sort=False, dropna=False).head(EVIDENCE_FRAMES)
+    head = df.groupby(keys, sort=False, dropna=False, observed=True).head(EVIDENCE_FRAMES)
     out: dict[Any, list[tuple[str, int]]] = defaultdict(list)
     key_cols = [head[k].tolist() for k in keys]
     for i, (c, n) in enumerate(zip(head["_cap"].tolist(), head["_fno"].tolist(), strict=True)):

@@ -185,16 +185,15 @@ def _nodes(df: pd.DataFrame, topo: Topology) -> set[str]:
 def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> None:
     cols = ["_cap", "_fno", "src_ip", "src_mac", "outer_src_ip", "vni", "dst_mac", "dst_ip",
             "outer_dst_ip"]  # fmt: skip
-    tun = _objects(
-        df.loc[df["tunnel"].notna() & df["outer_src_ip"].notna() & df["src_ip"].notna(), cols]
-    )
+    # the table's own columns: only distinct rows become Python values (:func:`_objects`)
+    tun = df.loc[df["tunnel"].notna() & df["outer_src_ip"].notna() & df["src_ip"].notna(), cols]
     if tun.empty:
         return
     behind: dict[str, set[str]] = defaultdict(set)
     # senders: workload identity in the VNI → the inner source is a pod
-    vni = pd.to_numeric(tun["vni"], errors="coerce")
+    vni = _numbers(tun["vni"])
     snd = tun[(vni >= 256) & _unicast(tun["src_ip"])]
-    keys = snd[["src_ip", "src_mac", "outer_src_ip", "vni", "dst_mac"]].drop_duplicates()
+    keys = _objects(snd[["src_ip", "src_mac", "outer_src_ip", "vni", "dst_mac"]].drop_duplicates())
     vnis_seen: set[int] = set()
     # A MAC that is the inner source one way and the inner destination the other way is a
     # VTEP's (Flannel, Calico: inner frames go VTEP MAC to VTEP MAC), not a pod's or a veth's.
@@ -202,7 +201,7 @@ def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> Non
         map(str, tun["dst_mac"].dropna().unique())
     )
     pod_ev = _ev_by(snd, ["src_ip", "outer_src_ip"])
-    vni_ev = _ev_by(snd.assign(_vni=pd.to_numeric(snd["vni"], errors="coerce")), ["_vni"])
+    vni_ev = _ev_by(snd.assign(_vni=_numbers(snd["vni"])), ["_vni"])
     for row in keys.itertuples(index=False):
         ip, mac, nip, v, dmac = row
         if str(ip) in node_ips:
@@ -239,7 +238,7 @@ def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> Non
     # where its prefix lives, not that a pod has the address (it may not exist: see the
     # no-such-pod lab scenario), so it feeds the pod-CIDR guess only.
     rcv = tun.loc[_unicast(tun["dst_ip"]) & tun["outer_dst_ip"].notna(), ["dst_ip", "outer_dst_ip"]]
-    for ip, nip in rcv.drop_duplicates().itertuples(index=False):
+    for ip, nip in _objects(rcv.drop_duplicates()).itertuples(index=False):
         if str(ip) not in node_ips:
             behind[str(nip)].add(str(ip))
     _pod_cidrs(topo, behind)
