@@ -9,8 +9,10 @@ with the new one, then ``diff -r`` the two folders (no output = byte-identical):
     diff -r /tmp/out-base /tmp/out-new
 
 Each scenario under ``captures/`` is explained with its topology folder and without it, in
-text, Markdown, JSON and HTML; each ``--capture`` (a bench capture) in text, Markdown and JSON
-(``--html`` adds HTML for those too). The package used is printed first.
+text, Markdown, JSON and HTML (``--formats text,md,json`` leaves HTML out, the slow one); each
+``--capture`` (a bench capture) in the same formats but HTML (``--html`` adds it). The package
+used is printed first. Run it with two ``PYTHONHASHSEED`` values to check that the output does
+not depend on the hash seed.
 """
 
 from __future__ import annotations
