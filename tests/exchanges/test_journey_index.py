@@ -22,7 +22,7 @@ def test_journey_index_is_the_journeys_columns(folder: Path) -> None:
     full = journeys(cap.packets)
     slim = journey_index(cap.packets)
     assert len(full) > 0
-    pd.testing.assert_frame_equal(slim, full[COLUMNS].reset_index(drop=True), check_exact=True)
+    _same_values(slim, full[COLUMNS].reset_index(drop=True))
 
 
 def test_journey_index_of_a_crafted_table(packets) -> None:  # type: ignore[no-untyped-def]
@@ -35,7 +35,15 @@ def test_journey_index_of_a_crafted_table(packets) -> None:  # type: ignore[no-u
     p = packets(rows)
     full = journeys(p)
     assert full["n_obs"].max() == 2  # the first echo was seen at both points
-    pd.testing.assert_frame_equal(journey_index(p), full[COLUMNS].reset_index(drop=True))
+    _same_values(journey_index(p), full[COLUMNS].reset_index(drop=True))
+
+
+def _same_values(slim: pd.DataFrame, full: pd.DataFrame) -> None:
+    """The index holds the journeys' values; its never-null integers are plain ``int32``."""
+    for c in ("journey", "obs", "frame_no"):
+        assert slim[c].dtype == "int32"
+        assert full[c].notna().all()
+    pd.testing.assert_frame_equal(slim, full, check_exact=True, check_dtype=False)
 
 
 def test_explain_without_journeys_asked_for_is_the_same() -> None:
@@ -58,3 +66,23 @@ def test_key_hash_is_pandas_row_hash() -> None:
     expected = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
     assert (key_hash(cols) == expected).all()
     assert key_hash(cols[:1]).dtype == np.uint64
+
+
+def test_key_hash_of_columns_made_in_turn_is_key_hash() -> None:
+    import numpy as np
+
+    from vxlanlens.exchanges._prep import key_hash, key_hash_of
+
+    rng = np.random.default_rng(6)
+    cols = [rng.integers(-1, 1 << 40, 500) for _ in range(5)]
+    made: list[int] = []
+
+    def maker(k: int):  # type: ignore[no-untyped-def]
+        def make() -> np.ndarray:
+            made.append(k)
+            return cols[k]
+
+        return make
+
+    assert (key_hash_of([maker(k) for k in range(5)], 500) == key_hash(cols)).all()
+    assert made == [0, 1, 2, 3, 4]  # each made once, in order

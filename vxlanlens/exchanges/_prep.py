@@ -164,8 +164,9 @@ class Prepared:
         self.cap = np.asarray(cap.codes, dtype=np.int64)
         self.ip = Dictionary(packets[c] for c in IP_COLUMNS)
         self.mac = Dictionary(packets[c] for c in MAC_COLUMNS)
-        self._ipc = {c: self.ip.codes(i) for i, c in enumerate(IP_COLUMNS)}
-        self._macc = {c: self.mac.codes(i) for i, c in enumerate(MAC_COLUMNS)}
+        # codes made when first asked for (a column of codes is 8 bytes a row)
+        self._ipc: dict[str, np.ndarray] = {}
+        self._macc: dict[str, np.ndarray] = {}
         self._ints: dict[str, np.ndarray] = {}
         self._points(packets)
         self.tunnelled = packets["tunnel"].notna().to_numpy(dtype=bool).astype(np.int64)
@@ -210,18 +211,42 @@ class Prepared:
             a = self._ints[name] = ints(self.df[name])
         return a
 
+    def int_once(self, name: str) -> np.ndarray:
+        """:meth:`int` of ``name``, not kept when it was not already (for a column read once)."""
+        a = self._ints.get(name)
+        return a if a is not None else ints(self.df[name])
+
     def ipc(self, name: str) -> np.ndarray:
-        """Codes of IP column ``name`` in the shared IP dictionary."""
-        return self._ipc[name]
+        """Codes of IP column ``name`` in the shared IP dictionary (cached)."""
+        a = self._ipc.get(name)
+        if a is None:
+            a = self._ipc[name] = self.ip.codes(IP_COLUMNS.index(name))
+        return a
 
     def macc(self, name: str) -> np.ndarray:
-        """Codes of MAC column ``name`` in the shared MAC dictionary."""
-        return self._macc[name]
+        """Codes of MAC column ``name`` in the shared MAC dictionary (cached)."""
+        a = self._macc.get(name)
+        if a is None:
+            a = self._macc[name] = self.mac.codes(MAC_COLUMNS.index(name))
+        return a
 
     def text(self, name: str) -> np.ndarray:
         """A text/categorical column as an object array (``None`` where null)."""
         s = self.df[name]
         return s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
+
+
+def key_hash_of(columns: Sequence[Callable[[], np.ndarray]], n: int) -> np.ndarray:
+    """:func:`key_hash` of the columns of ``n`` rows that ``columns`` make, each made when its
+    turn comes and dropped once hashed (one column in memory at a time, not all of them)."""
+    combine = _combine_hash_arrays()
+    if combine is not None and columns:
+        try:
+            hashes = (pd.util.hash_array(np.asarray(c(), dtype=np.int64)) for c in columns)
+            return np.asarray(combine(hashes, len(columns), n), dtype=np.uint64)
+        except TypeError:  # an older pandas: (arrays, num_items)
+            pass
+    return key_hash([c() for c in columns])
 
 
 def key_hash(columns: Sequence[np.ndarray]) -> np.ndarray:

@@ -15,13 +15,23 @@ differences, per direction, so that the transit time cancels out when packets go
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from ..errors import VxlanlensError
 from ..proto import ArpOp, ICMPType, ICMPv6Type, IPProto, TcpFlag
-from ._prep import Prepared, check_positive, check_table, key_hash, nullable, sorted_unique, texts
+from ._prep import (
+    Prepared,
+    check_positive,
+    check_table,
+    key_hash_of,
+    nullable,
+    sorted_unique,
+    texts,
+)
 from .columns import CLOCK_COLUMNS, JOURNEY_COLUMNS
 
 __all__ = ["clock_offsets", "journey_index", "journeys"]
@@ -66,8 +76,14 @@ _SAME_PACKET_NS = 1_000_000_000
 def _fingerprints(p: Prepared) -> tuple[np.ndarray, np.ndarray]:
     """Rows that can be recognised (an IP or ARP pod frame) and their fingerprints."""
     rows = np.flatnonzero((p.ipc("src_ip") >= 0) | (p.int("arp_op") >= 0))
-    cols = [p.int(c)[rows] for c in _FP_INTS] + [p.ipc(c)[rows] for c in _FP_IPS]
-    return rows, key_hash(cols)
+    # each column made, taken at ``rows`` and hashed in turn: never all of them at once
+    cols = [partial(_at, p.int_once, c, rows) for c in _FP_INTS]
+    cols += [partial(_at, p.ipc, c, rows) for c in _FP_IPS]
+    return rows, key_hash_of(cols, len(rows))
+
+
+def _at(column: Callable[[str], np.ndarray], name: str, rows: np.ndarray) -> np.ndarray:
+    return column(name)[rows]
 
 
 def _iqr(x: np.ndarray) -> float:
@@ -263,7 +279,8 @@ def journey_index(packets: pd.DataFrame, *, max_skew_s: float = 5.0) -> pd.DataF
     """The rows of :func:`journeys` (same defaults, same order) with only the columns that
     say which frames are one packet and each capture's clock offset: ``journey``, ``obs``,
     ``capture``, ``frame_no``, ``clock_offset_s``. Cheaper than :func:`journeys` on large
-    tables (no text key, no per-observation columns): what ``explain`` needs."""
+    tables (no text key, no per-observation columns): what ``explain`` needs. ``journey``,
+    ``obs`` and ``frame_no`` are never null here: plain ``int32`` (``int64`` past 2**31)."""
     check_table(packets, "journeys")
     skew = check_positive(max_skew_s, "max_skew_s", "journeys")
     p = Prepared(packets)
@@ -323,10 +340,10 @@ def _journey_table(
     if slim:
         return pd.DataFrame(
             {
-                "journey": pd.array(jnum_dense.reshape(-1), dtype="Int64"),
-                "obs": pd.array(obs[sel] + 1, dtype="Int64"),
+                "journey": _compact(jnum_dense.reshape(-1)),
+                "obs": _compact(obs[sel] + 1),
                 "capture": pd.Categorical.from_codes(p.cap[r], categories=caps),
-                "frame_no": pd.array(p.frame[r], dtype="Int64"),
+                "frame_no": _compact(p.frame[r]),
                 "clock_offset_s": pd.array(cap_off, dtype="Float64"),  # NaN: null
             }
         ), fp[sel]
@@ -367,6 +384,13 @@ def _journey_table(
         }
     )
     return df[[c for c, _, _ in JOURNEY_COLUMNS]], fp[sel]
+
+
+def _compact(values: np.ndarray) -> np.ndarray:
+    """Integers never null as ``int32`` when they fit (half of ``int64``), else ``int64``."""
+    v = np.asarray(values, dtype=np.int64)
+    small = not len(v) or (int(v.min()) >= -(2**31) and int(v.max()) < 2**31)
+    return v.astype(np.int32) if small else v
 
 
 def _journey_starts(

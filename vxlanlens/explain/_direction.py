@@ -81,9 +81,8 @@ def _tunnel_device(
         if protocol is None or _protocol(ctx, name, None) in (None, protocol):
             return name
     dp = ctx.datapath
-    for iface in ctx.topology.interfaces:
-        if node is None or iface.node != node or iface.namespace not in (None, "host"):
-            continue
+    # the node's root-namespace interfaces, in model order (indexed: not a scan of them all)
+    for iface in ctx.topology.interfaces_of_node(node) if node is not None else ():
         if dp.role(iface.name, iface.kind) != "tunnel":
             continue
         found = _protocol(ctx, iface.name or "", iface.kind)

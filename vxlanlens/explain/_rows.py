@@ -217,6 +217,35 @@ class FrameIndex:
         d = self._dicts.get(capture)
         return d.get(frame) if d is not None else None
 
+    def rows_of(self, captures: pd.Series, frames: pd.Series) -> np.ndarray:
+        """:meth:`positions` of two aligned columns (``-1`` where a frame is not in the table
+        or either part is null), without a Python object per row."""
+        n = len(frames)
+        out = np.full(n, -1, dtype=np.int64)
+        if not n:
+            return out
+        known = (captures.notna() & frames.notna()).to_numpy(dtype=bool)
+        nums = np.full(n, -1, dtype=np.int64)
+        nums[known] = np.asarray(frames.to_numpy()[known], dtype=np.int64)
+        codes, names = pd.factorize(captures, use_na_sentinel=True)
+        codes = np.where(known, codes, -1)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+        for k, name in enumerate(names):
+            at = order[bounds[k] : bounds[k + 1]]
+            if not len(at):
+                continue
+            arr = self._arrays.get(str(name))
+            if arr is not None:
+                f = nums[at]
+                inside = (f >= 0) & (f < len(arr))
+                out[at[inside]] = arr[f[inside]]
+                continue
+            d = self._dicts.get(str(name))
+            if d is not None:
+                out[at] = [d.get(f, -1) for f in nums[at].tolist()]
+        return out
+
     def positions(self, captures: list[Any], frames: list[Any]) -> np.ndarray:
         """The rows of many frames (``-1`` where a frame is not in the table or either part is
         None)."""

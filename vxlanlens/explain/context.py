@@ -136,19 +136,24 @@ class Context:
         i = self._rows.get(str(capture), int(frame))  # type: ignore[call-overload]
         return None if i is None else self.row_at(i)
 
+    def rows_at(self, captures: pd.Series, frames: pd.Series) -> np.ndarray:
+        """Positions in the packets table of many ``(capture, frame)`` pairs (``-1`` where
+        there is none): :meth:`row` of each, as positions."""
+        assert self._rows is not None
+        return self._rows.rows_of(captures, frames)
+
     def values_at(self, captures: pd.Series, frames: pd.Series, column: str) -> np.ndarray:
         """``column`` of the packets at many ``(capture, frame)`` pairs (None where there is none)."""
-        values = self.packets[column].astype(object).to_numpy()
-        known = (captures.notna() & frames.notna()).tolist()
         assert self._rows is not None
-        at = self._rows.positions(
-            [c if ok else None for c, ok in zip(captures.tolist(), known, strict=True)],
-            [f if ok else None for f, ok in zip(frames.tolist(), known, strict=True)],
-        )
-        if not len(values):
-            return np.full(len(at), None, dtype=object)
-        out = values[at]
-        out[(at < 0) | pd.isna(out)] = None
+        at = self._rows.rows_of(captures, frames)
+        found = at >= 0
+        out = np.full(len(at), None, dtype=object)
+        if not found.any():
+            return out
+        # only the rows asked for are converted (the values ``astype(object)`` gives them)
+        values = np.array(self.packets[column].take(at[found]).astype(object), dtype=object)
+        values[pd.isna(values)] = None
+        out[found] = values
         return out
 
     # --- journeys --------------------------------------------------------------------------

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["Observations", "observe"]
@@ -92,6 +95,63 @@ def observe(
     p = packets
     if p is None or p.empty:
         return obs
+    _copy_packet_facts(_packet_facts(p), obs)
+    if exchanges is not None and not exchanges.empty:
+        ex = exchanges
+        if "nd_flags" in ex:
+            rs = ex[(ex["kind"].astype(str) == "nd") & (ex["nd_flags"].astype(str) == "RS")]
+            obs.rs_gateway_answers = _frames(rs["reply_capture"], rs["reply_frame"])
+        if {"vni_request", "vni_reply"} <= set(ex.columns):
+            both = ex[ex["vni_request"].notna() & ex["vni_reply"].notna()]
+            diff = both[both["vni_request"] != both["vni_reply"]]
+            obs.vni_differs = _frames(diff["request_capture"], diff["request_frame"])
+    return obs
+
+
+_PACKET_COLUMNS = (*_TUNNEL_COLUMNS, "arp_op", "arp_target_ip", "arp_sender_mac")
+"""Every column of the packets table that :func:`observe` reads."""
+
+_PACKET_FIELDS = ("vnis", "tunnel_frames", "geneve_classes", "macs", "inner_dst_macs",
+                  "arp_targets", "swapped_inner_macs", "per_sender_inner_macs", "routed_inner")  # fmt: skip
+"""The fields of :class:`Observations` measured on the packets alone."""
+
+_LAST: list[tuple[weakref.ref[pd.DataFrame], tuple[str, ...], Observations]] = []
+"""The packets last measured (weakly held), the columns read, what they showed: the topology
+inference and the explanation both recognise the overlay, on the packets table and on its
+annotated copy (the same columns): measured once."""
+
+
+def _packet_facts(p: pd.DataFrame) -> Observations:
+    """The facts of :data:`_PACKET_FIELDS` of a non-empty packets table: those of the last
+    table measured when this one is another table whose columns read are equal to its."""
+    used = tuple(c for c in _PACKET_COLUMNS if c in p.columns)
+    if _LAST:
+        ref, cols, facts = _LAST[0]
+        prev = ref()
+        if (
+            prev is not None
+            and prev is not p  # the same table again may have been changed in place
+            and cols == used
+            and len(prev) == len(p)
+            and prev.index.equals(p.index)
+            and all(prev[c].equals(p[c]) for c in used)
+        ):
+            return facts
+    facts = _measure_packets(p)
+    _LAST[:] = [(weakref.ref(p), used, facts)]
+    return facts
+
+
+def _copy_packet_facts(facts: Observations, obs: Observations) -> None:
+    """Copy the packet facts into ``obs`` (containers copied: the kept ones never change)."""
+    for name in _PACKET_FIELDS:
+        value = getattr(facts, name)
+        setattr(obs, name, copy.copy(value))
+
+
+def _measure_packets(p: pd.DataFrame) -> Observations:
+    """Measure the packet facts of a non-empty packets table."""
+    obs = Observations()
     tun_mask = p["tunnel"].notna()
     tun = p.loc[tun_mask, [c for c in _TUNNEL_COLUMNS if c in p.columns]]
     obs.tunnel_frames = len(tun)
@@ -130,15 +190,6 @@ def observe(
         _first(_text(arp["arp_target_ip"]), arp, obs.arp_targets)
         replies = p[p["arp_op"] == 2]
         _first(_text(replies["arp_sender_mac"]), replies, obs.macs)
-    if exchanges is not None and not exchanges.empty:
-        ex = exchanges
-        if "nd_flags" in ex:
-            rs = ex[(ex["kind"].astype(str) == "nd") & (ex["nd_flags"].astype(str) == "RS")]
-            obs.rs_gateway_answers = _frames(rs["reply_capture"], rs["reply_frame"])
-        if {"vni_request", "vni_reply"} <= set(ex.columns):
-            both = ex[ex["vni_request"].notna() & ex["vni_reply"].notna()]
-            diff = both[both["vni_request"] != both["vni_reply"]]
-            obs.vni_differs = _frames(diff["request_capture"], diff["request_frame"])
     return obs
 
 
@@ -147,40 +198,51 @@ def _inner_mac_patterns(tun: pd.DataFrame, obs: Observations) -> None:
     t = tun[tun["src_mac"].notna() & tun["dst_mac"].notna() & tun["outer_src_ip"].notna()]
     if t.empty:
         return
-    # one row per distinct (MACs, outer addresses): the first in capture order, as the loop
-    # below keeps (a capture of a million tunnelled frames has a handful of these)
+    # one row per distinct (MACs, outer addresses): the first in capture order
     t = t.drop_duplicates(subset=["src_mac", "dst_mac", "outer_src_ip", "outer_dst_ip"])
+    n = len(t)
     src, dst, outer_src, outer_dst = (
-        t[c].astype(object).tolist() for c in ("src_mac", "dst_mac", "outer_src_ip", "outer_dst_ip")
+        t[c].astype(object).to_numpy()
+        for c in ("src_mac", "dst_mac", "outer_src_ip", "outer_dst_ip")
     )
-    first: dict[tuple[str, str], int] = {}  # MAC pair -> position of its first row
-    dirs: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    pairs = zip(src, dst, strict=True)
-    for k, (pair, ends) in enumerate(
-        zip(pairs, zip(outer_src, outer_dst, strict=True), strict=True)
-    ):
-        first.setdefault(pair, k)
-        macs = dirs.get(ends)
-        if macs is None:
-            macs = dirs[ends] = set()
-        macs.add(pair)
+    # MACs and outer addresses as integers (one numbering for both ends, so a pair swapped is
+    # its ends' numbers swapped); a MAC pair and a direction are one number each
+    mac_codes, macs = pd.factorize(np.concatenate([src, dst]), use_na_sentinel=False)
+    end_codes, ends = pd.factorize(np.concatenate([outer_src, outer_dst]), use_na_sentinel=False)
+    m, e = len(macs), len(ends)
+    s, d = mac_codes[:n].astype(np.int64), mac_codes[n:].astype(np.int64)
+    a, b = end_codes[:n].astype(np.int64), end_codes[n:].astype(np.int64)
+    pair, direction = s * m + d, a * e + b
+    # each MAC pair's first row, the pairs in order of first appearance
+    pairs, first_row = np.unique(pair, return_index=True)
+    by_appearance = np.argsort(first_row, kind="stable")
     caps, frames = t["capture"].astype(object).to_numpy(), t["frame_no"].to_numpy()
 
-    def where(pair: tuple[str, str]) -> str:
-        k = first[pair]
-        return f"{caps[k]}#{int(frames[k])}"
+    def where(row: int) -> str:
+        return f"{caps[row]}#{int(frames[row])}"
 
-    for s, d in first:
-        if len(obs.swapped_inner_macs) >= _MAX_EVIDENCE:
-            break
-        if s != d and (d, s) in first:
-            obs.swapped_inner_macs.append(where((s, d)))
-    for (a, b), macs in dirs.items():
-        back = dirs.get((b, a))
-        if not back or a >= b:
+    def first_of(pair_code: int) -> int:
+        return int(first_row[np.searchsorted(pairs, pair_code)])
+
+    ordered = pairs[by_appearance]
+    swapped = np.isin((ordered % m) * m + ordered // m, pairs) & (ordered // m != ordered % m)
+    for k in np.flatnonzero(swapped)[:_MAX_EVIDENCE].tolist():
+        obs.swapped_inner_macs.append(where(int(first_row[by_appearance[k]])))
+    # per direction (in order of first appearance): its first MAC pair, and whether one of its
+    # pairs travels swapped the other way
+    dirs, dir_first, dir_of_row = np.unique(direction, return_index=True, return_inverse=True)
+    back_swapped = pd.MultiIndex.from_arrays([b * e + a, d * m + s]).isin(
+        pd.MultiIndex.from_arrays([direction, pair])
+    )
+    has_swap = np.zeros(len(dirs), dtype=bool)
+    has_swap[np.reshape(dir_of_row, -1)[back_swapped]] = True
+    at = {int(x): k for k, x in enumerate(dirs.tolist())}
+    for k in np.argsort(dir_first, kind="stable").tolist():
+        code = int(dirs[k])
+        ea, eb = divmod(code, e)
+        back = at.get(eb * e + ea)
+        if back is None or ends[ea] >= ends[eb] or has_swap[k]:
             continue
-        swapped = {(d, s) for s, d in back}
-        if not macs & swapped:
-            for pair in list(macs)[:1] + list(back)[:1]:
-                if len(obs.per_sender_inner_macs) < _MAX_EVIDENCE:
-                    obs.per_sender_inner_macs.append(where(pair))
+        for row in (int(dir_first[k]), int(dir_first[back])):
+            if len(obs.per_sender_inner_macs) < _MAX_EVIDENCE:
+                obs.per_sender_inner_macs.append(where(first_of(int(pair[row]))))

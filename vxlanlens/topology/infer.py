@@ -40,16 +40,30 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from collections.abc import Iterable
-from functools import lru_cache
 from itertools import islice
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..overlays._datapath import Datapath
 from ..proto import UnknownTopic
+from ._infer_rows import (
+    EVIDENCE_FRAMES,
+    _col,
+    _ev,
+    _ev_by,
+    _frames_at,
+    _group,
+    _in_frame_order,
+    _ip,
+    _is_unicast_global,
+    _lists,
+    _native,
+    _numbers,
+    _objects,
+    _src,
+    _unicast,
+)
 from .merge import merge
 from .model import (
     Identity,
@@ -65,79 +79,6 @@ from .model import (
 from .placement import apply_placement, interface_macs, place
 
 __all__ = ["EVIDENCE_FRAMES", "infer"]
-
-EVIDENCE_FRAMES = 5
-"""At most this many evidence frames are kept per inferred fact."""
-
-
-def _col(df: pd.DataFrame, name: str) -> pd.Series:
-    if name in df.columns:
-        return df[name].astype(object).where(df[name].notna(), None)
-    return pd.Series([None] * len(df), index=df.index, dtype=object)
-
-
-def _ev(df: pd.DataFrame, mask: Any = None) -> tuple[tuple[str, int], ...]:
-    caps, frames = df["_cap"], df["_fno"]
-    if mask is not None:
-        caps, frames = caps[mask], frames[mask]
-    return tuple(
-        (str(c), int(n))
-        for c, n in zip(
-            caps.iloc[:EVIDENCE_FRAMES].tolist(),
-            frames.iloc[:EVIDENCE_FRAMES].tolist(),
-            strict=False,
-        )
-    )
-
-
-def _ev_by(df: pd.DataFrame, keys: list[str]) -> dict[Any, tuple[tuple[str, int], ...]]:
-    """Evidence frames (the first few) of every distinct value of ``keys``, in one pass."""
-    if df.empty:
-        return {}
-    head = df.groupby(keys, sort=False, dropna=False).head(EVIDENCE_FRAMES)
-    out: dict[Any, list[tuple[str, int]]] = defaultdict(list)
-    key_cols = [head[k].tolist() for k in keys]
-    for i, (c, n) in enumerate(zip(head["_cap"].tolist(), head["_fno"].tolist(), strict=True)):
-        key = key_cols[0][i] if len(keys) == 1 else tuple(col[i] for col in key_cols)
-        out[key].append((str(c), int(n)))
-    return {k: tuple(v) for k, v in out.items()}
-
-
-def _src(frames: tuple[tuple[str, int], ...], note: str) -> Source:
-    return Source(frames=frames, note=note)
-
-
-@lru_cache(maxsize=1 << 16)
-def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    """``ipaddress.ip_address(text)``, remembered per text (``ValueError`` when it is none)."""
-    return ipaddress.ip_address(text)
-
-
-@lru_cache(maxsize=1 << 16)
-def _is_unicast_global(ip: Any) -> bool:
-    """Whether ``ip`` is an address other than link-local, multicast, unspecified, loopback
-    or broadcast (remembered per address)."""
-    if not ip:
-        return False
-    try:
-        a = _ip(str(ip))
-    except ValueError:
-        return False
-    return not (
-        a.is_link_local
-        or a.is_multicast
-        or a.is_unspecified
-        or a.is_loopback
-        or (a.version == 4 and str(a) == "255.255.255.255")
-    )
-
-
-def _unicast(series: pd.Series) -> pd.Series:
-    """Row mask: the address is a global unicast one (decided once per distinct address, in
-    one pass over the rows)."""
-    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
-    good = np.array([_is_unicast_global(u) for u in uniques] + [False], dtype=bool)
-    return pd.Series(good[codes], index=series.index)
 
 
 def infer(
@@ -189,7 +130,7 @@ def infer(
         "ifindex",
         "pkt_type",
     ):
-        df[c] = _col(packets, c)
+        df[c] = _native(packets, c)
     df = df.reset_index(drop=True)
 
     node_ips = _nodes(df, topo)
@@ -206,21 +147,25 @@ def infer(
 
 
 def _nodes(df: pd.DataFrame, topo: Topology) -> set[str]:
-    tun = df.loc[
-        df["tunnel"].notna() & df["outer_src_ip"].notna(),
-        ["_cap", "_fno", "outer_src_ip", "outer_dst_ip"],
-    ]
+    tun = _objects(
+        df.loc[
+            df["tunnel"].notna() & df["outer_src_ip"].notna(),
+            ["_cap", "_fno", "outer_src_ip", "outer_dst_ip"],
+        ]
+    )
     ips: dict[str, None] = {}
     ends = np.concatenate([tun["outer_src_ip"].to_numpy(), tun["outer_dst_ip"].to_numpy()])
     for ip in pd.unique(ends):  # in order of first appearance, sources first
         if ip:
             ips.setdefault(str(ip), None)
-    both = pd.concat(
-        [
-            tun[["_cap", "_fno", "outer_src_ip"]].rename(columns={"outer_src_ip": "ip"}),
-            tun[["_cap", "_fno", "outer_dst_ip"]].rename(columns={"outer_dst_ip": "ip"}),
-        ]
-    ).sort_values(["_cap", "_fno"], kind="stable")
+    both = _in_frame_order(
+        pd.concat(
+            [
+                tun[["_cap", "_fno", "outer_src_ip"]].rename(columns={"outer_src_ip": "ip"}),
+                tun[["_cap", "_fno", "outer_dst_ip"]].rename(columns={"outer_dst_ip": "ip"}),
+            ]
+        )
+    )
     evidence = _ev_by(both, ["ip"])
     for ip in ips:
         frames = evidence.get(ip, ())
@@ -240,14 +185,15 @@ def _nodes(df: pd.DataFrame, topo: Topology) -> set[str]:
 def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> None:
     cols = ["_cap", "_fno", "src_ip", "src_mac", "outer_src_ip", "vni", "dst_mac", "dst_ip",
             "outer_dst_ip"]  # fmt: skip
+    # the table's own columns: only distinct rows become Python values (:func:`_objects`)
     tun = df.loc[df["tunnel"].notna() & df["outer_src_ip"].notna() & df["src_ip"].notna(), cols]
     if tun.empty:
         return
     behind: dict[str, set[str]] = defaultdict(set)
     # senders: workload identity in the VNI → the inner source is a pod
-    vni = pd.to_numeric(tun["vni"], errors="coerce")
+    vni = _numbers(tun["vni"])
     snd = tun[(vni >= 256) & _unicast(tun["src_ip"])]
-    keys = snd[["src_ip", "src_mac", "outer_src_ip", "vni", "dst_mac"]].drop_duplicates()
+    keys = _objects(snd[["src_ip", "src_mac", "outer_src_ip", "vni", "dst_mac"]].drop_duplicates())
     vnis_seen: set[int] = set()
     # A MAC that is the inner source one way and the inner destination the other way is a
     # VTEP's (Flannel, Calico: inner frames go VTEP MAC to VTEP MAC), not a pod's or a veth's.
@@ -255,7 +201,7 @@ def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> Non
         map(str, tun["dst_mac"].dropna().unique())
     )
     pod_ev = _ev_by(snd, ["src_ip", "outer_src_ip"])
-    vni_ev = _ev_by(snd.assign(_vni=pd.to_numeric(snd["vni"], errors="coerce")), ["_vni"])
+    vni_ev = _ev_by(snd.assign(_vni=_numbers(snd["vni"])), ["_vni"])
     for row in keys.itertuples(index=False):
         ip, mac, nip, v, dmac = row
         if str(ip) in node_ips:
@@ -292,7 +238,7 @@ def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> Non
     # where its prefix lives, not that a pod has the address (it may not exist: see the
     # no-such-pod lab scenario), so it feeds the pod-CIDR guess only.
     rcv = tun.loc[_unicast(tun["dst_ip"]) & tun["outer_dst_ip"].notna(), ["dst_ip", "outer_dst_ip"]]
-    for ip, nip in rcv.drop_duplicates().itertuples(index=False):
+    for ip, nip in _objects(rcv.drop_duplicates()).itertuples(index=False):
         if str(ip) not in node_ips:
             behind[str(nip)].add(str(ip))
     _pod_cidrs(topo, behind)
@@ -334,31 +280,8 @@ def _pod_cidrs(topo: Topology, behind: dict[str, set[str]]) -> None:
                 )
 
 
-def _lists(df: pd.DataFrame, rows: np.ndarray, cols: tuple[str, ...]) -> list[list[Any]]:
-    """The values of ``cols`` at the row positions ``rows``: one plain Python list per column
-    (nulls are ``None``, as :func:`_col` left them)."""
-    return [df[c].to_numpy()[rows].tolist() for c in cols]
-
-
-def _group(keys: Iterable[tuple[Any, ...]]) -> dict[tuple[Any, ...], list[int]]:
-    """Positions of every distinct key, keys in order of first appearance and positions in
-    row order; keys with a null part are left out (as ``groupby(dropna=True)`` does)."""
-    out: dict[tuple[Any, ...], list[int]] = {}
-    for k, key in enumerate(keys):
-        if None not in key:
-            out.setdefault(key, []).append(k)
-    return out
-
-
-def _frames_at(
-    caps: list[Any], fnos: list[Any], positions: list[int]
-) -> tuple[tuple[str, int], ...]:
-    """Evidence frames (the first few) of the rows at ``positions``."""
-    return tuple([(str(caps[k]), int(fnos[k])) for k in positions[:EVIDENCE_FRAMES]])
-
-
 def _gateways_ns(df: pd.DataFrame, topo: Topology, seen: _Seen, dp: Datapath) -> None:
-    t = pd.to_numeric(df["icmp_type"], errors="coerce")
+    t = _numbers(df["icmp_type"])
     has_target = df["nd_target"].notna()
     ns = np.flatnonzero(((t == 135) & has_target).to_numpy())
     na = np.flatnonzero(((t == 136) & has_target).to_numpy())
@@ -401,7 +324,7 @@ def _gateways_ns(df: pd.DataFrame, topo: Topology, seen: _Seen, dp: Datapath) ->
 
 
 def _gateways_arp(df: pd.DataFrame, topo: Topology, seen: _Seen, dp: Datapath) -> None:
-    op = pd.to_numeric(df["arp_op"], errors="coerce")
+    op = _numbers(df["arp_op"])
     has_mac = df["arp_sender_mac"].notna()
     req = np.flatnonzero(((op == 1) & has_mac & df["arp_target_ip"].notna()).to_numpy())
     rep = np.flatnonzero(((op == 2) & has_mac & df["arp_sender_ip"].notna()).to_numpy())
@@ -434,10 +357,12 @@ class _Seen:
     """Facts about the whole table that several rules need, computed once."""
 
     def __init__(self, df: pd.DataFrame) -> None:
-        plain = df.loc[
-            df["tunnel"].isna() & df["src_mac"].notna() & df["src_ip"].notna(),
-            ["src_mac", "src_ip"],
-        ]
+        plain = _objects(
+            df.loc[
+                df["tunnel"].isna() & df["src_mac"].notna() & df["src_ip"].notna(),
+                ["src_mac", "src_ip"],
+            ]
+        )
         pairs = plain.drop_duplicates()
         self.own_ips: dict[str, list[str]] = defaultdict(list)
         """Source IPs of every source MAC's untunnelled frames."""
@@ -569,7 +494,7 @@ def _node_asks(
 
 
 def _sll2(df: pd.DataFrame, topo: Topology) -> None:
-    rows = df[df["ifindex"].notna()]
+    rows = _objects(df[df["ifindex"].notna()])
     if rows.empty:
         return
     for cap, frames in rows.groupby("_cap", sort=True):

@@ -96,7 +96,8 @@ class _Merger:
     def fields(self, subject: str, dst: Any, src: Any, names: tuple[str, ...]) -> None:
         for f in names:
             b = getattr(src, f)
-            if b is None or _empty(b):  # most fields of most facts are unset
+            # most fields of most facts are unset (:func:`_empty`, without a call per field)
+            if b is None or b == "" or b == [] or b is False:
                 continue
             a = getattr(dst, f)
             if isinstance(a, list):

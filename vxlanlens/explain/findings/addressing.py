@@ -6,6 +6,7 @@ import ipaddress
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ...proto import Severity
@@ -39,15 +40,14 @@ def dual_stack(ctx: Context) -> list[Finding]:
             dual.append((pod, v4, v6))
     if not dual:
         return out
-    # per address: the IP versions it was used with and its first frame (one pass)
-    both = pd.concat(
-        [
-            p.loc[p[col].notna(), ["ip_version", "capture", "frame_no"]].assign(
-                ip=ctx.text(col)[p[col].notna()]
-            )
-            for col in ("src_ip", "dst_ip")
-        ]
-    )
+    # per address of the pods named: the IP versions it was used with and its first frame (one
+    # pass over the frames from or to these addresses)
+    named = {ip for pod, _, _ in dual[:MAX_DUAL_STACK_FINDINGS] for ip in pod.ips}
+    parts = []
+    for col in ("src_ip", "dst_ip"):
+        at, text = _rows_with_text(ctx, col, named)
+        parts.append(p[["ip_version", "capture", "frame_no"]].iloc[at].assign(ip=text))
+    both = pd.concat(parts)
     versions: dict[str, set[int]] = {}
     for ip, ver in both[["ip", "ip_version"]].dropna().drop_duplicates().itertuples(index=False):
         versions.setdefault(ip, set()).add(int(ver))
@@ -159,7 +159,7 @@ def duplicate_address(ctx: Context) -> list[Finding]:
         p["arp_sender_ip"].notna()
         & p["arp_sender_mac"].notna()
         & p["arp_op"].notna()
-        & (p["arp_sender_ip"].astype(str) != "0.0.0.0")
+        & (ctx.text("arp_sender_ip") != "0.0.0.0")
     ]
     ips = arp["arp_sender_ip"].astype(str).tolist()
     senders = arp["arp_sender_mac"].astype(str).tolist()
@@ -238,3 +238,17 @@ def _gateway_responders(ctx: Context) -> set[str]:
         return set()
     nd = ex[(ex["kind"] == "nd") & ex["nd_flags"].astype(str).str.contains("R", na=False)]
     return {str(t) for t in nd["target"].dropna()}
+
+
+def _rows_with_text(ctx: Context, column: str, texts: set[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (in table order) of the packets whose ``column``, as text, is one of
+    ``texts``, and that text (an object array)."""
+    s = ctx.packets[column]
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        names = s.cat.categories.astype(str)
+        codes = s.cat.codes.to_numpy()
+        at = np.flatnonzero(np.isin(codes, np.flatnonzero(names.isin(list(texts)))))
+        return at, names.to_numpy(dtype=object)[codes[at]]
+    text = ctx.text(column)
+    at = np.flatnonzero((s.notna() & text.isin(list(texts))).to_numpy(dtype=bool))
+    return at, text.iloc[at].to_numpy(dtype=object)

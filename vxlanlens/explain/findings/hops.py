@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...proto import Severity
 from ..context import Context, Row, na, records
 from ..model import Evidence, Finding
@@ -23,9 +25,19 @@ def hop_limit(ctx: Context) -> list[Finding]:
     replies = ex[(ex["kind"].isin(["echo", "tcp"])) & ex["reply_frame"].notna()]
     done: set[tuple] = set()
     cols = ("reply_capture", "reply_frame", "requester_mac", "requester_ip", "answer")
-    for r in records(replies, cols):
-        row = ctx.row(r["reply_capture"], r["reply_frame"])
-        if row is None or na(row["ttl"]) or not na(row["tunnel"]):
+    # the replies' frames outside tunnels with a TTL (the others say nothing), in table order
+    p = ctx.packets
+    at = ctx.rows_at(replies["reply_capture"], replies["reply_frame"])
+    seen = at >= 0
+    safe = np.where(seen, at, 0)
+    usable = seen & p["ttl"].notna().to_numpy(dtype=bool)[safe]
+    usable &= p["tunnel"].isna().to_numpy(dtype=bool)[safe]
+    picked = np.flatnonzero(usable)
+    recs = records(replies.iloc[picked], cols)
+    for r, position in zip(recs, at[picked].tolist(), strict=True):
+        row = ctx.row_at(position)
+        key = (str(row["src_ip"]), str(row["dst_ip"]), int(row["ttl"]))
+        if key in done:  # an earlier reply of these addresses and TTL was stated
             continue
         if na(row["dst_mac"]):  # cooked (-i any) capture: no destination MAC
             if _later_copy(ctx, row):
@@ -41,9 +53,6 @@ def hop_limit(ctx: Context) -> list[Finding]:
             homes = {rpod.node, getattr(rpod, "node_ip", None)} - {None}
             if homes and not homes & {point.node, point.node_ip}:
                 continue  # a node capture on the answering side: the reply has not arrived yet
-        key = (str(row["src_ip"]), str(row["dst_ip"]), int(row["ttl"]))
-        if key in done:
-            continue
         done.add(key)
         ttl = int(row["ttl"])
         sent = _ttl_at_sender(ctx, row)

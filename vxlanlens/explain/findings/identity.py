@@ -143,21 +143,26 @@ def inner_macs(ctx: Context) -> list[Finding]:
     in_tun = p["tunnel"].notna() & p["src_mac"].notna() & p["src_ip"].notna() & p["dst_ip"].notna()
     cols = ["capture", "frame_no", "tunnel", "outer_src_ip", "src_mac", "dst_mac", "src_ip",
             "dst_ip", "echo_id", "echo_seq", "ip_id", "tcp_seq"]  # fmt: skip
-    tun = p.loc[in_tun, cols]
-    if tun.empty:
+    tun_at = np.flatnonzero(in_tun.to_numpy(dtype=bool))  # positions in the table
+    if not len(tun_at):
         return []
     out = []
     keys = ["src_mac", "dst_mac", "src_ip", "dst_ip"]
-    as_text = pd.DataFrame({k: ctx.text(k)[in_tun].where(tun[k].notna(), "-") for k in keys})
+    # each column as numbers standing for its text ("-" where null): equal numbers, equal text
+    coded = {k: _text_codes(ctx, k) for k in keys}
+    numbers = pd.DataFrame({k: coded[k][0][tun_at] for k in keys})
     # conversations numbered in order of first appearance; the first rows of the first few
-    conversation = as_text.groupby(keys, sort=False).ngroup().to_numpy()
+    conversation = numbers.groupby(keys, sort=False).ngroup().to_numpy()
     _, starts = np.unique(conversation, return_index=True)
-    first = as_text.iloc[starts[:MAX_INNER_MAC_FINDINGS]]
-    for k, (smac, dmac, sip, dip) in enumerate(first.itertuples(index=False)):
-        rows = tun[conversation == k]
+    first_texts = [
+        tuple(coded[k][1][int(numbers[k].iat[at])] for k in keys)
+        for at in starts[:MAX_INNER_MAC_FINDINGS].tolist()
+    ]
+    for k, (smac, dmac, sip, dip) in enumerate(first_texts):
+        rows_at = tun_at[conversation == k]
+        first = p.iloc[rows_at[:1]][cols].iloc[0]
         sender = ctx.pod_of(ip=sip, mac=smac)
         src_name, dst_name = ctx.mac_name(smac), ctx.mac_name(dmac)
-        first = rows.iloc[0]
         node = ctx.node_label(first["outer_src_ip"]) or f"node {first['outer_src_ip']}"
         if not ctx.cilium_likely and not ctx.loaded:
             meaning = (
@@ -185,16 +190,25 @@ def inner_macs(ctx: Context) -> list[Finding]:
                 f"node {node}: Cilium redirects the pod's frame into the tunnel without rewriting its "
                 "Ethernet header (not confirmed by a dump)"
             )
-        same_at_pod = _same_frame_elsewhere(ctx, rows.iloc[0])
+        same_at_pod = _same_frame_elsewhere(ctx, first)
         same_text = (
             f" The inner frame is the one the pod sent, unchanged ({same_at_pod})."
             if same_at_pod
             else ""
         )
-        back = (ctx.text("src_ip") == str(dip)) & (ctx.text("dst_ip") == str(sip))
-        other = p.loc[in_tun & back, ["src_mac", "dst_mac"]]
-        if not other.empty:
-            omac = (str(other["src_mac"].iloc[0]), str(other["dst_mac"].iloc[0]))
+        # the first tunnelled frame of the opposite direction
+        back_src, back_dst = coded["src_ip"][2].get(str(dip)), coded["dst_ip"][2].get(str(sip))
+        back: np.ndarray | list[int] = (
+            np.flatnonzero(
+                (numbers["src_ip"].to_numpy() == back_src)
+                & (numbers["dst_ip"].to_numpy() == back_dst)
+            )
+            if back_src is not None and back_dst is not None
+            else []
+        )
+        if len(back):
+            at = int(tun_at[back[0]])
+            omac = (str(p["src_mac"].iloc[at]), str(p["dst_mac"].iloc[at]))
             if omac != (str(dmac), str(smac)):
                 same_text += (
                     f" These MACs differ from those of the opposite direction ({omac[0]} → {omac[1]}): each "
@@ -204,10 +218,11 @@ def inner_macs(ctx: Context) -> list[Finding]:
             f"Inside the tunnel from {node}, frames {sip} → {dip} carry inner MACs {smac} → {dmac}: "
             f"{meaning}.{same_text}"
         )
+        shown = rows_at[:6]
         evidence = [
             Evidence(capture=str(c), frame_no=int(f))
-            for c, f in zip(rows["capture"], rows["frame_no"], strict=True)
-        ][:6]
+            for c, f in zip(p["capture"].iloc[shown], p["frame_no"].iloc[shown], strict=True)
+        ]
         out.append(
             Finding(
                 "inner-macs",
@@ -223,3 +238,19 @@ def inner_macs(ctx: Context) -> list[Finding]:
             )
         )
     return out
+
+
+def _text_codes(ctx: Context, column: str) -> tuple[np.ndarray, list[str], dict[str, int]]:
+    """A number per row of the packets' ``column`` standing for its text (``"-"`` where null):
+    two rows have the same number when their text is the same. Also the text of each number
+    and the number of each text."""
+    s = ctx.packets[column]
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        # per category its text, the last slot (code -1) the null's; one number per text
+        names = [*s.cat.categories.astype(str).tolist(), "-"]
+        of_name, texts = pd.factorize(pd.Index(names, dtype=object))
+        codes = of_name[s.cat.codes.to_numpy()]
+    else:
+        codes, texts = pd.factorize(ctx.text(column).where(s.notna(), "-"))
+    text_list = [str(t) for t in texts]
+    return codes, text_list, {t: k for k, t in enumerate(text_list)}

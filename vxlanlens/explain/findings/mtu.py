@@ -32,16 +32,25 @@ def _overhead(ctx: Context) -> tuple[int, str]:
     covers VXLAN/Geneve with options, an inner VLAN tag, an IPv4 or IPv6 underlay), else from
     the tunnel devices of the dumps, else VXLAN over IPv4."""
     p = ctx.packets
-    t = p[p["tunnel"].notna() & p["outer_udp_len"].notna() & p["ip_len"].notna()]
-    t = t[t["outer_ip_version"].notna() & t["decode_error"].isna()]
+    cols = ["tunnel", "outer_udp_len", "ip_len", "outer_ip_version"]  # only these are read
+    t = p.loc[
+        p["tunnel"].notna()
+        & p["outer_udp_len"].notna()
+        & p["ip_len"].notna()
+        & p["outer_ip_version"].notna()
+        & p["decode_error"].isna(),
+        cols,
+    ]
     if not t.empty:
         hdr = t["outer_ip_version"].astype(int).map(OUTER_IP_HEADER).astype(int)
         over = hdr + t["outer_udp_len"].astype(int) - t["ip_len"].astype(int)
         over = over[over > 0]
         if not over.empty:
             worst = int(over.max())
-            tunnels = "/".join(sorted({str(x).upper() for x in t["tunnel"].dropna()}))
-            versions = "/".join(f"IPv{v}" for v in sorted({int(v) for v in t["outer_ip_version"]}))
+            tunnels = "/".join(sorted({str(x).upper() for x in t["tunnel"].dropna().unique()}))
+            versions = "/".join(
+                f"IPv{v}" for v in sorted({int(v) for v in t["outer_ip_version"].unique()})
+            )
             return worst, f"{tunnels} over {versions}, measured on {len(over)} tunnelled frame(s)"
     if any(i.kind == "cilium_geneve" for i in ctx.topology.interfaces):
         return VXLAN_OVERHEAD[4], "Geneve over IPv4 without options (assumed from the dumps)"
@@ -89,7 +98,7 @@ def mtu(ctx: Context) -> list[Finding]:
     ip_len = p["ip_len"]
     plain = p["tunnel"].isna() & (ip_len > limit).fillna(False)
     plain &= p["dont_fragment"].fillna(False) | (p["ip_version"] == 6).fillna(False)
-    plain &= ~p["src_ip"].astype(str).isin(ctx.underlay_ips)  # underlay traffic is not pod traffic
+    plain &= ~ctx.text("src_ip").isin(ctx.underlay_ips)  # underlay traffic is not pod traffic
     big = p[plain]
     if big.empty:
         return out
@@ -372,7 +381,7 @@ def route_mtu_too_large(ctx: Context) -> list[Finding]:
     overhead, how = _overhead(ctx)
     p = ctx.packets
     pod_sizes = p.loc[
-        p["tunnel"].isna() & ~p["src_ip"].astype(str).isin(ctx.underlay_ips), "ip_len"
+        p["tunnel"].isna() & ~ctx.text("src_ip").isin(ctx.underlay_ips), "ip_len"
     ].dropna()
     largest_seen = int(pod_sizes.max()) if len(pod_sizes) else 0
     found: dict[tuple, dict[str, Any]] = {}

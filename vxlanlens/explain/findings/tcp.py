@@ -7,6 +7,7 @@ repeats is grouped per connection.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -184,11 +185,13 @@ def _tcp(ctx: Context) -> pd.DataFrame:
     """TCP packets with their observation point and a packet id shared by every observation of
     one packet (its first journey observation)."""
     p = ctx.packets
-    tcp = p[p["tcp_flags"].notna() & p["src_ip"].notna() & p["sport"].notna()]
-    if tcp.empty:
-        return tcp
     cols = ["capture", "frame_no", "src_ip", "dst_ip", "sport", "dport", "tcp_flags", "tcp_seq",
             "payload_len", "ts"]  # fmt: skip
+    # only the columns read (a copy of every column of the TCP rows was a third of the table)
+    read = [*cols, "interface", "ifindex", "vni", "outer_src_ip", "outer_dst_ip"]
+    tcp = p.loc[p["tcp_flags"].notna() & p["src_ip"].notna() & p["sport"].notna(), read]
+    if tcp.empty:
+        return tcp
     out = tcp[cols].copy()
     out["capture"] = _text(out["capture"])
     out["src_ip"], out["dst_ip"] = _text(out["src_ip"]), _text(out["dst_ip"])
@@ -255,6 +258,9 @@ def _resets(ctx: Context, tcp: pd.DataFrame) -> list[Finding]:
         conns.setdefault(_conn_key(s, int(sp), d, int(dp)), []).append(k)
     # data seen per connection (distinct packets), to say what the reset interrupted
     data = tcp[tcp["payload_len"].fillna(0).astype(int) > 0]
+    # only the data of the connections reported is counted: rows between their addresses
+    ends = {ip for key in list(conns)[:MAX_PER_KIND] for ip in (key[0], key[2])}
+    data = data[data["src_ip"].isin(ends) & data["dst_ip"].isin(ends)]
     data_per: dict[tuple, set] = {}
     for s, sp, d, dp, pkt in zip(
         data["src_ip"], data["sport"], data["dst_ip"], data["dport"], data["packet"], strict=True
@@ -314,12 +320,6 @@ def _retransmissions(ctx: Context, tcp: pd.DataFrame) -> list[Finding]:
     dup = data[data.duplicated(keys, keep="first")]
     if dup.empty:
         return []
-    data_conn = [
-        _conn_key(s, int(sp), d, int(dp))
-        for s, sp, d, dp in zip(
-            data["src_ip"], data["sport"], data["dst_ip"], data["dport"], strict=True
-        )
-    ]
     out: list[Finding] = []
     # per connection: the retransmitted copies seen at each point; the point that saw most
     by_conn: dict[tuple, dict[str, list[int]]] = {}
@@ -327,14 +327,22 @@ def _retransmissions(ctx: Context, tcp: pd.DataFrame) -> list[Finding]:
         zip(dup["point"], dup["src_ip"], dup["sport"], dup["dst_ip"], dup["dport"], strict=True)
     ):
         by_conn.setdefault(_conn_key(s, int(sp), d, int(dp)), {}).setdefault(pt, []).append(k)
+    # data segments per (point, connection) of the connections reported (rows between their
+    # addresses only)
+    ends = {ip for key in list(by_conn)[:MAX_PER_KIND] for ip in (key[0], key[2])}
+    near = data[data["src_ip"].isin(ends) & data["dst_ip"].isin(ends)]
+    segments = Counter(
+        (pt, _conn_key(s, int(sp), d, int(dp)))
+        for pt, s, sp, d, dp in zip(
+            near["point"], near["src_ip"], near["sport"], near["dst_ip"], near["dport"], strict=True
+        )
+    )
     for key, points in list(by_conn.items())[:MAX_PER_KIND]:
         point, at = max(points.items(), key=lambda it: len(it[1]))
         rows = dup.iloc[at]
         n = len(at)
         seqs = rows["tcp_seq"].astype(np.int64)
-        total = sum(
-            1 for pt, k in zip(data["point"], data_conn, strict=True) if pt == point and k == key
-        )
+        total = segments[(point, key)]
         senders = sorted({str(s) for s in rows["src_ip"]})
         statement = (
             f"{n} TCP data segment(s) of [{key[0]}]:{key[1]} ↔ [{key[2]}]:{key[3]} were sent again "

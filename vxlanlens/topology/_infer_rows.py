@@ -1,0 +1,150 @@
+"""Rows of the packets table as the inference reads them: picked on the table's own columns,
+then turned into Python values; evidence frames and address tests remembered per address."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .model import Source
+
+EVIDENCE_FRAMES = 5
+"""At most this many evidence frames are kept per inferred fact."""
+
+
+def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    if name in df.columns:
+        return df[name].astype(object).where(df[name].notna(), None)
+    return pd.Series([None] * len(df), index=df.index, dtype=object)
+
+
+def _native(df: pd.DataFrame, name: str) -> pd.Series:
+    """The column as the table stores it (a null column of objects when it has none): rows
+    are picked on it, and only the rows picked become Python values (:func:`_objects`)."""
+    return df[name] if name in df.columns else _col(df, name)
+
+
+def _objects(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with every column as :func:`_col` gives it (Python values, ``None`` for nulls),
+    but the capture names and frame numbers (``_cap``, ``_fno``), kept as they are."""
+    return pd.DataFrame(
+        {c: rows[c] if c in _KEPT else _col(rows, c) for c in rows.columns}, index=rows.index
+    )
+
+
+_KEPT = ("_cap", "_fno")
+"""Columns of the inference's table that are already as the rules read them."""
+
+
+def _in_frame_order(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows.sort_values(["_cap", "_fno"], kind="stable")``, sorting numbers for the capture
+    names (in the order of the names) instead of the names."""
+    codes, _ = pd.factorize(rows["_cap"], sort=True)
+    order = np.lexsort((rows["_fno"].to_numpy(), codes))
+    return rows.iloc[order]
+
+
+def _numbers(s: pd.Series) -> pd.Series:
+    """``pd.to_numeric`` of the column's Python values (``NaN`` for nulls): what ``==`` of a
+    number compares with, without a Python value per row for a nullable number column."""
+    if s.dtype.kind in "iufb" and not isinstance(s.dtype, np.dtype):
+        return pd.Series(s.to_numpy(dtype="float64", na_value=np.nan), index=s.index)
+    return pd.to_numeric(s.astype(object).where(s.notna(), None), errors="coerce")
+
+
+def _values(s: pd.Series) -> list[Any]:
+    """The column's Python values (``None`` for nulls), as :func:`_col` gives them."""
+    return s.astype(object).where(s.notna(), None).tolist()
+
+
+def _ev(df: pd.DataFrame, mask: Any = None) -> tuple[tuple[str, int], ...]:
+    caps, frames = df["_cap"], df["_fno"]
+    if mask is not None:
+        caps, frames = caps[mask], frames[mask]
+    return tuple(
+        (str(c), int(n))
+        for c, n in zip(
+            caps.iloc[:EVIDENCE_FRAMES].tolist(),
+            frames.iloc[:EVIDENCE_FRAMES].tolist(),
+            strict=False,
+        )
+    )
+
+
+def _ev_by(df: pd.DataFrame, keys: list[str]) -> dict[Any, tuple[tuple[str, int], ...]]:
+    """Evidence frames (the first few) of every distinct value of ``keys``, in one pass."""
+    if df.empty:
+        return {}
+    head = df.groupby(keys, sort=False, dropna=False, observed=True).head(EVIDENCE_FRAMES)
+    out: dict[Any, list[tuple[str, int]]] = defaultdict(list)
+    key_cols = [head[k].tolist() for k in keys]
+    for i, (c, n) in enumerate(zip(head["_cap"].tolist(), head["_fno"].tolist(), strict=True)):
+        key = key_cols[0][i] if len(keys) == 1 else tuple(col[i] for col in key_cols)
+        out[key].append((str(c), int(n)))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _src(frames: tuple[tuple[str, int], ...], note: str) -> Source:
+    return Source(frames=frames, note=note)
+
+
+@lru_cache(maxsize=1 << 16)
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """``ipaddress.ip_address(text)``, remembered per text (``ValueError`` when it is none)."""
+    return ipaddress.ip_address(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _is_unicast_global(ip: Any) -> bool:
+    """Whether ``ip`` is an address other than link-local, multicast, unspecified, loopback
+    or broadcast (remembered per address)."""
+    if not ip:
+        return False
+    try:
+        a = _ip(str(ip))
+    except ValueError:
+        return False
+    return not (
+        a.is_link_local
+        or a.is_multicast
+        or a.is_unspecified
+        or a.is_loopback
+        or (a.version == 4 and str(a) == "255.255.255.255")
+    )
+
+
+def _unicast(series: pd.Series) -> pd.Series:
+    """Row mask: the address is a global unicast one (decided once per distinct address, in
+    one pass over the rows)."""
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    good = np.array([_is_unicast_global(u) for u in uniques] + [False], dtype=bool)
+    return pd.Series(good[codes], index=series.index)
+
+
+def _lists(df: pd.DataFrame, rows: np.ndarray, cols: tuple[str, ...]) -> list[list[Any]]:
+    """The values of ``cols`` at the row positions ``rows``: one plain Python list per column
+    (nulls are ``None``, as :func:`_col` left them)."""
+    return [_values(df[c].iloc[rows]) for c in cols]
+
+
+def _group(keys: Iterable[tuple[Any, ...]]) -> dict[tuple[Any, ...], list[int]]:
+    """Positions of every distinct key, keys in order of first appearance and positions in
+    row order; keys with a null part are left out (as ``groupby(dropna=True)`` does)."""
+    out: dict[tuple[Any, ...], list[int]] = {}
+    for k, key in enumerate(keys):
+        if None not in key:
+            out.setdefault(key, []).append(k)
+    return out
+
+
+def _frames_at(
+    caps: list[Any], fnos: list[Any], positions: list[int]
+) -> tuple[tuple[str, int], ...]:
+    """Evidence frames (the first few) of the rows at ``positions``."""
+    return tuple([(str(caps[k]), int(fnos[k])) for k in positions[:EVIDENCE_FRAMES]])
