@@ -83,6 +83,11 @@ def _factorize_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 _UTC = pd.DatetimeTZDtype(unit="ns", tz="UTC")
 
+_PLAIN: dict[str, type] = {
+    c.name: np.dtype(c.dtype).type for c in COLUMNS if c.name in ("linktype", "wire_len", "cap_len")
+}
+"""Record columns that are never null, kept in their NumPy type (no validity mask)."""
+
 _MIX_HI = np.uint64(0x9E3779B97F4A7C15)
 _MIX_LO = np.uint64(0xC2B2AE3D27D4EB4F)
 
@@ -309,6 +314,7 @@ class TableBuilder:
         self._comments: dict[int, str] = {}
         self._frame_no: list[np.ndarray] = []
         self._ts: list[np.ndarray] = []
+        self._plain: dict[str, list[np.ndarray]] = {name: [] for name in _PLAIN}
         self._fragments = FragmentStore()
 
     def _coded(self, name: str) -> _CodedColumn:
@@ -331,7 +337,7 @@ class TableBuilder:
 
     @staticmethod
     def _new(col: Column) -> _CodedColumn | _MaskedColumn | None:
-        if col.name in ("frame_no", "ts", "ts_ns", "comment"):
+        if col.name in ("frame_no", "ts", "ts_ns", "comment") or col.name in _PLAIN:
             return None
         if col.kind in ("mac", "ip"):
             return _CodedColumn(col.kind)
@@ -381,9 +387,8 @@ class TableBuilder:
         self._coded("capture").add(
             np.zeros(n, np.int64), every, (np.array([batch.capture], dtype=object),)
         )
-        self._masked("linktype").add(batch.linktype, every)
-        self._masked("wire_len").add(batch.wire_len, every)
-        self._masked("cap_len").add(batch.cap_len, every)
+        for name in _PLAIN:  # never null: plain NumPy columns, no mask
+            self._plain[name].append(np.asarray(getattr(batch, name)).astype(_PLAIN[name]))
         self._add_interface(batch)
         for col in COLUMNS:
             if col.kind == "record":
@@ -421,6 +426,8 @@ class TableBuilder:
         self._fragments.absorb(other._fragments, base, frame_offset)
         self._frame_no.extend(f + frame_offset for f in other._frame_no)
         self._ts.extend(other._ts)
+        for name, parts in other._plain.items():
+            self._plain[name].extend(parts)
         for i, text in other._comments.items():
             self._comments[base + i] = text
         self._n += other._n
@@ -523,18 +530,23 @@ class TableBuilder:
         cols, self._cols = self._cols, None
         data: dict[str, object] = {}
         ip_texts: dict[tuple[int, int, int], str] = {}
+        ts_ns: np.ndarray | None = None
         for col in COLUMNS:
             acc = cols.pop(col.name)
             if col.name == "frame_no":
                 data[col.name] = _cat(self._frame_no, np.int64)
                 self._frame_no = []
-            elif col.name == "ts_ns":
-                data[col.name] = _cat(self._ts, np.int64)
-            elif col.name == "ts":
-                # The nanoseconds as UTC instants: a dtype on a copy, no per-value conversion.
-                data[col.name] = pd.Series(
-                    _cat(self._ts, np.int64).view("M8[ns]"), dtype=_UTC
-                ).array
+            elif col.name in ("ts", "ts_ns"):
+                if ts_ns is None:
+                    ts_ns = _cat(self._ts, np.int64)
+                    self._ts = []
+                    # ``ts``: the nanoseconds as UTC instants, a dtype on a copy (its own
+                    # buffer, so that writing to one column never changes the other).
+                    data[col.name] = _utc(ts_ns.copy()) if col.name == "ts" else ts_ns
+                else:
+                    data[col.name] = ts_ns if col.name == "ts_ns" else _utc(ts_ns.copy())
+            elif col.name in _PLAIN:
+                data[col.name] = _cat(self._plain.pop(col.name), _PLAIN[col.name])
             elif col.name == "comment":
                 texts: dict[str, int] = {}
                 for text in self._comments.values():
@@ -614,6 +626,15 @@ def _reassemble(df: pd.DataFrame, plan: Plan) -> None:
                 "decode_error": np.array([f.text for f in plan.failed for _ in f.rows], object),
             },
         )
+
+
+def _utc(ns: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """UTC timestamps over the int64 nanoseconds ``ns`` (taken over, not copied)."""
+    m8 = ns.view("M8[ns]")
+    try:  # a dtype over the values; the public constructor converts them one by one
+        return pd.arrays.DatetimeArray._simple_new(m8, dtype=_UTC)  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):  # pragma: no cover - a pandas without it
+        return pd.Series(m8, dtype=_UTC).array
 
 
 def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
