@@ -83,11 +83,6 @@ def _factorize_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 _UTC = pd.DatetimeTZDtype(unit="ns", tz="UTC")
 
-_PLAIN: dict[str, type] = {
-    c.name: np.dtype(c.dtype).type for c in COLUMNS if c.name in ("linktype", "wire_len", "cap_len")
-}
-"""Record columns that are never null, kept in their NumPy type (no validity mask)."""
-
 _MIX_HI = np.uint64(0x9E3779B97F4A7C15)
 _MIX_LO = np.uint64(0xC2B2AE3D27D4EB4F)
 
@@ -314,7 +309,6 @@ class TableBuilder:
         self._comments: dict[int, str] = {}
         self._frame_no: list[np.ndarray] = []
         self._ts: list[np.ndarray] = []
-        self._plain: dict[str, list[np.ndarray]] = {name: [] for name in _PLAIN}
         self._fragments = FragmentStore()
 
     def _coded(self, name: str) -> _CodedColumn:
@@ -337,7 +331,7 @@ class TableBuilder:
 
     @staticmethod
     def _new(col: Column) -> _CodedColumn | _MaskedColumn | None:
-        if col.name in ("frame_no", "ts", "ts_ns", "comment") or col.name in _PLAIN:
+        if col.name in ("frame_no", "ts", "ts_ns", "comment"):
             return None
         if col.kind in ("mac", "ip"):
             return _CodedColumn(col.kind)
@@ -387,8 +381,9 @@ class TableBuilder:
         self._coded("capture").add(
             np.zeros(n, np.int64), every, (np.array([batch.capture], dtype=object),)
         )
-        for name in _PLAIN:  # never null: plain NumPy columns, no mask
-            self._plain[name].append(np.asarray(getattr(batch, name)).astype(_PLAIN[name]))
+        self._masked("linktype").add(batch.linktype, every)
+        self._masked("wire_len").add(batch.wire_len, every)
+        self._masked("cap_len").add(batch.cap_len, every)
         self._add_interface(batch)
         for col in COLUMNS:
             if col.kind == "record":
@@ -426,8 +421,6 @@ class TableBuilder:
         self._fragments.absorb(other._fragments, base, frame_offset)
         self._frame_no.extend(f + frame_offset for f in other._frame_no)
         self._ts.extend(other._ts)
-        for name, parts in other._plain.items():
-            self._plain[name].extend(parts)
         for i, text in other._comments.items():
             self._comments[base + i] = text
         self._n += other._n
@@ -545,8 +538,6 @@ class TableBuilder:
                     data[col.name] = _utc(ts_ns.copy()) if col.name == "ts" else ts_ns
                 else:
                     data[col.name] = ts_ns if col.name == "ts_ns" else _utc(ts_ns.copy())
-            elif col.name in _PLAIN:
-                data[col.name] = _cat(self._plain.pop(col.name), _PLAIN[col.name])
             elif col.name == "comment":
                 texts: dict[str, int] = {}
                 for text in self._comments.values():
