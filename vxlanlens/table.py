@@ -267,6 +267,10 @@ class _MaskedColumn:
         v = np.asarray(values)
         if v.shape != ok.shape:
             v = np.broadcast_to(v, ok.shape)
+        if n and ok.all() and (v == v[0]).all():  # one value in every row: kept as a number
+            self.values.append(v[0].item())
+            self.valid.append(n)
+            return
         self.values.append(v.astype(self.np_dtype, copy=False))
         self.valid.append(ok)
 
