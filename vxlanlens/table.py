@@ -15,6 +15,7 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
+from pandas.core.algorithms import factorize_array
 
 from .decode.options import DecodeOptions
 from .decode.result import DecodedBatch
@@ -107,6 +108,22 @@ def _factorize_addresses(
     return codes, ph[uniq >> 1], pl[uniq >> 1], (uniq & 1).astype(np.int64)
 
 
+def _factorize(values: np.ndarray, valid: np.ndarray, every: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (-1 where not ``valid``) of ``values`` in order of first appearance, and the
+    distinct values: one hash pass over every row, nothing gathered or scattered."""
+    return factorize_array(values, mask=None if every else ~valid)  # type: ignore[no-any-return]
+
+
+def _add_keys(acc: _CodedColumn, values: np.ndarray, valid: np.ndarray, n: int) -> None:
+    """Add a batch of integer keys (MACs) to ``acc``; rows not ``valid`` are null."""
+    every = bool(valid.all())
+    if not every and not valid.any():
+        acc.add_null(n)
+        return
+    codes, uniq = _factorize(values, valid, every)
+    acc.add_codes(codes, (uniq,), every)
+
+
 class _CodedColumn:
     """A categorical column: per batch, codes into that batch's distinct values; the batches'
     distinct values are unified once, in :meth:`finish`, so no Python work is done per value
@@ -118,7 +135,7 @@ class _CodedColumn:
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
-        # Per batch: an int32 code array (-1 = null), or an int: ``n >= 0`` = n rows all taking
+        # Per batch: a code array (-1 = null), or an int: ``n >= 0`` = n rows all taking
         # the batch's only value, ``-n - 1`` = n null rows. Constant parts cost nothing per row.
         self.codes: list[np.ndarray | int] = []
         self.uniques: list[tuple[np.ndarray, ...]] = []
@@ -130,9 +147,17 @@ class _CodedColumn:
             self.codes.append(n)
             self.uniques.append(uniques)
             return
-        full = np.full(n, -1, dtype=np.int32)
+        full = np.full(n, -1, dtype=_code_dtype(len(uniques[0])))
         full[valid] = codes
         self.codes.append(full)
+        self.uniques.append(uniques)
+
+    def add_codes(self, codes: np.ndarray, uniques: tuple[np.ndarray, ...], full: bool) -> None:
+        """Row ``i`` takes ``uniques[codes[i]]`` (-1: null); ``full`` says no code is -1."""
+        if full and len(uniques[0]) == 1:  # one value in every row: kept as n
+            self.codes.append(int(codes.shape[0]))
+        else:  # the codes in the narrowest type that holds them (less to keep and to map)
+            self.codes.append(codes.astype(_code_dtype(len(uniques[0])), copy=False))
         self.uniques.append(uniques)
 
     def add_null(self, n: int) -> None:
@@ -232,17 +257,21 @@ class _MaskedColumn:
         self.valid: list[np.ndarray | int] = []
 
     def add(self, values: np.ndarray, valid: np.ndarray) -> None:
-        v = np.asarray(values)
+        """Rows ``valid`` take ``values``; the others are null (their values are not looked at,
+        so the arrays are kept as they come: no copy unless the type differs)."""
         ok = np.asarray(valid, dtype=bool)
         n = ok.shape[0]
         if n and not ok.any():
             self.add_null(n)
             return
-        if n and ok.all() and v.ndim == 1 and (v == v[0]).all():
+        v = np.asarray(values)
+        if v.shape != ok.shape:
+            v = np.broadcast_to(v, ok.shape)
+        if n and ok.all() and (v == v[0]).all():  # one value in every row: kept as a number
             self.values.append(v[0].item())
             self.valid.append(n)
             return
-        self.values.append(np.where(ok, v, 0).astype(self.np_dtype, copy=False))
+        self.values.append(v.astype(self.np_dtype, copy=False))
         self.valid.append(ok)
 
     def add_null(self, n: int) -> None:
@@ -414,34 +443,50 @@ class TableBuilder:
             self._coded(name).add_null(n)
             return
         values, valid = np.asarray(pair[0], dtype=np.uint64), np.asarray(pair[1], dtype=bool)
-        codes, uniq = pd.factorize(values[valid])
-        self._coded(name).add(codes, valid, (uniq,))
+        _add_keys(self._coded(name), values, valid, n)
 
     def _add_ip(self, name: str, pair: tuple[np.ndarray, np.ndarray] | None, n: int) -> None:
         if pair is None:
             self._coded(name).add_null(n)
             return
         addr, family = np.asarray(pair[0], dtype=np.uint8), np.asarray(pair[1], dtype=np.uint8)
-        valid = (family == 4) | (family == 6)
-        if not valid.any():
+        v4 = family == 4
+        v6 = family == 6
+        has_v6 = bool(v6.any())
+        valid = (v4 | v6) if has_v6 else v4
+        every = bool(valid.all())
+        if not every and not valid.any():
             self._coded(name).add_null(n)
             return
-        fam = family[valid]
-        # The address bytes as big-endian words (views of the rows, nothing copied): only the
-        # words of the valid rows are gathered, not their 16-byte rows.
+        acc = self._coded(name)
+        # The address bytes as big-endian words (views of the rows, nothing copied).
         rows = np.ascontiguousarray(addr)
-        if (fam == 4).all():  # the common case of an IPv4 column: one factorization
-            v4addr = rows.view(">u4")[:, 0][valid].astype(np.uint64)
-            codes, uniq = pd.factorize(v4addr)
+        if not has_v6:  # the common case of an IPv4 column: one factorization of 32-bit words
+            codes, uniq = _factorize(rows.view(">u4")[:, 0].astype(np.uint32), valid, every)
             zeros = np.zeros(len(uniq), np.uint64)
-            self._coded(name).add(codes, valid, (uniq, zeros, np.ones(len(uniq), np.int64)))
+            acc.add_codes(
+                codes, (uniq.astype(np.uint64), zeros, np.ones(len(uniq), np.int64)), every
+            )
             return
-        words = rows.view(">u8")[valid].astype(np.uint64)
-        v4 = fam == 4
+        words = rows.view(">u8")
         hi = np.where(v4, words[:, 0] >> np.uint64(32), words[:, 0])  # IPv4: only 4 bytes count
         lo = np.where(v4, np.uint64(0), words[:, 1])
-        codes, uh, ul, uv = _factorize_addresses(hi, lo, v4.astype(np.int64))
-        self._coded(name).add(codes, valid, (uh, ul, uv))
+        v4i = v4.view(np.uint8)
+        key = (hi * _MIX_HI) ^ (lo * _MIX_LO) ^ v4i  # wraps modulo 2**64
+        codes, uniq = _factorize(key, valid, every)
+        # Check the mix against the parts, from one row holding each distinct key (the rows
+        # without an address share the extra last slot, indexed by their code -1).
+        rep = np.zeros(len(uniq) + 1, dtype=np.int64)
+        rep[codes] = np.arange(n, dtype=np.int64)
+        rep = rep[:-1]
+        uh, ul, uv = hi[rep], lo[rep], v4i[rep]
+        bad = (uh[codes] != hi) | (ul[codes] != lo) | (uv[codes] != v4i)
+        if not (bad if every else bad & valid).any():
+            acc.add_codes(codes, (uh, ul, uv.astype(np.int64)), every)
+            return
+        # Two addresses share a mix (practically never): the exact, slower factorization.
+        sub, uh, ul, uv = _factorize_addresses(hi[valid], lo[valid], v4[valid].astype(np.int64))
+        acc.add(sub, valid, (uh, ul, uv))
 
     def _add_text(
         self, name: str, values: np.ndarray | tuple[np.ndarray, np.ndarray] | None, n: int
@@ -454,16 +499,17 @@ class TableBuilder:
         if isinstance(values, tuple):
             codes = np.asarray(values[0])
             valid = codes >= 0
-            if not valid.any():
+            every = bool(valid.all())
+            if not every and not valid.any():
                 self._coded(name).add_null(n)
                 return
             # Number the texts in order of first appearance, as factorizing them would.
-            order, used = pd.factorize(codes[valid])
+            order, used = _factorize(codes, valid, every)
             texts = np.asarray(values[1], dtype=object)[used]
             if len(set(texts.tolist())) < len(texts):  # equal texts under two codes: merge them
                 remap, texts = pd.factorize(texts)
-                order = remap[order]
-            self._coded(name).add(order, valid, (np.asarray(texts, dtype=object),))
+                order = np.append(remap, -1)[order]  # -1 (null) stays -1
+            self._coded(name).add_codes(order, (np.asarray(texts, dtype=object),), every)
             return
         codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
         valid = codes >= 0
@@ -481,18 +527,21 @@ class TableBuilder:
         cols, self._cols = self._cols, None
         data: dict[str, object] = {}
         ip_texts: dict[tuple[int, int, int], str] = {}
+        ts_ns: np.ndarray | None = None
         for col in COLUMNS:
             acc = cols.pop(col.name)
             if col.name == "frame_no":
                 data[col.name] = _cat(self._frame_no, np.int64)
                 self._frame_no = []
-            elif col.name == "ts_ns":
-                data[col.name] = _cat(self._ts, np.int64)
-            elif col.name == "ts":
-                # The nanoseconds as UTC instants: a dtype on a copy, no per-value conversion.
-                data[col.name] = pd.Series(
-                    _cat(self._ts, np.int64).view("M8[ns]"), dtype=_UTC
-                ).array
+            elif col.name in ("ts", "ts_ns"):
+                if ts_ns is None:
+                    ts_ns = _cat(self._ts, np.int64)
+                    self._ts = []
+                    # ``ts``: the nanoseconds as UTC instants, a dtype on a copy (its own
+                    # buffer, so that writing to one column never changes the other).
+                    data[col.name] = _utc(ts_ns.copy()) if col.name == "ts" else ts_ns
+                else:
+                    data[col.name] = ts_ns if col.name == "ts_ns" else _utc(ts_ns.copy())
             elif col.name == "comment":
                 texts: dict[str, int] = {}
                 for text in self._comments.values():
@@ -572,6 +621,15 @@ def _reassemble(df: pd.DataFrame, plan: Plan) -> None:
                 "decode_error": np.array([f.text for f in plan.failed for _ in f.rows], object),
             },
         )
+
+
+def _utc(ns: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """UTC timestamps over the int64 nanoseconds ``ns`` (taken over, not copied)."""
+    m8 = ns.view("M8[ns]")
+    try:  # a dtype over the values; the public constructor converts them one by one
+        return pd.arrays.DatetimeArray._simple_new(m8, dtype=_UTC)  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):  # pragma: no cover - a pandas without it
+        return pd.Series(m8, dtype=_UTC).array
 
 
 def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:

@@ -88,57 +88,68 @@ def ipv4(st: State, rows: np.ndarray) -> None:
     ok = st.need(rows, 20, "ipv4", "IPv4 header", pos=pos, limit=end)
     rows, pos, end = select(ok, rows, pos, end)
     h = header(st.data, st.start[rows] + pos, _IPV4)
-    v0 = h["vihl"].astype(np.int64)
-    ver, ihl = v0 >> 4, (v0 & 0x0F) * 4
-    bad = ver != 4
-    bad2 = ~bad & (ihl < 20)
-    if bad.any() or bad2.any():
-        st.fail(
-            rows[bad],
-            "ipv4",
-            "IPv4 header: expected version 4, found {a} at offset {b}",
-            ver[bad],
-            pos[bad],
-        )
-        st.fail(
-            rows[bad2],
-            "ipv4",
-            "IPv4 header length (IHL) must be at least 20 bytes, found {a} at offset {b}",
-            ihl[bad2],
-            pos[bad2],
-        )
-        rows, h, ihl, pos, end = select(~(bad | bad2), rows, h, ihl, pos, end)
-    ok = st.need(rows, ihl, "ipv4", "IPv4 header with options", pos=pos, limit=end)
-    rows, h, ihl, pos, end = select(ok, rows, h, ihl, pos, end)
+    vihl = h["vihl"]
+    if (vihl == 0x45).all():  # the usual case: version 4 without options, its 20 bytes checked
+        ihl = np.full(rows.shape[0], 20, dtype=np.int64)
+    else:
+        v0 = h["vihl"].astype(np.int64)
+        ver, ihl = v0 >> 4, (v0 & 0x0F) * 4
+        bad = ver != 4
+        bad2 = ~bad & (ihl < 20)
+        if bad.any() or bad2.any():
+            st.fail(
+                rows[bad],
+                "ipv4",
+                "IPv4 header: expected version 4, found {a} at offset {b}",
+                ver[bad],
+                pos[bad],
+            )
+            st.fail(
+                rows[bad2],
+                "ipv4",
+                "IPv4 header length (IHL) must be at least 20 bytes, found {a} at offset {b}",
+                ihl[bad2],
+                pos[bad2],
+            )
+            rows, h, ihl, pos, end = select(~(bad | bad2), rows, h, ihl, pos, end)
+        ok = st.need(rows, ihl, "ipv4", "IPv4 header with options", pos=pos, limit=end)
+        rows, h, ihl, pos, end = select(ok, rows, h, ihl, pos, end)
 
     tl = h["total"].astype(np.int64)
-    jumbo = tl == 0  # BIG TCP / GSO: the length is whatever was captured
     avail = end - pos
-    short = ~jumbo & (tl < ihl)
-    over = ~jumbo & ~short & (tl > avail)
-    if short.any() or over.any():
-        st.fail(
-            rows[short],
-            "ipv4",
-            "IPv4 total length {a} is shorter than its {c}-byte header at offset {b}",
-            tl[short],
-            pos[short],
-            ihl[short],
-        )
-        st.fail(
-            rows[over],
-            "ipv4",
-            "IPv4 total length {a} exceeds the {c} bytes left in the frame at offset {b}",
-            tl[over],
-            pos[over],
-            avail[over],
-        )
-        rows, h, ihl, tl, jumbo, pos, end = select(
-            ~(short | over), rows, h, ihl, tl, jumbo, pos, end
-        )
-
-    put(st.jumbo, rows, jumbo)
-    end = np.where(jumbo, end, pos + tl)
+    # The need() above checked ihl <= avail: a length below the header (or 0, BIG TCP) or past
+    # the bytes left is all there is to look at, in one test for the usual case.
+    if ((tl < ihl) | (tl > avail)).any():
+        jumbo = tl == 0  # BIG TCP / GSO: the length is whatever was captured
+        short = ~jumbo & (tl < ihl)
+        over = tl > avail
+        if short.any() or over.any():
+            st.fail(
+                rows[short],
+                "ipv4",
+                "IPv4 total length {a} is shorter than its {c}-byte header at offset {b}",
+                tl[short],
+                pos[short],
+                ihl[short],
+            )
+            st.fail(
+                rows[over],
+                "ipv4",
+                "IPv4 total length {a} exceeds the {c} bytes left in the frame at offset {b}",
+                tl[over],
+                pos[over],
+                avail[over],
+            )
+            rows, h, ihl, tl, jumbo, pos, end = select(
+                ~(short | over), rows, h, ihl, tl, jumbo, pos, end
+            )
+        put(st.jumbo, rows, jumbo)
+        end = np.where(jumbo, end, pos + tl)
+        ip_len = end - pos
+    else:
+        put(st.jumbo, rows, False)
+        end = pos + tl
+        ip_len = tl
     put(st.end, rows, end)
     out = st.out
     proto = h["proto"]
@@ -149,21 +160,23 @@ def ipv4(st: State, rows: np.ndarray) -> None:
     out.ip("dst_ip", rows, h["dst"])
     out.int("ttl", rows, h["ttl"])
     out.int("ip_proto", rows, proto)
-    out.int("ip_len", rows, end - pos)
+    out.int("ip_len", rows, ip_len)
     out.int("ip_id", rows, h["ident"])
     out.int("frag_offset", rows, frag)
     out.bool("more_fragments", rows, (flags & 0x2000) != 0)
     out.bool("dont_fragment", rows, (flags & 0x4000) != 0)
     put(st.ip_at, rows, pos)
     put(st.pos, rows, pos + ihl)
+    is_frag = (flags & 0x3FFF) != 0  # an offset or more fragments
+    if not is_frag.any():
+        put(st.nxt, rows, _NEXT4[proto])
+        return
     first = frag == 0
-    is_frag = ~first | ((flags & 0x2000) != 0)
-    if is_frag.any():
-        fr = rows[is_frag]
-        new = st.frag_at[fr] < 0  # the outermost fragmented header is the one reassembled
-        st.frag_at[fr[new]] = pos[is_frag][new]
-        if st.options.stop_at_fragments:
-            first &= ~is_frag
+    fr = rows[is_frag]
+    new = st.frag_at[fr] < 0  # the outermost fragmented header is the one reassembled
+    st.frag_at[fr[new]] = pos[is_frag][new]
+    if st.options.stop_at_fragments:
+        first &= ~is_frag
     put(st.nxt, rows, np.where(first, _NEXT4[proto], P_DONE))
 
 
@@ -187,7 +200,7 @@ def ipv6(st: State, rows: np.ndarray) -> None:
     plen = h["plen"].astype(np.int64)
     jumbo = plen == 0  # jumbogram / BIG TCP: the length is whatever was captured
     avail = end - pos - 40
-    over = ~jumbo & (plen > avail)
+    over = plen > avail  # (never a jumbogram's 0: the 40 bytes were checked)
     if over.any():
         st.fail(
             rows[over],
@@ -200,7 +213,7 @@ def ipv6(st: State, rows: np.ndarray) -> None:
         rows, h, pos, end, plen, jumbo = select(~over, rows, h, pos, end, plen, jumbo)
 
     put(st.jumbo, rows, jumbo)
-    end = np.where(jumbo, end, pos + 40 + plen)
+    end = np.where(jumbo, end, pos + 40 + plen) if jumbo.any() else pos + 40 + plen
     put(st.end, rows, end)
     out = st.out
     out.int("ip_version", rows, 6)

@@ -96,7 +96,10 @@ class PcapParser:
         ]
         self._caplen = struct.Struct(header.endian + "I").unpack_from
         self._walk_caplen = struct.Struct(header.endian + "8xI").unpack_from
-        self._u4 = np.dtype(header.endian + "u4")
+        u4 = header.endian + "u4"
+        self._head = np.dtype(
+            {"names": ["sec", "sub", "incl", "orig"], "formats": [u4] * 4, "offsets": [0, 4, 8, 12]}
+        )
         self._sub_mult = 1 if header.nanosecond else 1000
         self._limit = caplen_limit(header.snaplen)
         if header.fcs_len:
@@ -144,13 +147,14 @@ class PcapParser:
         self, buf: bytes | bytearray, offs: list[int], base: int, frames_before: int
     ) -> Columns:
         o = np.array(offs, dtype=np.int64)
-        # The 32-bit word starting at every byte of the buffer (a view, nothing copied): each
-        # header field is then one gather at the record offsets.
-        words = np.ndarray(shape=(len(buf) - 3,), dtype=self._u4, buffer=buf, strides=(1,))
-        sec = words[o].astype(np.int64)
-        sub = words[o + 4].astype(np.int64)
-        incl = words[o + 8].astype(np.int64)
-        orig = words[o + 12].astype(np.int64)
+        # The 16-byte record header starting at every byte of the buffer (a view, nothing
+        # copied): the headers of all records are then one gather at their offsets.
+        raw = np.ndarray(shape=(len(buf) - 15,), dtype="V16", buffer=buf, strides=(1,))
+        heads = raw[o].view(self._head)
+        sec = heads["sec"].astype(np.int64)
+        sub = heads["sub"].astype(np.int64)
+        incl = heads["incl"].astype(np.int64)
+        orig = heads["orig"].astype(np.int64)
         bad = (incl > orig) | (incl > self._limit)
         if bad.any():
             i = int(np.argmax(bad))
