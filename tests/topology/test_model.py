@@ -192,3 +192,20 @@ def test_conflicts_summary_one_line_with_count() -> None:
     full = str(t.conflicts[1])
     assert "a.txt:3" in full and "b.txt:9" in full and "02:00:00:00:00:02" in full
     assert "a.txt:3" in t.format_table() and "cap#7" in t.format_table()
+
+
+def test_conflict_subject_of_pods_named_and_unnamed() -> None:
+    """A conflict names a pod once: ``pod ns/name``, or an unnamed pod's own label
+    (``pod 10.0.0.5``), never ``pod pod ...``."""
+    from vxlanlens.topology import Source, merge
+    from vxlanlens.topology.facts import Pod
+
+    def one(name: str, host_mac: str) -> Topology:
+        pod = Pod(name=name, namespace="ns" if name else "", ips=["10.0.0.5"],
+                  mac="02:00:00:00:00:01", host_mac=host_mac, source=Source(note=host_mac),
+                  confidence="inferred-high")  # fmt: skip
+        return Topology(pods=[pod])
+
+    for name, subject in (("", "pod 10.0.0.5"), ("p", "pod ns/p")):
+        merged = merge(one(name, "02:00:00:00:00:0a"), one(name, "02:00:00:00:00:0b"))
+        assert [(c.subject, c.field) for c in merged.conflicts] == [(subject, "host_mac")]

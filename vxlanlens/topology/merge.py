@@ -245,7 +245,7 @@ class _Merger:
             return
         i, m = match
         self.fields(
-            f"pod {m.label}",
+            f"pod {m.ref}" if m.ref else m.label,  # an unnamed pod's label says "pod" already
             m,
             p,
             (
