@@ -71,13 +71,18 @@ def dual_stack(ctx: Context) -> list[Finding]:
         dual = dual[:MAX_DUAL_STACK_FINDINGS]
     for pod, v4, v6 in dual:
         used_f = sorted({v for ip in pod.ips for v in versions.get(ip, ())})
-        seen_at = [first_frame[ip] for ip in pod.ips if ip in first_frame]
+        # a frame of each family the captures exercise for it (the first address of each)
+        seen_at = [
+            next(first_frame[ip] for ip in ips if ip in first_frame)
+            for ips in (v4, v6)
+            if any(ip in first_frame for ip in ips)
+        ]
         used_text = " and ".join(f"IPv{v}" for v in used_f) if used_f else "neither family"
         statement = (
             f"{pod.label} is dual-stack: IPv4 {', '.join(v4)} and IPv6 {', '.join(v6)} on one eth0. "
             f"The captures exercise {used_text} for it ({exercised} overall)."
         )
-        evidence = _src_evs(pod.source) + seen_at[:1]
+        evidence = _dedup(_src_evs(pod.source) + seen_at)
         out.append(
             Finding(
                 "dual-stack",
