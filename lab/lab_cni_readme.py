@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 from typing import Any
 
 from lab_cni import FACTS, MTU, Cni, Fault, _net
+from lab_cni6 import CALICO_LL
 from lab_readme import Frame, read_frames
 
 
@@ -24,12 +26,20 @@ def _fault_bullets(
 ) -> list[str]:
     """What the captures show of a planted fault, and what a correct analysis concludes."""
     out = [f"Planted fault: {fault.change}."]
-    gw = "169.254.1.1" if cni.kind == "calico" else str(_net(cni.nodes[0].subnet)[1])
+    v6 = ":" in cni.nodes[0].ipv4
+    if cni.kind == "calico":
+        gw = CALICO_LL if v6 else "169.254.1.1"
+    else:
+        gw = str(ipaddress.ip_network(cni.nodes[0].subnet)[1])
     for f in files:
         reqs = _fr(frames[f], kind="echo-request")
         reps = _fr(frames[f], kind="echo-reply")
-        arq = [x for x in _fr(frames[f], kind="arp-request") if x.info.get("tpa") == gw]
-        arp = [x for x in _fr(frames[f], kind="arp-reply") if x.info.get("spa") == gw]
+        if v6:
+            arq = [x for x in _fr(frames[f], kind="ns") if x.info.get("target") == gw]
+            arp = [x for x in _fr(frames[f], kind="na") if x.info.get("target") == gw]
+        else:
+            arq = [x for x in _fr(frames[f], kind="arp-request") if x.info.get("tpa") == gw]
+            arp = [x for x in _fr(frames[f], kind="arp-reply") if x.info.get("spa") == gw]
         said = []
         if reqs:
             said.append(
@@ -39,7 +49,8 @@ def _fault_bullets(
             )
         said.append(f"{len(reps)} echo reply(s)")
         if arq or arp:
-            said.append(f"{len(arq)} ARP request(s) for {gw}, {len(arp)} answer(s)")
+            what = "Neighbor Solicitation(s)" if v6 else "ARP request(s)"
+            said.append(f"{len(arq)} {what} for {gw}, {len(arp)} answer(s)")
         out.append(f"{f}: " + "; ".join(said) + ".")
     out.append(f"A correct analysis: {fault.conclusion}.")
     return out

@@ -527,6 +527,10 @@ def scenarios() -> list[Scenario]:
                 ("antrea-geneve-ping", "Antrea-shaped Geneve (6081, VNI 0, global virtual MAC; eBPF for OVS): one ping"),
                 ("flannel-stale-vtep-mac", "Flannel-shaped VXLAN, worker holds worker2's old VTEP MAC"),
                 ("flannel-outer-udp-checksum", "Flannel-shaped VXLAN, outer UDP checksums garbled on the underlay"),
+                ("calico-port-mismatch", "Calico-shaped VXLAN, worker2's vxlan.calico on UDP 4790: one ping lost"),
+                ("calico-missing-fdb", "Calico-shaped VXLAN, worker without the FDB entry: one ping lost"),
+                ("flannel-ipv6-missing-fdb", "Flannel-shaped VXLAN over IPv6, worker without the FDB entry: one ping lost"),
+                ("calico-ipv6-no-link-local", "Calico-shaped VXLAN over IPv6, the pod's cali veth without its link-local router address"),
             )
         ),
         *lab_mirror.scenario_list(sys.modules[__name__]),  # mirror transports (lab_mirror.py)

@@ -63,6 +63,9 @@ class Datapath:
     """Who answers a pod's ARP / NS for its gateway, said after the answer (may be empty)."""
     arp_unanswered: str = ""
     """Why an ARP request of a pod may go unanswered on this datapath (what to check)."""
+    ns_unanswered: str = ""
+    """Why a pod's Neighbor Solicitation for its IPv6 router (gateway) may go unanswered on this
+    datapath (what to check)."""
     inner_macs: str = "pod"
     """Which MACs the inner frame of a tunnelled packet carries: ``pod`` (the pods' or their
     veths': Cilium), ``vtep`` (routed into the VTEP: from the sending VTEP's MAC to the
@@ -109,6 +112,16 @@ class Datapath:
         if kind in ("cilium_host", "cilium_net"):
             return "gateway"
         return None
+
+    def ns_reason(self, router: bool) -> str:
+        """Why a Neighbor Solicitation went unanswered, on this datapath: for the pod's router
+        (``router``) what answers it and what to check, else that nothing on the link has it."""
+        if router and self.ns_unanswered:
+            return self.ns_unanswered
+        return (
+            "no interface on the requester's link answered for that address (it is not "
+            "configured there, or the interface holding it is down)"
+        )
 
     def tunnel_protocol(self, name: str) -> str | None:
         """The protocol (``vxlan`` / ``geneve``) of a tunnel device called ``name``, when its

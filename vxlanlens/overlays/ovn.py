@@ -53,6 +53,8 @@ OVN = Profile(
         local="OVN's flows on br-int forward the frame to the destination pod's port",
         arp_unanswered="OVN answers a pod's ARP for its router by logical flows on br-int, so no "
         "answer means the pod's logical port or its flows are missing",
+        ns_unanswered="OVN answers a pod's Neighbor Solicitation for its router by logical flows "
+        "on br-int, so no answer means the pod's logical port or its flows are missing",
         unconfirmed=("every hop",),
     ),
     rules=(_rules,),

@@ -193,7 +193,7 @@ def infer(
     df = df.reset_index(drop=True)
 
     node_ips = _nodes(df, topo)
-    _tunnelled_pods(df, topo, node_ips)
+    _tunnelled_pods(df, topo, node_ips, datapath)
     seen = _Seen(df)
     _gateways_ns(df, topo, seen, datapath)
     _gateways_arp(df, topo, seen, datapath)
@@ -237,7 +237,9 @@ def _nodes(df: pd.DataFrame, topo: Topology) -> set[str]:
     return set(ips)
 
 
-def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> None:
+def _tunnelled_pods(
+    df: pd.DataFrame, topo: Topology, node_ips: set[str], datapath: Datapath
+) -> None:
     cols = ["_cap", "_fno", "src_ip", "src_mac", "outer_src_ip", "vni", "dst_mac", "dst_ip",
             "outer_dst_ip"]  # fmt: skip
     tun = df.loc[df["tunnel"].notna() & df["outer_src_ip"].notna() & df["src_ip"].notna(), cols]
@@ -262,7 +264,9 @@ def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> Non
             continue
         frames = pod_ev.get((ip, nip), ())
         src = _src(frames, f"inner source of tunnelled frames from node {nip} with VNI {int(v)}")
-        vtep = bool(mac) and str(mac) in vteps
+        # on a datapath whose inner frames do not carry the pods' MACs (VTEP or virtual MACs),
+        # no inner MAC is a pod's, even where one direction only was captured
+        vtep = bool(mac) and (str(mac) in vteps or datapath.inner_macs != "pod")
         pod = Pod(
             source=src,
             confidence="inferred-high",
