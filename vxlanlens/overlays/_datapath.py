@@ -83,6 +83,9 @@ class Datapath:
     """How that MAC is named in paths and findings."""
     shared_host_mac: str | None = None
     """A MAC every host-side veth carries (Calico's), so it names no single pod."""
+    vni_identity: bool = False
+    """Whether the VNI carries the sender's security identity (Cilium) rather than naming the
+    network (every other overlay: one VNI for all, or a logical datapath)."""
     unconfirmed: tuple[str, ...] = field(default_factory=tuple)
     """Facts of this datapath no kernel-made capture of the project confirmed."""
 

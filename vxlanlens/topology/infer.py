@@ -272,7 +272,7 @@ def _tunnelled_pods(
             confidence="inferred-high",
             ips=[str(ip)],
             mac=str(mac) if mac and not vtep else None,
-            identity=int(v),
+            identity=int(v) if datapath.vni_identity else None,
             node_ip=str(nip),
         )
         if dmac and not vtep and str(dmac) not in vteps:
@@ -283,7 +283,7 @@ def _tunnelled_pods(
             )
         topo.pods.append(pod)
         behind[str(nip)].add(str(ip))
-        if int(v) not in vnis_seen:
+        if datapath.vni_identity and int(v) not in vnis_seen:
             vnis_seen.add(int(v))
             topo.identities.append(
                 Identity(
