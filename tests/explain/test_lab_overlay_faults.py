@@ -135,3 +135,16 @@ def test_calico_vni_is_no_identity(name: str) -> None:
     folder = CAPTURES / name
     topo = vxlanlens.read(sorted(str(p) for p in folder.glob("*.pcap"))).topology
     assert topo.identities == [] and all(p.identity is None for p in topo.pods)
+
+
+def test_stale_vtep_mac_is_said_once_with_the_unknown_macs_evidence() -> None:
+    # the stale MAC is on no interface of the dumps: stale-vtep-mac says so, and unknown-mac
+    # (which would say only that) is not made for a MAC the sender's FDB maps to a node
+    exp = _explain("lab-flannel-stale-vtep-mac")
+    assert not _by(exp, "unknown-mac")
+    (f,) = _by(exp, "stale-vtep-mac")
+    assert f.details["mac_on_no_interface"] and "no interface of the dumps" in f.statement
+    frames = {str(e) for e in f.evidence}
+    assert {"node-worker-any#10", "node-worker-eth0#3"} <= frames  # where the MAC is seen
+    # without dumps there is no FDB to explain it, and no unknown-mac either (dumps needed)
+    assert not _by(_explain("lab-flannel-stale-vtep-mac", dumps=False), "unknown-mac")

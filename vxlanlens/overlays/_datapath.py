@@ -69,8 +69,9 @@ class Datapath:
     inner_macs: str = "pod"
     """Which MACs the inner frame of a tunnelled packet carries: ``pod`` (the pods' or their
     veths': Cilium), ``vtep`` (routed into the VTEP: from the sending VTEP's MAC to the
-    receiving VTEP's, as the sender's neighbour and FDB entries say: Flannel, Calico) or
-    ``virtual`` (a fixed virtual MAC: Antrea)."""
+    receiving VTEP's, as the sender's neighbour and FDB entries say: Flannel, Calico),
+    ``virtual`` (a fixed virtual MAC: Antrea) or ``router`` (routed on the sending node: from
+    the destination subnet's router port MAC to the destination pod's MAC: OVN)."""
     gateway_mac: str = "host-veth"
     """Whose MAC answers a pod's ARP / NS for its gateway: ``host-veth`` (the pod's own
     host-side veth: Cilium's eBPF program, Calico's proxy ARP), ``bridge`` (the bridge holding
