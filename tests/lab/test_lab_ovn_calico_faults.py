@@ -22,7 +22,7 @@ def test_ovn_geneve_option_in_every_frame(tshark: str) -> None:
                   "geneve.option.unknown.data", "icmp.type", "ip.ttl")  # fmt: skip
     assert len(rows) == 2
     by_type = {r[4]: r for r in rows}
-    for vni, cls, typ, data, _, ttl in rows:
+    for _vni, cls, typ, data, _, ttl in rows:
         assert int(cls, 0) == 0x0102 and int(typ, 0) == 0x80
         assert int(data.replace(":", ""), 16) >> 31 == 0  # the reserved bit
         assert ttl.split(",")[1] == "63"  # routed once, on the sending node
@@ -42,14 +42,19 @@ def test_calico_port_mismatch_in_ip_d_link(tshark: str) -> None:
         for n in ("calico-worker", "calico-worker2")
     ]
     assert "dstport 4789" in details[0] and "dstport 4790" in details[1]
-    sent = fields(tshark, d / "node-worker-eth0.pcap", "icmp.type==8 && !icmp.type==3", "udp.dstport")
+    sent = fields(
+        tshark, d / "node-worker-eth0.pcap", "icmp.type==8 && !icmp.type==3", "udp.dstport"
+    )
     assert sent == [["4789"]]
     rows = fields(tshark, d / "node-worker2-eth0.pcap", "icmp.type==3 && icmp.code==3", "ip.src")
     assert len(rows) == 1 and rows[0][0].split(",")[0] == "172.18.0.3"  # worker2 refused it
 
 
 def test_missing_fdb_nothing_on_the_underlay(tshark: str) -> None:
-    for name, dev in (("calico-missing-fdb", "vxlan.calico"), ("flannel-ipv6-missing-fdb", "flannel-v6.1")):
+    for name, dev in (
+        ("calico-missing-fdb", "vxlan.calico"),
+        ("flannel-ipv6-missing-fdb", "flannel-v6.1"),
+    ):
         d = _d(name)
         assert fields(tshark, d / "node-worker-eth0.pcap", "udp", "frame.number") == []
         node = "calico-worker" if name.startswith("calico") else "flannel-worker"

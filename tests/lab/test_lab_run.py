@@ -73,7 +73,9 @@ def test_lab_leaves_no_namespaces(lab_out: Path) -> None:
 @pytest.mark.slow
 def test_fresh_captures_decode_with_tshark(lab_out: Path, tshark: str) -> None:
     for d in sorted(lab_out.glob("lab-*")):
-        if not d.name.startswith(("lab-flannel-", "lab-calico-", "lab-antrea-", "lab-ovn-")):  # other pod names
+        if not d.name.startswith(
+            ("lab-flannel-", "lab-calico-", "lab-antrea-", "lab-ovn-")
+        ):  # other pod names
             for name in PCAPS:
                 assert (d / name).is_file(), d / name
         for pcap in sorted(d.glob("*.pcap")):
