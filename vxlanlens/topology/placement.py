@@ -16,7 +16,9 @@
    address is an end of every tunnelled frame. When both ends of one wire are (a capture of a
    two-node conversation), two captures of the same packets tell their sides apart: the capture
    nearer node X sees X→Y packets earlier and Y→X packets later than the other one, which holds
-   whatever the offset between their clocks (it compares the two directions). Failing that, a
+   whatever the offset between their clocks (it compares the two directions); with more
+   captures all comparisons must agree, and a capture nearer X than one and nearer Y than
+   another sits between the nodes (a mirrored switch port, a tap) and keeps both. Failing that, a
    distinctive word shared by the capture's label and one candidate node's name decides, with
    confidence ``inferred-low``; otherwise both candidates are kept and said.
 4. **Plain captures without tunnelled frames**: a pod's eth0 (or its lxc peer, which sees the
