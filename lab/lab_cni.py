@@ -263,6 +263,17 @@ FAULTS = {
         "devices disagree on the UDP port (ip -d link); the path must stop at calico-worker2's "
         "eth0 with the request unanswered",
     ),
+    "calico-vni-mismatch": Fault(
+        "vni-mismatch",
+        "calico-worker2's vxlan.calico is created with `id 4097` while calico-worker's uses "
+        "4096 (Felix's `vxlanVNI` set for one node only): both listen on UDP 4789, but "
+        "worker2's kernel has no VXLAN device for VNI 4096",
+        "the echo request leaves calico-worker inside VXLAN VNI 4096 to UDP 4789 and reaches "
+        "calico-worker2's eth0; the kernel's VXLAN socket finds no device with that VNI and "
+        "drops it silently (no ICMP error: the port is open), so the pod never sees it; the two "
+        "vxlan.calico devices disagree on the VNI (ip -d link); the path must stop at "
+        "calico-worker2's eth0 with the request unanswered",
+    ),
     "calico-missing-fdb": Fault(
         "missing-fdb",
         "calico-worker has no FDB entry for calico-worker2's VTEP MAC (the `bridge fdb append "
@@ -293,6 +304,7 @@ CNIS = {
     "flannel-outer-udp-checksum": FLANNEL,
     "calico-port-mismatch": CALICO,
     "calico-missing-fdb": CALICO,
+    "calico-vni-mismatch": CALICO,
 }
 MTU = "1450"
 WRONG_PORT = {"flannel": "4789", "calico": "4790"}
@@ -323,8 +335,11 @@ def build(cni: Cni, lab: ModuleType, fault: Fault | None = None) -> None:
         port = str(cni.port)
         if fault is not None and fault.kind == "port-mismatch" and n is b:
             port = WRONG_PORT[cni.kind]
+        vni = str(cni.vni)
+        if fault is not None and fault.kind == "vni-mismatch" and n is b:
+            vni = str(cni.vni + 1)
         ip(ns, "link", "add", cni.dev, "address", n.vtep_mac, "mtu", MTU, "type", "vxlan",
-           "id", str(cni.vni), "local", n.ipv4, "dev", "eth0", "dstport", port,
+           "id", vni, "local", n.ipv4, "dev", "eth0", "dstport", port,
            "nolearning")  # fmt: skip
         ip(ns, "addr", "add", f"{n.tunnel_ip}/32", "dev", cni.dev)
         ip(ns, "link", "set", cni.dev, "up")

@@ -530,6 +530,7 @@ def scenarios() -> list[Scenario]:
                 ("flannel-outer-udp-checksum", "Flannel-shaped VXLAN, outer UDP checksums garbled on the underlay"),
                 ("calico-port-mismatch", "Calico-shaped VXLAN, worker2's vxlan.calico on UDP 4790: one ping lost"),
                 ("calico-missing-fdb", "Calico-shaped VXLAN, worker without the FDB entry: one ping lost"),
+                ("calico-vni-mismatch", "Calico-shaped VXLAN, worker2's vxlan.calico with VNI 4097: one ping lost"),
                 ("flannel-ipv6-missing-fdb", "Flannel-shaped VXLAN over IPv6, worker without the FDB entry: one ping lost"),
                 ("ovn-geneve-ping", "OVN-shaped Geneve (6081, option class 0x0102 with logical ports; eBPF for OVS): one ping"),
                 ("calico-ipv6-no-link-local", "Calico-shaped VXLAN over IPv6, the pod's cali veth without its link-local router address"),

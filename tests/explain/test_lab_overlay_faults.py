@@ -148,3 +148,18 @@ def test_stale_vtep_mac_is_said_once_with_the_unknown_macs_evidence() -> None:
     assert {"node-worker-any#10", "node-worker-eth0#3"} <= frames  # where the MAC is seen
     # without dumps there is no FDB to explain it, and no unknown-mac either (dumps needed)
     assert not _by(_explain("lab-flannel-stale-vtep-mac", dumps=False), "unknown-mac")
+
+
+def test_calico_vni_mismatch_is_a_silent_drop_with_both_vnis() -> None:
+    exp = _explain("lab-calico-vni-mismatch")
+    assert exp.topology["overlay"]["name"] == "calico"
+    assert _severe(exp) == ["echo-unanswered", "tunnel-config-mismatch"]
+    (f,) = _by(exp, "tunnel-config-mismatch")
+    assert f.details["attribute"] == "id" and f.details["frames"] == 1
+    assert f.details["values"] == {"calico-worker": 4096, "calico-worker2": 4097}
+    # the port is open: no ICMP error, so no claim that the node refused the packet
+    assert "refused" not in f.statement and not _by(exp, "destination-unreachable")
+    p = _echo(exp)
+    assert p.unanswered and p.hops[-1].kind == HopKind.UNDERLAY
+    assert p.hops[-1].node == "calico-worker2"
+    _no_foreign_words(exp, *CILIUM_WORDS, "flannel")

@@ -73,3 +73,14 @@ def test_calico_ipv6_router_unanswered(tshark: str) -> None:
     addrs = json.loads((d / "topology" / "calico-worker" / "ip-j-d-addr.json").read_text())
     (cali,) = [i for i in addrs if i["ifname"].startswith("cali")]
     assert cali["addr_info"] == []
+
+
+def test_calico_vni_mismatch_no_icmp_error(tshark: str) -> None:
+    d = _d("calico-vni-mismatch")
+    ids = [
+        link(d / "topology" / n / "ip-d-link.txt", "vxlan.calico")[1].split()[2]
+        for n in ("calico-worker", "calico-worker2")
+    ]
+    assert ids == ["4096", "4097"]
+    assert fields(tshark, d / "node-worker2-eth0.pcap", "vxlan", "vxlan.vni") == [["4096"]]
+    assert fields(tshark, d / "node-worker2-any.pcap", "icmp.type==3", "frame.number") == []
