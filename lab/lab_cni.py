@@ -252,6 +252,37 @@ FAULTS = {
         "checksum at the sender that equals the pseudo-header sum is checksum offload, not an "
         "error, and must not be flagged",
     ),
+    "calico-port-mismatch": Fault(
+        "port-mismatch",
+        "calico-worker2's vxlan.calico is created with `dstport 4790` while calico-worker's "
+        "uses 4789 (Felix's `vxlanPort` set for one node only, e.g. a node-specific "
+        "FelixConfiguration): worker sends to 172.18.0.3:4789, where nothing listens",
+        "the echo request leaves calico-worker inside VXLAN to UDP 4789 (VNI 4096) and reaches "
+        "calico-worker2's eth0, which is not listening there: it is never decapsulated (the "
+        "node answers ICMP port unreachable), so the pod never sees it; the two vxlan.calico "
+        "devices disagree on the UDP port (ip -d link); the path must stop at calico-worker2's "
+        "eth0 with the request unanswered",
+    ),
+    "calico-vni-mismatch": Fault(
+        "vni-mismatch",
+        "calico-worker2's vxlan.calico is created with `id 4097` while calico-worker's uses "
+        "4096 (Felix's `vxlanVNI` set for one node only): both listen on UDP 4789, but "
+        "worker2's kernel has no VXLAN device for VNI 4096",
+        "the echo request leaves calico-worker inside VXLAN VNI 4096 to UDP 4789 and reaches "
+        "calico-worker2's eth0; the kernel's VXLAN socket finds no device with that VNI and "
+        "drops it silently (no ICMP error: the port is open), so the pod never sees it; the two "
+        "vxlan.calico devices disagree on the VNI (ip -d link); the path must stop at "
+        "calico-worker2's eth0 with the request unanswered",
+    ),
+    "calico-missing-fdb": Fault(
+        "missing-fdb",
+        "calico-worker has no FDB entry for calico-worker2's VTEP MAC (the `bridge fdb append "
+        "... dst 172.18.0.3` Felix's VXLAN manager programs is left out; neighbour entry and "
+        "route are there)",
+        "the echo request is routed to vxlan.calico on calico-worker (TTL 63) but never "
+        "encapsulated: with learning off and no FDB entry the VTEP has no remote to send to, "
+        "so nothing leaves eth0; the path must stop at vxlan.calico on calico-worker",
+    ),
     "calico-proxy-arp-off": Fault(
         "proxy-arp-off",
         "proxy ARP is off on busybox-m8q2v's cali veth (`net.ipv4.conf.<cali>.proxy_arp=0`): "
@@ -271,9 +302,13 @@ CNIS = {
     "calico-proxy-arp-off": CALICO,
     "flannel-stale-vtep-mac": FLANNEL,
     "flannel-outer-udp-checksum": FLANNEL,
+    "calico-port-mismatch": CALICO,
+    "calico-missing-fdb": CALICO,
+    "calico-vni-mismatch": CALICO,
 }
 MTU = "1450"
-WRONG_PORT = "4789"
+WRONG_PORT = {"flannel": "4789", "calico": "4790"}
+"""The second node's VXLAN port in a port-mismatch scenario, per CNI (another than its default)."""
 
 
 def build(cni: Cni, lab: ModuleType, fault: Fault | None = None) -> None:
@@ -299,9 +334,12 @@ def build(cni: Cni, lab: ModuleType, fault: Fault | None = None) -> None:
         ip(ns, "route", "add", "default", "via", "172.18.0.1", "dev", "eth0")
         port = str(cni.port)
         if fault is not None and fault.kind == "port-mismatch" and n is b:
-            port = WRONG_PORT
+            port = WRONG_PORT[cni.kind]
+        vni = str(cni.vni)
+        if fault is not None and fault.kind == "vni-mismatch" and n is b:
+            vni = str(cni.vni + 1)
         ip(ns, "link", "add", cni.dev, "address", n.vtep_mac, "mtu", MTU, "type", "vxlan",
-           "id", str(cni.vni), "local", n.ipv4, "dev", "eth0", "dstport", port,
+           "id", vni, "local", n.ipv4, "dev", "eth0", "dstport", port,
            "nolearning")  # fmt: skip
         ip(ns, "addr", "add", f"{n.tunnel_ip}/32", "dev", cni.dev)
         ip(ns, "link", "set", cni.dev, "up")
@@ -436,7 +474,7 @@ def run_cni(sc: Any, outdir: Path, log: Any, lab: ModuleType) -> None:
 
     v6 = sc.name in lab_cni6.CNIS6
     cni = lab_cni6.CNIS6[sc.name] if v6 else CNIS[sc.name]
-    fault = FAULTS.get(sc.name)
+    fault = FAULTS.get(sc.name) or lab_cni6.FAULTS6.get(sc.name)
     outdir.mkdir(parents=True, exist_ok=True)
     for old in [*outdir.glob("*.pcap"), outdir / "README.md"]:
         old.unlink(missing_ok=True)
@@ -452,7 +490,7 @@ def run_cni(sc: Any, outdir: Path, log: Any, lab: ModuleType) -> None:
     caps = lab.Captures(outdir, points=points)
     try:
         if v6:
-            lab_cni6.build6(cni, lab)
+            lab_cni6.build6(cni, lab, fault)
         else:
             build(cni, lab, fault)
         time.sleep(1.0)
@@ -472,7 +510,7 @@ def run_cni(sc: Any, outdir: Path, log: Any, lab: ModuleType) -> None:
         from lab_cni_readme import write_readme
 
         if v6:
-            lab_cni6.readme6(cni, sc, outdir, cmd, out, caps.stats)
+            lab_cni6.readme6(cni, sc, outdir, cmd, out, caps.stats, fault=fault)
         else:
             write_readme(cni, sc, outdir, cmd, out, caps.stats, fault=fault)
         log(f"{sc.name}: ok -> {outdir}")

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from lab_cni import MTU, Cni, CniNode, CniPod
+from lab_cni import MTU, Cni, CniNode, CniPod, Fault
 
 CALICO_LL = "fe80::ecee:eeff:feee:eeee"
 """Link-local address of every Calico host veth (EUI-64 of ee:ee:ee:ee:ee:ee)."""
@@ -91,7 +91,37 @@ CALICO6 = Cni(
     ],
 )  # fmt: skip
 
-CNIS6 = {"flannel-ipv6-ping": FLANNEL6, "calico-ipv6-ping": CALICO6}
+CNIS6 = {
+    "flannel-ipv6-ping": FLANNEL6,
+    "calico-ipv6-ping": CALICO6,
+    "flannel-ipv6-missing-fdb": FLANNEL6,
+    "calico-ipv6-no-link-local": CALICO6,
+}
+
+FAULTS6 = {
+    "flannel-ipv6-missing-fdb": Fault(
+        "missing-fdb",
+        "flannel-worker has no FDB entry for flannel-worker2's IPv6 VTEP MAC (the `bridge fdb "
+        "append ... dst fc00:f853:ccd:e793::3` flanneld adds on flannel-v6.1 is left out; "
+        "neighbour entry and route are there)",
+        "the echo request is routed to flannel-v6.1 on flannel-worker (hop limit 63) but never "
+        "encapsulated: with learning off and no FDB entry the VTEP has no remote to send to, "
+        "so nothing leaves eth0; the path must stop at flannel-v6.1 on flannel-worker",
+    ),
+    "calico-ipv6-no-link-local": Fault(
+        "no-link-local",
+        "IPv6 is disabled on busybox-m8q2v's cali veth (`net.ipv6.conf.<cali>.disable_ipv6=1`, "
+        "which Calico's CNI plugin sets to 0 because 'interfaces won't get a link local address "
+        "without this sysctl set to 0'): the veth loses its link-local address "
+        f"{CALICO_LL}, the pod's IPv6 router. Not proxy NDP: the node answers the pod's NS for "
+        "that address as its own address; `proxy_ndp=0` on the veth alone was tried in the lab "
+        "and the NS was still answered",
+        f"the pod's Neighbor Solicitations for its router {CALICO_LL} go unanswered (no NA in "
+        "any capture), so the echo request is never sent: an unanswered NS for the pod's "
+        "gateway on a Calico node, nothing in the tunnel",
+    ),
+}
+"""IPv6 fault scenarios: the healthy IPv6 overlay of their CNI with one change."""
 
 
 def _v6_quiet(lab: ModuleType, ns: str) -> None:
@@ -103,8 +133,10 @@ def _v6_quiet(lab: ModuleType, ns: str) -> None:
         lab.sysctl(ns, f"net.ipv6.conf.{key}.router_solicitations", "0")
 
 
-def build6(cni: Cni, lab: ModuleType) -> None:
-    """Namespaces, IPv6 underlay, IPv6 VTEP, cni0 or cali veth, pods, neighbours, routes."""
+def build6(cni: Cni, lab: ModuleType, fault: Fault | None = None) -> None:
+    """Namespaces, IPv6 underlay, IPv6 VTEP, cni0 or cali veth, pods, neighbours, routes (with
+    ``fault`` planted: the first node's FDB entry left out, or IPv6 off on the first pod's
+    cali veth)."""
     ip, run = lab.ip, lab.run
     for n in cni.nodes:
         for ns in (n.netns, n.pod.netns):
@@ -150,9 +182,12 @@ def build6(cni: Cni, lab: ModuleType) -> None:
         o = b if n is a else a
         ip(n.netns, "-6", "neigh", "add", o.tunnel_ip, "dev", cni.dev, "lladdr", o.vtep_mac,
            "nud", "permanent")  # fmt: skip
-        run(["bridge", "fdb", "append", o.vtep_mac, "dev", cni.dev, "dst", o.ipv4, "self",
-             "permanent"], netns=n.netns)  # fmt: skip
+        if not (fault is not None and fault.kind == "missing-fdb" and n is a):
+            run(["bridge", "fdb", "append", o.vtep_mac, "dev", cni.dev, "dst", o.ipv4, "self",
+                 "permanent"], netns=n.netns)  # fmt: skip
         ip(n.netns, "-6", "route", "add", o.subnet, "via", o.tunnel_ip, "dev", cni.dev, "onlink")
+    if fault is not None and fault.kind == "no-link-local":
+        lab.sysctl(a.netns, f"net.ipv6.conf.{a.pod.host_veth}.disable_ipv6", "1")
 
 
 def bullets6(cni: Cni, frames: dict[str, list[Any]]) -> list[str]:
@@ -206,17 +241,29 @@ def bullets6(cni: Cni, frames: dict[str, list[Any]]) -> list[str]:
     return out
 
 
-def readme6(cni: Cni, sc: Any, outdir: Path, cmd: str, output: str, stats: dict[str, str]) -> None:
+def readme6(
+    cni: Cni,
+    sc: Any,
+    outdir: Path,
+    cmd: str,
+    output: str,
+    stats: dict[str, str],
+    fault: Fault | None = None,
+) -> None:
     """README of an IPv6 scenario (the IPv4 writer with IPv6 facts and bullets)."""
     import lab_cni_readme
     from lab_readme import read_frames
 
     files = sorted(stats)
     frames = {f: read_frames(outdir / f) for f in files}
+    bullets = (
+        bullets6(cni, frames)
+        if fault is None
+        else lab_cni_readme._fault_bullets(cni, fault, files, frames)
+    )
     facts = lab_cni_readme.FACTS[cni.kind]
     lab_cni_readme.FACTS[cni.kind] = FACTS6[cni.kind]
     try:
-        lab_cni_readme._write(cni, sc, outdir, cmd, output, stats, files, frames,
-                              bullets6(cni, frames))  # fmt: skip
+        lab_cni_readme._write(cni, sc, outdir, cmd, output, stats, files, frames, bullets)
     finally:
         lab_cni_readme.FACTS[cni.kind] = facts

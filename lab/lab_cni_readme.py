@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 from typing import Any
 
 from lab_cni import FACTS, MTU, Cni, Fault, _net
+from lab_cni6 import CALICO_LL
 from lab_readme import Frame, read_frames
 
 
@@ -24,12 +26,20 @@ def _fault_bullets(
 ) -> list[str]:
     """What the captures show of a planted fault, and what a correct analysis concludes."""
     out = [f"Planted fault: {fault.change}."]
-    gw = "169.254.1.1" if cni.kind == "calico" else str(_net(cni.nodes[0].subnet)[1])
+    v6 = ":" in cni.nodes[0].ipv4
+    if cni.kind == "calico":
+        gw = CALICO_LL if v6 else "169.254.1.1"
+    else:
+        gw = str(ipaddress.ip_network(cni.nodes[0].subnet)[1])
     for f in files:
         reqs = _fr(frames[f], kind="echo-request")
         reps = _fr(frames[f], kind="echo-reply")
-        arq = [x for x in _fr(frames[f], kind="arp-request") if x.info.get("tpa") == gw]
-        arp = [x for x in _fr(frames[f], kind="arp-reply") if x.info.get("spa") == gw]
+        if v6:
+            arq = [x for x in _fr(frames[f], kind="ns") if x.info.get("target") == gw]
+            arp = [x for x in _fr(frames[f], kind="na") if x.info.get("target") == gw]
+        else:
+            arq = [x for x in _fr(frames[f], kind="arp-request") if x.info.get("tpa") == gw]
+            arp = [x for x in _fr(frames[f], kind="arp-reply") if x.info.get("spa") == gw]
         said = []
         if reqs:
             said.append(
@@ -39,7 +49,8 @@ def _fault_bullets(
             )
         said.append(f"{len(reps)} echo reply(s)")
         if arq or arp:
-            said.append(f"{len(arq)} ARP request(s) for {gw}, {len(arp)} answer(s)")
+            what = "Neighbor Solicitation(s)" if v6 else "ARP request(s)"
+            said.append(f"{len(arq)} {what} for {gw}, {len(arp)} answer(s)")
         out.append(f"{f}: " + "; ".join(said) + ".")
     out.append(f"A correct analysis: {fault.conclusion}.")
     return out
@@ -141,19 +152,33 @@ def _write(
     files: list[str],
     frames: dict[str, list[Frame]],
     bullets: list[str],
+    made: str | None = None,
+    lab_line: str | None = None,
+    gateway: str | None = None,
 ) -> None:
+    """The README: ``made`` says what made the traffic (default: the kernel's own devices),
+    ``lab_line`` how the lab builds the datapath, ``gateway`` the topology table's device column
+    (defaults: the VXLAN lab's; the Antrea and OVN scenarios give their own)."""
     a = cni.nodes[0]
     pa = a.pod
-    L = [f"# Lab scenario `{sc.name}`: {sc.title}", ""]
-    L += [
-        f"Made by `lab/run.py --scenario {sc.name}` (real Linux kernel traffic in network "
-        + (
-            "namespaces; no eBPF: the kernel's own VXLAN, bridge, proxy ARP and routing). "
-            if cni.kind != "antrea"
-            else "namespaces: the kernel's bridge, ARP and routing, and tc eBPF programs "
+    if cni.kind == "antrea" and made is None:
+        made = (
+            "namespaces: the kernel's bridge, ARP and routing, and tc eBPF programs "
             "(lab/bpf/bpf_antrea.c) doing what Antrea's OVS flows and tunnel port do, because "
             "OVS cannot run here and the kernel has no geneve device). "
         )
+        lab_line = (
+            "- Lab: per node a Linux bridge `br-int` with the pod's veth and `gw0-port`, the "
+            "peer of `antrea-gw0` (which holds the pod CIDR .1); the program `from-pod` on the "
+            "pod's port encapsulates packets for the other node's pod CIDR in Geneve and sends "
+            "them out of eth0, `from-netdev` on eth0 decapsulates and delivers; IPv6 disabled "
+            "everywhere."
+        )
+        gateway = "antrea-gw0"
+    L = [f"# Lab scenario `{sc.name}`: {sc.title}", ""]
+    L += [
+        f"Made by `lab/run.py --scenario {sc.name}` (real Linux kernel traffic in network "
+        + (made or "namespaces; no eBPF: the kernel's own VXLAN, bridge, proxy ARP and routing). ")
         + "Regenerate rather than edit: this file is written from the captures.",
         "",
         "## Datapath, and where each fact comes from",
@@ -161,7 +186,9 @@ def _write(
     ]
     L += [f"- {f}" for f in FACTS[cni.kind]]
     L += [
-        f"- Lab: `ip link add {cni.dev} type vxlan id {cni.vni} local <node IP> dev eth0 dstport "
+        lab_line
+        if lab_line is not None
+        else f"- Lab: `ip link add {cni.dev} type vxlan id {cni.vni} local <node IP> dev eth0 dstport "
         f"{cni.port} nolearning`, MTU {MTU}; one static neighbour, one `bridge fdb append ... "
         "self permanent` and one onlink route per remote node; nodes have a default route via "
         "172.18.0.1 (no such host: it only makes proxy ARP answer off-link targets, as on a "
@@ -170,16 +197,11 @@ def _write(
         else f"- Lab: `ip link add {cni.dev} type vxlan id {cni.vni} local <node IPv6> dev eth0 "
         f"dstport {cni.port} nolearning`, MTU {MTU}; one static neighbour, one `bridge fdb "
         "append ... self permanent` and one onlink route per remote node; IPv6 only (no IPv4 "
-        "address anywhere), DAD, router solicitations and autoconfiguration off."
-        if cni.kind != "antrea"
-        else "- Lab: per node a Linux bridge `br-int` with the pod's veth and `gw0-port`, the "
-        "peer of `antrea-gw0` (which holds the pod CIDR .1); the program `from-pod` on the pod's "
-        "port encapsulates packets for the other node's pod CIDR in Geneve and sends them out "
-        "of eth0, `from-netdev` on eth0 decapsulates and delivers; IPv6 disabled everywhere.",
+        "address anywhere), DAD, router solicitations and autoconfiguration off.",
         "",
         "## Topology (all values invented)",
         "",
-        f"| node | eth0 | {'IPv6' if ':' in a.ipv4 else 'IPv4'} | pod subnet | {'antrea-gw0' if cni.kind == 'antrea' else cni.dev} (MAC) | pod | pod IP | pod MAC | host veth (MAC) |",
+        f"| node | eth0 | {'IPv6' if ':' in a.ipv4 else 'IPv4'} | pod subnet | {gateway or cni.dev} (MAC) | pod | pod IP | pod MAC | host veth (MAC) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for n in cni.nodes:

@@ -39,6 +39,7 @@ sys.path.insert(0, str(LAB))
 import lab_antrea  # noqa: E402
 import lab_cni  # noqa: E402
 import lab_cni6  # noqa: E402
+import lab_ovn  # noqa: E402
 import lab_mirror  # noqa: E402
 import lab_sysdump  # noqa: E402
 from lab_readme import write_readme  # noqa: E402  (lab/lab_readme.py, next to this file)
@@ -527,6 +528,12 @@ def scenarios() -> list[Scenario]:
                 ("antrea-geneve-ping", "Antrea-shaped Geneve (6081, VNI 0, global virtual MAC; eBPF for OVS): one ping"),
                 ("flannel-stale-vtep-mac", "Flannel-shaped VXLAN, worker holds worker2's old VTEP MAC"),
                 ("flannel-outer-udp-checksum", "Flannel-shaped VXLAN, outer UDP checksums garbled on the underlay"),
+                ("calico-port-mismatch", "Calico-shaped VXLAN, worker2's vxlan.calico on UDP 4790: one ping lost"),
+                ("calico-missing-fdb", "Calico-shaped VXLAN, worker without the FDB entry: one ping lost"),
+                ("calico-vni-mismatch", "Calico-shaped VXLAN, worker2's vxlan.calico with VNI 4097: one ping lost"),
+                ("flannel-ipv6-missing-fdb", "Flannel-shaped VXLAN over IPv6, worker without the FDB entry: one ping lost"),
+                ("ovn-geneve-ping", "OVN-shaped Geneve (6081, option class 0x0102 with logical ports; eBPF for OVS): one ping"),
+                ("calico-ipv6-no-link-local", "Calico-shaped VXLAN over IPv6, the pod's cali veth without its link-local router address"),
             )
         ),
         *lab_mirror.scenario_list(sys.modules[__name__]),  # mirror transports (lab_mirror.py)
@@ -1605,6 +1612,9 @@ def shift_clock(pcap: Path, seconds: float) -> None:
 
 def run_scenario(sc: Scenario, outdir: Path, log: Callable[[str], None]) -> None:
     """Build, capture, drive, dump, describe and tear down one scenario into ``outdir``."""
+    if sc.name in lab_ovn.SCENARIOS:  # OVN-shaped Geneve: kernel bridge + eBPF
+        lab_ovn.run_ovn(sc, outdir, log, sys.modules[__name__])
+        return
     if sc.name in lab_antrea.SCENARIOS:  # Antrea-shaped Geneve: kernel bridge + eBPF
         lab_antrea.run_antrea(sc, outdir, log, sys.modules[__name__])
         return

@@ -138,6 +138,19 @@ ALLOWED: dict[tuple[str, int | str, str], str] = {
             ("node-worker2-eth0", 4),
         )
     },
+    **{
+        (f"captures/lab-calico-port-mismatch/{name}.pcap", frame, "*"): (
+            "ICMP port unreachable quoting a whole VXLAN packet (the peer's VXLAN port differs): "
+            "tshark dissects the quoted UDP/VXLAN into its tunnel fields, vxlanlens keeps the "
+            "quote in emb_* columns"
+        )
+        for name, frame in (
+            ("node-worker-any", 8),
+            ("node-worker-eth0", 4),
+            ("node-worker2-any", 4),
+            ("node-worker2-eth0", 4),
+        )
+    },
     ("captures/lab-mtu-outer-df/node-worker-any.pcap", "*", "*"): (
         "ICMP fragmentation-needed on lo quoting a whole VXLAN packet: tshark dissects the quoted "
         "UDP/VXLAN into its tunnel fields, vxlanlens keeps the quote in emb_* columns"

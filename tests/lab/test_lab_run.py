@@ -73,7 +73,9 @@ def test_lab_leaves_no_namespaces(lab_out: Path) -> None:
 @pytest.mark.slow
 def test_fresh_captures_decode_with_tshark(lab_out: Path, tshark: str) -> None:
     for d in sorted(lab_out.glob("lab-*")):
-        if not d.name.startswith(("lab-flannel-", "lab-calico-", "lab-antrea-")):  # other pod names
+        if not d.name.startswith(
+            ("lab-flannel-", "lab-calico-", "lab-antrea-", "lab-ovn-")
+        ):  # other pod names
             for name in PCAPS:
                 assert (d / name).is_file(), d / name
         for pcap in sorted(d.glob("*.pcap")):
@@ -155,6 +157,13 @@ def test_fresh_captures_decode_with_vxlanlens(lab_out: Path) -> None:
             errors = df.loc[~first_frag, "decode_error"].dropna().tolist()
             assert errors == [], f"{d.name}/{name}: {errors[:3]}"
             # faults that keep every packet out of the tunnel: nothing tunnelled by design
-            quiet = ("lab-ns-unanswered", "lab-flannel-missing-fdb", "lab-calico-proxy-arp-off")
+            quiet = (
+                "lab-ns-unanswered",
+                "lab-flannel-missing-fdb",
+                "lab-calico-proxy-arp-off",
+                "lab-calico-missing-fdb",
+                "lab-flannel-ipv6-missing-fdb",
+                "lab-calico-ipv6-no-link-local",
+            )
             if name == "node-worker-eth0.pcap" and d.name not in quiet:
                 assert df["vni"].notna().any(), f"{d.name}/{name}: no tunnel frame decoded"

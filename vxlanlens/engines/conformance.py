@@ -221,18 +221,22 @@ ALLOWED: tuple[tuple[str, str, int | str, str, str], ...] = (
     *(
         (
             "tshark",
-            f"captures/lab-flannel-port-mismatch/{name}.pcap",
+            f"captures/lab-{cni}-port-mismatch/{name}.pcap",
             frame,
             "*",
             "ICMP port unreachable quoting a whole VXLAN packet (the peer's VXLAN port differs): "
             "tshark dissects the quoted UDP/VXLAN and its inner frame into the tunnel fields; "
             "vxlanlens keeps the quote in the emb_* columns",
         )
-        for name, frame in (
-            ("node-worker-any", 11),
-            ("node-worker-eth0", 4),
-            ("node-worker2-any", 4),
-            ("node-worker2-eth0", 4),
+        for cni, name, frame in (
+            ("flannel", "node-worker-any", 11),
+            ("flannel", "node-worker-eth0", 4),
+            ("flannel", "node-worker2-any", 4),
+            ("flannel", "node-worker2-eth0", 4),
+            ("calico", "node-worker-any", 8),
+            ("calico", "node-worker-eth0", 4),
+            ("calico", "node-worker2-any", 4),
+            ("calico", "node-worker2-eth0", 4),
         )
     ),
     ("tshark", "generated/truncated-vxlan", "*", "*", _CUT),

@@ -69,7 +69,8 @@ def explain(
     paths, left_out = build_paths(ctx)
     findings = detect(ctx)
     other_overlay = overlay.name not in (None, "cilium")
-    summary = _topology_summary(ctx)
+    points = placed_points(ctx)
+    summary = _topology_summary(ctx, points)
     summary["overlay"] = overlay.to_dict()
     classes = {overlay_class(pt) for pt in summary["capture_points"]}
     no_overlay = bool(classes) and classes <= _NOT_OVERLAY and overlay.confidence != "stated"
@@ -77,7 +78,9 @@ def explain(
         # Cilium's datapath rules (VNI = identity, eBPF answers, TTL arithmetic) do not hold here
         findings = [f for f in findings if f.id not in CILIUM_FINDINGS]
     _attach(paths, findings)
-    unknowns = list(dict.fromkeys(topology.unknown))
+    # a capture placed by its frames' directions (-i any, ERSPAN III) is no unknown any more
+    placed = {f"placement:{c}" for c, pt in points.items() if pt.node and not pt.candidates}
+    unknowns = [u for u in dict.fromkeys(topology.unknown) if getattr(u, "key", "") not in placed]
     if not loaded:
         unknowns.insert(
             0,
@@ -161,9 +164,8 @@ def _attach(paths: list[PacketPath], findings: list[Finding]) -> None:
         ]
 
 
-def _topology_summary(ctx: Context) -> dict[str, Any]:
+def _topology_summary(ctx: Context, points: dict[str, Any]) -> dict[str, Any]:
     topo = ctx.topology
-    points = placed_points(ctx)
     classes = classify(ctx, points)
     return {
         "loaded": ctx.loaded,

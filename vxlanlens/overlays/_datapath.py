@@ -63,11 +63,15 @@ class Datapath:
     """Who answers a pod's ARP / NS for its gateway, said after the answer (may be empty)."""
     arp_unanswered: str = ""
     """Why an ARP request of a pod may go unanswered on this datapath (what to check)."""
+    ns_unanswered: str = ""
+    """Why a pod's Neighbor Solicitation for its IPv6 router (gateway) may go unanswered on this
+    datapath (what to check)."""
     inner_macs: str = "pod"
     """Which MACs the inner frame of a tunnelled packet carries: ``pod`` (the pods' or their
     veths': Cilium), ``vtep`` (routed into the VTEP: from the sending VTEP's MAC to the
-    receiving VTEP's, as the sender's neighbour and FDB entries say: Flannel, Calico) or
-    ``virtual`` (a fixed virtual MAC: Antrea)."""
+    receiving VTEP's, as the sender's neighbour and FDB entries say: Flannel, Calico),
+    ``virtual`` (a fixed virtual MAC: Antrea) or ``router`` (routed on the sending node: from
+    the destination subnet's router port MAC to the destination pod's MAC: OVN)."""
     gateway_mac: str = "host-veth"
     """Whose MAC answers a pod's ARP / NS for its gateway: ``host-veth`` (the pod's own
     host-side veth: Cilium's eBPF program, Calico's proxy ARP), ``bridge`` (the bridge holding
@@ -80,6 +84,9 @@ class Datapath:
     """How that MAC is named in paths and findings."""
     shared_host_mac: str | None = None
     """A MAC every host-side veth carries (Calico's), so it names no single pod."""
+    vni_identity: bool = False
+    """Whether the VNI carries the sender's security identity (Cilium) rather than naming the
+    network (every other overlay: one VNI for all, or a logical datapath)."""
     unconfirmed: tuple[str, ...] = field(default_factory=tuple)
     """Facts of this datapath no kernel-made capture of the project confirmed."""
 
@@ -109,6 +116,16 @@ class Datapath:
         if kind in ("cilium_host", "cilium_net"):
             return "gateway"
         return None
+
+    def ns_reason(self, router: bool) -> str:
+        """Why a Neighbor Solicitation went unanswered, on this datapath: for the pod's router
+        (``router``) what answers it and what to check, else that nothing on the link has it."""
+        if router and self.ns_unanswered:
+            return self.ns_unanswered
+        return (
+            "no interface on the requester's link answered for that address (it is not "
+            "configured there, or the interface holding it is down)"
+        )
 
     def tunnel_protocol(self, name: str) -> str | None:
         """The protocol (``vxlan`` / ``geneve``) of a tunnel device called ``name``, when its

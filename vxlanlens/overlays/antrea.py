@@ -71,6 +71,9 @@ ANTREA = Profile(
         arp_unanswered="a pod's gateway is antrea-gw0's address, answered by the node's kernel "
         "once OVS forwards the ARP to it, so no answer means antrea-gw0 lacks the address or is "
         "down, or the pod's OVS port or its flows are missing",
+        ns_unanswered="a pod's IPv6 gateway is antrea-gw0's address, answered by the node's "
+        "kernel once OVS forwards the solicitation to it, so no answer means antrea-gw0 lacks "
+        "the address or is down, or the pod's OVS port or its flows are missing",
         virtual_mac=ANTREA_VIRTUAL_MAC,
         virtual_mac_name="Antrea's global virtual MAC",
         unconfirmed=(

@@ -20,10 +20,13 @@ from ._observe import Observations
 from ._profile import Profile, Signal
 from ._rules import constant_vni, vtep_inner_macs
 
-__all__ = ["CALICO", "CALICO_GATEWAY", "CALICO_VETH_MAC"]
+__all__ = ["CALICO", "CALICO_GATEWAY", "CALICO_VETH_LL", "CALICO_VETH_MAC"]
 
 CALICO_VETH_MAC = "ee:ee:ee:ee:ee:ee"
 CALICO_GATEWAY = "169.254.1.1"
+CALICO_VETH_LL = "fe80::ecee:eeff:feee:eeee"
+"""The IPv6 link-local address of every cali veth (EUI-64 of its MAC): a Calico pod's IPv6
+router (``dataplane_linux.go`` routes the pod via the host veth's link-local address)."""
 
 
 def _rules(obs: Observations) -> list[Signal]:
@@ -85,6 +88,10 @@ CALICO = Profile(
         arp_unanswered="Calico's node answers a pod's ARP for its gateway 169.254.1.1 by proxy "
         "ARP on the pod's cali veth, so no answer means proxy ARP is off there "
         "(net.ipv4.conf.<cali veth>.proxy_arp) or the veth is down",
+        ns_unanswered="a Calico pod's IPv6 router is the link-local address of its cali veth "
+        f"({CALICO_VETH_LL}, from {CALICO_VETH_MAC}), which the node answers as its own address "
+        "(proxy NDP plays no part), so no answer means the cali veth has no IPv6 link-local "
+        "address (IPv6 disabled on it: net.ipv6.conf.<cali veth>.disable_ipv6) or is down",
         shared_host_mac=CALICO_VETH_MAC,
         unconfirmed=(
             "CrossSubnet mode",

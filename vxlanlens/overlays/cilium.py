@@ -72,6 +72,7 @@ CILIUM = Profile(
         decap="Cilium delivers to the destination pod's lxc veth, rewriting the MACs to lxc → "
         "pod and decrementing the hop limit once",
         local="Cilium delivers locally: redirect to the destination pod's lxc veth, no tunnel",
+        vni_identity=True,
     ),
     rules=(_rules,),
 )

@@ -65,6 +65,9 @@ FLANNEL = Profile(
         gateway_answer="the kernel answers for cni0's address (the pod's gateway)",
         arp_unanswered="a pod's gateway is cni0's own address, answered by the node's kernel, so "
         "no answer means cni0 lacks the address or is down, or the pod's veth is not on cni0",
+        ns_unanswered="a pod's IPv6 gateway is cni0's own address (the subnet's ::1), answered by "
+        "the node's kernel, so no answer means cni0 lacks the address or is down, or the pod's "
+        "veth is not on cni0",
         unconfirmed=(
             "DirectRouting",
             "the CNI bridge plugin's veth names (veth<random>) and the gateway on cni0 are "

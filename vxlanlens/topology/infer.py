@@ -134,7 +134,7 @@ def infer(
     df = df.reset_index(drop=True)
 
     node_ips = _nodes(df, topo)
-    _tunnelled_pods(df, topo, node_ips)
+    _tunnelled_pods(df, topo, node_ips, datapath)
     seen = _Seen(df)
     _gateways_ns(df, topo, seen, datapath)
     _gateways_arp(df, topo, seen, datapath)
@@ -182,7 +182,9 @@ def _nodes(df: pd.DataFrame, topo: Topology) -> set[str]:
     return set(ips)
 
 
-def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> None:
+def _tunnelled_pods(
+    df: pd.DataFrame, topo: Topology, node_ips: set[str], datapath: Datapath
+) -> None:
     cols = ["_cap", "_fno", "src_ip", "src_mac", "outer_src_ip", "vni", "dst_mac", "dst_ip",
             "outer_dst_ip"]  # fmt: skip
     # the table's own columns: only distinct rows become Python values (:func:`_objects`)
@@ -208,13 +210,15 @@ def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> Non
             continue
         frames = pod_ev.get((ip, nip), ())
         src = _src(frames, f"inner source of tunnelled frames from node {nip} with VNI {int(v)}")
-        vtep = bool(mac) and str(mac) in vteps
+        # on a datapath whose inner frames do not carry the pods' MACs (VTEP or virtual MACs),
+        # no inner MAC is a pod's, even where one direction only was captured
+        vtep = bool(mac) and (str(mac) in vteps or datapath.inner_macs != "pod")
         pod = Pod(
             source=src,
             confidence="inferred-high",
             ips=[str(ip)],
             mac=str(mac) if mac and not vtep else None,
-            identity=int(v),
+            identity=int(v) if datapath.vni_identity else None,
             node_ip=str(nip),
         )
         if dmac and not vtep and str(dmac) not in vteps:
@@ -225,7 +229,7 @@ def _tunnelled_pods(df: pd.DataFrame, topo: Topology, node_ips: set[str]) -> Non
             )
         topo.pods.append(pod)
         behind[str(nip)].add(str(ip))
-        if int(v) not in vnis_seen:
+        if datapath.vni_identity and int(v) not in vnis_seen:
             vnis_seen.add(int(v))
             topo.identities.append(
                 Identity(

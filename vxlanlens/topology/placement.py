@@ -16,7 +16,9 @@
    address is an end of every tunnelled frame. When both ends of one wire are (a capture of a
    two-node conversation), two captures of the same packets tell their sides apart: the capture
    nearer node X sees X→Y packets earlier and Y→X packets later than the other one, which holds
-   whatever the offset between their clocks (it compares the two directions). Failing that, a
+   whatever the offset between their clocks (it compares the two directions); with more
+   captures all comparisons must agree, and a capture nearer X than one and nearer Y than
+   another sits between the nodes (a mirrored switch port, a tap) and keeps both. Failing that, a
    distinctive word shared by the capture's label and one candidate node's name decides, with
    confidence ``inferred-low``; otherwise both candidates are kept and said.
 4. **Plain captures without tunnelled frames**: a pod's eth0 (or its lxc peer, which sees the
@@ -480,8 +482,12 @@ def _wire_order(
     on = ["from", *_KEY[1:]]
     for a in open_:
         x, y = points[a].candidates
+        # every other capture of the same packets gives a verdict; a capture nearer X than one
+        # and nearer Y than another lies between the nodes on the wire (a mirrored switch port,
+        # a tap): its side cannot be told, so only verdicts that all agree place it
+        verdicts: list[tuple[str, str, str, int, float]] = []
         for b in plain:
-            if b == a or points[a].node is not None:
+            if b == a:
                 continue
             pb = points[b]
             if pb.node is None and set(pb.candidates) != {x, y}:
@@ -497,18 +503,30 @@ def _wire_order(
             near_a, near_b = (x, y) if diff > 0 else (y, x)
             if pb.node is not None and pb.node_ip not in (None, near_b):
                 continue  # b is placed elsewhere: no conclusion
-            for cap, ip, far, other in ((a, near_a, near_b, b), (b, near_b, near_a, a)):
-                p = points[cap]
-                if p.node is not None:
-                    continue
-                p.node, p.node_ip = _node_label(t, ip), ip
-                p.confidence = "inferred-high"
-                p.how += (
-                    f"; of the {len(both)} tunnelled packets seen by both {cap} and {other}, "
-                    f"{cap} sees those from {ip} earlier and those from {far} later than {other} "
-                    f"does (by {abs(diff) / 2e3:.1f} µs each way on median, whatever the "
-                    f"offset between their clocks): {cap} is on {ip}'s side"
-                )
+            verdicts.append((near_a, near_b, b, len(both), diff))
+        sides = {v[0] for v in verdicts}
+        if len(sides) > 1:
+            pa = points[a]
+            near = {v[2]: v[0] for v in verdicts}
+            pa.how += (
+                "; it sits between the nodes on the wire ("
+                + ", ".join(f"nearer {ip} than {b} is" for b, ip in near.items())
+                + "), as a mirrored switch port or a tap does"
+            )
+            continue
+        if not verdicts:
+            continue
+        # the comparison with the widest gap (the capture farthest along the wire) is cited
+        ip, far, other, n, diff = max(verdicts, key=lambda v: abs(v[4]))
+        p = points[a]
+        p.node, p.node_ip = _node_label(t, ip), ip
+        p.confidence = "inferred-high"
+        p.how += (
+            f"; of the {n} tunnelled packets seen by both {a} and {other}, "
+            f"{a} sees those from {ip} earlier and those from {far} later than {other} "
+            f"does (by {abs(diff) / 2e3:.1f} µs each way on median, whatever the "
+            f"offset between their clocks): {a} is on {ip}'s side"
+        )
 
 
 def _by_name(cp: CapturePoint, t: Topology) -> None:

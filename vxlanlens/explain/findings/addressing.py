@@ -117,8 +117,11 @@ def unknown_mac(ctx: Context) -> list[Finding]:
             if len(counts[mac]) < 3:
                 counts[mac].append((c, int(f)))
     unknown = {}
+    # a MAC a dump's FDB entry maps to a remote node is that node's VTEP as the sender's
+    # entries say; when no VTEP has it any more, stale-vtep-mac says so with these frames
+    remote_vteps = {e.mac for e in ctx.topology.fdb if e.mac and e.dst}
     for mac, frames in counts.items():
-        if mac == ctx.datapath.virtual_mac:
+        if mac == ctx.datapath.virtual_mac or mac in remote_vteps:
             continue  # a MAC the overlay writes into frames and no interface has (Antrea's)
         if int(mac[:2], 16) & 1 or mac == "00:00:00:00:00:00":
             # multicast, and the all-zero MAC (loopback frames, "no address"): no interface owns them

@@ -129,6 +129,8 @@ def _flow_text(flow: Flow, pos: int, view: _Flows) -> str:
 
 
 def _nd_reason(ctx: Context, target: str, routers: set[str]) -> str:
+    if ctx.overlay_is_not_cilium:
+        return ctx.datapath.ns_reason(target in routers)
     if target in routers:
         return (
             "it is the pod's router IP, which Cilium's eBPF program on the lxc veth should answer: "

@@ -6,7 +6,9 @@ the nodes.
   node with an inner destination MAC that is not that node's VTEP MAC: the VTEP MAC the dumps
   give for the node, or the one the node's own tunnelled frames come from, or the receiving
   node's ``-i any`` capture shows the decapsulated frame as not addressed to the device (packet
-  type ``otherhost``). The sender's FDB and neighbour entries that still hold the MAC are cited.
+  type ``otherhost``). The sender's FDB and neighbour entries that still hold the MAC are cited,
+  and that no interface of the dumps has the MAC (``unknown-mac`` leaves out the MACs an FDB
+  entry maps to a node, so the stale MAC is said once, here).
 - ``missing-fdb-entry``: packets an ``-i any`` capture shows leaving through a VTEP device
   (routed to it) that the same capture never shows encapsulated; the node's neighbour entries on
   the device whose MAC no FDB entry of the node maps to a remote are cited.
@@ -119,6 +121,11 @@ def stale_vtep_mac(ctx: Context) -> list[Finding]:
                 "the sender still maps it to " + nip + " in " + "; ".join(t for t, _ in held)
             )
             evs += [e for _, src in held for e in _src_evs(src)]
+        nowhere = ctx.loaded and not any(
+            i.confidence == "loaded" for i in ctx.topology.interfaces_by_mac(mac)
+        )
+        if nowhere:
+            why.append("no interface of the dumps has that MAC")
         n = len(rows)
         ids = [c for c in ("src_ip", "dst_ip", "ip_id", "outer_src_ip") if c in rows.columns]
         k = len(rows[ids].astype(str).drop_duplicates()) if ids else n
@@ -139,6 +146,7 @@ def stale_vtep_mac(ctx: Context) -> list[Finding]:
                     "inner_dst_mac": mac,
                     "vtep_macs": sorted(own),
                     "frames": n,
+                    "mac_on_no_interface": nowhere,
                 },
             )
         )
