@@ -152,3 +152,37 @@ def test_third_party_captures_name_no_overlay() -> None:
         if rec.name is not None:
             named.append((f.name, rec.name, rec.confidence))
     assert named == []
+
+
+def test_cilium_geneve_node_capture_alone() -> None:
+    """A node's underlay capture of Cilium on Geneve, requests and replies with one identity
+    (so no VNI difference): the identity-range VNI on 6081 and the per-sender inner MACs name
+    Cilium with low confidence."""
+    cap = vxlanlens.read(str(CAPTURES / "lab-geneve-ipv6-ping" / "node-worker-eth0.pcap"))
+    rec = _recognise(cap)
+    assert rec.name == "cilium" and rec.confidence == "low", rec.to_dict()
+    assert any("security identities" in s.text for s in rec.signals)
+
+
+@pytest.mark.parametrize(
+    ("dport", "vnis", "named"),
+    [(8472, (1000, 1000), False), (8472, (0, 300), False), (4789, (300, 301), False)],
+)
+def test_identity_vnis_alone_name_nothing(
+    tmp_path: Path, dport: int, vnis: tuple[int, int], named: bool
+) -> None:
+    """The identity-range VNI signal is weak: alone it names no overlay, and it is not given
+    off Cilium's default ports or with a VNI 0 (Antrea's)."""
+    frames = [
+        _vxlan(
+            51000 + i,
+            dport,
+            vni,
+            Ether(src=MAC_A, dst=MAC_B) / IP(src="10.1.0.5", dst="10.2.0.7") / ICMP(),
+        )
+        for i, vni in enumerate(vnis)
+    ]
+    rec = _recognise(_read(tmp_path, frames))
+    assert (rec.name is not None) == named, rec.to_dict()
+    ident = [s for s in rec.signals + rec.others if "security identities" in s.text]
+    assert bool(ident) == (dport == 8472 and min(vnis) > 0), rec.to_dict()

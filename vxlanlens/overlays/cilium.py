@@ -16,8 +16,37 @@ from ._profile import Profile, Signal
 __all__ = ["CILIUM"]
 
 
+_DEFAULT_PORTS = {"vxlan": 8472, "geneve": 6081}
+_FIRST_CLUSTER_IDENTITY = 256
+"""Cilium's cluster-allocated identities start here (below: reserved ones, 1 host, 2 world...)."""
+
+
+def _identity_vnis(obs: Observations) -> list[Signal]:
+    """A weak signal when the overlay's VNIs look like Cilium identities: on Cilium's default
+    ports only, no Geneve option of another overlay, no VNI 0, and some at or above 256."""
+    frames = {k: n for k, n in obs.vnis.items() if k[0] in _DEFAULT_PORTS}
+    if not frames or obs.geneve_classes:
+        return []
+    if any(port != _DEFAULT_PORTS[kind] for kind, port, _ in frames):
+        return []
+    vnis = sorted({v for _, _, v in frames})
+    if vnis[0] <= 0 or vnis[-1] < _FIRST_CLUSTER_IDENTITY:
+        return []
+    ports = ", ".join(sorted({f"{k.upper()} {p}" for k, p, _ in frames}))
+    shown = ", ".join(map(str, vnis[:4])) + (", ..." if len(vnis) > 4 else "")
+    return [
+        Signal(
+            "cilium",
+            0.5,
+            f"the VNIs ({shown}, on {ports}, Cilium's default) are in the range of Cilium's "
+            "security identities (cluster-allocated ones start at 256), not another overlay's "
+            "fixed VNI",
+        )
+    ]
+
+
 def _rules(obs: Observations) -> list[Signal]:
-    out: list[Signal] = []
+    out: list[Signal] = _identity_vnis(obs)
     if obs.labelled_identities:
         out.append(
             Signal("cilium", 2.0, f"the dumps list {obs.labelled_identities} Cilium identities")

@@ -67,17 +67,27 @@ def vni_identity(ctx: Context) -> list[Finding]:
             what = f"identity {vni}"
         tunnels = sorted({str(t) for t in rows["tunnel"].dropna()})
         sent_by = f"Seen on {len(rows)} frame(s) sent by {', '.join(senders[:4])}{' and others' if len(senders) > 4 else ''}."
-        if ctx.cilium_likely or (
-            ident is not None and ident.labels and ident.confidence == "loaded"
+        stated = ctx.overlay is not None and ctx.overlay.confidence == "stated"
+        if (
+            ctx.cilium_likely
+            or (ident is not None and ident.labels and ident.confidence == "loaded")
+            or (stated and not ctx.overlay_is_not_cilium)
         ):
             statement = (
                 f"{'/'.join(t.upper() for t in tunnels)} VNI {vni} is the security identity of the sender, "
                 f"not a network: Cilium writes the source {what} into the VNI. {sent_by}"
             )
         else:
+            weak = ctx.overlay is not None and ctx.overlay.name == "cilium"
+            shown = (
+                f"the overlay looks like Cilium ({ctx.overlay.confidence} confidence) but nothing "
+                "in this input proves it"
+                if weak and ctx.overlay is not None
+                else "nothing in this input shows Cilium"
+            )
             statement = (
                 f"{'/'.join(t.upper() for t in tunnels)} VNI {vni}: in Cilium the VNI is the sender's security "
-                f"identity, not a network; nothing in this input shows Cilium, so it may also be an ordinary "
+                f"identity, not a network; {shown}, so it may also be an ordinary "
                 f"VXLAN/Geneve network id (a Cilium identity dump or a capture with different request and "
                 f"reply VNIs would tell). {sent_by}"
             )

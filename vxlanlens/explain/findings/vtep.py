@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from ...proto import Severity
+from ...proto import ExchangeStatus, Severity
 from ..context import Context
 from ..model import Evidence, Finding
 from ._registry import FindingSpec, detector
@@ -85,7 +85,15 @@ def stale_vtep_mac(ctx: Context) -> list[Finding]:
             sends[str(ip)].add(str(mac))
     otherhost = _otherhost(p)
     out: list[Finding] = []
+    kinds = set(ctx.datapath.tunnel_devices)
+    if kinds:  # the overlay's own tunnels only (Flannel's VTEP rules say nothing of Geneve)
+        tun = tun[tun["tunnel"].astype(str).isin(kinds)]
     groups = tun.groupby([tun["outer_dst_ip"].astype(str), tun["dst_mac"].astype(str)], sort=False)
+    # frames alone (no dump, no otherhost sighting) accuse a MAC only where the VTEP model holds
+    # for some other frames: a node receiving at the MAC it sends from (else these are not
+    # VTEP-to-VTEP frames at all, e.g. an overlay stated wrongly)
+    model_holds = any(mac in sends.get(nip, set()) for nip, mac in groups.groups)
+    answered = _answered_requests(ctx)
     for (nip, mac), rows in groups:
         node, known = _vtep_macs(ctx, nip)
         own = set(known) or sends.get(nip, set())
@@ -98,6 +106,10 @@ def stale_vtep_mac(ctx: Context) -> list[Finding]:
             for x in otherhost.get(tuple(key), [])
         ]
         if mac in own or (not own and not seen_other):
+            continue
+        if not known and not seen_other and not model_holds:
+            continue
+        if _delivered(ctx, rows, answered):  # the frames got past the VTEP: no stale MAC
             continue
         who = node or f"node {nip}"
         evs = [Evidence(capture=str(c), frame_no=int(f)) for c, f in
@@ -153,6 +165,39 @@ def stale_vtep_mac(ctx: Context) -> list[Finding]:
         if len(out) >= MAX_PER_KIND:
             break
     return out
+
+
+_DELIVERY_CHECKS = 64
+"""Frames of a group looked up for a sign that they were delivered (each is a journey look-up)."""
+
+
+def _answered_requests(ctx: Context) -> set[tuple[str, int]]:
+    """``(capture, frame_no)`` of the requests that were answered."""
+    ex = ctx.exchanges
+    if ex.empty or "request_frame" not in ex.columns:
+        return set()
+    ok = ex[(ex["status"].astype(object) == ExchangeStatus.ANSWERED.value)]
+    ok = ok[ok["request_capture"].notna() & ok["request_frame"].notna()]
+    return {
+        (str(c), int(f)) for c, f in zip(ok["request_capture"], ok["request_frame"], strict=True)
+    }
+
+
+def _delivered(ctx: Context, rows: pd.DataFrame, answered: set[tuple[str, int]]) -> bool:
+    """Whether the captures show tunnelled ``rows`` got past the receiving VTEP: a request
+    among them was answered, or their packet was seen later at a pod's interface."""
+    for c, f in zip(rows["capture"].tolist()[:_DELIVERY_CHECKS],
+                    rows["frame_no"].tolist()[:_DELIVERY_CHECKS], strict=True):  # fmt: skip
+        key = (str(c), int(f))
+        if key in answered:
+            return True
+        obs = ctx.journey_frames(*key)
+        later = obs[obs.index(key) + 1 :] if key in obs else []
+        for oc, _ in later:
+            point = ctx.points.get(oc)
+            if point is not None and point.kind == "pod":
+                return True
+    return False
 
 
 def _otherhost(p: pd.DataFrame) -> dict[tuple[str, str, str], list[tuple[str, int]]]:
