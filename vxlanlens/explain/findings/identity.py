@@ -79,7 +79,7 @@ def vni_identity(ctx: Context) -> list[Finding]:
             )
         else:
             weak = ctx.overlay is not None and ctx.overlay.name == "cilium"
-            shown = (
+            proof = (
                 f"the overlay looks like Cilium ({ctx.overlay.confidence} confidence) but nothing "
                 "in this input proves it"
                 if weak and ctx.overlay is not None
@@ -87,7 +87,7 @@ def vni_identity(ctx: Context) -> list[Finding]:
             )
             statement = (
                 f"{'/'.join(t.upper() for t in tunnels)} VNI {vni}: in Cilium the VNI is the sender's security "
-                f"identity, not a network; {shown}, so it may also be an ordinary "
+                f"identity, not a network; {proof}, so it may also be an ordinary "
                 f"VXLAN/Geneve network id (a Cilium identity dump or a capture with different request and "
                 f"reply VNIs would tell). {sent_by}"
             )
