@@ -19,6 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from lab_steps import fresh_outdir, ping_once, two_node_points
 from lab_cni import MTU, Cni, CniNode, CniPod, dump
 
 VIRTUAL_MAC = "aa:bb:cc:dd:ee:ff"
@@ -139,38 +140,20 @@ def build(cni: Cni, lab: ModuleType, workdir: Path) -> None:
 
 def run_antrea(sc: Any, outdir: Path, log: Any, lab: ModuleType) -> None:
     """Build, capture one ping, dump, describe and tear down the Antrea scenario."""
-    import shutil
-
     cni = SCENARIOS[sc.name]
-    outdir.mkdir(parents=True, exist_ok=True)
-    for old in [*outdir.glob("*.pcap"), outdir / "README.md"]:
-        old.unlink(missing_ok=True)
-    if (outdir / "topology").is_dir():
-        shutil.rmtree(outdir / "topology")
-    lab.teardown()
-    points = []
-    for n in cni.nodes:
-        points.append(lab.CapturePoint(n.pod.netns, "eth0", f"pod-{n.pod.name}-eth0.pcap", "pod"))
-    for n in cni.nodes:
-        points.append(lab.CapturePoint(n.netns, "eth0", f"node-{n.short}-eth0.pcap", "node eth0"))
-        points.append(lab.CapturePoint(n.netns, "any", f"node-{n.short}-any.pcap", "node any"))
-    caps = lab.Captures(outdir, points=points)
+    fresh_outdir(outdir, lab)
+    caps = lab.Captures(outdir, points=two_node_points(cni, lab))
     try:
         with tempfile.TemporaryDirectory(prefix="vxl-antrea-") as work:
             build(cni, lab, Path(work))
             time.sleep(1.0)
             caps.start()
             time.sleep(0.3)
-            a, b = cni.nodes
-            argv = ["ping", "-4", "-n", "-c", "1", "-W", "2", b.pod.ipv4]
-            cp = lab.run(argv, netns=a.pod.netns, check=False, timeout=20)
-            out = (cp.stdout + cp.stderr).strip()
-            if cp.returncode != 0:
-                raise lab.LabError(f"ping failed: {out}")
+            cmd, out = ping_once(cni, lab)
             time.sleep(0.2)
             caps.stop()
             dump(cni, outdir, lab)
-        _readme(cni, sc, outdir, f"ping -4 -c 1 -W 2 {b.pod.ipv4}", out, caps.stats)
+        _readme(cni, sc, outdir, cmd, out, caps.stats)
         log(f"{sc.name}: ok -> {outdir}")
     finally:
         caps.kill()

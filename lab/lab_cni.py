@@ -468,26 +468,14 @@ def dump(cni: Cni, outdir: Path, lab: ModuleType) -> None:
 def run_cni(sc: Any, outdir: Path, log: Any, lab: ModuleType) -> None:
     """Build, capture one ping, dump, describe and tear down one CNI scenario (IPv4, or IPv6
     for the scenarios of lab_cni6)."""
-    import shutil
-
     import lab_cni6
+    from lab_steps import fresh_outdir, ping_once, two_node_points
 
     v6 = sc.name in lab_cni6.CNIS6
     cni = lab_cni6.CNIS6[sc.name] if v6 else CNIS[sc.name]
     fault = FAULTS.get(sc.name) or lab_cni6.FAULTS6.get(sc.name)
-    outdir.mkdir(parents=True, exist_ok=True)
-    for old in [*outdir.glob("*.pcap"), outdir / "README.md"]:
-        old.unlink(missing_ok=True)
-    if (outdir / "topology").is_dir():
-        shutil.rmtree(outdir / "topology")
-    lab.teardown()
-    points = []
-    for n in cni.nodes:
-        points.append(lab.CapturePoint(n.pod.netns, "eth0", f"pod-{n.pod.name}-eth0.pcap", "pod"))
-    for n in cni.nodes:
-        points.append(lab.CapturePoint(n.netns, "eth0", f"node-{n.short}-eth0.pcap", "node eth0"))
-        points.append(lab.CapturePoint(n.netns, "any", f"node-{n.short}-any.pcap", "node any"))
-    caps = lab.Captures(outdir, points=points)
+    fresh_outdir(outdir, lab)
+    caps = lab.Captures(outdir, points=two_node_points(cni, lab))
     try:
         if v6:
             lab_cni6.build6(cni, lab, fault)
@@ -496,17 +484,11 @@ def run_cni(sc: Any, outdir: Path, log: Any, lab: ModuleType) -> None:
         time.sleep(1.0)
         caps.start()
         time.sleep(0.3)
-        a, b = cni.nodes
         fam = "-6" if v6 else "-4"
-        argv = ["ping", fam, "-n", "-c", "1", "-W", "2", b.pod.ipv4]
-        cp = lab.run(argv, netns=a.pod.netns, check=False, timeout=20)
-        out = (cp.stdout + cp.stderr).strip()
-        if (cp.returncode != 0) != (fault is not None):
-            raise lab.LabError(f"ping {'failed' if fault is None else 'answered'}: {out}")
+        cmd, out = ping_once(cni, lab, fam, answered=fault is None)
         time.sleep(0.2)
         caps.stop()
         dump(cni, outdir, lab)
-        cmd = f"ping {fam} -c 1 -W 2 {b.pod.ipv4}"
         from lab_cni_readme import write_readme
 
         if v6:

@@ -20,7 +20,6 @@ Used by lab/run.py (``run_mirror``); standard library only.
 
 from __future__ import annotations
 
-import shutil
 import struct
 import subprocess
 import tempfile
@@ -30,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from lab_steps import fresh_outdir
 
 COLLECTOR_NS = "vl-lab-collector"
 COLLECTOR_FILE = "collector-eth0.pcap"
@@ -185,12 +186,7 @@ def _tc(lab: ModuleType, netns: str, dev: str, hook: str, obj: Path, sec: str) -
 def run_mirror(sc: Any, outdir: Path, log: Any, lab: ModuleType) -> None:
     """Build the Cilium lab + the mirror, capture, dump, describe and tear down one scenario."""
     m = MIRRORS[sc.name]
-    outdir.mkdir(parents=True, exist_ok=True)
-    for old in [*outdir.glob("*.pcap"), outdir / "README.md"]:
-        old.unlink(missing_ok=True)
-    if (outdir / "topology").is_dir():
-        shutil.rmtree(outdir / "topology")
-    lab.teardown()
+    fresh_outdir(outdir, lab)
     points = [
         *lab.capture_points(lab.NODES),
         lab.CapturePoint(COLLECTOR_NS, "eth0", COLLECTOR_FILE, "mirror collector eth0"),
