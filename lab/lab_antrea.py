@@ -13,13 +13,11 @@ to the remote node; on eth0 the reverse. Standard library only.
 from __future__ import annotations
 
 import ipaddress
-import tempfile
-import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from lab_steps import fresh_outdir, ping_once, two_node_points
+from lab_steps import run_bpf_ping
 from lab_cni import MTU, Cni, CniNode, CniPod, dump
 
 VIRTUAL_MAC = "aa:bb:cc:dd:ee:ff"
@@ -140,24 +138,7 @@ def build(cni: Cni, lab: ModuleType, workdir: Path) -> None:
 
 def run_antrea(sc: Any, outdir: Path, log: Any, lab: ModuleType) -> None:
     """Build, capture one ping, dump, describe and tear down the Antrea scenario."""
-    cni = SCENARIOS[sc.name]
-    fresh_outdir(outdir, lab)
-    caps = lab.Captures(outdir, points=two_node_points(cni, lab))
-    try:
-        with tempfile.TemporaryDirectory(prefix="vxl-antrea-") as work:
-            build(cni, lab, Path(work))
-            time.sleep(1.0)
-            caps.start()
-            time.sleep(0.3)
-            cmd, out = ping_once(cni, lab)
-            time.sleep(0.2)
-            caps.stop()
-            dump(cni, outdir, lab)
-        _readme(cni, sc, outdir, cmd, out, caps.stats)
-        log(f"{sc.name}: ok -> {outdir}")
-    finally:
-        caps.kill()
-        lab.teardown()
+    run_bpf_ping(sc, outdir, log, lab, SCENARIOS[sc.name], build, dump, _readme)
 
 
 def _readme(cni: Cni, sc: Any, outdir: Path, cmd: str, output: str, stats: dict[str, str]) -> None:

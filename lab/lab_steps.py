@@ -4,6 +4,9 @@ a clean output folder, the capture points, and the one ping the captures record.
 from __future__ import annotations
 
 import shutil
+import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -45,3 +48,34 @@ def ping_once(
     if (cp.returncode == 0) != answered:
         raise lab.LabError(f"ping {'failed' if answered else 'answered'}: {out}")
     return f"ping {family} -c 1 -W 2 {b.pod.ipv4}", out
+
+
+def run_bpf_ping(
+    sc: Any,
+    outdir: Path,
+    log: Any,
+    lab: ModuleType,
+    cni: Any,
+    build: Callable[[Any, ModuleType, Path], None],
+    dump: Callable[[Any, Path, ModuleType], None],
+    readme: Callable[[Any, Any, Path, str, str, dict[str, str]], None],
+) -> None:
+    """Build a two-node scenario whose datapath is compiled eBPF (``build(cni, lab, workdir)``),
+    capture one answered ping, dump the nodes, write the README, and tear it all down."""
+    fresh_outdir(outdir, lab)
+    caps = lab.Captures(outdir, points=two_node_points(cni, lab))
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"vl-{sc.name}-") as work:
+            build(cni, lab, Path(work))
+            time.sleep(1.0)
+            caps.start()
+            time.sleep(0.3)
+            cmd, out = ping_once(cni, lab)
+            time.sleep(0.2)
+            caps.stop()
+            dump(cni, outdir, lab)
+        readme(cni, sc, outdir, cmd, out, caps.stats)
+        log(f"{sc.name}: ok -> {outdir}")
+    finally:
+        caps.kill()
+        lab.teardown()
