@@ -24,6 +24,7 @@ import ipaddress
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ...proto import ExchangeStatus, Severity
@@ -261,9 +262,11 @@ def outer_udp_checksum(ctx: Context) -> list[Finding]:
     if j is None or j.empty or "outer_udp_checksum" not in p.columns:
         return []
     # explain's journey index holds only which frames are one packet: the packets' own
-    # columns are looked up at each observation
+    # columns are looked up at each observation; a checksum can only differ between two
+    # observations, so packets seen once are left out first
+    j = _seen_twice(j)
     tunnelled = pd.notna(ctx.values_at(j["capture"], j["frame_no"], "tunnel"))
-    tj = j[tunnelled]
+    tj = _seen_twice(j[tunnelled])
     if tj.empty:
         return []
     csum = ctx.values_at(tj["capture"], tj["frame_no"], "outer_udp_checksum")
@@ -313,6 +316,14 @@ def outer_udp_checksum(ctx: Context) -> list[Finding]:
             )
         )
     return out
+
+
+def _seen_twice(j: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``j`` (journey observations) whose journey has two or more of them."""
+    if j.empty:
+        return j
+    _, inverse, counts = np.unique(j["journey"].to_numpy(), return_inverse=True, return_counts=True)
+    return j[counts[inverse] > 1]
 
 
 def _node_side(ctx: Context, capture: str) -> str | None:
