@@ -235,15 +235,20 @@ class FrameIndex:
             at = order[bounds[k] : bounds[k + 1]]
             if not len(at):
                 continue
-            arr = self._arrays.get(str(name))
-            if arr is not None:
-                f = nums[at]
-                inside = (f >= 0) & (f < len(arr))
-                out[at[inside]] = arr[f[inside]]
-                continue
-            d = self._dicts.get(str(name))
+            out[at] = self._rows_in(str(name), nums[at])
+        return out
+
+    def _rows_in(self, capture: str, frames: np.ndarray) -> np.ndarray:
+        """The rows of ``frames`` (frame numbers) of one capture, ``-1`` where not in the table."""
+        out = np.full(len(frames), -1, dtype=np.int64)
+        arr = self._arrays.get(capture)
+        if arr is not None:
+            inside = (frames >= 0) & (frames < len(arr))
+            out[inside] = arr[frames[inside]]
+        else:
+            d = self._dicts.get(capture)
             if d is not None:
-                out[at] = [d.get(f, -1) for f in nums[at].tolist()]
+                out[:] = [d.get(f, -1) for f in frames.tolist()]
         return out
 
     def positions(self, captures: list[Any], frames: list[Any]) -> np.ndarray:
@@ -258,13 +263,5 @@ class FrameIndex:
             [int(f) if ok else -1 for f, ok in zip(frames, known, strict=True)], dtype=np.int64
         )
         for name, at in caps.groupby(caps, sort=False).indices.items():
-            arr = self._arrays.get(str(name))
-            if arr is not None:
-                f = nums[at]
-                inside = (f >= 0) & (f < len(arr))
-                out[at[inside]] = arr[f[inside]]
-                continue
-            d = self._dicts.get(str(name))
-            if d is not None:
-                out[at] = [d.get(int(f), -1) for f in nums[at]]
+            out[at] = self._rows_in(str(name), nums[at])
         return out
