@@ -180,3 +180,17 @@ def test_same_input_same_svg(tmp_path):
     a = save_ladder(exp, tmp_path / "a.svg").read_bytes()
     b = save_ladder(exp, tmp_path / "b.svg").read_bytes()
     assert a == b
+
+
+@pytest.mark.parametrize("name", ["lab-calico-port-mismatch", "lab-ipv4-ping"])
+def test_legend_inside_the_figure(name: str) -> None:
+    """The legend (8 entries when a request went unanswered and was last seen somewhere) is cut
+    into rows so that it stays inside the figure's width with a margin (a legend filling the
+    width at screen resolution was clipped at both ends in the 150-dpi PNG)."""
+    fig = ladder(lab(name).explain())
+    fig.canvas.draw()
+    legends = [a.get_legend() for a in fig.axes if a.get_legend() is not None]
+    assert legends
+    box = legends[0].get_window_extent()
+    width = fig.get_figwidth() * fig.dpi
+    assert box.x0 >= 0.02 * width and box.x1 <= 0.98 * width, (box, width)

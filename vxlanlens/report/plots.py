@@ -421,7 +421,10 @@ def _legend(fig: Figure, ax: Axes, seq: Sequence) -> None:
                 label="last seen",
             )
         )
-    ncol = 4 if fig.get_figwidth() < 9 else len(handles)
+    # one row when it fits the figure (about 0.5 in per marker and 0.06 in per character at
+    # this font size), else rows of at most 4
+    width = sum(0.5 + 0.06 * len(str(h.get_label())) for h in handles)
+    ncol = len(handles) if width <= 0.95 * fig.get_figwidth() else min(4, len(handles))
     ax.legend(
         handles=handles,
         loc="upper center",
