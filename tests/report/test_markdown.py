@@ -148,3 +148,13 @@ def test_small_report_is_not_cut():
     md = reference().report("md")
     assert "left out" not in md
     assert text_length(md) < 20_000
+
+
+def test_capture_without_frames_says_why_it_has_no_place() -> None:
+    """A capture that holds no frame (the destination pod never got the packet) is listed with
+    the reason it has no place, not a bare question mark."""
+    from .helpers import lab
+
+    md = lab("lab-calico-port-mismatch").explain().to_markdown()
+    (row,) = [r for r in md.splitlines() if r.startswith("| pod-busybox-r5t7n-eth0 |")]
+    assert row.endswith("| 0 | no frames to place it by |"), row

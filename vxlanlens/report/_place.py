@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["CLASS_TEXT", "place_text"]
+__all__ = ["CLASS_TEXT", "place_text", "where_taken"]
 
 CLASS_TEXT = {
     "lan": "plain LAN capture (no tunnel, no overlay shown)",
@@ -55,3 +55,9 @@ def _mirrored(point: dict[str, Any], mirror: dict[str, Any]) -> str:
     if dirs:
         words += " (" + ", ".join(f"{n} {d}" for d, n in dirs.items()) + ")"
     return f"{port}, {words}"
+
+
+def where_taken(point: dict[str, Any], frames: Any) -> str:
+    """:func:`place_text`, or why a capture has no place: no frames to place it by, or not
+    placed."""
+    return place_text(point) or ("no frames to place it by" if not frames else "not placed")

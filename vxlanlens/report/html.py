@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from ..explain.model import SEVERITIES, Explanation, Finding, Hop
-from ._place import place_text
+from ._place import where_taken
 from .markdown import mermaid_sequence
 
 __all__ = ["CSP", "explanation_html", "explanation_html_fragment"]
@@ -224,7 +224,7 @@ def _body(
     rows: list[list[Cell]] = []
     for cap in exp.captures:
         p = points.get(cap.get("label"), {})
-        where = place_text(p) or "?"
+        where = where_taken(p, cap.get("frames"))
         rows.append(
             [
                 f'<span class="mono">{_e(cap.get("label"))}</span>',

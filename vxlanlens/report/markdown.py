@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..explain.model import SEVERITIES, Explanation, Finding, Hop
-from ._place import place_text
+from ._place import where_taken
 from .packets import printable
 from .sequence import Sequence, sequence
 
@@ -177,7 +177,7 @@ def _capture_rows(exp: Explanation) -> list[str]:
     rows = []
     for cap in exp.captures:
         p = points.get(cap.get("label"), {})
-        where = place_text(p) or "?"
+        where = where_taken(p, cap.get("frames"))
         rows.append(
             f"| {md_escape(cap.get('label'))} | {cap.get('frames', '?')} | {md_escape(where)} |"
         )
