@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ...proto import ExchangeStatus, Severity
-from ..context import Context
+from ..context import Context, na
 from ..model import Evidence, Finding
 from ._registry import FindingSpec, detector
 from ._util import MAX_PER_KIND, _dedup, _src_evs
@@ -40,10 +40,6 @@ __all__ = [
     "stale_vtep_mac",
     "tunnel_config_mismatch",
 ]
-
-
-def _s(v: Any) -> str | None:
-    return None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
 
 
 def _vtep_macs(ctx: Context, node_ip: str) -> tuple[str | None, dict[str, Any]]:
@@ -82,7 +78,7 @@ def stale_vtep_mac(ctx: Context) -> list[Finding]:
     # the MACs each node's own VTEP sends from (inner source MACs of its tunnelled frames)
     sends: dict[str, set[str]] = defaultdict(set)
     for ip, mac in tun[["outer_src_ip", "src_mac"]].drop_duplicates().itertuples(index=False):
-        if _s(ip) and _s(mac):
+        if not na(ip) and not na(mac):
             sends[str(ip)].add(str(mac))
     otherhost = _otherhost(p)
     out: list[Finding] = []
@@ -211,7 +207,7 @@ def _otherhost(p: pd.DataFrame) -> dict[tuple[str, str, str], list[tuple[str, in
     out: dict[tuple[str, str, str], list[tuple[str, int]]] = defaultdict(list)
     cols = ["src_mac", "src_ip", "dst_ip", "capture", "frame_no"]
     for mac, sip, dip, c, f in rows[cols].itertuples(index=False):
-        if _s(mac) and _s(sip) and _s(dip):
+        if not (na(mac) or na(sip) or na(dip)):
             out[(str(mac), str(sip), str(dip))].append((str(c), int(f)))
     return out
 
@@ -276,7 +272,7 @@ def outer_udp_checksum(ctx: Context) -> list[Finding]:
     seen: dict[tuple[Any, ...], list[tuple[str, int, int]]] = defaultdict(list)
     for k, (jid, c, f) in enumerate(tj[["journey", "capture", "frame_no"]].itertuples(index=False)):
         v, n, s, d = csum[k], ulen[k], srcs[k], dsts[k]
-        if _s(v) is None or _s(n) is None or not _s(s) or not _s(d) or int(v) == 0:
+        if na(v) or na(n) or na(s) or na(d) or int(v) == 0:
             continue  # no checksum computed (0) is allowed for UDP over IPv4
         if int(v) == partial_checksum(str(s), str(d), int(n)):
             continue  # checksum offload: the sender's capture holds the pseudo-header sum
