@@ -111,10 +111,12 @@ def direction(
     src_mac: object,
     *,
     reached: bool,
+    ended: tuple[str | None, str] | None = None,
 ) -> tuple[list[Hop], str | None]:
     """Hops from the pod with ``src_ip`` to the pod with ``dst_ip`` through the overlay, bounded
     by where the captures saw the packet (``reached``: it is known to have arrived, e.g. it was
-    answered); returns the hops and the place it was last seen when the path stops short."""
+    answered; ``ended``: who answered it with an ICMP error instead, and that in words);
+    returns the hops and the place it was last seen when the path stops short."""
     dp = ctx.datapath
     spod = ctx.pod_of(ip=src_ip, mac=src_mac)
     dpod = ctx.pod_of(ip=dst_ip)
@@ -336,7 +338,7 @@ def direction(
             points=dpod_pts,
         )
     )
-    return finish(drafts, reached=reached, dst_text=dst_ip, no_pod=no_pod)
+    return finish(drafts, reached=reached, dst_text=dst_ip, no_pod=no_pod, ended=ended)
 
 
 def _cross_nodes(

@@ -189,11 +189,18 @@ class Draft:
 
 
 def finish(
-    drafts: list[Draft], *, reached: bool, dst_text: str, no_pod: bool
+    drafts: list[Draft],
+    *,
+    reached: bool,
+    dst_text: str,
+    no_pod: bool,
+    ended: tuple[str | None, str] | None = None,
 ) -> tuple[list[Hop], str | None]:
     """The hops of one direction bounded by the evidence: after the last hop a capture saw, the
     path stops (unless the packet is known to have arrived); returns the hops and, when cut, the
-    place the packet was last seen."""
+    place the packet was last seen. ``ended`` (the address that answered the packet with an
+    ICMP error, and that in words) says why it went no further: where the error came from the
+    place it was last seen, it replaces the guesses of what became of it."""
     seen = [i for i, d in enumerate(drafts) if d.hop.observed]
     last = seen[-1] if seen else len(drafts) - 1
     cut = not reached and bool(seen) and last < len(drafts) - 1
@@ -218,6 +225,10 @@ def finish(
                 else f"not seen after {d.hop.place}: no capture further along its way holds it "
                 "(it may have gone on uncaptured, or been dropped)"
             )
+            if ended is not None and ended[0] is not None and ended[0] == d.hop.ip:
+                why = f"{ended[1]} here: it went no further"
+            elif ended is not None:
+                why += f"; {ended[1]}"
             if no_pod:
                 why += f"; no pod of the dumps has {dst_text}"
             parts.append(why)

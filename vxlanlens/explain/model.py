@@ -209,6 +209,12 @@ class PacketPath:
     last_seen: str | None = None
     """When the request was not answered and the path stops short of its destination: the
     place it was last seen (the path ends there instead of guessing further)."""
+    icmp_error: str | None = None
+    """The ICMP error that answered the request instead of its reply, in words (``ICMP
+    destination unreachable (port unreachable, code 3)``); its path is ``reply_hops`` when it
+    was sent between two nodes' underlay addresses."""
+    icmp_error_from: str | None = None
+    """The address that sent :attr:`icmp_error`."""
 
     def __post_init__(self) -> None:
         if self.status is not None:
@@ -242,6 +248,8 @@ class PacketPath:
             "vni": self.vni,
             "reply_vni": self.reply_vni,
             "last_seen": self.last_seen,
+            "icmp_error": self.icmp_error,
+            "icmp_error_from": self.icmp_error_from,
         }
 
 

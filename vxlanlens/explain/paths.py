@@ -21,9 +21,11 @@ import pandas as pd
 from ..proto import ExchangeStatus
 from ._direction import direction
 from ._hops import int_of, observations, placed_points, text_of, tunnel_of
+from ._icmp import error_words, underlay_hops
 from ._resolve import gateway_hops, nd_flags
 from .context import Context, Point, Row, first_row, groups, na, vals
-from .model import PacketPath
+from .findings._requests import any_row, flows
+from .model import Hop, PacketPath
 
 __all__ = ["build_paths", "placed_points"]
 
@@ -96,9 +98,73 @@ _PATH_COLUMNS = [
     "kind", "key", "status", "point", "latency_s", "target", "nd_flags",
     "requester_ip", "requester_mac", "responder_ip", "responder_mac",
     "request_capture", "request_frame", "reply_capture", "reply_frame",
-    "echo_id", "echo_seq", "dport",
+    "echo_id", "echo_seq", "dport", "answer", "ip_version", "icmp_code",
 ]  # fmt: skip
 """The exchanges' columns paths are drawn from."""
+
+
+def _errors_of(ctx: Context) -> dict[int, int]:
+    """Position in the exchanges table of each row of a request answered by an ICMP error
+    instead of its reply, to the position of a row of that error (as the findings see it)."""
+    if not any_row(ctx, kind="icmp-error"):
+        return {}
+    out: dict[int, int] = {}
+    for flow in flows(ctx):
+        for x in flow.exchanges:
+            if x.error_row is not None and not x.answered:
+                out.update(dict.fromkeys(x.rows, x.error_row))
+    return out
+
+
+def _outside(obs: list[tuple[Point, Row]]) -> bool:
+    """Whether every frame is outside a tunnel (an error sent between underlay addresses)."""
+    return bool(obs) and all(na(row["tunnel"]) for _, row in obs)
+
+
+def _error_of(ctx: Context, placed: dict, pos: int) -> tuple[pd.DataFrame, str, str | None]:
+    """The rows (at every point) of the ``icmp-error`` exchange at position ``pos``, the error
+    in words and who sent it."""
+    ex = ctx.exchanges
+    r = ex.iloc[pos]
+    rows = ex[(ex["kind"].astype(str) == "icmp-error") & (ex["key"].astype(str) == str(r["key"]))]
+    words, _ = error_words(r["answer"], r["ip_version"], r["icmp_code"])
+    return rows, words, text_of(r["responder_ip"])
+
+
+def _drawn(ctx: Context, requester: str | None, responder: str | None) -> bool:
+    """Whether an error between these addresses is drawn between nodes: they are the underlay
+    addresses of two nodes the input knows (a node's error to itself crosses no network)."""
+    return bool(
+        requester
+        and responder
+        and requester != responder
+        and ctx.node_label(requester)
+        and ctx.node_label(responder)
+    )
+
+
+def _error_hops(
+    ctx: Context, placed: dict, rows: pd.DataFrame, words: str
+) -> tuple[list[Hop], list[Hop]]:
+    """Hops of the packet an underlay ICMP error quotes and of the error, or none when the
+    error is not one sent between two nodes' underlay addresses outside the tunnel."""
+    r = first_row(rows)
+    requester, target = text_of(r["requester_ip"]), text_of(r["target"])
+    responder = text_of(r["responder_ip"])
+    rep_obs = observations(ctx, placed, rows, "reply")
+    if not _outside(rep_obs) or not _drawn(ctx, requester, responder):
+        return [], []
+    assert requester is not None and responder is not None and target is not None
+    req_obs = observations(ctx, placed, rows, "request")
+    quoted = f"sent the packet the error quotes (to {target})"
+    req = underlay_hops(ctx, placed, req_obs, requester, target, sent=quoted, received="arrived")
+    if responder != target:
+        req = req[:1]  # the error came from elsewhere: where the packet went next is unseen
+    rep = underlay_hops(
+        ctx, placed, rep_obs, responder, requester,
+        sent=f"sent {words} to {requester}", received="received the error",
+    )  # fmt: skip
+    return req, rep
 
 
 def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
@@ -118,6 +184,8 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
     statuses = chosen["status"].astype(str).tolist()
     placed = placed_points(ctx)
     points = [_point_text(placed, p) for p in chosen["point"].astype(str).tolist()]
+    errors = _errors_of(ctx)
+    positions = ctx.exchanges.index.get_indexer(chosen.index).tolist() if errors else []
     paths: list[PacketPath] = []
     for (kind, key), at in groups(chosen, ("kind", "key")).items():
         rows = chosen.iloc[at]
@@ -127,14 +195,34 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
         req_obs = observations(ctx, placed, rows, "request")
         rep_obs = observations(ctx, placed, rows, "reply")
         last_seen = None
+        error: tuple[str, str | None] | None = None
+        ended: tuple[str | None, str] | None = None
         if kind in ("nd", "arp"):
             req, rep = gateway_hops(ctx, placed, rows, kind)
         elif kind in ("echo", "tcp"):
             src_ip, dst_ip = str(r["requester_ip"]), str(r["target"])
-            req, last_seen = direction(
-                ctx, placed, req_obs, src_ip, dst_ip, r["requester_mac"], reached=bool(rep_obs)
+            err_rep: list[Hop] = []
+            err_pos = (
+                next((errors[positions[k]] for k in at if positions[k] in errors), None)
+                if errors
+                else None
             )
-            rep = []
+            if err_pos is not None and not rep_obs:
+                err_rows, words, sender = _error_of(ctx, placed, err_pos)
+                err_obs = observations(ctx, placed, err_rows, "reply")
+                what = (
+                    "its tunnel packet"
+                    if _outside(err_obs) and any(not na(row["tunnel"]) for _, row in req_obs)
+                    else "it"
+                )
+                error = (words, sender)
+                ended = (sender, f"{words} from {sender} answered {what}")
+                _, err_rep = _error_hops(ctx, placed, err_rows, words)
+            req, last_seen = direction(
+                ctx, placed, req_obs, src_ip, dst_ip, r["requester_mac"],
+                reached=bool(rep_obs), ended=ended,
+            )  # fmt: skip
+            rep = err_rep
             if rep_obs:
                 rep_src_mac = next(
                     (
@@ -145,9 +233,14 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
                     None,
                 )
                 rep, _ = direction(ctx, placed, rep_obs, dst_ip, src_ip, rep_src_mac, reached=False)
+        elif kind == "icmp-error":
+            words, _ = error_words(r["answer"], r["ip_version"], r["icmp_code"])
+            req, rep = _error_hops(ctx, placed, rows, words)
         else:
             req, rep = [], []
         summary = _summary(ctx, kind, key, rows, [statuses[k] for k in at], [points[k] for k in at])
+        if ended is not None:
+            summary += f"; {ended[1]}"
         tunnel, vni = _first_tunnel(req_obs)
         rep_tunnel, reply_vni = _first_tunnel(rep_obs)
         paths.append(
@@ -170,6 +263,8 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
                 vni=vni,
                 reply_vni=reply_vni,
                 last_seen=last_seen,
+                icmp_error=error[0] if error is not None else None,
+                icmp_error_from=error[1] if error is not None else None,
             )
         )
     return paths, max(0, total - MAX_PATHS)

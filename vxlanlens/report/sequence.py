@@ -139,7 +139,13 @@ def _lane_name(hops: list[Hop], key: tuple[str, ...]) -> str:
 
 def message_labels(path: PacketPath) -> tuple[str, str]:
     """(request, reply) words for a path's packets: ``NS who-has X`` / ``NA X [R,S]``,
-    ``echo req id 44 seq 0`` / ``echo reply id 44 seq 0``, ..."""
+    ``echo req id 44 seq 0`` / ``echo reply id 44 seq 0``, ...; the reply is the ICMP error
+    when one answered the request instead."""
+    request, reply = _labels(path)
+    return request, path.icmp_error or reply
+
+
+def _labels(path: PacketPath) -> tuple[str, str]:
     if path.kind in ("nd", "arp"):
         target = path.target or "?"
         if path.kind == "nd":
@@ -241,7 +247,9 @@ def sequence(exp: Explanation, path_index: int | Seq[int] | None = None) -> Sequ
             req.append(replace(p.reply_hops[0], observed=False, evidence=[]))
         _chain(seq, index, req, req_label, i, reply=False)
         if p.reply_hops:
-            _chain(seq, index, list(p.reply_hops), rep_label, i, reply=True)
+            # an ICMP error between nodes crosses the underlay outside the tunnel
+            plain = p.kind == "icmp-error" or p.icmp_error is not None
+            _chain(seq, index, list(p.reply_hops), rep_label, i, reply=True, plain=plain)
         elif _unanswered(p):
             on_lanes = [h for h in req if _lane_key(h) is not None]
             if not on_lanes:
@@ -283,9 +291,11 @@ def _chain(
     path: int,
     *,
     reply: bool,
+    plain: bool = False,
 ) -> None:
     """Arrows between consecutive interface hops; moves between tunnel devices and node eth0s
-    (and across the underlay) are tunnelled and carry the VNI label."""
+    (and across the underlay) are tunnelled and carry the VNI label, unless ``plain`` (a packet
+    sent between nodes outside the tunnel) and no hop says it was tunnelled."""
     tun = _tunnel_label(hops)
     prev: Hop | None = None
     crossed = False
@@ -301,7 +311,7 @@ def _chain(
             assert pk is not None
             if index[pk] != index[k]:
                 kinds = (pk[0], k[0])
-                if crossed or (
+                if (crossed and not (plain and (prev.tunnel or h.tunnel) is None)) or (
                     kinds == ("underlay", "underlay") and (prev.tunnel or h.tunnel) is not None
                 ):
                     tunnelled, text = True, tun

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from ...proto import ExchangeKind, ExchangeStatus, Severity
+from .._icmp import error_words
 from ..context import Context, Row, na, vals
 from ..model import Evidence, Finding
 from . import _requests
@@ -223,31 +224,14 @@ def unanswered(ctx: Context) -> list[Finding]:
     return out
 
 
-ICMP4_UNREACH = {0: "network unreachable", 1: "host unreachable", 2: "protocol unreachable",
-                 3: "port unreachable", 9: "network administratively prohibited",
-                 10: "host administratively prohibited", 13: "communication administratively prohibited"}  # fmt: skip
-ICMP6_UNREACH = {0: "no route to destination", 1: "communication administratively prohibited",
-                 2: "beyond scope of source address", 3: "address unreachable", 4: "port unreachable",
-                 5: "source address failed ingress/egress policy", 6: "reject route to destination"}  # fmt: skip
 PTB_ANSWERS = ("packet-too-big", "frag-needed")
-REFUSALS = {(4, 3), (4, 9), (4, 10), (4, 13), (6, 1), (6, 4), (6, 5)}
-"""(IP version, code) of destination-unreachable errors that refuse rather than fail to deliver."""
 
 
 def _error_text(view: _Flows, pos: int) -> tuple[str, bool]:
     """What an ICMP error row says, and whether it is a refusal (port closed, prohibited)."""
-    answer = str(view.get("answer", pos) or "ICMP error")
-    version = view.get("ip_version", pos)
-    code = view.get("icmp_code", pos)
-    if answer == "dest-unreachable" and code is not None:
-        names = ICMP6_UNREACH if version == 6 else ICMP4_UNREACH
-        icmp = "ICMPv6" if version == 6 else "ICMP"
-        name = names.get(int(code), f"code {code}")
-        return f"{icmp} destination unreachable ({name}, code {code})", (
-            version,
-            int(code),
-        ) in REFUSALS
-    return answer.replace("-", " "), False
+    return error_words(
+        view.get("answer", pos), view.get("ip_version", pos), view.get("icmp_code", pos)
+    )
 
 
 @detector(
