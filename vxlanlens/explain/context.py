@@ -70,6 +70,7 @@ class Context:
     _spans: dict[str, tuple[pd.Timestamp | None, pd.Timestamp | None]] = field(default_factory=dict)
     _texts: dict[str, pd.Series] = field(default_factory=dict)
     _flows: dict[tuple[str, str], np.ndarray] | None = None
+    _overlay_macs: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.topology, Topology):
@@ -268,11 +269,26 @@ class Context:
             if not self.cilium_likely:
                 return f"the MAC that answers {pod.label}'s gateway"
             return f"host-side lxc veth of {pod.label}"
+        said = self.overlay_mac(m)
+        if said is not None:
+            return f"{said.label} (inferred)"
         if iface is not None:
             where = f" on {iface.node}" if iface.node else ""
             suffix = "" if iface.confidence == "loaded" else " (inferred)"
             return f"{iface.label}{where}{suffix}"
         return None
+
+    def overlay_mac(self, mac: object) -> Any:
+        """What the recognised overlay's datapath says a MAC no dump names is
+        (:class:`~vxlanlens.explain._macroles.MacRole`: a VTEP, the bridge or gateway device
+        answering the pods' gateway), or None."""
+        if na(mac):
+            return None
+        if self._overlay_macs is None:
+            from ._macroles import overlay_macs
+
+            self._overlay_macs = overlay_macs(self)
+        return self._overlay_macs.get(str(mac))
 
     def mac_text(self, mac: object) -> str:
         """``aa:..:ff (what it is)`` or just the MAC."""

@@ -1,0 +1,207 @@
+"""MACs named by the recognised overlay's datapath when no dump names them.
+
+With captures only, a MAC that is no pod's and no node's underlay NIC's is known to the
+topology as an inferred interface of no kind. The overlay's rules often say what it is:
+
+1. where inner frames go from VTEP MAC to VTEP MAC (Flannel, Calico), the inner source MAC of a
+   tunnel packet is the sending node's tunnel device (the node by the outer source address; the
+   inner destination MAC is what the sender believes the other VTEP's is, and may be stale);
+2. where a bridge (Flannel's cni0) or a gateway device (Antrea's antrea-gw0) holds the pods'
+   gateway, that device's MAC is the one that answered a pod's ARP or Neighbor Solicitation for
+   an address that is no pod's, and the one a pod's packet to another pod is addressed to (or
+   comes from, on the receiving pod's link) when it is not that pod's own MAC.
+
+An earlier rule wins over a later one; a MAC one rule would put on two nodes is left unnamed.
+Nothing is named for Cilium, whose inner MACs are the pods' and whose gateway answers from
+each pod's own veth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ._rows import as_text, na
+
+__all__ = ["MacRole", "overlay_macs"]
+
+
+@dataclass(frozen=True)
+class MacRole:
+    """What the overlay's datapath says a MAC is."""
+
+    device: str
+    """The device's usual name on this overlay (``flannel.1``, ``cni0``, ``vxlan.calico``)."""
+    role: str
+    """``tunnel``, ``bridge`` or ``gateway`` (the words of ``Datapath.role``)."""
+    node: str | None
+    """The label of the node it is on, when known."""
+
+    @property
+    def label(self) -> str:
+        """``flannel.1 on node 172.18.0.4``."""
+        return f"{self.device} on {self.node}" if self.node else self.device
+
+
+def overlay_macs(ctx: Any) -> dict[str, MacRole]:
+    """Every MAC of the input that the recognised overlay's datapath names and no dump or pod
+    does, with what it is (``ctx``: the explanation's :class:`~.context.Context`)."""
+    if ctx.overlay is None or ctx.overlay.name in (None, "cilium"):
+        return {}
+    dp = ctx.datapath
+    tunnelled = _tunnelled(ctx)
+    rules: list[list[tuple[str, MacRole]]] = []
+    if dp.inner_macs == "vtep":
+        rules.append(_vtep_macs(ctx, tunnelled))
+    device = None
+    if dp.gateway_mac == "bridge" and dp.forwarder not in (None, "eBPF"):
+        device = dp.forwarder
+    elif dp.gateway_mac == "gateway":
+        device = next((p for p in dp.gateway_names if "*" not in p), None)
+    if device:
+        nodes = _pod_nodes(ctx, tunnelled)
+        rules.append(_gateway_answers(ctx, device, dp.gateway_mac, nodes))
+        rules.append(_next_hops(ctx, device, dp.gateway_mac, nodes))
+    out: dict[str, MacRole] = {}
+    for found in rules:
+        by_mac: dict[str, set[MacRole]] = {}
+        for mac, role in found:
+            if mac not in out and not _known(ctx, mac):
+                by_mac.setdefault(mac, set()).add(role)
+        for mac, rs in by_mac.items():
+            placed = {r for r in rs if r.node is not None} or rs  # a node known beats none
+            if len(placed) == 1:
+                out[mac] = placed.pop()
+    return out
+
+
+def _unicast(mac: object) -> bool:
+    text = str(mac)
+    return not na(mac) and len(text) == 17 and not int(text[:2], 16) & 1
+
+
+def _known(ctx: Any, mac: str) -> bool:
+    """Whether a pod or a dump already says what the MAC is."""
+    topo = ctx.topology
+    pod = topo.pod_by_mac(mac)
+    if pod is not None and pod.mac == mac:
+        return True
+    iface = topo.interface_by_mac(mac)
+    return iface is not None and iface.confidence == "loaded"
+
+
+def _tunnelled(ctx: Any) -> pd.DataFrame:
+    """The distinct inner MACs and addresses and outer addresses of the tunnel packets (a
+    mirror transport is peeled before the overlay: its VXLAN is never in ``tunnel``)."""
+    p = ctx.packets
+    cols = ["src_mac", "dst_mac", "src_ip", "outer_src_ip", "outer_dst_ip", "tunnel", "vni"]
+    if p.empty or any(c not in p.columns for c in cols):
+        return pd.DataFrame(columns=cols)
+    sub = p.loc[p["tunnel"].notna().to_numpy(), cols]
+    return pd.DataFrame(
+        {c: (sub[c] if c == "vni" else as_text(sub[c])) for c in cols}
+    ).drop_duplicates()
+
+
+def _vtep_macs(ctx: Any, tunnelled: pd.DataFrame) -> list[tuple[str, MacRole]]:
+    """(MAC, role) of the inner source MACs of tunnel packets: the sending node's VTEP. The
+    inner destination MAC is only what the sender's neighbour entry says the other VTEP's is
+    (a stale one names no device), so it is named only when that node is seen sending from it;
+    no MAC is inferred for a node whose dumps list its tunnel device."""
+    dp = ctx.datapath
+    dumped = {
+        i.node
+        for i in ctx.topology.interfaces
+        if i.confidence == "loaded" and i.node and dp.role(i.name, i.kind) == "tunnel"
+    }
+    out = []
+    pairs = tunnelled[["src_mac", "outer_src_ip", "tunnel", "vni"]].drop_duplicates()
+    for mac, ip, tunnel, vni in pairs.itertuples(index=False, name=None):
+        if not _unicast(mac) or na(ip) or ip == "nan":
+            continue
+        node = ctx.node_label(ip) or f"node {ip}"
+        if node in dumped:
+            continue
+        device = _tunnel_device(dp, str(tunnel).lower(), None if na(vni) else int(vni), ip)
+        out.append((mac, MacRole(device or "tunnel device", "tunnel", node)))
+    return out
+
+
+def _tunnel_device(dp: Any, protocol: str, vni: int | None, outer_ip: str) -> str | None:
+    """The overlay's usual tunnel device for a protocol; over an IPv6 underlay its IPv6 one
+    when the overlay names one (Flannel's ``flannel-v6.<VNI>``, Calico's ``vxlan-v6.calico``:
+    an IPv6 VTEP carries the pods' IPv6 traffic over the nodes' IPv6 addresses)."""
+    if ":" in outer_ip:
+        v6 = [n for n in dp.tunnel_names if "-v6" in n]
+        if len(v6) == 1:
+            return v6[0].replace("*", str(vni)) if "*" not in v6[0] or vni is not None else None
+    return dp.tunnel_device(protocol, vni)
+
+
+def _pod_nodes(ctx: Any, tunnelled: pd.DataFrame) -> dict[str, str]:
+    """Pod address → node label, from the tunnel packets' outer source address where no
+    pod or pod CIDR of the topology says it (an address sent from two nodes is left out)."""
+    seen: dict[str, set[str]] = {}
+    for ip, outer in (
+        tunnelled[["src_ip", "outer_src_ip"]].drop_duplicates().itertuples(index=False, name=None)
+    ):
+        if ip != "nan" and outer != "nan":
+            seen.setdefault(ip, set()).add(outer)
+    return {
+        ip: ctx.node_label(next(iter(outer))) or f"node {next(iter(outer))}"
+        for ip, outer in seen.items()
+        if len(outer) == 1
+    }
+
+
+def _node(ctx: Any, pod: Any, ip: str, nodes: dict[str, str]) -> str | None:
+    return pod.node or ctx.node_of_pod_ip(ip) or nodes.get(ip)
+
+
+def _gateway_answers(
+    ctx: Any, device: str, role: str, nodes: dict[str, str]
+) -> list[tuple[str, MacRole]]:
+    """The MACs that answered a pod's ARP / NS for an address that is no pod's."""
+    ex = ctx.exchanges
+    if ex.empty or "kind" not in ex.columns:
+        return []
+    sel = as_text(ex["kind"]).isin(["arp", "nd"]) & (as_text(ex["status"]) == "answered")
+    sel &= ex["responder_mac"].notna()
+    if not sel.any():
+        return []
+    rows = ex.loc[sel, ["requester_ip", "requester_mac", "target", "responder_mac"]]
+    out = []
+    for rip, rmac, target, mac in rows.astype(str).drop_duplicates().itertuples(index=False):
+        pod = ctx.pod_of(ip=rip, mac=rmac)
+        if pod is None or not _unicast(mac) or ctx.pod_of(ip=target) is not None:
+            continue
+        out.append((mac, MacRole(device, role, _node(ctx, pod, rip, nodes))))
+    return out
+
+
+def _next_hops(
+    ctx: Any, device: str, role: str, nodes: dict[str, str]
+) -> list[tuple[str, MacRole]]:
+    """The MACs a pod's packet to another pod is routed through, outside the tunnel: on the
+    sending pod's link the destination MAC when it is not the receiving pod's, on the
+    receiving pod's link the source MAC when it is not the sending pod's."""
+    p = ctx.packets
+    cols = ["src_mac", "dst_mac", "src_ip", "dst_ip"]
+    if p.empty or any(c not in p.columns for c in cols):
+        return []
+    sel = p["tunnel"].isna().to_numpy() & p["src_ip"].notna().to_numpy()
+    sub = p.loc[sel, cols]
+    distinct = pd.DataFrame({c: as_text(sub[c]) for c in cols}).drop_duplicates()
+    topo = ctx.topology
+    out = []
+    for smac, dmac, sip, dip in distinct.itertuples(index=False, name=None):
+        sender, receiver = topo.pod_by_ip(sip), topo.pod_by_ip(dip)
+        if sender is None or receiver is None or sender is receiver:
+            continue
+        if sender.mac == smac and receiver.mac != dmac and _unicast(dmac):
+            out.append((dmac, MacRole(device, role, _node(ctx, sender, sip, nodes))))
+        if receiver.mac == dmac and sender.mac != smac and _unicast(smac):
+            out.append((smac, MacRole(device, role, _node(ctx, receiver, dip, nodes))))
+    return out
