@@ -104,3 +104,15 @@ def test_dumps_win_and_cilium_is_left_alone() -> None:
     cilium = _context(_capture("lab-ipv4-ping", dumps=False))
     macs = {str(m) for m in cilium.packets["src_mac"].dropna().unique()}
     assert all(cilium.overlay_mac(m) is None for m in macs)
+
+
+def test_the_gateway_answer_is_a_bridge_hop_on_its_node() -> None:
+    """Frames only: the hop that answered a Flannel pod's ARP for its gateway is cni0 (a bridge
+    hop on the pod's node), not a host-side veth of no name."""
+    from vxlanlens.proto import HopKind
+
+    exp = _capture("lab-flannel-ping", dumps=False).explain()
+    arp = next(p for p in exp.paths if p.kind == "arp" and p.reply_hops)
+    answer = arp.reply_hops[0]
+    assert (answer.kind, answer.device) == (HopKind.BRIDGE, "cni0")
+    assert answer.node is not None and answer.node.startswith("node ")

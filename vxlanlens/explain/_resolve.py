@@ -110,6 +110,10 @@ def gateway_hops(
             host_pod, iface = pod, None
             name = f"{pod.host_interface or dp.host_veth} on {pod.node or '?'}"
         role = dp.role(iface.name, iface.kind) if iface is not None else None
+        # no dump names it, the overlay's datapath does (Flannel's cni0, Antrea's antrea-gw0)
+        said = ctx.overlay_mac(responder_mac) if not shared else None
+        if said is not None:
+            role = said.role
         answering = ctx.topology.pod_by_mac(responder_mac) if host_pod is None else None
         r_dev: str | None
         if answering is not None and answering.mac == responder_mac:
@@ -118,6 +122,8 @@ def gateway_hops(
             name = f"{answering.label} eth0"
         elif host_pod is not None and role in (None, "host-veth"):
             r_kind, r_dev = HopKind.LXC, host_pod.host_interface
+        elif said is not None:
+            r_kind, r_dev = _RESPONDER_KIND.get(said.role, HopKind.LXC), said.device
         elif iface is not None:
             r_kind, r_dev = _RESPONDER_KIND.get(role or "", HopKind.LXC), iface.name
         else:
@@ -125,6 +131,7 @@ def gateway_hops(
         responder_ip = text_of(r["responder_ip"])
         r_node = (
             (iface.node if iface is not None else None)
+            or (said.node if said is not None else None)
             or (answering.node if answering is not None and r_kind == HopKind.POD_ETH0 else None)
             or (ctx.node_label(responder_ip) if hop_kind == HopKind.UNDERLAY else node)
         )
