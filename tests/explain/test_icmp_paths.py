@@ -83,6 +83,8 @@ def test_icmp_error_path_has_hops(name: str) -> None:
         str(err["requester_ip"]),
     ]
     assert path.icmp_error is None  # the path of the error itself, not a request it answered
+    assert f"sent by {err['responder_ip']}" in path.summary
+    assert "in answer to the packet it quotes" in path.summary
 
 
 @pytest.mark.parametrize("name", REFUSED)
@@ -104,6 +106,7 @@ def test_a_nodes_error_to_itself_gets_no_hops() -> None:
     exp = _explain("lab-mtu-outer-df")
     errors = [p for p in exp.paths if p.kind == "icmp-error"]
     assert errors and all(not p.hops and not p.reply_hops for p in errors)
+    assert all("the packet it quotes is in no capture" in p.summary for p in errors)
     assert all(p.icmp_error is None for p in exp.paths)
 
 

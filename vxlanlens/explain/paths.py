@@ -53,17 +53,27 @@ def _summary(
     """``ARP 10.0.0.1: answered by ... in 0.012 ms at cap``: ``statuses`` and ``points`` are the
     rows' ``status`` and ``point`` as text."""
     answered = [k for k, st in enumerate(statuses) if st == "answered"]
+    later = "later " if kind == "icmp-error" else ""
     if answered:
         latency = rows["latency_s"].tolist()
         known = rows["latency_s"].notna().tolist()
         per_point = [
-            f"{float(latency[k]) * 1e3:.3f} ms at {points[k]}" for k in answered if known[k]
+            f"{float(latency[k]) * 1e3:.3f} ms {later}at {points[k]}" for k in answered if known[k]
         ]
         shown = ", ".join(dict.fromkeys(per_point[:4])) + (", ..." if len(per_point) > 4 else "")
         lat_text = f" in {shown}" if per_point else ""
         who = vals(rows["responder_mac"].iloc[answered[0]])
         by = f" by {ctx.mac_text(who)}" if kind in ("nd", "arp") and who else ""
         status = f"answered{by}{lat_text}"
+        if kind == "icmp-error":
+            # the error answers the packet it quotes: say who sent it, and after what
+            sender = vals(rows["responder_ip"].iloc[answered[0]])
+            status = f"sent by {ctx.ip_text(sender)} in answer to the packet it quotes" + (
+                f" ({shown})" if per_point else ""
+            )
+    elif kind == "icmp-error" and set(statuses) == {"unsolicited"}:
+        sender = vals(rows["responder_ip"].iloc[0])
+        status = f"sent by {ctx.ip_text(sender)}; the packet it quotes is in no capture"
     else:
         status = ", ".join(sorted(set(statuses)))
     label = {
