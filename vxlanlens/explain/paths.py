@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from ..proto import ExchangeStatus
@@ -131,12 +132,24 @@ def _outside(obs: list[tuple[Point, Row]]) -> bool:
     return bool(obs) and all(na(row["tunnel"]) for _, row in obs)
 
 
-def _error_of(ctx: Context, placed: dict, pos: int) -> tuple[pd.DataFrame, str, str | None]:
+def _error_rows(ctx: Context) -> dict[str, list[int]]:
+    """Positions of the ``icmp-error`` rows of the exchanges table, by key."""
+    ex = ctx.exchanges
+    at = np.flatnonzero((ex["kind"].astype(str) == "icmp-error").to_numpy())
+    out: dict[str, list[int]] = {}
+    for pos, key in zip(at.tolist(), ex["key"].iloc[at].astype(str).tolist(), strict=True):
+        out.setdefault(key, []).append(pos)
+    return out
+
+
+def _error_of(
+    ctx: Context, by_key: dict[str, list[int]], pos: int
+) -> tuple[pd.DataFrame, str, str | None]:
     """The rows (at every point) of the ``icmp-error`` exchange at position ``pos``, the error
-    in words and who sent it."""
+    in words and who sent it (``by_key``: :func:`_error_rows`)."""
     ex = ctx.exchanges
     r = ex.iloc[pos]
-    rows = ex[(ex["kind"].astype(str) == "icmp-error") & (ex["key"].astype(str) == str(r["key"]))]
+    rows = ex.iloc[by_key.get(str(r["key"]), [pos])]
     words, _ = error_words(r["answer"], r["ip_version"], r["icmp_code"])
     return rows, words, text_of(r["responder_ip"])
 
@@ -196,6 +209,7 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
     points = [_point_text(placed, p) for p in chosen["point"].astype(str).tolist()]
     errors = _errors_of(ctx)
     positions = ctx.exchanges.index.get_indexer(chosen.index).tolist() if errors else []
+    error_rows = _error_rows(ctx) if errors else {}
     paths: list[PacketPath] = []
     for (kind, key), at in groups(chosen, ("kind", "key")).items():
         rows = chosen.iloc[at]
@@ -218,7 +232,7 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
                 else None
             )
             if err_pos is not None and not rep_obs:
-                err_rows, words, sender = _error_of(ctx, placed, err_pos)
+                err_rows, words, sender = _error_of(ctx, error_rows, err_pos)
                 err_obs = observations(ctx, placed, err_rows, "reply")
                 what = (
                     "its tunnel packet"
