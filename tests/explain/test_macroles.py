@@ -116,3 +116,20 @@ def test_the_gateway_answer_is_a_bridge_hop_on_its_node() -> None:
     answer = arp.reply_hops[0]
     assert (answer.kind, answer.device) == (HopKind.BRIDGE, "cni0")
     assert answer.node is not None and answer.node.startswith("node ")
+
+
+@pytest.mark.parametrize("name", ["lab-flannel-ipv6-ping", "lab-calico-ipv6-ping"])
+def test_frames_only_ipv6_tunnel_hops_name_the_ipv6_device(name: str) -> None:
+    """Over an IPv6 underlay the overlay's IPv6 VTEP carries the pods' traffic: the tunnel hops
+    drawn from captures alone name the device the scenario's dumps list (was the IPv4 one)."""
+    from vxlanlens.proto import HopKind
+
+    exp = _capture(name, dumps=False).explain()
+    dumps = _capture(name, dumps=True).explain()
+    devices = {
+        h.device for p in exp.paths for h in (*p.hops, *p.reply_hops) if h.kind == HopKind.TUNNEL
+    }
+    expected = {
+        h.device for p in dumps.paths for h in (*p.hops, *p.reply_hops) if h.kind == HopKind.TUNNEL
+    }
+    assert devices and devices == expected

@@ -73,10 +73,16 @@ def _protocol(ctx: Context, name: str, kind: str | None) -> str | None:
 
 
 def _tunnel_device(
-    ctx: Context, node: str | None, protocol: str | None, vni: int | None, seen_on: list[str]
+    ctx: Context,
+    node: str | None,
+    protocol: str | None,
+    vni: int | None,
+    seen_on: list[str],
+    underlay_ip: str | None = None,
 ) -> str | None:
     """A node's tunnel device for a protocol: the one a capture saw the packet on, else the one
-    the dumps give the node, else the overlay's usual name for the protocol."""
+    the dumps give the node, else the overlay's usual name for the protocol (its IPv6 one when
+    the node's ``underlay_ip`` is IPv6)."""
     for name in seen_on:
         if protocol is None or _protocol(ctx, name, None) in (None, protocol):
             return name
@@ -88,7 +94,7 @@ def _tunnel_device(
         found = _protocol(ctx, iface.name or "", iface.kind)
         if protocol is None or found in (None, protocol):
             return iface.name or iface.kind
-    return dp.tunnel_device(protocol, vni)
+    return dp.tunnel_device(protocol, vni, ipv6=underlay_ip is not None and ":" in underlay_ip)
 
 
 def _where(ctx: Context, rows: list[Row]) -> str:
@@ -366,8 +372,8 @@ def _cross_nodes(
     r_tun = tunnel_of(recv[0]) if recv else tunnel_of(tun[0]) if tun else None
     t0 = sent[0] if sent else tun[0] if tun else None
     vni = int_of(t0["vni"]) if t0 is not None else None
-    s_dev = _tunnel_device(ctx, snode, s_tun, vni, pre.tunnel_names)
-    r_dev = _tunnel_device(ctx, dnode, r_tun, vni, post.tunnel_names)
+    s_dev = _tunnel_device(ctx, snode, s_tun, vni, pre.tunnel_names, outer_src)
+    r_dev = _tunnel_device(ctx, dnode, r_tun, vni, post.tunnel_names, outer_dst)
 
     # the sending node's forwarder and tunnel device
     if dp.merged:

@@ -124,20 +124,11 @@ def _vtep_macs(ctx: Any, tunnelled: pd.DataFrame) -> list[tuple[str, MacRole]]:
         node = ctx.node_label(ip) or f"node {ip}"
         if node in dumped:
             continue
-        device = _tunnel_device(dp, str(tunnel).lower(), None if na(vni) else int(vni), ip)
+        device = dp.tunnel_device(
+            str(tunnel).lower(), None if na(vni) else int(vni), ipv6=":" in ip
+        )
         out.append((mac, MacRole(device or "tunnel device", "tunnel", node)))
     return out
-
-
-def _tunnel_device(dp: Any, protocol: str, vni: int | None, outer_ip: str) -> str | None:
-    """The overlay's usual tunnel device for a protocol; over an IPv6 underlay its IPv6 one
-    when the overlay names one (Flannel's ``flannel-v6.<VNI>``, Calico's ``vxlan-v6.calico``:
-    an IPv6 VTEP carries the pods' IPv6 traffic over the nodes' IPv6 addresses)."""
-    if ":" in outer_ip:
-        v6 = [n for n in dp.tunnel_names if "-v6" in n]
-        if len(v6) == 1:
-            return v6[0].replace("*", str(vni)) if "*" not in v6[0] or vni is not None else None
-    return dp.tunnel_device(protocol, vni)
 
 
 def _pod_nodes(ctx: Any, tunnelled: pd.DataFrame) -> dict[str, str]:

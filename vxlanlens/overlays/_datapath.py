@@ -84,6 +84,10 @@ class Datapath:
     """How that MAC is named in paths and findings."""
     shared_host_mac: str | None = None
     """A MAC every host-side veth carries (Calico's), so it names no single pod."""
+    tunnel_devices6: dict[str, str] = field(default_factory=dict)
+    """Tunnel protocol → the usual name of the device that carries the pods' IPv6 traffic over
+    the nodes' IPv6 addresses, where the overlay has one of its own (Flannel's
+    ``flannel-v6.{vni}``, Calico's ``vxlan-v6.calico``)."""
     vni_identity: bool = False
     """Whether the VNI carries the sender's security identity (Cilium) rather than naming the
     network (every other overlay: one VNI for all, or a logical datapath)."""
@@ -130,15 +134,22 @@ class Datapath:
     def tunnel_protocol(self, name: str) -> str | None:
         """The protocol (``vxlan`` / ``geneve``) of a tunnel device called ``name``, when its
         usual name says it."""
-        for protocol, device in self.tunnel_devices.items():
-            if _matches(name, (device.replace("{vni}", "*"),)):
-                return protocol
+        for devices in (self.tunnel_devices, self.tunnel_devices6):
+            for protocol, device in devices.items():
+                if _matches(name, (device.replace("{vni}", "*"),)):
+                    return protocol
         return None
 
-    def tunnel_device(self, protocol: str | None, vni: int | None = None) -> str | None:
-        """The usual tunnel device for ``protocol`` (``flannel.{vni}`` filled with ``vni``)."""
-        if protocol is None or protocol not in self.tunnel_devices:
-            return None
-        return self.tunnel_devices[protocol].replace(
-            "{vni}", str(vni) if vni is not None else "<VNI>"
+    def tunnel_device(
+        self, protocol: str | None, vni: int | None = None, *, ipv6: bool = False
+    ) -> str | None:
+        """The usual tunnel device for ``protocol`` (``flannel.{vni}`` filled with ``vni``);
+        ``ipv6``: over an IPv6 underlay (the overlay's IPv6 device when it has one)."""
+        devices = (
+            self.tunnel_devices6
+            if ipv6 and protocol in self.tunnel_devices6
+            else self.tunnel_devices
         )
+        if protocol is None or protocol not in devices:
+            return None
+        return devices[protocol].replace("{vni}", str(vni) if vni is not None else "<VNI>")

@@ -72,6 +72,7 @@ CALICO = Profile(
         host_veth="cali veth",
         host_veth_names=("cali*",),
         tunnel_devices={"vxlan": "vxlan.calico"},
+        tunnel_devices6={"vxlan": "vxlan-v6.calico"},
         tunnel_names=("vxlan.calico", "vxlan-v6.calico"),
         forwarder=None,
         send="the node routes the packet (TTL or hop limit − 1) by the remote block's route "

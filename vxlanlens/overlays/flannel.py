@@ -47,6 +47,7 @@ FLANNEL = Profile(
         host_veth="veth on cni0",
         host_veth_names=("veth*",),
         tunnel_devices={"vxlan": "flannel.{vni}"},
+        tunnel_devices6={"vxlan": "flannel-v6.{vni}"},
         tunnel_names=("flannel.*", "flannel-v6.*"),
         gateway_mac="bridge",
         forwarder="cni0",
