@@ -80,6 +80,10 @@ CALICO = Profile(
         "VXLAN",
         decap="decapsulated; the node routes the packet (TTL or hop limit − 1 again) by the "
         "pod's host route (/32, /128) to its cali veth, from ee:ee:ee:ee:ee:ee to the pod's MAC",
+        native="the node routes the packet (TTL or hop limit − 1) by the remote block's route "
+        "via the other node's own address on its underlay interface, as Calico does between "
+        "nodes of one subnet in CrossSubnet mode (vxlanMode or ipipMode CrossSubnet): the pod's "
+        "packet itself, from this node's MAC to the other node's, no tunnel",
         local="the node routes the packet (TTL or hop limit − 1) by the pod's host route to its "
         "cali veth",
         gateway_answer="the node answers on the cali veth with "
@@ -94,7 +98,6 @@ CALICO = Profile(
         "address (IPv6 disabled on it: net.ipv6.conf.<cali veth>.disable_ipv6) or is down",
         shared_host_mac=CALICO_VETH_MAC,
         unconfirmed=(
-            "CrossSubnet mode",
             "Felix's per-VTEP neighbour and FDB entries are assumed from its VXLAN manager, not "
             "read line by line",
         ),
