@@ -278,9 +278,12 @@ def direction(
                     points=sender_pts,
                 )
             )
-    elif dp.native and not tun and not (pre.tunnel or post.tunnel) and native_rows(
-        pre.other, post.other, src_mac
-    )[0]:
+    elif (
+        dp.native
+        and not tun
+        and not (pre.tunnel or post.tunnel)
+        and native_rows(pre.other, post.other, src_mac)[0]
+    ):
         # routed between the nodes without a tunnel, as the overlay's datapath allows (Calico
         # CrossSubnet, nodes of one subnet): the sending node's own frame carries the pod's packet
         sent, recv = native_rows(pre.other, post.other, src_mac)

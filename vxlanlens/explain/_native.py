@@ -77,8 +77,9 @@ def native_hops(
                 device="eth0",
                 ip=node_ip(sent, sender_pts),
             ),
-            f"not encapsulated: {frame_text(ctx, sent[0])}" if sent else "routed out here "
-            "without encapsulation (inferred; no node capture)",
+            f"not encapsulated: {frame_text(ctx, sent[0])}"
+            if sent
+            else "routed out here without encapsulation (inferred; no node capture)",
             dp.native,
             points=sender_pts,
         )
@@ -87,8 +88,9 @@ def native_hops(
     drafts.append(
         Draft(
             Hop("underlay network", HopKind.NETWORK, bool(between), evidence=evs(between[:2])),
-            f"seen on the underlay ({caps}), not encapsulated" if between else "between the "
-            "nodes' eth0 (not captured): the pod's own packet, no tunnel",
+            f"seen on the underlay ({caps}), not encapsulated"
+            if between
+            else "between the nodes' eth0 (not captured): the pod's own packet, no tunnel",
             points=between_pts,
         )
     )
