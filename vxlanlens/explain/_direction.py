@@ -25,8 +25,8 @@ from ._hops import (
     text_of,
     tunnel_of,
 )
-from .context import Context, Point, Row, na, vals
 from ._native import native_hops, native_rows
+from .context import Context, Point, Row, na, vals
 from .model import Hop
 
 __all__ = ["direction"]
