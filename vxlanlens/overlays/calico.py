@@ -10,7 +10,11 @@ ee:ee:ee:ee:ee:ee by proxy ARP, inner MACs VTEP to VTEP, TTL 64 → 63 → 62; n
 a cluster running Felix itself. ``captures/lab-calico-ipv6-ping`` confirms IPv6:
 ``vxlan-v6.calico`` over the nodes' IPv6 addresses, the pod's NS for the cali veth's link-local
 address fe80::ecee:eeff:feee:eeee answered with ee:ee:ee:ee:ee:ee (flags R,S,O), hop limit
-64 → 63 → 62.
+64 → 63 → 62. ``captures/lab-calico-crosssubnet`` confirms CrossSubnet mode (IPPool
+``vxlanMode: CrossSubnet``; Felix's ``vxlan_mgr.go`` routes a same-subnet node's block via the
+node's IP on the VTEP's parent interface, the others via ``vxlan.calico``): between nodes of one
+subnet the pod's packet crosses the underlay unencapsulated, from node eth0 MAC to node eth0 MAC,
+TTL 64 → 63 → 62 (``Datapath.native``).
 """
 
 from __future__ import annotations
@@ -66,6 +70,9 @@ CALICO = Profile(
         "169.254.1.1 and ee:ee:ee:ee:ee:ee in its networking FAQ",
         "projectcalico/calico cni-plugin/pkg/dataplane/linux/dataplane_linux.go (proxy_arp on "
         "the host veth, /32 routes per pod)",
+        "Calico documentation, Overlay networking and IPPool vxlanMode/ipipMode CrossSubnet; "
+        "projectcalico/calico felix/dataplane/linux/vxlan_mgr.go (same-subnet no-encap routes "
+        "via the node IP)",
     ),
     datapath=Datapath(
         inner_macs="vtep",
