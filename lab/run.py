@@ -39,6 +39,7 @@ sys.path.insert(0, str(LAB))
 import lab_antrea  # noqa: E402
 import lab_cni  # noqa: E402
 import lab_cni6  # noqa: E402
+import lab_xsubnet  # noqa: E402
 import lab_ovn  # noqa: E402
 import lab_mirror  # noqa: E402
 import lab_sysdump  # noqa: E402
@@ -534,6 +535,7 @@ def scenarios() -> list[Scenario]:
                 ("flannel-ipv6-missing-fdb", "Flannel-shaped VXLAN over IPv6, worker without the FDB entry: one ping lost"),
                 ("ovn-geneve-ping", "OVN-shaped Geneve (6081, option class 0x0102 with logical ports; eBPF for OVS): one ping"),
                 ("calico-ipv6-no-link-local", "Calico-shaped VXLAN over IPv6, the pod's cali veth without its link-local router address"),
+                ("calico-crosssubnet", "Calico-shaped VXLAN in CrossSubnet mode: three nodes, one pod each; native routing in a subnet, VXLAN across"),
             )
         ),
         *lab_mirror.scenario_list(sys.modules[__name__]),  # mirror transports (lab_mirror.py)
@@ -1620,6 +1622,9 @@ def run_scenario(sc: Scenario, outdir: Path, log: Callable[[str], None]) -> None
         return
     if sc.name in lab_cni.CNIS or sc.name in lab_cni6.CNIS6:  # Flannel / Calico: own builder
         lab_cni.run_cni(sc, outdir, log, sys.modules[__name__])
+        return
+    if sc.name in lab_xsubnet.SCENARIOS:  # Calico CrossSubnet: three nodes, a router
+        lab_xsubnet.run_xsubnet(sc, outdir, log, sys.modules[__name__])
         return
     if sc.name in lab_mirror.MIRRORS:  # ERSPAN / VXLAN mirror of worker's eth0
         lab_mirror.run_mirror(sc, outdir, log, sys.modules[__name__])

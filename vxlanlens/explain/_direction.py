@@ -25,6 +25,7 @@ from ._hops import (
     text_of,
     tunnel_of,
 )
+from ._native import native_hops, native_rows
 from .context import Context, Point, Row, na, vals
 from .model import Hop
 
@@ -285,6 +286,24 @@ def direction(
                     points=sender_pts,
                 )
             )
+    elif (
+        dp.native
+        and not tun
+        and not (pre.tunnel or post.tunnel)
+        and native_rows(pre.other, post.other, src_mac)[0]
+    ):
+        # routed between the nodes without a tunnel, as the overlay's datapath allows (Calico
+        # CrossSubnet, nodes of one subnet): the sending node's own frame carries the pod's packet
+        sent, recv = native_rows(pre.other, post.other, src_mac)
+        between = [row for p, row in obs if p.capture in between_pts and na(row["tunnel"])]
+        native_hops(
+            ctx,
+            drafts,
+            points,
+            (sent, between, recv),
+            nodes=(snode, dnode),
+            pts=(sender_pts, receiver_pts, between_pts),
+        )
     else:
         _cross_nodes(
             ctx,

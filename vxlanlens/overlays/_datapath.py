@@ -59,6 +59,10 @@ class Datapath:
     """What the receiving node's forwarder does (when it is a hop of its own)."""
     local: str = ""
     """How a frame for a pod on the same node is delivered."""
+    native: str = ""
+    """What the sending node does with a packet for a pod on another node that it routes without
+    any tunnel (Calico's CrossSubnet mode, between nodes of one subnet); empty when the overlay
+    tunnels every packet between nodes (the path then always crosses a tunnel device)."""
     gateway_answer: str = ""
     """Who answers a pod's ARP / NS for its gateway, said after the answer (may be empty)."""
     arp_unanswered: str = ""

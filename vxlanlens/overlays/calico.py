@@ -10,7 +10,11 @@ ee:ee:ee:ee:ee:ee by proxy ARP, inner MACs VTEP to VTEP, TTL 64 → 63 → 62; n
 a cluster running Felix itself. ``captures/lab-calico-ipv6-ping`` confirms IPv6:
 ``vxlan-v6.calico`` over the nodes' IPv6 addresses, the pod's NS for the cali veth's link-local
 address fe80::ecee:eeff:feee:eeee answered with ee:ee:ee:ee:ee:ee (flags R,S,O), hop limit
-64 → 63 → 62.
+64 → 63 → 62. ``captures/lab-calico-crosssubnet`` confirms CrossSubnet mode (IPPool
+``vxlanMode: CrossSubnet``; Felix's ``vxlan_mgr.go`` routes a same-subnet node's block via the
+node's IP on the VTEP's parent interface, the others via ``vxlan.calico``): between nodes of one
+subnet the pod's packet crosses the underlay unencapsulated, from node eth0 MAC to node eth0 MAC,
+TTL 64 → 63 → 62 (``Datapath.native``).
 """
 
 from __future__ import annotations
@@ -66,6 +70,9 @@ CALICO = Profile(
         "169.254.1.1 and ee:ee:ee:ee:ee:ee in its networking FAQ",
         "projectcalico/calico cni-plugin/pkg/dataplane/linux/dataplane_linux.go (proxy_arp on "
         "the host veth, /32 routes per pod)",
+        "Calico documentation, Overlay networking and IPPool vxlanMode/ipipMode CrossSubnet; "
+        "projectcalico/calico felix/dataplane/linux/vxlan_mgr.go (same-subnet no-encap routes "
+        "via the node IP)",
     ),
     datapath=Datapath(
         inner_macs="vtep",
@@ -81,6 +88,10 @@ CALICO = Profile(
         "VXLAN",
         decap="decapsulated; the node routes the packet (TTL or hop limit − 1 again) by the "
         "pod's host route (/32, /128) to its cali veth, from ee:ee:ee:ee:ee:ee to the pod's MAC",
+        native="the node routes the packet (TTL or hop limit − 1) by the remote block's route "
+        "via the other node's own address on its underlay interface, as Calico does between "
+        "nodes of one subnet in CrossSubnet mode (vxlanMode or ipipMode CrossSubnet): the pod's "
+        "packet itself, from this node's MAC to the other node's, no tunnel",
         local="the node routes the packet (TTL or hop limit − 1) by the pod's host route to its "
         "cali veth",
         gateway_answer="the node answers on the cali veth with "
@@ -95,7 +106,6 @@ CALICO = Profile(
         "address (IPv6 disabled on it: net.ipv6.conf.<cali veth>.disable_ipv6) or is down",
         shared_host_mac=CALICO_VETH_MAC,
         unconfirmed=(
-            "CrossSubnet mode",
             "Felix's per-VTEP neighbour and FDB entries are assumed from its VXLAN manager, not "
             "read line by line",
         ),

@@ -1,0 +1,105 @@
+"""`explain` on Calico's VXLAN CrossSubnet mode (captures/lab-calico-crosssubnet): the pair of
+nodes in one subnet is routed natively (no tunnel hop, the nodes' eth0 MACs carry the pod's
+packet, TTL 64 → 63 → 62), the pair across subnets goes through vxlan.calico; the overlay is
+Calico and no finding claims a missing tunnel or traffic outside the overlay."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+import vxlanlens
+from vxlanlens.explain import Explanation, PacketPath
+from vxlanlens.proto import HopKind
+
+FOLDER = Path(__file__).resolve().parents[2] / "captures" / "lab-calico-crosssubnet"
+WRONG = ("missing-fdb-entry", "tunnel-config-mismatch", "stale-vtep-mac", "echo-unanswered")
+"""Findings that would call the natively routed pair a broken or missing tunnel."""
+
+
+@cache
+def _explain() -> Explanation:
+    caps = sorted(str(p) for p in FOLDER.glob("*.pcap"))
+    if not caps:
+        pytest.skip(f"{FOLDER} not shipped")
+    return vxlanlens.read(caps, topology=[str(FOLDER / "topology")]).explain()
+
+
+def _node(name: str) -> tuple[str, str]:
+    """(eth0 MAC, IPv4) of a node, from its own ``ip a`` dump."""
+    text = (FOLDER / "topology" / name / "ip-a.txt").read_text()
+    block = text.split(": eth0")[1]
+    mac = re.search(r"link/ether (\S+)", block)
+    ip = re.search(r"inet (\d+\.\d+\.\d+\.\d+)/", block)
+    assert mac and ip
+    return mac.group(1), ip.group(1)
+
+
+def _pods() -> dict[str, tuple[str, str]]:
+    """Pod IP → (pod name, node name), from the kubectl dump."""
+    rows = (FOLDER / "topology" / "kubectl-get-pods-o-wide.txt").read_text().splitlines()[1:]
+    return {r.split()[5]: (r.split()[0], r.split()[6]) for r in rows}
+
+
+def _echo(exp: Explanation, node: str) -> PacketPath:
+    """The echo path from the first pod to the pod on ``node``."""
+    dst = {n: ip for ip, (_p, n) in _pods().items()}[node]
+    (p,) = [p for p in exp.paths if p.kind == "echo" and p.dst_ip == dst]
+    return p
+
+
+def test_overlay_is_calico() -> None:
+    assert _explain().topology["overlay"]["name"] == "calico"
+
+
+def test_same_subnet_pair_is_routed_natively_with_node_macs() -> None:
+    exp = _explain()
+    path = _echo(exp, "calico-worker2")
+    kinds = [h.kind for h in path.hops]
+    assert kinds == [
+        HopKind.POD_ETH0, HopKind.LXC, HopKind.UNDERLAY, HopKind.NETWORK, HopKind.UNDERLAY,
+        HopKind.LXC, HopKind.POD_ETH0,
+    ]  # fmt: skip
+    assert all(h.tunnel is None and h.vni is None for h in path.hops + path.reply_hops)
+    mac_a, ip_a = _node("calico-worker")
+    mac_b, ip_b = _node("calico-worker2")
+    out, _net, into = path.hops[2], path.hops[3], path.hops[4]
+    assert (out.node, out.ip, into.node, into.ip) == ("calico-worker", ip_a, "calico-worker2", ip_b)
+    assert out.observed and into.observed
+    for hop in (out, into):  # each MAC named by its interface: the nodes' eth0 carry the pod IPs
+        assert "not encapsulated" in hop.note
+        assert f"{mac_a} (eth0 on calico-worker) → {mac_b} (eth0 on calico-worker2)" in hop.note
+        assert "TTL 63" in hop.note
+    assert "CrossSubnet" in out.note
+    assert any(e.capture == "node-worker-eth0" for e in out.evidence)
+    assert any(e.capture == "node-worker2-eth0" for e in into.evidence)
+    assert path.hops[0].note.endswith("TTL 64") and path.hops[-1].note.endswith("TTL 62")
+    # the reply, the other way round
+    back = path.reply_hops
+    assert [h.kind for h in back].count(HopKind.TUNNEL) == 0
+    assert f"{mac_b} (eth0 on calico-worker2) → {mac_a} (eth0 on calico-worker)" in back[2].note
+
+
+def test_cross_subnet_pair_goes_through_vxlan_calico() -> None:
+    path = _echo(_explain(), "calico-worker3")
+    tunnels = [h for h in path.hops if h.kind == HopKind.TUNNEL]
+    assert [h.place for h in tunnels] == [
+        "vxlan.calico on calico-worker", "vxlan.calico on calico-worker3",
+    ]  # fmt: skip
+    sent = next(h for h in path.hops if h.kind == HopKind.UNDERLAY)
+    assert (sent.tunnel, sent.vni, sent.outer_dst_port) == ("vxlan", 4096, 4789)
+    assert sent.outer_dst_ip == _node("calico-worker3")[1]
+    assert "TTL 63" in sent.note and path.hops[-1].note.endswith("TTL 62")
+
+
+def test_no_finding_calls_native_routing_a_broken_tunnel() -> None:
+    exp = _explain()
+    assert [f.id for f in exp.findings if f.id in WRONG] == []
+    assert [f.id for f in exp.findings if f.severity.value == "problem"] == []
+    for f in exp.findings:
+        low = f.statement.lower()
+        assert "escap" not in low and "outside the tunnel" not in low, f.statement
+        assert "cilium" not in low and "lxc" not in low, f.statement

@@ -1,0 +1,118 @@
+"""The hops between two nodes of a packet the overlay routes without a tunnel.
+
+Calico in CrossSubnet mode (``vxlanMode`` / ``ipipMode: CrossSubnet``) encapsulates only what
+goes to a node of another subnet; to a node of its own subnet the sending node routes the pod's
+packet itself out of its underlay interface, from its own MAC to the other node's, and the
+receiving node routes it on to the pod. Only a datapath that says so (:attr:`Datapath.native`)
+gets these hops; every other cross-node path crosses a tunnel device (``_direction``).
+"""
+
+from __future__ import annotations
+
+from ..proto import HopKind
+from ._hops import Draft, evs, frame_text, node_eth0
+from .context import Context, Point, Row, na
+from .model import Hop
+
+__all__ = ["native_hops", "native_rows"]
+
+
+def native_rows(
+    sender: list[Row], receiver: list[Row], src_mac: object
+) -> tuple[list[Row], list[Row]]:
+    """The frames of a natively routed packet on the sending node's and on the receiving node's
+    underlay, from the frames their node captures saw outside a tunnel, a host veth, a bridge or
+    a tunnel device: on the sender the ones no longer from the pod's MAC (routed: from the
+    node's own), on the receiver the ones with the same MACs as the sender's (one L2 frame).
+    Frames that show both MACs (Ethernet captures; Linux ``-i any`` ones have no destination)
+    come first."""
+
+    def full_first(rows: list[Row]) -> list[Row]:
+        return sorted(rows, key=lambda r: na(r["dst_mac"]))
+
+    sent = full_first([r for r in sender if str(r["src_mac"]) != str(src_mac)])
+    if not sent:
+        return [], []
+    ref = sent[0]
+
+    def same(r: Row) -> bool:
+        if str(r["src_mac"]) != str(ref["src_mac"]):
+            return False
+        return na(r["dst_mac"]) or na(ref["dst_mac"]) or str(r["dst_mac"]) == str(ref["dst_mac"])
+
+    return sent, full_first([r for r in receiver if same(r)])
+
+
+def native_hops(
+    ctx: Context,
+    drafts: list[Draft],
+    points: dict[str, Point],
+    rows: tuple[list[Row], list[Row], list[Row]],
+    *,
+    nodes: tuple[str | None, str | None],
+    pts: tuple[set[str], set[str], set[str]],
+) -> None:
+    """Append the sending node's eth0, the network between and the receiving node's eth0 for a
+    packet routed natively (``rows``: its frames at the sender's eth0, between the nodes, at the
+    receiver's eth0)."""
+    dp = ctx.datapath
+    snode, dnode = nodes
+    sent, between, recv = rows
+    sender_pts, receiver_pts, between_pts = pts
+
+    def node_ip(rs: list[Row], pt: set[str]) -> str | None:
+        for c in [str(r["capture"]) for r in rs] + sorted(pt):
+            if c in points and points[c].node_ip:
+                return points[c].node_ip
+        return None
+
+    drafts.append(
+        Draft(
+            Hop(
+                node_eth0(snode, node_ip(sent, sender_pts), "sending node"),
+                HopKind.UNDERLAY,
+                bool(sent),
+                node=snode,
+                evidence=evs(sent[:2]),
+                device="eth0",
+                ip=node_ip(sent, sender_pts),
+            ),
+            f"not encapsulated: {frame_text(ctx, sent[0])}"
+            if sent
+            else "routed out here without encapsulation (inferred; no node capture)",
+            dp.native,
+            points=sender_pts,
+        )
+    )
+    caps = ", ".join(sorted({f"{r['capture']}#{int(r['frame_no'])}" for r in between}))
+    drafts.append(
+        Draft(
+            Hop("underlay network", HopKind.NETWORK, bool(between), evidence=evs(between[:2])),
+            f"seen on the underlay ({caps}), not encapsulated"
+            if between
+            else "between the nodes' eth0 (not captured): the pod's own packet, no tunnel",
+            points=between_pts,
+        )
+    )
+    if recv:
+        arrived = "arrived, not encapsulated: " + frame_text(ctx, recv[0])
+    elif receiver_pts:
+        arrived = f"not in {', '.join(sorted(receiver_pts))}, taken on this node"
+    else:
+        arrived = "no capture on the receiving node's eth0"
+    drafts.append(
+        Draft(
+            Hop(
+                node_eth0(dnode, node_ip(recv, receiver_pts), "receiving node"),
+                HopKind.UNDERLAY,
+                bool(recv),
+                node=dnode,
+                evidence=evs(recv[:2]),
+                device="eth0",
+                ip=node_ip(recv, receiver_pts),
+            ),
+            arrived,
+            dp.local,
+            points=receiver_pts,
+        )
+    )
