@@ -13,11 +13,11 @@ from scapy.layers.l2 import (
 from scapy.layers.vxlan import VXLAN
 from scapy.packet import Packet
 
+from ..decode.tunnel import OVN_GENEVE_CLASS, OVN_GENEVE_LEN, OVN_GENEVE_TYPE, ovn_ports
 from ..proto import (
     GpeNextProtocol,
     MirrorKind,
 )
-from ..decode.tunnel import OVN_GENEVE_CLASS, OVN_GENEVE_LEN, OVN_GENEVE_TYPE, ovn_ports
 from ..schema import OUTER_COLUMNS as _OUTER_MOVES
 from ._scapy_base import (
     _CLEARED_BY_TUNNEL,

@@ -13,13 +13,12 @@ the destination switch's router port → the pod, TTL 64 → 63 once.
 
 from __future__ import annotations
 
+from ..decode.tunnel import OVN_GENEVE_CLASS
 from ._datapath import Datapath
 from ._observe import Observations
 from ._profile import Profile, Signal
 
 __all__ = ["OVN", "OVN_GENEVE_CLASS"]
-
-OVN_GENEVE_CLASS = 0x0102
 
 
 def _rules(obs: Observations) -> list[Signal]:
@@ -69,6 +68,8 @@ OVN = Profile(
         tunnel_names=("genev_sys_*",),
         gateway_mac="gateway",
         inner_macs="router",
+        router_port="OVN logical router port",
+        logical_ports=True,
         forwarder="br-int",
         bridge_names=("br-int",),
         send="OVN's logical flows on br-int route the packet (the distributed logical router: "
