@@ -9,6 +9,10 @@ kernel-made capture (``captures/lab-ovn-geneve-ping``: a kernel bridge and eBPF 
 OVS and OVN's flows, OVN-Kubernetes' classic topology) confirms the wire: the option in every
 frame, the VNI the destination switch's datapath key (so request and reply differ), inner MACs
 the destination switch's router port → the pod, TTL 64 → 63 once.
+
+The decoder reads the option's ports into ``ovn_inport`` / ``ovn_outport``; paths say them after
+the VNI (:attr:`Datapath.logical_ports`), and the MACs of OVN's logical router ports, which no
+kernel interface holds, are named as such (:attr:`Datapath.router_port`, :mod:`._routers`).
 """
 
 from __future__ import annotations
