@@ -18,8 +18,9 @@ def edge_cases() -> list[tuple[str, RecordBatch]]:
 
     Truncations of a VXLAN frame at every header boundary, nested tunnels, VLAN / QinQ (outer
     and inner), IPv6 extension headers and fragments, SLL / SLL2 and raw IP link types, Geneve
-    with options (critical and not) and without Ethernet, VXLAN-GPE, VXLAN group policy, ICMP
-    and ICMPv6 errors quoting packets, neighbour discovery, IPv4 fragments and options.
+    with options (critical and not; OVN's logical ports) and without Ethernet, VXLAN-GPE, VXLAN
+    group policy, ICMP and ICMPv6 errors quoting packets, neighbour discovery, IPv4 fragments
+    and options.
     """
     from scapy.contrib.geneve import GENEVE, GeneveOptions
     from scapy.layers.inet import ICMP, IP, TCP, UDP
@@ -189,6 +190,18 @@ def edge_cases() -> list[tuple[str, RecordBatch]]:
             / TCP(sport=22, dport=50000, flags="A")
         ),
         bytes(under4(6081) / GENEVE(vni=12) / pod6()),
+        bytes(  # OVN's logical ports (after a 0x0102 option of another length: not OVN's)
+            under4(6081)
+            / GENEVE(
+                vni=0x000005,
+                critical=1,
+                options=[
+                    GeneveOptions(classid=0x0102, type=0x80, data=b"\0\1\0\2\0\0\0\0"),
+                    GeneveOptions(classid=0x0102, type=0x80, data=b"\x80\x01\x80\x03"),
+                ],
+            )
+            / pod4()
+        ),
     ]
     cases["icmp-errors"] = [
         bytes(

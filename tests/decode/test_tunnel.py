@@ -129,6 +129,51 @@ def test_geneve_with_options() -> None:
     assert (r["src_ip"], r["echo_id"]) == ("10.244.1.233", 44)
 
 
+OVN_HDR = hx("""
+    05              # version 0, option length 5 words (20 bytes)
+    40              # flags: C
+    65 58           # protocol: Transparent Ethernet Bridging
+    00 00 07        # VNI 7 (OVN: the logical datapath key)
+    00              # reserved
+    01 02           # option class 0x0102 (OVN)
+    80              # type 0x80 (critical)
+    02              # length 2 words: not OVN's 4-byte option, so not its ports
+    00 01 00 02 00 00 00 00
+    01 02           # option class 0x0102 (OVN)
+    80              # type 0x80
+    01              # length 1 word
+    80 05           # reserved bit set, logical ingress port 5
+    01 02           # logical egress port 258
+""")
+
+
+def test_geneve_ovn_logical_ports() -> None:
+    r = row(decode([underlay(6081, OVN_HDR)]))
+    assert (r["vni"], r["ovn_inport"], r["ovn_outport"]) == (7, 5, 258)
+    assert r["geneve_options"] == "0x0102/0x80C/12;0x0102/0x80C/8"
+
+
+def test_geneve_ovn_ports_need_ovns_class_type_and_length() -> None:
+    for changed in (
+        OVN_HDR[:20] + hx("01 03") + OVN_HDR[22:],  # another class
+        OVN_HDR[:22] + hx("00") + OVN_HDR[23:],  # type without the critical bit
+    ):
+        r = row(decode([underlay(6081, changed)]))
+        assert r["vni"] == 7 and "ovn_inport" not in r and "ovn_outport" not in r
+    assert "ovn_inport" not in row(decode([underlay(6081, GENEVE_HDR)]))
+    assert "ovn_inport" not in row(decode([underlay(4789, VXLAN_HDR)]))
+
+
+def test_geneve_ovn_ports_belong_to_the_innermost_overlay() -> None:
+    inner_vxlan = UNDERLAY[:14] + underlay(4789, VXLAN_HDR)[14:]
+    r = row(decode([underlay(6081, OVN_HDR, inner_vxlan)]))
+    assert (r["tunnel"], r["vni"], r["outer_vni"]) == ("vxlan", 12345, 7)
+    assert "ovn_inport" not in r and "ovn_outport" not in r
+    cut = OVN_HDR[:23] + hx("02") + OVN_HDR[24:]  # the OVN option overruns the options
+    r = row(decode([underlay(6081, cut)]))
+    assert r["decode_layer"] == "geneve" and "ovn_inport" not in r
+
+
 def test_geneve_without_ethernet() -> None:
     hdr = hx("00 00  08 00  00 00 01 00")  # no options, protocol IPv4, VNI 1
     r = row(decode([underlay(6081, hdr, INNER[14:])]))

@@ -75,3 +75,51 @@ def test_inferred_pods_take_no_router_port_mac() -> None:
     topo = cap.topology
     assert not routers & {p.mac for p in topo.pods if p.mac}
     assert all(p.identity is None for p in topo.pods) and topo.identities == []
+
+
+def test_packets_carry_the_logical_port_keys() -> None:
+    caps = sorted(str(p) for p in FOLDER.glob("*.pcap"))
+    if not caps:
+        pytest.skip(f"{FOLDER} not shipped")
+    pk = vxlanlens.read(caps).packets
+    tun = pk[pk["tunnel"] == "geneve"]
+    assert len(tun) == 8 and str(pk["ovn_inport"].dtype) == "UInt16"
+    # the lab's flows (lab/bpf/bpf_ovn.c): from the router port (key 1) to the pod's (key 3)
+    assert set(zip(tun["ovn_inport"], tun["ovn_outport"], strict=True)) == {(1, 3)}
+    assert pk.loc[pk["tunnel"].isna(), ["ovn_inport", "ovn_outport"]].isna().all().all()
+
+
+@pytest.mark.parametrize("dumps", [False, True])
+def test_paths_and_findings_name_the_datapath_and_port_keys(dumps: bool) -> None:
+    exp = _explain(dumps)
+    (p,) = [p for p in exp.paths if p.kind == "echo"]
+    for hops, vni in ((p.hops, 5), (p.reply_hops, 4)):
+        sent = next(h for h in hops if h.kind == HopKind.UNDERLAY)
+        assert (
+            f"VNI {vni} (OVN logical datapath key {vni}, logical ingress port key 1 → egress "
+            "port key 3)" in sent.note
+        )
+    keys = [f for f in exp.findings if f.id == "ovn-logical-ports" and "vni" in f.details]
+    assert sorted(
+        (f.details["vni"], f.details["ovn_inport"], f.details["ovn_outport"]) for f in keys
+    ) == [
+        (4, 1, 3),
+        (5, 1, 3),
+    ]
+    assert all("ovn-sbctl find Port_Binding tunnel_key=3" in f.statement for f in keys)
+
+
+@pytest.mark.parametrize("dumps", [False, True])
+def test_router_port_macs_are_named_and_not_unknown(dumps: bool) -> None:
+    exp = _explain(dumps)
+    assert "unknown-mac" not in {f.id for f in exp.findings}
+    (rp,) = [f for f in exp.findings if f.id == "ovn-logical-ports" and "router_ports" in f.details]
+    assert rp.details["router_ports"] == {
+        "0a:58:0a:f4:01:01": ["10.244.1.1"],
+        "0a:58:0a:f4:02:01": ["10.244.2.1"],
+    }
+    dp = profile("ovn").datapath
+    for p in (p for p in exp.paths if p.kind == "arp"):
+        answer = p.reply_hops[0]
+        assert answer.place.startswith(f"{dp.router_port} 10.244."), answer.place
+        assert dp.gateway_answer in answer.note

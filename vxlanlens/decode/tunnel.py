@@ -9,6 +9,7 @@ neither is left alone (no tunnel, no error).
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TypeVar
 
 import numpy as np
 
@@ -36,9 +37,21 @@ from ._state import (
     u8,
     u16,
     u24,
+    u32,
 )
 
-__all__ = ["GUESS_MIN_PAYLOAD", "classify", "enter", "geneve", "gpe", "vxlan"]
+__all__ = [
+    "GUESS_MIN_PAYLOAD",
+    "OVN_GENEVE_CLASS",
+    "OVN_GENEVE_LEN",
+    "OVN_GENEVE_TYPE",
+    "classify",
+    "enter",
+    "geneve",
+    "gpe",
+    "ovn_ports",
+    "vxlan",
+]
 
 _VX, _GP, _GN = 1, 2, 4
 
@@ -62,6 +75,25 @@ _G_FLAG = 0x80
 _GPE_P_FLAG = 0x04
 """VXLAN-GPE P flag: byte 3 is a next-protocol value."""
 
+OVN_GENEVE_CLASS = 0x0102
+"""Geneve option class of OVN's logical ports (ovn-architecture(7), Tunnel Encapsulations;
+``OVN_GENEVE_CLASS`` in ovn-org/ovn ``controller/physical.h``)."""
+OVN_GENEVE_TYPE = 0x80
+"""Its option type byte (critical bit set)."""
+OVN_GENEVE_LEN = 4
+"""Its data length in bytes: 1 reserved bit, the 15-bit logical ingress port key and the
+16-bit logical egress port key, from the most significant bit."""
+
+
+_Word = TypeVar("_Word", int, np.ndarray)
+
+
+def ovn_ports(value: _Word) -> tuple[_Word, _Word]:
+    """The logical ``(ingress, egress)`` port keys in the 32-bit data of OVN's Geneve option
+    (an int, or an int64 array of them)."""
+    return (value >> 16) & 0x7FFF, value & 0xFFFF
+
+
 GUESS_MIN_PAYLOAD = 8 + 14 + 16
 """Captured UDP payload bytes the VXLAN guess inspects (header, inner Ethernet, inner L3 start)."""
 
@@ -71,6 +103,8 @@ _TUNNEL_COLUMNS = (
     "vxlan_gbp",
     "tunnel_proto",
     "geneve_critical",
+    "ovn_inport",
+    "ovn_outport",
     "nsh_spi",
     "nsh_si",
 )
@@ -348,8 +382,12 @@ def gpe(st: State, rows: np.ndarray) -> None:
 # a critical option is present. Protocol Type: an Ethertype (0x6558 for an Ethernet frame).
 # Each option: class (16 bits), type (8 bits, its top bit "critical"), 3 reserved bits and a
 # 5-bit length in 4-byte words (the 4-byte option header excluded), then its data.
+# OVN's option (class 0x0102, type 0x80, 4 bytes of data) carries the logical ports:
+#
+#   |R|     logical ingress port (15)   |      logical egress port (16)       |
 def geneve(st: State, rows: np.ndarray) -> None:
-    """Geneve header and its TLV options; the protocol type says what follows."""
+    """Geneve header and its TLV options; the protocol type says what follows. The first OVN
+    option (class 0x0102, type 0x80, 4 bytes of data) gives ``ovn_inport`` / ``ovn_outport``."""
     rows = rows[st.need(rows, 8, "geneve", "Geneve header")]
     rows, first = enter(st, rows, "geneve", TunnelKind.GENEVE)
     d = st.data
@@ -372,18 +410,28 @@ def geneve(st: State, rows: np.ndarray) -> None:
     # Walk the options (each a multiple of 4 bytes, so an option header always fits).
     serial = len(st.geneve_opts)
     records: list[tuple[int, np.ndarray, np.ndarray]] = []
-    act = rows
+    act, at = rows, np.arange(rows.size)
+    ovn = np.full(rows.size, -1, dtype=np.int64)  # OVN option data per row (-1: none yet)
     cur = st.pos[rows] + 8
     stop = cur + optlen
     for j in range(64):
         m = cur < stop
-        act, cur, stop = act[m], cur[m], stop[m]
+        act, at, cur, stop = act[m], at[m], cur[m], stop[m]
         if act.size == 0:
             break
         ob = st.start[act] + cur
         cls, typ = u16(d, ob, 0), u8(d, ob, 2)
         ln = (u8(d, ob, 3) & 0x1F) * 4 + 4
         over = cur + ln > stop
+        hit = (
+            ~over
+            & (cls == OVN_GENEVE_CLASS)
+            & (typ == OVN_GENEVE_TYPE)
+            & (ln == OVN_GENEVE_LEN + 4)
+            & (ovn[at] < 0)
+        )
+        if hit.any():
+            ovn[at[hit]] = u32(d, ob[hit], 4)
         st.fail(
             act[over],
             "geneve",
@@ -394,10 +442,10 @@ def geneve(st: State, rows: np.ndarray) -> None:
         )
         keep = ~over
         records.append((j, act[keep], (cls[keep] << 16) | (typ[keep] << 8) | ln[keep]))
-        act, cur, stop = act[keep], cur[keep] + ln[keep], stop[keep]
+        act, at, cur, stop = act[keep], at[keep], cur[keep] + ln[keep], stop[keep]
 
     good = st.nxt[rows] == P_GENEVE
-    rows, first, optlen = rows[good], first[good], optlen[good]
+    rows, first, optlen, ovn = rows[good], first[good], optlen[good], ovn[good]
     b = st.base(rows)
     vni = u24(d, b, 4)
     proto = u16(d, b, 2)
@@ -406,6 +454,11 @@ def geneve(st: State, rows: np.ndarray) -> None:
     out.int("outer_vni", rows[first], vni[first])
     out.int("tunnel_proto", rows, proto)
     out.bool("geneve_critical", rows, (u8(d, b, 1) & 0x40) != 0)
+    has = ovn >= 0
+    if has.any():
+        inport, outport = ovn_ports(ovn[has])
+        out.int("ovn_inport", rows[has], inport)
+        out.int("ovn_outport", rows[has], outport)
     st.gen[rows] = serial
     st.geneve_opts.append((serial, records))
     nxt = np.zeros(rows.size, dtype=np.int8)

@@ -24,7 +24,8 @@ _DEFAULT = DecodeOptions()
 _CLEARED_BY_TUNNEL = (
     "src_mac dst_mac vlan vlan2 ethertype ip_version src_ip dst_ip ttl ip_proto ip_len ip_id "
     "frag_offset more_fragments dont_fragment sport dport payload_len "
-    "vni vxlan_flags vxlan_gbp tunnel_proto geneve_critical geneve_options ip6_ext "
+    "vni vxlan_flags vxlan_gbp tunnel_proto geneve_critical geneve_options ovn_inport ovn_outport "
+    "ip6_ext "
     "gre_key gre_proto nsh_spi nsh_si mpls_label mpls_depth pppoe_code pppoe_session ppp_proto"
 ).split()
 _ET, _T6 = EtherType, ICMPv6Type

@@ -25,7 +25,7 @@ _MPLS = (EtherType.MPLS, EtherType.MPLS_MC)
 _PPPOE = (EtherType.PPPOE_DISC, EtherType.PPPOE_SESS)
 _IP_IN_IP = (IPProto.IPIP, IPProto.IPV6_ENCAP)
 _OVERLAY = {"vni", "vxlan_flags", "vxlan_gbp", "tunnel_proto", "geneve_critical", "geneve_options"}
-_OVERLAY |= {"nsh_spi", "nsh_si"}
+_OVERLAY |= {"ovn_inport", "ovn_outport", "nsh_spi", "nsh_si"}
 _CLEARED_BY_IP_TUNNEL = [c for c in _CLEARED_BY_TUNNEL if c not in _OVERLAY]
 
 

@@ -13,6 +13,7 @@ from scapy.layers.l2 import (
 from scapy.layers.vxlan import VXLAN
 from scapy.packet import Packet
 
+from ..decode.tunnel import OVN_GENEVE_CLASS, OVN_GENEVE_LEN, OVN_GENEVE_TYPE, ovn_ports
 from ..proto import (
     GpeNextProtocol,
     MirrorKind,
@@ -30,6 +31,9 @@ from ._scapy_base import (
 )
 
 __all__ = ["TunnelFrame"]
+
+_OVN_OPTION = (OVN_GENEVE_CLASS, OVN_GENEVE_TYPE, OVN_GENEVE_LEN + 4)
+"""OVN's logical-port option: class, type byte, total length with its 4-byte header."""
 
 
 class TunnelFrame(FrameBase):
@@ -201,6 +205,7 @@ class TunnelFrame(FrameBase):
         items = []
         cur, stop = self.pos + 8, self.pos + 8 + optlen
         opts = list(g.options) if isinstance(g, GENEVE) else []
+        ovn: int | None = None
         k = 0
         while cur < stop:
             if k < len(opts):
@@ -214,6 +219,8 @@ class TunnelFrame(FrameBase):
                     "geneve", f"Geneve option at {cur} declares {ln} bytes, {stop - cur} left"
                 )
             items.append(f"0x{cls:04x}/0x{typ:02x}{'C' if typ & 0x80 else ''}/{ln}")
+            if ovn is None and (cls, typ, ln) == _OVN_OPTION:
+                ovn = int.from_bytes(self.buf[cur + 4 : cur + 8], "big")
             cur += ln
             k += 1
         v = self.v
@@ -225,6 +232,8 @@ class TunnelFrame(FrameBase):
         v["tunnel_proto"] = proto
         v["geneve_critical"] = bool(int(g.critical))
         v["geneve_options"] = ";".join(items)
+        if ovn is not None:
+            v["ovn_inport"], v["ovn_outport"] = ovn_ports(ovn)
         self.pos += 8 + optlen
         if proto == _ET.TEB:
             self.inner_ether()

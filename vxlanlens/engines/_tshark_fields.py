@@ -71,6 +71,7 @@ FIELDS: dict[str, str] = {
     "geneve.option.class": "",
     "geneve.option.type": "",
     "geneve.option.length": "",
+    "geneve.option": "",
     "icmp.type": "icmp",
     "icmp.code": "icmp",
     "icmp.ident": "icmp",

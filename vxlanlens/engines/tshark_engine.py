@@ -41,6 +41,7 @@ from typing import Any
 
 from ..decode.options import DecodeOptions
 from ..decode.result import DecodedBatch
+from ..decode.tunnel import OVN_GENEVE_CLASS, OVN_GENEVE_LEN, OVN_GENEVE_TYPE, ovn_ports
 from ..errors import EngineError
 from ..proto import ICMP_FRAG_NEEDED, PKT_TYPE_TEXT, EtherType, ICMPType, IPProto
 from ..read.records import RecordBatch
@@ -282,6 +283,22 @@ def _tunnel(
                     f"0x{_int(c):04x}/0x{_int(t):02x}{'C' if _int(t) & 0x80 else ''}/{_int(x)}"
                     for c, t, x in zip(cls, typ, ln, strict=True)
                 )
+            ovn = _ovn_option(fr.row["geneve.option"])
+            if ovn is not None:
+                v["ovn_inport"], v["ovn_outport"] = ovn_ports(ovn)
+
+
+def _ovn_option(options: list[str]) -> int | None:
+    """The data of the first OVN logical-port option among tshark's ``geneve.option`` values
+    (each option's bytes in hex, its 4-byte header included; tshark has no field for OVN's)."""
+    for text in options:
+        b = bytes.fromhex(text.replace(":", ""))
+        if len(b) == OVN_GENEVE_LEN + 4 and (int.from_bytes(b[:2], "big"), b[2]) == (
+            OVN_GENEVE_CLASS,
+            OVN_GENEVE_TYPE,
+        ):
+            return int.from_bytes(b[4:], "big")
+    return None
 
 
 def _link(fr: TsharkFrame, v: dict[str, Any], lo: int, hi: int, ip: int | None) -> None:

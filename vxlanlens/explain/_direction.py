@@ -465,7 +465,7 @@ def _cross_nodes(
     )
     on_vlan = f" on VLAN {vlan}" if vlan is not None else ""
     tun_text = (
-        f"{str(t0['tunnel']).upper()} VNI {vals(t0['vni'])}{on_vlan}, {t0['outer_src_ip']}:{vals(t0['outer_sport'])} → "
+        f"{str(t0['tunnel']).upper()} VNI {vals(t0['vni'])}{dp.tunnel_note(t0)}{on_vlan}, {t0['outer_src_ip']}:{vals(t0['outer_sport'])} → "
         f"{t0['outer_dst_ip']}:{vals(t0['outer_dport'])}; inner {frame_text(ctx, t0)}"
         if t0 is not None
         else "not captured"

@@ -139,7 +139,7 @@ def gateway_hops(
             f"; {dp.gateway_answer}"
             if dp.gateway_answer
             and hop_kind == HopKind.POD_ETH0
-            and (shared or role in ("bridge", "gateway"))
+            and (shared or role in ("bridge", "gateway") or responder_mac in ctx.router_ports)
             else ""
         )
         if ctx.mac_name(responder_mac) is None and hop_kind == HopKind.UNDERLAY:

@@ -26,7 +26,7 @@ from ._rows import (
 )
 
 if TYPE_CHECKING:
-    from ..overlays import Datapath, Recognition
+    from ..overlays import Datapath, Recognition, RouterPort
 
 __all__ = [
     "Context",
@@ -71,6 +71,7 @@ class Context:
     _texts: dict[str, pd.Series] = field(default_factory=dict)
     _flows: dict[tuple[str, str], np.ndarray] | None = None
     _overlay_macs: dict[str, Any] | None = None
+    _routers: dict[str, RouterPort] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.topology, Topology):
@@ -253,6 +254,9 @@ class Context:
             and dp.role(iface.name, iface.kind) in ("bridge", "tunnel", "gateway")
         ):
             return f"{iface.label}{f' on {iface.node}' if iface.node else ''}"
+        rp = self.router_ports.get(m)
+        if rp is not None and (iface is None or iface.confidence != "loaded"):
+            return f"{dp.router_port}{' ' + ', '.join(rp.ips) if rp.ips else ''} (inferred)"
         if pod is not None and not (
             pod.confidence != "loaded"
             and iface is not None
@@ -446,6 +450,16 @@ class Context:
                 )
         self._cilium = out
         return out
+
+    @property
+    def router_ports(self) -> dict[str, RouterPort]:
+        """The overlay's logical router ports the packets show, by MAC (OVN's; see
+        :func:`vxlanlens.overlays.router_ports`)."""
+        if self._routers is None:
+            from ..overlays import router_ports
+
+            self._routers = router_ports(self.packets, self.datapath)
+        return self._routers
 
     @property
     def cilium_likely(self) -> bool:

@@ -24,6 +24,7 @@ import pandas as pd
 from ._datapath import ROLES, Datapath
 from ._observe import Observations, observe
 from ._profile import Profile, Signal
+from ._routers import RouterPort, router_ports
 from .antrea import ANTREA
 from .calico import CALICO
 from .cilium import CILIUM
@@ -39,9 +40,11 @@ __all__ = [
     "Observations",
     "Profile",
     "Recognition",
+    "RouterPort",
     "Signal",
     "profile",
     "recognise",
+    "router_ports",
 ]
 
 CILIUM_PROFILE = CILIUM

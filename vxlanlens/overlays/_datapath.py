@@ -9,7 +9,9 @@ and never names a CNI itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["ROLES", "Datapath"]
 
@@ -22,6 +24,14 @@ ROLES = (
     "underlay",
 )
 """Roles of a node's interfaces that :meth:`Datapath.role` tells apart."""
+
+
+def _int(value: object) -> int | None:
+    """``value`` as an int; ``None`` for a missing or null value (None, NaN, pandas' NA)."""
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
 
 
 def _matches(name: str, patterns: tuple[str, ...]) -> bool:
@@ -86,6 +96,14 @@ class Datapath:
     MAC, the inner destination of every inter-node frame)."""
     virtual_mac_name: str = ""
     """How that MAC is named in paths and findings."""
+    router_port: str = ""
+    """How a logical router port is named: a MAC that answers the pods' ARP / NS for their
+    gateway and routes their packets, which no interface of a node holds (OVN's logical flows
+    answer with it and write it into the frames they route), so no node dump can name it;
+    empty on datapaths whose gateway MAC is an interface's. See :mod:`._routers`."""
+    logical_ports: bool = False
+    """Whether tunnelled frames carry a logical datapath key in the VNI and logical ingress /
+    egress port keys in a Geneve option (OVN: ``ovn_inport`` / ``ovn_outport``)."""
     shared_host_mac: str | None = None
     """A MAC every host-side veth carries (Calico's), so it names no single pod."""
     tunnel_devices6: dict[str, str] = field(default_factory=dict)
@@ -124,6 +142,22 @@ class Datapath:
         if kind in ("cilium_host", "cilium_net"):
             return "gateway"
         return None
+
+    def tunnel_note(self, frame: Mapping[str, Any]) -> str:
+        """Words said after a tunnelled frame's VNI on this datapath (``frame``: its row of the
+        packets table): what the VNI and OVN's logical ports are; ``""`` when the datapath
+        carries none."""
+        if not self.logical_ports:
+            return ""
+        vni, inport, outport = (_int(frame.get(c)) for c in ("vni", "ovn_inport", "ovn_outport"))
+        if vni is None:
+            return ""
+        ports = (
+            f", logical ingress port key {inport} → egress port key {outport}"
+            if inport is not None and outport is not None
+            else ""
+        )
+        return f" (OVN logical datapath key {vni}{ports})"
 
     def ns_reason(self, router: bool) -> str:
         """Why a Neighbor Solicitation went unanswered, on this datapath: for the pod's router

@@ -9,17 +9,20 @@ kernel-made capture (``captures/lab-ovn-geneve-ping``: a kernel bridge and eBPF 
 OVS and OVN's flows, OVN-Kubernetes' classic topology) confirms the wire: the option in every
 frame, the VNI the destination switch's datapath key (so request and reply differ), inner MACs
 the destination switch's router port → the pod, TTL 64 → 63 once.
+
+The decoder reads the option's ports into ``ovn_inport`` / ``ovn_outport``; paths say them after
+the VNI (:attr:`Datapath.logical_ports`), and the MACs of OVN's logical router ports, which no
+kernel interface holds, are named as such (:attr:`Datapath.router_port`, :mod:`._routers`).
 """
 
 from __future__ import annotations
 
+from ..decode.tunnel import OVN_GENEVE_CLASS
 from ._datapath import Datapath
 from ._observe import Observations
 from ._profile import Profile, Signal
 
 __all__ = ["OVN", "OVN_GENEVE_CLASS"]
-
-OVN_GENEVE_CLASS = 0x0102
 
 
 def _rules(obs: Observations) -> list[Signal]:
@@ -69,6 +72,8 @@ OVN = Profile(
         tunnel_names=("genev_sys_*",),
         gateway_mac="gateway",
         inner_macs="router",
+        router_port="OVN logical router port",
+        logical_ports=True,
         forwarder="br-int",
         bridge_names=("br-int",),
         send="OVN's logical flows on br-int route the packet (the distributed logical router: "

@@ -20,7 +20,7 @@ from .clocks import clock_offset
 from .fragmentation import outer_fragmentation
 from .gateway import gateway_answered_by_ebpf, gateway_is_cilium_host
 from .hops import hop_limit
-from .identity import inner_macs, vni_identity
+from .identity import inner_macs, ovn_logical_ports, vni_identity
 from .mtu import mtu, route_mtu_too_large
 from .reachability import answered_by_error, unanswered
 from .routing import asymmetric_path
@@ -57,6 +57,7 @@ DETECTORS: tuple[Detector, ...] = (
     gateway_is_cilium_host,
     vni_identity,
     inner_macs,
+    ovn_logical_ports,
     hop_limit,
     dual_stack,
     unknown_mac,

@@ -121,8 +121,10 @@ def unknown_mac(ctx: Context) -> list[Finding]:
     # entries say; when no VTEP has it any more, stale-vtep-mac says so with these frames
     remote_vteps = {e.mac for e in ctx.topology.fdb if e.mac and e.dst}
     for mac, frames in counts.items():
-        if mac == ctx.datapath.virtual_mac or mac in remote_vteps:
-            continue  # a MAC the overlay writes into frames and no interface has (Antrea's)
+        if mac == ctx.datapath.virtual_mac or mac in remote_vteps or mac in ctx.router_ports:
+            # a MAC the overlay writes into frames and no interface has (Antrea's; OVN's
+            # router ports: ovn-logical-ports names them)
+            continue
         if int(mac[:2], 16) & 1 or mac == "00:00:00:00:00:00":
             # multicast, and the all-zero MAC (loopback frames, "no address"): no interface owns them
             continue

@@ -264,3 +264,97 @@ def _text_codes(ctx: Context, column: str) -> tuple[np.ndarray, list[str], dict[
         codes, texts = pd.factorize(ctx.text(column).where(s.notna(), "-"))
     text_list = [str(t) for t in texts]
     return codes, text_list, {t: k for k, t in enumerate(text_list)}
+
+
+_MULTICAST_KEYS = 32768
+"""OVN logical egress port keys from here up are multicast groups (ovn-architecture(7))."""
+
+
+@detector(
+    FindingSpec(
+        "ovn-logical-ports",
+        Severity.INFO,
+        "what OVN's tunnel metadata names: logical datapath and port keys, router port MACs",
+    )
+)
+def ovn_logical_ports(ctx: Context) -> list[Finding]:
+    """What OVN's Geneve metadata says (the VNI: a logical datapath key; OVN's option: the
+    logical ingress and egress port keys), one finding per key triple, and which MACs are OVN's
+    logical router ports (no interface of a node holds them)."""
+    p = ctx.packets
+    if "ovn_inport" not in p.columns:
+        return []
+    cols = ["capture", "frame_no", "tunnel", "vni", "ovn_inport", "ovn_outport", "src_ip", "dst_ip"]
+    rows = p.loc[p["tunnel"].notna() & p["ovn_inport"].notna() & p["vni"].notna(), cols]
+    out = []
+    keys = ["vni", "ovn_inport", "ovn_outport"]
+    groups = rows.groupby(keys, sort=False, observed=True)
+    sizes = groups.size().sort_values(ascending=False, kind="stable")
+    for vni, inport, outport in sizes.index[:MAX_VNI_FINDINGS].tolist():
+        vni, inport, outport = int(vni), int(inport), int(outport)
+        g = groups.get_group((vni, inport, outport))
+        flows = list(
+            dict.fromkeys(
+                f"{ctx.ip_text(s)} → {ctx.ip_text(d)}"
+                for s, d in zip(g["src_ip"], g["dst_ip"], strict=True)
+                if not (pd.isna(s) or pd.isna(d))
+            )
+        )
+        seen = (
+            f" ({', '.join(flows[:3])}{' and others' if len(flows) > 3 else ''})" if flows else ""
+        )
+        notes = []
+        if inport == 0:
+            notes.append("ingress key 0 is reserved for OVN's internal use")
+        if outport >= _MULTICAST_KEYS:
+            notes.append(
+                f"egress key {outport} is a multicast group (Multicast_Group tunnel_key): the "
+                "packet goes to each of its ports"
+            )
+        statement = (
+            f"{'/'.join(sorted({str(t).upper() for t in g['tunnel']}))} VNI {vni} with OVN's "
+            f"logical-port option: the packet crossed the tunnel in logical datapath {vni}, "
+            f"which it entered through logical port key {inport} and leaves through logical "
+            f"port key {outport}{'; ' + '; '.join(notes) if notes else ''}. Seen on {len(g)} "
+            f"frame(s){seen}. The keys are OVN Southbound tunnel keys (Datapath_Binding and "
+            f"Port_Binding tunnel_key), numbers rather than names: `ovn-sbctl find "
+            f"Datapath_Binding tunnel_key={vni}` names the datapath and `ovn-sbctl find "
+            f"Port_Binding tunnel_key={outport}` lists the ports with that key (one per datapath)."
+        )
+        evidence = [
+            Evidence(capture=str(c), frame_no=int(f))
+            for c, f in zip(g["capture"], g["frame_no"], strict=True)
+        ][:MAX_EVIDENCE]
+        out.append(
+            Finding(
+                "ovn-logical-ports",
+                Severity.INFO,
+                statement,
+                evidence,
+                {"vni": vni, "ovn_inport": inport, "ovn_outport": outport, "frames": len(g)},
+            )
+        )
+    routers = ctx.router_ports
+    if routers:
+        shown = list(routers.values())[:6]
+        named = ", ".join(f"{r.mac} ({', '.join(r.ips)})" if r.ips else r.mac for r in shown)
+        more = f" and {len(routers) - len(shown)} more" if len(routers) > len(shown) else ""
+        out.append(
+            Finding(
+                "ovn-logical-ports",
+                Severity.INFO,
+                f"{named}{more}: {ctx.datapath.router_port}s. Each answered the pods' ARP or "
+                "Neighbor Solicitation for the address shown and is the source MAC of frames "
+                "it routed from other hosts' addresses to pods; OVN's logical flows answer "
+                "with these MACs and write them into the frames they route, so no interface "
+                "of a node holds them and no node dump names them (`ovn-nbctl show` lists each "
+                "logical router port with its MAC and networks).",
+                _dedup_frames([f for r in shown for f in r.frames])[:MAX_EVIDENCE],
+                {"router_ports": {r.mac: list(r.ips) for r in routers.values()}},
+            )
+        )
+    return out
+
+
+def _dedup_frames(frames: list[tuple[str, int]]) -> list[Evidence]:
+    return [Evidence(capture=c, frame_no=f) for c, f in dict.fromkeys(frames)]
