@@ -133,3 +133,17 @@ def test_frames_only_ipv6_tunnel_hops_name_the_ipv6_device(name: str) -> None:
         h.device for p in dumps.paths for h in (*p.hops, *p.reply_hops) if h.kind == HopKind.TUNNEL
     }
     assert devices and devices == expected
+
+
+def test_an_ovn_router_port_answer_is_a_gateway_hop() -> None:
+    """OVN's logical router port answers a pod's ARP for its gateway: no interface holds it, so
+    the answer is a gateway hop of no pod (was the pod's host-side veth)."""
+    from vxlanlens.proto import HopKind
+
+    for dumps in (False, True):
+        exp = _capture("lab-ovn-geneve-ping", dumps=dumps).explain()
+        arp = [p for p in exp.paths if p.kind == "arp" and p.reply_hops]
+        assert arp
+        for p in arp:
+            answer = p.reply_hops[0]
+            assert (answer.kind, answer.pod) == (HopKind.GATEWAY, None), (dumps, p.summary)

@@ -124,6 +124,9 @@ def gateway_hops(
             r_kind, r_dev = HopKind.LXC, host_pod.host_interface
         elif said is not None:
             r_kind, r_dev = _RESPONDER_KIND.get(said.role, HopKind.LXC), said.device
+        elif responder_mac in ctx.router_ports and (iface is None or iface.confidence != "loaded"):
+            # a logical router port (OVN's): no interface of a node holds it
+            r_kind, r_dev = HopKind.GATEWAY, None
         elif iface is not None:
             r_kind, r_dev = _RESPONDER_KIND.get(role or "", HopKind.LXC), iface.name
         else:

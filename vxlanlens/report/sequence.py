@@ -42,8 +42,8 @@ class Lane:
 
     @property
     def group(self) -> str:
-        """The node the lane belongs to, or ``?`` when unknown."""
-        return self.node or "?"
+        """The node the lane belongs to, or ``node not known`` (the captures do not say)."""
+        return self.node or "node not known"
 
 
 @dataclass(frozen=True)
