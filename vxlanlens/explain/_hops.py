@@ -121,7 +121,15 @@ def placed_points(ctx: Context) -> dict[str, Point]:
     it: a tunnelled frame a Linux ``-i any`` capture marks *outgoing* was sent by the capture's
     node (its outer source), one marked *host* was received by it (its outer destination). A
     capture whose directed frames all name one node is placed there, whatever was guessed from
-    its name or its ARP; the others keep the context's placement."""
+    its name or its ARP; the others keep the context's placement (worked out once per
+    context; each call gives its own dictionary)."""
+    if ctx._placed is None:
+        ctx._placed = _placed_points(ctx)
+    return dict(ctx._placed)
+
+
+def _placed_points(ctx: Context) -> dict[str, Point]:
+    """What :func:`placed_points` gives, worked out."""
     p = ctx.packets
     out = dict(ctx.points)
     if p.empty or ("pkt_type" not in p.columns and "mirror_direction" not in p.columns):

@@ -70,6 +70,8 @@ class Context:
     _spans: dict[str, tuple[pd.Timestamp | None, pd.Timestamp | None]] = field(default_factory=dict)
     _texts: dict[str, pd.Series] = field(default_factory=dict)
     _flows: dict[tuple[str, str], np.ndarray] | None = None
+    _placed: dict[str, Point] | None = None
+    """:func:`~vxlanlens.explain.paths.placed_points`, once worked out (paths and summary)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.topology, Topology):
