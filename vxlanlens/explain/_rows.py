@@ -74,6 +74,15 @@ def as_text(series: pd.Series) -> pd.Series:
     return pd.Series(text.array, index=series.index, name=series.name)
 
 
+def text_is(series: pd.Series, text: str) -> np.ndarray:
+    """Row mask: ``series.astype(str) == text`` (tested once per category of a categorical)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        names = series.cat.categories.astype(str)
+        hit = np.append(np.asarray(names == text, dtype=bool), False)  # code -1 (null): none
+        return hit[series.cat.codes.to_numpy()]
+    return (series.astype(str) == text).to_numpy(dtype=bool, na_value=False)
+
+
 def number_ranges(numbers: Sequence[int]) -> list[str]:
     """Sorted distinct ``numbers`` as ranges of consecutive values: ``["1-3", "7", "9-10"]``."""
     parts: list[str] = []
