@@ -118,7 +118,7 @@ class Context:
         if self._flows is None:
             plain = np.flatnonzero(self.packets["tunnel"].isna().to_numpy())
             ends = pd.DataFrame(
-                {c: self.text(c).iloc[plain].to_numpy() for c in ("src_ip", "dst_ip")}
+                {c: as_text(self.packets[c].iloc[plain]).to_numpy() for c in ("src_ip", "dst_ip")}
             )
             by_ends = ends.groupby(["src_ip", "dst_ip"], sort=False).indices
             self._flows = {(str(s), str(d)): plain[at] for (s, d), at in by_ends.items()}
