@@ -309,7 +309,7 @@ def _journey_table(
     cap = p.cap[rows]
     corr = p.ts[rows] - np.where(cap >= 0, off_ns[np.maximum(cap, 0)], 0)
     point = p.point[rows]
-    order = _sightings_order(fp, corr, point, p.frame[rows])
+    order = np.lexsort((p.frame[rows], point, corr, fp))
     rows, fp, corr, point = rows[order], fp[order], corr[order], point[order]
     n = len(rows)
     jstart = _journey_starts(fp, corr, point, round(skew * 1e9))
@@ -384,28 +384,6 @@ def _journey_table(
         }
     )
     return df[[c for c, _, _ in JOURNEY_COLUMNS]], fp[sel]
-
-
-def _sightings_order(
-    fp: np.ndarray, corr: np.ndarray, point: np.ndarray, frame: np.ndarray
-) -> np.ndarray:
-    """``np.lexsort((frame, point, corr, fp))`` in fewer sorting passes: by fingerprint
-    first, then by one integer of (fingerprint's rank, time) and one of (point, frame) where
-    they fit in 63 bits (the same order, ties in row order)."""
-    n = len(fp)
-    if not n or point.min() < 0 or frame.min() < 0 or point.max() >= 2**15 or frame.max() >= 2**47:
-        return np.lexsort((frame, point, corr, fp))
-    pf = (point.astype(np.int64) << 47) | frame.astype(np.int64)
-    by_fp = np.argsort(fp, kind="stable")
-    fps = fp[by_fp]
-    rank = np.cumsum(np.r_[False, fps[1:] != fps[:-1]]).astype(np.int64)
-    c = corr[by_fp]
-    low = int(c.min())
-    shift = (int(c.max()) - low).bit_length()
-    if shift + int(rank[-1]).bit_length() > 62:
-        return np.lexsort((pf, corr, fp))
-    key = (rank << shift) | (c - low)
-    return by_fp[np.lexsort((pf[by_fp], key))]
 
 
 def _compact(values: np.ndarray) -> np.ndarray:
