@@ -218,3 +218,37 @@ def test_vtep_macs_are_not_taken_for_pods() -> None:
     assert pods
     assert not {p.mac for p in pods} & vteps
     assert not {p.host_mac for p in pods} & vteps
+
+
+def test_node_evidence_on_codes_is_the_group_by_of_frame_order() -> None:
+    """``_ev_of_codes`` gives the first frames per value that a group-by of the rows stacked
+    (sources first) in frame order gives."""
+    import numpy as np
+    import pandas as pd
+
+    from vxlanlens.topology._infer_rows import _ev_by, _ev_of_codes, _in_frame_order
+
+    r = np.random.default_rng(5)
+    n = 400
+    df = pd.DataFrame(
+        {
+            "_cap": pd.array(r.choice(["b", "a", "c"], n), dtype="str"),
+            "_fno": r.permutation(n) + 1,
+            "s": r.choice(["10.0.0.1", "10.0.0.2", "10.0.0.3"], n),
+            "d": r.choice(["10.0.0.2", "10.0.0.4", None], n),
+        }
+    )
+    stacked = _in_frame_order(
+        pd.concat(
+            [
+                df[["_cap", "_fno", "s"]].rename(columns={"s": "ip"}),
+                df[["_cap", "_fno", "d"]].rename(columns={"d": "ip"}),
+            ]
+        )
+    )
+    values = ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"]
+    want = {k: v for k, v in _ev_by(stacked, ["ip"]).items() if k in values}  # nulls: none
+    code = {v: k for k, v in enumerate(values)}
+    keys = [np.array([code.get(x, -1) if x else -1 for x in df[c]]) for c in ("s", "d")]
+    rows = np.arange(n)
+    assert _ev_of_codes(df, rows, keys, values) == want

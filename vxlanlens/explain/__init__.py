@@ -233,8 +233,8 @@ def _counts(ctx: Context) -> dict[str, int]:
         *(_listed(ex[c]) for c in ("reply_capture", "reply_frame")),
         strict=True,
     ):
-        seen = ctx.journey_frames(rc, rf) or ctx.journey_frames(pc, pf)
-        key = (kind, min(seen)) if seen else (kind, ("", len(status_of)))
+        first = ctx.journey_first(rc, rf) or ctx.journey_first(pc, pf)
+        key = (kind, first) if first else (kind, ("", len(status_of)))
         if status_of.get(key) != "answered":
             status_of[key] = status
     out["exchanges"] = len(status_of)

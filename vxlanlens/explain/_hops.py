@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
+from ._rows import text_is
 from .context import Context, Point, Row, ev, na, vals
 from .model import Evidence, Hop
 
@@ -121,21 +123,25 @@ def placed_points(ctx: Context) -> dict[str, Point]:
     it: a tunnelled frame a Linux ``-i any`` capture marks *outgoing* was sent by the capture's
     node (its outer source), one marked *host* was received by it (its outer destination). A
     capture whose directed frames all name one node is placed there, whatever was guessed from
-    its name or its ARP; the others keep the context's placement."""
+    its name or its ARP; the others keep the context's placement (worked out once per
+    context; each call gives its own dictionary)."""
+    if ctx._placed is None:
+        ctx._placed = _placed_points(ctx)
+    return dict(ctx._placed)
+
+
+def _placed_points(ctx: Context) -> dict[str, Point]:
+    """What :func:`placed_points` gives, worked out."""
     p = ctx.packets
     out = dict(ctx.points)
     if p.empty or ("pkt_type" not in p.columns and "mirror_direction" not in p.columns):
         return out
-    kind = _directions(ctx)
-    directed = p["tunnel"].notna().to_numpy() & kind.isin(["outgoing", "host"]).to_numpy()
+    outgoing, host = _directions(ctx)
+    directed = p["tunnel"].notna().to_numpy() & (outgoing | host)
     if not directed.any():
         return out
     sub = p[directed]
-    own = (
-        sub["outer_src_ip"]
-        .astype(str)
-        .where(kind[directed] == "outgoing", sub["outer_dst_ip"].astype(str))
-    )
+    own = sub["outer_src_ip"].astype(str).where(outgoing[directed], sub["outer_dst_ip"].astype(str))
     mirrored = set()
     if "mirror_direction" in p.columns:
         mirrored = set(ctx.text("capture")[p["mirror_direction"].notna().to_numpy()])
@@ -165,16 +171,28 @@ _SAID_BY = {
 }
 
 
-def _directions(ctx: Context) -> pd.Series:
-    """Each frame's direction as the node saw it: *outgoing* / *host* from a Linux ``-i any``
-    capture, or from a mirror transport that gives it (ERSPAN III): *ingress* at the mirrored
-    port was sent by the node attached to it (*outgoing*), *egress* was received (*host*)."""
+def _directions(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+    """Row masks of the frames the node sent (*outgoing*) and received (*host*), as a Linux
+    ``-i any`` capture says, or a mirror transport that gives the direction (ERSPAN III):
+    *ingress* at the mirrored port was sent by the node attached to it, *egress* received."""
     p = ctx.packets
-    kind = ctx.text("pkt_type") if "pkt_type" in p.columns else pd.Series("", index=p.index)
+    outgoing = _text_is(ctx, "pkt_type", "outgoing")
+    host = _text_is(ctx, "pkt_type", "host")
     if "mirror_direction" in p.columns:
-        said = ctx.text("mirror_direction").map({"ingress": "outgoing", "egress": "host"})
-        kind = said.where(said.notna(), kind)
-    return kind
+        ingress = _text_is(ctx, "mirror_direction", "ingress")
+        egress = _text_is(ctx, "mirror_direction", "egress")
+        said = ingress | egress
+        outgoing = ingress | (~said & outgoing)
+        host = egress | (~said & host)
+    return outgoing, host
+
+
+def _text_is(ctx: Context, column: str, text: str) -> np.ndarray:
+    """Row mask: the column's value, as text, is ``text`` (none without such a column)."""
+    p = ctx.packets
+    if column not in p.columns:
+        return np.zeros(len(p), dtype=bool)
+    return text_is(p[column], text)
 
 
 @dataclass

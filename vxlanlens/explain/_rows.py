@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any, SupportsInt, cast
 
 import numpy as np
@@ -72,6 +72,25 @@ def as_text(series: pd.Series) -> pd.Series:
     names = series.cat.categories.astype(str)
     text = names.take(series.cat.codes.to_numpy(), allow_fill=True, fill_value=np.nan)
     return pd.Series(text.array, index=series.index, name=series.name)
+
+
+def text_is(series: pd.Series, text: str) -> np.ndarray:
+    """Row mask: ``series.astype(str) == text`` (tested once per category of a categorical)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        names = series.cat.categories.astype(str)
+        hit = np.append(np.asarray(names == text, dtype=bool), False)  # code -1 (null): none
+        return hit[series.cat.codes.to_numpy()]
+    return (series.astype(str) == text).to_numpy(dtype=bool, na_value=False)
+
+
+def text_isin(series: pd.Series, texts: Collection[str]) -> np.ndarray:
+    """Row mask: ``series.astype(str).isin(texts)`` (tested once per category of a
+    categorical); nulls are in none."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        names = series.cat.categories.astype(str)
+        hit = np.append(np.asarray(names.isin(list(texts)), dtype=bool), False)
+        return hit[series.cat.codes.to_numpy()]
+    return series.astype(str).isin(list(texts)).to_numpy(dtype=bool, na_value=False)
 
 
 def number_ranges(numbers: Sequence[int]) -> list[str]:

@@ -142,11 +142,20 @@ def classify(ctx: Context, points: dict) -> dict[str, CaptureClass]:
     out: dict[str, CaptureClass] = {}
     if p.empty:
         return out
-    captures = p["capture"].astype(str)
+    # the text of every row's capture (the context's, when no capture is null: the same text)
+    captures = p["capture"].astype(str) if p["capture"].hasnans else ctx.text("capture")
     overlay = bool(ctx.loaded) or bool(p["tunnel"].notna().any())
-    for capture, rows in p.groupby(captures, sort=False, observed=True):
+    # each capture's rows with the columns read here only (not a copy of the whole table)
+    read = p[[c for c in _READ if c in p.columns]]
+    for capture, rows in read.groupby(captures, sort=False, observed=True):
         out[str(capture)] = _one(ctx, str(capture), rows, points.get(str(capture)), overlay)
     return out
+
+
+_READ = ("tunnel", "outer_src_ip", "outer_dst_ip", "src_ip", "dst_ip", "outer_vni", "vni",
+         "outer_dport", "geneve_options", "mirror", "mirror_direction", "mirror_session",
+         "mirror_src_ip", "mirror_dst_ip", "mirror_port", "mirror_vlan")  # fmt: skip
+"""The columns of the packets table a capture's class is read from."""
 
 
 def _one(

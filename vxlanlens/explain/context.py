@@ -64,6 +64,7 @@ class Context:
     _journey_obs: list[tuple[str, int]] = field(default_factory=list)
     _journey_start: list[int] = field(default_factory=list)
     _journey_end: list[int] = field(default_factory=list)
+    _journey_min: dict[int, tuple[str, int]] = field(default_factory=dict)
     _rows: FrameIndex | None = None
     _columns: _Columns | None = None
     _capture_of_row: pd.Series | None = None
@@ -72,6 +73,8 @@ class Context:
     _flows: dict[tuple[str, str], np.ndarray] | None = None
     _overlay_macs: dict[str, Any] | None = None
     _routers: dict[str, RouterPort] | None = None
+    _placed: dict[str, Point] | None = None
+    """:func:`~vxlanlens.explain.paths.placed_points`, once worked out (paths and summary)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.topology, Topology):
@@ -118,7 +121,7 @@ class Context:
         if self._flows is None:
             plain = np.flatnonzero(self.packets["tunnel"].isna().to_numpy())
             ends = pd.DataFrame(
-                {c: self.text(c).iloc[plain].to_numpy() for c in ("src_ip", "dst_ip")}
+                {c: as_text(self.packets[c].iloc[plain]).to_numpy() for c in ("src_ip", "dst_ip")}
             )
             by_ends = ends.groupby(["src_ip", "dst_ip"], sort=False).indices
             self._flows = {(str(s), str(d)): plain[at] for (s, d), at in by_ends.items()}
@@ -172,6 +175,24 @@ class Context:
         if at is None:
             return [key]
         return self._journey_obs[self._journey_start[at] : self._journey_end[at]]
+
+    def journey_first(self, capture: object, frame: object) -> tuple[str, int] | None:
+        """``min(journey_frames(capture, frame))`` (None where that is empty), worked out once
+        per journey."""
+        if na(capture) or na(frame):
+            return None
+        if self._journey_pos is None:
+            self._index_journeys()
+            assert self._journey_pos is not None
+        key = (str(capture), int(frame))  # type: ignore[call-overload]
+        at = self._journey_pos.get(key)
+        if at is None:
+            return key
+        start = self._journey_start[at]
+        hit = self._journey_min.get(start)
+        if hit is None:
+            hit = self._journey_min[start] = min(self._journey_obs[start : self._journey_end[at]])
+        return hit
 
     def first_observations(
         self, captures: list[str | None], frames: list[int | None]

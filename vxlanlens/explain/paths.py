@@ -24,6 +24,7 @@ from ._direction import direction
 from ._hops import int_of, observations, placed_points, text_of, tunnel_of
 from ._icmp import error_words, underlay_hops
 from ._resolve import gateway_hops, nd_flags
+from ._rows import text_is
 from .context import Context, Point, Row, first_row, groups, na, vals
 from .findings._requests import any_row, flows
 from .model import Hop, PacketPath
@@ -196,14 +197,15 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
     ex = ctx.exchanges
     if ex.empty:
         return [], 0
-    ex = ex[ex["status"].astype(str) != "duplicate"]
-    grouped = ex.groupby(["kind", "key"], observed=True, sort=False)
-    total = grouped.ngroups
-    keys = ex[["kind", "key"]].astype(str).drop_duplicates().head(MAX_PATHS)
-    wanted = set(keys.itertuples(index=False, name=None))
-    kinds, exkeys = ex["kind"].astype(str).tolist(), ex["key"].astype(str).tolist()
+    ex = ex[~text_is(ex["status"], "duplicate")]
+    # every (kind, key) as a number, in order of first appearance (nulls one value each)
+    kind_codes, kinds = pd.factorize(ex["kind"], use_na_sentinel=False)
+    key_codes, _ = pd.factorize(ex["key"], use_na_sentinel=False)
+    pair, _ = pd.factorize(key_codes.astype(np.int64) * max(len(kinds), 1) + kind_codes)
+    known = ex["kind"].notna().to_numpy() & ex["key"].notna().to_numpy()
+    total = len(np.unique(pair[known]))
     cols = [c for c in _PATH_COLUMNS if c in ex.columns]
-    chosen = ex.loc[[k in wanted for k in zip(kinds, exkeys, strict=True)], cols]
+    chosen = ex.loc[pair < MAX_PATHS, cols]
     statuses = chosen["status"].astype(str).tolist()
     placed = placed_points(ctx)
     points = [_point_text(placed, p) for p in chosen["point"].astype(str).tolist()]

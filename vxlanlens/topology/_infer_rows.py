@@ -90,6 +90,37 @@ def _ev_by(df: pd.DataFrame, keys: list[str]) -> dict[Any, tuple[tuple[str, int]
     return {k: tuple(v) for k, v in out.items()}
 
 
+def _ev_of_codes(
+    df: pd.DataFrame, rows: np.ndarray, keys: list[np.ndarray], values: list[Any]
+) -> dict[Any, tuple[tuple[str, int], ...]]:
+    """Evidence frames (the first few in frame order) of every value of ``values``, where
+    ``keys`` are code arrays (index into ``values``, -1 for none), one per role, each giving a
+    code for every row position of ``rows``; rows of one frame count in the order of ``keys``.
+    What :func:`_ev_by` of :func:`_in_frame_order` of the rows stacked gives, on integers."""
+    if not len(rows):
+        return {}
+    caps = df["_cap"].iloc[rows]
+    cap_codes, cap_names = pd.factorize(caps, sort=True)
+    cap_text = [str(c) for c in cap_names]
+    fnos = df["_fno"].to_numpy()[rows]
+    key = np.concatenate(keys)
+    n = len(rows)
+    at = np.tile(np.arange(n), len(keys))
+    order = np.lexsort((np.tile(fnos, len(keys)), np.tile(cap_codes, len(keys))))
+    key = key[order]
+    by_key = np.argsort(key, kind="stable")
+    ranked = key[by_key]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    first = np.zeros(len(ranked), dtype=np.int64)
+    first[starts] = starts
+    rank = np.arange(len(ranked)) - np.maximum.accumulate(first)
+    keep = (rank < EVIDENCE_FRAMES) & (ranked >= 0)
+    out: dict[Any, list[tuple[str, int]]] = defaultdict(list)
+    for code, k in zip(ranked[keep].tolist(), at[order][by_key][keep].tolist(), strict=True):
+        out[values[code]].append((cap_text[cap_codes[k]], int(fnos[k])))
+    return {v: tuple(f) for v, f in out.items()}
+
+
 def _src(frames: tuple[tuple[str, int], ...], note: str) -> Source:
     return Source(frames=frames, note=note)
 
@@ -122,7 +153,11 @@ def _is_unicast_global(ip: Any) -> bool:
 def _unicast(series: pd.Series) -> pd.Series:
     """Row mask: the address is a global unicast one (decided once per distinct address, in
     one pass over the rows)."""
-    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    if isinstance(series.dtype, pd.CategoricalDtype):  # coded already: one test per category
+        codes = series.cat.codes.to_numpy()
+        uniques = series.cat.categories.tolist()
+    else:
+        codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
     good = np.array([_is_unicast_global(u) for u in uniques] + [False], dtype=bool)
     return pd.Series(good[codes], index=series.index)
 

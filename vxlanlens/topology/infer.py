@@ -52,9 +52,9 @@ from ._infer_rows import (
     _col,
     _ev,
     _ev_by,
+    _ev_of_codes,
     _frames_at,
     _group,
-    _in_frame_order,
     _ip,
     _is_unicast_global,
     _lists,
@@ -63,6 +63,7 @@ from ._infer_rows import (
     _objects,
     _src,
     _unicast,
+    _values,
 )
 from .merge import merge
 from .model import (
@@ -147,26 +148,21 @@ def infer(
 
 
 def _nodes(df: pd.DataFrame, topo: Topology) -> set[str]:
-    tun = _objects(
-        df.loc[
-            df["tunnel"].notna() & df["outer_src_ip"].notna(),
-            ["_cap", "_fno", "outer_src_ip", "outer_dst_ip"],
-        ]
-    )
+    rows = np.flatnonzero((df["tunnel"].notna() & df["outer_src_ip"].notna()).to_numpy())
+    # the outer addresses as codes of one list of distinct values (sources first, each in
+    # order of first appearance): the table's categories are coded already, no value per row
+    at: dict[object, int] = {}
+    ends: list[np.ndarray] = []
+    for c in ("outer_src_ip", "outer_dst_ip"):
+        codes, uniques = pd.factorize(df[c].iloc[rows])
+        shared = [at.setdefault(v, len(at)) for v in _values(pd.Series(uniques, dtype=object))]
+        ends.append(np.array([*shared, -1], dtype=np.int64)[codes])
+    values = list(at)
     ips: dict[str, None] = {}
-    ends = np.concatenate([tun["outer_src_ip"].to_numpy(), tun["outer_dst_ip"].to_numpy()])
-    for ip in pd.unique(ends):  # in order of first appearance, sources first
+    for ip in values:  # in order of first appearance, sources first
         if ip:
             ips.setdefault(str(ip), None)
-    both = _in_frame_order(
-        pd.concat(
-            [
-                tun[["_cap", "_fno", "outer_src_ip"]].rename(columns={"outer_src_ip": "ip"}),
-                tun[["_cap", "_fno", "outer_dst_ip"]].rename(columns={"outer_dst_ip": "ip"}),
-            ]
-        )
-    )
-    evidence = _ev_by(both, ["ip"])
+    evidence = _ev_of_codes(df, rows, ends, values)
     for ip in ips:
         frames = evidence.get(ip, ())
         src = _src(frames, "outer (underlay) address of tunnelled frames")

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ...proto import Severity
 from ...topology.model import Source
+from .._rows import text_is
 from ..context import Context, na, vals
 from ..model import Evidence, Finding
 
@@ -65,7 +66,7 @@ def _pair_frames(rows: pd.DataFrame) -> list[Evidence]:
     """The first few distinct request and reply frames of ``rows``, in capture and frame order."""
     frames = set(_frame_keys(rows, "request_capture", "request_frame"))
     frames.update(_frame_keys(rows, "reply_capture", "reply_frame"))
-    first = heapq.nsmallest(MAX_EVIDENCE, frames, key=lambda cf: (cf[0] or "", cf[1] or 0))
+    first = heapq.nsmallest(MAX_EVIDENCE, frames)  # (text, number): in capture and frame order
     return [Evidence(capture=c, frame_no=f) for c, f in first]
 
 
@@ -112,7 +113,7 @@ def _same_frame_elsewhere(ctx: Context, row: pd.Series) -> str | None:
     p = ctx.packets
     at = ctx.untunnelled(row["src_ip"], row["dst_ip"])
     for col in ("src_mac", "dst_mac"):
-        at = _keep(at, ctx.text(col).iloc[at] == str(row[col]))
+        at = at[text_is(p[col].iloc[at], str(row[col]))]
     for col in ("echo_id", "echo_seq", "ip_id", "tcp_seq"):
         if not na(row[col]):
             at = _keep(at, p[col].iloc[at] == row[col])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...proto import Severity
+from .._rows import text_is
 from ..context import Context, Row, na, records
 from ..model import Evidence, Finding
 from ._registry import FindingSpec, detector
@@ -95,7 +96,7 @@ def _later_copy(ctx: Context, row: Row) -> bool:
     """Whether the same pod packet appears again, outside a tunnel, later in the same capture."""
     p = ctx.packets
     at = ctx.untunnelled(row["src_ip"], row["dst_ip"])
-    at = _keep(at, ctx.text("capture").iloc[at] == str(row["capture"]))
+    at = at[text_is(p["capture"].iloc[at], str(row["capture"]))]
     at = _keep(at, p["frame_no"].iloc[at] > int(row["frame_no"]))
     for col in ("ip_proto", "echo_id", "echo_seq", "tcp_seq", "tcp_flags"):
         if not na(row[col]):

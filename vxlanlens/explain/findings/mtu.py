@@ -8,6 +8,7 @@ from collections import defaultdict
 from typing import Any
 
 from ...proto import ExchangeKind, Severity
+from .._rows import text_isin
 from ..context import Context, na, vals
 from ..model import Evidence, Finding
 from ._registry import FindingSpec, detector
@@ -98,7 +99,7 @@ def mtu(ctx: Context) -> list[Finding]:
     ip_len = p["ip_len"]
     plain = p["tunnel"].isna() & (ip_len > limit).fillna(False)
     plain &= p["dont_fragment"].fillna(False) | (p["ip_version"] == 6).fillna(False)
-    plain &= ~ctx.text("src_ip").isin(ctx.underlay_ips)  # underlay traffic is not pod traffic
+    plain &= ~text_isin(p["src_ip"], ctx.underlay_ips)  # underlay traffic is not pod traffic
     big = p[plain]
     if big.empty:
         return out
@@ -381,7 +382,7 @@ def route_mtu_too_large(ctx: Context) -> list[Finding]:
     overhead, how = _overhead(ctx)
     p = ctx.packets
     pod_sizes = p.loc[
-        p["tunnel"].isna() & ~ctx.text("src_ip").isin(ctx.underlay_ips), "ip_len"
+        p["tunnel"].isna() & ~text_isin(p["src_ip"], ctx.underlay_ips), "ip_len"
     ].dropna()
     largest_seen = int(pod_sizes.max()) if len(pod_sizes) else 0
     found: dict[tuple, dict[str, Any]] = {}

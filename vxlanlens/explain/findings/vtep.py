@@ -448,9 +448,15 @@ def tunnel_config_mismatch(ctx: Context) -> list[Finding]:
         t = i.tunnel or {}
         if i.node and i.name and i.namespace in (None, "host") and t.get("kind"):
             devices[(i.name, str(t["kind"]))].append(i)
-    p = ctx.packets
-    tun = p[p["tunnel"].notna()] if not p.empty and "tunnel" in p.columns else p.iloc[:0]
     out: list[Finding] = []
+    if not devices:
+        return out
+    p = ctx.packets
+    # the tunnelled rows, with the columns read below only (not a copy of the whole table)
+    read = ("capture", "frame_no", "outer_dst_ip", "outer_dport", "vni", "src_ip", "dst_ip",
+            "ip_id", "outer_src_ip")  # fmt: skip
+    cols = [c for c in read if c in p.columns]
+    tun = p.loc[p["tunnel"].notna(), cols] if not p.empty and "tunnel" in p.columns else p.iloc[:0]
     for (name, kind), ifs in devices.items():
         for attr, word, column in _MISMATCH_ATTRS:
             per_node = {i.node: i for i in ifs if i.tunnel.get(attr) is not None}
