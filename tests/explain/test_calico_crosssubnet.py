@@ -103,3 +103,25 @@ def test_no_finding_calls_native_routing_a_broken_tunnel() -> None:
         low = f.statement.lower()
         assert "escap" not in low and "outside the tunnel" not in low, f.statement
         assert "cilium" not in low and "lxc" not in low, f.statement
+
+
+def test_unknown_router_macs_show_the_addresses_they_claim() -> None:
+    """The underlay router between the subnets is in no dump: unknown-mac names each of its MACs
+    with the address it claimed in ARP (the nodes' gateway), in words and in details."""
+    cap = vxlanlens.read(
+        [str(p) for p in sorted(FOLDER.glob("*.pcap"))], topology=[str(FOLDER / "topology")]
+    )
+    exp = cap.explain()
+    finding = next(f for f in exp.findings if f.id == "unknown-mac")
+    ex = cap.exchanges
+    arp = ex[ex["kind"].astype(str) == "arp"]
+    pairs = {
+        (str(m), str(ip))
+        for mc, ic in (("responder_mac", "responder_ip"), ("requester_mac", "requester_ip"))
+        for m, ip in zip(arp[mc], arp[ic], strict=True)
+    }
+    for mac in finding.details["macs"]:
+        said = sorted({ip for m, ip in pairs if m == mac})
+        assert said, f"{mac} answered or sent an ARP request"
+        assert sorted(finding.details["claimed_ips"][mac]) == said
+        assert f"{mac} (claims " in finding.statement

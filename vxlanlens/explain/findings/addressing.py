@@ -140,18 +140,45 @@ def unknown_mac(ctx: Context) -> list[Finding]:
     shown = sorted(unknown)[:6]
     evidence = _dedup([Evidence(capture=c, frame_no=f) for m in shown for c, f in unknown[m][:2]])
     explained = all(ctx.mac_name(m) for m in unknown)
+    claims = _claimed(ctx, set(shown))
+
+    def text(m: str) -> str:
+        name = ctx.mac_name(m)
+        if name:
+            return f"{m} ({name})"
+        ips = claims.get(m)
+        return f"{m} (claims {', '.join(ips[:3])} in ARP/NDP)" if ips else m
+
     return [
         Finding(
             "unknown-mac",
             Severity.INFO if explained else Severity.WARNING,
-            f"{len(unknown)} MAC(s) in pod frames belong to no interface of the dumps given: {', '.join(ctx.mac_text(m) for m in shown)}"
+            f"{len(unknown)} MAC(s) in the frames belong to no interface of the dumps given: {', '.join(text(m) for m in shown)}"
             f"{' ...' if len(unknown) > 6 else ''}."
             + (" What they are is inferred from the captures only." if explained else "")
-            + " Add the dumps of the node or pod they belong to (e.g. the other node's ip -j addr) to name them.",
+            + " Add the dumps of the node, pod or router they belong to (e.g. the other node's ip -j addr) to name them.",
             evidence,
-            {"macs": sorted(unknown)},
+            {"macs": sorted(unknown), "claimed_ips": {m: claims[m] for m in sorted(claims)}},
         )
     ]
+
+
+def _claimed(ctx: Context, macs: set[str]) -> dict[str, list[str]]:
+    """The addresses each MAC claimed as the answer of an ARP request or Neighbor Solicitation
+    (or as the sender of one), in the order first seen."""
+    ex = ctx.exchanges
+    out: dict[str, list[str]] = {}
+    if ex.empty or not macs or "kind" not in ex.columns:
+        return out
+    nd_arp = ex["kind"].astype(str).isin(["arp", "nd"]).to_numpy()
+    for mac_col, ip_col in (("responder_mac", "responder_ip"), ("requester_mac", "requester_ip")):
+        sel = nd_arp & ex[mac_col].astype(object).isin(macs).to_numpy()
+        for mac, ip in zip(
+            ex.loc[sel, mac_col].astype(str), ex.loc[sel, ip_col].astype(str), strict=True
+        ):
+            if ip not in ("nan", "0.0.0.0", "::") and ip not in out.setdefault(mac, []):
+                out[mac].append(ip)
+    return out
 
 
 @detector(FindingSpec("duplicate-address", Severity.PROBLEM, "one IP claimed by different hosts"))
