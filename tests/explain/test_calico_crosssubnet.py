@@ -125,3 +125,16 @@ def test_unknown_router_macs_show_the_addresses_they_claim() -> None:
         assert said, f"{mac} answered or sent an ARP request"
         assert sorted(finding.details["claimed_ips"][mac]) == said
         assert f"{mac} (claims " in finding.statement
+
+
+def test_ladder_draws_native_routing_outside_a_tunnel() -> None:
+    """The ladder of the natively routed pair has no tunnelled arrow (it drew eth0 → eth0 as a
+    tunnel); the pair across subnets still has them."""
+    from vxlanlens.report.sequence import sequence
+
+    exp = _explain()
+    native = exp.paths.index(_echo(exp, "calico-worker2"))
+    arrows = sequence(exp, native).arrows
+    assert arrows and not any(a.tunnelled for a in arrows)
+    across = exp.paths.index(_echo(exp, "calico-worker3"))
+    assert any(a.tunnelled for a in sequence(exp, across).arrows)

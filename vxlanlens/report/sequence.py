@@ -294,8 +294,9 @@ def _chain(
     plain: bool = False,
 ) -> None:
     """Arrows between consecutive interface hops; moves between tunnel devices and node eth0s
-    (and across the underlay) are tunnelled and carry the VNI label, unless ``plain`` (a packet
-    sent between nodes outside the tunnel) and no hop says it was tunnelled."""
+    (and across the underlay) are tunnelled and carry the VNI label, unless no hop says it was
+    tunnelled and either ``plain`` (a packet sent between nodes outside the tunnel) or a node's
+    eth0 at either end saw it outside a tunnel (routed natively)."""
     tun = _tunnel_label(hops)
     prev: Hop | None = None
     crossed = False
@@ -311,7 +312,14 @@ def _chain(
             assert pk is not None
             if index[pk] != index[k]:
                 kinds = (pk[0], k[0])
-                if (crossed and not (plain and (prev.tunnel or h.tunnel) is None)) or (
+                # a node's eth0 seen carrying the packet outside any tunnel (natively routed,
+                # or an error between nodes) crosses the network as it is
+                outside = (prev.tunnel or h.tunnel) is None and (
+                    plain
+                    or (prev.observed and prev.kind == HopKind.UNDERLAY)
+                    or (h.observed and h.kind == HopKind.UNDERLAY)
+                )
+                if (crossed and not outside) or (
                     kinds == ("underlay", "underlay") and (prev.tunnel or h.tunnel) is not None
                 ):
                     tunnelled, text = True, tun
