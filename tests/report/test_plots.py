@@ -194,3 +194,18 @@ def test_legend_inside_the_figure(name: str) -> None:
     box = legends[0].get_window_extent()
     width = fig.get_figwidth() * fig.dpi
     assert box.x0 >= 0.02 * width and box.x1 <= 0.98 * width, (box, width)
+
+
+def test_long_pod_lane_titles_wrap_at_the_namespace() -> None:
+    """A namespaced pod name too long for its lane goes on two lines at the ``/``, not cut in
+    the middle of the name (``default/web-6f9c4-xk2l`` / ``q`` before)."""
+    hops = [
+        Hop("a eth0", HopKind.POD_ETH0, True, node="n1", pod="default/web-6f9c4-xk2lq-abcdef",
+            device="eth0"),
+        Hop("b eth0", HopKind.POD_ETH0, True, node="n1", pod="short", device="eth0"),
+    ]  # fmt: skip
+    exp = Explanation(captures=[], topology={}, paths=[PacketPath("echo", "s", hops=hops)])
+    fig = ladder(exp, 0)
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    assert "default/\nweb-6f9c4-xk2lq-abcdef\neth0" in texts
+    assert "short\neth0" in texts

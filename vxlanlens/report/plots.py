@@ -66,7 +66,14 @@ def _short(text: str, n: int) -> str:
 def _lane_text(seq: Sequence, i: int, width: int) -> str:
     lane = seq.lanes[i]
     if lane.kind == "pod-eth0" and lane.pod:
-        return _wrap(lane.pod, width, 2) + "\n" + _wrap(lane.name, width, 1)
+        pod = lane.pod
+        if len(pod) > width and "/" in pod:
+            # namespace and name on their own lines, not a name cut in the middle
+            namespace, name = pod.split("/", 1)
+            pod_text = _wrap(namespace + "/", width, 1) + "\n" + _wrap(name, width, 1)
+        else:
+            pod_text = _wrap(pod, width, 2)
+        return pod_text + "\n" + _wrap(lane.name, width, 1)
     return _wrap(lane.name, width, 3)
 
 
