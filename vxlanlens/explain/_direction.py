@@ -18,6 +18,7 @@ from ._hops import (
     captured_on,
     evs,
     finish,
+    frame_list,
     frame_text,
     int_of,
     node_eth0,
@@ -491,7 +492,7 @@ def _cross_nodes(
         )
     )
     # the underlay between the nodes
-    caps = ", ".join(sorted({f"{r['capture']}#{int(r['frame_no'])}" for r in between}))
+    caps = frame_list(between)
     drafts.append(
         Draft(
             Hop(

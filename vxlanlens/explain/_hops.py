@@ -17,6 +17,7 @@ __all__ = [
     "captured_on",
     "evs",
     "finish",
+    "frame_list",
     "frame_text",
     "int_of",
     "node_eth0",
@@ -54,6 +55,11 @@ def evs(rows: list[Row]) -> list[Evidence]:
         if e is not None:
             out.append(e)
     return out
+
+
+def frame_list(rows: list[Row]) -> str:
+    """``cap#3, cap#7``: the frames of ``rows``, each once, sorted."""
+    return ", ".join(sorted({f"{r['capture']}#{int(r['frame_no'])}" for r in rows}))
 
 
 def frame_text(ctx: Context, row: Row) -> str:

@@ -10,7 +10,7 @@ pod or a router inside the overlay travels the overlay and is left to the pod-to
 from __future__ import annotations
 
 from ..proto import HopKind
-from ._hops import evs, int_of, node_eth0, on_node, text_of, tunnel_of
+from ._hops import evs, frame_list, int_of, node_eth0, on_node, text_of, tunnel_of
 from .context import Context, Point, Row, na, vals
 from .model import Hop
 
@@ -94,7 +94,7 @@ def underlay_hops(
             **outer,
         )
 
-    caps = ", ".join(sorted({f"{r['capture']}#{int(r['frame_no'])}" for r in between}))
+    caps = frame_list(between)
     return [
         end(src_ip, snode, at_src, sent, "sending node"),
         Hop(

@@ -10,7 +10,7 @@ gets these hops; every other cross-node path crosses a tunnel device (``_directi
 from __future__ import annotations
 
 from ..proto import HopKind
-from ._hops import Draft, evs, frame_text, node_eth0
+from ._hops import Draft, evs, frame_list, frame_text, node_eth0
 from .context import Context, Point, Row, na
 from .model import Hop
 
@@ -84,7 +84,7 @@ def native_hops(
             points=sender_pts,
         )
     )
-    caps = ", ".join(sorted({f"{r['capture']}#{int(r['frame_no'])}" for r in between}))
+    caps = frame_list(between)
     drafts.append(
         Draft(
             Hop("underlay network", HopKind.NETWORK, bool(between), evidence=evs(between[:2])),
