@@ -138,3 +138,65 @@ def test_ladder_draws_native_routing_outside_a_tunnel() -> None:
     assert arrows and not any(a.tunnelled for a in arrows)
     across = exp.paths.index(_echo(exp, "calico-worker3"))
     assert any(a.tunnelled for a in sequence(exp, across).arrows)
+
+
+@cache
+def _frames_only() -> tuple[vxlanlens.Capture, Explanation]:
+    caps = sorted(str(p) for p in FOLDER.glob("*.pcap"))
+    if not caps:
+        pytest.skip(f"{FOLDER} not shipped")
+    cap = vxlanlens.read(caps)
+    return cap, cap.explain()
+
+
+def test_frames_only_native_pair_crosses_two_nodes() -> None:
+    """Without dumps the natively routed pair was drawn as one node's local delivery: nothing
+    placed the pods on nodes without tunnel frames. The pod's packet leaving one routed hop from
+    the pod (TTL 63) from a MAC that ARP binds to a node address places it there."""
+    cap, exp = _frames_only()
+    _mac_a, ip_a = _node("calico-worker")
+    mac_b, ip_b = _node("calico-worker2")
+    api = next(ip for ip, (_p, n) in _pods().items() if n == "calico-worker2")
+    pod = cap.topology.pod_by_ip(api)
+    assert pod is not None and pod.node_ip == ip_b
+    node = cap.topology.node_by_ip(ip_b)
+    assert node is not None
+    assert cap.topology.interface_by_mac(mac_b).kind == "underlay"
+    path = _echo(exp, "calico-worker2")
+    kinds = [h.kind for h in path.hops]
+    assert kinds == [
+        HopKind.POD_ETH0, HopKind.LXC, HopKind.UNDERLAY, HopKind.NETWORK, HopKind.UNDERLAY,
+        HopKind.LXC, HopKind.POD_ETH0,
+    ]  # fmt: skip
+    out, into = path.hops[2], path.hops[4]
+    assert (out.ip, into.ip) == (ip_a, ip_b)
+    assert out.observed and into.observed and "not encapsulated" in out.note
+    assert all(h.tunnel is None for h in path.hops + path.reply_hops)
+    # the -i any capture of the node without tunnel traffic is placed on it by its own ARP
+    point = next(p for p in exp.topology["capture_points"] if p["capture"] == "node-worker2-any")
+    assert point["node"] == f"node {ip_b}" and "its own address" in point["how"]
+
+
+def test_frames_only_underlay_router_is_no_pod_and_no_node() -> None:
+    """The router between the subnets asks for a node's address and answers the nodes' gateway
+    ARP: it is an underlay host, never ``pod <mac> eth0`` or a node's eth0."""
+    cap, exp = _frames_only()
+    routers = {ip for ip in _router_ips()}
+    for ip in routers:
+        assert cap.topology.node_by_ip(ip) is None and cap.topology.pod_by_ip(ip) is None
+    arp = [p for p in exp.paths if p.kind == "arp"]
+    router_hops = [h for p in arp for h in p.hops + p.reply_hops if h.ip in routers]
+    assert router_hops
+    for h in router_hops:
+        assert h.place == f"underlay host {h.ip}" and not h.observed, h
+        assert h.kind == HopKind.UNDERLAY and h.node is None and h.pod is None
+
+
+def _router_ips() -> set[str]:
+    """The addresses the nodes' default routes go via (their subnets' router), from the dumps."""
+    out = set()
+    for f in (FOLDER / "topology").glob("calico-worker*/ip-r.txt"):
+        for line in f.read_text().splitlines():
+            if line.startswith("default via "):
+                out.add(line.split()[2])
+    return out

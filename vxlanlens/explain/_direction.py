@@ -132,12 +132,12 @@ def direction(
     outer_src = str(tun[0]["outer_src_ip"]) if tun else None
     outer_dst = str(tun[0]["outer_dst_ip"]) if tun else None
     snode = (
-        (spod.node if spod is not None else None)
+        ctx.node_of_pod(spod)
         or ctx.node_label(outer_src)
         or (f"node {outer_src}" if outer_src else None)
     )
     dnode = (
-        (dpod.node if dpod is not None else None)
+        ctx.node_of_pod(dpod)
         or ctx.node_label(outer_dst)
         or ctx.node_of_pod_ip(dst_ip)
         or (f"node {outer_dst}" if outer_dst else None)
@@ -152,8 +152,8 @@ def direction(
     # a packet seen in a tunnel crossed nodes, whatever the dumps say of the pods' nodes
     if tun:
         local = False
-    elif spod is not None and dpod is not None and spod.node and dpod.node:
-        local = spod.node == dpod.node
+    elif (a := ctx.node_of_pod(spod)) is not None and (b := ctx.node_of_pod(dpod)) is not None:
+        local = a == b
     else:
         local = spod is not None and dpod is not None
 

@@ -11,6 +11,10 @@ topology as an inferred interface of no kind. The overlay's rules often say what
    an address that is no pod's, and the one a pod's packet to another pod is addressed to (or
    comes from, on the receiving pod's link) when it is not that pod's own MAC.
 
+Before them, whatever the overlay: the MAC that ARP or NDP binds to a node's underlay address,
+alone (one MAC for the address, one address for the MAC: a router answering for many is left
+out), is that node's NIC.
+
 An earlier rule wins over a later one; a MAC one rule would put on two nodes is left unnamed.
 Nothing is named for Cilium, whose inner MACs are the pods' and whose gateway answers from
 each pod's own veth.
@@ -52,7 +56,7 @@ def overlay_macs(ctx: Any) -> dict[str, MacRole]:
         return {}
     dp = ctx.datapath
     tunnelled = _tunnelled(ctx)
-    rules: list[list[tuple[str, MacRole]]] = []
+    rules: list[list[tuple[str, MacRole]]] = [_node_nics(ctx)]
     if dp.inner_macs == "vtep":
         rules.append(_vtep_macs(ctx, tunnelled))
     device = None
@@ -103,6 +107,44 @@ def _tunnelled(ctx: Any) -> pd.DataFrame:
     return pd.DataFrame(
         {c: (sub[c] if c == "vni" else as_text(sub[c])) for c in cols}
     ).drop_duplicates()
+
+
+def _node_nics(ctx: Any) -> list[tuple[str, MacRole]]:
+    """(MAC, role) of the node NICs that ARP / NDP binds to a node's underlay address."""
+    p = ctx.packets
+    pairs: list[tuple[str, str]] = []
+    if not p.empty and {"arp_sender_mac", "arp_sender_ip"} <= set(p.columns):
+        sub = p.loc[p["arp_sender_mac"].notna().to_numpy() & p["arp_sender_ip"].notna().to_numpy()]
+        both = pd.DataFrame(
+            {"m": as_text(sub["arp_sender_mac"]), "ip": as_text(sub["arp_sender_ip"])}
+        ).drop_duplicates()
+        pairs += list(both.itertuples(index=False, name=None))
+    if not p.empty and {"icmp_type", "nd_target", "nd_lladdr"} <= set(p.columns):
+        na_rows = (p["icmp_type"] == 136).fillna(False).to_numpy(dtype=bool)
+        sub = p.loc[na_rows & p["nd_lladdr"].notna().to_numpy()]
+        both = pd.DataFrame(
+            {"m": as_text(sub["nd_lladdr"]), "ip": as_text(sub["nd_target"])}
+        ).drop_duplicates()
+        pairs += list(both.itertuples(index=False, name=None))
+    ips_of: dict[str, set[str]] = {}
+    macs_of: dict[str, set[str]] = {}
+    shared = ctx.datapath.shared_host_mac  # every host veth's (Calico's): no NIC
+    for mac, ip in pairs:
+        if mac == shared:
+            continue
+        ips_of.setdefault(mac, set()).add(ip)
+        macs_of.setdefault(ip, set()).add(mac)
+    out = []
+    for mac, ips in ips_of.items():
+        if len(ips) != 1 or not _unicast(mac):
+            continue
+        ip = next(iter(ips))
+        node = ctx.topology.node_by_ip(ip)
+        if node is None or len(macs_of[ip]) != 1:
+            continue
+        if ip in {f.value for f in node.addresses}:
+            out.append((mac, MacRole("underlay NIC", "underlay", node.label)))
+    return out
 
 
 def _vtep_macs(ctx: Any, tunnelled: pd.DataFrame) -> list[tuple[str, MacRole]]:

@@ -45,7 +45,9 @@ def gateway_hops(
     req_obs = observations(ctx, points, rows, "request")
     rep_obs = observations(ctx, points, rows, "reply")
     device = "eth0"
-    if pod is None and node_of_ip is not None:
+    # a node asking from the MAC every host veth shares (Calico's): it asked on a pod's veth
+    on_veth = side is not None and requester_mac == dp.shared_host_mac
+    if pod is None and node_of_ip is not None and not on_veth:
         # a node resolving a neighbour: another node on the underlay, or a pod on its bridge
         node: str | None = node_of_ip
         plabel = None
@@ -67,11 +69,23 @@ def gateway_hops(
         # a node resolving its pod from an interface the overlay's datapath names (Calico's
         # shared host-veth MAC, or an inferred bridge / gateway device), no dump naming it
         hop_kind, place = side
-        node = plabel = None
+        plabel = None
+        node = node_of_ip if on_veth else None
         device = place.split(" ", 1)[0]
+        if node is not None:
+            place = f"{dp.host_veth} on {node}"
 
         def at_requester(p: Point) -> bool:
-            return p.kind == "node"
+            return p.kind == "node" and (node is None or p.node is None or p.node == node)
+
+    elif pod is None and requester_ip is not None and _underlay_target(ctx, str(r["target"])):
+        # no pod and no node: a host of the underlay (a router) asking for a node's address
+        node = plabel = None
+        place = f"underlay host {requester_ip}"
+        hop_kind = HopKind.UNDERLAY
+
+        def at_requester(p: Point) -> bool:
+            return False  # no capture is known to be taken on it
 
     else:
         plabel = pod.label if pod is not None else f"pod {requester_mac}"
@@ -108,7 +122,7 @@ def gateway_hops(
         if shared and pod is not None:
             # every host veth has this MAC: the requester's own one answered
             host_pod, iface = pod, None
-            name = f"{pod.host_interface or dp.host_veth} on {pod.node or '?'}"
+            name = f"{pod.host_interface or dp.host_veth} on {ctx.node_of_pod(pod) or '?'}"
         role = dp.role(iface.name, iface.kind) if iface is not None else None
         # no dump names it, the overlay's datapath does (Flannel's cni0, Antrea's antrea-gw0)
         said = ctx.overlay_mac(responder_mac) if not shared else None
@@ -145,8 +159,15 @@ def gateway_hops(
             and (shared or role in ("bridge", "gateway") or responder_mac in ctx.router_ports)
             else ""
         )
-        if ctx.mac_name(responder_mac) is None and hop_kind == HopKind.UNDERLAY:
-            name = node_eth0(r_node, responder_ip, "node")
+        said_nic = said is not None and said.role == "underlay"  # a node's NIC by ARP / NDP
+        stranger = False  # a host of the underlay that is no known node (a router)
+        if (said_nic or ctx.mac_name(responder_mac) is None) and hop_kind == HopKind.UNDERLAY:
+            stranger = r_node is None
+            name = (
+                f"underlay host {responder_ip}"
+                if stranger and responder_ip
+                else node_eth0(r_node, responder_ip, "node")
+            )
         answer = "Neighbor Advertisement" if kind == "nd" else "ARP reply"
         flags = nd_flags(r["nd_flags"]) if kind == "nd" else None
         lat = r["latency_s"]
@@ -155,6 +176,8 @@ def gateway_hops(
         def at_responder(obs: list[tuple[Point, Row]]) -> list[Row]:
             """Frames a node capture on the responder's node took on the responder's interface
             (or on an interface it does not name)."""
+            if stranger:
+                return []  # no capture is known to be taken on it
             if r_kind == HopKind.POD_ETH0 and answering is not None:
                 return [
                     row
@@ -218,6 +241,12 @@ def nd_flags(value: object) -> str | None:
     """``R,S`` from the exchanges' ``nd_flags`` (``RS``)."""
     v = text_of(value)
     return ",".join(v) if v else None
+
+
+def _underlay_target(ctx: Context, target: str) -> bool:
+    """Whether ``target`` is an address of the underlay: a node's, or an outer address of
+    tunnel packets."""
+    return target in ctx.underlay_ips or ctx.node_label(target) is not None
 
 
 def _node_side(ctx: Context, mac: str | None) -> tuple[HopKind, str] | None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pandas as pd
 
-from ..topology import Topology, place
+from ..topology import Pod, Topology, place
 from ._points import Endpoint, Point
 from ._rows import (
     FrameIndex,
@@ -375,13 +375,21 @@ class Context:
         node = self.topology.node_by_ip(str(ip))
         return node.label if node is not None else None
 
+    def node_of_pod(self, pod: Pod | None) -> str | None:
+        """The label of ``pod``'s node: named, or known by its underlay address."""
+        if pod is None:
+            return None
+        if pod.node:
+            return pod.node
+        return self.node_label(pod.node_ip) if pod.node_ip else None
+
     def node_of_pod_ip(self, ip: object) -> str | None:
         """The node a pod address lives on: from its pod, else from the node's pod CIDRs."""
         if na(ip):
             return None
         pod = self.topology.pod_by_ip(str(ip))
-        if pod is not None and pod.node:
-            return pod.node
+        if (on := self.node_of_pod(pod)) is not None:
+            return on
         node = self.topology.node_by_pod_cidr(str(ip))
         return node.label if node is not None else None
 

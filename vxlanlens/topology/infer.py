@@ -23,6 +23,9 @@ Rules, each giving facts with their evidence frames (``capture``, ``frame_no``; 
   router (NA with the R flag) or that carries the MAC the overlay gives every host veth
   (Calico's ee:ee:ee:ee:ee:ee): it is the node (its bridge or the pod's veth), not a pod, and
   the answer is the MAC of the pod it asked for.
+- **Nodes that route natively** (inferred-high, :mod:`._routed`): a known pod's packet outside
+  any tunnel, one routed hop from the pod (TTL 63, 127 or 254), comes from its node's NIC; the
+  one address ARP or NDP binds to that MAC is the node's, and the pod lives behind it.
 - **Pod CIDRs** (inferred-low): the /24 (IPv4) or /64 (IPv6) around the pod IPs seen behind a
   node, when all of them fall into one such prefix and no other node's pods do.
 - **SLL2 interface indexes** (inferred-high): ``tcpdump -i any`` frames carry an ifindex of the
@@ -65,6 +68,7 @@ from ._infer_rows import (
     _unicast,
     _values,
 )
+from ._routed import routed_nodes
 from .merge import merge
 from .model import (
     Identity,
@@ -130,6 +134,7 @@ def infer(
         "arp_target_ip",
         "ifindex",
         "pkt_type",
+        "ttl",
     ):
         df[c] = _native(packets, c)
     df = df.reset_index(drop=True)
@@ -139,6 +144,7 @@ def infer(
     seen = _Seen(df)
     _gateways_ns(df, topo, seen, datapath)
     _gateways_arp(df, topo, seen, datapath)
+    routed_nodes(df, topo, datapath)
     _sll2(df, topo)
     out = merge(topo, copy=False)
     if "capture" in packets.columns:

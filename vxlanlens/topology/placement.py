@@ -114,7 +114,7 @@ def place(
             raise TopologyError(f"capture placement for {', '.join(stated)}: no such capture")
         return []
     need = {*_KEY, "tunnel", "frame_no", "ts_ns", "src_mac", "dst_mac", "pkt_type", "ifindex",
-            "outer_src_mac"}  # fmt: skip
+            "outer_src_mac", "arp_op", "arp_sender_ip", "nd_target"}  # fmt: skip
     absent = [k for k in sorted(need) if k not in packets.columns]
     if absent:  # a hand-made table: the rules that need these columns find nothing
         packets = packets.assign(**{k: None for k in absent})
@@ -317,6 +317,21 @@ def _any(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
             v.why.append(text)
             v.weight += 2
         v.frames.append((c, int(fno[k])))
+    # 5. the host answering ARP / NDP for a node's address, or asking from it: it is that node
+    node_ips = {f.value: n.label for n in t.nodes for f in n.addresses}
+    if node_ips:
+        op = pd.to_numeric(df["arp_op"], errors="coerce").to_numpy()
+        na = pd.to_numeric(df["icmp_type"], errors="coerce").to_numpy() == 136
+        own = _text(df, "arp_sender_ip").copy()
+        own[~np.isin(op, (1, 2))] = None
+        nd: np.ndarray = _text(df, "nd_target")
+        own = np.where(na & pd.isna(own), nd, own)
+        mine = (ptype == "outgoing") & pd.Series(own, dtype=object).isin(node_ips).to_numpy()
+        for k, (ip,) in _firsts([own], mine):
+            v = votes[node_ips[str(ip)]]
+            v.weight += 3
+            v.why.append(f"sends ARP/NDP for {ip}, its own address, from {smac[k]}")
+            v.frames.append((c, int(fno[k])))
     cp = CapturePoint(
         source=Source(frames=_frames(df), note="Linux cooked capture (tcpdump -i any)"),
         confidence="inferred-high",

@@ -1,0 +1,69 @@
+"""Nodes inferred from natively routed pod packets (vxlanlens/topology/_routed.py): a pod's
+packet one routed hop from the pod (TTL 63), outside any tunnel, from a MAC that ARP binds to
+one address that is no pod's, places the pod on the node with that address."""
+
+from __future__ import annotations
+
+from vxlanlens.topology import infer
+
+from .test_infer import table
+
+POD, POD_MAC, GW_MAC = "10.65.1.7", "b6:5a:0e:c3:71:24", "ee:ee:ee:ee:ee:ee"
+NODE, NODE_MAC = "192.168.7.21", "52:54:00:aa:bb:01"
+PEER, PEER_MAC = "192.168.7.22", "52:54:00:aa:bb:02"
+OTHER_POD = "10.65.2.9"
+
+
+def _rows(ttl: int, bindings: list[tuple[str, str]]) -> list[dict]:
+    """The pod's gateway ARP (so the pod is known), its packet on the wire with ``ttl``, and
+    ARP requests binding ``(mac, ip)``."""
+    rows = [
+        dict(capture="pod", linktype=1, frame_no=1, src_mac=POD_MAC, dst_mac="ff:ff:ff:ff:ff:ff",
+             arp_op=1, arp_sender_mac=POD_MAC, arp_sender_ip=POD, arp_target_ip="169.254.1.1"),
+        dict(capture="pod", linktype=1, frame_no=2, src_mac=GW_MAC, dst_mac=POD_MAC, arp_op=2,
+             arp_sender_mac=GW_MAC, arp_sender_ip="169.254.1.1", arp_target_mac=POD_MAC,
+             arp_target_ip=POD),
+        dict(capture="wire", linktype=1, frame_no=1, src_mac=NODE_MAC, dst_mac=PEER_MAC,
+             src_ip=POD, dst_ip=OTHER_POD, ttl=ttl, icmp_type=8),
+    ]  # fmt: skip
+    for k, (mac, ip) in enumerate(bindings):
+        rows.append(
+            dict(capture="wire", linktype=1, frame_no=2 + k, src_mac=mac,
+                 dst_mac="ff:ff:ff:ff:ff:ff", arp_op=1, arp_sender_mac=mac, arp_sender_ip=ip,
+                 arp_target_ip=PEER)
+        )  # fmt: skip
+    return rows
+
+
+def test_one_routed_hop_places_the_pod_on_the_node() -> None:
+    topo = infer(table(_rows(63, [(NODE_MAC, NODE)])))
+    node = topo.node_by_ip(NODE)
+    assert node is not None and node.confidence == "inferred-high"
+    pod = topo.pod_by_ip(POD)
+    assert pod is not None and pod.node_ip == NODE
+    nic = topo.interface_by_mac(NODE_MAC)
+    assert nic is not None and nic.kind == "underlay"
+    assert "TTL 63" in node.source.note and "wire" in {c for c, _ in node.source.frames}
+
+
+def test_two_routed_hops_say_nothing() -> None:
+    """TTL 62: a router between the subnets sent it, not the pod's node."""
+    topo = infer(table(_rows(62, [(NODE_MAC, NODE)])))
+    assert topo.node_by_ip(NODE) is None
+    pod = topo.pod_by_ip(POD)
+    assert pod is not None and pod.node_ip is None
+
+
+def test_a_mac_claiming_several_addresses_is_not_taken_for_a_node() -> None:
+    """A router (or proxy ARP) answering for many addresses names none of them."""
+    topo = infer(table(_rows(63, [(NODE_MAC, NODE), (NODE_MAC, "192.168.7.1")])))
+    assert topo.node_by_ip(NODE) is None and topo.node_by_ip("192.168.7.1") is None
+
+
+def test_the_shared_veth_mac_is_no_node() -> None:
+    """Calico's ee:ee:ee:ee:ee:ee sends pods' packets with TTL 63 on their own node (local
+    delivery) and ARPs from the node's address: it is no NIC of a node."""
+    rows = _rows(63, [(GW_MAC, NODE)])
+    rows[2]["src_mac"] = GW_MAC
+    topo = infer(table(rows))
+    assert topo.node_by_ip(NODE) is None

@@ -1,0 +1,131 @@
+"""Nodes that route their pods' packets without a tunnel (native routing: Calico CrossSubnet
+within a subnet, BGP or ``Never`` mode, Cilium's native routing), inferred from frames alone.
+
+A pod sends with an initial TTL (64, 128 or 255) or hop limit; the first router its packet
+crosses is its own node, which decrements it once and sends the packet out of its NIC from that
+NIC's MAC. So a pod's packet seen outside any tunnel with its TTL exactly one below an initial
+value, from a MAC that ARP or NDP binds to an address that is not a pod's, was sent by the pod's
+node, and that address is the node's: the pod lives behind it. A router between subnets would
+have decremented the TTL a second time, and a node's own veth or bridge (Calico's
+``ee:ee:ee:ee:ee:ee``, Flannel's ``cni0``) answers for a gateway address, a link-local or a pod
+subnet address, which are excluded.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+from ..overlays._datapath import Datapath
+from ._infer_rows import _ev, _ip, _is_unicast_global, _numbers, _objects, _src
+from .model import Interface, Node, NodeFact, Pod, Topology
+
+__all__ = ["routed_nodes"]
+
+_ONE_HOP = (63, 127, 254)
+"""TTL / hop limit after one router, from the usual initial values 64, 128 and 255."""
+
+
+def _bindings(df: pd.DataFrame) -> dict[str, set[str]]:
+    """MAC -> the unicast global addresses ARP (sender of requests and replies) and NDP
+    (target of Neighbor Advertisements) bind to it."""
+    out: dict[str, set[str]] = defaultdict(set)
+    arp = df.loc[df["arp_sender_mac"].notna() & df["arp_sender_ip"].notna()]
+    pairs = _objects(arp[["arp_sender_mac", "arp_sender_ip"]].drop_duplicates())
+    for mac, ip in pairs.itertuples(index=False):
+        out[str(mac)].add(str(ip))
+    na = df.loc[(_numbers(df["icmp_type"]) == 136) & df["nd_target"].notna()]
+    na = na.loc[na["nd_lladdr"].notna() | na["src_mac"].notna()]
+    if not na.empty:
+        lladdr = na["nd_lladdr"].astype(object).where(na["nd_lladdr"].notna(), na["src_mac"])
+        pairs = _objects(pd.DataFrame({"m": lladdr, "t": na["nd_target"]}).drop_duplicates())
+        for mac, ip in pairs.itertuples(index=False):
+            out[str(mac)].add(str(ip))
+    return out
+
+
+def _in_pod_subnets(ip: str, topo: Topology) -> bool:
+    addr = _ip(ip)
+    for n in topo.nodes:
+        for f in n.pod_cidrs:
+            try:
+                if addr in ipaddress.ip_network(str(f.value), strict=False):
+                    return True
+            except ValueError:
+                continue
+    return False
+
+
+def routed_nodes(df: pd.DataFrame, topo: Topology, datapath: Datapath) -> None:
+    """Add the nodes (address, NIC MAC) that sent known pods' packets one routed hop from the
+    pod outside any tunnel, and place those pods behind them (rules in the module docstring)."""
+    pod_ips = {ip for p in topo.pods for ip in p.ips}
+    if not pod_ips:
+        return
+    ttl = _numbers(df["ttl"]).to_numpy()
+    rows = (
+        df["tunnel"].isna().to_numpy()
+        & np.isin(ttl, _ONE_HOP)
+        & df["src_mac"].notna().to_numpy()
+        & df["src_ip"].isin(list(pod_ips)).to_numpy()
+    )
+    if not rows.any():
+        return
+    sent = df.loc[rows]
+    pod_macs = {p.mac for p in topo.pods if p.mac} | {p.host_mac for p in topo.pods if p.host_mac}
+    shared = {datapath.shared_host_mac} - {None}
+    binds = _bindings(df)
+    known = {str(f.value): n for n in topo.nodes for f in n.addresses}
+    added: dict[str, str] = {}
+    for (mac, pod_ip), grp in sent.groupby(["src_mac", "src_ip"], observed=True, sort=False):
+        mac, pod_ip = str(mac), str(pod_ip)
+        if mac in pod_macs or mac in shared:
+            continue
+        version = _ip(pod_ip).version
+        own = sorted(
+            ip
+            for ip in binds.get(mac, ())
+            if _is_unicast_global(ip)
+            and ip not in pod_ips
+            and _ip(ip).version == version
+            and not _in_pod_subnets(ip, topo)
+        )
+        if len(own) != 1:
+            continue  # no address, or several (a router answering for many): not telling
+        node_ip = own[0]
+        frames = _ev(grp)
+        ttl_seen = int(_numbers(grp["ttl"]).iloc[0])
+        why = (
+            f"sent pod {pod_ip}'s packets outside any tunnel with TTL {ttl_seen} (one routed "
+            f"hop from the pod) from {mac}, which ARP/NDP binds to {node_ip}: the pod's node"
+        )
+        if node_ip not in known and node_ip not in added:
+            src = _src(frames, why)
+            topo.nodes.append(
+                Node(
+                    source=src,
+                    confidence="inferred-high",
+                    addresses=[
+                        NodeFact(
+                            source=src, confidence="inferred-high", value=node_ip, role="address"
+                        )
+                    ],
+                )
+            )
+            added[node_ip] = mac
+        if node_ip in added and added[node_ip] == mac:
+            topo.interfaces.append(
+                Interface(
+                    source=_src(frames, f"the NIC of node {node_ip}: {why}"),
+                    confidence="inferred-high",
+                    namespace="host",
+                    kind="underlay",
+                    mac=mac,
+                )
+            )
+        topo.pods.append(
+            Pod(source=_src(frames, why), confidence="inferred-high", ips=[pod_ip], node_ip=node_ip)
+        )
