@@ -46,6 +46,10 @@ ProgressCallback = Callable[[int, int | None], None]
 """Called as ``progress(bytes_done, bytes_total_or_None)`` while captures are read."""
 
 
+_MAX_IFACES = 64
+"""Interfaces of one capture listed in the explanation (a pcapng file may describe thousands)."""
+
+
 @dataclass
 class CaptureSource:
     """One capture file that went into a :class:`Capture`."""
@@ -56,6 +60,22 @@ class CaptureSource:
     size: int | None
     frames: int
     interfaces: tuple[InterfaceInfo, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The explanation's ``captures`` entry (docs/explain.schema.json): label, path,
+        format, frames, size, the program that wrote the file and its interfaces."""
+        return {
+            "label": self.label,
+            "path": self.path,
+            "format": self.format,
+            "frames": self.frames,
+            "size": self.size,
+            "application": next((i.application for i in self.interfaces if i.application), None),
+            "interfaces": [
+                {"name": i.name, "linktype": i.linktype, "snaplen": i.snaplen}
+                for i in self.interfaces[:_MAX_IFACES]
+            ],
+        }
 
     @cached_property
     def sha256(self) -> str | None:
@@ -229,16 +249,7 @@ class Capture:
             self.topology,
             self.exchanges,
             self._journey_index,
-            captures=[
-                {
-                    "label": s.label,
-                    "path": s.path,
-                    "format": s.format,
-                    "frames": s.frames,
-                    "size": s.size,
-                }
-                for s in self.sources
-            ],
+            captures=[s.to_dict() for s in self.sources],
             loaded=self.loaded_topology is not None and not self.loaded_topology.is_empty(),
             cni=cni,
         )

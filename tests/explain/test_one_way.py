@@ -24,6 +24,29 @@ def test_one_way_tunnel_capture_does_not_claim_losses(public_dir: Path) -> None:
     assert all("one_way_captures" not in f.details for f in echoes)
 
 
+def test_antrea_packetcapture_file_does_not_claim_losses(public_dir: Path, tmp_path: Path) -> None:
+    """Antrea's PacketCapture records one direction by default: its file of echo requests with
+    no reply shows no loss (info, "not answered in the captures", the tool named). The same
+    frames in a file of another writer stay a problem."""
+    src = public_dir / "antrea" / "pr7000" / "capture.pcapng"
+    exp = vxlanlens.read(str(src)).explain()
+    (f,) = [f for f in exp.findings if f.id == "echo-unanswered"]
+    assert f.severity == "info" and f.details["one_way_captures"] == ["capture"]
+    assert "not answered in the captures" in f.statement and "never" not in f.statement
+    assert "PacketCapture" in f.statement and "do not show a loss" in f.statement
+    assert exp.captures[0]["application"] == "gopacket"
+    assert exp.captures[0]["interfaces"] == [{"name": "intf0", "linktype": 1, "snaplen": 65536}]
+    assert exp.topology["overlay"]["name"] == "antrea"
+    from scapy.utils import rdpcap, wrpcap
+
+    copy = tmp_path / "capture.pcap"
+    wrpcap(str(copy), rdpcap(str(src)))
+    again = vxlanlens.read(str(copy)).explain()
+    (g,) = [g for g in again.findings if g.id == "echo-unanswered"]
+    assert g.severity == "problem" and "one_way_captures" not in g.details
+    assert again.topology["overlay"]["name"] is None
+
+
 def test_a_lost_echo_in_an_overlay_stays_a_problem() -> None:
     d = CAPTURES / "lab-no-such-pod"
     exp = vxlanlens.read(

@@ -10,7 +10,7 @@ from scapy.layers.l2 import ARP, Ether
 from scapy.layers.vxlan import VXLAN
 from scapy.packet import Raw
 from scapy.utils import wrpcap
-from testpaths import CAPTURES, public_files
+from testpaths import CAPTURES, PUBLIC, public_files
 
 import vxlanlens
 from vxlanlens.overlays import CNI_NAMES, recognise
@@ -135,6 +135,44 @@ def test_stated_overlay_keeps_the_other_evidence() -> None:
     with pytest.raises(ValueError, match="unknown CNI"):
         _recognise(cap, stated="weave")
     assert set(CNI_NAMES) == {"cilium", "flannel", "calico", "antrea", "ovn"}
+
+
+@pytest.mark.corpus
+def test_antrea_packetcapture_files_are_recognised_as_antrea() -> None:
+    """The public Antrea captures hold pod traffic to 8.8.8.8 and nothing of Antrea's datapath;
+    their files are written the way Antrea's PacketCapture writes (gopacket's pcapng writer,
+    one interface intf0 with snap length 65536): Antrea with low confidence, from the files; no
+    other third-party capture is named by its file."""
+    files = public_files()
+    if not files:
+        pytest.skip("third-party corpus absent")
+    by_file: dict[str, tuple[str | None, str]] = {}
+    for f in files:
+        try:
+            cap = vxlanlens.read(str(f))
+        except vxlanlens.VxlanlensError:
+            continue
+        rec = _recognise(cap, captures=[s.to_dict() for s in cap.sources])
+        by_file[f.relative_to(PUBLIC).as_posix()] = (rec.name, rec.confidence)
+    antrea = {k: v for k, v in by_file.items() if k.startswith("antrea/")}
+    assert antrea and set(antrea.values()) == {("antrea", "low")}, antrea
+    others = {k: v for k, v in by_file.items() if not k.startswith("antrea/") and v[0]}
+    assert others == {}
+
+
+def test_packetcapture_fingerprint_needs_every_part() -> None:
+    from vxlanlens.overlays.antrea import written_by_packetcapture
+
+    entry = {"application": "gopacket",
+             "interfaces": [{"name": "intf0", "linktype": 1, "snaplen": 65536}]}  # fmt: skip
+    assert written_by_packetcapture(entry)
+    for change in ({"application": "dumpcap"}, {"application": None}):
+        assert not written_by_packetcapture({**entry, **change})
+    for iface in ({"snaplen": 262144}, {"name": "eth0"}, {"linktype": 276}):
+        assert not written_by_packetcapture(
+            {**entry, "interfaces": [{**entry["interfaces"][0], **iface}]}
+        )
+    assert not written_by_packetcapture({**entry, "interfaces": entry["interfaces"] * 2})
 
 
 @pytest.mark.corpus

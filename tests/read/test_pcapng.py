@@ -88,6 +88,27 @@ def test_sections_switch_byte_order_and_interfaces_are_numbered_across_sections(
     assert [r[1] for r in rows(batches)] == [1000, 2000, 3000]
 
 
+def test_each_interface_carries_the_application_of_its_section() -> None:
+    """shb_userappl (option 4) of a section is the ``application`` of its interfaces; a section
+    without it gives ``None``; a value cut at a NUL as C writers add."""
+    data = (
+        shb(LE, opts=options([(2, b"x86_64"), (4, b"gopacket")], LE))
+        + idb(1, 65536, e=LE, name="intf0")
+        + epb(frame(1), iface=0, ts=1, e=LE)
+        + shb(BE)
+        + idb(1, e=BE, name="eth0")
+        + epb(frame(2), iface=0, ts=2, e=BE)
+        + shb(LE, opts=options([(4, b"Dumpcap (Wireshark) 4.0.11\x00")], LE))
+        + idb(276, e=LE)
+        + epb(frame(3), iface=0, ts=3, e=LE)
+    )
+    batches, warnings, ifaces = read_all(data)
+    assert warnings == [] and len(rows(batches)) == 3
+    assert [(i.application, i.snaplen) for i in ifaces] == [  # type: ignore[attr-defined]
+        ("gopacket", 65536), (None, 0), ("Dumpcap (Wireshark) 4.0.11", 0),
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("tsresol", "tsoffset", "units", "want_ns"),
     [

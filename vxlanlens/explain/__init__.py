@@ -55,9 +55,9 @@ def explain(
     (``cilium``, ``flannel``, ``calico``, ``antrea``, ``ovn``; default: recognised from the
     input, see :mod:`vxlanlens.overlays`).
     """
-    from ..overlays import recognise
+    from ..overlays import one_way_captures, recognise
 
-    overlay = recognise(packets, topology, exchanges, stated=cni)
+    overlay = recognise(packets, topology, exchanges, stated=cni, captures=captures)
     ctx = Context(
         packets=packets,
         topology=topology,
@@ -65,6 +65,7 @@ def explain(
         journeys=journeys,
         loaded=loaded,
         overlay=overlay,
+        one_way=one_way_captures(captures or []),
     )
     paths, left_out = build_paths(ctx)
     findings = detect(ctx)

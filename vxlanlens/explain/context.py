@@ -59,6 +59,9 @@ class Context:
     """Addresses of the nodes' underlay (outer addresses of tunnelled frames)."""
     overlay: Recognition | None = None
     """The overlay recognised (or stated): its profile names the hops of paths."""
+    one_way: dict[str, str] = field(default_factory=dict)
+    """Capture label -> why its file may hold one direction of the traffic only (the tool
+    that wrote it: :func:`vxlanlens.overlays.one_way_captures`)."""
     _cilium: list[str] | None = None
     _journey_pos: dict[tuple[str, int], int] | None = None
     _journey_obs: list[tuple[str, int]] = field(default_factory=list)

@@ -16,6 +16,7 @@ is then not guessed, but what the captures show is still listed (and a contradic
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,7 @@ from ._datapath import ROLES, Datapath
 from ._observe import Observations, observe
 from ._profile import Profile, Signal
 from ._routers import RouterPort, router_ports
-from .antrea import ANTREA
+from .antrea import ANTREA, PACKETCAPTURE_ONE_WAY, written_by_packetcapture
 from .calico import CALICO
 from .cilium import CILIUM
 from .flannel import FLANNEL
@@ -42,6 +43,7 @@ __all__ = [
     "Recognition",
     "RouterPort",
     "Signal",
+    "one_way_captures",
     "profile",
     "recognise",
     "router_ports",
@@ -59,6 +61,16 @@ CNI_NAMES: tuple[str, ...] = tuple(p.name for p in PROFILES)
 _HIGH, _MEDIUM, _LOW = 5.0, 3.0, 1.5
 """Score thresholds: a dump's device names (3) or a CNI-only MAC (3) give medium confidence;
 with more evidence, high; weak signals (a default VNI, a flag pattern) alone give nothing."""
+
+
+def one_way_captures(captures: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Capture label -> why its file may hold one direction of the traffic only: written by a
+    capture tool that records one direction unless told otherwise (Antrea's PacketCapture)."""
+    out: dict[str, str] = {}
+    for c in captures:
+        if c.get("label") is not None and written_by_packetcapture(c):
+            out[str(c["label"])] = PACKETCAPTURE_ONE_WAY
+    return out
 
 
 def profile(name: str) -> Profile:
@@ -136,11 +148,14 @@ def recognise(
     exchanges: pd.DataFrame | None = None,
     *,
     stated: str | None = None,
+    captures: Sequence[Mapping[str, Any]] | None = None,
 ) -> Recognition:
-    """The overlay the input shows (or the one ``stated``), with every profile's evidence."""
+    """The overlay the input shows (or the one ``stated``), with every profile's evidence;
+    ``captures`` (the explanation's ``captures`` entries) adds what the files say of
+    themselves (the program that wrote them, their interfaces)."""
     if stated is not None and stated != "auto":
         profile(stated)  # validates the name
-    obs = observe(packets, topology, exchanges)
+    obs = observe(packets, topology, exchanges, captures)
     per: dict[str, list[Signal]] = {p.name: p.recognise(obs) for p in PROFILES}
     scores = {name: round(sum(s.weight for s in sig), 2) for name, sig in per.items()}
     if stated is not None and stated != "auto":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import weakref
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,9 @@ class Observations:
     """Neighbor Advertisements with flags R and S but not O (how Cilium's eBPF answers)."""
     vni_differs: list[str] = field(default_factory=list)
     """Exchanges whose request and reply travelled with different VNIs."""
+    capture_files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Capture label -> what its file says of itself: ``application`` (pcapng
+    ``shb_userappl``) and ``interfaces`` (``name``, ``linktype``, ``snaplen`` of each)."""
 
 
 def _ev(rows: pd.DataFrame) -> list[str]:
@@ -79,10 +83,20 @@ def _first(keys: pd.Series, rows: pd.DataFrame, into: dict[str, str]) -> None:
 
 
 def observe(
-    packets: pd.DataFrame, topology: Any = None, exchanges: pd.DataFrame | None = None
+    packets: pd.DataFrame,
+    topology: Any = None,
+    exchanges: pd.DataFrame | None = None,
+    captures: Sequence[Mapping[str, Any]] | None = None,
 ) -> Observations:
-    """Measure ``packets`` (and the loaded facts of ``topology``, the pairs of ``exchanges``)."""
+    """Measure ``packets`` (and the loaded facts of ``topology``, the pairs of ``exchanges``,
+    what the files of ``captures`` say of themselves: the explanation's ``captures`` entries)."""
     obs = Observations()
+    for c in captures or ():
+        if c.get("label") is not None:
+            obs.capture_files[str(c["label"])] = {
+                "application": c.get("application"),
+                "interfaces": list(c.get("interfaces") or ()),
+            }
     if topology is not None:
         for i in getattr(topology, "interfaces", []):
             if getattr(i, "confidence", None) == "loaded" and i.name:

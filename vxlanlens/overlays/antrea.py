@@ -11,13 +11,43 @@ bridge and eBPF standing for OVS, which cannot run in the lab) confirms the wire
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ._datapath import Datapath
 from ._observe import Observations
 from ._profile import Profile, Signal
 
-__all__ = ["ANTREA", "ANTREA_VIRTUAL_MAC"]
+__all__ = ["ANTREA", "ANTREA_VIRTUAL_MAC", "PACKETCAPTURE_ONE_WAY", "written_by_packetcapture"]
 
 ANTREA_VIRTUAL_MAC = "aa:bb:cc:dd:ee:ff"
+
+PACKETCAPTURE_ONE_WAY = (
+    "written as Antrea's PacketCapture writes its files, which hold only the packets its spec "
+    "selects: one direction unless `direction: Both` (the default is SourceToDestination), "
+    "and possibly only some TCP flags or ICMP messages"
+)
+"""Why a file of Antrea's PacketCapture may lack the answers (antrea-io/antrea
+``docs/packetcapture-guide.md``: "Available options for direction: `SourceToDestination`
+(default), `DestinationToSource` or `Both`", TCP flag and ICMP message matchers;
+``pkg/agent/packetcapture/capture/bpf.go`` compiles the filter for the chosen direction)."""
+
+
+def written_by_packetcapture(capture: Mapping[str, Any]) -> bool:
+    """Whether a capture file was written the way antrea-agent's PacketCapture controller
+    writes its pcapng files (antrea-io/antrea ``pkg/agent/packetcapture/
+    packetcapture_controller.go``: gopacket's ``pcapgo`` writer with its default section
+    header, whose application is ``gopacket``, and its default interface ``intf0`` with the
+    controller's snap length 65536 and Ethernet frames). Another program using gopacket the same
+    way would match: it is a hint, not proof."""
+    ifaces = list(capture.get("interfaces") or ())
+    return (
+        capture.get("application") == "gopacket"
+        and len(ifaces) == 1
+        and ifaces[0].get("name") == "intf0"
+        and ifaces[0].get("snaplen") == 65536
+        and ifaces[0].get("linktype") == 1
+    )
 
 
 def _rules(obs: Observations) -> list[Signal]:
@@ -29,6 +59,18 @@ def _rules(obs: Observations) -> list[Signal]:
                 3.0,
                 f"tunnelled frames are addressed to {ANTREA_VIRTUAL_MAC}, Antrea's global virtual MAC",
                 (obs.inner_dst_macs[ANTREA_VIRTUAL_MAC],),
+            )
+        )
+    written = sorted(c for c, f in obs.capture_files.items() if written_by_packetcapture(f))
+    if written:
+        out.append(
+            Signal(
+                "antrea",
+                2.0,
+                f"{', '.join(written[:3])} {'was' if len(written) == 1 else 'were'} written as "
+                "Antrea's PacketCapture writes its files (pcapng from gopacket, one Ethernet "
+                "interface `intf0` with snap length 65536)",
+                tuple(f"{c}#1" for c in written[:3]),
             )
         )
     geneve = {k: n for k, n in obs.vnis.items() if k[0] == "geneve"}

@@ -99,6 +99,8 @@ class _Section:
     offset: int
     local: list[int] = field(default_factory=list)
     """Global interface index of each of this section's IDBs, in order."""
+    application: str | None = None
+    """The section header's ``shb_userappl`` option: the program that wrote the section."""
 
 
 def _first_shb_error(path: str, message: str, where: str) -> CaptureError:
@@ -184,11 +186,11 @@ class PcapngParser:
                 path=self.path,
                 where=f"byte {base + pos + 12}",
             )
-        for _code, _val, _at in self._options(
-            buf, pos + 24, pos + blen - 4, endian, SHB, pos, base
-        ):
-            pass
-        self._section = _Section(endian=endian, offset=base + pos)
+        application = None
+        for code, val, _at in self._options(buf, pos + 24, pos + blen - 4, endian, SHB, pos, base):
+            if code == 4:
+                application = _text(val)
+        self._section = _Section(endian=endian, offset=base + pos, application=application)
         self._sections += 1
 
     # ------------------------------------------------------------------ generic checks
@@ -289,7 +291,12 @@ class PcapngParser:
                 offset_s = struct.unpack(e + "q", val)[0]
         index = len(self.interfaces)
         info = InterfaceInfo(
-            index=index, linktype=linktype, name=name, description=desc, snaplen=snaplen
+            index=index,
+            linktype=linktype,
+            name=name,
+            description=desc,
+            snaplen=snaplen,
+            application=sec.application,
         )
         self.interfaces.append(info)
         self._ifaces.append(

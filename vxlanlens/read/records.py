@@ -22,6 +22,10 @@ class InterfaceInfo:
     description: str | None = None
     """``if_description`` option, or ``None``."""
     snaplen: int | None = None
+    """Snapshot length (pcapng IDB ``snaplen``, pcap header's), or ``None``."""
+    application: str | None = None
+    """pcapng: ``shb_userappl`` of the section holding the interface (the program that wrote
+    it, e.g. ``dumpcap``, ``gopacket``); ``None`` when absent and for classic pcap."""
 
 
 @dataclass(frozen=True)

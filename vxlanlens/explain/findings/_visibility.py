@@ -17,8 +17,9 @@ __all__ = ["blind_points"]
 def blind_points(ctx: Context, get: Callable[[str, int], Any], xs: list[Exchange]) -> list[str]:
     """The captures that saw the requests ``xs``, when none of them could show an answer: each
     saw them inside a tunnel that it saw in one direction only (no tunnel packet back from the
-    outer destination to the outer source: a mirror session or a one-way capture) and holds no
-    frame addressed to the requester (by IP for echo and TCP, by MAC for ARP and ND). Empty when
+    outer destination to the outer source: a mirror session or a one-way capture), or was
+    written by a tool that records one direction (``ctx.one_way``), and holds no frame
+    addressed to the requester (by IP for echo and TCP, by MAC for ARP and ND). Empty when
     one of them could show it, or when nothing shows the capture is one-way."""
     pos = xs[0].rows[0]
     ip, mac = get("requester_ip", pos), get("requester_mac", pos)
@@ -34,6 +35,11 @@ def blind_points(ctx: Context, get: Callable[[str, int], Any], xs: list[Exchange
             c, f = get("request_capture", r), get("request_frame", r)
             row = ctx.row(c, f)
             if row is None:
+                continue
+            if str(c) in ctx.one_way:  # written by a tool that records one direction
+                if key in seen.get(str(c), set()):
+                    return []
+                blind.add(str(c))
                 continue
             outer = (row["outer_src_ip"], row["outer_dst_ip"])
             if na(outer[0]) or na(outer[1]):

@@ -401,11 +401,15 @@ def _never(
             statement = f"{head}; {'the last one: ' if n > 1 else ''}{last_seen}."
     statement += before
     blind = blind_points(ctx, view.get, xs)
-    if blind:
+    if blind:  # the captures hold no answer; nothing says there was none
+        statement = statement.replace(" never answered", " not answered in the captures", 1)
+        statement = statement.replace(" got no answer (", " got no answer in the captures (", 1)
+        why = sorted({ctx.one_way[c] for c in blind if c in ctx.one_way})
         statement += (
             f" No capture that saw {'it' if n == 1 else 'them'} ({', '.join(blind)}) saw anything "
-            f"addressed to {who}: such a capture may see one direction only, so an answer may "
-            "have passed elsewhere; the captures do not show a loss."
+            f"addressed to {who}: such a capture may see one direction only"
+            + (f" ({'; '.join(why)})" if why else "")
+            + ", so an answer may have passed elsewhere; the captures do not show a loss."
         )
     details: dict[str, Any] = {
         "key": str(view.get("key", first.rows[0])),
