@@ -200,3 +200,16 @@ def _router_ips() -> set[str]:
             if line.startswith("default via "):
                 out.add(line.split()[2])
     return out
+
+
+def test_frames_only_ladder_names_calico_veths_not_lxc() -> None:
+    """An unnamed host-side veth lane takes the overlay's word for it (Calico: cali veth);
+    it was "lxc veth", Cilium's, whatever the overlay."""
+    from vxlanlens.report.sequence import sequence
+
+    _cap, exp = _frames_only()
+    native = exp.paths.index(_echo(exp, "calico-worker2"))
+    names = [lane.name for lane in sequence(exp, native).lanes]
+    veths = [n for n in names if "veth" in n]
+    assert veths and all(n.startswith("cali veth") for n in veths), names
+    assert not any("lxc" in n for n in names), names

@@ -116,8 +116,21 @@ def _lane_key(hop: Hop) -> tuple[str, ...] | None:
     return ("other", hop.place)
 
 
-def _lane_name(hops: list[Hop], key: tuple[str, ...]) -> str:
-    """The most specific interface name the hops of a lane give."""
+def _host_veth(exp: Explanation) -> str:
+    """What the explanation's overlay calls a pod's host-side veth no dump names (``lxc veth``
+    for Cilium and when none is recognised, ``cali veth`` for Calico, ...)."""
+    from ..overlays import CILIUM_PROFILE, profile
+
+    name = (exp.topology.get("overlay") or {}).get("name")
+    try:
+        return (profile(name) if name else CILIUM_PROFILE).datapath.host_veth
+    except ValueError:
+        return CILIUM_PROFILE.datapath.host_veth
+
+
+def _lane_name(hops: list[Hop], key: tuple[str, ...], veth: str = "lxc veth") -> str:
+    """The most specific interface name the hops of a lane give (``veth``: what an unnamed
+    host-side veth is called)."""
     kind = key[0]
     if kind == "tunnel":
         return key[2]
@@ -128,7 +141,7 @@ def _lane_name(hops: list[Hop], key: tuple[str, ...]) -> str:
         if devices:
             return devices[0]
         macs = [h.mac for h in hops if h.mac]
-        return f"lxc veth {macs[0]}" if macs else "lxc veth"
+        return f"{veth} {macs[0]}" if macs else veth
     if kind == "underlay":
         dev = devices[0] if devices else "eth0"
         ip = next((h.ip for h in hops if h.ip), None)
@@ -202,6 +215,7 @@ def sequence(exp: Explanation, path_index: int | Seq[int] | None = None) -> Sequ
     else:
         indices = list(path_index)
 
+    veth = _host_veth(exp)
     # lanes: collect hops per key in order of appearance
     order: list[tuple[str, ...]] = []
     hops_of: dict[tuple[str, ...], list[Hop]] = {}
@@ -225,7 +239,7 @@ def sequence(exp: Explanation, path_index: int | Seq[int] | None = None) -> Sequ
     lanes = [
         Lane(
             key=k,
-            name=_lane_name(hops_of[k], k),
+            name=_lane_name(hops_of[k], k, veth),
             kind=k[0],
             node=hops_of[k][0].node,
             pod=next((h.pod for h in hops_of[k] if h.pod), None)
