@@ -213,3 +213,5 @@ def test_frames_only_ladder_names_calico_veths_not_lxc() -> None:
     veths = [n for n in names if "veth" in n]
     assert veths and all(n.startswith("cali veth") for n in veths), names
     assert not any("lxc" in n for n in names), names
+    text = exp.to_text()
+    assert "cali veth ifindex" in text and "lxc" not in text

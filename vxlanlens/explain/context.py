@@ -414,11 +414,19 @@ class Context:
         if any(c not in placed for c in caps):
             for cp in place(self.packets, self.topology):
                 placed.setdefault(cp.capture, cp)
-        return {
+        points = {
             c: Point.of(placed[c], int(counts.get(c, 0)), self.topology)
             for c in caps
             if c in placed
         }
+        veth = self.datapath.host_veth
+        if veth != "lxc veth":  # an unnamed host-side veth in the overlay's words (cali veth)
+            for p in points.values():
+                p.interfaces = {
+                    k: v.replace("/lxc ifindex ", f"/{veth} ifindex ")
+                    for k, v in p.interfaces.items()
+                }
+        return points
 
     def point_text(self, capture: str) -> str:
         """``pod-eth0 (cni-7t9p4 eth0)`` / ``worker-eth0 (underlay of worker, 172.18.0.3)``."""
