@@ -18,6 +18,11 @@ from vxlanlens.proto import HopKind
 FOLDER = Path(__file__).resolve().parents[2] / "captures" / "lab-calico-crosssubnet"
 WRONG = ("missing-fdb-entry", "tunnel-config-mismatch", "stale-vtep-mac", "echo-unanswered")
 """Findings that would call the natively routed pair a broken or missing tunnel."""
+NATIVE = [
+    HopKind.POD_ETH0, HopKind.LXC, HopKind.UNDERLAY, HopKind.NETWORK, HopKind.UNDERLAY,
+    HopKind.LXC, HopKind.POD_ETH0,
+]  # fmt: skip
+"""Hop kinds of a natively routed pair: pod, its veth, node eth0, network, node eth0, ..."""
 
 
 @cache
@@ -58,11 +63,7 @@ def test_overlay_is_calico() -> None:
 def test_same_subnet_pair_is_routed_natively_with_node_macs() -> None:
     exp = _explain()
     path = _echo(exp, "calico-worker2")
-    kinds = [h.kind for h in path.hops]
-    assert kinds == [
-        HopKind.POD_ETH0, HopKind.LXC, HopKind.UNDERLAY, HopKind.NETWORK, HopKind.UNDERLAY,
-        HopKind.LXC, HopKind.POD_ETH0,
-    ]  # fmt: skip
+    assert [h.kind for h in path.hops] == NATIVE
     assert all(h.tunnel is None and h.vni is None for h in path.hops + path.reply_hops)
     mac_a, ip_a = _node("calico-worker")
     mac_b, ip_b = _node("calico-worker2")
@@ -163,11 +164,7 @@ def test_frames_only_native_pair_crosses_two_nodes() -> None:
     assert node is not None
     assert cap.topology.interface_by_mac(mac_b).kind == "underlay"
     path = _echo(exp, "calico-worker2")
-    kinds = [h.kind for h in path.hops]
-    assert kinds == [
-        HopKind.POD_ETH0, HopKind.LXC, HopKind.UNDERLAY, HopKind.NETWORK, HopKind.UNDERLAY,
-        HopKind.LXC, HopKind.POD_ETH0,
-    ]  # fmt: skip
+    assert [h.kind for h in path.hops] == NATIVE
     out, into = path.hops[2], path.hops[4]
     assert (out.ip, into.ip) == (ip_a, ip_b)
     assert out.observed and into.observed and "not encapsulated" in out.note
