@@ -212,3 +212,32 @@ def test_frames_only_ladder_names_calico_veths_not_lxc() -> None:
     assert not any("lxc" in n for n in names), names
     text = exp.to_text()
     assert "cali veth ifindex" in text and "lxc" not in text
+
+
+def test_node_eth0_captures_alone_show_both_directions_routed_natively() -> None:
+    """Only the nodes' eth0 captures, no dumps: no pod capture shows the api pod, yet its
+    answer leaves its node's NIC one routed hop from it (TTL 63), so the pod is placed on that
+    node and both directions cross the network untunnelled (they were drawn through
+    vxlan.calico, and the eth0 copy was cited as the pod's own)."""
+    caps = sorted(str(p) for p in FOLDER.glob("node-*-eth0.pcap"))
+    if not caps:
+        pytest.skip(f"{FOLDER} not shipped")
+    cap = vxlanlens.read(caps)
+    exp = cap.explain()
+    mac_a, ip_a = _node("calico-worker")
+    _mac_b, ip_b = _node("calico-worker2")
+    api = next(ip for ip, (_p, n) in _pods().items() if n == "calico-worker2")
+    pod = cap.topology.pod_by_ip(api)
+    assert pod is not None and pod.node_ip == ip_b
+    path = _echo(exp, "calico-worker2")
+    for hops in (path.hops, path.reply_hops):
+        assert not any(h.kind == HopKind.TUNNEL or h.tunnel for h in hops), hops
+        assert HopKind.NETWORK in [h.kind for h in hops]
+    assert not path.hops[0].observed  # the pod's own copy is in no capture
+    arrived = next(h for h in path.reply_hops if h.kind == HopKind.UNDERLAY and h.ip == ip_a)
+    assert arrived.observed and any(e.capture == "node-worker-eth0" for e in arrived.evidence)
+    assert f"{mac_a} (underlay NIC on node {ip_a}" in arrived.note
+    # the wire of the two nodes of one subnet: one of the two, which cannot be told
+    point = next(p for p in exp.topology["capture_points"] if p["capture"] == "node-worker2-eth0")
+    assert point["node"] == f"node {ip_a} or node {ip_b}", point
+    assert "which of them cannot be told" in point["how"]

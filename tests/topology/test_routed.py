@@ -67,3 +67,34 @@ def test_the_shared_veth_mac_is_no_node() -> None:
     rows[2]["src_mac"] = GW_MAC
     topo = infer(table(rows))
     assert topo.node_by_ip(NODE) is None
+
+
+def _answer_rows(src: str) -> list[dict]:
+    """The known pod's gateway ARP, and a packet to it from ``src`` one routed hop away, from a
+    MAC ARP binds to PEER."""
+    rows = _rows(64, [(PEER_MAC, PEER)])[:2]
+    rows.append(
+        dict(capture="wire", linktype=1, frame_no=9, src_mac=PEER_MAC, dst_mac=NODE_MAC,
+             src_ip=src, dst_ip=POD, ttl=63, icmp_type=0)
+    )  # fmt: skip
+    rows.append(
+        dict(capture="wire", linktype=1, frame_no=10, src_mac=PEER_MAC,
+             dst_mac="ff:ff:ff:ff:ff:ff", arp_op=1, arp_sender_mac=PEER_MAC,
+             arp_sender_ip=PEER, arp_target_ip=NODE)
+    )  # fmt: skip
+    return rows
+
+
+def test_an_answer_from_the_pods_network_places_its_sender() -> None:
+    """No capture shows the other pod but its answer to a known pod, one routed hop from it, from
+    a MAC ARP binds to one address: that pod lives behind that node."""
+    topo = infer(table(_answer_rows(OTHER_POD)))
+    assert topo.node_by_ip(PEER) is not None
+    pod = topo.pod_by_ip(OTHER_POD)
+    assert pod is not None and pod.node_ip == PEER
+
+
+def test_an_answer_from_outside_the_pods_network_places_nothing() -> None:
+    """A host outside the /16 of the known pods (a VM behind a router) is no pod."""
+    topo = infer(table(_answer_rows("172.31.9.9")))
+    assert topo.node_by_ip(PEER) is None and topo.pod_by_ip("172.31.9.9") is None

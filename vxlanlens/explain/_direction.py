@@ -30,7 +30,7 @@ from ._native import native_hops, native_rows
 from .context import Context, Point, Row, na, vals
 from .model import Hop
 
-__all__ = ["direction"]
+__all__ = ["direction", "node_nic"]
 
 _KIND_PROTOCOL = {"cilium_vxlan": "vxlan", "cilium_geneve": "geneve"}
 
@@ -68,6 +68,18 @@ class _Side:
     def at_tunnel(self) -> list[Row]:
         """Frames on the tunnel device or on an interface of no known role, in the order seen."""
         return [r for r in self.beyond_veth if not any(r is b for b in self.bridge)]
+
+
+def node_nic(ctx: Context, mac: object) -> bool:
+    """Whether ``mac`` is a node's underlay NIC (by the dumps, or ARP binding it to a node's
+    address): a packet first seen from it was already routed by its node."""
+    if na(mac):
+        return False
+    iface = ctx.topology.interface_by_mac(str(mac))
+    if iface is not None and iface.kind == "underlay" and ctx.topology.pod_by_mac(str(mac)) is None:
+        return True
+    said = ctx.overlay_mac(mac)
+    return said is not None and said.role == "underlay"
 
 
 def _protocol(ctx: Context, name: str, kind: str | None) -> str | None:
@@ -182,7 +194,8 @@ def direction(
     seen = [
         row for p, row in obs if at_pod(p, spod) and na(row["tunnel"]) and own(row, "src_mac", spod)
     ]
-    if not seen:
+    nic = node_nic(ctx, src_mac)  # the packet's first copy is already the node's
+    if not seen and not nic:
         seen = [
             row
             for p, row in obs
@@ -291,11 +304,11 @@ def direction(
         dp.native
         and not tun
         and not (pre.tunnel or post.tunnel)
-        and native_rows(pre.other, post.other, src_mac)[0]
+        and (nic or native_rows(pre.other, post.other, src_mac)[0])
     ):
         # routed between the nodes without a tunnel, as the overlay's datapath allows (Calico
         # CrossSubnet, nodes of one subnet): the sending node's own frame carries the pod's packet
-        sent, recv = native_rows(pre.other, post.other, src_mac)
+        sent, recv = native_rows(pre.other, post.other, src_mac, nic=nic)
         between = [row for p, row in obs if p.capture in between_pts and na(row["tunnel"])]
         native_hops(
             ctx,

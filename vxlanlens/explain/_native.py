@@ -18,19 +18,25 @@ __all__ = ["native_hops", "native_rows"]
 
 
 def native_rows(
-    sender: list[Row], receiver: list[Row], src_mac: object
+    sender: list[Row], receiver: list[Row], src_mac: object, *, nic: bool = False
 ) -> tuple[list[Row], list[Row]]:
     """The frames of a natively routed packet on the sending node's and on the receiving node's
     underlay, from the frames their node captures saw outside a tunnel, a host veth, a bridge or
     a tunnel device: on the sender the ones no longer from the pod's MAC (routed: from the
     node's own), on the receiver the ones with the same MACs as the sender's (one L2 frame).
     Frames that show both MACs (Ethernet captures; Linux ``-i any`` ones have no destination)
-    come first."""
+    come first. With ``nic``, ``src_mac`` is the sending node's NIC (no copy from the pod is
+    known): its frames on either side."""
 
     def full_first(rows: list[Row]) -> list[Row]:
         return sorted(rows, key=lambda r: na(r["dst_mac"]))
 
-    sent = full_first([r for r in sender if str(r["src_mac"]) != str(src_mac)])
+    if nic:  # the packet is first seen leaving its node's NIC: the frames from that MAC
+        sent = full_first([r for r in sender if str(r["src_mac"]) == str(src_mac)])
+        if not sent:
+            return [], full_first([r for r in receiver if str(r["src_mac"]) == str(src_mac)])
+    else:
+        sent = full_first([r for r in sender if str(r["src_mac"]) != str(src_mac)])
     if not sent:
         return [], []
     ref = sent[0]

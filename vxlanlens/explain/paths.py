@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..proto import ExchangeStatus
-from ._direction import direction
+from ._direction import direction, node_nic
 from ._hops import int_of, observations, placed_points, text_of, tunnel_of
 from ._icmp import error_words, underlay_hops
 from ._resolve import gateway_hops, nd_flags
@@ -258,6 +258,8 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
                     ),
                     None,
                 )
+                if rep_src_mac is None and node_nic(ctx, r["responder_mac"]):
+                    rep_src_mac = r["responder_mac"]  # first seen leaving its node's NIC
                 rep, _ = direction(ctx, placed, rep_obs, dst_ip, src_ip, rep_src_mac, reached=False)
         elif kind == "icmp-error":
             words, _ = error_words(r["answer"], r["ip_version"], r["icmp_code"])

@@ -8,7 +8,9 @@ value, from a MAC that ARP or NDP binds to an address that is not a pod's, was s
 node, and that address is the node's: the pod lives behind it. A router between subnets would
 have decremented the TTL a second time, and a node's own veth or bridge (Calico's
 ``ee:ee:ee:ee:ee:ee``, Flannel's ``cni0``) answers for a gateway address, a link-local or a pod
-subnet address, which are excluded.
+subnet address, which are excluded. A packet to a known pod from an address of the pods'
+network (the /16 or /48 around a known pod's) that is no pod yet counts as a pod's packet too:
+the answer of a pod no capture shows otherwise.
 """
 
 from __future__ import annotations
@@ -59,6 +61,22 @@ def _in_pod_subnets(ip: str, topo: Topology) -> bool:
     return False
 
 
+def _pod_networks(
+    pod_ips: set[str],
+) -> set[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The /16 (IPv4) or /48 (IPv6) around each pod address: the pods' network, wider than any
+    one node's pod CIDR (a cluster's pod CIDR is usually a /16, IPv6 a /48 or longer)."""
+    return {
+        ipaddress.ip_network(f"{ip}/{16 if _ip(ip).version == 4 else 48}", strict=False)
+        for ip in pod_ips
+    }
+
+
+def _in(ip: str, nets: set[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    addr = _ip(ip)
+    return any(addr.version == n.version and addr in n for n in nets)
+
+
 def routed_nodes(df: pd.DataFrame, topo: Topology, datapath: Datapath) -> None:
     """Add the nodes (address, NIC MAC) that sent known pods' packets one routed hop from the
     pod outside any tunnel, and place those pods behind them (rules in the module docstring)."""
@@ -66,11 +84,24 @@ def routed_nodes(df: pd.DataFrame, topo: Topology, datapath: Datapath) -> None:
     if not pod_ips:
         return
     ttl = _numbers(df["ttl"]).to_numpy()
+    known = {str(f.value): n for n in topo.nodes for f in n.addresses}
+    from_pod = df["src_ip"].isin(list(pod_ips)).to_numpy()
+    # a packet to a known pod from an address of the pods' network that is no pod yet (the
+    # answer of a pod no capture shows otherwise) counts as a pod's too
+    to_pod = df["dst_ip"].isin(list(pod_ips)).to_numpy() & ~from_pod
+    if to_pod.any():
+        nets = _pod_networks(pod_ips)
+        peers = {
+            str(ip)
+            for ip in df.loc[to_pod, "src_ip"].dropna().unique()
+            if str(ip) not in known and _in(str(ip), nets) and _is_unicast_global(str(ip))
+        }
+        to_pod &= df["src_ip"].isin(list(peers)).to_numpy()
     rows = (
         df["tunnel"].isna().to_numpy()
         & np.isin(ttl, _ONE_HOP)
         & df["src_mac"].notna().to_numpy()
-        & df["src_ip"].isin(list(pod_ips)).to_numpy()
+        & (from_pod | to_pod)
     )
     if not rows.any():
         return
@@ -78,7 +109,6 @@ def routed_nodes(df: pd.DataFrame, topo: Topology, datapath: Datapath) -> None:
     pod_macs = {p.mac for p in topo.pods if p.mac} | {p.host_mac for p in topo.pods if p.host_mac}
     shared = {datapath.shared_host_mac} - {None}
     binds = _bindings(df)
-    known = {str(f.value): n for n in topo.nodes for f in n.addresses}
     added: dict[str, str] = {}
     for (mac, pod_ip), grp in sent.groupby(["src_mac", "src_ip"], observed=True, sort=False):
         mac, pod_ip = str(mac), str(pod_ip)

@@ -114,7 +114,7 @@ def place(
             raise TopologyError(f"capture placement for {', '.join(stated)}: no such capture")
         return []
     need = {*_KEY, "tunnel", "frame_no", "ts_ns", "src_mac", "dst_mac", "pkt_type", "ifindex",
-            "outer_src_mac", "arp_op", "arp_sender_ip", "nd_target"}  # fmt: skip
+            "outer_src_mac", "arp_op", "arp_sender_ip", "arp_sender_mac", "nd_target"}  # fmt: skip
     absent = [k for k in sorted(need) if k not in packets.columns]
     if absent:  # a hand-made table: the rules that need these columns find nothing
         packets = packets.assign(**{k: None for k in absent})
@@ -467,9 +467,40 @@ def _plain(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
             cp.candidates = tuple(ip for n in nodes if (ip := _node_ip(t, n)))
             cp.how = "no tunnelled frame; frames of the NICs of " + " and ".join(nodes)
         return cp
+    arp = _arp_nodes(df, t)
+    if arp:
+        cp.kind = "node"
+        if len(arp) == 1:
+            cp.node = _node_label(t, arp[0])
+            cp.node_ip = arp[0]
+            cp.how = f"no tunnelled frame; ARP of {arp[0]}, a node's address, on this link"
+        else:
+            cp.candidates = tuple(arp)
+            cp.how = (
+                "no tunnelled frame; ARP of the nodes' addresses "
+                + " and ".join(arp)
+                + ", on the link between them"
+            )
+        return cp
     cp.confidence = "inferred-low"
     cp.how = "no tunnelled frame and no known pod or node MAC"
     return cp
+
+
+def _arp_nodes(df: pd.DataFrame, t: Topology) -> list[str]:
+    """Node addresses that the frames' ARP binds to a MAC (sender of a request or a reply), in
+    order of first appearance: a link these nodes' NICs are on. Empty when there are more than
+    two (a LAN, not one node's link)."""
+    node_ips = {f.value for n in t.nodes for f in n.addresses}
+    if not node_ips:
+        return []
+    op = pd.to_numeric(df["arp_op"], errors="coerce").to_numpy()
+    ips = _text(df, "arp_sender_ip")
+    macs = _text(df, "arp_sender_mac")
+    mine = np.isin(op, (1, 2)) & pd.Series(ips, dtype=object).isin(node_ips).to_numpy()
+    mine &= macs != None  # noqa: E711
+    found = list(dict.fromkeys(str(ip) for ip in ips[mine]))
+    return found if len(found) <= 2 else []
 
 
 def _keys(df: pd.DataFrame) -> pd.DataFrame:
