@@ -241,3 +241,29 @@ def test_node_eth0_captures_alone_show_both_directions_routed_natively() -> None
     point = next(p for p in exp.topology["capture_points"] if p["capture"] == "node-worker2-eth0")
     assert point["node"] == f"node {ip_a} or node {ip_b}", point
     assert "which of them cannot be told" in point["how"]
+
+
+@pytest.mark.parametrize(
+    ("cni", "words"),
+    [
+        ("cilium", "routing-mode: native"),
+        ("flannel", "host-gw"),
+        ("antrea", "noEncap"),
+    ],
+)
+def test_native_routing_on_other_overlays(cni: str, words: str) -> None:
+    """The same wire stated as another overlay: every one of them can route pods' packets
+    between nodes without a tunnel (Cilium's native routing, Flannel's host-gw or DirectRouting,
+    Antrea's noEncap or hybrid), so the pair crosses untunnelled in that overlay's words. The
+    path was drawn through a tunnel device with "encapsulated here", which the eth0 capture
+    contradicts."""
+    caps = sorted(str(p) for p in FOLDER.glob("*.pcap"))
+    if not caps:
+        pytest.skip(f"{FOLDER} not shipped")
+    exp = vxlanlens.read(caps).explain(cni=cni)
+    path = _echo(exp, "calico-worker2")
+    for hops in (path.hops, path.reply_hops):
+        assert not any(h.kind == HopKind.TUNNEL or h.tunnel for h in hops)
+        assert not any("encapsulated here" in h.note for h in hops)
+    sent = next(h for h in path.hops if h.kind == HopKind.UNDERLAY)
+    assert sent.observed and "not encapsulated" in sent.note and words in sent.note

@@ -104,9 +104,17 @@ def test_dumps_win_and_cilium_is_left_alone() -> None:
     ctx = _context(_capture("lab-flannel-ping", dumps=True))
     macs = {str(m) for m in ctx.packets["src_mac"].dropna().unique()}
     assert all(ctx.overlay_mac(m) is None for m in macs)  # every MAC is in the dumps
+    # on Cilium only a node's NIC is named (ARP binds it to the node's address): no VTEP, no
+    # bridge, no gateway device
     cilium = _context(_capture("lab-ipv4-ping", dumps=False))
     macs = {str(m) for m in cilium.packets["src_mac"].dropna().unique()}
-    assert all(cilium.overlay_mac(m) is None for m in macs)
+    roles = {m: cilium.overlay_mac(m) for m in macs}
+    assert {r.role for r in roles.values() if r is not None} <= {"underlay"}
+    dumps = _capture("lab-ipv4-ping", dumps=True).topology
+    for m, r in roles.items():
+        if r is not None:
+            iface = dumps.interface_by_mac(m)
+            assert iface is not None and iface.kind == "underlay", (m, r)
 
 
 def test_the_gateway_answer_is_a_bridge_hop_on_its_node() -> None:

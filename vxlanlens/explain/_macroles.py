@@ -16,8 +16,8 @@ alone (one MAC for the address, one address for the MAC: a router answering for 
 out), is that node's NIC.
 
 An earlier rule wins over a later one; a MAC one rule would put on two nodes is left unnamed.
-Nothing is named for Cilium, whose inner MACs are the pods' and whose gateway answers from
-each pod's own veth.
+Only the NIC rule names anything for Cilium (or when no overlay is recognised): its inner MACs
+are the pods' and its gateway answers from each pod's own veth.
 """
 
 from __future__ import annotations
@@ -52,11 +52,11 @@ class MacRole:
 def overlay_macs(ctx: Any) -> dict[str, MacRole]:
     """Every MAC of the input that the recognised overlay's datapath names and no dump or pod
     does, with what it is (``ctx``: the explanation's :class:`~.context.Context`)."""
+    rules: list[list[tuple[str, MacRole]]] = [_node_nics(ctx)]
     if ctx.overlay is None or ctx.overlay.name in (None, "cilium"):
-        return {}
+        return _resolve(ctx, rules)
     dp = ctx.datapath
     tunnelled = _tunnelled(ctx)
-    rules: list[list[tuple[str, MacRole]]] = [_node_nics(ctx)]
     if dp.inner_macs == "vtep":
         rules.append(_vtep_macs(ctx, tunnelled))
     device = None
@@ -68,6 +68,11 @@ def overlay_macs(ctx: Any) -> dict[str, MacRole]:
         nodes = _pod_nodes(ctx, tunnelled)
         rules.append(_gateway_answers(ctx, device, dp.gateway_mac, nodes))
         rules.append(_next_hops(ctx, device, dp.gateway_mac, nodes))
+    return _resolve(ctx, rules)
+
+
+def _resolve(ctx: Any, rules: list[list[tuple[str, MacRole]]]) -> dict[str, MacRole]:
+    """One role per MAC: the first rule's, a MAC put on two nodes by one rule left out."""
     out: dict[str, MacRole] = {}
     for found in rules:
         by_mac: dict[str, set[MacRole]] = {}

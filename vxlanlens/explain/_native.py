@@ -3,8 +3,10 @@
 Calico in CrossSubnet mode (``vxlanMode`` / ``ipipMode: CrossSubnet``) encapsulates only what
 goes to a node of another subnet; to a node of its own subnet the sending node routes the pod's
 packet itself out of its underlay interface, from its own MAC to the other node's, and the
-receiving node routes it on to the pod. Only a datapath that says so (:attr:`Datapath.native`)
-gets these hops; every other cross-node path crosses a tunnel device (``_direction``).
+receiving node routes it on to the pod. Cilium's native routing, Flannel's host-gw (or VXLAN
+DirectRouting) and Antrea's noEncap (or hybrid) do the same. Only a datapath that says so
+(:attr:`Datapath.native`) gets these hops; every other cross-node path crosses a tunnel device
+(``_direction``).
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ def native_rows(
             return False
         return na(r["dst_mac"]) or na(ref["dst_mac"]) or str(r["dst_mac"]) == str(ref["dst_mac"])
 
-    return sent, full_first([r for r in receiver if same(r)])
+    # the same L2 frame on the receiver (nodes of one subnet), else what a router between
+    # them sent on (its own MAC): the copies outside veths, bridges and tunnel devices there
+    return sent, full_first([r for r in receiver if same(r)] or receiver)
 
 
 def native_hops(
@@ -118,7 +122,7 @@ def native_hops(
                 ip=node_ip(recv, receiver_pts),
             ),
             arrived,
-            dp.local,
+            dp.native_deliver or dp.local,
             points=receiver_pts,
         )
     )

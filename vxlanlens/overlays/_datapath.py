@@ -71,8 +71,11 @@ class Datapath:
     """How a frame for a pod on the same node is delivered."""
     native: str = ""
     """What the sending node does with a packet for a pod on another node that it routes without
-    any tunnel (Calico's CrossSubnet mode, between nodes of one subnet); empty when the overlay
-    tunnels every packet between nodes (the path then always crosses a tunnel device)."""
+    any tunnel (Calico's CrossSubnet mode, Cilium's native routing, Flannel's host-gw, Antrea's
+    noEncap); empty when the overlay tunnels every packet between nodes (the path then always
+    crosses a tunnel device)."""
+    native_deliver: str = ""
+    """What the receiving node does with such a packet (empty: :attr:`local`)."""
     gateway_answer: str = ""
     """Who answers a pod's ARP / NS for its gateway, said after the answer (may be empty)."""
     arp_unanswered: str = ""

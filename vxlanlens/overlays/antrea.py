@@ -87,6 +87,7 @@ ANTREA = Profile(
     other_devices=("antrea-gw0", "antrea-egress0"),
     tunnels=(("geneve", 6081),),
     sources=(
+        "antrea-io/antrea docs/noencap-hybrid-modes.md: noEncap and hybrid traffic modes",
         "antrea-io/antrea pkg/agent/openflow/pipeline.go: GlobalVirtualMAC, "
         "l3FwdFlowToRemoteViaTun (source MAC := local gateway's, destination := virtual MAC)",
     ),
@@ -108,6 +109,11 @@ ANTREA = Profile(
         deliver="OVS flows on br-int rewrite the MACs to the gateway's → the pod's and output the "
         "frame to the pod's port",
         local="OVS flows on br-int forward the frame to the destination pod's port",
+        native="in noEncap mode (or hybrid, between nodes of one subnet) OVS flows send the "
+        "packet to antrea-gw0 and the node's kernel routes it (TTL or hop limit − 1) out of its "
+        "NIC to the other node: the pod's packet itself, no tunnel",
+        native_deliver="the node routes it to antrea-gw0 and OVS flows on br-int deliver it to "
+        "the destination pod's port",
         gateway_answer="antrea-gw0, the OVS internal port holding the pod CIDR's .1, answers "
         "in the node's kernel (OVS forwards the ARP to it)",
         arp_unanswered="a pod's gateway is antrea-gw0's address, answered by the node's kernel "

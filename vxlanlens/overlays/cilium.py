@@ -88,7 +88,11 @@ CILIUM = Profile(
     host_veth_prefixes=("lxc",),
     other_devices=("cilium_host", "cilium_net"),
     tunnels=(("vxlan", 8472), ("geneve", 6081)),
-    sources=("Cilium documentation and source (../shared/domain/cilium-datapath.md)",),
+    sources=(
+        "Cilium documentation and source (../shared/domain/cilium-datapath.md)",
+        "docs.cilium.io network/concepts/routing: native routing (routing-mode: native) hands "
+        "packets not for a local endpoint to the kernel's routing; auto-direct-node-routes",
+    ),
     datapath=Datapath(
         host_veth="lxc veth",
         host_veth_names=("lxc*",),
@@ -101,6 +105,12 @@ CILIUM = Profile(
         decap="Cilium delivers to the destination pod's lxc veth, rewriting the MACs to lxc → "
         "pod and decrementing the hop limit once",
         local="Cilium delivers locally: redirect to the destination pod's lxc veth, no tunnel",
+        native="in native-routing mode (routing-mode: native, formerly tunnel: disabled) Cilium "
+        "hands a packet for another node's pod to the kernel's routing (TTL or hop limit − 1): "
+        "out of the node's NIC to that node (auto-direct-node-routes) or to a router that knows "
+        "the pod CIDRs, the pod's packet itself, no tunnel",
+        native_deliver="the node delivers it to the destination pod's lxc veth (Cilium's program "
+        "on the NIC, or the kernel's route to the endpoint)",
         vni_identity=True,
     ),
     rules=(_rules,),

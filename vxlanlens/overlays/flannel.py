@@ -41,6 +41,8 @@ FLANNEL = Profile(
         "flannel Documentation/backends.md (VXLAN: VNI 1, port 8472 on Linux)",
         "flannel pkg/backend/vxlan/vxlan.go and vxlan_network.go (flannel.<VNI>, permanent "
         "neighbour + FDB entries, onlink routes)",
+        "flannel Documentation/backends.md: host-gw (routes to subnets via remote machine IPs), "
+        "VXLAN DirectRouting (direct routes between hosts of one subnet)",
     ),
     datapath=Datapath(
         inner_macs="vtep",
@@ -63,6 +65,11 @@ FLANNEL = Profile(
         "destination pod's subnet is",
         deliver="the bridge delivers the frame from cni0's MAC to the pod's, through its veth",
         local="cni0 bridges the frame to the destination pod's veth (same subnet, no routing)",
+        native="the node routes the packet (TTL or hop limit − 1) by the other node's subnet "
+        "route via that node's own address on its NIC (the host-gw backend, or the VXLAN "
+        "backend's DirectRouting between nodes of one subnet): the pod's packet itself, no tunnel",
+        native_deliver="the node routes it (TTL or hop limit − 1 again) to cni0, which delivers "
+        "it to the destination pod's veth",
         gateway_answer="the kernel answers for cni0's address (the pod's gateway)",
         arp_unanswered="a pod's gateway is cni0's own address, answered by the node's kernel, so "
         "no answer means cni0 lacks the address or is down, or the pod's veth is not on cni0",
@@ -70,7 +77,8 @@ FLANNEL = Profile(
         "the node's kernel, so no answer means cni0 lacks the address or is down, or the pod's "
         "veth is not on cni0",
         unconfirmed=(
-            "DirectRouting",
+            "the host-gw backend and DirectRouting (routes via the other node's address, no "
+            "tunnel)",
             "the CNI bridge plugin's veth names (veth<random>) and the gateway on cni0 are "
             "assumed from its defaults, not read in its source",
         ),
