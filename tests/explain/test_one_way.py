@@ -63,3 +63,15 @@ def test_exchanges_counted_once_across_captures() -> None:
     # 3 IPv4 and 3 IPv6 pings, each seen at several of the 6 captures
     assert exp.counts["echo_answered"] == 6
     assert exp.counts["exchange_rows"] == len(cap.exchanges) > exp.counts["exchanges"]
+
+
+def test_a_node_wire_that_shows_both_directions_is_no_one_way_capture() -> None:
+    """Only the two nodes' eth0 captures of the VNI-mismatch scenario: the echo request went one
+    way inside VXLAN and nothing came back, but the same captures hold the nodes' ARP in both
+    directions, so they could have shown an answer: the echo stays a problem (it was downgraded
+    to info as if the captures were a one-way mirror feed)."""
+    d = CAPTURES / "lab-calico-vni-mismatch"
+    exp = vxlanlens.read(sorted(str(p) for p in d.glob("node-*-eth0.pcap"))).explain()
+    (lost,) = [f for f in exp.findings if f.id == "echo-unanswered"]
+    assert lost.severity == "problem" and "one_way_captures" not in lost.details
+    assert "never answered" in lost.statement

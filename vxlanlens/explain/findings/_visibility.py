@@ -56,7 +56,8 @@ _ADDRESSED: dict[int, tuple[Any, dict[str, set[tuple[str, str]]]]] = {}
 
 def _addressed(ctx: Context) -> dict[str, set[tuple[str, str]]]:
     """Per capture, the destination IPs and MACs of its frames (pod-frame level), and the
-    directions (``outer source, outer destination``) of its tunnel packets."""
+    directions (``source, destination`` addresses) between two hosts it shows: its tunnel
+    packets' outer addresses, other packets' addresses, ARP's sender and target."""
     hit = _ADDRESSED.get(id(ctx))
     if hit is not None and hit[0] is ctx.packets:
         return hit[1]
@@ -66,14 +67,19 @@ def _addressed(ctx: Context) -> dict[str, set[tuple[str, str]]]:
         pairs = p[["capture", col]].dropna().drop_duplicates()
         for c, v in zip(pairs["capture"].astype(str), pairs[col].astype(str), strict=True):
             out.setdefault(c, set()).add((tag, v))
-    t = p[["capture", "outer_src_ip", "outer_dst_ip"]].dropna().drop_duplicates()
-    for c, a, b in zip(
-        t["capture"].astype(str),
-        t["outer_src_ip"].astype(str),
-        t["outer_dst_ip"].astype(str),
-        strict=True,
-    ):
-        out.setdefault(c, set()).add(("tunnel", f"{a} {b}"))
+    # directions between two hosts the capture shows: tunnel packets by their outer addresses,
+    # packets outside a tunnel by theirs, ARP by sender and target (a node's ARP reply to the
+    # other node shows the capture sees that direction too)
+    pairs_of = [("outer_src_ip", "outer_dst_ip", None), ("src_ip", "dst_ip", "tunnel")]
+    if {"arp_sender_ip", "arp_target_ip"} <= set(p.columns):
+        pairs_of.append(("arp_sender_ip", "arp_target_ip", None))
+    for a_col, b_col, outside in pairs_of:
+        rows = p if outside is None else p[p[outside].isna()]
+        t = rows[["capture", a_col, b_col]].dropna().drop_duplicates()
+        for c, a, b in zip(
+            t["capture"].astype(str), t[a_col].astype(str), t[b_col].astype(str), strict=True
+        ):
+            out.setdefault(c, set()).add(("tunnel", f"{a} {b}"))
     _ADDRESSED.clear()
     _ADDRESSED[id(ctx)] = (ctx.packets, out)
     return out
