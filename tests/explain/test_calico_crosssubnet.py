@@ -187,6 +187,17 @@ def test_frames_only_underlay_router_is_no_pod_and_no_node() -> None:
     for h in router_hops:
         assert h.place == f"underlay host {h.ip}" and not h.observed, h
         assert h.kind == HopKind.UNDERLAY and h.node is None and h.pod is None
+        assert h.device is None  # its interface's name is not known
+    # the ladder groups it apart from the nodes, named by its address
+    from vxlanlens.report.sequence import sequence
+
+    for p in arp:
+        if not any(h.ip in routers for h in p.hops + p.reply_hops):
+            continue
+        seq = sequence(exp, exp.paths.index(p))
+        lanes = [lane for lane in seq.lanes if lane.name in routers]
+        assert lanes and all(lane.group == "underlay, not a node" for lane in lanes)
+        assert "node not known" not in [g for g, _ in seq.groups()]
 
 
 def _router_ips() -> set[str]:

@@ -7,7 +7,7 @@ import pandas as pd
 from ..proto import HopKind
 from ._hops import captured_on, evs, node_eth0, observations, on_node, text_of
 from .context import Context, Point, Row, first_row, na
-from .model import Hop
+from .model import UNDERLAY_HOST, Hop
 
 __all__ = ["gateway_hops", "nd_flags"]
 
@@ -44,7 +44,7 @@ def gateway_hops(
     side = _node_side(ctx, requester_mac) if pod is None else None
     req_obs = observations(ctx, points, rows, "request")
     rep_obs = observations(ctx, points, rows, "reply")
-    device = "eth0"
+    device: str | None = "eth0"
     # a node asking from the MAC every host veth shares (Calico's): it asked on a pod's veth
     on_veth = side is not None and requester_mac == dp.shared_host_mac
     if pod is None and node_of_ip is not None and not on_veth:
@@ -81,8 +81,9 @@ def gateway_hops(
     elif pod is None and requester_ip is not None and _underlay_target(ctx, str(r["target"])):
         # no pod and no node: a host of the underlay (a router) asking for a node's address
         node = plabel = None
-        place = f"underlay host {requester_ip}"
+        place = f"{UNDERLAY_HOST} {requester_ip}"
         hop_kind = HopKind.UNDERLAY
+        device = None
 
         def at_requester(p: Point) -> bool:
             return False  # no capture is known to be taken on it
@@ -137,7 +138,8 @@ def gateway_hops(
         elif host_pod is not None and role in (None, "host-veth"):
             r_kind, r_dev = HopKind.LXC, host_pod.host_interface
         elif said is not None:
-            r_kind, r_dev = _RESPONDER_KIND.get(said.role, HopKind.LXC), said.device
+            r_kind = _RESPONDER_KIND.get(said.role, HopKind.LXC)
+            r_dev = None if said.role == "underlay" else said.device  # a NIC's name is unknown
         elif responder_mac in ctx.router_ports and (iface is None or iface.confidence != "loaded"):
             # a logical router port (OVN's): no interface of a node holds it
             r_kind, r_dev = HopKind.GATEWAY, None
@@ -164,7 +166,7 @@ def gateway_hops(
         if (said_nic or ctx.mac_name(responder_mac) is None) and hop_kind == HopKind.UNDERLAY:
             stranger = r_node is None
             name = (
-                f"underlay host {responder_ip}"
+                f"{UNDERLAY_HOST} {responder_ip}"
                 if stranger and responder_ip
                 else node_eth0(r_node, responder_ip, "node")
             )

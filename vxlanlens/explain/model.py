@@ -18,12 +18,17 @@ __all__ = [
     "SCHEMA_VERSION",
     "SEVERITIES",
     "TUNNEL_KINDS",
+    "UNDERLAY_HOST",
     "Evidence",
     "Explanation",
     "Finding",
     "Hop",
     "PacketPath",
 ]
+
+UNDERLAY_HOST = "underlay host"
+"""How a hop's place starts for a host of the underlay that is no known node and no pod (a
+router answering or asking ARP on the nodes' link): ``underlay host 172.18.0.1``."""
 
 SCHEMA_VERSION = 1
 """Version of the JSON document produced by :meth:`Explanation.to_dict` (fields are only

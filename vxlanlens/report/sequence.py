@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field, replace
 
-from ..explain.model import Explanation, Hop, PacketPath
+from ..explain.model import UNDERLAY_HOST, Explanation, Hop, PacketPath
 from ..proto import HopKind
 
 __all__ = ["Arrow", "Lane", "Mark", "Sequence", "message_labels", "sequence"]
@@ -40,9 +40,15 @@ class Lane:
             return f"{self.pod} {self.name}"
         return self.name
 
+    outside: bool = False
+    """True for a host of the underlay that is no node (a router): grouped apart."""
+
     @property
     def group(self) -> str:
-        """The node the lane belongs to, or ``node not known`` (the captures do not say)."""
+        """The node the lane belongs to, ``underlay, not a node`` for a host of the underlay that is
+        none, or ``node not known`` (the captures do not say)."""
+        if self.outside:
+            return "underlay, not a node"
         return self.node or "node not known"
 
 
@@ -142,6 +148,8 @@ def _lane_name(hops: list[Hop], key: tuple[str, ...], veth: str = "lxc veth") ->
             return devices[0]
         macs = [h.mac for h in hops if h.mac]
         return f"{veth} {macs[0]}" if macs else veth
+    if kind == "underlay" and hops and hops[0].place.startswith(UNDERLAY_HOST):
+        return hops[0].place.removeprefix(UNDERLAY_HOST).strip()  # its address
     if kind == "underlay":
         dev = devices[0] if devices else "eth0"
         ip = next((h.ip for h in hops if h.ip), None)
@@ -230,12 +238,20 @@ def sequence(exp: Explanation, path_index: int | Seq[int] | None = None) -> Sequ
                 hops_of[k] = []
             hops_of[k].append(h)
     # group by node, nodes in order of first appearance, lanes in order within a node
+    def outside(k: tuple[str, ...]) -> bool:
+        return k[0] == "underlay" and all(
+            h.node is None and h.place.startswith(UNDERLAY_HOST) for h in hops_of[k]
+        )
+
+    def group_of(k: tuple[str, ...]) -> str:
+        return hops_of[k][0].node or ("\0outside" if outside(k) else "?")
+
     node_order: list[str] = []
     for k in order:
-        node = hops_of[k][0].node or "?"
+        node = group_of(k)
         if node not in node_order:
             node_order.append(node)
-    order.sort(key=lambda k: node_order.index(hops_of[k][0].node or "?"))
+    order.sort(key=lambda k: node_order.index(group_of(k)))
     lanes = [
         Lane(
             key=k,
@@ -246,6 +262,7 @@ def sequence(exp: Explanation, path_index: int | Seq[int] | None = None) -> Sequ
             if k[0] in ("pod-eth0", "lxc")
             else None,
             observed=any(h.observed for h in hops_of[k]),
+            outside=outside(k),
         )
         for k in order
     ]
