@@ -237,6 +237,7 @@ def sequence(exp: Explanation, path_index: int | Seq[int] | None = None) -> Sequ
                 order.append(k)
                 hops_of[k] = []
             hops_of[k].append(h)
+
     # group by node, nodes in order of first appearance, lanes in order within a node
     def outside(k: tuple[str, ...]) -> bool:
         return k[0] == "underlay" and all(
