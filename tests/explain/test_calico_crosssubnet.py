@@ -278,3 +278,14 @@ def test_native_routing_on_other_overlays(cni: str, words: str) -> None:
         assert not any("encapsulated here" in h.note for h in hops)
     sent = next(h for h in path.hops if h.kind == HopKind.UNDERLAY)
     assert sent.observed and "not encapsulated" in sent.note and words in sent.note
+
+
+def test_frames_only_gateway_arp_hops_are_on_the_pods_node() -> None:
+    """A pod placed on its node by the frames alone asks for its gateway on that node (the ARP
+    path's ladder grouped it under "node not known")."""
+    _cap, exp = _frames_only()
+    _mac, ip_a = _node("calico-worker")
+    web = next(ip for ip, (_p, n) in _pods().items() if n == "calico-worker")
+    (arp,) = [p for p in exp.paths if p.kind == "arp" and p.src_ip == web]
+    for h in arp.hops + arp.reply_hops:
+        assert h.node == f"node {ip_a}", h

@@ -90,7 +90,7 @@ def gateway_hops(
 
     else:
         plabel = pod.label if pod is not None else f"pod {requester_mac}"
-        node = pod.node if pod is not None else None
+        node = ctx.node_of_pod(pod)
         place = f"{plabel} eth0"
         hop_kind = HopKind.POD_ETH0
 

@@ -28,7 +28,8 @@ def place_text(point: dict[str, Any]) -> str:
     if cls in CLASS_TEXT:
         return CLASS_TEXT[cls]
     if kind == "pod":
-        return f"pod {point.get('pod')} eth0"
+        pod = str(point.get("pod"))
+        return f"{pod} eth0" if pod.startswith("pod ") else f"pod {pod} eth0"  # unnamed: pod <ip>
     if kind == "node" and point.get("all_interfaces"):
         return f"every interface of {point.get('node')} (-i any)"
     if kind == "node" and point.get("interface"):

@@ -138,7 +138,8 @@ def explanation_text(exp: Explanation, *, max_paths: int = MAX_PATHS) -> str:
         p = points.get(cap["label"], {})
         where = place_text(p)
         if p.get("kind") == "pod" and where.startswith("pod "):
-            where = "at " + where[len("pod ") :]
+            named = not str(p.get("pod", "")).startswith("pod ")  # unnamed: "pod <ip>"
+            where = "at " + (where[len("pod ") :] if named else where)
         elif p.get("kind") == "node" and where.startswith("underlay of "):
             where = "on the " + where
         out.append(
