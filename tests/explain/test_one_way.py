@@ -3,6 +3,7 @@ exchanges counted once however many captures saw them."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from testpaths import CAPTURES
@@ -75,3 +76,34 @@ def test_a_node_wire_that_shows_both_directions_is_no_one_way_capture() -> None:
     (lost,) = [f for f in exp.findings if f.id == "echo-unanswered"]
     assert lost.severity == "problem" and "one_way_captures" not in lost.details
     assert "never answered" in lost.statement
+
+
+def test_a_nodes_arp_seen_only_away_from_it_is_no_loss() -> None:
+    """A node's ARP for its router, seen only as a broadcast received on another node's `-i any`
+    capture: the unicast answer could not show there, so it is info, not "never answered"
+    with a pod's gateway reason (it was a problem blaming Calico's proxy ARP)."""
+    d = CAPTURES / "lab-calico-crosssubnet"
+    exp = vxlanlens.read(str(d / "node-worker2-any.pcap")).explain()
+    (f,) = [f for f in exp.findings if f.id == "arp-unanswered"]
+    assert f.severity == "info", f.statement
+    assert "proxy ARP" not in f.statement and "is no pod" in f.statement
+    assert "do not show a loss" in f.statement
+    # with the requester's own -i any capture, which shows the answer, there is nothing to say
+    both = vxlanlens.read([str(d / "node-worker2-any.pcap"), str(d / "node-worker-any.pcap")])
+    assert not [f for f in both.explain().findings if f.id == "arp-unanswered"]
+
+
+def test_a_nodes_arp_where_the_asker_may_be_captured_is_a_warning() -> None:
+    """The same broadcast also on an Ethernet capture of the link between the asker and another
+    node (which of the two it was taken on cannot be told): not a loss nor no loss, a warning
+    that says no capture is known to be on the asker's link."""
+    d = CAPTURES / "lab-calico-crosssubnet"
+    exp = vxlanlens.read([str(d / "node-worker2-eth0.pcap"), str(d / "node-worker2-any.pcap")])
+    (f,) = [f for f in exp.explain().findings if f.id == "arp-unanswered"]
+    assert f.severity == "warning" and "not answered in the captures" in f.statement
+    # the other node, which answers ARP and routes pods' packets, is no pod
+    text = (d / "topology" / "calico-worker2" / "ip-a.txt").read_text()
+    found = re.search(r"inet (\d+\.\d+\.\d+\.\d+)/", text.split(": eth0")[1])
+    assert found is not None
+    assert exp.topology.pod_by_ip(found.group(1)) is None
+    assert exp.topology.node_by_ip(found.group(1)) is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -44,6 +44,14 @@ __all__ = [
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 
 
+_NATIVE = (
+    "the node routes the packet (TTL or hop limit − 1) out of its NIC, to the other node or to "
+    "a router that knows the pod addresses: the pod's packet itself, no tunnel (native routing)"
+)
+"""Native routing in no CNI's words (no overlay recognised)."""
+_NATIVE_DELIVER = "the node routes it on to the destination pod's veth"
+
+
 @dataclass
 class Context:
     """The packets (annotated), the topology and the exchanges an explanation is built from."""
@@ -75,6 +83,7 @@ class Context:
     _texts: dict[str, pd.Series] = field(default_factory=dict)
     _flows: dict[tuple[str, str], np.ndarray] | None = None
     _overlay_macs: dict[str, Any] | None = None
+    _datapath: Datapath | None = None
     _routers: dict[str, RouterPort] | None = None
     _placed: dict[str, Point] | None = None
     """:func:`~vxlanlens.explain.paths.placed_points`, once worked out (paths and summary)."""
@@ -97,12 +106,18 @@ class Context:
 
     @property
     def datapath(self) -> Datapath:
-        """The datapath paths are drawn with: the recognised overlay's, else Cilium's."""
-        from ..overlays import CILIUM_PROFILE
+        """The datapath paths are drawn with: the recognised overlay's, else Cilium's (whose
+        native routing is then told in no CNI's words unless the input shows Cilium)."""
+        if self._datapath is None:
+            from ..overlays import CILIUM_PROFILE
 
-        return (
-            self.overlay.profile.datapath if self.overlay is not None else CILIUM_PROFILE.datapath
-        )
+            recognised = self.overlay is not None and self.overlay.name is not None
+            dp = self.overlay.profile.datapath if self.overlay is not None else None
+            dp = dp or CILIUM_PROFILE.datapath
+            if not recognised and not self.cilium_likely:
+                dp = replace(dp, native=_NATIVE, native_deliver=_NATIVE_DELIVER)
+            self._datapath = dp
+        return self._datapath
 
     @property
     def overlay_is_not_cilium(self) -> bool:

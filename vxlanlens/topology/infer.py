@@ -411,6 +411,8 @@ def _gateway(
     # the node asking for its pod: the requester routes other hosts' packets, answered as a
     # router elsewhere (NA with R), or carries the MAC the overlay gives every host veth
     if sol == dp.shared_host_mac or sol in routers or _forwards(seen, sol, sol_ips):
+        if _forwards(seen, ans, [target]):
+            return  # what answered routes other hosts' packets too: a node or router, no pod
         _node_asks(topo, dp, sol, sol_ips, target, ans, frames, how)
         return
     key = f"inferred:{sol}"

@@ -159,7 +159,10 @@ ARP_REASON = (
         also=(Severity.INFO,),
     ),
     FindingSpec(
-        "arp-unanswered", Severity.PROBLEM, "ARP requests nobody answered", also=(Severity.INFO,)
+        "arp-unanswered",
+        Severity.PROBLEM,
+        "ARP requests nobody answered",
+        also=(Severity.WARNING, Severity.INFO),
     ),
     FindingSpec(
         "echo-unanswered", Severity.PROBLEM, "echo requests nobody answered", also=(Severity.INFO,)
@@ -341,6 +344,52 @@ def answered_by_error(ctx: Context) -> list[Finding]:
     return out
 
 
+def _underlay_asker(ctx: Context, view: _Flows, x: Exchange) -> str | None:
+    """The requester of ``x`` in words when it is no pod but a node's NIC (or another host of
+    the underlay: its address is a node's or a tunnel end, or its MAC a node's NIC), else
+    None."""
+    pos = x.rows[0]
+    ip, mac = view.get("requester_ip", pos), view.get("requester_mac", pos)
+    if ctx.pod_label(ip=ip) is not None:
+        return None
+    node = ctx.node_label(ip) if ip is not None else None
+    said = ctx.overlay_mac(mac) if mac is not None else None
+    if node is not None:
+        return f"{node} ({ip})" if str(ip) not in node else node
+    if said is not None and said.role == "underlay":
+        return said.node or str(ip)
+    if ip is not None and str(ip) in ctx.underlay_ips:
+        return str(ip)
+    return None
+
+
+def _away_from_asker(ctx: Context, view: _Flows, xs: list[Exchange]) -> tuple[list[str], bool]:
+    """For a node's ARP requests: the captures that saw them when none was taken on the asker
+    (a Linux cooked capture that received them instead of sending them, a pod's capture, or a
+    capture placed on another node), where the unicast answer cannot show; and whether one was
+    surely taken on the asker (it sent them, or it is placed on the asker's node)."""
+    asker = ctx.node_label(view.get("requester_ip", xs[0].rows[0]))
+    away: set[str] = set()
+    at_asker = False
+    for x in xs:
+        for pos in x.rows:
+            c, f = view.get("request_capture", pos), view.get("request_frame", pos)
+            row = ctx.row(c, f) if c is not None and f is not None else None
+            p = ctx.points.get(str(c))
+            if row is None or p is None:
+                return [], at_asker
+            ptype = row.get("pkt_type")
+            if str(ptype) == "outgoing" or (asker and p.node == asker):
+                at_asker = True
+            elif p.kind == "pod" or not na(ptype):  # a cooked capture that received them
+                away.add(str(c))
+            elif p.kind == "node" and p.node is not None and not p.candidates:
+                away.add(str(c))  # an Ethernet capture placed on another node
+            else:
+                return [], at_asker
+    return ([] if at_asker else sorted(away)), at_asker
+
+
 def _never(
     ctx: Context,
     view: _Flows,
@@ -374,6 +423,12 @@ def _never(
     elif flow.kind == ExchangeKind.ARP:
         what = "ARP request" if n == 1 else f"{n} ARP requests"
         reason = ctx.datapath.arp_unanswered if ctx.overlay_is_not_cilium else ARP_REASON
+        asker = _underlay_asker(ctx, view, first)
+        if asker is not None:  # a node (or a host of the underlay) resolving a neighbour
+            reason = (
+                f"{asker} is no pod: its ARP on the underlay for {flow.target} is answered to it "
+                "alone (unicast), so only a capture on its own link shows the answer"
+            )
         statement = f"{what} from {who} for {flow.target} {'was' if n == 1 else 'were'} never answered{tries_text}{over}: {reason}."
     else:
         last_seen = _last_seen(ctx, view.ex.iloc[last.rows])
@@ -401,10 +456,27 @@ def _never(
             statement = f"{head}; {'the last one: ' if n > 1 else ''}{last_seen}."
     statement += before
     blind = blind_points(ctx, view.get, xs)
+    unsure = away = False  # a node's ARP seen only where its answer may (or cannot) pass
+    if not blind and flow.kind == ExchangeKind.ARP and _underlay_asker(ctx, view, first):
+        blind, at_asker = _away_from_asker(ctx, view, xs)
+        away, unsure = bool(blind), not blind and not at_asker
+        if unsure:
+            statement = statement.replace(" never answered", " not answered in the captures", 1)
+            statement += (
+                " No capture is known to be taken on the asker's own link, where the answer "
+                "would show."
+            )
     if blind:  # the captures hold no answer; nothing says there was none
         statement = statement.replace(" never answered", " not answered in the captures", 1)
         statement = statement.replace(" got no answer (", " got no answer in the captures (", 1)
         why = sorted({ctx.one_way[c] for c in blind if c in ctx.one_way})
+    if away:
+        statement += (
+            f" Every capture that saw {'it' if n == 1 else 'them'} ({', '.join(blind)}) was "
+            "taken away from the asker: the broadcast reaches them, its unicast answer does not; "
+            "the captures do not show a loss."
+        )
+    elif blind:
         statement += (
             f" No capture that saw {'it' if n == 1 else 'them'} ({', '.join(blind)}) saw anything "
             f"addressed to {who}: such a capture may see one direction only"
@@ -431,7 +503,7 @@ def _never(
         details["answered_before"] = len(answered_before)
     if blind:
         details["one_way_captures"] = blind
-    sev = Severity.INFO if blind else Severity.PROBLEM
+    sev = Severity.INFO if blind else Severity.WARNING if unsure else Severity.PROBLEM
     return Finding(fid, sev, statement, view.frames(xs), details)
 
 
