@@ -93,8 +93,12 @@ def vni_identity(ctx: Context) -> list[Finding]:
             )
         evidence = [
             Evidence(capture=str(c), frame_no=int(f))
-            for c, f in zip(rows["capture"], rows["frame_no"], strict=True)
-        ][:MAX_EVIDENCE]
+            for c, f in zip(
+                rows["capture"].iloc[:MAX_EVIDENCE],
+                rows["frame_no"].iloc[:MAX_EVIDENCE],
+                strict=True,
+            )
+        ]
         if ident is not None and ident.confidence == "loaded" and ident.source.file:
             evidence += _src_evs(ident.source)
         out.append(
