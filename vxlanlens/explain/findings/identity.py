@@ -167,7 +167,10 @@ def inner_macs(ctx: Context) -> list[Finding]:
     numbers = pd.DataFrame({k: coded[k][0][tun_at] for k in keys})
     # conversations numbered in order of first appearance; the first rows of the first few
     conversation = _first_seen_numbers(numbers, [len(coded[k][1]) for k in keys])
-    _, starts = np.unique(conversation, return_index=True)
+    # the first row of each conversation (numbered in order of first appearance)
+    starts = np.flatnonzero(
+        np.r_[True, conversation[1:] > np.maximum.accumulate(conversation)[:-1]]
+    )
     first_texts = [
         tuple(coded[k][1][int(numbers[k].iat[at])] for k in keys)
         for at in starts[:MAX_INNER_MAC_FINDINGS].tolist()
