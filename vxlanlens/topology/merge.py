@@ -265,6 +265,7 @@ class _Merger:
             self._index_pod(len(pods) - 1, p)
             return
         i, m = match
+        keys_before = (m.name, m.mac, len(m.ips))  # what the pod is indexed by (ips only grow)
         self.fields(
             lambda: f"pod {m.ref}" if m.ref else m.label,  # an unnamed pod's says "pod" already
             m,
@@ -284,7 +285,8 @@ class _Merger:
             ),
         )
         m.host_network = m.host_network or p.host_network
-        self._index_pod(i, m)
+        if (m.name, m.mac, len(m.ips)) != keys_before:
+            self._index_pod(i, m)
 
     def identity(self, ident: Identity) -> None:
         for m in self.out.identities:
