@@ -318,7 +318,6 @@ def _journey_table(
     starts = np.flatnonzero(jstart)
     size = np.diff(np.r_[starts, n])
     n_obs = size[jid] if n else np.zeros(0, np.int64)
-    keep = n_obs >= max(1, int(min_observations))
     obs = np.arange(n) - starts[jid] if n else np.zeros(0, np.int64)
     del order, jstart, cap
     # renumber journeys by first-observation time
@@ -326,8 +325,11 @@ def _journey_table(
     new_id = np.empty(len(starts), np.int64)
     new_id[jorder] = np.arange(len(starts))
     jnum = new_id[jid] if n else np.zeros(0, np.int64)
-    sel = np.flatnonzero(keep)
-    sel = sel[np.lexsort((obs[sel], jnum[sel]))]
+    # the kept rows by journey number, then observation: each journey's rows are one run of
+    # the sorted arrays, so the runs are laid end to end in journey-number order (no sort)
+    kept_j = jorder[size[jorder] >= max(1, int(min_observations))]
+    lens = size[kept_j]
+    sel = np.repeat(starts[kept_j] - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
     r = rows[sel]
     # ``sel`` is sorted by journey number: dense numbers count the changes (no sort needed)
     js = jnum[sel]
