@@ -204,6 +204,13 @@ class Prepared:
         self.point_names = labels
         self.point_capture = uniq["c"].to_numpy(dtype=np.int64)
 
+    def release(self) -> None:
+        """Drop the code and integer columns made so far (8 bytes a row each; they are made
+        again when asked for)."""
+        self._ipc.clear()
+        self._macc.clear()
+        self._ints.clear()
+
     def int(self, name: str) -> np.ndarray:
         """Column ``name`` as ``int64`` with ``-1`` for null (cached)."""
         a = self._ints.get(name)

@@ -286,6 +286,7 @@ def journey_index(packets: pd.DataFrame, *, max_skew_s: float = 5.0) -> pd.DataF
     p = Prepared(packets)
     rows, fp = _fingerprints(p)
     _, offset = _offsets(p, rows, fp, None)
+    p.release()  # the fingerprints' code columns: the slim table reads none of them
     df, _ = _journey_table(p, rows, fp, offset, skew, 1, slim=True)
     return df
 
@@ -317,20 +318,18 @@ def _journey_table(
     starts = np.flatnonzero(jstart)
     size = np.diff(np.r_[starts, n])
     n_obs = size[jid] if n else np.zeros(0, np.int64)
-    keep = n_obs >= max(1, int(min_observations))
     obs = np.arange(n) - starts[jid] if n else np.zeros(0, np.int64)
-    first_corr = corr[starts[jid]] if n else np.zeros(0, np.int64)
-    prev = np.r_[0, corr[:-1]] if n else np.zeros(0, np.int64)
-    hop = np.where(obs > 0, (corr - prev) / 1e9, np.nan)
-    last_pos = starts + size - 1
-    last_point = point[last_pos][jid] if n else np.zeros(0, np.int64)
+    del order, jstart, cap
     # renumber journeys by first-observation time
     jorder = np.lexsort((point[starts], corr[starts])) if n else np.zeros(0, np.int64)
     new_id = np.empty(len(starts), np.int64)
     new_id[jorder] = np.arange(len(starts))
     jnum = new_id[jid] if n else np.zeros(0, np.int64)
-    sel = np.flatnonzero(keep)
-    sel = sel[np.lexsort((obs[sel], jnum[sel]))]
+    # the kept rows by journey number, then observation: each journey's rows are one run of
+    # the sorted arrays, so the runs are laid end to end in journey-number order (no sort)
+    kept_j = jorder[size[jorder] >= max(1, int(min_observations))]
+    lens = size[kept_j]
+    sel = np.repeat(starts[kept_j] - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
     r = rows[sel]
     # ``sel`` is sorted by journey number: dense numbers count the changes (no sort needed)
     js = jnum[sel]
@@ -347,6 +346,11 @@ def _journey_table(
                 "clock_offset_s": pd.array(cap_off, dtype="Float64"),  # NaN: null
             }
         ), fp[sel]
+    first_corr = corr[starts[jid]] if n else np.zeros(0, np.int64)
+    prev = np.r_[0, corr[:-1]] if n else np.zeros(0, np.int64)
+    hop = np.where(obs > 0, (corr - prev) / 1e9, np.nan)
+    last_pos = starts + size - 1
+    last_point = point[last_pos][jid] if n else np.zeros(0, np.int64)
     # one description per journey (its observations share the fingerprint)
     keys_of_journey = np.empty(len(starts), dtype=object)
     kept = np.flatnonzero(size >= max(1, int(min_observations)))

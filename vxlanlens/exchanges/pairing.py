@@ -410,4 +410,8 @@ def exchanges(
     timeout_ns = round(timeout * 1e9)
     for kind in chosen:
         _KIND_FUNCS[kind](prep, builder, timeout_ns)
+        # each kind's code columns go once it is paired (the next kind makes what it reads
+        # again, a few ms a column): they are 8 bytes a row each, and they piled up to the
+        # largest part of the stage's peak
+        prep.release()
     return builder.frame()

@@ -104,6 +104,12 @@ def _ev_of_codes(
     cap_text = [str(c) for c in cap_names]
     fnos = df["_fno"].to_numpy()[rows]
     key = np.concatenate(keys)
+    # the narrowest signed integer holding every code: numpy's stable sort of 16-bit integers
+    # is a radix sort, several times faster than of 64-bit ones
+    if len(values) < np.iinfo(np.int16).max:
+        key = key.astype(np.int16)
+    elif len(values) < np.iinfo(np.int32).max:
+        key = key.astype(np.int32)
     n = len(rows)
     at = np.tile(np.arange(n), len(keys))
     order = np.lexsort((np.tile(fnos, len(keys)), np.tile(cap_codes, len(keys))))

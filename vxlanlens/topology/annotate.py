@@ -147,7 +147,9 @@ def _first(*columns: _Lookup) -> pd.Categorical:
             holes = out < 0
             out[holes] = codes[holes]
     assert out is not None
-    used = np.unique(out[out >= 0])
+    # the labels in use, ascending (what np.unique gives; counting is linear, numpy 2's
+    # hash-based unique was a quarter of the stage)
+    used = np.flatnonzero(np.bincount(out[out >= 0], minlength=len(labels)))
     names = list(labels)
     proto = _cat(np.array([names[k] for k in used], dtype=object))
     remap = np.full(len(names) + 1, -1, dtype=np.int64)

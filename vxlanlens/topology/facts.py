@@ -112,6 +112,14 @@ class Source:
     """How the fact was derived, when it was not read directly."""
 
     def __str__(self) -> str:
+        # kept once made (a source is shared by many facts and conflicts; it never changes)
+        text: str | None = self.__dict__.get("_str")
+        if text is None:
+            text = self._render()
+            object.__setattr__(self, "_str", text)
+        return text
+
+    def _render(self) -> str:
         if self.frames:
             shown = ", ".join(f"{c}#{n}" for c, n in self.frames[:6])
             more = f" (+{len(self.frames) - 6})" if len(self.frames) > 6 else ""

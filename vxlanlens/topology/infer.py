@@ -206,12 +206,17 @@ def _tunnelled_pods(
     )
     pod_ev = _ev_by(snd, ["src_ip", "outer_src_ip"])
     vni_ev = _ev_by(snd.assign(_vni=_numbers(snd["vni"])), ["_vni"])
+    # one Source per pod address, node and VNI, shared by its facts (and their conflicts)
+    made: dict[tuple[object, ...], Source] = {}
     for row in keys.itertuples(index=False):
         ip, mac, nip, v, dmac = row
         if str(ip) in node_ips:
             continue
         frames = pod_ev.get((ip, nip), ())
-        src = _src(frames, f"inner source of tunnelled frames from node {nip} with VNI {int(v)}")
+        src = made.get((ip, nip, v))
+        if src is None:
+            note = f"inner source of tunnelled frames from node {nip} with VNI {int(v)}"
+            src = made[(ip, nip, v)] = _src(frames, note)
         # on a datapath whose inner frames do not carry the pods' MACs (VTEP or virtual MACs),
         # no inner MAC is a pod's, even where one direction only was captured
         vtep = bool(mac) and (str(mac) in vteps or datapath.inner_macs != "pod")
@@ -225,10 +230,11 @@ def _tunnelled_pods(
         )
         if dmac and not vtep and str(dmac) not in vteps:
             pod.host_mac = str(dmac)
-            pod.field_sources["host_mac"] = (
-                _src(frames, "inner destination MAC of the pod's tunnelled frames: its lxc veth"),
-                "inferred-low",
-            )
+            veth = made.get((ip, nip))
+            if veth is None:
+                note = "inner destination MAC of the pod's tunnelled frames: its lxc veth"
+                veth = made[(ip, nip)] = _src(frames, note)
+            pod.field_sources["host_mac"] = (veth, "inferred-low")
         topo.pods.append(pod)
         behind[str(nip)].add(str(ip))
         if datapath.vni_identity and int(v) not in vnis_seen:

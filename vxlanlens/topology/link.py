@@ -188,12 +188,16 @@ def link(t: Topology, m: ConflictRecorder) -> None:
 
 
 def _propagate(t: Topology, by_key: dict[str, Pod]) -> None:
+    names: dict[int, str] = {}  # each pod's name, made once (no pod changes in this loop)
     for objs in (t.interfaces, t.routes, t.neighbors):
         for o in objs:
             p = by_key.get(o.netns_key) if o.netns_key else None
             if p is None:
                 continue
-            o.namespace = p.ref or p.label
+            name = names.get(id(p))
+            if name is None:
+                name = names[id(p)] = p.ref or p.label
+            o.namespace = name
             if o.node is None and p.node:
                 o.node = p.node
             if isinstance(o, Interface) and o.kind == "pod-eth0":

@@ -93,22 +93,34 @@ class _Merger:
             )
         )
 
-    def fields(self, subject: str, dst: Any, src: Any, names: tuple[str, ...]) -> None:
+    def fields(
+        self, subject: str | Callable[[], str], dst: Any, src: Any, names: tuple[str, ...]
+    ) -> None:
+        """Fill ``dst``'s empty fields ``names`` from ``src``, add list items it lacks and
+        record a conflict for every other difference. ``subject`` may be a callable giving it
+        (as ``dst`` is named before this call), called only when it is needed."""
+        sd, dd = src.__dict__, dst.__dict__  # plain attributes: no getattr per field
         for f in names:
-            b = getattr(src, f)
+            b = sd[f]
             # most fields of most facts are unset (:func:`_empty`, without a call per field)
             if b is None or b == "" or b == [] or b is False:
                 continue
-            a = getattr(dst, f)
+            a = dd[f]
+            if a == b and a is not False and not isinstance(a, Peer):
+                continue  # the same value (or list): nothing to fill, add, merge or record
             if isinstance(a, list):
                 added = False
                 for x in b:
                     if x not in a:
+                        if not isinstance(subject, str):
+                            subject = subject()  # named before anything changes
                         a.append(x)
                         added = True
                 if added and src.source != dst.source:
                     dst.field_sources.setdefault(f, (src.source, src.confidence))
                 continue
+            if not isinstance(subject, str):
+                subject = subject()
             if _empty(a):
                 setattr(dst, f, b)
                 if src.source != dst.source and f != "netns_key":
@@ -126,8 +138,9 @@ class _Merger:
             if a != b:
                 ks, kc = dst.field_sources.get(f, (dst.source, dst.confidence))
                 self.conflict(subject, f, a, ks, kc, b, src.source, src.confidence)
-        for f, sc in src.field_sources.items():
-            dst.field_sources.setdefault(f, sc)
+        if src.field_sources:
+            for f, sc in src.field_sources.items():
+                dst.field_sources.setdefault(f, sc)
 
     # --- nodes ---------------------------------------------------------------------------------
     def node(self, n: Node) -> None:
@@ -194,7 +207,7 @@ class _Merger:
                 same = True
             if same:
                 self.fields(
-                    f"interface {m.label} on {m.node or '?'}",
+                    lambda m=m: f"interface {m.label} on {m.node or '?'}",  # type: ignore[misc]
                     m,
                     i,
                     (
@@ -222,8 +235,16 @@ class _Merger:
     # --- pods ------------------------------------------------------------------------------------
     def pod(self, p: Pod) -> None:
         pods = self.out.pods
-        keys = [("name", p.name), ("mac", p.mac)] + [("ip", ip) for ip in p.ips]
-        candidates = sorted({i for key in keys if key[1] for i in self._pod_keys.get(key, ())})
+        at = self._pod_keys
+        near: set[int] = set()
+        if p.name:
+            near.update(at.get(("name", p.name), ()))
+        if p.mac:
+            near.update(at.get(("mac", p.mac), ()))
+        for ip in p.ips:
+            if ip:
+                near.update(at.get(("ip", ip), ()))
+        candidates = sorted(near) if len(near) > 1 else near
         match = None
         for i in candidates:  # in insertion order, as a scan of every pod would meet them
             m = pods[i]
@@ -244,8 +265,9 @@ class _Merger:
             self._index_pod(len(pods) - 1, p)
             return
         i, m = match
+        keys_before = (m.name, m.mac, len(m.ips))  # what the pod is indexed by (ips only grow)
         self.fields(
-            f"pod {m.ref}" if m.ref else m.label,  # an unnamed pod's label says "pod" already
+            lambda: f"pod {m.ref}" if m.ref else m.label,  # an unnamed pod's says "pod" already
             m,
             p,
             (
@@ -263,7 +285,8 @@ class _Merger:
             ),
         )
         m.host_network = m.host_network or p.host_network
-        self._index_pod(i, m)
+        if (m.name, m.mac, len(m.ips)) != keys_before:
+            self._index_pod(i, m)
 
     def identity(self, ident: Identity) -> None:
         for m in self.out.identities:

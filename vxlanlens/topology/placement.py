@@ -161,13 +161,16 @@ def _is_any(df: pd.DataFrame) -> bool:
 
 
 def _frames(df: pd.DataFrame, mask: Any = None) -> tuple[tuple[str, int], ...]:
-    sub = df if mask is None else df[mask]
+    """The first few frames of ``df`` (of its rows where ``mask`` holds): only those become
+    Python values."""
+    sub = df[["capture", "frame_no"]]
+    if mask is not None:
+        sub = sub[mask]
+    head = sub.iloc[:_EVIDENCE]
     return tuple(
         (str(c), int(n))
         for c, n in zip(
-            sub["capture"].astype(str).tolist()[:_EVIDENCE],
-            sub["frame_no"].tolist()[:_EVIDENCE],
-            strict=True,
+            head["capture"].astype(str).tolist(), head["frame_no"].tolist(), strict=True
         )
     )
 
@@ -381,7 +384,10 @@ def _mac_node(t: Topology, mac: str) -> tuple[str, str] | None:
 
 
 def _underlay(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
-    sub = df[df["tunnel"].notna() & df["outer_src_ip"].notna() & df["outer_dst_ip"].notna()]
+    sub = df.loc[  # only the columns read: a copy of every column was the stage's peak
+        df["tunnel"].notna() & df["outer_src_ip"].notna() & df["outer_dst_ip"].notna(),
+        ["outer_src_ip", "outer_dst_ip", "capture", "frame_no"],
+    ]
     ends: Counter[str] = Counter()
     pairs = Counter(
         {

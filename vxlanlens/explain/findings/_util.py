@@ -6,7 +6,6 @@ so the findings package does not change the context's interface.
 
 from __future__ import annotations
 
-import heapq
 from collections import defaultdict
 from typing import Any
 
@@ -63,11 +62,37 @@ def _frames(
 
 
 def _pair_frames(rows: pd.DataFrame) -> list[Evidence]:
-    """The first few distinct request and reply frames of ``rows``, in capture and frame order."""
-    frames = set(_frame_keys(rows, "request_capture", "request_frame"))
-    frames.update(_frame_keys(rows, "reply_capture", "reply_frame"))
-    first = heapq.nsmallest(MAX_EVIDENCE, frames)  # (text, number): in capture and frame order
-    return [Evidence(capture=c, frame_no=f) for c, f in first]
+    """The first few distinct request and reply frames of ``rows``, in capture and frame order
+    (the capture names' text order, then frame numbers), picked on integer codes."""
+    at: dict[str, int] = {}
+    caps: list[np.ndarray] = []
+    fnos: list[np.ndarray] = []
+    for cap, frame in (("request_capture", "request_frame"), ("reply_capture", "reply_frame")):
+        ok = (rows[cap].notna() & rows[frame].notna()).to_numpy(dtype=bool)
+        if not ok.any():
+            continue
+        codes, uniques = pd.factorize(rows[cap].to_numpy(dtype=object)[ok])
+        shared = [at.setdefault(str(u), len(at)) for u in uniques]
+        caps.append(np.asarray(shared, dtype=np.int64)[codes])
+        fnos.append(rows[frame][ok].to_numpy(dtype=np.int64))
+    if not caps:
+        return []
+    names = list(at)
+    by_rank = sorted(range(len(names)), key=names.__getitem__)  # the names in text order
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[by_rank] = np.arange(len(names))
+    cap_rank = rank[np.concatenate(caps)]
+    fno = np.concatenate(fnos)
+    order = np.lexsort((fno, cap_rank))
+    cap_rank, fno = cap_rank[order], fno[order]
+    new = np.ones(len(fno), dtype=bool)
+    new[1:] = (cap_rank[1:] != cap_rank[:-1]) | (fno[1:] != fno[:-1])  # each frame once
+    return [
+        Evidence(capture=names[by_rank[r]], frame_no=f)
+        for r, f in zip(
+            cap_rank[new][:MAX_EVIDENCE].tolist(), fno[new][:MAX_EVIDENCE].tolist(), strict=True
+        )
+    ]
 
 
 def _us(seconds: object) -> str:

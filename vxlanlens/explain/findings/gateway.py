@@ -210,6 +210,8 @@ def gateway_is_cilium_host(ctx: Context) -> list[Finding]:
             (str(a), str(b)) for a, b in zip(nd["requester_mac"], nd["responder_mac"], strict=True)
         }
         answered = arp[arp["status"] == "answered"]
+        # what _pair_frames reads, so that a group's rows are not a copy of every column
+        framed = answered[["request_capture", "request_frame", "reply_capture", "reply_frame"]]
         requester_ips = answered["requester_ip"].tolist()
         responders = answered["responder_mac"].tolist()
         for (target, req_mac), at in groups(answered, ("target", "requester_mac")).items():
@@ -222,7 +224,6 @@ def gateway_is_cilium_host(ctx: Context) -> list[Finding]:
             if not any((str(req_mac), m) in nd_by for m in macs):
                 continue  # only the IPv6 gateway's eBPF signature ties this MAC to an lxc veth
             seen.add(target)
-            rows = answered.iloc[at]
             statement = (
                 f"The pod with MAC {req_mac} resolves its IPv4 gateway {target} to {', '.join(ctx.mac_text(m) for m in macs)}, "
                 f"the same MAC that answers its IPv6 gateway: the pod's lxc veth, where Cilium's eBPF answers ARP. "
@@ -233,7 +234,7 @@ def gateway_is_cilium_host(ctx: Context) -> list[Finding]:
                     "gateway-is-cilium-host",
                     Severity.INFO,
                     statement,
-                    _pair_frames(rows),
+                    _pair_frames(framed.iloc[at]),
                     {"gateway": target, "interface": None, "node": None},
                 )
             )

@@ -93,8 +93,12 @@ def vni_identity(ctx: Context) -> list[Finding]:
             )
         evidence = [
             Evidence(capture=str(c), frame_no=int(f))
-            for c, f in zip(rows["capture"], rows["frame_no"], strict=True)
-        ][:MAX_EVIDENCE]
+            for c, f in zip(
+                rows["capture"].iloc[:MAX_EVIDENCE],
+                rows["frame_no"].iloc[:MAX_EVIDENCE],
+                strict=True,
+            )
+        ]
         if ident is not None and ident.confidence == "loaded" and ident.source.file:
             evidence += _src_evs(ident.source)
         out.append(
@@ -162,8 +166,11 @@ def inner_macs(ctx: Context) -> list[Finding]:
     coded = {k: _text_codes(ctx, k) for k in keys}
     numbers = pd.DataFrame({k: coded[k][0][tun_at] for k in keys})
     # conversations numbered in order of first appearance; the first rows of the first few
-    conversation = numbers.groupby(keys, sort=False).ngroup().to_numpy()
-    _, starts = np.unique(conversation, return_index=True)
+    conversation = _first_seen_numbers(numbers, [len(coded[k][1]) for k in keys])
+    # the first row of each conversation (numbered in order of first appearance)
+    starts = np.flatnonzero(
+        np.r_[True, conversation[1:] > np.maximum.accumulate(conversation)[:-1]]
+    )
     first_texts = [
         tuple(coded[k][1][int(numbers[k].iat[at])] for k in keys)
         for at in starts[:MAX_INNER_MAC_FINDINGS].tolist()
@@ -248,6 +255,19 @@ def inner_macs(ctx: Context) -> list[Finding]:
             )
         )
     return out
+
+
+def _first_seen_numbers(numbers: pd.DataFrame, sizes: list[int]) -> np.ndarray:
+    """``numbers.groupby(all columns, sort=False).ngroup()``: a number per distinct row, in
+    order of first appearance, for columns of codes ``0 <= code < size``; one integer per row
+    (the codes in mixed radix) factorised when they fit, instead of a group-by of the columns."""
+    if int(np.prod([max(n, 1) for n in sizes], dtype=object)) >= 2**62:
+        return numbers.groupby(list(numbers.columns), sort=False).ngroup().to_numpy()
+    key = np.zeros(len(numbers), dtype=np.int64)
+    for column, size in zip(numbers.columns, sizes, strict=True):
+        key = key * max(size, 1) + numbers[column].to_numpy(dtype=np.int64)
+    codes, _ = pd.factorize(key)
+    return codes
 
 
 def _text_codes(ctx: Context, column: str) -> tuple[np.ndarray, list[str], dict[str, int]]:

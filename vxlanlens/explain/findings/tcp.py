@@ -8,6 +8,7 @@ repeats is grouped per connection.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -27,12 +28,16 @@ TCP_SYN = 0x02
 def _point_of(p: pd.DataFrame) -> pd.Series:
     """Observation point of each row: the capture, plus the interface or ifindex when known
     (text made once per distinct capture, interface and ifindex)."""
-    iface = p["interface"].astype(object).where(p["interface"].notna(), None)
-    ifx = p["ifindex"].astype(object).where(p["ifindex"].notna(), None)
     return _per_distinct(
-        [_text(p["capture"]), iface, ifx],
+        [p["capture"], p["interface"], p["ifindex"]],
         lambda c, i, x: c + (f"/{i}" if i is not None else (f"/if{x}" if x is not None else "")),
+        [_text, _objects, _objects],
     )
+
+
+def _objects(series: pd.Series) -> pd.Series:
+    """The column's Python values, ``None`` for nulls (an object column)."""
+    return series.astype(object).where(series.notna(), None)
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -64,17 +69,23 @@ def _combination(columns: list[pd.Series]) -> np.ndarray:
     return combined
 
 
-def _per_distinct(columns: list[pd.Series], text: Any) -> pd.Series:
+def _per_distinct(
+    columns: list[pd.Series], text: Any, values: list[Callable[[pd.Series], pd.Series]]
+) -> pd.Series:
     """``text(*values)`` of each row's values of ``columns`` (None for nulls), computed once
     per distinct combination, on the values of the combination's first row (an object
-    column)."""
-    _, first, inverse = np.unique(_combination(columns), return_index=True, return_inverse=True)
-    at = first.tolist()
-    firsts = [c.iloc[at].tolist() for c in columns]
+    column); ``values`` turn each column's first rows into the values ``text`` reads. The
+    combinations are told apart on the columns' codes, not on Python values."""
+    combined = _combination(columns)  # numbered in order of first appearance: 0, 1, 2, ...
+    new = np.ones(len(combined), dtype=bool)
+    if len(combined):
+        new[1:] = combined[1:] > np.maximum.accumulate(combined)[:-1]
+    at = np.flatnonzero(new).tolist()  # the first row of each number, in number order
+    firsts = [value(c.iloc[at]).tolist() for c, value in zip(columns, values, strict=True)]
     names = np.array(
         [text(*(_none(v[k]) for v in firsts)) for k in range(len(at))] or [""], dtype=object
     )
-    return pd.Series(names[inverse.reshape(-1)], index=columns[0].index, dtype=object)
+    return pd.Series(names[combined], index=columns[0].index, dtype=object)
 
 
 def _none(value: object) -> object:
