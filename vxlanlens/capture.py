@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import os
 import sys
 import warnings
@@ -197,7 +196,9 @@ class Capture:
         are grouped by flow); the other formats give every path."""
         exp = explanation if explanation is not None else self.explain()
         if fmt == "json":
-            return json.dumps(exp.to_dict(), indent=2, default=str) + "\n"
+            from .report.jsontext import dumps_indented  # json.dumps(indent=2), byte for byte
+
+            return dumps_indented(exp.to_dict()) + "\n"
         if fmt == "md":
             return explanation_markdown(exp, self._meta(command))
         if fmt == "text":
