@@ -235,6 +235,7 @@ class Capture:
             return cached
         with _collector_paused():
             exp = self._explain(cni)
+        _trim_heap()  # explain's scratch memory handed back before a report is rendered
         self._explanations[cni] = exp
         return exp
 
