@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from ..explain.model import SEVERITIES, Explanation, Finding, Hop
+from ._overlay import overlay_line
 from ._place import where_taken
 from .markdown import mermaid_sequence
 
@@ -206,6 +207,9 @@ def _body(
         )
         + "</p>"
     )
+    overlay = overlay_line(exp.topology)
+    if overlay is not None:
+        out.append(f"<p>{_e(overlay)}.</p>")
     worst = next((f for s in SEVERITIES[:2] for f in exp.findings if f.severity == s), None)
     if worst is not None:
         box = "callout" + (" sev-warning-box" if worst.severity == "warning" else "")

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..explain.model import SEVERITIES, Explanation, Finding, Hop
+from ._overlay import overlay_line
 from ._place import where_taken
 from .packets import printable
 from .sequence import Sequence, sequence
@@ -225,6 +226,9 @@ def explanation_markdown(
         + "."
     )
     head.append("")
+    overlay = overlay_line(exp.topology)
+    if overlay is not None:
+        head += [md_escape(overlay) + ".", ""]
     worst = next((f for s in SEVERITIES[:2] for f in exp.findings if f.severity == s), None)
     if worst is not None:
         head += [f"> {_ICON[worst.severity]} `{worst.id}`: {md_escape(worst.statement)}", ""]

@@ -6,6 +6,7 @@ import textwrap
 
 from ..explain._rows import number_ranges
 from ..explain.model import SEVERITIES, Explanation, Finding, Hop, PacketPath
+from ._overlay import overlay_line
 from ._place import place_text
 from .packets import printable
 
@@ -169,11 +170,9 @@ def explanation_text(exp: Explanation, *, max_paths: int = MAX_PATHS) -> str:
         out.append(
             f"Decode errors: {c['decode_errors']} frame(s) could not be fully decoded (see `vxlanlens packets`)"
         )
-    overlay = topo.get("overlay")
-    if isinstance(overlay, dict) and overlay.get("name"):
-        conf = overlay.get("confidence")
-        how = "stated" if conf == "stated" else f"{conf} confidence"
-        out.append(f"Overlay: {overlay.get('title')} ({how})")
+    line = overlay_line(topo)
+    if line is not None:
+        out.append(line)
     conflicts = topo.get("conflicts", [])
     if conflicts:
         shown = ", ".join(
