@@ -25,7 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from lab_cni import MTU, Cni, CniNode, CniPod, Fault
+from lab_cni import MTU, WRONG_PORT, Cni, CniNode, CniPod, Fault
 
 CALICO_LL = "fe80::ecee:eeff:feee:eeee"
 """Link-local address of every Calico host veth (EUI-64 of ee:ee:ee:ee:ee:ee)."""
@@ -96,6 +96,7 @@ CNIS6 = {
     "calico-ipv6-ping": CALICO6,
     "flannel-ipv6-missing-fdb": FLANNEL6,
     "calico-ipv6-no-link-local": CALICO6,
+    "calico-ipv6-port-mismatch": CALICO6,
 }
 
 FAULTS6 = {
@@ -120,6 +121,17 @@ FAULTS6 = {
         "any capture), so the echo request is never sent: an unanswered NS for the pod's "
         "gateway on a Calico node, nothing in the tunnel",
     ),
+    "calico-ipv6-port-mismatch": Fault(
+        "port-mismatch",
+        "calico-worker2's vxlan-v6.calico is created with `dstport 4790` while calico-worker's "
+        "uses 4789 (Felix's `vxlanPort` set for one node only): worker sends to "
+        "[fc00:f853:ccd:e793::3]:4789, where nothing listens",
+        "the echo request leaves calico-worker inside VXLAN over IPv6 to UDP 4789 and reaches "
+        "calico-worker2's eth0, which is not listening there: it is never decapsulated (the "
+        "node answers ICMPv6 port unreachable), so the pod never sees it; the two "
+        "vxlan-v6.calico devices disagree on the UDP port (ip -d link); the path must stop at "
+        "calico-worker2's eth0 with the request unanswered",
+    ),
 }
 """IPv6 fault scenarios: the healthy IPv6 overlay of their CNI with one change."""
 
@@ -135,8 +147,8 @@ def _v6_quiet(lab: ModuleType, ns: str) -> None:
 
 def build6(cni: Cni, lab: ModuleType, fault: Fault | None = None) -> None:
     """Namespaces, IPv6 underlay, IPv6 VTEP, cni0 or cali veth, pods, neighbours, routes (with
-    ``fault`` planted: the first node's FDB entry left out, or IPv6 off on the first pod's
-    cali veth)."""
+    ``fault`` planted: the first node's FDB entry left out, IPv6 off on the first pod's cali
+    veth, or the second node's VTEP on another UDP port)."""
     ip, run = lab.ip, lab.run
     for n in cni.nodes:
         for ns in (n.netns, n.pod.netns):
@@ -152,8 +164,11 @@ def build6(cni: Cni, lab: ModuleType, fault: Fault | None = None) -> None:
         ns, p = n.netns, n.pod
         ip(ns, "addr", "add", f"{n.ipv4}/64", "dev", "eth0", "nodad")
         ip(ns, "link", "set", "eth0", "up")
+        port = str(cni.port)
+        if fault is not None and fault.kind == "port-mismatch" and n is b:
+            port = WRONG_PORT[cni.kind]
         ip(ns, "link", "add", cni.dev, "address", n.vtep_mac, "mtu", MTU, "type", "vxlan",
-           "id", str(cni.vni), "local", n.ipv4, "dev", "eth0", "dstport", str(cni.port),
+           "id", str(cni.vni), "local", n.ipv4, "dev", "eth0", "dstport", port,
            "nolearning")  # fmt: skip
         plen = 128
         ip(ns, "addr", "add", f"{n.tunnel_ip}/{plen}", "dev", cni.dev, "nodad")

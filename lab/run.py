@@ -535,6 +535,7 @@ def scenarios() -> list[Scenario]:
                 ("flannel-ipv6-missing-fdb", "Flannel-shaped VXLAN over IPv6, worker without the FDB entry: one ping lost"),
                 ("ovn-geneve-ping", "OVN-shaped Geneve (6081, option class 0x0102 with logical ports; eBPF for OVS): one ping"),
                 ("calico-ipv6-no-link-local", "Calico-shaped VXLAN over IPv6, the pod's cali veth without its link-local router address"),
+                ("calico-ipv6-port-mismatch", "Calico-shaped VXLAN over IPv6, worker2's vxlan-v6.calico on UDP 4790: one ping lost"),
                 ("calico-crosssubnet", "Calico-shaped VXLAN in CrossSubnet mode: three nodes, one pod each; native routing in a subnet, VXLAN across"),
             )
         ),

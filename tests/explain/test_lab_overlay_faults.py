@@ -1,5 +1,6 @@
 """`explain` on the lab's Calico and IPv6 overlay faults (captures/lab-calico-port-mismatch,
-lab-calico-missing-fdb, lab-flannel-ipv6-missing-fdb, lab-calico-ipv6-no-link-local; issue 13):
+lab-calico-ipv6-port-mismatch, lab-calico-missing-fdb, lab-flannel-ipv6-missing-fdb,
+lab-calico-ipv6-no-link-local; issue 13):
 each planted fault is named with its finding id and evidence, the overlay is recognised, and no
 claim of another overlay's datapath is made. Each test skips until its scenario ships."""
 
@@ -113,8 +114,32 @@ def test_calico_ipv6_router_unanswered_is_the_cali_veths_link_local() -> None:
     assert not [p for p in exp.paths if p.kind == "echo"]  # the ping never left the pod
 
 
+def test_calico_ipv6_port_mismatch_names_both_ports_and_the_icmpv6_refusal() -> None:
+    """The port mismatch over an IPv6 underlay: the receiving node refuses the VXLAN datagram
+    with ICMPv6 port unreachable; both findings come out as over IPv4, with the IPv6 VTEP."""
+    exp = _explain("lab-calico-ipv6-port-mismatch")
+    assert exp.topology["overlay"]["name"] == "calico"
+    assert _severe(exp) == ["destination-unreachable", "tunnel-config-mismatch"]
+    (f,) = _by(exp, "tunnel-config-mismatch")
+    assert f.details["device"] == "vxlan-v6.calico" and f.details["attribute"] == "dstport"
+    assert f.details["values"] == {"calico-worker": 4789, "calico-worker2": 4790}
+    assert "not decapsulated" in f.statement
+    (d,) = _by(exp, "destination-unreachable")
+    assert "ICMPv6" in d.statement and "port unreachable" in d.statement
+    _no_foreign_words(exp, *CILIUM_WORDS, "flannel")
+    # frames only: the refusal is still named, and the path stops at the receiving node
+    bare = _explain("lab-calico-ipv6-port-mismatch", dumps=False)
+    assert "destination-unreachable" in _severe(bare)
+
+
 @pytest.mark.parametrize(
-    "name", ["lab-calico-port-mismatch", "lab-calico-missing-fdb", "lab-flannel-ipv6-missing-fdb"]
+    "name",
+    [
+        "lab-calico-port-mismatch",
+        "lab-calico-ipv6-port-mismatch",
+        "lab-calico-missing-fdb",
+        "lab-flannel-ipv6-missing-fdb",
+    ],
 )
 def test_one_way_vtep_frames_give_no_pod_mac_conflicts(name: str) -> None:
     # inner MACs are VTEP MACs on these overlays, even where no reply shows the pair swapped:

@@ -237,6 +237,10 @@ ALLOWED: tuple[tuple[str, str, int | str, str, str], ...] = (
             ("calico", "node-worker-eth0", 4),
             ("calico", "node-worker2-any", 4),
             ("calico", "node-worker2-eth0", 4),
+            ("calico-ipv6", "node-worker-any", 8),
+            ("calico-ipv6", "node-worker-eth0", 4),
+            ("calico-ipv6", "node-worker2-any", 4),
+            ("calico-ipv6", "node-worker2-eth0", 4),
         )
     ),
     ("tshark", "generated/truncated-vxlan", "*", "*", _CUT),
