@@ -17,16 +17,16 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from lab_steps import run_bpf_ping
 from lab_cni import MTU, Cni, CniNode, CniPod, dump
+from lab_steps import run_bpf_ping
 
 VIRTUAL_MAC = "aa:bb:cc:dd:ee:ff"
 
 FACTS = {
     "antrea": [
-        "Global virtual MAC `GlobalVirtualMAC, _ = net.ParseMAC(\"aa:bb:cc:dd:ee:ff\")` and the "
+        'Global virtual MAC `GlobalVirtualMAC, _ = net.ParseMAC("aa:bb:cc:dd:ee:ff")` and the '
         "flow to a remote node's pods `l3FwdFlowToRemoteViaTun`: `SetSrcMAC(localGatewayMAC)` "
-        "(\"Rewrite src MAC to local gateway MAC\"), `SetDstMAC(GlobalVirtualMAC)`, "
+        '("Rewrite src MAC to local gateway MAC"), `SetDstMAC(GlobalVirtualMAC)`, '
         "`SetTunnelDst(tunnelPeer)`, then `L3DecTTLTable`: antrea-io/antrea "
         "`pkg/agent/openflow/pipeline.go`.",
         "The gateway `antrea-gw0` holds the node's pod CIDR .1; the tunnel port `antrea-tun0`; "

@@ -190,7 +190,6 @@ CALICO = Cni(
 )
 
 
-
 @dataclass(frozen=True)
 class Fault:
     """One planted fault: what is changed on which node, and what a correct analysis says."""
@@ -367,7 +366,11 @@ def build(cni: Cni, lab: ModuleType, fault: Fault | None = None) -> None:
             ip(p.netns, "route", "add", "default", "via", "169.254.1.1", "dev", "eth0")
     for n in cni.nodes:
         o = b if n is a else a
-        mac = STALE_MAC if fault is not None and fault.kind == "stale-vtep-mac" and n is a else o.vtep_mac
+        mac = (
+            STALE_MAC
+            if fault is not None and fault.kind == "stale-vtep-mac" and n is a
+            else o.vtep_mac
+        )
         ip(n.netns, "neigh", "add", o.tunnel_ip, "dev", cni.dev, "lladdr", mac,
            "nud", "permanent")  # fmt: skip
         if not (fault is not None and fault.kind == "missing-fdb" and n is a):

@@ -32,7 +32,7 @@ CALICO_LL = "fe80::ecee:eeff:feee:eeee"
 
 FACTS6 = {
     "flannel": [
-        "IPv6 VTEP `flannel-v6.<VNI>` (`fmt.Sprintf(\"flannel-v6.%v\", cfg.VNI)`), same VNI and "
+        'IPv6 VTEP `flannel-v6.<VNI>` (`fmt.Sprintf("flannel-v6.%v", cfg.VNI)`), same VNI and '
         "port as the IPv4 one, local address the node's IPv6 address (`be.extIface.IfaceV6Addr`): "
         "flannel-io/flannel `pkg/backend/vxlan/vxlan.go` (`if config.EnableIPv6`).",
         "As for IPv4, a permanent neighbour entry, an FDB entry and an onlink route per remote "

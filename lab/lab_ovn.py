@@ -19,14 +19,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from lab_steps import run_bpf_ping
 from lab_cni import Cni, CniNode, CniPod, dump
+from lab_steps import run_bpf_ping
 
 FACTS = {
     "ovn": [
         "OVN's Geneve option: `OVN_GENEVE_CLASS 0x0102`, `OVN_GENEVE_TYPE 0x80` (critical), "
-        "`OVN_GENEVE_LEN 4`: ovn-org/ovn `controller/physical.h` (\"Keep these in sync with the "
-        "documentation in ovn-architecture(7)\").",
+        '`OVN_GENEVE_LEN 4`: ovn-org/ovn `controller/physical.h` ("Keep these in sync with the '
+        'documentation in ovn-architecture(7)").',
         "What OVN puts in a tunnel (ovn-architecture(7), Tunnel Encapsulations): a 24-bit "
         "logical datapath identifier (the `tunnel_key` of the Southbound `Datapath_Binding`) in "
         "the Geneve VNI; in the option, 1 reserved bit, the 15-bit logical ingress port and the "
@@ -171,7 +171,13 @@ def _geneve_option(pcap: Path, frame: int) -> tuple[str, str, str, int, int]:
     ).stdout.split()  # fmt: skip
     cls, typ, data = out[0], out[1], out[2].replace(":", "")
     value = int(data, 16)
-    return f"0x{int(cls, 0):04x}", f"0x{int(typ, 0):02x}", data, (value >> 16) & 0x7FFF, value & 0xFFFF
+    return (
+        f"0x{int(cls, 0):04x}",
+        f"0x{int(typ, 0):02x}",
+        data,
+        (value >> 16) & 0x7FFF,
+        value & 0xFFFF,
+    )
 
 
 def _readme(cni: Cni, sc: Any, outdir: Path, cmd: str, output: str, stats: dict[str, str]) -> None:

@@ -39,10 +39,10 @@ sys.path.insert(0, str(LAB))
 import lab_antrea  # noqa: E402
 import lab_cni  # noqa: E402
 import lab_cni6  # noqa: E402
-import lab_xsubnet  # noqa: E402
-import lab_ovn  # noqa: E402
 import lab_mirror  # noqa: E402
+import lab_ovn  # noqa: E402
 import lab_sysdump  # noqa: E402
+import lab_xsubnet  # noqa: E402
 from lab_readme import write_readme  # noqa: E402  (lab/lab_readme.py, next to this file)
 
 # --------------------------------------------------------------------------------------------
@@ -521,22 +521,70 @@ def scenarios() -> list[Scenario]:
         *(
             Scenario(name, title, "vxlan", "ipv4", {}, [])
             for name, title in (
-                ("flannel-port-mismatch", "Flannel-shaped VXLAN, worker2 on UDP 4789: one ping lost"),
-                ("flannel-missing-fdb", "Flannel-shaped VXLAN, worker without the FDB entry: one ping lost"),
-                ("calico-proxy-arp-off", "Calico-shaped VXLAN, proxy ARP off on the pod's cali veth"),
-                ("flannel-ipv6-ping", "Flannel-shaped VXLAN over IPv6 (flannel-v6.1, cni0): one IPv6 ping"),
-                ("calico-ipv6-ping", "Calico-shaped VXLAN over IPv6 (vxlan-v6.calico, link-local gateway): one ping"),
-                ("antrea-geneve-ping", "Antrea-shaped Geneve (6081, VNI 0, global virtual MAC; eBPF for OVS): one ping"),
-                ("flannel-stale-vtep-mac", "Flannel-shaped VXLAN, worker holds worker2's old VTEP MAC"),
-                ("flannel-outer-udp-checksum", "Flannel-shaped VXLAN, outer UDP checksums garbled on the underlay"),
-                ("calico-port-mismatch", "Calico-shaped VXLAN, worker2's vxlan.calico on UDP 4790: one ping lost"),
-                ("calico-missing-fdb", "Calico-shaped VXLAN, worker without the FDB entry: one ping lost"),
-                ("calico-vni-mismatch", "Calico-shaped VXLAN, worker2's vxlan.calico with VNI 4097: one ping lost"),
-                ("flannel-ipv6-missing-fdb", "Flannel-shaped VXLAN over IPv6, worker without the FDB entry: one ping lost"),
-                ("ovn-geneve-ping", "OVN-shaped Geneve (6081, option class 0x0102 with logical ports; eBPF for OVS): one ping"),
-                ("calico-ipv6-no-link-local", "Calico-shaped VXLAN over IPv6, the pod's cali veth without its link-local router address"),
-                ("calico-ipv6-port-mismatch", "Calico-shaped VXLAN over IPv6, worker2's vxlan-v6.calico on UDP 4790: one ping lost"),
-                ("calico-crosssubnet", "Calico-shaped VXLAN in CrossSubnet mode: three nodes, one pod each; native routing in a subnet, VXLAN across"),
+                (
+                    "flannel-port-mismatch",
+                    "Flannel-shaped VXLAN, worker2 on UDP 4789: one ping lost",
+                ),
+                (
+                    "flannel-missing-fdb",
+                    "Flannel-shaped VXLAN, worker without the FDB entry: one ping lost",
+                ),
+                (
+                    "calico-proxy-arp-off",
+                    "Calico-shaped VXLAN, proxy ARP off on the pod's cali veth",
+                ),
+                (
+                    "flannel-ipv6-ping",
+                    "Flannel-shaped VXLAN over IPv6 (flannel-v6.1, cni0): one IPv6 ping",
+                ),
+                (
+                    "calico-ipv6-ping",
+                    "Calico-shaped VXLAN over IPv6 (vxlan-v6.calico, link-local gateway): one ping",
+                ),
+                (
+                    "antrea-geneve-ping",
+                    "Antrea-shaped Geneve (6081, VNI 0, global virtual MAC; eBPF for OVS): one ping",
+                ),
+                (
+                    "flannel-stale-vtep-mac",
+                    "Flannel-shaped VXLAN, worker holds worker2's old VTEP MAC",
+                ),
+                (
+                    "flannel-outer-udp-checksum",
+                    "Flannel-shaped VXLAN, outer UDP checksums garbled on the underlay",
+                ),
+                (
+                    "calico-port-mismatch",
+                    "Calico-shaped VXLAN, worker2's vxlan.calico on UDP 4790: one ping lost",
+                ),
+                (
+                    "calico-missing-fdb",
+                    "Calico-shaped VXLAN, worker without the FDB entry: one ping lost",
+                ),
+                (
+                    "calico-vni-mismatch",
+                    "Calico-shaped VXLAN, worker2's vxlan.calico with VNI 4097: one ping lost",
+                ),
+                (
+                    "flannel-ipv6-missing-fdb",
+                    "Flannel-shaped VXLAN over IPv6, worker without the FDB entry: one ping lost",
+                ),
+                (
+                    "ovn-geneve-ping",
+                    "OVN-shaped Geneve (6081, option class 0x0102 with logical ports; eBPF for OVS): one ping",
+                ),
+                (
+                    "calico-ipv6-no-link-local",
+                    "Calico-shaped VXLAN over IPv6, the pod's cali veth without its link-local router address",
+                ),
+                (
+                    "calico-ipv6-port-mismatch",
+                    "Calico-shaped VXLAN over IPv6, worker2's vxlan-v6.calico on UDP 4790: one ping lost",
+                ),
+                (
+                    "calico-crosssubnet",
+                    "Calico-shaped VXLAN in CrossSubnet mode: three nodes, one pod each; native routing in a subnet, VXLAN across",
+                ),
             )
         ),
         *lab_mirror.scenario_list(sys.modules[__name__]),  # mirror transports (lab_mirror.py)
