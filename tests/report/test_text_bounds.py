@@ -62,3 +62,23 @@ def test_default_bound_and_summary_labels() -> None:
     assert "5 more flows (5 paths) not shown." in text
     summary = text.splitlines()[1]
     assert summary.count("pod 10.0.") == 20 and "and 30 more" in summary
+
+
+def test_topology_conflicts_summarised_per_fact_and_field() -> None:
+    exp = _explanation(flows=1, per_flow=1)
+    repeated = [{"subject": "pod 10.0.0.1", "field": "identity"}] * 4
+    others = [{"subject": f"pod 10.0.{k}.9", "field": "host_mac"} for k in range(5)]
+    exp.topology["conflicts"] = repeated + others
+    line = next(ln for ln in explanation_text(exp).splitlines() if "Topology conflicts" in ln)
+    # each fact named once, however many conflicts it has; the fields counted
+    assert line.startswith(
+        "Topology conflicts: 9 on 6 facts (pod 10.0.0.1 identity, pod 10.0.0.9 host_mac,"
+    )
+    assert line.count("pod 10.0.0.1 identity") == 1
+    assert "and 3 more" in line and "by field: host_mac 5, identity 4" in line
+    exp.topology["conflicts"] = others[:2]
+    line = next(ln for ln in explanation_text(exp).splitlines() if "Topology conflicts" in ln)
+    assert line == (
+        "Topology conflicts: 2 (pod 10.0.0.9 host_mac, pod 10.0.1.9 host_mac; "
+        "`vxlanlens topology` shows both values and sources)"
+    )

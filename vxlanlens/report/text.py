@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import textwrap
+from collections import Counter
+from typing import Any
 
 from ..explain._rows import number_ranges
 from ..explain.model import SEVERITIES, Explanation, Finding, Hop, PacketPath
@@ -23,6 +25,26 @@ _MAX_LABELS = 20
 
 WIDTH = 100
 _MARK = {"problem": "PROBLEM", "warning": "WARNING", "info": "info"}
+
+
+def _conflicts_line(conflicts: list[dict[str, Any]]) -> str:
+    """One line for the topology's conflicts: how many, on how many facts, per field when
+    several fields disagree, and the first few facts by name."""
+    facts = list(dict.fromkeys(f"{c.get('subject')} {c.get('field')}" for c in conflicts))
+    shown = ", ".join(facts[:_MAX_CONFLICTS_SHOWN])
+    more = len(facts) - _MAX_CONFLICTS_SHOWN
+    fields = Counter(str(c.get("field")) for c in conflicts)
+    on = f" on {len(facts)} facts" if len(facts) != len(conflicts) else ""
+    per = (
+        "; by field: " + ", ".join(f"{f} {n}" for f, n in fields.most_common())
+        if len(fields) > 1
+        else ""
+    )
+    return (
+        f"Topology conflicts: {len(conflicts)}{on} ({shown}"
+        + (f", and {more} more" if more > 0 else "")
+        + f"{per}; `vxlanlens topology` shows both values and sources)"
+    )
 
 
 def _wrap(text: str, indent: str, first: str = "") -> list[str]:
@@ -175,15 +197,7 @@ def explanation_text(exp: Explanation, *, max_paths: int = MAX_PATHS) -> str:
         out.append(line)
     conflicts = topo.get("conflicts", [])
     if conflicts:
-        shown = ", ".join(
-            f"{c.get('subject')} {c.get('field')}" for c in conflicts[:_MAX_CONFLICTS_SHOWN]
-        )
-        more = len(conflicts) - _MAX_CONFLICTS_SHOWN
-        out.append(
-            f"Topology conflicts: {len(conflicts)} ({shown}"
-            + (f", and {more} more" if more > 0 else "")
-            + "; `vxlanlens topology` shows both values and sources)"
-        )
+        out.append(_conflicts_line(conflicts))
 
     if exp.findings:
         out += ["", "Findings"]
