@@ -139,11 +139,12 @@ ALLOWED: dict[tuple[str, int | str, str], str] = {
         )
     },
     **{
-        (f"captures/lab-calico-port-mismatch/{name}.pcap", frame, "*"): (
-            "ICMP port unreachable quoting a whole VXLAN packet (the peer's VXLAN port differs): "
-            "tshark dissects the quoted UDP/VXLAN into its tunnel fields, vxlanlens keeps the "
-            "quote in emb_* columns"
+        (f"captures/lab-{scenario}/{name}.pcap", frame, "*"): (
+            "ICMP or ICMPv6 port unreachable quoting a whole VXLAN packet (the peer's VXLAN port "
+            "differs): tshark dissects the quoted UDP/VXLAN into its tunnel fields, vxlanlens "
+            "keeps the quote in emb_* columns"
         )
+        for scenario in ("calico-port-mismatch", "calico-ipv6-port-mismatch")
         for name, frame in (
             ("node-worker-any", 8),
             ("node-worker-eth0", 4),
