@@ -18,15 +18,13 @@ from ._hops import (
     captured_on,
     evs,
     finish,
-    frame_list,
     frame_text,
     int_of,
-    node_eth0,
     on_node,
-    text_of,
     tunnel_of,
 )
 from ._native import native_hops, native_rows
+from ._underlay import End, arrival_note, outer_fields, underlay_leg
 from .context import Context, Point, Row, na, vals
 from .model import Hop
 
@@ -461,19 +459,7 @@ def _cross_nodes(
                 points=sender_pts,
             )
         )
-    # the sending node's eth0
-    outer_fields: dict[str, Any] = (
-        {
-            "tunnel": tunnel_of(t0),
-            "vni": int_of(t0["vni"]),
-            "outer_src_ip": text_of(t0["outer_src_ip"]),
-            "outer_dst_ip": text_of(t0["outer_dst_ip"]),
-            "outer_src_port": int_of(t0["outer_sport"]),
-            "outer_dst_port": int_of(t0["outer_dport"]),
-        }
-        if t0 is not None
-        else {}
-    )
+    # the sending node's eth0, the underlay between the nodes, the receiving node's eth0
     vlan = (
         int_of(t0["outer_vlan"]) if t0 is not None and "outer_vlan" in ctx.packets.columns else None
     )
@@ -484,74 +470,36 @@ def _cross_nodes(
         if t0 is not None
         else "not captured"
     )
-    drafts.append(
-        Draft(
-            Hop(
-                node_eth0(snode, outer_src, "sending node"),
-                HopKind.UNDERLAY,
-                bool(sent),
-                node=snode,
-                evidence=evs(sent[:2]),
-                device="eth0",
-                ip=outer_src,
-                **outer_fields,
-            ),
-            tun_text
-            if sent
-            else f"encapsulated here (inferred); {tun_text}"
-            if t0 is not None
-            else "encapsulated here (inferred; no node capture)",
-            points=sender_pts,
-        )
-    )
-    # the underlay between the nodes
-    caps = frame_list(between)
-    drafts.append(
-        Draft(
-            Hop(
-                "underlay network",
-                HopKind.NETWORK,
-                bool(between),
-                evidence=evs(between[:2]),
-                **outer_fields,
-            ),
-            f"seen on the underlay ({caps}), in a capture taken on one of the two nodes: which one "
-            "cannot be told from its frames"
-            if between
-            else "between the nodes' eth0 (not captured)",
-            points=between_pts,
-        )
-    )
-    # the receiving node's eth0
-    if recv:
-        arrived = "arrived: " + frame_text(ctx, recv[0])
-    elif receiver_pts:
-        arrived = f"not in {', '.join(sorted(receiver_pts))}, taken on this node"
-    elif between:
-        arrived = (
-            "no capture known to be on the receiving node's eth0 (the underlay capture that "
-            "holds it may be this node's)"
-        )
-    else:
-        arrived = "no capture on the receiving node's eth0"
     r0 = recv[0] if recv else t0
-    drafts.append(
-        Draft(
-            Hop(
-                node_eth0(dnode, outer_dst, "receiving node"),
-                HopKind.UNDERLAY,
-                bool(recv),
-                node=dnode,
-                evidence=evs(recv[:2]),
-                device="eth0",
-                ip=outer_dst,
-                **{
-                    **outer_fields,
-                    **({"tunnel": r_tun, "vni": int_of(r0["vni"])} if r0 is not None else {}),
-                },
+    drafts.extend(
+        underlay_leg(
+            End(
+                snode,
+                outer_src,
+                sent,
+                tun_text
+                if sent
+                else f"encapsulated here (inferred); {tun_text}"
+                if t0 is not None
+                else "encapsulated here (inferred; no node capture)",
+                points=sender_pts,
             ),
-            arrived,
-            points=receiver_pts,
+            End(
+                dnode,
+                outer_dst,
+                recv,
+                arrival_note(
+                    ctx, recv, receiver_pts, arrived="arrived", maybe_between=bool(between)
+                ),
+                points=receiver_pts,
+                # the tunnel as the receiver saw it
+                outer={"tunnel": r_tun, "vni": int_of(r0["vni"])} if r0 is not None else {},
+            ),
+            between,
+            outer=outer_fields(t0),
+            seen=", in a capture taken on one of the two nodes: which one cannot be told from "
+            "its frames",
+            points=between_pts,
         )
     )
     # the receiving node's tunnel device (and forwarder)

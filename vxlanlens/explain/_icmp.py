@@ -9,8 +9,8 @@ pod or a router inside the overlay travels the overlay and is left to the pod-to
 
 from __future__ import annotations
 
-from ..proto import HopKind
-from ._hops import evs, frame_list, int_of, node_eth0, on_node, text_of, tunnel_of
+from ._hops import on_node
+from ._underlay import End, outer_fields, underlay_leg
 from .context import Context, Point, Row, na, vals
 from .model import Hop
 
@@ -69,43 +69,24 @@ def underlay_hops(
     cited = {id(r) for r in (*at_src, *at_dst)}
     between = [r for p, r in mine if p.kind in ("node", "mixed") and id(r) not in cited]
     first = mine[0][1] if mine else None
-    outer: dict = {}
-    if first is not None and not na(first["tunnel"]):
-        outer = {
-            "tunnel": tunnel_of(first),
-            "vni": int_of(first["vni"]),
-            "outer_src_ip": text_of(first["outer_src_ip"]),
-            "outer_dst_ip": text_of(first["outer_dst_ip"]),
-            "outer_src_port": int_of(first["outer_sport"]),
-            "outer_dst_port": int_of(first["outer_dport"]),
-        }
+    tunnelled = first is not None and not na(first["tunnel"])
 
-    def end(ip: str, node: str | None, rows: list[Row], note: str, fallback: str) -> Hop:
-        label = node or f"node {ip}"
-        return Hop(
-            node_eth0(label, ip, fallback),
-            HopKind.UNDERLAY,
-            bool(rows),
-            node=label,
-            evidence=evs(rows[:2]),
-            device="eth0",
-            ip=ip,
-            note=note if rows else f"{note} (inferred: no capture taken there holds it)",
-            **outer,
+    def end(ip: str, node: str | None, rows: list[Row], note: str) -> End:
+        return End(
+            node or f"node {ip}",
+            ip,
+            rows,
+            note if rows else f"{note} (inferred: no capture taken there holds it)",
         )
 
-    caps = frame_list(between)
-    return [
-        end(src_ip, snode, at_src, sent, "sending node"),
-        Hop(
-            "underlay network",
-            HopKind.NETWORK,
-            bool(between),
-            evidence=evs(between[:2]),
-            note=f"seen on the underlay ({caps})"
-            if between
-            else "between the nodes' eth0 (not captured)",
-            **outer,
-        ),
-        end(dst_ip, dnode, at_dst, received, "receiving node"),
-    ]
+    leg = underlay_leg(
+        end(src_ip, snode, at_src, sent),
+        end(dst_ip, dnode, at_dst, received),
+        between,
+        outer=outer_fields(first if tunnelled else None),
+    )
+    # these hops are not cut by :func:`finish` (the caller keeps what it needs): each note is
+    # its draft's own
+    for d in leg:
+        d.hop.note = d.base
+    return [d.hop for d in leg]

@@ -11,10 +11,9 @@ DirectRouting) and Antrea's noEncap (or hybrid) do the same. Only a datapath tha
 
 from __future__ import annotations
 
-from ..proto import HopKind
-from ._hops import Draft, evs, frame_list, frame_text, node_eth0
+from ._hops import Draft, frame_text
+from ._underlay import End, arrival_note, underlay_leg
 from .context import Context, Point, Row, na
-from .model import Hop
 
 __all__ = ["native_hops", "native_rows"]
 
@@ -64,7 +63,7 @@ def native_hops(
 ) -> None:
     """Append the sending node's eth0, the network between and the receiving node's eth0 for a
     packet routed natively (``rows``: its frames at the sender's eth0, between the nodes, at the
-    receiver's eth0)."""
+    receiver's eth0), as :func:`underlay_leg` builds them."""
     dp = ctx.datapath
     snode, dnode = nodes
     sent, between, recv = rows
@@ -76,53 +75,36 @@ def native_hops(
                 return points[c].node_ip
         return None
 
-    drafts.append(
-        Draft(
-            Hop(
-                node_eth0(snode, node_ip(sent, sender_pts), "sending node"),
-                HopKind.UNDERLAY,
-                bool(sent),
-                node=snode,
-                evidence=evs(sent[:2]),
-                device="eth0",
-                ip=node_ip(sent, sender_pts),
+    drafts.extend(
+        underlay_leg(
+            End(
+                snode,
+                node_ip(sent, sender_pts),
+                sent,
+                f"not encapsulated: {frame_text(ctx, sent[0])}"
+                if sent
+                else "routed out here without encapsulation (inferred; no node capture)",
+                dp.native,
+                points=sender_pts,
             ),
-            f"not encapsulated: {frame_text(ctx, sent[0])}"
-            if sent
-            else "routed out here without encapsulation (inferred; no node capture)",
-            dp.native,
-            points=sender_pts,
-        )
-    )
-    caps = frame_list(between)
-    drafts.append(
-        Draft(
-            Hop("underlay network", HopKind.NETWORK, bool(between), evidence=evs(between[:2])),
-            f"seen on the underlay ({caps}), not encapsulated"
-            if between
-            else "between the nodes' eth0 (not captured): the pod's own packet, no tunnel",
+            End(
+                dnode,
+                node_ip(recv, receiver_pts),
+                recv,
+                arrival_note(
+                    ctx,
+                    recv,
+                    receiver_pts,
+                    arrived="arrived, not encapsulated",
+                    maybe_between=False,
+                ),
+                dp.native_deliver or dp.local,
+                points=receiver_pts,
+            ),
+            between,
+            outer={},
+            seen=", not encapsulated",
+            unseen=": the pod's own packet, no tunnel",
             points=between_pts,
-        )
-    )
-    if recv:
-        arrived = "arrived, not encapsulated: " + frame_text(ctx, recv[0])
-    elif receiver_pts:
-        arrived = f"not in {', '.join(sorted(receiver_pts))}, taken on this node"
-    else:
-        arrived = "no capture on the receiving node's eth0"
-    drafts.append(
-        Draft(
-            Hop(
-                node_eth0(dnode, node_ip(recv, receiver_pts), "receiving node"),
-                HopKind.UNDERLAY,
-                bool(recv),
-                node=dnode,
-                evidence=evs(recv[:2]),
-                device="eth0",
-                ip=node_ip(recv, receiver_pts),
-            ),
-            arrived,
-            dp.native_deliver or dp.local,
-            points=receiver_pts,
         )
     )
