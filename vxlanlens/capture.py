@@ -254,6 +254,7 @@ class Capture:
             captures=[s.to_dict() for s in self.sources],
             loaded=self.loaded_topology is not None and not self.loaded_topology.is_empty(),
             cni=cni,
+            timeout_s=self.timeout_s,
         )
 
 

@@ -136,3 +136,24 @@ def test_unanswered_echo_without_node_captures(tmp_path: Path, lost: str) -> Non
     exp = explain(c, tmp_path)
     assert ids(exp, "problem") == ["echo-unanswered"]
     assert "last seen at client#1" in exp.findings[0].statement
+
+
+def test_request_at_the_end_of_the_capture_is_not_sure(tmp_path: Path) -> None:
+    """A request that is among the last frames of every capture that saw it keeps its finding
+    (the sender may have waited long after: a capture file does not record when capturing
+    stopped) but says that an answer after the last frame cannot be ruled out; a request the
+    capture went on long after (other traffic 2 s later) is plainly unanswered."""
+    c = reference_like_cluster()
+    c.ns_gateway("client", answered=False)
+    (f,) = explain(c, tmp_path / "end").findings
+    assert f.id == "ns-unanswered" and f.severity == "problem"
+    assert "an answer after that cannot be ruled out" in f.statement
+    assert f.details["near_capture_end"] == 1
+    c = reference_like_cluster()
+    c.ns_gateway("client", answered=False)
+    c.t_us += 2_000_000
+    c.arp_gateway("client")  # the client's capture was still running 2 s later
+    exp = explain(c, tmp_path / "later")
+    (f,) = [f for f in exp.findings if f.id == "ns-unanswered"]
+    assert f.severity == "problem" and "cannot be ruled out" not in f.statement
+    assert "near_capture_end" not in f.details

@@ -47,13 +47,16 @@ def explain(
     captures: list[dict[str, Any]] | None = None,
     loaded: bool = False,
     cni: str | None = None,
+    timeout_s: float = 3.0,
 ) -> Explanation:
     """The explanation of annotated packets, their exchanges and journeys under a topology.
 
     ``loaded`` says whether any topology dump was given (otherwise every fact of ``topology``
     was inferred from the captures, and the explanation says so). ``cni`` states the overlay
     (``cilium``, ``flannel``, ``calico``, ``antrea``, ``ovn``; default: recognised from the
-    input, see :mod:`vxlanlens.overlays`).
+    input, see :mod:`vxlanlens.overlays`). ``timeout_s`` is the answer timeout the exchanges
+    were paired with: a request sent less than that before every capture that saw it ended is
+    not called unanswered.
     """
     from ..overlays import one_way_captures, recognise
 
@@ -66,6 +69,7 @@ def explain(
         loaded=loaded,
         overlay=overlay,
         one_way=one_way_captures(captures or []),
+        timeout_s=timeout_s,
     )
     paths, left_out = build_paths(ctx)
     findings = detect(ctx)

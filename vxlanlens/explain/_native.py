@@ -96,7 +96,7 @@ def native_hops(
                     recv,
                     receiver_pts,
                     arrived="arrived, not encapsulated",
-                    maybe_between=False,
+                    maybe_between=bool(between),
                 ),
                 dp.native_deliver or dp.local,
                 points=receiver_pts,

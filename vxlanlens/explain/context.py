@@ -70,6 +70,8 @@ class Context:
     one_way: dict[str, str] = field(default_factory=dict)
     """Capture label -> why its file may hold one direction of the traffic only (the tool
     that wrote it: :func:`vxlanlens.overlays.one_way_captures`)."""
+    timeout_s: float = 3.0
+    """The answer timeout the exchanges were paired with (seconds)."""
     _cilium: list[str] | None = None
     _journey_pos: dict[tuple[str, int], int] | None = None
     _journey_obs: list[tuple[str, int]] = field(default_factory=list)

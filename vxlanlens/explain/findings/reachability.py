@@ -29,6 +29,10 @@ WHAT = {
     ExchangeKind.ECHO: ("echo request", "echo requests"),
     ExchangeKind.TCP: ("TCP SYN", "TCP SYNs"),
 }
+DUE_FLOOR_S = 0.5
+"""The least wait, in seconds, after which a missing answer counts (a capture that stops
+sooner after a request than this, and than ten times the slowest answer it shows, cannot tell
+an unanswered request from one whose answer came after it stopped)."""
 MAX_GAPS = 10
 """Gaps of one flow listed one by one in a transient-failure finding's details."""
 
@@ -55,10 +59,44 @@ class _Flows:
         self.ex = ex
         self.cols = _Lists(ex)
         self.offsets = clock_offsets_by_capture(ctx)
+        self._ends: dict[str, float | None] = {}
+        self._due: float | None = None
 
     def get(self, column: str, pos: int) -> Any:
         """The value of ``column`` at row ``pos`` of the exchanges table (None for nulls)."""
         return vals(self.cols[column][pos])
+
+    def capture_gap(self, x: Exchange) -> float | None:
+        """Seconds from the request's first copy to the end of the last capture that saw it
+        (reference clock); ``None`` when no capture that saw it is known. A retransmission
+        shows the sender waited in vain before it: the first copy's wait is what counts."""
+        caps = {str(c) for c in (self.get("request_capture", pos) for pos in x.rows) if c}
+        caps |= {c for _, c, _ in x.copies}
+        ends: list[float] = []
+        for c in caps:
+            if c not in self._ends:
+                last = self.ctx.span(c)[1]
+                self._ends[c] = None if last is None else corrected(last, c, self.offsets)
+            end = self._ends[c]
+            if end is not None:
+                ends.append(end)
+        return max(ends) - x.ts if ends else None
+
+    @property
+    def due_s(self) -> float:
+        """Seconds after which an answer was due: ten times the slowest answer the captures
+        show, at least :data:`DUE_FLOOR_S`, at most the answer timeout."""
+        if self._due is None:
+            lat = pd.to_numeric(self.ex["latency_s"], errors="coerce").dropna()
+            slowest = float(lat.max()) if len(lat) else 0.0
+            self._due = min(self.ctx.timeout_s, max(DUE_FLOOR_S, 10 * slowest))
+        return self._due
+
+    def cut_by_end(self, x: Exchange) -> bool:
+        """Whether every capture that saw the request ended before an answer was due
+        (:attr:`due_s` after its first copy): the captures stop too soon to tell."""
+        gap = self.capture_gap(x)
+        return gap is not None and gap < self.due_s
 
     def who(self, flow: Flow, x: Exchange) -> str:
         """The requester, named as a pod when the topology knows it."""
@@ -219,7 +257,10 @@ def unanswered(ctx: Context) -> list[Finding]:
             count[fid] = count.get(fid, 0) + 1
             if count[fid] <= MAX_PER_KIND:
                 answered_before = [x for o, ys in parts if o == "answered" for x in ys]
-                out.append(_never(ctx, view, flow, xs, answered_before, routers))
+                # requests too close to the captures' last frames for a missing answer to
+                # be sure (a capture file does not say when capturing stopped)
+                late = [x for x in xs if view.cut_by_end(x)]
+                out.append(_never(ctx, view, flow, xs, answered_before, routers, late))
     for fid, n in count.items():
         if n > MAX_PER_KIND:
             sev = Severity.WARNING if fid == "transient-failure" else Severity.PROBLEM
@@ -397,8 +438,10 @@ def _never(
     xs: list[Exchange],
     answered_before: list[Exchange],
     routers: set[str],
+    late: list[Exchange] | None = None,
 ) -> Finding:
-    """One flow's requests that nobody answered."""
+    """One flow's requests that nobody answered (``late``: those of them too close to the end
+    of the captures that saw them for a missing answer to be sure, said so)."""
     fid = UNANSWERED_IDS[flow.kind]  # type: ignore[index]
     first, last = xs[0], xs[-1]
     who = view.who(flow, first)
@@ -455,6 +498,14 @@ def _never(
                 head = f"{n} connection attempts {_flow_text(flow, first.rows[0], view)} ({seqs}) from {who} got no answer (no SYN/ACK, RST or ICMP error){tries_text}{over}"
             statement = f"{head}; {'the last one: ' if n > 1 else ''}{last_seen}."
     statement += before
+    if late:
+        one = len(late) == 1 and n == 1
+        statement += (
+            f" {'It' if one else f'{len(late)} of them'} came less than "
+            f"{_seconds(view.due_s)} before the last frame of every capture that saw "
+            f"{'it' if one else 'them'}, and a capture file does not record when capturing "
+            "stopped: an answer after that cannot be ruled out."
+        )
     blind = blind_points(ctx, view.get, xs)
     unsure = away = False  # a node's ARP seen only where its answer may (or cannot) pass
     if not blind and flow.kind == ExchangeKind.ARP and _underlay_asker(ctx, view, first):
@@ -501,6 +552,8 @@ def _never(
         details["sports"] = sorted({int(x.seq) for x in xs if x.seq is not None})[:100]
     if answered_before:
         details["answered_before"] = len(answered_before)
+    if late:
+        details["near_capture_end"] = len(late)
     if blind:
         details["one_way_captures"] = blind
     sev = Severity.INFO if blind else Severity.WARNING if unsure else Severity.PROBLEM
