@@ -289,3 +289,39 @@ def test_frames_only_gateway_arp_hops_are_on_the_pods_node() -> None:
     (arp,) = [p for p in exp.paths if p.kind == "arp" and p.src_ip == web]
     for h in arp.hops + arp.reply_hops:
         assert h.node == f"node {ip_a}", h
+
+
+def test_one_node_eth0_capture_alone_shows_native_routing_between_two_nodes() -> None:
+    """One node's eth0 capture, no dumps, no tunnel frame anywhere: the two hosts that ARP for
+    each other route pod addresses to each other one hop from each pod, in both directions, so
+    they are nodes with the pods behind them. The echo was drawn through an invented lxc veth,
+    eBPF and tunnel device (the nodes' NIC MACs taken for a pod's and its veth's), and the
+    node's ARP for its default router, seen away from it, was a problem in Cilium's words."""
+    cap_path = FOLDER / "node-worker2-eth0.pcap"
+    if not cap_path.is_file():
+        pytest.skip(f"{FOLDER} not shipped")
+    cap = vxlanlens.read(str(cap_path))
+    exp = cap.explain()
+    mac_a, ip_a = _node("calico-worker")
+    mac_b, ip_b = _node("calico-worker2")
+    for mac, ip in ((mac_a, ip_a), (mac_b, ip_b)):
+        assert cap.topology.node_by_ip(ip) is not None
+        assert cap.topology.interface_by_mac(mac).kind == "underlay"
+    pods = _pods()
+    client = next(ip for ip, (_p, n) in pods.items() if n == "calico-worker")
+    api = next(ip for ip, (_p, n) in pods.items() if n == "calico-worker2")
+    assert cap.topology.pod_by_ip(client).node_ip == ip_a
+    assert cap.topology.pod_by_ip(api).node_ip == ip_b
+    path = _echo(exp, "calico-worker2")
+    for hops in (path.hops, path.reply_hops):
+        kinds = [h.kind for h in hops]
+        assert HopKind.NETWORK in kinds and HopKind.TUNNEL not in kinds
+        assert HopKind.EBPF not in kinds
+    # no Cilium word in the paths or findings (the notes on what is unknown may name Cilium's
+    # rules as not applied)
+    said = [f.statement for f in exp.findings] + [
+        f"{h.place} {h.note}" for p in exp.paths for h in p.hops + p.reply_hops
+    ]
+    for word in ("lxc", "eBPF", "Cilium", "tunnel device"):
+        assert not [t for t in said if word in t], word
+    assert [f.id for f in exp.findings if f.severity == "problem"] == []

@@ -98,3 +98,44 @@ def test_an_answer_from_outside_the_pods_network_places_nothing() -> None:
     """A host outside the /16 of the known pods (a VM behind a router) is no pod."""
     topo = infer(table(_answer_rows("172.31.9.9")))
     assert topo.node_by_ip(PEER) is None and topo.pod_by_ip("172.31.9.9") is None
+
+
+def _wire_only(ttl: int, back: bool, back_ttl: int | None = None) -> list[dict]:
+    """Only a capture on the nodes' link: both nodes' ARP, a packet between two addresses
+    behind them from one node's NIC to the other's, and (``back``) its answer the other way."""
+    rows = [
+        dict(capture="wire", linktype=1, frame_no=1, src_mac=NODE_MAC,
+             dst_mac="ff:ff:ff:ff:ff:ff", arp_op=1, arp_sender_mac=NODE_MAC,
+             arp_sender_ip=NODE, arp_target_ip=PEER),
+        dict(capture="wire", linktype=1, frame_no=2, src_mac=PEER_MAC, dst_mac=NODE_MAC,
+             arp_op=2, arp_sender_mac=PEER_MAC, arp_sender_ip=PEER, arp_target_mac=NODE_MAC,
+             arp_target_ip=NODE),
+        dict(capture="wire", linktype=1, frame_no=3, src_mac=NODE_MAC, dst_mac=PEER_MAC,
+             src_ip=POD, dst_ip=OTHER_POD, ttl=ttl, icmp_type=8),
+    ]  # fmt: skip
+    if back:
+        rows.append(
+            dict(capture="wire", linktype=1, frame_no=4, src_mac=PEER_MAC, dst_mac=NODE_MAC,
+                 src_ip=OTHER_POD, dst_ip=POD, ttl=back_ttl or ttl, icmp_type=0)
+        )  # fmt: skip
+    return rows
+
+
+def test_link_capture_alone_both_ways_one_hop_finds_nodes_and_pods() -> None:
+    """No pod known from elsewhere: two hosts of the link routing addresses one hop behind
+    each of them to each other, both ways, are nodes with those pods."""
+    topo = infer(table(_wire_only(63, back=True)))
+    assert topo.pod_by_ip(POD).node_ip == NODE
+    assert topo.pod_by_ip(OTHER_POD).node_ip == PEER
+    assert topo.pod_by_ip(POD).confidence == "inferred-low"
+    for mac in (NODE_MAC, PEER_MAC):
+        assert topo.interface_by_mac(mac).kind == "underlay"
+
+
+def test_link_capture_alone_one_way_or_far_says_nothing() -> None:
+    """One direction only, or the far end many hops away (a router forwarding the wider
+    world's traffic): no pod, no node."""
+    for rows in (_wire_only(63, back=False), _wire_only(63, back=True, back_ttl=52)):
+        topo = infer(table(rows))
+        assert topo.pod_by_ip(POD) is None and topo.pod_by_ip(OTHER_POD) is None
+        assert topo.node_by_ip(NODE) is None and topo.node_by_ip(PEER) is None

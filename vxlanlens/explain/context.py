@@ -117,7 +117,7 @@ class Context:
             dp = self.overlay.profile.datapath if self.overlay is not None else None
             dp = dp or CILIUM_PROFILE.datapath
             if not recognised and not self.cilium_likely:
-                dp = replace(dp, native=_NATIVE, native_deliver=_NATIVE_DELIVER)
+                dp = replace(dp, native=_NATIVE, native_deliver=_NATIVE_DELIVER, host_veth="veth")
             self._datapath = dp
         return self._datapath
 

@@ -10,7 +10,9 @@ have decremented the TTL a second time, and a node's own veth or bridge (Calico'
 ``ee:ee:ee:ee:ee:ee``, Flannel's ``cni0``) answers for a gateway address, a link-local or a pod
 subnet address, which are excluded. A packet to a known pod from an address of the pods'
 network (the /16 or /48 around a known pod's) that is no pod yet counts as a pod's packet too:
-the answer of a pod no capture shows otherwise.
+the answer of a pod no capture shows otherwise. With no pod known at all (no tunnel frame),
+two hosts of one link that route addresses one hop behind each of them to each other, in both
+directions, are taken for nodes with those pods behind them, with low confidence.
 """
 
 from __future__ import annotations
@@ -77,10 +79,75 @@ def _in(ip: str, nets: set[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bo
     return any(addr.version == n.version and addr in n for n in nets)
 
 
+def _routed_pairs(df: pd.DataFrame, topo: Topology) -> set[str]:
+    """With no pod known yet (no tunnel frame), the addresses that two hosts of one link route
+    to each other natively, each one routed hop from its own host, in both directions: pods
+    behind their nodes. Each is added as a pod (address and node only); gives their addresses.
+
+    A packet from A to B sent from the MAC ARP binds to host N alone (A not N) to the MAC ARP
+    binds to host M alone (B not M), with A's TTL one below an initial value, and its answer
+    from B to A sent from M's MAC to N's with B's TTL one below: A lives right behind N and B
+    right behind M. A router forwarding traffic of the wider world would not show both ends one
+    hop away."""
+    binds = _bindings(df)
+    owner = {mac: next(iter(ips)) for mac, ips in binds.items() if len(ips) == 1}
+    if len(owner) < 2:
+        return set()
+    ttl = _numbers(df["ttl"]).to_numpy()
+    rows = (
+        df["tunnel"].isna().to_numpy()
+        & np.isin(ttl, _ONE_HOP)
+        & df["src_mac"].isin(list(owner)).to_numpy()
+        & df["dst_mac"].isin(list(owner)).to_numpy()
+        & df["src_ip"].notna().to_numpy()
+        & df["dst_ip"].notna().to_numpy()
+    )
+    if not rows.any():
+        return set()
+    seen = df.loc[rows]
+    cols = ["src_mac", "dst_mac", "src_ip", "dst_ip"]
+    hops: dict[tuple[str, str, str, str], pd.DataFrame] = {}
+    for key, grp in seen.groupby(cols, observed=True, sort=False):
+        smac, dmac, sip, dip = (str(v) for v in key)
+        n, m = owner[smac], owner[dmac]
+        if n == m or sip in (n, m) or dip in (n, m) or smac == dmac:
+            continue  # a host's own packet, or one host on both sides: nothing routed across
+        if not (_is_unicast_global(sip) and _is_unicast_global(dip)):
+            continue
+        hops[(smac, dmac, sip, dip)] = grp
+    placed: dict[str, tuple[str, tuple[tuple[str, int], ...]]] = {}
+    for (smac, dmac, sip, dip), grp in hops.items():
+        back = hops.get((dmac, smac, dip, sip))
+        if back is None:
+            continue  # one direction only: not telling who routes what
+        placed.setdefault(sip, (owner[smac], _ev(grp)))
+        placed.setdefault(dip, (owner[dmac], _ev(back)))
+    bound = {ip for ips in binds.values() for ip in ips}
+    out: set[str] = set()
+    for ip, (node_ip, frames) in placed.items():
+        if ip in bound:
+            continue  # an address ARP binds on this link is a host of the link, not behind one
+        why = (
+            f"its packets cross the link one routed hop from it, from the MAC of {node_ip} to "
+            "the host that routes the other end's packets back the same way: it lives behind "
+            f"{node_ip} (native routing between nodes)"
+        )
+        topo.pods.append(
+            Pod(source=_src(frames, why), confidence="inferred-low", ips=[ip], node_ip=node_ip)
+        )
+        out.add(ip)
+    return out
+
+
 def routed_nodes(df: pd.DataFrame, topo: Topology, datapath: Datapath) -> None:
     """Add the nodes (address, NIC MAC) that sent known pods' packets one routed hop from the
     pod outside any tunnel, and place those pods behind them (rules in the module docstring)."""
     pod_ips = {ip for p in topo.pods for ip in p.ips}
+    # with no pod known from elsewhere, the pods are the routed pairs' ends: what follows
+    # rests on that guess alone, so it is told with low confidence
+    conf = "inferred-high"
+    if not pod_ips:
+        pod_ips, conf = _routed_pairs(df, topo), "inferred-low"
     if not pod_ips:
         return
     ttl = _numbers(df["ttl"]).to_numpy()
@@ -137,11 +204,9 @@ def routed_nodes(df: pd.DataFrame, topo: Topology, datapath: Datapath) -> None:
             topo.nodes.append(
                 Node(
                     source=src,
-                    confidence="inferred-high",
+                    confidence=conf,
                     addresses=[
-                        NodeFact(
-                            source=src, confidence="inferred-high", value=node_ip, role="address"
-                        )
+                        NodeFact(source=src, confidence=conf, value=node_ip, role="address")
                     ],
                 )
             )
@@ -150,12 +215,12 @@ def routed_nodes(df: pd.DataFrame, topo: Topology, datapath: Datapath) -> None:
             topo.interfaces.append(
                 Interface(
                     source=_src(frames, f"the NIC of node {node_ip}: {why}"),
-                    confidence="inferred-high",
+                    confidence=conf,
                     namespace="host",
                     kind="underlay",
                     mac=mac,
                 )
             )
         topo.pods.append(
-            Pod(source=_src(frames, why), confidence="inferred-high", ips=[pod_ip], node_ip=node_ip)
+            Pod(source=_src(frames, why), confidence=conf, ips=[pod_ip], node_ip=node_ip)
         )
