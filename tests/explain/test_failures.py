@@ -157,3 +157,29 @@ def test_request_at_the_end_of_the_capture_is_not_sure(tmp_path: Path) -> None:
     (f,) = [f for f in exp.findings if f.id == "ns-unanswered"]
     assert f.severity == "problem" and "cannot be ruled out" not in f.statement
     assert "near_capture_end" not in f.details
+
+
+def test_unanswered_on_a_plain_lan_is_told_in_no_cni_words(tmp_path: Path) -> None:
+    """No overlay in the input and nothing of Cilium: an unanswered ARP request or Neighbor
+    Solicitation gets a reason in no CNI's words (it was Cilium's eBPF on an lxc veth)."""
+    from scapy.layers.inet6 import ICMPv6ND_NS, IPv6
+    from scapy.layers.l2 import ARP, Ether
+    from scapy.utils import wrpcap
+
+    mac = "52:54:00:12:34:56"
+    frames = [
+        Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=mac, psrc="192.0.2.10", pdst="192.0.2.99"),
+        Ether(src=mac, dst="33:33:ff:00:00:99") / IPv6(src="2001:db8::10", dst="ff02::1:ff00:99", hlim=255) / ICMPv6ND_NS(tgt="2001:db8::99"),
+    ]  # fmt: skip
+    for k, f in enumerate(frames):
+        f.time = 1_700_000_000 + k
+    path = tmp_path / "lan.pcap"
+    wrpcap(str(path), frames)
+    exp = vxlanlens.read(str(path)).explain()
+    found = {f.id: f for f in exp.findings}
+    assert {"arp-unanswered", "ns-unanswered"} <= set(found)
+    for f in found.values():
+        assert (
+            "Cilium" not in f.statement and "lxc" not in f.statement and "eBPF" not in f.statement
+        )
+    assert "no host on the requester's link answered" in found["arp-unanswered"].statement

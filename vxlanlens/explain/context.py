@@ -49,6 +49,11 @@ _NATIVE = (
     "a router that knows the pod addresses: the pod's packet itself, no tunnel (native routing)"
 )
 """Native routing in no CNI's words (no overlay recognised)."""
+_NEUTRAL_ARP = (
+    "no host on the requester's link answered for that address (it is not configured there, "
+    "or the host holding it is down)"
+)
+"""Why an ARP request went unanswered, in no CNI's words (no overlay recognised)."""
 _NATIVE_DELIVER = "the node routes it on to the destination pod's veth"
 
 
@@ -117,9 +122,24 @@ class Context:
             dp = self.overlay.profile.datapath if self.overlay is not None else None
             dp = dp or CILIUM_PROFILE.datapath
             if not recognised and not self.cilium_likely:
-                dp = replace(dp, native=_NATIVE, native_deliver=_NATIVE_DELIVER, host_veth="veth")
+                dp = replace(
+                    dp,
+                    native=_NATIVE,
+                    native_deliver=_NATIVE_DELIVER,
+                    host_veth="veth",
+                    arp_unanswered=_NEUTRAL_ARP,
+                    ns_unanswered="",
+                )
             self._datapath = dp
         return self._datapath
+
+    @property
+    def cilium_words(self) -> bool:
+        """Whether reasons may be given in Cilium's terms: Cilium recognised (or stated), or no
+        overlay recognised and the input shows signs of Cilium."""
+        if self.overlay is not None and self.overlay.name is not None:
+            return self.overlay.name == "cilium"
+        return self.cilium_likely
 
     @property
     def overlay_is_not_cilium(self) -> bool:

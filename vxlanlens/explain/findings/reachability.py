@@ -168,7 +168,7 @@ def _flow_text(flow: Flow, pos: int, view: _Flows) -> str:
 
 
 def _nd_reason(ctx: Context, target: str, routers: set[str]) -> str:
-    if ctx.overlay_is_not_cilium:
+    if not ctx.cilium_words:
         return ctx.datapath.ns_reason(target in routers)
     if target in routers:
         return (
@@ -465,7 +465,7 @@ def _never(
         statement = f"{what} from {who} for {flow.target} {'was' if n == 1 else 'were'} never answered{tries_text}{over}: {reason}."
     elif flow.kind == ExchangeKind.ARP:
         what = "ARP request" if n == 1 else f"{n} ARP requests"
-        reason = ctx.datapath.arp_unanswered if ctx.overlay_is_not_cilium else ARP_REASON
+        reason = ARP_REASON if ctx.cilium_words else ctx.datapath.arp_unanswered
         asker = _underlay_asker(ctx, view, first)
         if asker is not None:  # a node (or a host of the underlay) resolving a neighbour
             reason = (
