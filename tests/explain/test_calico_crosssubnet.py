@@ -325,3 +325,10 @@ def test_one_node_eth0_capture_alone_shows_native_routing_between_two_nodes() ->
     for word in ("lxc", "eBPF", "Cilium", "tunnel device"):
         assert not [t for t in said if word in t], word
     assert [f.id for f in exp.findings if f.severity == "problem"] == []
+    # the ladder draws it the same way: no tunnelled arrow, the veths in no CNI's word
+    from vxlanlens.report.sequence import sequence
+
+    seq = sequence(exp, exp.paths.index(path))
+    assert seq.arrows and not any(a.tunnelled for a in seq.arrows)
+    names = [lane.name for lane in seq.lanes]
+    assert "veth" in names and not any("lxc" in n or "tunnel" in n for n in names), names

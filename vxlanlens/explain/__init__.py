@@ -77,6 +77,8 @@ def explain(
     points = placed_points(ctx)
     summary = _topology_summary(ctx, points)
     summary["overlay"] = overlay.to_dict()
+    # what the paths call a pod's host-side veth no dump names (renderers say it the same way)
+    summary["overlay"]["host_veth"] = ctx.datapath.host_veth
     classes = {overlay_class(pt) for pt in summary["capture_points"]}
     no_overlay = bool(classes) and classes <= _NOT_OVERLAY and overlay.confidence != "stated"
     if other_overlay or no_overlay:

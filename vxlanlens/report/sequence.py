@@ -127,7 +127,10 @@ def _host_veth(exp: Explanation) -> str:
     for Cilium and when none is recognised, ``cali veth`` for Calico, ...)."""
     from ..overlays import CILIUM_PROFILE, profile
 
-    name = (exp.topology.get("overlay") or {}).get("name")
+    overlay = exp.topology.get("overlay") or {}
+    if overlay.get("host_veth"):
+        return str(overlay["host_veth"])  # the word the paths use
+    name = overlay.get("name")
     try:
         return (profile(name) if name else CILIUM_PROFILE).datapath.host_veth
     except ValueError:
@@ -330,6 +333,8 @@ def _chain(
     tunnelled and either ``plain`` (a packet sent between nodes outside the tunnel) or a node's
     eth0 at either end saw it outside a tunnel (routed natively)."""
     tun = _tunnel_label(hops)
+    # a path no hop of which is a tunnel device or carries a tunnel was routed natively
+    untunnelled = not any(h.kind == HopKind.TUNNEL or h.tunnel for h in hops)
     prev: Hop | None = None
     crossed = False
     for h in hops:
@@ -348,6 +353,7 @@ def _chain(
                 # or an error between nodes) crosses the network as it is
                 outside = (prev.tunnel or h.tunnel) is None and (
                     plain
+                    or untunnelled
                     or (prev.observed and prev.kind == HopKind.UNDERLAY)
                     or (h.observed and h.kind == HopKind.UNDERLAY)
                 )
