@@ -41,17 +41,28 @@ def _key(k: Any) -> str:
     """A dict key as :mod:`json` writes it (``TypeError`` for a key it refuses)."""
     if isinstance(k, str):
         return _text(k)  # type: ignore[no-any-return]
-    if isinstance(k, float):
-        return '"' + _float(k) + '"'
-    if k is True:
-        return '"true"'
-    if k is False:
-        return '"false"'
-    if k is None:
-        return '"null"'
-    if isinstance(k, int):
-        return '"' + int.__repr__(k) + '"'
-    raise TypeError(f"keys must be str, int, float, bool or None, not {k.__class__.__name__}")
+    text = _scalar(k) if isinstance(k, (float, int)) or k is None else None
+    if text is None:
+        raise TypeError(f"keys must be str, int, float, bool or None, not {k.__class__.__name__}")
+    return '"' + text + '"'
+
+
+def _scalar(o: Any) -> str | None:
+    """The text of a value that is no container (``None`` for a list, tuple, dict or a value
+    that goes through ``default``)."""
+    if isinstance(o, str):
+        return _text(o)  # type: ignore[no-any-return]
+    if o is None:
+        return "null"
+    if o is True:
+        return "true"
+    if o is False:
+        return "false"
+    if isinstance(o, int):
+        return int.__repr__(o)
+    if isinstance(o, float):
+        return _float(o)
+    return None
 
 
 class _Writer:
@@ -61,21 +72,8 @@ class _Writer:
         self.default = default
 
     def scalar(self, o: Any) -> str | None:
-        """The text of a value that is no container (``None`` for a list, tuple, dict or a
-        value that goes through ``default``)."""
-        if isinstance(o, str):
-            return _text(o)  # type: ignore[no-any-return]
-        if o is None:
-            return "null"
-        if o is True:
-            return "true"
-        if o is False:
-            return "false"
-        if isinstance(o, int):
-            return int.__repr__(o)
-        if isinstance(o, float):
-            return _float(o)
-        return None
+        """The text of a value that is no container (see :func:`_scalar`)."""
+        return _scalar(o)
 
     def value(self, o: Any, nl: str) -> None:
         """Append ``o``; ``nl`` is a newline and the indentation of the line ``o`` is on."""
