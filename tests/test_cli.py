@@ -28,6 +28,7 @@ def run(*args: str, input: bytes | None = None):
 def test_version() -> None:
     res = run("--version")
     assert res.exit_code == 0 and __version__ in res.output
+    assert "record walk in C" in res.output or "record walk in Python" in res.output
 
 
 @pytest.mark.parametrize("command", sorted(cli.commands))

@@ -11,6 +11,7 @@ import click
 
 from .._version import __version__
 from ..errors import VxlanlensError
+from ..read._common import C_WALK
 from ..report.packets import printable
 
 __all__ = ["InputError", "cli", "main", "one_line"]
@@ -54,7 +55,13 @@ class _Group(click.Group):
 @click.group(
     cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
 )
-@click.version_option(__version__, "-V", "--version", prog_name="vxlanlens")
+@click.version_option(
+    __version__,
+    "-V",
+    "--version",
+    prog_name="vxlanlens",
+    message=f"%(prog)s %(version)s (record walk in {'C' if C_WALK else 'Python'})",
+)
 def cli() -> None:
     """Explain Kubernetes overlay (Cilium VXLAN / Geneve) packet captures.
 

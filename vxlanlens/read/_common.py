@@ -2,19 +2,98 @@
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 __all__ = [
+    "C_WALK",
     "MAX_BLOCK",
     "SNAP_SLACK",
     "Columns",
     "caplen_limit",
     "gather",
+    "py_walk_epb",
+    "py_walk_pcap",
     "units_to_ns",
+    "walk_epb",
+    "walk_pcap",
     "wrap_int64",
 ]
+
+
+Walk = Callable[[bytes | bytearray, int, bool], tuple[np.ndarray, int]]
+"""A record walk: (buffer, start position, big-endian?) -> (int64 offsets, stop position)."""
+
+
+def py_walk_pcap(buf: bytes | bytearray, pos: int, big_endian: bool) -> tuple[np.ndarray, int]:
+    """Start of every complete classic pcap record in ``buf[pos:]`` (int64) and the position
+    where the walk stopped: the first record whose 16-byte header or announced bytes do not
+    fit. The Python version of :func:`walk_pcap`."""
+    unpack = struct.Struct((">" if big_endian else "<") + "8xI").unpack_from
+    offs: list[int] = []
+    append = offs.append
+    end = len(buf)
+    try:
+        while True:
+            (caplen,) = unpack(buf, pos)
+            nxt = pos + 16 + caplen
+            if nxt > end:
+                break
+            append(pos)
+            pos = nxt
+    except struct.error:
+        pass
+    return np.array(offs, dtype=np.int64), pos
+
+
+def py_walk_epb(buf: bytes | bytearray, pos: int, big_endian: bool) -> tuple[np.ndarray, int]:
+    """Start of every complete pcapng Enhanced Packet Block in ``buf[pos:]`` whose length is at
+    least 32 and a multiple of 4 (int64), and the position where the walk stopped. The Python
+    version of :func:`walk_epb`."""
+    u2 = struct.Struct((">" if big_endian else "<") + "II").unpack_from
+    offs: list[int] = []
+    append = offs.append
+    end = len(buf)
+    try:
+        while True:
+            btype, blen = u2(buf, pos)
+            nxt = pos + blen
+            if btype != 6 or blen < 32 or nxt > end or blen & 3:
+                break
+            append(pos)
+            pos = nxt
+    except struct.error:
+        pass
+    return np.array(offs, dtype=np.int64), pos
+
+
+def _c_walk(fn: Callable[[bytes | bytearray, int, bool], tuple[bytes, int]]) -> Walk:
+    def walk(buf: bytes | bytearray, pos: int, big_endian: bool) -> tuple[np.ndarray, int]:
+        raw, stop = fn(buf, pos, big_endian)
+        return np.frombuffer(raw, dtype=np.int64), stop
+
+    return walk
+
+
+walk_pcap: Walk = py_walk_pcap
+"""Offsets of the complete pcap records in ``buf[pos:]`` and where the walk stopped; in C
+(``vxlanlens.read._walk``) when that module was built, else :func:`py_walk_pcap`."""
+walk_epb: Walk = py_walk_epb
+"""Offsets of the complete, well-sized EPBs in ``buf[pos:]`` and where the walk stopped; in C
+when built, else :func:`py_walk_epb`."""
+C_WALK = False
+"""Whether the record walks run in C (``setup.py`` builds ``_walk`` when a compiler is there)."""
+try:
+    from . import _walk
+except ImportError:  # pragma: no cover - depends on how the package was installed
+    pass
+else:
+    walk_pcap = _c_walk(_walk.walk_pcap)
+    walk_epb = _c_walk(_walk.walk_epb)
+    C_WALK = True
 
 SNAP_SLACK = 256 * 1024
 """A record may exceed its interface's snap length by at most this much (BIG TCP, GSO)."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import CaptureError, TruncatedCaptureError
-from ._common import Columns, caplen_limit
+from ._common import Columns, caplen_limit, walk_pcap
 from .records import InterfaceInfo
 
 __all__ = ["PCAP_MAGICS", "PcapParser"]
@@ -95,7 +95,7 @@ class PcapParser:
             InterfaceInfo(index=0, linktype=header.linktype, snaplen=header.snaplen)
         ]
         self._caplen = struct.Struct(header.endian + "I").unpack_from
-        self._walk_caplen = struct.Struct(header.endian + "8xI").unpack_from
+        self._big = header.endian == ">"
         u4 = header.endian + "u4"
         self._head = np.dtype(
             {"names": ["sec", "sub", "incl", "orig"], "formats": [u4] * 4, "offsets": [0, 4, 8, 12]}
@@ -119,34 +119,21 @@ class PcapParser:
         ``base`` is the stream offset of ``buf[0]``. Gives (columns or None, position after the
         last complete record, bytes needed from that position to make progress).
         """
-        unpack = self._walk_caplen  # incl_len of the record starting at the given offset
-        offs: list[int] = []
-        append = offs.append
+        offs, pos = walk_pcap(buf, pos, self._big)
         end = len(buf)
-        try:
-            while True:
-                (caplen,) = unpack(buf, pos)
-                nxt = pos + 16 + caplen
-                if nxt > end:
-                    break
-                append(pos)
-                pos = nxt
-        except struct.error:
-            pass
         need = RECORD_HEADER_LEN
         if pos + RECORD_HEADER_LEN <= end:
             caplen = self._caplen(buf, pos + 8)[0]
             if caplen > self._limit:
                 self._bad(buf, pos, base, frames_before + len(offs) + 1)
             need = RECORD_HEADER_LEN + caplen
-        if not offs:
+        if not offs.size:
             return None, pos, need
         return self._columns(buf, offs, base, frames_before), pos, need
 
     def _columns(
-        self, buf: bytes | bytearray, offs: list[int], base: int, frames_before: int
+        self, buf: bytes | bytearray, o: np.ndarray, base: int, frames_before: int
     ) -> Columns:
-        o = np.array(offs, dtype=np.int64)
         # The 16-byte record header starting at every byte of the buffer (a view, nothing
         # copied): the headers of all records are then one gather at their offsets.
         raw = np.ndarray(shape=(len(buf) - 15,), dtype="V16", buffer=buf, strides=(1,))
@@ -158,7 +145,7 @@ class PcapParser:
         bad = (incl > orig) | (incl > self._limit)
         if bad.any():
             i = int(np.argmax(bad))
-            self._bad(buf, offs[i], base, frames_before + i + 1)
+            self._bad(buf, int(o[i]), base, frames_before + i + 1)
         n = o.shape[0]
         return Columns(
             offsets=o + RECORD_HEADER_LEN,

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import CaptureError, TruncatedCaptureError
-from ._common import MAX_BLOCK, Columns, caplen_limit, gather, units_to_ns
+from ._common import MAX_BLOCK, Columns, caplen_limit, gather, units_to_ns, walk_epb
 from .records import InterfaceInfo
 
 __all__ = ["PCAPNG_MAGIC", "PcapngParser"]
@@ -327,7 +327,8 @@ class PcapngParser:
         the last complete block, bytes needed from that position to make progress).
         """
         end = len(buf)
-        offs: list[int] = []
+        parts: list[np.ndarray] = []  # offsets of the packet blocks, in order
+        count = 0
         special: dict[int, tuple[int, int, int, int, int, str | None]] = {}
         # (first row, section, number of interfaces of the section) at each change
         segments: list[tuple[int, _Section, int]] = []
@@ -338,19 +339,14 @@ class PcapngParser:
         while True:
             sec = self._section
             assert sec is not None
-            u2 = struct.Struct(sec.endian + "II").unpack_from
-            append = offs.append
-            try:
-                while True:
-                    btype, blen = u2(buf, pos)
-                    nxt = pos + blen
-                    if btype != EPB or blen < 32 or nxt > end or blen & 3:
-                        break
-                    append(pos)
-                    pos = nxt
-            except struct.error:
+            offs, pos = walk_epb(buf, pos, sec.endian == ">")
+            if offs.size:
+                parts.append(offs)
+                count += offs.size
+            if pos + 8 > end:
                 need = 12
                 break
+            btype, blen = struct.unpack_from(sec.endian + "II", buf, pos)
             # slow path: anything but a complete EPB of sane size
             if btype == SHB:
                 if pos + 12 > end:
@@ -366,25 +362,27 @@ class PcapngParser:
                 self._shb(buf, pos, base, blen)
                 nsec = self._section
                 assert nsec is not None
-                segments.append((len(offs), nsec, 0))
+                segments.append((count, nsec, 0))
             elif btype == EPB:  # unreachable: _check_len rejected the short or odd length
                 raise AssertionError("EPB in the slow path")  # pragma: no cover
             elif btype == IDB:
                 self._check_trailer(buf, pos, base, btype, blen, sec.endian)
                 self._idb(buf, pos, base, blen)
-                segments.append((len(offs), sec, len(sec.local)))
+                segments.append((count, sec, len(sec.local)))
             elif btype in (SPB, PB):
                 self._check_trailer(buf, pos, base, btype, blen, sec.endian)
-                special[len(offs)] = self._slow_packet(
-                    buf, pos, base, blen, btype, frames_before + len(offs) + 1
+                special[count] = self._slow_packet(
+                    buf, pos, base, blen, btype, frames_before + count + 1
                 )
-                append(pos)
+                parts.append(np.array([pos], dtype=np.int64))
+                count += 1
             else:
                 self._check_trailer(buf, pos, base, btype, blen, sec.endian)
             pos += blen
-        if not offs:
+        if not count:
             return None, pos, need
-        return self._columns(buf, offs, special, segments, base, frames_before), pos, need
+        o = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return self._columns(buf, o, special, segments, base, frames_before), pos, need
 
     def _slow_packet(
         self, buf: bytes | bytearray, pos: int, base: int, blen: int, btype: int, frame: int
@@ -480,15 +478,14 @@ class PcapngParser:
     def _columns(
         self,
         buf: bytes | bytearray,
-        offs: list[int],
+        o: np.ndarray,
         special: dict[int, tuple[int, int, int, int, int, str | None]],
         segments: list[tuple[int, _Section, int]],
         base: int,
         frames_before: int,
     ) -> Columns:
-        n = len(offs)
+        n = o.shape[0]
         u8 = np.frombuffer(buf, dtype=np.uint8)
-        o = np.array(offs, dtype=np.int64)
         data_off = o + 28
         cap = np.zeros(n, dtype=np.int64)
         wire = np.zeros(n, dtype=np.int64)

@@ -1,0 +1,103 @@
+"""The record walks: the C module (``vxlanlens.read._walk``) against the Python loops.
+
+Both must stop at the same place and give the same offsets on any bytes, and reading any
+capture must give the same table whichever walk runs.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from testpaths import CAPTURES, public_files
+
+import vxlanlens
+from vxlanlens.errors import VxlanlensError
+from vxlanlens.read import _common, pcap, pcapng
+
+needs_c = pytest.mark.skipif(
+    not _common.C_WALK, reason="the C record walk was not built (no compiler at install time)"
+)
+
+
+def _records(lengths: list[int], big: bool, kind: str) -> bytes:
+    """pcap records (16-byte header, caplen bytes) or pcapng blocks (type 6, given length)."""
+    e = ">" if big else "<"
+    out = bytearray()
+    for n in lengths:
+        if kind == "pcap":
+            out += struct.pack(e + "IIII", 0, 0, n, n) + b"\xab" * n
+        else:
+            out += struct.pack(e + "II", 6, n) + b"\xcd" * max(n - 8, 0)
+    return bytes(out)
+
+
+@needs_c
+@settings(max_examples=400, deadline=None)
+@given(
+    kind=st.sampled_from(["pcap", "pcapng"]),
+    big=st.booleans(),
+    lengths=st.lists(st.integers(0, 80), max_size=30),
+    noise=st.binary(max_size=40),
+    cut=st.integers(0, 64),
+    start=st.integers(0, 12),
+)
+def test_c_walk_matches_python_on_any_bytes(
+    kind: str, big: bool, lengths: list[int], noise: bytes, cut: int, start: int
+) -> None:
+    buf = _records(lengths, big, kind) + noise
+    buf = buf[: max(len(buf) - cut, 0)]
+    start = min(start, len(buf))
+    c_walk, py_walk = (
+        (_common.walk_pcap, _common.py_walk_pcap)
+        if kind == "pcap"
+        else (_common.walk_epb, _common.py_walk_epb)
+    )
+    for b in (buf, bytearray(buf)):
+        offs_c, stop_c = c_walk(b, start, big)
+        offs_py, stop_py = py_walk(b, start, big)
+        assert stop_c == stop_py
+        assert offs_c.dtype == np.int64
+        np.testing.assert_array_equal(offs_c, offs_py)
+
+
+@needs_c
+def test_c_walk_stops_on_lengths_past_the_buffer() -> None:
+    # A caplen of 2**32 - 1 must not wrap around: the walk stops at that record.
+    buf = struct.pack("<IIII", 0, 0, 4, 4) + b"abcd" + struct.pack("<IIII", 0, 0, 2**32 - 1, 9)
+    offs, stop = _common.walk_pcap(buf, 0, False)
+    assert offs.tolist() == [0]
+    assert stop == 20
+    with pytest.raises(ValueError, match="outside the buffer"):
+        _common.walk_pcap(buf, len(buf) + 1, False)
+
+
+def _captures() -> list[Path]:
+    shipped = sorted(p for p in CAPTURES.rglob("*") if p.suffix in (".pcap", ".pcapng"))
+    corpus = public_files("**/*.pcap", "**/*.pcapng", "**/*.cap", "**/*.ntar")
+    return shipped[:40] + corpus
+
+
+def _read(path: Path) -> pd.DataFrame | str:
+    try:
+        return vxlanlens.read([path], workers=1).packets
+    except VxlanlensError as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+@needs_c
+@pytest.mark.parametrize("path", _captures(), ids=lambda p: p.name)
+def test_tables_equal_with_either_walk(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with_c = _read(path)
+    monkeypatch.setattr(pcap, "walk_pcap", _common.py_walk_pcap)
+    monkeypatch.setattr(pcapng, "walk_epb", _common.py_walk_epb)
+    with_py = _read(path)
+    if isinstance(with_c, str) or isinstance(with_py, str):
+        assert with_c == with_py
+    else:
+        pd.testing.assert_frame_equal(with_c, with_py)
