@@ -70,3 +70,59 @@ def test_source_text_is_kept_and_equal_sources_stay_equal() -> None:
     s = _src("x")
     assert str(s) == "frames c#1 (x)" == str(s)
     assert s == _src("x") and hash(s) == hash(_src("x"))
+
+
+def _changed(value: object) -> object:
+    """A different value of the same kind as ``value``."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, list):
+        return [*value, "x"]
+    if isinstance(value, dict):
+        return {**value, "x": 1}
+    if isinstance(value, int):
+        return value + 1
+    return "changed"
+
+
+def test_repeat_key_covers_every_field_but_the_source() -> None:
+    # A field left out of the key would make two different facts one, and lose one of them.
+    import dataclasses
+
+    from vxlanlens.topology.merge import _KEYS
+    from vxlanlens.topology.model import Peer
+
+    base = {
+        "pods": Pod(source=_src("a"), confidence="inferred-high", ips=["10.0.0.1"]),
+        "interfaces": Interface(source=_src("a"), confidence="inferred-high", tunnel={"id": 1}),
+    }
+    for kind, fact in base.items():
+        key = _KEYS[kind]
+        for f in dataclasses.fields(fact):
+            if f.name in ("source", "field_sources"):
+                continue
+            old = getattr(fact, f.name)
+            new = Peer(ifindex=3) if f.name == "peer" else _changed(old)
+            other = dataclasses.replace(fact)
+            object.__setattr__(other, f.name, new)
+            if f.name == "netns_key":  # not an init field of every fact
+                other.netns_key = "changed"
+            assert key(other) != key(fact), f"{kind}: {f.name} is not in the repeat key"
+        same = dataclasses.replace(fact, source=_src("b"))
+        assert key(same) == key(fact)
+
+
+def test_a_repeated_fact_is_merged_once() -> None:
+    # One claim, then another stated three times (inference states a pod once per capture
+    # and conversation): one conflict, not three.
+    first = Pod(source=_src("a"), confidence="inferred-high", ips=["10.0.0.1"], identity=5)
+    again = [
+        Pod(source=_src(f"b{k}"), confidence="inferred-high", ips=["10.0.0.1"], identity=6)
+        for k in range(3)
+    ]
+    out = merge(Topology(pods=[first, *again]))
+    assert len(out.pods) == 1
+    (c,) = out.conflicts
+    assert c.field == "identity"
+    # the first statement of the repeated claim is the one kept, with its evidence
+    assert c.values[1][1].note == "b0"

@@ -355,6 +355,8 @@ def merge(*topologies: Topology, copy: bool = True) -> Topology:
     for kind in _ADDERS:
         items = [x for t in src for x in getattr(t, kind)]
         items.sort(key=lambda x: _rank(x.confidence))
+        if kind in _KEYS:
+            items = _distinct(items, _KEYS[kind])
         add: Callable[[Any], None] = getattr(m, _ADDERS[kind])
         for x in items:
             add(x)
@@ -384,6 +386,66 @@ def merge(*topologies: Topology, copy: bool = True) -> Topology:
                     getattr(out, attr).append(x)
     _link(out, m)
     out.unknown = [u for u in out.unknown if _still_unknown(u, out)]
+    return out
+
+
+def _pod_key(p: Pod) -> tuple[Any, ...]:
+    return (
+        p.confidence,
+        p.namespace,
+        p.name,
+        p.node,
+        tuple(p.ips),
+        p.mac,
+        p.host_interface,
+        p.host_mac,
+        p.endpoint_id,
+        p.identity,
+        p.host_network,
+        p.node_ip,
+        p.netns_key,
+    )
+
+
+def _interface_key(i: Interface) -> tuple[Any, ...]:
+    return (
+        i.confidence,
+        i.node,
+        i.namespace,
+        i.name,
+        i.kind,
+        i.mac,
+        i.ifindex,
+        tuple(i.addresses),
+        i.peer,
+        i.mtu,
+        i.pod,
+        i.note,
+        None if i.tunnel is None else repr(sorted(i.tunnel.items())),
+        i.netns_key,
+    )
+
+
+_KEYS: dict[str, Callable[[Any], tuple[Any, ...]]] = {
+    "pods": _pod_key,
+    "interfaces": _interface_key,
+}
+"""For the kinds of fact inference states many times over: the value of every field but
+where it comes from (``source``, ``field_sources``)."""
+
+
+def _distinct(items: list[Any], key: Callable[[Any], tuple[Any, ...]]) -> list[Any]:
+    """``items`` without the repeats of an earlier fact (equal ``key``). Merging such a repeat
+    changes nothing (every field is equal: nothing to fill, add or record) but costs a match;
+    inference states the same pod or interface once per capture and conversation. The first
+    of each is kept, with its evidence."""
+    seen: set[tuple[Any, ...]] = set()
+    out: list[Any] = []
+    for x in items:
+        k = key(x)
+        if k not in seen:
+            seen.add(k)
+            out.append(x)
     return out
 
 
