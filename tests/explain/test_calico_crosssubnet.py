@@ -332,3 +332,13 @@ def test_one_node_eth0_capture_alone_shows_native_routing_between_two_nodes() ->
     assert seq.arrows and not any(a.tunnelled for a in seq.arrows)
     names = [lane.name for lane in seq.lanes]
     assert "veth" in names and not any("lxc" in n or "tunnel" in n for n in names), names
+    # and its key lists only what is drawn: no "tunnelled" entry
+    import matplotlib.pyplot as plt
+
+    from vxlanlens.report.plots import ladder
+
+    fig = ladder(exp, exp.paths.index(path))
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    plt.close(fig)
+    assert "request" in legend and "reply" in legend
+    assert "tunnelled (outer header)" not in legend, legend

@@ -373,37 +373,58 @@ def _dot(ax: Axes, x: float, y: float, seen: bool, color: str) -> None:
 
 
 def _legend(fig: Figure, ax: Axes, seq: Sequence) -> None:
-    handles = [
-        Line2D([], [], color=COLORS["request"], linewidth=1.4, label="request"),
-        Line2D([], [], color=COLORS["reply"], linewidth=1.4, label="reply"),
-        Line2D([], [], color=COLORS["tunnel"], linewidth=2.4, label="tunnelled (outer header)"),
-        Line2D(
-            [],
-            [],
-            color="#555555",
-            linewidth=1.4,
-            linestyle=(0, (4, 3)),
-            label="not seen at both ends",
+    """The key of what this ladder draws (an entry only for what is drawn)."""
+    arrows = seq.arrows
+    entries: list[tuple[bool, Line2D]] = [
+        (
+            any(not a.reply and not a.tunnelled for a in arrows),
+            Line2D([], [], color=COLORS["request"], linewidth=1.4, label="request"),
         ),
-        Line2D(
-            [],
-            [],
-            marker="o",
-            color="#555555",
-            markerfacecolor="#555555",
-            linestyle="none",
-            label="seen in a capture",
+        (
+            any(a.reply and not a.tunnelled for a in arrows),
+            Line2D([], [], color=COLORS["reply"], linewidth=1.4, label="reply"),
         ),
-        Line2D(
-            [],
-            [],
-            marker="o",
-            color="#555555",
-            markerfacecolor="white",
-            linestyle="none",
-            label="inferred",
+        (
+            any(a.tunnelled for a in arrows),
+            Line2D([], [], color=COLORS["tunnel"], linewidth=2.4, label="tunnelled (outer header)"),
+        ),
+        (
+            any(not a.observed for a in arrows),
+            Line2D(
+                [],
+                [],
+                color="#555555",
+                linewidth=1.4,
+                linestyle=(0, (4, 3)),
+                label="not seen at both ends",
+            ),
+        ),
+        (
+            any(a.src_seen or (a.dst is not None and a.dst_seen) for a in arrows),
+            Line2D(
+                [],
+                [],
+                marker="o",
+                color="#555555",
+                markerfacecolor="#555555",
+                linestyle="none",
+                label="seen in a capture",
+            ),
+        ),
+        (
+            any(not a.src_seen or (a.dst is not None and not a.dst_seen) for a in arrows),
+            Line2D(
+                [],
+                [],
+                marker="o",
+                color="#555555",
+                markerfacecolor="white",
+                linestyle="none",
+                label="inferred",
+            ),
         ),
     ]
+    handles = [h for drawn, h in entries if drawn]
     if any(m.kind == "unanswered" for m in seq.marks) or any(a.dst is None for a in seq.arrows):
         handles.append(
             Line2D(
@@ -428,6 +449,8 @@ def _legend(fig: Figure, ax: Axes, seq: Sequence) -> None:
                 label="last seen",
             )
         )
+    if not handles:
+        return
     # one row when it fits the figure (about 0.5 in per marker and 0.06 in per character at
     # this font size), else rows of at most 4
     width = sum(0.5 + 0.06 * len(str(h.get_label())) for h in handles)
