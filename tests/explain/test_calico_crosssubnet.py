@@ -332,6 +332,20 @@ def test_one_node_eth0_capture_alone_shows_native_routing_between_two_nodes() ->
     assert seq.arrows and not any(a.tunnelled for a in seq.arrows)
     names = [lane.name for lane in seq.lanes]
     assert "veth" in names and not any("lxc" in n or "tunnel" in n for n in names), names
+    # what the capture holds is cited even though which node's it is cannot be told: the
+    # ARP between the nodes and the echo both ways are seen on the underlay between the nodes
+    arp = next(p for p in exp.paths if p.kind == "arp" and p.reply_hops)
+    for hops, frame in ((arp.hops, 1), (arp.reply_hops, 2)):
+        (net,) = [h for h in hops if h.kind == HopKind.NETWORK]
+        assert net.observed and [(e.capture, e.frame_no) for e in net.evidence] == [
+            ("node-worker2-eth0", frame)
+        ]
+    assert [a.between for a in seq.arrows if a.between] == [
+        "node-worker2-eth0#3",
+        "node-worker2-eth0#4",
+    ]
+    # the reply, last seen on that link, is drawn on to the requester's node
+    assert seq.arrows[-1].reply and seq.arrows[-1].between == "node-worker2-eth0#4"
     # and its key lists only what is drawn: no "tunnelled" entry
     import matplotlib.pyplot as plt
 

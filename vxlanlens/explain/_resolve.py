@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..proto import HopKind
-from ._hops import captured_on, evs, node_eth0, observations, on_node, text_of
+from ._hops import captured_on, evs, frame_list, node_eth0, observations, on_node, text_of
 from .context import Context, Point, Row, first_row, na
 from .model import UNDERLAY_HOST, Hop
 
@@ -97,6 +97,36 @@ def gateway_hops(
         def at_requester(p: Point) -> bool:
             return p.kind == "unknown" or (p.kind == "pod" and (pod is None or p.pod == plabel))
 
+    def on_link(p: Point) -> bool:
+        """A node capture that cannot be told which of several nodes' it is, the requester's
+        among them: nodes resolving each other, it shows the link between them."""
+        return (
+            hop_kind == HopKind.UNDERLAY
+            and p.kind == "node"
+            and p.node_ip is None
+            and len(p.candidates) > 1
+            and requester_ip is not None
+            and requester_ip in p.candidates
+            and not at_requester(p)
+        )
+
+    def link_hop(obs: list[tuple[Point, Row]]) -> list[Hop]:
+        """The underlay seen by such captures (none when none holds it)."""
+        rows = [row for p, row in obs if on_link(p)]
+        if not rows:
+            return []
+        where = sorted({f"{p.capture} (on {p.node})" for p, _ in obs if on_link(p)})
+        return [
+            Hop(
+                "underlay network",
+                HopKind.NETWORK,
+                True,
+                note=f"seen on the underlay ({frame_list(rows[:2])}) by {', '.join(where)}: "
+                "which of them cannot be told",
+                evidence=evs(rows[:2]),
+            )
+        ]
+
     what = "Neighbor Solicitation" if kind == "nd" else "ARP request"
     req_rows = [row for p, row in req_obs if at_requester(p)]
     req = [
@@ -111,7 +141,8 @@ def gateway_hops(
             evidence=evs(req_rows[:1]),
             device=device,
             ip=requester_ip,
-        )
+        ),
+        *link_hop(req_obs),
     ]
     reply: list[Hop] = []
     responder_mac = text_of(r["responder_mac"])
@@ -180,6 +211,7 @@ def gateway_hops(
             (or on an interface it does not name)."""
             if stranger:
                 return []  # no capture is known to be taken on it
+            obs = [(p, row) for p, row in obs if not on_link(p)]
             if r_kind == HopKind.POD_ETH0 and answering is not None:
                 return [
                     row
@@ -224,6 +256,7 @@ def gateway_hops(
                 f"{answer}{f' flags {flags}' if flags else ''}{lat_text} from {r['responder_ip']}"
                 + how,
             ),
+            *link_hop(rep_obs),
             Hop(
                 place,
                 hop_kind,

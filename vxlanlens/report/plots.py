@@ -344,6 +344,20 @@ def _draw_arrow(ax: Axes, a: Arrow, y: float, n: int) -> None:
     )
     _dot(ax, x0, y, a.src_seen, color)
     _dot(ax, x1, y, a.dst_seen, color)
+    if a.between:
+        # seen on the way, by a capture of the underlay that is neither end's for sure
+        mid = (x0 + x1) / 2
+        ax.plot(
+            [mid],
+            [y],
+            marker="D",
+            markersize=4.5,
+            color=color,
+            linestyle="none",
+            zorder=7,
+            gid="seen-between",
+        )
+        ax.text(mid, y + 0.12, a.between, ha="center", va="top", fontsize=6, color="#555555")
     if a.dst_seen and a.evidence:
         ax.text(
             x1 + (0.06 if x1 >= x0 else -0.06),
@@ -409,6 +423,18 @@ def _legend(fig: Figure, ax: Axes, seq: Sequence) -> None:
                 markerfacecolor="#555555",
                 linestyle="none",
                 label="seen in a capture",
+            ),
+        ),
+        (
+            any(a.between for a in arrows),
+            Line2D(
+                [],
+                [],
+                marker="D",
+                markersize=4.5,
+                color="#555555",
+                linestyle="none",
+                label="seen on the underlay between them",
             ),
         ),
         (

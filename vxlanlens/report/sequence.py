@@ -69,6 +69,9 @@ class Arrow:
     tunnelled: bool
     evidence: str = ""
     """Where the packet was seen at the arrow's end (``capture#frame``), if anywhere."""
+    between: str = ""
+    """Where the packet was seen on the underlay network between the two ends (a capture that
+    cannot be told which node's it is: ``capture#frame``), if anywhere."""
 
 
 @dataclass(frozen=True)
@@ -284,7 +287,15 @@ def sequence(exp: Explanation, path_index: int | Seq[int] | None = None) -> Sequ
         if p.reply_hops:
             # an ICMP error between nodes crosses the underlay outside the tunnel
             plain = p.kind == "icmp-error" or p.icmp_error is not None
-            _chain(seq, index, list(p.reply_hops), rep_label, i, reply=True, plain=plain)
+            rep = list(p.reply_hops)
+            if rep[-1].kind == HopKind.NETWORK and rep[-1].observed:
+                # last seen on the underlay, by a capture of neither end for sure: drawn on
+                # to where the request left the requester's node (not seen arriving there)
+                cut = next((k for k, h in enumerate(req) if h.kind == HopKind.NETWORK), 0)
+                ends = [h for h in req[:cut] if _lane_key(h) is not None]
+                if ends:
+                    rep.append(replace(ends[-1], observed=False, evidence=[]))
+            _chain(seq, index, rep, rep_label, i, reply=True, plain=plain)
         elif _unanswered(p):
             on_lanes = [h for h in req if _lane_key(h) is not None]
             if not on_lanes:
@@ -337,9 +348,12 @@ def _chain(
     untunnelled = not any(h.kind == HopKind.TUNNEL or h.tunnel for h in hops)
     prev: Hop | None = None
     crossed = False
+    between = ""
     for h in hops:
         if h.kind == HopKind.NETWORK:
             crossed = True
+            if h.observed:
+                between = _ev(h)
             continue
         k = _lane_key(h)
         if k is None:
@@ -379,7 +393,9 @@ def _chain(
                         dst_seen=h.observed,
                         tunnelled=tunnelled,
                         evidence=_ev(h),
+                        between=between,
                     )
                 )
         prev = h
         crossed = False
+        between = ""
