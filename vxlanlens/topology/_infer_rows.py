@@ -4,6 +4,7 @@ then turned into Python values; evidence frames and address tests remembered per
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections import defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
@@ -143,8 +144,12 @@ def _is_unicast_global(ip: Any) -> bool:
     or broadcast (remembered per address)."""
     if not ip:
         return False
+    text = str(ip)
+    fast = _unicast_global_bytes(text)
+    if fast is not None:
+        return fast
     try:
-        a = _ip(str(ip))
+        a = _ip(text)
     except ValueError:
         return False
     return not (
@@ -154,6 +159,41 @@ def _is_unicast_global(ip: Any) -> bool:
         or a.is_loopback
         or (a.version == 4 and str(a) == "255.255.255.255")
     )
+
+
+_MAPPED = b"\0" * 10 + b"\xff\xff"
+
+
+def _unicast_global(b: bytes) -> bool:
+    """:func:`_is_unicast_global` of the address with these 4 or 16 bytes."""
+    if len(b) == 4:
+        return not (
+            b[0] == 127
+            or (b[0] == 169 and b[1] == 254)
+            or 224 <= b[0] <= 239
+            or b in (b"\0\0\0\0", b"\xff\xff\xff\xff")
+        )
+    return not (
+        b[0] == 0xFF
+        or (b[0] == 0xFE and b[1] & 0xC0 == 0x80)
+        or b in (bytes(16), bytes(15) + b"\1")
+    )
+
+
+def _unicast_global_bytes(text: str) -> bool | None:
+    """:func:`_is_unicast_global` for canonical address text, without ``ipaddress``; None for
+    other text and for IPv4-mapped IPv6 addresses (whose properties ``ipaddress`` reads from
+    the IPv4 address from Python 3.13 on), which the caller decides with ``ipaddress``."""
+    fam = socket.AF_INET6 if ":" in text else socket.AF_INET
+    try:
+        b = socket.inet_pton(fam, text)
+    except (OSError, ValueError):
+        return None
+    if socket.inet_ntop(fam, b) != text or ("." in text and fam == socket.AF_INET6):
+        return None
+    if fam == socket.AF_INET6 and b.startswith(_MAPPED):
+        return None
+    return _unicast_global(b)
 
 
 def _unicast(series: pd.Series) -> pd.Series:

@@ -5,6 +5,7 @@ and capture points, each with its :class:`Source` and confidence (see
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +87,16 @@ def canonical_ip(ip: str | None) -> str | None:
     if ip is None:
         return None
     s = str(ip).strip().split("/")[0].split("%")[0]
+    # Text that the C library formats back unchanged is canonical already (dotted quad without
+    # leading zeros; RFC 5952 IPv6, which is also what ``ipaddress`` writes, except for the
+    # dotted tail of IPv4-mapped addresses): no parse in Python. Anything else is parsed.
+    fam = socket.AF_INET6 if ":" in s else socket.AF_INET
+    try:
+        back = socket.inet_ntop(fam, socket.inet_pton(fam, s))
+        if back == s and (fam == socket.AF_INET or "." not in s):
+            return s
+    except (OSError, ValueError):
+        pass
     try:
         return str(ipaddress.ip_address(s))
     except ValueError:

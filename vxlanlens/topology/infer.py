@@ -382,6 +382,8 @@ class _Seen:
             self.own_ips[str(mac)].append(str(ip))
         self.underlay: set[str] = set()
         """Addresses of the nodes' underlay: the outer addresses of tunnelled frames."""
+        self.stated: set[tuple[object, ...]] = set()
+        """Pods and interfaces the gateway rules stated already (:func:`_gateway`)."""
         for col in ("outer_src_ip", "outer_dst_ip"):
             self.underlay.update(str(x) for x in df[col].dropna().unique())
 
@@ -427,17 +429,23 @@ def _gateway(
         if _is_unicast_global(ip) and str(ip) not in sol_ips and str(ip) != target:
             sol_ips.append(str(ip))
     sol_ips.sort(key=lambda x: _ip(x).version)
-    psrc = _src(frames, f"sent the {how.split('/')[0]} for {target}")
     veth = dp.gateway_mac == "host-veth"
-    pod = Pod(source=psrc, confidence="inferred-high", ips=sol_ips, mac=sol)
-    if veth:
-        pod.host_mac = ans
-        pod.field_sources["host_mac"] = (
-            _src(frames, f"answered the pod's {how} for {target}"),
-            "inferred-high",
-        )
-    pod.netns_key = key
-    topo.pods.append(pod)
+    # A pod asking for several targets, all answered by one MAC, is the same pod and the same
+    # answering interface each time: stated once, with the first exchange's frames (merging
+    # keeps the first of equal facts; building the others cost more than the rest of the rule)
+    pkey = ("pod", tuple(sol_ips), sol, ans if veth else None)
+    if pkey not in seen.stated:
+        seen.stated.add(pkey)
+        psrc = _src(frames, f"sent the {how.split('/')[0]} for {target}")
+        pod = Pod(source=psrc, confidence="inferred-high", ips=sol_ips, mac=sol)
+        if veth:
+            pod.host_mac = ans
+            pod.field_sources["host_mac"] = (
+                _src(frames, f"answered the pod's {how} for {target}"),
+                "inferred-high",
+            )
+        pod.netns_key = key
+        topo.pods.append(pod)
     nb = Neighbor(
         source=_src(frames, f"{how} exchange" + (" with the R flag" if router else "")),
         confidence="inferred-high",
@@ -453,16 +461,19 @@ def _gateway(
         if veth
         else f"the {dp.gateway_mac} holding the pods' gateway (answers for every pod of the node)"
     )
-    topo.interfaces.append(
-        Interface(
-            source=_src(frames, f"answered the {how} of pod MAC {sol} for {target}: {what}"),
-            confidence="inferred-high",
-            namespace="host",
-            kind="lxc" if veth else "other",
-            mac=ans,
-            pod=None,
+    ikey = ("interface", ans, veth)
+    if ikey not in seen.stated:
+        seen.stated.add(ikey)
+        topo.interfaces.append(
+            Interface(
+                source=_src(frames, f"answered the {how} of pod MAC {sol} for {target}: {what}"),
+                confidence="inferred-high",
+                namespace="host",
+                kind="lxc" if veth else "other",
+                mac=ans,
+                pod=None,
+            )
         )
-    )
     if not router and how == "ARP":
         nb.source = _src(frames, "ARP exchange; the target is probably the pod's IPv4 gateway")
 
