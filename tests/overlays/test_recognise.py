@@ -107,6 +107,41 @@ def test_flannel_defaults_and_routed_vtep_frames(tmp_path: Path) -> None:
     assert "VNI 1" in texts and "VTEP" in texts
 
 
+def _vtep_echo(vni: int, port: int) -> list:
+    """An echo routed into VTEPs both ways (inner TTL 63, inner MACs VTEP to VTEP)."""
+    vtep_a, vtep_b = "3a:1c:5e:07:aa:01", "3a:1c:5e:07:aa:02"
+    req = Ether(src=vtep_a, dst=vtep_b) / IP(src="10.42.3.17", dst="10.42.9.41", ttl=63)
+    rep = Ether(src=vtep_b, dst=vtep_a) / IP(src="10.42.9.41", dst="10.42.3.17", ttl=63)
+    return [
+        _vxlan(51000, port, vni, req / ICMP(type=8, id=9)),
+        _vxlan(52000, port, vni, rep / ICMP(type=0, id=9), (NODE_B, NODE_A), (MAC_B, MAC_A)),
+    ]
+
+
+def test_flannel_with_another_vni_on_its_port(tmp_path: Path) -> None:
+    # flannel.<VNI> with VNI 7: its port and the VTEP-to-VTEP frames still name it (it was
+    # "not recognised", then drawn and judged on Cilium's datapath: VNI 7 "kube-apiserver")
+    rec = _recognise(_read(tmp_path, _vtep_echo(7, 8472)))
+    assert rec.name == "flannel" and rec.confidence == "low", rec.to_dict()
+    assert any("8472" in s.text for s in rec.signals)
+
+
+def test_vtep_frames_rule_cilium_out_when_nothing_is_recognised(tmp_path: Path) -> None:
+    from vxlanlens.explain import CILIUM_FINDINGS
+
+    cap = _read(tmp_path, _vtep_echo(7, 4789))
+    rec = _recognise(cap)
+    assert rec.name is None and "cilium" in rec.ruled_out, rec.to_dict()
+    assert rec.to_dict()["ruled_out"]["cilium"].startswith("inner frames routed")
+    exp = cap.explain()
+    assert not [f.id for f in exp.findings if f.id in CILIUM_FINDINGS]
+    words = " ".join(f"{h.place} {h.note}" for p in exp.paths for h in (*p.hops, *p.reply_hops))
+    for cilium_word in ("cilium", "eBPF", "lxc"):
+        assert cilium_word not in words, cilium_word
+    assert "VXLAN device" in words
+    assert any("Not Cilium" in str(u) for u in exp.unknowns)
+
+
 def test_antrea_virtual_mac(tmp_path: Path) -> None:
     inner = bytes(
         Ether(src="0a:9c:e7:69:81:99", dst="aa:bb:cc:dd:ee:ff")

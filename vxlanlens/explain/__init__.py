@@ -74,6 +74,8 @@ def explain(
     paths, left_out = build_paths(ctx)
     findings = detect(ctx)
     other_overlay = overlay.name not in (None, "cilium")
+    # not recognised, but the frames cannot be Cilium's and nothing else says Cilium
+    not_cilium = ctx.cilium_ruled_out
     points = placed_points(ctx)
     summary = _topology_summary(ctx, points)
     summary["overlay"] = overlay.to_dict()
@@ -81,7 +83,7 @@ def explain(
     summary["overlay"]["host_veth"] = ctx.datapath.host_veth
     classes = {overlay_class(pt) for pt in summary["capture_points"]}
     no_overlay = bool(classes) and classes <= _NOT_OVERLAY and overlay.confidence != "stated"
-    if other_overlay or no_overlay:
+    if other_overlay or no_overlay or not_cilium:
         # Cilium's datapath rules (VNI = identity, eBPF answers, TTL arithmetic) do not hold here
         findings = [f for f in findings if f.id not in CILIUM_FINDINGS]
     _attach(paths, findings)
@@ -106,6 +108,14 @@ def explain(
             f"({', '.join(CILIUM_FINDINGS)}) are not made; paths are drawn on "
             f"{overlay.title}'s datapath (hops named after its devices where no dump or capture "
             f"names them).{unconfirmed}",
+        )
+    elif not_cilium and not no_overlay:
+        unknowns.insert(
+            0,
+            f"{overlay.sentence()} Not Cilium: {overlay.ruled_out['cilium']}. Findings that rest "
+            f"on Cilium's datapath rules ({', '.join(CILIUM_FINDINGS)}) are not made; paths are "
+            "drawn in no CNI's words (a tunnel device routing VTEP to VTEP, named where a dump "
+            "names it); `--cni` states the overlay.",
         )
     elif not ctx.cilium_likely and overlay.name is None and not no_overlay:
         unknowns.insert(

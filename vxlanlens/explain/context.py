@@ -113,15 +113,19 @@ class Context:
 
     @property
     def datapath(self) -> Datapath:
-        """The datapath paths are drawn with: the recognised overlay's, else Cilium's (whose
-        native routing is then told in no CNI's words unless the input shows Cilium)."""
+        """The datapath paths are drawn with: the recognised overlay's; with none, no CNI's
+        when the frames rule Cilium out, else Cilium's (whose native routing is then told in no
+        CNI's words unless the input shows Cilium)."""
         if self._datapath is None:
-            from ..overlays import CILIUM_PROFILE
+            from ..overlays import CILIUM_PROFILE, NEUTRAL_PROFILE
 
             recognised = self.overlay is not None and self.overlay.name is not None
-            dp = self.overlay.profile.datapath if self.overlay is not None else None
-            dp = dp or CILIUM_PROFILE.datapath
-            if not recognised and not self.cilium_likely:
+            dp = CILIUM_PROFILE.datapath
+            if recognised and self.overlay is not None:
+                dp = self.overlay.profile.datapath
+            elif self.cilium_ruled_out:
+                dp = NEUTRAL_PROFILE.datapath
+            elif not self.cilium_likely:
                 dp = replace(
                     dp,
                     native=_NATIVE,
@@ -140,6 +144,16 @@ class Context:
         if self.overlay is not None and self.overlay.name is not None:
             return self.overlay.name == "cilium"
         return self.cilium_likely
+
+    @property
+    def cilium_ruled_out(self) -> bool:
+        """Whether no overlay is recognised, the frames say it is not Cilium
+        (:attr:`Recognition.ruled_out`) and nothing else in the input shows Cilium: paths are
+        then drawn in no CNI's words and Cilium's rules are not applied."""
+        o = self.overlay
+        return (
+            o is not None and o.name is None and "cilium" in o.ruled_out and not self.cilium_likely
+        )
 
     @property
     def overlay_is_not_cilium(self) -> bool:

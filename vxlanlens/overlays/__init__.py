@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from ._datapath import ROLES, Datapath
+from ._neutral import NEUTRAL, cilium_ruled_out
 from ._observe import Observations, observe
 from ._profile import Profile, Signal
 from ._routers import RouterPort, router_ports
@@ -35,6 +36,7 @@ from .ovn import OVN
 __all__ = [
     "CILIUM_PROFILE",
     "CNI_NAMES",
+    "NEUTRAL_PROFILE",
     "PROFILES",
     "ROLES",
     "Datapath",
@@ -51,6 +53,8 @@ __all__ = [
 
 CILIUM_PROFILE = CILIUM
 """The profile paths are drawn with when no overlay is recognised (vxlanlens' first target)."""
+NEUTRAL_PROFILE = NEUTRAL
+"""The profile of no CNI: paths when no overlay is recognised and the frames rule Cilium out."""
 
 PROFILES: tuple[Profile, ...] = (CILIUM, FLANNEL, CALICO, ANTREA, OVN)
 """Every overlay vxlanlens knows, in the order they are tried."""
@@ -95,6 +99,9 @@ class Recognition:
     """Every profile's score (sum of its signals' weights)."""
     others: list[Signal] = field(default_factory=list)
     """Signals of other overlays (contradicting or competing evidence)."""
+    ruled_out: dict[str, str] = field(default_factory=dict)
+    """Overlays the frames cannot be, each with why (only Cilium is ruled out so far: inner
+    frames routed VTEP to VTEP)."""
 
     @property
     def title(self) -> str:
@@ -104,8 +111,11 @@ class Recognition:
     @property
     def profile(self) -> Profile:
         """The profile paths are drawn with: the recognised (or stated) one, else Cilium's (the
-        first target; the explanation then says the paths may not fit)."""
-        return profile(self.name) if self.name else CILIUM
+        first target; the explanation then says the paths may not fit), or no CNI's words when
+        the frames rule Cilium out."""
+        if self.name:
+            return profile(self.name)
+        return NEUTRAL if "cilium" in self.ruled_out else CILIUM
 
     def is_(self, name: str) -> bool:
         """Whether the overlay is ``name`` with at least low confidence (or stated)."""
@@ -139,6 +149,7 @@ class Recognition:
             "signals": [s.to_dict() for s in self.signals],
             "others": [s.to_dict() for s in self.others],
             "scores": dict(self.scores),
+            "ruled_out": dict(self.ruled_out),
         }
 
 
@@ -167,6 +178,7 @@ def recognise(
     others = [s for n, sig in per.items() if n != best for s in sig]
     if top < _LOW or top - second < 1.0:
         others = list({s.text: s for sig in per.values() for s in sig}.values())
-        return Recognition(None, "none", [], scores, others)
+        why = cilium_ruled_out(obs)
+        return Recognition(None, "none", [], scores, others, {"cilium": why} if why else {})
     confidence = "high" if top >= _HIGH else "medium" if top >= _MEDIUM else "low"
     return Recognition(best, confidence, per[best], scores, others)

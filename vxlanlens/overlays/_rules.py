@@ -45,3 +45,21 @@ def vtep_inner_macs(obs: Observations, profile: str, weight: float) -> list[Sign
             tuple(obs.routed_inner[:1] + obs.swapped_inner_macs[:2]),
         )
     ]
+
+
+def vtep_on_port(
+    obs: Observations, profile: str, port: int, weight: float, why: str
+) -> list[Signal]:
+    """A signal when every VXLAN frame is on ``port`` and the frames were routed into a VTEP
+    (as :func:`vtep_inner_macs` sees it): ``why`` says what that port tells."""
+    frames = {k: n for k, n in obs.vnis.items() if k[0] == "vxlan"}
+    if not frames or {k[1] for k in frames} != {port} or not vtep_inner_macs(obs, profile, 0):
+        return []
+    return [
+        Signal(
+            profile,
+            weight,
+            f"the VTEP-to-VTEP frames are on UDP {port}, {why}",
+            tuple(obs.routed_inner[:1]),
+        )
+    ]

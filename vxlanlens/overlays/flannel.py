@@ -18,16 +18,27 @@ from __future__ import annotations
 from ._datapath import Datapath
 from ._observe import Observations
 from ._profile import Profile, Signal
-from ._rules import constant_vni, vtep_inner_macs
+from ._rules import constant_vni, vtep_inner_macs, vtep_on_port
 
 __all__ = ["FLANNEL"]
 
 
 def _rules(obs: Observations) -> list[Signal]:
-    return [
-        *constant_vni(obs, "flannel", "vxlan", 1, 8472, 1.0),
-        *vtep_inner_macs(obs, "flannel", 0.5),
-    ]
+    vni = constant_vni(obs, "flannel", "vxlan", 1, 8472, 1.0)
+    out = vni + vtep_inner_macs(obs, "flannel", 0.5)
+    if not vni:
+        # Flannel's VNI is configurable (flannel.<VNI>): with another VNI, its port (8472 on
+        # Linux) still tells it from Calico (4789 by default) and from Cilium (also 8472, but
+        # tunnelling the pods' own frames, never VTEP to VTEP)
+        out += vtep_on_port(
+            obs,
+            "flannel",
+            8472,
+            1.0,
+            "Flannel's default on Linux (Calico's is 4789; Cilium, also on 8472, keeps the "
+            "pods' own frames inside)",
+        )
+    return out
 
 
 FLANNEL = Profile(

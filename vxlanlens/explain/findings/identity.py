@@ -50,6 +50,9 @@ def vni_identity(ctx: Context) -> list[Finding]:
             )
         )
     tun = tun[tun["vni"].isin(shown)]
+    # identities with labels from the dumps prove the VNI is one (the reserved ones vxlanlens
+    # names without any dump, 1-10, prove nothing: VNI 1 or 7 is as often a plain network's)
+    dumped = {i.id for i in ctx.topology.identities if i.confidence == "loaded" and i.labels}
     for vni, rows in tun.groupby("vni", sort=True):
         vni = int(vni)
         ident = ctx.topology.identity(vni)
@@ -68,11 +71,7 @@ def vni_identity(ctx: Context) -> list[Finding]:
         tunnels = sorted({str(t) for t in rows["tunnel"].dropna()})
         sent_by = f"Seen on {len(rows)} frame(s) sent by {', '.join(senders[:4])}{' and others' if len(senders) > 4 else ''}."
         stated = ctx.overlay is not None and ctx.overlay.confidence == "stated"
-        if (
-            ctx.cilium_likely
-            or (ident is not None and ident.labels and ident.confidence == "loaded")
-            or (stated and not ctx.overlay_is_not_cilium)
-        ):
+        if ctx.cilium_likely or vni in dumped or (stated and not ctx.overlay_is_not_cilium):
             statement = (
                 f"{'/'.join(t.upper() for t in tunnels)} VNI {vni} is the security identity of the sender, "
                 f"not a network: Cilium writes the source {what} into the VNI. {sent_by}"

@@ -1,0 +1,58 @@
+"""The datapath paths are drawn with when no overlay is recognised and the frames rule Cilium
+out (the product's default model otherwise): every hop in no CNI's words.
+
+Chosen only on evidence against Cilium (:func:`cilium_ruled_out`): inner frames routed into the
+tunnel (inner TTL one below its initial value) whose replies carry the requests' inner MACs
+swapped, VTEP MAC to VTEP MAC. Cilium's tunnel keeps the pod's own frame inside (the pod's MAC
+to its lxc veth's, hop limit untouched until delivery), so it never shows both.
+"""
+
+from __future__ import annotations
+
+from ._datapath import Datapath
+from ._observe import Observations
+from ._profile import Profile
+
+__all__ = ["NEUTRAL", "cilium_ruled_out"]
+
+
+def cilium_ruled_out(obs: Observations) -> str | None:
+    """Why the frames cannot be Cilium's tunnel (None when nothing says so)."""
+    if obs.swapped_inner_macs and obs.routed_inner and not obs.per_sender_inner_macs:
+        return (
+            "inner frames routed into the tunnel and sent VTEP MAC to VTEP MAC "
+            f"({obs.routed_inner[0]}, {obs.swapped_inner_macs[0]}); Cilium's tunnel carries the "
+            "pod's own frame"
+        )
+    return None
+
+
+NEUTRAL = Profile(
+    name="none",
+    title="no recognised overlay",
+    tunnel_devices=(),
+    host_veth_prefixes=(),
+    other_devices=(),
+    tunnels=(),
+    sources=(),
+    datapath=Datapath(
+        inner_macs="vtep",
+        host_veth="veth",
+        host_veth_names=(),
+        tunnel_devices={"vxlan": "VXLAN device", "geneve": "Geneve device"},
+        tunnel_names=(),
+        forwarder=None,
+        send="the node routes the packet (TTL or hop limit − 1) into its tunnel device, which "
+        "sends it from its VTEP MAC to the remote VTEP's MAC: encapsulated",
+        decap="decapsulated; the node routes the packet (TTL or hop limit − 1 again) to the "
+        "destination pod",
+        local="the node delivers the packet to the destination pod without a tunnel",
+        native="the node routes the packet (TTL or hop limit − 1) out of its NIC, to the other "
+        "node or to a router that knows the pod addresses: the pod's packet itself, no tunnel "
+        "(native routing)",
+        native_deliver="the node routes it on to the destination pod's veth",
+        arp_unanswered="no host on the requester's link answered for that address (it is not "
+        "configured there, or the host holding it is down)",
+    ),
+)
+"""The neutral profile (not one of :data:`~vxlanlens.overlays.PROFILES`: never recognised)."""
