@@ -596,3 +596,31 @@ def test_echo_answered_by_host_unreachable_is_a_problem_not_a_loss(tmp_path: Pat
     (f,) = by(exp, "destination-unreachable")
     assert f.severity == "problem" and f.details["refusal"] is False
     assert "host unreachable" in f.statement and "could not deliver" in f.statement
+
+
+def test_tunnel_overhead_is_measured_per_pod_family(tmp_path: Path) -> None:
+    # A dual-stack overlay may carry IPv4 pods over an IPv4 underlay (50 bytes of VXLAN) and
+    # IPv6 pods over an IPv6 one (70 bytes): Flannel's flannel.N and flannel-v6.N. One figure
+    # for both made IPv4 routes "too large" while 1400-byte IPv4 pings crossed.
+    from types import SimpleNamespace
+
+    from scapy.layers.inet6 import ICMPv6EchoRequest
+    from scapy.utils import wrpcap
+
+    from vxlanlens.explain.findings.mtu import _overhead
+
+    inner4 = Ether() / IP(src="10.42.3.17", dst="10.42.9.41") / ICMP() / Raw(b"x" * 100)
+    inner6 = Ether() / IPv6(src="fd42:3::11", dst="fd42:9::29") / ICMPv6EchoRequest()
+    frames = [
+        Ether() / IP(src="10.99.0.21", dst="10.99.0.22") / UDP(sport=1, dport=8472)
+        / VXLAN(vni=7) / inner4,
+        Ether() / IPv6(src="fd99::21", dst="fd99::22") / UDP(sport=1, dport=8472)
+        / VXLAN(vni=7) / inner6,
+    ]  # fmt: skip
+    path = tmp_path / "dual.pcap"
+    wrpcap(str(path), frames)
+    cap = vxlanlens.read(str(path))
+    ctx = SimpleNamespace(packets=cap.packets, topology=cap.topology)
+    assert _overhead(ctx, 4)[0] == 50 and "over IPv4" in _overhead(ctx, 4)[1]
+    assert _overhead(ctx, 6)[0] == 70 and "over IPv6" in _overhead(ctx, 6)[1]
+    assert _overhead(ctx)[0] == 70  # the worst of all, as before, when no family is asked

@@ -4,6 +4,7 @@ for it), Packet Too Big messages, and pod routes whose MTU is larger than the ov
 
 from __future__ import annotations
 
+import ipaddress
 from collections import defaultdict
 from typing import Any
 
@@ -27,21 +28,37 @@ PTB_ANSWERS = ("packet-too-big", "frag-needed")
 OUTER_IP_HEADER = {4: 20, 6: 40}
 
 
-def _overhead(ctx: Context) -> tuple[int, str]:
+def _overhead(ctx: Context, family: int | None = None) -> tuple[int, str]:
     """Bytes the tunnel adds in front of the pod's IP packet, and how that is known: measured
     on the tunnelled frames of the captures (outer IP header + UDP length - inner IP length:
     covers VXLAN/Geneve with options, an inner VLAN tag, an IPv4 or IPv6 underlay), else from
-    the tunnel devices of the dumps, else VXLAN over IPv4."""
+    the tunnel devices of the dumps, else VXLAN over IPv4. With ``family`` (4 or 6), measured
+    on the tunnelled packets of that family when there are any: a dual-stack overlay may carry
+    IPv4 over an IPv4 underlay and IPv6 over an IPv6 one (Flannel's flannel.N and
+    flannel-v6.N), 20 bytes apart."""
     p = ctx.packets
     cols = ["tunnel", "outer_udp_len", "ip_len", "outer_ip_version"]  # only these are read
-    t = p.loc[
+    usable = (
         p["tunnel"].notna()
         & p["outer_udp_len"].notna()
         & p["ip_len"].notna()
         & p["outer_ip_version"].notna()
-        & p["decode_error"].isna(),
-        cols,
-    ]
+        & p["decode_error"].isna()
+    )
+    if family is not None:
+        mine = usable & (p["ip_version"] == family).fillna(False)
+        if mine.any():
+            usable = mine
+        else:
+            # none of this family was tunnelled: the dumps' devices say which underlay carries it
+            said = _underlay_family(ctx, family)
+            if said is not None and p["tunnel"].eq("vxlan").any():
+                version, device = said
+                return VXLAN_OVERHEAD[version], (
+                    f"VXLAN over IPv{version}, the underlay of {device} in the dumps: no IPv{family} "
+                    "packet was tunnelled to measure"
+                )
+    t = p.loc[usable, cols]
     if not t.empty:
         hdr = t["outer_ip_version"].astype(int).map(OUTER_IP_HEADER).astype(int)
         over = hdr + t["outer_udp_len"].astype(int) - t["ip_len"].astype(int)
@@ -56,6 +73,31 @@ def _overhead(ctx: Context) -> tuple[int, str]:
     if any(i.kind == "cilium_geneve" for i in ctx.topology.interfaces):
         return VXLAN_OVERHEAD[4], "Geneve over IPv4 without options (assumed from the dumps)"
     return VXLAN_OVERHEAD[4], "VXLAN over IPv4 (assumed: no tunnelled frame to measure)"
+
+
+def _underlay_family(ctx: Context, family: int) -> tuple[int, str] | None:
+    """The underlay IP version that carries pod packets of ``family``, from the VXLAN / Geneve
+    devices of the dumps (their ``local`` address), with the device's name: devices of both
+    underlay families (Flannel's flannel.N and flannel-v6.N, Calico's vxlan.calico and
+    vxlan-v6.calico) carry each pod family over its own; one family's devices carry both. None
+    when no dump says."""
+    by_version: dict[int, str] = {}
+    version: int
+    for i in ctx.topology.interfaces:
+        local = (i.tunnel or {}).get("local") if i.confidence == "loaded" else None
+        if not local:
+            continue
+        try:
+            version = ipaddress.ip_address(str(local)).version
+        except ValueError:
+            continue
+        by_version.setdefault(version, i.name or "a tunnel device")
+    if len(by_version) == 2:
+        return family, by_version[family]
+    if len(by_version) == 1:
+        ((version, name),) = by_version.items()
+        return version, name
+    return None
 
 
 def _underlay(ctx: Context, node: str | None = None) -> tuple[int, list, bool]:
@@ -93,12 +135,14 @@ def mtu(ctx: Context) -> list[Finding]:
     p = ctx.packets
     if not p["tunnel"].notna().any():
         return out  # no overlay traffic: nothing to measure against
-    overhead, how = _overhead(ctx)
     underlay, _, known = _underlay(ctx)
-    limit = underlay - overhead
-    ip_len = p["ip_len"]
-    plain = p["tunnel"].isna() & (ip_len > limit).fillna(False)
-    plain &= p["dont_fragment"].fillna(False) | (p["ip_version"] == 6).fillna(False)
+    over = {fam: _overhead(ctx, fam) for fam in (4, 6)}  # (bytes, how) per pod IP family
+    ip_len, version = p["ip_len"], p["ip_version"]
+    too_big = (
+        ((version == 4) & (ip_len > underlay - over[4][0]) & p["dont_fragment"])
+        | ((version == 6) & (ip_len > underlay - over[6][0]))
+    ).fillna(False)
+    plain = p["tunnel"].isna() & too_big
     plain &= ~text_isin(p["src_ip"], ctx.underlay_ips)  # underlay traffic is not pod traffic
     big = p[plain]
     if big.empty:
@@ -152,12 +196,18 @@ def mtu(ctx: Context) -> list[Finding]:
     if not answered_ptb and not dropped and not refused_locally:
         return out
     counted = list(answered_ptb) + list(refused_locally) + list(dropped)
-    worst = int(
-        max(
-            int(vals(ctx.row(*k)["ip_len"]) or 0)  # type: ignore[index, call-overload]
-            for k in counted
+    worst_key = max(counted, key=lambda k: int(vals(ctx.row(*k)["ip_len"]) or 0))  # type: ignore[index, call-overload]
+    worst = int(vals(ctx.row(*worst_key)["ip_len"]) or 0)  # type: ignore[index, call-overload]
+    families = sorted({int(vals(ctx.row(*k)["ip_version"]) or 4) for k in counted})  # type: ignore[index, call-overload]
+    fam = int(vals(ctx.row(*worst_key)["ip_version"]) or 4)  # type: ignore[index, call-overload]
+    overhead, how = over[fam]
+    limit = underlay - overhead
+    other = 6 if fam == 4 else 4
+    if len(families) > 1 and over[4][0] != over[6][0]:
+        how += (
+            f"; IPv{other} packets: {underlay - over[other][0]} bytes, "
+            f"{over[other][0]} bytes of {over[other][1]}"
         )
-    )
     assumed = "" if known else " (no dump gives it: 1500, or the largest underlay frame seen)"
     parts = []
     if answered_ptb:
@@ -295,10 +345,11 @@ def _ptb(ctx: Context) -> list[Finding]:
         )
     ):
         groups[(ans, sender, to, None if na(m) else int(m))].append(k)
-    overhead, how = _overhead(ctx)
     underlay, _, known = _underlay(ctx)
     out = []
     for (ans, sender, to, m), at in list(groups.items())[:MAX_PER_KIND]:
+        # an ICMPv6 Packet Too Big is about an IPv6 packet, fragmentation needed an IPv4 one
+        overhead, how = _overhead(ctx, 6 if ans == "packet-too-big" else 4)
         rows = errs.iloc[at]
         errors = {
             (str(c), int(f))
@@ -379,12 +430,14 @@ def route_mtu_too_large(ctx: Context) -> list[Finding]:
     )
     if not tunnel_used:
         return []
-    overhead, how = _overhead(ctx)
+    over = {fam: _overhead(ctx, fam) for fam in (4, 6)}  # (bytes, how) per route family
+    all_how = _overhead(ctx)[1]  # said of routes of both families with one limit
     p = ctx.packets
-    pod_sizes = p.loc[
-        p["tunnel"].isna() & ~text_isin(p["src_ip"], ctx.underlay_ips), "ip_len"
-    ].dropna()
-    largest_seen = int(pod_sizes.max()) if len(pod_sizes) else 0
+    pod = p["tunnel"].isna() & ~text_isin(p["src_ip"], ctx.underlay_ips)
+    largest: dict[int, int] = {}
+    for fam in (4, 6):
+        sizes = p.loc[pod & (p["ip_version"] == fam).fillna(False), "ip_len"].dropna()
+        largest[fam] = int(sizes.max()) if len(sizes) else 0
     found: dict[tuple, dict[str, Any]] = {}
     for r in ctx.topology.routes:
         in_pod = bool(r.namespace) and r.namespace != "host"
@@ -409,19 +462,32 @@ def route_mtu_too_large(ctx: Context) -> list[Finding]:
         underlay, u_ifaces, known = _underlay(ctx, node)
         if not known:
             continue
-        limit = underlay - overhead
+        fam = 6 if r.family == 6 else 4
+        limit = underlay - over[fam][0]
         if int(mtu_v) <= limit:  # type: ignore[arg-type]
             continue
         who = f"pod {r.namespace}" if in_pod else f"node {r.node}"
         g = found.setdefault(
             (who, int(mtu_v), limit),  # type: ignore[arg-type]
-            {"routes": [], "ifaces": u_ifaces, "underlay": underlay, "node": node, "from": []},
+            {
+                "routes": [],
+                "ifaces": u_ifaces,
+                "underlay": underlay,
+                "node": node,
+                "from": [],
+                "families": set(),
+            },
         )
         g["routes"].append(r)
+        g["families"].add(fam)
         if from_iface is not None:
             g["from"].append(from_iface)
     out: list[Finding] = []
     for (who, mtu_v, limit), g in list(found.items())[:MAX_PER_KIND]:
+        fams = sorted(g["families"])
+        overhead, how = over[fams[0]] if len(fams) == 1 else (g["underlay"] - limit, all_how)
+        largest_seen = max(largest[f] for f in fams)
+        of = f"IPv{fams[0]} " if len(fams) == 1 else ""
         routes = g["routes"]
         lines = [
             f"`{r.text.strip()}`" if r.text else f"`{r.dst} via {r.via} dev {r.dev}`"
@@ -436,17 +502,22 @@ def route_mtu_too_large(ctx: Context) -> list[Finding]:
         u_text = ", ".join(f"{i.name} on {i.node}" for i in g["ifaces"][:2])
         affected = largest_seen > limit
         consequence = (
-            f"the captures hold pod packets of up to {largest_seen} bytes, which do not fit"
+            f"the captures hold {of}pod packets of up to {largest_seen} bytes, which do not fit"
             if affected
-            else f"no packet of the captures is larger than {limit} bytes, so nothing was affected yet"
+            else f"no {of}packet of the captures is larger than {limit} bytes, so nothing "
+            "was affected yet"
+        )
+        kinds = {6: "IPv6 packets", 4: "IPv4 packets with DF"}
+        cannot = (
+            f"{' and '.join(kinds[f] for f in sorted(fams, reverse=True))} of {limit + 1} to "
+            f"{mtu_v} bytes cannot cross the tunnel whole"
         )
         statement = (
             f"{'Route' if len(lines) == 1 else f'{len(lines)} routes'} {shown} of {who} "
             f"{'allows' if len(lines) == 1 else 'allow'} {mtu_v}-byte packets{via_iface}, but the "
             f"overlay carries at most {limit} bytes: the underlay MTU {g['underlay']} ({u_text}) "
-            f"minus {overhead} bytes of tunnel overhead ({how}). The MTU should be {limit}: IPv6 "
-            f"packets and IPv4 packets with DF of {limit + 1} to {mtu_v} bytes cannot cross the "
-            f"tunnel whole; {consequence}."
+            f"minus {overhead} bytes of tunnel overhead ({how}). The MTU should be {limit}: "
+            f"{cannot}; {consequence}."
         )
         evidence = [e for r in routes[:4] for e in _src_evs(r.source)]
         evidence += [e for i in g["ifaces"][:1] for e in _src_evs(i.source)]
