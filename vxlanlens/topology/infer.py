@@ -118,6 +118,7 @@ def infer(
         "tunnel",
         "outer_src_ip",
         "outer_dst_ip",
+        "outer_src_mac",
         "src_mac",
         "dst_mac",
         "src_ip",
@@ -169,19 +170,45 @@ def _nodes(df: pd.DataFrame, topo: Topology) -> set[str]:
         if ip:
             ips.setdefault(str(ip), None)
     evidence = _ev_of_codes(df, rows, ends, values)
+    partner = _dual_stack_partners(df, rows)
+    order = {ip: k for k, ip in enumerate(ips)}
     for ip in ips:
-        frames = evidence.get(ip, ())
-        src = _src(frames, "outer (underlay) address of tunnelled frames")
-        topo.nodes.append(
-            Node(
-                source=src,
-                confidence="inferred-high",
-                addresses=[
-                    NodeFact(source=src, confidence="inferred-high", value=ip, role="address")
-                ],
-            )
-        )
+        if order.get(partner.get(ip, ""), len(order)) < order[ip]:
+            continue  # stated with its partner, the node's other family's address
+        addresses = [ip] + ([partner[ip]] if partner.get(ip) in ips else [])
+        facts = []
+        for a in addresses:
+            src = _src(evidence.get(a, ()), "outer (underlay) address of tunnelled frames")
+            facts.append(NodeFact(source=src, confidence="inferred-high", value=a, role="address"))
+        topo.nodes.append(Node(source=facts[0].source, confidence="inferred-high", addresses=facts))
     return set(ips)
+
+
+def _dual_stack_partners(df: pd.DataFrame, rows: np.ndarray) -> dict[str, str]:
+    """Outer source addresses of two families that are one node's: tunnelled frames from one
+    IPv4 and one IPv6 address, and from no other, carry one outer source MAC, which carries
+    no other address (a router forwarding several nodes' frames would carry more). A node of a
+    dual-stack underlay tunnels each pod family over its own (Flannel's flannel.N and
+    flannel-v6.N)."""
+    if "outer_src_mac" not in df.columns or not len(rows):
+        return {}
+    pairs = _objects(df[["outer_src_ip", "outer_src_mac"]].iloc[rows].drop_duplicates())
+    macs_of: dict[str, set[str]] = defaultdict(set)
+    ips_of: dict[str, set[str]] = defaultdict(set)
+    for ip, mac in pairs.itertuples(index=False):
+        if ip and mac:
+            macs_of[str(ip)].add(str(mac))
+            ips_of[str(mac)].add(str(ip))
+    out: dict[str, str] = {}
+    for ips in ips_of.values():
+        if len(ips) != 2:
+            continue
+        a, b = sorted(ips)
+        if (":" in a) == (":" in b):
+            continue  # two addresses of one family behind one MAC: not one dual-stack node
+        if len(macs_of[a]) == 1 and len(macs_of[b]) == 1:
+            out[a], out[b] = b, a
+    return out
 
 
 def _tunnelled_pods(

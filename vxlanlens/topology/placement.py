@@ -388,7 +388,7 @@ def _underlay(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
         df["tunnel"].notna() & df["outer_src_ip"].notna() & df["outer_dst_ip"].notna(),
         ["outer_src_ip", "outer_dst_ip", "capture", "frame_no"],
     ]
-    ends: Counter[str] = Counter()
+    ends: Counter[str] = Counter()  # tunnelled frames per node at either end
     pairs = Counter(
         {
             (str(a), str(b)): int(n)
@@ -399,8 +399,16 @@ def _underlay(c: str, df: pd.DataFrame, t: Topology) -> CapturePoint:
             .items()
         }
     )
+    # a node's IPv4 and IPv6 underlay addresses are one end (a dual-stack underlay tunnels
+    # each pod family over its own), named by its first address seen
+    first: dict[str, str] = {}
+
+    def end(ip: str) -> str:
+        n = t.node_by_ip(ip)
+        return first.setdefault(n.label if n is not None else ip, ip)
+
     for (a, b), k in pairs.items():
-        for ip in {a, b}:
+        for ip in {end(a), end(b)}:
             ends[ip] += k
     always = sorted(ip for ip, k in ends.items() if k == len(sub))
     cp = CapturePoint(

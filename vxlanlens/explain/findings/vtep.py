@@ -442,12 +442,14 @@ _MISMATCH_ATTRS = (("dstport", "UDP port", "outer_dport"), ("id", "VNI", "vni"))
     )
 )
 def tunnel_config_mismatch(ctx: Context) -> list[Finding]:
-    """Tunnel devices of one name and kind whose UDP port or VNI differs between nodes."""
+    """Tunnel devices of one role and kind whose UDP port or VNI differs between nodes. Devices
+    play one role when their names differ only by a number at the end: Flannel names its VTEP
+    after the VNI (``flannel.7``), so a node with another VNI has another name (``flannel.8``)."""
     devices: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for i in ctx.topology.interfaces:
         t = i.tunnel or {}
         if i.node and i.name and i.namespace in (None, "host") and t.get("kind"):
-            devices[(i.name, str(t["kind"]))].append(i)
+            devices[(i.name.rstrip("0123456789") or i.name, str(t["kind"]))].append(i)
     out: list[Finding] = []
     if not devices:
         return out
@@ -463,8 +465,11 @@ def tunnel_config_mismatch(ctx: Context) -> list[Finding]:
             values = {i.tunnel[attr] for i in per_node.values()}
             if len(values) < 2:
                 continue
+            names = sorted({str(i.name) for i in per_node.values()})
+            name = names[0] if len(names) == 1 else " / ".join(names)
             listed = ", ".join(
-                f"{i.tunnel[attr]} on {node}" for node, i in sorted(per_node.items())
+                f"{i.tunnel[attr]} on {node}" + (f" ({i.name})" if len(names) > 1 else "")
+                for node, i in sorted(per_node.items())
             )
             evs = [
                 e
@@ -491,7 +496,7 @@ def tunnel_config_mismatch(ctx: Context) -> list[Finding]:
                 sent.append(
                     f"{packets} tunnel packet(s) ({len(wrong)} observation(s)) to {node} "
                     f"({local}) carry {word} "
-                    f"{', '.join(map(str, got))} where its {name} has {i.tunnel[attr]}"
+                    f"{', '.join(map(str, got))} where its {i.name} has {i.tunnel[attr]}"
                 )
                 frames += list(
                     zip(
