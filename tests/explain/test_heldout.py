@@ -95,3 +95,20 @@ def test_dual_stack_underlay_nodes_are_two_and_captures_placed(dumps: bool) -> N
     for cap in ("n1-eth0", "n2-eth0"):
         assert points[cap]["kind"] == "node" and points[cap]["node"], points[cap]
     assert points["n1-eth0"]["node"] != points["n2-eth0"]["node"]
+
+
+@pytest.mark.parametrize("dumps", [False, True])
+def test_same_node_pods_on_one_bridge_are_not_drawn_through_the_tunnel(dumps: bool) -> None:
+    # ho-p1a pings ho-p1b on the same cni0: the ARP is answered by ho-p1b itself and the echo
+    # goes pod MAC to pod MAC with TTL 64. The answer was taken for ho-p1a's host veth (a
+    # topology conflict) and the echo drawn through flannel.7, the underlay and back.
+    from vxlanlens.proto import HopKind
+
+    exp = _explain("heldout-flannel-vni7", dumps=dumps)
+    (path,) = [p for p in exp.paths if p.kind == "echo" and p.dst_ip == "10.42.3.33"]
+    kinds = {h.kind for h in (*path.hops, *path.reply_hops)}
+    assert HopKind.TUNNEL not in kinds and HopKind.NETWORK not in kinds, kinds
+    assert any("bridges the frame" in h.note for h in path.hops)
+    (arp,) = [p for p in exp.paths if p.kind == "arp" and p.dst_ip == "10.42.3.33"]
+    assert arp.reply_hops[0].place == "pod 10.42.3.33 eth0"
+    assert not [c for c in exp.topology["conflicts"] if "host_mac" in str(c)]

@@ -166,6 +166,9 @@ def direction(
         local = a == b
     else:
         local = spod is not None and dpod is not None
+    if local:  # one node for both ends, when only one of them is known
+        snode = snode or dnode
+        dnode = dnode or snode
 
     def at_pod(p: Point, pod: Any) -> bool:
         return p.kind == "pod" and pod is not None and p.pod == pod.label

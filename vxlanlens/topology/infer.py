@@ -409,6 +409,24 @@ class _Seen:
             self.own_ips[str(mac)].append(str(ip))
         self.underlay: set[str] = set()
         """Addresses of the nodes' underlay: the outer addresses of tunnelled frames."""
+        to = _objects(
+            df.loc[
+                df["tunnel"].isna() & df["dst_mac"].notna() & df["dst_ip"].notna(),
+                ["dst_mac", "dst_ip"],
+            ]
+        ).drop_duplicates()
+        self.to_ips: dict[str, set[str]] = defaultdict(set)
+        """Destination IPs of the untunnelled frames sent to each MAC."""
+        for mac, ip in zip(to["dst_mac"].tolist(), to["dst_ip"].tolist(), strict=True):
+            self.to_ips[str(mac)].add(str(ip))
+        direct = df["tunnel"].isna() & df["src_mac"].notna() & df["src_ip"].notna()
+        direct &= df["ttl"].isin(_INITIAL_TTLS).fillna(False)
+        first = _objects(df.loc[direct, ["src_mac", "src_ip"]]).drop_duplicates()
+        self.own_direct: dict[str, set[str]] = defaultdict(set)
+        """Source IPs of each MAC's untunnelled frames that no router forwarded (TTL or hop
+        limit still at an initial value): addresses of the host with that MAC."""
+        for mac, ip in zip(first["src_mac"].tolist(), first["src_ip"].tolist(), strict=True):
+            self.own_direct[str(mac)].add(str(ip))
         self.stated: set[tuple[object, ...]] = set()
         """Pods and interfaces the gateway rules stated already (:func:`_gateway`)."""
         for col in ("outer_src_ip", "outer_dst_ip"):
@@ -426,6 +444,18 @@ def _forwards(seen: _Seen, mac: str, own: list[str]) -> bool:
         _is_unicast_global(ip) and ip not in own and _ip(ip).version in fams
         for ip in seen.own_ips.get(mac, ())
     )
+
+
+_INITIAL_TTLS = (64, 128, 255)
+"""TTLs / hop limits hosts send with (Linux 64, Windows 128, NDP and some stacks 255)."""
+
+
+def _answers_for_itself(seen: _Seen, ans: str, target: str) -> bool:
+    """Whether the MAC that answered for ``target`` is that host's own: it sends from
+    ``target`` with an initial TTL, and every frame sent to it is for an address it sends from
+    that way (a gateway or a host veth also receives what it forwards to other hosts)."""
+    own = seen.own_direct.get(ans, set())
+    return target in own and seen.to_ips.get(ans, set()) <= own
 
 
 def _gateway(
@@ -449,6 +479,19 @@ def _gateway(
         if _forwards(seen, ans, [target]):
             return  # what answered routes other hosts' packets too: a node or router, no pod
         _node_asks(topo, dp, sol, sol_ips, target, ans, frames, how)
+        return
+    if _answers_for_itself(seen, ans, target):
+        # a host on the requester's own link answered for its own address (a pod on the same
+        # bridge): it is that host, not the requester's gateway or host veth
+        if _is_unicast_global(target) and target not in seen.underlay:
+            topo.pods.append(
+                Pod(
+                    source=_src(frames, f"answered the {how} for its own address {target}"),
+                    confidence="inferred-high",
+                    ips=[target],
+                    mac=ans,
+                )
+            )
         return
     key = f"inferred:{sol}"
     # the solicitor's own addresses: sources of its frames outside tunnels
