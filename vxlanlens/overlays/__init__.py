@@ -138,6 +138,14 @@ class Recognition:
             head += f" ({self.confidence} confidence)"
         if self.signals:
             head += ": " + "; ".join(s.text for s in self.signals[:3])
+        if self.confidence == "low":
+            # what else the same evidence fits: a low score is a default others share
+            also = [profile(n).title for n, v in self.scores.items() if n != self.name and v > 0]
+            if also:
+                return (
+                    f"{head}. The captures also fit {', '.join(also)} (nothing in them is "
+                    "specific to one); `--cni` states the overlay."
+                )
         return head + "."
 
     def to_dict(self) -> dict[str, Any]:
