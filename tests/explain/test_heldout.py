@@ -112,3 +112,17 @@ def test_same_node_pods_on_one_bridge_are_not_drawn_through_the_tunnel(dumps: bo
     (arp,) = [p for p in exp.paths if p.kind == "arp" and p.dst_ip == "10.42.3.33"]
     assert arp.reply_hops[0].place == "pod 10.42.3.33 eth0"
     assert not [c for c in exp.topology["conflicts"] if "host_mac" in str(c)]
+
+
+def test_ipv6_pod_traffic_names_the_ipv6_tunnel_device() -> None:
+    # flannel.7 carries IPv4 (local 10.99.0.21), flannel-v6.7 IPv6 (local fd99:0:0:7::21):
+    # the IPv6 paths named flannel.7, while their inner MACs were flannel-v6.7's
+    from vxlanlens.proto import HopKind
+
+    exp = _explain("heldout-flannel-vni7", dumps=True)
+    for path in exp.paths:
+        if path.kind != "echo" or path.dst_ip not in ("fd42:0:0:9::29", "10.42.9.41"):
+            continue
+        devices = {h.place.split(" on ")[0] for h in path.hops if h.kind == HopKind.TUNNEL}
+        want = "flannel-v6.7" if ":" in str(path.dst_ip) else "flannel.7"
+        assert devices == {want}, (path.dst_ip, devices)

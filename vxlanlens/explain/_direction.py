@@ -99,14 +99,21 @@ def _tunnel_device(
         if protocol is None or _protocol(ctx, name, None) in (None, protocol):
             return name
     dp = ctx.datapath
+    v6 = underlay_ip is not None and ":" in underlay_ip
     # the node's root-namespace interfaces, in model order (indexed: not a scan of them all)
+    found_any: str | None = None
     for iface in ctx.topology.interfaces_of_node(node) if node is not None else ():
         if dp.role(iface.name, iface.kind) != "tunnel":
             continue
         found = _protocol(ctx, iface.name or "", iface.kind)
         if protocol is None or found in (None, protocol):
-            return iface.name or iface.kind
-    return dp.tunnel_device(protocol, vni, ipv6=underlay_ip is not None and ":" in underlay_ip)
+            local = str((iface.tunnel or {}).get("local") or "")
+            if not local or (":" in local) == v6:
+                return iface.name or iface.kind  # on this underlay family (or not said)
+            found_any = found_any or iface.name or iface.kind
+    # a device of the other underlay family (dual stack: flannel.N carries IPv4, flannel-v6.N
+    # IPv6) only when the node has none of this one
+    return found_any or dp.tunnel_device(protocol, vni, ipv6=v6)
 
 
 def _where(ctx: Context, rows: list[Row]) -> str:
