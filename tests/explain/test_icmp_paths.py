@@ -56,7 +56,7 @@ def test_refused_echo_path_ends_with_the_error(name: str, dumps: bool) -> None:
     # the request stops where the error came from, and says why instead of guessing
     last = echo.hops[-1]
     assert last.ip == sender and last.observed
-    assert "went no further" in last.note and "may have gone on uncaptured" not in last.note
+    assert "went no further" in last.note and "no capture further along its way" not in last.note
     # the error is the answer: from the refusing node's eth0 back to the sender's, both seen
     rep = echo.reply_hops
     assert [h.kind for h in rep] == [HopKind.UNDERLAY, HopKind.NETWORK, HopKind.UNDERLAY]

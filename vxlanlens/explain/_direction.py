@@ -385,7 +385,8 @@ def direction(
             points=dpod_pts,
         )
     )
-    return finish(drafts, reached=reached, dst_text=dst_ip, no_pod=no_pod, ended=ended)
+    wide = {c for c, p in points.items() if p.interface == "any"}
+    return finish(drafts, reached=reached, dst_text=dst_ip, no_pod=no_pod, ended=ended, wide=wide)
 
 
 def _cross_nodes(

@@ -219,12 +219,15 @@ def finish(
     dst_text: str,
     no_pod: bool,
     ended: tuple[str | None, str] | None = None,
+    wide: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[list[Hop], str | None]:
     """The hops of one direction bounded by the evidence: after the last hop a capture saw, the
     path stops (unless the packet is known to have arrived); returns the hops and, when cut, the
     place the packet was last seen. ``ended`` (the address that answered the packet with an
     ICMP error, and that in words) says why it went no further: where the error came from the
-    place it was last seen, it replaces the guesses of what became of it."""
+    place it was last seen, it replaces the guesses of what became of it. ``wide`` are the
+    captures that see every interface of their node (``-i any``): only they can show that a
+    packet did not go on from one of the node's devices to the next."""
     seen = [i for i, d in enumerate(drafts) if d.hop.observed]
     last = seen[-1] if seen else len(drafts) - 1
     cut = not reached and bool(seen) and last < len(drafts) - 1
@@ -241,14 +244,22 @@ def finish(
             before = set().union(*(k.points for k in kept)) - set().union(
                 *(k.points for k in drafts[last + 1 :])
             )
-            further = sorted(set().union(*(k.points for k in drafts[last + 1 :])) - before - cited)
-            why = (
-                f"not seen after {d.hop.place}, although {', '.join(further)} captured further "
-                "along its way: it may have been dropped or diverted in between"
-                if further
-                else f"not seen after {d.hop.place}: no capture further along its way holds it "
-                "(it may have gone on uncaptured, or been dropped)"
-            )
+            later = set().union(*(k.points for k in drafts[last + 1 :]))
+            further = sorted(later - before - cited)
+            # captures of this place that see the next hops too (a node's -i any)
+            also = sorted(later & set().union(*(k.points for k in kept)) & set(wide))
+            if further:
+                why = (
+                    f"not seen after {d.hop.place}, although {', '.join(further)} captured "
+                    "further along its way: it may have been dropped or diverted in between"
+                )
+            elif also:  # a capture of this place may cover the next (-i any), or may not
+                why = (
+                    f"not seen after {d.hop.place}: no capture further along its way holds it "
+                    "(it may have gone on uncaptured, or been dropped)"
+                )
+            else:
+                why = f"not seen after {d.hop.place}: no capture was taken further along its way"
             if ended is not None and ended[0] is not None and ended[0] == d.hop.ip:
                 why = f"{ended[1]} here: it went no further"
             elif ended is not None:
