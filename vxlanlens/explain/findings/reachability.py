@@ -484,6 +484,11 @@ def _never(
             last_seen += f"; no pod of the dumps has {flow.target}" + (
                 f" (it lies in the pod CIDR of {home.label})" if home else ""
             )
+        # the destination by name, where the topology knows the pod with that address
+        dpod = ctx.topology.pod_by_ip(flow.target)
+        if dpod is not None and dpod.label != f"pod {flow.target}":
+            node = ctx.node_of_pod(dpod)
+            last_seen += f"; {flow.target} is {dpod.label}" + (f" on {node}" if node else "")
         key = view.get("key", first.rows[0])
         if flow.kind == ExchangeKind.ECHO:
             if n == 1:
