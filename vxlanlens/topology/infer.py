@@ -421,10 +421,14 @@ class _Seen:
             self.to_ips[str(mac)].add(str(ip))
         direct = df["tunnel"].isna() & df["src_mac"].notna() & df["src_ip"].notna()
         direct &= df["ttl"].isin(_INITIAL_TTLS).fillna(False)
+        # not Neighbor Discovery: an eBPF or proxy responder sends NAs from the address it
+        # answers for (hop limit 255) without being that host
+        direct &= ~df["icmp_type"].isin(_NDP_TYPES).fillna(False)
         first = _objects(df.loc[direct, ["src_mac", "src_ip"]]).drop_duplicates()
         self.own_direct: dict[str, set[str]] = defaultdict(set)
         """Source IPs of each MAC's untunnelled frames that no router forwarded (TTL or hop
-        limit still at an initial value): addresses of the host with that MAC."""
+        limit still at an initial value), Neighbor Discovery left out: addresses of the host
+        with that MAC."""
         for mac, ip in zip(first["src_mac"].tolist(), first["src_ip"].tolist(), strict=True):
             self.own_direct[str(mac)].add(str(ip))
         self.stated: set[tuple[object, ...]] = set()
@@ -446,16 +450,23 @@ def _forwards(seen: _Seen, mac: str, own: list[str]) -> bool:
     )
 
 
+_NDP_TYPES = (133, 134, 135, 136, 137)
+"""ICMPv6 types of Neighbor Discovery (router and neighbor solicitation / advertisement,
+redirect)."""
+
 _INITIAL_TTLS = (64, 128, 255)
 """TTLs / hop limits hosts send with (Linux 64, Windows 128, NDP and some stacks 255)."""
 
 
 def _answers_for_itself(seen: _Seen, ans: str, target: str) -> bool:
     """Whether the MAC that answered for ``target`` is that host's own: it sends from
-    ``target`` with an initial TTL, and every frame sent to it is for an address it sends from
-    that way (a gateway or a host veth also receives what it forwards to other hosts)."""
+    ``target`` with an initial TTL, frames were sent to it, and every one of them is for an
+    address it sends from that way (a gateway or a host veth also receives what it forwards to
+    other hosts)."""
     own = seen.own_direct.get(ans, set())
-    return target in own and seen.to_ips.get(ans, set()) <= own
+    sent_to = seen.to_ips.get(ans, set())
+    # with nothing sent to it but the exchange itself, the answer says no more than before
+    return target in own and bool(sent_to) and sent_to <= own
 
 
 def _gateway(
