@@ -4,7 +4,6 @@ then turned into Python values; evidence frames and address tests remembered per
 from __future__ import annotations
 
 import ipaddress
-import socket
 from collections import defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .facts import packed_canonical
 from .model import Source
 
 EVIDENCE_FRAMES = 5
@@ -184,14 +184,8 @@ def _unicast_global_bytes(text: str) -> bool | None:
     """:func:`_is_unicast_global` for canonical address text, without ``ipaddress``; None for
     other text and for IPv4-mapped IPv6 addresses (whose properties ``ipaddress`` reads from
     the IPv4 address from Python 3.13 on), which the caller decides with ``ipaddress``."""
-    fam = socket.AF_INET6 if ":" in text else socket.AF_INET
-    try:
-        b = socket.inet_pton(fam, text)
-    except (OSError, ValueError):
-        return None
-    if socket.inet_ntop(fam, b) != text or ("." in text and fam == socket.AF_INET6):
-        return None
-    if fam == socket.AF_INET6 and b.startswith(_MAPPED):
+    b = packed_canonical(text)
+    if b is None or b.startswith(_MAPPED):
         return None
     return _unicast_global(b)
 

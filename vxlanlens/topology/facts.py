@@ -82,21 +82,28 @@ def is_group_mac(mac: str) -> bool:
     return mac == "00:00:00:00:00:00" or bool(int(mac[:2], 16) & 1)
 
 
+def packed_canonical(text: str) -> bytes | None:
+    """The 4 or 16 bytes of ``text`` when it is an address in canonical form already, else
+    None. Text that the C library formats back unchanged is canonical (dotted quad without
+    leading zeros; RFC 5952 IPv6, which is also what ``ipaddress`` writes, except for a dotted
+    IPv4 tail, left to ``ipaddress``): no parse in Python."""
+    fam = socket.AF_INET6 if ":" in text else socket.AF_INET
+    try:
+        b = socket.inet_pton(fam, text)
+        if socket.inet_ntop(fam, b) == text and (fam == socket.AF_INET or "." not in text):
+            return b
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def canonical_ip(ip: str | None) -> str | None:
     """``ip`` (optionally with ``/len`` or a ``%zone``) in canonical text form, else ``None``."""
     if ip is None:
         return None
     s = str(ip).strip().split("/")[0].split("%")[0]
-    # Text that the C library formats back unchanged is canonical already (dotted quad without
-    # leading zeros; RFC 5952 IPv6, which is also what ``ipaddress`` writes, except for the
-    # dotted tail of IPv4-mapped addresses): no parse in Python. Anything else is parsed.
-    fam = socket.AF_INET6 if ":" in s else socket.AF_INET
-    try:
-        back = socket.inet_ntop(fam, socket.inet_pton(fam, s))
-        if back == s and (fam == socket.AF_INET or "." not in s):
-            return s
-    except (OSError, ValueError):
-        pass
+    if packed_canonical(s) is not None:
+        return s
     try:
         return str(ipaddress.ip_address(s))
     except ValueError:

@@ -346,10 +346,11 @@ def _ptb(ctx: Context) -> list[Finding]:
     ):
         groups[(ans, sender, to, None if na(m) else int(m))].append(k)
     underlay, _, known = _underlay(ctx)
+    over = {fam: _overhead(ctx, fam) for fam in (4, 6)}  # (bytes, how) per pod IP family
     out = []
     for (ans, sender, to, m), at in list(groups.items())[:MAX_PER_KIND]:
         # an ICMPv6 Packet Too Big is about an IPv6 packet, fragmentation needed an IPv4 one
-        overhead, how = _overhead(ctx, 6 if ans == "packet-too-big" else 4)
+        overhead, how = over[6 if ans == "packet-too-big" else 4]
         rows = errs.iloc[at]
         errors = {
             (str(c), int(f))

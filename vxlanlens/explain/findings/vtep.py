@@ -459,7 +459,7 @@ def tunnel_config_mismatch(ctx: Context) -> list[Finding]:
             "ip_id", "outer_src_ip")  # fmt: skip
     cols = [c for c in read if c in p.columns]
     tun = p.loc[p["tunnel"].notna(), cols] if not p.empty and "tunnel" in p.columns else p.iloc[:0]
-    for (name, kind), ifs in devices.items():
+    for (_role, kind), ifs in devices.items():
         for attr, word, column in _MISMATCH_ATTRS:
             per_node = {i.node: i for i in ifs if i.tunnel.get(attr) is not None}
             values = {i.tunnel[attr] for i in per_node.values()}
