@@ -2,9 +2,10 @@
 out (the product's default model otherwise): every hop in no CNI's words.
 
 Chosen only on evidence against Cilium (:func:`cilium_ruled_out`): inner frames routed into the
-tunnel (inner TTL one below its initial value) whose replies carry the requests' inner MACs
-swapped, VTEP MAC to VTEP MAC. Cilium's tunnel keeps the pod's own frame inside (the pod's MAC
-to its lxc veth's, hop limit untouched until delivery), so it never shows both.
+tunnel (inner TTL one below its initial value) without per-sender inner MACs, whether or not the
+replies carry the requests' inner MACs swapped (VTEP MAC to VTEP MAC). Cilium's tunnel keeps
+the pod's own frame inside (the pod's MAC to its lxc veth's, hop limit untouched until
+delivery): no capture of Cilium's the lab made shows a routed inner frame.
 """
 
 from __future__ import annotations
@@ -18,13 +19,19 @@ __all__ = ["NEUTRAL", "cilium_ruled_out"]
 
 def cilium_ruled_out(obs: Observations) -> str | None:
     """Why the frames cannot be Cilium's tunnel (None when nothing says so)."""
-    if obs.swapped_inner_macs and obs.routed_inner and not obs.per_sender_inner_macs:
+    if not obs.routed_inner or obs.per_sender_inner_macs:
+        return None
+    if obs.swapped_inner_macs:
         return (
             "inner frames routed into the tunnel and sent VTEP MAC to VTEP MAC "
             f"({obs.routed_inner[0]}, {obs.swapped_inner_macs[0]}); Cilium's tunnel carries the "
             "pod's own frame"
         )
-    return None
+    return (
+        "inner frames routed into the tunnel (inner TTL one below its initial value, "
+        f"{obs.routed_inner[0]}); Cilium's tunnel carries the pod's own frame, its TTL lowered "
+        "only at delivery"
+    )
 
 
 NEUTRAL = Profile(
