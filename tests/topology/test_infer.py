@@ -252,3 +252,69 @@ def test_node_evidence_on_codes_is_the_group_by_of_frame_order() -> None:
     keys = [np.array([code.get(x, -1) if x else -1 for x in df[c]]) for c in ("s", "d")]
     rows = np.arange(n)
     assert _ev_of_codes(df, rows, keys, values) == want
+
+
+def _crossing_rows() -> list[dict]:
+    """A VXLAN L2 segment between two hosts of 10.50.0.0/24 behind two VTEPs: an ARP and an
+    NS exchange seen inside the tunnel at the first VTEP's NIC, and the ARP again untunnelled
+    at the asking host's own NIC."""
+    a_mac, b_mac = "02:00:00:00:0a:01", "02:00:00:00:0b:02"
+    out = dict(capture="vtep", linktype=1, tunnel="vxlan", vni=100)
+    there = dict(out, outer_src_ip="192.0.2.1", outer_dst_ip="192.0.2.2")
+    back = dict(out, outer_src_ip="192.0.2.2", outer_dst_ip="192.0.2.1")
+    arp_q = dict(src_mac=a_mac, dst_mac="ff:ff:ff:ff:ff:ff", arp_op=1, arp_sender_mac=a_mac,
+                 arp_sender_ip="10.50.0.5", arp_target_ip="10.50.0.9",
+                 arp_target_mac="00:00:00:00:00:00")  # fmt: skip
+    arp_a = dict(src_mac=b_mac, dst_mac=a_mac, arp_op=2, arp_sender_mac=b_mac,
+                 arp_sender_ip="10.50.0.9", arp_target_mac=a_mac, arp_target_ip="10.50.0.5")  # fmt: skip
+    host = dict(capture="host-a", linktype=1)
+    return [
+        dict(there, frame_no=1, **arp_q),
+        dict(back, frame_no=2, **arp_a),
+        dict(
+            there,
+            frame_no=3,
+            src_mac=a_mac,
+            dst_mac="33:33:ff:00:00:09",
+            src_ip="fd50::5",
+            dst_ip="ff02::1:ff00:9",
+            icmp_type=135,
+            nd_target="fd50::9",
+            nd_lladdr=a_mac,
+        ),
+        dict(
+            back,
+            frame_no=4,
+            src_mac=b_mac,
+            dst_mac=a_mac,
+            src_ip="fd50::9",
+            dst_ip="fd50::5",
+            icmp_type=136,
+            nd_target="fd50::9",
+            nd_flags="SO",
+            nd_lladdr=b_mac,
+        ),
+        dict(host, frame_no=1, **arp_q),
+        dict(host, frame_no=2, **arp_a),
+    ]
+
+
+def test_exchanges_across_the_tunnel_name_both_hosts_and_no_gateway() -> None:
+    # an ARP or NS answered across the tunnel comes from the target host on a stretched L2
+    # segment (a VXLAN LAN, Weave, an OVN logical switch): taking the answer for the asker's
+    # host-side veth made every pod the host veth of each peer it asked for (thousands of
+    # topology conflicts on a large capture)
+    t = infer(table(_crossing_rows()))
+    a, b = t.pod_by_mac("02:00:00:00:0a:01"), t.pod_by_mac("02:00:00:00:0b:02")
+    assert set(a.ips) == {"10.50.0.5", "fd50::5"} and a.host_mac is None
+    assert a.node_ip == "192.0.2.1" and a.confidence == "inferred-high"
+    assert set(b.ips) == {"10.50.0.9", "fd50::9"} and b.node_ip == "192.0.2.2"
+    assert b.confidence == "inferred-low"
+    # the asking host's own capture shows the same ARP untunnelled: still no gateway
+    assert not t.interfaces and not t.neighbors and not t.conflicts
+
+
+def test_exchanges_seen_only_untunnelled_still_give_the_gateway() -> None:
+    rows = [r for r in _crossing_rows() if r["capture"] == "host-a"]
+    t = infer(table(rows))
+    assert t.pod_by_mac("02:00:00:00:0a:01").host_mac == "02:00:00:00:0b:02"

@@ -18,6 +18,10 @@ Rules, each giving facts with their evidence frames (``capture``, ``frame_no``; 
   follows the overlay's datapath (:attr:`~vxlanlens.overlays.Datapath.gateway_mac`): the pod's
   host-side veth (Cilium's eBPF, Calico's proxy ARP), or a bridge or gateway device every pod of
   the node shares (Flannel's cni0, Antrea's antrea-gw0), which is no single pod's veth.
+- **Exchanges across the tunnel**: an ARP or NS exchange some capture shows inside a tunnel
+  joins hosts of one L2 segment stretched over the overlay: the requester is a host with its
+  MAC, addresses and node (inferred-high), the answering MAC is the target's on that segment
+  (inferred-low); no gateway or host veth follows from it.
 - **Nodes asking for their pods** (inferred-high): a requester that also sends packets from
   another host's address of its family routes them, and so does one that answered an NS as a
   router (NA with the R flag) or that carries the MAC the overlay gives every host veth
@@ -43,7 +47,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
+from collections.abc import Callable
 from itertools import islice
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -326,13 +332,15 @@ def _gateways_ns(df: pd.DataFrame, topo: Topology, seen: _Seen, dp: Datapath) ->
     na = np.flatnonzero(((t == 136) & has_target).to_numpy())
     if not len(ns) or not len(na):
         return
-    cols = ("_cap", "_fno", "nd_target", "nd_lladdr", "src_mac", "dst_mac", "nd_flags", "src_ip")
-    q_cap, q_fno, q_target, q_lladdr, q_smac, _, _, q_sip = _lists(df, ns, cols)
-    a_cap, a_fno, a_target, a_lladdr, a_smac, a_dmac, a_flags, _ = _lists(df, na, cols)
+    cols = ("_cap", "_fno", "nd_target", "nd_lladdr", "src_mac", "dst_mac", "nd_flags", "src_ip",
+            "outer_src_ip")  # fmt: skip
+    q_cap, q_fno, q_target, q_lladdr, q_smac, _, _, q_sip, q_node = _lists(df, ns, cols)
+    a_cap, a_fno, a_target, a_lladdr, a_smac, a_dmac, a_flags, _, a_node = _lists(df, na, cols)
     # the solicitor's MAC: the NS's source link-layer option, else the frame's source MAC;
     # the answering MAC likewise from the NA's target link-layer option
     q_sol = [ll if ll is not None else m for ll, m in zip(q_lladdr, q_smac, strict=True)]
     a_mac = [ll if ll is not None else m for ll, m in zip(a_lladdr, a_smac, strict=True)]
+    crossed = _crossed(q_target, q_sol, q_node, a_target, a_dmac, a_node)
     # MACs that answered as routers (NA with the R flag): a node's bridge or veth, never a pod
     routers = {
         str(m) for m, f in zip(a_mac, a_flags, strict=True) if m is not None and "R" in str(f or "")
@@ -354,9 +362,19 @@ def _gateways_ns(df: pd.DataFrame, topo: Topology, seen: _Seen, dp: Datapath) ->
         ans = str(a_mac[answers[0]])
         flags = str(a_flags[answers[0]] or "")
         router = "R" in flags
-        frames = _frames_at(q_cap, q_fno, reqs) + _frames_at(a_cap, a_fno, answers)
         ips = dict.fromkeys(q_sip[k] for k in reqs if q_sip[k] is not None)
         sol_ips = [str(x) for x in ips if _is_unicast_global(x)]
+        if (target, sol) in crossed:
+            _across_tunnel(
+                topo,
+                seen,
+                "NS/NA",
+                (str(sol), sol_ips, _first(q_node, reqs)),
+                (str(target), ans, a_node[answers[0]]),
+                lambda r=reqs, a=answers: _frames_at(q_cap, q_fno, r) + _frames_at(a_cap, a_fno, a),
+            )
+            continue
+        frames = _frames_at(q_cap, q_fno, reqs) + _frames_at(a_cap, a_fno, answers)
         _gateway(
             topo, seen, dp, str(sol), sol_ips, str(target), ans, router, frames, "NS/NA", routers
         )
@@ -369,9 +387,11 @@ def _gateways_arp(df: pd.DataFrame, topo: Topology, seen: _Seen, dp: Datapath) -
     rep = np.flatnonzero(((op == 2) & has_mac & df["arp_sender_ip"].notna()).to_numpy())
     if not len(req) or not len(rep):
         return
-    cols = ("_cap", "_fno", "arp_target_ip", "arp_sender_mac", "arp_sender_ip", "arp_target_mac")
-    q_cap, q_fno, q_target, q_smac, q_sip, _ = _lists(df, req, cols)
-    a_cap, a_fno, _, a_smac, a_sip, a_tmac = _lists(df, rep, cols)
+    cols = ("_cap", "_fno", "arp_target_ip", "arp_sender_mac", "arp_sender_ip", "arp_target_mac",
+            "outer_src_ip")  # fmt: skip
+    q_cap, q_fno, q_target, q_smac, q_sip, _, q_node = _lists(df, req, cols)
+    a_cap, a_fno, _, a_smac, a_sip, a_tmac, a_node = _lists(df, rep, cols)
+    crossed = _crossed(q_target, q_smac, q_node, a_sip, a_tmac, a_node)
     rep_by = _group(zip(a_cap, a_sip, strict=True))
     req_by = _group(zip(q_cap, q_target, q_smac, q_sip, strict=True))
     for (cap, target, sol, sip), reqs in req_by.items():
@@ -387,9 +407,92 @@ def _gateways_arp(df: pd.DataFrame, topo: Topology, seen: _Seen, dp: Datapath) -
         if not answers:
             continue
         ans = str(a_smac[answers[0]])
-        frames = _frames_at(q_cap, q_fno, reqs) + _frames_at(a_cap, a_fno, answers)
         sol_ips = [str(sip)] if _is_unicast_global(sip) else []
+        if (target, sol) in crossed:
+            _across_tunnel(
+                topo,
+                seen,
+                "ARP",
+                (str(sol), sol_ips, _first(q_node, reqs)),
+                (str(target), ans, a_node[answers[0]]),
+                lambda r=reqs, a=answers: _frames_at(q_cap, q_fno, r) + _frames_at(a_cap, a_fno, a),
+            )
+            continue
+        frames = _frames_at(q_cap, q_fno, reqs) + _frames_at(a_cap, a_fno, answers)
         _gateway(topo, seen, dp, str(sol), sol_ips, str(target), ans, False, frames, "ARP")
+
+
+def _crossed(
+    q_target: list[Any],
+    q_sol: list[Any],
+    q_node: list[Any],
+    a_target: list[Any],
+    a_to: list[Any],
+    a_node: list[Any],
+) -> set[tuple[Any, Any]]:
+    """(target, requester MAC) of the ARP / NS exchanges a capture saw inside a tunnel (a
+    request, or an answer sent to the requester, with an outer header): the two ends are on
+    one L2 segment stretched over the tunnel, whichever capture shows the exchange."""
+    out = {(t, m) for t, m, n in zip(q_target, q_sol, q_node, strict=True) if n is not None}
+    out.update((t, m) for t, m, n in zip(a_target, a_to, a_node, strict=True) if n is not None)
+    return out
+
+
+def _first(values: list[Any], positions: list[int]) -> str | None:
+    """The first non-null value at ``positions``, as text."""
+    return next((str(values[k]) for k in positions if values[k] is not None), None)
+
+
+def _across_tunnel(
+    topo: Topology,
+    seen: _Seen,
+    how: str,
+    asker: tuple[str, list[str], str | None],
+    answer: tuple[str, str, Any],
+    frames: Callable[[], tuple[tuple[str, int], ...]],
+) -> None:
+    """An ARP or NS exchange that crossed a tunnel: hosts of one L2 segment stretched over
+    the overlay (an L2 overlay such as a VXLAN LAN extension, Weave or an OVN logical switch;
+    Cilium, Flannel and Calico answer a pod's ARP and NS on its own node). The requester is a
+    host with its MAC and addresses; the answer names the MAC the target address has on that
+    segment (inferred-low: a proxy across the tunnel could answer for it). No gateway or
+    host-side veth follows from it. ``asker`` is (MAC, addresses, outer source address of the
+    request) and ``answer`` (target address, answering MAC, outer source address of the
+    answer); ``frames`` gives the evidence frames, asked for only when a fact is new."""
+    sol, sol_ips, sol_node = asker
+    target, ans, ans_node = answer
+    if target in seen.underlay or any(ip in seen.underlay for ip in sol_ips):
+        return  # nodes resolving each other on the underlay
+    key = ("across", tuple(sol_ips), sol, sol_node)
+    if sol_ips and key not in seen.stated:
+        seen.stated.add(key)
+        note = f"sent the {how.split('/')[0]} for {target}, carried across the tunnel"
+        topo.pods.append(
+            Pod(
+                source=_src(frames(), note),
+                confidence="inferred-high",
+                ips=sol_ips,
+                mac=sol,
+                node_ip=sol_node,
+            )
+        )
+    node = str(ans_node) if ans_node is not None else None
+    key = ("across", target, ans, node)
+    if _is_unicast_global(target) and key not in seen.stated:
+        seen.stated.add(key)
+        note = (
+            f"answered the {how} of MAC {sol} for {target} across the tunnel: the MAC {target} "
+            "has on the stretched L2 segment"
+        )
+        topo.pods.append(
+            Pod(
+                source=_src(frames(), note),
+                confidence="inferred-low",
+                ips=[target],
+                mac=ans,
+                node_ip=node,
+            )
+        )
 
 
 class _Seen:
