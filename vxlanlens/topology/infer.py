@@ -75,6 +75,7 @@ from ._infer_rows import (
     _values,
 )
 from ._routed import routed_nodes
+from .facts import is_group_mac
 from .merge import merge
 from .model import (
     Identity,
@@ -241,18 +242,28 @@ def _tunnelled_pods(
     vni_ev = _ev_by(snd.assign(_vni=_numbers(snd["vni"])), ["_vni"])
     # one Source per pod address, node and VNI, shared by its facts (and their conflicts)
     made: dict[tuple[object, ...], Source] = {}
+    stated: set[tuple[object, ...]] = set()
     for row in keys.itertuples(index=False):
         ip, mac, nip, v, dmac = row
         if str(ip) in node_ips:
             continue
+        # on a datapath whose inner frames do not carry the pods' MACs (VTEP or virtual MACs),
+        # no inner MAC is a pod's, even where one direction only was captured
+        vtep = bool(mac) and (str(mac) in vteps or datapath.inner_macs != "pod")
+        # the inner destination is the sender's veth unless it is a VTEP's or a group MAC (a
+        # solicited-node multicast or broadcast inner frame names no interface)
+        host = None
+        if dmac and not vtep and str(dmac) not in vteps and not is_group_mac(str(dmac)):
+            host = str(dmac)
+        fact = (ip, None if vtep else mac, nip, v, host)
+        if fact in stated:
+            continue  # the same pod fact from frames to other destination MACs
+        stated.add(fact)
         frames = pod_ev.get((ip, nip), ())
         src = made.get((ip, nip, v))
         if src is None:
             note = f"inner source of tunnelled frames from node {nip} with VNI {int(v)}"
             src = made[(ip, nip, v)] = _src(frames, note)
-        # on a datapath whose inner frames do not carry the pods' MACs (VTEP or virtual MACs),
-        # no inner MAC is a pod's, even where one direction only was captured
-        vtep = bool(mac) and (str(mac) in vteps or datapath.inner_macs != "pod")
         pod = Pod(
             source=src,
             confidence="inferred-high",
@@ -261,8 +272,8 @@ def _tunnelled_pods(
             identity=int(v) if datapath.vni_identity else None,
             node_ip=str(nip),
         )
-        if dmac and not vtep and str(dmac) not in vteps:
-            pod.host_mac = str(dmac)
+        if host is not None:
+            pod.host_mac = host
             veth = made.get((ip, nip))
             if veth is None:
                 note = "inner destination MAC of the pod's tunnelled frames: its lxc veth"
@@ -461,9 +472,12 @@ def _across_tunnel(
     answer); ``frames`` gives the evidence frames, asked for only when a fact is new."""
     sol, sol_ips, sol_node = asker
     target, ans, ans_node = answer
+    node = str(ans_node) if ans_node is not None else None
+    key, ans_key = ("across", tuple(sol_ips), sol, sol_node), ("across", target, ans, node)
+    if key in seen.stated and ans_key in seen.stated:
+        return  # both hosts stated already (from their exchanges with other peers)
     if target in seen.underlay or any(ip in seen.underlay for ip in sol_ips):
         return  # nodes resolving each other on the underlay
-    key = ("across", tuple(sol_ips), sol, sol_node)
     if sol_ips and key not in seen.stated:
         seen.stated.add(key)
         note = f"sent the {how.split('/')[0]} for {target}, carried across the tunnel"
@@ -476,10 +490,8 @@ def _across_tunnel(
                 node_ip=sol_node,
             )
         )
-    node = str(ans_node) if ans_node is not None else None
-    key = ("across", target, ans, node)
-    if _is_unicast_global(target) and key not in seen.stated:
-        seen.stated.add(key)
+    if _is_unicast_global(target) and ans_key not in seen.stated:
+        seen.stated.add(ans_key)
         note = (
             f"answered the {how} of MAC {sol} for {target} across the tunnel: the MAC {target} "
             "has on the stretched L2 segment"
