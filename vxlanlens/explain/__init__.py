@@ -243,14 +243,15 @@ def _counts(ctx: Context) -> dict[str, int]:
         return out
     ex = ctx.exchanges
     status_of: dict[tuple[str, tuple[str, int]], str] = {}
-    for kind, status, rc, rf, pc, pf in zip(
-        ex["kind"].astype(str).tolist(),
-        ex["status"].astype(str).tolist(),
-        *(_listed(ex[c]) for c in ("request_capture", "request_frame")),
-        *(_listed(ex[c]) for c in ("reply_capture", "reply_frame")),
-        strict=True,
+    # each packet's first observation stands for it (one per journey, in one pass per column)
+    req, rep = (
+        ctx.first_observations(_listed(ex[f"{end}_capture"]), _listed(ex[f"{end}_frame"]))
+        for end in ("request", "reply")
+    )
+    for kind, status, rq, rp in zip(
+        ex["kind"].astype(str).tolist(), ex["status"].astype(str).tolist(), req, rep, strict=True
     ):
-        first = ctx.journey_first(rc, rf) or ctx.journey_first(pc, pf)
+        first = rq or rp
         key = (kind, first) if first else (kind, ("", len(status_of)))
         if status_of.get(key) != "answered":
             status_of[key] = status

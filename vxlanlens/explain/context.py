@@ -82,7 +82,6 @@ class Context:
     _journey_obs: list[tuple[str, int]] = field(default_factory=list)
     _journey_start: list[int] = field(default_factory=list)
     _journey_end: list[int] = field(default_factory=list)
-    _journey_min: dict[int, tuple[str, int]] = field(default_factory=dict)
     _rows: FrameIndex | None = None
     _columns: _Columns | None = None
     _capture_of_row: pd.Series | None = None
@@ -229,24 +228,6 @@ class Context:
         if at is None:
             return [key]
         return self._journey_obs[self._journey_start[at] : self._journey_end[at]]
-
-    def journey_first(self, capture: object, frame: object) -> tuple[str, int] | None:
-        """``min(journey_frames(capture, frame))`` (None where that is empty), worked out once
-        per journey."""
-        if na(capture) or na(frame):
-            return None
-        if self._journey_pos is None:
-            self._index_journeys()
-            assert self._journey_pos is not None
-        key = (str(capture), int(frame))  # type: ignore[call-overload]
-        at = self._journey_pos.get(key)
-        if at is None:
-            return key
-        start = self._journey_start[at]
-        hit = self._journey_min.get(start)
-        if hit is None:
-            hit = self._journey_min[start] = min(self._journey_obs[start : self._journey_end[at]])
-        return hit
 
     def first_observations(
         self, captures: list[str | None], frames: list[int | None]

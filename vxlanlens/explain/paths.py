@@ -205,7 +205,10 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
     known = ex["kind"].notna().to_numpy() & ex["key"].notna().to_numpy()
     total = len(np.unique(pair[known]))
     cols = [c for c in _PATH_COLUMNS if c in ex.columns]
-    chosen = ex.loc[pair < MAX_PATHS, cols]
+    kept = pair < MAX_PATHS
+    # the rows of one path next to each other (paths in order of first appearance, rows in
+    # table order): each path's rows are a slice of the table, not a copy of its rows
+    chosen = ex.loc[kept, cols].iloc[np.argsort(pair[kept], kind="stable")]
     statuses = chosen["status"].astype(str).tolist()
     placed = placed_points(ctx)
     points = [_point_text(placed, p) for p in chosen["point"].astype(str).tolist()]
@@ -214,7 +217,8 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
     error_rows = _error_rows(ctx) if errors else {}
     paths: list[PacketPath] = []
     for (kind, key), at in groups(chosen, ("kind", "key")).items():
-        rows = chosen.iloc[at]
+        contiguous = at[-1] - at[0] + 1 == len(at)
+        rows = chosen.iloc[at[0] : at[-1] + 1] if contiguous else chosen.iloc[at]
         kind, key = str(kind), str(key)
         r = first_row(rows)
         status = _status([statuses[k] for k in at])
