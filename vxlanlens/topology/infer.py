@@ -48,6 +48,7 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 from collections.abc import Callable
+from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -382,7 +383,7 @@ def _gateways_ns(df: pd.DataFrame, topo: Topology, seen: _Seen, dp: Datapath) ->
                 "NS/NA",
                 (str(sol), sol_ips, _first(q_node, reqs)),
                 (str(target), ans, a_node[answers[0]]),
-                lambda r=reqs, a=answers: _frames_at(q_cap, q_fno, r) + _frames_at(a_cap, a_fno, a),
+                partial(_pair_frames, (q_cap, q_fno, reqs), (a_cap, a_fno, answers)),
             )
             continue
         frames = _frames_at(q_cap, q_fno, reqs) + _frames_at(a_cap, a_fno, answers)
@@ -426,7 +427,7 @@ def _gateways_arp(df: pd.DataFrame, topo: Topology, seen: _Seen, dp: Datapath) -
                 "ARP",
                 (str(sol), sol_ips, _first(q_node, reqs)),
                 (str(target), ans, a_node[answers[0]]),
-                lambda r=reqs, a=answers: _frames_at(q_cap, q_fno, r) + _frames_at(a_cap, a_fno, a),
+                partial(_pair_frames, (q_cap, q_fno, reqs), (a_cap, a_fno, answers)),
             )
             continue
         frames = _frames_at(q_cap, q_fno, reqs) + _frames_at(a_cap, a_fno, answers)
@@ -447,6 +448,15 @@ def _crossed(
     out = {(t, m) for t, m, n in zip(q_target, q_sol, q_node, strict=True) if n is not None}
     out.update((t, m) for t, m, n in zip(a_target, a_to, a_node, strict=True) if n is not None)
     return out
+
+
+def _pair_frames(
+    requests: tuple[list[Any], list[Any], list[int]],
+    answers: tuple[list[Any], list[Any], list[int]],
+) -> tuple[tuple[str, int], ...]:
+    """Evidence frames of an exchange: the first few requests', then the answers' (each given as
+    capture names, frame numbers and the positions of its rows)."""
+    return _frames_at(*requests) + _frames_at(*answers)
 
 
 def _first(values: list[Any], positions: list[int]) -> str | None:
