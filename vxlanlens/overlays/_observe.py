@@ -17,10 +17,6 @@ __all__ = ["Observations", "observe"]
 _MAX_EVIDENCE = 3
 
 
-def _text(s: pd.Series) -> pd.Series:
-    return s.astype(object).where(s.notna(), None)
-
-
 @dataclass
 class Observations:
     """What the packets, exchanges and loaded dumps show, in the terms profiles ask about."""
@@ -75,10 +71,20 @@ _TUNNEL_COLUMNS = ("capture", "frame_no", "tunnel", "outer_dport", "vni", "genev
 
 
 def _first(keys: pd.Series, rows: pd.DataFrame, into: dict[str, str]) -> None:
+    """``capture#frame`` of the first row of every distinct non-null value of ``keys`` (a
+    column of ``rows``), added to ``into`` in order of first appearance unless there."""
     if keys.empty:
         return
-    firsts = rows.assign(_k=keys.to_numpy()).dropna(subset=["_k"]).drop_duplicates("_k")
-    for k, c, f in zip(firsts["_k"], firsts["capture"], firsts["frame_no"], strict=True):
+    # codes in order of first appearance (coded once per category for a categorical column)
+    codes, uniques = pd.factorize(keys, use_na_sentinel=True)
+    valid = np.flatnonzero(codes >= 0)
+    if not len(valid):
+        return
+    _, first = np.unique(codes[valid], return_index=True)
+    at = valid[first]
+    caps = rows["capture"].iloc[at].tolist()
+    frames = rows["frame_no"].iloc[at].tolist()
+    for k, c, f in zip(list(uniques), caps, frames, strict=True):
         into.setdefault(str(k), f"{c}#{int(f)}")
 
 
@@ -191,19 +197,19 @@ def _measure_packets(p: pd.DataFrame) -> Observations:
                             obs.geneve_classes[int(head, 16)] += int(n)
                         except ValueError:
                             continue
-        _first(_text(tun["dst_mac"]), tun, obs.inner_dst_macs)
+        _first(tun["dst_mac"], tun, obs.inner_dst_macs)
         _inner_mac_patterns(tun, obs)
         if "ttl" in tun:
             routed = tun[tun["ttl"].isin([63, 127, 254]).fillna(False).to_numpy(dtype=bool)]
             obs.routed_inner = _ev(routed)
     plain = p.loc[~tun_mask, ["capture", "frame_no", "src_mac", "dst_mac"]]
-    _first(_text(plain["src_mac"]), plain, obs.macs)
-    _first(_text(plain["dst_mac"]), plain, obs.macs)
+    _first(plain["src_mac"], plain, obs.macs)
+    _first(plain["dst_mac"], plain, obs.macs)
     if "arp_op" in p:
         arp = p[p["arp_op"] == 1]
-        _first(_text(arp["arp_target_ip"]), arp, obs.arp_targets)
+        _first(arp["arp_target_ip"], arp, obs.arp_targets)
         replies = p[p["arp_op"] == 2]
-        _first(_text(replies["arp_sender_mac"]), replies, obs.macs)
+        _first(replies["arp_sender_mac"], replies, obs.macs)
     return obs
 
 
