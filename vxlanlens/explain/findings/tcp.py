@@ -193,8 +193,8 @@ def _came_back(ctx: Context, reply: tuple[str, int]) -> dict[str, Any]:
 
 
 def _tcp(ctx: Context) -> pd.DataFrame:
-    """TCP packets with their observation point and a packet id shared by every observation of
-    one packet (its first journey observation)."""
+    """TCP packets with their observation point (the packet each row saw, shared by every
+    observation of it, is :func:`_packets` of the rows that need it)."""
     p = ctx.packets
     cols = ["capture", "frame_no", "src_ip", "dst_ip", "sport", "dport", "tcp_flags", "tcp_seq",
             "payload_len", "ts"]  # fmt: skip
@@ -203,7 +203,7 @@ def _tcp(ctx: Context) -> pd.DataFrame:
     tcp = p.loc[p["tcp_flags"].notna() & p["src_ip"].notna() & p["sport"].notna(), read]
     if tcp.empty:
         return tcp
-    out = tcp[cols].copy()
+    out = tcp[cols]  # a new frame (copy on write): columns set on it leave tcp alone
     out["capture"] = _text(out["capture"])
     out["src_ip"], out["dst_ip"] = _text(out["src_ip"]), _text(out["dst_ip"])
     out["point"] = _point_of(tcp)
@@ -213,10 +213,15 @@ def _tcp(ctx: Context) -> pd.DataFrame:
     out["carrier"] = _combination(
         [tcp["vni"].astype("Int64"), tcp["outer_src_ip"], tcp["outer_dst_ip"]]
     )
-    out["packet"] = ctx.first_observations(
-        out["capture"].tolist(), out["frame_no"].to_numpy(dtype=np.int64).tolist()
-    )
     return out
+
+
+def _packets(ctx: Context, rows: pd.DataFrame) -> list[tuple[str, int] | None]:
+    """The packet each row saw, as its first journey observation (one per packet however many
+    points saw it)."""
+    return ctx.first_observations(
+        rows["capture"].tolist(), rows["frame_no"].to_numpy(dtype=np.int64).tolist()
+    )
 
 
 @detector(
@@ -274,13 +279,18 @@ def _resets(ctx: Context, tcp: pd.DataFrame) -> list[Finding]:
     data = data[data["src_ip"].isin(ends) & data["dst_ip"].isin(ends)]
     data_per: dict[tuple, set] = {}
     for s, sp, d, dp, pkt in zip(
-        data["src_ip"], data["sport"], data["dst_ip"], data["dport"], data["packet"], strict=True
+        data["src_ip"],
+        data["sport"],
+        data["dst_ip"],
+        data["dport"],
+        _packets(ctx, data),
+        strict=True,
     ):
         data_per.setdefault(_conn_key(s, int(sp), d, int(dp)), set()).add(pkt)
     out: list[Finding] = []
     for key, at in list(conns.items())[:MAX_PER_KIND]:
         rows = mid.iloc[at]
-        packets = list(dict.fromkeys(rows["packet"].tolist()))
+        packets = list(dict.fromkeys(_packets(ctx, rows)))
         senders = sorted(
             {f"{s}:{int(p)}" for s, p in zip(rows["src_ip"], rows["sport"], strict=True)}
         )
