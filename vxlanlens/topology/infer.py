@@ -76,7 +76,7 @@ from ._infer_rows import (
     _values,
 )
 from ._routed import routed_nodes
-from .facts import is_group_mac
+from .facts import is_group_mac, packed_canonical
 from .merge import merge
 from .model import (
     Identity,
@@ -304,12 +304,13 @@ def _tunnelled_pods(
 def _pod_cidrs(topo: Topology, behind: dict[str, set[str]]) -> None:
     guesses: dict[str, list[str]] = {}
     for nip, ips in behind.items():
-        addrs = [_ip(x) for x in ips]
+        addrs = [_packed(x) for x in ips]
         nets = []
         for fam, plen in ((4, 24), (6, 64)):
             # the /plen prefixes of this family's addresses, as the integers above the host bits
-            host_bits = (32 if fam == 4 else 128) - plen
-            prefixes = {int(a) >> host_bits for a in addrs if a.version == fam}
+            size = 4 if fam == 4 else 16
+            host_bits = size * 8 - plen
+            prefixes = {int.from_bytes(a) >> host_bits for a in addrs if len(a) == size}
             if len(prefixes) == 1:
                 net = ipaddress.ip_network((prefixes.pop() << host_bits, plen))
                 nets.append(str(net))
@@ -335,6 +336,11 @@ def _pod_cidrs(topo: Topology, behind: dict[str, set[str]]) -> None:
                         role="pod-cidr",
                     )
                 )
+
+
+def _packed(text: str) -> bytes:
+    """The 4 or 16 bytes of an address (canonical text without a parse in Python)."""
+    return packed_canonical(text) or _ip(text).packed
 
 
 def _gateways_ns(df: pd.DataFrame, topo: Topology, seen: _Seen, dp: Datapath) -> None:
