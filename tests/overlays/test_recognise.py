@@ -142,6 +142,53 @@ def test_vtep_frames_rule_cilium_out_when_nothing_is_recognised(tmp_path: Path) 
     assert any("Not Cilium" in str(u) for u in exp.unknowns)
 
 
+def _l2_segment(*, pod_frames: bool) -> list:
+    """Two hosts of one subnet behind two VTEPs: an ARP exchange and an echo inside VXLAN 4789;
+    with ``pod_frames`` the echo carries each sender's own MAC pair (pod MAC to its veth, as
+    Cilium's tunnel does) instead of the two hosts' MACs swapped."""
+    host_a, host_b = "00:16:3e:00:00:0a", "00:16:3e:00:00:0b"
+    arp_q = Ether(src=host_a, dst="ff:ff:ff:ff:ff:ff") / ARP(
+        op=1, hwsrc=host_a, psrc="10.77.0.5", pdst="10.77.0.9"
+    )
+    arp_a = Ether(src=host_b, dst=host_a) / ARP(
+        op=2, hwsrc=host_b, psrc="10.77.0.9", hwdst=host_a, pdst="10.77.0.5"
+    )
+    req_macs = ("02:aa:00:00:00:0a", "02:bb:00:00:00:0a") if pod_frames else (host_a, host_b)
+    rep_macs = ("02:aa:00:00:00:0b", "02:bb:00:00:00:0b") if pod_frames else (host_b, host_a)
+    req = Ether(src=req_macs[0], dst=req_macs[1]) / IP(src="10.77.0.5", dst="10.77.0.9")
+    rep = Ether(src=rep_macs[0], dst=rep_macs[1]) / IP(src="10.77.0.9", dst="10.77.0.5")
+    back = ((NODE_B, NODE_A), (MAC_B, MAC_A))
+    return [
+        _vxlan(51000, 4789, 100, arp_q),
+        _vxlan(52000, 4789, 100, arp_a, *back),
+        _vxlan(51000, 4789, 100, req / ICMP(type=8, id=3)),
+        _vxlan(52000, 4789, 100, rep / ICMP(type=0, id=3), *back),
+    ]
+
+
+def test_arp_across_the_tunnel_rules_cilium_out_and_draws_a_bridged_segment(
+    tmp_path: Path,
+) -> None:
+    # Cilium's eBPF program answers a pod's ARP on the pod's veth: ARP never enters its tunnel
+    cap = _read(tmp_path, _l2_segment(pod_frames=False))
+    rec = _recognise(cap)
+    assert rec.name is None and rec.bridged, rec.to_dict()
+    assert rec.ruled_out["cilium"].startswith("ARP or Neighbor Discovery carried inside")
+    assert rec.profile.datapath.forwarder == "bridge"
+    exp = cap.explain()
+    words = " ".join(f"{h.place} {h.note}" for p in exp.paths for h in (*p.hops, *p.reply_hops))
+    for wrong in ("cilium", "eBPF", "lxc", "routes the packet"):
+        assert wrong not in words, wrong
+    assert "encapsulates the host's frame unchanged" in words
+
+
+def test_arp_across_the_tunnel_with_per_sender_inner_macs_keeps_cilium(tmp_path: Path) -> None:
+    # the pods' own frames in the tunnel (each direction its sender's MACs) are Cilium's
+    # signature: an ARP inside the tunnel beside them rules nothing out
+    rec = _recognise(_read(tmp_path, _l2_segment(pod_frames=True)))
+    assert not rec.bridged and "cilium" not in rec.ruled_out, rec.to_dict()
+
+
 def test_antrea_virtual_mac(tmp_path: Path) -> None:
     inner = bytes(
         Ether(src="0a:9c:e7:69:81:99", dst="aa:bb:cc:dd:ee:ff")

@@ -114,8 +114,13 @@ def explain(
             0,
             f"{overlay.sentence()} Not Cilium: {overlay.ruled_out['cilium']}. Findings that rest "
             f"on Cilium's datapath rules ({', '.join(CILIUM_FINDINGS)}) are not made; paths are "
-            "drawn in no CNI's words (a tunnel device routing VTEP to VTEP, named where a dump "
-            "names it); `--cni` states the overlay.",
+            "drawn in no CNI's words ("
+            + (
+                "hosts' frames bridged into a tunnel device unchanged"
+                if overlay.bridged
+                else "a tunnel device routing VTEP to VTEP"
+            )
+            + ", named where a dump names it); `--cni` states the overlay.",
         )
     elif not ctx.cilium_likely and overlay.name is None and not no_overlay:
         unknowns.insert(

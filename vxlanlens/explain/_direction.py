@@ -265,7 +265,8 @@ def direction(
     veth_dev = veth_dev or next(iter(pre.veth_names), None)
     veth_name = veth_dev or (f"{dp.host_veth} {veth_mac}" if veth_mac else dp.host_veth)
     veth_note = (
-        f"the other end of the pod's veth, a port of {dp.forwarder}: every frame the pod sends "
+        f"the other end of the pod's veth, a port of {dp.forwarder_device or 'the bridge'}: every "
+        "frame the pod sends "
         "arrives here"
         if bridged
         else "the other end of the pod's veth: every frame the pod sends arrives here "
@@ -301,7 +302,7 @@ def direction(
                         bool(beyond),
                         node=snode,
                         evidence=evs(beyond[:2]),
-                        device=None if dp.merged else dp.forwarder,
+                        device=dp.forwarder_device,
                     ),
                     "",
                     dp.local,
@@ -446,7 +447,7 @@ def _cross_nodes(
                         bool(pre.bridge),
                         node=snode,
                         evidence=evs(pre.bridge[:2]),
-                        device=dp.forwarder,
+                        device=dp.forwarder_device,
                     ),
                     _seen_note(ctx, pre.bridge, "seen on the bridge"),
                     dp.send,
@@ -559,7 +560,7 @@ def _cross_nodes(
                     bool(post.bridge),
                     node=dnode,
                     evidence=evs(post.bridge[:2]),
-                    device=dp.forwarder,
+                    device=dp.forwarder_device,
                 ),
                 _seen_note(ctx, post.bridge, "seen on the bridge"),
                 dp.deliver,

@@ -127,6 +127,31 @@ def gateway_hops(
             )
         ]
 
+    def tunnel_hop(obs: list[tuple[Point, Row]]) -> list[Hop]:
+        """The tunnel the exchange crossed, where a capture saw it inside one (hosts of one L2
+        segment stretched over the tunnel: no pod's gateway answers on its own node)."""
+        rows = [
+            row
+            for p, row in obs
+            if not na(row["tunnel"]) and not on_link(p) and not at_requester(p)  # cited there
+        ]
+        if not rows:
+            return []
+        first = rows[0]
+        ends = [text_of(first[c]) for c in ("outer_src_ip", "outer_dst_ip")]
+        src, dst = (ctx.node_label(ip) or f"node {ip}" if ip else "?" for ip in ends)
+        return [
+            Hop(
+                "underlay network",
+                HopKind.NETWORK,
+                True,
+                note=f"carried inside {str(first['tunnel']).upper()} from {src} to {dst} "
+                f"({frame_list(rows[:2])}): the two hosts share one L2 segment stretched over "
+                "the tunnel",
+                evidence=evs(rows[:2]),
+            )
+        ]
+
     what = "Neighbor Solicitation" if kind == "nd" else "ARP request"
     req_rows = [row for p, row in req_obs if at_requester(p)]
     req = [
@@ -143,6 +168,7 @@ def gateway_hops(
             ip=requester_ip,
         ),
         *link_hop(req_obs),
+        *tunnel_hop(req_obs),
     ]
     reply: list[Hop] = []
     responder_mac = text_of(r["responder_mac"])
@@ -257,6 +283,7 @@ def gateway_hops(
                 + how,
             ),
             *link_hop(rep_obs),
+            *tunnel_hop(rep_obs),
             Hop(
                 place,
                 hop_kind,

@@ -116,14 +116,14 @@ class Context:
         when the frames rule Cilium out, else Cilium's (whose native routing is then told in no
         CNI's words unless the input shows Cilium)."""
         if self._datapath is None:
-            from ..overlays import CILIUM_PROFILE, NEUTRAL_PROFILE
+            from ..overlays import CILIUM_PROFILE
 
             recognised = self.overlay is not None and self.overlay.name is not None
             dp = CILIUM_PROFILE.datapath
             if recognised and self.overlay is not None:
                 dp = self.overlay.profile.datapath
-            elif self.cilium_ruled_out:
-                dp = NEUTRAL_PROFILE.datapath
+            elif self.cilium_ruled_out and self.overlay is not None:
+                dp = self.overlay.profile.datapath  # no CNI's words, routed or bridged
             elif not self.cilium_likely:
                 dp = replace(
                     dp,

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from ._datapath import ROLES, Datapath
-from ._neutral import NEUTRAL, cilium_ruled_out
+from ._neutral import NEUTRAL, NEUTRAL_BRIDGED, bridged, cilium_ruled_out
 from ._observe import Observations, observe
 from ._profile import Profile, Signal
 from ._routers import RouterPort, router_ports
@@ -101,7 +101,10 @@ class Recognition:
     """Signals of other overlays (contradicting or competing evidence)."""
     ruled_out: dict[str, str] = field(default_factory=dict)
     """Overlays the frames cannot be, each with why (only Cilium is ruled out so far: inner
-    frames routed VTEP to VTEP)."""
+    frames routed VTEP to VTEP, or ARP / Neighbor Discovery inside the tunnel)."""
+    bridged: bool = False
+    """Whether ARP or Neighbor Discovery crossed the tunnel: one L2 segment stretched over it
+    (with nothing recognised, paths are then drawn as bridged, not routed)."""
 
     @property
     def title(self) -> str:
@@ -115,7 +118,9 @@ class Recognition:
         the frames rule Cilium out."""
         if self.name:
             return profile(self.name)
-        return NEUTRAL if "cilium" in self.ruled_out else CILIUM
+        if "cilium" in self.ruled_out:
+            return NEUTRAL_BRIDGED if self.bridged else NEUTRAL
+        return CILIUM
 
     def is_(self, name: str) -> bool:
         """Whether the overlay is ``name`` with at least low confidence (or stated)."""
@@ -187,6 +192,7 @@ def recognise(
     if top < _LOW or top - second < 1.0:
         others = list({s.text: s for sig in per.values() for s in sig}.values())
         why = cilium_ruled_out(obs)
-        return Recognition(None, "none", [], scores, others, {"cilium": why} if why else {})
+        ruled = {"cilium": why} if why else {}
+        return Recognition(None, "none", [], scores, others, ruled, bridged(obs))
     confidence = "high" if top >= _HIGH else "medium" if top >= _MEDIUM else "low"
     return Recognition(best, confidence, per[best], scores, others)

@@ -120,6 +120,12 @@ class Datapath:
     """Facts of this datapath no kernel-made capture of the project confirmed."""
 
     @property
+    def forwarder_device(self) -> str | None:
+        """The forwarder's interface name: None for an eBPF program, for the node's routing and
+        for a bridge the overlay gives no name (the word ``bridge``)."""
+        return None if self.forwarder in (None, "eBPF", "bridge") else self.forwarder
+
+    @property
     def merged(self) -> bool:
         """Whether the forwarder hands the frame straight to the tunnel device (one hop)."""
         return self.forwarder == "eBPF"

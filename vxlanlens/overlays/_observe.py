@@ -44,6 +44,9 @@ class Observations:
     routed_inner: list[str] = field(default_factory=list)
     """Tunnelled frames whose inner TTL / hop limit is one below a usual initial value (63,
     127, 254): the sending node routed them into the tunnel device."""
+    l2_across: list[str] = field(default_factory=list)
+    """ARP and Neighbor Solicitation / Advertisement frames inside a tunnel: hosts of one L2
+    segment resolving each other across it."""
     rs_gateway_answers: list[str] = field(default_factory=list)
     """Neighbor Advertisements with flags R and S but not O (how Cilium's eBPF answers)."""
     vni_differs: list[str] = field(default_factory=list)
@@ -128,11 +131,12 @@ def observe(
     return obs
 
 
-_PACKET_COLUMNS = (*_TUNNEL_COLUMNS, "arp_op", "arp_target_ip", "arp_sender_mac")
+_PACKET_COLUMNS = (*_TUNNEL_COLUMNS, "arp_op", "arp_target_ip", "arp_sender_mac", "icmp_type")
 """Every column of the packets table that :func:`observe` reads."""
 
 _PACKET_FIELDS = ("vnis", "tunnel_frames", "geneve_classes", "macs", "inner_dst_macs",
-                  "arp_targets", "swapped_inner_macs", "per_sender_inner_macs", "routed_inner")  # fmt: skip
+                  "arp_targets", "swapped_inner_macs", "per_sender_inner_macs", "routed_inner",
+                  "l2_across")  # fmt: skip
 """The fields of :class:`Observations` measured on the packets alone."""
 
 _LAST: list[tuple[weakref.ref[pd.DataFrame], tuple[str, ...], Observations]] = []
@@ -202,6 +206,9 @@ def _measure_packets(p: pd.DataFrame) -> Observations:
         if "ttl" in tun:
             routed = tun[tun["ttl"].isin([63, 127, 254]).fillna(False).to_numpy(dtype=bool)]
             obs.routed_inner = _ev(routed)
+        if "arp_op" in p and "icmp_type" in p:
+            nd = p["arp_op"].notna() | p["icmp_type"].isin([135, 136]).fillna(False)
+            obs.l2_across = _ev(p.loc[tun_mask & nd, ["capture", "frame_no"]])
     plain = p.loc[~tun_mask, ["capture", "frame_no", "src_mac", "dst_mac"]]
     _first(plain["src_mac"], plain, obs.macs)
     _first(plain["dst_mac"], plain, obs.macs)
