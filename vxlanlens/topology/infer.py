@@ -310,7 +310,7 @@ def _pod_cidrs(topo: Topology, behind: dict[str, set[str]]) -> None:
             # the /plen prefixes of this family's addresses, as the integers above the host bits
             size = 4 if fam == 4 else 16
             host_bits = size * 8 - plen
-            prefixes = {int.from_bytes(a) >> host_bits for a in addrs if len(a) == size}
+            prefixes = {int.from_bytes(a, "big") >> host_bits for a in addrs if len(a) == size}
             if len(prefixes) == 1:
                 net = ipaddress.ip_network((prefixes.pop() << host_bits, plen))
                 nets.append(str(net))
