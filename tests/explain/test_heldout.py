@@ -126,3 +126,22 @@ def test_ipv6_pod_traffic_names_the_ipv6_tunnel_device() -> None:
         devices = {h.place.split(" on ")[0] for h in path.hops if h.kind == HopKind.TUNNEL}
         want = "flannel-v6.7" if ":" in str(path.dst_ip) else "flannel.7"
         assert devices == {want}, (path.dst_ip, devices)
+
+
+def test_a_pod_is_placed_on_the_node_whose_gateway_answered_its_arp() -> None:
+    # captures alone: the pod's ARP for its gateway, answered by cni0 of node 10.99.0.21, was
+    # drawn under "node not known" while its echo path placed it on that node
+    exp = _explain("heldout-flannel-vni7", dumps=False)
+    arps = [
+        p
+        for p in exp.paths
+        if p.kind == "arp"
+        and p.src_ip == "10.42.3.17"
+        and any(h.kind == "bridge" for h in p.reply_hops)
+    ]
+    assert arps
+    for arp in arps:
+        gateway = [h for h in arp.reply_hops if h.kind == "bridge"]
+        assert gateway[0].node
+        pod_hops = [h for h in (*arp.hops, *arp.reply_hops) if h.kind == "pod-eth0"]
+        assert pod_hops and {h.node for h in pod_hops} == {gateway[0].node}

@@ -227,6 +227,16 @@ def gateway_hops(
                 if stranger and responder_ip
                 else node_eth0(r_node, responder_ip, "node")
             )
+        if (
+            hop_kind == HopKind.POD_ETH0
+            and node is None
+            and r_node is not None
+            and r_kind in (HopKind.LXC, HopKind.BRIDGE, HopKind.GATEWAY)
+        ):
+            # a pod's gateway (its host veth, bridge or gateway device) answers on the pod's
+            # own node: no dump or tunnel frame placed the pod, its answer does
+            node = r_node
+            req[0].node = node
         answer = "Neighbor Advertisement" if kind == "nd" else "ARP reply"
         flags = nd_flags(r["nd_flags"]) if kind == "nd" else None
         lat = r["latency_s"]
