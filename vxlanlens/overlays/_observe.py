@@ -83,7 +83,11 @@ def _first(keys: pd.Series, rows: pd.DataFrame, into: dict[str, str]) -> None:
     valid = np.flatnonzero(codes >= 0)
     if not len(valid):
         return
-    _, first = np.unique(codes[valid], return_index=True)
+    # codes appear in increasing order: a value's first row is where its code exceeds every
+    # code before it (no sort)
+    c = codes[valid]
+    first = np.ones(len(c), dtype=bool)
+    first[1:] = c[1:] > np.maximum.accumulate(c)[:-1]
     at = valid[first]
     caps = rows["capture"].iloc[at].tolist()
     frames = rows["frame_no"].iloc[at].tolist()
