@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections import defaultdict
 from typing import Any
 
@@ -33,9 +32,9 @@ def dual_stack(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     dual: list[tuple[Any, list[str], list[str]]] = []
     for pod in ctx.topology.pods:
-        family = {ip: ipaddress.ip_address(ip).version for ip in pod.ips}
-        v4 = [ip for ip in pod.ips if family[ip] == 4]
-        v6 = [ip for ip in pod.ips if family[ip] == 6]
+        # the topology's addresses are canonical text: IPv6 ones (IPv4-mapped too) have a colon
+        v4 = [ip for ip in pod.ips if ":" not in ip]
+        v6 = [ip for ip in pod.ips if ":" in ip]
         if v4 and v6:
             dual.append((pod, v4, v6))
     if not dual:
