@@ -49,6 +49,9 @@ def test_plain_vxlan_is_not_called_cilium(public_dir: Path) -> None:
     assert any(h.place.startswith("bridge on node") for h in hops)
     # the ARP exchange cites the frames that carried it across the tunnel
     (arp,) = [p for p in exp.paths if p.kind == "arp"]
+    # each host on its own VTEP's node (the answer is not placed on the asker's node)
+    asker, answerer = arp.hops[0], arp.reply_hops[0]
+    assert asker.node and answerer.node and asker.node != answerer.node
     crossing = [h for h in (*arp.hops, *arp.reply_hops) if h.observed]
     assert [(e.capture, e.frame_no) for h in crossing for e in h.evidence] == [
         ("vxlan", 2),

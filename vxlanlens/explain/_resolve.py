@@ -153,6 +153,7 @@ def gateway_hops(
         ]
 
     what = "Neighbor Solicitation" if kind == "nd" else "ARP request"
+    crossed = any(not na(row["tunnel"]) for _, row in (*req_obs, *rep_obs))
     req_rows = [row for p, row in req_obs if at_requester(p)]
     req = [
         Hop(
@@ -208,8 +209,14 @@ def gateway_hops(
         r_node = (
             (iface.node if iface is not None else None)
             or (said.node if said is not None else None)
-            or (answering.node if answering is not None and r_kind == HopKind.POD_ETH0 else None)
-            or (ctx.node_label(responder_ip) if hop_kind == HopKind.UNDERLAY else node)
+            or (ctx.node_of_pod(answering) if r_kind == HopKind.POD_ETH0 else None)
+            or (
+                ctx.node_label(responder_ip)
+                if hop_kind == HopKind.UNDERLAY
+                else None
+                if crossed  # the answer came across the tunnel: not the requester's node
+                else node
+            )
         )
         how = (
             f"; {dp.gateway_answer}"
