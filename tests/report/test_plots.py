@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Text
+from testpaths import PUBLIC
 
+import vxlanlens
 from vxlanlens.errors import RenderError
 from vxlanlens.explain.model import Explanation, Hop, PacketPath
 from vxlanlens.proto import HopKind
@@ -209,3 +211,24 @@ def test_long_pod_lane_titles_wrap_at_the_namespace() -> None:
     texts = [t.get_text() for t in fig.findobj(Text)]
     assert "default/\nweb-6f9c4-xk2lq-abcdef\neth0" in texts
     assert "short\neth0" in texts
+
+
+@pytest.mark.parametrize("name", ["lab-ipv4-ping", "tcpdump/vxlan.pcap"])
+def test_legend_of_every_single_path_ladder_inside_the_figure(name: str) -> None:
+    """One path's ladder can be two lanes wide: its legend still fits (the ARP ladder of
+    tcpdump's vxlan.pcap, two lanes and 6 legend entries, ran off both edges when the legend's
+    width was guessed from the labels' lengths)."""
+    if name.startswith("lab-"):
+        exp = lab(name).explain()
+    else:
+        path = PUBLIC / name
+        if not path.is_file():
+            pytest.skip(f"{path} not available")
+        exp = vxlanlens.read(str(path)).explain()
+    for index in range(len(exp.paths)):
+        fig = ladder(exp, index)
+        fig.canvas.draw()
+        legends = [a.get_legend() for a in fig.axes if a.get_legend() is not None]
+        box = legends[0].get_window_extent()
+        width = fig.get_figwidth() * fig.dpi
+        assert box.x0 >= 0.02 * width and box.x1 <= 0.98 * width, (index, box, width)

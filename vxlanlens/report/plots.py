@@ -477,19 +477,24 @@ def _legend(fig: Figure, ax: Axes, seq: Sequence) -> None:
         )
     if not handles:
         return
-    # one row when it fits the figure (about 0.5 in per marker and 0.06 in per character at
-    # this font size), else rows of at most 4
-    width = sum(0.5 + 0.06 * len(str(h.get_label())) for h in handles)
-    ncol = len(handles) if width <= 0.95 * fig.get_figwidth() else min(4, len(handles))
-    ax.legend(
-        handles=handles,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.01),
-        ncol=ncol,
-        fontsize=7.5,
-        frameon=False,
-        handlelength=2.6,
-    )
+    # as many columns as fit the figure: each try measured as drawn (matplotlib fills the
+    # columns top to bottom, each as wide as its widest item)
+    get_renderer = getattr(fig.canvas, "get_renderer", None)  # none on a bare Figure's canvas
+    renderer = get_renderer() if get_renderer is not None else None
+    room = 0.96 * fig.get_figwidth() * fig.dpi  # a margin of 2 % each side
+    for ncol in range(len(handles), 0, -1):
+        legend = ax.legend(
+            handles=handles,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.01),
+            ncol=ncol,
+            fontsize=7.5,
+            frameon=False,
+            handlelength=2.6,
+        )
+        if ncol == 1 or renderer is None or legend.get_window_extent(renderer).width <= room:
+            return
+        legend.remove()
 
 
 def save_ladder(

@@ -161,7 +161,16 @@ def _lane_name(hops: list[Hop], key: tuple[str, ...], veth: str = "lxc veth") ->
         ip = next((h.ip for h in hops if h.ip), None)
         node = hops[0].node or ""
         return f"{dev} {ip}" if ip and ip not in node else dev
-    return devices[0] if devices else hops[0].place if hops else key[-1]
+    if devices:
+        return devices[0]
+    if not hops:
+        return key[-1]
+    # an unnamed bridge or gateway device: its place without the node its lane is boxed in
+    boxed_in = hops[0].node
+    place = hops[0].place
+    return (
+        place.removesuffix(f" on {boxed_in}") if boxed_in and place != f" on {boxed_in}" else place
+    )
 
 
 def message_labels(path: PacketPath) -> tuple[str, str]:
