@@ -10,7 +10,7 @@ the held-out review of 2026-12-05; captures/heldout-*/ were made with it.
 
 usage (root): python3 lab/heldout.py SCENARIO OUTDIR
 scenarios: flannel-ok, flannel-ok-vni1, flannel-nofdb, flannel-vni, calico-ok, calico-noproxy,
-flannel-win, flannel-mtu, flannel-tcp-icmp
+flannel-win, flannel-mtu, flannel-tcp-icmp, l2-segment
 Namespaces: ho-n1, ho-n2 (nodes), ho-p1a, ho-p1b, ho-p2a, ho-p2b (pods); all removed at the end
 (never the lab's vl-lab-* ones).
 """
@@ -151,6 +151,40 @@ def pip(p, v6=False):
     return f"{FL[n][1]}::{idx:x}" if v6 else f"{FL[n][0]}.{idx}"
 
 
+# ---------------- one L2 segment stretched over VXLAN -----------------
+L2 = {  # node: (bridge mac, vxlan mac)
+    "ho-n1": ("7e:51:00:00:b1:01", "7e:51:00:00:c1:01"),
+    "ho-n2": ("7e:51:00:00:b1:02", "7e:51:00:00:c1:02"),
+}
+L2PODS = {  # pod: (node, host veth, pod mac, v4, v6)
+    "ho-p1a": ("ho-n1", "vethl2a1", "5e:77:00:01:00:0a", "10.77.0.5", "fd77::5"),
+    "ho-p2a": ("ho-n2", "vethl2b1", "5e:77:00:02:00:0a", "10.77.0.9", "fd77::9"),
+}
+
+
+def l2_segment():
+    """A bridge br0 on each node with a VXLAN port (VNI 100, UDP 4789, learning on, all-zero
+    FDB entry flooding to the other node): the pods of 10.77.0.0/24 and fd77::/64 on both nodes
+    share one L2 segment, their ARP and Neighbor Discovery cross the tunnel."""
+    underlay()
+    for n, r in (("ho-n1", "ho-n2"), ("ho-n2", "ho-n1")):
+        bmac, vmac = L2[n]
+        v4, rv4 = UL[n][0], UL[r][0]
+        nx(n, "ip link add br0 type bridge")
+        nx(n, f"ip link set br0 address {bmac} mtu 1400 up")
+        nx(n, f"ip link add vxlan100 type vxlan id 100 local {v4} dev eth0 dstport 4789")
+        nx(n, f"ip link set vxlan100 address {vmac} mtu 1400 master br0 up")
+        nx(n, f"bridge fdb append 00:00:00:00:00:00 dev vxlan100 dst {rv4}")
+    for p, (n, hv, pmac, v4, v6) in L2PODS.items():
+        mkns(p)
+        sh(f"ip link add {hv} netns {n} type veth peer name eth0 netns {p}")
+        nx(n, f"ip link set {hv} master br0 mtu 1400 up")
+        nx(p, f"ip link set eth0 address {pmac} mtu 1400 up")
+        nx(p, f"ip addr add {v4}/24 dev eth0")
+        nx(p, f"ip addr add {v6}/64 dev eth0 nodad")
+    time.sleep(1.5)
+
+
 # ---------------- calico-like -----------------
 CA = {  # node: (block, tunnel addr, vtep mac)
     "ho-n1": ("192.168.37.0/26", "192.168.37.0", "66:c4:2b:10:37:01"),
@@ -248,7 +282,7 @@ def dump_topology(out, nodes, pods):
         )
         for p in pods:
             ip = nx(p, "ip -4 -o addr show dev eth0").split()[3].split("/")[0]
-            node = (PODS.get(p) or CPODS.get(p))[0]
+            node = (PODS.get(p) or CPODS.get(p))[0]  # the same node in every scenario
             f.write(
                 f"{p:9s} 1/1     Running   0          2m    {ip:16s} {node:7s} <none>           <none>\n"
             )
@@ -363,6 +397,21 @@ def main():
             ping("ho-p1a", pip("ho-p2b"), n=3)
             c.stop()
             dump_topology(out, ["ho-n1", "ho-n2"], ["ho-p1a", "ho-p2a", "ho-p2b"])
+        elif sc == "l2-segment":
+            l2_segment()
+            c = Caps(
+                out,
+                [
+                    ("ho-n1", "eth0", "n1-eth0.pcap"),
+                    ("ho-n2", "eth0", "n2-eth0.pcap"),
+                    ("ho-p1a", "eth0", "p1a-eth0.pcap"),
+                    ("ho-n1", "any", "n1-any.pcap"),
+                ],
+            )
+            ping("ho-p1a", L2PODS["ho-p2a"][3], n=2)
+            ping("ho-p1a", L2PODS["ho-p2a"][4], n=2, extra="-6")
+            c.stop()
+            dump_topology(out, ["ho-n1", "ho-n2"], ["ho-p1a", "ho-p2a"])
         else:
             raise SystemExit(__doc__)
     finally:

@@ -145,3 +145,29 @@ def test_a_pod_is_placed_on_the_node_whose_gateway_answered_its_arp() -> None:
         assert gateway[0].node
         pod_hops = [h for h in (*arp.hops, *arp.reply_hops) if h.kind == "pod-eth0"]
         assert pod_hops and {h.node for h in pod_hops} == {gateway[0].node}
+
+
+@pytest.mark.parametrize("dumps", [False, True])
+def test_one_l2_segment_over_vxlan_is_drawn_bridged(dumps: bool) -> None:
+    # ARP and NS flooded across the tunnel, answered by the peer pod itself: not Cilium, no
+    # gateway, no host veth, the crossing frames cited, each pod on its own node
+    exp = _explain("heldout-l2-segment", dumps=dumps)
+    assert "ARP or Neighbor Discovery" in exp.topology["overlay"]["ruled_out"]["cilium"]
+    assert not [f for f in exp.findings if str(f.severity) != "info"]
+    assert not [f.id for f in exp.findings if f.id in CILIUM_FINDINGS]
+    words = _words(exp)
+    for wrong in ("cilium", "eBPF", "lxc", "routes the packet", "gateway"):
+        assert wrong not in words, wrong
+    assert ("vxlan100 on" in words) == dumps
+    for p in exp.paths:
+        if p.kind not in ("arp", "nd"):
+            continue
+        asker, answerer = p.hops[0], p.reply_hops[0]
+        assert asker.node and answerer.node and asker.node != answerer.node
+        crossing = [h for h in (*p.hops, *p.reply_hops) if h.kind == "network" and h.observed]
+        assert len(crossing) == 2, p.summary
+    # the receiving pod's capture is not the sender's: a reply seen at ho-p1a was sent elsewhere
+    for p in exp.paths:
+        if p.kind == "echo" and p.reply_hops:
+            assert not p.reply_hops[0].observed, p.summary
+    assert not exp.topology.get("conflicts")

@@ -103,9 +103,11 @@ def _tunnel_device(
     # the node's root-namespace interfaces, in model order (indexed: not a scan of them all)
     found_any: str | None = None
     for iface in ctx.topology.interfaces_of_node(node) if node is not None else ():
-        if dp.role(iface.name, iface.kind) != "tunnel":
+        # the overlay's name for a tunnel device, else what the dump says the device is
+        dumped = str((iface.tunnel or {}).get("kind") or "") or None
+        if dp.role(iface.name, iface.kind) != "tunnel" and dumped is None:
             continue
-        found = _protocol(ctx, iface.name or "", iface.kind)
+        found = _protocol(ctx, iface.name or "", iface.kind) or dumped
         if protocol is None or found in (None, protocol):
             local = str((iface.tunnel or {}).get("local") or "")
             if not local or (":" in local) == v6:
@@ -204,10 +206,12 @@ def direction(
     ]
     nic = node_nic(ctx, src_mac)  # the packet's first copy is already the node's
     if not seen and not nic:
+        # a capture at no known pod, or at this one, with the sender's MAC: not the capture of
+        # another pod (on one L2 segment the receiver sees the sender's own MAC)
         seen = [
             row
             for p, row in obs
-            if p.kind in ("pod", "unknown")
+            if (p.kind == "unknown" or (p.kind == "pod" and p.pod in (None, slabel)))
             and na(row["tunnel"])
             and str(row["src_mac"]) == str(src_mac)
         ]
