@@ -269,9 +269,8 @@ def direction(
     veth_dev = veth_dev or next(iter(pre.veth_names), None)
     veth_name = veth_dev or (f"{dp.host_veth} {veth_mac}" if veth_mac else dp.host_veth)
     veth_note = (
-        f"the other end of the pod's veth, a port of {dp.forwarder_device or 'the bridge'}: every "
-        "frame the pod sends "
-        "arrives here"
+        f"the other end of the pod's veth, a port of {dp.forwarder_device or 'the bridge'}: "
+        "every frame the pod sends arrives here"
         if bridged
         else "the other end of the pod's veth: every frame the pod sends arrives here "
         "(the frames' destination MAC is this veth's)"

@@ -128,8 +128,8 @@ def gateway_hops(
         ]
 
     def tunnel_hop(obs: list[tuple[Point, Row]]) -> list[Hop]:
-        """The tunnel the exchange crossed, where a capture saw it inside one (hosts of one L2
-        segment stretched over the tunnel: no pod's gateway answers on its own node)."""
+        """The tunnel the exchange crossed, where a capture saw it inside one: the two hosts
+        share one L2 segment stretched over the tunnel (frames the hops before cite left out)."""
         rows = [
             row
             for p, row in obs
