@@ -344,6 +344,48 @@ def test_router_ip_answered_by_each_lxc_is_no_duplicate(tmp_path: Path) -> None:
     assert not by(exp, "duplicate-address")
 
 
+@pytest.mark.parametrize("tunnelled", [True, False])
+def test_peer_answering_arp_and_ns_is_no_gateway(tmp_path: Path, tunnelled: bool) -> None:
+    # A pod that ARPs and solicits for a peer on another node, both answered by the peer's own
+    # MAC (across the tunnel: one L2 segment stretched over VXLAN; or at the pod: a peer whose
+    # eth0 MAC the captures show), has not resolved a gateway. The 300k bench capture said
+    # "resolves its IPv4 gateway <peer> to <MAC> (pod <peer> eth0), ... the pod's lxc veth".
+    c = reference_like_cluster()
+    a, b = c.pods["client"], c.pods["server"]
+    node_a, node_b = c.nodes["node-a"], c.nodes["node-b"]
+    group = in6_getnsma(socket.inet_pton(socket.AF_INET6, b.ip6))
+    frames = [
+        (node_a, node_b, Ether(src=a.mac, dst="ff:ff:ff:ff:ff:ff")
+         / ARP(op=1, hwsrc=a.mac, psrc=a.ip4, pdst=b.ip4)),
+        (node_b, node_a, Ether(src=b.mac, dst=a.mac)
+         / ARP(op=2, hwsrc=b.mac, psrc=b.ip4, hwdst=a.mac, pdst=a.ip4)),
+        (node_a, node_b, Ether(src=a.mac, dst=in6_getnsmac(group))
+         / IPv6(src=a.ip6, dst=socket.inet_ntop(socket.AF_INET6, group), hlim=255)
+         / ICMPv6ND_NS(tgt=b.ip6) / ICMPv6NDOptSrcLLAddr(lladdr=a.mac)),
+        (node_b, node_a, Ether(src=b.mac, dst=a.mac) / IPv6(src=b.ip6, dst=a.ip6, hlim=255)
+         / ICMPv6ND_NA(tgt=b.ip6, R=0, S=1, O=1) / ICMPv6NDOptDstLLAddr(lladdr=b.mac)),
+    ]  # fmt: skip
+    c.echo("client", "server")  # an overlay (Cilium's rules apply); the server's eth0 MAC seen
+    for src, dst, inner in frames:
+        if tunnelled:
+            c.at("node-a", c.encap(src, dst, inner, vni=5))
+        else:
+            c.at("client", inner)
+    assert not by(explain(c, tmp_path), "gateway-is-cilium-host")
+
+
+def test_gateway_answered_by_the_lxc_mac_from_captures_only(tmp_path: Path) -> None:
+    # the captures-only rule itself: the pod's ARP and NS for its routers, both answered by its
+    # lxc veth's MAC (Cilium's eBPF), name the IPv4 router IP as cilium_host's, most likely
+    c = reference_like_cluster()
+    c.echo("client", "server")
+    c.arp_gateway("client")
+    c.ns_gateway("client")
+    (f,) = by(explain(c, tmp_path), "gateway-is-cilium-host")
+    assert f.details["gateway"] == c.nodes["node-a"].router_ip4
+    assert c.pods["client"].lxc_mac in f.statement and "most likely" in f.statement
+
+
 def test_two_hosts_claiming_one_ip_is_a_duplicate(tmp_path: Path) -> None:
     c = reference_like_cluster()
     for mac in ("5a:00:00:00:00:0a", "5a:00:00:00:00:0b"):

@@ -203,7 +203,7 @@ def inner_macs(ctx: Context) -> list[Finding]:
         else:
             meaning = (
                 "by Cilium's datapath, the sending pod's eth0 → its host-side lxc veth on the sending "
-                f"node {node}: Cilium redirects the pod's frame into the tunnel without rewriting its "
+                f"node ({node}): Cilium redirects the pod's frame into the tunnel without rewriting its "
                 "Ethernet header (not confirmed by a dump)"
             )
         same_at_pod = _same_frame_elsewhere(ctx, first)
