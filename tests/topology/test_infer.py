@@ -318,3 +318,33 @@ def test_exchanges_seen_only_untunnelled_still_give_the_gateway() -> None:
     rows = [r for r in _crossing_rows() if r["capture"] == "host-a"]
     t = infer(table(rows))
     assert t.pod_by_mac("02:00:00:00:0a:01").host_mac == "02:00:00:00:0b:02"
+
+
+def test_pods_answering_each_other_across_the_tunnel_keep_their_macs() -> None:
+    # Cilium-style data frames (pod MAC -> its lxc MAC, the sender's identity in the VNI) plus an
+    # NS / NA between the two pods inside the tunnel: the NA goes to the asker's own MAC, which
+    # made it "inner source one way, inner destination the other way", a VTEP's: both pods lost
+    # their MACs (the 300k bench capture: each pod stated twice, 5,965 pods of 3,072), and the
+    # answerer got the asker's MAC as its host veth
+    a_mac, a_lxc, b_mac, b_lxc = ("02:00:00:00:0a:01", "02:00:00:00:0a:02",
+                                  "02:00:00:00:0b:01", "02:00:00:00:0b:02")  # fmt: skip
+    out = dict(capture="wire", linktype=1, tunnel="vxlan")
+    there = dict(out, outer_src_ip="192.0.2.1", outer_dst_ip="192.0.2.2", vni=4001)
+    back = dict(out, outer_src_ip="192.0.2.2", outer_dst_ip="192.0.2.1", vni=4002)
+    rows = [
+        dict(there, frame_no=1, src_mac=a_mac, dst_mac=a_lxc, src_ip="10.60.1.5",
+             dst_ip="10.60.2.9", ip_proto=6),
+        dict(back, frame_no=2, src_mac=b_mac, dst_mac=b_lxc, src_ip="10.60.2.9",
+             dst_ip="10.60.1.5", ip_proto=6),
+        dict(there, frame_no=3, src_mac=a_mac, dst_mac="33:33:ff:00:00:09", src_ip="fd60:1::5",
+             dst_ip="ff02::1:ff00:9", icmp_type=135, nd_target="fd60:2::9", nd_lladdr=a_mac),
+        dict(back, frame_no=4, src_mac=b_mac, dst_mac=a_mac, src_ip="fd60:2::9",
+             dst_ip="fd60:1::5", icmp_type=136, nd_target="fd60:2::9", nd_flags="SO",
+             nd_lladdr=b_mac),
+    ]  # fmt: skip
+    t = infer(table(rows))
+    a, b = t.pod_by_mac(a_mac), t.pod_by_mac(b_mac)
+    assert a is not None and b is not None and len(t.pods) == 2
+    assert set(a.ips) == {"10.60.1.5", "fd60:1::5"} and a.host_mac == a_lxc
+    assert set(b.ips) == {"10.60.2.9", "fd60:2::9"} and b.host_mac == b_lxc
+    assert not t.conflicts

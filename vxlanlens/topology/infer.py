@@ -225,19 +225,32 @@ def _tunnelled_pods(
     cols = ["_cap", "_fno", "src_ip", "src_mac", "outer_src_ip", "vni", "dst_mac", "dst_ip",
             "outer_dst_ip"]  # fmt: skip
     # the table's own columns: only distinct rows become Python values (:func:`_objects`)
-    tun = df.loc[df["tunnel"].notna() & df["outer_src_ip"].notna() & df["src_ip"].notna(), cols]
+    sel = (df["tunnel"].notna() & df["outer_src_ip"].notna() & df["src_ip"].notna()).to_numpy(
+        dtype=bool
+    )
+    tun = df.loc[sel, cols]
     if tun.empty:
         return
     behind: dict[str, set[str]] = defaultdict(set)
     # senders: workload identity in the VNI → the inner source is a pod
     vni = _numbers(tun["vni"])
-    snd = tun[(vni >= 256) & _unicast(tun["src_ip"])]
-    keys = _objects(snd[["src_ip", "src_mac", "outer_src_ip", "vni", "dst_mac"]].drop_duplicates())
+    # ARP and Neighbor Discovery inside the tunnel: an answer goes to the asking host's own MAC
+    # (hosts of one stretched segment, see _across_tunnel), no VTEP's and no veth's
+    icmp = _numbers(df["icmp_type"])
+    resolving = (df["arp_op"].notna() | ((icmp >= 133) & (icmp <= 137))).to_numpy(dtype=bool)[sel]
+    snd_at = ((vni >= 256) & _unicast(tun["src_ip"])).to_numpy(dtype=bool)
+    snd = tun[snd_at]
+    keys = snd[["src_ip", "src_mac", "outer_src_ip", "vni", "dst_mac"]]
+    if resolving[snd_at].any():
+        keys = keys.assign(dst_mac=keys["dst_mac"].where(~resolving[snd_at]))
+    keys = _objects(keys.drop_duplicates())
     vnis_seen: set[int] = set()
     # A MAC that is the inner source one way and the inner destination the other way is a
     # VTEP's (Flannel, Calico: inner frames go VTEP MAC to VTEP MAC), not a pod's or a veth's.
-    vteps = set(map(str, tun["src_mac"].dropna().unique())) & set(
-        map(str, tun["dst_mac"].dropna().unique())
+    # Only data frames count.
+    data = tun[~resolving]
+    vteps = set(map(str, data["src_mac"].dropna().unique())) & set(
+        map(str, data["dst_mac"].dropna().unique())
     )
     pod_ev = _ev_by(snd, ["src_ip", "outer_src_ip"])
     vni_ev = _ev_by(snd.assign(_vni=_numbers(snd["vni"])), ["_vni"])

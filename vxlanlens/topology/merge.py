@@ -57,6 +57,7 @@ class _Merger:
         # pods by name, eth0 MAC and IP, so that matching a pod is not a scan of all pods
         self._pod_keys: dict[tuple[str, str | None], list[int]] = defaultdict(list)
         self._if_keys: dict[tuple[str, object], list[int]] = defaultdict(list)
+        self._dead_pods: set[int] = set()  # pods merged into an earlier one after they were added
 
     def _index_pod(self, i: int, p: Pod) -> None:
         keys = [("name", p.name), ("mac", p.mac)] + [("ip", ip) for ip in p.ips]
@@ -233,9 +234,11 @@ class _Merger:
         self._index_iface(len(ifaces) - 1, i)
 
     # --- pods ------------------------------------------------------------------------------------
-    def pod(self, p: Pod) -> None:
-        pods = self.out.pods
-        at = self._pod_keys
+    def _pod_match(self, p: Pod, skip: int = -1) -> int | None:
+        """The position of the first pod (in insertion order) that ``p`` is: the same name, or
+        on a compatible node the same eth0 MAC or a shared address (``skip``: a position
+        left out, the pod itself)."""
+        pods, at, dead = self.out.pods, self._pod_keys, self._dead_pods
         near: set[int] = set()
         if p.name:
             near.update(at.get(("name", p.name), ()))
@@ -244,28 +247,25 @@ class _Merger:
         for ip in p.ips:
             if ip:
                 near.update(at.get(("ip", ip), ()))
-        candidates = sorted(near) if len(near) > 1 else near
-        match = None
-        for i in candidates:  # in insertion order, as a scan of every pod would meet them
+        near.discard(skip)
+        for i in sorted(near) if len(near) > 1 else near:  # as a scan of every pod meets them
+            if i in dead:
+                continue
             m = pods[i]
             if m.name and p.name:
                 if m.name == p.name and _compatible(m.namespace, p.namespace):
-                    match = (i, m)
-                    break
+                    return i
                 continue
             if not _compatible(m.node, p.node):
                 continue
             if (m.mac and p.mac and m.mac == p.mac) or (
                 not m.host_network and not p.host_network and set(m.ips) & set(p.ips)
             ):
-                match = (i, m)
-                break
-        if match is None:
-            pods.append(p)
-            self._index_pod(len(pods) - 1, p)
-            return
-        i, m = match
-        keys_before = (m.name, m.mac, len(m.ips))  # what the pod is indexed by (ips only grow)
+                return i
+        return None
+
+    def _pod_into(self, m: Pod, p: Pod) -> None:
+        """Merge pod ``p`` into pod ``m`` (``m`` keeps its values; differences are conflicts)."""
         self.fields(
             lambda: f"pod {m.ref}" if m.ref else m.label,  # an unnamed pod's says "pod" already
             m,
@@ -285,8 +285,29 @@ class _Merger:
             ),
         )
         m.host_network = m.host_network or p.host_network
-        if (m.name, m.mac, len(m.ips)) != keys_before:
+
+    def pod(self, p: Pod) -> None:
+        pods = self.out.pods
+        i = self._pod_match(p)
+        if i is None:
+            pods.append(p)
+            self._index_pod(len(pods) - 1, p)
+            return
+        while True:
+            m = pods[i]
+            keys_before = (m.name, m.mac, len(m.ips))  # what the pod is indexed by (ips only grow)
+            self._pod_into(m, p)
+            if (m.name, m.mac, len(m.ips)) == keys_before:
+                return
             self._index_pod(i, m)
+            # what it gained may make it a pod met before under its other key (its MAC with one
+            # address, its other address without a MAC): the two are one pod, the earlier kept
+            j = self._pod_match(m, skip=i)
+            if j is None:
+                return
+            keep, drop = min(i, j), max(i, j)
+            self._dead_pods.add(drop)
+            i, p = keep, pods[drop]
 
     def identity(self, ident: Identity) -> None:
         for m in self.out.identities:
@@ -378,6 +399,8 @@ def merge(*topologies: Topology, copy: bool = True) -> Topology:
         if fkey not in seen_f:
             seen_f.add(fkey)
             out.fdb.append(f)
+    if m._dead_pods:
+        out.pods = [p for k, p in enumerate(out.pods) if k not in m._dead_pods]
     for t in src:
         out.conflicts.extend(t.conflicts)
         for attr in ("notes", "sources", "unknown"):
