@@ -55,6 +55,18 @@ def test_many_paths_grouped_by_flow_and_bounded() -> None:
     assert len(json.loads(json.dumps(exp.to_dict(), default=str))["paths"]) == 90
 
 
+def test_exchanges_left_without_a_path_are_told_not_claimed_in_json() -> None:
+    # the explanation builds paths for the first exchanges only: the text said "-f json lists
+    # every path" while the JSON held 200 of 38,886 exchanges
+    exp = _explanation(flows=30, per_flow=1)
+    exp.counts["paths_left_out"] = 1234
+    text = explanation_text(exp, max_paths=5)
+    assert "for the first 30 exchanges (1234 more have no path of their own" in text
+    assert "-f json lists these paths" in text and "every path" not in text
+    exp.counts["paths_left_out"] = 0
+    assert "-f json lists every path" in explanation_text(exp, max_paths=5)
+
+
 def test_default_bound_and_summary_labels() -> None:
     exp = _explanation(flows=25, per_flow=1, pods=50)
     text = explanation_text(exp)

@@ -148,7 +148,7 @@ def explain(
         paths=paths,
         findings=findings,
         unknowns=unknowns,
-        counts=_counts(ctx),
+        counts={**_counts(ctx), "paths_left_out": left_out},
     )
 
 

@@ -104,18 +104,26 @@ def _flow_key(path: PacketPath) -> tuple[object, ...]:
     return (path.kind, path.src_ip, path.dst_ip or path.target, path.echo_id, path.dst_port)
 
 
-def _grouped_paths(paths: list[PacketPath], max_paths: int) -> list[str]:
+def _grouped_paths(paths: list[PacketPath], max_paths: int, left_out: int = 0) -> list[str]:
     """Paths grouped by flow, with counts: the first path of each of the first ``max_paths``
-    flows in full, then how many flows and paths are not shown."""
+    flows in full, then how many flows and paths are not shown (``left_out``: exchanges the
+    explanation gave no path of their own)."""
     flows: dict[tuple[object, ...], list[int]] = {}
     for n, path in enumerate(paths, 1):
         flows.setdefault(_flow_key(path), []).append(n)
     shown = list(flows.values())[:max_paths]
+    built = (
+        f", for the first {len(paths)} exchanges ({left_out} more have no path of their own: "
+        "`vxlanlens exchanges` lists them)"
+        if left_out
+        else ""
+    )
     out = [
         "",
-        f"Paths: {len(paths)} in {len(flows)} flows (a flow: one requester asking one target "
-        f"the same kind of question); the first path of {len(shown)} of them is shown "
-        "(--max-paths N shows more; -f json lists every path)",
+        f"Paths: {len(paths)} in {len(flows)} flows{built} (a flow: one requester asking one "
+        f"target the same kind of question); the first path of {len(shown)} of them is shown "
+        f"(--max-paths N shows more; -f json lists {'these' if left_out else 'every'} path"
+        f"{'s' if left_out else ''})",
     ]
     for numbers in shown:
         path = paths[numbers[0] - 1]
@@ -206,7 +214,7 @@ def explanation_text(exp: Explanation, *, max_paths: int = MAX_PATHS) -> str:
             if f.evidence:
                 out += _wrap(_evidence(f), "      ", "evidence: ")
     if len(exp.paths) > max_paths:
-        out += _grouped_paths(exp.paths, max(1, max_paths))
+        out += _grouped_paths(exp.paths, max(1, max_paths), c.get("paths_left_out", 0))
     elif exp.paths:
         for n, path in enumerate(exp.paths, 1):
             out.append("")
