@@ -156,3 +156,63 @@ def test_no_fork_means_one_process(
     monkeypatch.setattr(parallel, "_start", second_refused)
     _same(_read(big, 3), serial)
     assert len(calls) == 2
+
+
+# --- a call in a forked process (explain pairs exchanges there) -------------------------------
+
+LAB = Path(__file__).resolve().parent.parent / "captures" / "lab-clock-skew"
+
+
+def _tables() -> tuple[pd.DataFrame, object]:
+    import numpy as np
+
+    df = pd.DataFrame({"a": np.arange(5), "b": pd.Categorical(list("xyzxy"))})
+    return df, np.arange(3)
+
+
+def _fails() -> tuple[int]:
+    raise ValueError("no")
+
+
+def test_fork_call_gives_what_the_call_returns_with_writable_arrays() -> None:
+    forked = parallel.fork_call(_tables)
+    assert forked is not None
+    got = forked.result()
+    assert got is not None
+    df, arr = got
+    pd.testing.assert_frame_equal(df, _tables()[0])
+    arr[0] = 7  # a private copy: writable
+    df.loc[0, "a"] = 9
+    assert forked.result() is None  # asked once
+    failing = parallel.fork_call(_fails)
+    assert failing is not None and failing.result() is None  # the caller then calls it itself
+    cancelled = parallel.fork_call(_tables)
+    assert cancelled is not None
+    cancelled.cancel()
+    assert cancelled.result() is None
+
+
+def test_explain_pairs_in_a_second_process_with_the_same_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from vxlanlens import capture as capture_mod
+
+    monkeypatch.setattr(capture_mod, "FORK_MIN_FRAMES", 1)  # the lab's captures are small
+    used: list[object] = []
+    real = parallel.Forked.result
+
+    def spy(self: parallel.Forked) -> object:
+        got = real(self)
+        used.append(got)
+        return got
+
+    monkeypatch.setattr(parallel.Forked, "result", spy)
+    specs = [f"{p.stem}={p}" for p in sorted(LAB.glob("*.pcap"))]
+    forked = vxlanlens.read(specs, topology=str(LAB / "topology"), workers=2)
+    exp = forked.explain()
+    assert len(used) == 1 and used[0] is not None  # made by the other process and used
+    alone = vxlanlens.read(specs, topology=str(LAB / "topology"), workers=1)
+    assert alone.explain().to_dict() == exp.to_dict()
+    assert len(used) == 1  # workers=1: no second process
+    pd.testing.assert_frame_equal(forked.exchanges, alone.exchanges)
+    pd.testing.assert_frame_equal(forked._journey_index, alone._journey_index)

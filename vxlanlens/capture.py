@@ -24,7 +24,7 @@ from .exchanges import exchanges as pair_exchanges
 from .exchanges import journeys as find_journeys
 from .exchanges.journeys import journey_index
 from .explain import Explanation, explain
-from .parallel import default_workers, read_split, splittable
+from .parallel import Forked, default_workers, fork_call, read_split, splittable
 from .read import open_capture, parse_capture_arg
 from .read.mirror_detect import mirror_options, mirror_sessions
 from .read.records import InterfaceInfo
@@ -107,6 +107,9 @@ class Capture:
     """How long a request waits for its answer when exchanges are paired."""
     capture_at: Mapping[str, str] = field(default_factory=dict)
     """Where the user said captures were taken: ``{label: "NODE[:IFACE]"}`` (docs/topology.md)."""
+    workers: int | None = None
+    """Processes :func:`read` was allowed (``None``: its default); :meth:`explain` of a large
+    table pairs exchanges in a second process while this one infers the topology, unless 1."""
     _explanations: dict[str | None, Explanation] = field(
         default_factory=dict, init=False, repr=False
     )
@@ -242,7 +245,20 @@ class Capture:
     def _explain(self, cni: str | None) -> Explanation:
         # each stage's scratch arrays handed back before the next one allocates its own
         _trim_heap()
-        for stage in ("topology", "annotated", "exchanges", "_journey_index"):
+        helper = self._pairing_elsewhere()
+        try:
+            for stage in ("topology", "annotated"):
+                if stage not in self.__dict__:
+                    getattr(self, stage)
+                    _trim_heap()
+            got = helper.result() if helper is not None else None
+        finally:
+            if helper is not None:
+                helper.cancel()  # an error above: its result is not wanted
+        if got is not None:  # the same tables this process would have made
+            for stage, table in zip(_PAIRING_STAGES, got, strict=True):
+                self.__dict__.setdefault(stage, table)
+        for stage in _PAIRING_STAGES:
             if stage not in self.__dict__:
                 getattr(self, stage)
                 _trim_heap()
@@ -256,6 +272,29 @@ class Capture:
             cni=cni,
             timeout_s=self.timeout_s,
         )
+
+    def _pairing_elsewhere(self) -> Forked | None:
+        """The exchanges and the journey index being made by a forked process, for a table of
+        at least :data:`FORK_MIN_FRAMES` frames when more than one process is allowed: they
+        depend on the packets only, so they are made while this process infers the topology
+        and annotates the table. None when both are made already, or no process was forked."""
+        if all(stage in self.__dict__ for stage in _PAIRING_STAGES):
+            return None
+        workers = default_workers() if self.workers is None else self.workers
+        if workers < 2 or len(self.packets) < FORK_MIN_FRAMES:
+            return None
+
+        def pair() -> tuple[pd.DataFrame, ...]:
+            return tuple(getattr(self, stage) for stage in _PAIRING_STAGES)
+
+        return fork_call(pair)
+
+
+_PAIRING_STAGES = ("exchanges", "_journey_index")
+"""What :meth:`Capture.explain` may have a second process make (from the packets alone)."""
+
+FORK_MIN_FRAMES = 50_000
+"""Smaller tables are paired by the explaining process itself: forking would cost more."""
 
 
 def _trim_heap() -> None:
@@ -344,7 +383,8 @@ def read(
     protocol decoder: ``fast`` (vxlanlens' own), ``scapy`` or ``tshark`` (same table, other
     dissectors; see docs/conformance.md). ``workers`` is the number of processes that may read
     one large uncompressed pcap or pcapng file at once (default: the CPUs available, at most 4; 1 reads
-    everything in this process); the table is the same either way. ``capture_at`` says where
+    everything in this process), and whether :meth:`Capture.explain` of a large table pairs the
+    exchanges in a second process (not with 1); the table and explanation are the same either way. ``capture_at`` says where
     captures were taken when you know it: ``{"LABEL": "NODE[:IFACE]"}`` or ``LABEL=NODE[:IFACE]``
     strings (``IFACE`` ``any`` for ``-i any``, an lxc or a pod's name for a pod's eth0); it wins
     over what vxlanlens works out (see docs/topology.md, "Where a capture was taken").
@@ -394,6 +434,7 @@ def read(
             loaded_topology=loaded,
             timeout_s=timeout_s,
             capture_at=stated,
+            workers=workers,
         )
 
     resolved = _labels(specs)
@@ -475,6 +516,7 @@ def read(
         loaded_topology=loaded,
         timeout_s=timeout_s,
         capture_at=stated,
+        workers=workers,
     )
 
 

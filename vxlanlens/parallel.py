@@ -34,6 +34,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .decode import DecodeOptions
 from .read.capture import CaptureReader
@@ -41,7 +42,15 @@ from .read.records import InterfaceInfo
 from .read.split import Layout, file_layout, guess_cuts, open_range
 from .table import Decoder, TableBuilder
 
-__all__ = ["MIN_BYTES", "SplitResult", "default_workers", "read_split", "splittable"]
+__all__ = [
+    "MIN_BYTES",
+    "Forked",
+    "SplitResult",
+    "default_workers",
+    "fork_call",
+    "read_split",
+    "splittable",
+]
 
 MIN_BYTES = 64 * 1024 * 1024
 """Files smaller than this are read by one process: forking would cost more than it saves."""
@@ -62,14 +71,20 @@ def default_workers() -> int:
     return max(1, min(cpus, 4))
 
 
+def _may_fork() -> bool:
+    """Whether this process may fork a helper: Linux, no other thread running (forking a
+    threaded process can deadlock the child), and no daemonic worker (those may not have
+    children)."""
+    return (
+        sys.platform.startswith("linux")
+        and threading.active_count() == 1
+        and not multiprocessing.current_process().daemon
+    )
+
+
 def splittable(spec: object, workers: int) -> bool:
     """Whether capture ``spec`` can be read by ``workers`` processes (see the module doc)."""
-    if (
-        workers < 2
-        or not sys.platform.startswith("linux")
-        or threading.active_count() != 1
-        or multiprocessing.current_process().daemon  # may not have children
-    ):
+    if workers < 2 or not _may_fork():
         return False
     if not isinstance(spec, (str, os.PathLike)):
         return False
@@ -209,6 +224,67 @@ def read_split(
         _stop(children)
 
 
+class Forked:
+    """A call running in a forked process (:func:`fork_call`)."""
+
+    def __init__(self, child: _Child) -> None:
+        self._child: _Child | None = child
+
+    def result(self) -> tuple[Any, ...] | None:
+        """What the call returned (a tuple), with writable arrays; None when it raised, the
+        process died or this was asked before. The process has ended when this returns."""
+        child, self._child = self._child, None
+        return None if child is None else child.receive(writable=True)
+
+    def cancel(self) -> None:
+        """End the process now (its result is not wanted)."""
+        child, self._child = self._child, None
+        if child is not None:
+            child.stop(kill=True)
+
+
+def fork_call(fn: Callable[..., tuple[Any, ...]], *args: Any) -> Forked | None:
+    """``fn(*args)`` started in a forked process, which shares this one's memory as it is now
+    (copy on write) and sends the tuple ``fn`` returns back with its array buffers through an
+    in-memory file, not copied through the pipe. None where forking is not possible or safe
+    (see :func:`_may_fork`) or fails; the caller then makes the call itself."""
+    if not _may_fork():
+        return None
+    ctx = multiprocessing.get_context("fork")
+    try:
+        recv, send = ctx.Pipe(duplex=False)
+    except OSError:
+        return None
+    shm = _memfd()
+    try:
+        proc = ctx.Process(  # type: ignore[attr-defined]
+            target=_call_child, args=(send, shm, fn, args), daemon=True
+        )
+        proc.start()
+    except OSError:
+        recv.close()
+        if shm is not None:
+            os.close(shm)
+        return None
+    finally:
+        send.close()
+    return Forked(_Child(proc, recv, shm))
+
+
+def _call_child(
+    conn: object, shm: int | None, fn: Callable[..., object], args: tuple[Any, ...]
+) -> None:
+    """Body of a :func:`fork_call` process: send what ``fn(*args)`` returned, or the error."""
+    try:
+        msg: object = _pack(fn(*args), shm)
+    except BaseException as exc:  # any failure: the caller makes the call itself instead
+        msg = f"{type(exc).__name__}: {exc}"
+    try:
+        conn.send(msg)  # type: ignore[attr-defined]
+    finally:
+        conn.close()  # type: ignore[attr-defined]
+
+
 def _read_into(
     reader: CaptureReader,
     builder: TableBuilder,
@@ -339,24 +415,32 @@ class _Child:
     ) -> None:
         self.proc, self.conn, self.shm = proc, conn, shm
 
-    def receive(self) -> tuple[TableBuilder, int, list[str], bool, object] | None:
-        """The child's result, or None when it failed or died; the child is then joined."""
+    def receive(self, writable: bool = False) -> Any:
+        """The child's result (a tuple), or None when it failed or died; the child is then
+        joined. ``writable``: its arrays may be written to (a private copy-on-write mapping of
+        the child's buffers), else they are read-only."""
         try:
             msg = self.conn.recv()  # type: ignore[attr-defined]
             if isinstance(msg, tuple) and len(msg) == 2 and isinstance(msg[0], bytes):
-                msg = self._unpack(*msg)
+                msg = self._unpack(*msg, writable=writable)
         except (EOFError, OSError, pickle.UnpicklingError, ValueError):
             msg = None
         finally:
             self.stop()
         return msg if isinstance(msg, tuple) else None
 
-    def _unpack(self, head: bytes, sizes: list[int]) -> object:
+    def _unpack(self, head: bytes, sizes: list[int], writable: bool = False) -> object:
         total = sum(sizes)
         views: list[memoryview] = []
         if total:
             assert self.shm is not None, "a child sends buffer sizes only with a shared file"
-            mapped = memoryview(mmap.mmap(self.shm, total, prot=mmap.PROT_READ))
+            mapped = memoryview(
+                mmap.mmap(
+                    self.shm, total, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE
+                )
+                if writable
+                else mmap.mmap(self.shm, total, prot=mmap.PROT_READ)
+            )
             offset = 0
             for size in sizes:
                 views.append(mapped[offset : offset + size])

@@ -154,7 +154,8 @@ _READING_OPTIONS: list[Decorator] = [
         metavar="N",
         help=(
             "Processes that may read one large uncompressed pcap file at once (default: the "
-            "CPUs available, at most 4). The result is the same with any N."
+            "CPUs available, at most 4); with 2 or more, explaining a large capture pairs its "
+            "exchanges in a second process. The result is the same with any N."
         ),
     ),
     click.option(
