@@ -192,7 +192,7 @@ def test_fork_call_gives_what_the_call_returns_with_writable_arrays() -> None:
     assert cancelled.result() is None
 
 
-def test_explain_pairs_in_a_second_process_with_the_same_result(
+def test_explain_shares_work_with_a_second_process_with_the_same_result(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from vxlanlens import capture as capture_mod
@@ -210,9 +210,42 @@ def test_explain_pairs_in_a_second_process_with_the_same_result(
     specs = [f"{p.stem}={p}" for p in sorted(LAB.glob("*.pcap"))]
     forked = vxlanlens.read(specs, topology=str(LAB / "topology"), workers=2)
     exp = forked.explain()
-    assert len(used) == 1 and used[0] is not None  # made by the other process and used
+    # made by other processes and used: the pairing tables, then the paths and detectors
+    assert len(used) == 2 and all(u is not None for u in used)
     alone = vxlanlens.read(specs, topology=str(LAB / "topology"), workers=1)
     assert alone.explain().to_dict() == exp.to_dict()
-    assert len(used) == 1  # workers=1: no second process
+    assert len(used) == 2  # workers=1: no second process
     pd.testing.assert_frame_equal(forked.exchanges, alone.exchanges)
     pd.testing.assert_frame_equal(forked._journey_index, alone._journey_index)
+
+
+def _square(k: int) -> int:
+    return k * k
+
+
+def test_shared_work_gives_every_value_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    from functools import partial
+
+    tasks = [partial(_square, k) for k in range(40)]
+    head, values = parallel.shared_work(partial(_square, 7), tasks)
+    assert head == 49 and values == [k * k for k in range(40)]
+    assert parallel.shared_work(partial(_square, 1), []) == (1, [])
+    # no second process (a thread is running, or forking fails): this process does it all
+    monkeypatch.setattr(parallel, "fork_call", lambda *a: None)
+    assert parallel.shared_work(partial(_square, 3), tasks[:5]) == (9, [0, 1, 4, 9, 16])
+
+
+def test_shared_work_redoes_what_a_failed_process_claimed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from functools import partial
+
+    real = parallel._other_end
+
+    def dies_after_claiming(first, tasks, claim):  # type: ignore[no-untyped-def]
+        with claim.get_lock():
+            claim[1] = claim[1] - 3  # three tasks claimed, never done
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(parallel, "_other_end", dies_after_claiming)
+    tasks = [partial(_square, k) for k in range(10)]
+    assert parallel.shared_work(partial(_square, 2), tasks) == (4, [k * k for k in range(10)])
+    monkeypatch.setattr(parallel, "_other_end", real)

@@ -24,7 +24,7 @@ from .exchanges import exchanges as pair_exchanges
 from .exchanges import journeys as find_journeys
 from .exchanges.journeys import journey_index
 from .explain import Explanation, explain
-from .parallel import Forked, default_workers, fork_call, read_split, splittable
+from .parallel import Forked, default_workers, fork_call, read_split, shared_work, splittable
 from .read import open_capture, parse_capture_arg
 from .read.mirror_detect import mirror_options, mirror_sessions
 from .read.records import InterfaceInfo
@@ -271,17 +271,21 @@ class Capture:
             loaded=self.loaded_topology is not None and not self.loaded_topology.is_empty(),
             cni=cni,
             timeout_s=self.timeout_s,
+            share=shared_work if self._second_process() else None,
         )
+
+    def _second_process(self) -> bool:
+        """Whether explaining may give work to a second process: a table of at least
+        :data:`FORK_MIN_FRAMES` frames and more than one process allowed."""
+        workers = default_workers() if self.workers is None else self.workers
+        return workers >= 2 and len(self.packets) >= FORK_MIN_FRAMES
 
     def _pairing_elsewhere(self) -> Forked | None:
         """The exchanges and the journey index being made by a forked process, for a table of
         at least :data:`FORK_MIN_FRAMES` frames when more than one process is allowed: they
         depend on the packets only, so they are made while this process infers the topology
         and annotates the table. None when both are made already, or no process was forked."""
-        if all(stage in self.__dict__ for stage in _PAIRING_STAGES):
-            return None
-        workers = default_workers() if self.workers is None else self.workers
-        if workers < 2 or len(self.packets) < FORK_MIN_FRAMES:
+        if all(stage in self.__dict__ for stage in _PAIRING_STAGES) or not self._second_process():
             return None
 
         def pair() -> tuple[pd.DataFrame, ...]:

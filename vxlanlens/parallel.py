@@ -32,7 +32,7 @@ import os
 import pickle
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +49,7 @@ __all__ = [
     "default_workers",
     "fork_call",
     "read_split",
+    "shared_work",
     "splittable",
 ]
 
@@ -269,6 +270,62 @@ def fork_call(fn: Callable[..., tuple[Any, ...]], *args: Any) -> Forked | None:
     finally:
         send.close()
     return Forked(_Child(proc, recv, shm))
+
+
+def shared_work(
+    first: Callable[[], Any], tasks: Sequence[Callable[[], Any]]
+) -> tuple[Any, list[Any]]:
+    """``first()`` and every task run by this process and a forked one together; gives
+    (``first()``, the tasks' values in order). The forked process runs ``first``, then takes
+    tasks from the end of the list while this one takes them from the start, each claiming the
+    next one through a counter in shared memory, until they meet: the work is balanced
+    whatever each task costs. Where no process can be forked, or the forked one fails, this
+    process runs what is missing itself; the values are the same either way."""
+    ctx = multiprocessing.get_context("fork")
+    try:
+        claim = ctx.Array("q", [0, len(tasks)])  # next task from the start, end of what is left
+    except OSError:
+        claim = None
+    forked = fork_call(_other_end, first, tasks, claim) if claim is not None else None
+    mine: dict[int, Any] = {}
+    try:
+        while forked is not None and claim is not None:
+            with claim.get_lock():
+                k = claim[0]
+                if k >= claim[1]:
+                    break
+                claim[0] = k + 1
+            mine[k] = tasks[k]()
+        got = forked.result() if forked is not None else None
+    finally:
+        if forked is not None:
+            forked.cancel()
+    head, theirs = got if got is not None else (first(), {})
+    values = []
+    for k, task in enumerate(tasks):
+        if k in mine:
+            values.append(mine[k])
+        elif k in theirs:
+            values.append(theirs[k])
+        else:
+            values.append(task())
+    return head, values
+
+
+def _other_end(
+    first: Callable[[], Any], tasks: Sequence[Callable[[], Any]], claim: Any
+) -> tuple[Any, dict[int, Any]]:
+    """The forked side of :func:`shared_work`: ``first()``, then tasks from the end."""
+    head = first()
+    done: dict[int, Any] = {}
+    while True:
+        with claim.get_lock():
+            k = claim[1] - 1
+            if k < claim[0]:
+                break
+            claim[1] = k
+        done[k] = tasks[k]()
+    return head, done
 
 
 def _call_child(

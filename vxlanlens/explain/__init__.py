@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -12,7 +14,7 @@ from ..topology import Topology
 from ._rows import as_text
 from .classify import CaptureClass, classify, overlay_class
 from .context import Context
-from .findings import FINDING_IDS, detect
+from .findings import DETECTORS, FINDING_IDS, most_severe_first
 from .model import SCHEMA_VERSION, SEVERITIES, Evidence, Explanation, Finding, Hop, PacketPath
 from .paths import build_paths, placed_points
 
@@ -48,6 +50,7 @@ def explain(
     loaded: bool = False,
     cni: str | None = None,
     timeout_s: float = 3.0,
+    share: Callable[..., Any] | None = None,
 ) -> Explanation:
     """The explanation of annotated packets, their exchanges and journeys under a topology.
 
@@ -56,7 +59,9 @@ def explain(
     (``cilium``, ``flannel``, ``calico``, ``antrea``, ``ovn``; default: recognised from the
     input, see :mod:`vxlanlens.overlays`). ``timeout_s`` is the answer timeout the exchanges
     were paired with: a request sent less than that before every capture that saw it ended is
-    not called unanswered.
+    not called unanswered. ``share(first, tasks)`` may run the paths (``first``) and the
+    detectors (``tasks``) with another process, giving (``first()``, the tasks' values), as
+    :func:`vxlanlens.parallel.shared_work` does; the explanation is the same without it.
     """
     from ..overlays import one_way_captures, recognise
 
@@ -71,8 +76,13 @@ def explain(
         one_way=one_way_captures(captures or []),
         timeout_s=timeout_s,
     )
-    paths, left_out = build_paths(ctx)
-    findings = detect(ctx)
+    detectors = [partial(d, ctx) for d in DETECTORS]
+    if share is not None:  # the paths and the detectors shared with another process
+        (paths, left_out), per_detector = share(partial(build_paths, ctx), detectors)
+    else:
+        paths, left_out = build_paths(ctx)
+        per_detector = [d() for d in detectors]
+    findings = most_severe_first(per_detector)
     other_overlay = overlay.name not in (None, "cilium")
     # not recognised, but the frames cannot be Cilium's and nothing else says Cilium
     not_cilium = ctx.cilium_ruled_out

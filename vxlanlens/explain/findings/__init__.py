@@ -37,6 +37,7 @@ __all__ = [
     "detect",
     "detector",
     "finding_id_schema",
+    "most_severe_first",
 ]
 
 DETECTORS: tuple[Detector, ...] = (
@@ -84,8 +85,12 @@ def detect(
     ctx: Context, detectors: Iterable[Callable[[Context], list[Finding]]] = DETECTORS
 ) -> list[Finding]:
     """All findings, most severe first (stable within a severity)."""
-    found: list[Finding] = []
-    for d in detectors:
-        found.extend(d(ctx))
+    return most_severe_first([d(ctx) for d in detectors])
+
+
+def most_severe_first(per_detector: Iterable[list[Finding]]) -> list[Finding]:
+    """The findings of each detector (in the order they ran), most severe first (stable within
+    a severity): what :func:`detect` gives."""
+    found = [f for fs in per_detector for f in fs]
     order = {s.value: k for k, s in enumerate(Severity)}
     return sorted(found, key=lambda f: order[str(f.severity)])
