@@ -157,7 +157,7 @@ a = t()
 for d in DETECTORS:
     b = t(); d(ctx); detectors.append((d.name, t() - b))
 phases.append(("findings", t() - a))
-a = t(); exp = cap.explain(); phases.append(("explain() as a whole: recognition, context, paths and findings once more, the summary and counts", t() - a))
+a = t(); exp = cap.explain(); phases.append(("explain() as a whole, this process's part: recognition, context, paths and findings once more (shared with a forked process, whose time is not counted here), the summary and counts", t() - a))
 a = t(); cap.report("text", explanation=exp); phases.append(("text", t() - a))
 a = t(); cap.report("json", explanation=exp); phases.append(("JSON", t() - a))
 print(json.dumps({"phases": phases, "detectors": sorted(detectors, key=lambda x: -x[1]),
