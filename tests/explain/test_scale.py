@@ -32,3 +32,9 @@ def test_busy_capture_is_summarised(tmp_path: Path) -> None:
         for f in exp.findings
     )
     assert len(cap.report("md", explanation=exp)) < 65_536
+    # one capture of tunnel packets between many pairs of nodes was taken on neither end of a
+    # packet: its underlay hops said "taken on one of the two nodes" (and that the receiving
+    # node's eth0 capture "may be" it)
+    notes = [h.note for p in exp.paths for h in (*p.hops, *p.reply_hops) if h.note]
+    assert any("between several pairs of nodes" in n for n in notes)
+    assert not any("one of the two nodes" in n or "may be this node's" in n for n in notes)

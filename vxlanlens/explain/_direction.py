@@ -414,6 +414,11 @@ def _cross_nodes(
     sent = [row for p, row in obs if p.capture in sender_pts and not na(row["tunnel"])]
     recv = [row for p, row in obs if p.capture in receiver_pts and not na(row["tunnel"])]
     between = [row for p, row in obs if p.capture in between_pts and not na(row["tunnel"])]
+    # a capture of one of the two nodes whose node cannot be told, or one of tunnel packets
+    # between several pairs of nodes ("mixed"): where several nodes' traffic passes
+    on_a_node = any(
+        p.kind != "mixed" for p, row in obs if p.capture in between_pts and not na(row["tunnel"])
+    )
     s_tun = tunnel_of(sent[0]) if sent else tunnel_of(tun[0]) if tun else None
     r_tun = tunnel_of(recv[0]) if recv else tunnel_of(tun[0]) if tun else None
     t0 = sent[0] if sent else tun[0] if tun else None
@@ -503,9 +508,7 @@ def _cross_nodes(
                 dnode,
                 outer_dst,
                 recv,
-                arrival_note(
-                    ctx, recv, receiver_pts, arrived="arrived", maybe_between=bool(between)
-                ),
+                arrival_note(ctx, recv, receiver_pts, arrived="arrived", maybe_between=on_a_node),
                 points=receiver_pts,
                 # the tunnel as the receiver saw it
                 outer={"tunnel": r_tun, "vni": int_of(r0["vni"])} if r0 is not None else {},
@@ -513,7 +516,11 @@ def _cross_nodes(
             between,
             outer=outer_fields(t0),
             seen=", in a capture taken on one of the two nodes: which one cannot be told from "
-            "its frames",
+            "its frames"
+            if on_a_node
+            else ", in a capture of tunnel packets between several pairs of nodes: taken where "
+            "their traffic passes (a switch's mirror port, a bridge or a router), not on either "
+            "node",
             points=between_pts,
         )
     )
