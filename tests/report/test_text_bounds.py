@@ -94,3 +94,13 @@ def test_topology_conflicts_summarised_per_fact_and_field() -> None:
         "Topology conflicts: 2 (pod 10.0.0.9 host_mac, pod 10.0.1.9 host_mac; "
         "`vxlanlens topology` shows both values and sources)"
     )
+
+
+def test_repeated_requests_are_not_called_duplicates_in_the_summary() -> None:
+    # "arp duplicate: 2" beside an arp-unanswered finding of one request tried 3 times read as
+    # a duplicate address; the JSON keeps the exchanges table's status names
+    exp = _explanation(flows=1, per_flow=1)
+    exp.counts.update({"exchanges": 3, "arp_duplicate": 2, "arp_unanswered": 1})
+    line = next(ln for ln in explanation_text(exp).splitlines() if ln.startswith("Exchanges:"))
+    assert line == "Exchanges: 3 (arp repeats: 2; arp unanswered: 1)"
+    assert exp.to_dict()["counts"]["arp_duplicate"] == 2

@@ -187,8 +187,10 @@ def explanation_text(exp: Explanation, *, max_paths: int = MAX_PATHS) -> str:
         )
     ex_parts = []
     for key, n in sorted(c.items()):
-        if "_" in key and key.split("_", 1)[0] in ("nd", "arp", "echo", "tcp", "icmp-error"):
-            ex_parts.append(f"{key.replace('_', ' ')}: {n}")
+        kind, _, status = key.partition("_")
+        if status and kind in ("nd", "arp", "echo", "tcp", "icmp-error"):
+            # a duplicate is a request or answer sent again, not a duplicate address
+            ex_parts.append(f"{kind} {'repeats' if status == 'duplicate' else status}: {n}")
     out.append(
         f"Exchanges: {c.get('exchanges', 0)}" + (f" ({'; '.join(ex_parts)})" if ex_parts else "")
     )
