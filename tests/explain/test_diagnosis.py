@@ -166,6 +166,9 @@ def test_refused_connection_names_who_answered(tmp_path: Path) -> None:
     (f,) = by(exp, "connection-refused")
     assert "fd00:aa:2::6" in f.statement and "port 81" in f.statement
     assert f.details["through_tunnel"] is False and "not seen inside a tunnel" in f.statement
+    # what the captures do show of its way: its hop limit (it said "answered locally, or ...")
+    assert "hop limit 63 (most likely sent with 64) says it was routed once" in f.statement
+    assert "answered locally" not in f.statement
 
 
 def _connection(c: Cluster, retransmit: int = 0, reset: bool = False) -> None:

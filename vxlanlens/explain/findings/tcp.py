@@ -185,11 +185,30 @@ def _came_back(ctx: Context, reply: tuple[str, int]) -> dict[str, Any]:
                 "text": f"The RST came back through the tunnel ({str(row['tunnel']).upper()} from "
                 f"{src} to {dst}, at {c}#{f}), so the overlay path works both ways.",
             }
-    return {
-        "tunnelled_at": None,
-        "text": "The RST was not seen inside a tunnel in these captures (answered locally, or "
-        "no capture on the underlay).",
-    }
+    row = ctx.row(*reply)
+    ttl = None if row is None or "ttl" not in row or na(row["ttl"]) else int(row["ttl"])
+    if ttl is None or not 0 < ttl <= 255:
+        text = (
+            "The RST was not seen inside a tunnel in these captures (answered locally, or no "
+            "capture on the underlay)."
+        )
+    else:
+        initial = next(x for x in (64, 128, 255) if ttl <= x)
+        hops = initial - ttl
+        field = "hop limit" if row is not None and row.get("ip_version") == 6 else "TTL"
+        what = (
+            "not routed: sent by the requester's own node or a host on its segment (a firewall "
+            "or proxy there answers so)"
+            if hops == 0
+            else "routed once on its way"
+            if hops == 1
+            else f"routed {hops} times on its way: it came from beyond the requester's node"
+        )
+        text = (
+            f"The RST was not seen inside a tunnel in these captures (no capture holds it on the "
+            f"underlay); its {field} {ttl} (most likely sent with {initial}) says it was {what}."
+        )
+    return {"tunnelled_at": None, "text": text}
 
 
 def _tcp(ctx: Context) -> pd.DataFrame:
