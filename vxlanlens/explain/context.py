@@ -264,14 +264,21 @@ class Context:
         j = self.journeys
         if j.empty:
             return
-        order = j.sort_values(["journey", "obs"], kind="stable")
-        jids = order["journey"].to_numpy(dtype=np.int64)
-        starts, ends, run = runs(jids)
-        keep = ((ends - starts)[run] > 1) | order.duplicated(["capture", "frame_no"], keep=False)
-        keep = np.asarray(keep, dtype=bool)
+        jids, obs = j["journey"].to_numpy(), j["obs"].to_numpy()
+        if (jids[1:] < jids[:-1]).any() or (
+            (jids[1:] == jids[:-1]) & (obs[1:] <= obs[:-1])
+        ).any():  # not in journey order already (journey_index and journeys give it so)
+            j = j.sort_values(["journey", "obs"], kind="stable")
+            jids = j["journey"].to_numpy()
+        # rows of a journey of more than one observation: a neighbour in the same journey
+        same = jids[1:] == jids[:-1]
+        keep = _listed_twice(j["capture"], j["frame_no"])
+        keep[1:] |= same
+        keep[:-1] |= same
+        del same, obs
         if not keep.any():
             return
-        order, jids = order[keep], jids[keep]
+        order, jids = j[keep], jids[keep].astype(np.int64)
         self._journey_obs = list(
             zip(
                 as_text(order["capture"]).tolist(),
@@ -544,3 +551,19 @@ class Context:
             ts = self.packets.loc[self._capture_of_row == capture, "ts"]
             self._spans[capture] = (None, None) if ts.empty else (ts.min(), ts.max())
         return self._spans[capture]
+
+
+def _listed_twice(captures: pd.Series, frames: pd.Series) -> np.ndarray:
+    """Which rows name a ``(capture, frame)`` that another row names too:
+    ``DataFrame.duplicated(keep=False)`` of the two columns, on one integer per row (the hash
+    table of a million text and number pairs was most of the journeys index's memory)."""
+    codes, _ = pd.factorize(captures, use_na_sentinel=True)
+    f = frames.to_numpy(dtype=np.int64, na_value=-1)
+    key = codes.astype(np.int64) * (int(f.max(initial=0)) + 2) + (f + 1)
+    order = np.argsort(key, kind="stable")
+    ranked = key[order]
+    same = ranked[1:] == ranked[:-1]
+    twice = np.zeros(len(key), dtype=bool)
+    twice[order[1:][same]] = True
+    twice[order[:-1][same]] = True
+    return twice
