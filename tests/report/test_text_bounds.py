@@ -104,3 +104,11 @@ def test_repeated_requests_are_not_called_duplicates_in_the_summary() -> None:
     line = next(ln for ln in explanation_text(exp).splitlines() if ln.startswith("Exchanges:"))
     assert line == "Exchanges: 3 (arp repeats: 2; arp unanswered: 1)"
     assert exp.to_dict()["counts"]["arp_duplicate"] == 2
+
+
+def test_markdown_and_html_headers_say_when_paths_were_left_out() -> None:
+    exp = _explanation(flows=3, per_flow=1)
+    assert "more have none" not in exp.to_markdown()
+    exp.counts["paths_left_out"] = 77
+    assert "3 path(s) (one per exchange for the first ones; 77 more have none)" in exp.to_markdown()
+    assert "77 more have none" in exp.to_html()

@@ -21,7 +21,7 @@ import pandas as pd
 from ..explain.model import SEVERITIES, Explanation, Finding, Hop
 from ._overlay import overlay_line
 from ._place import where_taken
-from .markdown import mermaid_sequence
+from .markdown import mermaid_sequence, paths_left_out_text
 
 __all__ = ["CSP", "explanation_html", "explanation_html_fragment"]
 
@@ -200,7 +200,7 @@ def _body(
         '<p class="summary">'
         f"{len(exp.captures)} capture(s), {_e(c.get('frames', 0))} frames "
         f"({_e(c.get('tunnelled_frames', 0))} tunnelled), {_e(c.get('exchanges', 0))} exchanges, "
-        f"{len(exp.paths)} path(s). Findings: "
+        f"{len(exp.paths)} path(s){_e(paths_left_out_text(c))}. Findings: "
         + "".join(
             f'<span class="badge sev-{s}">{sev[s]} {s}{"s" if sev[s] != 1 else ""}</span>'
             for s in SEVERITIES

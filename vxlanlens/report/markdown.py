@@ -221,7 +221,7 @@ def explanation_markdown(
     head.append(
         f"{len(exp.captures)} capture(s), {c.get('frames', 0)} frames "
         f"({c.get('tunnelled_frames', 0)} tunnelled), {c.get('exchanges', 0)} exchanges, "
-        f"{len(exp.paths)} path(s); findings: "
+        f"{len(exp.paths)} path(s){paths_left_out_text(c)}; findings: "
         + ", ".join(f"**{sev[s]} {s}{'s' if sev[s] != 1 else ''}**" for s in SEVERITIES)
         + "."
     )
@@ -315,3 +315,10 @@ def _reproduce(meta: dict[str, Any]) -> list[str]:
         out.append("")
     out += ["</details>", ""]
     return out
+
+
+def paths_left_out_text(counts: dict[str, int]) -> str:
+    """`` (for the first N exchanges; M more have none)`` when the explanation built paths for
+    the first exchanges only (``counts.paths_left_out``), else nothing."""
+    left = counts.get("paths_left_out", 0)
+    return f" (one per exchange for the first ones; {left} more have none)" if left else ""
