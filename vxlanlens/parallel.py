@@ -251,25 +251,10 @@ def fork_call(fn: Callable[..., tuple[Any, ...]], *args: Any) -> Forked | None:
     (see :func:`_may_fork`) or fails; the caller then makes the call itself."""
     if not _may_fork():
         return None
-    ctx = multiprocessing.get_context("fork")
     try:
-        recv, send = ctx.Pipe(duplex=False)
+        return Forked(_spawn(multiprocessing.get_context("fork"), fn, args))
     except OSError:
         return None
-    shm = _memfd()
-    try:
-        proc = ctx.Process(  # type: ignore[attr-defined]
-            target=_call_child, args=(send, shm, fn, args), daemon=True
-        )
-        proc.start()
-    except OSError:
-        recv.close()
-        if shm is not None:
-            os.close(shm)
-        return None
-    finally:
-        send.close()
-    return Forked(_Child(proc, recv, shm))
 
 
 def shared_work(
@@ -331,10 +316,10 @@ def _other_end(
 def _call_child(
     conn: object, shm: int | None, fn: Callable[..., object], args: tuple[Any, ...]
 ) -> None:
-    """Body of a :func:`fork_call` process: send what ``fn(*args)`` returned, or the error."""
+    """Body of a forked process: send what ``fn(*args)`` returned, or the error."""
     try:
         msg: object = _pack(fn(*args), shm)
-    except BaseException as exc:  # any failure: the caller makes the call itself instead
+    except BaseException as exc:  # any failure: the parent does the work itself instead
         msg = f"{type(exc).__name__}: {exc}"
     try:
         conn.send(msg)  # type: ignore[attr-defined]
@@ -378,14 +363,20 @@ def _start(
     batch_frames: int,
 ) -> _Child:
     """Fork a process that reads ``[start, stop)`` of ``path``."""
+    args = (path, label, layout, start, stop, decode, options, batch_frames, done, slot)
+    return _spawn(ctx, _read_part, args)
+
+
+def _spawn(
+    ctx: multiprocessing.context.BaseContext, fn: Callable[..., object], args: tuple[Any, ...]
+) -> _Child:
+    """Fork a process that runs ``fn(*args)`` and sends back what it returns (:func:`_call_child`);
+    ``OSError`` when no process, pipe or memory can be had."""
     recv, send = ctx.Pipe(duplex=False)
     shm = _memfd()
     try:
         proc = ctx.Process(  # type: ignore[attr-defined]
-            target=_child,
-            args=(send, shm, path, label, layout, start, stop, decode, options),
-            kwargs={"batch_frames": batch_frames, "done": done, "slot": slot},
-            daemon=True,
+            target=_call_child, args=(send, shm, fn, args), daemon=True
         )
         proc.start()
     except BaseException:
@@ -409,9 +400,7 @@ def _memfd() -> int | None:
         return None
 
 
-def _child(
-    conn: object,
-    shm: int | None,
+def _read_part(
     path: str,
     label: str,
     layout: Layout,
@@ -419,30 +408,20 @@ def _child(
     stop: int | None,
     decode: Decoder,
     options: DecodeOptions,
-    *,
     batch_frames: int,
     done: object,
     slot: int,
-) -> None:
-    """Body of a forked process: read one part, send (builder, frames, warnings, clean,
+) -> tuple[TableBuilder, int, list[str], bool, object]:
+    """What a forked reader sends: one part read into (builder, frames, warnings, clean,
     parser state at the end)."""
-    try:
-        builder = TableBuilder()
+    builder = TableBuilder()
 
-        def report(nbytes: int) -> None:
-            done[slot] = nbytes  # type: ignore[index]
+    def report(nbytes: int) -> None:
+        done[slot] = nbytes  # type: ignore[index]
 
-        with open_range(path, label, layout, start, stop, 0) as reader:
-            frames = builder.read(reader, decode, options, batch_frames=batch_frames, report=report)
-            warnings = list(reader.warnings)
-            result = (builder, frames, warnings, reader.ended_cleanly, reader.parser_state)
-        msg: object = _pack(result, shm)
-    except BaseException as exc:  # any failure: the parent reads this part itself instead
-        msg = f"{type(exc).__name__}: {exc}"
-    try:
-        conn.send(msg)  # type: ignore[attr-defined]
-    finally:
-        conn.close()  # type: ignore[attr-defined]
+    with open_range(path, label, layout, start, stop, 0) as reader:
+        frames = builder.read(reader, decode, options, batch_frames=batch_frames, report=report)
+        return builder, frames, list(reader.warnings), reader.ended_cleanly, reader.parser_state
 
 
 def _pack(obj: object, shm: int | None) -> tuple[bytes, list[int]] | object:
