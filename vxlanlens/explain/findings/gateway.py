@@ -205,20 +205,9 @@ def gateway_is_cilium_host(ctx: Context) -> list[Finding]:
         )
     # without dumps: an ARP for a gateway answered by the same MAC that answers the IPv6 gateway
     if not arp.empty:
-        # an exchange some capture saw inside the tunnel was answered across it, by the target
-        # host of a stretched L2 segment: not a gateway (topology inference reads it so too)
-        inside = ex[ex["tunnelled"].fillna(False).astype(bool)]
-        crossed = {
-            (str(k), str(t), str(m))
-            for k, t, m in zip(
-                inside["kind"], inside["target"], inside["requester_mac"], strict=True
-            )
-        }
         nd = ex[(ex["kind"] == "nd") & (ex["status"] == "answered")]
         nd_by = {
-            (str(a), str(b))
-            for t, a, b in zip(nd["target"], nd["requester_mac"], nd["responder_mac"], strict=True)
-            if ("nd", str(t), str(a)) not in crossed
+            (str(a), str(b)) for a, b in zip(nd["requester_mac"], nd["responder_mac"], strict=True)
         }
         answered = arp[arp["status"] == "answered"]
         # what _pair_frames reads, so that a group's rows are not a copy of every column
@@ -231,8 +220,6 @@ def gateway_is_cilium_host(ctx: Context) -> list[Finding]:
                 continue
             if str(requester_ips[at[0]]) in ctx.underlay_ips:
                 continue  # nodes resolving each other on the underlay
-            if ("arp", target, str(req_mac)) in crossed:
-                continue  # answered across the tunnel: a host of one L2 segment, no gateway
             macs = sorted({str(responders[k]) for k in at if not na(responders[k])})
             if not any((str(req_mac), m) in nd_by for m in macs):
                 continue  # only the IPv6 gateway's eBPF signature ties this MAC to an lxc veth
