@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_VXLAN_PORTS",
     "ETHERTYPE_MIN",
     "ICMP_FRAG_NEEDED",
+    "INITIAL_TTLS",
     "ND_OPTIONS_AT",
     "PKT_TYPE_TEXT",
     "ArpOp",
@@ -41,6 +42,7 @@ __all__ = [
     "TunnelKind",
     "TunnelPort",
     "UnknownTopic",
+    "initial_ttl",
 ]
 
 
@@ -443,3 +445,13 @@ class SllPacketType(IntEnum):
 
 PKT_TYPE_TEXT: dict[int, str] = {t.value: t.name.lower() for t in SllPacketType}
 """The ``pkt_type`` column's text by packet type (another number is shown as the number)."""
+
+
+INITIAL_TTLS = (64, 128, 255)
+"""The TTLs / hop limits hosts send with (Linux 64, Windows 128, routers and ND 255)."""
+
+
+def initial_ttl(ttl: int) -> int:
+    """The most likely TTL / hop limit a packet seen with ``ttl`` (1-255) was sent with: the
+    smallest of :data:`INITIAL_TTLS` not below it."""
+    return next(x for x in INITIAL_TTLS if ttl <= x)

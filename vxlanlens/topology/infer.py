@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from ..overlays._datapath import Datapath
-from ..proto import UnknownTopic
+from ..proto import INITIAL_TTLS, UnknownTopic
 from ._infer_rows import (
     EVIDENCE_FRAMES,
     _col,
@@ -564,7 +564,7 @@ class _Seen:
         for mac, ip in zip(to["dst_mac"].tolist(), to["dst_ip"].tolist(), strict=True):
             self.to_ips[str(mac)].add(str(ip))
         direct = df["tunnel"].isna() & df["src_mac"].notna() & df["src_ip"].notna()
-        direct &= df["ttl"].isin(_INITIAL_TTLS).fillna(False)
+        direct &= df["ttl"].isin(INITIAL_TTLS).fillna(False)
         # not Neighbor Discovery: an eBPF or proxy responder sends NAs from the address it
         # answers for (hop limit 255) without being that host
         direct &= ~df["icmp_type"].isin(_NDP_TYPES).fillna(False)
@@ -598,7 +598,6 @@ _NDP_TYPES = (133, 134, 135, 136, 137)
 """ICMPv6 types of Neighbor Discovery (router and neighbor solicitation / advertisement,
 redirect)."""
 
-_INITIAL_TTLS = (64, 128, 255)
 """TTLs / hop limits hosts send with (Linux 64, Windows 128, NDP and some stacks 255)."""
 
 

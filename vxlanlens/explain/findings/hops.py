@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...proto import Severity
+from ...proto import Severity, initial_ttl
 from .._rows import text_is
 from ..context import Context, Row, na, records
 from ..model import Evidence, Finding
@@ -61,7 +61,7 @@ def hop_limit(ctx: Context) -> list[Finding]:
             initial, where = sent
             how = f"it left its sender with {initial} (seen at {where})"
         else:
-            initial = next(x for x in (64, 128, 255) if ttl <= x)
+            initial = initial_ttl(ttl)
             how = f"assuming the sender's usual initial {initial}"
         hops = initial - ttl
         word = "hop limit" if row["ip_version"] == 6 else "TTL"

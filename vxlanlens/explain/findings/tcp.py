@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...proto import ExchangeKind, Severity
+from ...proto import ExchangeKind, Severity, initial_ttl
 from ..context import Context, na
 from ..model import Evidence, Finding
 from ._registry import FindingSpec, detector
@@ -193,7 +193,7 @@ def _came_back(ctx: Context, reply: tuple[str, int]) -> dict[str, Any]:
             "capture on the underlay)."
         )
     else:
-        initial = next(x for x in (64, 128, 255) if ttl <= x)
+        initial = initial_ttl(ttl)
         hops = initial - ttl
         field = "hop limit" if row is not None and row.get("ip_version") == 6 else "TTL"
         what = (
