@@ -442,6 +442,20 @@ def test_topology_takes_the_port_options() -> None:
     assert json.loads(plain.stdout) == json.loads(ported.stdout)
 
 
+def test_main_called_from_python_leaves_the_collector_alone(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import gc
+
+    from vxlanlens.cli import main
+
+    frozen = gc.get_freeze_count()  # the program itself freezes its objects before exiting
+    with pytest.raises(SystemExit) as exc:
+        main(["packets", "-f", "json", POD])
+    assert exc.value.code == 0 and gc.get_freeze_count() == frozen
+    capsys.readouterr()
+
+
 def _main_err(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     from vxlanlens.cli import main
 

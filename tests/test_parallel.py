@@ -210,11 +210,13 @@ def test_explain_shares_work_with_a_second_process_with_the_same_result(
     specs = [f"{p.stem}={p}" for p in sorted(LAB.glob("*.pcap"))]
     forked = vxlanlens.read(specs, topology=str(LAB / "topology"), workers=2)
     exp = forked.explain()
-    # made by other processes and used: the pairing tables, then the paths and detectors
-    assert len(used) == 2 and all(u is not None for u in used)
+    # made by other processes and used: the packets' overlay facts (taken by the topology's
+    # inference), the pairing tables, then the paths and detectors
+    assert len(used) == 3 and all(u is not None for u in used)
+    assert type(used[0][0]).__name__ == "Observations"  # type: ignore[index]
     alone = vxlanlens.read(specs, topology=str(LAB / "topology"), workers=1)
     assert alone.explain().to_dict() == exp.to_dict()
-    assert len(used) == 2  # workers=1: no second process
+    assert len(used) == 3  # workers=1: no second process
     pd.testing.assert_frame_equal(forked.exchanges, alone.exchanges)
     pd.testing.assert_frame_equal(forked._journey_index, alone._journey_index)
 

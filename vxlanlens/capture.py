@@ -24,6 +24,7 @@ from .exchanges import exchanges as pair_exchanges
 from .exchanges import journeys as find_journeys
 from .exchanges.journeys import journey_index
 from .explain import Explanation, explain
+from .overlays._observe import Observations, expect_packet_facts, measure_packet_facts
 from .parallel import Forked, default_workers, fork_call, read_split, shared_work, splittable
 from .read import open_capture, parse_capture_arg
 from .read.mirror_detect import mirror_options, mirror_sessions
@@ -246,6 +247,7 @@ class Capture:
         # each stage's scratch arrays handed back before the next one allocates its own
         _trim_heap()
         helper = self._pairing_elsewhere()
+        measuring = self._packet_facts_elsewhere()
         try:
             for stage in ("topology", "annotated"):
                 if stage not in self.__dict__:
@@ -253,8 +255,11 @@ class Capture:
                     _trim_heap()
             got = helper.result() if helper is not None else None
         finally:
-            if helper is not None:
-                helper.cancel()  # an error above: its result is not wanted
+            for forked in (helper, measuring):
+                if forked is not None:
+                    forked.cancel()  # an error above: its result is not wanted
+            if measuring is not None:
+                expect_packet_facts(self.packets, None)
         if got is not None:  # the same tables this process would have made
             for stage, table in zip(_PAIRING_STAGES, got, strict=True):
                 self.__dict__.setdefault(stage, table)
@@ -292,6 +297,28 @@ class Capture:
             return tuple(getattr(self, stage) for stage in _PAIRING_STAGES)
 
         return fork_call(pair)
+
+    def _packet_facts_elsewhere(self) -> Forked | None:
+        """What the overlay's recognition measures on the packets alone, being measured by a
+        forked process while this one builds the inference's tables, when the topology is
+        still to be inferred (same conditions as :meth:`_pairing_elsewhere`); the inference's
+        recognition takes it (:func:`~vxlanlens.overlays._observe.expect_packet_facts`)."""
+        if "inferred_topology" in self.__dict__ or not self._second_process():
+            return None
+        packets = self.packets
+
+        def measure() -> tuple[Observations]:
+            return (measure_packet_facts(packets),)
+
+        forked = fork_call(measure)
+        if forked is not None:
+
+            def get() -> Observations | None:
+                got = forked.result()
+                return got[0] if got is not None else None
+
+            expect_packet_facts(packets, get)
+        return forked
 
 
 _PAIRING_STAGES = ("exchanges", "_journey_index")

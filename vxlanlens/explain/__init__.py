@@ -59,8 +59,8 @@ def explain(
     (``cilium``, ``flannel``, ``calico``, ``antrea``, ``ovn``; default: recognised from the
     input, see :mod:`vxlanlens.overlays`). ``timeout_s`` is the answer timeout the exchanges
     were paired with: a request sent less than that before every capture that saw it ended is
-    not called unanswered. ``share(first, tasks)`` may run the paths (``first``) and the
-    detectors (``tasks``) with another process, giving (``first()``, the tasks' values), as
+    not called unanswered. ``share(first, tasks)`` may run the paths (``first``), the
+    detectors and the counts (``tasks``) with another process, giving (``first()``, the tasks' values), as
     :func:`vxlanlens.parallel.shared_work` does; the explanation is the same without it.
     """
     from ..overlays import one_way_captures, recognise
@@ -77,11 +77,15 @@ def explain(
         timeout_s=timeout_s,
     )
     detectors = [partial(d, ctx) for d in DETECTORS]
-    if share is not None:  # the paths and the detectors shared with another process
-        (paths, left_out), per_detector = share(partial(build_paths, ctx), detectors)
+    if share is not None:  # the paths, the detectors and the counts shared with another process
+        (paths, left_out), values = share(
+            partial(build_paths, ctx), [*detectors, partial(_counts, ctx)]
+        )
+        per_detector, counts = values[:-1], values[-1]
     else:
         paths, left_out = build_paths(ctx)
         per_detector = [d() for d in detectors]
+        counts = _counts(ctx)
     findings = most_severe_first(per_detector)
     other_overlay = overlay.name not in (None, "cilium")
     # not recognised, but the frames cannot be Cilium's and nothing else says Cilium
@@ -158,7 +162,7 @@ def explain(
         paths=paths,
         findings=findings,
         unknowns=unknowns,
-        counts={**_counts(ctx), "paths_left_out": left_out},
+        counts={**counts, "paths_left_out": left_out},
     )
 
 

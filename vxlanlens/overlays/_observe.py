@@ -5,14 +5,14 @@ from __future__ import annotations
 import copy
 import weakref
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Observations", "observe"]
+__all__ = ["Observations", "expect_packet_facts", "measure_packet_facts", "observe"]
 
 _MAX_EVIDENCE = 3
 
@@ -149,10 +149,35 @@ inference and the explanation both recognise the overlay, on the packets table a
 annotated copy (the same columns): measured once."""
 
 
+_EXPECTED: list[tuple[weakref.ref[pd.DataFrame], Callable[[], Observations | None]]] = []
+"""A table whose packet facts are being measured elsewhere, and how to get them."""
+
+
+def expect_packet_facts(
+    packets: pd.DataFrame, get: Callable[[], Observations | None] | None
+) -> None:
+    """The next measuring of this very ``packets`` table takes ``get()`` (what
+    :func:`measure_packet_facts` gives for it, made elsewhere: a forked process), once; it
+    measures itself when ``get()`` gives None. ``get=None`` forgets what was expected."""
+    _EXPECTED[:] = [(weakref.ref(packets), get)] if get is not None else []
+
+
+def measure_packet_facts(packets: pd.DataFrame) -> Observations:
+    """What :func:`observe` measures on a packets table alone (an empty table shows nothing)."""
+    return _measure_packets(packets) if len(packets) else Observations()
+
+
 def _packet_facts(p: pd.DataFrame) -> Observations:
-    """The facts of :data:`_PACKET_FIELDS` of a non-empty packets table: those of the last
-    table measured when this one is another table whose columns read are equal to its."""
+    """The facts of :data:`_PACKET_FIELDS` of a non-empty packets table: those expected for
+    it (:func:`expect_packet_facts`), or those of the last table measured when this one is
+    another table whose columns read are equal to its."""
     used = tuple(c for c in _PACKET_COLUMNS if c in p.columns)
+    if _EXPECTED and _EXPECTED[0][0]() is p:
+        get = _EXPECTED.pop()[1]
+        made = get()
+        if made is not None:
+            _LAST[:] = [(weakref.ref(p), used, made)]
+            return made
     if _LAST:
         ref, cols, facts = _LAST[0]
         prev = ref()

@@ -130,6 +130,11 @@ def _map(
     return [_Lookup([f[k] for f in facts] + [None], rows) for k in range(width)]
 
 
+def _null(v: Any) -> bool:
+    """``pd.isna`` of a fact (a label or None) without pandas' dispatch per value."""
+    return v is None or (not isinstance(v, str) and bool(pd.isna(v)))
+
+
 def _first(*columns: _Lookup) -> pd.Categorical:
     """Row by row, the first non-null value of ``columns``, as a categorical (the one
     ``pd.Categorical`` makes of those values), made from codes."""
@@ -137,7 +142,7 @@ def _first(*columns: _Lookup) -> pd.Categorical:
     out: np.ndarray | None = None
     for col in columns:
         known = np.array(
-            [-1 if pd.isna(v) else labels.setdefault(v, len(labels)) for v in col.facts],
+            [-1 if _null(v) else labels.setdefault(v, len(labels)) for v in col.facts],
             dtype=np.int64,
         )
         codes = known[col.rows]

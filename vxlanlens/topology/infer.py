@@ -104,10 +104,6 @@ def infer(
     bridge or a gateway device); by default the one of the overlay the packets and the loaded
     ``dumps`` show (:func:`vxlanlens.overlays.recognise`), Cilium's when none is recognised.
     No fact of ``dumps`` enters the result."""
-    if datapath is None:
-        from ..overlays import recognise
-
-        datapath = recognise(packets, dumps).profile.datapath
     topo = Topology()
     if len(packets) == 0:
         topo.unknown.append("everything: the packets table is empty")
@@ -149,8 +145,12 @@ def infer(
     df = df.reset_index(drop=True)
 
     node_ips = _nodes(df, topo)
-    _tunnelled_pods(df, topo, node_ips, datapath)
     seen = _Seen(df)
+    if datapath is None:  # asked this late: the packets' facts may be measured elsewhere
+        from ..overlays import recognise
+
+        datapath = recognise(packets, dumps).profile.datapath
+    _tunnelled_pods(df, topo, node_ips, datapath)
     _gateways_ns(df, topo, seen, datapath)
     _gateways_arp(df, topo, seen, datapath)
     routed_nodes(df, topo, datapath)
