@@ -294,7 +294,11 @@ class Capture:
             return None
 
         def pair() -> tuple[pd.DataFrame, ...]:
-            return tuple(getattr(self, stage) for stage in _PAIRING_STAGES)
+            made = []
+            for stage in _PAIRING_STAGES:
+                made.append(getattr(self, stage))
+                _trim_heap()  # one stage's scratch memory handed back before the next's
+            return tuple(made)
 
         return fork_call(pair)
 

@@ -55,9 +55,10 @@ def test_first_seen_numbers_as_a_group_by() -> None:
     rng = np.random.default_rng(7)
     numbers = pd.DataFrame({k: rng.integers(0, 4, 300) for k in "abcd"})
     want = numbers.groupby(list("abcd"), sort=False).ngroup().to_numpy()
-    assert (_first_seen_numbers(numbers, [4, 4, 4, 4]) == want).all()
+    columns = {k: numbers[k].to_numpy() for k in numbers.columns}
+    assert (_first_seen_numbers(columns, [4, 4, 4, 4]) == want).all()
     # codes too wide for one integer: the group-by itself
-    assert (_first_seen_numbers(numbers, [2**20] * 4) == want).all()
+    assert (_first_seen_numbers(columns, [2**20] * 4) == want).all()
 
 
 def test_per_distinct_names_each_row_from_its_combination() -> None:

@@ -54,3 +54,24 @@ def test_kept_facts_are_not_shared(packets) -> None:
     two = observe(packets.copy())
     assert two.macs
     assert "x#1" not in two.per_sender_inner_macs
+
+
+def test_a_shallow_copy_is_known_by_its_arrays_without_comparing(packets, monkeypatch) -> None:
+    first = observe(packets)
+    shallow = packets.copy(deep=False)  # what the annotated table's columns are
+    assert all(
+        _observe._same_array(packets[c], shallow[c])
+        for c in _observe._PACKET_COLUMNS
+        if c in packets
+    )
+
+    def no_compare(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("compared value by value")
+
+    monkeypatch.setattr("pandas.Series.equals", no_compare)
+    assert observe(shallow) == first
+    monkeypatch.undo()
+    # other arrays are not the same: a deep copy, another column, the rows reversed
+    assert not _observe._same_array(packets["ttl"], packets["ttl"].copy())
+    assert not _observe._same_array(packets["src_mac"], packets["dst_mac"])
+    assert not _observe._same_array(packets["ttl"], packets["ttl"].iloc[::-1])

@@ -25,9 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ._rows import as_text, na
+from ._rows import as_text, distinct_rows, na
 
 __all__ = ["MacRole", "overlay_macs"]
 
@@ -108,10 +109,20 @@ def _tunnelled(ctx: Any) -> pd.DataFrame:
     cols = ["src_mac", "dst_mac", "src_ip", "outer_src_ip", "outer_dst_ip", "tunnel", "vni"]
     if p.empty or any(c not in p.columns for c in cols):
         return pd.DataFrame(columns=cols)
-    sub = p.loc[p["tunnel"].notna().to_numpy(), cols]
-    return pd.DataFrame(
-        {c: (sub[c] if c == "vni" else as_text(sub[c])) for c in cols}
-    ).drop_duplicates()
+    # the distinct rows found on the columns' codes, then made text (not every row's text)
+    sub = distinct_rows(p.loc[p["tunnel"].notna().to_numpy(), cols], cols)
+    return pd.DataFrame({c: (sub[c] if c == "vni" else as_text(sub[c])) for c in cols})
+
+
+def _text_pairs(
+    p: pd.DataFrame, mac: str, ip: str, rows: np.ndarray | None = None
+) -> list[tuple[str, str]]:
+    """The distinct (``mac``, ``ip``) pairs as text (:func:`as_text`: a null stays null), in
+    order of first appearance, of the rows where ``mac`` is known, among ``rows`` (a mask)
+    when given, else where ``ip`` is known too."""
+    known = p[mac].notna().to_numpy() & (p[ip].notna().to_numpy() if rows is None else rows)
+    sub = distinct_rows(p.loc[known, [mac, ip]], [mac, ip])  # two columns, not every one
+    return list(zip(as_text(sub[mac]).tolist(), as_text(sub[ip]).tolist(), strict=True))
 
 
 def _node_nics(ctx: Any) -> list[tuple[str, MacRole]]:
@@ -119,18 +130,10 @@ def _node_nics(ctx: Any) -> list[tuple[str, MacRole]]:
     p = ctx.packets
     pairs: list[tuple[str, str]] = []
     if not p.empty and {"arp_sender_mac", "arp_sender_ip"} <= set(p.columns):
-        sub = p.loc[p["arp_sender_mac"].notna().to_numpy() & p["arp_sender_ip"].notna().to_numpy()]
-        both = pd.DataFrame(
-            {"m": as_text(sub["arp_sender_mac"]), "ip": as_text(sub["arp_sender_ip"])}
-        ).drop_duplicates()
-        pairs += list(both.itertuples(index=False, name=None))
+        pairs += _text_pairs(p, "arp_sender_mac", "arp_sender_ip")
     if not p.empty and {"icmp_type", "nd_target", "nd_lladdr"} <= set(p.columns):
         na_rows = (p["icmp_type"] == 136).fillna(False).to_numpy(dtype=bool)
-        sub = p.loc[na_rows & p["nd_lladdr"].notna().to_numpy()]
-        both = pd.DataFrame(
-            {"m": as_text(sub["nd_lladdr"]), "ip": as_text(sub["nd_target"])}
-        ).drop_duplicates()
-        pairs += list(both.itertuples(index=False, name=None))
+        pairs += _text_pairs(p, "nd_lladdr", "nd_target", na_rows)
     ips_of: dict[str, set[str]] = {}
     macs_of: dict[str, set[str]] = {}
     shared = ctx.datapath.shared_host_mac  # every host veth's (Calico's): no NIC

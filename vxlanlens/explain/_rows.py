@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, SupportsInt, cast
 
 import numpy as np
@@ -10,7 +10,21 @@ import pandas as pd
 
 from .model import Evidence
 
-__all__ = ["Row", "as_text", "ev", "first_row", "groups", "na", "records", "runs", "vals"]
+__all__ = [
+    "Row",
+    "as_text",
+    "codes_of",
+    "combination",
+    "distinct_rows",
+    "ev",
+    "first_of_each",
+    "first_row",
+    "groups",
+    "na",
+    "records",
+    "runs",
+    "vals",
+]
 
 
 def na(value: object) -> bool:
@@ -107,6 +121,62 @@ def number_ranges(numbers: Sequence[int]) -> list[str]:
         if n is not None:
             start = prev = n
     return parts
+
+
+def codes_of(series: pd.Series) -> tuple[np.ndarray, int]:
+    """One integer per row naming its value (``-1`` for null) and how many values there are:
+    a categorical's codes, else a factorization."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.cat.codes.to_numpy(dtype=np.int64), len(series.cat.categories)
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), len(uniques)
+
+
+def combination(columns: Iterable[pd.Series]) -> np.ndarray:
+    """One integer per row naming the combination of its values in ``columns`` (equal
+    integers, equal values; nulls equal each other), numbered in order of first appearance.
+    ``columns`` may be made one at a time (a generator): one is held at once."""
+    combined: np.ndarray | None = None
+    distinct = 1  # how many numbers ``combined`` holds
+    for column in columns:
+        codes, n = codes_of(column)
+        if combined is None:
+            combined = np.zeros(len(codes), dtype=np.int64)
+        # renumbered after each column: the integers stay below the number of rows (the hash
+        # table sized for the combinations there can be, not for every row)
+        combined *= n + 1
+        combined += codes
+        combined += 1
+        del codes
+        hint = min(len(combined), distinct * (n + 1))
+        combined, uniques = pd.factorize(combined, size_hint=hint)
+        combined = combined.astype(np.int64, copy=False)
+        distinct = len(uniques)
+    assert combined is not None, "no column"
+    return combined
+
+
+def first_of_each(combined: np.ndarray) -> np.ndarray:
+    """Row mask: the first row of each number of :func:`combination` (numbered in order of
+    first appearance, a number is new where it exceeds every number before it)."""
+    new = np.ones(len(combined), dtype=bool)
+    if len(combined):
+        new[1:] = combined[1:] > np.maximum.accumulate(combined)[:-1]
+    return new
+
+
+def distinct_rows(
+    df: pd.DataFrame, columns: Sequence[str], *, dropna: bool = False
+) -> pd.DataFrame:
+    """``df[columns].drop_duplicates()`` (of the rows with no null among them when ``dropna``):
+    the same rows in the same order, found on the columns' codes rather than by hashing each
+    row's values."""
+    part = df[list(columns)]
+    if dropna:
+        part = part[part.notna().all(axis=1).to_numpy()]
+    if part.empty:
+        return part
+    return part.iloc[np.flatnonzero(first_of_each(combination(part[c] for c in columns)))]
 
 
 def runs(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

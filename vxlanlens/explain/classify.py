@@ -33,8 +33,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
+from ._rows import distinct_rows
 from .context import Context
 
 __all__ = [
@@ -147,7 +149,15 @@ def classify(ctx: Context, points: dict) -> dict[str, CaptureClass]:
     overlay = bool(ctx.loaded) or bool(p["tunnel"].notna().any())
     # each capture's rows with the columns read here only (not a copy of the whole table)
     read = p[[c for c in _READ if c in p.columns]]
-    for capture, rows in read.groupby(captures, sort=False, observed=True):
+    # each capture's rows in table order, captures in order of first appearance (what a
+    # groupby gives, without a copy of the rows when one capture holds them all)
+    codes, names = pd.factorize(captures, use_na_sentinel=True)
+    order = np.argsort(codes, kind="stable")
+    ends = np.cumsum(np.bincount(codes[codes >= 0], minlength=len(names)))
+    skip = int((codes < 0).sum())  # null captures sort first; no group of theirs
+    for k, capture in enumerate(names):
+        lo, hi = skip + (int(ends[k - 1]) if k else 0), skip + int(ends[k])
+        rows = read if hi - lo == len(read) else read.iloc[order[lo:hi]]
         out[str(capture)] = _one(ctx, str(capture), rows, points.get(str(capture)), overlay)
     return out
 
@@ -174,7 +184,10 @@ def _direct(
 ) -> CaptureClass:
     """The class of a capture's frames as if captured on the port itself."""
     kind = getattr(point, "kind", None)
-    tunnelled = rows[rows["tunnel"].notna()]
+    # the tunnel packets' columns read below (not the mirror ones: :func:`_mirror` reads rows)
+    tunnelled = rows.loc[
+        rows["tunnel"].notna().to_numpy(), [c for c in rows.columns if not c.startswith("mirror")]
+    ]
     if kind == "pod" and overlay:
         return CaptureClass(capture, "pod", "placed on a pod's interface")
     if tunnelled.empty:
@@ -231,11 +244,11 @@ def _one_way(tunnelled: pd.DataFrame) -> str | None:
     inside travel both ways; ``None`` when they are not."""
     if len(tunnelled) < MIN_ONE_WAY:
         return None
-    outer = tunnelled[["outer_src_ip", "outer_dst_ip"]].drop_duplicates().astype(object)
+    outer = distinct_rows(tunnelled, ["outer_src_ip", "outer_dst_ip"]).astype(object)
     pairs = set(zip(outer["outer_src_ip"], outer["outer_dst_ip"], strict=True))
     if any((b, a) in pairs for a, b in pairs):
         return None
-    inner = tunnelled[["src_ip", "dst_ip"]].dropna().drop_duplicates().astype(object)
+    inner = distinct_rows(tunnelled, ["src_ip", "dst_ip"], dropna=True).astype(object)
     talk = set(zip(inner["src_ip"], inner["dst_ip"], strict=True))
     both = sorted((a, b) for a, b in talk if (b, a) in talk and a < b)
     if not both:

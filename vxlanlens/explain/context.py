@@ -16,7 +16,9 @@ from ._rows import (
     Row,
     _Columns,
     as_text,
+    combination,
     ev,
+    first_of_each,
     first_row,
     groups,
     na,
@@ -172,12 +174,25 @@ class Context:
         """Positions (in table order) of the frames outside tunnels whose source and destination
         addresses, as text, are those of ``src_ip`` and ``dst_ip``."""
         if self._flows is None:
-            plain = np.flatnonzero(self.packets["tunnel"].isna().to_numpy())
-            ends = pd.DataFrame(
-                {c: as_text(self.packets[c].iloc[plain]).to_numpy() for c in ("src_ip", "dst_ip")}
+            p = self.packets
+            plain = np.flatnonzero(
+                (p["tunnel"].isna() & p["src_ip"].notna() & p["dst_ip"].notna()).to_numpy()
             )
-            by_ends = ends.groupby(["src_ip", "dst_ip"], sort=False).indices
-            self._flows = {(str(s), str(d)): plain[at] for (s, d), at in by_ends.items()}
+            ends = [p[c].iloc[plain] for c in ("src_ip", "dst_ip")]
+            # the rows of each pair of addresses, found on the columns' codes (a group-by of
+            # their text took a tenth of a gigabyte at a million frames); text made per pair
+            pair = combination(ends)
+            order = np.argsort(pair, kind="stable")
+            bounds = np.r_[0, np.cumsum(np.bincount(pair))] if len(pair) else np.zeros(1, int)
+            firsts = np.flatnonzero(first_of_each(pair))
+            texts = zip(*(as_text(e.iloc[firsts]).tolist() for e in ends), strict=True)
+            self._flows = {}
+            for k, (s, d) in enumerate(texts):
+                at = plain[order[bounds[k] : bounds[k + 1]]]
+                had = self._flows.get((str(s), str(d)))  # two values of one text: one flow
+                self._flows[(str(s), str(d))] = (
+                    at if had is None else np.sort(np.concatenate([had, at]))
+                )
         hit = self._flows.get((str(src_ip), str(dst_ip)))
         return hit if hit is not None else np.zeros(0, dtype=np.int64)
 
@@ -557,9 +572,22 @@ def _listed_twice(captures: pd.Series, frames: pd.Series) -> np.ndarray:
     """Which rows name a ``(capture, frame)`` that another row names too:
     ``DataFrame.duplicated(keep=False)`` of the two columns, on one integer per row (the hash
     table of a million text and number pairs was most of the journeys index's memory)."""
-    codes, _ = pd.factorize(captures, use_na_sentinel=True)
+    if isinstance(captures.dtype, pd.CategoricalDtype):
+        codes = captures.cat.codes.to_numpy()  # one or two bytes a row, -1 for null
+    else:
+        codes, _ = pd.factorize(captures, use_na_sentinel=True)
     f = frames.to_numpy(dtype=np.int64, na_value=-1)
-    key = codes.astype(np.int64) * (int(f.max(initial=0)) + 2) + (f + 1)
+    width = int(f.max(initial=0)) + 2
+    key = codes.astype(np.int64)
+    if len(key) and int(key.min()) < 0:
+        key += 1  # null captures get a number of their own
+    key *= width
+    key += f
+    key += 1
+    del f
+    if int(key.max(initial=0)) < 2 * len(key) + 1024:
+        # frame numbers are dense (they count a capture's frames): a count per number
+        return (np.bincount(key) > 1)[key]
     order = np.argsort(key, kind="stable")
     ranked = key[order]
     same = ranked[1:] == ranked[:-1]

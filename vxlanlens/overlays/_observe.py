@@ -187,12 +187,40 @@ def _packet_facts(p: pd.DataFrame) -> Observations:
             and cols == used
             and len(prev) == len(p)
             and prev.index.equals(p.index)
-            and all(prev[c].equals(p[c]) for c in used)
+            and all(_same_array(prev[c], p[c]) or prev[c].equals(p[c]) for c in used)
         ):
             return facts
     facts = _measure_packets(p)
     _LAST[:] = [(weakref.ref(p), used, facts)]
     return facts
+
+
+def _same_array(a: pd.Series, b: pd.Series) -> bool:
+    """Whether two columns are views of the very same memory (a shallow copy's column, as the
+    annotated table's are the packets table's): equal without comparing a value."""
+    x, y = a.array, b.array
+    if type(x) is not type(y) or len(x) != len(y) or x.dtype != y.dtype:
+        return False
+    return all(
+        u is not None
+        and v is not None
+        and u.__array_interface__ == v.__array_interface__  # same address, shape and strides
+        for u, v in zip(_buffers(x), _buffers(y), strict=True)
+    )
+
+
+def _buffers(values: Any) -> list[np.ndarray | None]:
+    """The NumPy arrays that hold a column's values (codes; data and null mask; the values)."""
+    if isinstance(values, pd.Categorical):
+        return [values.codes]
+    if isinstance(values, pd.api.extensions.ExtensionArray):
+        data, mask = getattr(values, "_data", None), getattr(values, "_mask", None)
+        if isinstance(data, np.ndarray) and isinstance(mask, np.ndarray):
+            return [data, mask]
+        if isinstance(values, pd.arrays.NumpyExtensionArray):
+            return [values.to_numpy()]
+        return [None]  # another layout (Arrow): compared value by value
+    return [np.asarray(values)]
 
 
 def _copy_packet_facts(facts: Observations, obs: Observations) -> None:

@@ -162,8 +162,8 @@ def inner_macs(ctx: Context) -> list[Finding]:
     out = []
     keys = ["src_mac", "dst_mac", "src_ip", "dst_ip"]
     # each column as numbers standing for its text ("-" where null): equal numbers, equal text
-    coded = {k: _text_codes(ctx, k) for k in keys}
-    numbers = pd.DataFrame({k: coded[k][0][tun_at] for k in keys})
+    coded = {k: _text_codes(ctx, k, tun_at) for k in keys}  # of the tunnelled rows only
+    numbers = {k: coded[k][0] for k in keys}
     # conversations numbered in order of first appearance; the first rows of the first few
     conversation = _first_seen_numbers(numbers, [len(coded[k][1]) for k in keys])
     # the first row of each conversation (numbered in order of first appearance)
@@ -171,7 +171,7 @@ def inner_macs(ctx: Context) -> list[Finding]:
         np.r_[True, conversation[1:] > np.maximum.accumulate(conversation)[:-1]]
     )
     first_texts = [
-        tuple(coded[k][1][int(numbers[k].iat[at])] for k in keys)
+        tuple(coded[k][1][int(numbers[k][at])] for k in keys)
         for at in starts[:MAX_INNER_MAC_FINDINGS].tolist()
     ]
     for k, (smac, dmac, sip, dip) in enumerate(first_texts):
@@ -215,10 +215,7 @@ def inner_macs(ctx: Context) -> list[Finding]:
         # the first tunnelled frame of the opposite direction
         back_src, back_dst = coded["src_ip"][2].get(str(dip)), coded["dst_ip"][2].get(str(sip))
         back: np.ndarray | list[int] = (
-            np.flatnonzero(
-                (numbers["src_ip"].to_numpy() == back_src)
-                & (numbers["dst_ip"].to_numpy() == back_dst)
-            )
+            np.flatnonzero((numbers["src_ip"] == back_src) & (numbers["dst_ip"] == back_dst))
             if back_src is not None and back_dst is not None
             else []
         )
@@ -256,31 +253,39 @@ def inner_macs(ctx: Context) -> list[Finding]:
     return out
 
 
-def _first_seen_numbers(numbers: pd.DataFrame, sizes: list[int]) -> np.ndarray:
-    """``numbers.groupby(all columns, sort=False).ngroup()``: a number per distinct row, in
-    order of first appearance, for columns of codes ``0 <= code < size``; one integer per row
-    (the codes in mixed radix) factorised when they fit, instead of a group-by of the columns."""
+def _first_seen_numbers(numbers: dict[str, np.ndarray], sizes: list[int]) -> np.ndarray:
+    """``DataFrame(numbers).groupby(all columns, sort=False).ngroup()``: a number per distinct
+    row, in order of first appearance, for columns of codes ``0 <= code < size``; one integer
+    per row (the codes in mixed radix) factorised when they fit, instead of a group-by."""
     if int(np.prod([max(n, 1) for n in sizes], dtype=object)) >= 2**62:
-        return numbers.groupby(list(numbers.columns), sort=False).ngroup().to_numpy()
-    key = np.zeros(len(numbers), dtype=np.int64)
-    for column, size in zip(numbers.columns, sizes, strict=True):
-        key = key * max(size, 1) + numbers[column].to_numpy(dtype=np.int64)
-    codes, _ = pd.factorize(key)
+        df = pd.DataFrame(numbers)
+        return df.groupby(list(df.columns), sort=False).ngroup().to_numpy()
+    n = len(next(iter(numbers.values()))) if numbers else 0
+    key = np.zeros(n, dtype=np.int64)
+    for column, size in zip(numbers.values(), sizes, strict=True):
+        key *= max(size, 1)
+        key += column
+    # the hash table grows with the conversations (sized for every row it was a third of the
+    # detector's peak memory)
+    codes, _ = pd.factorize(key, size_hint=min(n, 1 << 16))
     return codes
 
 
-def _text_codes(ctx: Context, column: str) -> tuple[np.ndarray, list[str], dict[str, int]]:
-    """A number per row of the packets' ``column`` standing for its text (``"-"`` where null):
-    two rows have the same number when their text is the same. Also the text of each number
-    and the number of each text."""
+def _text_codes(
+    ctx: Context, column: str, rows: np.ndarray
+) -> tuple[np.ndarray, list[str], dict[str, int]]:
+    """A number for each of ``rows`` (positions) of the packets' ``column`` standing for its
+    text (``"-"`` where null): two rows have the same number when their text is the same. Also
+    the text of each number and the number of each text."""
     s = ctx.packets[column]
     if isinstance(s.dtype, pd.CategoricalDtype):
         # per category its text, the last slot (code -1) the null's; one number per text
         names = [*s.cat.categories.astype(str).tolist(), "-"]
         of_name, texts = pd.factorize(pd.Index(names, dtype=object))
-        codes = of_name[s.cat.codes.to_numpy()]
+        codes = of_name.astype(np.int32)[s.cat.codes.to_numpy()[rows]]  # four bytes a row
     else:
         codes, texts = pd.factorize(ctx.text(column).where(s.notna(), "-"))
+        codes = codes[rows]
     text_list = [str(t) for t in texts]
     return codes, text_list, {t: k for k, t in enumerate(text_list)}
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ...proto import ExchangeKind, Severity, initial_ttl
+from .._rows import combination, first_of_each
 from ..context import Context, na
 from ..model import Evidence, Finding
 from ._registry import FindingSpec, detector
@@ -49,26 +50,6 @@ def _text(series: pd.Series) -> pd.Series:
     return pd.Series(names[series.cat.codes.to_numpy()], index=series.index, dtype=object)
 
 
-def _codes(series: pd.Series) -> tuple[np.ndarray, int]:
-    """One integer per row naming its value (``-1`` for null) and how many values there are:
-    a categorical's codes, else a factorization."""
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        return series.cat.codes.to_numpy(dtype=np.int64), len(series.cat.categories)
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    return np.asarray(codes, dtype=np.int64), len(uniques)
-
-
-def _combination(columns: list[pd.Series]) -> np.ndarray:
-    """One integer per row naming the combination of its values in ``columns`` (equal
-    integers, equal values; nulls equal each other)."""
-    combined = np.zeros(len(columns[0]), dtype=np.int64)
-    for column in columns:
-        codes, n = _codes(column)
-        # renumbered after each column: the integers stay below the number of rows
-        combined = pd.factorize(combined * (n + 1) + (codes + 1))[0].astype(np.int64)
-    return combined
-
-
 def _per_distinct(
     columns: list[pd.Series], text: Any, values: list[Callable[[pd.Series], pd.Series]]
 ) -> pd.Series:
@@ -76,16 +57,13 @@ def _per_distinct(
     per distinct combination, on the values of the combination's first row (an object
     column); ``values`` turn each column's first rows into the values ``text`` reads. The
     combinations are told apart on the columns' codes, not on Python values."""
-    combined = _combination(columns)  # numbered in order of first appearance: 0, 1, 2, ...
-    new = np.ones(len(combined), dtype=bool)
-    if len(combined):
-        new[1:] = combined[1:] > np.maximum.accumulate(combined)[:-1]
-    at = np.flatnonzero(new).tolist()  # the first row of each number, in number order
+    combined = combination(columns)  # numbered in order of first appearance: 0, 1, 2, ...
+    at = np.flatnonzero(first_of_each(combined)).tolist()  # each number's first row, in order
     firsts = [value(c.iloc[at]).tolist() for c, value in zip(columns, values, strict=True)]
-    names = np.array(
-        [text(*(_none(v[k]) for v in firsts)) for k in range(len(at))] or [""], dtype=object
-    )
-    return pd.Series(names[combined], index=columns[0].index, dtype=object)
+    names = [text(*(_none(v[k]) for v in firsts)) for k in range(len(at))] or [""]
+    if len(set(names)) == len(names):  # a categorical of the texts: a byte or two a row
+        return pd.Series(pd.Categorical.from_codes(combined, names), index=columns[0].index)
+    return pd.Series(np.array(names, dtype=object)[combined], index=columns[0].index, dtype=object)
 
 
 def _none(value: object) -> object:
@@ -213,26 +191,46 @@ def _came_back(ctx: Context, reply: tuple[str, int]) -> dict[str, Any]:
 
 def _tcp(ctx: Context) -> pd.DataFrame:
     """TCP packets with their observation point (the packet each row saw, shared by every
-    observation of it, is :func:`_packets` of the rows that need it)."""
+    observation of it, is :func:`_packets` of the rows that need it). ``capture``, ``src_ip``,
+    ``dst_ip`` and ``point`` hold text (``"nan"`` for null), as categoricals where they can."""
     p = ctx.packets
     cols = ["capture", "frame_no", "src_ip", "dst_ip", "sport", "dport", "tcp_flags", "tcp_seq",
             "payload_len", "ts"]  # fmt: skip
-    # only the columns read (a copy of every column of the TCP rows was a third of the table)
-    read = [*cols, "interface", "ifindex", "vni", "outer_src_ip", "outer_dst_ip"]
-    tcp = p.loc[p["tcp_flags"].notna() & p["src_ip"].notna() & p["sport"].notna(), read]
-    if tcp.empty:
-        return tcp
-    out = tcp[cols]  # a new frame (copy on write): columns set on it leave tcp alone
-    out["capture"] = _text(out["capture"])
-    out["src_ip"], out["dst_ip"] = _text(out["src_ip"]), _text(out["dst_ip"])
-    out["point"] = _point_of(tcp)
+    rows = np.flatnonzero(
+        (p["tcp_flags"].notna() & p["src_ip"].notna() & p["sport"].notna()).to_numpy()
+    )
+    if not len(rows):
+        return p.iloc[:0][cols]
+
+    def at(column: str) -> pd.Series:
+        # only the columns read, each taken alone (a copy of every column of the TCP rows
+        # was a third of the table; one of all the columns read, then of the kept ones, was
+        # twice these)
+        return p[column].iloc[rows]
+
+    out = pd.DataFrame({c: at(c) for c in cols}, copy=False)
+    for c in ("capture", "src_ip", "dst_ip"):
+        out[c] = _text_categorical(out[c])
+    out["point"] = _point_of(pd.DataFrame({c: at(c) for c in ("capture", "interface", "ifindex")}))
     # copies of one packet in several tunnels (a mirror session sending it in several VNIs) are
     # copies, not retransmissions: a sender's retransmission keeps its tunnel and VNI
     # (only compared: one integer per distinct VNI and outer addresses, nulls alike)
-    out["carrier"] = _combination(
-        [tcp["vni"].astype("Int64"), tcp["outer_src_ip"], tcp["outer_dst_ip"]]
-    )
+    out["carrier"] = combination(at(c) for c in ("vni", "outer_src_ip", "outer_dst_ip"))
     return out
+
+
+def _text_categorical(series: pd.Series) -> pd.Series:
+    """:func:`_text` of ``series`` as a categorical of those texts (one or two bytes a row,
+    where the object column is eight); the object column when two values print alike."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        names = [str(c) for c in series.cat.categories] + ["nan"]
+        if len(set(names)) == len(names):
+            codes = series.cat.codes.to_numpy()
+            return pd.Series(
+                pd.Categorical.from_codes(np.where(codes < 0, len(names) - 1, codes), names),
+                index=series.index,
+            )
+    return _text(series)
 
 
 def _packets(ctx: Context, rows: pd.DataFrame) -> list[tuple[str, int] | None]:
@@ -350,14 +348,17 @@ def _resets(ctx: Context, tcp: pd.DataFrame) -> list[Finding]:
 
 
 def _retransmissions(ctx: Context, tcp: pd.DataFrame) -> list[Finding]:
-    data = tcp[
-        (tcp["payload_len"].fillna(0).astype(int) > 0)
-        & ((tcp["tcp_flags"].astype(int).to_numpy() & (TCP_RST | TCP_SYN)) == 0)
-    ]
-    if data.empty:
+    is_data = (tcp["payload_len"].fillna(0).astype(int) > 0).to_numpy() & (
+        (tcp["tcp_flags"].astype(int).to_numpy() & (TCP_RST | TCP_SYN)) == 0
+    )
+    data_at = np.flatnonzero(is_data)
+    if not len(data_at):
         return []
     keys = ["point", "carrier", "src_ip", "dst_ip", "sport", "dport", "tcp_seq", "payload_len"]
-    dup = data[data.duplicated(keys, keep="first")]
+    # a data segment seen before at its point (the same keys): one number per combination of
+    # the keys' values, made a column at a time, not a copy of the data rows
+    again = ~first_of_each(combination(tcp[k].iloc[data_at] for k in keys))
+    dup = tcp.iloc[data_at[again]]
     if dup.empty:
         return []
     out: list[Finding] = []
@@ -370,7 +371,7 @@ def _retransmissions(ctx: Context, tcp: pd.DataFrame) -> list[Finding]:
     # data segments per (point, connection) of the connections reported (rows between their
     # addresses only)
     ends = {ip for key in list(by_conn)[:MAX_PER_KIND] for ip in (key[0], key[2])}
-    near = data[data["src_ip"].isin(ends) & data["dst_ip"].isin(ends)]
+    near = tcp[is_data & tcp["src_ip"].isin(ends).to_numpy() & tcp["dst_ip"].isin(ends).to_numpy()]
     segments = Counter(
         (pt, _conn_key(s, int(sp), d, int(dp)))
         for pt, s, sp, d, dp in zip(
