@@ -196,3 +196,30 @@ def test_batches_is_single_pass() -> None:
 def test_max_frames_must_be_positive() -> None:
     with open_capture(io.BytesIO(PCAP)) as cap, pytest.raises(ValueError):
         next(cap.batches(max_frames=0))
+
+
+def test_read_buffers_are_reused_only_when_nothing_refers_to_them(tmp_path: Path) -> None:
+    import numpy as np
+
+    from vxlanlens.read._source import open_source
+
+    data = bytes(range(256)) * 64  # 16 KiB
+    path = tmp_path / "raw.bin"
+    path.write_bytes(data)
+    src, _ = open_source(str(path))
+    try:
+        first = src.read_after(b"", 4096)
+        view = np.frombuffer(first, dtype=np.uint8)  # a batch's array of it
+        ident = id(first)
+        del first
+        second = src.read_after(b"xy", 4096)  # `first` is still viewed: a new buffer
+        assert id(second) != ident and bytes(second) == b"xy" + data[4096:8192]
+        assert bytes(view[:4]) == data[:4]  # the viewed buffer is untouched
+        del view
+        third = src.read_after(bytes(second[-3:]), 100)  # `first` is free again: reused
+        assert id(third) == ident and bytes(third) == data[8189:8192] + data[8192:8292]
+        del second, third
+        rest = src.read_after(b"", 10**6)  # past the end: what there is, the right length
+        assert bytes(rest) == data[8292:]
+    finally:
+        src.close()

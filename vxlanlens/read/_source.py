@@ -17,6 +17,7 @@ import bz2
 import io
 import lzma
 import os
+import sys
 import zlib
 from typing import BinaryIO
 
@@ -35,6 +36,8 @@ COMPRESSION_MAGICS: tuple[tuple[str, bytes], ...] = (
 _SNIFF = 8
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _PIECE = 128 * 1024
+_SPARES = 3
+"""Buffers :meth:`Source.read_after` keeps for reuse (the reader holds one, its batches another)."""
 
 
 def is_zstd_skippable(head: bytes) -> bool:
@@ -119,6 +122,7 @@ class Source:
         # truncated compressed stream cannot swallow bytes that were already decompressed.
         self._read = getattr(stream, "read1", None) or stream.read
         self._owned = owned
+        self._spares: list[bytearray] = []  # buffers handed out by read_after, kept for reuse
         self._eof = False
         self.truncated_compression = False
         self.offset = 0
@@ -185,7 +189,7 @@ class Source:
         """
         if self._stream is not self._counter or self._eof or n <= 0:
             return head + self.read(n)
-        out = bytearray(len(head) + n)
+        out = self._buffer(len(head) + n)
         out[: len(head)] = head
         view = memoryview(out)
         at = len(head)
@@ -208,6 +212,27 @@ class Source:
         if at < len(out):
             del out[at:]
         return out
+
+    def _buffer(self, size: int) -> bytearray:
+        """A buffer of ``size`` bytes: one handed out before that nothing refers to any more
+        (no record batch, array or view of it is left), resized, else a new one. A new
+        buffer's pages are each faulted in and zeroed by the kernel as the file is read into
+        it, about a tenth of reading an uncompressed capture; a reused one's are in place."""
+        for k in range(len(self._spares)):  # (enumerate's tuple would hold one more reference)
+            old = self._spares[k]
+            # referred to by the list, ``old`` and getrefcount's argument only: free
+            if sys.getrefcount(old) == 3:
+                del self._spares[k]
+                if len(old) > size:
+                    del old[size:]
+                elif len(old) < size:
+                    old.extend(bytes(size - len(old)))
+                break
+        else:
+            old = bytearray(size)
+        self._spares.append(old)
+        del self._spares[:-_SPARES]
+        return old
 
     def close(self) -> None:
         """Close the decompressor and the file if this source opened it."""
