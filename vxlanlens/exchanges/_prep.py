@@ -158,10 +158,12 @@ class Prepared:
         self.df = packets
         self.n = len(packets)
         self.ts = packets["ts_ns"].to_numpy(dtype=np.int64)
-        self.frame = packets["frame_no"].to_numpy(dtype=np.int64)
+        # the columns kept for the whole call in their narrowest type (key_hash and the
+        # tables made of them take any integer type): 8 bytes a row each was most of this
+        self.frame = _narrow(packets["frame_no"].to_numpy(dtype=np.int64))
         cap = _as_categorical(packets["capture"])
         self.capture_names = list(pd.Index(cap.categories).astype(str))
-        self.cap = np.asarray(cap.codes, dtype=np.int64)
+        self.cap = np.asarray(cap.codes)  # int8 for fewer than 128 captures, -1 for null
         self.ip = Dictionary(packets[c] for c in IP_COLUMNS)
         self.mac = Dictionary(packets[c] for c in MAC_COLUMNS)
         # codes made when first asked for (a column of codes is 8 bytes a row)
@@ -169,10 +171,10 @@ class Prepared:
         self._macc: dict[str, np.ndarray] = {}
         self._ints: dict[str, np.ndarray] = {}
         self._points(packets)
-        self.tunnelled = packets["tunnel"].notna().to_numpy(dtype=bool).astype(np.int64)
+        self.tunnelled = packets["tunnel"].notna().to_numpy(dtype=bool)
         flags = _as_categorical(packets["nd_flags"])
         self.nd_flag_names = [str(x) for x in flags.categories]
-        self.flagc = np.asarray(flags.codes, dtype=np.int64)
+        self.flagc = np.asarray(flags.codes)
         # per flag code: the S (solicited) flag is set; last slot for null
         self.nd_has_s = np.asarray(["S" in x for x in self.nd_flag_names] + [False], dtype=bool)
 
@@ -182,7 +184,7 @@ class Prepared:
         ifx = self.int("ifindex")
         trip = pd.DataFrame({"c": self.cap, "i": ifc, "x": ifx})
         point = trip.groupby(["c", "i", "x"], sort=True, dropna=False).ngroup().to_numpy()
-        self.point = point.astype(np.int64)
+        self.point = _narrow(point)
         uniq = trip.drop_duplicates().sort_values(["c", "i", "x"]).reset_index(drop=True)
         n_if = uniq.groupby("c")["i"].nunique()
         n_ix = uniq.groupby("c")["x"].nunique()
@@ -241,6 +243,14 @@ class Prepared:
         """A text/categorical column as an object array (``None`` where null)."""
         s = self.df[name]
         return s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
+
+
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """Integers as ``int32`` when they fit (half of ``int64``), else as they are."""
+    v = np.asarray(values)
+    if not len(v) or (int(v.min()) >= -(2**31) and int(v.max()) < 2**31):
+        return v.astype(np.int32)
+    return v
 
 
 def key_hash_of(columns: Sequence[Callable[[], np.ndarray]], n: int) -> np.ndarray:

@@ -308,35 +308,45 @@ def _journey_table(
     :func:`journey_index` (the same rows in the same order)."""
     off_ns = np.where(np.isnan(offset), 0, np.round(offset)).astype(np.int64)
     cap = p.cap[rows]
-    corr = p.ts[rows] - np.where(cap >= 0, off_ns[np.maximum(cap, 0)], 0)
+    corr = p.ts[rows]
+    corr -= np.where(cap >= 0, off_ns[np.maximum(cap, 0)], 0)
+    del cap
     point = p.point[rows]
     order = np.lexsort((p.frame[rows], point, corr, fp))
     rows, fp, corr, point = rows[order], fp[order], corr[order], point[order]
+    del order
     n = len(rows)
+    # positions and counts below n in the narrowest type that holds them (each int64 array
+    # of a row per sighting was 8 MB a million frames; a dozen were alive at once)
+    idx = np.int32 if n < 2**31 else np.int64
     jstart = _journey_starts(fp, corr, point, round(skew * 1e9))
-    jid = np.cumsum(jstart) - 1
-    starts = np.flatnonzero(jstart)
-    size = np.diff(np.r_[starts, n])
-    n_obs = size[jid] if n else np.zeros(0, np.int64)
-    obs = np.arange(n) - starts[jid] if n else np.zeros(0, np.int64)
-    del order, jstart, cap
+    jid = np.cumsum(jstart, dtype=idx)
+    jid -= 1
+    starts = np.flatnonzero(jstart).astype(idx)
+    del jstart
+    size = np.diff(np.r_[starts, idx(n)])
+    obs = np.arange(n, dtype=idx) - starts[jid] if n else np.zeros(0, idx)
     # renumber journeys by first-observation time
-    jorder = np.lexsort((point[starts], corr[starts])) if n else np.zeros(0, np.int64)
-    new_id = np.empty(len(starts), np.int64)
-    new_id[jorder] = np.arange(len(starts))
-    jnum = new_id[jid] if n else np.zeros(0, np.int64)
+    jorder = np.lexsort((point[starts], corr[starts])).astype(idx) if n else np.zeros(0, idx)
+    new_id = np.empty(len(starts), idx)
+    new_id[jorder] = np.arange(len(starts), dtype=idx)
+    jnum = new_id[jid] if n else np.zeros(0, idx)
     # the kept rows by journey number, then observation: each journey's rows are one run of
     # the sorted arrays, so the runs are laid end to end in journey-number order (no sort)
     kept_j = jorder[size[jorder] >= max(1, int(min_observations))]
-    lens = size[kept_j]
-    sel = np.repeat(starts[kept_j] - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
+    lens = size[kept_j].astype(np.int64)
+    sel = np.repeat(starts[kept_j] - (np.cumsum(lens) - lens), lens)
+    sel += np.arange(len(sel), dtype=sel.dtype)
+    del lens
     r = rows[sel]
     # ``sel`` is sorted by journey number: dense numbers count the changes (no sort needed)
     js = jnum[sel]
     jnum_dense = np.cumsum(np.r_[False, js[1:] != js[:-1]]) if len(js) else js
+    del js
     caps = p.capture_names
     cap_off = offset[np.maximum(p.cap[r], 0)] / 1e9
     if slim:
+        del rows, corr, point, jid, jnum, new_id
         return pd.DataFrame(
             {
                 "journey": _compact(jnum_dense.reshape(-1)),
@@ -346,6 +356,7 @@ def _journey_table(
                 "clock_offset_s": pd.array(cap_off, dtype="Float64"),  # NaN: null
             }
         ), fp[sel]
+    n_obs = size[jid] if n else np.zeros(0, idx)
     first_corr = corr[starts[jid]] if n else np.zeros(0, np.int64)
     prev = np.r_[0, corr[:-1]] if n else np.zeros(0, np.int64)
     hop = np.where(obs > 0, (corr - prev) / 1e9, np.nan)

@@ -264,6 +264,11 @@ def first_row(df: pd.DataFrame) -> Row:
     return Row(_Columns(df, prepared=False), 0)
 
 
+def _row_type(n: int) -> type[np.signedinteger]:
+    """The narrowest integer type of row positions in a table of ``n`` rows (and -1)."""
+    return np.int32 if n < 2**31 else np.int64
+
+
 class FrameIndex:
     """Where each frame ``(capture, frame_no)`` is in the packets table: one array per capture
     indexed by frame number (a few bytes per frame, where a dict of tuples took ~150), or a
@@ -277,9 +282,12 @@ class FrameIndex:
         self._dicts: dict[str, dict[int, int]] = {}
         if not len(frames):
             return
-        codes, names = pd.factorize(captures, use_na_sentinel=True)
+        if isinstance(captures.dtype, pd.CategoricalDtype):
+            codes, names = captures.cat.codes.to_numpy(), list(captures.cat.categories)
+        else:
+            codes, names = pd.factorize(captures, use_na_sentinel=True)
         frames = np.asarray(frames, dtype=np.int64)
-        order = np.lexsort((np.arange(len(frames)), frames, codes))
+        order = np.lexsort((frames, codes))  # a stable sort: equal keys keep the rows' order
         c, f = codes[order], frames[order]
         # the last row of each (capture, frame): the end of each run of equal keys
         last = np.ones(len(order), dtype=bool)
@@ -292,7 +300,7 @@ class FrameIndex:
             if not len(fs):
                 continue
             if fs[0] >= 0 and fs[-1] <= 4 * len(fs) + 1024:
-                arr = np.full(int(fs[-1]) + 1, -1, dtype=np.int64)
+                arr = np.full(int(fs[-1]) + 1, -1, dtype=_row_type(len(captures)))
                 arr[fs] = rows
                 self._arrays[str(name)] = arr
             else:

@@ -144,8 +144,10 @@ def classify(ctx: Context, points: dict) -> dict[str, CaptureClass]:
     out: dict[str, CaptureClass] = {}
     if p.empty:
         return out
-    # the text of every row's capture (the context's, when no capture is null: the same text)
-    captures = p["capture"].astype(str) if p["capture"].hasnans else ctx.text("capture")
+    # every row's capture as text (a categorical's labels are its categories' text)
+    captures = p["capture"]
+    if captures.hasnans or not isinstance(captures.dtype, pd.CategoricalDtype):
+        captures = captures.astype(str)
     overlay = bool(ctx.loaded) or bool(p["tunnel"].notna().any())
     # each capture's rows with the columns read here only (not a copy of the whole table)
     read = p[[c for c in _READ if c in p.columns]]

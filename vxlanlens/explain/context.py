@@ -24,6 +24,7 @@ from ._rows import (
     na,
     records,
     runs,
+    text_is,
     vals,
 )
 
@@ -86,7 +87,6 @@ class Context:
     _journey_end: list[int] = field(default_factory=list)
     _rows: FrameIndex | None = None
     _columns: _Columns | None = None
-    _capture_of_row: pd.Series | None = None
     _spans: dict[str, tuple[pd.Timestamp | None, pd.Timestamp | None]] = field(default_factory=dict)
     _texts: dict[str, pd.Series] = field(default_factory=dict)
     _flows: dict[tuple[str, str], np.ndarray] | None = None
@@ -103,9 +103,10 @@ class Context:
             self.topology = cast(Topology, self.topology.indexed())
         p = self.packets
         self._columns = _Columns(p)
-        self._capture_of_row = self.text("capture")
+        captures = p["capture"]  # a categorical's codes, not a text per row, where it is one
         self._rows = FrameIndex(
-            self._capture_of_row, p["frame_no"].to_numpy(dtype=np.int64) if len(p) else []
+            captures if isinstance(captures.dtype, pd.CategoricalDtype) else self.text("capture"),
+            p["frame_no"].to_numpy(dtype=np.int64) if len(p) else [],
         )
         self.underlay_ips = {
             str(x) for col in ("outer_src_ip", "outer_dst_ip") for x in p[col].dropna().unique()
@@ -563,7 +564,7 @@ class Context:
     def span(self, capture: str) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
         """Time of a capture's first and last frame (``None`` when it has none)."""
         if capture not in self._spans:
-            ts = self.packets.loc[self._capture_of_row == capture, "ts"]
+            ts = self.packets.loc[text_is(self.packets["capture"], capture), "ts"]
             self._spans[capture] = (None, None) if ts.empty else (ts.min(), ts.max())
         return self._spans[capture]
 
