@@ -276,7 +276,7 @@ class Capture:
             loaded=self.loaded_topology is not None and not self.loaded_topology.is_empty(),
             cni=cni,
             timeout_s=self.timeout_s,
-            share=shared_work if self._second_process() else None,
+            share=_shared_and_trimmed if self._second_process() else None,
         )
 
     def _second_process(self) -> bool:
@@ -330,6 +330,22 @@ _PAIRING_STAGES = ("exchanges", "_journey_index")
 
 FORK_MIN_FRAMES = 50_000
 """Smaller tables are paired by the explaining process itself: forking would cost more."""
+
+
+def _shared_and_trimmed(first: Callable[[], Any], tasks: Sequence[Callable[[], Any]]) -> Any:
+    """:func:`shared_work` of ``first`` and ``tasks``, each process handing its free heap back
+    after each one: the detectors' scratch memory otherwise piled up in both processes (about
+    30 MB of peak at a million frames, for 15 ms of trimming)."""
+
+    def trimmed(task: Callable[[], Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            value = task()
+            _trim_heap()
+            return value
+
+        return run
+
+    return shared_work(trimmed(first), [trimmed(t) for t in tasks])
 
 
 def _trim_heap() -> None:

@@ -128,3 +128,17 @@ def test_tunnel_config_mismatch_without_packets_is_a_warning(tmp_path: Path) -> 
 def test_no_tunnel_config_mismatch_when_the_nodes_agree(name: str) -> None:
     _, exp = _explain(name)
     assert "tunnel-config-mismatch" not in _ids(exp)
+
+
+def test_seen_twice_keeps_the_journeys_of_two_or_more_rows() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from vxlanlens.explain.findings.vtep import _seen_twice
+
+    rng = np.random.default_rng(3)
+    for ids in (rng.integers(0, 50, 200), rng.integers(0, 50, 200) * 10**9):  # dense, sparse
+        j = pd.DataFrame({"journey": ids, "frame_no": np.arange(len(ids))})
+        want = j[j.groupby("journey")["journey"].transform("size") > 1]
+        pd.testing.assert_frame_equal(_seen_twice(j), want)
+    assert _seen_twice(j.iloc[:0]).empty

@@ -220,9 +220,10 @@ def test_vtep_macs_are_not_taken_for_pods() -> None:
     assert not {p.host_mac for p in pods} & vteps
 
 
-def test_node_evidence_on_codes_is_the_group_by_of_frame_order() -> None:
+@pytest.mark.parametrize("frames", ["distinct", "repeated"])
+def test_node_evidence_on_codes_is_the_group_by_of_frame_order(frames: str) -> None:
     """``_ev_of_codes`` gives the first frames per value that a group-by of the rows stacked
-    (sources first) in frame order gives."""
+    (sources first) in frame order gives, also when two rows are one frame."""
     import numpy as np
     import pandas as pd
 
@@ -233,7 +234,7 @@ def test_node_evidence_on_codes_is_the_group_by_of_frame_order() -> None:
     df = pd.DataFrame(
         {
             "_cap": pd.array(r.choice(["b", "a", "c"], n), dtype="str"),
-            "_fno": r.permutation(n) + 1,
+            "_fno": r.permutation(n) + 1 if frames == "distinct" else r.integers(1, 40, n),
             "s": r.choice(["10.0.0.1", "10.0.0.2", "10.0.0.3"], n),
             "d": r.choice(["10.0.0.2", "10.0.0.4", None], n),
         }

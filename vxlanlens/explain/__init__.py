@@ -244,6 +244,10 @@ def _mirror_key(cls: CaptureClass | None) -> dict[str, Any]:
     return {"mirror": cls.mirror.to_dict()} if cls is not None and cls.mirror else {}
 
 
+_COUNTED_AT_ONCE = 16384
+"""Exchange rows :func:`_counts` reads at a time."""
+
+
 def _counts(ctx: Context) -> dict[str, int]:
     """Frame and exchange counts. An exchange seen at several capture points (the same request
     in a pod's capture and in the node captures) is counted once: ``exchanges`` and
@@ -261,22 +265,55 @@ def _counts(ctx: Context) -> dict[str, int]:
     if ctx.exchanges.empty:
         return out
     ex = ctx.exchanges
-    status_of: dict[tuple[str, tuple[str, int]], str] = {}
-    # each packet's first observation stands for it (one per journey, in one pass per column)
-    req, rep = (
-        ctx.first_observations(_listed(ex[f"{end}_capture"]), _listed(ex[f"{end}_frame"]))
-        for end in ("request", "reply")
-    )
-    for kind, status, rq, rp in zip(
-        ex["kind"].astype(str).tolist(), ex["status"].astype(str).tolist(), req, rep, strict=True
-    ):
-        first = rq or rp
-        key = (kind, first) if first else (kind, ("", len(status_of)))
-        if status_of.get(key) != "answered":
-            status_of[key] = status
+    # one integer per distinct exchange (its kind and its packet's first observation, or its
+    # row when it has neither end), its status as one small integer: a dict of a hundred
+    # thousand tuples of tuples was most of this step's memory
+    frames = p["frame_no"].to_numpy(dtype=np.int64)
+    width = int(frames.max(initial=0)) + 2
+    kinds: dict[str, int] = {}
+    captures: dict[str, int] = {}
+    statuses: dict[str, int] = {}
+    status_of: dict[int, int] = {}
+    answered = -1
+    elsewhere: dict[tuple[tuple[str, int], int], int] = {}  # frames beyond the table's numbers
+    alone = 0  # rows with neither end are each an exchange of their own: negative numbers
+    # each packet's first observation stands for it (one per journey); the rows taken a slice
+    # at a time (lists of every row's values were much of this step's memory too)
+    for lo in range(0, len(ex), _COUNTED_AT_ONCE):
+        part = ex.iloc[lo : lo + _COUNTED_AT_ONCE]
+        req, rep = (
+            ctx.first_observations(_listed(part[f"{end}_capture"]), _listed(part[f"{end}_frame"]))
+            for end in ("request", "reply")
+        )
+        for kind, status, rq, rp in zip(
+            part["kind"].astype(str).tolist(),
+            part["status"].astype(str).tolist(),
+            req,
+            rep,
+            strict=True,
+        ):
+            first = rq or rp
+            k = kinds.setdefault(kind, len(kinds))
+            if k > 0xFF:  # pragma: no cover - five kinds exist
+                raise ValueError("more exchange kinds than the counts can tell apart")
+            if first and 0 <= first[1] < width:
+                c = captures.setdefault(first[0], len(captures))
+                key = ((c * width + first[1]) << 8) + k
+            elif first:  # (not made by vxlanlens' own tables)
+                key = elsewhere.get((first, k), 0)
+                if not key:
+                    alone += 1
+                    key = elsewhere[(first, k)] = (-alone << 8) + k
+            else:
+                alone += 1
+                key = (-alone << 8) + k
+            code = statuses.setdefault(status, len(statuses))
+            if status == "answered":
+                answered = code
+            if status_of.get(key) != answered:
+                status_of[key] = code
     out["exchanges"] = len(status_of)
-    for (kind, status), n in Counter(
-        (kind, status) for (kind, _), status in status_of.items()
-    ).items():
-        out[f"{kind}_{status}"] = n
+    kind_names, status_names = list(kinds), list(statuses)
+    for (k, code), n in Counter((key & 0xFF, code) for key, code in status_of.items()).items():
+        out[f"{kind_names[k]}_{status_names[code]}"] = n
     return out

@@ -104,27 +104,35 @@ def _ev_of_codes(
     cap_codes, cap_names = pd.factorize(caps, sort=True)
     cap_text = [str(c) for c in cap_names]
     fnos = df["_fno"].to_numpy()[rows]
-    key = np.concatenate(keys)
+    n, k = len(rows), len(keys)
     # the narrowest signed integer holding every code: numpy's stable sort of 16-bit integers
     # is a radix sort, several times faster than of 64-bit ones
-    if len(values) < np.iinfo(np.int16).max:
-        key = key.astype(np.int16)
-    elif len(values) < np.iinfo(np.int32).max:
-        key = key.astype(np.int32)
-    n = len(rows)
-    at = np.tile(np.arange(n), len(keys))
-    order = np.lexsort((np.tile(fnos, len(keys)), np.tile(cap_codes, len(keys))))
-    key = key[order]
-    by_key = np.argsort(key, kind="stable")
+    kind = np.int16 if len(values) < np.iinfo(np.int16).max else np.int32
+    if len(values) >= np.iinfo(np.int32).max:
+        kind = np.int64
+    # the stacked rows in frame order are each row's keys in turn, row after row: the stable
+    # sort of the stacked rows orders two rows of one frame otherwise, but their evidence is
+    # that one frame either way (no copy of the rows per key, no sort of them all)
+    one = np.lexsort((fnos, cap_codes))
+    key = np.empty(n * k, dtype=kind)
+    for j, codes in enumerate(keys):
+        key[j::k] = codes[one]
+    pos = np.int32 if len(key) < 2**31 else np.int64
+    by_key = np.argsort(key, kind="stable").astype(pos, copy=False)
     ranked = key[by_key]
+    del key
     starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
-    first = np.zeros(len(ranked), dtype=np.int64)
+    first = np.zeros(len(ranked), dtype=pos)
     first[starts] = starts
-    rank = np.arange(len(ranked)) - np.maximum.accumulate(first)
+    rank = np.arange(len(ranked), dtype=pos)
+    rank -= np.maximum.accumulate(first)
+    del first
     keep = (rank < EVIDENCE_FRAMES) & (ranked >= 0)
+    del rank
     out: dict[Any, list[tuple[str, int]]] = defaultdict(list)
-    for code, k in zip(ranked[keep].tolist(), at[order][by_key][keep].tolist(), strict=True):
-        out[values[code]].append((cap_text[cap_codes[k]], int(fnos[k])))
+    rows_kept = one[by_key[keep] // k]
+    for code, r in zip(ranked[keep].tolist(), rows_kept.tolist(), strict=True):
+        out[values[code]].append((cap_text[cap_codes[r]], int(fnos[r])))
     return {v: tuple(f) for v, f in out.items()}
 
 

@@ -71,7 +71,7 @@ def _pair_frames(rows: pd.DataFrame) -> list[Evidence]:
         ok = (rows[cap].notna() & rows[frame].notna()).to_numpy(dtype=bool)
         if not ok.any():
             continue
-        codes, uniques = pd.factorize(rows[cap].to_numpy(dtype=object)[ok])
+        codes, uniques = pd.factorize(rows[cap][ok])  # a categorical's codes: no object per row
         shared = [at.setdefault(str(u), len(at)) for u in uniques]
         caps.append(np.asarray(shared, dtype=np.int64)[codes])
         fnos.append(rows[frame][ok].to_numpy(dtype=np.int64))

@@ -26,15 +26,24 @@ from ._util import (
 def vni_identity(ctx: Context) -> list[Finding]:
     """What each VNI means: the sender's security identity."""
     p = ctx.packets
-    tun = p.loc[p["vni"].notna(), ["capture", "frame_no", "vni", "tunnel", "src_ip", "src_mac"]]
-    if tun.empty:
+    # the tunnelled rows as positions, each column taken where it is read (a copy of six
+    # columns of every tunnelled row, then of the shown VNIs' rows, then a group-by's, were
+    # this detector's peak memory)
+    tun_at = np.flatnonzero(p["vni"].notna().to_numpy())
+    if not len(tun_at):
         return []
+
+    def taken(column: str, at: np.ndarray) -> pd.Series:
+        return pd.Series(p[column].array.take(at))
+
     out = []
-    counts = tun["vni"].value_counts()
+    vni_of = taken("vni", tun_at)
+    counts = vni_of.value_counts()
     shown = set(counts.index[:MAX_VNI_FINDINGS].tolist())
     if len(counts) > MAX_VNI_FINDINGS:
         rest = counts.iloc[MAX_VNI_FINDINGS:]
-        first = tun[tun["vni"].isin(rest.index)].head(MAX_EVIDENCE)
+        first_at = tun_at[vni_of.isin(rest.index).to_numpy()][:MAX_EVIDENCE]
+        first = pd.DataFrame({c: taken(c, first_at) for c in ("capture", "frame_no")})
         out.append(
             Finding(
                 "vni-identity",
@@ -49,12 +58,26 @@ def vni_identity(ctx: Context) -> list[Finding]:
                 {"vnis": len(counts), "not_shown": len(rest)},
             )
         )
-    tun = tun[tun["vni"].isin(shown)]
+    # the shown VNIs' rows, by VNI (ascending), each VNI's in table order (a group-by's groups)
+    values = vni_of.to_numpy(dtype=np.int64, na_value=-1)
+    del vni_of
+    keep = np.zeros(len(values), dtype=bool)
+    for v in shown:  # a few VNIs: a comparison each (np.isin may build a table of VNI range)
+        keep |= values == v
+    at, values = tun_at[keep], values[keep]
+    del keep
+    order = np.argsort(values, kind="stable")
+    at, values = at[order], values[order]
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]]) if len(values) else values
+    ends = np.r_[starts[1:], len(values)]
     # identities with labels from the dumps prove the VNI is one (the reserved ones vxlanlens
     # names without any dump, 1-10, prove nothing: VNI 1 or 7 is as often a plain network's)
     dumped = {i.id for i in ctx.topology.identities if i.confidence == "loaded" and i.labels}
-    for vni, rows in tun.groupby("vni", sort=True):
-        vni = int(vni)
+    for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
+        vni = int(values[lo])
+        group = at[lo:hi]
+        rows = pd.DataFrame({c: taken(c, group) for c in ("capture", "frame_no", "tunnel")})
+        rows["src_ip"], rows["src_mac"] = taken("src_ip", group), taken("src_mac", group)
         ident = ctx.topology.identity(vni)
         senders = sorted(
             {ctx.pod_label(ip=ip) or str(ip) for ip in rows["src_ip"].dropna().astype(str).unique()}
@@ -111,10 +134,16 @@ def vni_identity(ctx: Context) -> list[Finding]:
         )
     ex = ctx.exchanges
     if not ex.empty:
-        both = ex[ex["vni_request"].notna() & ex["vni_reply"].notna()]
-        if not both.empty:
-            same = both[both["vni_request"] == both["vni_reply"]]
-            diff = both[both["vni_request"] != both["vni_reply"]]
+        # only the columns read below, of the rows of each kind (copies of every column of the
+        # exchanges with both VNIs, then of each kind, were this detector's peak memory)
+        cols = ["vni_request", "vni_reply", "key", "request_capture", "request_frame",
+                "reply_capture", "reply_frame"]  # fmt: skip
+        req, rep = ex["vni_request"], ex["vni_reply"]
+        known = (req.notna() & rep.notna()).to_numpy()
+        if known.any():
+            equal = (req == rep).to_numpy(dtype=bool, na_value=False)
+            same = ex.loc[known & equal, cols]
+            diff = ex.loc[known & ~equal, cols]
             if not diff.empty:
                 r = diff.iloc[0]
                 out.append(

@@ -195,7 +195,7 @@ def _tcp(ctx: Context) -> pd.DataFrame:
     ``dst_ip`` and ``point`` hold text (``"nan"`` for null), as categoricals where they can."""
     p = ctx.packets
     cols = ["capture", "frame_no", "src_ip", "dst_ip", "sport", "dport", "tcp_flags", "tcp_seq",
-            "payload_len", "ts"]  # fmt: skip
+            "payload_len"]  # fmt: skip
     rows = np.flatnonzero(
         (p["tcp_flags"].notna() & p["src_ip"].notna() & p["sport"].notna()).to_numpy()
     )
@@ -203,19 +203,21 @@ def _tcp(ctx: Context) -> pd.DataFrame:
         return p.iloc[:0][cols]
 
     def at(column: str) -> pd.Series:
-        # only the columns read, each taken alone (a copy of every column of the TCP rows
-        # was a third of the table; one of all the columns read, then of the kept ones, was
-        # twice these)
-        return p[column].iloc[rows]
+        # only the columns read, each taken alone and without an index of its own (a copy of
+        # every column of the TCP rows was a third of the table; an index per column taken,
+        # eight bytes a row each, was most of the rest)
+        return pd.Series(p[column].array.take(rows), name=column)
 
-    out = pd.DataFrame({c: at(c) for c in cols}, copy=False)
+    out = pd.DataFrame({c: p[c].array.take(rows) for c in cols}, index=p.index[rows], copy=False)
     for c in ("capture", "src_ip", "dst_ip"):
         out[c] = _text_categorical(out[c])
-    out["point"] = _point_of(pd.DataFrame({c: at(c) for c in ("capture", "interface", "ifindex")}))
+    point = _point_of(pd.DataFrame({c: at(c) for c in ("capture", "interface", "ifindex")}))
+    out["point"] = point.array  # by position (``at`` columns have no index of the table's)
     # copies of one packet in several tunnels (a mirror session sending it in several VNIs) are
     # copies, not retransmissions: a sender's retransmission keeps its tunnel and VNI
     # (only compared: one integer per distinct VNI and outer addresses, nulls alike)
-    out["carrier"] = combination(at(c) for c in ("vni", "outer_src_ip", "outer_dst_ip"))
+    carrier = combination(at(c) for c in ("vni", "outer_src_ip", "outer_dst_ip"))
+    out["carrier"] = carrier.astype(np.int32) if len(carrier) < 2**31 else carrier
     return out
 
 
@@ -357,7 +359,7 @@ def _retransmissions(ctx: Context, tcp: pd.DataFrame) -> list[Finding]:
     keys = ["point", "carrier", "src_ip", "dst_ip", "sport", "dport", "tcp_seq", "payload_len"]
     # a data segment seen before at its point (the same keys): one number per combination of
     # the keys' values, made a column at a time, not a copy of the data rows
-    again = ~first_of_each(combination(tcp[k].iloc[data_at] for k in keys))
+    again = ~first_of_each(combination(pd.Series(tcp[k].array.take(data_at)) for k in keys))
     dup = tcp.iloc[data_at[again]]
     if dup.empty:
         return []

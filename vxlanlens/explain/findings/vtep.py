@@ -318,7 +318,11 @@ def _seen_twice(j: pd.DataFrame) -> pd.DataFrame:
     """The rows of ``j`` (journey observations) whose journey has two or more of them."""
     if j.empty:
         return j
-    _, inverse, counts = np.unique(j["journey"].to_numpy(), return_inverse=True, return_counts=True)
+    ids = j["journey"].to_numpy()
+    if ids.dtype.kind in "iu" and int(ids.min()) >= 0 and int(ids.max()) < 4 * len(ids) + 1024:
+        # journey numbers count the journeys: a count per number (no sort of a million rows)
+        return j[(np.bincount(ids) > 1)[ids]]
+    _, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
     return j[counts[inverse] > 1]
 
 
