@@ -69,7 +69,7 @@ def vni_identity(ctx: Context) -> list[Finding]:
     order = np.argsort(values, kind="stable")
     at, values = at[order], values[order]
     starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]]) if len(values) else values
-    ends = np.r_[starts[1:], len(values)]
+    ends = np.r_[starts[1:], len(values)] if len(values) else values
     # identities with labels from the dumps prove the VNI is one (the reserved ones vxlanlens
     # names without any dump, 1-10, prove nothing: VNI 1 or 7 is as often a plain network's)
     dumped = {i.id for i in ctx.topology.identities if i.confidence == "loaded" and i.labels}
