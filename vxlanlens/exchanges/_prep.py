@@ -160,7 +160,7 @@ class Prepared:
         self.ts = packets["ts_ns"].to_numpy(dtype=np.int64)
         # the columns kept for the whole call in their narrowest type (key_hash and the
         # tables made of them take any integer type): 8 bytes a row each was most of this
-        self.frame = _narrow(packets["frame_no"].to_numpy(dtype=np.int64))
+        self.frame = compact(packets["frame_no"].to_numpy(dtype=np.int64))
         cap = _as_categorical(packets["capture"])
         self.capture_names = list(pd.Index(cap.categories).astype(str))
         self.cap = np.asarray(cap.codes)  # int8 for fewer than 128 captures, -1 for null
@@ -184,7 +184,7 @@ class Prepared:
         ifx = self.int("ifindex")
         trip = pd.DataFrame({"c": self.cap, "i": ifc, "x": ifx})
         point = trip.groupby(["c", "i", "x"], sort=True, dropna=False).ngroup().to_numpy()
-        self.point = _narrow(point)
+        self.point = compact(point)
         uniq = trip.drop_duplicates().sort_values(["c", "i", "x"]).reset_index(drop=True)
         n_if = uniq.groupby("c")["i"].nunique()
         n_ix = uniq.groupby("c")["x"].nunique()
@@ -245,12 +245,11 @@ class Prepared:
         return s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
 
 
-def _narrow(values: np.ndarray) -> np.ndarray:
-    """Integers as ``int32`` when they fit (half of ``int64``), else as they are."""
-    v = np.asarray(values)
-    if not len(v) or (int(v.min()) >= -(2**31) and int(v.max()) < 2**31):
-        return v.astype(np.int32)
-    return v
+def compact(values: np.ndarray) -> np.ndarray:
+    """Integers never null as ``int32`` when they fit (half of ``int64``), else ``int64``."""
+    v = np.asarray(values, dtype=np.int64)
+    small = not len(v) or (int(v.min()) >= -(2**31) and int(v.max()) < 2**31)
+    return v.astype(np.int32) if small else v
 
 
 def key_hash_of(columns: Sequence[Callable[[], np.ndarray]], n: int) -> np.ndarray:

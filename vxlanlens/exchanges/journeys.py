@@ -27,6 +27,7 @@ from ._prep import (
     Prepared,
     check_positive,
     check_table,
+    compact,
     key_hash_of,
     nullable,
     sorted_unique,
@@ -349,10 +350,10 @@ def _journey_table(
         del rows, corr, point, jid, jnum, new_id
         return pd.DataFrame(
             {
-                "journey": _compact(jnum_dense.reshape(-1)),
-                "obs": _compact(obs[sel] + 1),
+                "journey": compact(jnum_dense.reshape(-1)),
+                "obs": compact(obs[sel] + 1),
                 "capture": pd.Categorical.from_codes(p.cap[r], categories=caps),
-                "frame_no": _compact(p.frame[r]),
+                "frame_no": compact(p.frame[r]),
                 "clock_offset_s": pd.array(cap_off, dtype="Float64"),  # NaN: null
             }
         ), fp[sel]
@@ -399,13 +400,6 @@ def _journey_table(
         }
     )
     return df[[c for c, _, _ in JOURNEY_COLUMNS]], fp[sel]
-
-
-def _compact(values: np.ndarray) -> np.ndarray:
-    """Integers never null as ``int32`` when they fit (half of ``int64``), else ``int64``."""
-    v = np.asarray(values, dtype=np.int64)
-    small = not len(v) or (int(v.min()) >= -(2**31) and int(v.max()) < 2**31)
-    return v.astype(np.int32) if small else v
 
 
 def _journey_starts(

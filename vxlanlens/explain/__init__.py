@@ -268,8 +268,7 @@ def _counts(ctx: Context) -> dict[str, int]:
     # one integer per distinct exchange (its kind and its packet's first observation, or its
     # row when it has neither end), its status as one small integer: a dict of a hundred
     # thousand tuples of tuples was most of this step's memory
-    frames = p["frame_no"].to_numpy(dtype=np.int64)
-    width = int(frames.max(initial=0)) + 2
+    width = int(p["frame_no"].max()) + 2 if len(p) else 2
     kinds: dict[str, int] = {}
     captures: dict[str, int] = {}
     statuses: dict[str, int] = {}

@@ -22,6 +22,7 @@ __all__ = [
     "groups",
     "na",
     "records",
+    "repeated",
     "runs",
     "vals",
 ]
@@ -186,6 +187,24 @@ def distinct_rows(
     if part.empty:
         return part
     return part.iloc[np.flatnonzero(first_of_each(combination(part[c] for c in columns)))]
+
+
+def repeated(numbers: np.ndarray) -> np.ndarray:
+    """Row mask: the rows whose number another row has too (``duplicated(keep=False)``): a
+    count per number where the numbers are dense non-negative integers (frame and journey
+    numbers count something), else found by sorting them."""
+    v = np.asarray(numbers)
+    if not len(v):
+        return np.zeros(0, dtype=bool)
+    if v.dtype.kind in "iu" and int(v.min()) >= 0 and int(v.max()) < 2 * len(v) + 1024:
+        return (np.bincount(v) > 1)[v]
+    order = np.argsort(v, kind="stable")
+    ranked = v[order]
+    same = ranked[1:] == ranked[:-1]
+    twice = np.zeros(len(v), dtype=bool)
+    twice[order[1:][same]] = True
+    twice[order[:-1][same]] = True
+    return twice
 
 
 def runs(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -23,6 +23,7 @@ from ._rows import (
     groups,
     na,
     records,
+    repeated,
     runs,
     text_is,
     vals,
@@ -586,13 +587,4 @@ def _listed_twice(captures: pd.Series, frames: pd.Series) -> np.ndarray:
     key += f
     key += 1
     del f
-    if int(key.max(initial=0)) < 2 * len(key) + 1024:
-        # frame numbers are dense (they count a capture's frames): a count per number
-        return (np.bincount(key) > 1)[key]
-    order = np.argsort(key, kind="stable")
-    ranked = key[order]
-    same = ranked[1:] == ranked[:-1]
-    twice = np.zeros(len(key), dtype=bool)
-    twice[order[1:][same]] = True
-    twice[order[:-1][same]] = True
-    return twice
+    return repeated(key)

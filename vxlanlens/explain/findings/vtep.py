@@ -24,10 +24,10 @@ import ipaddress
 from collections import defaultdict
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ...proto import ExchangeStatus, Severity
+from .._rows import repeated
 from ..context import Context, na
 from ..model import Evidence, Finding
 from ._registry import FindingSpec, detector
@@ -318,12 +318,7 @@ def _seen_twice(j: pd.DataFrame) -> pd.DataFrame:
     """The rows of ``j`` (journey observations) whose journey has two or more of them."""
     if j.empty:
         return j
-    ids = j["journey"].to_numpy()
-    if ids.dtype.kind in "iu" and int(ids.min()) >= 0 and int(ids.max()) < 4 * len(ids) + 1024:
-        # journey numbers count the journeys: a count per number (no sort of a million rows)
-        return j[(np.bincount(ids) > 1)[ids]]
-    _, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
-    return j[counts[inverse] > 1]
+    return j[repeated(j["journey"].to_numpy())]
 
 
 def _node_side(ctx: Context, capture: str) -> str | None:
