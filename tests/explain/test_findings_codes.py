@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from vxlanlens.explain.findings._util import MAX_EVIDENCE, _pair_frames
-from vxlanlens.explain.findings.identity import _first_seen_numbers
+from vxlanlens.explain.findings.identity import _conversation_keys
 from vxlanlens.explain.findings.tcp import _objects, _per_distinct, _text
 
 
@@ -51,14 +51,15 @@ def test_pair_frames_first_distinct_frames_in_text_order(seed: int, n: int) -> N
     assert got == _pair_frames_by_set(rows)
 
 
-def test_first_seen_numbers_as_a_group_by() -> None:
+def test_conversation_keys_equal_exactly_for_equal_rows() -> None:
     rng = np.random.default_rng(7)
     numbers = pd.DataFrame({k: rng.integers(0, 4, 300) for k in "abcd"})
     want = numbers.groupby(list("abcd"), sort=False).ngroup().to_numpy()
     columns = {k: numbers[k].to_numpy() for k in numbers.columns}
-    assert (_first_seen_numbers(columns, [4, 4, 4, 4]) == want).all()
-    # codes too wide for one integer: the group-by itself
-    assert (_first_seen_numbers(columns, [2**20] * 4) == want).all()
+    # codes in mixed radix, and codes too wide for one integer (numbered instead)
+    for sizes in ([4, 4, 4, 4], [2**20] * 4):
+        keys = _conversation_keys(columns, sizes)
+        assert (pd.factorize(keys)[0] == want).all()
 
 
 def test_per_distinct_names_each_row_from_its_combination() -> None:

@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vxlanlens.explain._rows import combination, distinct_rows, first_of_each
+from vxlanlens.explain._rows import combination, distinct_rows, first_distinct, first_of_each
 from vxlanlens.explain.context import _listed_twice
 
 _VALUES = st.one_of(st.none(), st.sampled_from(["a", "b", "c"]))
@@ -64,3 +64,17 @@ def test_listed_twice_is_duplicated_keep_false(
     frames = pd.Series(np.array([f * (1 + shift) for _, f in rows], dtype=np.int64))
     want = pd.DataFrame({"c": captures, "f": frames}).duplicated(keep=False).to_numpy()
     assert _listed_twice(captures, frames).tolist() == want.tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(-3, 40), max_size=200),
+    st.integers(0, 12),
+    st.integers(1, 9),
+)
+def test_first_distinct_is_the_head_of_unique(values: list[int], k: int, step: int) -> None:
+    arr = np.array(values, dtype=np.int64)
+    want = pd.unique(arr)[:k].tolist()
+    got = first_distinct(arr, k, step=step)
+    assert [v for v, _ in got] == want
+    assert [at for _, at in got] == [values.index(v) for v in want]

@@ -223,3 +223,30 @@ def test_read_buffers_are_reused_only_when_nothing_refers_to_them(tmp_path: Path
         assert bytes(rest) == data[8292:]
     finally:
         src.close()
+
+
+def test_reading_works_while_a_profiler_keeps_every_frame(tmp_path: Path) -> None:
+    """A frame kept after its function returned keeps its locals: a view of the read buffer
+    left in one would make shrinking the buffer at the end of the data fail."""
+    import sys
+
+    from vxlanlens.read._source import open_source
+
+    path = tmp_path / "raw.bin"
+    path.write_bytes(bytes(range(256)) * 16)  # 4 KiB
+    kept: list[object] = []
+
+    def keep(frame: object, event: str, arg: object) -> None:
+        kept.append(frame)
+
+    src, _ = open_source(str(path))
+    try:
+        sys.setprofile(keep)
+        try:
+            out = src.read_after(b"ab", 10**6)  # past the end: the buffer is cut to the data
+        finally:
+            sys.setprofile(None)
+        assert bytes(out) == b"ab" + bytes(range(256)) * 16
+        assert kept  # the profiler did see the frames
+    finally:
+        src.close()

@@ -17,6 +17,7 @@ __all__ = [
     "combination",
     "distinct_rows",
     "ev",
+    "first_distinct",
     "first_of_each",
     "first_row",
     "groups",
@@ -126,9 +127,9 @@ def number_ranges(numbers: Sequence[int]) -> list[str]:
 
 def codes_of(series: pd.Series) -> tuple[np.ndarray, int]:
     """One integer per row naming its value (``-1`` for null) and how many values there are:
-    a categorical's codes, else a factorization."""
+    a categorical's codes (as narrow as it keeps them), else a factorization."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        return series.cat.codes.to_numpy(dtype=np.int64), len(series.cat.categories)
+        return series.cat.codes.to_numpy(), len(series.cat.categories)
     values = series.array
     data, mask = getattr(values, "_data", None), getattr(values, "_mask", None)
     if isinstance(data, np.ndarray) and isinstance(mask, np.ndarray) and data.ndim == 1:
@@ -173,6 +174,25 @@ def first_of_each(combined: np.ndarray) -> np.ndarray:
     if len(combined):
         new[1:] = combined[1:] > np.maximum.accumulate(combined)[:-1]
     return new
+
+
+def first_distinct(values: np.ndarray, k: int, *, step: int = 8192) -> list[tuple[int, int]]:
+    """The first ``k`` distinct ``values`` in order of first appearance, each with the position
+    of its first row: ``pd.unique(values)[:k]``, read a slice at a time and stopping once ``k``
+    are found (no table of every distinct value)."""
+    found: dict[int, int] = {}
+    if k <= 0:
+        return []
+    for start in range(0, len(values), step):
+        part = values[start : start + step]
+        uniq, first = np.unique(part, return_index=True)
+        order = np.argsort(first, kind="stable")
+        for value, at in zip(uniq[order].tolist(), first[order].tolist(), strict=True):
+            if value not in found:
+                found[value] = start + at
+                if len(found) == k:
+                    return list(found.items())
+    return list(found.items())
 
 
 def distinct_rows(

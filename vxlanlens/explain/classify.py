@@ -154,12 +154,14 @@ def classify(ctx: Context, points: dict) -> dict[str, CaptureClass]:
     # each capture's rows in table order, captures in order of first appearance (what a
     # groupby gives, without a copy of the rows when one capture holds them all)
     codes, names = pd.factorize(captures, use_na_sentinel=True)
-    order = np.argsort(codes, kind="stable")
     ends = np.cumsum(np.bincount(codes[codes >= 0], minlength=len(names)))
     skip = int((codes < 0).sum())  # null captures sort first; no group of theirs
+    # the rows in capture order, unless one capture holds them all
+    order = np.argsort(codes, kind="stable") if len(names) > 1 or skip else None
+    del codes
     for k, capture in enumerate(names):
         lo, hi = skip + (int(ends[k - 1]) if k else 0), skip + int(ends[k])
-        rows = read if hi - lo == len(read) else read.iloc[order[lo:hi]]
+        rows = read if order is None else read.iloc[order[lo:hi]]
         out[str(capture)] = _one(ctx, str(capture), rows, points.get(str(capture)), overlay)
     return out
 
@@ -168,6 +170,9 @@ _READ = ("tunnel", "outer_src_ip", "outer_dst_ip", "src_ip", "dst_ip", "outer_vn
          "outer_dport", "geneve_options", "mirror", "mirror_direction", "mirror_session",
          "mirror_src_ip", "mirror_dst_ip", "mirror_port", "mirror_vlan")  # fmt: skip
 """The columns of the packets table a capture's class is read from."""
+
+_TUNNELLED = ("outer_src_ip", "outer_dst_ip", "src_ip", "dst_ip", "geneve_options")
+"""The columns of its tunnel packets a capture's class is mostly read from."""
 
 
 def _one(
@@ -186,10 +191,9 @@ def _direct(
 ) -> CaptureClass:
     """The class of a capture's frames as if captured on the port itself."""
     kind = getattr(point, "kind", None)
-    # the tunnel packets' columns read below (not the mirror ones: :func:`_mirror` reads rows)
-    tunnelled = rows.loc[
-        rows["tunnel"].notna().to_numpy(), [c for c in rows.columns if not c.startswith("mirror")]
-    ]
+    # the tunnel packets' columns read below (the others, and the mirror ones, from ``rows``)
+    at = np.flatnonzero(rows["tunnel"].notna().to_numpy())
+    tunnelled = rows[[c for c in _TUNNELLED if c in rows.columns]].iloc[at]
     if kind == "pod" and overlay:
         return CaptureClass(capture, "pod", "placed on a pod's interface")
     if tunnelled.empty:
@@ -211,7 +215,7 @@ def _direct(
         )
     mirror = _one_way(tunnelled)
     if mirror:
-        return CaptureClass(capture, "mirror", mirror)
+        return CaptureClass(capture, "mirror", mirror + _peel_hint(rows.iloc[at]))
     nodes = set(ctx.underlay_ips)
     between = 0
     if nodes:
@@ -243,7 +247,7 @@ def _cloud(tunnelled: pd.DataFrame) -> tuple[int, str, int] | None:
 
 def _one_way(tunnelled: pd.DataFrame) -> str | None:
     """Evidence that the tunnel packets are a mirror session: all one way, while the frames
-    inside travel both ways; ``None`` when they are not."""
+    inside travel both ways (without :func:`_peel_hint`); ``None`` when they are not."""
     if len(tunnelled) < MIN_ONE_WAY:
         return None
     outer = distinct_rows(tunnelled, ["outer_src_ip", "outer_dst_ip"]).astype(object)
@@ -261,7 +265,6 @@ def _one_way(tunnelled: pd.DataFrame) -> str | None:
         f"all {len(tunnelled)} tunnel packets flow one way (from {', '.join(sources[:3])}, "
         f"nothing back), yet the frames inside travel both ways ({a} and {b} talk to each "
         f"other{f', and {len(both) - 1} more pairs' if len(both) > 1 else ''})"
-        + _peel_hint(tunnelled)
     )
 
 

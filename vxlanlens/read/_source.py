@@ -62,7 +62,12 @@ class _CountingReader(io.RawIOBase):
         return True
 
     def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
-        view = memoryview(b).cast("B")
+        # the views released on return, not when the frame goes: a frame still referred to
+        # (a profiler's, a debugger's) would keep them, and ``b``'s buffer could not be resized
+        with memoryview(b) as whole, whole.cast("B") as view:
+            return self._readinto(view)
+
+    def _readinto(self, view: memoryview) -> int:
         if self._prefix:
             n = min(len(view), len(self._prefix))
             view[:n] = self._prefix[:n]
@@ -195,7 +200,8 @@ class Source:
         at = len(head)
         try:
             while at < len(out):
-                got = self._counter.readinto(view[at:])
+                with view[at:] as rest:  # released now, whoever keeps the frame (see readinto)
+                    got = self._counter.readinto(rest)
                 if not got:
                     self._eof = True
                     break

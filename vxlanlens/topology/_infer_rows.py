@@ -43,10 +43,44 @@ _KEPT = ("_cap", "_fno")
 """Columns of the inference's table that are already as the rules read them."""
 
 
+def _capture_labels(packets: pd.DataFrame) -> pd.Series:
+    """The table's capture labels as text (``"None"`` for a missing one, ``"?"`` for every row
+    of a table without the column), as categories in the order of the text: one code per row
+    and one string per label, whatever the number of rows."""
+    if "capture" not in packets.columns:
+        return pd.Series(pd.Categorical.from_codes(np.zeros(len(packets), dtype=np.int8), ["?"]),
+                         index=packets.index)  # fmt: skip
+    s = packets["capture"]
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy()
+        labels = [str(c) for c in s.cat.categories]
+    else:
+        codes, uniques = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=True)
+        labels = [str(c) for c in uniques]
+    missing = codes < 0
+    if missing.any():
+        labels.append("None")  # what ``str`` of a missing label gave
+    names = sorted(set(labels))
+    at = {name: i for i, name in enumerate(names)}
+    remap = np.array([at[label] for label in labels], dtype=np.int32)
+    if missing.any():
+        codes = np.where(missing, len(labels) - 1, codes)
+    return pd.Series(pd.Categorical.from_codes(remap[codes], names), index=packets.index)
+
+
+def _capture_codes(caps: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Codes of the capture labels ``caps`` (in the order of the text) and the labels they
+    index: the categories' own codes for :func:`_capture_labels`' column."""
+    if isinstance(caps.dtype, pd.CategoricalDtype) and caps.cat.categories.is_monotonic_increasing:
+        return caps.cat.codes.to_numpy(), [str(c) for c in caps.cat.categories]
+    codes, names = pd.factorize(caps, sort=True)
+    return codes, [str(c) for c in names]
+
+
 def _in_frame_order(rows: pd.DataFrame) -> pd.DataFrame:
     """``rows.sort_values(["_cap", "_fno"], kind="stable")``, sorting numbers for the capture
     names (in the order of the names) instead of the names."""
-    codes, _ = pd.factorize(rows["_cap"], sort=True)
+    codes, _ = _capture_codes(rows["_cap"])
     order = np.lexsort((rows["_fno"].to_numpy(), codes))
     return rows.iloc[order]
 
@@ -101,8 +135,7 @@ def _ev_of_codes(
     if not len(rows):
         return {}
     caps = df["_cap"].iloc[rows]
-    cap_codes, cap_names = pd.factorize(caps, sort=True)
-    cap_text = [str(c) for c in cap_names]
+    cap_codes, cap_text = _capture_codes(caps)
     fnos = df["_fno"].to_numpy()[rows]
     n, k = len(rows), len(keys)
     # the narrowest signed integer holding every code: numpy's stable sort of 16-bit integers

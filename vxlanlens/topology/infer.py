@@ -59,7 +59,7 @@ from ..overlays._datapath import Datapath
 from ..proto import INITIAL_TTLS, UnknownTopic
 from ._infer_rows import (
     EVIDENCE_FRAMES,
-    _col,
+    _capture_labels,
     _ev,
     _ev_by,
     _ev_of_codes,
@@ -110,9 +110,7 @@ def infer(
         return topo
     df = pd.DataFrame(
         {
-            "_cap": _col(packets, "capture").astype(str)
-            if "capture" in packets.columns
-            else pd.Series(["?"] * len(packets), index=packets.index),
+            "_cap": _capture_labels(packets),
             "_fno": packets["frame_no"].astype("int64")
             if "frame_no" in packets.columns
             else pd.Series(range(1, len(packets) + 1), index=packets.index),

@@ -7,6 +7,7 @@ import pandas as pd
 
 from ...proto import Severity
 from ...topology.model import RESERVED_IDENTITIES
+from .._rows import combination, first_distinct
 from ..context import Context
 from ..model import Evidence, Finding
 from ._registry import FindingSpec, detector
@@ -193,18 +194,13 @@ def inner_macs(ctx: Context) -> list[Finding]:
     # each column as numbers standing for its text ("-" where null): equal numbers, equal text
     coded = {k: _text_codes(ctx, k, tun_at) for k in keys}  # of the tunnelled rows only
     numbers = {k: coded[k][0] for k in keys}
-    # conversations numbered in order of first appearance; the first rows of the first few
-    conversation = _first_seen_numbers(numbers, [len(coded[k][1]) for k in keys])
-    # the first row of each conversation (numbered in order of first appearance)
-    starts = np.flatnonzero(
-        np.r_[True, conversation[1:] > np.maximum.accumulate(conversation)[:-1]]
-    )
-    first_texts = [
-        tuple(coded[k][1][int(numbers[k][at])] for k in keys)
-        for at in starts[:MAX_INNER_MAC_FINDINGS].tolist()
-    ]
-    for k, (smac, dmac, sip, dip) in enumerate(first_texts):
-        rows_at = tun_at[conversation == k]
+    # one integer per conversation; only the first few conversations are reported, so only
+    # they are found (numbering them all took a hash table as large as the rows)
+    conversation = _conversation_keys(numbers, [len(coded[k][1]) for k in keys])
+    firsts = first_distinct(conversation, MAX_INNER_MAC_FINDINGS)
+    first_texts = [tuple(coded[k][1][int(numbers[k][at])] for k in keys) for _, at in firsts]
+    for (key, _), (smac, dmac, sip, dip) in zip(firsts, first_texts, strict=True):
+        rows_at = tun_at[conversation == key]
         first = p.iloc[rows_at[:1]][cols].iloc[0]
         sender = ctx.pod_of(ip=sip, mac=smac)
         src_name, dst_name = ctx.mac_name(smac), ctx.mac_name(dmac)
@@ -282,22 +278,18 @@ def inner_macs(ctx: Context) -> list[Finding]:
     return out
 
 
-def _first_seen_numbers(numbers: dict[str, np.ndarray], sizes: list[int]) -> np.ndarray:
-    """``DataFrame(numbers).groupby(all columns, sort=False).ngroup()``: a number per distinct
-    row, in order of first appearance, for columns of codes ``0 <= code < size``; one integer
-    per row (the codes in mixed radix) factorised when they fit, instead of a group-by."""
+def _conversation_keys(numbers: dict[str, np.ndarray], sizes: list[int]) -> np.ndarray:
+    """One integer per row, equal for equal rows of ``numbers`` (columns of codes ``0 <= code
+    < size``): the codes in mixed radix when they fit, else the rows numbered in order of
+    first appearance (:func:`~vxlanlens.explain._rows.combination`)."""
     if int(np.prod([max(n, 1) for n in sizes], dtype=object)) >= 2**62:
-        df = pd.DataFrame(numbers)
-        return df.groupby(list(df.columns), sort=False).ngroup().to_numpy()
+        return combination(pd.Series(column) for column in numbers.values())
     n = len(next(iter(numbers.values()))) if numbers else 0
     key = np.zeros(n, dtype=np.int64)
     for column, size in zip(numbers.values(), sizes, strict=True):
         key *= max(size, 1)
         key += column
-    # the hash table grows with the conversations (sized for every row it was a third of the
-    # detector's peak memory)
-    codes, _ = pd.factorize(key, size_hint=min(n, 1 << 16))
-    return codes
+    return key
 
 
 def _text_codes(

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...exchanges._prep import compact
 from ...proto import ExchangeKind, Severity, initial_ttl
 from .._rows import combination, first_of_each
 from ..context import Context, na
@@ -196,8 +197,10 @@ def _tcp(ctx: Context) -> pd.DataFrame:
     p = ctx.packets
     cols = ["capture", "frame_no", "src_ip", "dst_ip", "sport", "dport", "tcp_flags", "tcp_seq",
             "payload_len"]  # fmt: skip
-    rows = np.flatnonzero(
-        (p["tcp_flags"].notna() & p["src_ip"].notna() & p["sport"].notna()).to_numpy()
+    rows = compact(
+        np.flatnonzero(
+            (p["tcp_flags"].notna() & p["src_ip"].notna() & p["sport"].notna()).to_numpy()
+        )
     )
     if not len(rows):
         return p.iloc[:0][cols]
@@ -208,7 +211,10 @@ def _tcp(ctx: Context) -> pd.DataFrame:
         # eight bytes a row each, was most of the rest)
         return pd.Series(p[column].array.take(rows), name=column)
 
-    out = pd.DataFrame({c: p[c].array.take(rows) for c in cols}, index=p.index[rows], copy=False)
+    # numbered by position (every use is by position or by mask), frame numbers narrowed
+    out = pd.DataFrame({c: p[c].array.take(rows) for c in cols}, copy=False)
+    if out["frame_no"].dtype.kind == "i":
+        out["frame_no"] = compact(out["frame_no"].to_numpy())
     for c in ("capture", "src_ip", "dst_ip"):
         out[c] = _text_categorical(out[c])
     point = _point_of(pd.DataFrame({c: at(c) for c in ("capture", "interface", "ifindex")}))
@@ -217,7 +223,7 @@ def _tcp(ctx: Context) -> pd.DataFrame:
     # copies, not retransmissions: a sender's retransmission keeps its tunnel and VNI
     # (only compared: one integer per distinct VNI and outer addresses, nulls alike)
     carrier = combination(at(c) for c in ("vni", "outer_src_ip", "outer_dst_ip"))
-    out["carrier"] = carrier.astype(np.int32) if len(carrier) < 2**31 else carrier
+    out["carrier"] = compact(carrier)
     return out
 
 
