@@ -289,3 +289,18 @@ def test_a_capture_that_cannot_be_placed_is_listed_as_unknown() -> None:
     stated = vxlanlens.read([f"x={d / 'node-worker2-eth0.pcap'}"], capture_at={"x": "n2:eth0"})
     assert not [u for u in stated.topology.unknown if getattr(u, "key", "") == "placement:x"]
     assert stated.topology.captures[0].node == "n2"
+
+
+def test_frames_without_a_capture_label_are_placed_nowhere() -> None:
+    """A hand-made table with a missing label: the labelled captures are placed as without
+    those frames (a missing label made a KeyError), in order of first frame."""
+    cap = _read("lab-ipv4-ping", True)
+    pk = cap.packets.reset_index(drop=True)
+    want = [(p.capture, p.kind, p.node, p.pod) for p in place(pk, cap.topology)]
+    holed = pk.copy()
+    holed["capture"] = holed["capture"].astype(object)
+    extra = holed.iloc[[0, len(holed) // 2]].copy()
+    extra["capture"] = None
+    holed = pd.concat([extra.iloc[:1], holed, extra.iloc[1:]], ignore_index=True)
+    got = [(p.capture, p.kind, p.node, p.pod) for p in place(holed, cap.topology)]
+    assert got == want

@@ -146,13 +146,20 @@ def _placed_points(ctx: Context) -> dict[str, Point]:
     directed = p["tunnel"].notna().to_numpy() & (outgoing | host)
     if not directed.any():
         return out
-    sub = p[directed]
+    sub = p.loc[directed, ["outer_src_ip", "outer_dst_ip"]]
     own = sub["outer_src_ip"].astype(str).where(outgoing[directed], sub["outer_dst_ip"].astype(str))
+    codes, names = ctx.capture_codes
     mirrored = set()
     if "mirror_direction" in p.columns:
-        mirrored = set(ctx.text("capture")[p["mirror_direction"].notna().to_numpy()])
-    for capture, ips in own.groupby(ctx.text("capture")[directed], sort=False):
-        found = set(ips)
+        seen = np.unique(codes[p["mirror_direction"].notna().to_numpy()])
+        mirrored = {names[k] for k in seen.tolist() if k >= 0}
+    # the directed frames' own addresses per capture, captures in order of first appearance
+    at = codes[directed]
+    for k in pd.unique(at).tolist():
+        if k < 0:
+            continue
+        capture = names[k]
+        found = set(own[at == k])
         point = out.get(str(capture))
         if len(found) != 1 or point is None or point.kind not in ("node", "mixed"):
             continue

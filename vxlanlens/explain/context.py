@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..topology import Pod, Topology, place
+from ..topology.placement import label_codes
 from ._points import Endpoint, Point
 from ._rows import (
     FrameIndex,
@@ -90,6 +91,7 @@ class Context:
     _columns: _Columns | None = None
     _spans: dict[str, tuple[pd.Timestamp | None, pd.Timestamp | None]] = field(default_factory=dict)
     _texts: dict[str, pd.Series] = field(default_factory=dict)
+    _capture_codes: tuple[np.ndarray, list[str]] | None = None
     _flows: dict[tuple[str, str], np.ndarray] | None = None
     _overlay_macs: dict[str, Any] | None = None
     _datapath: Datapath | None = None
@@ -171,6 +173,15 @@ class Context:
         if hit is None:
             hit = self._texts[column] = as_text(self.packets[column])
         return hit
+
+    @property
+    def capture_codes(self) -> tuple[np.ndarray, list[str]]:
+        """Each row's capture as a code (``-1`` for none) into the list of distinct capture
+        labels as text: what :meth:`text` of ``capture`` says, a code per row instead of a
+        string (for a categorical column, its own codes when its labels print apart)."""
+        if self._capture_codes is None:
+            self._capture_codes = label_codes(self.packets["capture"])
+        return self._capture_codes
 
     def untunnelled(self, src_ip: object, dst_ip: object) -> np.ndarray:
         """Positions (in table order) of the frames outside tunnels whose source and destination
@@ -463,9 +474,11 @@ class Context:
     def _place(self) -> dict[str, Point]:
         """The capture points, as placed in ``topology.captures``; captures the topology has not
         placed are placed here by the same function (:func:`vxlanlens.topology.place`)."""
-        rows = self.text("capture")
-        caps = [str(c) for c in rows.unique()]
-        counts = rows.value_counts().to_dict()
+        codes, names = self.capture_codes
+        # the labels in order of first appearance ("nan" for none, counted as no frame)
+        caps = [names[k] if k >= 0 else "nan" for k in pd.unique(codes).tolist()]
+        frames = np.bincount(codes[codes >= 0], minlength=len(names)).tolist()
+        counts = {name: n for name, n in zip(names, frames, strict=True) if n}
         placed = {c.capture: c for c in self.topology.captures if c.decided}
         if any(c not in placed for c in caps):
             for cp in place(self.packets, self.topology):

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .facts import packed_canonical
 from .model import Source
+from .placement import label_codes
 
 EVIDENCE_FRAMES = 5
 """At most this many evidence frames are kept per inferred fact."""
@@ -50,16 +51,10 @@ def _capture_labels(packets: pd.DataFrame) -> pd.Series:
     if "capture" not in packets.columns:
         return pd.Series(pd.Categorical.from_codes(np.zeros(len(packets), dtype=np.int8), ["?"]),
                          index=packets.index)  # fmt: skip
-    s = packets["capture"]
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        codes = s.cat.codes.to_numpy()
-        labels = [str(c) for c in s.cat.categories]
-    else:
-        codes, uniques = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=True)
-        labels = [str(c) for c in uniques]
+    codes, labels = label_codes(packets["capture"])
     missing = codes < 0
     if missing.any():
-        labels.append("None")  # what ``str`` of a missing label gave
+        labels = [*labels, "None"]  # what ``str`` of a missing label gave
     names = sorted(set(labels))
     at = {name: i for i, name in enumerate(names)}
     remap = np.array([at[label] for label in labels], dtype=np.int32)

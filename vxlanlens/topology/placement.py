@@ -49,7 +49,14 @@ from .model import (
     is_group_mac,
 )
 
-__all__ = ["SLL_LINKTYPES", "apply_placement", "interface_macs", "parse_capture_at", "place"]
+__all__ = [
+    "SLL_LINKTYPES",
+    "apply_placement",
+    "interface_macs",
+    "label_codes",
+    "parse_capture_at",
+    "place",
+]
 
 SLL_LINKTYPES = frozenset({113, 276})
 """Linux cooked capture v1 and v2 (``tcpdump -i any``)."""
@@ -98,6 +105,22 @@ def _firsts(
     ]
 
 
+def label_codes(labels: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Each row's capture label as a code (``-1`` for none) into the distinct labels as text
+    (``str`` of each; labels that print alike share a code): a categorical's own codes when
+    its labels print apart, never a string per row."""
+    if isinstance(labels.dtype, pd.CategoricalDtype):
+        codes, texts = labels.cat.codes.to_numpy(), [str(c) for c in labels.cat.categories]
+    else:
+        codes, uniques = pd.factorize(labels, use_na_sentinel=True)
+        texts = [str(u) for u in uniques]
+    names = list(dict.fromkeys(texts))
+    if len(names) != len(texts):  # two labels alike as text: one code
+        at = {name: k for k, name in enumerate(names)}
+        codes = np.array([at[t] for t in texts] + [-1], dtype=np.int32)[codes]
+    return codes, names
+
+
 def place(
     packets: pd.DataFrame,
     topology: Topology,
@@ -124,16 +147,21 @@ def place(
             packets["ts_ns"] = 0
     keep = [c for c in (*sorted(need), "capture", "linktype", "outer_dst_ip") if c in packets]
     packets = packets[list(dict.fromkeys(keep))]
-    caps = packets["capture"].astype(str)
-    labels = list(dict.fromkeys(caps.unique().tolist()))
+    codes, names = label_codes(packets["capture"])
+    firsts = [k for k in pd.unique(codes).tolist() if k >= 0]  # a frame without a label: none
+    labels = [names[k] for k in firsts]
     missing = [k for k in stated if k not in labels]
     if missing:
         raise TopologyError(
             f"capture placement for {', '.join(missing)}: no such capture "
             f"(captures: {', '.join(labels)})"
         )
-    at = caps.groupby(caps, sort=False).indices
-    groups = {c: packets.iloc[at[c]] for c in labels}
+    if len(firsts) == 1 and not (codes < 0).any():  # one capture: its rows are the table
+        groups = {labels[0]: packets}
+    else:  # each capture's rows in table order
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(-1, len(names)) + 1, side="left")
+        groups = {names[k]: packets.iloc[order[bounds[k] : bounds[k + 1]]] for k in firsts}
     out: dict[str, CapturePoint] = {}
     for c in labels:
         df = groups[c]
