@@ -220,6 +220,10 @@ class PacketPath:
     was sent between two nodes' underlay addresses."""
     icmp_error_from: str | None = None
     """The address that sent :attr:`icmp_error`."""
+    answer: str | None = None
+    """What the reply was, as the exchanges table's ``answer`` column says it: ``syn-ack`` or
+    ``rst`` for a TCP handshake, ``echo-reply``, ``na``, ``is-at``, or the ICMP error's name;
+    None when nothing answered."""
 
     def __post_init__(self) -> None:
         if self.status is not None:
@@ -255,6 +259,7 @@ class PacketPath:
             "last_seen": self.last_seen,
             "icmp_error": self.icmp_error,
             "icmp_error_from": self.icmp_error_from,
+            "answer": self.answer,
         }
 
 

@@ -66,6 +66,8 @@ def _summary(
         lat_text = f" in {shown}" if per_point else ""
         who = vals(rows["responder_mac"].iloc[answered[0]])
         by = f" by {ctx.mac_text(who)}" if kind in ("nd", "arp") and who else ""
+        if kind == "tcp":  # a handshake is answered either way: say which
+            by = _TCP_REPLIES.get(_answer(rows, statuses) or "", "")
         status = f"answered{by}{lat_text}"
         if kind == "icmp-error":
             # the error answers the packet it quotes: say who sent it, and after what
@@ -86,6 +88,18 @@ def _summary(
         "icmp-error": "ICMP error",
     }.get(kind, kind)
     return f"{label} {key}: {status}"
+
+
+def _answer(rows: pd.DataFrame, statuses: list[str]) -> str | None:
+    """What answered the path's request: the ``answer`` of its first answered row."""
+    if "answer" not in rows:
+        return None
+    k = next((k for k, st in enumerate(statuses) if st == "answered"), None)
+    return None if k is None else text_of(rows["answer"].iloc[k])
+
+
+_TCP_REPLIES = {"syn-ack": " by SYN-ACK", "rst": " by RST (refused)"}
+"""How a handshake's summary says what answered it, by the exchanges table's ``answer``."""
 
 
 def _status(statuses: list[str]) -> ExchangeStatus | None:
@@ -297,6 +311,7 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
                 last_seen=last_seen,
                 icmp_error=error[0] if error is not None else None,
                 icmp_error_from=error[1] if error is not None else None,
+                answer=_answer(rows, [statuses[k] for k in at]),
             )
         )
     return paths, max(0, total - MAX_PATHS)
