@@ -185,3 +185,27 @@ def test_read_decodes_every_batch_and_reports_progress() -> None:
     df = builder.build()
     assert df["wire_len"].tolist() == [60, 61, 62, 63, 64]
     assert df["frame_no"].tolist() == [1, 2, 1, 2, 1]  # each batch numbers its own frames
+
+
+def test_a_column_null_in_every_row_is_zeros_of_its_own() -> None:
+    """A column no batch has (null in every row) is built from zeroed memory: the same values
+    as a column built part by part, writable, and shared with no other column."""
+    from vxlanlens.table import _MaskedColumn
+
+    built = []
+    for _ in range(2):
+        col = _MaskedColumn(np.uint32)
+        col.add_null(3)
+        col.add(np.array([7, 8], dtype=np.uint32), np.array([False, False]))
+        col.add_null(2)
+        built.append(col.array("UInt32"))
+    a, b = built
+    assert a.isna().all() and len(a) == 7
+    assert (a._data == 0).all() and a._data.flags.writeable and a._mask.flags.writeable
+    assert not np.shares_memory(a._data, b._data) and not np.shares_memory(a._mask, b._mask)
+    a[1] = 5  # a user's edit of one column changes that column only
+    assert a[1] == 5 and b.isna().all()
+    mixed = _MaskedColumn(np.uint32)
+    mixed.add_null(3)
+    mixed.add(np.array([7, 8], dtype=np.uint32), np.array([True, False]))
+    assert mixed.array("UInt32").tolist() == [pd.NA, pd.NA, pd.NA, 7, pd.NA]
