@@ -344,10 +344,12 @@ class _Ref:
 
 def _numbering(cap: Capture, offsets: dict[str, float]) -> dict[tuple[str, int], int]:
     """Frame number in the written file of each (capture, frame_no), in the merge order."""
+    from .explain._rows import text_is
+
     p = cap.packets
     streams = []
     for k, s in enumerate(cap.sources):
-        rows = p[p["capture"].astype(str) == s.label]
+        rows = p.loc[text_is(p["capture"], s.label), ["ts_ns", "frame_no"]]  # no text per row
         shift = round(offsets.get(s.label, 0.0) * 1e9)
         ts = (rows["ts_ns"].to_numpy() - shift).tolist()
         streams.append(

@@ -16,8 +16,10 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from ..explain._rows import text_is
 from ..explain.model import SEVERITIES, Explanation, Finding, Hop
 from ._overlay import overlay_line
 from ._place import where_taken
@@ -323,9 +325,15 @@ def _evidence_frames(exp: Explanation, packets: pd.DataFrame) -> list[str]:
                     cited.setdefault((ev.capture, int(ev.frame_no)), [])
     if not cited or packets.empty:
         return []
-    caps = packets["capture"].astype(str)
-    keys = list(zip(caps, packets["frame_no"].astype("int64"), strict=True))
-    mask = [k in cited for k in keys]
+    # the rows of the cited frames, found per capture on the table's columns (not a tuple
+    # per row of the table)
+    frames_of: dict[str, list[int]] = {}
+    for capture, frame in cited:
+        frames_of.setdefault(capture, []).append(frame)
+    frame_no = packets["frame_no"].astype("int64")
+    mask = np.zeros(len(packets), dtype=bool)
+    for capture, frames in frames_of.items():
+        mask |= text_is(packets["capture"], capture) & frame_no.isin(frames).to_numpy()
     rows_df = packets[mask]
     if "ts_ns" in rows_df.columns:
         rows_df = rows_df.sort_values("ts_ns", kind="stable")

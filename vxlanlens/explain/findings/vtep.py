@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from ...proto import ExchangeStatus, Severity
-from .._rows import repeated
+from .._rows import repeated, text_is
 from ..context import Context, na
 from ..model import Evidence, Finding
 from ._registry import FindingSpec, detector
@@ -358,7 +358,11 @@ def missing_fdb_entry(ctx: Context) -> list[Finding]:
         }
         if cp.interface != "any" or not devs:
             continue
-        mine = p[p["capture"].astype(str) == cp.capture]
+        # this capture's rows, the columns read here only (not a copy of every column)
+        mine = p.loc[
+            text_is(p["capture"], cp.capture),
+            [c for c in p.columns if c in need or c == "frame_no"],
+        ]
         idx = pd.to_numeric(mine["ifindex"], errors="coerce")
         sent = mine[
             idx.isin(list(devs))
