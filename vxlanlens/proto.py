@@ -22,6 +22,7 @@ __all__ = [
     "INITIAL_TTLS",
     "ND_OPTIONS_AT",
     "PKT_TYPE_TEXT",
+    "TCP_ANSWER_WORDS",
     "ArpOp",
     "EtherType",
     "ExchangeKind",
@@ -455,3 +456,8 @@ def initial_ttl(ttl: int) -> int:
     """The most likely TTL / hop limit a packet seen with ``ttl`` (1-255) was sent with: the
     smallest of :data:`INITIAL_TTLS` not below it."""
     return next(x for x in INITIAL_TTLS if ttl <= x)
+
+
+TCP_ANSWER_WORDS: dict[str, str] = {"syn-ack": "SYN-ACK", "rst": "RST (refused)"}
+"""A TCP handshake's reply in words, by the exchanges table's ``answer`` (path summaries and
+ladder labels)."""

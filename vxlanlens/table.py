@@ -281,9 +281,10 @@ class _MaskedColumn:
     def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """All parts as one values array and one null mask."""
         n = sum(m if isinstance(m, int) else m.shape[0] for m in self.valid)
-        if all(v is None for v in self.values):  # null in every row: values never looked at
-            # zeroed memory from the system, left untouched: no resident pages for the values
-            # of a column the capture does not have (about half of the columns of a table)
+        if all(v is None for v in self.values):  # null in every row: no value is meaningful
+            # zeroed memory from the system, never written: no resident pages for the values
+            # of a column the capture does not have (about half of the columns of a table);
+            # reading them maps the kernel's zero page
             return np.zeros(n, dtype=self.np_dtype), np.ones(n, dtype=bool)
         values: np.ndarray = np.empty(n, dtype=self.np_dtype)
         null = np.empty(n, dtype=bool)

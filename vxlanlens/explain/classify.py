@@ -144,22 +144,19 @@ def classify(ctx: Context, points: dict) -> dict[str, CaptureClass]:
     out: dict[str, CaptureClass] = {}
     if p.empty:
         return out
-    # every row's capture as text (a categorical's labels are its categories' text)
-    captures = p["capture"]
-    if captures.hasnans or not isinstance(captures.dtype, pd.CategoricalDtype):
-        captures = captures.astype(str)
     overlay = bool(ctx.loaded) or bool(p["tunnel"].notna().any())
     # each capture's rows with the columns read here only (not a copy of the whole table)
     read = p[[c for c in _READ if c in p.columns]]
     # each capture's rows in table order, captures in order of first appearance (what a
     # groupby gives, without a copy of the rows when one capture holds them all)
-    codes, names = pd.factorize(captures, use_na_sentinel=True)
+    codes, names = ctx.capture_codes  # each row's capture as a code into the labels' text
     ends = np.cumsum(np.bincount(codes[codes >= 0], minlength=len(names)))
     skip = int((codes < 0).sum())  # null captures sort first; no group of theirs
+    present = pd.unique(codes[codes >= 0]).tolist()  # in order of first appearance
     # the rows in capture order, unless one capture holds them all
-    order = np.argsort(codes, kind="stable") if len(names) > 1 or skip else None
-    del codes
-    for k, capture in enumerate(names):
+    order = np.argsort(codes, kind="stable") if len(present) > 1 or skip else None
+    for k in present:
+        capture = names[k]
         lo, hi = skip + (int(ends[k - 1]) if k else 0), skip + int(ends[k])
         rows = read if order is None else read.iloc[order[lo:hi]]
         out[str(capture)] = _one(ctx, str(capture), rows, points.get(str(capture)), overlay)

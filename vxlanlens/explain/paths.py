@@ -19,7 +19,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..proto import ExchangeStatus
+from ..proto import TCP_ANSWER_WORDS, ExchangeStatus
 from ._direction import direction, node_nic
 from ._hops import int_of, observations, placed_points, text_of, tunnel_of
 from ._icmp import error_words, underlay_hops
@@ -50,10 +50,16 @@ def _point_text(placed: dict, point: str) -> str:
 
 
 def _summary(
-    ctx: Context, kind: str, key: str, rows: pd.DataFrame, statuses: list, points: list
+    ctx: Context,
+    kind: str,
+    key: str,
+    rows: pd.DataFrame,
+    statuses: list,
+    points: list,
+    answer: str | None = None,
 ) -> str:
     """``ARP 10.0.0.1: answered by ... in 0.012 ms at cap``: ``statuses`` and ``points`` are the
-    rows' ``status`` and ``point`` as text."""
+    rows' ``status`` and ``point`` as text, ``answer`` what answered (:func:`_answer`)."""
     answered = [k for k, st in enumerate(statuses) if st == "answered"]
     later = "later " if kind == "icmp-error" else ""
     if answered:
@@ -66,8 +72,8 @@ def _summary(
         lat_text = f" in {shown}" if per_point else ""
         who = vals(rows["responder_mac"].iloc[answered[0]])
         by = f" by {ctx.mac_text(who)}" if kind in ("nd", "arp") and who else ""
-        if kind == "tcp":  # a handshake is answered either way: say which
-            by = _TCP_REPLIES.get(_answer(rows, statuses) or "", "")
+        if kind == "tcp" and answer in TCP_ANSWER_WORDS:  # answered either way: say which
+            by = f" by {TCP_ANSWER_WORDS[answer]}"
         status = f"answered{by}{lat_text}"
         if kind == "icmp-error":
             # the error answers the packet it quotes: say who sent it, and after what
@@ -96,10 +102,6 @@ def _answer(rows: pd.DataFrame, statuses: list[str]) -> str | None:
         return None
     k = next((k for k, st in enumerate(statuses) if st == "answered"), None)
     return None if k is None else text_of(rows["answer"].iloc[k])
-
-
-_TCP_REPLIES = {"syn-ack": " by SYN-ACK", "rst": " by RST (refused)"}
-"""How a handshake's summary says what answered it, by the exchanges table's ``answer``."""
 
 
 def _status(statuses: list[str]) -> ExchangeStatus | None:
@@ -284,7 +286,9 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
             req, rep = _error_hops(ctx, placed, rows, words)
         else:
             req, rep = [], []
-        summary = _summary(ctx, kind, key, rows, [statuses[k] for k in at], [points[k] for k in at])
+        path_statuses = [statuses[k] for k in at]
+        answer = _answer(rows, path_statuses)
+        summary = _summary(ctx, kind, key, rows, path_statuses, [points[k] for k in at], answer)
         if ended is not None:
             summary += f"; {ended[1]}"
         tunnel, vni = _first_tunnel(req_obs)
@@ -311,7 +315,7 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
                 last_seen=last_seen,
                 icmp_error=error[0] if error is not None else None,
                 icmp_error_from=error[1] if error is not None else None,
-                answer=_answer(rows, [statuses[k] for k in at]),
+                answer=answer,
             )
         )
     return paths, max(0, total - MAX_PATHS)

@@ -12,7 +12,7 @@ from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field, replace
 
 from ..explain.model import UNDERLAY_HOST, Explanation, Hop, PacketPath
-from ..proto import HopKind
+from ..proto import TCP_ANSWER_WORDS, HopKind
 
 __all__ = ["Arrow", "Lane", "Mark", "Sequence", "message_labels", "sequence"]
 
@@ -200,14 +200,10 @@ def _labels(path: PacketPath) -> tuple[str, str]:
         return f"echo req{ids}", f"echo reply{ids}"
     if path.kind == "tcp":
         port = f" to :{path.dst_port}" if path.dst_port is not None else ""
-        return f"TCP SYN{port}", _TCP_ANSWERS.get(path.answer or "", "SYN-ACK or RST")
+        return f"TCP SYN{port}", TCP_ANSWER_WORDS.get(path.answer or "", "SYN-ACK or RST")
     if path.kind == "icmp-error":
         return "packet", "ICMP error"
     return path.kind, "reply"
-
-
-_TCP_ANSWERS = {"syn-ack": "SYN-ACK", "rst": "RST (refused)"}
-"""A handshake's reply in the ladder's words, by the exchanges table's ``answer``."""
 
 
 def _tunnel_label(hops: list[Hop]) -> str:
