@@ -6,6 +6,8 @@ import ipaddress
 
 import numpy as np
 import pandas as pd
+import pytest
+from testpaths import CAPTURES
 
 from vxlanlens.decode import DecodeOptions, decode_batch
 from vxlanlens.decode.result import DecodedBatch
@@ -209,3 +211,25 @@ def test_a_column_null_in_every_row_is_zeros_of_its_own() -> None:
     mixed.add_null(3)
     mixed.add(np.array([7, 8], dtype=np.uint32), np.array([True, False]))
     assert mixed.array("UInt32").tolist() == [pd.NA, pd.NA, pd.NA, 7, pd.NA]
+
+
+def test_threaded_build_gives_the_same_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Columns built by several threads at a time: the table of one thread, column for column
+    (categories in the same order, the shared address-text cache notwithstanding)."""
+    import vxlanlens.table as table
+    from vxlanlens.read import open_capture
+
+    monkeypatch.setattr(table, "THREADED_BUILD_ROWS", 0)  # the shipped captures are small
+    path = CAPTURES / "lab-mtu-outer-frag" / "node-worker-any.pcap"
+    built = []
+    for threads in (1, 4):
+        builder = TableBuilder()
+        with open_capture(path) as reader:
+            for batch in reader.batches(max_frames=7):  # many parts per column
+                builder.add(batch, decode_batch(batch, DecodeOptions()))
+        built.append(builder.build(threads=threads))
+    one, many = built
+    assert len(one) > 7 and list(one.columns) == list(COLUMN_NAMES)
+    pd.testing.assert_frame_equal(one, many)
+    with pytest.raises(RuntimeError, match="already called"):
+        builder.build(threads=4)

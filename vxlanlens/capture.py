@@ -434,7 +434,8 @@ def read(
     protocol decoder: ``fast`` (vxlanlens' own), ``scapy`` or ``tshark`` (same table, other
     dissectors; see docs/conformance.md). ``workers`` is the number of processes that may read
     one large uncompressed pcap or pcapng file at once (default: the CPUs available, at most 4; 1 reads
-    everything in this process), and whether :meth:`Capture.explain` of a large table pairs the
+    everything in this process), how many threads assemble the columns of a large table, and
+    whether :meth:`Capture.explain` of a large table pairs the
     exchanges in a second process (not with 1); the table and explanation are the same either way. ``capture_at`` says where
     captures were taken when you know it: ``{"LABEL": "NODE[:IFACE]"}`` or ``LABEL=NODE[:IFACE]``
     strings (``IFACE`` ``any`` for ``-i any``, an lxc or a pod's name for a pod's eth0); it wins
@@ -540,7 +541,7 @@ def read(
                 )
             )
     _check_labels(stated, sources)
-    packets = builder.build()
+    packets = builder.build(threads=n_workers)
     found = mirror_sessions(packets, opts, resolved)
     if found:  # VXLAN mirror sessions detected: read again peeling them
         return read(

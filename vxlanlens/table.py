@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
@@ -21,12 +22,23 @@ from .decode.options import DecodeOptions
 from .decode.result import DecodedBatch
 from .read.records import RecordBatch
 from .reassembly import FragmentStore, Plan
-from .schema import COLUMNS, Column
+from .schema import COLUMNS, Column, column
 
-__all__ = ["BatchReader", "Decoder", "TableBuilder", "empty_packets", "format_mac"]
+__all__ = [
+    "THREADED_BUILD_ROWS",
+    "BatchReader",
+    "Decoder",
+    "TableBuilder",
+    "empty_packets",
+    "format_mac",
+]
 
 Decoder = Callable[[RecordBatch, DecodeOptions], DecodedBatch]
 """A decoding engine: record batch and options in, decoded columns out."""
+
+THREADED_BUILD_ROWS = 100_000
+"""Tables of fewer rows are built by one thread whatever :meth:`TableBuilder.build` is told
+(starting threads would cost more than they save)."""
 
 
 class BatchReader(Protocol):
@@ -520,48 +532,51 @@ class TableBuilder:
         valid = codes >= 0
         self._coded(name).add(codes[valid], valid, (np.asarray(uniques, dtype=object),))
 
-    def build(self) -> pd.DataFrame:
+    def build(self, threads: int = 1) -> pd.DataFrame:
         """The packets table: one row per record added, columns exactly as in the schema.
 
         The builder is consumed: each column's parts are released as soon as the column is
-        built, so the peak memory stays near the size of the table.
+        built, so the peak memory stays near the size of the table. ``threads`` > 1: up to that
+        many columns of a large table are built at a time (their copies and lookups run outside
+        the GIL); the table is the same.
         """
         if self._cols is None:
             raise RuntimeError("TableBuilder.build() was already called")
         n = self._n
         cols, self._cols = self._cols, None
-        data: dict[str, object] = {}
-        ip_texts: dict[tuple[int, int, int], str] = {}
-        ts_ns: np.ndarray | None = None
-        for col in COLUMNS:
-            acc = cols.pop(col.name)
-            if col.name == "frame_no":
-                data[col.name] = _cat(self._frame_no, np.int64)
-                self._frame_no = []
-            elif col.name in ("ts", "ts_ns"):
-                if ts_ns is None:
-                    ts_ns = _cat(self._ts, np.int64)
-                    self._ts = []
-                    # ``ts``: the nanoseconds as UTC instants, a dtype on a copy (its own
-                    # buffer, so that writing to one column never changes the other).
-                    data[col.name] = _utc(ts_ns.copy()) if col.name == "ts" else ts_ns
-                else:
-                    data[col.name] = ts_ns if col.name == "ts_ns" else _utc(ts_ns.copy())
-            elif col.name == "comment":
-                texts: dict[str, int] = {}
-                for text in self._comments.values():
-                    texts.setdefault(text, len(texts))
-                codes = np.full(n, -1, dtype=_code_dtype(len(texts)))
-                for i, text in self._comments.items():
-                    codes[i] = texts[text]
-                data[col.name] = _categorical(codes, list(texts))
-            elif isinstance(acc, _MaskedColumn):
-                data[col.name] = acc.array(col.dtype)
-            else:
-                assert acc is not None, col.name  # only the record columns above have none
-                data[col.name] = acc.finish(ip_texts)
-            del acc
+        ip_texts: dict[tuple[int, int, int], str] = {}  # shared by the threads: a cache only
+
+        def one(name: str) -> pd.api.extensions.ExtensionArray:
+            acc = cols.pop(name)  # released once built: one column's parts at a time
+            if isinstance(acc, _MaskedColumn):
+                return acc.array(column(name).dtype)
+            assert isinstance(acc, _CodedColumn), name
+            return acc.finish(ip_texts)
+
+        accumulated = [name for name, acc in cols.items() if acc is not None]
+        if threads > 1 and n >= THREADED_BUILD_ROWS:
+            with ThreadPoolExecutor(threads, thread_name_prefix="vxlanlens-build") as pool:
+                built: dict[str, object] = dict(
+                    zip(accumulated, pool.map(one, accumulated), strict=True)
+                )
+        else:
+            built = {name: one(name) for name in accumulated}
+        ts_ns = _cat(self._ts, np.int64)
         self._ts = []
+        texts: dict[str, int] = {}
+        for text in self._comments.values():
+            texts.setdefault(text, len(texts))
+        comments = np.full(n, -1, dtype=_code_dtype(len(texts)))
+        for i, text in self._comments.items():
+            comments[i] = texts[text]
+        built["frame_no"] = _cat(self._frame_no, np.int64)
+        self._frame_no = []
+        built["ts_ns"] = ts_ns
+        # ``ts``: the nanoseconds as UTC instants, a dtype on a copy (its own buffer, so that
+        # writing to one column never changes the other).
+        built["ts"] = _utc(ts_ns.copy())
+        built["comment"] = _categorical(comments, list(texts))
+        data = {col.name: built.pop(col.name) for col in COLUMNS}
         df = pd.DataFrame(data, index=pd.RangeIndex(n), copy=False)
         if len(self._fragments):
             _reassemble(df, self._fragments.plan())

@@ -53,14 +53,17 @@ def test_c_walk_matches_python_on_any_bytes(
     buf = _records(lengths, big, kind) + noise
     buf = buf[: max(len(buf) - cut, 0)]
     start = min(start, len(buf))
-    c_walk, py_walk = (
-        (_common.walk_pcap, _common.py_walk_pcap)
-        if kind == "pcap"
-        else (_common.walk_epb, _common.py_walk_epb)
-    )
     for b in (buf, bytearray(buf)):
-        offs_c, stop_c = c_walk(b, start, big)
-        offs_py, stop_py = py_walk(b, start, big)
+        if kind == "pcap":
+            offs_c, heads_c, stop_c = _common.walk_pcap_heads(b, start, big)
+            offs_py, heads_py, stop_py = _common.py_walk_pcap_heads(b, start, big)
+            assert heads_c.shape == (len(offs_c), 16)
+            np.testing.assert_array_equal(heads_c, heads_py)
+            for row, off in zip(heads_c, offs_c.tolist(), strict=True):
+                assert row.tobytes() == bytes(b[off : off + 16])
+        else:
+            offs_c, stop_c = _common.walk_epb(b, start, big)
+            offs_py, stop_py = _common.py_walk_epb(b, start, big)
         assert stop_c == stop_py
         assert offs_c.dtype == np.int64
         np.testing.assert_array_equal(offs_c, offs_py)
@@ -70,11 +73,12 @@ def test_c_walk_matches_python_on_any_bytes(
 def test_c_walk_stops_on_lengths_past_the_buffer() -> None:
     # A caplen of 2**32 - 1 must not wrap around: the walk stops at that record.
     buf = struct.pack("<IIII", 0, 0, 4, 4) + b"abcd" + struct.pack("<IIII", 0, 0, 2**32 - 1, 9)
-    offs, stop = _common.walk_pcap(buf, 0, False)
+    offs, heads, stop = _common.walk_pcap_heads(buf, 0, False)
     assert offs.tolist() == [0]
     assert stop == 20
+    assert heads.tobytes() == buf[:16]
     with pytest.raises(ValueError, match="outside the buffer"):
-        _common.walk_pcap(buf, len(buf) + 1, False)
+        _common.walk_pcap_heads(buf, len(buf) + 1, False)
 
 
 def _captures() -> list[Path]:
@@ -94,7 +98,7 @@ def _read(path: Path) -> pd.DataFrame | str:
 @pytest.mark.parametrize("path", _captures(), ids=lambda p: p.name)
 def test_tables_equal_with_either_walk(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with_c = _read(path)
-    monkeypatch.setattr(pcap, "walk_pcap", _common.py_walk_pcap)
+    monkeypatch.setattr(pcap, "walk_pcap_heads", _common.py_walk_pcap_heads)
     monkeypatch.setattr(pcapng, "walk_epb", _common.py_walk_epb)
     with_py = _read(path)
     if isinstance(with_c, str) or isinstance(with_py, str):

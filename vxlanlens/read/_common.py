@@ -17,21 +17,25 @@ __all__ = [
     "gather",
     "py_walk_epb",
     "py_walk_pcap",
+    "py_walk_pcap_heads",
     "units_to_ns",
     "walk_epb",
-    "walk_pcap",
+    "walk_pcap_heads",
     "wrap_int64",
 ]
 
 
 Walk = Callable[[bytes | bytearray, int, bool], tuple[np.ndarray, int]]
 """A record walk: (buffer, start position, big-endian?) -> (int64 offsets, stop position)."""
+HeadWalk = Callable[[bytes | bytearray, int, bool], tuple[np.ndarray, np.ndarray, int]]
+"""A record walk that also gives each record's 16-byte header: (buffer, start position,
+big-endian?) -> (int64 offsets, ``(n, 16)`` uint8 headers, stop position)."""
 
 
 def py_walk_pcap(buf: bytes | bytearray, pos: int, big_endian: bool) -> tuple[np.ndarray, int]:
     """Start of every complete classic pcap record in ``buf[pos:]`` (int64) and the position
     where the walk stopped: the first record whose 16-byte header or announced bytes do not
-    fit. The Python version of :func:`walk_pcap`."""
+    fit (the walk of :func:`py_walk_pcap_heads`)."""
     unpack = struct.Struct((">" if big_endian else "<") + "8xI").unpack_from
     offs: list[int] = []
     append = offs.append
@@ -47,6 +51,15 @@ def py_walk_pcap(buf: bytes | bytearray, pos: int, big_endian: bool) -> tuple[np
     except struct.error:
         pass
     return np.array(offs, dtype=np.int64), pos
+
+
+def py_walk_pcap_heads(
+    buf: bytes | bytearray, pos: int, big_endian: bool
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`py_walk_pcap`, and the 16-byte header of each record found as an ``(n, 16)``
+    uint8 matrix. The Python version of :func:`walk_pcap_heads`."""
+    offs, stop = py_walk_pcap(buf, pos, big_endian)
+    return offs, gather(np.frombuffer(buf, dtype=np.uint8), offs, 16), stop
 
 
 def py_walk_epb(buf: bytes | bytearray, pos: int, big_endian: bool) -> tuple[np.ndarray, int]:
@@ -78,9 +91,26 @@ def _c_walk(fn: Callable[[bytes | bytearray, int, bool], tuple[bytes, int]]) -> 
     return walk
 
 
-walk_pcap: Walk = py_walk_pcap
-"""Offsets of the complete pcap records in ``buf[pos:]`` and where the walk stopped; in C
-(``vxlanlens.read._walk``) when that module was built, else :func:`py_walk_pcap`."""
+def _c_head_walk(
+    fn: Callable[[bytes | bytearray, int, bool], tuple[bytes, bytes, int]],
+) -> HeadWalk:
+    def walk(
+        buf: bytes | bytearray, pos: int, big_endian: bool
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        raw, heads, stop = fn(buf, pos, big_endian)
+        return (
+            np.frombuffer(raw, dtype=np.int64),
+            np.frombuffer(heads, np.uint8).reshape(-1, 16),
+            stop,
+        )
+
+    return walk
+
+
+walk_pcap_heads: HeadWalk = py_walk_pcap_heads
+"""Offsets of the complete pcap records in ``buf[pos:]``, each record's 16-byte header (copied
+as the walk reads it) and where the walk stopped; in C (``vxlanlens.read._walk``) when that
+module was built, else :func:`py_walk_pcap_heads`."""
 walk_epb: Walk = py_walk_epb
 """Offsets of the complete, well-sized EPBs in ``buf[pos:]`` and where the walk stopped; in C
 when built, else :func:`py_walk_epb`."""
@@ -91,7 +121,7 @@ try:
 except ImportError:  # pragma: no cover - depends on how the package was installed
     pass
 else:
-    walk_pcap = _c_walk(_walk.walk_pcap)
+    walk_pcap_heads = _c_head_walk(_walk.walk_pcap_heads)
     walk_epb = _c_walk(_walk.walk_epb)
     C_WALK = True
 

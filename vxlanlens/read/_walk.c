@@ -3,13 +3,14 @@
  *
  * A record's offset depends on the length field of the record before it, so this walk cannot
  * be vectorised; in Python it is the largest single cost of building the packets table. These
- * two functions do exactly what the Python loops of pcap.py and pcapng.py do (those loops stay
+ * functions do exactly what the Python loops of pcap.py and pcapng.py do (those loops stay
  * as the fallback when this module is not built) and nothing else: every check on a record's
  * contents stays in Python, on the offsets given back.
  *
- * walk_pcap(buf, pos, big_endian) -> (offsets, pos)
+ * walk_pcap_heads(buf, pos, big_endian) -> (offsets, heads, pos)
  *     Classic pcap records from buf[pos:]: while a 16-byte record header and the incl_len
- *     bytes it announces fit in the buffer.
+ *     bytes it announces fit in the buffer; heads is the 16-byte header of every record found,
+ *     one after another (copied while the walk has it in the cache).
  * walk_epb(buf, pos, big_endian) -> (offsets, pos)
  *     pcapng Enhanced Packet Blocks from buf[pos:]: while the block type is 6, its length is at
  *     least 32, a multiple of 4, and the whole block fits in the buffer.
@@ -61,8 +62,12 @@ step_epb(const unsigned char *b, Py_ssize_t pos, Py_ssize_t end, int be)
 
 typedef Py_ssize_t (*step_fn)(const unsigned char *, Py_ssize_t, Py_ssize_t, int);
 
+/* The walk from buf[start:], in one pass: offsets (and, when head > 0, the first head bytes of
+ * every record, copied while they are in the cache) go into buffers sized for the most records
+ * the bytes could hold (min_size bytes each; pages never written are never touched), then cut
+ * to what was found. */
 static PyObject *
-walk(PyObject *args, step_fn step)
+walk(PyObject *args, step_fn step, Py_ssize_t min_size, Py_ssize_t head)
 {
     Py_buffer view;
     Py_ssize_t start;
@@ -76,46 +81,58 @@ walk(PyObject *args, step_fn step)
         PyErr_SetString(PyExc_ValueError, "start position outside the buffer");
         return NULL;
     }
-    /* First pass counts, second fills: no reallocation, and the headers just read are in
-     * the cache for the second pass. */
-    Py_ssize_t n = 0, pos = start, nxt;
-    while ((nxt = step(b, pos, end, be)) >= 0) {
-        n++;
-        pos = nxt;
-    }
-    PyObject *out = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int64_t));
-    if (out == NULL) {
+    Py_ssize_t most = (end - start) / min_size + 1;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, most * (Py_ssize_t)sizeof(int64_t));
+    PyObject *heads = head > 0 ? PyBytes_FromStringAndSize(NULL, most * head) : NULL;
+    if (out == NULL || (head > 0 && heads == NULL)) {
+        Py_XDECREF(out);
+        Py_XDECREF(heads);
         PyBuffer_Release(&view);
         return NULL;
     }
     int64_t *o = (int64_t *)PyBytes_AS_STRING(out);
-    pos = start;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        o[i] = (int64_t)pos;
-        pos = step(b, pos, end, be);
+    unsigned char *h = head > 0 ? (unsigned char *)PyBytes_AS_STRING(heads) : NULL;
+    Py_ssize_t n = 0, pos = start, nxt;
+    while ((nxt = step(b, pos, end, be)) >= 0) {
+        o[n] = (int64_t)pos;
+        if (head > 0)
+            memcpy(h + n * head, b + pos, (size_t)head);
+        n++;
+        pos = nxt;
     }
     PyBuffer_Release(&view);
-    return Py_BuildValue("(Nn)", out, pos);
+    if (_PyBytes_Resize(&out, n * (Py_ssize_t)sizeof(int64_t)) < 0) {
+        Py_XDECREF(heads);
+        return NULL;
+    }
+    if (head <= 0)
+        return Py_BuildValue("(Nn)", out, pos);
+    if (_PyBytes_Resize(&heads, n * head) < 0) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    return Py_BuildValue("(NNn)", out, heads, pos);
 }
 
 static PyObject *
-walk_pcap(PyObject *self, PyObject *args)
+walk_pcap_heads(PyObject *self, PyObject *args)
 {
     (void)self;
-    return walk(args, step_pcap);
+    return walk(args, step_pcap, 16, 16);
 }
 
 static PyObject *
 walk_epb(PyObject *self, PyObject *args)
 {
     (void)self;
-    return walk(args, step_epb);
+    return walk(args, step_epb, 32, 0);
 }
 
 static PyMethodDef methods[] = {
-    {"walk_pcap", walk_pcap, METH_VARARGS,
-     "walk_pcap(buf, pos, big_endian) -> (offsets, pos): start of every complete classic pcap "
-     "record from buf[pos:] (offsets: native int64 values as bytes) and where the walk stopped."},
+    {"walk_pcap_heads", walk_pcap_heads, METH_VARARGS,
+     "walk_pcap_heads(buf, pos, big_endian) -> (offsets, heads, pos): start of every complete "
+     "classic pcap record from buf[pos:] (offsets: native int64 values as bytes), the 16-byte "
+     "header of each (one after another, as bytes) and where the walk stopped."},
     {"walk_epb", walk_epb, METH_VARARGS,
      "walk_epb(buf, pos, big_endian) -> (offsets, pos): start of every complete, well-sized "
      "pcapng Enhanced Packet Block from buf[pos:] and where the walk stopped."},

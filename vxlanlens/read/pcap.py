@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import CaptureError, TruncatedCaptureError
-from ._common import Columns, caplen_limit, walk_pcap
+from ._common import Columns, caplen_limit, walk_pcap_heads
 from .records import InterfaceInfo
 
 __all__ = ["PCAP_MAGICS", "PcapParser"]
@@ -119,7 +119,7 @@ class PcapParser:
         ``base`` is the stream offset of ``buf[0]``. Gives (columns or None, position after the
         last complete record, bytes needed from that position to make progress).
         """
-        offs, pos = walk_pcap(buf, pos, self._big)
+        offs, heads, pos = walk_pcap_heads(buf, pos, self._big)
         end = len(buf)
         need = RECORD_HEADER_LEN
         if pos + RECORD_HEADER_LEN <= end:
@@ -129,15 +129,19 @@ class PcapParser:
             need = RECORD_HEADER_LEN + caplen
         if not offs.size:
             return None, pos, need
-        return self._columns(buf, offs, base, frames_before), pos, need
+        return self._columns(buf, offs, heads, base, frames_before), pos, need
 
     def _columns(
-        self, buf: bytes | bytearray, o: np.ndarray, base: int, frames_before: int
+        self,
+        buf: bytes | bytearray,
+        o: np.ndarray,
+        raw: np.ndarray,
+        base: int,
+        frames_before: int,
     ) -> Columns:
-        # The 16-byte record header starting at every byte of the buffer (a view, nothing
-        # copied): the headers of all records are then one gather at their offsets.
-        raw = np.ndarray(shape=(len(buf) - 15,), dtype="V16", buffer=buf, strides=(1,))
-        heads = raw[o].view(self._head)
+        """The record columns of the records at offsets ``o``, whose 16-byte headers are the
+        rows of ``raw``."""
+        heads = raw.reshape(-1).view(self._head)
         sec = heads["sec"].astype(np.int64)
         sub = heads["sub"].astype(np.int64)
         incl = heads["incl"].astype(np.int64)
