@@ -470,12 +470,20 @@ class _Child:
         views: list[memoryview] = []
         if total:
             assert self.shm is not None, "a child sends buffer sizes only with a shared file"
+            # MAP_POPULATE: every page mapped by the one call (all of them are read), not one
+            # fault per page as the arrays are first read
+            populate = getattr(mmap, "MAP_POPULATE", 0)
             mapped = memoryview(
                 mmap.mmap(
-                    self.shm, total, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE
+                    self.shm,
+                    total,
+                    flags=mmap.MAP_PRIVATE | populate,
+                    prot=mmap.PROT_READ | mmap.PROT_WRITE,
                 )
                 if writable
-                else mmap.mmap(self.shm, total, prot=mmap.PROT_READ)
+                else mmap.mmap(
+                    self.shm, total, flags=mmap.MAP_SHARED | populate, prot=mmap.PROT_READ
+                )
             )
             offset = 0
             for size in sizes:
