@@ -233,3 +233,56 @@ def test_threaded_build_gives_the_same_table(monkeypatch: pytest.MonkeyPatch) ->
     pd.testing.assert_frame_equal(one, many)
     with pytest.raises(RuntimeError, match="already called"):
         builder.build(threads=4)
+
+
+def test_masked_column_grows_in_place_and_travels_between_processes() -> None:
+    """Batches written in place, past the size where storage moves to a memory map: the same
+    values and nulls as written, writable; pickled (as a forked reader sends it) and appended,
+    the same again, whether the receiving column takes the storage over or copies it."""
+    import pickle
+
+    from vxlanlens.table import _Growing, _MaskedColumn
+
+    rng = np.random.default_rng(3)
+    rows = _Growing.SMALL // 2 * 3  # uint32: past SMALL bytes, so the storage is mapped
+    values = rng.integers(0, 2**32, rows, dtype=np.uint64).astype(np.uint32)
+    valid = rng.random(rows) < 0.7
+    col = _MaskedColumn(np.uint32)
+    col.add_null(5)
+    for start in range(0, rows, 7000):
+        col.add(values[start : start + 7000], valid[start : start + 7000])
+    col.add(np.uint32(9), np.ones(3, dtype=bool))  # one value for every row of a batch
+    col.add_null(4)
+    expected = (
+        [pd.NA] * 5
+        + [int(v) if ok else pd.NA for v, ok in zip(values, valid, strict=True)]
+        + [9, 9, 9]
+        + [pd.NA] * 4
+    )
+    copy = pickle.loads(pickle.dumps(col))
+    built = col.array("UInt32")
+    assert built.tolist() == expected and built._data.flags.writeable
+    built[0] = 1  # the table's arrays belong to it
+    assert built[0] == 1
+
+    taken, appended = _MaskedColumn(np.uint32), _MaskedColumn(np.uint32)
+    taken.extend(copy)  # no row yet: the received storage is taken over
+    assert copy.n == 0 and copy.array("UInt32").tolist() == []  # extend leaves it empty
+    appended.add(np.array([4], dtype=np.uint32), np.array([True]))
+    appended.extend(pickle.loads(pickle.dumps(taken)))  # copied after its own row
+    assert taken.array("UInt32").tolist() == expected
+    assert appended.array("UInt32").tolist() == [4, *expected]
+
+
+def test_growing_array_copies_rows_it_may_not_write() -> None:
+    from vxlanlens.table import _Growing
+
+    rows = np.arange(5, dtype=np.uint16)
+    rows.flags.writeable = False
+    g = _Growing(np.uint16, rows)
+    out = g.array(5)
+    assert out.tolist() == [0, 1, 2, 3, 4] and out.flags.writeable
+    g = _Growing(np.uint16, rows)
+    g.reserve(200_000)  # moved to storage of its own (a map) before any write
+    g.view(5, 6)[...] = 7
+    assert g.array(7).tolist() == [0, 1, 2, 3, 4, 7, 0]

@@ -1,15 +1,19 @@
 """Builds the packets table (one pandas DataFrame) from record batches and their decoded columns.
 
-Values are accumulated batch by batch in compact NumPy form: integers in their final width
-with a validity mask, MACs / IPs / texts as integer codes into each batch's distinct values
-(hash-based factorization, no Python work per packet or per value while batches stream in).
+Values are accumulated batch by batch in compact NumPy form: integers and booleans written in
+place, in their final width with a validity flag, into storage that grows without copying (it
+becomes the table's column; nothing is stored for a column until a record has it), MACs / IPs /
+texts as integer codes into each batch's distinct values (hash-based factorization, no Python
+work per packet or per value while batches stream in).
 At the end the batches' distinct values are unified and turned into text once per *distinct*
 value, so the table costs a few bytes per cell whatever the capture size.
 """
 
 from __future__ import annotations
 
+import mmap
 import socket
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
@@ -258,62 +262,147 @@ def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
     )
 
 
+_MAPS_GROW = sys.platform.startswith("linux")
+"""Whether an anonymous memory map can be enlarged in place (``mremap``); elsewhere a growing
+column is copied into twice the room each time it is full."""
+
+
+class _Growing:
+    """A typed array written front to back that grows without copying: in NumPy memory while
+    small, then in an anonymous memory map the kernel enlarges in place. Rows never written
+    read as zero and, in the map, cost no memory until written."""
+
+    SMALL = 256 * 1024
+    """Bytes up to which the array lives in NumPy memory (a map costs a page at least)."""
+
+    def __init__(self, dtype: type, rows: np.ndarray | None = None) -> None:
+        """Empty, or holding ``rows`` as they are (not copied, possibly read-only: the first
+        write past them moves them to storage of its own)."""
+        self.dtype = np.dtype(dtype)
+        self._small = np.zeros(0, dtype=self.dtype) if rows is None else rows
+        self.rows = len(self._small)  # capacity
+        self._map: mmap.mmap | None = None
+
+    def reserve(self, rows: int) -> None:
+        """Room for ``rows`` rows (capacity at least doubled, so growing costs little)."""
+        if rows <= self.rows:
+            return
+        rows = max(rows, 2 * self.rows)
+        size = rows * self.dtype.itemsize
+        if self._map is not None:
+            self._map.resize(size)
+        elif size <= self.SMALL or not _MAPS_GROW:
+            grown = np.zeros(rows, dtype=self.dtype)
+            grown[: self.rows] = self._small
+            self._small = grown
+        else:
+            # private: a shared anonymous map cannot grow (its pages past the first size fault)
+            self._map = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+            self.view(0, self.rows)[...] = self._small
+            self._small = np.zeros(0, dtype=self.dtype)
+        self.rows = rows
+
+    def view(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` (to write them: after :meth:`reserve`, and dropped before the
+        next one)."""
+        if self._map is None:
+            return self._small[start:stop]
+        size = self.dtype.itemsize
+        return np.frombuffer(self._map, self.dtype, count=stop - start, offset=start * size)
+
+    def array(self, n: int) -> np.ndarray:
+        """The first ``n`` rows as a writable array that takes the storage over (a map is cut
+        to them)."""
+        self.reserve(n)
+        if self._map is None:
+            out = self._small[:n]
+            if not out.flags.writeable:  # rows taken over read-only (another process's)
+                out = out.copy()
+        else:
+            self._map.resize(max(n, 1) * self.dtype.itemsize)  # a map is never empty
+            out = np.frombuffer(self._map, self.dtype, count=n)
+        self._map, self._small, self.rows = None, np.zeros(0, dtype=self.dtype), 0
+        return out
+
+
 class _MaskedColumn:
-    """A nullable integer or boolean column."""
+    """A nullable integer or boolean column, written in place batch after batch: its values
+    and a validity flag per row (rows never written are null), stored from the first batch
+    with a value on, so that a column no record has costs nothing until the table is built."""
 
     def __init__(self, np_dtype: type) -> None:
         self.np_dtype = np_dtype
-        # Per batch: arrays, or for a batch whose rows are all null / all one value, that value
-        # (None for null) and the number of rows, so constant parts cost nothing per row.
-        self.values: list[np.ndarray | int | bool | None] = []
-        self.valid: list[np.ndarray | int] = []
+        self.n = 0
+        self._values: _Growing | None = None
+        self._valid: _Growing | None = None
 
     def add(self, values: np.ndarray, valid: np.ndarray) -> None:
-        """Rows ``valid`` take ``values``; the others are null (their values are not looked at,
-        so the arrays are kept as they come: no copy unless the type differs)."""
+        """Rows ``valid`` take ``values`` (one value for all, or one per row); the others are
+        null (their values are not looked at)."""
         ok = np.asarray(valid, dtype=bool)
         n = ok.shape[0]
-        if n and not ok.any():
+        if not ok.any():
             self.add_null(n)
             return
-        v = np.asarray(values)
-        if v.shape != ok.shape:
-            v = np.broadcast_to(v, ok.shape)
-        if n and ok.all() and (v == v[0]).all():  # one value in every row: kept as a number
-            self.values.append(v[0].item())
-            self.valid.append(n)
-            return
-        self.values.append(v.astype(self.np_dtype, copy=False))
-        self.valid.append(ok)
+        if self._values is None or self._valid is None:
+            self._values, self._valid = _Growing(self.np_dtype), _Growing(np.bool_)
+        end = self.n + n
+        self._values.reserve(end)
+        self._valid.reserve(end)
+        self._values.view(self.n, end)[...] = values
+        self._valid.view(self.n, end)[...] = ok
+        self.n = end
 
     def add_null(self, n: int) -> None:
-        self.values.append(None)
-        self.valid.append(n)
+        self.n += n  # rows never written are null
 
-    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """All parts as one values array and one null mask."""
-        n = sum(m if isinstance(m, int) else m.shape[0] for m in self.valid)
-        if all(v is None for v in self.values):  # null in every row: no value is meaningful
+    def _written(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Values and validity of the rows up to the last one stored (None: none stored)."""
+        if self._values is None or self._valid is None:
+            return None
+        end = min(self.n, self._values.rows)
+        return self._values.view(0, end), self._valid.view(0, end)
+
+    def __getstate__(self) -> dict[str, object]:
+        # sent to another process as plain arrays (a memory map cannot be pickled)
+        return {"np_dtype": self.np_dtype, "n": self.n, "written": self._written()}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.np_dtype = state["np_dtype"]  # type: ignore[assignment]
+        self.n = int(state["n"])  # type: ignore[call-overload]
+        written = state["written"]
+        self._values = self._valid = None
+        if isinstance(written, tuple):  # kept as received: copied once, when appended
+            self._values = _Growing(self.np_dtype, written[0])
+            self._valid = _Growing(np.bool_, written[1])
+
+    def extend(self, other: _MaskedColumn) -> None:
+        """Append the rows of ``other``, which is left empty (its storage is taken over when
+        this column has no row yet)."""
+        if self.n == 0:
+            self._values, self._valid, self.n = other._values, other._valid, other.n
+        else:
+            written = other._written()
+            start = self.n
+            if written is not None:
+                self.add(*written)
+            self.n = start + other.n
+        other.n, other._values, other._valid = 0, None, None
+
+    def array(self, dtype: str) -> pd.api.extensions.ExtensionArray:
+        """The column as a pandas masked array; the accumulator is left empty."""
+        n = self.n
+        values: np.ndarray
+        null: np.ndarray
+        if self._values is None or self._valid is None:  # null in every row
             # zeroed memory from the system, never written: no resident pages for the values
             # of a column the capture does not have (about half of the columns of a table);
             # reading them maps the kernel's zero page
-            return np.zeros(n, dtype=self.np_dtype), np.ones(n, dtype=bool)
-        values: np.ndarray = np.empty(n, dtype=self.np_dtype)
-        null = np.empty(n, dtype=bool)
-        at = 0
-        for v, m in zip(self.values, self.valid, strict=True):
-            if isinstance(m, int):
-                values[at : at + m] = 0 if v is None else v
-                null[at : at + m] = v is None
-                at += m
-            else:
-                values[at : at + m.shape[0]] = v
-                np.logical_not(m, out=null[at : at + m.shape[0]])
-                at += m.shape[0]
-        return values, null
-
-    def array(self, dtype: str) -> pd.api.extensions.ExtensionArray:
-        values, null = self._arrays()
+            values, null = np.zeros(n, dtype=self.np_dtype), np.ones(n, dtype=bool)
+        else:  # the validity flags become the null mask, in place
+            values, null = self._values.array(n), self._valid.array(n)
+            np.logical_not(null, out=null)
+        self.n, self._values, self._valid = 0, None, None
         if dtype == "boolean":
             return pd.arrays.BooleanArray(values, null)
         return pd.arrays.IntegerArray(values, null)
@@ -437,8 +526,7 @@ class TableBuilder:
                 mine.codes.extend(acc.codes)
                 mine.uniques.extend(acc.uniques)
             elif isinstance(acc, _MaskedColumn) and isinstance(mine, _MaskedColumn):
-                mine.values.extend(acc.values)
-                mine.valid.extend(acc.valid)
+                mine.extend(acc)
         self._fragments.absorb(other._fragments, base, frame_offset)
         self._frame_no.extend(f + frame_offset for f in other._frame_no)
         self._ts.extend(other._ts)
