@@ -286,3 +286,19 @@ def test_growing_array_copies_rows_it_may_not_write() -> None:
     g.reserve(200_000)  # moved to storage of its own (a map) before any write
     g.view(5, 6)[...] = 7
     assert g.array(7).tolist() == [0, 1, 2, 3, 4, 7, 0]
+
+
+def test_growing_array_out_of_memory_is_a_memory_error() -> None:
+    """The system refusing a map (or its growth) is the ``MemoryError`` NumPy raises for an
+    array, which the command line reports in one line; what was written stays."""
+    from vxlanlens.table import _Growing
+
+    huge = 1 << 46  # 64 TiB: more than any machine this runs on can map
+    with pytest.raises(MemoryError, match="cannot map"):
+        _Growing(np.uint8).reserve(huge)
+    g = _Growing(np.uint8)
+    g.reserve(_Growing.SMALL + 1)  # mapped
+    g.view(0, 2)[...] = 7
+    with pytest.raises(MemoryError, match="cannot map"):
+        g.reserve(huge)
+    assert g.array(3).tolist() == [7, 7, 0]

@@ -11,12 +11,13 @@ value, so the table costs a few bytes per cell whatever the capture size.
 
 from __future__ import annotations
 
+import errno
 import mmap
 import socket
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -262,9 +263,22 @@ def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
     )
 
 
+_T = TypeVar("_T")
+
 _MAPS_GROW = sys.platform.startswith("linux")
 """Whether an anonymous memory map can be enlarged in place (``mremap``); elsewhere a growing
 column is copied into twice the room each time it is full."""
+
+
+def _out_of_memory(fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """``fn(*args, **kwargs)``, the system's "no memory" for a map (``ENOMEM``) raised as the
+    ``MemoryError`` that NumPy raises for an array (what the command line reports in one line)."""
+    try:
+        return fn(*args, **kwargs)
+    except OSError as exc:
+        if exc.errno == errno.ENOMEM:
+            raise MemoryError(f"cannot map {args[-1]} bytes of a column") from exc
+        raise
 
 
 class _Growing:
@@ -290,14 +304,15 @@ class _Growing:
         rows = max(rows, 2 * self.rows)
         size = rows * self.dtype.itemsize
         if self._map is not None:
-            self._map.resize(size)
+            _out_of_memory(self._map.resize, size)
         elif size <= self.SMALL or not _MAPS_GROW:
             grown = np.zeros(rows, dtype=self.dtype)
             grown[: self.rows] = self._small
             self._small = grown
         else:
             # private: a shared anonymous map cannot grow (its pages past the first size fault)
-            self._map = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+            flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+            self._map = _out_of_memory(mmap.mmap, -1, size, flags=flags)
             self.view(0, self.rows)[...] = self._small
             self._small = np.zeros(0, dtype=self.dtype)
         self.rows = rows
