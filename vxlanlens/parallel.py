@@ -188,7 +188,7 @@ def read_split(
             resume = reader.next_record_offset  # the first cut was no record start
         else:
             for i, child in enumerate(children, start=1):
-                msg = child.receive()
+                msg = child.receive(populate=True)  # its rows are all copied in
                 if msg is None:
                     resume = starts[i]
                     break
@@ -451,39 +451,39 @@ class _Child:
     ) -> None:
         self.proc, self.conn, self.shm = proc, conn, shm
 
-    def receive(self, writable: bool = False) -> Any:
+    def receive(self, writable: bool = False, populate: bool = False) -> Any:
         """The child's result (a tuple), or None when it failed or died; the child is then
         joined. ``writable``: its arrays may be written to (a private copy-on-write mapping of
-        the child's buffers), else they are read-only."""
+        the child's buffers), else they are read-only. ``populate``: every page of them is
+        mapped at once (for arrays read whole: one call instead of a fault per page; pages
+        mapped count in this process's resident memory, read or not)."""
         try:
             msg = self.conn.recv()  # type: ignore[attr-defined]
             if isinstance(msg, tuple) and len(msg) == 2 and isinstance(msg[0], bytes):
-                msg = self._unpack(*msg, writable=writable)
+                msg = self._unpack(*msg, writable=writable, populate=populate)
         except (EOFError, OSError, pickle.UnpicklingError, ValueError):
             msg = None
         finally:
             self.stop()
         return msg if isinstance(msg, tuple) else None
 
-    def _unpack(self, head: bytes, sizes: list[int], writable: bool = False) -> object:
+    def _unpack(
+        self, head: bytes, sizes: list[int], writable: bool = False, populate: bool = False
+    ) -> object:
         total = sum(sizes)
         views: list[memoryview] = []
         if total:
             assert self.shm is not None, "a child sends buffer sizes only with a shared file"
-            # MAP_POPULATE: every page mapped by the one call (all of them are read), not one
-            # fault per page as the arrays are first read
-            populate = getattr(mmap, "MAP_POPULATE", 0)
+            extra = getattr(mmap, "MAP_POPULATE", 0) if populate else 0
             mapped = memoryview(
                 mmap.mmap(
                     self.shm,
                     total,
-                    flags=mmap.MAP_PRIVATE | populate,
+                    flags=mmap.MAP_PRIVATE | extra,
                     prot=mmap.PROT_READ | mmap.PROT_WRITE,
                 )
                 if writable
-                else mmap.mmap(
-                    self.shm, total, flags=mmap.MAP_SHARED | populate, prot=mmap.PROT_READ
-                )
+                else mmap.mmap(self.shm, total, flags=mmap.MAP_SHARED | extra, prot=mmap.PROT_READ)
             )
             offset = 0
             for size in sizes:
