@@ -149,9 +149,20 @@ def wrap_int64(x: int) -> int:
 
 
 def gather(u8: np.ndarray, offsets: np.ndarray, width: int) -> np.ndarray:
-    """``width`` bytes starting at each offset, as a C-contiguous ``(n, width)`` uint8 matrix."""
-    idx = offsets[:, None] + np.arange(width, dtype=np.int64)
-    return u8[idx]
+    """``width`` bytes starting at each offset (each from 0 to ``len(u8) - width``), as a
+    C-contiguous ``(n, width)`` uint8 matrix; ``IndexError`` when one runs past the end."""
+    starts = u8.shape[0] - width + 1
+    if starts <= 0 or not u8.flags.c_contiguous:
+        idx = offsets[:, None] + np.arange(width, dtype=np.int64)
+        return u8[idx]  # type: ignore[no-any-return]
+    # A record of ``width`` bytes starting at every byte (a view, nothing copied): the rows are
+    # one gather of whole records, several times faster than indexing byte by byte.
+    records = np.ndarray(shape=(starts,), dtype=np.dtype((np.void, width)), buffer=u8, strides=(1,))
+    try:
+        rows = records[offsets]
+    finally:
+        del records  # no view of the buffer outlives the call, even through a traceback
+    return rows.view(np.uint8).reshape(-1, width)
 
 
 def units_to_ns(
