@@ -105,3 +105,36 @@ def test_tables_equal_with_either_walk(path: Path, monkeypatch: pytest.MonkeyPat
         assert with_c == with_py
     else:
         pd.testing.assert_frame_equal(with_c, with_py)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.binary(min_size=0, max_size=200),
+    width=st.integers(1, 40),
+    picks=st.lists(st.integers(0, 10_000), max_size=20),
+)
+def test_gather_gives_the_bytes_at_each_offset(data: bytes, width: int, picks: list[int]) -> None:
+    """``gather`` (whole records through a view) gives exactly the bytes indexing them one by
+    one gives, and refuses an offset whose bytes run past the end."""
+    u8 = np.frombuffer(data, dtype=np.uint8)
+    starts = len(data) - width + 1
+    offsets = np.array([p % starts for p in picks] if starts > 0 else [], dtype=np.int64)
+    got = _common.gather(u8, offsets, width)
+    assert got.shape == (len(offsets), width) and got.flags.c_contiguous
+    assert [row.tobytes() for row in got] == [data[o : o + width] for o in offsets.tolist()]
+    if starts > 0:
+        with pytest.raises(IndexError):
+            _common.gather(u8, np.array([starts], dtype=np.int64), width)
+
+
+def test_gather_leaves_no_view_of_a_buffer_behind() -> None:
+    """Once ``gather`` has returned or failed (and the caller dropped its own view), the
+    bytearray it read can change size again: the record view it makes does not outlive it."""
+    buf = bytearray(range(64))
+    u8 = np.frombuffer(buf, dtype=np.uint8)
+    rows = _common.gather(u8, np.array([0, 60], dtype=np.int64), 4)
+    with pytest.raises(IndexError):
+        _common.gather(u8, np.array([61], dtype=np.int64), 4)
+    del u8
+    buf.extend(b"more")  # BufferError if any view of buf were still alive
+    assert len(buf) == 68 and rows.tolist()[1] == [60, 61, 62, 63]

@@ -161,7 +161,7 @@ def gather(u8: np.ndarray, offsets: np.ndarray, width: int) -> np.ndarray:
     try:
         rows = records[offsets]
     finally:
-        del records  # no view of the buffer outlives the call, even through a traceback
+        del records  # the view made here dies with the call, even through an error's traceback
     return rows.view(np.uint8).reshape(-1, width)
 
 
