@@ -294,8 +294,14 @@ class _Growing:
         write past them moves them to storage of its own)."""
         self.dtype = np.dtype(dtype)
         self._small = np.zeros(0, dtype=self.dtype) if rows is None else rows
-        self.rows = len(self._small)  # capacity
         self._map: mmap.mmap | None = None
+
+    @property
+    def rows(self) -> int:
+        """Capacity: rows the storage holds (written or not)."""
+        if self._map is None:
+            return len(self._small)
+        return len(self._map) // self.dtype.itemsize
 
     def reserve(self, rows: int) -> None:
         """Room for ``rows`` rows (capacity at least doubled, so growing costs little)."""
@@ -313,9 +319,8 @@ class _Growing:
             # private: a shared anonymous map cannot grow (its pages past the first size fault)
             flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
             self._map = _out_of_memory(mmap.mmap, -1, size, flags=flags)
-            self.view(0, self.rows)[...] = self._small
+            self.view(0, len(self._small))[...] = self._small
             self._small = np.zeros(0, dtype=self.dtype)
-        self.rows = rows
 
     def view(self, start: int, stop: int) -> np.ndarray:
         """Rows ``start:stop`` (to write them: after :meth:`reserve`, and dropped before the
@@ -336,7 +341,7 @@ class _Growing:
         else:
             self._map.resize(max(n, 1) * self.dtype.itemsize)  # a map is never empty
             out = np.frombuffer(self._map, self.dtype, count=n)
-        self._map, self._small, self.rows = None, np.zeros(0, dtype=self.dtype), 0
+        self._map, self._small = None, np.zeros(0, dtype=self.dtype)
         return out
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..proto import TunnelKind
+from ..read._common import every_byte
 from ..read.records import RecordBatch
 from ..schema import column
 from .options import DecodeOptions
@@ -122,21 +123,15 @@ class Bytes:
         d = np.ascontiguousarray(data, dtype=np.uint8)
         n = d.shape[0]
         self.d = d
-        self.v2 = self._view(d, ">u2", n - 1)
-        self.v4 = self._view(d, ">u4", n - 3)
+        self.v2 = every_byte(d, ">u2", n - 1)
+        self.v4 = every_byte(d, ">u4", n - 3)
         self._records: dict[int, np.ndarray] = {}
-
-    @staticmethod
-    def _view(d: np.ndarray, dtype: str | np.dtype, count: int) -> np.ndarray:
-        if count <= 0:
-            return np.zeros(0, dtype=dtype)
-        return np.ndarray(shape=(count,), dtype=dtype, buffer=d, strides=(1,))
 
     def records(self, size: int) -> np.ndarray:
         """View whose item ``i`` is the ``size`` bytes starting at byte ``i`` (dtype ``V<size>``)."""
         view = self._records.get(size)
         if view is None:
-            view = self._view(self.d, np.dtype((np.void, size)), self.d.shape[0] - size + 1)
+            view = every_byte(self.d, np.dtype((np.void, size)), self.d.shape[0] - size + 1)
             self._records[size] = view
         return view
 

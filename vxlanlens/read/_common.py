@@ -14,6 +14,7 @@ __all__ = [
     "SNAP_SLACK",
     "Columns",
     "caplen_limit",
+    "every_byte",
     "gather",
     "py_walk_epb",
     "py_walk_pcap",
@@ -148,6 +149,15 @@ def wrap_int64(x: int) -> int:
     return ((x - _INT64_MIN) % (1 << 64)) + _INT64_MIN
 
 
+def every_byte(u8: np.ndarray, dtype: str | np.dtype, count: int) -> np.ndarray:
+    """A view of the contiguous bytes ``u8`` whose item ``i`` is the ``dtype`` value starting at
+    byte ``i`` (``count`` items, none when ``count <= 0``): nothing copied, so any field of
+    any record is then one gather at its offsets."""
+    if count <= 0:
+        return np.zeros(0, dtype=dtype)
+    return np.ndarray(shape=(count,), dtype=dtype, buffer=u8, strides=(1,))
+
+
 def gather(u8: np.ndarray, offsets: np.ndarray, width: int) -> np.ndarray:
     """``width`` bytes starting at each offset (each from 0 to ``len(u8) - width``), as a
     C-contiguous ``(n, width)`` uint8 matrix; ``IndexError`` when one runs past the end."""
@@ -155,9 +165,8 @@ def gather(u8: np.ndarray, offsets: np.ndarray, width: int) -> np.ndarray:
     if starts <= 0 or not u8.flags.c_contiguous:
         idx = offsets[:, None] + np.arange(width, dtype=np.int64)
         return u8[idx]  # type: ignore[no-any-return]
-    # A record of ``width`` bytes starting at every byte (a view, nothing copied): the rows are
-    # one gather of whole records, several times faster than indexing byte by byte.
-    records = np.ndarray(shape=(starts,), dtype=np.dtype((np.void, width)), buffer=u8, strides=(1,))
+    # the rows are one gather of whole records, several times faster than byte by byte
+    records = every_byte(u8, np.dtype((np.void, width)), starts)
     try:
         rows = records[offsets]
     finally:
