@@ -13,6 +13,11 @@ setup(
             "vxlanlens.read._walk",
             sources=["vxlanlens/read/_walk.c"],
             optional=True,
-        )
+        ),
+        Extension(
+            "vxlanlens.decode._fast",
+            sources=["vxlanlens/decode/_fast.c"],
+            optional=True,
+        ),
     ]
 )

@@ -29,6 +29,7 @@ def test_version() -> None:
     res = run("--version")
     assert res.exit_code == 0 and __version__ in res.output
     assert "record walk in C" in res.output or "record walk in Python" in res.output
+    assert "common paths decoded in C" in res.output or "decoded in NumPy" in res.output
 
 
 @pytest.mark.parametrize("command", sorted(cli.commands))

@@ -11,6 +11,7 @@ from typing import IO, Any
 import click
 
 from .._version import __version__
+from ..decode.stack import COMPILED
 from ..errors import VxlanlensError
 from ..read._common import C_WALK
 from ..report.packets import printable
@@ -61,7 +62,10 @@ class _Group(click.Group):
     "-V",
     "--version",
     prog_name="vxlanlens",
-    message=f"%(prog)s %(version)s (record walk in {'C' if C_WALK else 'Python'})",
+    message=(
+        f"%(prog)s %(version)s (record walk in {'C' if C_WALK else 'Python'}; common paths decoded"
+        f" in {'C' if COMPILED else 'NumPy'})"
+    ),
 )
 def cli() -> None:
     """Explain Kubernetes overlay (Cilium VXLAN / Geneve) packet captures.

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
 from ..proto import PKT_TYPE_TEXT, IpTunnelKind, MirrorKind
 from ..read.records import RecordBatch
+from ..schema import column
 from . import arp, encap, icmp, ip, link, transport, tunnel
 from ._state import (
     LAYERS,
@@ -43,7 +45,17 @@ from .ip import EXT_NAMES
 from .options import DecodeOptions
 from .result import DecodedBatch, FragmentRows, Text
 
-__all__ = ["PKT_TYPES", "decode_batch", "geneve_option_text"]
+__all__ = ["COMPILED", "PKT_TYPES", "decode_batch", "geneve_option_text"]
+
+try:
+    from . import _fast
+except ImportError:  # pragma: no cover - depends on how the package was installed
+    _fast = None  # type: ignore[assignment]
+
+COMPILED = _fast is not None
+"""Whether the common paths are decoded in compiled code (``vxlanlens.decode._fast``, built by
+``setup.py`` when a C compiler is there); the stages below decode every other record, and all
+of them without it."""
 
 _STAGES: tuple[tuple[int, Callable[[State, np.ndarray], None]], ...] = (
     (P_SLL, link.sll),
@@ -97,6 +109,13 @@ def decode_batch(batch: RecordBatch, options: DecodeOptions = _DEFAULT_OPTIONS) 
     Gives one row per record, never raises for bad bytes: a frame that cannot be decoded keeps
     the fields decoded before the problem plus ``decode_layer`` and ``decode_error``.
     """
+    if _fast is not None and len(batch) and not options.mirror_vxlan:
+        return _decode_compiled(batch, options)
+    return _decode_stages(batch, options)
+
+
+def _decode_stages(batch: RecordBatch, options: DecodeOptions) -> DecodedBatch:
+    """:func:`decode_batch` by the stages alone."""
     st = State(batch, options)
     if st.n:
         link.start(st)
@@ -246,3 +265,124 @@ def _finish(st: State) -> DecodedBatch:
         texts=texts,
         fragments=fragments,
     )
+
+
+def _compiled_dtype(name: str) -> np.dtype:
+    kind = column(name).kind
+    if kind == "int":
+        return np.dtype(column(name).numpy_dtype)
+    return np.dtype(bool if kind == "bool" else np.uint64)
+
+
+if _fast is not None:
+    _VALUE_DTYPES = tuple(_compiled_dtype(name) for name in _fast.VALUE_NAMES)
+    _VALUE_KINDS = tuple(column(name).kind for name in _fast.VALUE_NAMES)
+
+
+def _decode_compiled(batch: RecordBatch, options: DecodeOptions) -> DecodedBatch:
+    """:func:`decode_batch`: the common paths in compiled code, the other records by the stages
+    (the same columns and values as :func:`_decode_stages`; the tests compare the two)."""
+    assert _fast is not None
+    n = len(batch)
+    values = tuple(np.zeros(n, dtype=dt) for dt in _VALUE_DTYPES)
+    masks = tuple(np.zeros(n, dtype=bool) for _ in _VALUE_DTYPES)
+    addrs = tuple(np.zeros((n, 16), dtype=np.uint8) for _ in _fast.IP_NAMES)
+    families = tuple(np.zeros(n, dtype=np.uint8) for _ in _fast.IP_NAMES)
+    tun = np.zeros(n, dtype=np.int8)
+    nd_flags = np.full(n, -1, dtype=np.int8)
+    declined = np.zeros(n, dtype=np.uint8)
+    o = options
+    n_declined, touched = _fast.decode(
+        np.ascontiguousarray(batch.data, dtype=np.uint8),
+        np.ascontiguousarray(batch.offsets, dtype=np.int64),
+        np.ascontiguousarray(batch.cap_len, dtype=np.int64),
+        np.ascontiguousarray(batch.wire_len, dtype=np.int64),
+        np.ascontiguousarray(batch.linktype, dtype=np.int64),
+        tunnel._port_table(o.vxlan_ports, o.gpe_ports, o.geneve_ports),
+        o.guess_tunnels,
+        o.max_tunnel_depth,
+        values,
+        masks,
+        addrs,
+        families,
+        tun,
+        nd_flags,
+        declined,
+    )
+    out = DecodedBatch(n=n)
+    for k, name in enumerate(_fast.VALUE_NAMES):
+        if touched >> k & 1:
+            store = {"int": out.ints, "bool": out.bools, "mac": out.macs}[_VALUE_KINDS[k]]
+            store[name] = (values[k], masks[k])
+    for k, name in enumerate(_fast.IP_NAMES):
+        if touched >> (63 - k) & 1:
+            out.ips[name] = (addrs[k], families[k])
+    none = np.full(n, -1, dtype=np.int32)
+    out.texts.update(
+        tunnel=(tun.astype(np.int32) - 1, _TUNNEL_TEXT),
+        pkt_type=(none, _NO_TEXT),
+        nd_flags=(_ND_FLAG_CODE[nd_flags.astype(np.int32) + 1], _ND_FLAG_TEXT),
+        ip6_ext=(none.copy(), _NO_TEXT),
+        geneve_options=(none.copy(), _NO_TEXT),
+        decode_layer=(none.copy(), _LAYER_TEXT),
+        decode_error=(none.copy(), _NO_TEXT),
+    )
+    if n_declined:
+        rows = np.flatnonzero(declined)
+        sub = replace(
+            batch,
+            offsets=batch.offsets[rows],
+            cap_len=batch.cap_len[rows],
+            wire_len=batch.wire_len[rows],
+            ts_ns=batch.ts_ns[rows],
+            linktype=batch.linktype[rows],
+            frame_no=batch.frame_no[rows],
+            interface=batch.interface[rows],
+            comments={},
+        )
+        _merge(out, _decode_stages(sub, options), rows)
+    return out
+
+
+def _merge(out: DecodedBatch, sub: DecodedBatch, rows: np.ndarray) -> None:
+    """Put ``sub``, the decoding of ``out``'s ``rows``, in ``out`` at those rows."""
+    n = out.n
+    for store, sub_store in ((out.ints, sub.ints), (out.bools, sub.bools), (out.macs, sub.macs)):
+        for name, (v, m) in sub_store.items():
+            if name not in store:
+                store[name] = (np.zeros(n, dtype=v.dtype), np.zeros(n, dtype=bool))
+            fv, fm = store[name]
+            fv[rows] = v
+            fm[rows] = m
+    for name, (a, f) in sub.ips.items():
+        if name not in out.ips:
+            out.ips[name] = (np.zeros((n, 16), dtype=np.uint8), np.zeros(n, dtype=np.uint8))
+        fa, ff = out.ips[name]
+        fa[rows] = a
+        ff[rows] = f
+    for name, text in sub.texts.items():
+        codes, cats = text if isinstance(text, tuple) else _coded_objects(text)
+        have = out.texts.get(name)
+        if have is None:
+            fc, fcats = np.full(n, -1, dtype=np.int32), _NO_TEXT
+        else:
+            fc, fcats = have if isinstance(have, tuple) else _coded_objects(have)
+        if len(fcats) == len(cats) and (fcats == cats).all():
+            fc[rows] = codes
+            out.texts[name] = (fc, fcats)
+            continue
+        shifted = np.where(codes >= 0, codes + len(fcats), -1)
+        fc = fc.astype(np.int32, copy=True)
+        fc[rows] = shifted
+        out.texts[name] = _coded(fc, np.concatenate([fcats, np.asarray(cats, dtype=object)]))
+    if sub.fragments is not None:
+        out.fragments = replace(sub.fragments, rows=rows[sub.fragments.rows])
+
+
+def _coded_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An object text column as ``(codes, categories)``."""
+    valid = np.array([v is not None for v in values], dtype=bool)
+    cats, inv = np.unique(values[valid].astype(str), return_inverse=True)
+    codes = np.full(len(values), -1, dtype=np.int32)
+    codes[valid] = inv.reshape(-1)
+    return codes, cats.astype(object)
