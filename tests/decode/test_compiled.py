@@ -8,6 +8,7 @@ every column of every row, texts included.
 from __future__ import annotations
 
 import random
+import struct
 from dataclasses import replace
 
 import numpy as np
@@ -100,6 +101,27 @@ TEMPLATES = [
 ]
 TEMPLATES += [t + bytes(range(1, 13)) for t in TEMPLATES]  # an Ethernet trailer after each
 
+_MAC = bytes.fromhex("4e5b5745633b")
+
+
+def _sll(frame: bytes, pkt_type: int = 4, hatype: int = 1) -> bytes:
+    """Linux SLL (v1) header in place of the Ethernet header of ``frame``."""
+    return struct.pack(">HHH8s", pkt_type, hatype, 6, _MAC + b"\0\0") + frame[12:]
+
+
+def _sll2(frame: bytes, pkt_type: int = 0, hatype: int = 1, ifindex: int = 7) -> bytes:
+    """Linux SLL2 header in place of the Ethernet header of ``frame``."""
+    head = struct.pack(">HIHBB8s", 0, ifindex, hatype, pkt_type, 6, _MAC + b"\0\0")
+    return frame[12:14] + head + frame[14:]
+
+
+COOKED = {
+    113: [_sll(t, pkt_type=k % 5) for k, t in enumerate(TEMPLATES[:12])]
+    + [_sll(TEMPLATES[0], hatype=824), _sll(TEMPLATES[0][:12] + b"\x00\x04" + b"\0" * 20)],
+    276: [_sll2(t, pkt_type=k % 8, ifindex=k) for k, t in enumerate(TEMPLATES[:12])]
+    + [_sll2(TEMPLATES[0], hatype=824), _sll2(TEMPLATES[1], pkt_type=42)],
+}
+
 
 def test_every_byte_of_every_template_changed() -> None:
     # Each byte of the headers set to values that change what a check decides, one at a time.
@@ -174,7 +196,8 @@ def test_the_templates_decode_as_the_stages_decode_them() -> None:
 
 
 def test_the_common_paths_are_compiled() -> None:
-    # The first dozen templates take only the paths of _fast.c: none is left to the stages.
+    # The first dozen templates, also in SLL and SLL2, take only the paths of _fast.c: none is
+    # left to the stages.
     calls: list[list[int]] = []
     real = stack._decode_stages
 
@@ -185,12 +208,27 @@ def test_the_common_paths_are_compiled() -> None:
     stack._decode_stages = spy  # type: ignore[assignment]
     try:
         decode_batch(_batch(TEMPLATES[:12]))
+        for linktype, frames in COOKED.items():
+            b = _batch(frames)
+            decode_batch(replace(b, linktype=np.full(len(frames), linktype, dtype=np.int64)))
         assert calls == []
         decode_batch(_batch(TEMPLATES[:22]))
         # Left to the stages: the ICMP error, IPv4 options, a fragment, a VLAN tag, Geneve.
         assert calls == [[13, 15, 16, 18, 21]]
     finally:
         stack._decode_stages = real  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize("linktype", [113, 276], ids=["sll", "sll2"])
+def test_every_byte_of_cooked_captures_changed(linktype: int) -> None:
+    frames = []
+    for t in COOKED[linktype]:
+        frames.append(t)
+        for at in range(min(len(t), 100)):
+            for v in {0, 1, 6, 0x08, 0x81, 0xFF, t[at] ^ 1}:
+                frames.append(t[:at] + bytes([v]) + t[at + 1 :])
+    b = _batch(frames)
+    _compare(replace(b, linktype=np.full(len(frames), linktype, dtype=np.int64)))
 
 
 @pytest.mark.parametrize(

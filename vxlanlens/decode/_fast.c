@@ -3,22 +3,23 @@
  * stages' passes over NumPy arrays (vxlanlens/decode/stack.py, which stays the reference).
  *
  * decode(data, offsets, cap_len, wire_len, linktype, ports, guess, max_depth,
- *        values, masks, addrs, families, tunnel, nd_flags, declined) -> (n_declined, touched)
+ *        values, masks, addrs, families, tunnel, nd_flags, declined, pkt_type)
+ *     -> (n_declined, touched)
  *
  * Each record is decoded only when every header it holds is one this file knows, decoded the
  * way the stages decode it (every check, every column, every value): Ethernet II without VLAN
- * tags; IPv4 without options and not a fragment; IPv6 without extension headers; UDP, TCP,
- * ARP; ICMP and ICMPv6 other than errors, ICMPv6 Neighbor Solicitation and Advertisement with
- * their options; one VXLAN tunnel. Anything else, and every record the stages would mark with
- * a decode error, is left to the stages: its byte in `declined` is set to 1 and nothing is
- * written for it. The tests decode every shipped capture and mutated ones both ways and
- * compare the tables.
+ * tags, Linux SLL and SLL2; IPv4 without options and not a fragment; IPv6 without extension
+ * headers; UDP, TCP, ARP; ICMP and ICMPv6 other than errors, ICMPv6 Neighbor Solicitation and
+ * Advertisement with their options; one VXLAN tunnel. Anything else, and every record the
+ * stages would mark with a decode error, is left to the stages: its byte in `declined` is set
+ * to 1 and nothing is written for it. tests/decode/test_compiled.py decodes every shipped and
+ * public capture, and mutated frames, both ways and compares every column.
  *
  * values[k] / masks[k]: writable 1-D arrays of the column VALUE_NAMES[k] (values in the
  * schema's integer width, masks bool), zeroed by the caller; addrs[k] (n x 16 uint8) and
- * families[k] (uint8) the IP column IP_NAMES[k]; tunnel (int8) the TunnelKind code, nd_flags
- * (int8) as the stages' state (-1 none). touched has bit k set when column k got a value (bit
- * 63 - j for IP column j).
+ * families[k] (uint8) the IP column IP_NAMES[k]; tunnel (int8) the TunnelKind code; nd_flags
+ * (int8) and pkt_type (int32) as the stages' state (-1 none). touched has bit k set when value
+ * column k got a value, bit 63 - j when IP column j did.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -68,7 +69,8 @@
     X(V_OUTER_VNI, "outer_vni", uint32_t) \
     X(V_TUNNEL_PROTO, "tunnel_proto", uint16_t) \
     X(V_VXLAN_GBP, "vxlan_gbp", uint16_t) \
-    X(V_TUNNEL_DEPTH, "tunnel_depth", uint8_t)
+    X(V_TUNNEL_DEPTH, "tunnel_depth", uint8_t) \
+    X(V_IFINDEX, "ifindex", uint32_t)
 
 #define ID(id, name, type) id,
 enum { VALUE_COLUMNS(ID) N_VALUES };
@@ -80,6 +82,7 @@ static const char *VALUE_NAMES[N_VALUES] = {VALUE_COLUMNS(NAME)};
 static const Py_ssize_t VALUE_SIZES[N_VALUES] = {VALUE_COLUMNS(SIZE)};
 #undef SIZE
 enum { I_SRC, I_DST, I_OUTER_SRC, I_OUTER_DST, I_ARP_SENDER, I_ARP_TARGET, I_ND_TARGET, N_IPS };
+_Static_assert(N_VALUES + N_IPS <= 64, "touched: one bit a column");
 static const char *IP_NAMES[N_IPS] = {
     "src_ip", "dst_ip", "outer_src_ip", "outer_dst_ip", "arp_sender_ip", "arp_target_ip",
     "nd_target",
@@ -107,6 +110,7 @@ static const int CLEARS[] = {
 #define PORT_GPE 2
 #define PORT_GENEVE 4
 #define TUNNEL_VXLAN 1
+#define ARPHRD_NETLINK 824
 #define GUESS_MIN_PAYLOAD 38
 
 /* One record's decoded fields, committed to the columns only when the whole record is. */
@@ -139,7 +143,7 @@ static inline void set_ip(Row *r, int k, const uint8_t *p, int size)
     r->fam[k] = size == 4 ? 4 : 6;
 }
 
-enum { NEXT_DONE, NEXT_ETH, NEXT_IPV4, NEXT_IPV6, NEXT_ARP, NEXT_UDP, NEXT_TCP, NEXT_ICMP,
+enum { NEXT_DONE, NEXT_ETH, NEXT_SLL, NEXT_SLL2, NEXT_ETYPE, NEXT_IPV4, NEXT_IPV6, NEXT_ARP, NEXT_UDP, NEXT_TCP, NEXT_ICMP,
        NEXT_ICMP6, NEXT_VXLAN, NEXT_DECLINE };
 
 /* _guess of tunnel.py: a payload on no tunnel port that is surely VXLAN. */
@@ -176,16 +180,24 @@ typedef struct {
  * Decode record p[0:cap] (wire length `wire`) into r. Returns 1 when every header was decoded
  * as the stages would, 0 to leave the record to them.
  */
-static int decode_one(const uint8_t *p, int64_t cap, int64_t wire, const Options *o, Row *r,
-                      int *tunnel, int64_t *depth)
+static int decode_one(const uint8_t *p, int64_t cap, int64_t wire, int64_t linktype,
+                      const Options *o, Row *r, int *tunnel, int64_t *depth, int32_t *pkt_type)
 {
     int64_t pos = 0, end = wire > cap ? wire : cap, lim;
-    int next = NEXT_ETH;
+    int next;
     int64_t udp_len = 0, udp_csum = 0;
+    unsigned et = 0;
+    int llc = 0; /* an Ethertype below 0x0600 is an 802.3 length (Ethernet, not SLL) */
     *depth = 0;
     *tunnel = 0;
     if (cap == 0)
         return 0;
+    switch (linktype) {
+    case 1: next = NEXT_ETH; break;
+    case 113: next = NEXT_SLL; break;
+    case 276: next = NEXT_SLL2; break;
+    default: return 0;
+    }
     for (;;) {
         lim = cap < end ? cap : end; /* bytes that are both captured and in the packet */
         switch (next) {
@@ -197,12 +209,50 @@ static int decode_one(const uint8_t *p, int64_t cap, int64_t wire, const Options
             if (pos + 14 > lim)
                 return 0;
             const uint8_t *h = p + pos;
-            unsigned et = be16(h + 12);
             set(r, V_DST_MAC, mac48(h));
             set(r, V_SRC_MAC, mac48(h + 6));
+            et = be16(h + 12);
+            llc = 1;
             pos += 14;
-            if (et < 0x0600 || et == 0x8100 || et == 0x88A8 || et == 0x9100)
-                return 0; /* 802.3 LLC, VLAN tags */
+            next = NEXT_ETYPE;
+            break;
+        }
+        case NEXT_SLL: { /* Linux cooked capture v1 */
+            if (pos + 16 > lim)
+                return 0;
+            const uint8_t *h = p + pos;
+            *pkt_type = be16(h);
+            if (be16(h + 4) == 6)
+                set(r, V_SRC_MAC, mac48(h + 6));
+            et = be16(h + 14);
+            llc = 0;
+            pos += 16;
+            next = be16(h + 2) == ARPHRD_NETLINK ? NEXT_DONE : NEXT_ETYPE;
+            break;
+        }
+        case NEXT_SLL2: { /* Linux cooked capture v2 */
+            if (pos + 20 > lim)
+                return 0;
+            const uint8_t *h = p + pos;
+            set(r, V_IFINDEX, be32(h + 4));
+            *pkt_type = h[10];
+            if (h[11] == 6)
+                set(r, V_SRC_MAC, mac48(h + 12));
+            et = be16(h);
+            llc = 0;
+            pos += 20;
+            next = be16(h + 8) == ARPHRD_NETLINK ? NEXT_DONE : NEXT_ETYPE;
+            break;
+        }
+        case NEXT_ETYPE: /* the Ethertype (or SLL protocol) `et` */
+            if (et == 0x8100 || et == 0x88A8 || et == 0x9100)
+                return 0; /* VLAN tags */
+            if (et < 0x0600) {
+                if (llc)
+                    return 0; /* 802.3 length: LLC follows */
+                next = NEXT_DONE; /* SLL protocols below 0x0600 stop, without an Ethertype */
+                break;
+            }
             set(r, V_ETHERTYPE, et);
             if (et == ETH_IPV4)
                 next = NEXT_IPV4;
@@ -216,7 +266,6 @@ static int decode_one(const uint8_t *p, int64_t cap, int64_t wire, const Options
             else
                 next = NEXT_DONE;
             break;
-        }
         case NEXT_IPV4: {
             if (pos + 20 > lim)
                 return 0;
@@ -481,8 +530,8 @@ static void release(Buf *b, int n)
 }
 
 /* Buffers: 0 data, 1 offsets, 2 cap, 3 wire, 4 linktype, 5 ports, 6 tunnel, 7 nd_flags,
- * 8 declined, then values, masks, addrs, families. */
-#define FIXED 9
+ * 8 declined, 9 pkt_type, then values, masks, addrs, families. */
+#define FIXED 10
 #define PREFETCH 8
 #define NBUF (FIXED + 2 * N_VALUES + 2 * N_IPS)
 
@@ -492,9 +541,9 @@ decode(PyObject *self, PyObject *args)
     PyObject *in[FIXED], *values, *masks, *addrs, *families;
     int guess;
     long long max_depth;
-    if (!PyArg_ParseTuple(args, "OOOOOOpLOOOOOOO", &in[0], &in[1], &in[2], &in[3], &in[4],
+    if (!PyArg_ParseTuple(args, "OOOOOOpLOOOOOOOO", &in[0], &in[1], &in[2], &in[3], &in[4],
                           &in[5], &guess, &max_depth, &values, &masks, &addrs, &families,
-                          &in[6], &in[7], &in[8]))
+                          &in[6], &in[7], &in[8], &in[9]))
         return NULL;
     if (!PyTuple_Check(values) || PyTuple_GET_SIZE(values) != N_VALUES || !PyTuple_Check(masks)
         || PyTuple_GET_SIZE(masks) != N_VALUES || !PyTuple_Check(addrs)
@@ -515,7 +564,8 @@ decode(PyObject *self, PyObject *args)
         || get(in[3], &b[3], 0, n * 8, "wire_len") < 0
         || get(in[4], &b[4], 0, n * 8, "linktype") < 0
         || get(in[5], &b[5], 0, 65536, "ports") < 0 || get(in[6], &b[6], 1, n, "tunnel") < 0
-        || get(in[7], &b[7], 1, n, "nd_flags") < 0 || get(in[8], &b[8], 1, n, "declined") < 0)
+        || get(in[7], &b[7], 1, n, "nd_flags") < 0 || get(in[8], &b[8], 1, n, "declined") < 0
+        || get(in[9], &b[9], 1, n * 4, "pkt_type") < 0)
         goto done;
     for (int k = 0; k < N_VALUES; k++) {
         Buf *bv = &b[FIXED + k], *bm = &b[FIXED + N_VALUES + k];
@@ -541,6 +591,7 @@ decode(PyObject *self, PyObject *args)
     const int64_t *offsets = b[1].view.buf, *caps = b[2].view.buf, *wires = b[3].view.buf,
                   *lts = b[4].view.buf;
     int8_t *tunnel = b[6].view.buf, *nd_flags = b[7].view.buf;
+    int32_t *pkt_types = b[9].view.buf;
     uint8_t *declined = b[8].view.buf;
     Options o = {b[5].view.buf, guess, (int64_t)max_depth};
     Py_ssize_t size = b[0].view.len, n_declined = 0;
@@ -561,8 +612,9 @@ decode(PyObject *self, PyObject *args)
         r.has = 0;
         memset(r.fam, 0, sizeof r.fam);
         r.nd_flags = -1;
-        if (lts[i] != 1 || off < 0 || cap < 0 || off + cap > size
-            || !decode_one(data + off, cap, wires[i], &o, &r, &tun, &depth)) {
+        int32_t pkt_type = -1;
+        if (off < 0 || cap < 0 || off + cap > size
+            || !decode_one(data + off, cap, wires[i], lts[i], &o, &r, &tun, &depth, &pkt_type)) {
             declined[i] = 1;
             n_declined++;
             continue;
@@ -570,12 +622,15 @@ decode(PyObject *self, PyObject *args)
         set(&r, V_TUNNEL_DEPTH, (uint64_t)depth);
         tunnel[i] = (int8_t)tun;
         nd_flags[i] = r.nd_flags;
+        pkt_types[i] = pkt_type;
         uint64_t has = r.has;
         touched |= has;
-        /* every column, without a branch: its value (0 when null) and its validity */
+        /* the columns this record has: value and validity (the others stay 0, null) */
 #define COMMIT(id, name, type)                                                                 \
-    ((type *)vb[id])[i] = (type)(r.v[id] & (0 - ((has >> id) & 1)));                           \
-    mb[id][i] = (uint8_t)((has >> id) & 1);
+    if (has >> id & 1) {                                                                       \
+        ((type *)vb[id])[i] = (type)r.v[id];                                                   \
+        mb[id][i] = 1;                                                                         \
+    }
         VALUE_COLUMNS(COMMIT)
 #undef COMMIT
         for (int k = 0; k < N_IPS; k++) {

@@ -20,5 +20,6 @@ def decode(
     tunnel: np.ndarray,
     nd_flags: np.ndarray,
     declined: np.ndarray,
+    pkt_type: np.ndarray,
     /,
 ) -> tuple[int, int]: ...

@@ -291,6 +291,7 @@ def _decode_compiled(batch: RecordBatch, options: DecodeOptions) -> DecodedBatch
     tun = np.zeros(n, dtype=np.int8)
     nd_flags = np.full(n, -1, dtype=np.int8)
     declined = np.zeros(n, dtype=np.uint8)
+    pkt_type = np.full(n, -1, dtype=np.int32)
     o = options
     n_declined, touched = _fast.decode(
         np.ascontiguousarray(batch.data, dtype=np.uint8),
@@ -308,6 +309,7 @@ def _decode_compiled(batch: RecordBatch, options: DecodeOptions) -> DecodedBatch
         tun,
         nd_flags,
         declined,
+        pkt_type,
     )
     out = DecodedBatch(n=n)
     for k, name in enumerate(_fast.VALUE_NAMES):
@@ -320,7 +322,9 @@ def _decode_compiled(batch: RecordBatch, options: DecodeOptions) -> DecodedBatch
     none = np.full(n, -1, dtype=np.int32)
     out.texts.update(
         tunnel=(tun.astype(np.int32) - 1, _TUNNEL_TEXT),
-        pkt_type=(none, _NO_TEXT),
+        pkt_type=_text_by_unique(
+            n, pkt_type >= 0, pkt_type, lambda v: PKT_TYPES.get(int(v), str(int(v)))
+        ),
         nd_flags=(_ND_FLAG_CODE[nd_flags.astype(np.int32) + 1], _ND_FLAG_TEXT),
         ip6_ext=(none.copy(), _NO_TEXT),
         geneve_options=(none.copy(), _NO_TEXT),
