@@ -60,6 +60,8 @@ step_epb(const unsigned char *b, Py_ssize_t pos, Py_ssize_t end, int be)
     return nxt;
 }
 
+#define PREFETCH_BYTES 1024
+
 typedef Py_ssize_t (*step_fn)(const unsigned char *, Py_ssize_t, Py_ssize_t, int);
 
 /* The walk from buf[start:], in one pass: offsets (and, when head > 0, the first head bytes of
@@ -92,8 +94,12 @@ walk(PyObject *args, step_fn step, Py_ssize_t min_size, Py_ssize_t head)
     }
     int64_t *o = (int64_t *)PyBytes_AS_STRING(out);
     unsigned char *h = head > 0 ? (unsigned char *)PyBytes_AS_STRING(heads) : NULL;
-    Py_ssize_t n = 0, pos = start, nxt;
+    Py_ssize_t n = 0, pos = start, nxt, ahead = start;
     while ((nxt = step(b, pos, end, be)) >= 0) {
+        /* Each step needs the length the last one read: ask for the bytes a few records on
+         * before they are needed, so the walk does not wait for memory at every record. */
+        for (; ahead < nxt + PREFETCH_BYTES && ahead < end; ahead += 64)
+            __builtin_prefetch(b + ahead);
         o[n] = (int64_t)pos;
         if (head > 0)
             memcpy(h + n * head, b + pos, (size_t)head);
