@@ -299,7 +299,7 @@ def _decode_compiled(batch: RecordBatch, options: DecodeOptions) -> DecodedBatch
         np.ascontiguousarray(batch.cap_len, dtype=np.int64),
         np.ascontiguousarray(batch.wire_len, dtype=np.int64),
         np.ascontiguousarray(batch.linktype, dtype=np.int64),
-        tunnel._port_table(o.vxlan_ports, o.gpe_ports, o.geneve_ports),
+        tunnel.port_table(o.vxlan_ports, o.gpe_ports, o.geneve_ports),
         o.guess_tunnels,
         o.max_tunnel_depth,
         values,
@@ -365,12 +365,11 @@ def _merge(out: DecodedBatch, sub: DecodedBatch, rows: np.ndarray) -> None:
         fa[rows] = a
         ff[rows] = f
     for name, text in sub.texts.items():
-        codes, cats = text if isinstance(text, tuple) else _coded_objects(text)
         have = out.texts.get(name)
-        if have is None:
-            fc, fcats = np.full(n, -1, dtype=np.int32), _NO_TEXT
-        else:
-            fc, fcats = have if isinstance(have, tuple) else _coded_objects(have)
+        # Both give every text column as (codes, categories) (see _finish).
+        assert isinstance(text, tuple) and (have is None or isinstance(have, tuple))
+        codes, cats = text
+        fc, fcats = have if have is not None else (np.full(n, -1, dtype=np.int32), _NO_TEXT)
         if len(fcats) == len(cats) and (fcats == cats).all():
             fc[rows] = codes
             out.texts[name] = (fc, fcats)
@@ -381,12 +380,3 @@ def _merge(out: DecodedBatch, sub: DecodedBatch, rows: np.ndarray) -> None:
         out.texts[name] = _coded(fc, np.concatenate([fcats, np.asarray(cats, dtype=object)]))
     if sub.fragments is not None:
         out.fragments = replace(sub.fragments, rows=rows[sub.fragments.rows])
-
-
-def _coded_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """An object text column as ``(codes, categories)``."""
-    valid = np.array([v is not None for v in values], dtype=bool)
-    cats, inv = np.unique(values[valid].astype(str), return_inverse=True)
-    codes = np.full(len(values), -1, dtype=np.int32)
-    codes[valid] = inv.reshape(-1)
-    return codes, cats.astype(object)

@@ -50,6 +50,7 @@ __all__ = [
     "geneve",
     "gpe",
     "ovn_ports",
+    "port_table",
     "vxlan",
 ]
 
@@ -112,7 +113,8 @@ _IP_TUNNEL_COLUMNS = ("gre_key", "gre_proto")
 
 
 @lru_cache(maxsize=16)
-def _port_table(vxlan: frozenset[int], gpe: frozenset[int], geneve: frozenset[int]) -> np.ndarray:
+def port_table(vxlan: frozenset[int], gpe: frozenset[int], geneve: frozenset[int]) -> np.ndarray:
+    """65,536 ``uint8`` flags, one per UDP port: 1 VXLAN, 2 VXLAN-GPE, 4 Geneve (or-ed)."""
     t = np.zeros(65536, dtype=np.uint8)
     for ports, bit in ((vxlan, _VX), (gpe, _GP), (geneve, _GN)):
         for p in ports:
@@ -185,7 +187,7 @@ def classify(
     ``pos`` and ``end`` may give ``st.pos[rows]`` and ``st.end[rows]`` when the caller has them.
     """
     o = st.options
-    tbl = _port_table(o.vxlan_ports, o.gpe_ports, o.geneve_ports)
+    tbl = port_table(o.vxlan_ports, o.gpe_ports, o.geneve_ports)
     kind = tbl[sport] | tbl[dport]
     on = kind != 0
     if not on.any() and not o.guess_tunnels:
