@@ -98,6 +98,13 @@ TEMPLATES = [
     raw(Ether(src=POD, dst=LXC, type=0x88CC) / (b"\x02\x07\x04" + b"\x00" * 40)),
     raw(_E / IP() / UDP(sport=5000, dport=6081) / GENEVE(proto=0x6558) / _POD4 / ICMP()),
     raw(_E / IP(proto=89) / (b"\x00" * 24)),
+    # Geneve: options (left to the stages), critical, IPv4 and ARP right after it, on 8472
+    raw(_E / IP() / UDP(dport=6081) / GENEVE(optionlen=1, options=b"\x01\x02\x80\x00") / _POD6),
+    raw(_E / IP() / UDP(dport=6081) / GENEVE(critical=1, vni=77) / _POD4 / UDP(dport=6081)),
+    raw(_E / IPv6() / UDP(sport=6081) / GENEVE(proto=0x0800) / IP() / TCP()),
+    raw(_E / IP() / UDP(dport=6081) / GENEVE(proto=0x0806) / ARP(hwsrc=POD, hwdst=LXC)),
+    raw(_E / IP() / UDP(dport=8472) / GENEVE(proto=0x86DD) / IPv6() / ICMPv6EchoRequest()),
+    raw(_E / IP() / UDP(dport=6081) / GENEVE(proto=0x88CC) / (b"\0" * 30)),
 ]
 TEMPLATES += [t + bytes(range(1, 13)) for t in TEMPLATES]  # an Ethernet trailer after each
 
@@ -213,8 +220,11 @@ def test_the_common_paths_are_compiled() -> None:
             decode_batch(replace(b, linktype=np.full(len(frames), linktype, dtype=np.int64)))
         assert calls == []
         decode_batch(_batch(TEMPLATES[:22]))
-        # Left to the stages: the ICMP error, IPv4 options, a fragment, a VLAN tag, Geneve.
-        assert calls == [[13, 15, 16, 18, 21]]
+        # Left to the stages: the ICMP error, IPv4 options, a fragment, a VLAN tag.
+        assert calls == [[13, 15, 16, 18]]
+        calls.clear()
+        decode_batch(_batch(TEMPLATES[22:28]))
+        assert calls == [[1]]  # Geneve with options
     finally:
         stack._decode_stages = real  # type: ignore[assignment]
 

@@ -7,8 +7,9 @@ layer stage reads one header field for all the rows that reached that layer with
 gather, so no Python object is made per packet. When ``_fast.c`` was built at install
 (``stack.COMPILED``), the records that take the common paths (Ethernet, Linux SLL and SLL2, IPv4
 without options and not fragmented, IPv6 without extension headers, TCP, UDP, ARP, ICMP and
-ICMPv6 other than errors, Neighbor Solicitation and Advertisement, one VXLAN tunnel) are decoded
-by one compiled loop instead, to the same columns; the stages decode the others.
+ICMPv6 other than errors, Neighbor Solicitation and Advertisement, one VXLAN tunnel or Geneve
+tunnel without options) are decoded by one compiled loop instead, to the same columns; the
+stages decode the others.
 
 Layers, in order: link (Ethernet with 802.1Q/802.1ad/QinQ and 802.3 LLC/SNAP, Linux SLL and
 SLL2, raw IP, BSD and OpenBSD loopback), IPv4 and IPv6 (extension headers), ARP, UDP, TCP,

@@ -10,10 +10,11 @@
  * way the stages decode it (every check, every column, every value): Ethernet II without VLAN
  * tags, Linux SLL and SLL2; IPv4 without options and not a fragment; IPv6 without extension
  * headers; UDP, TCP, ARP; ICMP and ICMPv6 other than errors, ICMPv6 Neighbor Solicitation and
- * Advertisement with their options; one VXLAN tunnel. Anything else, and every record the
- * stages would mark with a decode error, is left to the stages: its byte in `declined` is set
- * to 1 and nothing is written for it. tests/decode/test_compiled.py decodes every shipped and
- * public capture, and mutated frames, both ways and compares every column.
+ * Advertisement with their options; one VXLAN tunnel, or one Geneve tunnel without options.
+ * Anything else, and every record the stages would mark with a decode error, is left to the
+ * stages: its byte in `declined` is set to 1 and nothing is written for it.
+ * tests/decode/test_compiled.py decodes every shipped and public capture, and mutated frames,
+ * both ways and compares every column.
  *
  * values[k] / masks[k]: writable 1-D arrays of the column VALUE_NAMES[k] (values in the
  * schema's integer width, masks bool), zeroed by the caller; addrs[k] (n x 16 uint8) and
@@ -70,7 +71,8 @@
     X(V_TUNNEL_PROTO, "tunnel_proto", uint16_t) \
     X(V_VXLAN_GBP, "vxlan_gbp", uint16_t) \
     X(V_TUNNEL_DEPTH, "tunnel_depth", uint8_t) \
-    X(V_IFINDEX, "ifindex", uint32_t)
+    X(V_IFINDEX, "ifindex", uint32_t) \
+    X(V_GENEVE_CRITICAL, "geneve_critical", uint8_t)
 
 #define ID(id, name, type) id,
 enum { VALUE_COLUMNS(ID) N_VALUES };
@@ -99,7 +101,7 @@ static const int MOVES[][2] = {
 static const int CLEARS[] = {
     V_SRC_MAC, V_DST_MAC, V_ETHERTYPE, V_IP_VERSION, V_TTL, V_IP_PROTO, V_IP_LEN, V_IP_ID,
     V_FRAG_OFFSET, V_MORE_FRAGMENTS, V_DONT_FRAGMENT, V_SPORT, V_DPORT, V_PAYLOAD_LEN,
-    V_VXLAN_FLAGS, V_VNI, V_TUNNEL_PROTO, V_VXLAN_GBP,
+    V_VXLAN_FLAGS, V_VNI, V_TUNNEL_PROTO, V_VXLAN_GBP, V_GENEVE_CRITICAL,
 };
 
 #define ETH_IPV4 0x0800
@@ -110,6 +112,7 @@ static const int CLEARS[] = {
 #define PORT_GPE 2
 #define PORT_GENEVE 4
 #define TUNNEL_VXLAN 1
+#define TUNNEL_GENEVE 3
 #define ARPHRD_NETLINK 824
 #define GUESS_MIN_PAYLOAD 38
 
@@ -144,7 +147,7 @@ static inline void set_ip(Row *r, int k, const uint8_t *p, int size)
 }
 
 enum { NEXT_DONE, NEXT_ETH, NEXT_SLL, NEXT_SLL2, NEXT_ETYPE, NEXT_IPV4, NEXT_IPV6, NEXT_ARP, NEXT_UDP, NEXT_TCP, NEXT_ICMP,
-       NEXT_ICMP6, NEXT_VXLAN, NEXT_DECLINE };
+       NEXT_ICMP6, NEXT_VXLAN, NEXT_GENEVE, NEXT_DECLINE };
 
 /* _guess of tunnel.py: a payload on no tunnel port that is surely VXLAN. */
 static int guess_vxlan(const uint8_t *g, int64_t wire)
@@ -175,6 +178,25 @@ typedef struct {
     int guess;
     int64_t max_depth;
 } Options;
+
+/* enter() of tunnel.py at the outermost tunnel: the underlay to outer_*, the pod columns null. */
+static void enter(Row *r, int64_t udp_len, int64_t udp_csum)
+{
+    for (size_t i = 0; i < sizeof MOVES / sizeof MOVES[0]; i++) {
+        int s = MOVES[i][0], d = MOVES[i][1];
+        if (r->has & ((uint64_t)1 << s))
+            set(r, d, r->v[s]);
+    }
+    memcpy(r->ip[I_OUTER_SRC], r->ip[I_SRC], 16);
+    memcpy(r->ip[I_OUTER_DST], r->ip[I_DST], 16);
+    r->fam[I_OUTER_SRC] = r->fam[I_SRC];
+    r->fam[I_OUTER_DST] = r->fam[I_DST];
+    set(r, V_OUTER_UDP_LEN, (uint64_t)udp_len);
+    set(r, V_OUTER_UDP_CHECKSUM, (uint64_t)udp_csum);
+    for (size_t i = 0; i < sizeof CLEARS / sizeof CLEARS[0]; i++)
+        r->has &= ~((uint64_t)1 << CLEARS[i]);
+    r->fam[I_SRC] = r->fam[I_DST] = 0;
+}
 
 /*
  * Decode record p[0:cap] (wire length `wire`) into r. Returns 1 when every header was decoded
@@ -400,47 +422,50 @@ static int decode_one(const uint8_t *p, int64_t cap, int64_t wire, int64_t linkt
                           && ((on_gn && gver0 && !(vx_strict && !gen_strict))
                               || ((on_vx || on_gp) && gen_strict));
                 vx |= !gpe && !gen && (on_gn || on_gp) && vx_strict;
-                if (gpe || gen)
+                if (gpe)
                     return 0;
                 if (vx)
                     next = NEXT_VXLAN;
+                else if (gen)
+                    next = NEXT_GENEVE;
             }
             else if (o->guess && capt >= GUESS_MIN_PAYLOAD && w >= 8 + 14 + 20
                      && guess_vxlan(p + pos, w))
                 next = NEXT_VXLAN;
             break;
         }
-        case NEXT_VXLAN: {
+        case NEXT_VXLAN:
+        case NEXT_GENEVE: {
+            /* (the 8 bytes were checked by the classification) */
             if (pos + 8 > lim || *depth != 0 || o->max_depth < 1)
-                return 0; /* (the 8 bytes were checked by the classification) */
+                return 0;
             const uint8_t *h = p + pos;
-            /* enter(): the underlay to outer_*, the pod columns null */
-            for (size_t i = 0; i < sizeof MOVES / sizeof MOVES[0]; i++) {
-                int s = MOVES[i][0], d = MOVES[i][1];
-                if (r->has & ((uint64_t)1 << s))
-                    set(r, d, r->v[s]);
-            }
-            memcpy(r->ip[I_OUTER_SRC], r->ip[I_SRC], 16);
-            memcpy(r->ip[I_OUTER_DST], r->ip[I_DST], 16);
-            r->fam[I_OUTER_SRC] = r->fam[I_SRC];
-            r->fam[I_OUTER_DST] = r->fam[I_DST];
-            set(r, V_OUTER_UDP_LEN, (uint64_t)udp_len);
-            set(r, V_OUTER_UDP_CHECKSUM, (uint64_t)udp_csum);
-            for (size_t i = 0; i < sizeof CLEARS / sizeof CLEARS[0]; i++)
-                r->has &= ~((uint64_t)1 << CLEARS[i]);
-            r->fam[I_SRC] = r->fam[I_DST] = 0;
+            if (next == NEXT_GENEVE && (h[0] & 0xFF) != 0)
+                return 0; /* a version other than 0, or options */
+            enter(r, udp_len, udp_csum);
             *depth = 1;
-            *tunnel = TUNNEL_VXLAN;
-            unsigned flags = h[0];
             uint64_t vni = be32(h + 4) >> 8;
-            set(r, V_VXLAN_FLAGS, flags);
             set(r, V_VNI, vni);
             set(r, V_OUTER_VNI, vni);
-            set(r, V_TUNNEL_PROTO, ETH_TEB);
-            if (flags & 0x80)
-                set(r, V_VXLAN_GBP, be16(h + 2));
             pos += 8;
-            next = NEXT_ETH;
+            if (next == NEXT_VXLAN) {
+                *tunnel = TUNNEL_VXLAN;
+                set(r, V_VXLAN_FLAGS, h[0]);
+                set(r, V_TUNNEL_PROTO, ETH_TEB);
+                if (h[0] & 0x80)
+                    set(r, V_VXLAN_GBP, be16(h + 2));
+                next = NEXT_ETH;
+                break;
+            }
+            *tunnel = TUNNEL_GENEVE;
+            unsigned proto = be16(h + 2);
+            set(r, V_TUNNEL_PROTO, proto);
+            set(r, V_GENEVE_CRITICAL, (h[1] & 0x40) != 0);
+            next = proto == ETH_TEB    ? NEXT_ETH
+                   : proto == ETH_IPV4 ? NEXT_IPV4
+                   : proto == ETH_IPV6 ? NEXT_IPV6
+                   : proto == ETH_ARP  ? NEXT_ARP
+                                       : NEXT_DONE;
             break;
         }
         case NEXT_ICMP: {

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..proto import PKT_TYPE_TEXT, IpTunnelKind, MirrorKind
+from ..proto import PKT_TYPE_TEXT, IpTunnelKind, MirrorKind, TunnelKind
 from ..read.records import RecordBatch
 from ..schema import column
 from . import arp, encap, icmp, ip, link, transport, tunnel
@@ -99,6 +99,7 @@ _MIRROR_TEXT = np.array([k.text for k in MirrorKind][1:], dtype=object)
 _DIRECTION_TEXT = np.array(["ingress", "egress"], dtype=object)
 _LAYER_TEXT = np.array(LAYERS[1:], dtype=object)
 _NO_TEXT = np.zeros(0, dtype=object)
+_EMPTY_TEXT = np.array([""], dtype=object)
 
 _DEFAULT_OPTIONS = DecodeOptions()
 
@@ -327,7 +328,12 @@ def _decode_compiled(batch: RecordBatch, options: DecodeOptions) -> DecodedBatch
         ),
         nd_flags=(_ND_FLAG_CODE[nd_flags.astype(np.int32) + 1], _ND_FLAG_TEXT),
         ip6_ext=(none.copy(), _NO_TEXT),
-        geneve_options=(none.copy(), _NO_TEXT),
+        # "" for a Geneve header without options (the only ones decoded in compiled code)
+        geneve_options=(
+            (np.where(tun == TunnelKind.GENEVE, 0, -1).astype(np.int32), _EMPTY_TEXT)
+            if (tun == TunnelKind.GENEVE).any()
+            else (none.copy(), _NO_TEXT)
+        ),
         decode_layer=(none.copy(), _LAYER_TEXT),
         decode_error=(none.copy(), _NO_TEXT),
     )
