@@ -146,8 +146,11 @@ static inline void set_ip(Row *r, int k, const uint8_t *p, int size)
     r->fam[k] = size == 4 ? 4 : 6;
 }
 
-enum { NEXT_DONE, NEXT_ETH, NEXT_SLL, NEXT_SLL2, NEXT_ETYPE, NEXT_IPV4, NEXT_IPV6, NEXT_ARP, NEXT_UDP, NEXT_TCP, NEXT_ICMP,
-       NEXT_ICMP6, NEXT_VXLAN, NEXT_GENEVE, NEXT_DECLINE };
+/* The header each step of decode_one() reads next (NEXT_DECLINE: leave it to the stages). */
+enum {
+    NEXT_DONE, NEXT_ETH, NEXT_SLL, NEXT_SLL2, NEXT_ETYPE, NEXT_IPV4, NEXT_IPV6, NEXT_ARP,
+    NEXT_UDP, NEXT_TCP, NEXT_ICMP, NEXT_ICMP6, NEXT_VXLAN, NEXT_GENEVE, NEXT_DECLINE
+};
 
 /* _guess of tunnel.py: a payload on no tunnel port that is surely VXLAN. */
 static int guess_vxlan(const uint8_t *g, int64_t wire)
@@ -411,7 +414,8 @@ static int decode_one(const uint8_t *p, int64_t cap, int64_t wire, int64_t linkt
                 int gen_strict = gver0
                                  && (proto == ETH_TEB || proto == ETH_IPV4 || proto == ETH_IPV6
                                      || proto == ETH_ARP)
-                                 && (b1 & 0x3F) == 0 && b7 == 0 && (int64_t)(b0 & 0x3F) * 4 + 8 <= w;
+                                 && (b1 & 0x3F) == 0 && b7 == 0
+                                 && (int64_t)(b0 & 0x3F) * 4 + 8 <= w;
                 int vx_strict = be32(t) == 0x08000000u && b7 == 0;
                 int gpe_ok = (b0 & 0x04) && b3 >= 1 && b3 <= 4;
                 int on_vx = (kind & PORT_VXLAN) != 0, on_gp = (kind & PORT_GPE) != 0,
