@@ -8,8 +8,12 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pandas.core.algorithms import factorize_array
 from testpaths import CAPTURES
 
+from vxlanlens import table
 from vxlanlens.decode import DecodeOptions, decode_batch
 from vxlanlens.decode.result import DecodedBatch
 from vxlanlens.read.records import InterfaceInfo, RecordBatch
@@ -315,3 +319,36 @@ def test_growing_array_out_of_memory_is_a_memory_error() -> None:
     with pytest.raises(MemoryError, match="cannot map"):
         g.reserve(huge)
     assert g.array(3).tolist() == [7, 7, 0]
+
+
+@pytest.mark.skipif(table._c_factorize is None, reason="the compiled module is not built")
+@settings(max_examples=200, deadline=None)
+@given(
+    keys=st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=8),
+    picks=st.lists(st.tuples(st.integers(0, 7), st.booleans()), max_size=300),
+)
+def test_the_compiled_factorization_is_pandas(
+    keys: list[int], picks: list[tuple[int, bool]]
+) -> None:
+    # MACs and addresses are factorized in compiled code: the same codes, in the same order of
+    # first appearance, and the same distinct values as pandas gives, nulls included.
+    values = np.array([keys[i % len(keys)] for i, _ in picks], dtype=np.uint64)
+    valid = np.array([ok for _, ok in picks], dtype=bool)
+    for every in (True, False):
+        codes, uniq = table._factorize(values, valid, every)
+        want_codes, want_uniq = factorize_array(values, mask=None if every else ~valid)
+        assert codes.tolist() == want_codes.tolist()
+        assert uniq.tolist() == want_uniq.tolist()
+        assert (codes.dtype, uniq.dtype) == (want_codes.dtype, want_uniq.dtype)
+        codes[:] = 0  # the arrays given are the caller's to keep and change
+
+
+@pytest.mark.skipif(table._c_factorize is None, reason="the compiled module is not built")
+def test_the_compiled_factorization_of_many_distinct_values() -> None:
+    rng = np.random.default_rng(14)
+    keys = rng.integers(0, 2**63, 100_000, dtype=np.uint64) * np.uint64(2)  # even: clustered
+    values = keys[rng.integers(0, keys.size, 200_000)]
+    valid = rng.random(values.size) < 0.9
+    codes, uniq = table._factorize(values, valid, False)
+    want_codes, want_uniq = factorize_array(values, mask=~valid)
+    assert np.array_equal(codes, want_codes) and np.array_equal(uniq, want_uniq)

@@ -29,6 +29,11 @@ from .read.records import RecordBatch
 from .reassembly import FragmentStore, Plan
 from .schema import COLUMNS, Column, column
 
+try:  # the decoder's compiled module also factorizes 64-bit keys (see _factorize)
+    from .decode._fast import factorize_u64 as _c_factorize
+except ImportError:  # pragma: no cover - depends on how the package was installed
+    _c_factorize = None  # type: ignore[assignment]
+
 __all__ = [
     "THREADED_BUILD_ROWS",
     "BatchReader",
@@ -127,7 +132,19 @@ def _factorize_addresses(
 
 def _factorize(values: np.ndarray, valid: np.ndarray, every: bool) -> tuple[np.ndarray, np.ndarray]:
     """Codes (-1 where not ``valid``) of ``values`` in order of first appearance, and the
-    distinct values: one hash pass over every row, nothing gathered or scattered."""
+    distinct values: one hash pass over every row, nothing gathered or scattered (MACs and
+    addresses, ``uint64``, in compiled code when it was built: the same codes and values)."""
+    if _c_factorize is not None and values.dtype == np.uint64 and values.ndim == 1:
+        n = values.shape[0]
+        codes = np.empty(n, dtype=np.int64)
+        uniques = np.empty(n, dtype=np.uint64)
+        found = _c_factorize(
+            np.ascontiguousarray(values),
+            None if every else np.ascontiguousarray(valid, dtype=bool),
+            codes,
+            uniques,
+        )
+        return codes, uniques[:found].copy()
     return factorize_array(values, mask=None if every else ~valid)  # type: ignore[no-any-return]
 
 
@@ -587,7 +604,7 @@ class TableBuilder:
         # The address bytes as big-endian words (views of the rows, nothing copied).
         rows = np.ascontiguousarray(addr)
         if not has_v6:  # the common case of an IPv4 column: one factorization of 32-bit words
-            codes, uniq = _factorize(rows.view(">u4")[:, 0].astype(np.uint32), valid, every)
+            codes, uniq = _factorize(rows.view(">u4")[:, 0].astype(np.uint64), valid, every)
             zeros = np.zeros(len(uniq), np.uint64)
             acc.add_codes(
                 codes, (uniq.astype(np.uint64), zeros, np.ones(len(uniq), np.int64)), every

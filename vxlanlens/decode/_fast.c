@@ -677,7 +677,83 @@ done:
     return result;
 }
 
+/*
+ * factorize_u64(values, valid, codes, uniques) -> count: codes[i] (int64, -1 where valid is 0)
+ * numbers the uint64 values in order of first appearance and uniques[:count] (uint64) are the
+ * distinct values, as pandas' factorize_array gives them (the table builder's factorization of
+ * MACs and addresses). valid is a bool array or None (every row); codes and uniques are
+ * writable arrays of len(values) items.
+ */
+static PyObject *
+factorize_u64(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *vobj, *mobj, *cobj, *uobj;
+    if (!PyArg_ParseTuple(args, "OOOO", &vobj, &mobj, &cobj, &uobj))
+        return NULL;
+    Buf b[4];
+    memset(b, 0, sizeof b);
+    PyObject *result = NULL;
+    int32_t *slot_code = NULL;
+    if (get(vobj, &b[0], 0, 0, "values") < 0)
+        goto done;
+    Py_ssize_t n = b[0].view.len / 8;
+    if (b[0].view.itemsize != 8 || n >= ((Py_ssize_t)1 << 30)) {
+        PyErr_SetString(PyExc_ValueError, "values: expected fewer than 2**30 8-byte integers");
+        goto done;
+    }
+    if ((mobj != Py_None && get(mobj, &b[1], 0, n, "valid") < 0)
+        || get(cobj, &b[2], 1, n * 8, "codes") < 0 || get(uobj, &b[3], 1, n * 8, "uniques") < 0)
+        goto done;
+    const uint64_t *v = b[0].view.buf;
+    const uint8_t *ok = mobj != Py_None ? b[1].view.buf : NULL;
+    int64_t *c = b[2].view.buf;
+    uint64_t *u = b[3].view.buf;
+    int bits = 4;
+    while (((Py_ssize_t)1 << bits) < 2 * n)
+        bits++;
+    size_t slots = (size_t)1 << bits, wrap = slots - 1;
+    slot_code = PyMem_Malloc(slots * sizeof(int32_t));
+    if (slot_code == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int32_t found = 0;
+    Py_BEGIN_ALLOW_THREADS
+    memset(slot_code, 0xFF, slots * sizeof(int32_t)); /* -1: an empty slot */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (ok != NULL && !ok[i]) {
+            c[i] = -1;
+            continue;
+        }
+        uint64_t key = v[i];
+        size_t h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - bits)); /* Fibonacci hash */
+        for (;;) {
+            int32_t at = slot_code[h];
+            if (at < 0) { /* a new value */
+                slot_code[h] = found;
+                u[found] = key;
+                c[i] = found++;
+                break;
+            }
+            if (u[at] == key) {
+                c[i] = at;
+                break;
+            }
+            h = (h + 1) & wrap;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = PyLong_FromLong(found);
+done:
+    PyMem_Free(slot_code);
+    release(b, 4);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"factorize_u64", factorize_u64, METH_VARARGS,
+     "Codes in order of first appearance (-1 where not valid) and distinct values of uint64s."},
     {"decode", decode, METH_VARARGS, "Decode the records of a batch that take the common paths."},
     {NULL, NULL, 0, NULL},
 };

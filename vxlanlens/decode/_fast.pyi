@@ -23,3 +23,6 @@ def decode(
     pkt_type: np.ndarray,
     /,
 ) -> tuple[int, int]: ...
+def factorize_u64(
+    values: np.ndarray, valid: np.ndarray | None, codes: np.ndarray, uniques: np.ndarray, /
+) -> int: ...
