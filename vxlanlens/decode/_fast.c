@@ -5,6 +5,7 @@
  * decode(data, offsets, cap_len, wire_len, linktype, ports, guess, max_depth,
  *        values, masks, addrs, families, tunnel, nd_flags, declined, pkt_type)
  *     -> (n_declined, touched)
+ * factorize_u64(values, valid, codes, uniques) -> count (for the table builder, below)
  *
  * Each record is decoded only when every header it holds is one this file knows, decoded the
  * way the stages decode it (every check, every column, every value): Ethernet II without VLAN
