@@ -170,6 +170,10 @@ def _text_by_unique(
     return _coded(codes, texts)
 
 
+def _pkt_type_text(value: int) -> str:
+    return PKT_TYPES.get(int(value), str(int(value)))
+
+
 def _ext_text(seq: int) -> str:
     names = []
     seq = int(seq)
@@ -232,9 +236,7 @@ def _finish(st: State) -> DecodedBatch:
     if st.mirror.any():
         texts["mirror"] = (st.mirror.astype(np.int32) - 1, _MIRROR_TEXT)
         texts["mirror_direction"] = (st.mirror_dir.astype(np.int32), _DIRECTION_TEXT)
-    texts["pkt_type"] = _text_by_unique(
-        n, st.pkt_type >= 0, st.pkt_type, lambda v: PKT_TYPES.get(int(v), str(int(v)))
-    )
+    texts["pkt_type"] = _text_by_unique(n, st.pkt_type >= 0, st.pkt_type, _pkt_type_text)
     texts["nd_flags"] = (_ND_FLAG_CODE[st.nd_flags.astype(np.int32) + 1], _ND_FLAG_TEXT)
     texts["ip6_ext"] = _text_by_unique(n, st.extseq > 0, st.extseq, _ext_text)
     texts["geneve_options"] = _geneve_texts(st)
@@ -323,9 +325,7 @@ def _decode_compiled(batch: RecordBatch, options: DecodeOptions) -> DecodedBatch
     none = np.full(n, -1, dtype=np.int32)
     out.texts.update(
         tunnel=(tun.astype(np.int32) - 1, _TUNNEL_TEXT),
-        pkt_type=_text_by_unique(
-            n, pkt_type >= 0, pkt_type, lambda v: PKT_TYPES.get(int(v), str(int(v)))
-        ),
+        pkt_type=_text_by_unique(n, pkt_type >= 0, pkt_type, _pkt_type_text),
         nd_flags=(_ND_FLAG_CODE[nd_flags.astype(np.int32) + 1], _ND_FLAG_TEXT),
         ip6_ext=(none.copy(), _NO_TEXT),
         # "" for a Geneve header without options (the only ones decoded in compiled code)
@@ -339,18 +339,7 @@ def _decode_compiled(batch: RecordBatch, options: DecodeOptions) -> DecodedBatch
     )
     if n_declined:
         rows = np.flatnonzero(declined)
-        sub = replace(
-            batch,
-            offsets=batch.offsets[rows],
-            cap_len=batch.cap_len[rows],
-            wire_len=batch.wire_len[rows],
-            ts_ns=batch.ts_ns[rows],
-            linktype=batch.linktype[rows],
-            frame_no=batch.frame_no[rows],
-            interface=batch.interface[rows],
-            comments={},
-        )
-        _merge(out, _decode_stages(sub, options), rows)
+        _merge(out, _decode_stages(batch.select(rows), options), rows)
     return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -60,6 +60,25 @@ class RecordBatch:
 
     def __len__(self) -> int:
         return int(self.offsets.shape[0])
+
+    def select(self, rows: slice | np.ndarray) -> RecordBatch:
+        """The records at ``rows`` (a slice, or increasing row indices), sharing this batch's
+        bytes; comments follow their records."""
+        comments: dict[int, str] = {}
+        if self.comments:
+            at = {int(i): k for k, i in enumerate(np.arange(len(self))[rows])}
+            comments = {at[i]: t for i, t in self.comments.items() if i in at}
+        return replace(
+            self,
+            offsets=self.offsets[rows],
+            cap_len=self.cap_len[rows],
+            wire_len=self.wire_len[rows],
+            ts_ns=self.ts_ns[rows],
+            linktype=self.linktype[rows],
+            frame_no=self.frame_no[rows],
+            interface=self.interface[rows],
+            comments=comments,
+        )
 
     def frame(self, i: int) -> bytes:
         """The captured bytes of record ``i``."""

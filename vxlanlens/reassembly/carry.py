@@ -55,18 +55,7 @@ def open_from(batch: RecordBatch, decoded: DecodedBatch) -> int | None:
 
 def take(batch: RecordBatch, lo: int, hi: int | None = None) -> RecordBatch:
     """Records ``lo:hi`` of ``batch`` (sharing its bytes)."""
-    hi = len(batch) if hi is None else hi
-    return replace(
-        batch,
-        offsets=batch.offsets[lo:hi],
-        cap_len=batch.cap_len[lo:hi],
-        wire_len=batch.wire_len[lo:hi],
-        ts_ns=batch.ts_ns[lo:hi],
-        linktype=batch.linktype[lo:hi],
-        frame_no=batch.frame_no[lo:hi],
-        interface=batch.interface[lo:hi],
-        comments={i - lo: t for i, t in batch.comments.items() if lo <= i < hi},
-    )
+    return batch.select(slice(lo, len(batch) if hi is None else hi))
 
 
 def join(a: RecordBatch, b: RecordBatch) -> RecordBatch:
