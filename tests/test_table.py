@@ -240,6 +240,79 @@ def test_threaded_build_gives_the_same_table(monkeypatch: pytest.MonkeyPatch) ->
         builder.build(threads=4)
 
 
+@pytest.mark.parametrize(
+    "capture",
+    [
+        "lab-mtu-outer-frag/node-worker-any.pcap",
+        "lab-ipv6-ping/node-worker-any.pcap",
+        "lab-any-3node/node-worker-any.pcap",
+    ],
+)
+def test_compacting_between_batches_gives_the_same_table(capture: str) -> None:
+    """Categorical columns unified after some batches (as the parallel reader does while the
+    other processes read), once or again later: the table of a builder never compacted,
+    column for column (codes, categories and their order)."""
+    from vxlanlens.read import open_capture
+
+    with open_capture(CAPTURES / capture) as reader:
+        batches = [(b, decode_batch(b, DecodeOptions())) for b in reader.batches(max_frames=3)]
+    assert len(batches) >= 4
+
+    def build(compact_after: set[int]) -> pd.DataFrame:
+        builder = TableBuilder()
+        for i, (batch, decoded) in enumerate(batches, start=1):
+            builder.add(batch, decoded)
+            if i in compact_after:
+                builder.compact()
+        return builder.build()
+
+    plain = build(set())
+    last = len(batches)
+    for points in ({1}, {2}, {last // 2}, {last}, {2, last // 2 + 1, last}, set(range(1, last))):
+        pd.testing.assert_frame_equal(build(points), plain)
+
+
+def test_compacted_parts_keep_values_first_seen_later_and_nulls() -> None:
+    """A compacted part (nulls, one value, several), then parts with values seen and unseen:
+    codes and categories in order of first appearance."""
+    tb = TableBuilder()
+    rows = [
+        ([5, 5], [False, False]),
+        ([7, 7], [True, True]),
+        ([9, 7], [True, False]),
+        ([3, 9], [True, True]),  # after the compaction: one new value, one seen
+        ([7, 1], [False, True]),
+    ]
+    for i, (macs, valid) in enumerate(rows):
+        dec = DecodedBatch(n=2)
+        dec.macs["src_mac"] = (np.array(macs, np.uint64), np.array(valid))
+        tb.add(_batch(2), dec)
+        if i == 2:
+            tb.compact()
+    col = tb.build()["src_mac"]
+    want = [None, None, 7, 7, 9, None, 3, 9, None, 1]
+    assert [None if pd.isna(v) else int(v.replace(":", ""), 16) for v in col] == want
+    assert [int(c.replace(":", ""), 16) for c in col.cat.categories] == [7, 9, 3, 1]
+
+
+def test_interfaces_of_one_name_are_one_category() -> None:
+    """Two interfaces named alike (e.g. two sections' eth0): one value, whichever index a
+    record names, in a batch's first part or a later one."""
+    ifaces = (
+        InterfaceInfo(index=0, linktype=1, name="eth0"),
+        InterfaceInfo(index=1, linktype=1, name="eth0"),
+        InterfaceInfo(index=2, linktype=1, name="lo"),
+    )
+    tb = TableBuilder()
+    for order in ([1, 0, 2], [2, 1, 0]):
+        b = _batch(3, interfaces=ifaces)
+        b = RecordBatch(**{**b.__dict__, "interface": np.array(order, np.int64)})
+        tb.add(b, DecodedBatch(n=3))
+    col = tb.build()["interface"]
+    assert col.tolist() == ["eth0", "eth0", "lo", "lo", "eth0", "eth0"]
+    assert list(col.cat.categories) == ["eth0", "lo"]
+
+
 def test_masked_column_grows_in_place_and_travels_between_processes() -> None:
     """Batches written in place, past the size where storage moves to a memory map: the same
     values and nulls as written, writable; pickled (as a forked reader sends it) and appended,

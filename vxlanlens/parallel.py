@@ -187,6 +187,7 @@ def read_split(
         if not reader.ended_cleanly:
             resume = reader.next_record_offset  # the first cut was no record start
         else:
+            builder.compact()  # while the other processes read on: less left for build()
             for i, child in enumerate(children, start=1):
                 msg = child.receive(populate=True)  # its rows are all copied in
                 if msg is None:

@@ -198,43 +198,30 @@ class _CodedColumn:
         self.codes.append(-n - 1)  # n null rows, kept as a number (see _expand_codes)
         self.uniques.append(())
 
-    def finish(self, ip_texts: dict[tuple[int, int, int], str] | None = None) -> pd.Categorical:
-        """The column as a categorical of its text values.
-
-        ``ip_texts`` caches the text of each address already formatted (shared by the address
-        columns of one table, which hold mostly the same addresses)."""
+    def _unified(self) -> tuple[np.ndarray, tuple[np.ndarray, ...]] | None:
+        """Every row's code into the distinct values of all parts, in order of first appearance
+        (-1: null), in the narrowest type pandas keeps for that many, and those distinct
+        values; None when every row is null."""
         parts = [u for u in self.uniques if u and len(u[0])]
         offsets, total = [], 0
         for u in self.uniques:
             offsets.append(total)
             total += len(u[0]) if u else 0
         if not parts:
-            total_rows = sum(_rows(c) for c in self.codes)
-            return pd.Categorical.from_codes(
-                np.full(total_rows, -1, np.int8),
-                categories=pd.Index([], dtype=object),
-                validate=False,
-            )
+            return None
+        uniques: tuple[np.ndarray, ...]
         if self.kind == "ip":
             hi = np.concatenate([u[0] for u in parts])
             lo = np.concatenate([u[1] for u in parts])
             v4 = np.concatenate([u[2] for u in parts])
             gcodes, uh, ul, uv = _factorize_addresses(hi, lo, v4)
-            known = {} if ip_texts is None else ip_texts
-            cats = []
-            for key in zip(uv.tolist(), uh.tolist(), ul.tolist(), strict=True):
-                text = known.get(key)
-                if text is None:
-                    text = known[key] = _format_ip(bool(key[0]), key[1], key[2])
-                cats.append(text)
+            uniques = (uh, ul, uv)
         else:
             values = np.concatenate([u[0] for u in parts])
             gcodes, uniq = pd.factorize(values)
-            cats = _mac_texts(uniq) if self.kind == "mac" else [str(v) for v in uniq]
-        # Each part's codes into the unified categories; -1 (null) indexes the appended -1.
-        # The codes are written in the narrowest type pandas keeps for this many categories,
-        # so the categorical takes them as they are (no second, converted copy).
-        code_type = _code_dtype(len(cats))
+            uniques = (uniq,)
+        # Each part's codes into the unified values; -1 (null) indexes the appended -1.
+        code_type = _code_dtype(len(uniques[0]))
         gcodes = np.append(gcodes.astype(code_type), code_type(-1))
         out = np.empty(sum(_rows(c) for c in self.codes), dtype=code_type)
         at = 0
@@ -242,13 +229,63 @@ class _CodedColumn:
             rows = _rows(codes)
             if isinstance(codes, int):
                 out[at : at + rows] = gcodes[off] if codes >= 0 else -1
-            elif not u or not len(u[0]):
-                out[at : at + rows] = codes
+            elif not u or not len(u[0]) or _is_prefix(gcodes, off, len(u[0])):
+                out[at : at + rows] = codes  # codes already unified (see compact)
             else:
                 mapping = np.append(gcodes[off : off + len(u[0])], code_type(-1))
                 np.take(mapping, codes, out=out[at : at + rows])
             at += rows
+        return out, uniques
+
+    def compact(self) -> None:
+        """Unify the parts added so far into one (the same column, less left for
+        :meth:`finish`: later parts are mapped onto it, its own codes are kept)."""
+        if len(self.codes) < 2:
+            return
+        rows = sum(_rows(c) for c in self.codes)
+        unified = self._unified()
+        if unified is None:
+            self.codes, self.uniques = [-rows - 1], [()]
+        else:
+            self.codes, self.uniques = [unified[0]], [unified[1]]
+
+    def finish(self, ip_texts: dict[tuple[int, int, int], str] | None = None) -> pd.Categorical:
+        """The column as a categorical of its text values.
+
+        ``ip_texts`` caches the text of each address already formatted (shared by the address
+        columns of one table, which hold mostly the same addresses)."""
+        unified = self._unified()
+        if unified is None:
+            total_rows = sum(_rows(c) for c in self.codes)
+            return pd.Categorical.from_codes(
+                np.full(total_rows, -1, np.int8),
+                categories=pd.Index([], dtype=object),
+                validate=False,
+            )
+        # The codes are in the narrowest type pandas keeps for this many categories, so the
+        # categorical takes them as they are (no second, converted copy).
+        out, uniques = unified
+        if self.kind == "ip":
+            known = {} if ip_texts is None else ip_texts
+            cats = []
+            for key in zip(
+                uniques[2].tolist(), uniques[0].tolist(), uniques[1].tolist(), strict=True
+            ):
+                text = known.get(key)
+                if text is None:
+                    text = known[key] = _format_ip(bool(key[0]), key[1], key[2])
+                cats.append(text)
+        elif self.kind == "mac":
+            cats = _mac_texts(uniques[0])
+        else:
+            cats = [str(v) for v in uniques[0]]
         return _categorical(out, cats)
+
+
+def _is_prefix(gcodes: np.ndarray, off: int, k: int) -> bool:
+    """Whether the ``k`` unified codes from ``off`` are ``0 .. k-1`` (a part whose distinct
+    values come first, in order: its codes need no mapping)."""
+    return off == 0 and bool((gcodes[:k] == np.arange(k, dtype=gcodes.dtype)).all())
 
 
 def _rows(codes: np.ndarray | int) -> int:
@@ -571,6 +608,14 @@ class TableBuilder:
             self._comments[base + i] = text
         self._n += other._n
         other._cols = None
+
+    def compact(self) -> None:
+        """Unify the distinct values of the categorical columns added so far (the table built
+        is the same; :meth:`build` has that much less to do, e.g. done while waiting for the
+        other processes' parts)."""
+        for acc in self._live().values():
+            if isinstance(acc, _CodedColumn):
+                acc.compact()
 
     def _add_interface(self, batch: RecordBatch) -> None:
         idx = np.asarray(batch.interface, dtype=np.int64)
