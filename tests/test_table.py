@@ -313,6 +313,30 @@ def test_interfaces_of_one_name_are_one_category() -> None:
     assert list(col.cat.categories) == ["eth0", "lo"]
 
 
+def test_threaded_absorb_gives_the_same_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later part appended with several threads copying its columns: the table of one."""
+    import vxlanlens.table as table
+    from vxlanlens.read import open_capture
+
+    monkeypatch.setattr(table, "THREADED_BUILD_ROWS", 0)
+    with open_capture(CAPTURES / "lab-any-3node" / "node-worker-any.pcap") as reader:
+        batches = [(b, decode_batch(b, DecodeOptions())) for b in reader.batches(max_frames=9)]
+    assert len(batches) >= 3
+    built = []
+    for threads in (1, 4):
+        first, later = TableBuilder(), TableBuilder()
+        first.add(*batches[0])
+        for batch, decoded in batches[1:]:
+            later.add(batch, decoded)
+        first.absorb(later, threads=threads)
+        built.append(first.build())
+    pd.testing.assert_frame_equal(built[0], built[1])
+    whole = TableBuilder()
+    for batch, decoded in batches:
+        whole.add(batch, decoded)
+    pd.testing.assert_frame_equal(built[1], whole.build())
+
+
 def test_masked_column_grows_in_place_and_travels_between_processes() -> None:
     """Batches written in place, past the size where storage moves to a memory map: the same
     values and nulls as written, writable; pickled (as a forked reader sends it) and appended,

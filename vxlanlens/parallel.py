@@ -199,7 +199,7 @@ def read_split(
                 if extra or (not last and not clean) or part_state != layout.state:
                     resume = starts[i]
                     break
-                builder.absorb(part, frame_offset=frames)
+                builder.absorb(part, frame_offset=frames, threads=workers)
                 frames += part_frames
                 used += 1
         warnings = list(header_warnings)

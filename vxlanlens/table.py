@@ -587,19 +587,27 @@ class TableBuilder:
                 self._add_text(col.name, decoded.texts.get(col.name), n)
         self._n += n
 
-    def absorb(self, other: TableBuilder, frame_offset: int = 0) -> None:
+    def absorb(self, other: TableBuilder, frame_offset: int = 0, threads: int = 1) -> None:
         """Append every record of ``other``, a builder of the records that follow this one's
         (e.g. a later part of the same file read by another process), with its frame numbers
-        shifted by ``frame_offset``. ``other`` is consumed."""
+        shifted by ``frame_offset``. ``other`` is consumed. ``threads`` > 1: up to that many
+        columns of a large part are copied at a time (the same builder results)."""
         if self._cols is None or other._cols is None:
             raise RuntimeError("TableBuilder.build() was already called")
         base = self._n
+        masked: list[tuple[_MaskedColumn, _MaskedColumn]] = []
         for name, acc in other._cols.items():
             mine = self._cols[name]
             if isinstance(acc, _CodedColumn) and isinstance(mine, _CodedColumn):
                 mine.codes.extend(acc.codes)
                 mine.uniques.extend(acc.uniques)
             elif isinstance(acc, _MaskedColumn) and isinstance(mine, _MaskedColumn):
+                masked.append((mine, acc))
+        if threads > 1 and other._n >= THREADED_BUILD_ROWS:
+            with ThreadPoolExecutor(threads, thread_name_prefix="vxlanlens-absorb") as pool:
+                list(pool.map(lambda pair: pair[0].extend(pair[1]), masked))
+        else:
+            for mine, acc in masked:
                 mine.extend(acc)
         self._fragments.absorb(other._fragments, base, frame_offset)
         self._frame_no.extend(f + frame_offset for f in other._frame_no)
