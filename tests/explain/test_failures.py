@@ -74,13 +74,48 @@ def test_echo_lost_for_good(tmp_path: Path) -> None:
     c.echo("client", "server")  # answered
     c.echo("client", "server", seq=7, lost="underlay")
     c.echo("client", "server", seq=8, lost="underlay")
+    c.t_us += 2_000_000  # the captures go on: another flow, answered two seconds later
+    c.echo("client", "server", ident=45, seq=1)
     exp = explain(c, tmp_path)
     assert ids(exp, "problem") == ["echo-unanswered"]
     (f,) = [f for f in exp.findings if f.id == "echo-unanswered"]
     assert "2 echo requests" in f.statement and "seq 7-8" in f.statement
+    assert "were never answered" in f.statement
     assert "lost after leaving the sending node" in f.statement
     assert "Earlier requests of this flow were answered" in f.statement
+    assert "cannot be ruled out" not in f.statement
     assert f.details["exchanges"] == 2 and f.details["seq"] == [7, 8]
+    assert "near_capture_end" not in f.details
+
+
+@pytest.mark.parametrize("v6", [True, False])
+def test_echo_cut_off_by_the_end_of_the_captures(tmp_path: Path, v6: bool) -> None:
+    """A flow answered until capturing stopped: its last requests are the captures' last
+    frames. Nothing shows a loss: a warning, "not answered in the captures", not a problem."""
+    c = reference_like_cluster()
+    for seq in (1, 2, 3):
+        c.echo("client", "server", v6=v6, seq=seq)
+        c.t_us += 1_000_000
+    c.echo("client", "server", v6=v6, seq=4, lost="underlay")  # the captures end here
+    exp = explain(c, tmp_path)
+    assert ids(exp, "problem") == []
+    (f,) = [f for f in exp.findings if f.id == "echo-unanswered"]
+    assert f.severity == "warning"
+    assert "was not answered in the captures" in f.statement
+    assert "never answered" not in f.statement
+    assert "cannot be ruled out" in f.statement
+    assert f.details["near_capture_end"] == 1 and f.details["seq"] == [4]
+
+
+def test_a_lone_request_at_the_end_stays_a_problem(tmp_path: Path) -> None:
+    """Nothing of the flow answered, its one request the captures' last frame (a ping that
+    failed, then the captures were stopped): the severity stays, the caveat is said."""
+    c = reference_like_cluster()
+    c.echo("client", "server", seq=4, lost="underlay")
+    exp = explain(c, tmp_path)
+    (f,) = [f for f in exp.findings if f.id == "echo-unanswered"]
+    assert f.severity == "problem" and "never answered" in f.statement
+    assert "cannot be ruled out" in f.statement and f.details["near_capture_end"] == 1
 
 
 def test_oversized_inner_packet(tmp_path: Path) -> None:

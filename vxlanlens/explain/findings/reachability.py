@@ -194,7 +194,7 @@ ARP_REASON = (
         "ns-unanswered",
         Severity.PROBLEM,
         "Neighbor Solicitations nobody answered",
-        also=(Severity.INFO,),
+        also=(Severity.WARNING, Severity.INFO),
     ),
     FindingSpec(
         "arp-unanswered",
@@ -203,14 +203,17 @@ ARP_REASON = (
         also=(Severity.WARNING, Severity.INFO),
     ),
     FindingSpec(
-        "echo-unanswered", Severity.PROBLEM, "echo requests nobody answered", also=(Severity.INFO,)
+        "echo-unanswered",
+        Severity.PROBLEM,
+        "echo requests nobody answered",
+        also=(Severity.WARNING, Severity.INFO),
     ),
     FindingSpec(
         "tcp-unanswered",
         Severity.PROBLEM,
         "TCP SYNs (and their retransmissions) that got no answer at all (the SYN-unanswered "
         "finding); info when no capture that saw them could see an answer",
-        also=(Severity.INFO,),
+        also=(Severity.WARNING, Severity.INFO),
     ),
     FindingSpec(
         "transient-failure",
@@ -503,6 +506,12 @@ def _never(
                 head = f"{n} connection attempts {_flow_text(flow, first.rows[0], view)} ({seqs}) from {who} got no answer (no SYN/ACK, RST or ICMP error){tries_text}{over}"
             statement = f"{head}; {'the last one: ' if n > 1 else ''}{last_seen}."
     statement += before
+    # A flow answered until its last requests, every one of which came too close to the end
+    # of the captures to tell: nothing shows a loss (e.g. capturing stopped mid-flow).
+    cut_off = bool(answered_before) and late is not None and len(late) == len(xs)
+    if cut_off:
+        statement = statement.replace(" never answered", " not answered in the captures", 1)
+        statement = statement.replace(" got no answer (", " got no answer in the captures (", 1)
     if late:
         one = len(late) == 1 and n == 1
         statement += (
@@ -561,7 +570,7 @@ def _never(
         details["near_capture_end"] = len(late)
     if blind:
         details["one_way_captures"] = blind
-    sev = Severity.INFO if blind else Severity.WARNING if unsure else Severity.PROBLEM
+    sev = Severity.INFO if blind else Severity.WARNING if unsure or cut_off else Severity.PROBLEM
     return Finding(fid, sev, statement, view.frames(xs), details)
 
 
