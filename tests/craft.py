@@ -244,6 +244,28 @@ def idb(
     return block(1, body + options(opts, e), e)
 
 
+def isb(
+    iface: int = 0,
+    *,
+    e: str = LE,
+    ts: int = 0,
+    end: int | None = None,
+    start: int | None = None,
+    ifdrop: int | None = None,
+    osdrop: int | None = None,
+) -> bytes:
+    """Interface Statistics Block (type 5); times are 64-bit counts of interface time units."""
+    opts: list[tuple[int, bytes]] = []
+    for code, units in ((2, start), (3, end)):  # isb_starttime, isb_endtime
+        if units is not None:
+            opts.append((code, struct.pack(e + "II", units >> 32, units & 0xFFFFFFFF)))
+    for code, count in ((5, ifdrop), (7, osdrop)):  # isb_ifdrop, isb_osdrop
+        if count is not None:
+            opts.append((code, struct.pack(e + "Q", count)))
+    head = struct.pack(e + "III", iface, ts >> 32, ts & 0xFFFFFFFF)
+    return block(5, head + options(opts, e), e)
+
+
 def epb(
     data: bytes,
     *,

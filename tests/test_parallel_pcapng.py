@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from craft import BE, LE, epb, idb, shb, shipped_frames, spb
+from craft import BE, LE, epb, idb, isb, shb, shipped_frames, spb
 from testpaths import CAPTURES, public_files
 
 import vxlanlens
@@ -87,6 +87,25 @@ def test_same_table_as_one_process(tmp_path: Path, e: str, workers: int) -> None
     assert cap.packets["frame_no"].tolist() == list(range(1, 4001))
     assert set(cap.packets["interface"].astype(str)) == {"eth0", "cilium_vxlan"}
     assert cap.packets["comment"].notna().sum() == len(range(0, 4000, 97))
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_statistics_blocks_of_every_part_are_kept(tmp_path: Path, workers: int) -> None:
+    """Interface Statistics Blocks in the middle (read by one process) and at the end (read
+    by another): the stop times and drop counts one process reads."""
+    t_us = 1_720_770_268_594_775
+    mid = isb(0, end=t_us + 5_000, ifdrop=2)
+    path = write_big_pcapng(tmp_path / "big.pcapng", 4000, insert={1500: mid})
+    with path.open("ab") as fh:  # dumpcap's blocks when it stops, one per interface
+        fh.write(isb(0, end=t_us + 9_000_000, ifdrop=5, osdrop=1))
+        fh.write(isb(1, end=(t_us + 9_500_000) * 1000))
+    serial = vxlanlens.read([f"big={path}"], workers=1, batch_frames=500)
+    cap, seen = _read_spied(path, workers)
+    _same(cap, serial)
+    assert seen and seen[0] is not None and seen[0].parts_used == workers - 1  # type: ignore[attr-defined]
+    eth0, vxlan = cap.sources[0].interfaces
+    assert (eth0.stopped_ns, eth0.dropped) == ((t_us + 9_000_000) * 1000, 6)
+    assert (vxlan.stopped_ns, vxlan.dropped) == ((t_us + 9_500_000) * 1000, None)
 
 
 def test_guesses_are_packet_block_starts(tmp_path: Path) -> None:

@@ -50,6 +50,14 @@ _MAX_IFACES = 64
 """Interfaces of one capture listed in the explanation (a pcapng file may describe thousands)."""
 
 
+def _utc_text(ns: int) -> str | None:
+    """ISO 8601 UTC text of nanoseconds since the epoch (None when out of range)."""
+    try:
+        return pd.Timestamp(ns, unit="ns", tz="UTC").isoformat()
+    except (ValueError, OverflowError):
+        return None
+
+
 @dataclass
 class CaptureSource:
     """One capture file that went into a :class:`Capture`."""
@@ -63,7 +71,10 @@ class CaptureSource:
 
     def to_dict(self) -> dict[str, Any]:
         """The explanation's ``captures`` entry (docs/explain.schema.json): label, path,
-        format, frames, size, the program that wrote the file and its interfaces."""
+        format, frames, size, the program that wrote the file, when capturing stopped and what
+        it dropped (pcapng statistics) and its interfaces."""
+        stops = [i.stopped_ns for i in self.interfaces if i.stopped_ns is not None]
+        drops = [i.dropped for i in self.interfaces if i.dropped is not None]
         return {
             "label": self.label,
             "path": self.path,
@@ -71,6 +82,8 @@ class CaptureSource:
             "frames": self.frames,
             "size": self.size,
             "application": next((i.application for i in self.interfaces if i.application), None),
+            "stopped": _utc_text(max(stops)) if stops else None,
+            "dropped": sum(drops) if drops else None,
             "interfaces": [
                 {"name": i.name, "linktype": i.linktype, "snaplen": i.snaplen}
                 for i in self.interfaces[:_MAX_IFACES]

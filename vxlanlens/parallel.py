@@ -33,7 +33,7 @@ import pickle
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .decode import DecodeOptions
@@ -193,7 +193,7 @@ def read_split(
                 if msg is None:
                     resume = starts[i]
                     break
-                part, part_frames, part_warnings, clean, part_state = msg
+                part, part_frames, part_warnings, clean, part_state, part_ifaces = msg
                 extra = [w for w in part_warnings if w not in header_warnings]
                 last = i == len(children)
                 if extra or (not last and not clean) or part_state != layout.state:
@@ -201,6 +201,7 @@ def read_split(
                     break
                 builder.absorb(part, frame_offset=frames, threads=workers)
                 frames += part_frames
+                interfaces = later_statistics(interfaces, part_ifaces)
                 used += 1
         warnings = list(header_warnings)
         if resume is not None:
@@ -216,7 +217,7 @@ def read_split(
                 tail, builder, decode, options, batch_frames, tail_report, to_eof=True
             )
             frames += got
-            interfaces = max(interfaces, tail_interfaces, key=len)  # pcapng: later IDBs
+            interfaces = later_statistics(interfaces, tail_interfaces)  # pcapng: later IDBs
             warnings += [w for w in tail_warnings if w not in warnings]
         if progress is not None:
             progress(os.path.getsize(path))
@@ -401,6 +402,26 @@ def _memfd() -> int | None:
         return None
 
 
+def later_statistics(
+    before: tuple[InterfaceInfo, ...], after: tuple[InterfaceInfo, ...]
+) -> tuple[InterfaceInfo, ...]:
+    """The interfaces of a file read in parts: ``after`` (a later part's, which may know more
+    interfaces), with what the statistics blocks of either part said (the later stop time,
+    the later part's drop count when it has one)."""
+    if len(after) < len(before):
+        before, after = after, before
+    out = list(after)
+    for i, old in enumerate(before):
+        new = out[i]
+        stops = [t for t in (old.stopped_ns, new.stopped_ns) if t is not None]
+        out[i] = replace(
+            new,
+            stopped_ns=max(stops) if stops else None,
+            dropped=new.dropped if new.dropped is not None else old.dropped,
+        )
+    return tuple(out)
+
+
 def _read_part(
     path: str,
     label: str,
@@ -412,9 +433,9 @@ def _read_part(
     batch_frames: int,
     done: object,
     slot: int,
-) -> tuple[TableBuilder, int, list[str], bool, object]:
+) -> tuple[TableBuilder, int, list[str], bool, object, tuple[InterfaceInfo, ...]]:
     """What a forked reader sends: one part read into (builder, frames, warnings, clean,
-    parser state at the end)."""
+    parser state at the end, interfaces with what the part's statistics blocks said)."""
     builder = TableBuilder()
 
     def report(nbytes: int) -> None:
@@ -422,7 +443,14 @@ def _read_part(
 
     with open_range(path, label, layout, start, stop, 0) as reader:
         frames = builder.read(reader, decode, options, batch_frames=batch_frames, report=report)
-        return builder, frames, list(reader.warnings), reader.ended_cleanly, reader.parser_state
+        return (
+            builder,
+            frames,
+            list(reader.warnings),
+            reader.ended_cleanly,
+            reader.parser_state,
+            tuple(reader.interfaces),
+        )
 
 
 def _pack(obj: object, shm: int | None) -> tuple[bytes, list[int]] | object:

@@ -107,6 +107,68 @@ def test_echo_cut_off_by_the_end_of_the_captures(tmp_path: Path, v6: bool) -> No
     assert f.details["near_capture_end"] == 1 and f.details["seq"] == [4]
 
 
+def _ping_ending_in_a_request(
+    path: Path, stopped_s: float | None, ifdrop: int = 0, lost: int = 4
+) -> None:
+    """A pcapng pod capture: three answered pings a second apart, then a request as the
+    file's last frame; ``stopped_s`` after it, an Interface Statistics Block (as dumpcap
+    writes when it stops) says capturing stopped."""
+    from craft import epb, idb, isb, shb
+    from scapy.layers.inet import ICMP, IP
+    from scapy.layers.l2 import Ether
+
+    a, b = ("02:aa:00:00:00:01", "10.77.1.5"), ("02:aa:00:00:00:02", "10.77.2.9")
+    out, t_us = shb() + idb(1, name="eth0"), 1_700_000_000_000_000
+
+    def ping(src: tuple[str, str], dst: tuple[str, str], kind: int, seq: int) -> bytes:
+        pkt = Ether(src=src[0], dst=dst[0]) / IP(src=src[1], dst=dst[1]) / ICMP(type=kind, seq=seq)
+        return bytes(pkt / (b"p" * 56))
+
+    for seq in range(1, lost):
+        out += epb(ping(a, b, 8, seq), ts=t_us) + epb(ping(b, a, 0, seq), ts=t_us + 300)
+        t_us += 1_000_000
+    out += epb(ping(a, b, 8, lost), ts=t_us)
+    if stopped_s is not None:
+        out += isb(0, ts=t_us, end=t_us + int(stopped_s * 1e6), ifdrop=ifdrop)
+    path.write_bytes(out)
+
+
+def test_a_capture_that_says_it_ran_on_settles_a_request_at_its_end(tmp_path: Path) -> None:
+    """The file's statistics say capturing went on 2 s after its last frame, a request: it
+    was not answered in that time, a problem; without them, the capture may have stopped
+    before the answer came: a warning."""
+    for stopped_s, severity in ((2.0, "problem"), (None, "warning"), (0.1, "warning")):
+        path = tmp_path / f"pod-{stopped_s}.pcapng"
+        _ping_ending_in_a_request(path, stopped_s)
+        exp = vxlanlens.read([f"pod={path}"]).explain()
+        (f,) = [f for f in exp.findings if f.id == "echo-unanswered"]
+        assert f.severity == severity, f.statement
+        assert ("never answered" in f.statement) == (severity == "problem")
+        assert ("cannot be ruled out" in f.statement) == (severity == "warning")
+        (cap,) = exp.to_dict()["captures"]
+        if stopped_s is None:
+            assert cap["stopped"] is None and cap["dropped"] is None
+            assert "a capture file does not record when capturing stopped" in f.statement
+        elif stopped_s < 0.5:  # it stopped too soon after the request to tell
+            assert "before every capture that saw it stopped (pcapng statistics)" in f.statement
+        else:
+            assert cap["stopped"] == "2023-11-14T22:13:25+00:00" and cap["dropped"] == 0
+
+
+def test_a_capture_that_dropped_packets_shows_no_loss(tmp_path: Path) -> None:
+    """The capture that saw the request says its capturing dropped packets: the answer may
+    be one of them, so the request is "not answered in the captures", a warning, with the
+    count (in the statement, the details and the capture's line)."""
+    path = tmp_path / "pod.pcapng"
+    _ping_ending_in_a_request(path, stopped_s=2.0, ifdrop=3, lost=1)
+    exp = vxlanlens.read([f"pod={path}"]).explain()
+    (f,) = [f for f in exp.findings if f.id == "echo-unanswered"]
+    assert f.severity == "warning" and "not answered in the captures" in f.statement
+    assert "pod says its capturing dropped 3 packets (pcapng statistics)" in f.statement
+    assert f.details["capture_drops"] == {"pod": 3}
+    assert "3 dropped while capturing" in exp.to_text()
+
+
 def test_a_lone_request_at_the_end_stays_a_problem(tmp_path: Path) -> None:
     """Nothing of the flow answered, its one request the captures' last frame (a ping that
     failed, then the captures were stopped): the severity stays, the caveat is said."""

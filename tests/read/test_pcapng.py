@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from readcraft import BE, LE, block, epb, frame, idb, options, pb, shb, spb
+from readcraft import BE, LE, block, epb, frame, idb, isb, options, pb, shb, spb
 from testpaths import public_files
 
 from vxlanlens.errors import CaptureError, TruncatedCaptureError
@@ -180,6 +180,43 @@ def test_other_blocks_are_skipped() -> None:
     assert [r[6] for r in rows(batches)] == [frame(1), frame(2)]
     assert [r[0] for r in rows(batches)] == [1, 2]
     assert warnings == []
+
+
+@pytest.mark.parametrize("e", [LE, BE])
+def test_statistics_blocks_say_when_capturing_stopped_and_what_was_dropped(e: str) -> None:
+    """isb_endtime in the interface's resolution (the latest of several blocks), isb_ifdrop
+    plus isb_osdrop of the last block that has them; an interface without a block: None."""
+    data = (
+        shb(e)
+        + idb(1, e=e, name="eth0")
+        + idb(1, e=e, name="eth1", tsresol=9)
+        + epb(frame(1), ts=5_000_000, e=e)
+        + isb(0, e=e, ts=6_000_000, end=6_000_000, ifdrop=1)
+        + epb(frame(2), ts=7_000_000, e=e)
+        + isb(0, e=e, ts=8_000_000, start=1, end=8_500_000, ifdrop=3, osdrop=4)
+        + isb(0, e=e, end=2_000_000)  # an earlier end: the latest is kept
+    )
+    batches, warnings, ifaces = read_all(data)
+    assert warnings == [] and len(rows(batches)) == 2
+    eth0, eth1 = ifaces
+    assert eth0.stopped_ns == 8_500_000_000 and eth0.dropped == 7  # µs units to ns
+    assert eth1.stopped_ns is None and eth1.dropped is None
+    ns = read_all(shb(e) + idb(1, e=e, tsresol=9) + isb(0, e=e, end=123_456_789_012))[2]
+    assert ns[0].stopped_ns == 123_456_789_012
+
+
+def test_a_bad_statistics_block_is_left_out_with_a_warning() -> None:
+    """No packet is in it: a block naming no interface of its section, or with broken
+    options, is left out (a warning names the byte), the packets are read."""
+    broken = block(5, struct.pack("<III", 0, 0, 0) + struct.pack("<HH", 3, 200) + b"\0" * 8)
+    data = shb() + idb(1) + epb(frame(1)) + isb(3, end=9) + broken + epb(frame(2))
+    batches, warnings, ifaces = read_all(data)
+    assert [r[0] for r in rows(batches)] == [1, 2]
+    assert len(warnings) == 2
+    assert "Interface Statistics Block names interface 3 but its section has 1" in warnings[0]
+    assert "option 3" in warnings[1] and "left out" in warnings[1]
+    assert all(re.search(r": byte \d+: ", w) for w in warnings)
+    assert ifaces[0].stopped_ns is None
 
 
 def test_several_comments_and_other_options() -> None:

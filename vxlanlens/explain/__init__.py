@@ -13,7 +13,7 @@ import pandas as pd
 from ..topology import Topology
 from ._rows import as_text
 from .classify import CaptureClass, classify, overlay_class
-from .context import Context
+from .context import Context, dropping_captures, stopped_captures
 from .findings import DETECTORS, FINDING_IDS, most_severe_first
 from .model import SCHEMA_VERSION, SEVERITIES, Evidence, Explanation, Finding, Hop, PacketPath
 from .paths import build_paths, placed_points
@@ -74,6 +74,8 @@ def explain(
         loaded=loaded,
         overlay=overlay,
         one_way=one_way_captures(captures or []),
+        stopped=stopped_captures(captures or []),
+        dropped=dropping_captures(captures or []),
         timeout_s=timeout_s,
     )
     detectors = [partial(d, ctx) for d in DETECTORS]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
 
@@ -82,6 +82,12 @@ class Context:
     that wrote it: :func:`vxlanlens.overlays.one_way_captures`)."""
     timeout_s: float = 3.0
     """The answer timeout the exchanges were paired with (seconds)."""
+    stopped: dict[str, pd.Timestamp] = field(default_factory=dict)
+    """Capture label -> when capturing stopped, where its file says so (pcapng statistics;
+    :func:`stopped_captures`): the capture ran until then, not only until its last frame."""
+    dropped: dict[str, int] = field(default_factory=dict)
+    """Capture label -> packets its capturing dropped, where its file says so and it is more
+    than none (pcapng statistics: :func:`dropping_captures`)."""
     _cilium: list[str] | None = None
     _journey_pos: dict[tuple[str, int], int] | None = None
     _journey_obs: list[tuple[str, int]] = field(default_factory=list)
@@ -576,10 +582,18 @@ class Context:
         return bool(self.cilium_signals)
 
     def span(self, capture: str) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-        """Time of a capture's first and last frame (``None`` when it has none)."""
+        """When a capture ran, in its own clock: its first frame, and its last frame or, later,
+        when its file says capturing stopped (``None`` when it has no frame)."""
         if capture not in self._spans:
             ts = self.packets.loc[text_is(self.packets["capture"], capture), "ts"]
-            self._spans[capture] = (None, None) if ts.empty else (ts.min(), ts.max())
+            if ts.empty:
+                self._spans[capture] = (None, None)
+            else:
+                last, stop = ts.max(), self.stopped.get(capture)
+                self._spans[capture] = (
+                    ts.min(),
+                    stop if stop is not None and stop > last else last,
+                )
         return self._spans[capture]
 
 
@@ -601,3 +615,29 @@ def _listed_twice(captures: pd.Series, frames: pd.Series) -> np.ndarray:
     key += 1
     del f
     return repeated(key)
+
+
+def stopped_captures(captures: Sequence[Mapping[str, Any]]) -> dict[str, pd.Timestamp]:
+    """Capture label -> when capturing stopped, from the ``stopped`` of each ``captures``
+    entry (:meth:`vxlanlens.capture.CaptureSource.to_dict`) that has one."""
+    out: dict[str, pd.Timestamp] = {}
+    for c in captures:
+        label, stop = c.get("label"), c.get("stopped")
+        if label is None or not stop:
+            continue
+        try:
+            out[str(label)] = pd.Timestamp(stop).tz_convert("UTC")
+        except (ValueError, TypeError):
+            continue
+    return out
+
+
+def dropping_captures(captures: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Capture label -> packets dropped while capturing, from the ``dropped`` of each
+    ``captures`` entry that says more than none."""
+    out: dict[str, int] = {}
+    for c in captures:
+        label, dropped = c.get("label"), c.get("dropped")
+        if label is not None and isinstance(dropped, int) and dropped > 0:
+            out[str(label)] = dropped
+    return out

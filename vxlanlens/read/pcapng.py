@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -51,6 +51,7 @@ SHB = 0x0A0D0D0A
 IDB = 1
 PB = 2
 SPB = 3
+ISB = 5
 EPB = 6
 
 _BOM_BE = b"\x1a\x2b\x3c\x4d"
@@ -62,7 +63,7 @@ BLOCK_NAMES = {
     PB: "Packet Block",
     SPB: "Simple Packet Block",
     4: "Name Resolution Block",
-    5: "Interface Statistics Block",
+    ISB: "Interface Statistics Block",
     EPB: "Enhanced Packet Block",
     9: "systemd Journal Export Block",
     10: "Decryption Secrets Block",
@@ -304,6 +305,48 @@ class PcapngParser:
         )
         sec.local.append(index)
 
+    def _isb(self, buf: bytes | bytearray, pos: int, base: int, blen: int) -> None:
+        """An Interface Statistics Block: when capturing stopped and what was dropped, kept on
+        its interface (a block that names no interface of its section is left, with a
+        warning: it holds no packet)."""
+        sec = self._section
+        assert sec is not None
+        e = sec.endian
+        if blen < 24:
+            self.warnings.append(
+                f"{self.path}: byte {base + pos}: Interface Statistics Block of total length "
+                f"{blen} is shorter than its 24-byte minimum; left out"
+            )
+            return
+        local = struct.unpack_from(e + "I", buf, pos + 8)[0]
+        if local >= len(sec.local):
+            self.warnings.append(
+                f"{self.path}: byte {base + pos}: Interface Statistics Block names interface "
+                f"{local} but its section has {len(sec.local)}; left out"
+            )
+            return
+        index = sec.local[local]
+        stopped: int | None = None
+        drops: list[int] = []
+        try:
+            options = list(self._options(buf, pos + 20, pos + blen - 4, e, ISB, pos, base))
+        except CaptureError as exc:
+            self.warnings.append(f"{self.path}: byte {base + pos}: {exc.message}; left out")
+            return
+        for code, val, _at in options:
+            if code == 3 and len(val) == 8:  # isb_endtime: high and low 32 bits, as an EPB's
+                hi, lo = struct.unpack(e + "II", val)
+                units = np.array([(hi << 32) | lo], dtype=np.uint64)
+                stopped = int(self._ts(units, index, base + pos)[0])
+            elif code in (5, 7) and len(val) == 8:  # isb_ifdrop, isb_osdrop
+                drops.append(struct.unpack(e + "Q", val)[0])
+        info = self.interfaces[index]
+        if stopped is not None and (info.stopped_ns is None or stopped > info.stopped_ns):
+            info = replace(info, stopped_ns=stopped)
+        if drops:
+            info = replace(info, dropped=sum(drops))
+        self.interfaces[index] = self._ifaces[index].info = info
+
     def _ts(self, units: np.ndarray, iface: int, first_offset: int) -> np.ndarray:
         it = self._ifaces[iface]
         ts, over = units_to_ns(units, it.kind, it.exp, it.offset_s)
@@ -369,6 +412,9 @@ class PcapngParser:
                 self._check_trailer(buf, pos, base, btype, blen, sec.endian)
                 self._idb(buf, pos, base, blen)
                 segments.append((count, sec, len(sec.local)))
+            elif btype == ISB:
+                self._check_trailer(buf, pos, base, btype, blen, sec.endian)
+                self._isb(buf, pos, base, blen)
             elif btype in (SPB, PB):
                 self._check_trailer(buf, pos, base, btype, blen, sec.endian)
                 special[count] = self._slow_packet(

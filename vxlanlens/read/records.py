@@ -26,6 +26,14 @@ class InterfaceInfo:
     application: str | None = None
     """pcapng: ``shb_userappl`` of the section holding the interface (the program that wrote
     it, e.g. ``dumpcap``, ``gopacket``); ``None`` when absent and for classic pcap."""
+    stopped_ns: int | None = None
+    """pcapng: when capturing on the interface stopped, UTC nanoseconds: the latest
+    ``isb_endtime`` of its Interface Statistics Blocks (dumpcap writes one when it stops);
+    ``None`` when no block says it, and for classic pcap."""
+    dropped: int | None = None
+    """pcapng: packets the interface and the capturing system dropped (``isb_ifdrop`` plus
+    ``isb_osdrop`` of its last Interface Statistics Block that has them); ``None`` when
+    unknown."""
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,9 @@ def explanation_text(exp: Explanation, *, max_paths: int = MAX_PATHS) -> str:
             where = "at " + (where[len("pod ") :] if named else where)
         elif p.get("kind") == "node" and where.startswith("underlay of "):
             where = "on the " + where
+        dropped = cap.get("dropped")
+        if isinstance(dropped, int) and dropped > 0:
+            where += f"; {dropped} dropped while capturing (pcapng statistics)"
         out.append(
             f"  {cap['label']:<{width}} {cap['frames']:>7} frames  {cap.get('path', '')}  {where}".rstrip()
         )

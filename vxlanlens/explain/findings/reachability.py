@@ -509,16 +509,38 @@ def _never(
     # A flow answered until its last requests, every one of which came too close to the end
     # of the captures to tell: nothing shows a loss (e.g. capturing stopped mid-flow).
     cut_off = bool(answered_before) and late is not None and len(late) == len(xs)
-    if cut_off:
+    # captures that saw the requests and say they dropped packets: the answer may be one
+    lossy = sorted(
+        {str(view.get("request_capture", pos)) for x in xs for pos in x.rows} & set(ctx.dropped)
+        if ctx.dropped
+        else set()
+    )
+    if cut_off or lossy:
         statement = statement.replace(" never answered", " not answered in the captures", 1)
         statement = statement.replace(" got no answer (", " got no answer in the captures (", 1)
     if late:
         one = len(late) == 1 and n == 1
-        statement += (
-            f" {'It' if one else f'{len(late)} of them'} came less than "
-            f"{_seconds(view.due_s)} before the last frame of every capture that saw "
-            f"{'it' if one else 'them'}, and a capture file does not record when capturing "
-            "stopped: an answer after that cannot be ruled out."
+        seen_by = {str(view.get("request_capture", pos)) for x in late for pos in x.rows}
+        if seen_by <= set(ctx.stopped):  # their files say when capturing stopped
+            statement += (
+                f" {'It' if one else f'{len(late)} of them'} came less than "
+                f"{_seconds(view.due_s)} before every capture that saw "
+                f"{'it' if one else 'them'} stopped (pcapng statistics): an answer after that "
+                "cannot be ruled out."
+            )
+        else:
+            statement += (
+                f" {'It' if one else f'{len(late)} of them'} came less than "
+                f"{_seconds(view.due_s)} before the last frame of every capture that saw "
+                f"{'it' if one else 'them'}, and a capture file does not record when capturing "
+                "stopped: an answer after that cannot be ruled out."
+            )
+    if lossy:
+        statement += " " + " ".join(
+            f"{c} says its capturing dropped {ctx.dropped[c]} "
+            f"{'packet' if ctx.dropped[c] == 1 else 'packets'} (pcapng statistics)"
+            + (";" if k < len(lossy) - 1 else ": an answer may be among them.")
+            for k, c in enumerate(lossy)
         )
     blind = blind_points(ctx, view.get, xs)
     unsure = away = False  # a node's ARP seen only where its answer may (or cannot) pass
@@ -568,9 +590,17 @@ def _never(
         details["answered_before"] = len(answered_before)
     if late:
         details["near_capture_end"] = len(late)
+    if lossy:
+        details["capture_drops"] = {c: ctx.dropped[c] for c in lossy}
     if blind:
         details["one_way_captures"] = blind
-    sev = Severity.INFO if blind else Severity.WARNING if unsure or cut_off else Severity.PROBLEM
+    sev = (
+        Severity.INFO
+        if blind
+        else Severity.WARNING
+        if unsure or cut_off or lossy
+        else Severity.PROBLEM
+    )
     return Finding(fid, sev, statement, view.frames(xs), details)
 
 
