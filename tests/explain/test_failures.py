@@ -137,7 +137,9 @@ def test_a_capture_that_says_it_ran_on_settles_a_request_at_its_end(tmp_path: Pa
     """The file's statistics say capturing went on 2 s after its last frame, a request: it
     was not answered in that time, a problem; without them, the capture may have stopped
     before the answer came: a warning."""
-    for stopped_s, severity in ((2.0, "problem"), (None, "warning"), (0.1, "warning")):
+    # a stop time more than a day after the last frame is taken for a wrong clock: left
+    cases = ((2.0, "problem"), (None, "warning"), (0.1, "warning"), (2 * 86400.0, "warning"))
+    for stopped_s, severity in cases:
         path = tmp_path / f"pod-{stopped_s}.pcapng"
         _ping_ending_in_a_request(path, stopped_s)
         exp = vxlanlens.read([f"pod={path}"]).explain()
@@ -151,6 +153,9 @@ def test_a_capture_that_says_it_ran_on_settles_a_request_at_its_end(tmp_path: Pa
             assert "a capture file does not record when capturing stopped" in f.statement
         elif stopped_s < 0.5:  # it stopped too soon after the request to tell
             assert "before every capture that saw it stopped (pcapng statistics)" in f.statement
+        elif stopped_s > 86400:
+            assert cap["stopped"] is not None
+            assert "a capture file does not record when capturing stopped" in f.statement
         else:
             assert cap["stopped"] == "2023-11-14T22:13:25+00:00" and cap["dropped"] == 0
 

@@ -205,6 +205,17 @@ def test_statistics_blocks_say_when_capturing_stopped_and_what_was_dropped(e: st
     assert ns[0].stopped_ns == 123_456_789_012
 
 
+def test_statistics_times_in_microseconds_whatever_the_resolution() -> None:
+    """dumpcap (Wireshark 4.0) writes if_tsresol 9 and its statistics block's times in
+    microseconds: read as nanoseconds they would fall in January 1970, so they are read as
+    microseconds; a nanosecond time after 1990 is read as the format says."""
+    end_us = 1_796_546_158_540_409  # 2026-12-06, as dumpcap wrote it
+    data = shb() + idb(1, tsresol=9) + epb(frame(1), ts=end_us * 1000 - 5) + isb(0, end=end_us)
+    assert read_all(data)[2][0].stopped_ns == end_us * 1000
+    data = shb() + idb(1, tsresol=9) + isb(0, end=end_us * 1000 + 7)
+    assert read_all(data)[2][0].stopped_ns == end_us * 1000 + 7
+
+
 def test_a_bad_statistics_block_is_left_out_with_a_warning() -> None:
     """No packet is in it: a block naming no interface of its section, or with broken
     options, is left out (a warning names the byte), the packets are read."""

@@ -84,7 +84,9 @@ class Context:
     """The answer timeout the exchanges were paired with (seconds)."""
     stopped: dict[str, pd.Timestamp] = field(default_factory=dict)
     """Capture label -> when capturing stopped, where its file says so (pcapng statistics;
-    :func:`stopped_captures`): the capture ran until then, not only until its last frame."""
+    :func:`stopped_captures`): the capture ran until then, not only until its last frame. A
+    time :meth:`span` does not believe (not after the last frame, or more than
+    :data:`STOP_AFTER_LAST` after it) is dropped from here when it is asked."""
     dropped: dict[str, int] = field(default_factory=dict)
     """Capture label -> packets its capturing dropped, where its file says so and it is more
     than none (pcapng statistics: :func:`dropping_captures`)."""
@@ -590,10 +592,10 @@ class Context:
                 self._spans[capture] = (None, None)
             else:
                 last, stop = ts.max(), self.stopped.get(capture)
-                self._spans[capture] = (
-                    ts.min(),
-                    stop if stop is not None and stop > last else last,
-                )
+                later = stop is not None and last < stop <= last + STOP_AFTER_LAST
+                if not later:  # none, or not believed: the capture is known to its last frame
+                    self.stopped.pop(capture, None)
+                self._spans[capture] = (ts.min(), stop if later else last)
         return self._spans[capture]
 
 
@@ -615,6 +617,11 @@ def _listed_twice(captures: pd.Series, frames: pd.Series) -> np.ndarray:
     key += 1
     del f
     return repeated(key)
+
+
+STOP_AFTER_LAST = pd.Timedelta(days=1)
+"""The longest a capture is taken to have run after its last frame when its file says it
+stopped later (a later stop time is taken for a wrong clock or unit and left)."""
 
 
 def stopped_captures(captures: Sequence[Mapping[str, Any]]) -> dict[str, pd.Timestamp]:

@@ -71,6 +71,10 @@ BLOCK_NAMES = {
     0x40000BAD: "Custom Block",
 }
 
+_AFTER_1990_NS = 631_152_000 * 10**9
+"""1990-01-01 UTC in nanoseconds: a statistics block's time before it is read in microseconds
+(see :meth:`PcapngParser._isb_time`)."""
+
 _MIN_LEN = {SHB: 28, IDB: 20, PB: 32, SPB: 16, EPB: 32}
 
 
@@ -336,8 +340,7 @@ class PcapngParser:
         for code, val, _at in options:
             if code == 3 and len(val) == 8:  # isb_endtime: high and low 32 bits, as an EPB's
                 hi, lo = struct.unpack(e + "II", val)
-                units = np.array([(hi << 32) | lo], dtype=np.uint64)
-                stopped = int(self._ts(units, index, base + pos)[0])
+                stopped = self._isb_time((hi << 32) | lo, index, base + pos)
             elif code in (5, 7) and len(val) == 8:  # isb_ifdrop, isb_osdrop
                 drops.append(struct.unpack(e + "Q", val)[0])
         info = self.interfaces[index]
@@ -346,6 +349,16 @@ class PcapngParser:
         if drops:
             info = replace(info, dropped=sum(drops))
         self.interfaces[index] = self._ifaces[index].info = info
+
+    def _isb_time(self, units: int, iface: int, at: int) -> int:
+        """An Interface Statistics Block's time in nanoseconds: in the interface's resolution
+        (the format's rule), or in microseconds when only that gives a time after 1990 (dumpcap
+        writes them so whatever ``if_tsresol`` says: seen in Wireshark 4.0's, and in
+        pcapplusplus' example files)."""
+        ns = int(self._ts(np.array([units], dtype=np.uint64), iface, at)[0])
+        if ns < _AFTER_1990_NS and _AFTER_1990_NS <= units * 1000 < 1 << 63:
+            return units * 1000
+        return ns
 
     def _ts(self, units: np.ndarray, iface: int, first_offset: int) -> np.ndarray:
         it = self._ifaces[iface]
