@@ -172,6 +172,11 @@ def test_a_capture_that_dropped_packets_shows_no_loss(tmp_path: Path) -> None:
     assert "pod says its capturing dropped 3 packets (pcapng statistics)" in f.statement
     assert f.details["capture_drops"] == {"pod": 3}
     assert "3 dropped while capturing" in exp.to_text()
+    from vxlanlens.report.html import explanation_html
+    from vxlanlens.report.markdown import explanation_markdown
+
+    assert "| pod | 1 (3 dropped while capturing) |" in explanation_markdown(exp)
+    assert "<td>1 (3 dropped while capturing)</td>" in explanation_html(exp)
 
 
 def test_a_lone_request_at_the_end_stays_a_problem(tmp_path: Path) -> None:

@@ -151,12 +151,19 @@ def explain(
         )
     if no_overlay:
         kinds = sorted(classes & {"lan", "mirror", "cloud-tunnel", "node"})
+        if overlay.name is not None:
+            model = f"{overlay.title}'s datapath"
+        elif not_cilium:
+            model = "a tunnel overlay in no CNI's words"
+        else:
+            model = "Cilium's datapath"
         unknowns.insert(
             0,
             "No capture shows a pod overlay ("
             + ", ".join(_NOT_OVERLAY_TEXT[k] for k in kinds)
-            + "): findings and paths describe what was seen, not an overlay's datapath, and the "
-            f"findings that rest on Cilium's rules ({', '.join(CILIUM_FINDINGS)}) are not made.",
+            + "): findings describe what was seen, and the findings that rest on Cilium's rules "
+            f"({', '.join(CILIUM_FINDINGS)}) are not made. The paths' hops marked `inferred` "
+            f"are drawn on {model}, which nothing here shows: they may not fit this network.",
         )
     return Explanation(
         captures=captures or [],

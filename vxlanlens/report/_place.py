@@ -62,3 +62,13 @@ def where_taken(point: dict[str, Any], frames: Any) -> str:
     """:func:`place_text`, or why a capture has no place: no frames to place it by, or not
     placed."""
     return place_text(point) or ("no frames to place it by" if not frames else "not placed")
+
+
+def frames_text(capture: dict[str, Any]) -> str:
+    """A capture's frame count, with the packets its capturing dropped when its file says it
+    dropped some (pcapng statistics)."""
+    dropped = capture.get("dropped")
+    frames = str(capture.get("frames", "?"))
+    if isinstance(dropped, int) and dropped > 0:
+        return f"{frames} ({dropped} dropped while capturing)"
+    return frames

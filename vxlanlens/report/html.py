@@ -22,7 +22,7 @@ import pandas as pd
 from ..explain._rows import text_is
 from ..explain.model import SEVERITIES, Explanation, Finding, Hop
 from ._overlay import overlay_line
-from ._place import where_taken
+from ._place import frames_text, where_taken
 from .markdown import mermaid_sequence, paths_left_out_text
 
 __all__ = ["CSP", "explanation_html", "explanation_html_fragment"]
@@ -234,7 +234,7 @@ def _body(
         rows.append(
             [
                 f'<span class="mono">{_e(cap.get("label"))}</span>',
-                _e(cap.get("frames")),
+                _e(frames_text(cap)),
                 _e(cap.get("format")),
                 _e(cap.get("size")),
                 _e(where),

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..explain.model import SEVERITIES, Explanation, Finding, Hop
 from ._overlay import overlay_line
-from ._place import where_taken
+from ._place import frames_text, where_taken
 from .packets import printable
 from .sequence import Sequence, sequence
 
@@ -179,9 +179,7 @@ def _capture_rows(exp: Explanation) -> list[str]:
     for cap in exp.captures:
         p = points.get(cap.get("label"), {})
         where = where_taken(p, cap.get("frames"))
-        rows.append(
-            f"| {md_escape(cap.get('label'))} | {cap.get('frames', '?')} | {md_escape(where)} |"
-        )
+        rows.append(f"| {md_escape(cap.get('label'))} | {frames_text(cap)} | {md_escape(where)} |")
     return rows
 
 

@@ -175,7 +175,7 @@ def explanation_text(exp: Explanation, *, max_paths: int = MAX_PATHS) -> str:
             where = "on the " + where
         dropped = cap.get("dropped")
         if isinstance(dropped, int) and dropped > 0:
-            where += f"; {dropped} dropped while capturing (pcapng statistics)"
+            where += f"; {dropped} dropped while capturing (pcapng statistics)"  # not in frames
         out.append(
             f"  {cap['label']:<{width}} {cap['frames']:>7} frames  {cap.get('path', '')}  {where}".rstrip()
         )
