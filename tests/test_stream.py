@@ -15,7 +15,7 @@ import pytest
 from testpaths import CAPTURES, ROOT
 
 import vxlanlens
-from vxlanlens.stream import iter_batches, write_stream
+from vxlanlens.stream import exact_times, iter_batches, write_stream
 
 FILES = sorted(str(p) for p in CAPTURES.glob("*/*.pcap*"))
 
@@ -48,12 +48,32 @@ def test_text_exports_equal_the_whole_table(fmt: str) -> None:
     whole = vxlanlens.read(FILES).packets
     want = io.StringIO()
     if fmt == "csv":
-        whole.to_csv(want, index=False)
+        exact_times(whole, fmt).to_csv(want, index=False)
     else:
-        whole.to_json(want, orient="records", lines=True, date_format="iso", date_unit="ns")
+        exact_times(whole, fmt).to_json(
+            want, orient="records", lines=True, date_format="iso", date_unit="ns"
+        )
     got = io.StringIO()
     assert write_stream(iter_batches(FILES, batch_frames=9), fmt, got) == len(whole)
     assert got.getvalue() == want.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_text_exports_keep_every_nanosecond(fmt: str) -> None:
+    """Times to the nanosecond in every row and batch (pandas alone cuts them in JSON and
+    writes CSV to the precision each batch needs): one fixed form, equal to ``ts_ns``."""
+    path = CAPTURES / "real-ping-stopped" / "dumpcap-c5.pcapng"  # if_tsresol 9
+    whole = vxlanlens.read([str(path)]).packets
+    assert (whole["ts_ns"] % 1000 != 0).any()
+    got = io.StringIO()
+    write_stream(iter_batches([str(path)], batch_frames=2), fmt, got)
+    if fmt == "csv":
+        texts = pd.read_csv(io.StringIO(got.getvalue()), dtype=str)["ts"].tolist()
+        assert all(t.endswith("+00:00") and len(t) == 35 for t in texts)
+    else:
+        texts = [json.loads(line)["ts"] for line in got.getvalue().splitlines()]
+        assert all(t.endswith("Z") and len(t) == 30 for t in texts)
+    assert [pd.Timestamp(t).value for t in texts] == whole["ts_ns"].tolist()
 
 
 def test_parquet_keeps_the_dtypes() -> None:

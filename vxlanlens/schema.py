@@ -98,7 +98,16 @@ COLUMNS: tuple[Column, ...] = (
     # --- record -------------------------------------------------------------------------
     _c(_R, "capture", "record", "category", "Capture label: the file's stem, or LABEL from `LABEL=PATH`."),
     _c(_R, "frame_no", "record", "int64", "Frame number within its capture, 1-based as Wireshark counts."),
-    _c(_R, "ts", "record", "datetime64[ns, UTC]", "Capture timestamp (UTC)."),
+    _c(
+        _R,
+        "ts",
+        "record",
+        "datetime64[ns, UTC]",
+        "Capture timestamp (UTC). In CSV and JSON output it is UTC text to the nanosecond, "
+        "the same form in every row: `2026-12-06 08:43:17.055933123+00:00` (CSV), "
+        "`2026-12-06T08:43:17.055933123Z` (JSON); so are the time columns of the other "
+        "tables (`vxlanlens.stream.exact_times`).",
+    ),
     _c(_R, "ts_ns", "record", "int64", "Capture timestamp in integer nanoseconds since the Unix epoch."),
     _c(_R, "linktype", "record", "UInt16", "LINKTYPE_ value of the record (1 Ethernet, 113 Linux SLL, 276 Linux SLL2, 101 raw IP, ...)."),
     _c(_R, "interface", "record", "category", "pcapng interface name (`if_name`, else `ifN` by IDB index); null for classic pcap."),

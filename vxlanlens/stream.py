@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
+import numpy as np
 import pandas as pd
 
 from .capture import CaptureSource, _labels
@@ -33,7 +34,7 @@ from .table import Decoder, TableBuilder
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["PacketStream", "iter_batches", "write_stream"]
+__all__ = ["PacketStream", "exact_times", "iter_batches", "write_stream"]
 
 CaptureSpec = str | os.PathLike[str] | BinaryIO
 
@@ -179,6 +180,27 @@ def arrow_schema(columns: Sequence[str] | None = None) -> pa.Schema:
     return pa.schema([pa.field(n, types[by_name[n].dtype]) for n in names])
 
 
+def exact_times(df: pd.DataFrame, fmt: str) -> pd.DataFrame:
+    """``df`` with each time-zone-aware time column as UTC text to the nanosecond, the same
+    in every row and batch: ``2026-12-06 08:43:17.055933123+00:00`` for ``csv``,
+    ``2026-12-06T08:43:17.055933123Z`` for ``json`` (pandas would cut the nanoseconds of JSON
+    times, and write CSV times to the precision each batch happens to need); null stays null."""
+    cols = [c for c in df.columns if isinstance(df[c].dtype, pd.DatetimeTZDtype)]
+    if not cols:
+        return df
+    out = df.copy(deep=False)
+    for c in cols:
+        utc = df[c].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
+        text = np.datetime_as_string(utc, unit="ns").astype(object)
+        if fmt == "csv":
+            text = np.array([t.replace("T", " ") + "+00:00" for t in text], dtype=object)
+        else:
+            text = text + "Z"
+        text[np.isnat(utc)] = None
+        out[c] = text
+    return out
+
+
 def write_stream(
     batches: Iterator[pd.DataFrame] | PacketStream,
     fmt: str,
@@ -228,7 +250,7 @@ def write_stream(
         raise VxlanlensError(f"unknown stream format {fmt!r}: expected csv, json or parquet")
     header = True
     for df in batches:
-        part = df[list(columns)] if columns is not None else df
+        part = exact_times(df[list(columns)] if columns is not None else df, fmt)
         if fmt == "csv":
             part.to_csv(fh, index=False, header=header)
         elif len(part):

@@ -193,10 +193,14 @@ def write_table(df: pd.DataFrame, fmt: str, out: str | None) -> None:
         with output(out, binary=True) as fh:
             fh.write(buf.getvalue())
         return
+    from ..stream import exact_times
+
     with output(out) as fh:
         if fmt == "csv":
             from ..report.packets import csv_safe
 
-            csv_safe(df).to_csv(fh, index=False)
+            exact_times(csv_safe(df), fmt).to_csv(fh, index=False)
         else:
-            df.to_json(fh, orient="records", lines=True, date_format="iso", date_unit="ns")
+            exact_times(df, fmt).to_json(
+                fh, orient="records", lines=True, date_format="iso", date_unit="ns"
+            )
