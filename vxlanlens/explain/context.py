@@ -84,9 +84,7 @@ class Context:
     """The answer timeout the exchanges were paired with (seconds)."""
     stopped: dict[str, pd.Timestamp] = field(default_factory=dict)
     """Capture label -> when capturing stopped, where its file says so (pcapng statistics;
-    :func:`stopped_captures`): the capture ran until then, not only until its last frame. A
-    time :meth:`span` does not believe (not after the last frame, or more than
-    :data:`STOP_AFTER_LAST` after it) is dropped from here when it is asked."""
+    :func:`stopped_captures`); what is believed of it: :meth:`stopped_at`."""
     dropped: dict[str, int] = field(default_factory=dict)
     """Capture label -> packets its capturing dropped, where its file says so and it is more
     than none (pcapng statistics: :func:`dropping_captures`)."""
@@ -593,10 +591,15 @@ class Context:
             else:
                 last, stop = ts.max(), self.stopped.get(capture)
                 later = stop is not None and last < stop <= last + STOP_AFTER_LAST
-                if not later:  # none, or not believed: the capture is known to its last frame
-                    self.stopped.pop(capture, None)
                 self._spans[capture] = (ts.min(), stop if later else last)
         return self._spans[capture]
+
+    def stopped_at(self, capture: str) -> pd.Timestamp | None:
+        """When capturing stopped, where the file says so and it is believed: after the
+        capture's last frame and at most :data:`STOP_AFTER_LAST` after it (else a wrong clock
+        or unit); None otherwise."""
+        stop = self.stopped.get(capture)
+        return stop if stop is not None and self.span(capture)[1] == stop else None
 
 
 def _listed_twice(captures: pd.Series, frames: pd.Series) -> np.ndarray:

@@ -64,11 +64,15 @@ def where_taken(point: dict[str, Any], frames: Any) -> str:
     return place_text(point) or ("no frames to place it by" if not frames else "not placed")
 
 
-def frames_text(capture: dict[str, Any]) -> str:
-    """A capture's frame count, with the packets its capturing dropped when its file says it
-    dropped some (pcapng statistics)."""
+def dropped_text(capture: dict[str, Any]) -> str:
+    """``N dropped while capturing`` when a capture's file says its capturing dropped packets
+    (pcapng statistics), else ``""``."""
     dropped = capture.get("dropped")
+    return f"{dropped} dropped while capturing" if isinstance(dropped, int) and dropped > 0 else ""
+
+
+def frames_text(capture: dict[str, Any]) -> str:
+    """A capture's frame count, with the packets its capturing dropped (:func:`dropped_text`)."""
     frames = str(capture.get("frames", "?"))
-    if isinstance(dropped, int) and dropped > 0:
-        return f"{frames} ({dropped} dropped while capturing)"
-    return frames
+    dropped = dropped_text(capture)
+    return f"{frames} ({dropped})" if dropped else frames

@@ -9,7 +9,7 @@ from typing import Any
 from ..explain._rows import number_ranges
 from ..explain.model import SEVERITIES, Explanation, Finding, Hop, PacketPath
 from ._overlay import overlay_line
-from ._place import place_text
+from ._place import dropped_text, place_text
 from .packets import printable
 
 __all__ = ["explanation_text"]
@@ -173,9 +173,9 @@ def explanation_text(exp: Explanation, *, max_paths: int = MAX_PATHS) -> str:
             where = "at " + (where[len("pod ") :] if named else where)
         elif p.get("kind") == "node" and where.startswith("underlay of "):
             where = "on the " + where
-        dropped = cap.get("dropped")
-        if isinstance(dropped, int) and dropped > 0:
-            where += f"; {dropped} dropped while capturing (pcapng statistics)"  # not in frames
+        dropped = dropped_text(cap)
+        if dropped:
+            where += f"; {dropped} (pcapng statistics)"
         out.append(
             f"  {cap['label']:<{width}} {cap['frames']:>7} frames  {cap.get('path', '')}  {where}".rstrip()
         )

@@ -510,18 +510,14 @@ def _never(
     # of the captures to tell: nothing shows a loss (e.g. capturing stopped mid-flow).
     cut_off = bool(answered_before) and late is not None and len(late) == len(xs)
     # captures that saw the requests and say they dropped packets: the answer may be one
-    lossy = sorted(
-        {str(view.get("request_capture", pos)) for x in xs for pos in x.rows} & set(ctx.dropped)
-        if ctx.dropped
-        else set()
-    )
+    lossy = sorted(_request_captures(view, xs) & set(ctx.dropped)) if ctx.dropped else []
     if cut_off or lossy:
         statement = statement.replace(" never answered", " not answered in the captures", 1)
         statement = statement.replace(" got no answer (", " got no answer in the captures (", 1)
     if late:
         one = len(late) == 1 and n == 1
-        seen_by = {str(view.get("request_capture", pos)) for x in late for pos in x.rows}
-        if seen_by <= set(ctx.stopped):  # their files say when capturing stopped
+        # their files say when capturing stopped (and it is believed)
+        if all(ctx.stopped_at(c) is not None for c in _request_captures(view, late)):
             statement += (
                 f" {'It' if one else f'{len(late)} of them'} came less than "
                 f"{_seconds(view.due_s)} before every capture that saw "
@@ -602,6 +598,11 @@ def _never(
         else Severity.PROBLEM
     )
     return Finding(fid, sev, statement, view.frames(xs), details)
+
+
+def _request_captures(view: _Flows, xs: list[Exchange]) -> set[str]:
+    """The captures that saw the requests ``xs``."""
+    return {str(view.get("request_capture", pos)) for x in xs for pos in x.rows}
 
 
 def _transient(
