@@ -113,6 +113,9 @@ class HopKind(StrEnum):
     BRIDGE = "bridge"
     """A bridge the pod's frames cross on a node: a Linux bridge (Flannel's cni0) or an OVS
     bridge (Antrea's br-int)."""
+    HOST = "host"
+    """A host that sent or answered a packet, in an input that shows no overlay (no tunnel
+    packet, no dump, nothing of a CNI): named by its address, no pod or node assumed."""
 
 
 class UnknownTopic(StrEnum):

@@ -48,3 +48,18 @@ def test_schema_rejects_what_it_should():
     bad = json.loads(json.dumps(doc))
     bad["schema_version"] = 2
     assert list(validator.iter_errors(bad))
+
+
+def test_plain_input_validates():
+    """A capture that shows no overlay (host-to-host paths, ``host`` hops) validates too."""
+    from testpaths import CAPTURES
+
+    import vxlanlens
+
+    path = CAPTURES / "real-ping-stopped" / "tcpdump-c5.pcap"
+    if not path.is_file():
+        pytest.skip(f"{path} not shipped")
+    doc = json.loads(vxlanlens.read(str(path)).report("json"))
+    assert {h["kind"] for p in doc["paths"] for h in p["hops"]} == {"host", "network"}
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    assert [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(doc)] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -157,13 +158,19 @@ def explain(
             model = "a tunnel overlay in no CNI's words"
         else:
             model = "Cilium's datapath"
+        drawn = (
+            "The paths run from host to host through the network where the captures saw each "
+            "packet: nothing here shows a pod, a veth or a tunnel to draw."
+            if ctx.plain
+            else f"The paths' hops marked `inferred` are drawn on {model}, which nothing here "
+            "shows: they may not fit this network."
+        )
         unknowns.insert(
             0,
             "No capture shows a pod overlay ("
             + ", ".join(_NOT_OVERLAY_TEXT[k] for k in kinds)
             + "): findings describe what was seen, and the findings that rest on Cilium's rules "
-            f"({', '.join(CILIUM_FINDINGS)}) are not made. The paths' hops marked `inferred` "
-            f"are drawn on {model}, which nothing here shows: they may not fit this network.",
+            f"({', '.join(CILIUM_FINDINGS)}) are not made. {drawn}",
         )
     return Explanation(
         captures=captures or [],
@@ -212,11 +219,19 @@ def _attach(paths: list[PacketPath], findings: list[Finding]) -> None:
 def _topology_summary(ctx: Context, points: dict[str, Any]) -> dict[str, Any]:
     topo = ctx.topology
     classes = classify(ctx, points)
+    if ctx.plain:
+        # no overlay shown: a capture "at a pod" was the overlay model's reading of a host's
+        # frames, and so were its pods
+        unplaced = "no overlay shown: where it was taken is not known"
+        points = {
+            c: replace(p, kind="unknown", pod=None, how=unplaced) if p.kind == "pod" else p
+            for c, p in points.items()
+        }
     return {
         "loaded": ctx.loaded,
         "sources": list(topo.sources),
         "nodes": [n.label for n in topo.nodes],
-        "pods": [p.label for p in topo.pods],
+        "pods": [] if ctx.plain else [p.label for p in topo.pods],
         "interfaces": len(topo.interfaces),
         "conflicts": [c.to_dict() for c in topo.conflicts],
         "probable": [{"subject": x.subject, "other": x.other, "why": x.why} for x in topo.probable],

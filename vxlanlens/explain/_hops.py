@@ -62,11 +62,19 @@ def frame_list(rows: list[Row]) -> str:
     return ", ".join(sorted({f"{r['capture']}#{int(r['frame_no'])}" for r in rows}))
 
 
-def frame_text(ctx: Context, row: Row) -> str:
+def frame_text(ctx: Context, row: Row, *, named: bool = True) -> str:
+    """``<src MAC> → <dst MAC>, <src IP> → <dst IP>, TTL 64``, each MAC with what it is
+    (``named``: :meth:`Context.mac_text`) or as it is."""
     ttl = vals(row["ttl"])
     word = "hop limit" if vals(row["ip_version"]) == 6 else "TTL"
     ttl_text = f", {word} {ttl}" if ttl is not None else ""
-    return f"{ctx.mac_text(row['src_mac'])} → {ctx.mac_text(row['dst_mac'])}, {row['src_ip']} → {row['dst_ip']}{ttl_text}"
+    src, dst = (ctx.mac_text(row[c]) if named else _mac(row[c]) for c in ("src_mac", "dst_mac"))
+    return f"{src} → {dst}, {row['src_ip']} → {row['dst_ip']}{ttl_text}"
+
+
+def _mac(value: object) -> str:
+    v = vals(value)
+    return "?" if v is None else str(v)
 
 
 def node_eth0(node: str | None, ip: str | None, fallback: str) -> str:

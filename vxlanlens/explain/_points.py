@@ -17,7 +17,8 @@ class Endpoint(NamedTuple):
     label: str
     """``default/cni-7t9p4 eth0``, ``kind-worker/eth0``, ``node 172.18.0.4's underlay NIC``."""
     kind: str
-    """Hop kind: ``pod-eth0``, ``underlay`` (a node's NIC) or ``node`` (another host interface)."""
+    """Hop kind: ``pod-eth0``, ``underlay`` (a node's NIC), ``node`` (another host interface) or
+    ``host`` (a host of an input that shows no overlay)."""
     node: str | None
     """Node label, when known."""
     pod: str | None

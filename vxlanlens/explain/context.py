@@ -101,6 +101,9 @@ class Context:
     _flows: dict[tuple[str, str], np.ndarray] | None = None
     _overlay_macs: dict[str, Any] | None = None
     _datapath: Datapath | None = None
+    _plain: bool | None = None
+    _ready: bool = False
+    """Whether :meth:`__post_init__` is done (the capture points placed)."""
     _routers: dict[str, RouterPort] | None = None
     _placed: dict[str, Point] | None = None
     """:func:`~vxlanlens.explain.paths.placed_points`, once worked out (paths and summary)."""
@@ -121,6 +124,7 @@ class Context:
             str(x) for col in ("outer_src_ip", "outer_dst_ip") for x in p[col].dropna().unique()
         }
         self.points = self._place()
+        self._ready = True
 
     @property
     def datapath(self) -> Datapath:
@@ -165,6 +169,31 @@ class Context:
         return (
             o is not None and o.name is None and "cilium" in o.ruled_out and not self.cilium_likely
         )
+
+    @property
+    def plain(self) -> bool:
+        """Whether the input shows no overlay at all: no tunnel packet, no topology dump, no
+        overlay stated or recognised, no sign of Cilium, no node the frames show (hosts routing
+        pods' addresses to each other) and no capture the user placed at a pod or a node. Paths then run from host to host through the network the captures saw
+        (:mod:`._plain`): nothing shows a pod, a veth or a tunnel to draw."""
+        if not self._ready:
+            return False  # asked while placing the captures: nothing plain is said yet
+        if self._plain is None:
+            o = self.overlay
+            self._plain = not (
+                self.loaded
+                or self.underlay_ips
+                or self.cilium_likely
+                or (o is not None and (o.name is not None or o.confidence == "stated"))
+                or bool(self.packets["tunnel"].notna().any())
+                # nodes the frames show (hosts routing pod addresses to each other)
+                or bool(self.topology.nodes)
+                # a place inferred without a tunnel or dump (a "pod" that asked for its
+                # gateway) is the overlay model's reading of a host's traffic; a place the
+                # user stated is not
+                or any(p.stated for p in self.points.values())
+            )
+        return self._plain
 
     @property
     def overlay_is_not_cilium(self) -> bool:
@@ -337,6 +366,8 @@ class Context:
             return "IPv6 multicast"
         if int(m[:2], 16) & 1:
             return "multicast"
+        if self.plain:
+            return None  # no overlay shown: no role of its datapath to name
         dp = self.datapath
         if dp.shared_host_mac is not None and m == dp.shared_host_mac:
             return f"every {dp.host_veth}'s MAC"
@@ -399,7 +430,10 @@ class Context:
         return f"{mac} ({name})" if name else str(mac)
 
     def pod_label(self, ip: object = None, mac: object = None) -> str | None:
-        """The label of the pod with this IP (or eth0 MAC), if known."""
+        """The label of the pod with this IP (or eth0 MAC), if known (never for an input that
+        shows no overlay: :attr:`plain`)."""
+        if self.plain:
+            return None
         pod = None
         if not na(ip):
             pod = self.topology.pod_by_ip(str(ip))
@@ -408,7 +442,10 @@ class Context:
         return pod.label if pod is not None else None
 
     def pod_of(self, ip: object = None, mac: object = None):
-        """The pod with this IP (or eth0 MAC), if known."""
+        """The pod with this IP (or eth0 MAC), if known (never for an input that shows no
+        overlay: :attr:`plain`)."""
+        if self.plain:
+            return None
         pod = None
         if not na(ip):
             pod = self.topology.pod_by_ip(str(ip))
@@ -420,9 +457,12 @@ class Context:
         """Who sent a frame (an ARP request, an NS) from ``ip`` / ``mac``: a pod's eth0 (by IP,
         else by eth0 MAC), else a node's NIC (the MAC of a host interface in the dumps, or the
         node's underlay address), else an unknown pod's eth0 (``pod <mac> eth0``). A node
-        resolving a neighbour on the underlay is never named a pod."""
-        pod = self.pod_of(ip=ip)
+        resolving a neighbour on the underlay is never named a pod. In an input that shows no
+        overlay (:attr:`plain`) it is ``host <ip>`` (or ``host <mac>``)."""
         m = None if na(mac) else str(mac)
+        if self.plain:
+            return Endpoint(f"host {ip if not na(ip) else m or '?'}", "host", None, None)
+        pod = self.pod_of(ip=ip)
         iface = self.topology.interface_by_mac(m) if m else None
         nic = (
             iface
@@ -506,8 +546,8 @@ class Context:
     def point_text(self, capture: str) -> str:
         """``pod-eth0 (cni-7t9p4 eth0)`` / ``worker-eth0 (underlay of worker, 172.18.0.3)``."""
         p = self.points.get(capture)
-        if p is None or not p.label:
-            return capture
+        if p is None or not p.label or (self.plain and p.kind == "pod"):
+            return capture  # placed at a "pod" with no overlay shown: a host's capture
         if p.kind == "node" and p.node:
             ip = f", {p.node_ip}" if p.node_ip and p.node_ip not in p.node else ""
             if p.interface == "any":

@@ -23,6 +23,7 @@ from ..proto import TCP_ANSWER_WORDS, ExchangeStatus
 from ._direction import direction, node_nic
 from ._hops import int_of, observations, placed_points, text_of, tunnel_of
 from ._icmp import error_words, underlay_hops
+from ._plain import plain_direction, plain_resolution
 from ._resolve import gateway_hops, nd_flags
 from ._rows import text_is
 from .context import Context, Point, Row, first_row, groups, na, vals
@@ -71,7 +72,8 @@ def _summary(
         shown = ", ".join(dict.fromkeys(per_point[:4])) + (", ..." if len(per_point) > 4 else "")
         lat_text = f" in {shown}" if per_point else ""
         who = vals(rows["responder_mac"].iloc[answered[0]])
-        by = f" by {ctx.mac_text(who)}" if kind in ("nd", "arp") and who else ""
+        named = str(who) if ctx.plain else ctx.mac_text(who)  # no overlay: no role to name
+        by = f" by {named}" if kind in ("nd", "arp") and who else ""
         if kind == "tcp" and answer in TCP_ANSWER_WORDS:  # answered either way: say which
             by = f" by {TCP_ANSWER_WORDS[answer]}"
         status = f"answered{by}{lat_text}"
@@ -231,6 +233,7 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
     errors = _errors_of(ctx)
     positions = ctx.exchanges.index.get_indexer(chosen.index).tolist() if errors else []
     error_rows = _error_rows(ctx) if errors else {}
+    plain = ctx.plain  # no overlay shown: host to host, nothing of pods or tunnels drawn
     paths: list[PacketPath] = []
     for (kind, key), at in groups(chosen, ("kind", "key")).items():
         contiguous = at[-1] - at[0] + 1 == len(at)
@@ -244,7 +247,8 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
         error: tuple[str, str | None] | None = None
         ended: tuple[str | None, str] | None = None
         if kind in ("nd", "arp"):
-            req, rep = gateway_hops(ctx, placed, rows, kind)
+            resolve = plain_resolution if plain else gateway_hops
+            req, rep = resolve(ctx, placed, rows, kind)
         elif kind in ("echo", "tcp"):
             src_ip, dst_ip = str(r["requester_ip"]), str(r["target"])
             err_rep: list[Hop] = []
@@ -264,23 +268,37 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
                 error = (words, sender)
                 ended = (sender, f"{words} from {sender} answered {what}")
                 _, err_rep = _error_hops(ctx, placed, err_rows, words)
-            req, last_seen = direction(
-                ctx, placed, req_obs, src_ip, dst_ip, r["requester_mac"],
-                reached=bool(rep_obs), ended=ended,
-            )  # fmt: skip
-            rep = err_rep
-            if rep_obs:
-                rep_src_mac = next(
-                    (
-                        row["src_mac"]
-                        for p, row in rep_obs
-                        if not na(row["tunnel"]) or p.kind == "pod"
-                    ),
-                    None,
-                )
-                if rep_src_mac is None and node_nic(ctx, r["responder_mac"]):
-                    rep_src_mac = r["responder_mac"]  # first seen leaving its node's NIC
-                rep, _ = direction(ctx, placed, rep_obs, dst_ip, src_ip, rep_src_mac, reached=False)
+            if plain:
+                req, last_seen = plain_direction(
+                    ctx, req_obs, src_ip, dst_ip, r["requester_mac"],
+                    reached=bool(rep_obs), ended=ended,
+                )  # fmt: skip
+                rep = err_rep
+                if rep_obs:
+                    rep_mac = rep_obs[0][1]["src_mac"]  # as the first capture saw it
+                    rep, _ = plain_direction(
+                        ctx, rep_obs, dst_ip, src_ip, rep_mac, reached=False, reply=True
+                    )
+            else:
+                req, last_seen = direction(
+                    ctx, placed, req_obs, src_ip, dst_ip, r["requester_mac"],
+                    reached=bool(rep_obs), ended=ended,
+                )  # fmt: skip
+                rep = err_rep
+                if rep_obs:
+                    rep_src_mac = next(
+                        (
+                            row["src_mac"]
+                            for p, row in rep_obs
+                            if not na(row["tunnel"]) or p.kind == "pod"
+                        ),
+                        None,
+                    )
+                    if rep_src_mac is None and node_nic(ctx, r["responder_mac"]):
+                        rep_src_mac = r["responder_mac"]  # first seen leaving its node's NIC
+                    rep, _ = direction(
+                        ctx, placed, rep_obs, dst_ip, src_ip, rep_src_mac, reached=False
+                    )
         elif kind == "icmp-error":
             words, _ = error_words(r["answer"], r["ip_version"], r["icmp_code"])
             req, rep = _error_hops(ctx, placed, rows, words)

@@ -307,6 +307,7 @@ def _draw_arrow(ax: Axes, a: Arrow, y: float, n: int) -> None:
             gid="arrow-label",
         )
         _dot(ax, x0, y, a.src_seen, color)
+        _between(ax, a, (x0 + x1) / 2, y, color)
         return
     x1 = float(a.dst)
     ax.annotate(
@@ -344,20 +345,7 @@ def _draw_arrow(ax: Axes, a: Arrow, y: float, n: int) -> None:
     )
     _dot(ax, x0, y, a.src_seen, color)
     _dot(ax, x1, y, a.dst_seen, color)
-    if a.between:
-        # seen on the way, by a capture of the underlay that is neither end's for sure
-        mid = (x0 + x1) / 2
-        ax.plot(
-            [mid],
-            [y],
-            marker="D",
-            markersize=4.5,
-            color=color,
-            linestyle="none",
-            zorder=7,
-            gid="seen-between",
-        )
-        ax.text(mid, y + 0.12, a.between, ha="center", va="top", fontsize=6, color="#555555")
+    _between(ax, a, (x0 + x1) / 2, y, color)
     if a.dst_seen and a.evidence:
         ax.text(
             x1 + (0.06 if x1 >= x0 else -0.06),
@@ -369,6 +357,23 @@ def _draw_arrow(ax: Axes, a: Arrow, y: float, n: int) -> None:
             color="#555555",
             zorder=6,
         )
+
+
+def _between(ax: Axes, a: Arrow, mid: float, y: float, color: str) -> None:
+    """Where the packet was seen on the way (a capture that is neither end's for sure)."""
+    if not a.between:
+        return
+    ax.plot(
+        [mid],
+        [y],
+        marker="D",
+        markersize=4.5,
+        color=color,
+        linestyle="none",
+        zorder=7,
+        gid="seen-between",
+    )
+    ax.text(mid, y + 0.12, a.between, ha="center", va="top", fontsize=6, color="#555555")
 
 
 def _dot(ax: Axes, x: float, y: float, seen: bool, color: str) -> None:
@@ -434,7 +439,11 @@ def _legend(fig: Figure, ax: Axes, seq: Sequence) -> None:
                 markersize=4.5,
                 color="#555555",
                 linestyle="none",
-                label="seen on the underlay between them",
+                label=(
+                    "seen between them (where is not known)"
+                    if seq.lanes and all(lane.kind == "host" for lane in seq.lanes)
+                    else "seen on the underlay between them"
+                ),
             ),
         ),
         (

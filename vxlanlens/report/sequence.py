@@ -27,7 +27,7 @@ class Lane:
     name: str
     """Short interface name: ``eth0``, ``lxc237a31216c0f``, ``cilium_vxlan``."""
     kind: str
-    """pod-eth0, lxc, tunnel, underlay or other."""
+    """pod-eth0, lxc, tunnel, underlay, host (of an input that shows no overlay) or other."""
     node: str | None
     pod: str | None
     observed: bool
@@ -46,9 +46,12 @@ class Lane:
     @property
     def group(self) -> str:
         """The node the lane belongs to, ``underlay, not a node`` for a host of the underlay that is
-        none, or ``node not known`` (the captures do not say)."""
+        none, ``hosts`` for the hosts of an input that shows no overlay, or ``node not known``
+        (the captures do not say)."""
         if self.outside:
             return "underlay, not a node"
+        if self.kind == "host":
+            return "hosts"
         return self.node or "node not known"
 
 
@@ -122,6 +125,8 @@ def _lane_key(hop: Hop) -> tuple[str, ...] | None:
         return (hop.kind.value, hop.place)
     if hop.kind == HopKind.UNDERLAY:
         return ("underlay", hop.node or hop.place)
+    if hop.kind == HopKind.HOST:
+        return ("host", hop.place)
     return ("other", hop.place)
 
 
@@ -154,6 +159,8 @@ def _lane_name(hops: list[Hop], key: tuple[str, ...], veth: str = "lxc veth") ->
             return devices[0]
         macs = [h.mac for h in hops if h.mac]
         return f"{veth} {macs[0]}" if macs else veth
+    if kind == "host":
+        return key[1].removeprefix("host ")  # its address (or MAC)
     if kind == "underlay" and hops and hops[0].place.startswith(UNDERLAY_HOST):
         return hops[0].place.removeprefix(UNDERLAY_HOST).strip()  # its address
     if kind == "underlay":
@@ -312,11 +319,16 @@ def sequence(exp: Explanation, path_index: int | Seq[int] | None = None) -> Sequ
             lanes_req = [index[k] for k in (_lane_key(h) for h in on_lanes) if k is not None]
             last = on_lanes[-1]
             if len(lanes_req) == 1 or p.last_seen is not None:
-                # went out and was not seen again: a stub ending in a cross
+                # went out and was not seen again: a stub ending in a cross (seen on the way
+                # when a network hop after its last lane saw it)
+                after_last = req[req.index(last) + 1 :]
+                on_way = next(
+                    (_ev(h) for h in after_last if h.kind == HopKind.NETWORK and h.observed), ""
+                )
                 seq.arrows.append(
                     Arrow(
                         lanes_req[-1], None, req_label, i, False, False,
-                        last.observed, False, False, _ev(last),
+                        last.observed, False, False, _ev(last), on_way,
                     )
                 )  # fmt: skip
             after = len(seq.arrows) - 1

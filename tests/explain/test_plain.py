@@ -1,0 +1,169 @@
+"""Paths of an input that shows no overlay (explain/_plain.py): host to host through the network
+the captures saw, with nothing of pods, veths, eBPF or tunnels (which nothing shows)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from scapy.layers.inet import ICMP, IP
+from scapy.layers.l2 import ARP, Ether
+from scapy.utils import wrpcap
+from testpaths import CAPTURES
+
+import vxlanlens
+from vxlanlens.explain.model import Explanation
+from vxlanlens.proto import HopKind
+from vxlanlens.report.sequence import sequence
+
+A_MAC, B_MAC = "02:00:00:00:0a:01", "02:00:00:00:0b:02"
+A_IP, B_IP, C_IP = "192.168.50.10", "192.168.50.20", "192.168.50.30"
+
+_MODEL_WORDS = ("pod", "veth", "lxc", "eBPF", "tunnel", "Cilium", "gateway", "encapsulated")
+
+
+def _lan(path: Path, *, answered: bool = True, base: float = 1_700_000_000.0) -> Path:
+    """A host's capture on its LAN: it resolves a neighbour by ARP, pings it (answered or not),
+    and asks once for an address nobody holds."""
+    frames = [
+        Ether(src=A_MAC, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=A_MAC, psrc=A_IP, pdst=B_IP),
+        Ether(src=B_MAC, dst=A_MAC) / ARP(op=2, hwsrc=B_MAC, psrc=B_IP, hwdst=A_MAC, pdst=A_IP),
+        Ether(src=A_MAC, dst=B_MAC) / IP(src=A_IP, dst=B_IP, ttl=64) / ICMP(id=7, seq=1),
+    ]
+    if answered:
+        frames.append(
+            Ether(src=B_MAC, dst=A_MAC) / IP(src=B_IP, dst=A_IP, ttl=64) / ICMP(type=0, id=7, seq=1)
+        )
+    frames.append(
+        Ether(src=A_MAC, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=A_MAC, psrc=A_IP, pdst=C_IP)
+    )
+    for k, f in enumerate(frames):
+        f.time = base + k * 0.001
+    # a last frame long after: nothing above is near the capture's end
+    tail = Ether(src=A_MAC, dst=B_MAC) / IP(src=A_IP, dst=B_IP) / b"x"
+    tail.time = base + 30
+    wrpcap(str(path), [*frames, tail])
+    return path
+
+
+def _place_and_notes(exp: Explanation) -> list[str]:
+    return [f"{h.place} {h.note}" for p in exp.paths for h in (*p.hops, *p.reply_hops)]
+
+
+def _path(exp: Explanation, kind: str, target: str):
+    (path,) = [p for p in exp.paths if p.kind == kind and p.target == target]
+    return path
+
+
+def test_an_answered_ping_runs_from_host_to_host(tmp_path: Path) -> None:
+    exp = vxlanlens.read(str(_lan(tmp_path / "lan.pcap"))).explain()
+    echo = _path(exp, "echo", B_IP)
+    assert [(h.kind, h.place, h.observed) for h in echo.hops] == [
+        (HopKind.HOST, f"host {A_IP}", False),
+        (HopKind.NETWORK, "network", True),
+        (HopKind.HOST, f"host {B_IP}", False),
+    ]
+    sent, net, got = echo.hops
+    assert sent.mac == A_MAC and sent.ip == A_IP and sent.note == "sent the request"
+    assert [str(e) for e in net.evidence] == ["lan#3"]
+    assert net.note.startswith(f"seen in lan (#3: {A_MAC} → {B_MAC}, {A_IP} → {B_IP}, TTL 64)")
+    assert "where that capture was taken is not known" in net.note
+    assert got.note == "the answer shows the request reached it"
+    assert [(h.kind, h.place, h.observed) for h in echo.reply_hops] == [
+        (HopKind.HOST, f"host {B_IP}", False),
+        (HopKind.NETWORK, "network", True),
+    ]
+    assert echo.reply_hops[0].mac == B_MAC and echo.last_seen is None
+    for text in _place_and_notes(exp):
+        for word in _MODEL_WORDS:
+            assert word not in text, (word, text)
+    said = " ".join(exp.unknowns)
+    assert (
+        "The paths run from host to host" in said
+        and "datapath" not in said.split("are not made.")[-1]
+    )
+
+
+def test_arp_paths_name_the_hosts_and_the_answer(tmp_path: Path) -> None:
+    exp = vxlanlens.read(str(_lan(tmp_path / "lan.pcap"))).explain()
+    arp = _path(exp, "arp", B_IP)
+    assert [(h.kind, h.place) for h in arp.hops] == [
+        (HopKind.HOST, f"host {A_IP}"),
+        (HopKind.NETWORK, "network"),
+    ]
+    assert arp.hops[0].note == f"sent an ARP request for {B_IP}"
+    (answer, net) = arp.reply_hops
+    assert (answer.kind, answer.place, answer.mac) == (HopKind.HOST, f"host {B_IP}", B_MAC)
+    assert answer.note.startswith("ARP reply after 1.000 ms") and B_MAC in answer.note
+    assert [str(e) for e in net.evidence] == ["lan#2"]
+    # the summary names the MAC that answered, not a role of an overlay's datapath
+    assert f"answered by {B_MAC} in" in arp.summary
+    nobody = _path(exp, "arp", C_IP)
+    assert nobody.reply_hops == [] and [h.kind for h in nobody.hops] == [
+        HopKind.HOST,
+        HopKind.NETWORK,
+    ]
+
+
+def test_an_unanswered_ping_stops_where_it_was_seen(tmp_path: Path) -> None:
+    exp = vxlanlens.read(str(_lan(tmp_path / "lan.pcap", answered=False))).explain()
+    echo = _path(exp, "echo", B_IP)
+    assert [h.kind for h in echo.hops] == [HopKind.HOST, HopKind.NETWORK]
+    assert echo.reply_hops == [] and echo.last_seen == "network"
+    assert echo.hops[-1].note.endswith(
+        f"not seen after it was captured: the captures do not show whether it reached {B_IP}"
+    )
+    assert "echo-unanswered" in [f.id for f in echo.findings]
+
+
+def test_the_ladder_draws_hosts_only(tmp_path: Path) -> None:
+    exp = vxlanlens.read(str(_lan(tmp_path / "lan.pcap"))).explain()
+    at = exp.paths.index(_path(exp, "echo", B_IP))
+    seq = sequence(exp, at)
+    assert [(lane.kind, lane.name, lane.group) for lane in seq.lanes] == [
+        ("host", A_IP, "hosts"),
+        ("host", B_IP, "hosts"),
+    ]
+    # the request A -> B and the reply B -> A, each seen on the way (not at either end)
+    assert [(a.src, a.dst, a.reply, a.tunnelled, a.between) for a in seq.arrows] == [
+        (0, 1, False, False, "lan#3"),
+        (1, 0, True, False, "lan#4"),
+    ]
+
+
+def test_a_stated_place_or_a_dump_keeps_the_overlay_model(tmp_path: Path) -> None:
+    """What the user says (a capture at a node) is not overruled: the path is drawn on the
+    datapath model as before; so is every input that shows a tunnel."""
+    path = _lan(tmp_path / "lan.pcap")
+    exp = vxlanlens.read(str(path), capture_at=["lan=worker-1"]).explain()
+    kinds = {h.kind for p in exp.paths for h in (*p.hops, *p.reply_hops)}
+    assert HopKind.HOST not in kinds
+
+
+def test_a_real_loopback_ping_is_drawn_plain() -> None:
+    folder = CAPTURES / "real-ping-stopped"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not shipped")
+    exp = vxlanlens.read(str(folder / "tcpdump-c5.pcap")).explain()
+    assert len(exp.paths) == 3
+    for p in exp.paths:
+        assert {h.kind for h in (*p.hops, *p.reply_hops)} <= {HopKind.HOST, HopKind.NETWORK}
+    cut = exp.paths[-1]
+    assert cut.last_seen == "network" and [str(e) for e in cut.hops[-1].evidence] == [
+        "tcpdump-c5#5"
+    ]
+
+
+@pytest.mark.parametrize(
+    "name", ["cilium-dual-stack", "lab-ipv4-ping", "heldout-l2-segment", "lab-calico-crosssubnet"]
+)
+def test_overlay_captures_are_not_plain(name: str) -> None:
+    """Every shipped overlay capture (tunnelled, or native routing between nodes the frames
+    show), read without its dumps, keeps its overlay paths."""
+    folder = CAPTURES / name
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not shipped")
+    caps = sorted(str(p) for p in folder.glob("*.pcap*"))
+    exp = vxlanlens.read(caps).explain()
+    kinds = {h.kind for p in exp.paths for h in (*p.hops, *p.reply_hops)}
+    assert exp.paths and HopKind.HOST not in kinds, name
