@@ -102,6 +102,19 @@ def test_unanswered_is_marked_in_mermaid():
     assert "no answer" in src and "last seen here" in src
 
 
+def test_a_request_cut_off_by_the_capture_end_is_unsure_in_mermaid():
+    from testpaths import CAPTURES
+
+    import vxlanlens
+
+    path = CAPTURES / "real-ping-stopped" / "tcpdump-c5.pcap"
+    if not path.is_file():
+        pytest.skip(f"{path} not shipped")
+    exp = vxlanlens.read(str(path)).explain()
+    src = mermaid_sequence(exp, len(exp.paths) - 1)
+    assert "? no answer in the captures" in src and "✗" not in src
+
+
 def test_hostile_names_are_text():
     md = hostile().report("md")
     assert HOSTILE not in md

@@ -105,7 +105,10 @@ def _mermaid(seq: Sequence) -> str:
             in_rect = False
         if a.dst is None:
             lines.append(
-                f"    Note right of {ids[a.src]}: {mermaid_text(a.label + ' ✗ no answer')}"
+                f"    Note right of {ids[a.src]}: "
+                + mermaid_text(
+                    a.label + (" ? no answer in the captures" if a.unsure else " ✗ no answer")
+                )
             )
         else:
             arrow = "->>" if a.observed else "-->>"
@@ -115,7 +118,7 @@ def _mermaid(seq: Sequence) -> str:
                 lines.append("    end")
                 in_rect = False
             m = seq.marks[m_i]
-            text = f"✗ {m.text}" if m.kind == "unanswered" else m.text
+            text = {"unanswered": f"✗ {m.text}", "unsure": f"? {m.text}"}.get(m.kind, m.text)
             lines.append(f"    Note over {ids[m.lane]}: {mermaid_text(text)}")
     if in_rect:
         lines.append("    end")

@@ -18,8 +18,11 @@ import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyBboxPatch
+from matplotlib.path import Path as MplPath
+from matplotlib.textpath import TextPath
 
 from ..errors import RenderError
 from ..explain.model import Explanation
@@ -32,6 +35,7 @@ COLORS = {
     "reply": "#2a8a3a",
     "tunnel": "#d9730d",
     "unanswered": "#c62828",
+    "unsure": "#b8860b",
     "lane": "#6b6b6b",
     "group": "#f1f3f6",
     "seen_lane": "#dbe8fb",
@@ -42,8 +46,17 @@ COLORS = {
 # lane, colour key, SVG id, font weight.
 _MARKS = {
     "unanswered": ("✗", 15, 8, 0.12, "unanswered", "mark-unanswered", "bold"),
+    "unsure": ("?", 13, 8, 0.12, "unsure", "mark-unsure", "bold"),
     "last-seen": ("◆", 9, 7.5, 0.1, "tunnel", "mark-last-seen", "normal"),
 }
+
+_Q = TextPath((0, 0), "?", prop=FontProperties(weight="bold"))
+_Q_BOX = _Q.get_extents()
+_QUESTION = MplPath(
+    _Q.vertices - [(_Q_BOX.x0 + _Q_BOX.x1) / 2, (_Q_BOX.y0 + _Q_BOX.y1) / 2], _Q.codes
+)
+"""The legend's marker of a request not answered in the captures (a "?" drawn as a path: no
+mathtext, which text from the captures must never reach)."""
 
 _LANE_W = 1.55  # inches per lane
 _ROW_H = 0.42  # inches per row
@@ -220,7 +233,7 @@ def _ladder(exp: Explanation, path_index: int | None, *, ax: Axes | None) -> Fig
         else:
             m = seq.marks[k]
             symbol, size, label_size, offset, color, gid, weight = _MARKS[
-                "unanswered" if m.kind == "unanswered" else "last-seen"
+                m.kind if m.kind in _MARKS else "last-seen"
             ]
             ax.text(
                 m.lane,
@@ -272,26 +285,29 @@ def _draw_arrow(ax: Axes, a: Arrow, y: float, n: int) -> None:
             arrowprops={"arrowstyle": "-", "color": color, "linewidth": lw, "linestyle": style},
             zorder=5,
         )
+        # a request whose answer the captures may have missed (capturing stopped, packets
+        # dropped) is no proven loss: a question mark, not a cross
+        symbol, size, _, _, key, gid, _ = _MARKS["unsure" if a.unsure else "unanswered"]
         ax.text(
             x1,
             y,
-            "✗",
+            symbol,
             ha="center",
             va="center",
-            fontsize=15,
-            color=COLORS["unanswered"],
+            fontsize=size,
+            color=COLORS[key],
             fontweight="bold",
             zorder=6,
-            gid="mark-unanswered",
+            gid=gid,
         )
         ax.text(
             x1,
             y + 0.42,
-            "no answer",
+            "no answer in the captures" if a.unsure else "no answer",
             ha="center",
             va="center",
             fontsize=8,
-            color=COLORS["unanswered"],
+            color=COLORS[key],
             fontweight="bold",
             zorder=6,
         )
@@ -460,7 +476,9 @@ def _legend(fig: Figure, ax: Axes, seq: Sequence) -> None:
         ),
     ]
     handles = [h for drawn, h in entries if drawn]
-    if any(m.kind == "unanswered" for m in seq.marks) or any(a.dst is None for a in seq.arrows):
+    if any(m.kind == "unanswered" for m in seq.marks) or any(
+        a.dst is None and not a.unsure for a in seq.arrows
+    ):
         handles.append(
             Line2D(
                 [],
@@ -470,6 +488,21 @@ def _legend(fig: Figure, ax: Axes, seq: Sequence) -> None:
                 markeredgewidth=2,
                 linestyle="none",
                 label="no answer",
+            )
+        )
+    if any(m.kind == "unsure" for m in seq.marks) or any(
+        a.dst is None and a.unsure for a in seq.arrows
+    ):
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker=_QUESTION,
+                color=COLORS["unsure"],
+                linestyle="none",
+                markersize=11,
+                markeredgewidth=0,
+                label="no answer in the captures (capturing stopped, or packets dropped)",
             )
         )
     if any(m.kind == "last-seen" for m in seq.marks):

@@ -12,7 +12,7 @@ from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field, replace
 
 from ..explain.model import UNDERLAY_HOST, Explanation, Hop, PacketPath
-from ..proto import TCP_ANSWER_WORDS, HopKind
+from ..proto import TCP_ANSWER_WORDS, HopKind, Severity
 
 __all__ = ["Arrow", "Lane", "Mark", "Sequence", "message_labels", "sequence"]
 
@@ -75,6 +75,10 @@ class Arrow:
     between: str = ""
     """Where the packet was seen on the underlay network between the two ends (a capture that
     cannot be told which node's it is: ``capture#frame``), if anywhere."""
+    unsure: bool = False
+    """For a request that went nowhere seen (``dst is None``): not answered in the captures,
+    but they cannot show that no answer came (it came as capturing stopped, or a capture that
+    saw it dropped packets: its finding is a warning, not a problem)."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,8 @@ class Mark:
     """Index of the arrow this mark follows."""
     text: str
     kind: str
-    """``unanswered`` or ``last-seen``."""
+    """``unanswered``, ``unsure`` (not answered in the captures, which cannot show that no
+    answer came: :attr:`Arrow.unsure`) or ``last-seen``."""
 
 
 @dataclass
@@ -227,6 +232,13 @@ def _unanswered(path: PacketPath) -> bool:
     return path.unanswered or any(f.id.endswith("-unanswered") for f in path.findings)
 
 
+def _unsure(path: PacketPath) -> bool:
+    """Whether an unanswered request's findings say only that no answer is in the captures
+    (warnings: capturing stopped, or packets were dropped), none that it was never answered."""
+    said = [f for f in path.findings if f.id.endswith("-unanswered")]
+    return bool(said) and all(f.severity == Severity.WARNING for f in said)
+
+
 def sequence(exp: Explanation, path_index: int | Seq[int] | None = None) -> Sequence:
     """Lanes and arrows of one path (``path_index``), of several, or of all paths (``None``).
 
@@ -318,6 +330,7 @@ def sequence(exp: Explanation, path_index: int | Seq[int] | None = None) -> Sequ
                 continue
             lanes_req = [index[k] for k in (_lane_key(h) for h in on_lanes) if k is not None]
             last = on_lanes[-1]
+            unsure = _unsure(p)
             if len(lanes_req) == 1 or p.last_seen is not None:
                 # went out and was not seen again: a stub ending in a cross (seen on the way
                 # when a network hop after its last lane saw it)
@@ -328,7 +341,7 @@ def sequence(exp: Explanation, path_index: int | Seq[int] | None = None) -> Sequ
                 seq.arrows.append(
                     Arrow(
                         lanes_req[-1], None, req_label, i, False, False,
-                        last.observed, False, False, _ev(last), on_way,
+                        last.observed, False, False, _ev(last), on_way, unsure,
                     )
                 )  # fmt: skip
             after = len(seq.arrows) - 1
@@ -342,8 +355,14 @@ def sequence(exp: Explanation, path_index: int | Seq[int] | None = None) -> Sequ
                 k = _lane_key(seen[-1])
                 if k is not None and index[k] != lanes_req[-1]:
                     seq.marks.append(Mark(index[k], after, "last seen here", "last-seen"))
-            seq.marks.append(Mark(lanes_req[-1], after, "no answer", "unanswered"))
+            seq.marks.append(
+                Mark(lanes_req[-1], after, *(_UNSURE if unsure else ("no answer", "unanswered")))
+            )
     return seq
+
+
+_UNSURE = ("no answer in the captures", "unsure")
+"""Text and kind of the mark of a request :func:`_unsure` says may have been answered unseen."""
 
 
 def _ev(h: Hop) -> str:
