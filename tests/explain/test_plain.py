@@ -167,3 +167,13 @@ def test_overlay_captures_are_not_plain(name: str) -> None:
     exp = vxlanlens.read(caps).explain()
     kinds = {h.kind for p in exp.paths for h in (*p.hops, *p.reply_hops)}
     assert exp.paths and HopKind.HOST not in kinds, name
+
+
+def test_a_stated_overlay_on_a_cooked_capture_names_no_missing_mac(public_dir: Path) -> None:
+    """``--cni cilium`` keeps the overlay model on a plain capture; a cooked (SLL2) capture has
+    no destination MAC, and the veth it would name was called ``veth nan``."""
+    exp = vxlanlens.read(str(public_dir / "zeek" / "linux_dlt_sll2.pcap")).explain(cni="cilium")
+    hops = [h for p in exp.paths for h in (*p.hops, *p.reply_hops)]
+    assert HopKind.LXC in {h.kind for h in hops} and HopKind.HOST not in {h.kind for h in hops}
+    for h in hops:
+        assert "nan" not in f"{h.place} {h.note}".split(), h

@@ -21,6 +21,7 @@ from ._hops import (
     frame_text,
     int_of,
     on_node,
+    text_of,
     tunnel_of,
 )
 from ._native import native_hops, native_rows
@@ -257,9 +258,9 @@ def direction(
     # 2. the host side of its veth
     bridged = dp.forwarder is not None and not dp.merged
     first_dst = (
-        str(first_seen["dst_mac"])
+        text_of(first_seen["dst_mac"])  # none in a cooked (SLL) capture
         if first_seen is not None
-        else (str(tun[0]["dst_mac"]) if tun and dp.merged else None)
+        else (text_of(tun[0]["dst_mac"]) if tun and dp.merged else None)
     )
     # the pod's frames are addressed to its veth (Cilium, Calico) or to the bridge's gateway
     veth_mac = None if bridged else first_dst
