@@ -107,6 +107,14 @@ def test_a_request_the_captures_may_have_missed_the_answer_of_is_no_cross():
     assert _gid(fig, "mark-unsure") and not _gid(fig, "mark-unanswered")
     texts = _texts(fig)
     assert "no answer in the captures" in texts and "no answer" not in texts
+    # drawn with the others, two lanes leave no room for the summary: the heading says what
+    # the packet was and what became of it, uncut
+    headings = [t for t in _texts(ladder(exp)) if t.startswith("path ")]
+    assert headings == [
+        "path 1: echo req id 16564 seq 4, answered",
+        "path 2: echo req id 16564 seq 5, answered",
+        "path 3: echo req id 16564 seq 6, unanswered",
+    ]
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert "no answer in the captures (capturing stopped, or packets dropped)" in legend
     assert "no answer" not in legend

@@ -25,8 +25,8 @@ from matplotlib.path import Path as MplPath
 from matplotlib.textpath import TextPath
 
 from ..errors import RenderError
-from ..explain.model import Explanation
-from .sequence import Arrow, Sequence, sequence
+from ..explain.model import Explanation, PacketPath
+from .sequence import Arrow, Sequence, message_labels, sequence
 
 __all__ = ["COLORS", "ladder", "save_ladder"]
 
@@ -74,6 +74,17 @@ def _wrap(text: str, width: int, lines: int = 3, *, hyphens: bool = False) -> st
 
 def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _heading(k: int, path: PacketPath, width: int) -> str:
+    """A path's heading in ``width`` characters: ``path 3: <its summary>``, or when that does not
+    fit, what the packet was and what became of it (``path 3: echo req id 7 seq 1,
+    unanswered``), cut only when even that does not fit."""
+    full = f"path {k + 1}: {path.summary}"
+    if len(full) <= width:
+        return full
+    status = f", {path.status}" if path.status is not None else ""
+    return _short(f"path {k + 1}: {message_labels(path)[0]}{status}", width)
 
 
 def _lane_text(seq: Sequence, i: int, width: int) -> str:
@@ -219,7 +230,7 @@ def _ladder(exp: Explanation, path_index: int | None, *, ax: Axes | None) -> Fig
             ax.text(
                 -0.7,
                 y - 0.4,
-                _short(f"path {k + 1}: {p.summary}", int(chars * n * 1.05)),
+                _heading(k, p, int(chars * n * 1.05)),
                 ha="left",
                 va="top",
                 fontsize=7,
