@@ -35,7 +35,8 @@ def test_corpus_captures_that_are_no_pod_overlay(
     if kind == "lan":
         # nothing to draw a model on: host to host through the network (explain/_plain.py)
         assert "The paths run from host to host" in exp.unknowns[0]
-        assert "drawn on" not in exp.unknowns[0]
+        assert "hops marked `inferred` are drawn on" not in exp.unknowns[0]
+        assert "`--cni` states the overlay" in exp.unknowns[0]
     else:
         # the paths' inferred hops follow a model nothing here shows: said, not claimed as seen
         assert "hops marked `inferred` are drawn on" in exp.unknowns[0]

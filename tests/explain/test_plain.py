@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from scapy.layers.inet import ICMP, IP
+from scapy.layers.inet import ICMP, IP, TCP
+from scapy.layers.inet6 import ICMPv6EchoRequest, ICMPv6PacketTooBig, IPv6
 from scapy.layers.l2 import ARP, Ether
 from scapy.utils import wrpcap
 from testpaths import CAPTURES
@@ -77,11 +78,9 @@ def test_an_answered_ping_runs_from_host_to_host(tmp_path: Path) -> None:
     for text in _place_and_notes(exp):
         for word in _MODEL_WORDS:
             assert word not in text, (word, text)
-    said = " ".join(exp.unknowns)
-    assert (
-        "The paths run from host to host" in said
-        and "datapath" not in said.split("are not made.")[-1]
-    )
+    said = exp.unknowns[0]
+    assert "The paths run from host to host" in said
+    assert "hops marked `inferred` are drawn on" not in said and "`--cni` states" in said
 
 
 def test_arp_paths_name_the_hosts_and_the_answer(tmp_path: Path) -> None:
@@ -177,3 +176,49 @@ def test_a_stated_overlay_on_a_cooked_capture_names_no_missing_mac(public_dir: P
     assert HopKind.LXC in {h.kind for h in hops} and HopKind.HOST not in {h.kind for h in hops}
     for h in hops:
         assert "nan" not in f"{h.place} {h.note}".split(), h
+
+
+def _lan_findings(path: Path) -> Path:
+    """A host that uses both families, is refused on a TCP port by a neighbour on its
+    segment, and is told its IPv6 path MTU by a router."""
+    big = (
+        Ether(src=A_MAC, dst=B_MAC)
+        / IPv6(src="fd00:50::10", dst="fd00:99::20")
+        / (ICMPv6EchoRequest(id=9, seq=1, data=b"x" * 1400))
+    )
+    frames = [
+        Ether(src=A_MAC, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=A_MAC, psrc=A_IP, pdst=B_IP),
+        Ether(src=B_MAC, dst=A_MAC) / ARP(op=2, hwsrc=B_MAC, psrc=B_IP, hwdst=A_MAC, pdst=A_IP),
+        Ether(src=A_MAC, dst=B_MAC) / IP(src=A_IP, dst=B_IP) / TCP(sport=40000, dport=81, seq=9),
+        Ether(src=B_MAC, dst=A_MAC)
+        / IP(src=B_IP, dst=A_IP, ttl=64)
+        / TCP(sport=81, dport=40000, flags="RA", ack=10),
+        big,
+        Ether(src=B_MAC, dst=A_MAC)
+        / IPv6(src="fd00:50::1", dst="fd00:50::10")
+        / ICMPv6PacketTooBig(mtu=1280)
+        / bytes(big[IPv6])[:1232],
+    ]
+    for k, f in enumerate(frames):
+        f.time = 1_700_000_000 + k * 0.001
+    tail = Ether(src=A_MAC, dst=B_MAC) / IP(src=A_IP, dst=B_IP) / b"x"
+    tail.time = 1_700_000_030
+    wrpcap(str(path), [*frames, tail])
+    return path
+
+
+def test_findings_of_a_plain_input_speak_of_hosts(tmp_path: Path) -> None:
+    exp = vxlanlens.read(str(_lan_findings(tmp_path / "lan.pcap"))).explain()
+    by_id = {f.id: f for f in exp.findings}
+    assert {"connection-refused", "packet-too-big", "dual-stack"} <= set(by_id)
+    for f in exp.findings:
+        for word in (*_MODEL_WORDS, "overlay", "underlay", "node", "eth0"):
+            assert word not in f.statement, (word, f.statement)
+    refused = by_id["connection-refused"].statement
+    assert "Its TTL 64 (most likely sent with 64) says it was not routed" in refused
+    ptb = by_id["packet-too-big"]
+    assert ptb.statement.endswith("the path MTU is 1280.")
+    assert ptb.details["overlay_limit"] is None
+    dual = by_id["dual-stack"]
+    assert dual.statement.startswith(f"The host with MAC {A_MAC} is dual-stack: IPv4 {A_IP} ")
+    assert "on one interface" in dual.statement

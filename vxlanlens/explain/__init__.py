@@ -160,7 +160,9 @@ def explain(
             model = "Cilium's datapath"
         drawn = (
             "The paths run from host to host through the network where the captures saw each "
-            "packet: nothing here shows a pod, a veth or a tunnel to draw."
+            "packet: nothing here shows a pod, a veth or a tunnel to draw (`--cni` states the "
+            "overlay, `--capture-at` where a capture was taken: paths are then drawn on the "
+            "overlay's datapath)."
             if ctx.plain
             else f"The paths' hops marked `inferred` are drawn on {model}, which nothing here "
             "shows: they may not fit this network."

@@ -61,7 +61,8 @@ def dual_stack(ctx: Context) -> list[Finding]:
             Finding(
                 "dual-stack",
                 Severity.INFO,
-                f"{len(dual)} pods have both an IPv4 and an IPv6 address; the first "
+                f"{len(dual)} {'hosts' if ctx.plain else 'pods'} have both an IPv4 and an IPv6 "
+                "address; the first "
                 f"{MAX_DUAL_STACK_FINDINGS} are named below (`vxlanlens topology` lists them all).",
                 [],
                 {"pods": len(dual)},
@@ -77,9 +78,16 @@ def dual_stack(ctx: Context) -> list[Finding]:
             if any(ip in first_frame for ip in ips)
         ]
         used_text = " and ".join(f"IPv{v}" for v in used_f) if used_f else "neither family"
+        # no overlay shown: a host (its MAC), not a pod, and no eth0 assumed
+        who, where = (
+            (f"The host with MAC {pod.mac}" if pod.mac else f"Host {v4[0]}", "one interface")
+            if ctx.plain
+            else (pod.label, "one eth0")
+        )
         statement = (
-            f"{pod.label} is dual-stack: IPv4 {', '.join(v4)} and IPv6 {', '.join(v6)} on one eth0. "
-            f"The captures exercise {used_text} for it ({exercised} overall)."
+            f"{who} is dual-stack: IPv4 {', '.join(v4)} and IPv6 "
+            f"{', '.join(v6)} on {where}. The captures exercise {used_text} for it ({exercised} "
+            "overall)."
         )
         evidence = _dedup(_src_evs(pod.source) + seen_at)
         out.append(
@@ -88,7 +96,12 @@ def dual_stack(ctx: Context) -> list[Finding]:
                 Severity.INFO,
                 statement,
                 evidence,
-                {"pod": pod.label, "ipv4": v4, "ipv6": v6, "exercised": used_f},
+                {
+                    "pod": who if ctx.plain else pod.label,
+                    "ipv4": v4,
+                    "ipv6": v6,
+                    "exercised": used_f,
+                },
             )
         )
     return out

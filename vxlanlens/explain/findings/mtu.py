@@ -371,11 +371,13 @@ def _ptb(ctx: Context) -> list[Finding]:
             if quoted
             else ""
         )
-        fit = underlay - overhead
+        fit: int | None = underlay - overhead
         compare = (
             f" The overlay carries at most {fit} bytes ({'' if known else 'assumed '}underlay MTU {underlay} minus {overhead} bytes of {how})"
             + (": the sender's path MTU agrees." if m == fit else ".")
         )
+        if ctx.plain:
+            fit, compare = None, ""  # no overlay shown: none to compare with
         out.append(
             Finding(
                 "packet-too-big",

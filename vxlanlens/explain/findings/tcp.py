@@ -120,8 +120,9 @@ def connection_refused(ctx: Context) -> list[Finding]:
         statement = (
             f"{'A connection' if n == 1 else f'{n} connections'} from {who} to "
             f"{flow.target} port {flow.extra} {'was' if n == 1 else 'were'} refused: the SYN was "
-            f"answered by RST/ACK from {responder} (at {reply[0]}#{reply[1]}). {path['text']} "
-            f"Nothing listens on port {flow.extra} at {responder} (or a firewall there answers "
+            f"answered by RST/ACK from {responder} (at {reply[0]}#{reply[1]}). "
+            + (f"{path['text']} " if path["text"] else "")
+            + f"Nothing listens on port {flow.extra} at {responder} (or a firewall there answers "
             "with RST)."
         )
         out.append(
@@ -166,6 +167,8 @@ def _came_back(ctx: Context, reply: tuple[str, int]) -> dict[str, Any]:
             }
     row = ctx.row(*reply)
     ttl = None if row is None or "ttl" not in row or na(row["ttl"]) else int(row["ttl"])
+    if ctx.plain:  # no overlay shown: no tunnel to miss, no node to answer for a pod
+        return {"tunnelled_at": None, "text": _plain_ttl(row, ttl)}
     if ttl is None or not 0 < ttl <= 255:
         text = (
             "The RST was not seen inside a tunnel in these captures (answered locally, or no "
@@ -188,6 +191,25 @@ def _came_back(ctx: Context, reply: tuple[str, int]) -> dict[str, Any]:
             f"underlay); its {field} {ttl} (most likely sent with {initial}) says it was {what}."
         )
     return {"tunnelled_at": None, "text": text}
+
+
+def _plain_ttl(row: Any, ttl: int | None) -> str:
+    """What the TTL of an RST says of where it came from, in an input that shows no overlay
+    ("" when it has none)."""
+    if ttl is None or not 0 < ttl <= 255:
+        return ""
+    initial = initial_ttl(ttl)
+    hops = initial - ttl
+    field = "hop limit" if row is not None and row.get("ip_version") == 6 else "TTL"
+    what = (
+        "not routed: it came from the requester's own segment (the target itself when it is "
+        "there, else a firewall or proxy on the segment)"
+        if hops == 0
+        else "routed once on its way"
+        if hops == 1
+        else f"routed {hops} times on its way"
+    )
+    return f"Its {field} {ttl} (most likely sent with {initial}) says it was {what}."
 
 
 def _tcp(ctx: Context) -> pd.DataFrame:
