@@ -168,48 +168,45 @@ def _came_back(ctx: Context, reply: tuple[str, int]) -> dict[str, Any]:
     row = ctx.row(*reply)
     ttl = None if row is None or "ttl" not in row or na(row["ttl"]) else int(row["ttl"])
     if ctx.plain:  # no overlay shown: no tunnel to miss, no node to answer for a pod
-        return {"tunnelled_at": None, "text": _plain_ttl(row, ttl)}
-    if ttl is None or not 0 < ttl <= 255:
+        said = _ttl_says(row, ttl, plain=True)
+        return {"tunnelled_at": None, "text": f"{said[:1].upper()}{said[1:]}." if said else ""}
+    said = _ttl_says(row, ttl, plain=False)
+    if not said:
         text = (
             "The RST was not seen inside a tunnel in these captures (answered locally, or no "
             "capture on the underlay)."
         )
     else:
-        initial = initial_ttl(ttl)
-        hops = initial - ttl
-        field = "hop limit" if row is not None and row.get("ip_version") == 6 else "TTL"
-        what = (
-            "not routed: sent by the requester's own node or a host on its segment (a firewall "
-            "or proxy there answers so)"
-            if hops == 0
-            else "routed once on its way"
-            if hops == 1
-            else f"routed {hops} times on its way: it came from beyond the requester's node"
-        )
         text = (
-            f"The RST was not seen inside a tunnel in these captures (no capture holds it on the "
-            f"underlay); its {field} {ttl} (most likely sent with {initial}) says it was {what}."
+            "The RST was not seen inside a tunnel in these captures (no capture holds it on the "
+            f"underlay); {said}."
         )
     return {"tunnelled_at": None, "text": text}
 
 
-def _plain_ttl(row: Any, ttl: int | None) -> str:
-    """What the TTL of an RST says of where it came from, in an input that shows no overlay
-    ("" when it has none)."""
+def _ttl_says(row: Any, ttl: int | None, *, plain: bool) -> str:
+    """``its TTL 63 (most likely sent with 64) says it was routed once on its way``: where an
+    RST came from by its TTL, in an overlay's words (the requester's node) or, ``plain``, a
+    plain network's (its segment); "" when it has no TTL."""
     if ttl is None or not 0 < ttl <= 255:
         return ""
     initial = initial_ttl(ttl)
     hops = initial - ttl
     field = "hop limit" if row is not None and row.get("ip_version") == 6 else "TTL"
-    what = (
-        "not routed: it came from the requester's own segment (the target itself when it is "
-        "there, else a firewall or proxy on the segment)"
-        if hops == 0
-        else "routed once on its way"
-        if hops == 1
-        else f"routed {hops} times on its way"
-    )
-    return f"Its {field} {ttl} (most likely sent with {initial}) says it was {what}."
+    if hops == 0:
+        what = (
+            "not routed: it came from the requester's own segment (the target itself when it "
+            "is there, else a firewall or proxy on the segment)"
+            if plain
+            else "not routed: sent by the requester's own node or a host on its segment (a "
+            "firewall or proxy there answers so)"
+        )
+    elif hops == 1:
+        what = "routed once on its way"
+    else:
+        beyond = "" if plain else ": it came from beyond the requester's node"
+        what = f"routed {hops} times on its way{beyond}"
+    return f"its {field} {ttl} (most likely sent with {initial}) says it was {what}"
 
 
 def _tcp(ctx: Context) -> pd.DataFrame:
