@@ -100,6 +100,26 @@ def test_two_pings_two_findings(tmp_path: Path) -> None:
     ]
 
 
+def test_one_lost_echo_then_answers_is_said_once(tmp_path: Path) -> None:
+    """One request lost among answered ones: its frame is said once ("at"), not as the first and
+    the last of a run, and where it was last seen is said of it."""
+    c = reference_like_cluster()
+    c.echo("client", "server", seq=1)
+    pause(c, 1)
+    c.echo("client", "server", seq=2, lost="underlay")
+    pause(c, 1)
+    c.echo("client", "server", seq=3)
+    exp = explain(c, tmp_path)
+    (f,) = by(exp, "transient-failure")
+    assert "1 echo request" in f.statement and "(seq 2)" in f.statement
+    assert "went unanswered (at client#" in f.statement and "first at" not in f.statement
+    assert "after it. 2 of 3 exchanges of this flow were answered. It was last seen at" in (
+        f.statement
+    )
+    assert "The last unanswered one" not in f.statement
+    assert f.details["first_frame"] == f.details["last_frame"] and f.details["tries"] == 1
+
+
 def test_syn_retried_then_answered_is_transient(tmp_path: Path) -> None:
     c = reference_like_cluster()
     a, b = c.pods["client"], c.pods["server"]

@@ -653,12 +653,24 @@ def _transient(
         flow_text = _flow_text(flow, flow.exchanges[0].rows[0], view)
         subject = f"{_plural(tries, flow.kind)} {flow_text}{seqs} from {who}"
     answered = sum(1 for x in flow.exchanges if x.outcome == "answered")
-    statement = (
-        f"{subject} went unanswered{tries_text}{over} (first at {g0['first_frame']}, last at {g0['last_frame']}"
+    # one frame unanswered: said once, not as the first and the last of a run
+    one = tries == 1 and len(listed) == 1
+    at = (
+        f"at {g0['first_frame']}"
+        if one
+        else f"first at {g0['first_frame']}, last at {g0['last_frame']}"
         + (f", in {len(listed)} separate gaps" if len(listed) > 1 else "")
-        + f"), then the flow recovered: answered at {g0['recovered_frame']}, {_seconds(g0['recovered_after_s'])} "
-        f"after the first unanswered request ({_seconds(max(0.0, g0['recovered_after_s'] - g0['window_s']))} "
-        f"after the last). {answered} of {len(flow.exchanges)} exchanges of this flow were answered."
+    )
+    after = (
+        f"{_seconds(g0['recovered_after_s'])} after it"
+        if one
+        else f"{_seconds(g0['recovered_after_s'])} after the first unanswered request "
+        f"({_seconds(max(0.0, g0['recovered_after_s'] - g0['window_s']))} after the last)"
+    )
+    statement = (
+        f"{subject} went unanswered{tries_text}{over} ({at}), then the flow recovered: answered "
+        f"at {g0['recovered_frame']}, {after}. {answered} of {len(flow.exchanges)} exchanges of "
+        "this flow were answered."
     )
     if flow.kind == ExchangeKind.ARP:
         statement += f" While it lasted, {flow.target} could not be resolved."
@@ -669,7 +681,10 @@ def _transient(
             + "."
         )
     elif flow.kind in (ExchangeKind.ECHO, ExchangeKind.TCP):
-        statement += f" The last unanswered one: {_last_seen(ctx, view.ex.iloc[lost[-1].rows])}."
+        seen = _last_seen(ctx, view.ex.iloc[lost[-1].rows])
+        statement += (
+            f" {seen[:1].upper()}{seen[1:]}." if one else f" The last unanswered one: {seen}."
+        )
     recovered_x = parts[gaps[0][0] + 1][1][0]
     evidence = _dedup(
         view.frames(lost)[: MAX_EVIDENCE - 2] + view.frames([recovered_x], with_answers=True)
