@@ -174,8 +174,9 @@ class Context:
     def plain(self) -> bool:
         """Whether the input shows no overlay at all: no tunnel packet, no topology dump, no
         overlay stated or recognised, no sign of Cilium, no node the frames show (hosts routing
-        pods' addresses to each other) and no capture the user placed at a pod or a node. Paths then run from host to host through the network the captures saw
-        (:mod:`._plain`): nothing shows a pod, a veth or a tunnel to draw."""
+        pods' addresses to each other) and no capture the user placed at a pod or a node. Paths
+        then run from host to host through the network the captures saw (:mod:`._plain`):
+        nothing shows a pod, a veth or a tunnel to draw."""
         if not self._ready:
             return False  # asked while placing the captures: nothing plain is said yet
         if self._plain is None:
