@@ -222,3 +222,44 @@ def test_findings_of_a_plain_input_speak_of_hosts(tmp_path: Path) -> None:
     dual = by_id["dual-stack"]
     assert dual.statement.startswith(f"The host with MAC {A_MAC} is dual-stack: IPv4 {A_IP} ")
     assert "on one interface" in dual.statement
+
+
+def test_an_icmp_error_answer_is_drawn_from_the_host_that_sent_it(tmp_path: Path) -> None:
+    """A ping a router answers with host unreachable: the error is the request's answer (from
+    the router), not "no answer"; the error's own path runs the same way."""
+    router_mac, router_ip, far = "02:00:00:00:0c:03", "192.168.50.1", "10.9.9.9"
+    req = Ether(src=A_MAC, dst=router_mac) / IP(src=A_IP, dst=far) / ICMP(id=3, seq=1)
+    err = (
+        Ether(src=router_mac, dst=A_MAC)
+        / IP(src=router_ip, dst=A_IP)
+        / ICMP(type=3, code=1)
+        / bytes(req[IP])[:28]
+    )
+    tail = Ether(src=A_MAC, dst=B_MAC) / IP(src=A_IP, dst=B_IP) / b"x"
+    for k, f in enumerate((req, err, tail)):
+        f.time = 1_700_000_000 + (k * 0.001 if k < 2 else 30)
+    wrpcap(str(tmp_path / "lan.pcap"), [req, err, tail])
+    exp = vxlanlens.read(str(tmp_path / "lan.pcap")).explain()
+    echo = _path(exp, "echo", far)
+    assert echo.icmp_error is not None and echo.last_seen == "network"
+    sender, net = echo.reply_hops
+    assert (sender.kind, sender.place, sender.mac) == (
+        HopKind.HOST,
+        f"host {router_ip}",
+        router_mac,
+    )
+    assert sender.note == f"sent {echo.icmp_error}" and [str(e) for e in net.evidence] == ["lan#2"]
+    (error,) = [p for p in exp.paths if p.kind == "icmp-error"]
+    assert [h.place for h in error.hops] == [f"host {A_IP}", "network"]
+    assert [h.place for h in error.reply_hops] == [f"host {router_ip}", "network"]
+    # the ladder: the request reaches the router, the error comes back; no "no answer"
+    seq = sequence(exp, exp.paths.index(echo))
+    assert [lane.name for lane in seq.lanes] == [A_IP, router_ip]
+    assert [(a.src, a.dst, a.reply) for a in seq.arrows] == [(0, 1, False), (1, 0, True)]
+    assert not seq.marks
+    from vxlanlens.report.plots import ladder
+
+    fig = ladder(exp)
+    texts = [t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text"))]
+    assert "path 1: echo req id 3 seq 1, ICMP error" in texts
+    assert "path 2: ICMP error" in texts

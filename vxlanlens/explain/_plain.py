@@ -17,7 +17,7 @@ from ._hops import evs, frame_text, observations, text_of
 from .context import Context, Point, Row, first_row, na
 from .model import Hop
 
-__all__ = ["NETWORK", "plain_direction", "plain_resolution"]
+__all__ = ["NETWORK", "plain_direction", "plain_error", "plain_resolution"]
 
 NETWORK = "network"
 """The place of the hop where the captures saw a packet of a plain input."""
@@ -63,12 +63,14 @@ def plain_direction(
     reached: bool,
     ended: tuple[str | None, str] | None = None,
     reply: bool = False,
+    sent: str | None = None,
 ) -> tuple[list[Hop], str | None]:
     """Hops of a packet from host ``src_ip`` to host ``dst_ip``: the sender, the network where
     the captures saw it (``obs``), and the receiver when the packet is known to have arrived
     (``reached``: it was answered) or for a reply (drawn on to its requester by the
     renderers); returns the hops and, for a request that stops short, where it was last seen.
-    ``ended`` (who answered it with an ICMP error instead, and that in words) says why."""
+    ``ended`` (who answered it with an ICMP error instead, and that in words) says why;
+    ``sent`` is what the sender's note says it sent (``the request`` / ``the reply``)."""
     mac = None if na(src_mac) else str(src_mac)
     rows = [row for _, row in obs]
     sender = Hop(
@@ -76,7 +78,7 @@ def plain_direction(
         HopKind.HOST,
         False,
         mac=mac,
-        note=("sent the reply" if reply else "sent the request")
+        note=f"sent {sent or ('the reply' if reply else 'the request')}"
         + ("" if rows else " (no capture holds it)"),
         ip=src_ip,
     )
@@ -143,3 +145,29 @@ def plain_resolution(
     if rep_obs:
         reply.append(_network(ctx, [row for _, row in rep_obs]))
     return req, reply
+
+
+def plain_error(
+    ctx: Context, points: dict[str, Point], rows: pd.DataFrame, words: str
+) -> tuple[list[Hop], list[Hop]]:
+    """Hops of an ``icmp-error`` exchange of a plain input: the packet the error quotes (from
+    its sender to the network where the captures saw it) and the error (from the host that
+    sent it to the network where they saw it), ``words`` the error in words."""
+    r = first_row(rows)
+    requester, target = text_of(r["requester_ip"]), text_of(r["target"])
+    responder = text_of(r["responder_ip"])
+    req_obs = observations(ctx, points, rows, "request")
+    rep_obs = observations(ctx, points, rows, "reply")
+    req: list[Hop] = []
+    if requester and target and req_obs:
+        req, _ = plain_direction(
+            ctx, req_obs, requester, target, req_obs[0][1]["src_mac"], reached=False,
+            reply=True, sent="the packet the error quotes",
+        )  # fmt: skip
+    rep: list[Hop] = []
+    if responder and requester and rep_obs:
+        rep, _ = plain_direction(
+            ctx, rep_obs, responder, requester, rep_obs[0][1]["src_mac"], reached=False,
+            reply=True, sent=words,
+        )  # fmt: skip
+    return req, rep

@@ -23,7 +23,7 @@ from ..proto import TCP_ANSWER_WORDS, ExchangeStatus
 from ._direction import direction, node_nic
 from ._hops import int_of, observations, placed_points, text_of, tunnel_of
 from ._icmp import error_words, underlay_hops
-from ._plain import plain_direction, plain_resolution
+from ._plain import plain_direction, plain_error, plain_resolution
 from ._resolve import gateway_hops, nd_flags
 from ._rows import text_is
 from .context import Context, Point, Row, first_row, groups, na, vals
@@ -257,6 +257,7 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
                 if errors
                 else None
             )
+            err_obs: list[tuple[Point, Row]] = []
             if err_pos is not None and not rep_obs:
                 err_rows, words, sender = _error_of(ctx, error_rows, err_pos)
                 err_obs = observations(ctx, placed, err_rows, "reply")
@@ -274,6 +275,12 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
                     reached=bool(rep_obs), ended=ended,
                 )  # fmt: skip
                 rep = err_rep
+                if error is not None and error[1] and err_obs:
+                    # the error answered it: drawn from its sender, as a reply is
+                    rep, _ = plain_direction(
+                        ctx, err_obs, error[1], src_ip, err_obs[0][1]["src_mac"],
+                        reached=False, reply=True, sent=error[0],
+                    )  # fmt: skip
                 if rep_obs:
                     rep_mac = rep_obs[0][1]["src_mac"]  # as the first capture saw it
                     rep, _ = plain_direction(
@@ -301,7 +308,7 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
                     )
         elif kind == "icmp-error":
             words, _ = error_words(r["answer"], r["ip_version"], r["icmp_code"])
-            req, rep = _error_hops(ctx, placed, rows, words)
+            req, rep = (plain_error if plain else _error_hops)(ctx, placed, rows, words)
         else:
             req, rep = [], []
         path_statuses = [statuses[k] for k in at]

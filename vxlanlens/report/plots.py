@@ -83,7 +83,12 @@ def _heading(k: int, path: PacketPath, width: int) -> str:
     full = f"path {k + 1}: {path.summary}"
     if len(full) <= width:
         return full
+    if path.kind == "icmp-error":  # the error is the message; its status is the quoted packet's
+        quoted = ", the packet it quotes not captured" if path.status == "unsolicited" else ""
+        return _short(f"path {k + 1}: ICMP error{quoted}", width)
     status = f", {path.status}" if path.status is not None else ""
+    if path.icmp_error is not None:
+        status = ", ICMP error"  # answered by one
     return _short(f"path {k + 1}: {message_labels(path)[0]}{status}", width)
 
 
