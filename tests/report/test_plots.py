@@ -264,3 +264,31 @@ def test_legend_of_every_single_path_ladder_inside_the_figure(name: str) -> None
         box = legends[0].get_window_extent()
         width = fig.get_figwidth() * fig.dpi
         assert box.x0 >= 0.02 * width and box.x1 <= 0.98 * width, (index, box, width)
+
+
+def test_a_request_answered_by_an_icmp_error_is_not_drawn_unanswered():
+    """A pod's ping answered by its gateway's Packet Too Big (heldout-flannel-mtu) ended in a
+    cross labelled "no answer": the cross now says the error and who sent it, and so does the
+    key."""
+    from testpaths import CAPTURES
+
+    from vxlanlens.report.markdown import mermaid_sequence
+
+    folder = CAPTURES / "heldout-flannel-mtu"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not shipped")
+    exp = vxlanlens.read(
+        sorted(str(p) for p in folder.glob("*.pcap")), topology=str(folder / "topology")
+    ).explain()
+    at = [i for i, p in enumerate(exp.paths) if p.icmp_error and not p.reply_hops]
+    assert at
+    i = at[0]
+    p = exp.paths[i]
+    (stub,) = [a for a in sequence(exp, i).arrows if a.dst is None]
+    assert stub.outcome == f"{p.icmp_error} from {p.icmp_error_from}"
+    fig = ladder(exp, i)
+    assert stub.outcome in _texts(fig) and "no answer" not in _texts(fig)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "answered by an ICMP error" in legend and "no answer" not in legend
+    src = mermaid_sequence(exp, i)
+    assert f"✗ {p.icmp_error} from" in src and "no answer" not in src

@@ -106,9 +106,7 @@ def _mermaid(seq: Sequence) -> str:
         if a.dst is None:
             lines.append(
                 f"    Note right of {ids[a.src]}: "
-                + mermaid_text(
-                    a.label + (" ? no answer in the captures" if a.unsure else " ✗ no answer")
-                )
+                + mermaid_text(f"{a.label} {'?' if a.unsure else '✗'} {a.outcome}")
             )
         else:
             arrow = "->>" if a.observed else "-->>"

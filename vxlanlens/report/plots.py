@@ -319,7 +319,7 @@ def _draw_arrow(ax: Axes, a: Arrow, y: float, n: int) -> None:
         ax.text(
             x1,
             y + 0.42,
-            "no answer in the captures" if a.unsure else "no answer",
+            a.outcome,
             ha="center",
             va="center",
             fontsize=8,
@@ -492,9 +492,15 @@ def _legend(fig: Figure, ax: Axes, seq: Sequence) -> None:
         ),
     ]
     handles = [h for drawn, h in entries if drawn]
-    if any(m.kind == "unanswered" for m in seq.marks) or any(
-        a.dst is None and not a.unsure for a in seq.arrows
-    ):
+    # what the crosses say: no answer, or an ICMP error that answered instead of the reply
+    crossed = {m.text for m in seq.marks if m.kind == "unanswered"} | {
+        a.outcome for a in seq.arrows if a.dst is None and not a.unsure
+    }
+    if crossed:
+        words = [
+            *(["no answer"] if "no answer" in crossed else []),
+            *(["answered by an ICMP error"] if crossed - {"no answer"} else []),
+        ]
         handles.append(
             Line2D(
                 [],
@@ -503,7 +509,7 @@ def _legend(fig: Figure, ax: Axes, seq: Sequence) -> None:
                 color=COLORS["unanswered"],
                 markeredgewidth=2,
                 linestyle="none",
-                label="no answer",
+                label=", or ".join(words),
             )
         )
     if any(m.kind == "unsure" for m in seq.marks) or any(

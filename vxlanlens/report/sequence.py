@@ -79,6 +79,10 @@ class Arrow:
     """For a request that went nowhere seen (``dst is None``): not answered in the captures,
     but they cannot show that no answer came (it came as capturing stopped, or a capture that
     saw it dropped packets: its finding is a warning, not a problem)."""
+    outcome: str = "no answer"
+    """What became of a request that went nowhere seen (``dst is None``), drawn at its end:
+    ``no answer``, ``no answer in the captures`` (:attr:`unsure`), or the ICMP error that
+    answered it instead (``packet too big from fd42::1``)."""
 
 
 @dataclass(frozen=True)
@@ -330,7 +334,12 @@ def sequence(exp: Explanation, path_index: int | Seq[int] | None = None) -> Sequ
                 continue
             lanes_req = [index[k] for k in (_lane_key(h) for h in on_lanes) if k is not None]
             last = on_lanes[-1]
-            unsure = _unsure(p)
+            unsure = _unsure(p) and p.icmp_error is None
+            outcome = (
+                f"{p.icmp_error} from {p.icmp_error_from}"
+                if p.icmp_error is not None and p.icmp_error_from
+                else p.icmp_error or (_UNSURE if unsure else "no answer")
+            )
             if len(lanes_req) == 1 or p.last_seen is not None:
                 # went out and was not seen again: a stub ending in a cross (seen on the way
                 # when a network hop after its last lane saw it)
@@ -341,7 +350,7 @@ def sequence(exp: Explanation, path_index: int | Seq[int] | None = None) -> Sequ
                 seq.arrows.append(
                     Arrow(
                         lanes_req[-1], None, req_label, i, False, False,
-                        last.observed, False, False, _ev(last), on_way, unsure,
+                        last.observed, False, False, _ev(last), on_way, unsure, outcome,
                     )
                 )  # fmt: skip
             after = len(seq.arrows) - 1
@@ -356,13 +365,13 @@ def sequence(exp: Explanation, path_index: int | Seq[int] | None = None) -> Sequ
                 if k is not None and index[k] != lanes_req[-1]:
                     seq.marks.append(Mark(index[k], after, "last seen here", "last-seen"))
             seq.marks.append(
-                Mark(lanes_req[-1], after, *(_UNSURE if unsure else ("no answer", "unanswered")))
+                Mark(lanes_req[-1], after, outcome, "unsure" if unsure else "unanswered")
             )
     return seq
 
 
-_UNSURE = ("no answer in the captures", "unsure")
-"""Text and kind of the mark of a request :func:`_unsure` says may have been answered unseen."""
+_UNSURE = "no answer in the captures"
+"""What is drawn at a request :func:`_unsure` says may have been answered unseen."""
 
 
 def _ev(h: Hop) -> str:
