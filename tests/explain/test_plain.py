@@ -263,3 +263,17 @@ def test_an_icmp_error_answer_is_drawn_from_the_host_that_sent_it(tmp_path: Path
     texts = [t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text"))]
     assert "path 1: echo req id 3 seq 1, ICMP error" in texts
     assert "path 2: ICMP error" in texts
+
+
+def test_an_unanswered_solicitation_of_a_pod_without_dumps_is_plain() -> None:
+    """lab-ns-unanswered read without its dumps: nothing was tunnelled and nothing names
+    Cilium, so the solicitation runs from the host that asked to where it was seen."""
+    folder = CAPTURES / "lab-ns-unanswered"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not shipped")
+    exp = vxlanlens.read(sorted(str(p) for p in folder.glob("*.pcap"))).explain()
+    (nd,) = [p for p in exp.paths if p.kind == "nd"]
+    assert [h.kind for h in nd.hops] == [HopKind.HOST, HopKind.NETWORK] and nd.reply_hops == []
+    assert nd.hops[0].note == f"sent a Neighbor Solicitation for {nd.target}"
+    assert {e.capture for e in nd.hops[1].evidence} == {"pod-cni-7t9p4-eth0", "node-worker-any"}
+    assert [f.severity for f in exp.findings if f.id == "ns-unanswered"] == ["problem"]

@@ -115,7 +115,7 @@ def plain_resolution(
         HopKind.HOST,
         False,
         mac=requester_mac,
-        note=f"sent an {what} for {r['target']}",
+        note=f"sent {'a' if kind == 'nd' else 'an'} {what} for {r['target']}",
         ip=requester_ip,
     )
     req = [asked]
