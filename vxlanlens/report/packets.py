@@ -169,9 +169,10 @@ def packet_line(row: dict) -> str:
         parts.append(f"{smac or '?'} > {dmac or '?'}")
     if _v(row, "src_ip") is not None and _v(row, "arp_op") is None:
         hl = _v(row, "ttl")
+        word = "hlim" if _v(row, "ip_version") == 6 else "ttl"  # tcpdump's words
         parts.append(
             f"{_v(row, 'src_ip')} > {_v(row, 'dst_ip')}"
-            + (f" hlim {hl}" if hl is not None else "")
+            + (f" {word} {hl}" if hl is not None else "")
             + ":"
         )
     summary = protocol_summary(row)
