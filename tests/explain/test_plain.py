@@ -277,3 +277,17 @@ def test_an_unanswered_solicitation_of_a_pod_without_dumps_is_plain() -> None:
     assert nd.hops[0].note == f"sent a Neighbor Solicitation for {nd.target}"
     assert {e.capture for e in nd.hops[1].evidence} == {"pod-cni-7t9p4-eth0", "node-worker-any"}
     assert [f.severity for f in exp.findings if f.id == "ns-unanswered"] == ["problem"]
+
+
+def test_a_pcapng_interface_name_is_said() -> None:
+    """dumpcap names the interface it captured on (pcapng): the sighting says it, and only the
+    host is unknown."""
+    path = CAPTURES / "real-ping-stopped" / "dumpcap-c5.pcapng"
+    if not path.is_file():
+        pytest.skip(f"{path} not shipped")
+    exp = vxlanlens.read(str(path)).explain()
+    net = exp.paths[0].hops[1]
+    assert net.note.startswith("seen in dumpcap-c5 (#1, interface lo: ")
+    assert net.note.endswith("the host it was taken on is not known")
+    tcpdump = vxlanlens.read(str(path.with_name("tcpdump-c5.pcap"))).explain()
+    assert tcpdump.paths[0].hops[1].note.endswith("where that capture was taken is not known")

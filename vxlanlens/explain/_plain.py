@@ -36,14 +36,28 @@ def _sightings(ctx: Context, rows: list[Row]) -> str:
     parts = []
     for k, (capture, row) in enumerate(first.items()):
         what = f": {frame_text(ctx, row, named=False)}" if k == 0 and not na(row["src_ip"]) else ""
-        parts.append(f"{capture} (#{int(row['frame_no'])}{what})")
+        iface = _interface(row)
+        on = f", interface {iface}" if iface else ""
+        parts.append(f"{capture} (#{int(row['frame_no'])}{on}{what})")
     return "seen in " + ", ".join(parts)
 
 
+def _interface(row: Row) -> str | None:
+    """The interface a frame was captured on, as the capture names it (a pcapng interface
+    name); None when it does not."""
+    name = text_of(row["interface"])
+    return name if name and name != "if0" else None
+
+
 def _network(ctx: Context, rows: list[Row], note: str = "") -> Hop:
-    where = "where that capture was taken is not known"
-    if len({str(r["capture"]) for r in rows}) > 1:
-        where = "where these captures were taken is not known"
+    many = len({str(r["capture"]) for r in rows}) > 1
+    named = all(_interface(r) for r in rows)
+    where = (
+        f"the host{'s' if many else ''} {'they were' if many else 'it was'} taken on "
+        f"{'are' if many else 'is'} not known"
+        if named
+        else f"where {'these captures were' if many else 'that capture was'} taken is not known"
+    )
     return Hop(
         NETWORK,
         HopKind.NETWORK,
