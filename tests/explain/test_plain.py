@@ -291,3 +291,13 @@ def test_a_pcapng_interface_name_is_said() -> None:
     assert net.note.endswith("the host it was taken on is not known")
     tcpdump = vxlanlens.read(str(path.with_name("tcpdump-c5.pcap"))).explain()
     assert tcpdump.paths[0].hops[1].note.endswith("where that capture was taken is not known")
+
+
+def test_an_interface_named_for_standard_input_is_not_said(public_dir: Path) -> None:
+    """mergecap writes ``-`` (standard input) as the interface name of Zeek's snap-arp: that
+    names no interface, so the sighting does not say ``interface -``."""
+    exp = vxlanlens.read(str(public_dir / "zeek" / "snap-arp.pcapng")).explain()
+    notes = [h.note for p in exp.paths for h in (*p.hops, *p.reply_hops) if h.observed]
+    assert notes and all(n.startswith("seen in snap-arp (#") for n in notes)
+    assert not any("interface" in n for n in notes), notes
+    assert all(n.endswith("where that capture was taken is not known") for n in notes)

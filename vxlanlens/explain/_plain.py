@@ -10,6 +10,8 @@ else the path stops where the packet was last seen.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from ..proto import HopKind
@@ -44,9 +46,13 @@ def _sightings(ctx: Context, rows: list[Row]) -> str:
 
 def _interface(row: Row) -> str | None:
     """The interface a frame was captured on, as the capture names it (a pcapng interface
-    name); None when it does not."""
+    name); None when it does not: no name, the ``ifN`` the reader gives an unnamed interface,
+    or ``-`` (Wireshark's tools name standard input so)."""
     name = text_of(row["interface"])
-    return name if name and name != "if0" else None
+    return name if name and name != "-" and not _UNNAMED.fullmatch(name) else None
+
+
+_UNNAMED = re.compile(r"if\d+")
 
 
 def _network(ctx: Context, rows: list[Row], note: str = "") -> Hop:
