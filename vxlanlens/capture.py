@@ -23,7 +23,8 @@ from .errors import CaptureError, RenderError, TopologyError
 from .exchanges import exchanges as pair_exchanges
 from .exchanges import journeys as find_journeys
 from .exchanges.journeys import journey_index
-from .explain import Explanation, explain
+from .explain import Explanation, explain, shows_overlay
+from .explain.context import overlay_evident
 from .overlays._observe import Observations, expect_packet_facts, measure_packet_facts
 from .parallel import Forked, default_workers, fork_call, read_split, shared_work, splittable
 from .read import open_capture, parse_capture_arg
@@ -255,6 +256,29 @@ class Capture:
         _trim_heap()  # explain's scratch memory handed back before a report is rendered
         self._explanations[cni] = exp
         return exp
+
+    def shows_overlay(self, cni: str | None = None) -> bool:
+        """Whether the input shows an overlay, as :meth:`explain` judges it (a tunnel packet,
+        a topology dump, an overlay recognised or stated with ``cni``, a sign of Cilium, a node
+        the frames show, a capture placed with ``capture_at``). When it does not, the pods of
+        :attr:`topology` are hosts of a plain network that an inference read as pods
+        (docs/explanations.md, "Plain networks")."""
+        cached = self._explanations.get(cni)
+        if cached is not None:
+            return bool(cached.topology["overlay_shown"])
+        loaded = self.loaded_topology is not None and not self.loaded_topology.is_empty()
+        if overlay_evident(self.packets, self.topology, loaded=loaded, stated=cni is not None):
+            return True  # nothing to pair or annotate
+        return shows_overlay(
+            self.annotated,
+            self.topology,
+            self.exchanges,
+            self._journey_index,
+            captures=[s.to_dict() for s in self.sources],
+            loaded=loaded,
+            cni=cni,
+            timeout_s=self.timeout_s,
+        )
 
     def _explain(self, cni: str | None) -> Explanation:
         # each stage's scratch arrays handed back before the next one allocates its own

@@ -28,11 +28,18 @@ __all__ = ["topology_cmd"]
 )
 @output_option
 def topology_cmd(captures: tuple[str, ...], opts: ReadOptions, fmt: str, out: str | None) -> None:
-    """Show the topology model: loaded from dumps, inferred from captures, with every fact's source."""
+    """Show the topology model: loaded from dumps, inferred from captures, with every fact's source.
+
+    When nothing in the input shows an overlay, the hosts the frames show are listed as hosts, not
+    pods, and no capture is placed at one (docs/topology.md).
+    """
     if not opts.topology and not captures:
         raise click.UsageError("give at least one --topology dump or one capture")
     if captures:
-        topo = load(opts, captures).topology
+        cap = load(opts, captures)
+        topo = cap.topology
+        if not cap.shows_overlay():
+            topo = topo.as_plain()  # hosts of a plain network, as explain draws them
     else:
         from ..topology import load_many
 

@@ -6,18 +6,22 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ..topology import Topology
+from ..topology.model import PLAIN_UNPLACED
 from ._rows import as_text
 from .classify import CaptureClass, classify, overlay_class
-from .context import Context, dropping_captures, stopped_captures
+from .context import Context, dropping_captures, overlay_evident, stopped_captures
 from .findings import DETECTORS, FINDING_IDS, most_severe_first
 from .model import SCHEMA_VERSION, SEVERITIES, Evidence, Explanation, Finding, Hop, PacketPath
 from .paths import build_paths, placed_points
+
+if TYPE_CHECKING:
+    from ..overlays import Recognition
 
 __all__ = [
     "FINDING_IDS",
@@ -29,6 +33,7 @@ __all__ = [
     "Hop",
     "PacketPath",
     "explain",
+    "shows_overlay",
 ]
 
 
@@ -64,20 +69,8 @@ def explain(
     detectors and the counts (``tasks``) with another process, giving (``first()``, the tasks' values), as
     :func:`vxlanlens.parallel.shared_work` does; the explanation is the same without it.
     """
-    from ..overlays import one_way_captures, recognise
-
-    overlay = recognise(packets, topology, exchanges, stated=cni, captures=captures)
-    ctx = Context(
-        packets=packets,
-        topology=topology,
-        exchanges=exchanges,
-        journeys=journeys,
-        loaded=loaded,
-        overlay=overlay,
-        one_way=one_way_captures(captures or []),
-        stopped=stopped_captures(captures or []),
-        dropped=dropping_captures(captures or []),
-        timeout_s=timeout_s,
+    ctx, overlay = _context(
+        packets, topology, exchanges, journeys, captures, loaded, cni, timeout_s
     )
     detectors = [partial(d, ctx) for d in DETECTORS]
     if share is not None:  # the paths, the detectors and the counts shared with another process
@@ -207,6 +200,57 @@ _GLOBAL = frozenset({"dual-stack"})
 """Findings about the whole capture set, not about one path (their frames are examples)."""
 
 
+def shows_overlay(
+    packets: pd.DataFrame,
+    topology: Topology,
+    exchanges: pd.DataFrame,
+    journeys: pd.DataFrame,
+    *,
+    captures: list[dict[str, Any]] | None = None,
+    loaded: bool = False,
+    cni: str | None = None,
+    timeout_s: float = 3.0,
+) -> bool:
+    """Whether the input shows an overlay, as :func:`explain` judges it from the same
+    arguments: a tunnel packet, a topology dump, an overlay recognised or stated, a sign of
+    Cilium, a node the frames show or a capture placed with ``capture_at``. When it does not,
+    explain draws host-to-host paths, and the pods an inference took from the frames are the
+    hosts of a plain network (docs/explanations.md, "Plain networks")."""
+    if overlay_evident(packets, topology, loaded=loaded, stated=cni is not None):
+        return True
+    ctx, _ = _context(packets, topology, exchanges, journeys, captures, loaded, cni, timeout_s)
+    return not ctx.plain
+
+
+def _context(
+    packets: pd.DataFrame,
+    topology: Topology,
+    exchanges: pd.DataFrame,
+    journeys: pd.DataFrame,
+    captures: list[dict[str, Any]] | None,
+    loaded: bool,
+    cni: str | None,
+    timeout_s: float,
+) -> tuple[Context, Recognition]:
+    """What :func:`explain` and :func:`shows_overlay` work from, and the overlay recognised."""
+    from ..overlays import one_way_captures, recognise
+
+    overlay = recognise(packets, topology, exchanges, stated=cni, captures=captures)
+    ctx = Context(
+        packets=packets,
+        topology=topology,
+        exchanges=exchanges,
+        journeys=journeys,
+        loaded=loaded,
+        overlay=overlay,
+        one_way=one_way_captures(captures or []),
+        stopped=stopped_captures(captures or []),
+        dropped=dropping_captures(captures or []),
+        timeout_s=timeout_s,
+    )
+    return ctx, overlay
+
+
 def _attach(paths: list[PacketPath], findings: list[Finding]) -> None:
     """Give each path the findings whose evidence frames it shares."""
     for path in paths:
@@ -224,9 +268,8 @@ def _topology_summary(ctx: Context, points: dict[str, Any]) -> dict[str, Any]:
     if ctx.plain:
         # no overlay shown: a capture "at a pod" was the overlay model's reading of a host's
         # frames, and so were its pods
-        unplaced = "no overlay shown: where it was taken is not known"
         points = {
-            c: replace(p, kind="unknown", pod=None, how=unplaced) if p.kind == "pod" else p
+            c: replace(p, kind="unknown", pod=None, how=PLAIN_UNPLACED) if p.kind == "pod" else p
             for c, p in points.items()
         }
     return {
@@ -234,6 +277,7 @@ def _topology_summary(ctx: Context, points: dict[str, Any]) -> dict[str, Any]:
         "sources": list(topo.sources),
         "nodes": [n.label for n in topo.nodes],
         "pods": [] if ctx.plain else [p.label for p in topo.pods],
+        "overlay_shown": not ctx.plain,
         "interfaces": len(topo.interfaces),
         "conflicts": [c.to_dict() for c in topo.conflicts],
         "probable": [{"subject": x.subject, "other": x.other, "why": x.why} for x in topo.probable],

@@ -181,14 +181,12 @@ class Context:
             return False  # asked while placing the captures: nothing plain is said yet
         if self._plain is None:
             o = self.overlay
+            stated = o is not None and o.confidence == "stated"
             self._plain = not (
-                self.loaded
+                overlay_evident(self.packets, self.topology, loaded=self.loaded, stated=stated)
                 or self.underlay_ips
                 or self.cilium_likely
-                or (o is not None and (o.name is not None or o.confidence == "stated"))
-                or bool(self.packets["tunnel"].notna().any())
-                # nodes the frames show (hosts routing pod addresses to each other)
-                or bool(self.topology.nodes)
+                or (o is not None and o.name is not None)
                 # a place inferred without a tunnel or dump (a "pod" that asked for its
                 # gateway) is the overlay model's reading of a host's traffic; a place the
                 # user stated is not
@@ -641,6 +639,16 @@ class Context:
         or unit); None otherwise."""
         stop = self.stopped.get(capture)
         return stop if stop is not None and self.span(capture)[1] == stop else None
+
+
+def overlay_evident(
+    packets: pd.DataFrame, topology: Topology, *, loaded: bool, stated: bool
+) -> bool:
+    """Whether the input shows an overlay before anything is paired or recognised: a topology
+    dump (``loaded``), an overlay stated (``stated``), a tunnel packet, or a node the frames
+    show (hosts routing pods' addresses to each other). Each makes :attr:`Context.plain`
+    false."""
+    return loaded or stated or bool(topology.nodes) or bool(packets["tunnel"].notna().any())
 
 
 def _listed_twice(captures: pd.Series, frames: pd.Series) -> np.ndarray:

@@ -29,7 +29,7 @@ the rest, so ``from vxlanlens.topology.model import Pod`` keeps working.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..proto import UnknownTopic
@@ -79,6 +79,19 @@ __all__ = [
     "canonical_mac",
     "is_group_mac",
 ]
+
+
+PLAIN_UNPLACED = "no overlay shown: where it was taken is not known"
+"""How a capture is placed when the input shows no overlay and nobody stated where it was taken
+(the pod an inference placed it at was a host)."""
+
+PLAIN_UNKNOWN = (
+    "overlay: nothing in the input shows one (no tunnel packet, no topology dump, no sign of "
+    "Cilium, no node routing other hosts' addresses): the hosts the frames show are not taken "
+    "for pods; give dumps (--topology) or say where a capture was taken (--capture-at) to read "
+    "them as an overlay's"
+)
+"""The "not known" line of a topology that an input showing no overlay has."""
 
 
 @dataclass
@@ -176,6 +189,9 @@ class Topology:
 
     probable: list[Likeness] = field(default_factory=list)
     """Objects that are probably the same as others, with the evidence (not merged)."""
+    hosts: list[Pod] = field(default_factory=list)
+    """Hosts of a plain network: in :meth:`as_plain`, the pods an inference took from the
+    frames of an input that shows no overlay (empty otherwise)."""
     _index: TopologyIndex | None = field(default=None, init=False, repr=False, compare=False)
     _version: int = field(default=0, init=False, repr=False, compare=False)
 
@@ -293,6 +309,62 @@ class Topology:
         """Router IPs of ``node`` (of all nodes when ``None``)."""
         return [f.value for n in self.nodes if node in (None, n.name) for f in n.router_ips]
 
+    def as_plain(self) -> Topology:
+        """This topology as an input that shows no overlay has it (see
+        :meth:`vxlanlens.Capture.shows_overlay`): the pods an inference took from the frames,
+        and the MACs that answered an ARP or Neighbor Solicitation, are ``hosts`` (an answering
+        MAC is not a pod's veth nor a gateway's device); a neighbour entry is a host's; a
+        capture placed at a pod is not placed (``kind`` ``unknown``); and "not known" says that
+        nothing shows an overlay instead of asking for pod names, node addresses and whether a
+        pods' gateway address is configured."""
+        named = {p.label: host_label(p) for p in self.pods}
+        hosts = [*self.hosts, *(_as_host(p) for p in self.pods)]
+        known = {ip for h in hosts for ip in h.ips}
+        neighbors = []
+        for nb in self.neighbors:
+            # "ARP exchange; the target is probably the pod's IPv4 gateway": the exchange only
+            what = (nb.source.note or "").split(";")[0]
+            neighbors.append(
+                replace(
+                    nb,
+                    namespace=named.get(nb.namespace or "", nb.namespace),
+                    source=replace(nb.source, note=what or None),
+                )
+            )
+            if nb.lladdr and nb.ip not in known:
+                known.add(nb.ip)
+                how = what.split(" exchange")[0] or "ARP or NDP"
+                hosts.append(
+                    Pod(
+                        source=replace(nb.source, note=f"answered the {how} for {nb.ip}"),
+                        confidence=nb.confidence,
+                        ips=[nb.ip],
+                        mac=nb.lladdr,
+                    )
+                )
+        answering = {nb.lladdr for nb in self.neighbors if nb.lladdr}
+        interfaces = [  # an answering MAC the inference took for a veth or gateway device
+            i
+            for i in self.interfaces
+            if not (i.mac in answering and i.confidence.startswith("inferred"))
+        ]
+        captures = [
+            replace(c, kind="unknown", pod=None, how=PLAIN_UNPLACED) if c.kind == "pod" else c
+            for c in self.captures
+        ]
+        overlay_words = {"pod-names", "node-addresses", "gateway-addresses"}
+        unknown: list[str] = [u for u in self.unknown if getattr(u, "key", "") not in overlay_words]
+        unknown.append(Unknown(UnknownTopic.CNI, PLAIN_UNKNOWN, "overlay"))
+        return replace(
+            self,
+            pods=[],
+            hosts=hosts,
+            interfaces=interfaces,
+            neighbors=neighbors,
+            captures=captures,
+            unknown=unknown,
+        )
+
     def is_empty(self) -> bool:
         """True when the model holds no fact at all."""
         return not (
@@ -311,7 +383,8 @@ class Topology:
         """The JSON-able model: ``nodes``, ``interfaces``, ``pods``, ``routes``, ``neighbors``,
         ``identities``, ``fdb`` (forwarding-database entries), ``captures``, ``conflicts``, ``unknown`` (text), ``unknown_topics``
         (``topic``, ``key``, ``text``), ``probable`` (objects probably the same as others, with
-        the evidence), ``notes``, ``sources``; every
+        the evidence), ``hosts`` (hosts of a plain network, :meth:`as_plain`; ``label``, ``ips``,
+        ``mac``), ``notes``, ``sources``; every
         item has ``source`` (text), ``confidence``, ``evidence`` (``[capture, frame_no]`` pairs)
         and ``field_sources`` (fields contributed by other sources)."""
         return {
@@ -330,6 +403,7 @@ class Topology:
                 for u in self.unknown
             ],
             "probable": [x.to_dict() for x in self.probable],
+            "hosts": [_host_dict(h) for h in self.hosts],
             "notes": list(self.notes),
             "sources": list(self.sources),
         }
@@ -340,3 +414,27 @@ class Topology:
         from .render import format_table
 
         return format_table(self)
+
+
+def host_label(host: Pod) -> str:
+    """``host <first IP or MAC>``: how a host of a plain network is named."""
+    return f"host {host.ips[0] if host.ips else host.mac or '?'}"
+
+
+def _as_host(pod: Pod) -> Pod:
+    """A pod of the inference as a host of a plain network: its addresses and MAC only."""
+    return Pod(
+        source=pod.source,
+        confidence=pod.confidence,
+        ips=list(pod.ips),
+        mac=pod.mac,
+        field_sources={k: v for k, v in pod.field_sources.items() if k in ("ips", "mac")},
+    )
+
+
+def _host_dict(host: Pod) -> dict[str, Any]:
+    """JSON form of a host: ``label`` (``host <address>``), ``ips``, ``mac`` and the source."""
+    d = host.to_dict()
+    return {"label": host_label(host), "ips": d["ips"], "mac": d["mac"]} | {
+        k: d[k] for k in ("source", "confidence", "evidence", "field_sources")
+    }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .model import host_label
+
 if TYPE_CHECKING:
     from .facts import Peer, Route
     from .model import Topology
@@ -82,6 +84,11 @@ def format_table(self: Topology) -> str:
             ]
             for p in self.pods
         ],
+    )
+    section(
+        "Hosts",
+        ["host", "ips", "mac", "source"],
+        [[host_label(h), d(",".join(h.ips)), d(h.mac), src(h)] for h in self.hosts],
     )
     section(
         "Routes",
