@@ -301,3 +301,17 @@ def test_an_interface_named_for_standard_input_is_not_said(public_dir: Path) -> 
     assert notes and all(n.startswith("seen in snap-arp (#") for n in notes)
     assert not any("interface" in n for n in notes), notes
     assert all(n.endswith("where that capture was taken is not known") for n in notes)
+
+
+def test_not_known_asks_for_no_pod_names_or_node_addresses(tmp_path: Path) -> None:
+    """Nothing shows a pod, a node or a pods' gateway: "Not known" asks for none of them (it
+    did: "pod names: no pod or endpoint dump given", "node addresses: no tunnelled frame")."""
+    cap = vxlanlens.read(str(_lan(tmp_path / "lan.pcap")))
+    keys = {getattr(u, "key", "") for u in cap.topology.unknown}
+    assert {"pod-names", "node-addresses"} <= keys  # what the topology alone says
+    text = "\n".join(cap.explain().unknowns)
+    for words in ("pod names", "node addresses", "gateway addresses", "No topology dump"):
+        assert words not in text, words
+    assert "interface names" in text and "No capture shows a pod overlay" in text
+    stated = "\n".join(cap.explain(cni="cilium").unknowns)
+    assert "pod names" in stated  # the overlay's model asks for them again

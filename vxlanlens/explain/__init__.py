@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..topology import Topology
-from ..topology.model import PLAIN_UNPLACED
+from ..topology.model import PLAIN_NOT_ASKED, PLAIN_UNPLACED
 from ._rows import as_text
 from .classify import CaptureClass, classify, overlay_class
 from .context import Context, dropping_captures, overlay_evident, stopped_captures
@@ -99,8 +99,10 @@ def explain(
     _attach(paths, findings)
     # a capture placed by its frames' directions (-i any, ERSPAN III) is no unknown any more
     placed = {f"placement:{c}" for c, pt in points.items() if pt.node and not pt.candidates}
-    unknowns = [u for u in dict.fromkeys(topology.unknown) if getattr(u, "key", "") not in placed]
-    if not loaded:
+    # an input that shows no overlay has no pod names, node or gateway addresses to ask for
+    asked = placed | (PLAIN_NOT_ASKED if ctx.plain else set())
+    unknowns = [u for u in dict.fromkeys(topology.unknown) if getattr(u, "key", "") not in asked]
+    if not loaded and not ctx.plain:
         unknowns.insert(
             0,
             "No topology dump was given: interface names, pod names and identities' labels are inferred from the captures or unknown.",

@@ -93,6 +93,10 @@ PLAIN_UNKNOWN = (
 )
 """The "not known" line of a topology that an input showing no overlay has."""
 
+PLAIN_NOT_ASKED = frozenset({"pod-names", "node-addresses", "gateway-addresses"})
+"""Keys of the "not known" lines an input that shows no overlay does not ask about (it shows no
+pod, node or pods' gateway)."""
+
 
 @dataclass
 class Conflict:
@@ -352,8 +356,9 @@ class Topology:
             replace(c, kind="unknown", pod=None, how=PLAIN_UNPLACED) if c.kind == "pod" else c
             for c in self.captures
         ]
-        overlay_words = {"pod-names", "node-addresses", "gateway-addresses"}
-        unknown: list[str] = [u for u in self.unknown if getattr(u, "key", "") not in overlay_words]
+        unknown: list[str] = [
+            u for u in self.unknown if getattr(u, "key", "") not in PLAIN_NOT_ASKED
+        ]
         unknown.append(Unknown(UnknownTopic.CNI, PLAIN_UNKNOWN, "overlay"))
         return replace(
             self,
