@@ -195,7 +195,8 @@ class Topology:
     """Objects that are probably the same as others, with the evidence (not merged)."""
     hosts: list[Pod] = field(default_factory=list)
     """Hosts of a plain network: in :meth:`as_plain`, the pods an inference took from the
-    frames of an input that shows no overlay (empty otherwise)."""
+    frames of an input that shows no overlay and the MACs that answered its ARP or Neighbor
+    Solicitations (empty otherwise)."""
     _index: TopologyIndex | None = field(default=None, init=False, repr=False, compare=False)
     _version: int = field(default=0, init=False, repr=False, compare=False)
 
