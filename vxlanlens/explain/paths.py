@@ -315,7 +315,10 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
         answer = _answer(rows, path_statuses)
         summary = _summary(ctx, kind, key, rows, path_statuses, [points[k] for k in at], answer)
         if ended is not None:
-            summary += f"; {ended[1]}"
+            # an ICMP error answered it: no reply, but not unanswered
+            summary = summary.removesuffix(": unanswered") + (
+                f": no reply; {ended[1]}" if summary.endswith(": unanswered") else f"; {ended[1]}"
+            )
         tunnel, vni = _first_tunnel(req_obs)
         rep_tunnel, reply_vni = _first_tunnel(rep_obs)
         paths.append(

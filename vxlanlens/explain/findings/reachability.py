@@ -9,6 +9,7 @@ import pandas as pd
 
 from ...proto import ExchangeKind, ExchangeStatus, Severity
 from .._icmp import error_words
+from .._rows import number_ranges
 from ..context import Context, Row, na, vals
 from ..model import Evidence, Finding
 from . import _requests
@@ -286,8 +287,13 @@ def _error_text(view: _Flows, pos: int) -> tuple[str, bool]:
         "destination-unreachable",
         Severity.PROBLEM,
         "requests answered by an ICMP destination unreachable (or another ICMP error)",
-        also=(Severity.WARNING,),
-    )
+        also=(Severity.WARNING, Severity.INFO),
+    ),
+    FindingSpec(
+        "traceroute",
+        Severity.INFO,
+        "UDP probes sent with low hop limits and the routers whose time exceeded answered them",
+    ),
 )
 def answered_by_error(ctx: Context) -> list[Finding]:
     """Requests (echo, TCP SYN) answered by an ICMP error instead of a reply: one finding per
@@ -296,8 +302,6 @@ def answered_by_error(ctx: Context) -> list[Finding]:
     if not _requests.any_row(ctx, kind=ExchangeKind.ICMP_ERROR.value):
         return []  # no request was answered by an error
     candidates = [f for f in flows(ctx) if any(x.outcome == "error" for x in f.exchanges)]
-    if not candidates:
-        return []
     view = _Flows(ctx)
 
     def unreachable(x: Exchange) -> bool:
@@ -309,9 +313,9 @@ def answered_by_error(ctx: Context) -> list[Finding]:
         )
 
     fl = [f for f in candidates if any(unreachable(x) for x in f.exchanges)]
-    if not fl:
-        return []
-    out: list[Finding] = []
+    # errors no echo or TCP flow took as its answer: a UDP datagram's (a DNS query refused)
+    taken = {x.error_row for f in candidates for x in f.exchanges if x.error_row is not None}
+    out: list[Finding] = _udp_answered_by_error(ctx, view, taken)
     for flow in fl[:MAX_PER_KIND]:
         xs = [x for x in flow.exchanges if unreachable(x)]
         pos = xs[0].error_row
@@ -341,8 +345,9 @@ def answered_by_error(ctx: Context) -> list[Finding]:
             if tunnel_refused
             else f"{sender} refused it (a closed port or a policy), so the path up to {sender} works"
             if refusal
-            else "the sender of the error could not deliver it"
+            else _expired(ctx, view, pos, sender)
         )
+        low = _low_hops(ctx, view, pos)
         errors = []
         for x in xs:
             p = x.error_row
@@ -359,7 +364,11 @@ def answered_by_error(ctx: Context) -> list[Finding]:
         out.append(
             Finding(
                 "destination-unreachable",
-                Severity.WARNING if refusal and not tunnel_refused else Severity.PROBLEM,
+                Severity.INFO
+                if low is not None
+                else Severity.WARNING
+                if refusal and not tunnel_refused
+                else Severity.PROBLEM,
                 statement,
                 _dedup(view.frames(xs)[: MAX_EVIDENCE // 2] + errors),
                 {
@@ -386,6 +395,251 @@ def answered_by_error(ctx: Context) -> list[Finding]:
             )
         )
     return out
+
+
+UDP_PROTO = 17
+LOW_HOP_LIMIT = 30
+"""A request seen with at most this TTL or hop limit was sent with a low one on purpose (a
+traceroute probe, ``ping -t``; traceroute's default is 30 hops): its time exceeded is the
+answer it asked for, not a loop (packets leave a host with 64, 128 or 255)."""
+
+
+def _request_hops(ctx: Context, view: _Flows, pos: int) -> int | None:
+    """The TTL / hop limit of the request an exchange row quotes, as its capture saw it."""
+    row = ctx.row(view.get("request_capture", pos), view.get("request_frame", pos))
+    if row is None:
+        return None
+    ttl = vals(row["ttl"])
+    return None if ttl is None else int(ttl)  # type: ignore[call-overload]
+
+
+def _low_hops(ctx: Context, view: _Flows, pos: int) -> int | None:
+    """The request's TTL when the error answering it (row ``pos``) is a time exceeded for a
+    request sent with a low one on purpose (:data:`LOW_HOP_LIMIT`), else None."""
+    if view.get("answer", pos) != "time-exceeded":
+        return None
+    hops = _request_hops(ctx, view, pos)
+    return hops if hops is not None and hops <= LOW_HOP_LIMIT else None
+
+
+def _udp_answered_by_error(ctx: Context, view: _Flows, taken: set[int]) -> list[Finding]:
+    """UDP datagrams answered by an ICMP error (not Packet Too Big, which the MTU findings
+    take), per requester and target: a traceroute (probes with low hop limits answered by
+    time exceeded, and the target's port unreachable) is one ``traceroute`` info naming the
+    routers that answered; otherwise one finding per error and sender, naming whether it
+    refused (warning: nothing listens, or a policy rejects) or could not deliver (problem).
+    An error an echo or TCP flow took as its answer is that flow's."""
+    ex = ctx.exchanges
+    kinds = ex["kind"].to_numpy()
+    rows = [
+        pos
+        for pos in (kinds == ExchangeKind.ICMP_ERROR.value).nonzero()[0].tolist()
+        if view.get("answer", pos) not in PTB_ANSWERS
+    ]
+    if not rows:
+        return []
+    caps = [view.get("reply_capture", p) for p in rows]
+    frames = [view.get("reply_frame", p) for p in rows]
+    firsts = ctx.first_observations(
+        [None if c is None else str(c) for c in caps],
+        [None if f is None else int(f) for f in frames],
+    )
+    # an error an echo or TCP flow took as its answer, wherever it was seen (a node refusing
+    # the tunnel packet that carried a ping: that flow's finding says it)
+    seen = {first for pos, first in zip(rows, firsts, strict=True) if pos in taken and first}
+    pairs: dict[tuple[str, str], list[tuple[int, Evidence]]] = {}
+    for pos, first, c, f in zip(rows, firsts, caps, frames, strict=True):
+        if first is None or first in seen:
+            continue  # taken, or the same error seen at another capture point
+        row = ctx.row(c, f)
+        if row is None or vals(row["emb_ip_proto"]) != UDP_PROTO:
+            continue
+        seen.add(first)
+        key = (str(view.get("requester_ip", pos)), str(view.get("target", pos)))
+        pairs.setdefault(key, []).append((pos, Evidence(capture=str(c), frame_no=int(f))))
+    out: list[Finding] = []
+    shown = 0
+    left: list[bool] = []  # of what is not shown: whether each refused
+    for (src, target), hits in pairs.items():
+        if _is_traceroute(ctx, view, hits):
+            made = [_traceroute(ctx, view, src, target, hits)]
+        else:
+            by_error: dict[tuple[Any, ...], list[tuple[int, Evidence]]] = {}
+            for pos, ev in hits:
+                k = (
+                    view.get("answer", pos),
+                    view.get("icmp_code", pos),
+                    view.get("responder_ip", pos),
+                )
+                by_error.setdefault(k, []).append((pos, ev))
+            made = [_udp_error(ctx, view, src, target, hs) for hs in by_error.values()]
+        for finding in made:
+            if shown < MAX_PER_KIND:
+                out.append(finding)
+                shown += 1
+            else:
+                left.append(finding.severity != Severity.PROBLEM)
+    if left:
+        out.append(
+            _more(
+                "destination-unreachable",
+                Severity.WARNING if all(left) else Severity.PROBLEM,
+                len(left),
+                "UDP flows answered by ICMP errors",
+            )
+        )
+    return out
+
+
+TRACEROUTE_PORTS = range(33434, 33535)
+"""UDP destination ports of traceroute's probes by default (33434 plus one per probe)."""
+
+
+def _is_traceroute(ctx: Context, view: _Flows, hits: list[tuple[int, Evidence]]) -> bool:
+    """Whether UDP errors of one requester to one target answer a traceroute: a time exceeded
+    for a probe sent with a low hop limit, time exceeded from two routers or more (a loop
+    makes one router answer), or time exceeded for probes all on traceroute's ports."""
+    expired = [pos for pos, _ in hits if view.get("answer", pos) == "time-exceeded"]
+    if not expired:
+        return False
+    if any(_low_hops(ctx, view, pos) is not None for pos in expired):
+        return True
+    if len({str(view.get("responder_ip", pos)) for pos in expired}) >= 2:
+        return True
+    ports = [view.get("dport", pos) for pos, _ in hits]
+    return all(p is not None and int(p) in TRACEROUTE_PORTS for p in ports)
+
+
+def _ports(view: _Flows, hits: list[tuple[int, Evidence]], column: str) -> str:
+    """``port 53`` / ``ports 33435-33446`` of the exchanges' ``column`` ("" when none)."""
+    nums = sorted({int(p) for p in (view.get(column, h) for h, _ in hits) if p is not None})
+    parts = number_ranges(nums)
+    if len(parts) > 6:
+        parts = [*parts[:3], "...", *parts[-2:]]
+    return f"port{'s' if len(nums) > 1 else ''} {', '.join(parts)}" if parts else ""
+
+
+def _quoted(view: _Flows, hits: list[tuple[int, Evidence]]) -> list[Evidence]:
+    """The frames of the requests the errors quote, where a capture holds them."""
+    out = []
+    for h, _ in hits:
+        c, f = view.get("request_capture", h), view.get("request_frame", h)
+        if c is not None and f is not None:
+            out.append(Evidence(capture=str(c), frame_no=int(f)))
+    return out
+
+
+def _expired(ctx: Context, view: _Flows, pos: int, sender: object) -> str:
+    """What an error that did not refuse says of its request: for a time exceeded, where its
+    TTL or hop limit ran out (on purpose when it was sent low); else that it was not
+    delivered."""
+    if view.get("answer", pos) != "time-exceeded":
+        return "the sender of the error could not deliver it"
+    hops = _request_hops(ctx, view, pos)
+    word = "TTL" if view.get("ip_version", pos) == 4 else "hop limit"
+    if hops is not None and hops <= LOW_HOP_LIMIT:
+        return (
+            f"it was seen with {word} {hops}, which ran out at {sender} (a traceroute probe, or "
+            f"ping -t): it tests the path up to {sender} only"
+        )
+    seen = f" (it was seen with {word} {hops})" if hops is not None else ""
+    return (
+        f"its {word} ran out at {sender}{seen}: a routing loop, or a path longer than its "
+        "sender allows"
+    )
+
+
+def _udp_error(
+    ctx: Context, view: _Flows, src: str, target: str, hits: list[tuple[int, Evidence]]
+) -> Finding:
+    """``destination-unreachable`` for UDP datagrams of one requester to one target answered
+    by one error from one sender."""
+    pos = hits[0][0]
+    text, refusal = _error_text(view, pos)
+    sender = view.get("responder_ip", pos)
+    sender_text = ctx.ip_text(sender) if sender is not None else "?"
+    n = len(hits)
+    dports, sports = _ports(view, hits, "dport"), _ports(view, hits, "sport")
+    subject = (
+        f"{n} UDP datagram{'s' if n > 1 else ''} {src} > {target}"
+        + (f" {dports}" if dports else "")
+        + (f" (source {sports})" if sports else "")
+    )
+    consequence = (
+        f"{sender} refused it (nothing listens on that port there, or a policy rejects it), "
+        f"so the path up to {sender} works"
+        if refusal
+        else _expired(ctx, view, pos, sender)
+    )
+    errors = [ev for _, ev in hits]
+    return Finding(
+        "destination-unreachable",
+        Severity.WARNING if refusal else Severity.PROBLEM,
+        f"{subject} {'was' if n == 1 else 'were'} answered by {text} from {sender_text} "
+        f"(at {errors[0]}): {consequence}. This is an answer, not a loss.",
+        _dedup(_quoted(view, hits)[: MAX_EVIDENCE // 2] + errors[: MAX_EVIDENCE // 2]),
+        {
+            "kind": "udp",
+            "target": target,
+            "requester": src,
+            "port": view.get("dport", pos) if len(hits) == 1 else None,
+            "error": text,
+            "icmp_type": view.get("icmp_type", pos),
+            "icmp_code": view.get("icmp_code", pos),
+            "error_from": None if sender is None else str(sender),
+            "exchanges": n,
+            "refusal": refusal,
+            "tunnel_refused": False,
+        },
+    )
+
+
+def _traceroute(
+    ctx: Context, view: _Flows, src: str, target: str, hits: list[tuple[int, Evidence]]
+) -> Finding:
+    """``traceroute``: UDP probes of one requester to one target, sent with low hop limits,
+    and the errors that answered them: the routers where each ran out, in hop order, and
+    whether the target answered."""
+    # each router at the lowest hop limit it answered (the probe's, where a capture holds the
+    # probe), else in the order its first answer came (probes go out hop by hop)
+    routers: dict[str, tuple[int, int]] = {}
+    reached = False
+    for k, (pos, _) in enumerate(hits):
+        sender = view.get("responder_ip", pos)
+        if sender is None or view.get("answer", pos) != "time-exceeded":
+            reached = reached or (sender is not None and str(sender) == target)
+            continue
+        hops = _request_hops(ctx, view, pos)
+        rank = (hops if hops is not None else LOW_HOP_LIMIT + 1, k)
+        routers[str(sender)] = min(rank, routers.get(str(sender), rank))
+    order = sorted(routers, key=lambda r: routers[r])
+    n = len(hits)
+    dports = _ports(view, hits, "dport")
+    path = ", ".join(ctx.ip_text(r) for r in order)
+    end = (
+        f"; {ctx.ip_text(target)} answered the last ones itself (its port unreachable ends a "
+        "traceroute): the path to it works"
+        if reached
+        else f"; no answer from {ctx.ip_text(target)} itself is in the captures"
+    )
+    errors = [ev for _, ev in hits]
+    return Finding(
+        "traceroute",
+        Severity.INFO,
+        f"A traceroute from {src} to {target}: {n} UDP probes"
+        + (f" ({dports})" if dports else "")
+        + f" sent with low hop limits were answered by time exceeded from {len(order)} "
+        f"router{'s' if len(order) != 1 else ''} in hop order ({path}){end}. These errors are "
+        "the answers a traceroute asks for, not failures.",
+        _dedup(_quoted(view, hits)[: MAX_EVIDENCE // 2] + errors[: MAX_EVIDENCE // 2]),
+        {
+            "requester": src,
+            "target": target,
+            "probes": n,
+            "routers": order,
+            "reached": reached,
+        },
+    )
 
 
 def _underlay_asker(ctx: Context, view: _Flows, x: Exchange) -> str | None:
