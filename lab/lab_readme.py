@@ -50,6 +50,7 @@ FIELDS = [
     "arp.src.proto_ipv4",
     "arp.dst.proto_ipv4",
     "icmpv6.type",
+    "icmpv6.code",
     "icmpv6.nd.ns.target_address",
     "icmpv6.nd.na.target_address",
     "icmpv6.nd.na.flag.r",
@@ -152,6 +153,11 @@ class Frame:
                 f"TCP {self.src}:{i['sport']} → {self.dst}:{i['dport']} [{i['flags']}]"
                 f" len {i['len']}"
             )
+        elif self.kind == "udp":
+            parts.append(f"UDP {self.src}:{i['sport']} → {self.dst}:{i['dport']}")
+        elif self.kind == "unreachable":
+            fam = "ICMPv6" if self.l3 == "ipv6" else "ICMP"
+            parts.append(f"{fam} destination unreachable code {i['code']} {self.src} → {self.dst}")
         else:
             parts.append(f"{self.l3 or ''} {self.src or ''} → {self.dst or ''}".strip())
         if self.frags:
@@ -302,6 +308,11 @@ def _classify(fr: Frame, lay: dict[str, list[str]]) -> None:
         fr.src, fr.dst, fr.l3 = srcs[0], dsts[0], "ip"
         fr.info = {"mtu": _first_int(_vals(lay, "icmp.mtu")), "quoted": quoted}
         return
+    if t6 == 1 or t4 == 3:  # destination unreachable (frag-needed is above)
+        code = _vals(lay, "icmpv6.code" if t6 == 1 else "icmp.code")
+        fr.kind = "unreachable"
+        fr.info = {"code": _first_int(code)}
+        return
     if t4 in (0, 8):
         fr.kind = "echo-request" if t4 == 8 else "echo-reply"
         fr.info = {
@@ -319,6 +330,11 @@ def _classify(fr: Frame, lay: dict[str, list[str]]) -> None:
             "len": _first_int(_vals(lay, "tcp.len")),
             "mss": _first_int(_vals(lay, "tcp.options.mss_val")),
         }
+    sports, dports = _vals(lay, "udp.srcport"), _vals(lay, "udp.dstport")
+    if fr.kind == "other" and sports and dports and (fr.tunnel is None or len(sports) > 1):
+        # the pod frame's UDP header: the last one (the first is the tunnel's)
+        fr.kind = "udp"
+        fr.info = {"sport": int(sports[-1]), "dport": int(dports[-1])}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1207,11 +1223,40 @@ def _clock_skew(w: Writer) -> None:
     )
 
 
+def _udp_refused(w: Writer) -> None:
+    c = w.c
+    a_node, b_node = w.nodes
+    src, dst = a_node.pods[0], b_node.pods[0]
+    pf = pod_file(src)
+    for dip, icmp in ((dst.ipv6, "ICMPv6"), (dst.ipv4, "ICMP")):
+        q = c.one(pf, "udp", dst=dip, dport=53)
+        err = c.one(pf, "unreachable", src=dip)
+        w.say(
+            f"DNS query (UDP) {q.src}:{q.info['sport']} → {dip}:53 at {pf}: frame {q.n}, answered by "
+            f"{icmp} destination unreachable (code {err.info['code']}, port unreachable) frame "
+            f"{err.n} from {dip}, {_us(q, err)} later; no DNS answer anywhere."
+        )
+        d_q = c.one(pod_file(dst), "udp", dst=dip, dport=53)
+        d_err = c.one(pod_file(dst), "unreachable", src=dip)
+        be = c.one(eth_file(a_node), "unreachable", src=dip)
+        w.say(
+            f"The datagram reaches pod {dst.name} ({pod_file(dst)} frame {d_q.n}) and the port "
+            f"unreachable leaves it (frame {d_err.n}, src MAC {d_err.src_mac} = pod eth0): the "
+            f"remote pod's kernel refused it (nothing listens on UDP 53: no DNS server there). The error crosses "
+            f"{eth_file(a_node)} in frame {be.n} inside VXLAN VNI {be.vni} = {w.ident(dst)}."
+        )
+    w.say(
+        "A correct analysis: **UDP port unreachable from the remote pod** (port closed), the "
+        "network delivered both directions: an answer, not a loss or a timeout."
+    )
+
+
 FAULT_BULLETS = {
     "mtu-outer-frag": _mtu_outer_frag,
     "mtu-outer-df": _mtu_outer_df,
     "ns-transient": _ns_transient,
     "tcp-refused": _tcp_refused,
+    "udp-refused": _udp_refused,
     "tcp-syn-dropped": _tcp_syn_dropped,
     "clock-skew": _clock_skew,
 }

@@ -327,6 +327,24 @@ c.close()
 print("connected")
 """
 
+UDP_CLIENT = r"""
+import socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+c = socket.socket(fam, socket.SOCK_DGRAM)
+c.settimeout(2)
+c.connect((host, port))
+name = b"".join(bytes([len(x)]) + x for x in b"kubernetes.default.svc.cluster.local".split(b"."))
+c.send(bytes.fromhex("1a2b01000001000000000000") + name + b"\x00\x00\x01\x00\x01")  # DNS A query
+try:
+    c.recv(64)
+except ConnectionRefusedError:
+    print("refused"); sys.exit(3)
+except TimeoutError:
+    print("timed out"); sys.exit(4)
+print("answered")
+"""
+
 
 def scenarios() -> list[Scenario]:
     """All lab scenarios, in the order they run."""
@@ -737,6 +755,32 @@ def fault_scenarios(diff: dict[str, int]) -> list[Scenario]:
             ],
             sysdump=True,
             notes=[f"No server runs in {POD2.name}: port 8080 is closed there."],
+        ),
+        Scenario(
+            "udp-refused",
+            "DNS query (UDP) answered by ICMP port unreachable from the remote pod: nothing "
+            "listens on 53",
+            "vxlan",
+            "ipv4",
+            diff,
+            [
+                Step(
+                    POD1,
+                    ["python3", "-c", UDP_CLIENT, POD2.ipv6, "53"],
+                    f"DNS query to [{POD2.ipv6}]:53 (no listener)",
+                    (3,),
+                ),
+                Step(
+                    POD1,
+                    ["python3", "-c", UDP_CLIENT, POD2.ipv4, "53"],
+                    f"DNS query to {POD2.ipv4}:53 (no listener)",
+                    (3,),
+                ),
+            ],
+            notes=[
+                f"No server runs in {POD2.name}: UDP port 53 is closed there, so its kernel "
+                "answers with ICMP / ICMPv6 port unreachable."
+            ],
         ),
         Scenario(
             "tcp-syn-dropped",

@@ -48,6 +48,32 @@ def test_tcp_refused_is_an_answer() -> None:
     assert refused and all(f.details["through_tunnel"] for f in refused)
 
 
+def test_udp_refused_is_an_answer() -> None:
+    """Kernel-made: a DNS query to a pod where nothing listens on UDP 53, per family, answered by
+    the pod kernel's port unreachable through the tunnel: one warning per flow naming the pod
+    that refused, no loss."""
+    exp = run("udp-refused")
+    found = by(exp, "destination-unreachable")
+    assert severe(exp) == ["destination-unreachable", "destination-unreachable"]
+    assert sorted(f.details["target"] for f in found) == ["10.244.2.245", "fd00:10:244:2::9461"]
+    for f in found:
+        d = f.details
+        assert (d["kind"], d["port"], d["refusal"], d["exchanges"]) == ("udp", 53, True, 1)
+        assert d["error_from"] == d["target"] and "port unreachable" in d["error"]
+        assert f"{d['target']} refused it" in f.statement
+    assert not by(exp, "echo-unanswered") and not by(exp, "traceroute")
+    # each datagram and its error drawn through the overlay, every hop seen by a capture
+    errors = [p for p in exp.paths if p.kind == "icmp-error"]
+    assert len(errors) == 2
+    for p in errors:
+        assert p.hops[0].place.endswith("cni-7t9p4 eth0")
+        assert p.hops[-1].place.endswith("cni-8qgcs eth0")
+        assert p.reply_hops[0].place.endswith("cni-8qgcs eth0")
+        assert p.reply_hops[-1].place.endswith("cni-7t9p4 eth0")
+        assert any(h.tunnel for h in p.hops) or any("VXLAN" in h.note for h in p.hops)
+        assert "destination-unreachable" in {f.id for f in p.findings}
+
+
 def test_tcp_syn_dropped_on_the_peer_node() -> None:
     exp = run("tcp-syn-dropped")
     found = by(exp, "tcp-unanswered")

@@ -25,6 +25,7 @@ FAULTS = [
     "mtu-outer-df",
     "ns-transient",
     "tcp-refused",
+    "udp-refused",
     "tcp-syn-dropped",
     "clock-skew",
     "any-3node",
@@ -67,7 +68,7 @@ def test_readme_frame_counts_match_captures(tshark: str, name: str) -> None:
     assert len(rows) == (9 if name == "any-3node" else 6), rows
     for fname, n in rows:
         assert count(tshark, scen(name) / fname) == int(n), fname
-    assert "**Planted" in readme or name in ("tcp-refused", "any-3node")
+    assert "**Planted" in readme or name in ("tcp-refused", "udp-refused", "any-3node")
 
 
 # -- lab-mtu-outer-frag ---------------------------------------------------------------------

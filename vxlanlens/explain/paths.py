@@ -209,6 +209,27 @@ def _error_hops(
     return req, rep
 
 
+def _pod_error_hops(
+    ctx: Context,
+    placed: dict,
+    r: Row,
+    req_obs: list[tuple[Point, Row]],
+    rep_obs: list[tuple[Point, Row]],
+) -> tuple[list[Hop], list[Hop]]:
+    """Hops of the packet a pod's ICMP error quotes (a UDP datagram to a closed port) and of
+    the error back, through the overlay as a request and its reply are drawn; none unless the
+    packet's sender and the error's are pods and the captures saw both."""
+    src, dst = text_of(r["requester_ip"]), text_of(r["target"])
+    sender = text_of(r["responder_ip"])
+    if not (src and dst and sender and req_obs and rep_obs):
+        return [], []
+    if ctx.pod_of(ip=src) is None or ctx.pod_of(ip=sender) is None:
+        return [], []
+    req, _ = direction(ctx, placed, req_obs, src, dst, r["requester_mac"], reached=sender == dst)
+    rep, _ = direction(ctx, placed, rep_obs, sender, src, r["responder_mac"], reached=True)
+    return req, rep
+
+
 def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
     """One path per logical exchange (the same exchange seen at several points is one path);
     returns the paths and how many exchanges were left without one (over :data:`MAX_PATHS`)."""
@@ -309,6 +330,8 @@ def build_paths(ctx: Context) -> tuple[list[PacketPath], int]:
         elif kind == "icmp-error":
             words, _ = error_words(r["answer"], r["ip_version"], r["icmp_code"])
             req, rep = (plain_error if plain else _error_hops)(ctx, placed, rows, words)
+            if not plain and not req and not rep:
+                req, rep = _pod_error_hops(ctx, placed, r, req_obs, rep_obs)
         else:
             req, rep = [], []
         path_statuses = [statuses[k] for k in at]
