@@ -61,7 +61,7 @@ def test_a_refused_udp_query_is_said_once_per_flow(tmp_path: Path) -> None:
     assert sorted(str(e) for e in f.evidence) == [f"dns#{k}" for k in range(1, 7)]
     d = f.details
     assert (d["kind"], d["requester"], d["target"], d["error_from"]) == ("udp", A_IP, B_IP, B_IP)
-    assert d["exchanges"] == 3 and d["refusal"] is True and d["port"] is None
+    assert d["exchanges"] == 3 and d["refusal"] is True and d["port"] == 53
     assert not _ids(exp, "traceroute")
 
 

@@ -560,6 +560,7 @@ def _udp_error(
     sender_text = ctx.ip_text(sender) if sender is not None else "?"
     n = len(hits)
     dports, sports = _ports(view, hits, "dport"), _ports(view, hits, "sport")
+    dport_set = {int(p) for p in (view.get("dport", h) for h, _ in hits) if p is not None}
     subject = (
         f"{n} UDP datagram{'s' if n > 1 else ''} {src} > {target}"
         + (f" {dports}" if dports else "")
@@ -582,7 +583,7 @@ def _udp_error(
             "kind": "udp",
             "target": target,
             "requester": src,
-            "port": view.get("dport", pos) if len(hits) == 1 else None,
+            "port": dport_set.pop() if len(dport_set) == 1 else None,
             "error": text,
             "icmp_type": view.get("icmp_type", pos),
             "icmp_code": view.get("icmp_code", pos),
