@@ -266,19 +266,31 @@ class Capture:
         cached = self._explanations.get(cni)
         if cached is not None:
             return bool(cached.topology["overlay_shown"])
-        loaded = self.loaded_topology is not None and not self.loaded_topology.is_empty()
-        if overlay_evident(self.packets, self.topology, loaded=loaded, stated=cni is not None):
+        if overlay_evident(
+            self.packets, self.topology, loaded=self._loaded, stated=cni is not None
+        ):
             return True  # nothing to pair or annotate
-        return shows_overlay(
-            self.annotated,
-            self.topology,
-            self.exchanges,
-            self._journey_index,
-            captures=[s.to_dict() for s in self.sources],
-            loaded=loaded,
-            cni=cni,
-            timeout_s=self.timeout_s,
-        )
+        return shows_overlay(*self._explain_tables(), **self._explain_settings(cni))
+
+    @property
+    def _loaded(self) -> bool:
+        """Whether any topology dump with a fact in it was given."""
+        return self.loaded_topology is not None and not self.loaded_topology.is_empty()
+
+    def _explain_tables(self) -> tuple[pd.DataFrame, Topology, pd.DataFrame, pd.DataFrame]:
+        """What :func:`~vxlanlens.explain.explain` reads: packets (annotated), topology,
+        exchanges and the journeys' index."""
+        return self.annotated, self.topology, self.exchanges, self._journey_index
+
+    def _explain_settings(self, cni: str | None) -> dict[str, Any]:
+        """The keyword arguments :func:`~vxlanlens.explain.explain` and
+        :func:`~vxlanlens.explain.shows_overlay` share."""
+        return {
+            "captures": [s.to_dict() for s in self.sources],
+            "loaded": self._loaded,
+            "cni": cni,
+            "timeout_s": self.timeout_s,
+        }
 
     def _explain(self, cni: str | None) -> Explanation:
         # each stage's scratch arrays handed back before the next one allocates its own
@@ -305,14 +317,8 @@ class Capture:
                 getattr(self, stage)
                 _trim_heap()
         return explain(
-            self.annotated,
-            self.topology,
-            self.exchanges,
-            self._journey_index,
-            captures=[s.to_dict() for s in self.sources],
-            loaded=self.loaded_topology is not None and not self.loaded_topology.is_empty(),
-            cni=cni,
-            timeout_s=self.timeout_s,
+            *self._explain_tables(),
+            **self._explain_settings(cni),
             share=_shared_and_trimmed if self._second_process() else None,
         )
 

@@ -12,6 +12,7 @@ Times are compared in the reference capture's clock (journeys estimate each capt
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -284,7 +285,13 @@ def runs(flow: Flow) -> list[tuple[str, list[Exchange]]]:
 
 def seq_text(xs: list[Exchange], word: str = "seq") -> str:
     """``seq 1-3`` / ``seq 1, 4, 7-9`` for the sequence numbers of exchanges (empty if none)."""
-    nums = sorted({int(x.seq) for x in xs if x.seq is not None})
+    return numbers_text((int(x.seq) for x in xs if x.seq is not None), word)
+
+
+def numbers_text(numbers: Iterable[int], word: str) -> str:
+    """``ports 1, 4, 7-9`` for numbers (at most six ranges shown), ``word`` made singular for
+    one number (``port 53``); empty if none."""
+    nums = sorted(set(numbers))
     if not nums:
         return ""
     parts = number_ranges(nums)

@@ -9,12 +9,20 @@ import pandas as pd
 
 from ...proto import ExchangeKind, ExchangeStatus, Severity
 from .._icmp import error_words
-from .._rows import number_ranges
 from ..context import Context, Row, na, vals
 from ..model import Evidence, Finding
 from . import _requests
 from ._registry import FindingSpec, detector
-from ._requests import Exchange, Flow, clock_offsets_by_capture, corrected, flows, runs, seq_text
+from ._requests import (
+    Exchange,
+    Flow,
+    clock_offsets_by_capture,
+    corrected,
+    flows,
+    numbers_text,
+    runs,
+    seq_text,
+)
 from ._util import MAX_EVIDENCE, MAX_PER_KIND, _dedup, _Lists, _more, _route_gateways
 from ._visibility import blind_points
 
@@ -512,11 +520,9 @@ def _is_traceroute(ctx: Context, view: _Flows, hits: list[tuple[int, Evidence]])
 
 def _ports(view: _Flows, hits: list[tuple[int, Evidence]], column: str) -> str:
     """``port 53`` / ``ports 33435-33446`` of the exchanges' ``column`` ("" when none)."""
-    nums = sorted({int(p) for p in (view.get(column, h) for h, _ in hits) if p is not None})
-    parts = number_ranges(nums)
-    if len(parts) > 6:
-        parts = [*parts[:3], "...", *parts[-2:]]
-    return f"port{'s' if len(nums) > 1 else ''} {', '.join(parts)}" if parts else ""
+    return numbers_text(
+        (int(p) for p in (view.get(column, h) for h, _ in hits) if p is not None), "ports"
+    )
 
 
 def _quoted(view: _Flows, hits: list[tuple[int, Evidence]]) -> list[Evidence]:
